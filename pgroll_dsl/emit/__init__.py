@@ -1,0 +1,1 @@
+"""Emitters: IR -> canonical DSL text, IR -> pgroll JSON/YAML documents."""

@@ -1,0 +1,56 @@
+"""Front ends: a migration file in any supported syntax -> ``ir.Migration``.
+
+The syntax is chosen by extension (``.pgroll`` DSL, ``.json``, ``.yaml``/``.yml``); the
+migration name is the file name without its final extension, as in pgroll.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pgroll_dsl import ir
+from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
+from pgroll_dsl.source import Span
+
+DSL_SUFFIX = ".pgroll"
+SUFFIXES = (DSL_SUFFIX, ".json", ".yaml", ".yml")
+
+
+def migration_name(path: str | Path) -> str:
+    """pgroll's rule: the base name with the final extension removed."""
+    return Path(path).name.rsplit(".", 1)[0]
+
+
+def read_source(path: str | Path) -> str:
+    """Read a migration file as UTF-8; a problem becomes a diagnostic, never a traceback."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise CompileError([Diagnostic(codes.UNREADABLE_FILE,
+                                       f"cannot read {path}: {reason}", None)]) from None
+
+
+def parse_source(text: str, path: str, name: str | None = None) -> ir.Migration:
+    """Parse text whose syntax is given by ``path``'s extension."""
+    suffix = Path(path).suffix.lower()
+    name = name if name is not None else migration_name(path)
+    if suffix == DSL_SUFFIX:
+        from pgroll_dsl.frontend.dsl import parse_dsl
+
+        return parse_dsl(text, path, name)
+    if suffix in (".json", ".yaml", ".yml"):
+        from pgroll_dsl.frontend.document import parse_json, parse_yaml
+        from pgroll_dsl.frontend.pgroll import migration_from_document
+
+        root = parse_json(text, path) if suffix == ".json" else parse_yaml(text, path)
+        return migration_from_document(root, name, path)
+    raise CompileError([Diagnostic(
+        codes.UNKNOWN_FORMAT, f"cannot tell the format of {path}",
+        Span(path, 1, 1, 1, 1), (f"use one of the extensions {', '.join(SUFFIXES)}",),
+    )])
+
+
+def load_migration(path: str | Path) -> ir.Migration:
+    """Read and parse one migration file."""
+    return parse_source(read_source(path), str(path))

@@ -1,0 +1,26 @@
+"""DSL conventions shared by the parser and the emitter (no lark here: the emitter uses it).
+
+``KEYWORDS``: words the grammar reads as keywords somewhere. A name spelled like one is quoted
+by the emitter so that it can never be misread; a test checks the list against the grammar.
+"""
+
+from __future__ import annotations
+
+from pgroll_dsl import ir
+
+KEYWORDS = frozenset(
+    """action add alter always as asc by cascade check collate column columns comment complete
+    constraint create deferrable deferred default delete desc distinct down drop exclude first
+    foreign full generated identity include index inherit initially key last match no not
+    nothing null nulls on partial primary references rename replica restrict schema set simple
+    sql stored table tablespace to type unique up update using version where with""".split()
+)
+
+# Types that are NOT NULL by construction in PostgreSQL, so the DSL need not say so.
+NOT_NULL_TYPES = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
+
+
+def implies_not_null(type_: ir.TypeName, pk: bool, generated: ir.Generated | None) -> bool:
+    """PostgreSQL makes these columns NOT NULL whatever the definition says."""
+    is_serial = type_.schema is None and not type_.quoted and type_.name in NOT_NULL_TYPES
+    return pk or is_serial or (generated is not None and generated.identity is not None)

@@ -1,0 +1,159 @@
+"""Positioned documents: JSON (through ``grammar/json.lark``) and YAML, as one ``JNode`` tree.
+
+``json.loads`` and ``yaml.safe_load`` forget where a value was; pgroll-dsl points every
+diagnostic at the offending key or value, so both syntaxes are read into nodes with spans.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
+from pgroll_dsl.frontend.parser import load_parser, span_of, syntax_error
+from pgroll_dsl.source import Span
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class JNode:
+    """A JSON value with its span; objects also keep the span of each key."""
+
+    value: Scalar | list[JNode] | dict[str, JNode]
+    span: Span
+    key_spans: dict[str, Span] = field(default_factory=dict)
+    exact: bool = False  # a string whose characters map one to one onto the source
+
+    @property
+    def type_name(self) -> str:
+        """The JSON name of this value's type, for messages."""
+        value = self.value
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, int | float):
+            return "number"
+        if isinstance(value, str):
+            return "string"
+        return "array" if isinstance(value, list) else "object"
+
+
+def parse_json(text: str, path: str) -> JNode:
+    """Parse strict JSON; duplicate keys are errors, as in pgroll's strict decoder."""
+    parser = load_parser("json.lark", "value")
+    try:
+        tree = parser.parse(text, start="value")
+    except UnexpectedInput as exc:
+        diagnostic = syntax_error(exc, path, parser, text)
+        raise CompileError([Diagnostic(codes.JSON_SYNTAX, diagnostic.message, diagnostic.span,
+                                       diagnostic.hints)]) from None
+    errors: list[Diagnostic] = []
+    node = _json_node(tree, path, errors)
+    if errors:
+        raise CompileError(errors)
+    return node
+
+
+def _json_node(tree: Tree[Token] | Token, path: str, errors: list[Diagnostic]) -> JNode:
+    assert isinstance(tree, Tree)
+    span = span_of(path, tree.meta)
+    kind = tree.data
+    if kind == "string":
+        token = tree.children[0]
+        assert isinstance(token, Token)
+        value = json.loads(token)
+        inner = Span(path, span.line, span.col + 1, span.end_line, max(span.end_col - 1, 1))
+        return JNode(value, inner, exact=str(token)[1:-1] == value)
+    if kind == "number":
+        return JNode(json.loads(tree.children[0]), span)
+    if kind in ("true", "false", "null"):
+        return JNode({"true": True, "false": False, "null": None}[kind], span)
+    if kind == "array":
+        return JNode([_json_node(c, path, errors) for c in tree.children if c is not None], span)
+    members: dict[str, JNode] = {}
+    key_spans: dict[str, Span] = {}
+    for pair in tree.children:
+        if pair is None:
+            continue
+        assert isinstance(pair, Tree)
+        key_token, value_tree = pair.children
+        assert isinstance(key_token, Token)
+        key = json.loads(key_token)
+        key_span = span_of(path, key_token)
+        if key in members:
+            errors.append(Diagnostic(codes.DUPLICATE_FIELD, f"key {key!r} is given twice",
+                                     key_span))
+        members[key] = _json_node(value_tree, path, errors)
+        key_spans[key] = key_span
+    return JNode(members, span, key_spans)
+
+
+def parse_yaml(text: str, path: str) -> JNode:
+    """Parse one YAML document into JNodes; tags are resolved as YAML 1.1 (PyYAML) does."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"{err.problem or 'invalid YAML'}" + (f" ({err.context})" if err.context else "")
+        raise CompileError([Diagnostic(codes.YAML_SYNTAX, message,
+                                       Span(path, line, col, line, col + 1))]) from None
+    except yaml.YAMLError as err:
+        raise CompileError([Diagnostic(codes.YAML_SYNTAX, str(err), Span(path, 1, 1, 1, 2))])
+    if root is None:
+        return JNode(None, Span(path, 1, 1, 1, 1))
+    errors: list[Diagnostic] = []
+    node = _yaml_node(root, path, text, errors)
+    if errors:
+        raise CompileError(errors)
+    return node
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _yaml_span(node: yaml.Node, path: str) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _yaml_node(node: yaml.Node, path: str, text: str, errors: list[Diagnostic]) -> JNode:
+    span = _yaml_span(node, path)
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = _CONSTRUCTOR.construct_object(node, deep=True)
+        if not isinstance(value, str | int | float | bool | type(None)):
+            errors.append(Diagnostic(codes.WRONG_TYPE,
+                                     f"unsupported YAML value of type {type(value).__name__}",
+                                     span, ("quote it to make it a string",)))
+            value = str(node.value)
+        exact = (
+            isinstance(value, str)
+            and node.style is None
+            and text[node.start_mark.index : node.end_mark.index] == value
+        )
+        return JNode(value, span, exact=exact)
+    if isinstance(node, yaml.SequenceNode):
+        return JNode([_yaml_node(c, path, text, errors) for c in node.value], span)
+    assert isinstance(node, yaml.MappingNode)
+    members: dict[str, JNode] = {}
+    key_spans: dict[str, Span] = {}
+    for key_node, value_node in node.value:
+        key_span = _yaml_span(key_node, path)
+        key = _CONSTRUCTOR.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            errors.append(Diagnostic(codes.WRONG_TYPE, f"object keys must be strings, not {key!r}",
+                                     key_span))
+            key = str(key)
+        if key in members:
+            errors.append(Diagnostic(codes.DUPLICATE_FIELD, f"key {key!r} is given twice",
+                                     key_span))
+        members[key] = _yaml_node(value_node, path, text, errors)
+        key_spans[key] = key_span
+    return JNode(members, span, key_spans)

@@ -1,0 +1,1 @@
+"""SQL text: quoting (the one chokepoint) and checks of author-written expressions."""
