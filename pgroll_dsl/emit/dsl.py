@@ -7,11 +7,10 @@ otherwise. Parsing the output gives back an equal IR (tested on every example).
 
 from __future__ import annotations
 
+import re
 from typing import assert_never
 
 from pgroll_dsl import ir
-import re
-
 from pgroll_dsl.frontend.conventions import KEYWORDS, implies_not_null
 from pgroll_dsl.sql.quoting import quote_literal, quote_name, render_type
 
@@ -259,7 +258,7 @@ def _constraint(c: ir.Constraint) -> str:
 
 
 def _alter_clauses(op: ir.AlterColumn) -> list[str]:
-    """pgroll's fixed sub-operation order: type, check, references, nullable, unique, ..."""
+    """Pgroll's fixed sub-operation order: type, check, references, nullable, unique, ..."""
     clauses = []
     if op.type is not None:
         clauses.append(f"type {_type(op.type)}")

@@ -17,7 +17,7 @@ SUFFIXES = (DSL_SUFFIX, ".json", ".yaml", ".yml")
 
 
 def migration_name(path: str | Path) -> str:
-    """pgroll's rule: the base name with the final extension removed."""
+    """Pgroll's rule: the base name with the final extension removed."""
     return Path(path).name.rsplit(".", 1)[0]
 
 

@@ -72,7 +72,7 @@ def _json_node(tree: Tree[Token] | Token, path: str, errors: list[Diagnostic]) -
         inner = Span(path, span.line, span.col + 1, span.end_line, max(span.end_col - 1, 1))
         return JNode(value, inner, exact=str(token)[1:-1] == value)
     if kind == "number":
-        return JNode(json.loads(tree.children[0]), span)
+        return JNode(json.loads(str(tree.children[0])), span)
     if kind in ("true", "false", "null"):
         return JNode({"true": True, "false": False, "null": None}[kind], span)
     if kind == "array":
@@ -106,7 +106,9 @@ def parse_yaml(text: str, path: str) -> JNode:
         raise CompileError([Diagnostic(codes.YAML_SYNTAX, message,
                                        Span(path, line, col, line, col + 1))]) from None
     except yaml.YAMLError as err:
-        raise CompileError([Diagnostic(codes.YAML_SYNTAX, str(err), Span(path, 1, 1, 1, 2))])
+        raise CompileError(
+            [Diagnostic(codes.YAML_SYNTAX, str(err), Span(path, 1, 1, 1, 2))]
+        ) from None
     if root is None:
         return JNode(None, Span(path, 1, 1, 1, 1))
     errors: list[Diagnostic] = []

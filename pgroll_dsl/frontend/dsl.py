@@ -129,10 +129,10 @@ class _ToIR(Transformer[Token, Any]):
             modifiers=built.modifiers, array_dims=built.array_dims, span=self._span(meta),
         )
 
-    def type_word(self, meta: Meta, children: list[Token]) -> Tree[Any]:
+    def type_word(self, meta: Meta, children: list[Any]) -> Tree[Any]:
         return Tree("type_word", children)
 
-    def typmod(self, meta: Meta, children: list[Token]) -> Tree[Any]:
+    def typmod(self, meta: Meta, children: list[Any]) -> Tree[Any]:
         return Tree("typmod", children)
 
     def array_dim(self, meta: Meta, children: list[Token | None]) -> Tree[Any]:

@@ -53,7 +53,8 @@ def syntax_error(exc: UnexpectedInput, path: str, parser: Lark, text: str) -> Di
     """Turn a lark exception into one positioned diagnostic with a readable message."""
     line, col = max(exc.line, 1), max(exc.column, 1)
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         span = Span(path, line, col, line, col + 1)
         if char in "`'\"":
             what = {"`": "SQL block", "'": "string", '"': "quoted identifier"}[char]

@@ -1,0 +1,5 @@
+"""``python -m pgroll_dsl`` runs the command line."""
+
+from pgroll_dsl.cli import main
+
+main()
