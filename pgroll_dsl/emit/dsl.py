@@ -18,12 +18,23 @@ WIDTH = 100
 INDENT = "  "
 
 def emit_migration(migration: ir.Migration) -> str:
-    """The whole file: optional ``version schema``, then one statement per operation."""
-    statements = []
+    """The whole file: optional ``version schema``, then one statement per operation.
+
+    Comments (DSL input only) stay with the statement they precede; a comment inside a
+    statement moves above it, and comments after the last statement stay at the end.
+    """
+    pending = sorted(migration.comments, key=lambda c: c.line)
+    blocks = []
     if migration.version_schema is not None:
-        statements.append(f"version schema {_name(migration.version_schema)};")
-    statements.extend(emit_operation(op) + ";" for op in migration.operations)
-    return "\n\n".join(statements) + "\n" if statements else ""
+        blocks.append(f"version schema {_name(migration.version_schema)};")
+    for op in migration.operations:
+        last_line = op.span.end_line if op.span is not None else 0
+        leading = [c.text for c in pending if c.line <= last_line]
+        pending = [c for c in pending if c.line > last_line]
+        blocks.append("\n".join([*leading, emit_operation(op) + ";"]))
+    if pending:
+        blocks.append("\n".join(c.text for c in pending))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
 def _name(name: ir.Ident | str) -> str:
@@ -50,20 +61,14 @@ def _type(type_: ir.TypeName) -> str:
 
 
 def _layout(head: str, clauses: list[str]) -> str:
-    """Clauses follow the head like words in a paragraph, wrapped at ``WIDTH`` columns."""
-    text = head
-    line_length = len(head)
-    for clause in clauses:
-        first_line = clause.split("\n", 1)[0]
-        if line_length + 1 + len(first_line) <= WIDTH:
-            text += " " + clause
-            line_length += 1 + len(first_line)
-        else:
-            text += "\n" + INDENT + clause
-            line_length = len(INDENT) + len(first_line)
-        if "\n" in clause:
-            line_length = len(clause.rsplit("\n", 1)[1])
-    return text
+    """One line when it fits in ``WIDTH``; else the head, then one clause per line.
+
+    One clause per line keeps review diffs small: changing ``down`` touches one line.
+    """
+    line = " ".join([head, *clauses])
+    if len(line) <= WIDTH and "\n" not in line:
+        return line
+    return head + "".join(f"\n{INDENT}{c}" for c in clauses)
 
 
 def emit_operation(op: ir.Operation) -> str:

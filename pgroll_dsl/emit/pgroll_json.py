@@ -45,8 +45,8 @@ def to_yaml(migration: ir.Migration) -> str:
     document = to_document(migration)
     head = {"version_schema": document.pop("version_schema")} if "version_schema" in document \
         else {}
-    text = yaml.dump(head, Dumper=_Dumper, sort_keys=True, allow_unicode=True) if head else ""
-    return text + yaml.dump(document, Dumper=_Dumper, sort_keys=True, allow_unicode=True,
+    text = yaml.dump(head, Dumper=_Dumper, sort_keys=True, allow_unicode=False) if head else ""
+    return text + yaml.dump(document, Dumper=_Dumper, sort_keys=True, allow_unicode=False,
                             default_flow_style=False)
 
 

@@ -7,7 +7,8 @@ report a clause given twice, so the grammar can accept clauses in any order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
@@ -50,8 +51,19 @@ def parse_dsl(text: str, path: str, name: str) -> ir.Migration:
     sink.raise_if_errors()
     return ir.Migration(
         name=name, operations=tuple(operations), version_schema=version_schema, path=path,
-        span=Span(path, 1, 1, 1, 1),
+        span=Span(path, 1, 1, 1, 1), comments=tuple(_comments(text)),
     )
+
+
+# Strings, quoted names and SQL blocks are matched too, so that a `--` inside them is skipped.
+_LEXEMES = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`|--[^\n]*|/\*.*?\*/", re.S)
+
+
+def _comments(text: str) -> Iterator[ir.Comment]:
+    for match in _LEXEMES.finditer(text):
+        lexeme = match.group()
+        if lexeme.startswith(("--", "/*")):
+            yield ir.Comment(text.count("\n", 0, match.start()) + 1, lexeme)
 
 
 def _unquote_string(token: Token) -> str:

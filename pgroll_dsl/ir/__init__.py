@@ -1,6 +1,6 @@
 """The typed, immutable intermediate representation every phase works on."""
 
-from pgroll_dsl.ir.migration import Migration
+from pgroll_dsl.ir.migration import Comment, Migration
 from pgroll_dsl.ir.names import Ident, Node, SqlExpr, SqlScript, TypeName
 from pgroll_dsl.ir.ops import (
     OPERATION_KINDS,
@@ -46,6 +46,7 @@ from pgroll_dsl.ir.ops import (
 )
 
 __all__ = [
+    "Comment",
     "AddColumn",
     "AlterColumn",
     "Change",

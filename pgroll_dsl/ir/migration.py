@@ -8,6 +8,14 @@ from pgroll_dsl.ir.names import Node
 from pgroll_dsl.ir.ops import Operation
 
 
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A DSL comment and the line it starts on; kept so that ``fmt`` never drops one."""
+
+    line: int
+    text: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Migration(Node):
     """``name`` is the file stem, as in pgroll (a top-level ``name`` key is rejected)."""
@@ -16,3 +24,4 @@ class Migration(Node):
     operations: tuple[Operation, ...]
     version_schema: str | None = None
     path: str | None = field(default=None, compare=False)
+    comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)

@@ -1,0 +1,68 @@
+"""Front-end speed: parse + check + convert all 56 examples, and cold start of the CLI.
+
+Usage: python benchmarks/frontend_speed.py [EXAMPLES_DIR]
+Prints figures; targets (2-core CI machine): all examples < 1 s in one process,
+``pgroll-dsl fmt --check FILE`` cold start < 0.5 s. Nothing is asserted: see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "pgroll-examples"
+RUNS = 7
+
+
+def _in_process(directory: Path) -> tuple[float, float]:
+    """First pass (includes imports and parser construction) and a warm pass."""
+    start = time.perf_counter()
+    from pgroll_dsl import api
+
+    def one_pass() -> None:
+        for path in sorted(directory.glob("*.yaml")):
+            migration = api.compile_file(path).migration
+            for target in ("dsl", "json", "yaml"):
+                api.emit(migration, target)  # type: ignore[arg-type]
+
+    one_pass()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    one_pass()
+    return first, time.perf_counter() - start
+
+
+def _cold_start(file: Path) -> list[float]:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pgroll_dsl", "fmt", "--check", str(file)],
+                       check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    count = len(list(directory.glob("*.yaml")))
+    first, warm = _in_process(directory)
+    print(f"parse + check + convert (dsl, json, yaml) of {count} examples, one process:")
+    print(f"  first pass incl. imports: {first * 1000:7.1f} ms   warm pass: {warm * 1000:7.1f} ms")
+    from pgroll_dsl import api
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = Path(tmp) / "35_alter_column_multiple.pgroll"
+        source = directory / "35_alter_column_multiple.yaml"
+        sample.write_text(api.emit(api.compile_file(source).migration, "dsl"), encoding="utf-8")
+        times = _cold_start(sample)
+    print(f"cold start of `pgroll-dsl fmt --check` on one file, {RUNS} runs:")
+    print(f"  median {statistics.median(times) * 1000:7.1f} ms   "
+          f"min {min(times) * 1000:7.1f} ms   max {max(times) * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

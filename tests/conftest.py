@@ -1,0 +1,26 @@
+"""Shared test setup: the live PostgreSQL plugin and the conformance corpus location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.postgres"]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CONFORMANCE = SHARED / "conformance"
+EXAMPLES = CONFORMANCE / "pgroll-examples"
+
+
+def conformance_files() -> list[Path]:
+    """pgroll's example migrations, in the order they are applied (file name order)."""
+    if not EXAMPLES.is_dir():
+        raise RuntimeError(f"conformance corpus not found at {EXAMPLES}: check out ../shared")
+    return sorted(EXAMPLES.glob("*.yaml"), key=lambda p: p.name)
+
+
+def conformance_params() -> list[object]:
+    """Parametrize over the corpus; the test id is the file stem."""
+    return [pytest.param(p, id=p.stem) for p in conformance_files()]
