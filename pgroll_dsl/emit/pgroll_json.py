@@ -11,7 +11,7 @@ import json
 from typing import Any, assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.sql.quoting import render_type
+from pgroll_dsl.sql.quoting import quote_name, render_type
 
 Doc = dict[str, Any]
 
@@ -145,8 +145,11 @@ def _constraint(c: ir.Constraint) -> Doc:
     })
 
 
-def _column_sql(entries: tuple[ir.ColumnSql, ...]) -> Doc:
-    return {e.column.name: e.sql.text for e in entries}
+def _column_sql(entries: tuple[ir.ColumnSql, ...], columns: tuple[ir.Ident, ...] = ()) -> Doc:
+    """An up/down map; ``columns`` missing from it copy their value (written out for pgroll)."""
+    given = {e.column.name: e.sql.text for e in entries}
+    copies = {c.name: given.get(c.name, quote_name(c.name)) for c in columns}
+    return copies | given
 
 
 def _index_field(field: ir.IndexField) -> Doc:
@@ -198,13 +201,14 @@ def _operation(op: ir.Operation) -> Doc:
                 "columns": _names(op.columns), "check": _text(op.check),
                 "no_inherit": op.no_inherit, "references": _table_references(op.references),
                 "index_parameters": _index_parameters(op.index_parameters),
-            }) | {"up": _column_sql(op.up), "down": _column_sql(op.down)}
+            }) | {"up": _column_sql(op.up, op.columns), "down": _column_sql(op.down, op.columns)}
         case ir.DropConstraint():
             return _compact({"table": op.table.name, "name": op.name.name,
                              "up": _text(op.up), "down": _text(op.down)})
         case ir.DropMulticolumnConstraint():
+            covered = tuple(e.column for e in op.down)
             return _compact({"table": op.table.name, "name": op.name.name,
-                             "up": _column_sql(op.up)}) | {"down": _column_sql(op.down)}
+                             "up": _column_sql(op.up, covered)}) | {"down": _column_sql(op.down)}
         case ir.RenameConstraint():
             return {"table": op.table.name, "from": op.from_.name, "to": op.to.name}
         case ir.SetReplicaIdentity():
@@ -224,8 +228,11 @@ def _alter_column(op: ir.AlterColumn) -> Doc:
         "type": render_type(op.type) if op.type is not None else None,
         "unique": {"name": op.unique.name.name} if op.unique is not None else None,
         "check": _check(op.check), "references": _references(op.references),
-        "up": _text(op.up), "down": _text(op.down),
     })
+    # pgroll requires both; a missing one copies the column unchanged (pgroll's "<c>").
+    copy = quote_name(op.column.name)
+    doc["up"] = _text(op.up) or copy
+    doc["down"] = _text(op.down) or copy
     if op.nullable is not None:
         doc["nullable"] = op.nullable
     if op.default is not None:

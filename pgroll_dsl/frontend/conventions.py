@@ -7,6 +7,7 @@ by the emitter so that it can never be misread; a test checks the list against t
 from __future__ import annotations
 
 from pgroll_dsl import ir
+from pgroll_dsl.sql.quoting import is_column_copy
 
 KEYWORDS = frozenset(
     """action add alter always as asc by cascade check collate column columns comment complete
@@ -24,3 +25,19 @@ def implies_not_null(type_: ir.TypeName, pk: bool, generated: ir.Generated | Non
     """PostgreSQL makes these columns NOT NULL whatever the definition says."""
     is_serial = type_.schema is None and not type_.quoted and type_.name in NOT_NULL_TYPES
     return pk or is_serial or (generated is not None and generated.identity is not None)
+
+
+def unless_copy(expr: ir.SqlExpr | None, column: ir.Ident) -> ir.SqlExpr | None:
+    """``up``/``down`` that only copies the column means the same as leaving it out.
+
+    The IR keeps one spelling per meaning: a missing up/down copies the column unchanged
+    (pgroll's ``"<c>"``), so an explicit copy is folded into "missing" by every front end.
+    """
+    if expr is not None and is_column_copy(expr.text, column.name):
+        return None
+    return expr
+
+
+def without_copies(entries: tuple[ir.ColumnSql, ...]) -> tuple[ir.ColumnSql, ...]:
+    """Per-column up/down maps without the entries that only copy their column."""
+    return tuple(e for e in entries if not is_column_copy(e.sql.text, e.column.name))

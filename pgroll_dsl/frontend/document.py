@@ -101,6 +101,8 @@ def parse_yaml(text: str, path: str) -> JNode:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
+        if err.context_mark is not None and (mark is None or mark.index >= len(text)):
+            mark = err.context_mark  # "end of stream": point at what was left open
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"{err.problem or 'invalid YAML'}" + (f" ({err.context})" if err.context else "")
         raise CompileError([Diagnostic(codes.YAML_SYNTAX, message,

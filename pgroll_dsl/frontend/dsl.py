@@ -17,7 +17,12 @@ from lark.tree import Meta
 
 from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import CompileError, Diagnostics, codes
-from pgroll_dsl.frontend.conventions import KEYWORDS, implies_not_null
+from pgroll_dsl.frontend.conventions import (
+    KEYWORDS,
+    implies_not_null,
+    unless_copy,
+    without_copies,
+)
 from pgroll_dsl.frontend.parser import load_parser, span_of, syntax_error
 from pgroll_dsl.frontend.types import TypeNameError, build_type, ident_text
 from pgroll_dsl.source import Span
@@ -130,6 +135,15 @@ class _ToIR(Transformer[Token, Any]):
         return ("down", children[0], self._span(meta))
 
     def type_name(self, meta: Meta, children: list[Any]) -> ir.TypeName:
+        first = children[0].children[0]
+        if first.type == "IDENT" and first.lower() in KEYWORDS:
+            # `nickname not null`: the type is missing and the lexer took `not` for one.
+            self._sink.report(
+                codes.SYNTAX_ERROR, span_of(self._path, first),
+                f"expected a column type, found the keyword {str(first)!r}",
+                "write the type after the column name, e.g. `nickname text not null`",
+            )
+            return ir.TypeName(name="invalid", span=self._span(meta))
         tree: Tree[Any] = Tree("type_name", children)
         try:
             built = build_type(tree)
@@ -397,6 +411,9 @@ class _ToIR(Transformer[Token, Any]):
         fields = self._fields(actions, f"alter column {column.name!r}")
         if "comment" in fields:
             fields["comment"] = ir.Change(fields["comment"])
+        for key in ("up", "down"):
+            if key in fields:
+                fields[key] = unless_copy(fields[key], column)
         return ir.AlterColumn(table=table, column=column, span=self._span(meta), **fields)
 
     # ---- constraints ----------------------------------------------------------------
@@ -429,7 +446,8 @@ class _ToIR(Transformer[Token, Any]):
         table, name, body, up, down = children
         body.pop("nulls_not_distinct", None)
         return ir.CreateConstraint(
-            table=table, name=name, up=up or (), down=down or (), span=self._span(meta), **body
+            table=table, name=name, up=without_copies(up or ()), down=without_copies(down or ()),
+            span=self._span(meta), **body,
         )
 
     def drop_constraint(self, meta: Meta, children: list[Any]) -> ir.DropConstraint:
@@ -444,7 +462,7 @@ class _ToIR(Transformer[Token, Any]):
     ) -> ir.DropMulticolumnConstraint:
         table, name, up, down = children
         return ir.DropMulticolumnConstraint(
-            table=table, name=name, up=up or (), down=down, span=self._span(meta)
+            table=table, name=name, up=without_copies(up or ()), down=down, span=self._span(meta)
         )
 
     def rename_constraint(self, meta: Meta, children: list[ir.Ident]) -> ir.RenameConstraint:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -56,42 +57,58 @@ def syntax_error(exc: UnexpectedInput, path: str, parser: Lark, text: str) -> Di
         pos = exc.pos_in_stream or 0
         char = text[pos] if pos < len(text) else ""
         span = Span(path, line, col, line, col + 1)
-        if char in "`'\"":
+        if char in "`'\"" and parser.options.start != ["value"]:
             what = {"`": "SQL block", "'": "string", '"': "quoted identifier"}[char]
             return Diagnostic(
                 codes.UNTERMINATED, f"unterminated {what}", span,
                 (f"close it with a matching {char}",),
             )
-        return Diagnostic(codes.INVALID_CHARACTER, f"unexpected character {char!r}", span)
+        hints = ("JSON strings use double quotes",) if char == "'" else ()
+        return Diagnostic(codes.INVALID_CHARACTER, f"unexpected character {char!r}", span, hints)
     if isinstance(exc, UnexpectedToken):
-        return _unexpected_token(exc, path, parser)
+        return _unexpected_token(exc, path, parser, text)
     if isinstance(exc, UnexpectedEOF):  # pragma: no cover - LALR reports $END tokens instead
         return Diagnostic(codes.UNEXPECTED_END, "unexpected end of file", None)
     return Diagnostic(codes.SYNTAX_ERROR, str(exc), Span(path, line, col, line, col + 1))
 
 
-def _unexpected_token(exc: UnexpectedToken, path: str, parser: Lark) -> Diagnostic:
+def _unexpected_token(exc: UnexpectedToken, path: str, parser: Lark, text: str) -> Diagnostic:
     expected = sorted(exc.accepts or exc.expected)
     wanted = _describe(expected, parser)
-    previous = exc.token_history[-1] if exc.token_history else None
-    if "SEMICOLON" in expected and previous is not None and previous.end_line is not None:
-        if exc.token.type == "$END" or previous.end_line < (exc.token.line or 0):
-            line, col = previous.end_line, previous.end_column or 1
-            return Diagnostic(
-                codes.MISSING_SEMICOLON, "missing ';' after statement",
-                Span(path, line, col, line, col + 1), ("end each statement with ';'",),
-            )
-    if exc.token.type == "$END":
-        line, col = exc.line, exc.column
-        if previous is not None and previous.end_line is not None:
-            line, col = previous.end_line, previous.end_column or 1
-        span = Span(path, max(line, 1), max(col, 1), max(line, 1), max(col, 1) + 1)
+    at_end = exc.token.type == "$END"
+    position = len(text) if at_end else (exc.token.start_pos or 0)
+    line, col = _end_of_previous_token(text, position)
+    if "SEMICOLON" in expected and (at_end or line < (exc.token.line or 0)):
+        return Diagnostic(
+            codes.MISSING_SEMICOLON, "missing ';' after statement",
+            Span(path, line, col, line, col + 1), ("end each statement with ';'",),
+        )
+    if at_end:
+        span = Span(path, line, col, line, col + 1)
         return Diagnostic(codes.UNEXPECTED_END, f"unexpected end of file, expected {wanted}", span)
     token = exc.token
-    span = span_of(path, token)
+    hints = ()
+    if str(token) in _EXPRESSION_PUNCTUATION:
+        hints = ("embedded SQL other than a lone number, 'string' or name goes in backticks,"
+                 " e.g. default `now()`",)
     return Diagnostic(
-        codes.SYNTAX_ERROR, f"unexpected {_show(token)}, expected {wanted}", span,
+        codes.SYNTAX_ERROR, f"unexpected {_show(token)}, expected {wanted}", span_of(path, token),
+        hints,
     )
+
+
+_EXPRESSION_PUNCTUATION = frozenset({"(", ")", ".", "[", "]"})
+_TRAILING_COMMENTS = re.compile(r"(?:\s|--[^\n]*\n|/\*.*?\*/)*\Z", re.S)
+
+
+def _end_of_previous_token(text: str, position: int) -> tuple[int, int]:
+    """Line and column just after the last token before ``position`` (comments skipped)."""
+    before = text[:position]
+    match = _TRAILING_COMMENTS.search(before)
+    end = match.start() if match else len(before)
+    line = before.count("\n", 0, end) + 1
+    col = end - (before.rfind("\n", 0, end) + 1) + 1
+    return line, col
 
 
 def _show(token: Token) -> str:

@@ -16,6 +16,7 @@ from lark.exceptions import UnexpectedInput
 
 from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import Diagnostics, codes
+from pgroll_dsl.frontend.conventions import unless_copy, without_copies
 from pgroll_dsl.frontend.document import JNode
 from pgroll_dsl.frontend.parser import load_parser
 from pgroll_dsl.frontend.types import TypeNameError, build_type
@@ -454,6 +455,8 @@ def _op_alter_column(r: _Obj) -> ir.AlterColumn:
     )
     _required(table, column)
     assert table and column
+    fields["up"] = unless_copy(fields["up"], column)  # type: ignore[arg-type]
+    fields["down"] = unless_copy(fields["down"], column)  # type: ignore[arg-type]
     if default := fields["default"]:
         assert isinstance(default, ir.Change)
         if default.value is not None:
@@ -531,7 +534,8 @@ def _op_create_constraint(r: _Obj) -> ir.CreateConstraint:
         columns=r.idents("columns"), check=r.expr("check"), no_inherit=r.boolean("no_inherit"),
         references=r.child("references", _table_references),
         index_parameters=r.child("index_parameters", _index_parameters),
-        up=_column_sql_map(r, "up"), down=_column_sql_map(r, "down"),
+        up=without_copies(_column_sql_map(r, "up")),
+        down=without_copies(_column_sql_map(r, "down")),
     )
     _required(table, name, type_)
     assert table and name and type_
@@ -549,7 +553,8 @@ def _op_drop_constraint(r: _Obj) -> ir.DropConstraint:
 
 def _op_drop_multicolumn_constraint(r: _Obj) -> ir.DropMulticolumnConstraint:
     table, name = r.ident("table"), r.ident("name")
-    up, down = _column_sql_map(r, "up"), _column_sql_map(r, "down", required=True)
+    up = without_copies(_column_sql_map(r, "up"))
+    down = _column_sql_map(r, "down", required=True)
     _required(table, name)
     assert table and name
     return ir.DropMulticolumnConstraint(table=table, name=name, up=up, down=down,

@@ -299,7 +299,10 @@ class RenameColumn(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlterColumn(Node):
-    """Any combination of changes to one column; ``None`` means "leave it as it is"."""
+    """Any combination of changes to one column; ``None`` means "leave it as it is".
+
+    A missing ``up`` or ``down`` copies the column unchanged (pgroll's ``"<c>"``).
+    """
 
     kind: ClassVar[str] = "alter_column"
     table: Ident
@@ -339,7 +342,10 @@ class DropIndex(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateConstraint(Node):
-    """Add a table constraint through duplicated columns and up/down per column."""
+    """Add a table constraint through duplicated columns and up/down per column.
+
+    A column of ``columns`` without an ``up``/``down`` entry copies its value unchanged.
+    """
 
     kind: ClassVar[str] = "create_constraint"
     table: Ident

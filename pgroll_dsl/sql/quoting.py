@@ -44,6 +44,12 @@ def quote_name(name: str, keywords: Collection[str] = ()) -> str:
     return quote_ident(name)
 
 
+def is_column_copy(text: str, column: str) -> bool:
+    """True when ``text`` is just a reference to ``column``: "copy the value unchanged"."""
+    text = text.strip()
+    return text == quote_ident(column) or (text == column and quote_name(column) == column)
+
+
 def quote_literal(value: str) -> str:
     """Standard SQL string literal; plans pin ``standard_conforming_strings = on``."""
     if "\x00" in value:
