@@ -14,8 +14,7 @@ from tests.conftest import REPO, conformance_params
 
 EXAMPLES = REPO / "examples"
 REPO_DSL_FILES = sorted(
-    p for p in REPO.rglob("*.pgroll")
-    if ".venv" not in p.parts and "errors" not in p.parts
+    p for p in REPO.rglob("*.pgroll") if ".venv" not in p.parts and "errors" not in p.parts
 )
 
 
@@ -35,7 +34,9 @@ def test_fmt_is_idempotent_on_the_converted_corpus(path: Path, tmp_path: Path) -
 
 
 def test_examples_are_canonical() -> None:
-    result = CliRunner().invoke(app, ["fmt", "--check", *map(str, sorted(EXAMPLES.glob("*.pgroll")))])
+    result = CliRunner().invoke(
+        app, ["fmt", "--check", *map(str, sorted(EXAMPLES.glob("*.pgroll")))]
+    )
     assert result.exit_code == 0, result.stderr
 
 

@@ -17,8 +17,14 @@ def test_grammar_builds_in_strict_mode(filename: str) -> None:
     """strict=True rejects grammar conflicts and terminal collisions (needs interegular)."""
     directory = grammar_dir()
     start = ["start", "type_name"] if filename == "migration.lark" else ["value"]
-    Lark((directory / filename).read_text(), parser="lalr", strict=True, start=start,
-         import_paths=[str(directory)], maybe_placeholders=True)
+    Lark(
+        (directory / filename).read_text(),
+        parser="lalr",
+        strict=True,
+        start=start,
+        import_paths=[str(directory)],
+        maybe_placeholders=True,
+    )
 
 
 def test_keyword_list_matches_the_grammar() -> None:
@@ -32,7 +38,9 @@ def test_keyword_list_matches_the_grammar() -> None:
 
 
 def test_keywords_are_case_insensitive_and_names_fold() -> None:
-    migration = api.compile_source('ALTER TABLE Users ADD COLUMN "Email" TEXT NOT NULL;', "m.pgroll")
+    migration = api.compile_source(
+        'ALTER TABLE Users ADD COLUMN "Email" TEXT NOT NULL;', "m.pgroll"
+    )
     (op,) = migration.migration.operations
     assert isinstance(op, ir.AddColumn)
     assert op.table == ir.Ident("users") and op.column.name == ir.Ident("Email")
@@ -57,7 +65,8 @@ def test_equality_ignores_spans() -> None:
 
 _names = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-    min_size=1, max_size=20,
+    min_size=1,
+    max_size=20,
 )
 
 

@@ -87,7 +87,7 @@ def _unexpected_token(exc: UnexpectedToken, path: str, parser: Lark, text: str) 
         span = Span(path, line, col, line, col + 1)
         return Diagnostic(codes.UNEXPECTED_END, f"unexpected end of file, expected {wanted}", span)
     token = exc.token
-    hints = ()
+    hints: tuple[str, ...] = ()
     if str(token) in _EXPRESSION_PUNCTUATION:
         hints = ("embedded SQL other than a lone number, 'string' or name goes in backticks,"
                  " e.g. default `now()`",)
