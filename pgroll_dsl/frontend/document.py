@@ -128,10 +128,20 @@ def _yaml_span(node: yaml.Node, path: str) -> Span:
     return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+def _construct(node: yaml.Node, path: str, errors: list[Diagnostic]) -> Any:
+    """A scalar's value; tags PyYAML cannot build (``!foo``, ``=``) become diagnostics."""
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err)
+        errors.append(Diagnostic(codes.YAML_SYNTAX, problem, _yaml_span(node, path)))
+        return str(node.value)
+
+
 def _yaml_node(node: yaml.Node, path: str, text: str, errors: list[Diagnostic]) -> JNode:
     span = _yaml_span(node, path)
     if isinstance(node, yaml.ScalarNode):
-        value: Any = _CONSTRUCTOR.construct_object(node, deep=True)
+        value: Any = _construct(node, path, errors)
         if not isinstance(value, str | int | float | bool | type(None)):
             errors.append(Diagnostic(codes.WRONG_TYPE,
                                      f"unsupported YAML value of type {type(value).__name__}",
@@ -150,7 +160,7 @@ def _yaml_node(node: yaml.Node, path: str, text: str, errors: list[Diagnostic]) 
     key_spans: dict[str, Span] = {}
     for key_node, value_node in node.value:
         key_span = _yaml_span(key_node, path)
-        key = _CONSTRUCTOR.construct_object(key_node, deep=True)
+        key = _construct(key_node, path, errors)
         if not isinstance(key, str):
             errors.append(Diagnostic(codes.WRONG_TYPE, f"object keys must be strings, not {key!r}",
                                      key_span))
