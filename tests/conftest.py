@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 pytest_plugins = ["tests.postgres"]
 
@@ -24,3 +26,16 @@ def conformance_files() -> list[Path]:
 def conformance_params() -> list[object]:
     """Parametrize over the corpus; the test id is the file stem."""
     return [pytest.param(p, id=p.stem) for p in conformance_files()]
+
+
+class DSLSnapshot(SingleFileSnapshotExtension):
+    """One reviewable ``.pgroll`` golden file per test case, diffable in pull requests."""
+
+    file_extension = "pgroll"
+    _write_mode = WriteMode.TEXT
+
+
+@pytest.fixture
+def dsl_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots stored as DSL files (``pytest --snapshot-update`` accepts changes)."""
+    return snapshot.use_extension(DSLSnapshot)

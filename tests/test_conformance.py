@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from syrupy.assertion import SnapshotAssertion
 
 from pgroll_dsl import api
 from tests.conftest import CONFORMANCE, conformance_files, conformance_params
@@ -52,6 +53,12 @@ def test_yaml_output_reads_back(path: Path) -> None:
 
 
 _DEFAULTS = {"on_delete": "NO ACTION", "on_update": "NO ACTION", "match_type": "SIMPLE"}
+
+
+@pytest.mark.parametrize("path", conformance_params())
+def test_dsl_form_of_each_example(path: Path, dsl_snapshot: SnapshotAssertion) -> None:
+    """The canonical DSL of every example, kept as reviewable golden files."""
+    assert api.emit(api.compile_file(path).migration, "dsl") == dsl_snapshot
 
 
 def _meaning(value: Any, key: str = "") -> Any:

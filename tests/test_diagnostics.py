@@ -233,3 +233,12 @@ def test_fmt_check_reports_diagnostics_of_a_broken_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert _json_diagnostics(result)[0]["code"] == "PGD004"
     assert broken.read_bytes() == (FIXTURES / broken.name).read_bytes()
+
+
+def test_rendered_diagnostics_snapshot(snapshot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole text rendering of every fixture, reviewable in one golden file."""
+    monkeypatch.chdir(FIXTURES)
+    rendered = {
+        path.name: _invoke("convert", path.name, "--to", "json").stderr for path in _fixtures()
+    }
+    assert rendered == snapshot

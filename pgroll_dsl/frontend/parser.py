@@ -124,7 +124,9 @@ def _describe(names: list[str], parser: Lark) -> str:
     shown: list[str] = []
     for name in names:
         pattern = patterns.get(name)
-        if name in ("IDENT", "QUOTED_IDENT"):
+        if name == "$END":
+            label = "end of file"
+        elif name in ("IDENT", "QUOTED_IDENT"):
             label = "a name"
         elif name == "SQL":
             label = "a `SQL` block"
