@@ -247,7 +247,8 @@ class EmbeddedPostgres:
         if self.log.exists():
             log = self.log.read_text(errors="replace").strip()
             if log:
-                parts.append(f"server log ({self.log}):\n{log[-4000:]}")
+                kept = self.base / self.log.name
+                parts.append(f"server log (kept as {kept}):\n{log[-4000:]}")
         return "\n".join(parts)
 
     def _prepare(self) -> None:
