@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pgroll_dsl import api
+from pgroll_dsl import api, ir
 from pgroll_dsl.cli import app
 from tests.conftest import REPO, conformance_params
 
@@ -79,3 +79,22 @@ def test_convert_writes_each_syntax(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.stderr
         expected = api.compile_file(source).migration.operations
         assert api.compile_file(out).migration.operations == expected
+
+
+def test_multiline_strings_and_sql_keep_their_content(tmp_path: Path) -> None:
+    source = tmp_path / "m.pgroll"
+    source.write_text(
+        "create table t (\n  a int comment 'x\ny',\n  b int not null constraint c check `b > 0\n"
+        "  and b < 10`,\n  pad_to_force_a_multiline_layout_of_the_statement text\n);\n"
+    )
+    before = api.compile_file(source).migration
+    for _ in range(3):
+        CliRunner().invoke(app, ["fmt", str(source)])
+    assert api.compile_file(source).migration == before
+    assert "'x\ny'" in source.read_text()
+
+
+def test_unquoted_names_fold_ascii_letters_only() -> None:
+    (op,) = api.compile_source("create table Ärger (Öl int);", "m.pgroll").migration.operations
+    assert isinstance(op, ir.CreateTable)
+    assert op.name.name == "Ärger" and op.columns[0].name.name == "Öl"

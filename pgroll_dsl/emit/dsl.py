@@ -136,7 +136,8 @@ def _create_table(op: ir.CreateTable) -> str:
     line = f"create table {_name(op.name)} ({', '.join(elements)}){tail}"
     if len(line) <= WIDTH and "\n" not in line:
         return line
-    body = ",\n".join(INDENT + e.replace("\n", "\n" + INDENT) for e in elements)
+    # Only the first line of an element is indented: later lines belong to SQL or strings.
+    body = ",\n".join(INDENT + e for e in elements)
     return f"create table {_name(op.name)} (\n{body}\n){tail}"
 
 

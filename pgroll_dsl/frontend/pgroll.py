@@ -8,6 +8,7 @@ normalised away so that the IR has one spelling per meaning (see ``ir.ops``).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -313,8 +314,20 @@ def _index_parameters(r: _Obj) -> ir.IndexParameters | None:
 
 
 def _exclude(r: _Obj) -> ir.Exclude:
-    return ir.Exclude(index_method=r.text("index_method"), elements=r.expr("elements"),
+    method = r.text("index_method")
+    if method is not None and not _ACCESS_METHOD.fullmatch(method):
+        r.sink.report(codes.INVALID_VALUE, r.members["index_method"].span,
+                      f"{r.where}: 'index_method' must be an access method name, not {method!r}")
+        r.failed = True
+    return ir.Exclude(index_method=method, elements=r.expr("elements"),
                       predicate=r.expr("predicate"), span=r.node.span)
+
+
+_ACCESS_METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A collation name as PostgreSQL writes it: optionally schema-qualified, each part plain or
+# "quoted"; pgroll splices it verbatim after COLLATE.
+_COLLATION = re.compile(r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
+                        r'(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?')
 
 
 def _constraint(r: _Obj) -> ir.Constraint:
@@ -333,9 +346,26 @@ def _constraint(r: _Obj) -> ir.Constraint:
         exclude=r.child("exclude", _exclude),
         index_parameters=r.child("index_parameters", _index_parameters),
     )
+    _require_for_type(r, type_, fields)
     if name is None or type_ is None or r.failed:
         raise _Invalid
     return ir.Constraint(name=name, type=type_, span=r.node.span, **fields)  # type: ignore[arg-type]
+
+
+def _require_for_type(r: _Obj, type_: ir.ConstraintType | None, fields: dict[str, Any]) -> None:
+    """What each constraint type cannot do without (pgroll checks these at validation)."""
+    needed = {
+        ir.ConstraintType.CHECK: ("check", fields.get("check")),
+        ir.ConstraintType.FOREIGN_KEY: ("references", fields.get("references")),
+        ir.ConstraintType.EXCLUDE: ("exclude.elements", getattr(fields.get("exclude"),
+                                                                "elements", None)),
+    }
+    if type_ in needed:
+        key, value = needed[type_]
+        if value is None and not r.failed:
+            r.sink.report(codes.MISSING_FIELD, r.node.span,
+                          f"{r.where}: a {type_.value} constraint needs {key!r}")
+            r.failed = True
 
 
 def _column_sql_map(r: _Obj, key: str, required: bool = False) -> tuple[ir.ColumnSql, ...]:
@@ -495,8 +525,14 @@ def _op_create_index(r: _Obj) -> ir.CreateIndex:
 def _index_field(r: _Obj) -> ir.IndexField:
     column = r.ident("column")
     opclass = r.child("opclass", _opclass)
+    collate = r.text("collate")
+    if collate is not None and not _COLLATION.fullmatch(collate):
+        r.sink.report(codes.INVALID_VALUE, r.members["collate"].span,
+                      f"{r.where}: 'collate' must be a collation name, not {collate!r}",
+                      'quote names with capitals or dashes: "en-US"')
+        r.failed = True
     field = ir.IndexField(
-        column=column or _fail(), collate=r.text("collate"), opclass=opclass,
+        column=column or _fail(), collate=collate, opclass=opclass,
         sort=r.enum("sort", ir.SortOrder), nulls=r.enum("nulls", ir.NullsOrder),
         span=r.node.span,
     )
@@ -537,6 +573,7 @@ def _op_create_constraint(r: _Obj) -> ir.CreateConstraint:
         up=without_copies(_column_sql_map(r, "up")),
         down=without_copies(_column_sql_map(r, "down")),
     )
+    _require_for_type(r, type_, fields)
     _required(table, name, type_)
     assert table and name and type_
     return ir.CreateConstraint(table=table, name=name, type=type_, span=r.node.span,
@@ -577,6 +614,10 @@ def _replica_identity(r: _Obj) -> ir.ReplicaIdentity:
         raise _Invalid
     if index is not None and index.name == "":
         index = None
+    if type_ is ir.ReplicaIdentityType.INDEX and index is None:
+        r.sink.report(codes.MISSING_FIELD, r.node.span,
+                      f"{r.where}: replica identity 'index' needs the index name in 'index'")
+        raise _Invalid
     return ir.ReplicaIdentity(type=type_, index=index, span=r.node.span)
 
 

@@ -44,7 +44,11 @@ def ident_text(token: Token) -> tuple[str, bool]:
     """Stored name of an identifier token and whether it was quoted (folding rule of PG)."""
     if token.type == "QUOTED_IDENT":
         return token[1:-1].replace('""', '"'), True
-    return token.lower(), False
+    return token.translate(_ASCII_LOWER), False
+
+
+# PostgreSQL folds only ASCII letters of unquoted names in multi-byte encodings: Ärger stays.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def build_type(tree: Tree[Any]) -> ir.TypeName:
