@@ -138,6 +138,18 @@ class _Obj:
             return None
         return value
 
+    def objects(self, key: str, build: Callable[[_Obj], T], required: bool = False) -> list[T]:
+        """An array of objects, each read strictly; a bad element fails this reader too."""
+        result = []
+        for i, item in enumerate(self.items(key, required)):
+            try:
+                reader = _Obj(item, f"{self.where}.{key}[{i}]", self.sink)
+                result.append(build(reader))
+                reader.done()
+            except _Invalid:
+                self.failed = True
+        return result
+
     def done(self) -> None:
         for key, key_span in self.node.key_spans.items():
             if key in self.seen:
@@ -408,22 +420,8 @@ def _required(*values: object) -> None:
 
 def _op_create_table(r: _Obj) -> ir.CreateTable:
     name = r.ident("name")
-    columns = []
-    for i, item in enumerate(r.items("columns", required=True)):
-        try:
-            reader = _Obj(item, f"create_table.columns[{i}]", r.sink)
-            columns.append(_column(reader))
-            reader.done()
-        except _Invalid:
-            r.failed = True
-    constraints = []
-    for i, item in enumerate(r.items("constraints")):
-        try:
-            reader = _Obj(item, f"create_table.constraints[{i}]", r.sink)
-            constraints.append(_constraint(reader))
-            reader.done()
-        except _Invalid:
-            r.failed = True
+    columns = r.objects("columns", _column, required=True)
+    constraints = r.objects("constraints", _constraint)
     comment = r.text("comment")
     _required(name)
     assert name is not None
@@ -502,14 +500,7 @@ def _fail() -> ir.Ident:
 
 def _op_create_index(r: _Obj) -> ir.CreateIndex:
     name, table = r.ident("name"), r.ident("table")
-    fields = []
-    for i, item in enumerate(r.items("columns", required=True)):
-        try:
-            reader = _Obj(item, f"create_index.columns[{i}]", r.sink)
-            fields.append(_index_field(reader))
-            reader.done()
-        except _Invalid:
-            r.failed = True
+    fields = r.objects("columns", _index_field, required=True)
     op = dict(
         method=r.enum("method", ir.IndexMethod),
         unique=r.boolean("unique"),
