@@ -1,0 +1,372 @@
+"""``Catalog.apply``: the one definition of "the schema after this operation has started".
+
+The validator folds it over a migration (later operations see earlier ones), replay folds it
+over history, and the planner reads physical names from it. It is total: an operation that
+does not fit leaves the catalog unchanged, because the validator has already reported why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Catalog, Column, Constraint, ForeignKey, Index, Sequence, Table
+from pgroll_dsl.catalog.types import canonical_type, is_serial
+from pgroll_dsl.sql.quoting import quote_literal
+
+NEW_PREFIX = "_pgroll_new_"
+
+
+def auto_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
+    """PostgreSQL's name for an unnamed constraint, index or sequence (``t_c_key``)."""
+    return "_".join((table, *columns, suffix)) if columns else f"{table}_{suffix}"
+
+
+def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
+    """Dispatch on the operation kind; every kind is handled (mypy checks it)."""
+    match op:
+        case ir.CreateTable():
+            return _create_table(catalog, op)
+        case ir.RenameTable():
+            return _rename_table(catalog, op)
+        case ir.DropTable():
+            return catalog.without_table(op.name.name) if catalog.table(op.name.name) else catalog
+        case ir.AddColumn():
+            return _add_column(catalog, op)
+        case ir.DropColumn():
+            return _on_table(catalog, op.table.name, lambda t: _drop_columns(t, {op.column.name}))
+        case ir.RenameColumn():
+            return _on_table(catalog, op.table.name, lambda t: _rename_column(t, op))
+        case ir.AlterColumn():
+            return _alter_column(catalog, op)
+        case ir.CreateIndex():
+            return _on_table(catalog, op.table.name, lambda t: _create_index(t, op))
+        case ir.DropIndex():
+            return _drop_index(catalog, op.name.name)
+        case ir.CreateConstraint():
+            return _on_table(catalog, op.table.name, lambda t: _create_constraint(t, op))
+        case ir.DropConstraint() | ir.DropMulticolumnConstraint():
+            return _on_table(catalog, op.table.name, lambda t: _drop_constraint(t, op.name.name))
+        case ir.RenameConstraint():
+            return _on_table(catalog, op.table.name, lambda t: _rename_constraint(t, op))
+        case ir.SetReplicaIdentity():
+            return _on_table(catalog, op.table.name, lambda t: replace(
+                t, replica_identity=op.identity.type.value,
+                replica_identity_index=op.identity.index.name if op.identity.index else None,
+            ))
+        case ir.Sql():
+            return catalog  # raw SQL is interpreted by replay (catalog.replay), not here
+        case _:
+            assert_never(op)
+
+
+def _on_table(catalog: Catalog, name: str, change: object) -> Catalog:
+    table = catalog.table(name)
+    if table is None:
+        return catalog
+    assert callable(change)
+    return catalog.with_table(change(table))
+
+
+# ---- columns ---------------------------------------------------------------------------
+
+
+def _column_default(table: str, column: ir.Column) -> str | None:
+    if column.default is not None:
+        return column.default.text
+    if is_serial(column.type):
+        sequence = auto_name(table, (column.name.name,), "seq")
+        return f"nextval({quote_literal(sequence)}::regclass)"
+    return None
+
+
+def _column(table: str, column: ir.Column, physical: str = "") -> Column:
+    generated = column.generated
+    identity = generated.identity if generated is not None else None
+    return Column(
+        name=column.name.name,
+        type=canonical_type(column.type),
+        nullable=column.nullable and not column.pk and not is_serial(column.type)
+        and identity is None,
+        default=_column_default(table, column),
+        comment=column.comment,
+        identity=identity.user_specified_values if identity is not None else None,
+        generated=generated.expression.text if generated and generated.expression else None,
+        physical=physical,
+    )
+
+
+def _column_constraints(table: str, column: ir.Column) -> list[Constraint]:
+    name = column.name.name
+    found = []
+    if column.unique:
+        found.append(Constraint(name=auto_name(table, (name,), "key"),
+                                type=ir.ConstraintType.UNIQUE, columns=(name,)))
+    if column.check is not None:
+        found.append(Constraint(name=column.check.name.name, type=ir.ConstraintType.CHECK,
+                                columns=(name,), expression=column.check.constraint.text,
+                                no_inherit=column.check.no_inherit))
+    if column.references is not None:
+        found.append(_foreign_key(column.references, (name,)))
+    return found
+
+
+def _foreign_key(ref: ir.ForeignKeyReference, columns: tuple[str, ...]) -> Constraint:
+    return Constraint(
+        name=ref.name.name, type=ir.ConstraintType.FOREIGN_KEY, columns=columns,
+        references=ForeignKey(table=ref.table.name, columns=(ref.column.name,),
+                              on_delete=ref.on_delete, on_update=ref.on_update,
+                              match_type=ref.match_type),
+        deferrable=ref.deferrable, initially_deferred=ref.initially_deferred,
+    )
+
+
+def _sequences(table: str, columns: tuple[ir.Column, ...]) -> tuple[Sequence, ...]:
+    return tuple(
+        Sequence(name=auto_name(table, (c.name.name,), "seq"), owned_by_table=table,
+                 owned_by_column=c.name.name)
+        for c in columns
+        if is_serial(c.type) or (c.generated is not None and c.generated.identity is not None)
+    )
+
+
+def _with_sequences(catalog: Catalog, sequences: tuple[Sequence, ...]) -> Catalog:
+    names = {s.name for s in sequences}
+    kept = tuple(s for s in catalog.sequences if s.name not in names)
+    return replace(catalog, sequences=tuple(sorted((*kept, *sequences), key=lambda s: s.name)))
+
+
+def _indexes_for(constraints: list[Constraint]) -> list[Index]:
+    """PostgreSQL backs primary keys, unique and exclusion constraints with an index."""
+    backed = (ir.ConstraintType.PRIMARY_KEY, ir.ConstraintType.UNIQUE, ir.ConstraintType.EXCLUDE)
+    return [
+        Index(name=c.name, columns=c.columns, unique=c.type is not ir.ConstraintType.EXCLUDE,
+              method=c.method or "btree", predicate=c.predicate, constraint=c.name)
+        for c in constraints if c.type in backed
+    ]
+
+
+# ---- operations ------------------------------------------------------------------------
+
+
+def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
+    name = op.name.name
+    if catalog.table(name) is not None:
+        return catalog
+    constraints: list[Constraint] = []
+    pk = tuple(c.name.name for c in op.columns if c.pk)
+    if pk:
+        constraints.append(Constraint(name=auto_name(name, (), "pkey"),
+                                      type=ir.ConstraintType.PRIMARY_KEY, columns=pk))
+    for column in op.columns:
+        constraints.extend(_column_constraints(name, column))
+    constraints.extend(_table_constraint(c) for c in op.constraints)
+    columns = tuple(_column(name, c) for c in op.columns)
+    pk_columns = {col for c in constraints if c.type is ir.ConstraintType.PRIMARY_KEY
+                  for col in c.columns}
+    columns = tuple(replace(c, nullable=False) if c.name in pk_columns else c for c in columns)
+    table = Table(name=name, columns=columns, constraints=_sorted(constraints),
+                  indexes=_sorted_indexes(_indexes_for(constraints)), comment=op.comment)
+    return _with_sequences(catalog.with_table(table), _sequences(name, op.columns))
+
+
+def _table_constraint(c: ir.Constraint) -> Constraint:
+    columns = tuple(col.name for col in c.columns)
+    references = None
+    if c.references is not None:
+        ref = c.references
+        references = ForeignKey(
+            table=ref.table.name, columns=tuple(x.name for x in ref.columns),
+            on_delete=ref.on_delete, on_update=ref.on_update, match_type=ref.match_type,
+            on_delete_set_columns=tuple(x.name for x in ref.on_delete_set_columns),
+        )
+    exclude = c.exclude
+    return Constraint(
+        name=c.name.name, type=c.type, columns=columns,
+        expression=(c.check.text if c.check is not None
+                    else exclude.elements.text if exclude and exclude.elements else None),
+        references=references,
+        method=exclude.index_method if exclude is not None else None,
+        predicate=exclude.predicate.text if exclude and exclude.predicate else None,
+        no_inherit=c.no_inherit, nulls_not_distinct=c.nulls_not_distinct,
+        deferrable=c.deferrable, initially_deferred=c.initially_deferred,
+    )
+
+
+def _sorted(constraints: list[Constraint] | tuple[Constraint, ...]) -> tuple[Constraint, ...]:
+    return tuple(sorted(constraints, key=lambda c: c.name))
+
+
+def _sorted_indexes(indexes: list[Index] | tuple[Index, ...]) -> tuple[Index, ...]:
+    return tuple(sorted(indexes, key=lambda i: i.name))
+
+
+def _rename_table(catalog: Catalog, op: ir.RenameTable) -> Catalog:
+    table = catalog.table(op.from_.name)
+    if table is None or catalog.table(op.to.name) is not None:
+        return catalog
+    catalog = catalog.without_table(table.name).with_table(replace(table, name=op.to.name))
+    tables = tuple(_retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
+    return replace(catalog, tables=tables)
+
+
+def _retarget_references(table: Table, old: str, new: str) -> Table:
+    constraints = tuple(
+        replace(c, references=replace(c.references, table=new))
+        if c.references is not None and c.references.table == old else c
+        for c in table.constraints
+    )
+    return replace(table, constraints=constraints)
+
+
+def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
+    table = catalog.table(op.table.name)
+    name = op.column.name.name
+    if table is None or table.column(name) is not None:
+        return catalog
+    column = _column(table.name, op.column, physical=NEW_PREFIX + name)
+    constraints = _column_constraints(table.name, op.column)
+    table = replace(
+        table,
+        columns=(*table.columns, column),
+        constraints=_sorted((*table.constraints, *constraints)),
+        indexes=_sorted_indexes((*table.indexes, *_indexes_for(constraints))),
+    )
+    return _with_sequences(catalog.with_table(table), _sequences(table.name, (op.column,)))
+
+
+def _drop_columns(table: Table, names: set[str]) -> Table:
+    """PostgreSQL drops the constraints and indexes that involve a dropped column."""
+    constraints = tuple(c for c in table.constraints if not names & set(c.columns))
+    kept = {c.name for c in constraints}
+    indexes = tuple(
+        i for i in table.indexes
+        if not names & set(i.columns) and (i.constraint is None or i.constraint in kept)
+    )
+    return replace(table, columns=tuple(c for c in table.columns if c.name not in names),
+                   constraints=constraints, indexes=indexes)
+
+
+def _rename_column(table: Table, op: ir.RenameColumn) -> Table:
+    old, new = op.from_.name, op.to.name
+    if table.column(old) is None or table.column(new) is not None:
+        return table
+
+    def names(columns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(new if c == old else c for c in columns)
+
+    return replace(
+        table,
+        columns=tuple(replace(c, name=new) if c.name == old else c for c in table.columns),
+        constraints=tuple(replace(c, columns=names(c.columns)) for c in table.constraints),
+        indexes=tuple(replace(i, columns=names(i.columns)) for i in table.indexes),
+    )
+
+
+def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
+    table = catalog.table(op.table.name)
+    column = table.column(op.column.name) if table is not None else None
+    if table is None or column is None:
+        return catalog
+    changed = replace(column, physical=NEW_PREFIX + column.name)
+    if op.type is not None:
+        changed = replace(changed, type=canonical_type(op.type))
+    if op.nullable is not None:
+        changed = replace(changed, nullable=op.nullable)
+    if op.default is not None:
+        changed = replace(changed, default=op.default.value.text if op.default.value else None)
+    if op.comment is not None:
+        changed = replace(changed, comment=op.comment.value)
+    added: list[Constraint] = []
+    if op.check is not None:
+        added.append(Constraint(name=op.check.name.name, type=ir.ConstraintType.CHECK,
+                                columns=(column.name,), expression=op.check.constraint.text,
+                                no_inherit=op.check.no_inherit, validated=False))
+    if op.references is not None:
+        added.append(replace(_foreign_key(op.references, (column.name,)), validated=False))
+    if op.unique is not None:
+        added.append(Constraint(name=op.unique.name.name, type=ir.ConstraintType.UNIQUE,
+                                columns=(column.name,)))
+    table = replace(
+        table,
+        columns=tuple(changed if c.name == column.name else c for c in table.columns),
+        constraints=_sorted((*table.constraints, *added)),
+        indexes=_sorted_indexes((*table.indexes, *_indexes_for(added))),
+    )
+    return catalog.with_table(table)
+
+
+def _create_index(table: Table, op: ir.CreateIndex) -> Table:
+    index = Index(
+        name=op.name.name, columns=tuple(f.column.name for f in op.columns), unique=op.unique,
+        method=op.method.value if op.method is not None else "btree",
+        predicate=op.predicate.text if op.predicate is not None else None,
+    )
+    return replace(table, indexes=_sorted_indexes((*table.indexes, index)))
+
+
+def _drop_index(catalog: Catalog, name: str) -> Catalog:
+    found = catalog.index(name)
+    if found is None:
+        return catalog
+    table, _ = found
+    return catalog.with_table(replace(table, indexes=tuple(i for i in table.indexes
+                                                           if i.name != name)))
+
+
+def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
+    columns = tuple(c.name for c in op.columns)
+    references = None
+    if op.references is not None:
+        ref = op.references
+        references = ForeignKey(
+            table=ref.table.name, columns=tuple(c.name for c in ref.columns),
+            on_delete=ref.on_delete, on_update=ref.on_update, match_type=ref.match_type,
+            on_delete_set_columns=tuple(c.name for c in ref.on_delete_set_columns),
+        )
+    constraint = Constraint(
+        name=op.name.name, type=op.type, columns=columns,
+        expression=op.check.text if op.check is not None else None, references=references,
+        no_inherit=op.no_inherit,
+        validated=op.type not in (ir.ConstraintType.CHECK, ir.ConstraintType.FOREIGN_KEY),
+    )
+    new_columns = tuple(
+        replace(c, physical=NEW_PREFIX + c.name,
+                nullable=False if op.type is ir.ConstraintType.PRIMARY_KEY else c.nullable)
+        if c.name in columns else c
+        for c in table.columns
+    )
+    return replace(
+        table, columns=new_columns, constraints=_sorted((*table.constraints, constraint)),
+        indexes=_sorted_indexes((*table.indexes, *_indexes_for([constraint]))),
+    )
+
+
+def _drop_constraint(table: Table, name: str) -> Table:
+    constraint = table.constraint(name)
+    if constraint is None:
+        return table
+    columns = tuple(
+        replace(c, physical=NEW_PREFIX + c.name) if c.name in constraint.columns else c
+        for c in table.columns
+    )
+    return replace(
+        table, columns=columns,
+        constraints=tuple(c for c in table.constraints if c.name != name),
+        indexes=tuple(i for i in table.indexes if i.constraint != name),
+    )
+
+
+def _rename_constraint(table: Table, op: ir.RenameConstraint) -> Table:
+    old, new = op.from_.name, op.to.name
+    if table.constraint(old) is None or table.constraint(new) is not None:
+        return table
+    # PostgreSQL renames the index behind a constraint along with it.
+    return replace(
+        table,
+        constraints=_sorted([replace(c, name=new) if c.name == old else c
+                             for c in table.constraints]),
+        indexes=_sorted_indexes([replace(i, name=new, constraint=new) if i.constraint == old
+                                 else i for i in table.indexes]),
+    )

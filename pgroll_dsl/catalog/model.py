@@ -1,0 +1,213 @@
+"""Immutable model of one PostgreSQL schema, as pgroll's virtual schema sees it.
+
+Names are *virtual* (what clients of the newest version see); ``Table.physical`` and
+``Column.physical`` give the names in the database. Outside an active migration they are
+equal; during one they differ for renamed tables/columns and for columns that exist only
+as ``_pgroll_new_<c>``. Constraint and index column lists hold virtual names, so a rename
+is one change in one place. ``completed()`` turns the model into the physical state after
+``complete``, which is what replay of finished migrations needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
+
+if TYPE_CHECKING:
+    from pgroll_dsl import ir
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Column:
+    """A column. ``type`` is PostgreSQL's ``format_type`` spelling (see ``types.py``)."""
+
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    comment: str | None = None
+    identity: IdentityValues | None = None
+    generated: str | None = None  # a stored generated column's expression
+    physical: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.physical:
+            object.__setattr__(self, "physical", self.name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForeignKey:
+    """The referenced side of a foreign key and its actions."""
+
+    table: str
+    columns: tuple[str, ...]
+    on_delete: ForeignKeyAction = ForeignKeyAction.NO_ACTION
+    on_update: ForeignKeyAction = ForeignKeyAction.NO_ACTION
+    match_type: MatchType = MatchType.SIMPLE
+    on_delete_set_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Constraint:
+    """A table constraint: primary key, unique, check, foreign key or exclusion.
+
+    ``expression`` is the check expression, or the exclusion elements; both are kept as text
+    and compared with ``expressions.same_expression`` rather than by spelling.
+    """
+
+    name: str
+    type: ConstraintType
+    columns: tuple[str, ...] = ()
+    expression: str | None = None
+    references: ForeignKey | None = None
+    method: str | None = None  # exclusion constraints
+    predicate: str | None = None  # exclusion constraints
+    no_inherit: bool = False
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    validated: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Index:
+    """An index; ``columns`` are column names, or expression texts for expression indexes."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    method: str = "btree"
+    predicate: str | None = None
+    valid: bool = True
+    constraint: str | None = None  # the constraint this index backs, if any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Table:
+    """A table with its columns in attribute order."""
+
+    name: str
+    columns: tuple[Column, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    comment: str | None = None
+    replica_identity: str = "default"  # default | nothing | full | index
+    replica_identity_index: str | None = None
+    physical: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.physical:
+            object.__setattr__(self, "physical", self.name)
+
+    def column(self, name: str) -> Column | None:
+        """The column with this virtual name."""
+        return next((c for c in self.columns if c.name == name), None)
+
+    def constraint(self, name: str) -> Constraint | None:
+        """The constraint with this name."""
+        return next((c for c in self.constraints if c.name == name), None)
+
+    def index(self, name: str) -> Index | None:
+        """The index with this name."""
+        return next((i for i in self.indexes if i.name == name), None)
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        """Columns of the primary key, in key order (empty without one)."""
+        pk = next((c for c in self.constraints if c.type is ConstraintType.PRIMARY_KEY), None)
+        return pk.columns if pk is not None else ()
+
+    def unique_not_null_column(self) -> str | None:
+        """The first (by name) single-column unique key whose column is NOT NULL."""
+        candidates = sorted(
+            c.columns[0] for c in self.constraints
+            if c.type is ConstraintType.UNIQUE and len(c.columns) == 1
+        )
+        for name in candidates:
+            column = self.column(name)
+            if column is not None and not column.nullable:
+                return name
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnumType:
+    """A user-defined enum type and its labels in sort order."""
+
+    name: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sequence:
+    """A sequence and the column that owns it (serial and identity columns)."""
+
+    name: str
+    owned_by_table: str | None = None
+    owned_by_column: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)  # no slots: the name lookup is cached on the instance
+class Catalog:
+    """One schema: its tables, enum types and sequences. Equality is by value."""
+
+    schema: str = "public"
+    tables: tuple[Table, ...] = ()
+    enums: tuple[EnumType, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    source: str = field(default="empty", compare=False)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Table]:
+        return {t.name: t for t in self.tables}
+
+    def table(self, name: str) -> Table | None:
+        """The table with this virtual name."""
+        return self._by_name.get(name)
+
+    def enum(self, name: str) -> EnumType | None:
+        """The enum type with this name."""
+        return next((e for e in self.enums if e.name == name), None)
+
+    def index(self, name: str) -> tuple[Table, Index] | None:
+        """The index with this name, on whichever table of the schema holds it."""
+        for table in self.tables:
+            index = table.index(name)
+            if index is not None:
+                return table, index
+        return None
+
+    def with_table(self, table: Table) -> Catalog:
+        """A copy with ``table`` added or replaced (matched by virtual name)."""
+        others = tuple(t for t in self.tables if t.name != table.name)
+        return replace(self, tables=tuple(sorted((*others, table), key=lambda t: t.name)))
+
+    def without_table(self, name: str) -> Catalog:
+        """A copy without the table of that virtual name."""
+        return replace(self, tables=tuple(t for t in self.tables if t.name != name))
+
+    def apply(self, op: ir.Operation) -> Catalog:
+        """The schema as the new version sees it once ``op`` has started.
+
+        Total: an operation that does not fit leaves the catalog unchanged (the validator
+        has reported it already; refusing again would only cascade).
+        """
+        from pgroll_dsl.catalog.apply import apply_operation
+
+        return apply_operation(self, op)
+
+    def completed(self) -> Catalog:
+        """The physical state after ``complete``: every physical name is the virtual one."""
+        tables = tuple(
+            replace(
+                t,
+                physical=t.name,
+                columns=tuple(replace(c, physical=c.name) for c in t.columns),
+                constraints=tuple(replace(c, validated=True) for c in t.constraints),
+            )
+            for t in self.tables
+        )
+        return replace(self, tables=tables)
