@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from pglast import parser
 
@@ -62,3 +63,88 @@ def _char_offset(text: str, byte_offset: int | None) -> int:
     if byte_offset is None:
         return len(text)
     return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnReference:
+    """An identifier in an expression that names a column: ``name`` or ``qualifier.name``.
+
+    ``start``/``end`` are character offsets into the author's text (the whole reference,
+    quotes included), so a rename can splice the text instead of regenerating it.
+    ``row_level`` is False inside a sub-query with its own FROM clause, where an unqualified
+    name may belong to that sub-query's tables rather than to the row being written.
+    """
+
+    name: str
+    qualifier: str | None
+    start: int
+    end: int
+    row_level: bool
+
+
+def column_references(text: str) -> list[ColumnReference]:
+    """Column references of an expression, in text order; [] if it does not parse."""
+    from pglast import ast, parse_sql
+    from pglast.visitors import Visitor
+
+    prefix, suffix = Context.EXPRESSION.value
+    wrapped = prefix + text + suffix
+    try:
+        tree = parse_sql(wrapped)
+    except parser.ParseError:
+        return []
+    found: list[ColumnReference] = []
+
+    class _Refs(Visitor):
+        def visit_ColumnRef(self, ancestors: Any, node: ast.ColumnRef) -> None:  # noqa: N802
+            fields = [getattr(f, "sval", None) for f in node.fields or ()]
+            if any(f is None for f in fields) or len(fields) > 2:
+                return  # `*`, `t.*`, or schema-qualified: not a column of the row
+            start = _char_offset(wrapped, node.location)
+            end = _reference_end(wrapped, start, len(fields))
+            row_level = True
+            while ancestors is not None and ancestors.node is not None:
+                if isinstance(ancestors.node, ast.SelectStmt) and ancestors.node.fromClause:
+                    row_level = False
+                ancestors = ancestors.parent
+            found.append(ColumnReference(
+                name=str(fields[-1]), qualifier=str(fields[0]) if len(fields) == 2 else None,
+                start=start - len(prefix), end=end - len(prefix), row_level=row_level,
+            ))
+
+    _Refs()(tree)
+    return sorted(found, key=lambda r: r.start)
+
+
+def _reference_end(text: str, start: int, parts: int) -> int:
+    """End offset of a (possibly dotted, possibly quoted) identifier starting at ``start``."""
+    position = start
+    for part in range(parts):
+        if part:
+            position += 1  # the dot
+        if text[position] == '"':
+            position += 1
+            while position < len(text):
+                if text[position] == '"' and text[position + 1 : position + 2] != '"':
+                    position += 1
+                    break
+                position += 2 if text[position] == '"' else 1
+        else:
+            while position < len(text) and (text[position].isalnum() or text[position] in "_$"):
+                position += 1
+    return position
+
+
+def rename_columns(text: str, renames: dict[str, str]) -> str:
+    """Point unqualified row-level column references elsewhere, leaving other text as written.
+
+    Identifiers are found by PostgreSQL's parser and spliced by offset, so renaming ``path``
+    leaves ``subpath(path)``'s function name alone (the substring bug of pgroll #1028).
+    """
+    from pgroll_dsl.sql.quoting import quote_ident
+
+    result = text
+    for ref in reversed(column_references(text)):
+        if ref.qualifier is None and ref.row_level and ref.name in renames:
+            result = result[: ref.start] + quote_ident(renames[ref.name]) + result[ref.end :]
+    return result
