@@ -55,6 +55,72 @@ INVALID_IDENTIFIER = Code("PGD110", "invalid-identifier", _E, "an empty name or 
 CONFLICTING_OPTIONS = Code("PGD111", "conflicting-options", _E, "options that exclude each other")
 EMPTY_MIGRATION = Code("PGD112", "empty-migration", Severity.WARNING, "a file with no operation")
 
+# PGD2xx: a name does not resolve against the schema the operation runs on.
+TABLE_ALREADY_EXISTS = Code("PGD201", "table-already-exists", _E,
+                            "a table or other relation of that name already exists")
+TABLE_DOES_NOT_EXIST = Code("PGD202", "table-does-not-exist", _E, "no table of that name")
+COLUMN_ALREADY_EXISTS = Code("PGD203", "column-already-exists", _E,
+                             "the table already has a column of that name")
+COLUMN_DOES_NOT_EXIST = Code("PGD204", "column-does-not-exist", _E,
+                             "the table has no column of that name")
+INDEX_ALREADY_EXISTS = Code("PGD205", "index-already-exists", _E,
+                            "an index or other relation of that name already exists")
+INDEX_DOES_NOT_EXIST = Code("PGD206", "index-does-not-exist", _E, "no index of that name")
+CONSTRAINT_ALREADY_EXISTS = Code("PGD207", "constraint-already-exists", _E,
+                                 "the table already has a constraint of that name")
+CONSTRAINT_DOES_NOT_EXIST = Code("PGD208", "constraint-does-not-exist", _E,
+                                 "the table has no constraint of that name")
+EXPRESSION_COLUMN_DOES_NOT_EXIST = Code(
+    "PGD209", "expression-column-does-not-exist", _E,
+    "an expression names a column that the row it is evaluated on lacks",
+)
+UNKNOWN_TYPE = Code("PGD210", "unknown-type", Severity.WARNING,
+                    "a column type that is neither built in nor a known enum")
+FOREIGN_KEY_TARGET_NOT_UNIQUE = Code(
+    "PGD211", "foreign-key-target-not-unique", _E,
+    "referenced columns have no primary key or unique constraint of their own",
+)
+
+# PGD3xx: the operation cannot do what it says on this schema.
+NOT_NULL_NEEDS_UP = Code("PGD301", "not-null-needs-up", _E,
+                         "a NOT NULL column added without default needs `up`")
+SQL_NOT_ALONE = Code("PGD302", "sql-not-alone", _E,
+                     "a `sql` operation must be the only one (unless `on complete`)")
+SQL_WITHOUT_STATEMENT = Code("PGD303", "sql-without-statement", _E,
+                             "`sql` up holds no statement, only comments or ';'")
+ALTER_COLUMN_NO_CHANGE = Code("PGD304", "alter-column-no-change", _E,
+                              "alter_column changes nothing")
+COLUMN_ALREADY_NOT_NULL = Code("PGD305", "column-already-not-null", _E,
+                               "`set not null` on a column that is NOT NULL")
+COLUMN_ALREADY_NULLABLE = Code("PGD306", "column-already-nullable", _E,
+                               "`drop not null` on a column that is nullable")
+ADD_PRIMARY_KEY_COLUMN = Code("PGD307", "add-primary-key-column", _E,
+                              "add_column cannot add a primary key column")
+ADD_GENERATED_COLUMN = Code("PGD308", "add-generated-column", _E,
+                            "add_column cannot add a generated column")
+VOLATILE_DEFAULT_NEEDS_UP = Code("PGD309", "volatile-default-needs-up", _E,
+                                 "a volatile default needs `up` equal to the default")
+COLUMN_MIGRATION_MISSING = Code("PGD310", "column-migration-missing", _E,
+                                "a column the operation rewrites has no `down`")
+COLUMN_MIGRATION_REDUNDANT = Code("PGD311", "column-migration-redundant", _E,
+                                  "an up/down entry for a column the operation does not cover")
+MULTICOLUMN_CONSTRAINT = Code("PGD312", "multicolumn-constraint", _E,
+                              "drop_constraint on a constraint over several columns")
+CONSTRAINT_NOT_DROPPABLE = Code("PGD313", "constraint-not-droppable", _E,
+                                "pgroll drops only check, unique and foreign key constraints")
+DUPLICATE_COLUMN = Code("PGD314", "duplicate-column", _E,
+                        "create_table lists a column name twice")
+PRIMARY_KEY_TWICE = Code("PGD315", "primary-key-twice", _E,
+                         "a second primary key for one table")
+SET_COLUMN_NOT_IN_KEY = Code("PGD316", "set-column-not-in-key", _E,
+                             "an ON DELETE SET column that is not a foreign key column")
+FOREIGN_KEY_COLUMN_COUNT = Code("PGD317", "foreign-key-column-count", _E,
+                                "referencing and referenced column counts differ")
+BACKFILL_WITHOUT_KEY = Code("PGD318", "backfill-without-key", Severity.WARNING,
+                            "a backfilled table has no primary key or unique NOT NULL column")
+DEFAULT_REFERENCES_COLUMN = Code("PGD319", "default-references-column", _E,
+                                 "a default expression that names a column")
+
 # PGD5xx: embedded SQL is not what its place requires.
 EXPRESSION_SYNTAX = Code("PGD501", "expression-syntax", _E, "embedded SQL does not parse")
 NOT_ONE_EXPRESSION = Code(

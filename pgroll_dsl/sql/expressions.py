@@ -148,3 +148,46 @@ def rename_columns(text: str, renames: dict[str, str]) -> str:
         if ref.qualifier is None and ref.row_level and ref.name in renames:
             result = result[: ref.start] + quote_ident(renames[ref.name]) + result[ref.end :]
     return result
+
+
+# Functions PostgreSQL marks immutable or stable that defaults commonly use. A default that
+# calls anything else is treated as volatile: correct either way, only slower (a backfill).
+_NON_VOLATILE_FUNCTIONS = frozenset(
+    """now transaction_timestamp statement_timestamp current_date lower upper btrim ltrim rtrim
+    trim length char_length substr substring replace concat concat_ws coalesce nullif greatest
+    least abs round floor ceil ceiling trunc to_char to_date to_timestamp to_number md5
+    jsonb_build_object jsonb_build_array json_build_object json_build_array array_length
+    date_trunc date_part extract make_date make_time make_interval left right lpad rpad""".split()
+)
+
+
+def is_non_volatile(text: str) -> bool:
+    """Whether ``ADD COLUMN … DEFAULT <text>`` keeps PostgreSQL's no-rewrite fast path.
+
+    Literals, casts, operators and a list of immutable/stable functions qualify; any other
+    function call (``random()``, ``gen_random_uuid()``, ``nextval(…)``, ``clock_timestamp()``)
+    or a sub-query does not.
+    """
+    from pglast import ast, parse_sql
+    from pglast.visitors import Visitor
+
+    prefix, suffix = Context.EXPRESSION.value
+    try:
+        tree = parse_sql(prefix + text + suffix)
+    except parser.ParseError:
+        return False
+    volatile = False
+
+    class _Calls(Visitor):
+        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
+            nonlocal volatile
+            name = getattr((node.funcname or ())[-1], "sval", "")
+            if str(name).lower() not in _NON_VOLATILE_FUNCTIONS:
+                volatile = True
+
+        def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
+            nonlocal volatile
+            volatile = True
+
+    _Calls()(tree)
+    return not volatile

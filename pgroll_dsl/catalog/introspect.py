@@ -1,0 +1,370 @@
+"""Live introspection: the ``Catalog`` of one schema of a running PostgreSQL database.
+
+Replay of migrations (``Catalog.apply``) says what the schema *should* be; introspection says
+what it *is*, so the two can be compared and a database that was not built by pgroll can be
+taken as a starting point. Both must produce the same model for the same DDL wherever the
+model allows it, hence the choices below:
+
+* Everything is read from ``pg_catalog`` (not ``information_schema``, which hides what the
+  current role does not own), in one read-only transaction that is always rolled back, so a
+  caller's connection is left as it was found (a savepoint when it is inside a transaction).
+* ``search_path`` is set to the target schema alone for that transaction, so ``format_type``,
+  ``pg_get_expr`` and ``regclass`` print names of the target schema unqualified, as replay
+  writes them, and qualify names of every other schema.
+* Expressions are deparsed in PostgreSQL's "pretty" mode (no redundant parentheses), which is
+  the spelling closest to what authors write; they are still PostgreSQL's normalised text.
+* Output order is fixed (names sorted by code point, columns by attribute number), so two
+  introspections of the same database give equal catalogs and identical snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, LiteralString, TypeVar
+
+import psycopg
+from psycopg.rows import tuple_row
+
+from pgroll_dsl.catalog.model import (
+    Catalog,
+    Column,
+    Constraint,
+    EnumType,
+    ForeignKey,
+    Index,
+    Sequence,
+    Table,
+)
+from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
+
+Row = tuple[Any, ...]
+Named = TypeVar("Named", Constraint, Index)
+Cursor = psycopg.Cursor[Row]
+
+SOURCE = "live database"
+# PostgreSQL 15 added ON DELETE SET NULL (columns) and UNIQUE NULLS NOT DISTINCT.
+_PG15 = 150000
+
+_IDENTITY = {"a": IdentityValues.ALWAYS, "d": IdentityValues.BY_DEFAULT}
+_CONSTRAINT_TYPES = {
+    "p": ConstraintType.PRIMARY_KEY,
+    "u": ConstraintType.UNIQUE,
+    "c": ConstraintType.CHECK,
+    "f": ConstraintType.FOREIGN_KEY,
+    "x": ConstraintType.EXCLUDE,
+}
+_FK_ACTIONS = {
+    "a": ForeignKeyAction.NO_ACTION,
+    "r": ForeignKeyAction.RESTRICT,
+    "c": ForeignKeyAction.CASCADE,
+    "n": ForeignKeyAction.SET_NULL,
+    "d": ForeignKeyAction.SET_DEFAULT,
+}
+_MATCH_TYPES = {"f": MatchType.FULL, "p": MatchType.PARTIAL, "s": MatchType.SIMPLE}
+_REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
+
+_TABLES = """
+SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), c.relreplident
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+"""
+
+_COLUMNS = """
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid, true), a.attgenerated, a.attidentity,
+       col_description(a.attrelid, a.attnum)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+
+# Attribute numbers to names, keeping the order of the array (0, an expression, is dropped).
+_CONSTRAINT_COLUMNS = """
+SELECT con.conrelid, con.conname, con.contype,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+             ORDER BY k.ord),
+       ref.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+             ORDER BY k.ord),
+       con.confdeltype, con.confupdtype, con.confmatchtype,
+"""
+_DELETE_SET_COLUMNS_15 = """
+       ARRAY(SELECT a.attname FROM unnest(con.confdelsetcols) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+             ORDER BY k.ord),
+"""
+_DELETE_SET_COLUMNS_14 = """
+       ARRAY[]::name[],
+"""
+_CONSTRAINT_FLAGS = """
+       con.connoinherit, con.convalidated, con.condeferrable, con.condeferred,
+       pg_get_expr(con.conbin, con.conrelid, true), pg_get_constraintdef(con.oid, true),
+       am.amname, pg_get_expr(i.indpred, i.indrelid, true),
+"""
+_NULLS_NOT_DISTINCT_15 = """
+       coalesce(i.indnullsnotdistinct, false)
+"""
+_NULLS_NOT_DISTINCT_14 = """
+       false
+"""
+_CONSTRAINT_FROM = """
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class ref ON ref.oid = con.confrelid
+LEFT JOIN pg_index i ON i.indexrelid = con.conindid AND con.contype IN ('p', 'u', 'x')
+LEFT JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_am am ON am.oid = ic.relam
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND con.contype IN ('p', 'u', 'c', 'f', 'x')
+"""
+
+# Key columns only (INCLUDE columns follow them); expression keys as PostgreSQL prints them.
+_INDEXES = """
+SELECT i.indrelid, ic.relname, i.indisunique, am.amname,
+       pg_get_expr(i.indpred, i.indrelid, true), i.indisvalid, i.indisreplident, con.conname,
+       ARRAY(SELECT CASE WHEN k.attnum <> 0 THEN a.attname::text
+                         ELSE pg_get_indexdef(i.indexrelid, k.ord::int, true) END
+             FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.ord <= i.indnkeyatts
+             ORDER BY k.ord)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_constraint con
+       ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+      AND con.contype IN ('p', 'u', 'x')
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+"""
+
+_ENUMS = """
+SELECT t.typname,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
+             ORDER BY e.enumsortorder)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = %s AND t.typtype = 'e'
+"""
+
+# 'a': the sequence of a serial column (OWNED BY); 'i': the sequence of an identity column.
+_SEQUENCES = """
+SELECT s.relname, t.relname, a.attname
+FROM pg_class s
+JOIN pg_namespace n ON n.oid = s.relnamespace
+LEFT JOIN pg_depend d
+       ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+      AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+      AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class t ON t.oid = d.refobjid
+LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE n.nspname = %s AND s.relkind = 'S'
+"""
+
+
+def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog:
+    """Read one schema of a live database into a ``Catalog``.
+
+    The reads run in a read-only transaction (a savepoint if ``conn`` is already inside a
+    transaction) that is rolled back, so the connection is left in the state it was in.
+
+    Args:
+        conn: An open connection, in autocommit mode or not; it must not be in a failed
+            transaction.
+        schema: The schema to read; objects of other schemas are ignored.
+
+    Returns:
+        The schema's tables (relkind ``r`` and ``p``), enum types and sequences, with
+        ``source`` set to ``"live database"``.
+    """
+    with conn.transaction(force_rollback=True):
+        cur = conn.cursor(row_factory=tuple_row)
+        cur.execute("SET TRANSACTION READ ONLY")
+        cur.execute("SELECT set_config('search_path', quote_ident(%s), true)", [schema])
+        version = conn.info.server_version
+        return Catalog(
+            schema=schema,
+            tables=_tables(cur, schema, version),
+            enums=_enums(cur, schema),
+            sequences=_sequences(cur, schema),
+            source=SOURCE,
+        )
+
+
+def _fetch(cur: Cursor, query: LiteralString, schema: str) -> list[Row]:
+    cur.execute(query, [schema])
+    return cur.fetchall()
+
+
+def _by_table(rows: Iterable[Row]) -> dict[int, list[Row]]:
+    """Group rows whose first value is the table's oid; row order is kept."""
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def _tables(cur: Cursor, schema: str, version: int) -> tuple[Table, ...]:
+    columns = _by_table(_fetch(cur, _COLUMNS, schema))
+    constraints = _by_table(_fetch(cur, _constraints_query(version), schema))
+    indexes = _by_table(_fetch(cur, _INDEXES, schema))
+    tables = []
+    for oid, name, comment, replident in _fetch(cur, _TABLES, schema):
+        table_indexes = indexes.get(oid, [])
+        tables.append(Table(
+            name=name,
+            columns=tuple(_column(row) for row in columns.get(oid, [])),
+            constraints=_sorted_by_name(_constraint(row) for row in constraints.get(oid, [])),
+            indexes=_sorted_by_name(_index(row) for row in table_indexes),
+            comment=comment,
+            replica_identity=_REPLICA_IDENTITY[replident],
+            replica_identity_index=_replica_identity_index(replident, table_indexes),
+        ))
+    return tuple(sorted(tables, key=lambda t: t.name))
+
+
+def _sorted_by_name(items: Iterable[Named]) -> tuple[Named, ...]:
+    return tuple(sorted(items, key=lambda item: item.name))
+
+
+def _column(row: Row) -> Column:
+    _, name, type_, notnull, expression, generated, identity, comment = row
+    return Column(
+        name=name,
+        type=type_,
+        nullable=not notnull,
+        default=_expression(expression) if not generated else None,
+        comment=comment,
+        identity=_IDENTITY.get(identity),
+        generated=_expression(expression) if generated else None,
+    )
+
+
+def _expression(text: str | None) -> str | None:
+    """Pretty-printed expressions may start with a line break (``CASE``); drop it."""
+    return text.strip() if text is not None else None
+
+
+def _constraints_query(version: int) -> LiteralString:
+    modern = version >= _PG15
+    return (
+        _CONSTRAINT_COLUMNS
+        + (_DELETE_SET_COLUMNS_15 if modern else _DELETE_SET_COLUMNS_14)
+        + _CONSTRAINT_FLAGS
+        + (_NULLS_NOT_DISTINCT_15 if modern else _NULLS_NOT_DISTINCT_14)
+        + _CONSTRAINT_FROM
+    )
+
+
+def _constraint(row: Row) -> Constraint:
+    (_, name, contype, columns, _ref_table, _ref_columns, _on_delete, _on_update, _match,
+     _set_columns, no_inherit, validated, deferrable, deferred, check, definition, method,
+     predicate, nulls_not_distinct) = row
+    type_ = _CONSTRAINT_TYPES[contype]
+    exclusion = type_ is ConstraintType.EXCLUDE
+    return Constraint(
+        name=name,
+        type=type_,
+        columns=tuple(columns),
+        expression=_expression(check) if type_ is ConstraintType.CHECK
+        else _exclusion_elements(definition) if exclusion else None,
+        references=_foreign_key(row) if type_ is ConstraintType.FOREIGN_KEY else None,
+        method=method if exclusion else None,
+        predicate=_expression(predicate) if exclusion else None,
+        # PostgreSQL flags every key and foreign key "no inherit"; only checks can choose.
+        no_inherit=no_inherit and type_ is ConstraintType.CHECK,
+        nulls_not_distinct=nulls_not_distinct and type_ is ConstraintType.UNIQUE,
+        deferrable=deferrable,
+        initially_deferred=deferred,
+        validated=validated,
+    )
+
+
+def _foreign_key(row: Row) -> ForeignKey:
+    _, _, _, _, table, columns, on_delete, on_update, match, set_columns, *_ = row
+    return ForeignKey(
+        table=table,
+        columns=tuple(columns),
+        on_delete=_FK_ACTIONS[on_delete],
+        on_update=_FK_ACTIONS[on_update],
+        match_type=_MATCH_TYPES[match],
+        on_delete_set_columns=tuple(set_columns),
+    )
+
+
+def _exclusion_elements(definition: str) -> str:
+    """The element list of ``EXCLUDE USING m (<elements>) ...``, as PostgreSQL prints it."""
+    start = _next_open_paren(definition, 0)
+    end = _matching_paren(definition, start)
+    return definition[start + 1 : end]
+
+
+def _next_open_paren(text: str, start: int) -> int:
+    quote = ""
+    for position in range(start, len(text)):
+        char = text[position]
+        if quote:
+            quote = "" if char == quote else quote  # a doubled quote reopens at once
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            return position
+    raise ValueError(f"no parenthesis in {text!r}")
+
+
+def _matching_paren(text: str, start: int) -> int:
+    """The index of the ``)`` closing the ``(`` at ``start``; quotes are skipped."""
+    depth = 0
+    quote = ""
+    for position in range(start, len(text)):
+        char = text[position]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return position
+    raise ValueError(f"unbalanced parentheses in {text!r}")
+
+
+def _index(row: Row) -> Index:
+    _, name, unique, method, predicate, valid, _replident, constraint, columns = row
+    return Index(
+        name=name,
+        columns=tuple(columns),
+        unique=unique,
+        method=method,
+        predicate=_expression(predicate),
+        valid=valid,
+        constraint=constraint,
+    )
+
+
+def _replica_identity_index(replident: str, indexes: list[Row]) -> str | None:
+    if replident != "i":
+        return None
+    return next((str(row[1]) for row in indexes if row[6]), None)
+
+
+def _enums(cur: Cursor, schema: str) -> tuple[EnumType, ...]:
+    enums = (EnumType(name=name, labels=tuple(labels))
+             for name, labels in _fetch(cur, _ENUMS, schema))
+    return tuple(sorted(enums, key=lambda e: e.name))
+
+
+def _sequences(cur: Cursor, schema: str) -> tuple[Sequence, ...]:
+    sequences = (Sequence(name=name, owned_by_table=table, owned_by_column=column)
+                 for name, table, column in _fetch(cur, _SEQUENCES, schema))
+    return tuple(sorted(sequences, key=lambda s: s.name))

@@ -1,0 +1,232 @@
+"""Check every operation against the schema as it stands just before that operation.
+
+pgroll validates a migration against the live database at ``start``; this pass does the same
+offline, against a ``Catalog`` (introspected, from a snapshot, or replayed from earlier
+migrations), and folds each operation into it with ``Catalog.apply`` so that later operations
+see earlier ones. It reports every problem with the span of the offending name or expression
+and never stops at the first. It goes further than pgroll where pgroll fails only at write
+time: columns named inside up/down/check/default/predicate expressions must exist.
+
+Before:  ``create table orders (id int primary key, user_id int references user (id));``
+         against a schema whose table is ``users``
+After:   PGD202 at ``user``: table "user" does not exist, with ``did you mean "users"?``.
+
+Rule modules: ``validate_names`` (lookups), ``validate_columns``, ``validate_constraints``,
+``validate_exprs`` (expression columns, volatility) and ``validate_types``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import assert_never
+
+from pglast import parse_sql
+from pglast.parser import ParseError
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.diagnostics import Diagnostics, codes
+from pgroll_dsl.passes.validate_columns import (
+    check_add_column,
+    check_alter_column,
+    check_drop_column,
+    check_new_columns,
+    check_rename_column,
+)
+from pgroll_dsl.passes.validate_constraints import (
+    check_create_constraint,
+    check_drop_constraint,
+    check_drop_multicolumn,
+    check_rename_constraint,
+    check_table_constraints,
+)
+from pgroll_dsl.passes.validate_exprs import check_columns
+from pgroll_dsl.passes.validate_names import (
+    did_you_mean,
+    require_columns,
+    require_no_index,
+    require_no_table,
+    require_table,
+)
+
+
+@dataclass(slots=True)
+class _Fold:
+    """The schema as the next operation sees it, and what this migration did so far."""
+
+    catalog: Catalog
+    created: set[str] = field(default_factory=set)  # tables created by this migration
+    warned: set[str] = field(default_factory=set)  # tables already warned about (PGD318)
+
+
+def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics) -> None:
+    """Report every operation that does not fit the schema it runs on.
+
+    Args:
+        migration: The migration, already through the catalog-free checks.
+        catalog: The schema before the migration starts.
+        sink: Where problems go; nothing is raised.
+    """
+    _check_isolation(migration, sink)
+    fold = _Fold(catalog)
+    for op in migration.operations:
+        _check(op, fold.catalog, sink)
+        _warn_backfill(op, fold, sink)
+        _remember(op, fold)
+        fold.catalog = fold.catalog.apply(op)
+
+
+def _check_isolation(migration: ir.Migration, sink: Diagnostics) -> None:
+    """A ``sql`` operation (unless ``on complete``) runs only on its own in pgroll."""
+    if len(migration.operations) < 2:
+        return
+    for op in migration.operations:
+        if isinstance(op, ir.Sql) and not op.on_complete:
+            sink.report(codes.SQL_NOT_ALONE, op.span,
+                        'operation "sql" cannot be executed with other operations',
+                        "move it into a migration of its own, or run it `on complete`")
+
+
+def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
+    """Dispatch on the operation kind; a new kind fails type checking here."""
+    match op:
+        case ir.CreateTable():
+            _create_table(op, catalog, sink)
+        case ir.RenameTable():
+            require_table(catalog, op.from_, sink)
+            require_no_table(catalog, op.to, sink)
+        case ir.DropTable():
+            require_table(catalog, op.name, sink)
+        case ir.AddColumn():
+            if table := require_table(catalog, op.table, sink):
+                check_add_column(op, table, catalog, sink)
+        case ir.DropColumn():
+            if table := require_table(catalog, op.table, sink):
+                check_drop_column(op, table, sink)
+        case ir.RenameColumn():
+            if table := require_table(catalog, op.table, sink):
+                check_rename_column(op, table, sink)
+        case ir.AlterColumn():
+            if table := require_table(catalog, op.table, sink):
+                check_alter_column(op, table, catalog, sink)
+        case ir.CreateIndex():
+            _create_index(op, catalog, sink)
+        case ir.DropIndex():
+            _drop_index(op, catalog, sink)
+        case ir.CreateConstraint():
+            if table := require_table(catalog, op.table, sink):
+                check_create_constraint(op, table, catalog, sink)
+        case ir.DropConstraint():
+            if table := require_table(catalog, op.table, sink):
+                check_drop_constraint(op, table, sink)
+        case ir.DropMulticolumnConstraint():
+            if table := require_table(catalog, op.table, sink):
+                check_drop_multicolumn(op, table, sink)
+        case ir.RenameConstraint():
+            if table := require_table(catalog, op.table, sink):
+                check_rename_constraint(op, table, catalog, sink)
+        case ir.SetReplicaIdentity():
+            if table := require_table(catalog, op.table, sink):
+                _replica_identity(op, table, catalog, sink)
+        case ir.Sql():
+            _sql(op, sink)
+        case _:
+            assert_never(op)
+
+
+def _create_table(op: ir.CreateTable, catalog: Catalog, sink: Diagnostics) -> None:
+    require_no_table(catalog, op.name, sink)
+    table = Catalog(schema=catalog.schema).apply(op).table(op.name.name)
+    assert table is not None  # create_table on an empty catalog always creates it
+    check_new_columns(op, table, catalog, sink)
+    check_table_constraints(op, table, catalog, sink)
+
+
+def _create_index(op: ir.CreateIndex, catalog: Catalog, sink: Diagnostics) -> None:
+    require_no_index(catalog, op.name, sink)
+    table = require_table(catalog, op.table, sink)
+    if table is None:
+        return
+    require_columns(table, (f.column for f in op.columns), sink)
+    check_columns(op.predicate, [c.name for c in table.columns], table.name,
+                  f'predicate of index "{op.name.name}"', sink)
+
+
+def _all_indexes(catalog: Catalog) -> list[str]:
+    return [i.name for t in catalog.tables for i in t.indexes]
+
+
+def _drop_index(op: ir.DropIndex, catalog: Catalog, sink: Diagnostics) -> None:
+    if catalog.index(op.name.name) is None:
+        sink.report(codes.INDEX_DOES_NOT_EXIST, op.name.span,
+                    f'index "{op.name.name}" does not exist',
+                    *did_you_mean(op.name.name, _all_indexes(catalog)))
+
+
+def _replica_identity(op: ir.SetReplicaIdentity, table: Table, catalog: Catalog,
+                      sink: Diagnostics) -> None:
+    index = op.identity.index
+    if op.identity.type is not ir.ReplicaIdentityType.INDEX or index is None:
+        return
+    if table.index(index.name) is not None:
+        return
+    found = catalog.index(index.name)
+    elsewhere = f' (it is on table "{found[0].name}")' if found is not None else ""
+    sink.report(codes.INDEX_DOES_NOT_EXIST, index.span,
+                f'index "{index.name}" does not exist on table "{table.name}"{elsewhere}',
+                *did_you_mean(index.name, (i.name for i in table.indexes)))
+
+
+def _sql(op: ir.Sql, sink: Diagnostics) -> None:
+    """``up`` must hold a statement; empty text and syntax errors are check_expressions'."""
+    if not op.up.text.strip():
+        return
+    try:
+        statements = parse_sql(op.up.text)
+    except ParseError:
+        return
+    if not statements:
+        sink.report(codes.SQL_WITHOUT_STATEMENT, op.up.span,
+                    "sql up holds no statement, only comments or ';'",
+                    "pgroll treats such a migration as empty")
+
+
+# ---- backfills -------------------------------------------------------------------------
+
+
+def _backfilled(op: ir.Operation) -> ir.Ident | None:
+    """The table an operation backfills (pgroll's list), or None."""
+    match op:
+        case ir.AddColumn():
+            return op.table if op.up is not None else None
+        case (ir.AlterColumn() | ir.CreateConstraint() | ir.DropConstraint()
+              | ir.DropMulticolumnConstraint()):
+            return op.table
+        case (ir.CreateTable() | ir.RenameTable() | ir.DropTable() | ir.DropColumn()
+              | ir.RenameColumn() | ir.CreateIndex() | ir.DropIndex() | ir.RenameConstraint()
+              | ir.SetReplicaIdentity() | ir.Sql()):
+            return None
+        case _:
+            assert_never(op)
+
+
+def _warn_backfill(op: ir.Operation, fold: _Fold, sink: Diagnostics) -> None:
+    """PGD318 once per table: without a key, pgroll falls back to batching by ``ctid``."""
+    name = _backfilled(op)
+    if name is None or name.name in fold.created or name.name in fold.warned:
+        return  # a table created by this migration is empty: its backfill is a no-op
+    table = fold.catalog.table(name.name)
+    if table is None or table.primary_key or table.unique_not_null_column() is not None:
+        return
+    fold.warned.add(name.name)
+    sink.report(codes.BACKFILL_WITHOUT_KEY, name.span,
+                f'table "{name.name}" has no primary key or unique NOT NULL column; the '
+                f"backfill of this {op.kind} falls back to batches by ctid",
+                "add a primary key to the table in an earlier migration")
+
+
+def _remember(op: ir.Operation, fold: _Fold) -> None:
+    if isinstance(op, ir.CreateTable):
+        fold.created.add(op.name.name)
+    elif isinstance(op, ir.RenameTable) and op.from_.name in fold.created:
+        fold.created.add(op.to.name)

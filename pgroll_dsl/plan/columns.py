@@ -1,0 +1,414 @@
+"""Operations that rewrite columns: duplicate, keep in sync, backfill, then swap at complete.
+
+alter_column, create_constraint, drop_constraint and drop_multicolumn_constraint all copy the
+affected columns to ``_pgroll_new_<c>`` (with the new type, nullability, default and
+constraints), keep old and new copies in sync with one trigger per column, backfill, and at
+complete drop the old column and give the new one its name. Constraints and indexes of the
+old column are rebuilt on the copy in lock-friendly form (NOT VALID, CONCURRENTLY) and take
+their names back at complete; a NOT NULL is carried as a NOT VALID check and becomes a real
+NOT NULL without a scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Constraint, Table
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.planner import Context, comment_step, new_name
+from pgroll_dsl.plan.triggers import MARKER, Side, TriggerSpec, backfill_sql, trigger_function_sql, trigger_sql
+from pgroll_dsl.sql.ddl import deferrable, fk_actions, idents, qualified
+from pgroll_dsl.sql.expressions import column_references, rename_columns
+from pgroll_dsl.sql.quoting import quote_ident, render_type
+
+DUP_PREFIX = "_pgroll_dup_"
+NOT_NULL_PREFIX = "_pgroll_check_not_null_"
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """One column to rewrite and what changes about it (``None``: keep as it is)."""
+
+    name: str
+    up: str | None = None
+    down: str | None = None
+    type: ir.TypeName | None = None
+    nullable: bool | None = None
+    default: ir.Change[ir.SqlExpr] | None = None
+    comment: ir.Change[str] | None = None
+
+
+# ---- shared helpers --------------------------------------------------------------------
+
+
+def validate_step(ctx: Context, table: Table, constraint: str) -> None:
+    """VALIDATE a NOT VALID constraint at complete: a scan that lets writes continue."""
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} VALIDATE CONSTRAINT "
+             f"{quote_ident(constraint)}", f"validate {constraint}", relation=table.physical,
+             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN)
+
+
+def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> None:
+    """NOT NULL without a scan under ACCESS EXCLUSIVE: NOT VALID check, validate, SET NOT NULL.
+
+    ``physical`` is the column's name during the migration, ``name`` its name after complete.
+    """
+    check = NOT_NULL_PREFIX + name
+    ref = ctx.table_ref(table)
+    ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check)} CHECK "
+             f"({quote_ident(physical)} IS NOT NULL) NOT VALID",
+             f"NOT NULL of {name} as a check (not valid)", relation=table.physical)
+    validate_step(ctx, table, check)
+    _after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN {quote_ident(name)} SET "
+                  "NOT NULL", f"set {name} NOT NULL (the valid check spares the scan)")
+    _after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} DROP CONSTRAINT IF EXISTS "
+                  f"{quote_ident(check)}", f"drop the check {check}")
+
+
+def _after_rename(ctx: Context, table: Table, sql: str, summary: str) -> None:
+    """A complete step that needs the column's final name: it runs right after the swap."""
+    ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical,
+                               origin=ctx.origin))
+
+
+def install_trigger(ctx: Context, table: Table, name: str,
+                    up: tuple[str, str, tuple[tuple[str, str], ...]] | None,
+                    down: tuple[str, str, tuple[tuple[str, str], ...]] | None,
+                    marker: bool) -> None:
+    """Marker column (once per table), trigger function and trigger; dropped at the end."""
+    ref = ctx.table_ref(table)
+    if marker and table.physical not in ctx.marked_tables:
+        ctx.marked_tables.add(table.physical)
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(MARKER)} "
+                 "boolean NOT NULL DEFAULT true",
+                 f"backfill marker on {table.physical} (constant default: no rewrite)",
+                 relation=table.physical)
+    spec = TriggerSpec(
+        name=name, schema=ctx.schema, table=table.physical, version_schema=ctx.version_schema,
+        up=Side(*up) if up is not None else None, down=Side(*down) if down is not None else None,
+        marker=marker,
+    )
+    function = qualified(ctx.schema, name)
+    ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
+    ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
+             relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+    drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
+    ctx.step(Phase.COMPLETE, drop, f"drop trigger {name}", relation=table.physical)
+    ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical)
+
+
+def schedule_backfill(ctx: Context, table: Table) -> None:
+    """One batched backfill per table, after the views exist (new clients may already write)."""
+    summary = f"backfill {table.physical}"
+    if any(s.kind is StepKind.BACKFILL and s.relation == table.physical for s in ctx.late_start):
+        return
+    key = _backfill_key(ctx, table)
+    ctx.late_start.append(Step(
+        sql=backfill_sql(ctx.schema, table.physical, key, ctx.options.batch_size,
+                         ctx.options.batch_delay),
+        summary=summary + (f" in batches of {ctx.options.batch_size} keyed on {', '.join(key)}"
+                           if key else " in batches by ctid (no key)"),
+        lock=Lock.ROW_EXCLUSIVE, relation=table.physical, cost=Cost.BACKFILL,
+        transactional=False, kind=StepKind.BACKFILL, origin=ctx.origin,
+    ))
+
+
+def _backfill_key(ctx: Context, table: Table) -> tuple[str, ...]:
+    """Physical key columns that exist before the migration (never a column it adds)."""
+    original = ctx.before.table(table.name) or table
+    unique = original.unique_not_null_column()
+    key = original.primary_key or ((unique,) if unique is not None else ())
+    physical = []
+    for name in key:
+        column = original.column(name)
+        if column is None or column.physical.startswith(new_name("")):
+            return ()
+        physical.append(column.physical)
+    return tuple(physical)
+
+
+def _constraint_columns(constraint: Constraint) -> set[str]:
+    if constraint.columns:
+        return set(constraint.columns)
+    refs = column_references(constraint.expression or "")
+    return {r.name for r in refs if r.qualifier is None and r.row_level}
+
+
+# ---- the duplicate / sync / swap mechanism ---------------------------------------------
+
+
+def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:
+    """Start: copies, sync triggers and rebuilt constraints; complete: the swap."""
+    ref = ctx.table_ref(table)
+    after = ctx.after.table(table.name) or table
+    names = {r.name: new_name(r.name) for r in rewrites}
+    for rewrite in rewrites:
+        column = table.column(rewrite.name)
+        assert column is not None
+        temp = names[rewrite.name]
+        type_sql = render_type(rewrite.type) if rewrite.type is not None else column.type
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(temp)} "
+                 f"{type_sql}", f"add column {temp} (copy of {rewrite.name})",
+                 relation=table.physical)
+        default = column.default
+        if rewrite.default is not None:
+            default = rewrite.default.value.text if rewrite.default.value is not None else None
+        if default is not None:
+            ctx.step(Phase.START, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET "
+                     f"DEFAULT ({default})", f"default of {temp}", relation=table.physical)
+        comment = column.comment if rewrite.comment is None else rewrite.comment.value
+        if comment is not None:
+            comment_step(ctx, Phase.START, table, temp, comment)
+    for rewrite in rewrites:  # every copy exists before any trigger names it
+        column = table.column(rewrite.name)
+        assert column is not None
+        temp = names[rewrite.name]
+        before_vars = tuple((c.name, c.physical) for c in table.columns)
+        after_vars = tuple((c.name, c.physical) for c in after.columns)
+        copy = quote_ident(rewrite.name)
+        install_trigger(
+            ctx, table, f"_pgroll_trigger_{table.physical}_{rewrite.name}",
+            up=(temp, rewrite.up or copy, before_vars),
+            down=(column.physical, rewrite.down or copy, after_vars), marker=True,
+        )
+    for rewrite in rewrites:
+        column = table.column(rewrite.name)
+        assert column is not None
+        nullable = column.nullable if rewrite.nullable is None else rewrite.nullable
+        if not nullable:
+            not_null_via_check(ctx, table, names[rewrite.name], rewrite.name)
+    _rebuild_constraints(ctx, table, names, skip)
+    schedule_backfill(ctx, table)
+    _swap(ctx, table, names)
+
+
+def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
+                         skip: str | None) -> None:
+    """Constraints and indexes on the old columns, rebuilt on the copies."""
+    ref = ctx.table_ref(table)
+    rebuilt_indexes = set()
+    for constraint in table.constraints:
+        involved = _constraint_columns(constraint)
+        if constraint.name == skip or not involved & names.keys():
+            continue
+        dup = DUP_PREFIX + constraint.name
+        columns = tuple(names.get(c, _physical(table, c)) for c in constraint.columns)
+        match constraint.type:
+            case ir.ConstraintType.CHECK:
+                expr = rename_columns(constraint.expression or "true", names)
+                ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(dup)} "
+                         f"CHECK ({expr}) NOT VALID", f"copy check {constraint.name} (not valid)",
+                         relation=table.physical)
+                validate_step(ctx, table, dup)
+                _rename_constraint_after(ctx, table, dup, constraint.name)
+            case ir.ConstraintType.FOREIGN_KEY:
+                fk = constraint.references
+                assert fk is not None
+                ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(dup)} "
+                         f"FOREIGN KEY {idents(columns)} REFERENCES "
+                         f"{qualified(ctx.schema, _table_physical(ctx, fk.table))} "
+                         f"{idents(fk.columns)} {fk_actions(fk.on_delete, fk.on_update, fk.match_type, fk.on_delete_set_columns)}"
+                         f"{deferrable(constraint.deferrable, constraint.initially_deferred)}"
+                         " NOT VALID", f"copy foreign key {constraint.name} (not valid)",
+                         relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+                validate_step(ctx, table, dup)
+                _rename_constraint_after(ctx, table, dup, constraint.name)
+            case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY:
+                _unique_index(ctx, table, dup, columns)
+                kind = ("PRIMARY KEY" if constraint.type is ir.ConstraintType.PRIMARY_KEY
+                        else "UNIQUE")
+                _after_rename(ctx, table, f"ALTER TABLE {ref} ADD CONSTRAINT "
+                              f"{quote_ident(constraint.name)} {kind} USING INDEX "
+                              f"{quote_ident(dup)}", f"attach {constraint.name} to its new index")
+                rebuilt_indexes.add(constraint.name)
+            case ir.ConstraintType.EXCLUDE:
+                ctx.notes.append(f"exclusion constraint {constraint.name} on {table.name} is "
+                                 "not carried over to the rewritten column")
+    for index in table.indexes:
+        if index.name in rebuilt_indexes or index.constraint is not None:
+            continue
+        if not set(index.columns) & names.keys():
+            continue
+        dup = DUP_PREFIX + index.name
+        columns = tuple(names.get(c, _physical(table, c)) for c in index.columns)
+        unique = "UNIQUE " if index.unique else ""
+        sql = (f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(dup)} ON {ref} "
+               f"USING {index.method} {idents(columns)}")
+        if index.predicate is not None:
+            sql += f" WHERE ({rename_columns(index.predicate, names)})"
+        ctx.step(Phase.START, sql, f"copy index {index.name}", relation=table.physical,
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+        _after_rename(ctx, table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, dup)} RENAME TO "
+                      f"{quote_ident(index.name)}", f"give index {index.name} its name back")
+
+
+def _unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]) -> None:
+    ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(name)} "
+             f"ON {ctx.table_ref(table)} {idents(columns)}", f"build unique index {name}",
+             relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
+             transactional=False)
+
+
+def _rename_constraint_after(ctx: Context, table: Table, old: str, new: str) -> None:
+    _after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
+                  f"{quote_ident(old)} TO {quote_ident(new)}", f"name {old} back to {new}")
+
+
+def _physical(table: Table, name: str) -> str:
+    column = table.column(name)
+    return column.physical if column is not None else name
+
+
+def _table_physical(ctx: Context, name: str) -> str:
+    table = ctx.after.table(name) or ctx.before.table(name)
+    return table.physical if table is not None else name
+
+
+def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
+    """Complete: hand sequences over, drop the old columns, give the copies their names."""
+    ref = ctx.table_ref(table)
+    for name, temp in names.items():
+        for sequence in ctx.before.sequences:
+            if sequence.owned_by_table == table.name and sequence.owned_by_column == name:
+                ctx.step(Phase.COMPLETE, f"ALTER SEQUENCE IF EXISTS "
+                         f"{qualified(ctx.schema, sequence.name)} OWNED BY {ref}."
+                         f"{quote_ident(temp)}", f"hand sequence {sequence.name} to {temp}",
+                         relation=sequence.name)
+    old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(_physical(table, n))}" for n in names)
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} {old}",
+             f"drop the old column{'s' if len(names) > 1 else ''} {', '.join(names)}",
+             relation=table.physical)
+    for name, temp in names.items():
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} "
+                 f"TO {quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
+    ctx.complete.extend(ctx.after_swap)
+    ctx.after_swap.clear()
+    drop = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(t)}" for t in names.values())
+    ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} {drop}",
+             f"drop the copies {', '.join(names.values())}", relation=table.physical)
+
+
+# ---- operations ------------------------------------------------------------------------
+
+
+def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
+    """Hidden from the new version at start, dropped at complete; ``down`` fills it meanwhile."""
+    table = ctx.before.table(op.table.name)
+    column = table.column(op.column.name) if table is not None else None
+    if table is None or column is None:
+        return
+    if op.down is not None:
+        after = ctx.after.table(table.name) or table
+        install_trigger(ctx, table, f"_pgroll_trigger_{table.physical}_{column.name}", up=None,
+                        down=(column.physical, op.down.text,
+                              tuple((c.name, c.physical) for c in after.columns)), marker=False)
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} DROP COLUMN IF "
+             f"EXISTS {quote_ident(column.physical)}", f"drop column {column.name}",
+             relation=table.physical)
+
+
+def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
+    """Rewrite one column through a copy (or in place, when PostgreSQL needs no rewrite)."""
+    from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
+
+    table = ctx.before.table(op.table.name)
+    if table is None or table.column(op.column.name) is None:
+        return
+    if ctx.options.optimize and can_alter_in_place(table, op):
+        plan_alter_in_place(ctx, table, op)
+        return
+    rewrite = Rewrite(
+        name=op.column.name, up=op.up.text if op.up else None,
+        down=op.down.text if op.down else None, type=op.type, nullable=op.nullable,
+        default=op.default, comment=op.comment,
+    )
+    _duplicate(ctx, table, [rewrite], skip=None)
+    temp = new_name(op.column.name)
+    ref = ctx.table_ref(table)
+    if op.check is not None:
+        expr = rename_columns(op.check.constraint.text, {op.column.name: temp})
+        no_inherit = " NO INHERIT" if op.check.no_inherit else ""
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT "
+                 f"{quote_ident(op.check.name.name)} CHECK ({expr}){no_inherit} NOT VALID",
+                 f"add check {op.check.name.name} (not valid)", relation=table.physical)
+        validate_step(ctx, table, op.check.name.name)
+    if op.references is not None:
+        fk = op.references
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(fk.name.name)} "
+                 f"FOREIGN KEY ({quote_ident(temp)}) REFERENCES "
+                 f"{qualified(ctx.schema, _table_physical(ctx, fk.table.name))} "
+                 f"({quote_ident(fk.column.name)}) "
+                 f"{fk_actions(fk.on_delete, fk.on_update, fk.match_type)}"
+                 f"{deferrable(fk.deferrable, fk.initially_deferred)} NOT VALID",
+                 f"add foreign key {fk.name.name} (not valid)", relation=table.physical,
+                 lock=Lock.SHARE_ROW_EXCLUSIVE)
+        validate_step(ctx, table, fk.name.name)
+    if op.unique is not None:
+        name = op.unique.name.name
+        _unique_index(ctx, table, name, (temp,))
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} UNIQUE "
+                 f"USING INDEX {quote_ident(name)}", f"attach unique constraint {name}",
+                 relation=table.physical)
+
+
+def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
+    """Copies of the constrained columns get the new constraint; old ones keep serving."""
+    table = ctx.before.table(op.table.name)
+    if table is None:
+        return
+    columns = tuple(c.name for c in op.columns)
+    up = {e.column.name: e.sql.text for e in op.up}
+    down = {e.column.name: e.sql.text for e in op.down}
+    pk = op.type is ir.ConstraintType.PRIMARY_KEY
+    rewrites = [Rewrite(name=c, up=up.get(c), down=down.get(c), nullable=False if pk else None)
+                for c in columns if table.column(c) is not None]
+    _duplicate(ctx, table, rewrites, skip=None)
+    temps = tuple(new_name(c) for c in columns)
+    ref, name = ctx.table_ref(table), op.name.name
+    match op.type:
+        case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY:
+            _unique_index(ctx, table, name, temps)
+            kind = "PRIMARY KEY" if pk else "UNIQUE"
+            ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} "
+                     f"{kind} USING INDEX {quote_ident(name)}", f"attach {name}",
+                     relation=table.physical)
+        case ir.ConstraintType.CHECK:
+            expr = rename_columns(op.check.text if op.check else "true",
+                                  dict(zip(columns, temps, strict=True)))
+            no_inherit = " NO INHERIT" if op.no_inherit else ""
+            ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} CHECK "
+                     f"({expr}){no_inherit} NOT VALID", f"add check {name} (not valid)",
+                     relation=table.physical)
+            validate_step(ctx, table, name)
+        case ir.ConstraintType.FOREIGN_KEY:
+            fk = op.references
+            assert fk is not None
+            ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} "
+                     f"FOREIGN KEY {idents(temps)} REFERENCES "
+                     f"{qualified(ctx.schema, _table_physical(ctx, fk.table.name))} "
+                     f"{idents(c.name for c in fk.columns)} "
+                     f"{fk_actions(fk.on_delete, fk.on_update, fk.match_type, tuple(c.name for c in fk.on_delete_set_columns))}"
+                     " NOT VALID", f"add foreign key {name} (not valid)",
+                     relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+            validate_step(ctx, table, name)
+        case ir.ConstraintType.EXCLUDE:
+            pass  # rejected by the front ends
+
+
+def plan_drop_constraint(ctx: Context,
+                         op: ir.DropConstraint | ir.DropMulticolumnConstraint) -> None:
+    """Copies of the covered columns without the constraint; the old ones keep it meanwhile."""
+    table = ctx.before.table(op.table.name)
+    constraint = table.constraint(op.name.name) if table is not None else None
+    if table is None or constraint is None:
+        return
+    columns = sorted(_constraint_columns(constraint))
+    if isinstance(op, ir.DropConstraint):
+        up = {columns[0]: op.up.text} if op.up is not None and columns else {}
+        down = {columns[0]: op.down.text} if op.down is not None and columns else {}
+    else:
+        up = {e.column.name: e.sql.text for e in op.up}
+        down = {e.column.name: e.sql.text for e in op.down}
+    rewrites = [Rewrite(name=c, up=up.get(c), down=down.get(c)) for c in columns]
+    _duplicate(ctx, table, rewrites, skip=constraint.name)

@@ -1,0 +1,389 @@
+"""Per-operation planning for the operations that need no column duplication.
+
+``columns.py`` holds the column-rewriting operations (alter_column and the constraint
+operations), which share the duplicate-backfill-swap mechanism.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.planner import DEL_PREFIX, Context, comment_step, new_name
+from pgroll_dsl.sql.ddl import deferrable, fk_actions, identity_clause, idents, qualified
+from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
+from pgroll_dsl.sql.quoting import quote_ident, render_type
+
+
+def plan_operation(ctx: Context, op: ir.Operation) -> None:
+    """Emit the steps of one operation into the context's phases."""
+    from pgroll_dsl.plan import columns
+
+    match op:
+        case ir.CreateTable():
+            _plan_create_table(ctx, op)
+        case ir.RenameTable():
+            _plan_rename_table(ctx, op)
+        case ir.DropTable():
+            _plan_drop_table(ctx, op)
+        case ir.AddColumn():
+            _plan_add_column(ctx, op)
+        case ir.DropColumn():
+            columns.plan_drop_column(ctx, op)
+        case ir.RenameColumn():
+            _plan_rename_column(ctx, op)
+        case ir.AlterColumn():
+            columns.plan_alter_column(ctx, op)
+        case ir.CreateIndex():
+            _plan_create_index(ctx, op)
+        case ir.DropIndex():
+            _plan_drop_index(ctx, op)
+        case ir.CreateConstraint():
+            columns.plan_create_constraint(ctx, op)
+        case ir.DropConstraint() | ir.DropMulticolumnConstraint():
+            columns.plan_drop_constraint(ctx, op)
+        case ir.RenameConstraint():
+            _plan_rename_constraint(ctx, op)
+        case ir.SetReplicaIdentity():
+            _plan_set_replica_identity(ctx, op)
+        case ir.Sql():
+            _plan_sql(ctx, op)
+        case _:
+            assert_never(op)
+
+
+# ---- shared SQL pieces -----------------------------------------------------------------
+
+
+def references_sql(ctx: Context, table: str, columns: tuple[str, ...], on_delete: ir.ForeignKeyAction,
+                   on_update: ir.ForeignKeyAction, match: ir.MatchType,
+                   set_columns: tuple[str, ...] = ()) -> str:
+    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names."""
+    target = ctx.after.table(table) or ctx.before.table(table)
+    physical_table = target.physical if target is not None else table
+    physical_columns = tuple(
+        (target.column(c).physical if target is not None and target.column(c) else c)  # type: ignore[union-attr]
+        for c in columns
+    )
+    return (f"REFERENCES {qualified(ctx.schema, physical_table)} {idents(physical_columns)} "
+            f"{fk_actions(on_delete, on_update, match, set_columns)}")
+
+
+def column_sql(ctx: Context, column: ir.Column, name: str, *, table_name: str,
+               with_constraints: bool) -> str:
+    """A column definition; constraints inline only for create_table (the table is empty)."""
+    parts = [quote_ident(name), render_type(column.type)]
+    if not column.nullable and not column.pk:
+        parts.append("NOT NULL")
+    if column.default is not None:
+        parts.append(f"DEFAULT ({column.default.text})")
+    generated = column.generated
+    if generated is not None and generated.expression is not None:
+        parts.append(f"GENERATED ALWAYS AS ({generated.expression.text}) STORED")
+    if generated is not None and generated.identity is not None:
+        parts.append(identity_clause(generated.identity))
+    if with_constraints:
+        if column.unique:
+            parts.append("UNIQUE")
+        if column.check is not None:
+            no_inherit = " NO INHERIT" if column.check.no_inherit else ""
+            parts.append(f"CONSTRAINT {quote_ident(column.check.name.name)} CHECK "
+                         f"({column.check.constraint.text}){no_inherit}")
+        ref = column.references
+        if ref is not None:
+            parts.append(
+                f"CONSTRAINT {quote_ident(ref.name.name)} "
+                + references_sql(ctx, ref.table.name, (ref.column.name,), ref.on_delete,
+                                 ref.on_update, ref.match_type)
+                + deferrable(ref.deferrable, ref.initially_deferred)
+            )
+    return " ".join(parts)
+
+
+def _index_parameters(params: ir.IndexParameters | None) -> str:
+    if params is None:
+        return ""
+    text = ""
+    if params.include_columns:
+        text += f" INCLUDE {idents(c.name for c in params.include_columns)}"
+    if params.storage_parameters is not None:
+        text += f" WITH ({params.storage_parameters.text})"
+    if params.tablespace is not None:
+        text += f" USING INDEX TABLESPACE {quote_ident(params.tablespace.name)}"
+    return text
+
+
+def _constraint_sql(ctx: Context, c: ir.Constraint) -> str:
+    head = f"CONSTRAINT {quote_ident(c.name.name)} "
+    columns = tuple(x.name for x in c.columns)
+    match c.type:
+        case ir.ConstraintType.PRIMARY_KEY:
+            body = f"PRIMARY KEY {idents(columns)}{_index_parameters(c.index_parameters)}"
+        case ir.ConstraintType.UNIQUE:
+            nulls = " NULLS NOT DISTINCT" if c.nulls_not_distinct else ""
+            body = f"UNIQUE{nulls} {idents(columns)}{_index_parameters(c.index_parameters)}"
+        case ir.ConstraintType.CHECK:
+            check = c.check.text if c.check is not None else "true"
+            body = f"CHECK ({check})" + (" NO INHERIT" if c.no_inherit else "")
+        case ir.ConstraintType.FOREIGN_KEY:
+            ref = c.references
+            assert ref is not None
+            body = f"FOREIGN KEY {idents(columns)} " + references_sql(
+                ctx, ref.table.name, tuple(x.name for x in ref.columns), ref.on_delete,
+                ref.on_update, ref.match_type, tuple(x.name for x in ref.on_delete_set_columns))
+        case ir.ConstraintType.EXCLUDE:
+            exclude = c.exclude or ir.Exclude()
+            method = exclude.index_method or "btree"
+            elements = exclude.elements.text if exclude.elements else ""
+            body = f"EXCLUDE USING {method} ({elements}){_index_parameters(c.index_parameters)}"
+            if exclude.predicate is not None:
+                body += f" WHERE ({exclude.predicate.text})"
+        case _:
+            assert_never(c.type)
+    return head + body + deferrable(c.deferrable, c.initially_deferred)
+
+
+# ---- operations ------------------------------------------------------------------------
+
+
+def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
+    name = op.name.name
+    elements = [column_sql(ctx, c, c.name.name, table_name=name, with_constraints=True)
+                for c in op.columns]
+    pk = [c.name.name for c in op.columns if c.pk]
+    if pk:
+        elements.append(f"PRIMARY KEY {idents(pk)}")
+    elements.extend(_constraint_sql(ctx, c) for c in op.constraints)
+    physical = name
+    body = ",\n  ".join(elements)
+    referenced = any(c.references is not None for c in op.columns) or any(
+        c.references is not None for c in op.constraints)
+    ctx.step(Phase.START, f"CREATE TABLE {qualified(ctx.schema, physical)} (\n  {body}\n)",
+             f"create table {name}", relation=name,
+             lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE)
+    table = ctx.after.table(name)
+    assert table is not None
+    for column in op.columns:
+        if column.comment is not None:
+            comment_step(ctx, Phase.START, table, column.name.name, column.comment)
+    if op.comment is not None:
+        comment_step(ctx, Phase.START, table, None, op.comment)
+    ctx.step(Phase.ROLLBACK, f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}",
+             f"drop table {name}", relation=name)
+
+
+def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
+    table = ctx.before.table(op.from_.name)
+    if table is None:
+        return
+    ctx.step(Phase.COMPLETE,
+             f"ALTER TABLE IF EXISTS {qualified(ctx.schema, table.physical)} RENAME TO "
+             f"{quote_ident(op.to.name)}",
+             f"rename table {op.from_.name} to {op.to.name}", relation=table.physical, last=True)
+
+
+def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
+    table = ctx.before.table(op.name.name)
+    if table is None:
+        return
+    physical = table.physical
+    if ctx.final.table(op.name.name) is not None:
+        # The name is reused later in this migration: move the old table out of its way.
+        hidden = DEL_PREFIX + physical
+        ctx.step(Phase.START, f"ALTER TABLE {qualified(ctx.schema, physical)} RENAME TO "
+                 f"{quote_ident(hidden)}", f"hide table {physical}", relation=physical)
+        ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, hidden)} RENAME "
+                 f"TO {quote_ident(physical)}", f"restore table {physical}", relation=hidden)
+        physical = hidden
+    ctx.step(Phase.COMPLETE, f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}",
+             f"drop table {op.name.name}", relation=physical)
+
+
+def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
+    from pgroll_dsl.plan.columns import install_trigger, schedule_backfill
+
+    table = ctx.before.table(op.table.name)
+    after = ctx.after.table(op.table.name)
+    if table is None or after is None:
+        return
+    column = op.column
+    name, temp = column.name.name, new_name(column.name.name)
+    ref = ctx.table_ref(table)
+    default = column.default
+    fast = default is not None and is_non_volatile(default.text) and ctx.options.optimize
+    up = op.up if op.up is not None else (default if default is not None and not fast else None)
+    needs_trigger = up is not None and not (fast and (op.up is None or op.up.text == default.text))  # type: ignore[union-attr]
+    add = [quote_ident(temp), render_type(column.type)]
+    if fast:
+        add.append(f"DEFAULT ({default.text})")  # type: ignore[union-attr]
+        if not column.nullable:
+            add.append("NOT NULL")  # every row gets the constant: no scan
+        if needs_trigger is False and op.up is not None:
+            ctx.notes.append(f"optimized: add_column {table.name}.{name}: the constant default "
+                             "fills existing rows, no trigger and no backfill")
+    generated = column.generated
+    if generated is not None and generated.identity is not None:
+        add.append(identity_clause(generated.identity))
+    cost = Cost.CATALOG if generated is None or generated.identity is None else Cost.REWRITE
+    ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN {' '.join(add)}",
+             f"add column {table.name}.{name} as {temp}", relation=table.physical, cost=cost)
+    if column.comment is not None:
+        comment_step(ctx, Phase.START, table, temp, column.comment)
+    if needs_trigger:
+        assert up is not None
+        variables = tuple((c.name, c.physical) for c in table.columns)
+        install_trigger(ctx, table, f"_pgroll_trigger_{table.physical}_{name}",
+                        up=(temp, up.text, variables), down=None, marker=True)
+    _add_column_constraints(ctx, op, table, temp, fast)
+    if not fast and default is not None:
+        view = qualified(ctx.version_schema, after.name)
+        ctx.late_start.append(_view_default(ctx, view, name, default.text))
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET DEFAULT "
+                 f"({default.text})", f"set the default of {table.name}.{name}",
+                 relation=table.physical)
+    if needs_trigger:
+        schedule_backfill(ctx, table)
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} TO "
+             f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
+    ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} DROP COLUMN IF EXISTS "
+             f"{quote_ident(temp)}", f"drop column {temp}", relation=table.physical)
+
+
+def _view_default(ctx: Context, view: str, column: str, expression: str) -> Step:
+    return Step(sql=f"ALTER VIEW {view} ALTER COLUMN {quote_ident(column)} SET DEFAULT "
+                f"({expression})", summary=f"new-version default of {column}",
+                lock=Lock.ACCESS_EXCLUSIVE, relation=view, origin=ctx.origin)
+
+
+def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: str,
+                            fast: bool) -> None:
+    from pgroll_dsl.plan.columns import not_null_via_check, validate_step
+
+    column, ref = op.column, ctx.table_ref(table)
+    name = column.name.name
+    if not column.nullable and not fast and not column.pk:
+        not_null_via_check(ctx, table, temp, name)
+    if column.check is not None:
+        check = column.check
+        expr = rename_columns(check.constraint.text, {name: temp})
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check.name.name)} "
+                 f"CHECK ({expr}) NOT VALID", f"add check {check.name.name} (not valid)",
+                 relation=table.physical)
+        validate_step(ctx, table, check.name.name)
+    if column.references is not None:
+        fk = column.references
+        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(fk.name.name)} "
+                 f"FOREIGN KEY ({quote_ident(temp)}) "
+                 + references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete,
+                                  fk.on_update, fk.match_type)
+                 + deferrable(fk.deferrable, fk.initially_deferred) + " NOT VALID",
+                 f"add foreign key {fk.name.name} (not valid)", relation=table.physical,
+                 lock=Lock.SHARE_ROW_EXCLUSIVE)
+        validate_step(ctx, table, fk.name.name)
+    if column.unique:
+        from pgroll_dsl.catalog.apply import auto_name
+
+        index = auto_name(table.name, (name,), "key")
+        ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
+                 f"{quote_ident(index)} ON {ref} ({quote_ident(temp)})",
+                 f"build unique index {index}", relation=table.physical,
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(index)} "
+                 f"UNIQUE USING INDEX {quote_ident(index)}", f"attach unique constraint {index}",
+                 relation=table.physical)
+        ctx.step(Phase.ROLLBACK, f"DROP INDEX CONCURRENTLY IF EXISTS "
+                 f"{qualified(ctx.schema, index)}", f"drop index {index}",
+                 relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
+
+
+def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
+    table = ctx.before.table(op.table.name)
+    column = table.column(op.from_.name) if table is not None else None
+    if table is None or column is None or column.physical != column.name:
+        return  # a column renamed before it exists physically takes its name at complete
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME COLUMN "
+             f"{quote_ident(column.physical)} TO {quote_ident(op.to.name)}",
+             f"rename column {op.from_.name} to {op.to.name}", relation=table.physical,
+             last=True)
+
+
+def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
+    table = ctx.before.table(op.table.name)
+    if table is None:
+        return
+    fields = []
+    for field in op.columns:
+        column = table.column(field.column.name)
+        text = quote_ident(column.physical if column is not None else field.column.name)
+        if field.collate is not None:
+            text += f" COLLATE {field.collate}"
+        if field.opclass is not None:
+            text += f" {quote_ident(field.opclass.name.name)}"
+            if field.opclass.params:
+                text += " (" + ", ".join(p.text for p in field.opclass.params) + ")"
+        if field.sort is not None:
+            text += f" {field.sort.value}"
+        if field.nulls is not None:
+            text += f" NULLS {field.nulls.value}"
+        fields.append(text)
+    unique = "UNIQUE " if op.unique else ""
+    method = f" USING {op.method.value}" if op.method is not None else ""
+    sql = (f"CREATE {unique}INDEX CONCURRENTLY {quote_ident(op.name.name)} ON "
+           f"{ctx.table_ref(table)}{method} ({', '.join(fields)})")
+    if op.storage_parameters is not None:
+        sql += f" WITH ({op.storage_parameters.text})"
+    if op.predicate is not None:
+        renames = {c.name: c.physical for c in table.columns if c.name != c.physical}
+        sql += f" WHERE ({rename_columns(op.predicate.text, renames)})"
+    ctx.step(Phase.START, sql, f"build index {op.name.name}", relation=table.physical,
+             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+    ctx.step(Phase.ROLLBACK, f"DROP INDEX CONCURRENTLY IF EXISTS "
+             f"{qualified(ctx.schema, op.name.name)}", f"drop index {op.name.name}",
+             relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
+
+
+def _plan_drop_index(ctx: Context, op: ir.DropIndex) -> None:
+    ctx.step(Phase.COMPLETE, f"DROP INDEX CONCURRENTLY IF EXISTS "
+             f"{qualified(ctx.schema, op.name.name)}", f"drop index {op.name.name}",
+             lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
+
+
+def _plan_rename_constraint(ctx: Context, op: ir.RenameConstraint) -> None:
+    table = ctx.before.table(op.table.name)
+    if table is None:
+        return
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
+             f"{quote_ident(op.from_.name)} TO {quote_ident(op.to.name)}",
+             f"rename constraint {op.from_.name} to {op.to.name}", relation=table.physical,
+             last=True)
+
+
+def _replica_identity_sql(kind: str, index: str | None) -> str:
+    if kind == "index":
+        return f"USING INDEX {quote_ident(index or '')}"
+    return kind.upper()
+
+
+def _plan_set_replica_identity(ctx: Context, op: ir.SetReplicaIdentity) -> None:
+    table = ctx.before.table(op.table.name)
+    if table is None:
+        return
+    identity = op.identity
+    new = _replica_identity_sql(identity.type.value,
+                                identity.index.name if identity.index else None)
+    old = _replica_identity_sql(table.replica_identity, table.replica_identity_index)
+    ctx.step(Phase.START, f"ALTER TABLE {ctx.table_ref(table)} REPLICA IDENTITY {new}",
+             f"set replica identity of {table.name}", relation=table.physical)
+    ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} REPLICA IDENTITY "
+             f"{old}", f"restore replica identity of {table.name}", relation=table.physical)
+
+
+def _plan_sql(ctx: Context, op: ir.Sql) -> None:
+    phase = Phase.COMPLETE if op.on_complete else Phase.START
+    ctx.step(phase, op.up.text, "raw SQL (up)", kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
+             lock=Lock.ACCESS_EXCLUSIVE)
+    if op.down is not None:
+        ctx.step(Phase.ROLLBACK, op.down.text, "raw SQL (down)", kind=StepKind.RAW_SQL,
+                 cost=Cost.UNKNOWN)

@@ -1,0 +1,97 @@
+"""Plans that do less work than pgroll's where PostgreSQL allows, keeping what clients see.
+
+Each optimization is announced in the plan (``optimized: …``) and switched off with
+``PlanOptions(optimize=False)`` (``--no-optimize``).
+
+* A type change PostgreSQL makes without rewriting the table (``varchar(n)`` to a wider
+  ``varchar`` or to ``text``, ``numeric(p,s)`` to a wider precision with the same scale or to
+  plain ``numeric``) whose up/down only copy the column: no copy, no backfill; the type
+  changes at complete under a brief catalog-only lock.
+* A comment-only change: no copy, the comment changes at complete.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.catalog.types import canonical_type
+from pgroll_dsl.plan.model import Phase
+from pgroll_dsl.plan.planner import Context, comment_step
+from pgroll_dsl.sql.quoting import quote_ident, render_type
+
+_VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
+_NUMERIC = re.compile(r"numeric(?:\((\d+)(?:,(\d+))?\))?\Z")
+
+
+def binary_coercible(old: str, new: str) -> bool:
+    """Whether ``ALTER COLUMN TYPE`` from ``old`` to ``new`` needs no table rewrite or scan."""
+    if old == new:
+        return True
+    varchar = _VARCHAR.match(old)
+    if varchar:
+        if new == "text":
+            return True
+        wider = _VARCHAR.match(new)
+        if wider:
+            return wider.group(1) is None or (
+                varchar.group(1) is not None and int(wider.group(1)) >= int(varchar.group(1))
+            )
+    numeric, wider_numeric = _NUMERIC.match(old), _NUMERIC.match(new)
+    if numeric and wider_numeric and numeric.group(1) is not None:
+        if wider_numeric.group(1) is None:
+            return True
+        same_scale = (numeric.group(2) or "0") == (wider_numeric.group(2) or "0")
+        return same_scale and int(wider_numeric.group(1)) >= int(numeric.group(1))
+    return False
+
+
+def can_alter_in_place(table: Table, op: ir.AlterColumn) -> bool:
+    """Whether ``op`` needs no copy of the column: only a comment, or a no-rewrite type change."""
+    column = table.column(op.column.name)
+    if column is None or op.up is not None or op.down is not None:
+        return False
+    others = (op.nullable, op.unique, op.check, op.references, op.default)
+    if any(v is not None for v in others):
+        return False
+    if op.type is not None and not binary_coercible(column.type, canonical_type(op.type)):
+        return False
+    return op.type is not None or op.comment is not None
+
+
+def catalog_after(before: Catalog, op: ir.Operation, optimize: bool) -> Catalog:
+    """``before.apply(op)``, except that a column altered in place keeps its physical name."""
+    after = before.apply(op)
+    if not (optimize and isinstance(op, ir.AlterColumn)):
+        return after
+    table = before.table(op.table.name)
+    if table is None or not can_alter_in_place(table, op):
+        return after
+    changed = after.table(op.table.name)
+    assert changed is not None
+    columns = tuple(
+        replace(c, physical=c.name) if c.name == op.column.name else c for c in changed.columns
+    )
+    return after.with_table(replace(changed, columns=columns))
+
+
+def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
+    """The type and comment change at complete; nothing happens at start."""
+    column = table.column(op.column.name)
+    assert column is not None
+    ref = ctx.table_ref(table)
+    if op.type is not None:
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN "
+                 f"{quote_ident(column.physical)} TYPE {render_type(op.type)}",
+                 f"change the type of {column.name} (no rewrite)", relation=table.physical)
+        ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "
+                         f"{column.type} -> {canonical_type(op.type)} needs no rewrite, so no "
+                         "copy and no backfill (new-version clients see the old type until "
+                         "complete)")
+    if op.comment is not None:
+        comment_step(ctx, Phase.COMPLETE, table, column.physical, op.comment.value)
+        if op.type is None:
+            ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: a comment "
+                             "change needs no copy")

@@ -1,0 +1,155 @@
+"""IR + catalog -> Plan. One ``_plan_<kind>`` per operation, dispatched exhaustively.
+
+Mechanics follow pgroll's expand/contract (spec §4-§8): new columns under temporary names,
+NOT VALID constraints validated at complete, indexes built concurrently, one view per table
+in the new version schema, triggers that keep both versions' columns in sync, and a batched
+backfill. Where pgroll loses data or does needless work, the plan does better (see
+``triggers.py`` and ``columns.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import assert_never
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.apply import NEW_PREFIX
+from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
+from pgroll_dsl.source import Span
+from pgroll_dsl.sql.ddl import comment_on, qualified
+from pgroll_dsl.sql.quoting import quote_ident
+
+DEL_PREFIX = "_pgroll_del_"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """Settings that change the plan but not its meaning."""
+
+    schema: str = "public"
+    batch_size: int = 1000
+    batch_delay: float = 0.0
+    previous_version_schema: str | None = None
+    security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
+    optimize: bool = True
+
+
+@dataclass(slots=True)
+class Context:
+    """What the per-operation planners share while one migration is planned."""
+
+    options: PlanOptions
+    version_schema: str
+    before: Catalog  # the catalog before the operation being planned
+    after: Catalog  # ... and after it
+    final: Catalog  # after every operation has started
+    origin: Span | None = None
+    start: list[Step] = field(default_factory=list)
+    late_start: list[Step] = field(default_factory=list)  # backfills: after views exist
+    complete: list[Step] = field(default_factory=list)
+    renames: list[Step] = field(default_factory=list)  # complete: after all other steps
+    after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
+    rollback: list[list[Step]] = field(default_factory=list)  # per op, run in reverse
+    marked_tables: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def schema(self) -> str:
+        """The target schema."""
+        return self.options.schema
+
+    def step(self, phase: Phase, sql: str, summary: str, **kw: object) -> None:
+        """Append a step to a phase, stamped with the current operation's origin."""
+        last = bool(kw.pop("last", False))
+        made = Step(sql=sql, summary=summary, origin=self.origin, **kw)  # type: ignore[arg-type]
+        if last:  # a rename at complete: physical names change after it, so it goes last
+            self.renames.append(made)
+            return
+        if phase is Phase.START:
+            self.start.append(made)
+        elif phase is Phase.COMPLETE:
+            self.complete.append(made)
+        else:
+            self.rollback[-1].append(made)
+
+    def table_ref(self, table: Table) -> str:
+        """Schema-qualified physical table name."""
+        return qualified(self.schema, table.physical)
+
+
+def plan_migration(migration: ir.Migration, catalog: Catalog,
+                   options: PlanOptions | None = None) -> Plan:
+    """Plan start, complete and rollback of ``migration`` against ``catalog``."""
+    from pgroll_dsl.plan.operations import plan_operation
+    from pgroll_dsl.plan.views import view_steps
+
+    from pgroll_dsl.plan.optimize import catalog_after
+
+    options = options or PlanOptions()
+    version = f"{options.schema}_{migration.version_schema or migration.name}"
+    afters = []
+    state = catalog
+    for op in migration.operations:
+        state = catalog_after(state, op, options.optimize)
+        afters.append(state)
+    ctx = Context(options=options, version_schema=version, before=catalog, after=catalog,
+                  final=state)
+    for op, after in zip(migration.operations, afters, strict=True):
+        ctx.after = after
+        ctx.origin = op.span
+        ctx.rollback.append([])
+        plan_operation(ctx, op)
+        ctx.before = ctx.after
+    ctx.origin = migration.span
+    views = view_steps(ctx, ctx.final)
+    start = [*ctx.start, *views.create, *ctx.late_start]
+    complete = [*views.drop_previous, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
+    if any(isinstance(op, ir.Sql) for op in migration.operations):
+        complete.extend(views.recreate)
+    rollback = [*views.drop_new]
+    for steps in reversed(ctx.rollback):
+        rollback.extend(steps)
+    rollback.extend(_drop_markers(ctx))
+    return Plan(
+        migration=migration.name, schema=options.schema, version_schema=version,
+        previous_version_schema=options.previous_version_schema, start=tuple(start),
+        complete=tuple(complete), rollback=tuple(rollback), notes=tuple(ctx.notes),
+        catalog_source=catalog.source,
+    )
+
+
+def _drop_markers(ctx: Context) -> list[Step]:
+    from pgroll_dsl.plan.triggers import MARKER
+
+    return [
+        Step(
+            sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF EXISTS "
+            f"{quote_ident(MARKER)}",
+            summary=f"drop the backfill marker of {physical}", relation=physical,
+            origin=ctx.origin,
+        )
+        for physical in sorted(ctx.marked_tables)
+    ]
+
+
+def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
+                 text: str | None) -> None:
+    """A COMMENT ON statement (SHARE UPDATE EXCLUSIVE, no data touched)."""
+    if column is None:
+        ctx.step(phase, comment_on("TABLE", ctx.table_ref(table), text),
+                 f"comment on table {table.name}", lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                 relation=table.physical)
+    else:
+        target = f"{ctx.table_ref(table)}.{quote_ident(column)}"
+        ctx.step(phase, comment_on("COLUMN", target, text), f"comment on {table.name}.{column}",
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, relation=table.physical)
+
+
+def new_name(column: str) -> str:
+    """The temporary physical name of a column being added or rewritten."""
+    return NEW_PREFIX + column
+
+
+__all__ = ["Context", "Cost", "Lock", "Phase", "PlanOptions", "StepKind", "assert_never",
+           "comment_step", "new_name", "plan_migration"]

@@ -1,0 +1,151 @@
+"""Trigger functions that keep old and new columns in sync, and the batched backfill.
+
+One function per migrated column serves both directions. Which side a writer is on is read
+from the first schema of its ``search_path``: the new version's schema means a new-version
+client. Differences from pgroll, each one a way pgroll loses data:
+
+* a row written through the new version is marked as backfilled, so the backfill never
+  overwrites what a new client wrote (pgroll marks only old-version writes);
+* a new-version UPDATE of a row the backfill has not reached yet first computes the new
+  column with ``up``, instead of deriving the old column from an empty new one;
+* the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal
+
+MARKER = "_pgroll_needs_backfill"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One direction: write ``target`` from ``expression``, with the row's columns in scope.
+
+    ``variables`` maps each name the expression may use to the physical column it reads.
+    """
+
+    target: str
+    expression: str
+    variables: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    """A column being migrated on one table."""
+
+    name: str
+    schema: str
+    table: str  # physical
+    version_schema: str
+    up: Side | None  # old-version writers -> the new column
+    down: Side | None  # new-version writers -> the old column
+    marker: bool  # whether the table carries the backfill marker column
+
+
+def is_new_version(version_schema: str) -> str:
+    """SQL that is true when the writer's search_path starts with the new version schema."""
+    setting = "pg_catalog.current_setting('search_path')"
+    first = f"pg_catalog.btrim(pg_catalog.split_part({setting}, ',', 1), ' \"')"
+    return f"{first} = {quote_literal(version_schema)}"
+
+
+def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
+    declarations = [
+        f"{indent}  {quote_ident(name)} {qualified(spec.schema, spec.table)}"
+        f".{quote_ident(physical)}%TYPE := NEW.{quote_ident(physical)};"
+        for name, physical in side.variables
+    ]
+    return [
+        f"{indent}DECLARE",
+        *declarations,
+        f"{indent}BEGIN",
+        f"{indent}  NEW.{quote_ident(side.target)} := ({side.expression});",
+        f"{indent}END;",
+    ]
+
+
+def trigger_function_sql(spec: TriggerSpec) -> str:
+    """``CREATE OR REPLACE FUNCTION`` for one migrated column."""
+    body = ["#variable_conflict use_column", "BEGIN", f"  IF {is_new_version(spec.version_schema)} THEN"]
+    if spec.up is not None and spec.marker:
+        target = quote_ident(spec.up.target)
+        body.append(
+            f"    IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} AND NEW.{target} IS NOT "
+            f"DISTINCT FROM OLD.{target} THEN"
+        )
+        body.extend(_assign(spec, spec.up, "      "))
+        body.append("    END IF;")
+    if spec.down is not None:
+        body.extend(_assign(spec, spec.down, "    "))
+    if spec.marker:
+        body.append(f"    NEW.{quote_ident(MARKER)} := false;")
+    body.append("  ELSE")
+    if spec.up is not None:
+        body.extend(_assign(spec, spec.up, "    "))
+    if spec.marker:
+        body.append(f"    NEW.{quote_ident(MARKER)} := false;")
+    if spec.up is None and not spec.marker:
+        body.append("    NULL;")
+    body += ["  END IF;", "  RETURN NEW;", "END"]
+    text = "\n".join(body)
+    return (
+        f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, spec.name)}() RETURNS trigger\n"
+        f"LANGUAGE plpgsql AS $pgroll$\n{text}\n$pgroll$"
+    )
+
+
+def trigger_sql(spec: TriggerSpec) -> str:
+    """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
+    return (
+        f"CREATE OR REPLACE TRIGGER {quote_ident(spec.name)} BEFORE INSERT OR UPDATE ON "
+        f"{qualified(spec.schema, spec.table)} FOR EACH ROW EXECUTE FUNCTION "
+        f"{qualified(spec.schema, spec.name)}()"
+    )
+
+
+def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
+                 delay_seconds: float = 0.0) -> str:
+    """A DO block that touches every not-yet-backfilled row, one committed batch at a time.
+
+    Keyset pagination on ``key`` (primary key or a unique NOT NULL column) when there is one,
+    else batches by ``ctid``. The UPDATE sets only the marker, so the triggers compute the new
+    values; rows written meanwhile are already marked done and are skipped.
+    """
+    target = qualified(schema, table)
+    pause = f"\n    PERFORM pg_catalog.pg_sleep({delay_seconds});" if delay_seconds > 0 else ""
+    marker = quote_ident(MARKER)
+    if not key:
+        return (
+            "DO $pgroll_backfill$\nDECLARE\n  touched bigint;\nBEGIN\n  LOOP\n"
+            f"    UPDATE {target} SET {marker} = true WHERE ctid = ANY (ARRAY(\n"
+            f"      SELECT ctid FROM {target} WHERE {marker} LIMIT {batch_size}"
+            " FOR NO KEY UPDATE));\n"
+            "    GET DIAGNOSTICS touched = ROW_COUNT;\n    EXIT WHEN touched = 0;\n"
+            f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
+        )
+    columns = [quote_ident(k) for k in key]
+    last = [quote_ident(f"last_{i}") for i in range(len(key))]
+    declare = "\n".join(
+        f"  {v} {target}.{c}%TYPE;" for v, c in zip(last, columns, strict=True)
+    )
+    after = f"({last[0]} IS NULL OR ({', '.join(columns)}) > ({', '.join(last)}))"
+    keys = ", ".join(columns)
+    joined = " AND ".join(f"r.{c} = batch.{c}" for c in columns)
+    returned = ", ".join(f"r.{c}" for c in columns)
+    descending = ", ".join(f"{c} DESC" for c in columns)
+    return (
+        f"DO $pgroll_backfill$\nDECLARE\n{declare}\n  batch_rows bigint;\nBEGIN\n  LOOP\n"
+        f"    WITH batch AS (\n      SELECT {keys} FROM {target}\n"
+        f"      WHERE {marker} AND {after}\n"
+        f"      ORDER BY {keys} LIMIT {batch_size} FOR NO KEY UPDATE\n"
+        f"    ), touched AS (\n      UPDATE {target} AS r SET {marker} = true FROM batch\n"
+        f"      WHERE {joined} RETURNING {returned}\n    )\n"
+        f"    SELECT {keys}, count(*) OVER () INTO {', '.join(last)}, batch_rows FROM touched\n"
+        f"    ORDER BY {descending} LIMIT 1;\n"
+        "    EXIT WHEN NOT FOUND;\n"
+        f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
+    )

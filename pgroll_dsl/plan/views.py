@@ -1,0 +1,62 @@
+"""Version schemas: one view per table, exposing the table as one version of the app sees it.
+
+Columns keep the table's order (pgroll orders them at random, #989). A column whose default
+the table does not carry yet (a volatile default, attached at complete) gets it on the view,
+so new-version inserts see it from the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan.model import Lock, Step
+from pgroll_dsl.plan.planner import Context
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import quote_ident
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSteps:
+    """The version-schema steps of each phase."""
+
+    create: list[Step]
+    drop_previous: list[Step]
+    drop_new: list[Step]
+    recreate: list[Step]
+
+
+def view_steps(ctx: Context, final: Catalog) -> ViewSteps:
+    """Create the new version schema at start; drop the old one at complete."""
+    version = ctx.version_schema
+    create = [_step(ctx, f"CREATE SCHEMA IF NOT EXISTS {quote_ident(version)}",
+                    f"create version schema {version}")]
+    create += [_view(ctx, version, table, final, physical=True) for table in final.tables]
+    previous = ctx.options.previous_version_schema
+    drop_previous = []
+    if previous is not None and previous != version:
+        drop_previous.append(_step(ctx, f"DROP SCHEMA IF EXISTS {quote_ident(previous)} CASCADE",
+                                   f"drop the previous version schema {previous}"))
+    drop_new = [_step(ctx, f"DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE",
+                      f"drop version schema {version}")]
+    completed = final.completed()
+    recreate = [*drop_new, create[0],
+                *(_view(ctx, version, t, completed, physical=True) for t in completed.tables)]
+    return ViewSteps(create, drop_previous, drop_new, recreate)
+
+
+def _step(ctx: Context, sql: str, summary: str) -> Step:
+    return Step(sql=sql, summary=summary, lock=Lock.NONE, origin=ctx.origin)
+
+
+def _view(ctx: Context, version: str, table: Table, final: Catalog, physical: bool) -> Step:
+    columns = ", ".join(
+        f"{quote_ident(c.physical)} AS {quote_ident(c.name)}" for c in table.columns
+    )
+    options = " WITH (security_invoker = true)" if ctx.options.security_invoker else ""
+    sql = (
+        f"CREATE VIEW {qualified(version, table.name)}{options} AS SELECT {columns} "
+        f"FROM {qualified(ctx.schema, table.physical)}"
+    )
+    return Step(sql=sql, summary=f"view {table.name} of version {version}", lock=Lock.ACCESS_SHARE,
+                relation=table.physical, origin=ctx.origin)

@@ -1,0 +1,60 @@
+"""Small typed builders of DDL fragments; every name and literal goes through ``quoting``.
+
+Author expressions are spliced verbatim inside parentheses: ``check_expressions`` has proved
+each is exactly one expression, so the parentheses cannot be escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pgroll_dsl import ir
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal, render_type
+
+
+def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"``: plans never depend on the session's search_path."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def idents(names: Iterable[str]) -> str:
+    """``("a", "b")``."""
+    return "(" + ", ".join(quote_ident(n) for n in names) + ")"
+
+
+def paren(expr: str) -> str:
+    """An author expression in its own parentheses."""
+    return f"({expr})"
+
+
+def fk_actions(on_delete: ir.ForeignKeyAction, on_update: ir.ForeignKeyAction,
+               match_type: ir.MatchType, set_columns: tuple[str, ...] = ()) -> str:
+    """``MATCH … ON DELETE … ON UPDATE …``; PostgreSQL's defaults are written out too."""
+    delete = on_delete.value + (f" {idents(set_columns)}" if set_columns else "")
+    return f"MATCH {match_type.value} ON DELETE {delete} ON UPDATE {on_update.value}"
+
+
+def deferrable(is_deferrable: bool, initially_deferred: bool) -> str:
+    """`` DEFERRABLE INITIALLY …`` or nothing."""
+    if not is_deferrable:
+        return ""
+    return " DEFERRABLE INITIALLY " + ("DEFERRED" if initially_deferred else "IMMEDIATE")
+
+
+def column_type(type_: ir.TypeName) -> str:
+    """The column type as DDL text (structured, never the author's raw string)."""
+    return render_type(type_)
+
+
+def identity_clause(identity: ir.Identity) -> str:
+    """``GENERATED ALWAYS AS IDENTITY [(options)]``."""
+    text = f"GENERATED {identity.user_specified_values.value} AS IDENTITY"
+    if identity.sequence_options:
+        text += f" ({identity.sequence_options})"
+    return text
+
+
+def comment_on(kind: str, target: str, text: str | None) -> str:
+    """``COMMENT ON COLUMN|TABLE target IS 'text'`` (or ``IS NULL``)."""
+    value = quote_literal(text) if text is not None else "NULL"
+    return f"COMMENT ON {kind} {target} IS {value}"
