@@ -16,9 +16,16 @@ from dataclasses import dataclass
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Constraint, Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
-from pgroll_dsl.plan.planner import Context, comment_step, new_name
-from pgroll_dsl.plan.triggers import MARKER, Side, TriggerSpec, backfill_sql, trigger_function_sql, trigger_sql
-from pgroll_dsl.sql.ddl import deferrable, fk_actions, idents, qualified
+from pgroll_dsl.plan.planner import Context, comment_step, new_name, references_sql
+from pgroll_dsl.plan.triggers import (
+    MARKER,
+    Side,
+    TriggerSpec,
+    backfill_sql,
+    trigger_function_sql,
+    trigger_sql,
+)
+from pgroll_dsl.sql.ddl import deferrable, idents, qualified
 from pgroll_dsl.sql.expressions import column_references, rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
@@ -205,12 +212,12 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
             case ir.ConstraintType.FOREIGN_KEY:
                 fk = constraint.references
                 assert fk is not None
+                target = references_sql(ctx, fk.table, fk.columns, fk.on_delete, fk.on_update,
+                                        fk.match_type, fk.on_delete_set_columns)
+                later = deferrable(constraint.deferrable, constraint.initially_deferred)
                 ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(dup)} "
-                         f"FOREIGN KEY {idents(columns)} REFERENCES "
-                         f"{qualified(ctx.schema, _table_physical(ctx, fk.table))} "
-                         f"{idents(fk.columns)} {fk_actions(fk.on_delete, fk.on_update, fk.match_type, fk.on_delete_set_columns)}"
-                         f"{deferrable(constraint.deferrable, constraint.initially_deferred)}"
-                         " NOT VALID", f"copy foreign key {constraint.name} (not valid)",
+                         f"FOREIGN KEY {idents(columns)} {target}{later} NOT VALID",
+                         f"copy foreign key {constraint.name} (not valid)",
                          relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
                 validate_step(ctx, table, dup)
                 _rename_constraint_after(ctx, table, dup, constraint.name)
@@ -258,11 +265,6 @@ def _rename_constraint_after(ctx: Context, table: Table, old: str, new: str) -> 
 def _physical(table: Table, name: str) -> str:
     column = table.column(name)
     return column.physical if column is not None else name
-
-
-def _table_physical(ctx: Context, name: str) -> str:
-    table = ctx.after.table(name) or ctx.before.table(name)
-    return table.physical if table is not None else name
 
 
 def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
@@ -335,11 +337,10 @@ def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
         validate_step(ctx, table, op.check.name.name)
     if op.references is not None:
         fk = op.references
+        target = references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete,
+                                fk.on_update, fk.match_type)
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(fk.name.name)} "
-                 f"FOREIGN KEY ({quote_ident(temp)}) REFERENCES "
-                 f"{qualified(ctx.schema, _table_physical(ctx, fk.table.name))} "
-                 f"({quote_ident(fk.column.name)}) "
-                 f"{fk_actions(fk.on_delete, fk.on_update, fk.match_type)}"
+                 f"FOREIGN KEY ({quote_ident(temp)}) {target}"
                  f"{deferrable(fk.deferrable, fk.initially_deferred)} NOT VALID",
                  f"add foreign key {fk.name.name} (not valid)", relation=table.physical,
                  lock=Lock.SHARE_ROW_EXCLUSIVE)
@@ -384,12 +385,12 @@ def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
         case ir.ConstraintType.FOREIGN_KEY:
             fk = op.references
             assert fk is not None
+            target = references_sql(
+                ctx, fk.table.name, tuple(c.name for c in fk.columns), fk.on_delete,
+                fk.on_update, fk.match_type, tuple(c.name for c in fk.on_delete_set_columns))
             ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} "
-                     f"FOREIGN KEY {idents(temps)} REFERENCES "
-                     f"{qualified(ctx.schema, _table_physical(ctx, fk.table.name))} "
-                     f"{idents(c.name for c in fk.columns)} "
-                     f"{fk_actions(fk.on_delete, fk.on_update, fk.match_type, tuple(c.name for c in fk.on_delete_set_columns))}"
-                     " NOT VALID", f"add foreign key {name} (not valid)",
+                     f"FOREIGN KEY {idents(temps)} {target} NOT VALID",
+                     f"add foreign key {name} (not valid)",
                      relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
             validate_step(ctx, table, name)
         case ir.ConstraintType.EXCLUDE:

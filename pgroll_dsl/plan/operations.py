@@ -11,9 +11,10 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
-from pgroll_dsl.plan.planner import DEL_PREFIX, Context, comment_step, new_name
-from pgroll_dsl.sql.ddl import deferrable, fk_actions, identity_clause, idents, qualified
+from pgroll_dsl.plan.planner import DEL_PREFIX, Context, comment_step, new_name, references_sql
+from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
+from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
 
@@ -55,20 +56,6 @@ def plan_operation(ctx: Context, op: ir.Operation) -> None:
 
 
 # ---- shared SQL pieces -----------------------------------------------------------------
-
-
-def references_sql(ctx: Context, table: str, columns: tuple[str, ...], on_delete: ir.ForeignKeyAction,
-                   on_update: ir.ForeignKeyAction, match: ir.MatchType,
-                   set_columns: tuple[str, ...] = ()) -> str:
-    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names."""
-    target = ctx.after.table(table) or ctx.before.table(table)
-    physical_table = target.physical if target is not None else table
-    physical_columns = tuple(
-        (target.column(c).physical if target is not None and target.column(c) else c)  # type: ignore[union-attr]
-        for c in columns
-    )
-    return (f"REFERENCES {qualified(ctx.schema, physical_table)} {idents(physical_columns)} "
-            f"{fk_actions(on_delete, on_update, match, set_columns)}")
 
 
 def column_sql(ctx: Context, column: ir.Column, name: str, *, table_name: str,
@@ -387,3 +374,11 @@ def _plan_sql(ctx: Context, op: ir.Sql) -> None:
     if op.down is not None:
         ctx.step(Phase.ROLLBACK, op.down.text, "raw SQL (down)", kind=StepKind.RAW_SQL,
                  cost=Cost.UNKNOWN)
+    elif not op.on_complete:
+        undo = inverse_ddl(op.up.text)
+        if undo is None:
+            ctx.notes.append("rollback cannot undo the raw SQL of this migration: it has no "
+                             "`down`, and its statements have no obvious inverse")
+            return
+        for sql in undo:
+            ctx.step(Phase.ROLLBACK, sql, "undo raw SQL (inferred: the operation has no down)")

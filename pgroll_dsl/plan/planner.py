@@ -17,7 +17,7 @@ from pgroll_dsl.catalog.apply import NEW_PREFIX
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
 from pgroll_dsl.source import Span
-from pgroll_dsl.sql.ddl import comment_on, qualified
+from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
 from pgroll_dsl.sql.quoting import quote_ident
 
 DEL_PREFIX = "_pgroll_del_"
@@ -82,9 +82,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
                    options: PlanOptions | None = None) -> Plan:
     """Plan start, complete and rollback of ``migration`` against ``catalog``."""
     from pgroll_dsl.plan.operations import plan_operation
-    from pgroll_dsl.plan.views import view_steps
-
     from pgroll_dsl.plan.optimize import catalog_after
+    from pgroll_dsl.plan.views import view_steps
 
     options = options or PlanOptions()
     version = f"{options.schema}_{migration.version_schema or migration.name}"
@@ -131,6 +130,22 @@ def _drop_markers(ctx: Context) -> list[Step]:
         )
         for physical in sorted(ctx.marked_tables)
     ]
+
+
+def references_sql(ctx: Context, table: str, columns: tuple[str, ...],
+                   on_delete: ir.ForeignKeyAction, on_update: ir.ForeignKeyAction,
+                   match: ir.MatchType, set_columns: tuple[str, ...] = ()) -> str:
+    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names."""
+    target = ctx.after.table(table) or ctx.before.table(table)
+    physical_table = target.physical if target is not None else table
+    physical_columns = tuple(_physical_column(target, c) for c in columns)
+    return (f"REFERENCES {qualified(ctx.schema, physical_table)} {idents(physical_columns)} "
+            f"{fk_actions(on_delete, on_update, match, set_columns)}")
+
+
+def _physical_column(table: Table | None, name: str) -> str:
+    column = table.column(name) if table is not None else None
+    return column.physical if column is not None else name
 
 
 def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,

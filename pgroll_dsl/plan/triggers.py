@@ -70,7 +70,8 @@ def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
 
 def trigger_function_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE FUNCTION`` for one migrated column."""
-    body = ["#variable_conflict use_column", "BEGIN", f"  IF {is_new_version(spec.version_schema)} THEN"]
+    new_version = is_new_version(spec.version_schema)
+    body = ["#variable_conflict use_column", "BEGIN", f"  IF {new_version} THEN"]
     if spec.up is not None and spec.marker:
         target = quote_ident(spec.up.target)
         body.append(
