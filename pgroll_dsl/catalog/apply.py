@@ -13,7 +13,8 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Column, Constraint, ForeignKey, Index, Sequence, Table
 from pgroll_dsl.catalog.types import canonical_type, is_serial
-from pgroll_dsl.sql.quoting import quote_literal
+from pgroll_dsl.sql.expressions import column_references
+from pgroll_dsl.sql.quoting import quote_literal, quote_name
 
 NEW_PREFIX = "_pgroll_new_"
 
@@ -31,13 +32,16 @@ def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
         case ir.RenameTable():
             return _rename_table(catalog, op)
         case ir.DropTable():
-            return catalog.without_table(op.name.name) if catalog.table(op.name.name) else catalog
+            return _drop_table(catalog, op.name.name)
         case ir.AddColumn():
             return _add_column(catalog, op)
         case ir.DropColumn():
-            return _on_table(catalog, op.table.name, lambda t: _drop_columns(t, {op.column.name}))
+            dropped = _on_table(catalog, op.table.name,
+                                lambda t: _drop_columns(t, {op.column.name}))
+            return _owned_sequences(dropped, op.table.name, op.column.name, None)
         case ir.RenameColumn():
-            return _on_table(catalog, op.table.name, lambda t: _rename_column(t, op))
+            renamed = _on_table(catalog, op.table.name, lambda t: _rename_column(t, op))
+            return _owned_sequences(renamed, op.table.name, op.from_.name, op.to.name)
         case ir.AlterColumn():
             return _alter_column(catalog, op)
         case ir.CreateIndex():
@@ -61,6 +65,18 @@ def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
             assert_never(op)
 
 
+def _owned_sequences(catalog: Catalog, table: str, column: str, new: str | None) -> Catalog:
+    """Sequences follow their column: renamed with it, dropped with it (``new`` is None)."""
+    sequences = []
+    for s in catalog.sequences:
+        if s.owned_by_table == table and s.owned_by_column == column:
+            if new is None:
+                continue
+            s = replace(s, owned_by_column=new)
+        sequences.append(s)
+    return replace(catalog, sequences=tuple(sequences))
+
+
 def _on_table(catalog: Catalog, name: str, change: object) -> Catalog:
     table = catalog.table(name)
     if table is None:
@@ -77,7 +93,7 @@ def _column_default(table: str, column: ir.Column) -> str | None:
         return column.default.text
     if is_serial(column.type):
         sequence = auto_name(table, (column.name.name,), "seq")
-        return f"nextval({quote_literal(sequence)}::regclass)"
+        return f"nextval({quote_literal(quote_name(sequence))}::regclass)"
     return None
 
 
@@ -182,6 +198,10 @@ def _table_constraint(c: ir.Constraint) -> Constraint:
             on_delete_set_columns=tuple(x.name for x in ref.on_delete_set_columns),
         )
     exclude = c.exclude
+    if not columns and c.check is not None:
+        columns = expression_columns(c.check.text)
+    if not columns and exclude is not None and exclude.elements is not None:
+        columns = _exclusion_columns(exclude.elements.text)
     return Constraint(
         name=c.name.name, type=c.type, columns=columns,
         expression=(c.check.text if c.check is not None
@@ -202,13 +222,43 @@ def _sorted_indexes(indexes: list[Index] | tuple[Index, ...]) -> tuple[Index, ..
     return tuple(sorted(indexes, key=lambda i: i.name))
 
 
+def _drop_table(catalog: Catalog, name: str) -> Catalog:
+    """The table goes, and with it the sequences its columns own."""
+    if catalog.table(name) is None:
+        return catalog
+    sequences = tuple(s for s in catalog.sequences if s.owned_by_table != name)
+    return replace(catalog.without_table(name), sequences=sequences)
+
+
+def expression_columns(text: str | None) -> tuple[str, ...]:
+    """Columns a check or exclusion expression names, as PostgreSQL records them (conkey)."""
+    if text is None:
+        return ()
+    names = [r.name for r in column_references(text) if r.qualifier is None and r.row_level]
+    return tuple(dict.fromkeys(names))
+
+
+def _exclusion_columns(elements: str) -> tuple[str, ...]:
+    """Key columns of ``a WITH =, b WITH &&``: the elements that are plain column names."""
+    found = []
+    for element in elements.split(","):
+        head = element.strip().split()
+        if len(head) >= 3 and head[1].lower() == "with":
+            names = expression_columns(head[0])
+            if len(names) == 1 and head[0].strip('"').lower() == names[0].lower():
+                found.append(names[0])
+    return tuple(found)
+
+
 def _rename_table(catalog: Catalog, op: ir.RenameTable) -> Catalog:
     table = catalog.table(op.from_.name)
     if table is None or catalog.table(op.to.name) is not None:
         return catalog
     catalog = catalog.without_table(table.name).with_table(replace(table, name=op.to.name))
     tables = tuple(_retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
-    return replace(catalog, tables=tables)
+    sequences = tuple(replace(s, owned_by_table=op.to.name) if s.owned_by_table == op.from_.name
+                      else s for s in catalog.sequences)
+    return replace(catalog, tables=tables, sequences=sequences)
 
 
 def _retarget_references(table: Table, old: str, new: str) -> Table:

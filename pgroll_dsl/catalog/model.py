@@ -19,6 +19,8 @@ from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, Matc
 if TYPE_CHECKING:
     from pgroll_dsl import ir
 
+_NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the migration
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Column:
@@ -205,7 +207,9 @@ class Catalog:
             replace(
                 t,
                 physical=t.name,
-                columns=tuple(replace(c, physical=c.name) for c in t.columns),
+                # A rewritten column is a new attribute: it ends up after the others.
+                columns=tuple(replace(c, physical=c.name) for c in sorted(
+                    t.columns, key=lambda c: c.physical.startswith(_NEW_PREFIX))),
                 constraints=tuple(replace(c, validated=True) for c in t.constraints),
             )
             for t in self.tables

@@ -7,10 +7,13 @@ keys in the order of the model's fields, lists in the catalog's (sorted) order, 
 written only when it differs from the model's default (``physical`` only when it differs from
 ``name``), and a trailing newline.
 
-The shape follows the model (``catalog/model.py``) field by field, so a field added to the
-model is written and read without a change here. Reading is strict: an unknown key, a value of
-the wrong type, a missing required field or a name given twice is a diagnostic pointing at the
-line and column of the offending text.
+The document is ``{"format": "pgroll-dsl-catalog", "version": 1, "schema": ..., "tables":
+[...], "enums": [...], "sequences": [...]}``; below the top level the shape follows the model
+(``catalog/model.py``) field by field, so a field added to the model is written and read
+without a change here. Reading is strict: an unknown key, a value of the wrong type, a missing
+required field (``format``, ``version``, ``schema`` and every model field without a default)
+or a name given twice in one list is a diagnostic pointing at the line and column of the
+offending text.
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ def _read_document(root: JNode, path: str, errors: list[Diagnostic]) -> Catalog 
     if not _header_ok(root, errors):
         return _INVALID
     source = {"source": f"snapshot {path}"}
-    catalog = _decode_object(root, Catalog, errors, ignore=_HEADER, extra=source)
+    catalog = _decode_object(root, Catalog, errors, ignore=_HEADER, extra=source,
+                             required=("schema",))
     return catalog if isinstance(catalog, Catalog) else _INVALID
 
 
@@ -141,6 +145,7 @@ def _header_ok(root: JNode, errors: list[Diagnostic]) -> bool:
     members = root.value
     assert isinstance(members, dict)
     expected: dict[str, str | int] = {"format": FORMAT, "version": VERSION}
+    before = len(errors)
     for key, wanted in expected.items():
         node = members.get(key)
         if node is None:
@@ -151,14 +156,18 @@ def _header_ok(root: JNode, errors: list[Diagnostic]) -> bool:
                                      f"{key!r} must be {json.dumps(wanted)}, "
                                      f"not {json.dumps(node.value)}", node.span,
                                      (f"this reader understands {FORMAT} version {VERSION}",)))
-    return not errors
+    return len(errors) == before
 
 
 def _decode_object(
     node: JNode, cls: type[Any], errors: list[Diagnostic], *,
     ignore: tuple[str, ...] = (), extra: dict[str, Any] | None = None,
+    required: tuple[str, ...] = (),
 ) -> Any:
-    """One model object; unknown keys, missing required fields and bad values are reported."""
+    """One model object; unknown keys, missing required fields and bad values are reported.
+
+    A field is required when the model gives it no default, or when it is in ``required``.
+    """
     what = _WHAT[cls]
     if not isinstance(node.value, dict):
         errors.append(Diagnostic(codes.WRONG_TYPE,
@@ -166,22 +175,29 @@ def _decode_object(
         return _INVALID
     known = {f.name: f for f in _FIELDS[cls]}
     before = len(errors)
-    for key in node.value:
-        if key not in known and key not in ignore:
-            errors.append(Diagnostic(codes.UNKNOWN_KEY, f"unknown key {key!r} in a {what}",
-                                     node.key_spans[key],
-                                     (f"a {what} has: {', '.join(known)}",)))
+    _check_keys(node, what, (*known, *ignore), errors)
     values = dict(extra or {})
     for name, field in known.items():
         if name in node.value:
             value = _decode_value(node.value[name], _HINTS[cls][name], name, errors)
             values[name] = value
-        elif field.default is MISSING and field.default_factory is MISSING:
+        elif name in required or (field.default is MISSING
+                                   and field.default_factory is MISSING):
             errors.append(Diagnostic(codes.MISSING_FIELD, f"a {what} needs {name!r}",
                                      node.span))
     if len(errors) > before:
         return _INVALID
     return cls(**values)
+
+
+def _check_keys(node: JNode, what: str, allowed: tuple[str, ...],
+                errors: list[Diagnostic]) -> None:
+    assert isinstance(node.value, dict)
+    for key in node.value:
+        if key not in allowed:
+            errors.append(Diagnostic(codes.UNKNOWN_KEY, f"unknown key {key!r} in a {what}",
+                                     node.key_spans[key],
+                                     (f"a {what} has: {', '.join(allowed)}",)))
 
 
 def _decode_value(node: JNode, hint: Any, key: str, errors: list[Diagnostic]) -> Any:

@@ -9,39 +9,26 @@ After:   PGD209 at ``event_name`` ("did you mean "name"?"); pgroll would have fa
          write through the new version in the down trigger.
 
 Volatility is judged from the text alone, without a database: a default is volatile unless
-every function it calls is in ``NON_VOLATILE_FUNCTIONS``, a short allow-list of immutable
-and stable built-ins. Constants, literals, operators and casts are not volatile. An unknown
+every function it calls is in ``sql.expressions.NON_VOLATILE_FUNCTIONS``, a short
+allow-list of immutable and stable built-ins. Constants, literals, operators and casts are not volatile. An unknown
 function counts as volatile, which only ever asks for an ``up`` that is harmless to give.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
-
-from pglast import ast, parse_sql
-from pglast.parser import ParseError
-from pglast.visitors import Visitor
 
 from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.validate_names import did_you_mean
 from pgroll_dsl.source import Span, position_in
-from pgroll_dsl.sql.expressions import ColumnReference, Context, column_references
-
-# Immutable or stable built-ins: PostgreSQL evaluates them once for ADD COLUMN … DEFAULT,
-# so such a default is a constant for every existing row. Anything else counts as volatile.
-NON_VOLATILE_FUNCTIONS = frozenset({
-    "abs", "array_length", "btrim", "cardinality", "ceil", "ceiling", "char_length",
-    "character_length", "concat", "concat_ws", "current_date", "current_setting", "date_part",
-    "date_trunc", "extract", "floor", "format", "initcap", "json_build_array",
-    "json_build_object", "jsonb_build_array", "jsonb_build_object", "left", "length", "lower",
-    "lpad", "ltrim", "make_date", "make_interval", "make_time", "make_timestamp",
-    "make_timestamptz", "md5", "now", "octet_length", "power", "repeat", "replace", "reverse",
-    "right", "round", "rpad", "rtrim", "sign", "split_part", "sqrt", "statement_timestamp",
-    "substr", "substring", "to_char", "to_date", "to_json", "to_jsonb", "to_number",
-    "to_timestamp", "transaction_timestamp", "trim", "trunc", "upper",
-})
+from pgroll_dsl.sql.expressions import (
+    ColumnReference,
+    Context,
+    check_sql,
+    column_references,
+    is_non_volatile,
+)
 
 
 def check_columns(expr: ir.SqlExpr | None, columns: Collection[str], table: str, role: str,
@@ -110,28 +97,8 @@ def point(expr: ir.SqlExpr, ref: ColumnReference) -> Span | None:
 
 
 def is_volatile(expr: ir.SqlExpr) -> bool:
-    """True unless every function ``expr`` calls is a known non-volatile built-in.
+    """Whether PostgreSQL may give each row a different value (``sql.expressions``).
 
-    Args:
-        expr: A default expression.
-
-    Returns:
-        Whether PostgreSQL may give each row a different value. False for text that does
-        not parse (``check_expressions`` reports that).
+    False for text that does not parse: ``check_expressions`` reports that.
     """
-    prefix, suffix = Context.EXPRESSION.value
-    try:
-        tree = parse_sql(prefix + expr.text + suffix)
-    except ParseError:
-        return False
-    calls: list[str] = []
-
-    class _Calls(Visitor):
-        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
-            parts = [getattr(f, "sval", "") for f in node.funcname or ()]
-            if len(parts) == 2 and parts[0] == "pg_catalog":
-                parts = parts[1:]
-            calls.append(".".join(parts))
-
-    _Calls()(tree)
-    return any(name not in NON_VOLATILE_FUNCTIONS for name in calls)
+    return check_sql(expr.text, Context.EXPRESSION) is None and not is_non_volatile(expr.text)

@@ -143,10 +143,14 @@ def require_no_table(catalog: Catalog, name: ir.Ident, sink: Diagnostics) -> Non
         sink: Where problems go.
     """
     owner = relation_named(catalog, name.name)
-    if owner is not None:
-        what = "" if owner.startswith("table") else f" (the name of {owner})"
+    if owner is None:
+        return
+    if owner.startswith("table"):
+        sink.report(codes.TABLE_ALREADY_EXISTS, name.span, f'table "{name.name}" already exists')
+    else:
         sink.report(codes.TABLE_ALREADY_EXISTS, name.span,
-                    f'table "{name.name}" already exists{what}')
+                    f'"{name.name}" is already the name of {owner}',
+                    "tables, indexes and sequences share one namespace per schema")
 
 
 def require_no_index(catalog: Catalog, name: ir.Ident, sink: Diagnostics) -> bool:

@@ -188,7 +188,7 @@ def _sql(op: ir.Sql, sink: Diagnostics) -> None:
     if not statements:
         sink.report(codes.SQL_WITHOUT_STATEMENT, op.up.span,
                     "sql up holds no statement, only comments or ';'",
-                    "pgroll treats such a migration as empty")
+                    "give it a statement, or remove the operation")
 
 
 # ---- backfills -------------------------------------------------------------------------

@@ -99,6 +99,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.origin = op.span
         ctx.rollback.append([])
         plan_operation(ctx, op)
+        ctx.complete.extend(ctx.after_swap)  # steps that need the column's final name
+        ctx.after_swap.clear()
         ctx.before = ctx.after
     ctx.origin = migration.span
     views = view_steps(ctx, ctx.final)

@@ -150,15 +150,20 @@ def rename_columns(text: str, renames: dict[str, str]) -> str:
     return result
 
 
-# Functions PostgreSQL marks immutable or stable that defaults commonly use. A default that
-# calls anything else is treated as volatile: correct either way, only slower (a backfill).
-_NON_VOLATILE_FUNCTIONS = frozenset(
-    """now transaction_timestamp statement_timestamp current_date lower upper btrim ltrim rtrim
-    trim length char_length substr substring replace concat concat_ws coalesce nullif greatest
-    least abs round floor ceil ceiling trunc to_char to_date to_timestamp to_number md5
-    jsonb_build_object jsonb_build_array json_build_object json_build_array array_length
-    date_trunc date_part extract make_date make_time make_interval left right lpad rpad""".split()
-)
+# Immutable or stable built-ins: PostgreSQL evaluates them once for ADD COLUMN … DEFAULT, so
+# such a default is a constant for every existing row. A default calling anything else is
+# treated as volatile: correct either way, only slower (a backfill instead of the fast path).
+NON_VOLATILE_FUNCTIONS = frozenset({
+    "abs", "array_length", "btrim", "cardinality", "ceil", "ceiling", "char_length",
+    "character_length", "coalesce", "concat", "concat_ws", "current_date", "current_setting",
+    "date_part", "date_trunc", "extract", "floor", "format", "greatest", "initcap",
+    "json_build_array", "json_build_object", "jsonb_build_array", "jsonb_build_object", "least",
+    "left", "length", "lower", "lpad", "ltrim", "make_date", "make_interval", "make_time",
+    "make_timestamp", "make_timestamptz", "md5", "now", "nullif", "octet_length", "power",
+    "repeat", "replace", "reverse", "right", "round", "rpad", "rtrim", "sign", "split_part",
+    "sqrt", "statement_timestamp", "substr", "substring", "to_char", "to_date", "to_json",
+    "to_jsonb", "to_number", "to_timestamp", "transaction_timestamp", "trim", "trunc", "upper",
+})
 
 
 def is_non_volatile(text: str) -> bool:
@@ -181,8 +186,10 @@ def is_non_volatile(text: str) -> bool:
     class _Calls(Visitor):
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
             nonlocal volatile
-            name = getattr((node.funcname or ())[-1], "sval", "")
-            if str(name).lower() not in _NON_VOLATILE_FUNCTIONS:
+            parts = [str(getattr(f, "sval", "")) for f in node.funcname or ()]
+            if parts[:1] == ["pg_catalog"]:
+                parts = parts[1:]
+            if ".".join(parts).lower() not in NON_VOLATILE_FUNCTIONS:
                 volatile = True
 
         def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
@@ -191,3 +198,40 @@ def is_non_volatile(text: str) -> bool:
 
     _Calls()(tree)
     return not volatile
+
+
+def normalized(text: str) -> object:
+    """An expression's parse tree with PostgreSQL's cosmetic additions removed.
+
+    PostgreSQL stores ``length(name) > 3`` as ``length((name)::text) > 3`` and ``'x'`` as
+    ``'x'::text``: casts of constants and column references are dropped, as are locations,
+    so the author's text and the catalog's text compare equal when they mean the same.
+    """
+    from pglast import ast, parse_sql
+
+    prefix, suffix = Context.EXPRESSION.value
+    try:
+        tree = parse_sql(prefix + text + suffix)[0].stmt
+    except parser.ParseError:
+        return text.strip()
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const | ast.ColumnRef):
+            return strip(node.arg)
+        if isinstance(node, ast.Node):
+            return {"@": type(node).__name__, **{
+                name: strip(getattr(node, name)) for name in node
+                if name != "location"
+            }}
+        if isinstance(node, tuple | list):
+            return [strip(n) for n in node]
+        return node
+
+    return strip(tree)
+
+
+def same_expression(a: str | None, b: str | None) -> bool:
+    """Whether two spellings of an expression mean the same (see ``normalized``)."""
+    if a is None or b is None:
+        return a is b
+    return normalized(a) == normalized(b)

@@ -1,0 +1,71 @@
+"""Replay: the catalog a directory of earlier migrations produces, with no database.
+
+Files are taken in pgroll's ``migrate`` order: every ``.json``, ``.yaml``, ``.yml`` (and our
+``.pgroll``) file of the directory, not recursive, sorted by file name. Each migration is
+started and completed on the model; raw ``sql`` operations are interpreted by parsing their
+DDL, and whatever replay cannot interpret is reported, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.frontend import SUFFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The catalog after the history, and what replay could not interpret."""
+
+    catalog: Catalog
+    warnings: tuple[tuple[ir.SqlScript, str], ...]
+    last_version_schema: str | None
+
+
+def migration_files(directory: Path) -> list[Path]:
+    """Pgroll's order: by file name, byte-wise, extension included."""
+    files = [p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES]
+    return sorted(files, key=lambda p: p.name.encode("utf-8"))
+
+
+def version_schema_name(migration: ir.Migration) -> str:
+    """The suffix of the migration's version schema (``version_schema`` or the name)."""
+    return migration.version_schema or migration.name
+
+
+def apply_migration(catalog: Catalog, migration: ir.Migration
+                    ) -> tuple[Catalog, list[tuple[ir.SqlScript, str]]]:
+    """Start and complete one migration on the model."""
+    from pgroll_dsl.catalog.sql_ddl import apply_sql
+
+    warnings: list[tuple[ir.SqlScript, str]] = []
+    deferred: list[ir.SqlScript] = []
+    for op in migration.operations:
+        catalog = catalog.apply(op)
+        if isinstance(op, ir.Sql):
+            if op.on_complete:
+                deferred.append(op.up)
+                continue
+            catalog, found = apply_sql(catalog, op.up.text)
+            warnings.extend((op.up, w) for w in found)
+    catalog = catalog.completed()
+    for script in deferred:
+        catalog, found = apply_sql(catalog, script.text)
+        warnings.extend((script, w) for w in found)
+    return catalog, warnings
+
+
+def replay(migrations: list[ir.Migration], base: Catalog | None = None) -> Replayed:
+    """Fold migrations over ``base`` (an empty schema by default)."""
+    catalog = base or Catalog()
+    warnings: list[tuple[ir.SqlScript, str]] = []
+    last: str | None = None
+    for migration in migrations:
+        catalog, found = apply_migration(catalog, migration)
+        warnings.extend(found)
+        last = version_schema_name(migration)
+    source = f"replay of {len(migrations)} migration{'s' if len(migrations) != 1 else ''}"
+    return Replayed(replace(catalog, source=source), tuple(warnings), last)

@@ -1,0 +1,62 @@
+"""Plans of pgroll's 56 examples, replayed in order: golden files, and SQL that parses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pglast import parse_sql
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from pgroll_dsl import api, ir
+from pgroll_dsl.backends.sqlfile import render_plan
+from pgroll_dsl.catalog import Catalog
+from pgroll_dsl.catalog.replay import apply_migration, version_schema_name
+from pgroll_dsl.plan.model import Phase, Plan, StepKind
+from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from tests.conftest import conformance_files
+
+
+class SQLSnapshot(SingleFileSnapshotExtension):
+    """One reviewable ``.sql`` golden file per plan."""
+
+    file_extension = "sql"
+    _write_mode = WriteMode.TEXT
+
+
+def corpus_migration(path: Path) -> ir.Migration:
+    """An example, with example 35's defect fixed as conformance/README.md prescribes."""
+    text = path.read_text().replace("down: event_name", "down: name")
+    return api.compile_source(text, path.name).migration
+
+
+def corpus_plans(optimize: bool = True) -> list[tuple[Path, Plan, Catalog]]:
+    """Each example planned against the replay of the ones before it."""
+    catalog, previous, result = Catalog(), None, []
+    for path in conformance_files():
+        migration = corpus_migration(path)
+        options = PlanOptions(previous_version_schema=previous, optimize=optimize)
+        result.append((path, plan_migration(migration, catalog, options), catalog))
+        catalog, _ = apply_migration(catalog, migration)
+        previous = f"public_{version_schema_name(migration)}"
+    return result
+
+
+_PLANS = corpus_plans()
+
+
+@pytest.mark.parametrize("index", range(len(_PLANS)), ids=[p.stem for p, _, _ in _PLANS])
+def test_plan_of_each_example(index: int, snapshot: SnapshotAssertion) -> None:
+    _, plan, _ = _PLANS[index]
+    assert render_plan(plan) == snapshot.use_extension(SQLSnapshot)
+
+
+@pytest.mark.parametrize("index", range(len(_PLANS)), ids=[p.stem for p, _, _ in _PLANS])
+def test_every_step_is_one_statement(index: int) -> None:
+    _, plan, _ = _PLANS[index]
+    for phase in Phase:
+        for step in plan.phase(phase):
+            if step.kind is StepKind.RAW_SQL:
+                continue
+            assert len(parse_sql(step.sql)) == 1, step.sql
