@@ -14,8 +14,11 @@ from typing import Annotated, NoReturn
 import typer
 
 from pgroll_dsl import __version__, api
+from pgroll_dsl import compile as driver
+from pgroll_dsl.compile import Before, CatalogSource
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.diagnostics.render import render_json, render_text
+from pgroll_dsl.frontend import load_migration
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
 
@@ -145,6 +148,183 @@ def convert(
         except OSError as err:
             typer.echo(f"error: cannot write {output}: {err.strerror}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
+
+
+# ---- catalog-aware commands --------------------------------------------------------------
+
+HistoryOpt = Annotated[
+    Path | None, typer.Option("--history", help="Replay the migrations of this directory.")
+]
+SnapshotOpt = Annotated[
+    Path | None, typer.Option("--catalog", help="A catalog snapshot (pgroll-dsl catalog dump).")
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--postgres-url", envvar="PGROLL_PG_URL", help="Introspect this database."),
+]
+SchemaOpt = Annotated[str, typer.Option("--schema", envvar="PGROLL_SCHEMA",
+                                        help="The target schema.")]
+
+
+def _catalog_source(history: Path | None, snapshot: Path | None, url: str | None,
+                    schema: str) -> CatalogSource:
+    if sum(x is not None for x in (history, snapshot, url)) > 1:
+        typer.echo("error: give at most one of --history, --catalog, --postgres-url", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return CatalogSource(history=history, snapshot=snapshot, postgres_url=url, schema=schema)
+
+
+def _exit_for(err: CompileError, fmt: OutputFormat) -> NoReturn:
+    _report(err.diagnostics, fmt)
+    environment = all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
+                      for d in err.diagnostics)
+    raise typer.Exit(EXIT_USAGE if environment else EXIT_DIAGNOSTICS)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A migration file, or a directory of them.")],
+    history: HistoryOpt = None,
+    snapshot: SnapshotOpt = None,
+    postgres_url: UrlOpt = None,
+    schema: SchemaOpt = "public",
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Check migrations against the schema they will run on (no database needed)."""
+    source = _catalog_source(history, snapshot, postgres_url, schema)
+    found: list[Diagnostic] = []
+    failed = False
+    try:
+        if path.is_dir():
+            failed, found = _validate_directory(path, source)
+        else:
+            before = driver.catalog_before(source, path)
+            found = [*before.warnings, *driver.validate(driver.check_file(path).migration, before)]
+    except CompileError as err:
+        if any(d.code.id.startswith("PGD9") for d in err.diagnostics):
+            _exit_for(err, output_format)
+        failed, found = True, [*found, *err.diagnostics]
+    _report(found, output_format)
+    if failed:
+        raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _validate_directory(directory: Path, source: CatalogSource) -> tuple[bool, list[Diagnostic]]:
+    """Each migration against the replay of the ones before it."""
+    from pgroll_dsl.catalog.replay import apply_migration, migration_files
+
+    base = driver.catalog_before(CatalogSource(snapshot=source.snapshot,
+                                        postgres_url=source.postgres_url,
+                                        schema=source.schema), None)
+    catalog, found, failed = base.catalog, list(base.warnings), False
+    for file in migration_files(directory):
+        try:
+            migration = driver.check_file(file).migration
+            found.extend(driver.validate(migration, Before(catalog, None, ())))
+        except CompileError as err:
+            failed = True
+            found.extend(err.diagnostics)
+            try:
+                migration = load_migration(file)
+            except CompileError:
+                continue
+        catalog, _ = apply_migration(catalog, migration)
+    return failed, found
+
+
+class PlanFormat(StrEnum):
+    """How ``plan`` prints."""
+
+    sql = "sql"
+    json = "json"
+
+
+class PhaseChoice(StrEnum):
+    """Which phases ``plan`` prints."""
+
+    start = "start"
+    complete = "complete"
+    rollback = "rollback"
+    all = "all"
+
+
+@app.command()
+def plan(
+    migration_file: Annotated[Path, typer.Argument(metavar="MIGRATION",
+                                                   help="The migration file to plan.")],
+    history: HistoryOpt = None,
+    snapshot: SnapshotOpt = None,
+    postgres_url: UrlOpt = None,
+    schema: SchemaOpt = "public",
+    phase: Annotated[PhaseChoice, typer.Option("--phase", help="Phases to print.")] = (
+        PhaseChoice.all),
+    plan_format: Annotated[PlanFormat, typer.Option("--plan-format", "-f",
+                                                    help="sql or json.")] = PlanFormat.sql,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+    optimize: Annotated[bool, typer.Option("--optimize/--no-optimize",
+                                           help="Do less work where it is safe.")] = True,
+    batch_size: Annotated[int, typer.Option("--backfill-batch-size", min=1)] = 1000,
+    batch_delay: Annotated[float, typer.Option("--backfill-batch-delay", min=0.0,
+                                               help="Seconds between batches.")] = 0.0,
+    lock_timeout: Annotated[int, typer.Option("--lock-timeout", min=1,
+                                              help="Milliseconds.")] = 500,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Print what start, complete and rollback will run: a reviewable SQL plan."""
+    from pgroll_dsl.backends.sqlfile import plan_json, render_plan
+    from pgroll_dsl.plan.model import Phase
+    from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+
+    source = _catalog_source(history, snapshot, postgres_url, schema)
+    try:
+        checked = driver.check_file(migration_file)
+        before = driver.catalog_before(source, migration_file)
+        warnings = driver.validate(checked.migration, before)
+    except CompileError as err:
+        _exit_for(err, output_format)
+    _report([*checked.warnings, *before.warnings, *warnings], output_format)
+    options = PlanOptions(schema=schema, batch_size=batch_size, batch_delay=batch_delay,
+                          previous_version_schema=before.previous_version_schema,
+                          optimize=optimize)
+    the_plan = plan_migration(checked.migration, before.catalog, options)
+    phases = tuple(Phase) if phase is PhaseChoice.all else (Phase(phase.value),)
+    text = (plan_json(the_plan) if plan_format is PlanFormat.json
+            else render_plan(the_plan, phases, lock_timeout))
+    _write(text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as err:
+        typer.echo(f"error: cannot write {output}: {err.strerror}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+catalog_app = typer.Typer(help="Catalog snapshots: the schema as a diff-friendly JSON file.",
+                          no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("dump")
+def catalog_dump(
+    postgres_url: Annotated[str, typer.Option("--postgres-url", envvar="PGROLL_PG_URL",
+                                              help="The database to read.")],
+    schema: SchemaOpt = "public",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+    output_format: FormatOpt = OutputFormat.text,
+) -> None:
+    """Write a snapshot of a live schema, for offline validate/plan (--catalog)."""
+    from pgroll_dsl.catalog.snapshot import dump_snapshot
+
+    try:
+        catalog = driver.live_catalog(postgres_url, schema)
+    except CompileError as err:
+        _exit_for(err, output_format)
+    _write(dump_snapshot(catalog), output)
 
 
 def main() -> None:

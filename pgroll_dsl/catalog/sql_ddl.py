@@ -41,8 +41,9 @@ Decisions, and why:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pglast import ast, parse_sql, parser
 from pglast.enums import AlterTableType, ConstrType, ObjectType
@@ -232,14 +233,12 @@ class _Span:
 
     def stop(self, first: int) -> int:
         """Where an expression starting at ``first`` ends: a comma or bracket at its level."""
+        last = first - 1
         for index, depth in self._level(first):
             if depth == 0 and self.source.tokens[index].name == _COMMA:
                 return index
-        return next((i for i in range(first, self.end) if i not in self._indexes(first)),
-                    self.end)
-
-    def _indexes(self, first: int) -> set[int]:
-        return {index for index, _ in self._level(first)}
+            last = index
+        return last + 1
 
     def keyword(self, first: int, name: str) -> int | None:
         """The first token named ``name`` (``DEFAULT``, ``WHERE``...) at the level of ``first``."""
@@ -252,9 +251,7 @@ class _Span:
         opening = next((i for i in range(first, self.end) if tokens[i].name == _PAREN), None)
         if opening is None:
             return None
-        closing = self.stop(opening + 1)
-        while closing < self.end and tokens[closing].name == _COMMA:
-            closing = self.stop(closing + 1)
+        closing = max((i for i, _ in self._level(opening + 1)), default=opening) + 1
         return (opening, closing) if closing < self.end else None
 
     def inner(self, first: int) -> str | None:
@@ -465,8 +462,8 @@ def _type_text(type_name: ast.TypeName | None, schema: str) -> str:
     """A column type in PostgreSQL's ``format_type`` spelling, as ``canonical_type`` gives."""
     if type_name is None or type_name.pct_type or type_name.setof:
         raise _CannotReplay("%TYPE and SETOF column types are not replayed")
-    *qualifiers, name = _strings(type_name.names)
-    namespace = qualifiers[-1] if qualifiers else None
+    qualified = _strings(type_name.names)
+    name, namespace = qualified[-1], qualified[-2] if len(qualified) > 1 else None
     modifiers = tuple(_modifier(m) for m in type_name.typmods or ())
     dims = tuple(None if b.ival == -1 else b.ival for b in type_name.arrayBounds or ())
     array = "[]" if dims else ""
@@ -484,9 +481,10 @@ def _type_text(type_name: ast.TypeName | None, schema: str) -> str:
 
 def _serial(type_name: ast.TypeName | None) -> bool:
     """``serial`` and friends: an integer column with its own sequence, NOT NULL."""
-    names = _strings(type_name.names) if type_name is not None else ()
-    return len(names) == 1 and names[0] in SERIAL_TYPES and not (type_name and
-                                                                 type_name.arrayBounds)
+    if type_name is None or type_name.arrayBounds:
+        return False
+    names = _strings(type_name.names)
+    return len(names) == 1 and names[0] in SERIAL_TYPES
 
 
 # ---- statements ------------------------------------------------------------------------
@@ -607,7 +605,8 @@ def _build_table(catalog: Catalog, name: str, draft: _Draft) -> Catalog:
     names = _Names.of(catalog)
     columns, sequences = _place_sequences(name, draft.columns, names)
     constraints = _named_constraints(name, draft.constraints, names)
-    constraints = [_resolve_reference(c, name, constraints, catalog) for c in constraints]
+    constraints = [replace(_resolve_reference(c, name, constraints, catalog), validated=True)
+                   for c in constraints]  # NOT VALID means nothing for a new, empty table
     required = draft.not_null | _primary_key_columns(constraints)
     columns = [replace(c, nullable=False) if c.name in required else c for c in columns]
     table = Table(name=name, columns=tuple(columns), constraints=_sorted(constraints),
@@ -660,8 +659,10 @@ def _column_def(definition: ast.ColumnDef, span: _Span, schema: str) -> _NewColu
             case ConstrType.CONSTR_IDENTITY:
                 column, not_null = _with_identity(column, constraint), True
                 sequence_name = _identity_sequence_name(constraint)
+            case _ if _is_attribute(constraint) and pending:
+                pending[-1] = _with_attribute(pending[-1], constraint)
             case _ if _is_attribute(constraint):
-                pending[-1:] = [_with_attribute(p, constraint) for p in pending[-1:]]
+                pass
             case _:
                 pending.append(_constraint(constraint, part, schema, column=name))
     not_null = not_null or any(p.constraint.type is Kind.PRIMARY_KEY for p in pending)
@@ -740,43 +741,43 @@ def _constraint(node: ast.Constraint, part: _Span, schema: str,
                 column: str | None = None) -> _Pending:
     """A column or table constraint, unnamed ones with an empty name for now."""
     columns = (column,) if column is not None else ()
-    common = {"name": node.conname or "", "deferrable": bool(node.deferrable),
-              "initially_deferred": bool(node.initdeferred)}
+    base = Constraint(name=node.conname or "", type=Kind.CHECK,
+                      deferrable=bool(node.deferrable or node.initdeferred),
+                      initially_deferred=bool(node.initdeferred))
     match node.contype:
         case ConstrType.CONSTR_PRIMARY | ConstrType.CONSTR_UNIQUE:
-            return _key(node, columns or _strings(node.keys), common)
+            return _key(node, columns or _strings(node.keys), base)
         case ConstrType.CONSTR_CHECK:
-            return _check(node, part, columns, common)
+            return _check(node, part, columns, base)
         case ConstrType.CONSTR_FOREIGN:
-            return _foreign_key(node, columns or _strings(node.fk_attrs), schema, common)
+            return _foreign_key(node, columns or _strings(node.fk_attrs), schema, base)
         case ConstrType.CONSTR_EXCLUSION:
-            return _exclusion(node, part, common)
+            return _exclusion(node, part, base)
         case _:
             raise _CannotReplay(f"{node.contype.name if node.contype else 'this'} "
                                 "constraint is not replayed")
 
 
-def _key(node: ast.Constraint, columns: tuple[str, ...], common: dict[str, object]) -> _Pending:
+def _key(node: ast.Constraint, columns: tuple[str, ...], base: Constraint) -> _Pending:
     primary = node.contype is ConstrType.CONSTR_PRIMARY
     include = _strings(node.including)
-    constraint = Constraint(type=Kind.PRIMARY_KEY if primary else Kind.UNIQUE, columns=columns,
-                            nulls_not_distinct=bool(node.nulls_not_distinct),
-                            **common)  # type: ignore[arg-type]
+    constraint = replace(base, type=Kind.PRIMARY_KEY if primary else Kind.UNIQUE,
+                         columns=columns, nulls_not_distinct=bool(node.nulls_not_distinct))
     return _Pending(constraint, hint=() if primary else (*columns, *include), include=include)
 
 
 def _check(node: ast.Constraint, part: _Span, columns: tuple[str, ...],
-           common: dict[str, object]) -> _Pending:
+           base: Constraint) -> _Pending:
+    """PostgreSQL names a check after the one column its expression uses, if just one."""
     text = part.inner(part.first) or _regenerated(node.raw_expr)
     used = _column_refs(node.raw_expr)
-    constraint = Constraint(type=Kind.CHECK, columns=columns, expression=text,
-                            no_inherit=bool(node.is_no_inherit),
-                            validated=not node.skip_validation, **common)  # type: ignore[arg-type]
+    constraint = replace(base, columns=columns, expression=text,
+                         no_inherit=bool(node.is_no_inherit), validated=not node.skip_validation)
     return _Pending(constraint, hint=used if len(used) == 1 else ())
 
 
 def _foreign_key(node: ast.Constraint, columns: tuple[str, ...], schema: str,
-                 common: dict[str, object]) -> _Pending:
+                 base: Constraint) -> _Pending:
     references = ForeignKey(
         table=_foreign_table(node.pktable, schema), columns=_strings(node.pk_attrs),
         on_delete=_ACTIONS.get(node.fk_del_action or "a", ir.ForeignKeyAction.NO_ACTION),
@@ -784,12 +785,12 @@ def _foreign_key(node: ast.Constraint, columns: tuple[str, ...], schema: str,
         match_type=_MATCH.get(node.fk_matchtype or "s", ir.MatchType.SIMPLE),
         on_delete_set_columns=_strings(node.fk_del_set_cols),
     )
-    constraint = Constraint(type=Kind.FOREIGN_KEY, columns=columns, references=references,
-                            validated=not node.skip_validation, **common)  # type: ignore[arg-type]
+    constraint = replace(base, type=Kind.FOREIGN_KEY, columns=columns, references=references,
+                         validated=not node.skip_validation)
     return _Pending(constraint, hint=columns)
 
 
-def _exclusion(node: ast.Constraint, part: _Span, common: dict[str, object]) -> _Pending:
+def _exclusion(node: ast.Constraint, part: _Span, base: Constraint) -> _Pending:
     """Elements and predicate as written; the method only if ``USING`` was written."""
     found = part.group(part.first)
     elements = part.text(found[0] + 1, found[1]) if found else None
@@ -800,11 +801,12 @@ def _exclusion(node: ast.Constraint, part: _Span, common: dict[str, object]) -> 
         where = part.keyword(found[1] + 1, "WHERE") if found else None
         predicate = (part.inner(where) if where is not None else None) or _regenerated(
             node.where_clause)
+    include = _strings(node.including)
     items = [item[0] for item in node.exclusions or () if isinstance(item, tuple)]
-    hint = (*_index_column_names(_element_name(e) for e in items), *_strings(node.including))
-    constraint = Constraint(type=Kind.EXCLUDE, expression=elements, method=method,
-                            predicate=predicate, **common)  # type: ignore[arg-type]
-    return _Pending(constraint, hint=hint, include=_strings(node.including))
+    hint = _index_column_names([*(_element_name(e) for e in items), *include])
+    constraint = replace(base, type=Kind.EXCLUDE, expression=elements, method=method,
+                         predicate=predicate)
+    return _Pending(constraint, hint=tuple(hint), include=include)
 
 
 def _named_constraints(table: str, pending: list[_Pending], names: _Names) -> list[Constraint]:
@@ -862,8 +864,7 @@ def _resolve_reference(constraint: Constraint, table: str, constraints: list[Con
     if ref is None or ref.columns:
         return constraint
     if ref.table == table:
-        key = tuple(_primary_key_columns(constraints))
-        key = next((c.columns for c in constraints if c.type is Kind.PRIMARY_KEY), key)
+        key = next((c.columns for c in constraints if c.type is Kind.PRIMARY_KEY), ())
     else:
         target = catalog.table(ref.table)
         key = target.primary_key if target is not None else ()
@@ -929,12 +930,12 @@ def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, pie
 def _alter_table_only(table: Table, command: ast.AlterTableCmd) -> Table:
     """Subcommands that change this table alone."""
     match command.def_, command.subtype:
-        case ast.ReplicaIdentityStmt() as stmt, _:
+        case (ast.ReplicaIdentityStmt() as stmt, _):
             return replace(table, replica_identity=_REPLICA_IDENTITY[stmt.identity_type or "d"],
                            replica_identity_index=stmt.name)
-        case ast.ATAlterConstraint() as change, _:
+        case (ast.ATAlterConstraint() as change, _):
             return _change_constraint(table, change.conname, change)
-        case _, AlterTableType.AT_ValidateConstraint:
+        case (_, AlterTableType.AT_ValidateConstraint):
             return _change_constraint(table, command.name, None)
         case _:
             subtype = command.subtype.name if command.subtype is not None else "?"
@@ -969,10 +970,10 @@ def _set_default_text(command: ast.AlterTableCmd, piece: _Span, exact: bool) -> 
 
 
 def _change_column(catalog: Catalog, table_name: str, column_name: str | None,
-                   **changes: object) -> Catalog:
+                   **changes: Any) -> Catalog:
     table = _table_or_fail(catalog, table_name)
     column = _column_or_fail(table, column_name)
-    changed = replace(column, **changes)  # type: ignore[arg-type]
+    changed = replace(column, **changes)
     columns = tuple(changed if c.name == column.name else c for c in table.columns)
     return catalog.with_table(replace(table, columns=columns))
 
@@ -1092,15 +1093,13 @@ def _mentions(constraint: Constraint, column: str) -> bool:
     if constraint.type is Kind.CHECK and constraint.expression:
         return column in _expression_columns(constraint.expression)
     if constraint.type is Kind.EXCLUDE and constraint.expression:
-        return column in _expression_columns(f"ROW({constraint.expression})",
-                                             exclusion=True)
+        return column in _expression_columns(constraint.expression, exclusion=True)
     return False
 
 
 def _expression_columns(text: str, *, exclusion: bool = False) -> tuple[str, ...]:
     """Column names an expression (or exclusion element list) stored as text refers to."""
-    sql = (f"ALTER TABLE t ADD EXCLUDE ({text[4:-1]})" if exclusion
-           else f"SELECT ({text})")
+    sql = f"ALTER TABLE t ADD EXCLUDE ({text})" if exclusion else f"SELECT ({text})"
     try:
         tree = parse_sql(sql)
     except parser.ParseError:
@@ -1180,13 +1179,13 @@ def _index_columns(elements: list[ast.IndexElem], span: _Span,
                    params: tuple[int, int] | None) -> tuple[str, ...]:
     """Column names, or the author's text of expression elements."""
     pieces = span.part(params[0] + 1, params[1]).pieces() if params else []
-    exact = len(pieces) == len(elements)
-    return tuple(
-        element.name if element.name
-        else (_element_text(pieces[number]) if exact else None) or _regenerated(element.expr)
-        or ""
-        for number, element in enumerate(elements)
-    )
+    if len(pieces) != len(elements):
+        pieces = []
+    columns = []
+    for number, element in enumerate(elements):
+        text = element.name or (_element_text(pieces[number]) if pieces else None)
+        columns.append(text or _regenerated(element.expr) or "")
+    return tuple(columns)
 
 
 def _element_text(piece: _Span) -> str | None:
@@ -1214,27 +1213,32 @@ def _index_predicate(stmt: ast.IndexStmt, span: _Span,
 
 def _drop(catalog: Catalog, stmt: ast.DropStmt) -> Catalog:
     """DROP TABLE / INDEX / TYPE / SEQUENCE, each object in turn."""
-    match stmt.removeType:
-        case ObjectType.OBJECT_TABLE:
-            present, drop = (lambda n: catalog_of[0].table(n) is not None), _drop_table
-        case ObjectType.OBJECT_INDEX:
-            present, drop = (lambda n: catalog_of[0].index(n) is not None), _drop_index
-        case ObjectType.OBJECT_TYPE:
-            present, drop = (lambda n: catalog_of[0].enum(n) is not None), _drop_enum
-        case ObjectType.OBJECT_SEQUENCE:
-            present, drop = (lambda n: _sequence(catalog_of[0], n) is not None), _drop_sequence
-        case _:
-            raise _CannotReplay(_NOT_A_CHANGE)
-    catalog_of = [catalog]
+    present, drop = _dropper(stmt.removeType)
     missing = []
     for name in _drop_names(stmt, catalog.schema):
-        if present(name):
-            catalog_of[0] = drop(catalog_of[0], name)
+        if present(catalog, name):
+            catalog = drop(catalog, name)
         elif not stmt.missing_ok:
-            missing.append(name)
+            missing.append(f'"{name}"')
     if missing:
-        raise _CannotReplay(f"{', '.join(missing)} not in the catalog", partial=catalog_of[0])
-    return catalog_of[0]
+        raise _CannotReplay(f"{', '.join(missing)} not in the catalog", partial=catalog)
+    return catalog
+
+
+def _dropper(kind: ObjectType | None) -> tuple[Callable[[Catalog, str], bool],
+                                               Callable[[Catalog, str], Catalog]]:
+    """How to tell an object of this kind exists, and how to drop it."""
+    match kind:
+        case ObjectType.OBJECT_TABLE:
+            return (lambda c, n: c.table(n) is not None), _drop_table
+        case ObjectType.OBJECT_INDEX:
+            return (lambda c, n: c.index(n) is not None), _drop_index
+        case ObjectType.OBJECT_TYPE:
+            return (lambda c, n: c.enum(n) is not None), _drop_enum
+        case ObjectType.OBJECT_SEQUENCE:
+            return (lambda c, n: _sequence(c, n) is not None), _drop_sequence
+        case _:
+            raise _CannotReplay(_NOT_A_CHANGE)
 
 
 def _drop_names(stmt: ast.DropStmt, schema: str) -> list[str]:
@@ -1492,12 +1496,12 @@ def _comment(catalog: Catalog, stmt: ast.CommentStmt) -> Catalog:
             if name is None:
                 return catalog
             table = _table_or_fail(catalog, name)
-            return catalog.with_table(replace(table, comment=stmt.comment))
+            return catalog.with_table(replace(table, comment=stmt.comment or None))
         case ObjectType.OBJECT_COLUMN:
             name = _local_name(parts[:-1], catalog.schema)
             if name is None:
                 return catalog
-            return _change_column(catalog, name, parts[-1], comment=stmt.comment)
+            return _change_column(catalog, name, parts[-1], comment=stmt.comment or None)
         case _:
             raise _CannotReplay("only comments on tables and columns are modelled")
 
@@ -1541,15 +1545,14 @@ def _set_schema(catalog: Catalog, stmt: ast.AlterObjectSchemaStmt) -> Catalog:
     if stmt.objectType is not ObjectType.OBJECT_TABLE:
         raise _CannotReplay(_NOT_A_CHANGE)
     name = _relation(stmt.relation, catalog.schema)
-    if name is None or stmt.newschema == catalog.schema:
-        if name is None and stmt.newschema == catalog.schema:
-            raise _CannotReplay("a table moved into the schema has columns the model does "
-                                "not know")
+    if name is None:
+        if stmt.newschema == catalog.schema:
+            raise _CannotReplay("the model does not know the columns of a table moved in")
         return catalog
-    if catalog.table(name) is None:
-        if stmt.missing_ok:
-            return catalog
-        _table_or_fail(catalog, name)
-    moved = _rename_table(catalog, name, f"{stmt.newschema}.{name}")
-    return replace(moved.without_table(f"{stmt.newschema}.{name}"), sequences=tuple(
-        s for s in moved.sequences if s.owned_by_table != f"{stmt.newschema}.{name}"))
+    if stmt.newschema == catalog.schema or (catalog.table(name) is None and stmt.missing_ok):
+        return catalog
+    _table_or_fail(catalog, name)
+    moved = f"{stmt.newschema}.{name}"  # foreign keys elsewhere now name it qualified
+    catalog = _rename_table(catalog, name, moved)
+    return replace(catalog.without_table(moved), sequences=tuple(
+        s for s in catalog.sequences if s.owned_by_table != moved))

@@ -121,11 +121,18 @@ BACKFILL_WITHOUT_KEY = Code("PGD318", "backfill-without-key", Severity.WARNING,
 DEFAULT_REFERENCES_COLUMN = Code("PGD319", "default-references-column", _E,
                                  "a default expression that names a column")
 
+SQL_NOT_REPLAYED = Code("PGD220", "sql-not-replayed", Severity.WARNING,
+                        "replay could not interpret a raw SQL statement of the history")
+
 # PGD5xx: embedded SQL is not what its place requires.
 EXPRESSION_SYNTAX = Code("PGD501", "expression-syntax", _E, "embedded SQL does not parse")
 NOT_ONE_EXPRESSION = Code(
     "PGD502", "not-one-expression", _E, "embedded SQL escapes its expression (injection)"
 )
 EMPTY_EXPRESSION = Code("PGD503", "empty-expression", _E, "an expression that is empty")
+
+# PGD9xx: the environment: files, directories, the database.
+CANNOT_CONNECT = Code("PGD901", "cannot-connect", _E, "the database cannot be reached")
+NOT_A_DIRECTORY = Code("PGD902", "not-a-directory", _E, "a history directory that is not one")
 
 ALL_CODES: tuple[Code, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Code))

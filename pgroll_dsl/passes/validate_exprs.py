@@ -10,8 +10,9 @@ After:   PGD209 at ``event_name`` ("did you mean "name"?"); pgroll would have fa
 
 Volatility is judged from the text alone, without a database: a default is volatile unless
 every function it calls is in ``sql.expressions.NON_VOLATILE_FUNCTIONS``, a short
-allow-list of immutable and stable built-ins. Constants, literals, operators and casts are not volatile. An unknown
-function counts as volatile, which only ever asks for an ``up`` that is harmless to give.
+allow-list of immutable and stable built-ins. Constants, literals, operators and casts are
+not volatile. An unknown function counts as volatile, which only ever asks for an ``up``
+that is harmless to give.
 """
 
 from __future__ import annotations
