@@ -1064,9 +1064,7 @@ def _drop_constraint(catalog: Catalog, table_name: str, command: ast.AlterTableC
 
 
 def _drop_column(catalog: Catalog, table_name: str, command: ast.AlterTableCmd) -> Catalog:
-    """The column goes with what depends on it: constraints, indexes, its sequence, and
-    foreign keys elsewhere that reference it.
-    """
+    """DROP COLUMN: with its constraints, indexes, sequence and foreign keys to it."""
     table = _table_or_fail(catalog, table_name)
     name = command.name or ""
     if table.column(name) is None:
@@ -1109,9 +1107,8 @@ def _expression_columns(text: str, *, exclusion: bool = False) -> tuple[str, ...
 
 
 def _without_references(catalog: Catalog, table: str, columns: set[str] | None) -> Catalog:
-    """Drop foreign keys to ``table`` (to any of ``columns``, or to it at all), and the
-    sequences owned by what is gone.
-    """
+    """Without foreign keys to ``table`` (or its ``columns``) and sequences owned by them."""
+
     def refers(c: Constraint) -> bool:
         ref = c.references
         return ref is not None and ref.table == table and (columns is None

@@ -1,0 +1,72 @@
+-- pgroll-dsl 0.1.0 plan for migration 01_create_tables
+-- target schema: public; new version schema: public_01_create_tables
+-- previous version schema: (none)
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (7 steps) ====
+
+-- [1] 01_create_tables.yaml:3:7: create table customers
+--     lock: none on customers; catalog only
+CREATE TABLE "public"."customers" (
+  "id" integer,
+  "name" varchar(255) NOT NULL UNIQUE,
+  "credit_card" text,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 01_create_tables.yaml:15:7: create table bills
+--     lock: none on bills; catalog only
+CREATE TABLE "public"."bills" (
+  "id" integer,
+  "date" time with time zone NOT NULL,
+  "quantity" integer NOT NULL,
+  PRIMARY KEY ("id")
+);
+
+-- [3] 01_create_tables.yaml:25:7: create table sellers
+--     lock: none on sellers; catalog only
+CREATE TABLE "public"."sellers" (
+  "name" varchar(255),
+  "zip" integer,
+  "description" varchar(255),
+  PRIMARY KEY ("name", "zip")
+);
+
+-- [4] 01_create_tables.yaml:1:1: create version schema public_01_create_tables
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_01_create_tables";
+
+-- [5] 01_create_tables.yaml:1:1: view bills of version public_01_create_tables
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_01_create_tables"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [6] 01_create_tables.yaml:1:1: view customers of version public_01_create_tables
+--     lock: ACCESS SHARE on customers; catalog only
+CREATE VIEW "public_01_create_tables"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
+
+-- [7] 01_create_tables.yaml:1:1: view sellers of version public_01_create_tables
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_01_create_tables"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- ==== complete (0 steps) ====
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 01_create_tables.yaml:1:1: drop version schema public_01_create_tables
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
+
+-- [2] 01_create_tables.yaml:25:7: drop table sellers
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+DROP TABLE IF EXISTS "public"."sellers";
+
+-- [3] 01_create_tables.yaml:15:7: drop table bills
+--     lock: ACCESS EXCLUSIVE on bills; catalog only
+DROP TABLE IF EXISTS "public"."bills";
+
+-- [4] 01_create_tables.yaml:3:7: drop table customers
+--     lock: ACCESS EXCLUSIVE on customers; catalog only
+DROP TABLE IF EXISTS "public"."customers";

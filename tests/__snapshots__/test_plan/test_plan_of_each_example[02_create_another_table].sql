@@ -1,0 +1,54 @@
+-- pgroll-dsl 0.1.0 plan for migration 02_create_another_table
+-- target schema: public; new version schema: public_02_create_another_table
+-- previous version schema: public_01_create_tables
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (6 steps) ====
+
+-- [1] 02_create_another_table.yaml:3:7: create table products
+--     lock: none on products; catalog only
+CREATE TABLE "public"."products" (
+  "id" serial,
+  "name" varchar(255) NOT NULL UNIQUE,
+  "price" decimal(10,2) NOT NULL,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 02_create_another_table.yaml:1:1: create version schema public_02_create_another_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_02_create_another_table";
+
+-- [3] 02_create_another_table.yaml:1:1: view bills of version public_02_create_another_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_02_create_another_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 02_create_another_table.yaml:1:1: view customers of version public_02_create_another_table
+--     lock: ACCESS SHARE on customers; catalog only
+CREATE VIEW "public_02_create_another_table"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
+
+-- [5] 02_create_another_table.yaml:1:1: view products of version public_02_create_another_table
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_02_create_another_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price" FROM "public"."products";
+
+-- [6] 02_create_another_table.yaml:1:1: view sellers of version public_02_create_another_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_02_create_another_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- ==== complete (1 step) ====
+
+-- [1] 02_create_another_table.yaml:1:1: drop the previous version schema public_01_create_tables
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 02_create_another_table.yaml:1:1: drop version schema public_02_create_another_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
+
+-- [2] 02_create_another_table.yaml:3:7: drop table products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP TABLE IF EXISTS "public"."products";

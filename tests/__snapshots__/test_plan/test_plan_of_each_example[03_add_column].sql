@@ -1,0 +1,220 @@
+-- pgroll-dsl 0.1.0 plan for migration 03_add_column
+-- target schema: public; new version schema: public_03_add_column
+-- previous version schema: public_02_create_another_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (15 steps) ====
+
+-- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_description" varchar(255);
+
+-- [2] 03_add_column.yaml:3:7: backfill marker on products (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_products_description
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_products_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      DECLARE
+        "id" "public"."products"."id"%TYPE := NEW."id";
+        "name" "public"."products"."name"%TYPE := NEW."name";
+        "price" "public"."products"."price"%TYPE := NEW."price";
+      BEGIN
+        NEW."_pgroll_new_description" := (UPPER(name));
+      END;
+    END IF;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."products"."id"%TYPE := NEW."id";
+      "name" "public"."products"."name"%TYPE := NEW."name";
+      "price" "public"."products"."price"%TYPE := NEW."price";
+    BEGIN
+      NEW."_pgroll_new_description" := (UPPER(name));
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 03_add_column.yaml:3:7: trigger _pgroll_trigger_products_description on products
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_products_description"();
+
+-- [5] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_stock" int DEFAULT (100) NOT NULL;
+
+-- [6] 03_add_column.yaml:17:7: add column products.category as _pgroll_new_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
+
+-- [7] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_products_category
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_products_category"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
+      DECLARE
+        "id" "public"."products"."id"%TYPE := NEW."id";
+        "name" "public"."products"."name"%TYPE := NEW."name";
+        "price" "public"."products"."price"%TYPE := NEW."price";
+        "description" "public"."products"."_pgroll_new_description"%TYPE := NEW."_pgroll_new_description";
+        "stock" "public"."products"."_pgroll_new_stock"%TYPE := NEW."_pgroll_new_stock";
+      BEGIN
+        NEW."_pgroll_new_category" := (name || '-category');
+      END;
+    END IF;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."products"."id"%TYPE := NEW."id";
+      "name" "public"."products"."name"%TYPE := NEW."name";
+      "price" "public"."products"."price"%TYPE := NEW."price";
+      "description" "public"."products"."_pgroll_new_description"%TYPE := NEW."_pgroll_new_description";
+      "stock" "public"."products"."_pgroll_new_stock"%TYPE := NEW."_pgroll_new_stock";
+    BEGIN
+      NEW."_pgroll_new_category" := (name || '-category');
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 03_add_column.yaml:17:7: trigger _pgroll_trigger_products_category on products
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_products_category"();
+
+-- [9] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
+
+-- [10] 03_add_column.yaml:1:1: create version schema public_03_add_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
+
+-- [11] 03_add_column.yaml:1:1: view bills of version public_03_add_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_03_add_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [12] 03_add_column.yaml:1:1: view customers of version public_03_add_column
+--     lock: ACCESS SHARE on customers; catalog only
+CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
+
+-- [13] 03_add_column.yaml:1:1: view products of version public_03_add_column
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
+
+-- [14] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [15] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on products; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."products"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."products"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."products" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (10 steps) ====
+
+-- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
+
+-- [2] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
+
+-- [3] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [4] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
+
+-- [5] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
+
+-- [6] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+--     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
+
+-- [7] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_category" TO "category";
+
+-- [8] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
+
+-- [9] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
+
+-- [10] 03_add_column.yaml:1:1: drop the backfill marker of products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (7 steps) ====
+
+-- [1] 03_add_column.yaml:1:1: drop version schema public_03_add_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
+
+-- [2] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
+
+-- [3] 03_add_column.yaml:17:7: drop column _pgroll_new_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_category";
+
+-- [4] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_stock";
+
+-- [5] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
+
+-- [6] 03_add_column.yaml:3:7: drop column _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_description";
+
+-- [7] 03_add_column.yaml:1:1: drop the backfill marker of products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

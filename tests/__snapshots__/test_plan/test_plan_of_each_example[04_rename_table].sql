@@ -1,0 +1,45 @@
+-- pgroll-dsl 0.1.0 plan for migration 04_rename_table
+-- target schema: public; new version schema: public_04_rename_table
+-- previous version schema: public_03_add_column
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (5 steps) ====
+
+-- [1] 04_rename_table.yaml:1:1: create version schema public_04_rename_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_04_rename_table";
+
+-- [2] 04_rename_table.yaml:1:1: view bills of version public_04_rename_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_04_rename_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [3] 04_rename_table.yaml:1:1: view clients of version public_04_rename_table
+--     lock: ACCESS SHARE on customers; catalog only
+CREATE VIEW "public_04_rename_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
+
+-- [4] 04_rename_table.yaml:1:1: view products of version public_04_rename_table
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_04_rename_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+
+-- [5] 04_rename_table.yaml:1:1: view sellers of version public_04_rename_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_04_rename_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
+
+-- [2] 04_rename_table.yaml:3:7: rename table customers to clients
+--     lock: ACCESS EXCLUSIVE on customers; catalog only
+ALTER TABLE IF EXISTS "public"."customers" RENAME TO "clients";
+
+-- ==== rollback (1 step) ====
+
+-- [1] 04_rename_table.yaml:1:1: drop version schema public_04_rename_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;

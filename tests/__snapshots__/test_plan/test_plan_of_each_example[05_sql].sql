@@ -1,0 +1,75 @@
+-- pgroll-dsl 0.1.0 plan for migration 05_sql
+-- target schema: public; new version schema: public_05_sql
+-- previous version schema: public_04_rename_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (6 steps) ====
+
+-- [1] 05_sql.yaml:3:7: raw SQL (up)
+--     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
+--     the author's SQL, run as written
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+
+-- [2] 05_sql.yaml:1:1: create version schema public_05_sql
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_05_sql";
+
+-- [3] 05_sql.yaml:1:1: view bills of version public_05_sql
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_05_sql"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 05_sql.yaml:1:1: view clients of version public_05_sql
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_05_sql"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 05_sql.yaml:1:1: view products of version public_05_sql
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_05_sql"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+
+-- [6] 05_sql.yaml:1:1: view sellers of version public_05_sql
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- ==== complete (7 steps) ====
+
+-- [1] 05_sql.yaml:1:1: drop the previous version schema public_04_rename_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
+
+-- [2] 05_sql.yaml:1:1: drop version schema public_05_sql
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [3] 05_sql.yaml:1:1: create version schema public_05_sql
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_05_sql";
+
+-- [4] 05_sql.yaml:1:1: view bills of version public_05_sql
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_05_sql"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [5] 05_sql.yaml:1:1: view clients of version public_05_sql
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_05_sql"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [6] 05_sql.yaml:1:1: view products of version public_05_sql
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_05_sql"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+
+-- [7] 05_sql.yaml:1:1: view sellers of version public_05_sql
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 05_sql.yaml:1:1: drop version schema public_05_sql
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [2] 05_sql.yaml:3:7: raw SQL (down)
+--     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
+--     the author's SQL, run as written
+DROP TABLE users;

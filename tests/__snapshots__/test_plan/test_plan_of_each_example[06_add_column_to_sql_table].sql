@@ -1,0 +1,135 @@
+-- pgroll-dsl 0.1.0 plan for migration 06_add_column_to_sql_table
+-- target schema: public; new version schema: public_06_add_column_to_sql_table
+-- previous version schema: public_05_sql
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (11 steps) ====
+
+-- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
+
+-- [2] 06_add_column_to_sql_table.yaml:3:7: backfill marker on users (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_users_description
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_users_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      DECLARE
+        "id" "public"."users"."id"%TYPE := NEW."id";
+        "name" "public"."users"."name"%TYPE := NEW."name";
+      BEGIN
+        NEW."_pgroll_new_description" := (UPPER(name));
+      END;
+    END IF;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."users"."id"%TYPE := NEW."id";
+      "name" "public"."users"."name"%TYPE := NEW."name";
+    BEGIN
+      NEW."_pgroll_new_description" := (UPPER(name));
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_users_description on users
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_users_description"();
+
+-- [5] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
+
+-- [6] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [7] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [8] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+
+-- [9] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [10] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
+
+-- [11] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on users; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."users"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."users"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."users" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (4 steps) ====
+
+-- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [2] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
+
+-- [3] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
+
+-- [2] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
+
+-- [3] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_description";
+
+-- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -1,0 +1,45 @@
+-- pgroll-dsl 0.1.0 plan for migration 07_drop_table
+-- target schema: public; new version schema: public_07_drop_table
+-- previous version schema: public_06_add_column_to_sql_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (5 steps) ====
+
+-- [1] 07_drop_table.yaml:1:1: create version schema public_07_drop_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_07_drop_table";
+
+-- [2] 07_drop_table.yaml:1:1: view bills of version public_07_drop_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_07_drop_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [3] 07_drop_table.yaml:1:1: view clients of version public_07_drop_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_07_drop_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [4] 07_drop_table.yaml:1:1: view sellers of version public_07_drop_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_07_drop_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [5] 07_drop_table.yaml:1:1: view users of version public_07_drop_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_07_drop_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
+
+-- [2] 07_drop_table.yaml:3:7: drop table products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP TABLE IF EXISTS "public"."products";
+
+-- ==== rollback (1 step) ====
+
+-- [1] 07_drop_table.yaml:1:1: drop version schema public_07_drop_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;

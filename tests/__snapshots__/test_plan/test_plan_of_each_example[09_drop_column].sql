@@ -1,0 +1,81 @@
+-- pgroll-dsl 0.1.0 plan for migration 09_drop_column
+-- target schema: public; new version schema: public_09_drop_column
+-- previous version schema: public_08_create_fruits_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (8 steps) ====
+
+-- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_fruits_price
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_fruits_price"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column' THEN
+    DECLARE
+      "id" "public"."fruits"."id"%TYPE := NEW."id";
+      "name" "public"."fruits"."name"%TYPE := NEW."name";
+    BEGIN
+      NEW."price" := (0);
+    END;
+  ELSE
+    NULL;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_fruits_price on fruits
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_fruits_price"();
+
+-- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
+
+-- [4] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_09_drop_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [5] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_09_drop_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [6] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_09_drop_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [8] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (3 steps) ====
+
+-- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
+
+-- [2] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
+
+-- [3] 09_drop_column.yaml:3:7: drop column price
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
+
+-- [2] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;

@@ -1,0 +1,69 @@
+-- pgroll-dsl 0.1.0 plan for migration 12_create_employees_table
+-- target schema: public; new version schema: public_12_create_employees_table
+-- previous version schema: public_11_drop_index
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (10 steps) ====
+
+-- [1] 12_create_employees_table.yaml:3:7: create table employees
+--     lock: none on employees; catalog only
+CREATE TABLE "public"."employees" (
+  "id" serial,
+  "role" varchar(255) NOT NULL,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 12_create_employees_table.yaml:3:7: comment on employees.role
+--     lock: SHARE UPDATE EXCLUSIVE on employees; catalog only
+COMMENT ON COLUMN "public"."employees"."role" IS 'This is a comment for the role column';
+
+-- [3] 12_create_employees_table.yaml:3:7: comment on table employees
+--     lock: SHARE UPDATE EXCLUSIVE on employees; catalog only
+COMMENT ON TABLE "public"."employees" IS 'This is a comment for the employees table';
+
+-- [4] 12_create_employees_table.yaml:1:1: create version schema public_12_create_employees_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_12_create_employees_table";
+
+-- [5] 12_create_employees_table.yaml:1:1: view bills of version public_12_create_employees_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_12_create_employees_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [6] 12_create_employees_table.yaml:1:1: view clients of version public_12_create_employees_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_12_create_employees_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [7] 12_create_employees_table.yaml:1:1: view employees of version public_12_create_employees_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_12_create_employees_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "role" AS "role" FROM "public"."employees";
+
+-- [8] 12_create_employees_table.yaml:1:1: view fruits of version public_12_create_employees_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_12_create_employees_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [9] 12_create_employees_table.yaml:1:1: view sellers of version public_12_create_employees_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_12_create_employees_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [10] 12_create_employees_table.yaml:1:1: view users of version public_12_create_employees_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_12_create_employees_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 12_create_employees_table.yaml:1:1: drop the previous version schema public_11_drop_index
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_11_drop_index" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 12_create_employees_table.yaml:1:1: drop version schema public_12_create_employees_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
+
+-- [2] 12_create_employees_table.yaml:3:7: drop table employees
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+DROP TABLE IF EXISTS "public"."employees";

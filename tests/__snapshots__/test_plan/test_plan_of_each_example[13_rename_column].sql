@@ -1,0 +1,53 @@
+-- pgroll-dsl 0.1.0 plan for migration 13_rename_column
+-- target schema: public; new version schema: public_13_rename_column
+-- previous version schema: public_12_create_employees_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (7 steps) ====
+
+-- [1] 13_rename_column.yaml:1:1: create version schema public_13_rename_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_13_rename_column";
+
+-- [2] 13_rename_column.yaml:1:1: view bills of version public_13_rename_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_13_rename_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [3] 13_rename_column.yaml:1:1: view clients of version public_13_rename_column
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_13_rename_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [4] 13_rename_column.yaml:1:1: view employees of version public_13_rename_column
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_13_rename_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "role" AS "job_title" FROM "public"."employees";
+
+-- [5] 13_rename_column.yaml:1:1: view fruits of version public_13_rename_column
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_13_rename_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [6] 13_rename_column.yaml:1:1: view sellers of version public_13_rename_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_13_rename_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [7] 13_rename_column.yaml:1:1: view users of version public_13_rename_column
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_13_rename_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
+
+-- [2] 13_rename_column.yaml:3:7: rename column role to job_title
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+ALTER TABLE IF EXISTS "public"."employees" RENAME COLUMN "role" TO "job_title";
+
+-- ==== rollback (1 step) ====
+
+-- [1] 13_rename_column.yaml:1:1: drop version schema public_13_rename_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_13_rename_column" CASCADE;

@@ -1,0 +1,67 @@
+-- pgroll-dsl 0.1.0 plan for migration 14_add_reviews_table
+-- target schema: public; new version schema: public_14_add_reviews_table
+-- previous version schema: public_13_rename_column
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (9 steps) ====
+
+-- [1] 14_add_reviews_table.yaml:3:7: create table reviews
+--     lock: none on reviews; catalog only
+CREATE TABLE "public"."reviews" (
+  "id" serial,
+  "username" text NOT NULL,
+  "product" text NOT NULL,
+  "review" text,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 14_add_reviews_table.yaml:1:1: create version schema public_14_add_reviews_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_14_add_reviews_table";
+
+-- [3] 14_add_reviews_table.yaml:1:1: view bills of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_14_add_reviews_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 14_add_reviews_table.yaml:1:1: view clients of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_14_add_reviews_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 14_add_reviews_table.yaml:1:1: view employees of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_14_add_reviews_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 14_add_reviews_table.yaml:1:1: view fruits of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_14_add_reviews_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 14_add_reviews_table.yaml:1:1: view reviews of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_14_add_reviews_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review" FROM "public"."reviews";
+
+-- [8] 14_add_reviews_table.yaml:1:1: view sellers of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_14_add_reviews_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [9] 14_add_reviews_table.yaml:1:1: view users of version public_14_add_reviews_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_14_add_reviews_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 14_add_reviews_table.yaml:1:1: drop the previous version schema public_13_rename_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_13_rename_column" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 14_add_reviews_table.yaml:1:1: drop version schema public_14_add_reviews_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
+
+-- [2] 14_add_reviews_table.yaml:3:7: drop table reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DROP TABLE IF EXISTS "public"."reviews";

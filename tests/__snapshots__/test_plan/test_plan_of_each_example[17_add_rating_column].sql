@@ -1,0 +1,65 @@
+-- pgroll-dsl 0.1.0 plan for migration 17_add_rating_column
+-- target schema: public; new version schema: public_17_add_rating_column
+-- previous version schema: public_16_set_nullable
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (9 steps) ====
+
+-- [1] 17_add_rating_column.yaml:3:7: add column reviews.rating as _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD COLUMN "_pgroll_new_rating" text DEFAULT (0) NOT NULL;
+
+-- [2] 17_add_rating_column.yaml:1:1: create version schema public_17_add_rating_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_17_add_rating_column";
+
+-- [3] 17_add_rating_column.yaml:1:1: view bills of version public_17_add_rating_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_17_add_rating_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 17_add_rating_column.yaml:1:1: view clients of version public_17_add_rating_column
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_17_add_rating_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 17_add_rating_column.yaml:1:1: view employees of version public_17_add_rating_column
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_17_add_rating_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 17_add_rating_column.yaml:1:1: view fruits of version public_17_add_rating_column
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_17_add_rating_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 17_add_rating_column.yaml:1:1: view reviews of version public_17_add_rating_column
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_17_add_rating_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
+
+-- [8] 17_add_rating_column.yaml:1:1: view sellers of version public_17_add_rating_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_17_add_rating_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [9] 17_add_rating_column.yaml:1:1: view users of version public_17_add_rating_column
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_17_add_rating_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
+
+-- [2] 17_add_rating_column.yaml:3:7: rename _pgroll_new_rating to rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 17_add_rating_column.yaml:1:1: drop version schema public_17_add_rating_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
+
+-- [2] 17_add_rating_column.yaml:3:7: drop column _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";

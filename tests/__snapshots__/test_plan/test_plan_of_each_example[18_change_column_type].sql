@@ -1,0 +1,182 @@
+-- pgroll-dsl 0.1.0 plan for migration 18_change_column_type
+-- target schema: public; new version schema: public_18_change_column_type
+-- previous version schema: public_17_add_rating_column
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (15 steps) ====
+
+-- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_rating" integer;
+
+-- [2] 18_change_column_type.yaml:3:7: default of _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ALTER COLUMN "_pgroll_new_rating" SET DEFAULT (0);
+
+-- [3] 18_change_column_type.yaml:3:7: backfill marker on reviews (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_reviews_rating
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_reviews_rating"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_rating" IS NOT DISTINCT FROM OLD."_pgroll_new_rating" THEN
+      DECLARE
+        "id" "public"."reviews"."id"%TYPE := NEW."id";
+        "username" "public"."reviews"."username"%TYPE := NEW."username";
+        "product" "public"."reviews"."product"%TYPE := NEW."product";
+        "review" "public"."reviews"."review"%TYPE := NEW."review";
+        "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
+      BEGIN
+        NEW."_pgroll_new_rating" := (CAST(rating AS integer));
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."reviews"."id"%TYPE := NEW."id";
+      "username" "public"."reviews"."username"%TYPE := NEW."username";
+      "product" "public"."reviews"."product"%TYPE := NEW."product";
+      "review" "public"."reviews"."review"%TYPE := NEW."review";
+      "rating" "public"."reviews"."_pgroll_new_rating"%TYPE := NEW."_pgroll_new_rating";
+    BEGIN
+      NEW."rating" := (CAST(rating AS text));
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."reviews"."id"%TYPE := NEW."id";
+      "username" "public"."reviews"."username"%TYPE := NEW."username";
+      "product" "public"."reviews"."product"%TYPE := NEW."product";
+      "review" "public"."reviews"."review"%TYPE := NEW."review";
+      "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
+    BEGIN
+      NEW."_pgroll_new_rating" := (CAST(rating AS integer));
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_reviews_rating on reviews
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_reviews_rating"();
+
+-- [6] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
+
+-- [7] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
+
+-- [8] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_18_change_column_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [9] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [10] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [11] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [12] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
+
+-- [13] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [14] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [15] 18_change_column_type.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."reviews"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."reviews"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."reviews" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (8 steps) ====
+
+-- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
+
+-- [2] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_reviews_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
+
+-- [3] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+--     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
+
+-- [4] 18_change_column_type.yaml:3:7: drop the old column rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
+
+-- [5] 18_change_column_type.yaml:3:7: rename _pgroll_new_rating to rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
+
+-- [6] 18_change_column_type.yaml:3:7: set rating NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "rating" SET NOT NULL;
+
+-- [7] 18_change_column_type.yaml:3:7: drop the check _pgroll_check_not_null_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_rating";
+
+-- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
+
+-- [2] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_reviews_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
+
+-- [3] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
+
+-- [4] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -1,0 +1,70 @@
+-- pgroll-dsl 0.1.0 plan for migration 19_create_orders_table
+-- target schema: public; new version schema: public_19_create_orders_table
+-- previous version schema: public_18_change_column_type
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (10 steps) ====
+
+-- [1] 19_create_orders_table.yaml:3:7: create table orders
+--     lock: SHARE ROW EXCLUSIVE on orders; catalog only
+CREATE TABLE "public"."orders" (
+  "id" serial,
+  "user_id" integer NOT NULL CONSTRAINT "fk_users_id" REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION,
+  "quantity" int NOT NULL,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 19_create_orders_table.yaml:1:1: create version schema public_19_create_orders_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_19_create_orders_table";
+
+-- [3] 19_create_orders_table.yaml:1:1: view bills of version public_19_create_orders_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_19_create_orders_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 19_create_orders_table.yaml:1:1: view clients of version public_19_create_orders_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_19_create_orders_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 19_create_orders_table.yaml:1:1: view employees of version public_19_create_orders_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_19_create_orders_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 19_create_orders_table.yaml:1:1: view fruits of version public_19_create_orders_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_19_create_orders_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 19_create_orders_table.yaml:1:1: view orders of version public_19_create_orders_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_19_create_orders_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [8] 19_create_orders_table.yaml:1:1: view reviews of version public_19_create_orders_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_19_create_orders_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [9] 19_create_orders_table.yaml:1:1: view sellers of version public_19_create_orders_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_19_create_orders_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [10] 19_create_orders_table.yaml:1:1: view users of version public_19_create_orders_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_19_create_orders_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 19_create_orders_table.yaml:1:1: drop the previous version schema public_18_change_column_type
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 19_create_orders_table.yaml:1:1: drop version schema public_19_create_orders_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
+
+-- [2] 19_create_orders_table.yaml:3:7: drop table orders
+--     lock: ACCESS EXCLUSIVE on orders; catalog only
+DROP TABLE IF EXISTS "public"."orders";

@@ -1,0 +1,188 @@
+-- pgroll-dsl 0.1.0 plan for migration 22_add_check_constraint
+-- target schema: public; new version schema: public_22_add_check_constraint
+-- previous version schema: public_21_add_foreign_key_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (17 steps) ====
+
+-- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_title" character varying(255);
+
+-- [2] 22_add_check_constraint.yaml:3:7: backfill marker on posts (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_posts_title
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_posts_title"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_22_add_check_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_title" IS NOT DISTINCT FROM OLD."_pgroll_new_title" THEN
+      DECLARE
+        "id" "public"."posts"."id"%TYPE := NEW."id";
+        "title" "public"."posts"."title"%TYPE := NEW."title";
+        "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+      BEGIN
+        NEW."_pgroll_new_title" := (SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, '-') ELSE title END);
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."posts"."id"%TYPE := NEW."id";
+      "title" "public"."posts"."_pgroll_new_title"%TYPE := NEW."_pgroll_new_title";
+      "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+    BEGIN
+      NEW."title" := ("title");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."posts"."id"%TYPE := NEW."id";
+      "title" "public"."posts"."title"%TYPE := NEW."title";
+      "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+    BEGIN
+      NEW."_pgroll_new_title" := (SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, '-') ELSE title END);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_posts_title on posts
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_title"();
+
+-- [5] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
+
+-- [6] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
+
+-- [7] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
+
+-- [8] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [9] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [10] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [11] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [12] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [13] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [14] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [15] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [16] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [17] 22_add_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on posts; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."posts"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."posts"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."posts" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (9 steps) ====
+
+-- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
+
+-- [2] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+
+-- [3] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+--     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
+
+-- [4] 22_add_check_constraint.yaml:3:7: drop the old column title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
+
+-- [5] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
+
+-- [6] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
+
+-- [7] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
+
+-- [8] 22_add_check_constraint.yaml:3:7: validate title_length
+--     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
+
+-- [9] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_22_add_check_constraint" CASCADE;
+
+-- [2] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+
+-- [3] 22_add_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
+
+-- [4] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

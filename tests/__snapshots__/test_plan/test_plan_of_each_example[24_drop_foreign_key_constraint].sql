@@ -1,0 +1,164 @@
+-- pgroll-dsl 0.1.0 plan for migration 24_drop_foreign_key_constraint
+-- target schema: public; new version schema: public_24_drop_foreign_key_constraint
+-- previous version schema: public_23_drop_check_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (15 steps) ====
+
+-- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" integer;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:3:7: backfill marker on posts (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_posts_user_id
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_posts_user_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
+      DECLARE
+        "id" "public"."posts"."id"%TYPE := NEW."id";
+        "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+        "title" "public"."posts"."title"%TYPE := NEW."title";
+      BEGIN
+        NEW."_pgroll_new_user_id" := (user_id);
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."posts"."id"%TYPE := NEW."id";
+      "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
+      "title" "public"."posts"."title"%TYPE := NEW."title";
+    BEGIN
+      NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."posts"."id"%TYPE := NEW."id";
+      "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+      "title" "public"."posts"."title"%TYPE := NEW."title";
+    BEGIN
+      NEW."_pgroll_new_user_id" := (user_id);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_posts_user_id on posts
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_user_id"();
+
+-- [5] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
+
+-- [6] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [8] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [9] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [10] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [11] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [13] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [14] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [15] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on posts; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."posts"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."posts"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."posts" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (5 steps) ====
+
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
+
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the old column user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
+
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
+
+-- [5] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
+
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
+
+-- [4] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -1,0 +1,77 @@
+-- pgroll-dsl 0.1.0 plan for migration 25_add_table_with_check_constraint
+-- target schema: public; new version schema: public_25_add_table_with_check_constraint
+-- previous version schema: public_24_drop_foreign_key_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (12 steps) ====
+
+-- [1] 25_add_table_with_check_constraint.yaml:3:7: create table people
+--     lock: none on people; catalog only
+CREATE TABLE "public"."people" (
+  "id" integer,
+  "name" varchar(255) NOT NULL CONSTRAINT "name_length" CHECK (length(name) > 3),
+  PRIMARY KEY ("id")
+);
+
+-- [2] 25_add_table_with_check_constraint.yaml:1:1: create version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_25_add_table_with_check_constraint";
+
+-- [3] 25_add_table_with_check_constraint.yaml:1:1: view bills of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 25_add_table_with_check_constraint.yaml:1:1: view clients of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 25_add_table_with_check_constraint.yaml:1:1: view employees of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 25_add_table_with_check_constraint.yaml:1:1: view fruits of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 25_add_table_with_check_constraint.yaml:1:1: view orders of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [8] 25_add_table_with_check_constraint.yaml:1:1: view people of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."people";
+
+-- [9] 25_add_table_with_check_constraint.yaml:1:1: view posts of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [10] 25_add_table_with_check_constraint.yaml:1:1: view reviews of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [11] 25_add_table_with_check_constraint.yaml:1:1: view sellers of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [12] 25_add_table_with_check_constraint.yaml:1:1: view users of version public_25_add_table_with_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_25_add_table_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 25_add_table_with_check_constraint.yaml:1:1: drop the previous version schema public_24_drop_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 25_add_table_with_check_constraint.yaml:1:1: drop version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
+
+-- [2] 25_add_table_with_check_constraint.yaml:3:7: drop table people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DROP TABLE IF EXISTS "public"."people";

@@ -1,0 +1,85 @@
+-- pgroll-dsl 0.1.0 plan for migration 26_add_column_with_check_constraint
+-- target schema: public; new version schema: public_26_add_column_with_check_constraint
+-- previous version schema: public_25_add_table_with_check_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (13 steps) ====
+
+-- [1] 26_add_column_with_check_constraint.yaml:3:7: add column people.age as _pgroll_new_age
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_age" integer DEFAULT (18) NOT NULL;
+
+-- [2] 26_add_column_with_check_constraint.yaml:3:7: add check age_check (not valid)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD CONSTRAINT "age_check" CHECK ("_pgroll_new_age" >= 18) NOT VALID;
+
+-- [3] 26_add_column_with_check_constraint.yaml:1:1: create version schema public_26_add_column_with_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_26_add_column_with_check_constraint";
+
+-- [4] 26_add_column_with_check_constraint.yaml:1:1: view bills of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [5] 26_add_column_with_check_constraint.yaml:1:1: view clients of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [6] 26_add_column_with_check_constraint.yaml:1:1: view employees of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [7] 26_add_column_with_check_constraint.yaml:1:1: view fruits of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 26_add_column_with_check_constraint.yaml:1:1: view orders of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [9] 26_add_column_with_check_constraint.yaml:1:1: view people of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_age" AS "age" FROM "public"."people";
+
+-- [10] 26_add_column_with_check_constraint.yaml:1:1: view posts of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [11] 26_add_column_with_check_constraint.yaml:1:1: view reviews of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [12] 26_add_column_with_check_constraint.yaml:1:1: view sellers of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [13] 26_add_column_with_check_constraint.yaml:1:1: view users of version public_26_add_column_with_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_26_add_column_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (3 steps) ====
+
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
+
+-- [2] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
+--     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
+
+-- [3] 26_add_column_with_check_constraint.yaml:3:7: rename _pgroll_new_age to age
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_age" TO "age";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: drop version schema public_26_add_column_with_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
+
+-- [2] 26_add_column_with_check_constraint.yaml:3:7: drop column _pgroll_new_age
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_age";

@@ -1,0 +1,190 @@
+-- pgroll-dsl 0.1.0 plan for migration 27_drop_unique_constraint
+-- target schema: public; new version schema: public_27_drop_unique_constraint
+-- previous version schema: public_26_add_column_with_check_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (17 steps) ====
+
+-- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" text;
+
+-- [2] 27_drop_unique_constraint.yaml:3:7: backfill marker on reviews (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_reviews_review
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_reviews_review"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
+      DECLARE
+        "id" "public"."reviews"."id"%TYPE := NEW."id";
+        "username" "public"."reviews"."username"%TYPE := NEW."username";
+        "product" "public"."reviews"."product"%TYPE := NEW."product";
+        "review" "public"."reviews"."review"%TYPE := NEW."review";
+        "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
+      BEGIN
+        NEW."_pgroll_new_review" := (review);
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."reviews"."id"%TYPE := NEW."id";
+      "username" "public"."reviews"."username"%TYPE := NEW."username";
+      "product" "public"."reviews"."product"%TYPE := NEW."product";
+      "review" "public"."reviews"."_pgroll_new_review"%TYPE := NEW."_pgroll_new_review";
+      "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
+    BEGIN
+      NEW."review" := (review || '-' || (random()*1000000)::integer);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."reviews"."id"%TYPE := NEW."id";
+      "username" "public"."reviews"."username"%TYPE := NEW."username";
+      "product" "public"."reviews"."product"%TYPE := NEW."product";
+      "review" "public"."reviews"."review"%TYPE := NEW."review";
+      "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
+    BEGIN
+      NEW."_pgroll_new_review" := (review);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_reviews_review on reviews
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_reviews_review"();
+
+-- [5] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
+
+-- [6] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
+
+-- [7] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [8] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [9] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [10] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [11] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [12] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
+
+-- [13] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [14] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [15] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [16] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [17] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."reviews"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."reviews"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."reviews" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (8 steps) ====
+
+-- [1] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
+
+-- [2] 27_drop_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+
+-- [3] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+--     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
+
+-- [4] 27_drop_unique_constraint.yaml:3:7: drop the old column review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
+
+-- [5] 27_drop_unique_constraint.yaml:3:7: rename _pgroll_new_review to review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
+
+-- [6] 27_drop_unique_constraint.yaml:3:7: set review NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
+
+-- [7] 27_drop_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
+
+-- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
+
+-- [2] 27_drop_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+
+-- [3] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
+
+-- [4] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -1,0 +1,83 @@
+-- pgroll-dsl 0.1.0 plan for migration 28_different_defaults
+-- target schema: public; new version schema: public_28_different_defaults
+-- previous version schema: public_27_drop_unique_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (13 steps) ====
+
+-- [1] 28_different_defaults.yaml:3:7: create table items
+--     lock: none on items; catalog only
+CREATE TABLE "public"."items" (
+  "id" serial,
+  "name" varchar(255) NOT NULL DEFAULT ('unnamed'),
+  "price" decimal(10,2) NOT NULL DEFAULT (0.00),
+  "created_at" timestamptz NOT NULL DEFAULT (now()),
+  PRIMARY KEY ("id")
+);
+
+-- [2] 28_different_defaults.yaml:1:1: create version schema public_28_different_defaults
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_28_different_defaults";
+
+-- [3] 28_different_defaults.yaml:1:1: view bills of version public_28_different_defaults
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_28_different_defaults"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 28_different_defaults.yaml:1:1: view clients of version public_28_different_defaults
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_28_different_defaults"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 28_different_defaults.yaml:1:1: view employees of version public_28_different_defaults
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_28_different_defaults"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 28_different_defaults.yaml:1:1: view fruits of version public_28_different_defaults
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_28_different_defaults"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 28_different_defaults.yaml:1:1: view items of version public_28_different_defaults
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_28_different_defaults"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [8] 28_different_defaults.yaml:1:1: view orders of version public_28_different_defaults
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_28_different_defaults"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [9] 28_different_defaults.yaml:1:1: view people of version public_28_different_defaults
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_28_different_defaults"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
+
+-- [10] 28_different_defaults.yaml:1:1: view posts of version public_28_different_defaults
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_28_different_defaults"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [11] 28_different_defaults.yaml:1:1: view reviews of version public_28_different_defaults
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_28_different_defaults"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [12] 28_different_defaults.yaml:1:1: view sellers of version public_28_different_defaults
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_28_different_defaults"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [13] 28_different_defaults.yaml:1:1: view users of version public_28_different_defaults
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_28_different_defaults"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 28_different_defaults.yaml:1:1: drop the previous version schema public_27_drop_unique_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 28_different_defaults.yaml:1:1: drop version schema public_28_different_defaults
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
+
+-- [2] 28_different_defaults.yaml:3:7: drop table items
+--     lock: ACCESS EXCLUSIVE on items; catalog only
+DROP TABLE IF EXISTS "public"."items";

@@ -1,0 +1,77 @@
+-- pgroll-dsl 0.1.0 plan for migration 29_set_replica_identity
+-- target schema: public; new version schema: public_29_set_replica_identity
+-- previous version schema: public_28_different_defaults
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (13 steps) ====
+
+-- [1] 29_set_replica_identity.yaml:3:7: set replica identity of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" REPLICA IDENTITY USING INDEX "fruits_pkey";
+
+-- [2] 29_set_replica_identity.yaml:1:1: create version schema public_29_set_replica_identity
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_29_set_replica_identity";
+
+-- [3] 29_set_replica_identity.yaml:1:1: view bills of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_29_set_replica_identity"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 29_set_replica_identity.yaml:1:1: view clients of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_29_set_replica_identity"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 29_set_replica_identity.yaml:1:1: view employees of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_29_set_replica_identity"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 29_set_replica_identity.yaml:1:1: view fruits of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_29_set_replica_identity"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 29_set_replica_identity.yaml:1:1: view items of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_29_set_replica_identity"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [8] 29_set_replica_identity.yaml:1:1: view orders of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_29_set_replica_identity"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [9] 29_set_replica_identity.yaml:1:1: view people of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_29_set_replica_identity"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
+
+-- [10] 29_set_replica_identity.yaml:1:1: view posts of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_29_set_replica_identity"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [11] 29_set_replica_identity.yaml:1:1: view reviews of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_29_set_replica_identity"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [12] 29_set_replica_identity.yaml:1:1: view sellers of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_29_set_replica_identity"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [13] 29_set_replica_identity.yaml:1:1: view users of version public_29_set_replica_identity
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_29_set_replica_identity"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 29_set_replica_identity.yaml:1:1: drop the previous version schema public_28_different_defaults
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 29_set_replica_identity.yaml:1:1: drop version schema public_29_set_replica_identity
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
+
+-- [2] 29_set_replica_identity.yaml:3:7: restore replica identity of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" REPLICA IDENTITY DEFAULT;

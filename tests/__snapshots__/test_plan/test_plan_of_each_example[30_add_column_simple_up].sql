@@ -1,0 +1,181 @@
+-- pgroll-dsl 0.1.0 plan for migration 30_add_column_simple_up
+-- target schema: public; new version schema: public_30_add_column_simple_up
+-- previous version schema: public_29_set_replica_identity
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (19 steps) ====
+
+-- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_description" varchar(255);
+
+-- [2] 30_add_column_simple_up.yaml:3:7: comment on people._pgroll_new_description
+--     lock: SHARE UPDATE EXCLUSIVE on people; catalog only
+COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comment for the description column';
+
+-- [3] 30_add_column_simple_up.yaml:3:7: backfill marker on people (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_people_description
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_people_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      DECLARE
+        "id" "public"."people"."id"%TYPE := NEW."id";
+        "name" "public"."people"."name"%TYPE := NEW."name";
+        "age" "public"."people"."age"%TYPE := NEW."age";
+      BEGIN
+        NEW."_pgroll_new_description" := ('temporary-description');
+      END;
+    END IF;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."people"."id"%TYPE := NEW."id";
+      "name" "public"."people"."name"%TYPE := NEW."name";
+      "age" "public"."people"."age"%TYPE := NEW."age";
+    BEGIN
+      NEW."_pgroll_new_description" := ('temporary-description');
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_people_description on people
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_people_description"();
+
+-- [6] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
+
+-- [7] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
+
+-- [8] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [9] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [10] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [11] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [12] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [13] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [14] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
+
+-- [15] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [16] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [17] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [18] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [19] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on people; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."people"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."people"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."people" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (7 steps) ====
+
+-- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
+
+-- [2] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
+
+-- [3] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+--     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
+
+-- [4] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [5] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
+
+-- [6] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
+
+-- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
+
+-- [2] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
+
+-- [3] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_description";
+
+-- [4] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

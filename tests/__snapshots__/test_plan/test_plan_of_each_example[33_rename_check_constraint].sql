@@ -1,0 +1,73 @@
+-- pgroll-dsl 0.1.0 plan for migration 33_rename_check_constraint
+-- target schema: public; new version schema: public_33_rename_check_constraint
+-- previous version schema: public_32_sql_on_complete
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (12 steps) ====
+
+-- [1] 33_rename_check_constraint.yaml:1:1: create version schema public_33_rename_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_33_rename_check_constraint";
+
+-- [2] 33_rename_check_constraint.yaml:1:1: view bills of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [3] 33_rename_check_constraint.yaml:1:1: view clients of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [4] 33_rename_check_constraint.yaml:1:1: view employees of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [5] 33_rename_check_constraint.yaml:1:1: view fruits of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [6] 33_rename_check_constraint.yaml:1:1: view items of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [7] 33_rename_check_constraint.yaml:1:1: view orders of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [8] 33_rename_check_constraint.yaml:1:1: view people of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [9] 33_rename_check_constraint.yaml:1:1: view posts of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [10] 33_rename_check_constraint.yaml:1:1: view reviews of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [11] 33_rename_check_constraint.yaml:1:1: view sellers of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [12] 33_rename_check_constraint.yaml:1:1: view users of version public_33_rename_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_33_rename_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+
+-- [2] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE IF EXISTS "public"."people" RENAME CONSTRAINT "name_length" TO "name_length_check";
+
+-- ==== rollback (1 step) ====
+
+-- [1] 33_rename_check_constraint.yaml:1:1: drop version schema public_33_rename_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_33_rename_check_constraint" CASCADE;

@@ -1,0 +1,89 @@
+-- pgroll-dsl 0.1.0 plan for migration 34_create_events_table
+-- target schema: public; new version schema: public_34_create_events_table
+-- previous version schema: public_33_rename_check_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (15 steps) ====
+
+-- [1] 34_create_events_table.yaml:3:7: create table events
+--     lock: none on events; catalog only
+CREATE TABLE "public"."events" (
+  "id" serial,
+  "name" varchar(255) DEFAULT ('<placeholder>'),
+  PRIMARY KEY ("id")
+);
+
+-- [2] 34_create_events_table.yaml:3:7: comment on events.name
+--     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
+COMMENT ON COLUMN "public"."events"."name" IS 'the name of the event';
+
+-- [3] 34_create_events_table.yaml:1:1: create version schema public_34_create_events_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_34_create_events_table";
+
+-- [4] 34_create_events_table.yaml:1:1: view bills of version public_34_create_events_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_34_create_events_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [5] 34_create_events_table.yaml:1:1: view clients of version public_34_create_events_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_34_create_events_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [6] 34_create_events_table.yaml:1:1: view employees of version public_34_create_events_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_34_create_events_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [7] 34_create_events_table.yaml:1:1: view events of version public_34_create_events_table
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_34_create_events_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [8] 34_create_events_table.yaml:1:1: view fruits of version public_34_create_events_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_34_create_events_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [9] 34_create_events_table.yaml:1:1: view items of version public_34_create_events_table
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_34_create_events_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [10] 34_create_events_table.yaml:1:1: view orders of version public_34_create_events_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_34_create_events_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [11] 34_create_events_table.yaml:1:1: view people of version public_34_create_events_table
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_34_create_events_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [12] 34_create_events_table.yaml:1:1: view posts of version public_34_create_events_table
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_34_create_events_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [13] 34_create_events_table.yaml:1:1: view reviews of version public_34_create_events_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_34_create_events_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [14] 34_create_events_table.yaml:1:1: view sellers of version public_34_create_events_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_34_create_events_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [15] 34_create_events_table.yaml:1:1: view users of version public_34_create_events_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_34_create_events_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 34_create_events_table.yaml:1:1: drop the previous version schema public_33_rename_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_33_rename_check_constraint" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 34_create_events_table.yaml:1:1: drop version schema public_34_create_events_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
+
+-- [2] 34_create_events_table.yaml:3:7: drop table events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DROP TABLE IF EXISTS "public"."events";

@@ -1,0 +1,214 @@
+-- pgroll-dsl 0.1.0 plan for migration 35_alter_column_multiple
+-- target schema: public; new version schema: public_35_alter_column_multiple
+-- previous version schema: public_34_create_events_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (23 steps) ====
+
+-- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_new_name" text;
+
+-- [2] 35_alter_column_multiple.yaml:3:7: default of _pgroll_new_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ALTER COLUMN "_pgroll_new_name" SET DEFAULT ('unknown event');
+
+-- [3] 35_alter_column_multiple.yaml:3:7: comment on events._pgroll_new_name
+--     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
+COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the event';
+
+-- [4] 35_alter_column_multiple.yaml:3:7: backfill marker on events (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_events_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_events_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
+      DECLARE
+        "id" "public"."events"."id"%TYPE := NEW."id";
+        "name" "public"."events"."name"%TYPE := NEW."name";
+      BEGIN
+        NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL OR LENGTH(name) <= 3 THEN 'placeholder' ELSE name END);
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."events"."id"%TYPE := NEW."id";
+      "name" "public"."events"."_pgroll_new_name"%TYPE := NEW."_pgroll_new_name";
+    BEGIN
+      NEW."name" := ("name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."events"."id"%TYPE := NEW."id";
+      "name" "public"."events"."name"%TYPE := NEW."name";
+    BEGIN
+      NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL OR LENGTH(name) <= 3 THEN 'placeholder' ELSE name END);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_events_name on events
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_events_name"();
+
+-- [7] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
+
+-- [8] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
+
+-- [9] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+--     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
+
+-- [10] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
+
+-- [11] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [12] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [13] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [14] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
+
+-- [15] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [16] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [17] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [18] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [19] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [20] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [21] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [22] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [23] 35_alter_column_multiple.yaml:3:7: backfill events in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on events; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."events"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."events"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."events" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (10 steps) ====
+
+-- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
+
+-- [2] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
+
+-- [3] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+--     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
+
+-- [4] 35_alter_column_multiple.yaml:3:7: drop the old column name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "name";
+
+-- [5] 35_alter_column_multiple.yaml:3:7: rename _pgroll_new_name to name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" RENAME COLUMN "_pgroll_new_name" TO "name";
+
+-- [6] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" ALTER COLUMN "name" SET NOT NULL;
+
+-- [7] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_name";
+
+-- [8] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+--     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
+
+-- [9] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE USING INDEX "events_event_name_unique";
+
+-- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
+
+-- [2] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
+
+-- [3] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name";
+
+-- [4] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

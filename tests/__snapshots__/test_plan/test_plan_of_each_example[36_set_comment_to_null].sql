@@ -1,0 +1,78 @@
+-- pgroll-dsl 0.1.0 plan for migration 36_set_comment_to_null
+-- target schema: public; new version schema: public_36_set_comment_to_null
+-- previous version schema: public_35_alter_column_multiple
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- optimized: alter_column events.name: a comment change needs no copy
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (13 steps) ====
+
+-- [1] 36_set_comment_to_null.yaml:1:1: create version schema public_36_set_comment_to_null
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_36_set_comment_to_null";
+
+-- [2] 36_set_comment_to_null.yaml:1:1: view bills of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [3] 36_set_comment_to_null.yaml:1:1: view clients of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [4] 36_set_comment_to_null.yaml:1:1: view employees of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [5] 36_set_comment_to_null.yaml:1:1: view events of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [6] 36_set_comment_to_null.yaml:1:1: view fruits of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [7] 36_set_comment_to_null.yaml:1:1: view items of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [8] 36_set_comment_to_null.yaml:1:1: view orders of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [9] 36_set_comment_to_null.yaml:1:1: view people of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [10] 36_set_comment_to_null.yaml:1:1: view posts of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [11] 36_set_comment_to_null.yaml:1:1: view reviews of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [12] 36_set_comment_to_null.yaml:1:1: view sellers of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [13] 36_set_comment_to_null.yaml:1:1: view users of version public_36_set_comment_to_null
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_36_set_comment_to_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
+
+-- [2] 36_set_comment_to_null.yaml:3:7: comment on events.name
+--     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
+COMMENT ON COLUMN "public"."events"."name" IS NULL;
+
+-- ==== rollback (1 step) ====
+
+-- [1] 36_set_comment_to_null.yaml:1:1: drop version schema public_36_set_comment_to_null
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_36_set_comment_to_null" CASCADE;

@@ -1,0 +1,85 @@
+-- pgroll-dsl 0.1.0 plan for migration 39_add_column_with_multiple_pk_in_table
+-- target schema: public; new version schema: public_39_add_column_with_multiple_pk_in_table
+-- previous version schema: public_38_create_hash_index_with_fillfactor
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (14 steps) ====
+
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:3:7: add column sellers.rating as _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+ALTER TABLE "public"."sellers" ADD COLUMN "_pgroll_new_rating" int DEFAULT (10) NOT NULL;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: create version schema public_39_add_column_with_multiple_pk_in_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_39_add_column_with_multiple_pk_in_table";
+
+-- [3] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view bills of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view clients of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view employees of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view events of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view fruits of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view items of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view orders of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view people of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view posts of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view reviews of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [13] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view sellers of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "_pgroll_new_rating" AS "rating" FROM "public"."sellers";
+
+-- [14] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view users of version public_39_add_column_with_multiple_pk_in_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+ALTER TABLE IF EXISTS "public"."sellers" RENAME COLUMN "_pgroll_new_rating" TO "rating";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop version schema public_39_add_column_with_multiple_pk_in_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:3:7: drop column _pgroll_new_rating
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+ALTER TABLE IF EXISTS "public"."sellers" DROP COLUMN IF EXISTS "_pgroll_new_rating";

@@ -1,0 +1,85 @@
+-- pgroll-dsl 0.1.0 plan for migration 41_add_enum_column
+-- target schema: public; new version schema: public_41_add_enum_column
+-- previous version schema: public_40_create_enum_type
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (14 steps) ====
+
+-- [1] 41_add_enum_column.yaml:3:7: add column fruits.size as _pgroll_new_size
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ADD COLUMN "_pgroll_new_size" fruit_size DEFAULT ('small') NOT NULL;
+
+-- [2] 41_add_enum_column.yaml:1:1: create version schema public_41_add_enum_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_41_add_enum_column";
+
+-- [3] 41_add_enum_column.yaml:1:1: view bills of version public_41_add_enum_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_41_add_enum_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 41_add_enum_column.yaml:1:1: view clients of version public_41_add_enum_column
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_41_add_enum_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 41_add_enum_column.yaml:1:1: view employees of version public_41_add_enum_column
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_41_add_enum_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 41_add_enum_column.yaml:1:1: view events of version public_41_add_enum_column
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_41_add_enum_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 41_add_enum_column.yaml:1:1: view fruits of version public_41_add_enum_column
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_41_add_enum_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_size" AS "size" FROM "public"."fruits";
+
+-- [8] 41_add_enum_column.yaml:1:1: view items of version public_41_add_enum_column
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_41_add_enum_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 41_add_enum_column.yaml:1:1: view orders of version public_41_add_enum_column
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_41_add_enum_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 41_add_enum_column.yaml:1:1: view people of version public_41_add_enum_column
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_41_add_enum_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 41_add_enum_column.yaml:1:1: view posts of version public_41_add_enum_column
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_41_add_enum_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 41_add_enum_column.yaml:1:1: view reviews of version public_41_add_enum_column
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_41_add_enum_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [13] 41_add_enum_column.yaml:1:1: view sellers of version public_41_add_enum_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_41_add_enum_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [14] 41_add_enum_column.yaml:1:1: view users of version public_41_add_enum_column
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_41_add_enum_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (2 steps) ====
+
+-- [1] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+
+-- [2] 41_add_enum_column.yaml:3:7: rename _pgroll_new_size to size
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_size" TO "size";
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 41_add_enum_column.yaml:1:1: drop version schema public_41_add_enum_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
+
+-- [2] 41_add_enum_column.yaml:3:7: drop column _pgroll_new_size
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_size";

@@ -1,0 +1,83 @@
+-- pgroll-dsl 0.1.0 plan for migration 42_create_unique_index
+-- target schema: public; new version schema: public_42_create_unique_index
+-- previous version schema: public_41_add_enum_column
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (14 steps) ====
+
+-- [1] 42_create_unique_index.yaml:3:7: build index idx_fruits_unique_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY "idx_fruits_unique_name" ON "public"."fruits" ("name");
+
+-- [2] 42_create_unique_index.yaml:1:1: create version schema public_42_create_unique_index
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_42_create_unique_index";
+
+-- [3] 42_create_unique_index.yaml:1:1: view bills of version public_42_create_unique_index
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_42_create_unique_index"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 42_create_unique_index.yaml:1:1: view clients of version public_42_create_unique_index
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_42_create_unique_index"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 42_create_unique_index.yaml:1:1: view employees of version public_42_create_unique_index
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_42_create_unique_index"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 42_create_unique_index.yaml:1:1: view events of version public_42_create_unique_index
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_42_create_unique_index"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 42_create_unique_index.yaml:1:1: view fruits of version public_42_create_unique_index
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_42_create_unique_index"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [8] 42_create_unique_index.yaml:1:1: view items of version public_42_create_unique_index
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_42_create_unique_index"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 42_create_unique_index.yaml:1:1: view orders of version public_42_create_unique_index
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_42_create_unique_index"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 42_create_unique_index.yaml:1:1: view people of version public_42_create_unique_index
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_42_create_unique_index"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 42_create_unique_index.yaml:1:1: view posts of version public_42_create_unique_index
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_42_create_unique_index"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 42_create_unique_index.yaml:1:1: view reviews of version public_42_create_unique_index
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_42_create_unique_index"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [13] 42_create_unique_index.yaml:1:1: view sellers of version public_42_create_unique_index
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_42_create_unique_index"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [14] 42_create_unique_index.yaml:1:1: view users of version public_42_create_unique_index
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_42_create_unique_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 42_create_unique_index.yaml:1:1: drop the previous version schema public_41_add_enum_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 42_create_unique_index.yaml:1:1: drop version schema public_42_create_unique_index
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
+
+-- [2] 42_create_unique_index.yaml:3:7: drop index idx_fruits_unique_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_unique_name";

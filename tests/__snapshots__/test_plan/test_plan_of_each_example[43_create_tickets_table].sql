@@ -1,0 +1,91 @@
+-- pgroll-dsl 0.1.0 plan for migration 43_create_tickets_table
+-- target schema: public; new version schema: public_43_create_tickets_table
+-- previous version schema: public_42_create_unique_index
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (15 steps) ====
+
+-- [1] 43_create_tickets_table.yaml:3:7: create table tickets
+--     lock: none on tickets; catalog only
+CREATE TABLE "public"."tickets" (
+  "ticket_id" serial,
+  "sellers_name" varchar(255) NOT NULL,
+  "sellers_zip" integer NOT NULL,
+  "ticket_type" varchar(255) NOT NULL DEFAULT ('paper'),
+  PRIMARY KEY ("ticket_id")
+);
+
+-- [2] 43_create_tickets_table.yaml:1:1: create version schema public_43_create_tickets_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_43_create_tickets_table";
+
+-- [3] 43_create_tickets_table.yaml:1:1: view bills of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_43_create_tickets_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 43_create_tickets_table.yaml:1:1: view clients of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_43_create_tickets_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 43_create_tickets_table.yaml:1:1: view employees of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_43_create_tickets_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 43_create_tickets_table.yaml:1:1: view events of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_43_create_tickets_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 43_create_tickets_table.yaml:1:1: view fruits of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_43_create_tickets_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [8] 43_create_tickets_table.yaml:1:1: view items of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_43_create_tickets_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 43_create_tickets_table.yaml:1:1: view orders of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_43_create_tickets_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 43_create_tickets_table.yaml:1:1: view people of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_43_create_tickets_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 43_create_tickets_table.yaml:1:1: view posts of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_43_create_tickets_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 43_create_tickets_table.yaml:1:1: view reviews of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_43_create_tickets_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [13] 43_create_tickets_table.yaml:1:1: view sellers of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_43_create_tickets_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [14] 43_create_tickets_table.yaml:1:1: view tickets of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_43_create_tickets_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
+
+-- [15] 43_create_tickets_table.yaml:1:1: view users of version public_43_create_tickets_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_43_create_tickets_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 43_create_tickets_table.yaml:1:1: drop the previous version schema public_42_create_unique_index
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 43_create_tickets_table.yaml:1:1: drop version schema public_43_create_tickets_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
+
+-- [2] 43_create_tickets_table.yaml:3:7: drop table tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP TABLE IF EXISTS "public"."tickets";

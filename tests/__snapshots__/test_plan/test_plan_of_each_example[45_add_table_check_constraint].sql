@@ -1,0 +1,293 @@
+-- pgroll-dsl 0.1.0 plan for migration 45_add_table_check_constraint
+-- target schema: public; new version schema: public_45_add_table_check_constraint
+-- previous version schema: public_44_add_table_unique_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (26 steps) ====
+
+-- [1] 45_add_table_check_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_name" character varying(255);
+
+-- [2] 45_add_table_check_constraint.yaml:3:7: add column _pgroll_new_sellers_zip (copy of sellers_zip)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip" integer;
+
+-- [3] 45_add_table_check_constraint.yaml:3:7: backfill marker on tickets (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [4] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
+      DECLARE
+        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+        "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+      BEGIN
+        NEW."_pgroll_new_sellers_name" := ("sellers_name");
+      END;
+    END IF;
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
+      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
+    BEGIN
+      NEW."sellers_name" := ("sellers_name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+    BEGIN
+      NEW."_pgroll_new_sellers_name" := ("sellers_name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_name on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"();
+
+-- [6] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_zip
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
+      DECLARE
+        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+        "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+      BEGIN
+        NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN sellers_name != 'alice' AND sellers_zip <= 0 THEN 123 WHEN sellers_name != 'alice' THEN sellers_zip ELSE sellers_zip END);
+      END;
+    END IF;
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
+      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
+    BEGIN
+      NEW."sellers_zip" := ("sellers_zip");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+    BEGIN
+      NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN sellers_name != 'alice' AND sellers_zip <= 0 THEN 123 WHEN sellers_name != 'alice' THEN sellers_zip ELSE sellers_zip END);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_zip on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"();
+
+-- [8] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
+
+-- [9] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
+
+-- [10] 45_add_table_check_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
+
+-- [11] 45_add_table_check_constraint.yaml:3:7: add check check_zip_name (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
+
+-- [12] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_45_add_table_check_constraint";
+
+-- [13] 45_add_table_check_constraint.yaml:1:1: view bills of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [14] 45_add_table_check_constraint.yaml:1:1: view clients of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [15] 45_add_table_check_constraint.yaml:1:1: view employees of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [16] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [17] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [18] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [19] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [20] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [21] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [22] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [23] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [24] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [25] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_45_add_table_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [26] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."tickets"."ticket_id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "ticket_id" FROM "public"."tickets"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("ticket_id") > ("last_0"))
+      ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."tickets" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."ticket_id" = batch."ticket_id" RETURNING r."ticket_id"
+    )
+    SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "ticket_id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (15 steps) ====
+
+-- [1] 45_add_table_check_constraint.yaml:1:1: drop the previous version schema public_44_add_table_unique_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_44_add_table_unique_constraint" CASCADE;
+
+-- [2] 45_add_table_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
+
+-- [3] 45_add_table_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+
+-- [4] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
+
+-- [5] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
+
+-- [6] 45_add_table_check_constraint.yaml:3:7: drop the old columns sellers_name, sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
+
+-- [7] 45_add_table_check_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
+
+-- [8] 45_add_table_check_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
+
+-- [9] 45_add_table_check_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
+
+-- [10] 45_add_table_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
+
+-- [11] 45_add_table_check_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
+
+-- [12] 45_add_table_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
+
+-- [13] 45_add_table_check_constraint.yaml:3:7: attach unique_zip_name to its new index
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
+
+-- [14] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "check_zip_name";
+
+-- [15] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (5 steps) ====
+
+-- [1] 45_add_table_check_constraint.yaml:1:1: drop version schema public_45_add_table_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
+
+-- [2] 45_add_table_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
+
+-- [3] 45_add_table_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+
+-- [4] 45_add_table_check_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
+
+-- [5] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

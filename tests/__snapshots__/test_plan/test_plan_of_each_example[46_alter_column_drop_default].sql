@@ -1,0 +1,199 @@
+-- pgroll-dsl 0.1.0 plan for migration 46_alter_column_drop_default
+-- target schema: public; new version schema: public_46_alter_column_drop_default
+-- previous version schema: public_45_add_table_check_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (20 steps) ====
+
+-- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_ticket_type" character varying(255);
+
+-- [2] 46_alter_column_drop_default.yaml:3:7: backfill marker on tickets (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_tickets_ticket_type
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_ticket_type"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_ticket_type" IS NOT DISTINCT FROM OLD."_pgroll_new_ticket_type" THEN
+      DECLARE
+        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+        "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+      BEGIN
+        NEW."_pgroll_new_ticket_type" := ("ticket_type");
+      END;
+    END IF;
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."_pgroll_new_ticket_type"%TYPE := NEW."_pgroll_new_ticket_type";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+    BEGIN
+      NEW."ticket_type" := ("ticket_type");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+    BEGIN
+      NEW."_pgroll_new_ticket_type" := ("ticket_type");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_tickets_ticket_type on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_ticket_type"();
+
+-- [5] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
+
+-- [6] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
+
+-- [7] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [8] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [9] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [10] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [11] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [12] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [13] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [14] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [15] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [16] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [17] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [18] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [19] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [20] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."tickets"."ticket_id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "ticket_id" FROM "public"."tickets"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("ticket_id") > ("last_0"))
+      ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."tickets" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."ticket_id" = batch."ticket_id" RETURNING r."ticket_id"
+    )
+    SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "ticket_id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (8 steps) ====
+
+-- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
+
+-- [2] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
+
+-- [3] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
+
+-- [4] 46_alter_column_drop_default.yaml:3:7: drop the old column ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "ticket_type";
+
+-- [5] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_ticket_type" TO "ticket_type";
+
+-- [6] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL;
+
+-- [7] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_ticket_type";
+
+-- [8] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
+
+-- [2] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
+
+-- [3] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_ticket_type";
+
+-- [4] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

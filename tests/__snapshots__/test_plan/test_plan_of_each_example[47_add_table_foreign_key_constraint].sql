@@ -1,0 +1,305 @@
+-- pgroll-dsl 0.1.0 plan for migration 47_add_table_foreign_key_constraint
+-- target schema: public; new version schema: public_47_add_table_foreign_key_constraint
+-- previous version schema: public_46_alter_column_drop_default
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (27 steps) ====
+
+-- [1] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_name" character varying(255);
+
+-- [2] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_zip (copy of sellers_zip)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip" integer;
+
+-- [3] 47_add_table_foreign_key_constraint.yaml:3:7: backfill marker on tickets (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
+      DECLARE
+        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+        "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      BEGIN
+        NEW."_pgroll_new_sellers_name" := ("sellers_name");
+      END;
+    END IF;
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
+      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+    BEGIN
+      NEW."sellers_name" := ("sellers_name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+    BEGIN
+      NEW."_pgroll_new_sellers_name" := ("sellers_name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_name on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"();
+
+-- [6] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_zip
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
+      DECLARE
+        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+        "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+      BEGIN
+        NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
+      END;
+    END IF;
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
+      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+    BEGIN
+      NEW."sellers_zip" := ("sellers_zip");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
+      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
+      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
+      "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
+    BEGIN
+      NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_zip on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"();
+
+-- [8] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
+
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
+
+-- [10] 47_add_table_foreign_key_constraint.yaml:3:7: copy check check_zip_name (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
+
+-- [11] 47_add_table_foreign_key_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
+
+-- [12] 47_add_table_foreign_key_constraint.yaml:3:7: add foreign key fk_sellers (not valid)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
+
+-- [13] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
+
+-- [14] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [15] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [16] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [17] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [19] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [20] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [21] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [22] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [24] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [25] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
+
+-- [26] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [27] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."tickets"."ticket_id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "ticket_id" FROM "public"."tickets"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("ticket_id") > ("last_0"))
+      ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."tickets" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."ticket_id" = batch."ticket_id" RETURNING r."ticket_id"
+    )
+    SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "ticket_id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (17 steps) ====
+
+-- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_46_alter_column_drop_default
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
+
+-- [2] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
+
+-- [3] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
+
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
+
+-- [6] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
+
+-- [7] 47_add_table_foreign_key_constraint.yaml:3:7: drop the old columns sellers_name, sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
+
+-- [8] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
+
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
+
+-- [10] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
+
+-- [11] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
+
+-- [12] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
+
+-- [13] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
+
+-- [14] 47_add_table_foreign_key_constraint.yaml:3:7: name _pgroll_dup_check_zip_name back to check_zip_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" RENAME CONSTRAINT "_pgroll_dup_check_zip_name" TO "check_zip_name";
+
+-- [15] 47_add_table_foreign_key_constraint.yaml:3:7: attach unique_zip_name to its new index
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
+
+-- [16] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
+
+-- [17] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (5 steps) ====
+
+-- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop version schema public_47_add_table_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
+
+-- [2] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
+
+-- [3] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
+
+-- [5] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

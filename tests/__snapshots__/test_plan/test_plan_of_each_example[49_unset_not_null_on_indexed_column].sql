@@ -1,0 +1,207 @@
+-- pgroll-dsl 0.1.0 plan for migration 49_unset_not_null_on_indexed_column
+-- target schema: public; new version schema: public_49_unset_not_null_on_indexed_column
+-- previous version schema: public_48_drop_tickets_check
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (22 steps) ====
+
+-- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_new_name" character varying(255);
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill marker on fruits (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_fruits_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_fruits_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
+      DECLARE
+        "id" "public"."fruits"."id"%TYPE := NEW."id";
+        "name" "public"."fruits"."name"%TYPE := NEW."name";
+        "size" "public"."fruits"."size"%TYPE := NEW."size";
+      BEGIN
+        NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL THEN 'unknown fruit' ELSE name END);
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."fruits"."id"%TYPE := NEW."id";
+      "name" "public"."fruits"."_pgroll_new_name"%TYPE := NEW."_pgroll_new_name";
+      "size" "public"."fruits"."size"%TYPE := NEW."size";
+    BEGIN
+      NEW."name" := ("name");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."fruits"."id"%TYPE := NEW."id";
+      "name" "public"."fruits"."name"%TYPE := NEW."name";
+      "size" "public"."fruits"."size"%TYPE := NEW."size";
+    BEGIN
+      NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL THEN 'unknown fruit' ELSE name END);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_fruits_name on fruits
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_fruits_name"();
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON "public"."fruits" ("_pgroll_new_name");
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
+--     runs outside a transaction block
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name");
+
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
+
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
+
+-- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [22] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."fruits"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."fruits"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."fruits" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (8 steps) ====
+
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
+
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the old column name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
+
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_name" TO "name";
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ADD CONSTRAINT "fruits_name_key" UNIQUE USING INDEX "_pgroll_dup_fruits_name_key";
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_fruits_name";
+
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
+
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
+
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
+
+-- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

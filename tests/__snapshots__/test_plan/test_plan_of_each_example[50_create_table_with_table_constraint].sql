@@ -1,0 +1,97 @@
+-- pgroll-dsl 0.1.0 plan for migration 50_create_table_with_table_constraint
+-- target schema: public; new version schema: public_50_create_table_with_table_constraint
+-- previous version schema: public_49_unset_not_null_on_indexed_column
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (16 steps) ====
+
+-- [1] 50_create_table_with_table_constraint.yaml:3:7: create table telephone_providers
+--     lock: none on telephone_providers; catalog only
+CREATE TABLE "public"."telephone_providers" (
+  "id" serial NOT NULL,
+  "name" varchar(255) NOT NULL,
+  "tax_id" varchar(255) NOT NULL,
+  "headquarters" varchar(255) NOT NULL,
+  CONSTRAINT "provider_pk" PRIMARY KEY ("id"),
+  CONSTRAINT "unique_tax_id" UNIQUE ("tax_id"),
+  CONSTRAINT "name_must_be_present" CHECK (length(name) > 0)
+);
+
+-- [2] 50_create_table_with_table_constraint.yaml:1:1: create version schema public_50_create_table_with_table_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_50_create_table_with_table_constraint";
+
+-- [3] 50_create_table_with_table_constraint.yaml:1:1: view bills of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 50_create_table_with_table_constraint.yaml:1:1: view clients of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 50_create_table_with_table_constraint.yaml:1:1: view employees of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 50_create_table_with_table_constraint.yaml:1:1: view events of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 50_create_table_with_table_constraint.yaml:1:1: view fruits of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 50_create_table_with_table_constraint.yaml:1:1: view items of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 50_create_table_with_table_constraint.yaml:1:1: view orders of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 50_create_table_with_table_constraint.yaml:1:1: view people of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 50_create_table_with_table_constraint.yaml:1:1: view posts of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [12] 50_create_table_with_table_constraint.yaml:1:1: view reviews of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [13] 50_create_table_with_table_constraint.yaml:1:1: view sellers of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [14] 50_create_table_with_table_constraint.yaml:1:1: view telephone_providers of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [15] 50_create_table_with_table_constraint.yaml:1:1: view tickets of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [16] 50_create_table_with_table_constraint.yaml:1:1: view users of version public_50_create_table_with_table_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_50_create_table_with_table_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 50_create_table_with_table_constraint.yaml:1:1: drop the previous version schema public_49_unset_not_null_on_indexed_column
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 50_create_table_with_table_constraint.yaml:1:1: drop version schema public_50_create_table_with_table_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
+
+-- [2] 50_create_table_with_table_constraint.yaml:3:7: drop table telephone_providers
+--     lock: ACCESS EXCLUSIVE on telephone_providers; catalog only
+DROP TABLE IF EXISTS "public"."telephone_providers";

@@ -1,0 +1,103 @@
+-- pgroll-dsl 0.1.0 plan for migration 51_create_table_with_table_foreign_key_constraint
+-- target schema: public; new version schema: public_51_create_table_with_table_foreign_key_constraint
+-- previous version schema: public_50_create_table_with_table_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (17 steps) ====
+
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: create table phonebook
+--     lock: SHARE ROW EXCLUSIVE on phonebook; catalog only
+CREATE TABLE "public"."phonebook" (
+  "id" serial NOT NULL,
+  "provider_id" serial NOT NULL,
+  "name" varchar(255) NOT NULL,
+  "city" varchar(255) NOT NULL,
+  "phone" varchar(255) NOT NULL,
+  CONSTRAINT "phonebook_pk" PRIMARY KEY ("id"),
+  CONSTRAINT "provider_fk" FOREIGN KEY ("provider_id") REFERENCES "public"."telephone_providers" ("id") MATCH SIMPLE ON DELETE CASCADE ON UPDATE CASCADE,
+  CONSTRAINT "unique_numbers" UNIQUE ("phone") INCLUDE ("name"),
+  CONSTRAINT "name_must_be_present" CHECK (length(name) > 0)
+);
+
+-- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: create version schema public_51_create_table_with_table_foreign_key_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_51_create_table_with_table_foreign_key_constraint";
+
+-- [3] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view bills of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view clients of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view employees of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view events of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view fruits of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view items of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view orders of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [10] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view people of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [11] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view phonebook of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [12] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view posts of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [13] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view reviews of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [14] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view sellers of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [15] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view telephone_providers of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [16] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view tickets of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [17] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view users of version public_51_create_table_with_table_foreign_key_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_50_create_table_with_table_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop version schema public_51_create_table_with_table_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
+
+-- [2] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: drop table phonebook
+--     lock: ACCESS EXCLUSIVE on phonebook; catalog only
+DROP TABLE IF EXISTS "public"."phonebook";

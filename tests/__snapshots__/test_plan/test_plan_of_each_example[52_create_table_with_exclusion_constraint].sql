@@ -1,0 +1,104 @@
+-- pgroll-dsl 0.1.0 plan for migration 52_create_table_with_exclusion_constraint
+-- target schema: public; new version schema: public_52_create_table_with_exclusion_constraint
+-- previous version schema: public_51_create_table_with_table_foreign_key_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (18 steps) ====
+
+-- [1] 52_create_table_with_exclusion_constraint.yaml:3:7: create table library
+--     lock: none on library; catalog only
+CREATE TABLE "public"."library" (
+  "id" serial NOT NULL,
+  "returned" timestamp NOT NULL,
+  "title" text NOT NULL,
+  "summary" text NOT NULL,
+  CONSTRAINT "rooms_pk" PRIMARY KEY ("id"),
+  CONSTRAINT "forbid_duplicated_titles" EXCLUDE USING btree (title WITH =) WHERE (title IS NOT NULL)
+);
+
+-- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: create version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_52_create_table_with_exclusion_constraint";
+
+-- [3] 52_create_table_with_exclusion_constraint.yaml:1:1: view bills of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 52_create_table_with_exclusion_constraint.yaml:1:1: view clients of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 52_create_table_with_exclusion_constraint.yaml:1:1: view employees of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 52_create_table_with_exclusion_constraint.yaml:1:1: view events of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 52_create_table_with_exclusion_constraint.yaml:1:1: view fruits of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 52_create_table_with_exclusion_constraint.yaml:1:1: view items of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 52_create_table_with_exclusion_constraint.yaml:1:1: view library of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary" FROM "public"."library";
+
+-- [10] 52_create_table_with_exclusion_constraint.yaml:1:1: view orders of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [11] 52_create_table_with_exclusion_constraint.yaml:1:1: view people of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [12] 52_create_table_with_exclusion_constraint.yaml:1:1: view phonebook of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [13] 52_create_table_with_exclusion_constraint.yaml:1:1: view posts of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [14] 52_create_table_with_exclusion_constraint.yaml:1:1: view reviews of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [15] 52_create_table_with_exclusion_constraint.yaml:1:1: view sellers of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [16] 52_create_table_with_exclusion_constraint.yaml:1:1: view telephone_providers of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [17] 52_create_table_with_exclusion_constraint.yaml:1:1: view tickets of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [18] 52_create_table_with_exclusion_constraint.yaml:1:1: view users of version public_52_create_table_with_exclusion_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_52_create_table_with_exclusion_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: drop the previous version schema public_51_create_table_with_table_foreign_key_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: drop version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
+
+-- [2] 52_create_table_with_exclusion_constraint.yaml:3:7: drop table library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DROP TABLE IF EXISTS "public"."library";

@@ -1,0 +1,207 @@
+-- pgroll-dsl 0.1.0 plan for migration 53_add_column_with_volatile_default
+-- target schema: public; new version schema: public_53_add_column_with_volatile_default
+-- previous version schema: public_52_create_table_with_exclusion_constraint
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (24 steps) ====
+
+-- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ADD COLUMN "_pgroll_new_value" int;
+
+-- [2] 53_add_column_with_volatile_default.yaml:3:7: backfill marker on library (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_library_value
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_library_value"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_value" IS NOT DISTINCT FROM OLD."_pgroll_new_value" THEN
+      DECLARE
+        "id" "public"."library"."id"%TYPE := NEW."id";
+        "returned" "public"."library"."returned"%TYPE := NEW."returned";
+        "title" "public"."library"."title"%TYPE := NEW."title";
+        "summary" "public"."library"."summary"%TYPE := NEW."summary";
+      BEGIN
+        NEW."_pgroll_new_value" := ((random() * 1000)::int);
+      END;
+    END IF;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."library"."id"%TYPE := NEW."id";
+      "returned" "public"."library"."returned"%TYPE := NEW."returned";
+      "title" "public"."library"."title"%TYPE := NEW."title";
+      "summary" "public"."library"."summary"%TYPE := NEW."summary";
+    BEGIN
+      NEW."_pgroll_new_value" := ((random() * 1000)::int);
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_library_value on library
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_library_value"();
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
+
+-- [6] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
+
+-- [7] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [8] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [9] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [12] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
+
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [23] 53_add_column_with_volatile_default.yaml:3:7: new-version default of value
+--     lock: ACCESS EXCLUSIVE on "public_53_add_column_with_volatile_default"."library"; catalog only
+ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT ((random() * 1000)::int);
+
+-- [24] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches of 1000 keyed on id
+--     lock: ROW EXCLUSIVE on library; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  "last_0" "public"."library"."id"%TYPE;
+  batch_rows bigint;
+BEGIN
+  LOOP
+    WITH batch AS (
+      SELECT "id" FROM "public"."library"
+      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
+      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+    ), touched AS (
+      UPDATE "public"."library" AS r SET "_pgroll_needs_backfill" = true FROM batch
+      WHERE r."id" = batch."id" RETURNING r."id"
+    )
+    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
+    ORDER BY "id" DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (8 steps) ====
+
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
+
+-- [2] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
+
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+--     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
+
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((random() * 1000)::int);
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "value";
+
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
+
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
+
+-- [8] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (4 steps) ====
+
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
+
+-- [2] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
+
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_new_value";
+
+-- [4] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -1,0 +1,99 @@
+-- pgroll-dsl 0.1.0 plan for migration 54_create_index_with_opclass
+-- target schema: public; new version schema: public_54_create_index_with_opclass
+-- previous version schema: public_53_add_column_with_volatile_default
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (18 steps) ====
+
+-- [1] 54_create_index_with_opclass.yaml:3:7: build index idx_fruits_custom_opclass
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
+--     runs outside a transaction block
+CREATE INDEX CONCURRENTLY "idx_fruits_custom_opclass" ON "public"."fruits" ("id" "int8_ops");
+
+-- [2] 54_create_index_with_opclass.yaml:1:1: create version schema public_54_create_index_with_opclass
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_54_create_index_with_opclass";
+
+-- [3] 54_create_index_with_opclass.yaml:1:1: view bills of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 54_create_index_with_opclass.yaml:1:1: view clients of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 54_create_index_with_opclass.yaml:1:1: view employees of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 54_create_index_with_opclass.yaml:1:1: view events of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 54_create_index_with_opclass.yaml:1:1: view fruits of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 54_create_index_with_opclass.yaml:1:1: view items of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 54_create_index_with_opclass.yaml:1:1: view library of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
+
+-- [10] 54_create_index_with_opclass.yaml:1:1: view orders of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [11] 54_create_index_with_opclass.yaml:1:1: view people of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [12] 54_create_index_with_opclass.yaml:1:1: view phonebook of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [13] 54_create_index_with_opclass.yaml:1:1: view posts of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [14] 54_create_index_with_opclass.yaml:1:1: view reviews of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [15] 54_create_index_with_opclass.yaml:1:1: view sellers of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [16] 54_create_index_with_opclass.yaml:1:1: view telephone_providers of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [17] 54_create_index_with_opclass.yaml:1:1: view tickets of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [18] 54_create_index_with_opclass.yaml:1:1: view users of version public_54_create_index_with_opclass
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_54_create_index_with_opclass"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 54_create_index_with_opclass.yaml:1:1: drop the previous version schema public_53_add_column_with_volatile_default
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 54_create_index_with_opclass.yaml:1:1: drop version schema public_54_create_index_with_opclass
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
+
+-- [2] 54_create_index_with_opclass.yaml:3:7: drop index idx_fruits_custom_opclass
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_custom_opclass";

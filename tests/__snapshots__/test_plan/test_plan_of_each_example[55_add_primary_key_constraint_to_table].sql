@@ -1,0 +1,237 @@
+-- pgroll-dsl 0.1.0 plan for migration 55_add_primary_key_constraint_to_table
+-- target schema: public; new version schema: public_55_add_primary_key_constraint_to_table
+-- previous version schema: public_54_create_index_with_opclass
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (27 steps) ====
+
+-- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
+--     lock: none on tasks; catalog only
+CREATE TABLE "public"."tasks" (
+  "id" serial NOT NULL,
+  "title" varchar(255) NOT NULL,
+  "description" varchar(255) NOT NULL,
+  "deadline" time with time zone NOT NULL
+);
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: add column _pgroll_new_id (copy of id)
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_new_id" integer;
+
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: default of _pgroll_new_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval('tasks_id_seq'::regclass));
+
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill marker on tasks (constant default: no rewrite)
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_tasks_id
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tasks_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table' THEN
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
+      DECLARE
+        "id" "public"."tasks"."id"%TYPE := NEW."id";
+        "title" "public"."tasks"."title"%TYPE := NEW."title";
+        "description" "public"."tasks"."description"%TYPE := NEW."description";
+        "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
+      BEGIN
+        NEW."_pgroll_new_id" := ("id");
+      END;
+    END IF;
+    DECLARE
+      "id" "public"."tasks"."_pgroll_new_id"%TYPE := NEW."_pgroll_new_id";
+      "title" "public"."tasks"."title"%TYPE := NEW."title";
+      "description" "public"."tasks"."description"%TYPE := NEW."description";
+      "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
+    BEGIN
+      NEW."id" := ("id");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  ELSE
+    DECLARE
+      "id" "public"."tasks"."id"%TYPE := NEW."id";
+      "title" "public"."tasks"."title"%TYPE := NEW."title";
+      "description" "public"."tasks"."description"%TYPE := NEW."description";
+      "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
+    BEGIN
+      NEW."_pgroll_new_id" := ("id");
+    END;
+    NEW."_pgroll_needs_backfill" := false;
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_tasks_id on tasks
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tasks_id"();
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
+
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+--     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
+
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
+
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on tasks; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
+
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- [27] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
+--     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+DECLARE
+  touched bigint;
+BEGIN
+  LOOP
+    UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid = ANY (ARRAY(
+      SELECT ctid FROM "public"."tasks" WHERE "_pgroll_needs_backfill" LIMIT 1000 FOR NO KEY UPDATE));
+    GET DIAGNOSTICS touched = ROW_COUNT;
+    EXIT WHEN touched = 0;
+    COMMIT;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- ==== complete (10 steps) ====
+
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
+
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+--     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
+
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
+--     lock: ACCESS EXCLUSIVE on tasks_id_seq; catalog only
+ALTER SEQUENCE IF EXISTS "public"."tasks_id_seq" OWNED BY "public"."tasks"."_pgroll_new_id";
+
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the old column id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" RENAME COLUMN "_pgroll_new_id" TO "id";
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" ALTER COLUMN "id" SET NOT NULL;
+
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_id";
+
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- ==== rollback (5 steps) ====
+
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
+
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
+
+-- [4] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DROP TABLE IF EXISTS "public"."tasks";
+
+-- [5] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

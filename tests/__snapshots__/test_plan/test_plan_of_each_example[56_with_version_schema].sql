@@ -1,0 +1,109 @@
+-- pgroll-dsl 0.1.0 plan for migration 56_with_version_schema
+-- target schema: public; new version schema: public_with_version_schema
+-- previous version schema: public_55_add_primary_key_constraint_to_table
+-- catalog: empty
+-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET standard_conforming_strings = on;
+SET lock_timeout = '500ms';
+
+-- ==== start (20 steps) ====
+
+-- [1] 56_with_version_schema.yaml:4:7: create table products
+--     lock: none on products; catalog only
+CREATE TABLE "public"."products" (
+  "id" serial,
+  "name" varchar(255) NOT NULL UNIQUE,
+  PRIMARY KEY ("id")
+);
+
+-- [2] 56_with_version_schema.yaml:1:1: create version schema public_with_version_schema
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_with_version_schema";
+
+-- [3] 56_with_version_schema.yaml:1:1: view bills of version public_with_version_schema
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_with_version_schema"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [4] 56_with_version_schema.yaml:1:1: view clients of version public_with_version_schema
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_with_version_schema"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [5] 56_with_version_schema.yaml:1:1: view employees of version public_with_version_schema
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_with_version_schema"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [6] 56_with_version_schema.yaml:1:1: view events of version public_with_version_schema
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_with_version_schema"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [7] 56_with_version_schema.yaml:1:1: view fruits of version public_with_version_schema
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_with_version_schema"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [8] 56_with_version_schema.yaml:1:1: view items of version public_with_version_schema
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_with_version_schema"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [9] 56_with_version_schema.yaml:1:1: view library of version public_with_version_schema
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_with_version_schema"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
+
+-- [10] 56_with_version_schema.yaml:1:1: view orders of version public_with_version_schema
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_with_version_schema"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [11] 56_with_version_schema.yaml:1:1: view people of version public_with_version_schema
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_with_version_schema"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [12] 56_with_version_schema.yaml:1:1: view phonebook of version public_with_version_schema
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_with_version_schema"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [13] 56_with_version_schema.yaml:1:1: view posts of version public_with_version_schema
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_with_version_schema"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [14] 56_with_version_schema.yaml:1:1: view products of version public_with_version_schema
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_with_version_schema"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."products";
+
+-- [15] 56_with_version_schema.yaml:1:1: view reviews of version public_with_version_schema
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_with_version_schema"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [16] 56_with_version_schema.yaml:1:1: view sellers of version public_with_version_schema
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_with_version_schema"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [17] 56_with_version_schema.yaml:1:1: view tasks of version public_with_version_schema
+--     lock: ACCESS SHARE on tasks; catalog only
+CREATE VIEW "public_with_version_schema"."tasks" WITH (security_invoker = true) AS SELECT "title" AS "title", "description" AS "description", "deadline" AS "deadline", "id" AS "id" FROM "public"."tasks";
+
+-- [18] 56_with_version_schema.yaml:1:1: view telephone_providers of version public_with_version_schema
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_with_version_schema"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [19] 56_with_version_schema.yaml:1:1: view tickets of version public_with_version_schema
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_with_version_schema"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [20] 56_with_version_schema.yaml:1:1: view users of version public_with_version_schema
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_with_version_schema"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- ==== complete (1 step) ====
+
+-- [1] 56_with_version_schema.yaml:1:1: drop the previous version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+
+-- ==== rollback (2 steps) ====
+
+-- [1] 56_with_version_schema.yaml:1:1: drop version schema public_with_version_schema
+--     lock: none; catalog only
+DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
+
+-- [2] 56_with_version_schema.yaml:4:7: drop table products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DROP TABLE IF EXISTS "public"."products";
