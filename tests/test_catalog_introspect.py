@@ -521,10 +521,6 @@ def test_table_constraints_match_replay_but_for_known_gaps(pg_conn: Connection) 
     }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "replay writes nextval('Accounts_Id_seq'::regclass); PostgreSQL prints the regclass "
-    "with identifier quoting: nextval('\"Accounts_Id_seq\"'::regclass)"
-))
 def test_serial_of_mixed_case_names_matches_replay(pg_conn: Connection) -> None:
     pg_conn.execute('CREATE TABLE "Accounts" ("Id" serial PRIMARY KEY)')
     assert introspect(pg_conn) == _replay('create table "Accounts" ("Id" serial primary key);')
