@@ -52,10 +52,12 @@ from pglast.stream import RawStream
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import (
     _drop_columns,
+    _exclusion_columns,
     _indexes_for,
     _sorted,
     _sorted_indexes,
     _with_sequences,
+    expression_columns,
 )
 from pgroll_dsl.catalog.model import (
     Catalog,
@@ -768,10 +770,14 @@ def _key(node: ast.Constraint, columns: tuple[str, ...], base: Constraint) -> _P
 
 def _check(node: ast.Constraint, part: _Span, columns: tuple[str, ...],
            base: Constraint) -> _Pending:
-    """PostgreSQL names a check after the one column its expression uses, if just one."""
+    """PostgreSQL names a check after the one column its expression uses, if just one.
+
+    Its ``columns`` are those of ``Catalog.apply``: the column of a column constraint, the
+    columns the expression names for a table constraint.
+    """
     text = part.inner(part.first) or _regenerated(node.raw_expr)
     used = _column_refs(node.raw_expr)
-    constraint = replace(base, columns=columns, expression=text,
+    constraint = replace(base, columns=columns or expression_columns(text), expression=text,
                          no_inherit=bool(node.is_no_inherit), validated=not node.skip_validation)
     return _Pending(constraint, hint=used if len(used) == 1 else ())
 
@@ -805,7 +811,8 @@ def _exclusion(node: ast.Constraint, part: _Span, base: Constraint) -> _Pending:
     items = [item[0] for item in node.exclusions or () if isinstance(item, tuple)]
     hint = _index_column_names([*(_element_name(e) for e in items), *include])
     constraint = replace(base, type=Kind.EXCLUDE, expression=elements, method=method,
-                         predicate=predicate)
+                         predicate=predicate,
+                         columns=_exclusion_columns(elements) if elements else ())
     return _Pending(constraint, hint=tuple(hint), include=include)
 
 

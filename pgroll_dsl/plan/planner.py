@@ -81,11 +81,15 @@ class Context:
 def plan_migration(migration: ir.Migration, catalog: Catalog,
                    options: PlanOptions | None = None) -> Plan:
     """Plan start, complete and rollback of ``migration`` against ``catalog``."""
+    from pgroll_dsl.passes.optimize import optimize
     from pgroll_dsl.plan.operations import plan_operation
     from pgroll_dsl.plan.optimize import catalog_after
     from pgroll_dsl.plan.views import view_steps
 
     options = options or PlanOptions()
+    notes: list[str] = []
+    if options.optimize:
+        migration, notes = optimize(migration)
     version = f"{options.schema}_{migration.version_schema or migration.name}"
     afters = []
     state = catalog
@@ -93,7 +97,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         state = catalog_after(state, op, options.optimize)
         afters.append(state)
     ctx = Context(options=options, version_schema=version, before=catalog, after=catalog,
-                  final=state)
+                  final=state, notes=notes)
     for op, after in zip(migration.operations, afters, strict=True):
         ctx.after = after
         ctx.origin = op.span
