@@ -23,6 +23,11 @@ Decisions, and why:
   primary key / unique specifications of one ``CREATE TABLE`` merged, and the order in which
   PostgreSQL names them (sequences, checks, indexes with the primary key first, foreign
   keys). The rules were checked against a real server (see the tests).
+* **Names as the database has them.** SQL names physical objects; they are looked up as the
+  model's (virtual) names, which are the same outside an active migration, and pgroll runs
+  a ``sql`` operation either alone or at complete. What the model does not hold (storage
+  parameters, tablespaces, INCLUDE columns, operator classes, collations, sequence options)
+  is passed over without a warning; column and constraint lists follow ``Catalog.apply``.
 * **History succeeded.** Every statement is taken to have run, so PostgreSQL's CASCADE
   effects are applied whenever the model shows dependants: foreign keys to a dropped table
   or column go, columns of a dropped enum type go, a constraint goes with its index.
@@ -104,7 +109,6 @@ _REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
 _LABELS = {Kind.PRIMARY_KEY: "pkey", Kind.UNIQUE: "key", Kind.EXCLUDE: "excl",
            Kind.CHECK: "check", Kind.FOREIGN_KEY: "fkey"}
 _INDEX_BACKED = frozenset({Kind.PRIMARY_KEY, Kind.UNIQUE, Kind.EXCLUDE})
-_INTERVAL_FULL_RANGE = 0x7FFF
 _INTERVAL_FIELDS = {
     4: "year", 2: "month", 8: "day", 1024: "hour", 2048: "minute", 4096: "second",
     6: "year to month", 1032: "day to hour", 3080: "day to minute", 7176: "day to second",
@@ -267,6 +271,12 @@ class _Span:
                 if depth == 0 and self.source.tokens[index].name == _COMMA]
         bounds = [self.first - 1, *cuts, self.end]
         return [self.part(a + 1, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _element(span: _Span, location: int | None) -> _Span:
+    """The tokens of a table element or subcommand starting at ``location``."""
+    first = span.at(location)
+    return span.part(first, span.stop(first))
 
 
 def _regenerated(node: ast.Node | None) -> str | None:
@@ -454,9 +464,8 @@ def _modifier(node: object) -> str:
 
 def _interval(modifiers: tuple[str, ...]) -> str:
     """``format_type`` of an interval: its fields, then its precision."""
-    text = "interval"
-    if modifiers and int(modifiers[0]) != _INTERVAL_FULL_RANGE:
-        text += " " + _INTERVAL_FIELDS.get(int(modifiers[0]), "")
+    fields = _INTERVAL_FIELDS.get(int(modifiers[0])) if modifiers else None
+    text = f"interval {fields}" if fields else "interval"
     return text + (f"({modifiers[1]})" if len(modifiers) > 1 else "")
 
 
@@ -465,6 +474,8 @@ def _type_text(type_name: ast.TypeName | None, schema: str) -> str:
     if type_name is None or type_name.pct_type or type_name.setof:
         raise _CannotReplay("%TYPE and SETOF column types are not replayed")
     qualified = _strings(type_name.names)
+    if not qualified:
+        raise _CannotReplay("a column type without a name is not replayed")
     name, namespace = qualified[-1], qualified[-2] if len(qualified) > 1 else None
     modifiers = tuple(_modifier(m) for m in type_name.typmods or ())
     dims = tuple(None if b.ival == -1 else b.ival for b in type_name.arrayBounds or ())
@@ -595,9 +606,7 @@ def _add_element(draft: _Draft, element: object, span: _Span, schema: str) -> No
         case ast.Constraint(contype=ConstrType.CONSTR_NOTNULL):
             draft.not_null.update(_strings(element.keys))
         case ast.Constraint():
-            part = span.part(span.at(element.location))
-            draft.constraints.append(_constraint(element, part.part(part.first,
-                                                                    part.stop(part.first)),
+            draft.constraints.append(_constraint(element, _element(span, element.location),
                                                  schema))
         case _:
             raise _CannotReplay("LIKE in CREATE TABLE is not replayed")
@@ -661,10 +670,8 @@ def _column_def(definition: ast.ColumnDef, span: _Span, schema: str) -> _NewColu
             case ConstrType.CONSTR_IDENTITY:
                 column, not_null = _with_identity(column, constraint), True
                 sequence_name = _identity_sequence_name(constraint)
-            case _ if _is_attribute(constraint) and pending:
-                pending[-1] = _with_attribute(pending[-1], constraint)
             case _ if _is_attribute(constraint):
-                pass
+                pending[-1:] = [_with_attribute(p, constraint) for p in pending[-1:]]
             case _:
                 pending.append(_constraint(constraint, part, schema, column=name))
     not_null = not_null or any(p.constraint.type is Kind.PRIMARY_KEY for p in pending)
@@ -676,8 +683,7 @@ def _column_def(definition: ast.ColumnDef, span: _Span, schema: str) -> _NewColu
 def _constraint_parts(definition: ast.ColumnDef,
                       span: _Span) -> list[tuple[ast.Constraint, _Span]]:
     """Each column constraint with its own tokens: up to the next one, COLLATE or the end."""
-    element = span.part(span.at(definition.location))
-    element = element.part(element.first, element.stop(element.first))
+    element = _element(span, definition.location)
     constraints = [c for c in definition.constraints or () if isinstance(c, ast.Constraint)]
     bounds = sorted(element.at(c.location) for c in constraints)
     if definition.collClause is not None:
@@ -897,6 +903,7 @@ def _alter_table(catalog: Catalog, stmt: ast.AlterTableStmt, span: _Span) -> Cat
         try:
             catalog = _alter_command(catalog, name, command, piece or span, exact)
         except _CannotReplay as problem:
+            catalog = problem.partial or catalog
             problems.append(problem.reason)
     if problems:
         raise _CannotReplay("; ".join(problems), partial=catalog)
@@ -905,7 +912,7 @@ def _alter_table(catalog: Catalog, stmt: ast.AlterTableStmt, span: _Span) -> Cat
 
 def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, piece: _Span,
                    exact: bool) -> Catalog:
-    """Dispatch on the subcommand."""
+    """Dispatch on the subcommand (``exact``: ``piece`` holds this subcommand alone)."""
     match command.subtype:
         case AlterTableType.AT_AddColumn:
             return _add_column(catalog, table, command, piece)
@@ -915,11 +922,27 @@ def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, pie
             return _add_constraint(catalog, table, command, piece)
         case AlterTableType.AT_DropConstraint:
             return _drop_constraint(catalog, table, command)
-        case AlterTableType.AT_AddIdentity | AlterTableType.AT_DropIdentity:
-            return _alter_identity(catalog, table, command)
+        case subtype if subtype in _COLUMN_COMMANDS:
+            return _alter_column(catalog, table, command, piece if exact else None)
+        case _:
+            return catalog.with_table(_alter_table_only(_table_or_fail(catalog, table), command))
+
+
+_COLUMN_COMMANDS = frozenset({
+    AlterTableType.AT_ColumnDefault, AlterTableType.AT_SetNotNull, AlterTableType.AT_DropNotNull,
+    AlterTableType.AT_AlterColumnType, AlterTableType.AT_DropExpression,
+    AlterTableType.AT_SetExpression, AlterTableType.AT_AddIdentity,
+    AlterTableType.AT_DropIdentity, AlterTableType.AT_SetIdentity,
+})
+
+
+def _alter_column(catalog: Catalog, table: str, command: ast.AlterTableCmd,
+                  piece: _Span | None) -> Catalog:
+    """ALTER COLUMN subcommands; ``piece`` None when the author's text cannot be found."""
+    match command.subtype:
         case AlterTableType.AT_ColumnDefault:
-            return _change_column(catalog, table, command.name,
-                                  default=_set_default_text(command, piece, exact))
+            default = _text_after(piece, "DEFAULT", command.def_) if command.def_ else None
+            return _change_column(catalog, table, command.name, default=default)
         case AlterTableType.AT_SetNotNull | AlterTableType.AT_DropNotNull:
             return _change_column(catalog, table, command.name,
                                   nullable=command.subtype is AlterTableType.AT_DropNotNull)
@@ -928,10 +951,23 @@ def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, pie
             assert isinstance(definition, ast.ColumnDef)
             return _change_column(catalog, table, command.name,
                                   type=_type_text(definition.typeName, catalog.schema))
-        case AlterTableType.AT_DropExpression:
-            return _change_column(catalog, table, command.name, generated=None)
+        case AlterTableType.AT_DropExpression | AlterTableType.AT_SetExpression:
+            generated = _text_after(piece, "AS", command.def_) if command.def_ else None
+            return _change_column(catalog, table, command.name, generated=generated)
+        case AlterTableType.AT_SetIdentity:
+            return _set_identity(catalog, table, command)
         case _:
-            return catalog.with_table(_alter_table_only(_table_or_fail(catalog, table), command))
+            return _alter_identity(catalog, table, command)
+
+
+def _text_after(piece: _Span | None, keyword: str, node: object) -> str | None:
+    """The author's text after ``keyword`` (without the parentheses of ``AS (...)``)."""
+    found = piece.keyword(piece.first, keyword) if piece is not None else None
+    if piece is None or found is None:
+        return _regenerated(node if isinstance(node, ast.Node) else None)
+    if keyword == "AS":
+        return piece.inner(found)
+    return piece.text(found + 1, piece.stop(found + 1))
 
 
 def _alter_table_only(table: Table, command: ast.AlterTableCmd) -> Table:
@@ -964,16 +1000,6 @@ def _change_constraint(table: Table, name: str | None,
         raise _CannotReplay("ALTER CONSTRAINT other than DEFERRABLE is not replayed")
     return replace(table, constraints=tuple(changed if c.name == constraint.name else c
                                             for c in table.constraints))
-
-
-def _set_default_text(command: ast.AlterTableCmd, piece: _Span, exact: bool) -> str | None:
-    """SET DEFAULT: the author's text after the keyword; DROP DEFAULT: None."""
-    if command.def_ is None:
-        return None
-    keyword = piece.keyword(piece.first, "DEFAULT") if exact else None
-    if keyword is None:
-        return _regenerated(command.def_ if isinstance(command.def_, ast.Node) else None)
-    return piece.text(keyword + 1, piece.stop(keyword + 1))
 
 
 def _change_column(catalog: Catalog, table_name: str, column_name: str | None,
@@ -1027,8 +1053,8 @@ def _add_constraint(catalog: Catalog, table_name: str, command: ast.AlterTableCm
         return _set_not_null(catalog, table, _strings(node.keys))
     if node.indexname:
         return catalog.with_table(_constraint_using_index(table, node))
-    part = piece.part(piece.at(node.location))
-    return _extend_table(catalog, table, [], [_constraint(node, part, catalog.schema)])
+    return _extend_table(catalog, table, [],
+                         [_constraint(node, _element(piece, node.location), catalog.schema)])
 
 
 def _set_not_null(catalog: Catalog, table: Table, names: tuple[str, ...]) -> Catalog:
@@ -1089,20 +1115,20 @@ def _without_dependants(table: Table, column: str) -> Table:
     indexes = tuple(
         i for i in table.indexes
         if (i.constraint is None or i.constraint in kept)
-        and not any(column in _expression_columns(text) for text in i.columns if text != column)
+        and not any(column in _mentioned_columns(text) for text in i.columns if text != column)
     )
     return replace(table, constraints=constraints, indexes=indexes)
 
 
 def _mentions(constraint: Constraint, column: str) -> bool:
     if constraint.type is Kind.CHECK and constraint.expression:
-        return column in _expression_columns(constraint.expression)
+        return column in _mentioned_columns(constraint.expression)
     if constraint.type is Kind.EXCLUDE and constraint.expression:
-        return column in _expression_columns(constraint.expression, exclusion=True)
+        return column in _mentioned_columns(constraint.expression, exclusion=True)
     return False
 
 
-def _expression_columns(text: str, *, exclusion: bool = False) -> tuple[str, ...]:
+def _mentioned_columns(text: str, *, exclusion: bool = False) -> tuple[str, ...]:
     """Column names an expression (or exclusion element list) stored as text refers to."""
     sql = f"ALTER TABLE t ADD EXCLUDE ({text})" if exclusion else f"SELECT ({text})"
     try:
@@ -1148,6 +1174,19 @@ def _alter_identity(catalog: Catalog, table_name: str, command: ast.AlterTableCm
     catalog = _change_column(catalog, table.name, column.name, identity=changed.identity,
                              nullable=False)
     return _with_sequences(catalog, sequences)
+
+
+def _set_identity(catalog: Catalog, table: str, command: ast.AlterTableCmd) -> Catalog:
+    """ALTER COLUMN ... SET GENERATED ALWAYS / BY DEFAULT; sequence options are not modelled."""
+    generated = _option(command.def_, "generated")
+    if generated is not None and isinstance(generated.arg, ast.Integer):
+        values = (ir.IdentityValues.ALWAYS if generated.arg.ival == ord("a")
+                  else ir.IdentityValues.BY_DEFAULT)
+        catalog = _change_column(catalog, table, command.name, identity=values)
+    options = command.def_ if isinstance(command.def_, tuple) else ()
+    if any(isinstance(o, ast.DefElem) and o.defname != "generated" for o in options):
+        raise _CannotReplay("identity sequence options are not modelled", partial=catalog)
+    return catalog
 
 
 # ---- indexes ---------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.types import canonical_type
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.plan.planner import Context, comment_step
+from pgroll_dsl.plan.views import view_sql
+from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
 _VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
@@ -83,9 +85,19 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
     assert column is not None
     ref = ctx.table_ref(table)
     if op.type is not None:
-        ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN "
-                 f"{quote_ident(column.physical)} TYPE {render_type(op.type)}",
-                 f"change the type of {column.name} (no rewrite)", relation=table.physical)
+        # The new version's view depends on the column: swap it in one transaction, so that
+        # clients never see the view missing.
+        final = ctx.final.table(table.name) or table
+        alter = (f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(column.physical)} TYPE "
+                 f"{render_type(op.type)}")
+        view = qualified(ctx.version_schema, final.name)
+        body = "\n".join([
+            f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
+            f"  {view_sql(ctx, ctx.version_schema, final)};",
+        ])
+        ctx.step(Phase.COMPLETE, f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+                 f"change the type of {column.name} (no rewrite) under its view",
+                 relation=table.physical)
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "
                          f"{column.type} -> {canonical_type(op.type)} needs no rewrite, so no "
                          "copy and no backfill (new-version clients see the old type until "

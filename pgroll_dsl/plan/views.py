@@ -29,19 +29,33 @@ class ViewSteps:
 def view_steps(ctx: Context, final: Catalog) -> ViewSteps:
     """Create the new version schema at start; drop the old one at complete."""
     version = ctx.version_schema
-    create = [_step(ctx, f"CREATE SCHEMA IF NOT EXISTS {quote_ident(version)}",
-                    f"create version schema {version}")]
-    create += [_view(ctx, version, table, final, physical=True) for table in final.tables]
+    create = [
+        _step(
+            ctx,
+            f"CREATE SCHEMA IF NOT EXISTS {quote_ident(version)}",
+            f"create version schema {version}",
+        )
+    ]
+    create += [_view(ctx, version, table) for table in final.tables]
     previous = ctx.options.previous_version_schema
     drop_previous = []
     if previous is not None and previous != version:
-        drop_previous.append(_step(ctx, f"DROP SCHEMA IF EXISTS {quote_ident(previous)} CASCADE",
-                                   f"drop the previous version schema {previous}"))
-    drop_new = [_step(ctx, f"DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE",
-                      f"drop version schema {version}")]
+        drop_previous.append(
+            _step(
+                ctx,
+                f"DROP SCHEMA IF EXISTS {quote_ident(previous)} CASCADE",
+                f"drop the previous version schema {previous}",
+            )
+        )
+    drop_new = [
+        _step(
+            ctx,
+            f"DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE",
+            f"drop version schema {version}",
+        )
+    ]
     completed = final.completed()
-    recreate = [*drop_new, create[0],
-                *(_view(ctx, version, t, completed, physical=True) for t in completed.tables)]
+    recreate = [*drop_new, create[0], *(_view(ctx, version, t) for t in completed.tables)]
     return ViewSteps(create, drop_previous, drop_new, recreate)
 
 
@@ -49,14 +63,23 @@ def _step(ctx: Context, sql: str, summary: str) -> Step:
     return Step(sql=sql, summary=summary, lock=Lock.NONE, origin=ctx.origin)
 
 
-def _view(ctx: Context, version: str, table: Table, final: Catalog, physical: bool) -> Step:
+def view_sql(ctx: Context, version: str, table: Table) -> str:
+    """``CREATE VIEW`` of one table for one version: columns in table order, renamed."""
     columns = ", ".join(
         f"{quote_ident(c.physical)} AS {quote_ident(c.name)}" for c in table.columns
     )
     options = " WITH (security_invoker = true)" if ctx.options.security_invoker else ""
-    sql = (
+    return (
         f"CREATE VIEW {qualified(version, table.name)}{options} AS SELECT {columns} "
         f"FROM {qualified(ctx.schema, table.physical)}"
     )
-    return Step(sql=sql, summary=f"view {table.name} of version {version}", lock=Lock.ACCESS_SHARE,
-                relation=table.physical, origin=ctx.origin)
+
+
+def _view(ctx: Context, version: str, table: Table) -> Step:
+    return Step(
+        sql=view_sql(ctx, version, table),
+        summary=f"view {table.name} of version {version}",
+        lock=Lock.ACCESS_SHARE,
+        relation=table.physical,
+        origin=ctx.origin,
+    )
