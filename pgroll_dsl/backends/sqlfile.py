@@ -8,6 +8,7 @@ between batches). Every step is preceded by a comment with its origin, lock and 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pgroll_dsl import __version__
@@ -18,16 +19,17 @@ LOCK_TIMEOUT_MS = 500
 
 def render_phase(plan: Plan, phase: Phase, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> str:
     """One phase as a runnable SQL file, header included."""
-    return _header(plan, lock_timeout_ms) + _phase_body(plan, phase)
+    return _header(plan, lock_timeout_ms, plan.phase(phase)) + _phase_body(plan, phase)
 
 
 def render_plan(plan: Plan, phases: tuple[Phase, ...] = tuple(Phase),
                 lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> str:
     """The phases for review; with one phase the text is runnable as it is."""
-    return _header(plan, lock_timeout_ms) + "\n".join(_phase_body(plan, p) for p in phases)
+    steps = tuple(s for p in phases for s in plan.phase(p))
+    return _header(plan, lock_timeout_ms, steps) + "\n".join(_phase_body(plan, p) for p in phases)
 
 
-def _header(plan: Plan, lock_timeout_ms: int) -> str:
+def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     lines = [
         f"-- pgroll-dsl {__version__} plan for migration {plan.migration}",
         f"-- target schema: {plan.schema}; new version schema: {plan.version_schema}",
@@ -36,6 +38,7 @@ def _header(plan: Plan, lock_timeout_ms: int) -> str:
         "-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.",
     ]
     lines += [f"-- {note}" for note in plan.notes]
+    lines += _file_notes(steps)
     lines += [
         "SET standard_conforming_strings = on;",
         f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",
@@ -51,15 +54,81 @@ def _phase_body(plan: Plan, phase: Phase) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+# What migration linters (squawk) say about a statement, and why it is safe in this plan:
+# (rule, pattern on the statement, reason). The plan file marks each finding it expects.
+_LINT_NOTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
+    (rule, re.compile(pattern, re.I | re.S), reason) for rule, pattern, reason in (
+        ("require-statement-timeout", r"\A", "index builds, VALIDATE and the batched backfill "
+         "legitimately run long; every lock wait is bounded by lock_timeout"),
+        ("prefer-robust-stmts", r"\A", "a phase is not re-run blindly: a failed start is "
+         "undone by rollback, whose steps all tolerate a partial start"),
+        ("ban-drop-schema", r"\ADROP SCHEMA", "a version schema holds only views, no data"),
+        ("ban-drop-column", r"DROP COLUMN", "complete: no client of the old version is left, "
+         "and the data lives on in the column that replaced this one"),
+        ("ban-drop-table", r"\ADROP TABLE", "complete or rollback: no client reads this table"),
+        ("ban-drop-function", r"\ADROP FUNCTION", "a trigger function of this migration"),
+        ("ban-drop-constraint", r"DROP CONSTRAINT", "a helper constraint of this migration, "
+         "or the one it drops, once no old client relies on it"),
+        ("renaming-column", r"RENAME COLUMN", "clients use version-schema views, which "
+         "follow the rename"),
+        ("renaming-table", r"\AALTER TABLE[^;]* RENAME TO", "clients use version-schema "
+         "views, which follow the rename"),
+        ("renaming-object", r"RENAME (TO|CONSTRAINT)", "the object keeps working; only its "
+         "name changes"),
+        ("adding-field-with-default", r"ADD COLUMN[^;]* DEFAULT", "a constant default: "
+         "PostgreSQL adds it without rewriting the table"),
+        ("prefer-bigint-over-int", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*\b("
+         r"int|integer|smallint|int4|int2|serial)\b", "the type is the author's choice"),
+        ("prefer-bigint-over-smallint", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*"
+         r"\b(smallint|int2)\b", "the type is the author's choice"),
+        ("prefer-text-field", r"\b(varchar|character varying)\b", "the type is the author's "
+         "choice"),
+        ("prefer-identity", r"\bserial\b", "the type is the author's choice"),
+        ("prefer-timestamp-tz", r"\btimestamp\b(?! with time zone)", "the type is the "
+         "author's choice"),
+    )
+)
+
+
+# Rules squawk reports at places inside a statement (a column's type) or for the file as a
+# whole: annotated once, in the header, for every phase file that has them.
+_FILE_RULES = frozenset({
+    "require-statement-timeout", "prefer-robust-stmts", "prefer-bigint-over-int",
+    "prefer-bigint-over-smallint", "prefer-text-field", "prefer-identity",
+    "prefer-timestamp-tz",
+})
+
+
+def lint_notes(sql: str) -> list[tuple[str, str]]:
+    """The (rule, reason) pairs a migration linter will raise on this statement."""
+    return [(rule, reason) for rule, pattern, reason in _LINT_NOTES if pattern.search(sql)]
+
+
+def _file_notes(steps: tuple[Step, ...]) -> list[str]:
+    found: dict[str, str] = {}
+    for step in steps:
+        for rule, reason in lint_notes(step.sql):
+            if rule in _FILE_RULES:
+                found.setdefault(rule, reason)
+    if not found:
+        return []
+    lines = [f"-- safe despite {rule}: {reason}" for rule, reason in found.items()]
+    return [*lines, f"-- squawk-ignore-file {', '.join(found)}"]
+
+
 def _step(number: int, step: Step) -> str:
     origin = str(step.origin) if step.origin is not None else "generated"
     where = f" on {step.relation}" if step.relation else ""
     notes = [f"-- [{number}] {origin}: {step.summary}",
              f"--     lock: {step.lock.value}{where}; {step.cost.value}"]
+    found = [(r, why) for r, why in lint_notes(step.sql) if r not in _FILE_RULES]
+    notes += [f"--     safe despite {rule}: {reason}" for rule, reason in found]
     if not step.transactional:
         notes.append("--     runs outside a transaction block")
     if step.kind is StepKind.RAW_SQL:
         notes.append("--     the author's SQL, run as written")
+    if found:  # squawk reads this line as applying to the next one
+        notes.append(f"-- squawk-ignore {', '.join(rule for rule, _ in found)}")
     sql = step.sql.rstrip().rstrip(";") if step.kind is not StepKind.RAW_SQL else step.sql.rstrip()
     terminator = "" if sql.endswith(";") else ";"
     return "\n".join(notes) + "\n" + sql + terminator

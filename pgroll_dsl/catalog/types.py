@@ -44,6 +44,8 @@ def canonical_type(type_: TypeName) -> str:
     modifiers = type_.modifiers
     if name == "character" and not modifiers:
         modifiers = ("1",)
+    if name == "numeric" and len(modifiers) == 1:
+        modifiers = (modifiers[0], "0")  # format_type spells numeric(10) as numeric(10,0)
     if type_.name == "float" and modifiers:
         name = "real" if int(modifiers[0]) <= 24 else "double precision"
         modifiers = ()

@@ -58,11 +58,9 @@ def check_sql(text: str, context: Context) -> Problem | None:
     return None
 
 
-def _char_offset(text: str, byte_offset: int | None) -> int:
-    """libpg_query reports byte offsets into UTF-8; map to a character offset."""
-    if byte_offset is None:
-        return len(text)
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+def _char_offset(text: str, offset: int | None) -> int:
+    """Pglast reports character offsets (it maps libpg_query's bytes); None: the end."""
+    return len(text) if offset is None else offset
 
 
 @dataclass(frozen=True, slots=True)

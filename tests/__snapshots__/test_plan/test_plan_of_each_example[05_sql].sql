@@ -3,6 +3,10 @@
 -- previous version schema: public_04_rename_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+-- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- safe despite prefer-bigint-over-int: the type is the author's choice
+-- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
 SET lock_timeout = '500ms';
 
@@ -37,10 +41,14 @@ CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "
 
 -- [1] 05_sql.yaml:1:1: drop the previous version schema public_04_rename_table
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
 
 -- [2] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
 -- [3] 05_sql.yaml:1:1: create version schema public_05_sql
@@ -67,9 +75,13 @@ CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "
 
 -- [1] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
 -- [2] 05_sql.yaml:3:7: raw SQL (down)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
+--     safe despite ban-drop-table: complete or rollback: no client reads this table
 --     the author's SQL, run as written
+-- squawk-ignore ban-drop-table
 DROP TABLE users;

@@ -3,6 +3,9 @@
 -- previous version schema: public_06_add_column_to_sql_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+-- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
 SET lock_timeout = '500ms';
 
@@ -32,14 +35,20 @@ CREATE VIEW "public_07_drop_table"."users" WITH (security_invoker = true) AS SEL
 
 -- [1] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
 
 -- [2] 07_drop_table.yaml:3:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-table: complete or rollback: no client reads this table
+-- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."products";
 
 -- ==== rollback (1 step) ====
 
 -- [1] 07_drop_table.yaml:1:1: drop version schema public_07_drop_table
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;

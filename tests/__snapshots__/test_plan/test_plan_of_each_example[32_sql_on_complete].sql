@@ -3,6 +3,10 @@
 -- previous version schema: public_31_unset_not_null
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+-- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- safe despite prefer-timestamp-tz: the type is the author's choice
+-- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-timestamp-tz
 SET standard_conforming_strings = on;
 SET lock_timeout = '500ms';
 
@@ -60,6 +64,8 @@ CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) A
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop the previous version schema public_31_unset_not_null
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 
 -- [2] 32_sql_on_complete.yaml:3:7: raw SQL (up)
@@ -69,6 +75,8 @@ ALTER TABLE people ADD COLUMN birth_date timestamp;
 
 -- [3] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
 
 -- [4] 32_sql_on_complete.yaml:1:1: create version schema public_32_sql_on_complete
@@ -123,4 +131,6 @@ CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) A
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;

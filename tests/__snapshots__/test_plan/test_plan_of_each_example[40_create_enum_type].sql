@@ -3,6 +3,9 @@
 -- previous version schema: public_39_add_column_with_multiple_pk_in_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+-- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
 SET lock_timeout = '500ms';
 
@@ -69,10 +72,14 @@ CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) 
 
 -- [1] 40_create_enum_type.yaml:1:1: drop the previous version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
 -- [2] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 
 -- [3] 40_create_enum_type.yaml:1:1: create version schema public_40_create_enum_type
@@ -131,6 +138,8 @@ CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) 
 
 -- [1] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 
 -- [2] 40_create_enum_type.yaml:3:7: undo raw SQL (inferred: the operation has no down)

@@ -3,6 +3,9 @@
 -- previous version schema: public_41_add_enum_column
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+-- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+-- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
 SET lock_timeout = '500ms';
 
@@ -69,12 +72,16 @@ CREATE VIEW "public_42_create_unique_index"."users" WITH (security_invoker = tru
 
 -- [1] 42_create_unique_index.yaml:1:1: drop the previous version schema public_41_add_enum_column
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
 -- [1] 42_create_unique_index.yaml:1:1: drop version schema public_42_create_unique_index
 --     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
 
 -- [2] 42_create_unique_index.yaml:3:7: drop index idx_fruits_unique_name
