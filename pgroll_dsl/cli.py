@@ -258,8 +258,9 @@ def plan(
     schema: SchemaOpt = "public",
     phase: Annotated[PhaseChoice, typer.Option("--phase", help="Phases to print.")] = (
         PhaseChoice.all),
-    plan_format: Annotated[PlanFormat, typer.Option("--plan-format", "-f",
-                                                    help="sql or json.")] = PlanFormat.sql,
+    plan_format: Annotated[PlanFormat, typer.Option(
+        "--format", help="sql (the plan file; text diagnostics) or json (plan and "
+        "diagnostics as JSON, for tools).")] = PlanFormat.sql,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
     optimize: Annotated[bool, typer.Option("--optimize/--no-optimize",
                                            help="Do less work where it is safe.")] = True,
@@ -268,9 +269,9 @@ def plan(
                                                help="Seconds between batches.")] = 0.0,
     lock_timeout: Annotated[int, typer.Option("--lock-timeout", min=1,
                                               help="Milliseconds.")] = 500,
-    output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Print what start, complete and rollback will run: a reviewable SQL plan."""
+    output_format = OutputFormat.json if plan_format is PlanFormat.json else OutputFormat.text
     from pgroll_dsl.backends.sqlfile import plan_json, render_plan
     from pgroll_dsl.plan.model import Phase
     from pgroll_dsl.plan.planner import PlanOptions, plan_migration

@@ -1,0 +1,102 @@
+"""The validate, plan and catalog commands, as a CI job calls them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from typer.testing import CliRunner
+
+from pgroll_dsl.cli import app
+from tests.conftest import EXAMPLES as CORPUS
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_plan_prints_every_phase_of_an_example() -> None:
+    result = invoke("plan", str(EXAMPLES / "03_users_email_not_null.pgroll"))
+    assert result.exit_code == 0, result.stderr
+    for phase in ("start", "complete", "rollback"):
+        assert f"-- ==== {phase} (" in result.stdout
+    assert "previous version schema: public_02_add_orders" in result.stdout
+
+
+def test_plan_one_phase_and_json(tmp_path: Path) -> None:
+    result = invoke("plan", str(EXAMPLES / "02_add_orders.pgroll"), "--phase", "start")
+    assert result.exit_code == 0 and "==== complete" not in result.stdout
+    out = tmp_path / "plan.json"
+    result = invoke("plan", str(EXAMPLES / "02_add_orders.pgroll"), "--format", "json",
+                    "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["migration"] == "02_add_orders"
+    assert {"start", "complete", "rollback"} <= document.keys()
+    assert any("CREATE INDEX CONCURRENTLY" in s["sql"] and not s["transactional"]
+               for s in document["start"])
+
+
+def test_plan_refuses_a_migration_with_errors(tmp_path: Path) -> None:
+    result = invoke("plan", str(CORPUS / "35_alter_column_multiple.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    (diagnostic,) = json.loads(result.stderr)
+    assert (diagnostic["code"], diagnostic["line"], diagnostic["column"]) == ("PGD209", 15, 13)
+    assert result.stdout == ""
+
+
+def test_validate_a_directory_reports_only_the_corpus_defect() -> None:
+    result = invoke("validate", str(CORPUS), "--format", "json")
+    assert result.exit_code == 1
+    codes = [(d["code"], Path(d["path"]).name) for d in json.loads(result.stderr)
+             if d["severity"] == "error"]
+    assert codes == [("PGD209", "35_alter_column_multiple.yaml")]
+
+
+def test_validate_examples_directory_is_clean() -> None:
+    result = invoke("validate", str(EXAMPLES))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_history_option_and_its_errors(tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    for name in ("01_create_users.pgroll", "02_add_orders.pgroll"):
+        shutil.copy(EXAMPLES / name, history / name)
+    migration = EXAMPLES / "03_users_email_not_null.pgroll"
+    assert invoke("plan", str(migration), "--history", str(history)).exit_code == 0
+    missing = invoke("plan", str(migration), "--history", str(tmp_path / "nope"))
+    assert missing.exit_code == 2 and "PGD902" in missing.stderr
+    both = invoke("plan", str(migration), "--history", str(history), "--catalog", "x.json")
+    assert both.exit_code == 2
+
+
+def test_unreachable_database_is_an_environment_error() -> None:
+    result = invoke("plan", str(EXAMPLES / "01_create_users.pgroll"), "--postgres-url",
+                    "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert result.exit_code == 2
+    assert "PGD901" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_snapshot_of_a_live_database_plans_like_the_database(
+    pg_conn: psycopg.Connection[Any], pg_dsn: str, tmp_path: Path
+) -> None:
+    pg_conn.execute("create table users (id serial primary key, name varchar(255) not null,"
+                    " email text unique, created_at timestamptz not null default now())")
+    dsn = make_conninfo(pg_dsn, dbname=pg_conn.info.dbname)
+    snapshot = tmp_path / "catalog.json"
+    dumped = invoke("catalog", "dump", "--postgres-url", dsn, "-o", str(snapshot))
+    assert dumped.exit_code == 0, dumped.stderr
+    migration = str(EXAMPLES / "03_users_email_not_null.pgroll")
+    offline = invoke("plan", migration, "--catalog", str(snapshot), "--phase", "start")
+    live = invoke("plan", migration, "--postgres-url", dsn, "--phase", "start")
+    assert offline.exit_code == live.exit_code == 0, offline.stderr + live.stderr
+    body = [line for line in offline.stdout.splitlines() if not line.startswith("-- catalog")]
+    assert body == [line for line in live.stdout.splitlines()
+                    if not line.startswith("-- catalog")]
