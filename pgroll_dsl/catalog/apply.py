@@ -37,11 +37,11 @@ def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
             return _add_column(catalog, op)
         case ir.DropColumn():
             dropped = _on_table(catalog, op.table.name,
-                                lambda t: _drop_columns(t, {op.column.name}))
-            return _owned_sequences(dropped, op.table.name, op.column.name, None)
+                                lambda t: drop_columns(t, {op.column.name}))
+            return owned_sequences(dropped, op.table.name, op.column.name, None)
         case ir.RenameColumn():
             renamed = _on_table(catalog, op.table.name, lambda t: _rename_column(t, op))
-            return _owned_sequences(renamed, op.table.name, op.from_.name, op.to.name)
+            return owned_sequences(renamed, op.table.name, op.from_.name, op.to.name)
         case ir.AlterColumn():
             return _alter_column(catalog, op)
         case ir.CreateIndex():
@@ -65,7 +65,7 @@ def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
             assert_never(op)
 
 
-def _owned_sequences(catalog: Catalog, table: str, column: str, new: str | None) -> Catalog:
+def owned_sequences(catalog: Catalog, table: str, column: str, new: str | None) -> Catalog:
     """Sequences follow their column: renamed with it, dropped with it (``new`` is None)."""
     sequences = []
     for s in catalog.sequences:
@@ -147,13 +147,14 @@ def _sequences(table: str, columns: tuple[ir.Column, ...]) -> tuple[Sequence, ..
     )
 
 
-def _with_sequences(catalog: Catalog, sequences: tuple[Sequence, ...]) -> Catalog:
+def with_sequences(catalog: Catalog, sequences: tuple[Sequence, ...]) -> Catalog:
+    """The catalog with these sequences added (replacing any of the same name), by name."""
     names = {s.name for s in sequences}
     kept = tuple(s for s in catalog.sequences if s.name not in names)
     return replace(catalog, sequences=tuple(sorted((*kept, *sequences), key=lambda s: s.name)))
 
 
-def _indexes_for(constraints: list[Constraint]) -> list[Index]:
+def indexes_for(constraints: list[Constraint]) -> list[Index]:
     """PostgreSQL backs primary keys, unique and exclusion constraints with an index."""
     backed = (ir.ConstraintType.PRIMARY_KEY, ir.ConstraintType.UNIQUE, ir.ConstraintType.EXCLUDE)
     return [
@@ -182,9 +183,9 @@ def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
     pk_columns = {col for c in constraints if c.type is ir.ConstraintType.PRIMARY_KEY
                   for col in c.columns}
     columns = tuple(replace(c, nullable=False) if c.name in pk_columns else c for c in columns)
-    table = Table(name=name, columns=columns, constraints=_sorted(constraints),
-                  indexes=_sorted_indexes(_indexes_for(constraints)), comment=op.comment)
-    return _with_sequences(catalog.with_table(table), _sequences(name, op.columns))
+    table = Table(name=name, columns=columns, constraints=sorted_constraints(constraints),
+                  indexes=sorted_indexes(indexes_for(constraints)), comment=op.comment)
+    return with_sequences(catalog.with_table(table), _sequences(name, op.columns))
 
 
 def _table_constraint(c: ir.Constraint) -> Constraint:
@@ -201,7 +202,7 @@ def _table_constraint(c: ir.Constraint) -> Constraint:
     if not columns and c.check is not None:
         columns = expression_columns(c.check.text)
     if not columns and exclude is not None and exclude.elements is not None:
-        columns = _exclusion_columns(exclude.elements.text)
+        columns = exclusion_columns(exclude.elements.text)
     return Constraint(
         name=c.name.name, type=c.type, columns=columns,
         expression=(c.check.text if c.check is not None
@@ -214,11 +215,15 @@ def _table_constraint(c: ir.Constraint) -> Constraint:
     )
 
 
-def _sorted(constraints: list[Constraint] | tuple[Constraint, ...]) -> tuple[Constraint, ...]:
+def sorted_constraints(
+    constraints: list[Constraint] | tuple[Constraint, ...],
+) -> tuple[Constraint, ...]:
+    """Constraints in the model's order: by name."""
     return tuple(sorted(constraints, key=lambda c: c.name))
 
 
-def _sorted_indexes(indexes: list[Index] | tuple[Index, ...]) -> tuple[Index, ...]:
+def sorted_indexes(indexes: list[Index] | tuple[Index, ...]) -> tuple[Index, ...]:
+    """Indexes in the model's order: by name."""
     return tuple(sorted(indexes, key=lambda i: i.name))
 
 
@@ -238,7 +243,7 @@ def expression_columns(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _exclusion_columns(elements: str) -> tuple[str, ...]:
+def exclusion_columns(elements: str) -> tuple[str, ...]:
     """Key columns of ``a WITH =, b WITH &&``: the elements that are plain column names."""
     found = []
     for element in elements.split(","):
@@ -255,13 +260,14 @@ def _rename_table(catalog: Catalog, op: ir.RenameTable) -> Catalog:
     if table is None or catalog.table(op.to.name) is not None:
         return catalog
     catalog = catalog.without_table(table.name).with_table(replace(table, name=op.to.name))
-    tables = tuple(_retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
+    tables = tuple(retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
     sequences = tuple(replace(s, owned_by_table=op.to.name) if s.owned_by_table == op.from_.name
                       else s for s in catalog.sequences)
     return replace(catalog, tables=tables, sequences=sequences)
 
 
-def _retarget_references(table: Table, old: str, new: str) -> Table:
+def retarget_references(table: Table, old: str, new: str) -> Table:
+    """The table's foreign keys to table ``old`` point to ``new`` instead."""
     constraints = tuple(
         replace(c, references=replace(c.references, table=new))
         if c.references is not None and c.references.table == old else c
@@ -280,13 +286,13 @@ def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
     table = replace(
         table,
         columns=(*table.columns, column),
-        constraints=_sorted((*table.constraints, *constraints)),
-        indexes=_sorted_indexes((*table.indexes, *_indexes_for(constraints))),
+        constraints=sorted_constraints((*table.constraints, *constraints)),
+        indexes=sorted_indexes((*table.indexes, *indexes_for(constraints))),
     )
-    return _with_sequences(catalog.with_table(table), _sequences(table.name, (op.column,)))
+    return with_sequences(catalog.with_table(table), _sequences(table.name, (op.column,)))
 
 
-def _drop_columns(table: Table, names: set[str]) -> Table:
+def drop_columns(table: Table, names: set[str]) -> Table:
     """PostgreSQL drops the constraints and indexes that involve a dropped column."""
     constraints = tuple(c for c in table.constraints if not names & set(c.columns))
     kept = {c.name for c in constraints}
@@ -341,8 +347,8 @@ def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
     table = replace(
         table,
         columns=tuple(changed if c.name == column.name else c for c in table.columns),
-        constraints=_sorted((*table.constraints, *added)),
-        indexes=_sorted_indexes((*table.indexes, *_indexes_for(added))),
+        constraints=sorted_constraints((*table.constraints, *added)),
+        indexes=sorted_indexes((*table.indexes, *indexes_for(added))),
     )
     return catalog.with_table(table)
 
@@ -353,7 +359,7 @@ def _create_index(table: Table, op: ir.CreateIndex) -> Table:
         method=op.method.value if op.method is not None else "btree",
         predicate=op.predicate.text if op.predicate is not None else None,
     )
-    return replace(table, indexes=_sorted_indexes((*table.indexes, index)))
+    return replace(table, indexes=sorted_indexes((*table.indexes, index)))
 
 
 def _drop_index(catalog: Catalog, name: str) -> Catalog:
@@ -388,8 +394,9 @@ def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
         for c in table.columns
     )
     return replace(
-        table, columns=new_columns, constraints=_sorted((*table.constraints, constraint)),
-        indexes=_sorted_indexes((*table.indexes, *_indexes_for([constraint]))),
+        table, columns=new_columns,
+        constraints=sorted_constraints((*table.constraints, constraint)),
+        indexes=sorted_indexes((*table.indexes, *indexes_for([constraint]))),
     )
 
 
@@ -415,8 +422,8 @@ def _rename_constraint(table: Table, op: ir.RenameConstraint) -> Table:
     # PostgreSQL renames the index behind a constraint along with it.
     return replace(
         table,
-        constraints=_sorted([replace(c, name=new) if c.name == old else c
-                             for c in table.constraints]),
-        indexes=_sorted_indexes([replace(i, name=new, constraint=new) if i.constraint == old
-                                 else i for i in table.indexes]),
+        constraints=sorted_constraints([replace(c, name=new) if c.name == old else c
+                                        for c in table.constraints]),
+        indexes=sorted_indexes([replace(i, name=new, constraint=new) if i.constraint == old
+                                else i for i in table.indexes]),
     )
