@@ -88,12 +88,16 @@ def _on_table(catalog: Catalog, name: str, change: object) -> Catalog:
 # ---- columns ---------------------------------------------------------------------------
 
 
+def nextval(sequence: str) -> str:
+    """A serial column's default, spelled as PostgreSQL prints it."""
+    return f"nextval({quote_literal(quote_name(sequence))}::regclass)"
+
+
 def _column_default(table: str, column: ir.Column) -> str | None:
     if column.default is not None:
         return column.default.text
     if is_serial(column.type):
-        sequence = auto_name(table, (column.name.name,), "seq")
-        return f"nextval({quote_literal(quote_name(sequence))}::regclass)"
+        return nextval(auto_name(table, (column.name.name,), "seq"))
     return None
 
 
@@ -188,16 +192,20 @@ def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
     return with_sequences(catalog.with_table(table), _sequences(name, op.columns))
 
 
+def table_foreign_key(ref: ir.TableForeignKeyReference | None) -> ForeignKey | None:
+    """The model of a table-level foreign key's target (create_table and create_constraint)."""
+    if ref is None:
+        return None
+    return ForeignKey(
+        table=ref.table.name, columns=tuple(x.name for x in ref.columns),
+        on_delete=ref.on_delete, on_update=ref.on_update, match_type=ref.match_type,
+        on_delete_set_columns=tuple(x.name for x in ref.on_delete_set_columns),
+    )
+
+
 def _table_constraint(c: ir.Constraint) -> Constraint:
     columns = tuple(col.name for col in c.columns)
-    references = None
-    if c.references is not None:
-        ref = c.references
-        references = ForeignKey(
-            table=ref.table.name, columns=tuple(x.name for x in ref.columns),
-            on_delete=ref.on_delete, on_update=ref.on_update, match_type=ref.match_type,
-            on_delete_set_columns=tuple(x.name for x in ref.on_delete_set_columns),
-        )
+    references = table_foreign_key(c.references)
     exclude = c.exclude
     if not columns and c.check is not None:
         columns = expression_columns(c.check.text)
@@ -373,14 +381,7 @@ def _drop_index(catalog: Catalog, name: str) -> Catalog:
 
 def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
     columns = tuple(c.name for c in op.columns)
-    references = None
-    if op.references is not None:
-        ref = op.references
-        references = ForeignKey(
-            table=ref.table.name, columns=tuple(c.name for c in ref.columns),
-            on_delete=ref.on_delete, on_update=ref.on_update, match_type=ref.match_type,
-            on_delete_set_columns=tuple(c.name for c in ref.on_delete_set_columns),
-        )
+    references = table_foreign_key(op.references)
     constraint = Constraint(
         name=op.name.name, type=op.type, columns=columns,
         expression=op.check.text if op.check is not None else None, references=references,

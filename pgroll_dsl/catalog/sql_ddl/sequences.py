@@ -10,16 +10,10 @@ from dataclasses import replace
 
 from pglast import ast
 
-from pgroll_dsl.catalog.apply import with_sequences
+from pgroll_dsl.catalog.apply import nextval, with_sequences
 from pgroll_dsl.catalog.model import Catalog, Sequence
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, option_named, relation, strings
-from pgroll_dsl.sql.quoting import quote_literal, quote_name
-
-
-def nextval(sequence: str) -> str:
-    """A serial column's default, as PostgreSQL prints it."""
-    return f"nextval({quote_literal(quote_name(sequence))}::regclass)"
 
 
 def sequence_named(catalog: Catalog, name: str) -> Sequence | None:
