@@ -9,7 +9,7 @@ import sys
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -19,6 +19,9 @@ from pgroll_dsl.compile import Before, CatalogSource
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.diagnostics.render import render_json, render_text
 from pgroll_dsl.frontend import load_migration
+
+if TYPE_CHECKING:
+    from pgroll_dsl.backends.runner import Runner
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
 
@@ -326,6 +329,252 @@ def catalog_dump(
     except CompileError as err:
         _exit_for(err, output_format)
     _write(dump_snapshot(catalog), output)
+
+
+# ---- the live executor ---------------------------------------------------------------------
+
+EXIT_PARTIAL = 3
+DEFAULT_URL = "postgres://postgres:postgres@localhost?sslmode=disable"  # pgroll's default
+
+LiveUrlOpt = Annotated[str, typer.Option("--postgres-url", envvar="PGROLL_PG_URL",
+                                         help="The database to migrate.")]
+StateOpt = Annotated[str, typer.Option("--pgroll-schema", envvar="PGROLL_STATE_SCHEMA",
+                                       help="Schema of the migration history.")]
+LockOpt = Annotated[int, typer.Option("--lock-timeout", envvar="PGROLL_LOCK_TIMEOUT", min=0,
+                                      help="Milliseconds a statement waits for a lock.")]
+RoleOpt = Annotated[str | None, typer.Option("--role", envvar="PGROLL_ROLE",
+                                             help="SET ROLE for the migration session.")]
+BatchOpt = Annotated[int, typer.Option("--backfill-batch-size", min=1,
+                                       help="Rows per backfill batch.")]
+DelayOpt = Annotated[float, typer.Option("--backfill-batch-delay", min=0.0,
+                                         help="Seconds between backfill batches.")]
+
+
+class _Progress:
+    """Backfill progress: a rich bar with rows/s and ETA on a terminal, quiet otherwise."""
+
+    def __init__(self, url_schema: tuple[str, str]) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
+        self.progress: Any = None
+        self.url, self.schema = url_schema
+
+    def __call__(self, table: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        if self.progress is None:
+            self.progress = Progress(TextColumn("backfill {task.description}"), BarColumn(),
+                                     MofNCompleteColumn(), TransferSpeedColumn(),
+                                     TimeRemainingColumn(), transient=True)
+            self.progress.start()
+        if table not in self.bars:
+            self.bars[table] = self.progress.add_task(table, total=None)
+        self.progress.update(self.bars[table], completed=rows)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
+            batch_size: int = 1000, batch_delay: float = 0.0) -> tuple[Runner, _Progress]:
+    # Imported here: fmt, convert, validate and plan never load the database driver.
+    from pgroll_dsl.backends.live import Session
+    from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions
+
+    progress = _Progress((url, schema))
+
+    def retry(step: Any, attempt: int, delay: float) -> None:
+        typer.echo(f"lock timeout on {step.relation or 'a relation'} ({step.summary}); "
+                   f"retry {attempt} in {delay:.2f}s", err=True)
+
+    options = RunOptions(
+        session=Session(url=url, schema=schema, lock_timeout_ms=lock, role=role),
+        state_schema=state, batch_size=batch_size, batch_delay=batch_delay,
+        on_progress=progress, on_retry=retry,
+        on_message=lambda m: typer.echo(m, err=True),
+    )
+    try:
+        return Runner(options), progress
+    except CommandError as err:
+        _live_exit(err)
+
+
+def _live_exit(err: Exception) -> NoReturn:
+    from pgroll_dsl.backends.runner import PartialFailure, Unreachable
+
+    typer.echo(f"error: {err}", err=True)
+    if isinstance(err, PartialFailure):
+        raise typer.Exit(EXIT_PARTIAL)
+    raise typer.Exit(EXIT_USAGE if isinstance(err, Unreachable) else EXIT_DIAGNOSTICS)
+
+
+@app.command()
+def init(
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+) -> None:
+    """Install (or upgrade) the migration history schema; safe to run again."""
+    import psycopg
+
+    runner, _ = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role)
+    try:
+        runner.init()
+    except psycopg.Error as err:
+        _live_exit(err)
+    finally:
+        runner.close()
+    typer.echo("Initialization complete")
+
+
+def _start(runner: Runner, progress: _Progress, path: Path, complete: bool) -> None:
+    from pgroll_dsl.backends.runner import CommandError, PartialFailure
+
+    try:
+        migration = driver.check_file(path).migration
+    except CompileError as err:
+        _report(err.diagnostics, OutputFormat.text)
+        raise typer.Exit(EXIT_DIAGNOSTICS) from None
+    try:
+        plan = runner.start(migration)
+        progress.stop()
+        typer.echo(f'New version of the schema available under the postgres '
+                   f'"{plan.version_schema}" schema')
+        if complete:
+            runner.complete()
+            typer.echo(f'Migration "{migration.name}" complete')
+    except CompileError as err:
+        progress.stop()
+        _report(err.diagnostics, OutputFormat.text)
+        raise typer.Exit(EXIT_DIAGNOSTICS) from None
+    except (CommandError, PartialFailure) as err:
+        progress.stop()
+        _live_exit(err)
+
+
+@app.command()
+def start(
+    migration_file: Annotated[Path, typer.Argument(metavar="FILE", help="The migration.")],
+    complete: Annotated[bool, typer.Option("--complete", "-c",
+                                           help="Complete right after starting.")] = False,
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+    backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+) -> None:
+    """Start a migration: both versions of the schema work until complete or rollback."""
+    runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
+                               backfill_batch_size, backfill_batch_delay)
+    try:
+        _start(runner, progress, migration_file, complete)
+    finally:
+        runner.close()
+
+
+def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str | None
+            ) -> str:
+    from pgroll_dsl.backends.runner import CommandError, PartialFailure
+
+    runner, _ = _runner(url, schema, state, lock, role)
+    try:
+        result: str = getattr(runner, action)()
+        return result
+    except (CommandError, PartialFailure) as err:
+        _live_exit(err)
+    finally:
+        runner.close()
+
+
+@app.command()
+def complete(
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+) -> None:
+    """Complete the active migration: the old version goes away."""
+    name = _simple("complete", postgres_url, schema, pgroll_schema, lock_timeout, role)
+    typer.echo(f'Migration "{name}" complete')
+
+
+@app.command()
+def rollback(
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+) -> None:
+    """Undo the active migration; clients of the old version never notice."""
+    name = _simple("rollback", postgres_url, schema, pgroll_schema, lock_timeout, role)
+    typer.echo(f'Migration "{name}" rolled back')
+
+
+@app.command()
+def status(
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll",
+) -> None:
+    """Print the schema's migration status as JSON (as pgroll does)."""
+    import json
+
+    from pgroll_dsl.backends.runner import CommandError
+
+    runner, _ = _runner(postgres_url, schema, pgroll_schema, 500, None)
+    try:
+        document = runner.status()
+    except CommandError as err:
+        _live_exit(err)
+    finally:
+        runner.close()
+    typer.echo(json.dumps(document, indent=2))
+
+
+@app.command()
+def latest(
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll",
+) -> None:
+    """Print the newest version schema: what an application puts in its search_path."""
+    typer.echo(_simple("latest_schema", postgres_url, schema, pgroll_schema, 500, None))
+
+
+@app.command()
+def migrate(
+    directory: Annotated[Path, typer.Argument(help="Directory of migration files.")],
+    complete: Annotated[bool, typer.Option("--complete", "-c",
+                                           help="Also complete the last one.")] = False,
+    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
+    pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+    backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+) -> None:
+    """Apply every migration of the directory not applied yet, in file-name order."""
+    from pgroll_dsl.backends.runner import CommandError
+    from pgroll_dsl.catalog.replay import migration_files
+
+    if not directory.is_dir():
+        typer.echo(f"error: {directory} is not a directory", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
+                               backfill_batch_size, backfill_batch_delay)
+    try:
+        active = runner.state.active() if runner.state.initialized() else None
+        if active is not None:
+            typer.echo(f'migration "{active.name}" is active')
+            return
+        pending = runner.unapplied(migration_files(directory))
+        if not pending:
+            typer.echo("Database is up to date; no migrations to apply")
+            return
+        for index, path in enumerate(pending):
+            _start(runner, progress, path, complete or index < len(pending) - 1)
+    except CommandError as err:
+        _live_exit(err)
+    finally:
+        runner.close()
 
 
 def main() -> None:

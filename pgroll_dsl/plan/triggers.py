@@ -118,14 +118,19 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
     """
     target = qualified(schema, table)
     pause = f"\n    PERFORM pg_catalog.pg_sleep({delay_seconds});" if delay_seconds > 0 else ""
+    # One NOTICE per batch: psql shows it, the live executor turns it into a progress bar.
+    report = (f"\n    done_rows := done_rows + {{count}};\n    RAISE NOTICE 'pgroll-dsl backfill "
+              f"%: % rows', {quote_literal(table)}, done_rows;")
     marker = quote_ident(MARKER)
     if not key:
         return (
-            "DO $pgroll_backfill$\nDECLARE\n  touched bigint;\nBEGIN\n  LOOP\n"
+            "DO $pgroll_backfill$\nDECLARE\n  touched bigint;\n  done_rows bigint := 0;\nBEGIN\n"
+            "  LOOP\n"
             f"    UPDATE {target} SET {marker} = true WHERE ctid = ANY (ARRAY(\n"
             f"      SELECT ctid FROM {target} WHERE {marker} LIMIT {batch_size}"
             " FOR NO KEY UPDATE));\n"
-            "    GET DIAGNOSTICS touched = ROW_COUNT;\n    EXIT WHEN touched = 0;\n"
+            "    GET DIAGNOSTICS touched = ROW_COUNT;\n    EXIT WHEN touched = 0;"
+            f"{report.format(count='touched')}\n"
             f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
         )
     columns = [quote_ident(k) for k in key]
@@ -139,7 +144,8 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
     returned = ", ".join(f"r.{c}" for c in columns)
     descending = ", ".join(f"{c} DESC" for c in columns)
     return (
-        f"DO $pgroll_backfill$\nDECLARE\n{declare}\n  batch_rows bigint;\nBEGIN\n  LOOP\n"
+        f"DO $pgroll_backfill$\nDECLARE\n{declare}\n  batch_rows bigint;\n"
+        "  done_rows bigint := 0;\nBEGIN\n  LOOP\n"
         f"    WITH batch AS (\n      SELECT {keys} FROM {target}\n"
         f"      WHERE {marker} AND {after}\n"
         f"      ORDER BY {keys} LIMIT {batch_size} FOR NO KEY UPDATE\n"
@@ -147,6 +153,6 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
         f"      WHERE {joined} RETURNING {returned}\n    )\n"
         f"    SELECT {keys}, count(*) OVER () INTO {', '.join(last)}, batch_rows FROM touched\n"
         f"    ORDER BY {descending} LIMIT 1;\n"
-        "    EXIT WHEN NOT FOUND;\n"
+        f"    EXIT WHEN NOT FOUND;{report.format(count='batch_rows')}\n"
         f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
     )

@@ -1,0 +1,114 @@
+"""The live executor: runs a Plan's steps, exactly as the plan file shows them.
+
+One dedicated connection in autocommit mode (``CREATE INDEX CONCURRENTLY`` and the backfill's
+per-batch COMMIT need it), with ``lock_timeout`` on every statement. A step that times out
+waiting for a lock is retried with jittered exponential backoff, and each retry is reported;
+an application that holds a lock too long delays the migration but is never blocked behind
+it for more than the lock timeout.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from pgroll_dsl.plan.model import Step, StepKind
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal
+
+ProgressCallback = Callable[[str, int], None]
+RetryCallback = Callable[[Step, int, float], None]
+_PROGRESS = re.compile(r"pgroll-dsl backfill (?P<table>.+): (?P<rows>\d+) rows")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Session:
+    """How the migration connection is set up (pgroll's flags)."""
+
+    url: str
+    schema: str = "public"
+    lock_timeout_ms: int = 500
+    role: str | None = None
+    retries: int = 10
+
+
+class StepFailed(Exception):
+    """A step failed; ``step`` says which, ``cause`` why (the database's message)."""
+
+    def __init__(self, step: Step, cause: Exception) -> None:
+        message = str(cause).strip() or type(cause).__name__
+        super().__init__(f"{step.summary}: {message}")
+        self.step = step
+        self.cause = cause
+
+
+def connect(session: Session) -> psycopg.Connection[Any]:
+    """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
+    conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl")
+    # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
+    conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
+    if session.lock_timeout_ms > 0:
+        conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
+    if session.role:
+        conn.execute(f"SET ROLE {quote_ident(session.role)}")
+    conn.execute(f"SET search_path TO {quote_ident(session.schema)}")
+    return conn
+
+
+class Executor:
+    """Runs steps on one connection; reports backfill progress and lock retries."""
+
+    def __init__(self, conn: psycopg.Connection[Any], session: Session,
+                 on_progress: ProgressCallback | None = None,
+                 on_retry: RetryCallback | None = None) -> None:
+        self.conn = conn
+        self.session = session
+        self.on_progress = on_progress
+        self.on_retry = on_retry
+        self.ran: list[str] = []  # every statement sent, in order (the log)
+        conn.add_notice_handler(self._notice)
+
+    def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
+        match = _PROGRESS.search(diagnostic.message_primary or "")
+        if match and self.on_progress is not None:
+            self.on_progress(match["table"], int(match["rows"]))
+
+    def run(self, steps: tuple[Step, ...] | list[Step]) -> None:
+        """Run steps in order; stop at the first that fails (raise StepFailed)."""
+        for step in steps:
+            self.run_step(step)
+
+    def run_step(self, step: Step) -> None:
+        """One step, retried while it cannot get its lock in time."""
+        attempt = 0
+        while True:
+            try:
+                self.ran.append(step.sql)
+                self.conn.execute(step.sql)  # the plan's own text
+                return
+            except psycopg.errors.LockNotAvailable as err:
+                attempt += 1
+                if attempt > self.session.retries:
+                    raise StepFailed(step, err) from err
+                delay = min(5.0, 0.05 * 2**attempt) * (0.5 + random.random())
+                if self.on_retry is not None:
+                    self.on_retry(step, attempt, delay)
+                time.sleep(delay)
+            except psycopg.Error as err:
+                if step.kind is StepKind.RAW_SQL and not self.conn.autocommit:
+                    self.conn.rollback()
+                raise StepFailed(step, err) from err
+
+
+def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
+    """PostgreSQL's estimate of a table's rows (no scan), for a progress bar's total."""
+    row = conn.execute(
+        "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+        (f"{quote_ident(schema)}.{quote_ident(table)}",),
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0

@@ -1,0 +1,118 @@
+"""pgroll-compatible state: the migrations history in the state schema (``pgroll``).
+
+Only this module, ``live.py`` and catalog introspection talk to the database. Queries are
+parameterised; the state schema's name is quoted by ``sql.quoting`` like every identifier.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pgroll_dsl.backends import state_sql
+from pgroll_dsl.sql.quoting import quote_ident
+
+# pgroll's advisory lock key for init: concurrent inits (ours or pgroll's) serialise.
+INIT_LOCK = 12388221127840347
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """The migration started and not completed on a schema."""
+
+    name: str
+    migration: dict[str, Any]
+    plan: dict[str, Any] | None
+
+
+class State:
+    """The history of one target schema, kept in a state schema."""
+
+    def __init__(self, conn: psycopg.Connection[Any], state_schema: str, schema: str) -> None:
+        self.conn = conn
+        self.state_schema = state_schema
+        self.schema = schema
+
+    def _sql(self, text: str) -> str:
+        return text.replace("placeholder", quote_ident(self.state_schema))
+
+    def _q(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        statement = sql.SQL(self._sql(query))
+        cursor = self.conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def init(self, version: str) -> list[str]:
+        """Install or upgrade the state schema; idempotent. Returns what it had to leave out."""
+        notes = []
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK,))
+            self.conn.execute(self._sql(state_sql.TABLES))
+            self.conn.execute(self._sql(state_sql.FUNCTIONS))
+            self._q("TRUNCATE placeholder.pgroll_version")
+            self._q("INSERT INTO placeholder.pgroll_version (version) VALUES (%s)", version)
+        try:
+            with self.conn.transaction():
+                self.conn.execute(self._sql(state_sql.EVENT_TRIGGERS))
+        except psycopg.errors.InsufficientPrivilege:
+            notes.append("event triggers need a superuser: DDL made outside pgroll-dsl will not "
+                         "be recorded as inferred migrations (everything else works)")
+        return notes
+
+    def initialized(self) -> bool:
+        """Whether ``init`` has run for this state schema."""
+        found = self.conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL",
+            (f"{quote_ident(self.state_schema)}.migrations",),
+        ).fetchone()
+        return bool(found and found[0])
+
+    def active(self) -> Active | None:
+        """The active migration of the schema, with the plan it was started with."""
+        rows = self._q(
+            "SELECT m.name, m.migration, p.plan FROM placeholder.migrations m "
+            "LEFT JOIN placeholder.pgroll_dsl_plans p ON p.schema = m.schema AND p.name = m.name "
+            "WHERE m.schema = %s AND NOT m.done", self.schema)
+        return Active(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    def latest_migration(self) -> str | None:
+        """The name of the newest migration of the schema."""
+        return self._q("SELECT placeholder.latest_migration(%s)", self.schema)[0][0]  # type: ignore[no-any-return]
+
+    def latest_version(self) -> str | None:
+        """The version schema suffix of the newest migration whose version schema exists."""
+        return self._q("SELECT placeholder.latest_version(%s)", self.schema)[0][0]  # type: ignore[no-any-return]
+
+    def history(self) -> list[str]:
+        """Migration names of the schema, oldest first."""
+        rows = self._q("SELECT name FROM placeholder.migrations WHERE schema = %s "
+                       "ORDER BY created_at, name", self.schema)
+        return [r[0] for r in rows]
+
+    def record_start(self, name: str, document: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Insert the active row (before any DDL, as pgroll does) and the plan."""
+        with self.conn.transaction():
+            self._q(
+                "INSERT INTO placeholder.migrations (schema, name, migration, parent) "
+                "VALUES (%s, %s, %s, placeholder.latest_migration(%s))",
+                self.schema, name, json.dumps(document), self.schema)
+            self._q("INSERT INTO placeholder.pgroll_dsl_plans (schema, name, plan) "
+                    "VALUES (%s, %s, %s) ON CONFLICT (schema, name) DO UPDATE SET plan = "
+                    "excluded.plan", self.schema, name, json.dumps(plan))
+
+    def record_complete(self, name: str) -> None:
+        """Mark done, with the schema as it now is."""
+        self._q("UPDATE placeholder.migrations SET done = true, "
+                "resulting_schema = placeholder.read_schema(%s) "
+                "WHERE schema = %s AND name = %s AND NOT done", self.schema, self.schema, name)
+
+    def forget(self, name: str) -> None:
+        """Remove the active row (rollback)."""
+        with self.conn.transaction():
+            self._q("DELETE FROM placeholder.pgroll_dsl_plans WHERE schema = %s AND name = %s",
+                    self.schema, name)
+            self._q("DELETE FROM placeholder.migrations WHERE schema = %s AND name = %s "
+                    "AND NOT done", self.schema, name)

@@ -1,0 +1,65 @@
+"""Plan <-> JSON document: ``plan --format json``, and the plan a started migration keeps.
+
+The executor stores the document at start, so that complete and rollback run exactly the
+steps that were planned (and reviewed) when the migration started.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
+from pgroll_dsl.source import Span
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {
+        "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
+        "relation": step.relation, "cost": step.cost.value,
+        "transactional": step.transactional, "kind": step.kind.value,
+        "origin": str(step.origin) if step.origin is not None else None,
+    }
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan as plain JSON values."""
+    return {
+        "migration": plan.migration, "schema": plan.schema,
+        "version_schema": plan.version_schema,
+        "previous_version_schema": plan.previous_version_schema,
+        "catalog": plan.catalog_source, "notes": list(plan.notes),
+        **{p.value: [_step(s) for s in plan.phase(p)] for p in Phase},
+    }
+
+
+def _origin(text: str | None) -> Span | None:
+    if not text:
+        return None
+    path, _, rest = text.rpartition(":")
+    path, _, line = path.rpartition(":")
+    try:
+        return Span(path, int(line), int(rest), int(line), int(rest) + 1)
+    except ValueError:
+        return None
+
+
+def _read_step(item: dict[str, Any]) -> Step:
+    return Step(
+        sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
+        relation=item.get("relation"), cost=Cost(item["cost"]),
+        transactional=bool(item["transactional"]), kind=StepKind(item["kind"]),
+        origin=_origin(item.get("origin")),
+    )
+
+
+def plan_from_document(document: dict[str, Any]) -> Plan:
+    """Read back a document written by ``plan_document``."""
+    return Plan(
+        migration=document["migration"], schema=document["schema"],
+        version_schema=document["version_schema"],
+        previous_version_schema=document.get("previous_version_schema"),
+        start=tuple(_read_step(s) for s in document["start"]),
+        complete=tuple(_read_step(s) for s in document["complete"]),
+        rollback=tuple(_read_step(s) for s in document["rollback"]),
+        notes=tuple(document.get("notes", ())), catalog_source=document.get("catalog", ""),
+    )
