@@ -12,6 +12,7 @@ import re
 
 from pgroll_dsl import __version__
 from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind
+from pgroll_dsl.sql.quoting import quote_ident
 
 LOCK_TIMEOUT_MS = 500
 
@@ -40,6 +41,8 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     lines += _file_notes(steps)
     lines += [
         "SET standard_conforming_strings = on;",
+        # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
+        f"SET search_path TO {quote_ident(plan.schema)};",
         f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",
         "",
     ]
@@ -62,8 +65,9 @@ _LINT_NOTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("prefer-robust-stmts", r"\A", "a phase is not re-run blindly: a failed start is "
          "undone by rollback, whose steps all tolerate a partial start"),
         ("ban-drop-schema", r"\ADROP SCHEMA", "a version schema holds only views, no data"),
-        ("ban-drop-column", r"DROP COLUMN", "complete: no client of the old version is left, "
-         "and the data lives on in the column that replaced this one"),
+        ("ban-drop-column", r"DROP COLUMN", "no client reads this column any more: at complete "
+         "the old version is gone (its data lives on in the column that replaced it), and on "
+         "rollback the column was added by this migration"),
         ("ban-drop-table", r"\ADROP TABLE", "complete or rollback: no client reads this table"),
         ("ban-drop-function", r"\ADROP FUNCTION", "a trigger function of this migration"),
         ("ban-drop-constraint", r"DROP CONSTRAINT", "a helper constraint of this migration, "

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Constraint, Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
-from pgroll_dsl.plan.planner import Context, comment_step, new_name, references_sql
+from pgroll_dsl.plan.planner import (
+    Context,
+    atomically,
+    comment_step,
+    drop_functions_sql,
+    new_name,
+    references_sql,
+)
 from pgroll_dsl.plan.triggers import (
     MARKER,
     Side,
@@ -73,9 +80,10 @@ def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> 
                   f"{quote_ident(check)}", f"drop the check {check}")
 
 
-def _after_rename(ctx: Context, table: Table, sql: str, summary: str) -> None:
+def _after_rename(ctx: Context, table: Table, sql: str, summary: str,
+                  lock: Lock = Lock.ACCESS_EXCLUSIVE) -> None:
     """A complete step that needs the column's final name: it runs right after the swap."""
-    ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical,
+    ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical, lock=lock,
                                origin=ctx.origin))
 
 
@@ -101,7 +109,7 @@ def install_trigger(ctx: Context, table: Table, name: str,
     ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
              relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
     drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
-    ctx.step(Phase.COMPLETE, drop, f"drop trigger {name}", relation=table.physical)
+    ctx.trigger_drops.append(name)  # complete drops it together with what it keeps in sync
     ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical)
 
 
@@ -247,7 +255,8 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
         ctx.step(Phase.START, sql, f"copy index {index.name}", relation=table.physical,
                  lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
         _after_rename(ctx, table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, dup)} RENAME TO "
-                      f"{quote_ident(index.name)}", f"give index {index.name} its name back")
+                      f"{quote_ident(index.name)}", f"give index {index.name} its name back",
+                      Lock.SHARE_UPDATE_EXCLUSIVE)
 
 
 def _unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]) -> None:
@@ -278,9 +287,9 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
                          f"{quote_ident(temp)}", f"hand sequence {sequence.name} to {temp}",
                          relation=sequence.name)
     old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(_physical(table, n))}" for n in names)
-    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} {old}",
-             f"drop the old column{'s' if len(names) > 1 else ''} {', '.join(names)}",
-             relation=table.physical)
+    atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ref} {old}"],
+               f"drop the sync triggers and the old column{'s' if len(names) > 1 else ''} "
+               f"{', '.join(names)} together", table.physical)
     for name, temp in names.items():
         ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} "
                  f"TO {quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
@@ -305,9 +314,10 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
         install_trigger(ctx, table, f"_pgroll_trigger_{table.physical}_{column.name}", up=None,
                         down=(column.physical, op.down.text,
                               tuple((c.name, c.physical) for c in after.columns)), marker=False)
-    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} DROP COLUMN IF "
-             f"EXISTS {quote_ident(column.physical)}", f"drop column {column.name}",
-             relation=table.physical)
+    atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} "
+                     f"DROP COLUMN IF EXISTS {quote_ident(column.physical)}"],
+               f"drop column {column.name}" + (" and its sync trigger together" if op.down
+                                               else ""), table.physical)
 
 
 def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:

@@ -11,7 +11,14 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
-from pgroll_dsl.plan.planner import DEL_PREFIX, Context, comment_step, new_name, references_sql
+from pgroll_dsl.plan.planner import (
+    DEL_PREFIX,
+    Context,
+    comment_step,
+    flush_trigger_drops,
+    new_name,
+    references_sql,
+)
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
@@ -145,10 +152,11 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
     elements.extend(_constraint_sql(ctx, c) for c in op.constraints)
     physical = name
     body = ",\n  ".join(elements)
-    referenced = any(c.references is not None for c in op.columns) or any(
-        c.references is not None for c in op.constraints)
+    referenced = sorted({c.references.table.name for c in op.columns if c.references}
+                        | {c.references.table.name for c in op.constraints if c.references})
     ctx.step(Phase.START, f"CREATE TABLE {qualified(ctx.schema, physical)} (\n  {body}\n)",
-             f"create table {name}", relation=name,
+             f"create table {name}",
+             relation=", ".join(referenced) if referenced else name,
              lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE)
     table = ctx.after.table(name)
     assert table is not None
@@ -232,6 +240,7 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
                  relation=table.physical)
     if needs_trigger:
         schedule_backfill(ctx, table)
+    flush_trigger_drops(ctx)  # before the rename: the trigger writes the column by this name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} TO "
              f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} DROP COLUMN IF EXISTS "

@@ -64,8 +64,12 @@ def can_alter_in_place(table: Table, op: ir.AlterColumn) -> bool:
 
 
 def catalog_after(before: Catalog, op: ir.Operation, optimize: bool) -> Catalog:
-    """``before.apply(op)``, except that a column altered in place keeps its physical name."""
+    """``before.apply(op)``, plus what raw SQL does, and in-place alters keep their names."""
     after = before.apply(op)
+    if isinstance(op, ir.Sql) and not op.on_complete:
+        from pgroll_dsl.catalog.sql_ddl import apply_sql
+
+        return apply_sql(after, op.up.text)[0]  # the new version's views show its tables
     if not (optimize and isinstance(op, ir.AlterColumn)):
         return after
     table = before.table(op.table.name)

@@ -50,6 +50,7 @@ class Context:
     complete: list[Step] = field(default_factory=list)
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
+    trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop
     rollback: list[list[Step]] = field(default_factory=list)  # per op, run in reverse
     marked_tables: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
@@ -103,11 +104,12 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.origin = op.span
         ctx.rollback.append([])
         plan_operation(ctx, op)
+        flush_trigger_drops(ctx)
         ctx.complete.extend(ctx.after_swap)  # steps that need the column's final name
         ctx.after_swap.clear()
         ctx.before = ctx.after
     ctx.origin = migration.span
-    views = view_steps(ctx, ctx.final)
+    views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     start = [*ctx.start, *views.create, *ctx.late_start]
     complete = [*views.drop_previous, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
@@ -152,6 +154,43 @@ def references_sql(ctx: Context, table: str, columns: tuple[str, ...],
 def _physical_column(table: Table | None, name: str) -> str:
     column = table.column(name) if table is not None else None
     return column.physical if column is not None else name
+
+
+def _completed(final: Catalog, migration: ir.Migration) -> Catalog:
+    """The schema after complete, raw SQL that runs at complete included."""
+    from pgroll_dsl.catalog.sql_ddl import apply_sql
+
+    completed = final.completed()
+    for op in migration.operations:
+        if isinstance(op, ir.Sql) and op.on_complete:
+            completed = apply_sql(completed, op.up.text)[0]
+    return completed
+
+
+def drop_functions_sql(ctx: Context) -> list[str]:
+    """``DROP FUNCTION`` of every trigger function still to drop (and forget them)."""
+    names, ctx.trigger_drops[:] = list(ctx.trigger_drops), []
+    return [f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, n)}() CASCADE" for n in names]
+
+
+def flush_trigger_drops(ctx: Context) -> None:
+    """Complete: drop the sync triggers on their own (nothing to swap atomically with them)."""
+    for sql in drop_functions_sql(ctx):
+        ctx.step(Phase.COMPLETE, sql, "drop a sync trigger of this migration")
+
+
+def atomically(ctx: Context, statements: list[str], summary: str, relation: str) -> None:
+    """Complete: statements that must happen together, in one transaction (a DO block).
+
+    Dropping a sync trigger and the column it fills at once leaves no moment in which a
+    write finds the trigger gone but the old NOT NULL column still there (or the reverse).
+    """
+    if len(statements) == 1:
+        ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation)
+        return
+    body = "\n".join(f"  {s};" for s in statements)
+    ctx.step(Phase.COMPLETE, f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$", summary,
+             relation=relation)
 
 
 def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,

@@ -26,7 +26,7 @@ class ViewSteps:
     recreate: list[Step]
 
 
-def view_steps(ctx: Context, final: Catalog) -> ViewSteps:
+def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     """Create the new version schema at start; drop the old one at complete."""
     version = ctx.version_schema
     create = [
@@ -54,8 +54,14 @@ def view_steps(ctx: Context, final: Catalog) -> ViewSteps:
             f"drop version schema {version}",
         )
     ]
-    completed = final.completed()
-    recreate = [*drop_new, create[0], *(_view(ctx, version, t) for t in completed.tables)]
+    # After raw SQL at complete the views are rebuilt in one transaction: clients of the new
+    # version never find them missing.
+    statements = [drop_new[0].sql, create[0].sql,
+                  *(view_sql(ctx, version, t) for t in completed.tables)]
+    body = "\n".join(f"  {s};" for s in statements)
+    recreate = [Step(sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+                     summary=f"rebuild the views of {version} after the raw SQL",
+                     lock=Lock.ACCESS_SHARE, origin=ctx.origin)]
     return ViewSteps(create, drop_previous, drop_new, recreate)
 
 

@@ -9,6 +9,7 @@
 -- safe despite prefer-bigint-over-int: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field, prefer-bigint-over-int
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (15 steps) ====
@@ -138,6 +139,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."products"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -151,6 +153,8 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'products', done_rows;
     COMMIT;
   END LOOP;
 END
@@ -164,8 +168,8 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
 
--- [2] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
---     lock: ACCESS EXCLUSIVE on products; catalog only
+-- [2] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
@@ -182,15 +186,15 @@ ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
 
--- [5] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
---     lock: ACCESS EXCLUSIVE on products; catalog only
+-- [5] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+--     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
+
+-- [6] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
-
--- [6] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
---     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 
 -- [7] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -210,7 +214,7 @@ ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_che
 
 -- [10] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -230,13 +234,13 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
 
 -- [3] 03_add_column.yaml:17:7: drop column _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_category";
 
 -- [4] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_stock";
 
@@ -248,12 +252,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCAD
 
 -- [6] 03_add_column.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
 -- [7] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

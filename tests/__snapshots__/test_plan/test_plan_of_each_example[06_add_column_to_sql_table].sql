@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (11 steps) ====
@@ -86,6 +87,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."users"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -99,6 +101,8 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', done_rows;
     COMMIT;
   END LOOP;
 END
@@ -112,8 +116,8 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
--- [2] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
---     lock: ACCESS EXCLUSIVE on users; catalog only
+-- [2] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
@@ -126,7 +130,7 @@ ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" T
 
 -- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -146,12 +150,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
 
 -- [3] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
 -- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -7,6 +7,7 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (8 steps) ====
@@ -59,7 +60,7 @@ CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (3 steps) ====
+-- ==== complete (2 steps) ====
 
 -- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
 --     lock: none; catalog only
@@ -67,17 +68,16 @@ CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SE
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
 
--- [2] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
+-- [2] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
-
--- [3] 09_drop_column.yaml:3:7: drop column price
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
+END
+$pgroll$;
 
 -- ==== rollback (2 steps) ====
 

@@ -7,6 +7,7 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (14 steps) ====
@@ -110,6 +111,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."reviews"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -123,12 +125,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (6 steps) ====
+-- ==== complete (5 steps) ====
 
 -- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
 --     lock: none; catalog only
@@ -136,31 +140,30 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
 
--- [2] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+-- [2] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
-
--- [3] 15_set_column_unique.yaml:3:7: drop the old column review
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
+END
+$pgroll$;
 
--- [4] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
+-- [3] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [5] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
+-- [4] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "reviews_review_unique";
 
--- [6] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [5] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -180,12 +183,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
 
 -- [3] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
 -- [4] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -7,6 +7,7 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (15 steps) ====
@@ -114,6 +115,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."reviews"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -127,12 +129,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (9 steps) ====
+-- ==== complete (8 steps) ====
 
 -- [1] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
 --     lock: none; catalog only
@@ -140,45 +144,44 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
 
--- [2] 16_set_nullable.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
-
--- [3] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+-- [2] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- [4] 16_set_nullable.yaml:3:7: drop the old column review
+-- [3] 16_set_nullable.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
+END
+$pgroll$;
 
--- [5] 16_set_nullable.yaml:3:7: rename _pgroll_new_review to review
+-- [4] 16_set_nullable.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [6] 16_set_nullable.yaml:3:7: set review NOT NULL (the valid check spares the scan)
+-- [5] 16_set_nullable.yaml:3:7: set review NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 
--- [7] 16_set_nullable.yaml:3:7: drop the check _pgroll_check_not_null_review
+-- [6] 16_set_nullable.yaml:3:7: drop the check _pgroll_check_not_null_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [8] 16_set_nullable.yaml:3:7: attach reviews_review_unique to its new index
+-- [7] 16_set_nullable.yaml:3:7: attach reviews_review_unique to its new index
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "_pgroll_dup_reviews_review_unique";
 
--- [9] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [8] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -198,12 +201,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
 
 -- [3] 16_set_nullable.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
 -- [4] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -8,6 +8,7 @@
 -- safe despite prefer-bigint-over-int: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (15 steps) ====
@@ -117,6 +118,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."reviews"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -130,12 +132,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
 -- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
 --     lock: none; catalog only
@@ -143,41 +147,40 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
 
--- [2] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_reviews_rating
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
-
--- [3] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [2] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
--- [4] 18_change_column_type.yaml:3:7: drop the old column rating
+-- [3] 18_change_column_type.yaml:3:7: drop the sync triggers and the old column rating together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
+END
+$pgroll$;
 
--- [5] 18_change_column_type.yaml:3:7: rename _pgroll_new_rating to rating
+-- [4] 18_change_column_type.yaml:3:7: rename _pgroll_new_rating to rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
 
--- [6] 18_change_column_type.yaml:3:7: set rating NOT NULL (the valid check spares the scan)
+-- [5] 18_change_column_type.yaml:3:7: set rating NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "rating" SET NOT NULL;
 
--- [7] 18_change_column_type.yaml:3:7: drop the check _pgroll_check_not_null_rating
+-- [6] 18_change_column_type.yaml:3:7: drop the check _pgroll_check_not_null_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_rating";
 
--- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [7] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -197,12 +200,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
 
 -- [3] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
 
 -- [4] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -9,12 +9,13 @@
 -- safe despite prefer-identity: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int, prefer-identity
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (10 steps) ====
 
 -- [1] 19_create_orders_table.yaml:3:7: create table orders
---     lock: SHARE ROW EXCLUSIVE on orders; catalog only
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE TABLE "public"."orders" (
   "id" serial,
   "user_id" integer NOT NULL CONSTRAINT "fk_users_id" REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION,

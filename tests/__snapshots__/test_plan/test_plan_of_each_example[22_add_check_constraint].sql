@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (17 steps) ====
@@ -119,6 +120,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."posts"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -132,12 +134,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (9 steps) ====
+-- ==== complete (8 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
@@ -145,45 +149,44 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
 
--- [2] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
---     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
-
--- [3] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [2] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- [4] 22_add_check_constraint.yaml:3:7: drop the old column title
+-- [3] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
+END
+$pgroll$;
 
--- [5] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
+-- [4] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [6] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
+-- [5] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 
--- [7] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
+-- [6] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
 
--- [8] 22_add_check_constraint.yaml:3:7: validate title_length
+-- [7] 22_add_check_constraint.yaml:3:7: validate title_length
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 
--- [9] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [8] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -203,12 +206,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
 
 -- [3] 22_add_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
 -- [4] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

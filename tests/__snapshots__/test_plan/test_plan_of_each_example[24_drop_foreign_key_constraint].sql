@@ -8,6 +8,7 @@
 -- safe despite prefer-bigint-over-int: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (15 steps) ====
@@ -111,6 +112,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."posts"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -124,12 +126,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (5 steps) ====
+-- ==== complete (4 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
 --     lock: none; catalog only
@@ -137,27 +141,26 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
 
--- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
+-- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
-
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the old column user_id
---     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
+END
+$pgroll$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
 
--- [5] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [4] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -177,12 +180,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
 
 -- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
 
 -- [4] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -9,6 +9,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (12 steps) ====

@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (19 steps) ====
@@ -120,6 +121,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."people"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -133,6 +135,8 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', done_rows;
     COMMIT;
   END LOOP;
 END
@@ -146,15 +150,15 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
 
--- [2] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
---     lock: ACCESS EXCLUSIVE on people; catalog only
+-- [2] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+--     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
+
+-- [3] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
-
--- [3] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
---     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 
 -- [4] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -174,7 +178,7 @@ ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check
 
 -- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -194,12 +198,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
 
 -- [3] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
 -- [4] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (17 steps) ====
@@ -119,6 +120,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."posts"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -132,12 +134,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (5 steps) ====
+-- ==== complete (4 steps) ====
 
 -- [1] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
 --     lock: none; catalog only
@@ -145,27 +149,26 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
 
--- [2] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+-- [2] 31_unset_not_null.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
-
--- [3] 31_unset_not_null.yaml:3:7: drop the old column title
---     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
+END
+$pgroll$;
 
--- [4] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
+-- [3] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [5] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [4] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -185,12 +188,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
 
 -- [3] 31_unset_not_null.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
 -- [4] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

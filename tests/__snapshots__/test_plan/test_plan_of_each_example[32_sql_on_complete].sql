@@ -8,6 +8,7 @@
 -- safe despite prefer-timestamp-tz: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-timestamp-tz
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (12 steps) ====
@@ -60,7 +61,7 @@ CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true)
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (15 steps) ====
+-- ==== complete (3 steps) ====
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop the previous version schema public_31_unset_not_null
 --     lock: none; catalog only
@@ -73,59 +74,25 @@ DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 --     the author's SQL, run as written
 ALTER TABLE people ADD COLUMN birth_date timestamp;
 
--- [3] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
-
--- [4] 32_sql_on_complete.yaml:1:1: create version schema public_32_sql_on_complete
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_32_sql_on_complete";
-
--- [5] 32_sql_on_complete.yaml:1:1: view bills of version public_32_sql_on_complete
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_32_sql_on_complete"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [6] 32_sql_on_complete.yaml:1:1: view clients of version public_32_sql_on_complete
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_32_sql_on_complete"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [7] 32_sql_on_complete.yaml:1:1: view employees of version public_32_sql_on_complete
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_32_sql_on_complete"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [8] 32_sql_on_complete.yaml:1:1: view fruits of version public_32_sql_on_complete
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_32_sql_on_complete"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [9] 32_sql_on_complete.yaml:1:1: view items of version public_32_sql_on_complete
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_32_sql_on_complete"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [10] 32_sql_on_complete.yaml:1:1: view orders of version public_32_sql_on_complete
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_32_sql_on_complete"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [11] 32_sql_on_complete.yaml:1:1: view people of version public_32_sql_on_complete
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_32_sql_on_complete"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
-
--- [12] 32_sql_on_complete.yaml:1:1: view posts of version public_32_sql_on_complete
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_32_sql_on_complete"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [13] 32_sql_on_complete.yaml:1:1: view reviews of version public_32_sql_on_complete
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_32_sql_on_complete"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [14] 32_sql_on_complete.yaml:1:1: view sellers of version public_32_sql_on_complete
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [15] 32_sql_on_complete.yaml:1:1: view users of version public_32_sql_on_complete
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+-- [3] 32_sql_on_complete.yaml:1:1: rebuild the views of public_32_sql_on_complete after the raw SQL
+--     lock: ACCESS SHARE; catalog only
+DO $pgroll$
+BEGIN
+  DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+  CREATE SCHEMA IF NOT EXISTS "public_32_sql_on_complete";
+  CREATE VIEW "public_32_sql_on_complete"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+  CREATE VIEW "public_32_sql_on_complete"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+  CREATE VIEW "public_32_sql_on_complete"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+  CREATE VIEW "public_32_sql_on_complete"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+  CREATE VIEW "public_32_sql_on_complete"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+  CREATE VIEW "public_32_sql_on_complete"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+  CREATE VIEW "public_32_sql_on_complete"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+  CREATE VIEW "public_32_sql_on_complete"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+  CREATE VIEW "public_32_sql_on_complete"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+  CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+  CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+END
+$pgroll$;
 
 -- ==== rollback (1 step) ====
 

@@ -7,6 +7,7 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (23 steps) ====
@@ -140,6 +141,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."events"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -153,12 +155,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (10 steps) ====
+-- ==== complete (9 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
 --     lock: none; catalog only
@@ -166,49 +170,48 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
 
--- [2] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
---     lock: ACCESS EXCLUSIVE on events; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
-
--- [3] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [2] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [4] 35_alter_column_multiple.yaml:3:7: drop the old column name
+-- [3] 35_alter_column_multiple.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on events; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "name";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "name";
+END
+$pgroll$;
 
--- [5] 35_alter_column_multiple.yaml:3:7: rename _pgroll_new_name to name
+-- [4] 35_alter_column_multiple.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."events" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [6] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
+-- [5] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE IF EXISTS "public"."events" ALTER COLUMN "name" SET NOT NULL;
 
--- [7] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
+-- [6] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."events" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_name";
 
--- [8] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [7] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
--- [9] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
+-- [8] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE USING INDEX "events_event_name_unique";
 
--- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [9] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -228,12 +231,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
 
 -- [3] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
 -- [4] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

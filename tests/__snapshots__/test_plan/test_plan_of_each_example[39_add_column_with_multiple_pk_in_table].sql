@@ -8,6 +8,7 @@
 -- safe despite prefer-bigint-over-int: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (14 steps) ====
@@ -94,6 +95,6 @@ DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
 -- [2] 39_add_column_with_multiple_pk_in_table.yaml:3:7: drop column _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."sellers" DROP COLUMN IF EXISTS "_pgroll_new_rating";

@@ -7,6 +7,7 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (14 steps) ====
@@ -68,7 +69,7 @@ CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (15 steps) ====
+-- ==== complete (2 steps) ====
 
 -- [1] 40_create_enum_type.yaml:1:1: drop the previous version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
@@ -76,63 +77,26 @@ CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) 
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
--- [2] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
-
--- [3] 40_create_enum_type.yaml:1:1: create version schema public_40_create_enum_type
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_40_create_enum_type";
-
--- [4] 40_create_enum_type.yaml:1:1: view bills of version public_40_create_enum_type
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_40_create_enum_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [5] 40_create_enum_type.yaml:1:1: view clients of version public_40_create_enum_type
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_40_create_enum_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [6] 40_create_enum_type.yaml:1:1: view employees of version public_40_create_enum_type
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_40_create_enum_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [7] 40_create_enum_type.yaml:1:1: view events of version public_40_create_enum_type
---     lock: ACCESS SHARE on events; catalog only
-CREATE VIEW "public_40_create_enum_type"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
-
--- [8] 40_create_enum_type.yaml:1:1: view fruits of version public_40_create_enum_type
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_40_create_enum_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [9] 40_create_enum_type.yaml:1:1: view items of version public_40_create_enum_type
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_40_create_enum_type"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [10] 40_create_enum_type.yaml:1:1: view orders of version public_40_create_enum_type
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_40_create_enum_type"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [11] 40_create_enum_type.yaml:1:1: view people of version public_40_create_enum_type
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_40_create_enum_type"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
-
--- [12] 40_create_enum_type.yaml:1:1: view posts of version public_40_create_enum_type
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_40_create_enum_type"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [13] 40_create_enum_type.yaml:1:1: view reviews of version public_40_create_enum_type
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_40_create_enum_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [14] 40_create_enum_type.yaml:1:1: view sellers of version public_40_create_enum_type
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
-
--- [15] 40_create_enum_type.yaml:1:1: view users of version public_40_create_enum_type
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+-- [2] 40_create_enum_type.yaml:1:1: rebuild the views of public_40_create_enum_type after the raw SQL
+--     lock: ACCESS SHARE; catalog only
+DO $pgroll$
+BEGIN
+  DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+  CREATE SCHEMA IF NOT EXISTS "public_40_create_enum_type";
+  CREATE VIEW "public_40_create_enum_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+  CREATE VIEW "public_40_create_enum_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+  CREATE VIEW "public_40_create_enum_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+  CREATE VIEW "public_40_create_enum_type"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+  CREATE VIEW "public_40_create_enum_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+  CREATE VIEW "public_40_create_enum_type"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+  CREATE VIEW "public_40_create_enum_type"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+  CREATE VIEW "public_40_create_enum_type"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+  CREATE VIEW "public_40_create_enum_type"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+  CREATE VIEW "public_40_create_enum_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+  CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+  CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+END
+$pgroll$;
 
 -- ==== rollback (2 steps) ====
 

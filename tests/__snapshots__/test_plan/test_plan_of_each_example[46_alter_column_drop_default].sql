@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (20 steps) ====
@@ -134,6 +135,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."tickets"."ticket_id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -147,12 +149,14 @@ BEGIN
     SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "ticket_id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
@@ -160,41 +164,40 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
 
--- [2] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
-
--- [3] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+-- [2] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 
--- [4] 46_alter_column_drop_default.yaml:3:7: drop the old column ticket_type
+-- [3] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "ticket_type";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "ticket_type";
+END
+$pgroll$;
 
--- [5] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
+-- [4] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_ticket_type" TO "ticket_type";
 
--- [6] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
+-- [5] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL;
 
--- [7] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
+-- [6] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_ticket_type";
 
--- [8] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [7] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -214,12 +217,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE
 
 -- [3] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_ticket_type";
 
 -- [4] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

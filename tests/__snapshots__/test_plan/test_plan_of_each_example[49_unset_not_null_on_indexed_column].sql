@@ -8,6 +8,7 @@
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (22 steps) ====
@@ -142,6 +143,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."fruits"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -155,12 +157,14 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
 --     lock: none; catalog only
@@ -168,43 +172,42 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
 
--- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
+-- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
-
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the old column name
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
+END
+$pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ADD CONSTRAINT "fruits_name_key" UNIQUE USING INDEX "_pgroll_dup_fruits_name_key";
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_fruits_name";
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [7] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -224,12 +227,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
 
 -- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
 -- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

@@ -10,12 +10,13 @@
 -- safe despite prefer-identity: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int, prefer-text-field, prefer-identity
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (17 steps) ====
 
 -- [1] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: create table phonebook
---     lock: SHARE ROW EXCLUSIVE on phonebook; catalog only
+--     lock: SHARE ROW EXCLUSIVE on telephone_providers; catalog only
 CREATE TABLE "public"."phonebook" (
   "id" serial NOT NULL,
   "provider_id" serial NOT NULL,

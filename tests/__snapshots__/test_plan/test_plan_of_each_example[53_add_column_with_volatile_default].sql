@@ -8,6 +8,7 @@
 -- safe despite prefer-bigint-over-int: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (24 steps) ====
@@ -142,6 +143,7 @@ DO $pgroll_backfill$
 DECLARE
   "last_0" "public"."library"."id"%TYPE;
   batch_rows bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     WITH batch AS (
@@ -155,6 +157,8 @@ BEGIN
     SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
     ORDER BY "id" DESC LIMIT 1;
     EXIT WHEN NOT FOUND;
+    done_rows := done_rows + batch_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'library', done_rows;
     COMMIT;
   END LOOP;
 END
@@ -168,19 +172,19 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
 
--- [2] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
---     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
-
--- [3] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [2] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((random() * 1000)::int);
+
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
 
 -- [5] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -200,7 +204,7 @@ ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 
 -- [8] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -220,12 +224,12 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
 
 -- [3] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_new_value";
 
 -- [4] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";

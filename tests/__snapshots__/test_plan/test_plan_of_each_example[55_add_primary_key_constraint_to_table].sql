@@ -10,6 +10,7 @@
 -- safe despite prefer-identity: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int, prefer-text-field, prefer-identity
 SET standard_conforming_strings = on;
+SET search_path TO "public";
 SET lock_timeout = '500ms';
 
 -- ==== start (27 steps) ====
@@ -169,18 +170,21 @@ CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (securi
 DO $pgroll_backfill$
 DECLARE
   touched bigint;
+  done_rows bigint := 0;
 BEGIN
   LOOP
     UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid = ANY (ARRAY(
       SELECT ctid FROM "public"."tasks" WHERE "_pgroll_needs_backfill" LIMIT 1000 FOR NO KEY UPDATE));
     GET DIAGNOSTICS touched = ROW_COUNT;
     EXIT WHEN touched = 0;
+    done_rows := done_rows + touched;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', done_rows;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (10 steps) ====
+-- ==== complete (9 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
 --     lock: none; catalog only
@@ -188,49 +192,48 @@ $pgroll_backfill$;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
 
--- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
---     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
-
--- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
--- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks_id_seq; catalog only
 ALTER SEQUENCE IF EXISTS "public"."tasks_id_seq" OWNED BY "public"."tasks"."_pgroll_new_id";
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the old column id
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the sync triggers and the old column id together
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
+END
+$pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tasks" RENAME COLUMN "_pgroll_new_id" TO "id";
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE IF EXISTS "public"."tasks" ALTER COLUMN "id" SET NOT NULL;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_id";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
@@ -250,7 +253,7 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
 
 -- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 
@@ -262,6 +265,6 @@ DROP TABLE IF EXISTS "public"."tasks";
 
 -- [5] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-column: complete: no client of the old version is left, and the data lives on in the column that replaced this one
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
