@@ -577,6 +577,67 @@ def migrate(
         runner.close()
 
 
+@app.command(name="try")
+def try_(
+    directory: Annotated[Path, typer.Argument(help="Migrations to run, in file-name order.")
+                         ] = Path("examples"),
+    schema: SchemaOpt = "public",
+) -> None:
+    """Run migrations on a throwaway embedded PostgreSQL and show both versions side by side.
+
+    Nothing to install or configure: the server lives in a temporary directory and is gone
+    when the command ends. Against a real server, use `migrate` with --postgres-url.
+    """
+    from pgroll_dsl.backends.runner import CommandError, PartialFailure
+    from pgroll_dsl.catalog.replay import migration_files
+    from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable
+
+    files = migration_files(directory) if directory.is_dir() else []
+    if not files:
+        typer.echo(f"error: no migration files in {directory}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        server = EmbeddedServer()
+        server.start()
+    except EmbeddedUnavailable as err:
+        typer.echo(f"error: cannot start the embedded PostgreSQL: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        typer.echo(f"throwaway PostgreSQL at {server.dsn}")
+        runner, progress = _runner(server.dsn, schema, "pgroll", 500, None)
+        try:
+            runner.init()
+            for path in files:
+                _try_one(runner, progress, path)
+        except (CommandError, PartialFailure) as err:
+            _live_exit(err)
+        finally:
+            runner.close()
+    finally:
+        server.stop()
+    typer.echo("done: the server is gone; nothing was left behind")
+
+
+def _try_one(runner: Runner, progress: _Progress, path: Path) -> None:
+    """Start one migration, show what each version sees, complete it."""
+    old = runner.state.latest_version()
+    _start(runner, progress, path, complete=False)
+    new = runner.state.latest_version()
+    schema = runner.state.schema
+    for label, version in (("old", old), ("new", new)):
+        if version is None:
+            typer.echo(f"  {label} version: (none yet)")
+            continue
+        rows = runner.conn.execute(
+            "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
+            "FROM information_schema.columns WHERE table_schema = %s GROUP BY table_name "
+            "ORDER BY table_name", (f"{schema}_{version}",)).fetchall()
+        shown = "; ".join(f"{table}({columns})" for table, columns in rows) or "(no tables)"
+        typer.echo(f"  {label} version {schema}_{version}: {shown}")
+    name = runner.complete()
+    typer.echo(f'  completed "{name}": only the new version remains')
+
+
 def main() -> None:
     """Console entry point: no Python traceback reaches a user for bad input."""
     try:
