@@ -110,7 +110,8 @@ LANGUAGE sql STABLE AS $$
                         'type', replace(replace(format_type(a.atttypid, a.atttypmod),
                                 'character varying', 'varchar'),
                                 'timestamp with time zone', 'timestamptz'),
-                        'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+                        'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin,
+                            d.adrelid) END,
                         'nullable', NOT a.attnotnull,
                         'unique', EXISTS (
                             SELECT 1 FROM pg_index i
@@ -124,7 +125,8 @@ LANGUAGE sql STABLE AS $$
                     SELECT jsonb_agg(a.attname ORDER BY k.ord)
                     FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                     JOIN pg_attribute a ON a.attnum = k.attnum
-                    WHERE i.indrelid = t.oid AND i.indisprimary AND a.attrelid = t.oid), '[]'::jsonb),
+                    WHERE i.indrelid = t.oid AND i.indisprimary AND a.attrelid = t.oid),
+                        '[]'::jsonb),
                 'indexes', COALESCE((
                     SELECT jsonb_object_agg(ic.relname, jsonb_build_object(
                         'name', ic.relname, 'unique', i.indisunique,
@@ -137,10 +139,12 @@ LANGUAGE sql STABLE AS $$
                     SELECT jsonb_object_agg(c.conname, jsonb_build_object(
                         'name', c.conname, 'definition', pg_get_constraintdef(c.oid),
                         'noInherit', c.connoinherit))
-                    FROM pg_constraint c WHERE c.conrelid = t.oid AND c.contype = 'c'), '{}'::jsonb),
+                    FROM pg_constraint c WHERE c.conrelid = t.oid AND c.contype = 'c'),
+                        '{}'::jsonb),
                 'uniqueConstraints', COALESCE((
                     SELECT jsonb_object_agg(c.conname, jsonb_build_object('name', c.conname))
-                    FROM pg_constraint c WHERE c.conrelid = t.oid AND c.contype = 'u'), '{}'::jsonb),
+                    FROM pg_constraint c WHERE c.conrelid = t.oid AND c.contype = 'u'),
+                        '{}'::jsonb),
                 'foreignKeys', COALESCE((
                     SELECT jsonb_object_agg(c.conname, jsonb_build_object(
                         'name', c.conname, 'referencedTable', r.relname,
@@ -184,7 +188,8 @@ BEGIN
                 || to_char(clock_timestamp(), 'YYYYMMDDHH24MISSUS'),
             jsonb_build_object('version_schema', 'sql_' || substring(md5(random()::text), 0, 8),
                                'operations', jsonb_build_array(
-                                   jsonb_build_object('sql', jsonb_build_object('up', current_query())))),
+                                   jsonb_build_object('sql', jsonb_build_object('up',
+                                       current_query())))),
             placeholder.read_schema(schemaname), true,
             placeholder.latest_migration(schemaname), 'inferred',
             statement_timestamp(), statement_timestamp());

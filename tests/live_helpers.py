@@ -1,0 +1,151 @@
+"""Helpers for the tests of the live executor: a Runner on a test database, version clients.
+
+A test database comes from the ``pg_conn`` fixture of ``tests/postgres.py``; ``dsn_of`` turns
+it into a connection string the Runner and the clients use. A *client* is what an
+application deployed against one version of the schema does: an autocommit connection whose
+``search_path`` is that version schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from pgroll_dsl import api, ir
+from pgroll_dsl.backends.live import Session
+from pgroll_dsl.backends.runner import Runner, RunOptions
+from pgroll_dsl.catalog.introspect import introspect
+from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.plan.model import Plan
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+SCHEMA = "public"
+BATCH_SIZE = 3  # small: even a handful of rows takes several backfill batches
+
+
+def dsn_of(pg_dsn: str, pg_conn: Connection) -> str:
+    """A connection string for the test's own database."""
+    return make_conninfo(pg_dsn, dbname=pg_conn.info.dbname)
+
+
+def make_runner(dsn: str, batch_size: int = BATCH_SIZE, *, init: bool = True,
+                lock_timeout_ms: int = 500) -> Runner:
+    """A Runner on the test database's ``public`` schema (initialised unless told not to)."""
+    runner = Runner(RunOptions(
+        session=Session(url=dsn, schema=SCHEMA, lock_timeout_ms=lock_timeout_ms),
+        batch_size=batch_size,
+    ))
+    if init:
+        runner.init()
+    return runner
+
+
+def migration(text: str, name: str) -> ir.Migration:
+    """A DSL migration; ``name`` is the file stem (and so the version schema's suffix)."""
+    return api.compile_source(text, f"{name}.pgroll").migration
+
+
+def version_schema(name: str) -> str:
+    """The version schema of the migration ``name`` on the target schema."""
+    return f"{SCHEMA}_{name}"
+
+
+def apply(runner: Runner, text: str, name: str = "01_setup") -> Plan:
+    """Start and complete a migration, so that its version schema exists (an OLD version)."""
+    plan = runner.start(migration(text, name))
+    runner.complete()
+    return plan
+
+
+def client(dsn: str, version: str) -> Connection:
+    """An application of one version: autocommit, ``search_path`` set to its version schema."""
+    conn = psycopg.connect(dsn, autocommit=True, application_name=f"client {version}")
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(version)))
+    return conn
+
+
+@contextmanager
+def clients(dsn: str, *versions: str) -> Iterator[list[Connection]]:
+    """Several clients, closed on the way out."""
+    opened = [client(dsn, v) for v in versions]
+    try:
+        yield opened
+    finally:
+        for conn in opened:
+            conn.close()
+
+
+def query(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run a query and return its rows (an empty list for a statement without result)."""
+    cursor = conn.execute(statement, params)  # type: ignore[call-overload]
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+def table_rows(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[Any, ...]]:
+    """Every row of a physical table (every column, markers included), in a stable order."""
+    statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table))
+    return sorted(conn.execute(statement).fetchall(), key=repr)
+
+
+def all_rows(conn: Connection, catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
+    """The data of every table of the catalog."""
+    return {t.physical: table_rows(conn, t.physical) for t in catalog.tables}
+
+
+def snapshot(conn: Connection) -> tuple[Catalog, dict[str, list[tuple[Any, ...]]]]:
+    """The catalog of the target schema and all its rows."""
+    catalog = introspect(conn, SCHEMA)
+    return catalog, all_rows(conn, catalog)
+
+
+def schemas(conn: Connection) -> set[str]:
+    """The names of the database's schemas, system schemas left out."""
+    rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' "
+                        "AND nspname <> 'information_schema'").fetchall()
+    return {r[0] for r in rows}
+
+
+def columns(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[str, str, bool]]:
+    """(name, type, not null) of a table's or view's columns, in column order."""
+    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (sql.Identifier(schema, table).as_string(conn),),
+    ).fetchall()]
+
+
+def constraints(conn: Connection, table: str, schema: str = SCHEMA) -> dict[str, tuple[str, bool]]:
+    """Constraint name -> (definition, validated) of a table."""
+    rows = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+        "WHERE conrelid = to_regclass(%s)",
+        (sql.Identifier(schema, table).as_string(conn),),
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def indexes(conn: Connection, table: str, schema: str = SCHEMA) -> dict[str, tuple[str, bool]]:
+    """Index name -> (definition, valid) of a table."""
+    rows = conn.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(%s)",
+        (sql.Identifier(schema, table).as_string(conn),),
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def triggers_and_functions(conn: Connection, schema: str = SCHEMA) -> list[str]:
+    """Names of non-internal triggers and of functions in the schema (leftovers of a plan)."""
+    found = conn.execute(
+        "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+        "AND NOT t.tgisinternal "
+        "UNION ALL SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = %s", (schema, schema)).fetchall()
+    return sorted(r[0] for r in found)
