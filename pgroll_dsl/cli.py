@@ -15,10 +15,9 @@ import typer
 
 from pgroll_dsl import __version__, api
 from pgroll_dsl import compile as driver
-from pgroll_dsl.compile import Before, CatalogSource
+from pgroll_dsl.compile import CatalogSource
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.diagnostics.render import render_json, render_text
-from pgroll_dsl.frontend import load_migration
 
 if TYPE_CHECKING:
     from pgroll_dsl.backends.runner import Runner
@@ -199,40 +198,18 @@ def validate(
     failed = False
     try:
         if path.is_dir():
-            failed, found = _validate_directory(path, source)
+            failed, found = driver.validate_directory(path, source)
         else:
             before = driver.catalog_before(source, path)
             found = [*before.warnings, *driver.validate(driver.check_file(path).migration, before)]
     except CompileError as err:
-        if any(d.code.id.startswith("PGD9") for d in err.diagnostics):
+        if all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
+               for d in err.diagnostics):
             _exit_for(err, output_format)
         failed, found = True, [*found, *err.diagnostics]
     _report(found, output_format)
     if failed:
         raise typer.Exit(EXIT_DIAGNOSTICS)
-
-
-def _validate_directory(directory: Path, source: CatalogSource) -> tuple[bool, list[Diagnostic]]:
-    """Each migration against the replay of the ones before it."""
-    from pgroll_dsl.catalog.replay import apply_migration, migration_files
-
-    base = driver.catalog_before(CatalogSource(snapshot=source.snapshot,
-                                        postgres_url=source.postgres_url,
-                                        schema=source.schema), None)
-    catalog, found, failed = base.catalog, list(base.warnings), False
-    for file in migration_files(directory):
-        try:
-            migration = driver.check_file(file).migration
-            found.extend(driver.validate(migration, Before(catalog, None, ())))
-        except CompileError as err:
-            failed = True
-            found.extend(err.diagnostics)
-            try:
-                migration = load_migration(file)
-            except CompileError:
-                continue
-        catalog, _ = apply_migration(catalog, migration)
-    return failed, found
 
 
 class PlanFormat(StrEnum):
@@ -325,7 +302,7 @@ def catalog_dump(
     from pgroll_dsl.catalog.snapshot import dump_snapshot
 
     try:
-        catalog = driver.live_catalog(postgres_url, schema)
+        catalog, _ = driver.live_catalog(postgres_url, schema)
     except CompileError as err:
         _exit_for(err, output_format)
     _write(dump_snapshot(catalog), output)

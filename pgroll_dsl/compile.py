@@ -51,15 +51,55 @@ def history_before(directory: Path, migration: Path | None, base: Catalog | None
                  and f.resolve() != migration.resolve()]
     migrations = [check_file(f).migration for f in files]
     replayed = replay(migrations, base)
-    warnings = tuple(
-        Diagnostic(codes.SQL_NOT_REPLAYED, message, script.span,
-                   ("the catalog may lack what this statement does; check the result",),
-                   codes.SQL_NOT_REPLAYED.severity)
-        for script, message in replayed.warnings
-    )
+    warnings = replay_warnings(replayed.warnings)
     previous = f"{schema}_{replayed.last_version_schema}" if replayed.last_version_schema \
         else None
     return Before(replayed.catalog, previous, warnings)
+
+
+def replay_warnings(found: tuple[tuple[ir.SqlScript, str], ...] | list[tuple[ir.SqlScript, str]]
+                    ) -> tuple[Diagnostic, ...]:
+    """What replay could not interpret, as PGD220 warnings at the raw SQL."""
+    return tuple(
+        Diagnostic(codes.SQL_NOT_REPLAYED, message, script.span,
+                   ("the catalog may lack what this statement does; check the result",),
+                   codes.SQL_NOT_REPLAYED.severity)
+        for script, message in found
+    )
+
+
+def validate_directory(directory: Path, source: CatalogSource
+                       ) -> tuple[bool, list[Diagnostic]]:
+    """Each migration of ``directory`` against the replay of the ones before it.
+
+    The replay starts from ``source`` (a history directory, a snapshot or a live database),
+    or from an empty schema. Returns whether any error was found, and every diagnostic.
+    """
+    from pgroll_dsl.catalog.replay import apply_migration
+
+    if not directory.is_dir():
+        raise _environment(codes.NOT_A_DIRECTORY, f"{directory} is not a directory")
+    if source.history is not None:
+        base = history_before(source.history, None, None, source.schema)
+    elif source.snapshot is not None or source.postgres_url is not None:
+        base = catalog_before(source, None)
+    else:
+        base = Before(Catalog(), None, ())
+    catalog, found, failed = base.catalog, list(base.warnings), False
+    for file in migration_files(directory):
+        try:
+            migration = check_file(file).migration
+            found.extend(validate(migration, Before(catalog, None, ())))
+        except CompileError as err:
+            failed = True
+            found.extend(err.diagnostics)
+            try:
+                migration = load_migration(file)
+            except CompileError:
+                continue
+        catalog, warnings = apply_migration(catalog, migration)
+        found.extend(replay_warnings(warnings))
+    return failed, found
 
 
 def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
@@ -71,7 +111,8 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
         text = read_source(source.snapshot)
         return Before(load_snapshot(text, str(source.snapshot)), None, ())
     if source.postgres_url is not None:
-        return Before(live_catalog(source.postgres_url, source.schema), None, ())
+        catalog, latest = live_catalog(source.postgres_url, source.schema)
+        return Before(catalog, f"{source.schema}_{latest}" if latest else None, ())
     directory = source.history
     if directory is None and migration is not None:
         directory = migration.parent  # pgroll keeps a project's migrations side by side
@@ -80,15 +121,29 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     return history_before(directory, migration, None, source.schema)
 
 
-def live_catalog(url: str, schema: str) -> Catalog:
-    """Introspect a live database, read-only; an unreachable one is an environment error."""
+def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
+                 ) -> tuple[Catalog, str | None]:
+    """Introspect a live database read-only; also its latest version schema, if any.
+
+    An unreachable database is an environment error (PGD901).
+    """
     import psycopg
 
     from pgroll_dsl.catalog.introspect import introspect
+    from pgroll_dsl.sql.quoting import quote_ident
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            return introspect(conn, schema)
+            catalog = introspect(conn, schema)
+            latest = None
+            function = f"{quote_ident(state_schema)}.latest_version(name)"
+            exists = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL", (function,))
+            if exists.fetchone() == (True,):
+                row = conn.execute(
+                    f"SELECT {quote_ident(state_schema)}.latest_version(%s)",
+                    (schema,)).fetchone()
+                latest = row[0] if row else None
+            return catalog, latest
     except psycopg.Error as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise _environment(codes.CANNOT_CONNECT, f"cannot read the catalog: {message}") from None

@@ -149,3 +149,25 @@ def triggers_and_functions(conn: Connection, schema: str = SCHEMA) -> list[str]:
         "UNION ALL SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "WHERE n.nspname = %s", (schema, schema)).fetchall()
     return sorted(r[0] for r in found)
+
+
+class Live:
+    """One test database: an admin connection, a Runner, and clients closed at the end."""
+
+    def __init__(self, conn: Connection, dsn: str, batch_size: int = BATCH_SIZE) -> None:
+        self.conn = conn
+        self.dsn = dsn
+        self.runner = make_runner(dsn, batch_size)
+        self._opened: list[Connection] = []
+
+    def client(self, version: str) -> Connection:
+        """A client of ``version`` (a version schema), closed with the others by ``close``."""
+        conn = client(self.dsn, version)
+        self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close the clients and the Runner."""
+        for conn in self._opened:
+            conn.close()
+        self.runner.close()

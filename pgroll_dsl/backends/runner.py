@@ -95,7 +95,9 @@ class Runner:
             self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
         options = PlanOptions(schema=self.state.schema, batch_size=self.options.batch_size,
                               batch_delay=self.options.batch_delay,
-                              previous_version_schema=previous)
+                              previous_version_schema=previous,
+                              # security_invoker views exist from PostgreSQL 15 on.
+                              security_invoker=self.conn.info.server_version >= 150000)
         return plan_migration(migration, catalog, options)
 
     def start(self, migration: ir.Migration) -> Plan:
