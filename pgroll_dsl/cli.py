@@ -336,7 +336,7 @@ class _Progress:
         self.progress: Any = None
         self.url, self.schema = url_schema
 
-    def __call__(self, table: str, rows: int) -> None:
+    def __call__(self, table: str, rows: int, total: int) -> None:
         if not self.enabled:
             return
         from rich.progress import (
@@ -345,17 +345,20 @@ class _Progress:
             Progress,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
 
         if self.progress is None:
+            rate = TextColumn("{task.fields[rate]:>8} rows/s")
             self.progress = Progress(TextColumn("backfill {task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TransferSpeedColumn(),
-                                     TimeRemainingColumn(), transient=True)
+                                     MofNCompleteColumn(), rate, TimeRemainingColumn(),
+                                     transient=True)
             self.progress.start()
         if table not in self.bars:
-            self.bars[table] = self.progress.add_task(table, total=None)
-        self.progress.update(self.bars[table], completed=rows)
+            self.bars[table] = self.progress.add_task(table, total=total or None, rate="-")
+        task = self.bars[table]
+        speed = self.progress.tasks[task].speed if rows else None
+        self.progress.update(task, completed=rows, total=max(total, rows) or None,
+                             rate=f"{speed:,.0f}" if speed else "-")
 
     def stop(self) -> None:
         if self.progress is not None:

@@ -21,7 +21,7 @@ import psycopg
 from pgroll_dsl.plan.model import Step, StepKind
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
-ProgressCallback = Callable[[str, int], None]
+ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
 _PROGRESS = re.compile(r"pgroll-dsl backfill (?P<table>.+): (?P<rows>\d+) rows")
 
@@ -71,12 +71,14 @@ class Executor:
         self.on_progress = on_progress
         self.on_retry = on_retry
         self.ran: list[str] = []  # every statement sent, in order (the log)
+        self._totals: dict[str, int] = {}
         conn.add_notice_handler(self._notice)
 
     def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
         match = _PROGRESS.search(diagnostic.message_primary or "")
         if match and self.on_progress is not None:
-            self.on_progress(match["table"], int(match["rows"]))
+            table = match["table"]
+            self.on_progress(table, int(match["rows"]), self._totals.get(table, 0))
 
     def run(self, steps: tuple[Step, ...] | list[Step]) -> None:
         """Run steps in order; stop at the first that fails (raise StepFailed)."""
@@ -85,6 +87,10 @@ class Executor:
 
     def run_step(self, step: Step) -> None:
         """One step, retried while it cannot get its lock in time."""
+        if step.kind is StepKind.BACKFILL and step.relation and self.on_progress is not None:
+            total = estimated_rows(self.conn, self.session.schema, step.relation)
+            self._totals[step.relation] = total
+            self.on_progress(step.relation, 0, total)
         attempt = 0
         while True:
             try:

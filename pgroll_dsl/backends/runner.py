@@ -45,7 +45,7 @@ class RunOptions:
     state_schema: str = "pgroll"
     batch_size: int = 1000
     batch_delay: float = 0.0
-    on_progress: Callable[[str, int], None] | None = None
+    on_progress: Callable[[str, int, int], None] | None = None
     on_retry: Callable[[Any, int, float], None] | None = None
     on_message: Callable[[str], None] | None = None
 
