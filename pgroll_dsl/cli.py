@@ -439,6 +439,11 @@ def _start(runner: Runner, progress: _Progress, path: Path, complete: bool) -> N
     except (CommandError, PartialFailure) as err:
         progress.stop()
         _live_exit(err)
+    except KeyboardInterrupt:
+        progress.stop()
+        typer.echo(f"interrupted: run `pgroll-dsl start {path}` again to resume, or "
+                   "`pgroll-dsl rollback` to undo what was done", err=True)
+        raise typer.Exit(130) from None
 
 
 @app.command()

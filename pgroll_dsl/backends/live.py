@@ -24,6 +24,11 @@ from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
 _PROGRESS = re.compile(r"pgroll-dsl backfill (?P<table>.+): (?P<rows>\d+) rows")
+_CONCURRENT_INDEX = re.compile(
+    r'CREATE (?:UNIQUE )?INDEX CONCURRENTLY (?:IF NOT EXISTS )?(?P<name>"(?:[^"]|"")+")')
+# What a step that had already run before an interruption fails with when run again.
+_ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
+                 psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +90,15 @@ class Executor:
         for step in steps:
             self.run_step(step)
 
-    def run_step(self, step: Step) -> None:
-        """One step, retried while it cannot get its lock in time."""
+    def run_step(self, step: Step, resuming: bool = False) -> None:
+        """One step, retried while it cannot get its lock in time.
+
+        ``resuming``: the step may have run already before an interruption; "already
+        exists" then means done, and an invalid index left by a killed concurrent build is
+        dropped first so that it is built again.
+        """
+        if resuming:
+            self._clear_invalid_index(step)
         if step.kind is StepKind.BACKFILL and step.relation and self.on_progress is not None:
             total = estimated_rows(self.conn, self.session.schema, step.relation)
             self._totals[step.relation] = total
@@ -105,10 +117,25 @@ class Executor:
                 if self.on_retry is not None:
                     self.on_retry(step, attempt, delay)
                 time.sleep(delay)
-            except psycopg.Error as err:
-                if step.kind is StepKind.RAW_SQL and not self.conn.autocommit:
-                    self.conn.rollback()
+            except _ALREADY_DONE as err:
+                if resuming:
+                    return
                 raise StepFailed(step, err) from err
+            except psycopg.Error as err:
+                raise StepFailed(step, err) from err
+
+    def _clear_invalid_index(self, step: Step) -> None:
+        match = _CONCURRENT_INDEX.match(step.sql)
+        if match is None:
+            return
+        name = match["name"]
+        row = self.conn.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+            (f"{quote_ident(self.session.schema)}.{name}",),
+        ).fetchone()
+        if row is not None and row[0]:
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS "
+                              f"{quote_ident(self.session.schema)}.{name}")
 
 
 def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int:

@@ -101,14 +101,37 @@ class Runner:
         return plan_migration(migration, catalog, options)
 
     def start(self, migration: ir.Migration) -> Plan:
-        """Start: record, expand, views, triggers, backfill; undo everything on failure."""
-        plan = self.plan(migration)
-        self.state.record_start(migration.name, to_document(migration), plan_document(plan))
+        """Start: record, expand, views, triggers, backfill; undo everything on failure.
+
+        If this very migration was started before and interrupted (the process died), start
+        resumes after the last step that finished.
+        """
+        resumed = self._interrupted(migration.name)
+        if resumed is not None:
+            plan, done = resumed
+            self._say(f'resuming the start of "{migration.name}" at step {done + 1} of '
+                      f"{len(plan.start)}")
+        else:
+            plan, done = self.plan(migration), 0
+            self.state.record_start(migration.name, to_document(migration), plan_document(plan))
         try:
-            self.executor.run(plan.start)
+            for index in range(done, len(plan.start)):
+                self.executor.run_step(plan.start[index], resuming=index == done and done > 0)
+                self.state.record_progress(migration.name, index + 1)
         except StepFailed as failure:
             self._undo(plan, migration.name, failure)
         return plan
+
+    def _interrupted(self, name: str) -> tuple[Plan, int] | None:
+        self._require_init()
+        active = self.state.active()
+        if active is None or active.name != name or active.plan is None:
+            return None
+        plan = plan_from_document(active.plan)
+        if active.start_steps_done >= len(plan.start):
+            raise CommandError(f'migration "{name}" is already started; complete or roll it '
+                               "back")
+        return plan, active.start_steps_done
 
     def _undo(self, plan: Plan, name: str, failure: StepFailed) -> None:
         try:

@@ -27,6 +27,7 @@ class Active:
     name: str
     migration: dict[str, Any]
     plan: dict[str, Any] | None
+    start_steps_done: int = 0
 
 
 class State:
@@ -73,10 +74,10 @@ class State:
     def active(self) -> Active | None:
         """The active migration of the schema, with the plan it was started with."""
         rows = self._q(
-            "SELECT m.name, m.migration, p.plan FROM placeholder.migrations m "
+            "SELECT m.name, m.migration, p.plan, p.start_steps_done FROM placeholder.migrations m "
             "LEFT JOIN placeholder.pgroll_dsl_plans p ON p.schema = m.schema AND p.name = m.name "
             "WHERE m.schema = %s AND NOT m.done", self.schema)
-        return Active(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        return Active(rows[0][0], rows[0][1], rows[0][2], rows[0][3] or 0) if rows else None
 
     def latest_migration(self) -> str | None:
         """The name of the newest migration of the schema."""
@@ -102,6 +103,11 @@ class State:
             self._q("INSERT INTO placeholder.pgroll_dsl_plans (schema, name, plan) "
                     "VALUES (%s, %s, %s) ON CONFLICT (schema, name) DO UPDATE SET plan = "
                     "excluded.plan", self.schema, name, json.dumps(plan))
+
+    def record_progress(self, name: str, start_steps_done: int) -> None:
+        """Remember how far start got, so that an interrupted start can resume."""
+        self._q("UPDATE placeholder.pgroll_dsl_plans SET start_steps_done = %s "
+                "WHERE schema = %s AND name = %s", start_steps_done, self.schema, name)
 
     def record_complete(self, name: str) -> None:
         """Mark done, with the schema as it now is."""

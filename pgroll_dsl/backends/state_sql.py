@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS placeholder.pgroll_dsl_plans (
     started_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
     PRIMARY KEY (schema, name)
 );
+-- How many start steps have run: an interrupted start resumes after them.
+ALTER TABLE placeholder.pgroll_dsl_plans
+    ADD COLUMN IF NOT EXISTS start_steps_done INTEGER NOT NULL DEFAULT 0;
 """
 
 FUNCTIONS = """
