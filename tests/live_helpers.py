@@ -35,11 +35,14 @@ def dsn_of(pg_dsn: str, pg_conn: Connection) -> str:
 
 
 def make_runner(dsn: str, batch_size: int = BATCH_SIZE, *, init: bool = True,
-                lock_timeout_ms: int = 500) -> Runner:
-    """A Runner on the test database's ``public`` schema (initialised unless told not to)."""
+                lock_timeout_ms: int = 500, **options: Any) -> Runner:
+    """A Runner on the test database's ``public`` schema (initialised unless told not to).
+
+    ``options`` are further fields of :class:`RunOptions` (``on_retry``, ``on_progress``...).
+    """
     runner = Runner(RunOptions(
         session=Session(url=dsn, schema=SCHEMA, lock_timeout_ms=lock_timeout_ms),
-        batch_size=batch_size,
+        batch_size=batch_size, **options,
     ))
     if init:
         runner.init()
@@ -83,7 +86,7 @@ def clients(dsn: str, *versions: str) -> Iterator[list[Connection]]:
 
 def query(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run a query and return its rows (an empty list for a statement without result)."""
-    cursor = conn.execute(statement, params)  # type: ignore[call-overload]
+    cursor = conn.execute(statement, params)
     return cursor.fetchall() if cursor.description is not None else []
 
 
@@ -113,7 +116,7 @@ def schemas(conn: Connection) -> set[str]:
 
 def columns(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[str, str, bool]]:
     """(name, type, not null) of a table's or view's columns, in column order."""
-    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(
         "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
         "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
         (sql.Identifier(schema, table).as_string(conn),),

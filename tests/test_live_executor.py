@@ -14,12 +14,15 @@ the NEW version) through :class:`Runner`:
   before ``start``; after writes, the old version reads after rollback what it read before;
 * the statements the executor ran are exactly the plan's steps, phase after phase.
 
-Then the Runner's lifecycle (one active migration, status, init) and the CLI's live commands.
+Then the Runner's lifecycle (one active migration, status, init, a failed start undone, lock
+timeouts retried) and the CLI's live commands (exit codes, ``migrate``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,7 @@ from typer.testing import CliRunner
 from pgroll_dsl.backends.runner import CommandError
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.cli import app
+from pgroll_dsl.plan.model import Plan
 from tests.live_helpers import (
     Connection,
     Live,
@@ -201,7 +205,7 @@ def add_not_null_up_during(old: Connection, new: Connection) -> None:
 
 def add_not_null_up_after(new: Connection, admin: Connection) -> None:
     assert ("name_len", "integer", True) in columns(admin, "items")
-    got = dict(query(new, "select id, name_len from items"))  # type: ignore[arg-type]
+    got = dict(query(new, "select id, name_len from items"))
     assert got == {1: 1, 2: 7, **{i: len(f"item{i}") for i in range(3, 11)}, 11: 6, 12: 99}
 
 
@@ -342,7 +346,10 @@ def drop_index_after(new: Connection, admin: Connection) -> None:
 
 def sql_during(old: Connection, new: Connection) -> None:
     old.execute("insert into public.audit values (1, 'raw')")
-    assert one(old, "select msg from public.audit") == ("raw",)
+    assert query(new, "select * from audit") == [(1, "raw")]  # the new version has a view
+    new.execute("insert into audit values (2, 'through the view')")
+    assert one(old, "select msg from public.audit where id = 2") == ("through the view",)
+    new.execute("delete from audit where id = 2")
     exchange_items(old, new)
 
 
@@ -544,12 +551,73 @@ def test_init_twice_is_harmless(pg_conn: Connection, pg_dsn: str) -> None:
         runner.start(migration("alter table t add c int;", "02_second"))
         history = runner.state.history()
         runner.init()
-        make_runner(dsn).close()  # a second Runner initialising concurrently-safe state
+        make_runner(dsn).close()  # another Runner's init, while a migration is active
         assert runner.state.history() == history == ["01_first", "02_second"]
         assert runner.status()["status"] == "In progress"
         runner.complete()
         assert runner.status() == {"schema": "public", "version": "02_second",
                                    "status": "Complete"}
+    finally:
+        runner.close()
+
+
+def test_a_failed_start_is_undone(live: Live) -> None:
+    # The unique index cannot be built: every existing row gets the same default.
+    change = migration("alter table items add code text not null default 'x' unique;",
+                       "02_change")
+    plan = live.runner.plan(change)
+    failing = next(i for i, s in enumerate(plan.start) if "CREATE UNIQUE INDEX" in s.sql)
+    before_schemas, before = schemas(live.conn), snapshot(live.conn)
+    with pytest.raises(CommandError, match="start failed, changes rolled back: .*items_code_key"):
+        live.runner.start(change)
+    assert snapshot(live.conn) == before
+    assert schemas(live.conn) == before_schemas
+    assert triggers_and_functions(live.conn) == []
+    assert live.runner.state.history() == ["01_setup"]
+    assert live.runner.status()["status"] == "Complete"
+    assert live.runner.executor.ran == [s.sql for s in (*plan.start[:failing + 1],
+                                                         *plan.rollback)]
+    exchange_items(live.client(OLD), live.client(OLD))
+
+
+def test_lock_timeouts_are_retried_and_clients_are_not_held_up(live: Live) -> None:
+    retries: list[tuple[str, int]] = []
+    runner = make_runner(live.dsn, lock_timeout_ms=100,
+                         on_retry=lambda step, attempt, _: retries.append((step.sql, attempt)))
+    change = migration("alter table items add note text;", "02_change")
+    holder, reader = live.client(OLD), live.client(OLD)
+    outcome: list[Any] = []
+
+    def start() -> None:
+        try:
+            outcome.append(runner.start(change))
+        except BaseException as err:  # noqa: BLE001 - handed to the test thread
+            outcome.append(err)
+
+    try:
+        with holder.transaction():  # a long transaction of the old version holds a lock
+            holder.execute("select count(*) from items")
+            thread = threading.Thread(target=start)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not retries and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert retries, "the blocked step was not retried"
+            began = time.monotonic()
+            assert one(reader, "select count(*) from items") == (10,)
+            # Queued behind the migration's lock request at most for its lock timeout.
+            assert time.monotonic() - began < 1.0
+        thread.join(timeout=60)
+        [plan] = outcome
+        assert isinstance(plan, Plan), plan
+        # Each retry sends the step again; apart from the repeats, the plan's statements.
+        ran = runner.executor.ran
+        assert len(ran) == len(plan.start) + len(retries)
+        assert [s for i, s in enumerate(ran) if i == 0 or s != ran[i - 1]] == [
+            s.sql for s in plan.start]
+        assert retries[0] == (plan.start[0].sql, 1)
+        runner.complete()
+        assert ("note", "text", False) in columns(live.conn, "items")
     finally:
         runner.close()
 
@@ -567,8 +635,8 @@ def invoke(*args: str) -> Any:
 
 
 def output(result: Any) -> str:
-    """Everything a command printed (stdout and stderr)."""
-    return str(result.output) + str(getattr(result, "stderr", "") or "")
+    """Everything a command printed (stdout and stderr, interleaved)."""
+    return str(result.output)
 
 
 def test_cli_exit_codes(cli_db: str, tmp_path: Path) -> None:
@@ -591,9 +659,14 @@ def test_cli_exit_codes(cli_db: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, output(result)
     assert '"public_02_second"' in output(result)
 
-    result = invoke("start", str(second), *url)
+    third = tmp_path / "03_third.pgroll"
+    third.write_text("alter table t add other text;\n", encoding="utf-8")
+    result = invoke("start", str(third), *url)
     assert result.exit_code == 1, output(result)
     assert '"02_second"' in output(result) and "already in progress" in output(result)
+    result = invoke("start", str(second), *url)  # the same one again
+    assert result.exit_code == 1, output(result)
+    assert '"02_second" is already started' in output(result)
 
     result = invoke("status", *url)
     assert result.exit_code == 0, output(result)

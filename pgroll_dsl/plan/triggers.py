@@ -138,21 +138,27 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
     declare = "\n".join(
         f"  {v} {target}.{c}%TYPE;" for v, c in zip(last, columns, strict=True)
     )
-    after = f"({last[0]} IS NULL OR ({', '.join(columns)}) > ({', '.join(last)}))"
     keys = ", ".join(columns)
-    joined = " AND ".join(f"r.{c} = batch.{c}" for c in columns)
-    returned = ", ".join(f"r.{c}" for c in columns)
-    descending = ", ".join(f"{c} DESC" for c in columns)
+    after = f" AND ({keys}) > ({', '.join(last)})"
+
+    def batch(bounded: bool) -> str:
+        # Rows are picked by key order and updated by ctid (a TID scan), so each batch reads
+        # only its own rows; the first batch has no lower bound, the others an index range.
+        return (
+            f"      WITH batch AS (\n        SELECT ctid AS row_id, {keys} FROM {target}\n"
+            f"        WHERE {marker}{after if bounded else ''}\n"
+            f"        ORDER BY {keys} LIMIT {batch_size} FOR NO KEY UPDATE\n"
+            f"      ), touched AS (\n        UPDATE {target} SET {marker} = true\n"
+            f"        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING {keys}\n"
+            f"      )\n"
+            f"      SELECT {keys}, count(*) OVER () INTO {', '.join(last)}, batch_rows\n"
+            f"      FROM touched ORDER BY {', '.join(f'{c} DESC' for c in columns)} LIMIT 1;\n"
+        )
+
     return (
         f"DO $pgroll_backfill$\nDECLARE\n{declare}\n  batch_rows bigint;\n"
         "  done_rows bigint := 0;\nBEGIN\n  LOOP\n"
-        f"    WITH batch AS (\n      SELECT {keys} FROM {target}\n"
-        f"      WHERE {marker} AND {after}\n"
-        f"      ORDER BY {keys} LIMIT {batch_size} FOR NO KEY UPDATE\n"
-        f"    ), touched AS (\n      UPDATE {target} AS r SET {marker} = true FROM batch\n"
-        f"      WHERE {joined} RETURNING {returned}\n    )\n"
-        f"    SELECT {keys}, count(*) OVER () INTO {', '.join(last)}, batch_rows FROM touched\n"
-        f"    ORDER BY {descending} LIMIT 1;\n"
+        f"    IF {last[0]} IS NULL THEN\n{batch(False)}    ELSE\n{batch(True)}    END IF;\n"
         f"    EXIT WHEN NOT FOUND;{report.format(count='batch_rows')}\n"
         f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
     )

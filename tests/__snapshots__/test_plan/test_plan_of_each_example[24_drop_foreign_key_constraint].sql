@@ -115,16 +115,29 @@ DECLARE
   done_rows bigint := 0;
 BEGIN
   LOOP
-    WITH batch AS (
-      SELECT "id" FROM "public"."posts"
-      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("id") > ("last_0"))
-      ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-    ), touched AS (
-      UPDATE "public"."posts" AS r SET "_pgroll_needs_backfill" = true FROM batch
-      WHERE r."id" = batch."id" RETURNING r."id"
-    )
-    SELECT "id", count(*) OVER () INTO "last_0", batch_rows FROM touched
-    ORDER BY "id" DESC LIMIT 1;
+    IF "last_0" IS NULL THEN
+      WITH batch AS (
+        SELECT ctid AS row_id, "id" FROM "public"."posts"
+        WHERE "_pgroll_needs_backfill"
+        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+      ), touched AS (
+        UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true
+        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
+      )
+      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
+      FROM touched ORDER BY "id" DESC LIMIT 1;
+    ELSE
+      WITH batch AS (
+        SELECT ctid AS row_id, "id" FROM "public"."posts"
+        WHERE "_pgroll_needs_backfill" AND ("id") > ("last_0")
+        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
+      ), touched AS (
+        UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true
+        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
+      )
+      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
+      FROM touched ORDER BY "id" DESC LIMIT 1;
+    END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
     RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;

@@ -205,16 +205,29 @@ DECLARE
   done_rows bigint := 0;
 BEGIN
   LOOP
-    WITH batch AS (
-      SELECT "ticket_id" FROM "public"."tickets"
-      WHERE "_pgroll_needs_backfill" AND ("last_0" IS NULL OR ("ticket_id") > ("last_0"))
-      ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
-    ), touched AS (
-      UPDATE "public"."tickets" AS r SET "_pgroll_needs_backfill" = true FROM batch
-      WHERE r."ticket_id" = batch."ticket_id" RETURNING r."ticket_id"
-    )
-    SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows FROM touched
-    ORDER BY "ticket_id" DESC LIMIT 1;
+    IF "last_0" IS NULL THEN
+      WITH batch AS (
+        SELECT ctid AS row_id, "ticket_id" FROM "public"."tickets"
+        WHERE "_pgroll_needs_backfill"
+        ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
+      ), touched AS (
+        UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true
+        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "ticket_id"
+      )
+      SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows
+      FROM touched ORDER BY "ticket_id" DESC LIMIT 1;
+    ELSE
+      WITH batch AS (
+        SELECT ctid AS row_id, "ticket_id" FROM "public"."tickets"
+        WHERE "_pgroll_needs_backfill" AND ("ticket_id") > ("last_0")
+        ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
+      ), touched AS (
+        UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true
+        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "ticket_id"
+      )
+      SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows
+      FROM touched ORDER BY "ticket_id" DESC LIMIT 1;
+    END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
     RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows;
