@@ -195,7 +195,50 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
             not_null_via_check(ctx, table, names[rewrite.name], rewrite.name)
     _rebuild_constraints(ctx, table, names, skip)
     schedule_backfill(ctx, table)
+    _repoint_referencing_keys(ctx, table, names)
     _swap(ctx, table, names)
+
+
+def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str]) -> None:
+    """Foreign keys of other tables that point at a rewritten column follow it (pgroll #375).
+
+    After the backfill (so that every copy already holds its key) each such foreign key gets
+    a twin, NOT VALID, pointing at the copy; new writes are checked against both. At
+    complete the original goes (it pins the old column), the twin takes its name and is
+    validated while reads and writes go on.
+    """
+    for other in ctx.before.tables:
+        for fk in other.constraints:
+            ref = fk.references
+            if ref is None or ref.table != table.name or not set(ref.columns) & names.keys():
+                continue
+            dup = DUP_PREFIX + fk.name
+            source = ctx.table_ref(other)
+            columns = tuple(_physical(other, c) for c in fk.columns)
+            target = references_sql(ctx, table.name, ref.columns, ref.on_delete,  # the copies
+                                    ref.on_update, ref.match_type, ref.on_delete_set_columns)
+            ctx.late_start.append(Step(
+                sql=f"ALTER TABLE {source} ADD CONSTRAINT {quote_ident(dup)} FOREIGN KEY "
+                f"{idents(columns)} {target}{deferrable(fk.deferrable, fk.initially_deferred)}"
+                " NOT VALID",
+                summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
+                lock=Lock.SHARE_ROW_EXCLUSIVE, relation=f"{other.physical}, {table.physical}",
+                origin=ctx.origin,
+            ))
+            ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
+                     f"{quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
+                     relation=other.physical)
+            ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
+                     f"{quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
+                     relation=other.physical)
+            ctx.after_swap.append(Step(
+                sql=f"ALTER TABLE IF EXISTS {source} RENAME CONSTRAINT {quote_ident(dup)} TO "
+                f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
+                relation=other.physical, origin=ctx.origin))
+            ctx.after_swap.append(Step(
+                sql=f"ALTER TABLE IF EXISTS {source} VALIDATE CONSTRAINT {quote_ident(fk.name)}",
+                summary=f"validate {fk.name}", relation=other.physical,
+                lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
 
 
 def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
