@@ -8,8 +8,11 @@ application deployed against one version of the schema does: an autocommit conne
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -21,7 +24,7 @@ from pgroll_dsl.backends.live import Session
 from pgroll_dsl.backends.runner import Runner, RunOptions
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.plan.model import Plan
+from pgroll_dsl.plan.model import Plan, Step, StepKind
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -174,3 +177,38 @@ class Live:
         for conn in self._opened:
             conn.close()
         self.runner.close()
+
+
+@dataclass
+class Timeline:
+    """When the phases ran (perf_counter seconds) and what the executor reported."""
+
+    steps: list[tuple[Step, float, float]] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)
+    backfilled: threading.Event = field(default_factory=threading.Event)
+
+    def backfill(self) -> tuple[float, float]:
+        spans = [(s, e) for step, s, e in self.steps if step.kind is StepKind.BACKFILL]
+        assert len(spans) == 1, spans
+        return spans[0]
+
+
+def timed_runner(dsn: str, timeline: Timeline, batch_size: int) -> Runner:
+    """A Runner whose executor records when each step ran (for the concurrency tests)."""
+
+    def retried(step: Any, attempt: int, delay: float) -> None:
+        timeline.retries.append(f"{step.summary}: retry {attempt} after {delay:.2f}s")
+
+    runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA), batch_size=batch_size,
+                               on_retry=retried))
+    run_step = runner.executor.run_step
+
+    def timed(step: Step, *args: Any, **kwargs: Any) -> None:
+        began = time.perf_counter()
+        run_step(step, *args, **kwargs)
+        timeline.steps.append((step, began, time.perf_counter()))
+        if step.kind is StepKind.BACKFILL:
+            timeline.backfilled.set()
+
+    runner.executor.run_step = timed  # type: ignore[method-assign]
+    return runner

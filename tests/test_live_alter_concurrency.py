@@ -37,17 +37,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import Runner, RunOptions
-from pgroll_dsl.plan.model import Step, StepKind
 from tests.live_helpers import (
-    SCHEMA,
     Connection,
+    Timeline,
     apply,
     client,
     columns,
     dsn_of,
     migration,
+    timed_runner,
     triggers_and_functions,
     version_schema,
 )
@@ -93,20 +91,6 @@ class Writer:
     @property
     def is_new(self) -> bool:
         return self.version == NEW
-
-
-@dataclass
-class Timeline:
-    """When the phases ran (perf_counter seconds) and what the executor reported."""
-
-    steps: list[tuple[Step, float, float]] = field(default_factory=list)
-    retries: list[str] = field(default_factory=list)
-    backfilled: threading.Event = field(default_factory=threading.Event)
-
-    def backfill(self) -> tuple[float, float]:
-        spans = [(s, e) for step, s, e in self.steps if step.kind is StepKind.BACKFILL]
-        assert len(spans) == 1, spans
-        return spans[0]
 
 
 def write_loop(dsn: str, writer: Writer, timeline: Timeline, go: threading.Event) -> None:
@@ -206,30 +190,11 @@ def dsn(pg_conn: Connection, pg_dsn: str) -> Iterator[str]:
     yield dsn_of(pg_dsn, pg_conn)
 
 
-def timed_runner(dsn: str, timeline: Timeline) -> Runner:
-    def retried(step: Any, attempt: int, delay: float) -> None:
-        timeline.retries.append(f"{step.summary}: retry {attempt} after {delay:.2f}s")
-
-    runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA), batch_size=BATCH_SIZE,
-                               on_retry=retried))
-    run_step = runner.executor.run_step
-
-    def timed(step: Step, *args: Any, **kwargs: Any) -> None:
-        began = time.perf_counter()
-        run_step(step, *args, **kwargs)
-        timeline.steps.append((step, began, time.perf_counter()))
-        if step.kind is StepKind.BACKFILL:
-            timeline.backfilled.set()
-
-    runner.executor.run_step = timed  # type: ignore[method-assign]
-    return runner
-
-
 def test_both_versions_write_through_a_type_and_not_null_rewrite(
     pg_conn: Connection, dsn: str
 ) -> None:
     timeline = Timeline()
-    runner = timed_runner(dsn, timeline)
+    runner = timed_runner(dsn, timeline, BATCH_SIZE)
     old = [Writer(OLD, slot) for slot in range(WRITERS)]
     new = [Writer(NEW, slot) for slot in range(WRITERS, SLICES)]
     try:
