@@ -10,6 +10,7 @@ from typing import assert_never
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.planner import (
     DEL_PREFIX,
@@ -221,7 +222,9 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     generated = column.generated
     if generated is not None and generated.identity is not None:
         add.append(identity_clause(generated.identity))
-    cost = Cost.CATALOG if generated is None or generated.identity is None else Cost.REWRITE
+    # An identity or serial column fills every row from a sequence: the table is rewritten.
+    rewrites = is_serial(column.type) or (generated is not None and generated.identity is not None)
+    cost = Cost.REWRITE if rewrites else Cost.CATALOG
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN {' '.join(add)}",
              f"add column {table.name}.{name} as {temp}", relation=table.physical, cost=cost)
     if column.comment is not None:
