@@ -286,13 +286,21 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
     for index in table.indexes:
         if index.name in rebuilt_indexes or index.constraint is not None:
             continue
-        if not set(index.columns) & names.keys():
+        mentioned = set(index.columns) | _expression_columns(index.predicate)
+        expressions = [c for c in index.columns if table.column(c) is None]
+        for element in expressions:
+            mentioned |= _expression_columns(element)
+        if not mentioned & names.keys():
             continue
         dup = DUP_PREFIX + index.name
-        columns = tuple(names.get(c, _physical(table, c)) for c in index.columns)
+        keys = ", ".join(
+            quote_ident(names.get(c, _physical(table, c))) if table.column(c) is not None
+            else f"({rename_columns(c, names)})"  # an expression key, re-pointed by identifier
+            for c in index.columns
+        )
         unique = "UNIQUE " if index.unique else ""
         sql = (f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(dup)} ON {ref} "
-               f"USING {index.method} {idents(columns)}")
+               f"USING {index.method} ({keys})")
         if index.predicate is not None:
             sql += f" WHERE ({rename_columns(index.predicate, names)})"
         ctx.step(Phase.START, sql, f"copy index {index.name}", relation=table.physical,
@@ -300,6 +308,13 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
         _after_rename(ctx, table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, dup)} RENAME TO "
                       f"{quote_ident(index.name)}", f"give index {index.name} its name back",
                       Lock.SHARE_UPDATE_EXCLUSIVE)
+
+
+def _expression_columns(text: str | None) -> set[str]:
+    """Row-level columns an index predicate or key expression names."""
+    if text is None:
+        return set()
+    return {r.name for r in column_references(text) if r.qualifier is None and r.row_level}
 
 
 def _unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]) -> None:
