@@ -201,7 +201,9 @@ def validate(
             failed, found = driver.validate_directory(path, source)
         else:
             before = driver.catalog_before(source, path)
-            found = [*before.warnings, *driver.validate(driver.check_file(path).migration, before)]
+            loaded = driver.check_file(path)
+            found = [*loaded.warnings, *before.warnings,
+                     *driver.validate(loaded.migration, before)]
     except CompileError as err:
         if all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
                for d in err.diagnostics):
@@ -330,11 +332,10 @@ DelayOpt = Annotated[float, typer.Option("--backfill-batch-delay", min=0.0,
 class _Progress:
     """Backfill progress: a rich bar with rows/s and ETA on a terminal, quiet otherwise."""
 
-    def __init__(self, url_schema: tuple[str, str]) -> None:
+    def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
         self.bars: dict[str, Any] = {}
         self.progress: Any = None
-        self.url, self.schema = url_schema
 
     def __call__(self, table: str, rows: int, total: int) -> None:
         if not self.enabled:
@@ -371,7 +372,7 @@ def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
     from pgroll_dsl.backends.live import Session
     from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions
 
-    progress = _Progress((url, schema))
+    progress = _Progress()
 
     def retry(step: Any, attempt: int, delay: float) -> None:
         typer.echo(f"lock timeout on {step.relation or 'a relation'} ({step.summary}); "
@@ -420,10 +421,12 @@ def _start(runner: Runner, progress: _Progress, path: Path, complete: bool) -> N
     from pgroll_dsl.backends.runner import CommandError, PartialFailure
 
     try:
-        migration = driver.check_file(path).migration
+        loaded = driver.check_file(path)
     except CompileError as err:
         _report(err.diagnostics, OutputFormat.text)
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
+    migration = loaded.migration
+    _report(list(loaded.warnings), OutputFormat.text)
     try:
         plan = runner.start(migration)
         progress.stop()

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgroll_dsl import ir
+from pgroll_dsl.api import compile_file as check_file  # front end + catalog-free checks
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import migration_files, replay
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, codes
 from pgroll_dsl.frontend import load_migration
-from pgroll_dsl.passes import run_checks
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,8 +88,9 @@ def validate_directory(directory: Path, source: CatalogSource
     catalog, found, failed = base.catalog, list(base.warnings), False
     for file in migration_files(directory):
         try:
-            migration = check_file(file).migration
-            found.extend(validate(migration, Before(catalog, None, ())))
+            loaded = check_file(file)
+            migration = loaded.migration
+            found.extend([*loaded.warnings, *validate(migration, Before(catalog, None, ()))])
         except CompileError as err:
             failed = True
             found.extend(err.diagnostics)
@@ -149,32 +150,21 @@ def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
         raise _environment(codes.CANNOT_CONNECT, f"cannot read the catalog: {message}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A migration that passed every check, with the warnings found."""
-
-    migration: ir.Migration
-    warnings: tuple[Diagnostic, ...]
-
-
-def check_file(path: Path) -> Checked:
-    """Front end and catalog-free checks of one file."""
-    migration = load_migration(path)
-    sink = Diagnostics()
-    run_checks(migration, sink)
-    sink.raise_if_errors()
-    return Checked(migration, tuple(sink))
-
-
 def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
-    """Every rule against the catalog; raise CompileError on errors, return the warnings."""
+    """Every catalog rule; raise CompileError on errors, return the warnings.
+
+    ``migration`` has passed the catalog-free checks already (``check_file``, or
+    ``api.compile_source``): they are not run again.
+    """
     from pgroll_dsl.passes.validate_ops import validate_ops
 
     sink = Diagnostics()
-    run_checks(migration, sink)
-    if not sink.has_errors:
-        validate_ops(migration, before.catalog, sink)
+    validate_ops(migration, before.catalog, sink)
     sink.raise_if_errors()
     return tuple(sink)
 
 
+
+
+__all__ = ["Before", "CatalogSource", "catalog_before", "check_file", "history_before",
+           "live_catalog", "replay_warnings", "validate", "validate_directory"]

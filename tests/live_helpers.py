@@ -212,3 +212,26 @@ def timed_runner(dsn: str, timeline: Timeline, batch_size: int) -> Runner:
 
     runner.executor.run_step = timed  # type: ignore[method-assign]
     return runner
+
+
+def start_writers(writers: Any, loop: Any, dsn: str, timeline: Timeline) -> None:
+    """Start one thread per writer running ``loop(dsn, writer, timeline, go)``, all at once.
+
+    A writer has ``version``, ``slot``, ``stop`` (an Event) and ``thread`` attributes.
+    """
+    go = threading.Event()
+    for writer in writers:
+        writer.thread = threading.Thread(target=loop, args=(dsn, writer, timeline, go),
+                                         name=f"{writer.version}-{writer.slot}", daemon=True)
+        writer.thread.start()
+    go.set()
+    time.sleep(0.3)  # the writers are busy before the migration starts
+
+
+def stop_writers(writers: Any) -> None:
+    """Stop the writers and wait for them (a client switched over, or the test is done)."""
+    for writer in writers:
+        writer.stop.set()
+    for writer in writers:
+        assert writer.thread is not None
+        writer.thread.join(timeout=30)

@@ -45,6 +45,8 @@ from tests.live_helpers import (
     columns,
     dsn_of,
     migration,
+    start_writers,
+    stop_writers,
     timed_runner,
     triggers_and_functions,
     version_schema,
@@ -206,24 +208,14 @@ def test_both_versions_write_through_a_type_and_not_null_rewrite(
         pg_conn.execute("ANALYZE t")
         timeline.steps.clear()
 
-        go = threading.Event()
-        for writer in (*old, *new):
-            writer.thread = threading.Thread(target=write_loop, args=(dsn, writer, timeline, go),
-                                             name=f"{writer.version}-{writer.slot}", daemon=True)
-            writer.thread.start()
-        go.set()
-        time.sleep(0.3)  # the old version is busy before the migration starts
+        start_writers((*old, *new), write_loop, dsn, timeline)
 
         began = time.perf_counter()
         runner.start(migration(CHANGE, "02_change"))
         start_done = time.perf_counter()
         time.sleep(0.5)  # both versions live side by side
 
-        for writer in old:  # the deployment has switched every client to the new version
-            writer.stop.set()
-        for writer in old:
-            assert writer.thread is not None
-            writer.thread.join(timeout=30)
+        stop_writers(old)  # the deployment has switched every client to the new version
         # One consistent read of both columns while the new version goes on writing.
         written_by_new = {k for w in new for k in w.expected.copy()}  # committed before it
         both = pg_conn.execute("SELECT id, c, _pgroll_new_c FROM t").fetchall()
@@ -231,11 +223,7 @@ def test_both_versions_write_through_a_type_and_not_null_rewrite(
         runner.complete()
         complete_done = time.perf_counter()
         time.sleep(0.3)  # the new version goes on after complete
-        for writer in new:
-            writer.stop.set()
-        for writer in new:
-            assert writer.thread is not None
-            writer.thread.join(timeout=30)
+        stop_writers(new)
     finally:
         for writer in (*old, *new):
             writer.stop.set()

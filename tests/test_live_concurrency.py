@@ -47,6 +47,8 @@ from tests.live_helpers import (
     columns,
     dsn_of,
     migration,
+    start_writers,
+    stop_writers,
     timed_runner,
     triggers_and_functions,
     version_schema,
@@ -177,33 +179,19 @@ def test_both_versions_write_through_start_backfill_and_complete(
         pg_conn.execute("ANALYZE t")
         timeline.steps.clear()
 
-        go = threading.Event()
-        for writer in (*old, *new):
-            writer.thread = threading.Thread(target=write_loop, args=(dsn, writer, timeline, go),
-                                             name=f"{writer.version}-{writer.slot}", daemon=True)
-            writer.thread.start()
-        go.set()
-        time.sleep(0.3)  # the old version is busy before the migration starts
+        start_writers((*old, *new), write_loop, dsn, timeline)
 
         began = time.perf_counter()
         runner.start(migration(CHANGE, "02_change"))
         start_done = time.perf_counter()
         time.sleep(0.5)  # both versions live side by side
 
-        for writer in old:  # the deployment has switched every client to the new version
-            writer.stop.set()
-        for writer in old:
-            assert writer.thread is not None
-            writer.thread.join(timeout=30)
+        stop_writers(old)  # the deployment has switched every client to the new version
         complete_began = time.perf_counter()
         runner.complete()
         complete_done = time.perf_counter()
         time.sleep(0.3)  # the new version goes on after complete
-        for writer in new:
-            writer.stop.set()
-        for writer in new:
-            assert writer.thread is not None
-            writer.thread.join(timeout=30)
+        stop_writers(new)
     finally:
         for writer in (*old, *new):
             writer.stop.set()

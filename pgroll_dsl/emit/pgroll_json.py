@@ -167,10 +167,9 @@ def _index_field(field: ir.IndexField) -> Doc:
 def _operation(op: ir.Operation) -> Doc:
     match op:
         case ir.CreateTable():
-            return _compact({"name": op.name.name, "columns": [_column(c) for c in op.columns],
-                             "constraints": [_constraint(c) for c in op.constraints],
-                             "comment": op.comment}) | {
-                "columns": [_column(c) for c in op.columns]}
+            # `columns` is required by pgroll's schema, so it stays even when empty.
+            return {"name": op.name.name, "columns": [_column(c) for c in op.columns]} | _compact(
+                {"constraints": [_constraint(c) for c in op.constraints], "comment": op.comment})
         case ir.RenameTable():
             return {"from": op.from_.name, "to": op.to.name}
         case ir.DropTable():
@@ -186,13 +185,12 @@ def _operation(op: ir.Operation) -> Doc:
         case ir.AlterColumn():
             return _alter_column(op)
         case ir.CreateIndex():
-            return _compact({
-                "name": op.name.name, "table": op.table.name,
-                "columns": [_index_field(f) for f in op.columns],
+            return {"name": op.name.name, "table": op.table.name,
+                    "columns": [_index_field(f) for f in op.columns]} | _compact({
                 "method": op.method.value if op.method else None, "unique": op.unique,
                 "predicate": _text(op.predicate),
                 "storage_parameters": _text(op.storage_parameters),
-            }) | {"columns": [_index_field(f) for f in op.columns]}
+            })
         case ir.DropIndex():
             return {"name": op.name.name}
         case ir.CreateConstraint():

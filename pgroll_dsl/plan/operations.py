@@ -209,16 +209,19 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     ref = ctx.table_ref(table)
     default = column.default
     fast = default is not None and is_non_volatile(default.text) and ctx.options.optimize
-    up = op.up if op.up is not None else (default if default is not None and not fast else None)
-    needs_trigger = up is not None and not (fast and (op.up is None or op.up.text == default.text))  # type: ignore[union-attr]
+    # What fills existing rows and old-version writes: `up`, else a default that is not
+    # constant. A constant default fills them all at once, so an `up` equal to it is moot.
+    up = op.up if op.up is not None else (None if fast else default)
     add = [quote_ident(temp), render_type(column.type)]
-    if fast:
-        add.append(f"DEFAULT ({default.text})")  # type: ignore[union-attr]
+    if fast and default is not None:
+        add.append(f"DEFAULT ({default.text})")
         if not column.nullable:
             add.append("NOT NULL")  # every row gets the constant: no scan
-        if needs_trigger is False and op.up is not None:
+        if up is not None and up.text == default.text:
+            up = None
             ctx.notes.append(f"optimized: add_column {table.name}.{name}: the constant default "
                              "fills existing rows, no trigger and no backfill")
+    needs_trigger = up is not None
     generated = column.generated
     if generated is not None and generated.identity is not None:
         add.append(identity_clause(generated.identity))
