@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,10 @@ import yaml
 from syrupy.assertion import SnapshotAssertion
 
 from pgroll_dsl import api
+from pgroll_dsl.catalog.types import canonical_type
+from pgroll_dsl.diagnostics import Diagnostics
+from pgroll_dsl.frontend.pgroll import parse_type
+from pgroll_dsl.source import Span
 from tests.conftest import CONFORMANCE, conformance_files, conformance_params
 
 
@@ -76,10 +79,21 @@ def _meaning(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [_meaning(v, key) for v in value]
     if isinstance(value, str) and key == "type":
-        return re.sub(r"\s*,\s*", ",", value.strip().lower())
+        return _format_type(value)
     if isinstance(value, str) and key in ("on_delete", "on_update", "match_type"):
         return value.upper()
     return value
+
+
+def _format_type(text: str) -> str:
+    """A type string as PostgreSQL's ``format_type`` spells it (``int`` == ``integer``).
+
+    ``test_canonical_type_spellings_are_the_same_types`` checks this equivalence on a server.
+    """
+    sink = Diagnostics()
+    parsed = parse_type(text, Span("t", 1, 1, 1, 1), sink)
+    assert parsed is not None, text
+    return canonical_type(parsed)
 
 
 def test_the_corpus_defect_reaches_the_ir() -> None:

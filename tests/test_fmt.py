@@ -98,3 +98,65 @@ def test_unquoted_names_fold_ascii_letters_only() -> None:
     (op,) = api.compile_source("create table Ärger (Öl int);", "m.pgroll").migration.operations
     assert isinstance(op, ir.CreateTable)
     assert op.name.name == "Ärger" and op.columns[0].name.name == "Öl"
+
+
+def _fmt(source: str) -> str:
+    return api.emit(api.compile_source(source, "m.pgroll").migration, "dsl")
+
+
+def _only(source: str) -> ir.Operation:
+    (op,) = api.compile_source(source, "m.pgroll").migration.operations
+    return op
+
+
+def test_check_columns_are_the_ones_the_expression_names() -> None:
+    op = _only('alter table t add constraint c check `b > 0 OR "A" < b AND t.c IS NULL`;')
+    assert isinstance(op, ir.CreateConstraint)
+    assert [c.name for c in op.columns] == ["b", "A", "c"]
+    assert op.columns[1].span is not None and op.columns[1].span.col == 48  # the quoted "A"
+
+
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("check `a > b` columns (a, b)", "check `a > b`"),
+    ("check `a > b` columns (b, a)", "check `a > b` columns (b, a)"),
+    ("check `a > 0` columns (a, b)", "check `a > 0` columns (a, b)"),
+    ("check `now() > '2020-01-01'`", "check `now() > '2020-01-01'`"),
+])
+def test_fmt_writes_check_columns_only_when_they_differ(written: str, canonical: str) -> None:
+    assert _fmt(f"alter table t add constraint c {written};") == (
+        f"alter table t add constraint c {canonical};\n")
+
+
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("default `random()` up `random()`", "default `random()`"),
+    ("default `random()` up `random( )`", "default `random()` up `random( )`"),
+    ("default `now()` up `now()`", "default `now()` up `now()`"),
+    ("default `gen_random_uuid()`", "default `gen_random_uuid()`"),
+])
+def test_a_volatile_default_is_its_own_up(written: str, canonical: str) -> None:
+    assert _fmt(f"alter table t add c text {written};") == (
+        f"alter table t add c text {canonical};\n")
+
+
+def test_implied_up_converts_to_json_as_pgroll_requires() -> None:
+    migration = api.compile_source("alter table t add c uuid default `gen_random_uuid()`;",
+                                   "m.pgroll").migration
+    document = json.loads(api.emit(migration, "json"))
+    assert document["operations"][0]["add_column"]["up"] == "gen_random_uuid()"
+
+
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("INTEGER", "int"), ("int4", "int"), ("character varying(20)", "varchar(20)"),
+    ("timestamp(3) with time zone", "timestamptz(3)"), ("double precision[]", "float8[]"),
+    ("float(10)", "real"), ("Boolean", "bool"), ("bpchar", "bpchar"), ('"integer"', '"integer"'),
+    ("pg_catalog.int4", "pg_catalog.int4"), ("decimal(10, 2)", "numeric(10,2)"),
+])
+def test_fmt_writes_one_spelling_per_type(written: str, canonical: str) -> None:
+    assert _fmt(f"alter table t add c {written};") == f"alter table t add c {canonical};\n"
+
+
+def test_the_first_clause_stays_on_the_statement_line() -> None:
+    long_up = ("CASE WHEN review IS NULL THEN product || ' is good but needs a longer text'"
+               " ELSE review END")
+    assert _fmt(f"alter table reviews alter review set not null up `{long_up}`;") == (
+        f"alter table reviews alter review set not null\n  up `{long_up}`;\n")

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from pgroll_dsl import api
+from pgroll_dsl import api, ir
 from pgroll_dsl.catalog import Catalog, EnumType
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, Severity
-from pgroll_dsl.ir import Ident, Migration, Sql, SqlExpr, SqlScript, TypeName
-from pgroll_dsl.passes.validate_exprs import is_volatile
+from pgroll_dsl.ir import Ident, Migration, Sql, SqlScript, TypeName
 from pgroll_dsl.passes.validate_names import did_you_mean
 from pgroll_dsl.passes.validate_ops import validate_ops
 from pgroll_dsl.passes.validate_types import check_type
+from pgroll_dsl.sql.expressions import is_volatile
 from tests.conftest import conformance_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "validate"
@@ -368,8 +368,19 @@ def test_add_generated_column() -> None:
     assert first(source) == ("PGD308", 1, 29)
 
 
-def test_volatile_default_without_up() -> None:
-    assert first("alter table users add score int default `random()`;") == ("PGD309", 1, 42)
+def test_volatile_default_without_up_in_json() -> None:
+    """pgroll JSON must spell ``up`` out, as pgroll demands; the DSL implies it."""
+    source = ('{"operations": [{"add_column": {"table": "users", "column": '
+              '{"name": "score", "type": "int", "nullable": true, "default": "random()"}}}]}')
+    assert first(source, path="m.json") == ("PGD309", 1, 124)  # inside the quotes
+
+
+def test_volatile_default_implies_up_in_the_dsl() -> None:
+    source = "alter table users add score int default `random()`;"
+    clean(source)
+    (op,) = api.compile_source(source, "m.pgroll").migration.operations
+    assert isinstance(op, ir.AddColumn) and op.up == ir.SqlExpr("random()")
+    assert api.emit(api.compile_source(source, "m.pgroll").migration, "dsl") == source + "\n"
 
 
 def test_volatile_default_with_a_different_up() -> None:
@@ -536,10 +547,10 @@ def test_did_you_mean() -> None:
 
 
 def test_volatility() -> None:
-    assert is_volatile(SqlExpr("(random() * 1000)::int"))
-    assert is_volatile(SqlExpr("gen_random_uuid()"))
-    assert not is_volatile(SqlExpr("pg_catalog.now()"))
-    assert not is_volatile(SqlExpr("1 + 2 + 3"))
+    assert is_volatile("(random() * 1000)::int")
+    assert is_volatile("gen_random_uuid()")
+    assert not is_volatile("pg_catalog.now()")
+    assert not is_volatile("1 + 2 + 3")
 
 
 def test_foreign_schema_types_are_not_judged() -> None:

@@ -1,8 +1,10 @@
 """IR -> canonical DSL text (``pgroll-dsl fmt``, ``convert --to dsl``).
 
-Canonical means: keywords in lower case, names quoted only when needed, clauses in one fixed
-order, a statement on one line when it fits in ``WIDTH`` columns and one clause per line
-otherwise. Parsing the output gives back an equal IR (tested on every example).
+Canonical means: keywords in lower case, names quoted only when needed, one spelling per type
+(the front ends fold synonyms), clauses in one fixed order and none that only repeats what
+is implied, a statement on one line when it fits in ``WIDTH`` columns, else its first clause
+on the first line and one further clause per line. Parsing the output gives back an equal
+IR (tested on every example).
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ import re
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.frontend.conventions import KEYWORDS, implies_not_null
+from pgroll_dsl.frontend.conventions import (
+    KEYWORDS,
+    implied_check_columns,
+    implied_up,
+    implies_not_null,
+)
 from pgroll_dsl.sql.quoting import quote_literal, quote_name, render_type
 
-WIDTH = 100
+WIDTH = 120
 INDENT = "  "
 
 def emit_migration(migration: ir.Migration) -> str:
@@ -61,13 +68,17 @@ def _type(type_: ir.TypeName) -> str:
 
 
 def _layout(head: str, clauses: list[str]) -> str:
-    """One line when it fits in ``WIDTH``; else the head, then one clause per line.
+    """One line when it fits in ``WIDTH``; else the head and its first clause, then the rest.
 
-    One clause per line keeps review diffs small: changing ``down`` touches one line.
+    The first line then reads as the DDL statement (``alter table t alter c set not null``)
+    and each further clause (``up``, ``down``, ...) has its own line, which keeps review
+    diffs small: changing ``down`` touches one line.
     """
     line = " ".join([head, *clauses])
     if len(line) <= WIDTH and "\n" not in line:
         return line
+    if clauses and len(head) + 1 + len(clauses[0]) <= WIDTH and "\n" not in clauses[0]:
+        head, clauses = f"{head} {clauses[0]}", clauses[1:]
     return head + "".join(f"\n{INDENT}{c}" for c in clauses)
 
 
@@ -82,7 +93,7 @@ def emit_operation(op: ir.Operation) -> str:
             return f"drop table {_name(op.name)}"
         case ir.AddColumn():
             clauses = [_column(op.column)]
-            if op.up is not None:
+            if op.up is not None and op.up != implied_up(op.column, None):
                 clauses.append(f"up {_sql(op.up)}")
             return _layout(f"alter table {_name(op.table)} add", clauses)
         case ir.DropColumn():
@@ -310,7 +321,7 @@ def _create_constraint(op: ir.CreateConstraint) -> str:
             body = [f"check {_sql(op.check or ir.SqlExpr(''))}"]
             if op.no_inherit:
                 body.append("no inherit")
-            if op.columns:
+            if op.check is None or op.columns != implied_check_columns(op.check):
                 body.append(f"columns {_names(op.columns)}")
         case ir.ConstraintType.FOREIGN_KEY:
             body = ["foreign key", _names(op.columns)]

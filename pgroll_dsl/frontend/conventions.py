@@ -7,6 +7,7 @@ by the emitter so that it can never be misread; a test checks the list against t
 from __future__ import annotations
 
 from pgroll_dsl import ir
+from pgroll_dsl.sql.expressions import column_references, is_volatile
 from pgroll_dsl.sql.quoting import is_column_copy
 
 KEYWORDS = frozenset(
@@ -41,3 +42,31 @@ def unless_copy(expr: ir.SqlExpr | None, column: ir.Ident) -> ir.SqlExpr | None:
 def without_copies(entries: tuple[ir.ColumnSql, ...]) -> tuple[ir.ColumnSql, ...]:
     """Per-column up/down maps without the entries that only copy their column."""
     return tuple(e for e in entries if not is_column_copy(e.sql.text, e.column.name))
+
+
+def implied_check_columns(check: ir.SqlExpr) -> tuple[ir.Ident, ...]:
+    """The columns a check constraint covers: those its expression names, in text order.
+
+    This is what pgroll's ``columns`` of a check means (each is duplicated), so the DSL
+    lets ``add constraint … check`` leave it out, as PostgreSQL's own DDL does, and writes
+    it only when it says something else. Empty when the text does not parse (the expression
+    check reports that).
+    """
+    seen: dict[str, ir.Ident] = {}
+    for ref in column_references(check.text):
+        if ref.row_level and ref.name not in seen:
+            span = ir.span_within(check, ref.start, ref.end - ref.start)
+            seen[ref.name] = ir.Ident(ref.name, span=span)
+    return tuple(seen.values())
+
+
+def implied_up(column: ir.Column, up: ir.SqlExpr | None) -> ir.SqlExpr | None:
+    """``add`` of a column with a volatile default: ``up`` is that default unless written.
+
+    pgroll accepts nothing else there (the backfill must compute what the default would),
+    so the DSL does not make the author repeat it; the emitter leaves it out again.
+    """
+    default = column.default
+    if up is None and default is not None and is_volatile(default.text):
+        return ir.SqlExpr(default.text, span=default.span, exact=default.exact)
+    return up

@@ -19,6 +19,8 @@ from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import CompileError, Diagnostics, codes
 from pgroll_dsl.frontend.conventions import (
     KEYWORDS,
+    implied_check_columns,
+    implied_up,
     implies_not_null,
     unless_copy,
     without_copies,
@@ -334,7 +336,7 @@ class _ToIR(Transformer[Token, Any]):
     def check_columns_body(self, meta: Meta, children: list[Any]) -> dict[str, Any]:
         expr, no_inherit, columns = children
         return {"type": ir.ConstraintType.CHECK, "check": expr, "no_inherit": bool(no_inherit),
-                "columns": columns or ()}
+                "columns": implied_check_columns(expr) if columns is None else columns}
 
     def table_constraint(self, meta: Meta, children: list[Any]) -> ir.Constraint:
         name, body, *flags = children
@@ -365,7 +367,8 @@ class _ToIR(Transformer[Token, Any]):
     def add_column(self, meta: Meta, children: list[Any]) -> ir.AddColumn:
         table, column, up = children
         return ir.AddColumn(
-            table=table, column=column, up=up[1] if up else None, span=self._span(meta)
+            table=table, column=column, up=implied_up(column, up[1] if up else None),
+            span=self._span(meta),
         )
 
     def drop_column(self, meta: Meta, children: list[Any]) -> ir.DropColumn:

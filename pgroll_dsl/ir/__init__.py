@@ -1,7 +1,7 @@
 """The typed, immutable intermediate representation every phase works on."""
 
 from pgroll_dsl.ir.migration import Comment, Migration
-from pgroll_dsl.ir.names import Ident, Node, SqlExpr, SqlScript, TypeName
+from pgroll_dsl.ir.names import Ident, Node, SqlExpr, SqlScript, TypeName, span_within
 from pgroll_dsl.ir.ops import (
     OPERATION_KINDS,
     AddColumn,
@@ -92,5 +92,6 @@ __all__ = [
     "SqlScript",
     "TableForeignKeyReference",
     "TypeName",
+    "span_within",
     "UniqueConstraint",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pgroll_dsl.source import Span
+from pgroll_dsl.source import Span, position_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +63,16 @@ class SqlScript(Node):
 
     text: str
     exact: bool = field(default=False, compare=False, repr=False, kw_only=True)
+
+
+def span_within(sql: SqlExpr | SqlScript, offset: int, width: int = 1) -> Span | None:
+    """Where ``sql.text[offset:offset + width]`` is in the source.
+
+    Precise only when the text maps onto the source one to one (``exact``); otherwise the
+    span of the whole text, which is the best there is.
+    """
+    span = sql.span
+    if span is None or not sql.exact:
+        return span
+    line, col = position_in(sql.text, span.line, span.col, offset)
+    return span.at(line, col, width)

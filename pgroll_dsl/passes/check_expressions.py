@@ -9,7 +9,6 @@ from __future__ import annotations
 from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.walk import sql_items
-from pgroll_dsl.source import Span, position_in
 from pgroll_dsl.sql.expressions import Context, check_sql
 
 
@@ -20,7 +19,7 @@ def check_expressions(migration: ir.Migration, sink: Diagnostics) -> None:
             problem = check_sql(sql.text, context)
             if problem is None:
                 continue
-            span = _point(sql, problem.offset)
+            span = ir.span_within(sql, problem.offset)
             if not sql.text.strip():
                 sink.report(codes.EMPTY_EXPRESSION, span, f"{op.kind} {role}: empty SQL")
             elif problem.escapes:
@@ -33,14 +32,3 @@ def check_expressions(migration: ir.Migration, sink: Diagnostics) -> None:
                 what = "statements" if context is Context.SCRIPT else "expression"
                 sink.report(codes.EXPRESSION_SYNTAX, span,
                             f"{op.kind} {role}: {what} does not parse: {problem.message}")
-
-
-def _point(sql: ir.SqlExpr | ir.SqlScript, offset: int) -> Span | None:
-    """The exact character when the text maps onto the source, else the start of the text."""
-    span = sql.span
-    if span is None:
-        return None
-    if not sql.exact:
-        return span
-    line, col = position_in(sql.text, span.line, span.col, offset)
-    return span.at(line, col)

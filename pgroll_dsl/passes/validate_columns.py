@@ -17,13 +17,14 @@ from pgroll_dsl.catalog.model import Catalog, Column, Table
 from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.validate_constraints import check_target
-from pgroll_dsl.passes.validate_exprs import check_columns, check_default, is_volatile
+from pgroll_dsl.passes.validate_exprs import check_columns, check_default
 from pgroll_dsl.passes.validate_names import (
     require_column,
     require_no_column,
     require_no_constraint,
 )
 from pgroll_dsl.passes.validate_types import check_type
+from pgroll_dsl.sql.expressions import is_volatile
 
 _DOWN_NOTE = " (in `down` a column name means the column's new value)"
 
@@ -109,7 +110,7 @@ def _needs_up(op: ir.AddColumn, sink: Diagnostics) -> None:
                     f'NOT NULL column "{column.name.name}" has no default and no `up`',
                     "add `up` (the value for existing rows) or a default")
     default = column.default
-    if default is not None and is_volatile(default):
+    if default is not None and is_volatile(default.text):
         if op.up is None or op.up.text.strip() != default.text.strip():
             sink.report(codes.VOLATILE_DEFAULT_NEEDS_UP, default.span,
                         f'volatile default expression for column "{column.name.name}"; '

@@ -22,13 +22,9 @@ from collections.abc import Collection
 from pgroll_dsl import ir
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.validate_names import did_you_mean
-from pgroll_dsl.source import Span, position_in
 from pgroll_dsl.sql.expressions import (
     ColumnReference,
-    Context,
-    check_sql,
     column_references,
-    is_non_volatile,
 )
 
 
@@ -54,7 +50,8 @@ def check_columns(expr: ir.SqlExpr | None, columns: Collection[str], table: str,
         if ref.name in columns or ref.name in reported:
             continue
         reported.add(ref.name)
-        sink.report(codes.EXPRESSION_COLUMN_DOES_NOT_EXIST, point(expr, ref),
+        where = ir.span_within(expr, ref.start, ref.end - ref.start)
+        sink.report(codes.EXPRESSION_COLUMN_DOES_NOT_EXIST, where,
                     f'{role} refers to column "{ref.name}", which table "{table}" does not '
                     f"have{note}", *did_you_mean(ref.name, columns))
 
@@ -71,35 +68,12 @@ def check_default(expr: ir.SqlExpr | None, role: str, sink: Diagnostics) -> None
         return
     refs = _row_references(expr)
     if refs:
-        sink.report(codes.DEFAULT_REFERENCES_COLUMN, point(expr, refs[0]),
+        first = refs[0]
+        where = ir.span_within(expr, first.start, first.end - first.start)
+        sink.report(codes.DEFAULT_REFERENCES_COLUMN, where,
                     f'{role} refers to column "{refs[0].name}"; a default cannot use columns',
                     "write a string literal in quotes: 'text'")
 
 
 def _row_references(expr: ir.SqlExpr) -> list[ColumnReference]:
     return [r for r in column_references(expr.text) if r.row_level and r.qualifier is None]
-
-
-def point(expr: ir.SqlExpr, ref: ColumnReference) -> Span | None:
-    """The span of ``ref`` inside ``expr`` when the text maps onto the source exactly.
-
-    Args:
-        expr: The expression holding the reference.
-        ref: A reference found in ``expr.text``.
-
-    Returns:
-        The reference's own span, else the expression's span.
-    """
-    span = expr.span
-    if span is None or not expr.exact:
-        return span
-    line, col = position_in(expr.text, span.line, span.col, ref.start)
-    return span.at(line, col, ref.end - ref.start)
-
-
-def is_volatile(expr: ir.SqlExpr) -> bool:
-    """Whether PostgreSQL may give each row a different value (``sql.expressions``).
-
-    False for text that does not parse: ``check_expressions`` reports that.
-    """
-    return check_sql(expr.text, Context.EXPRESSION) is None and not is_non_volatile(expr.text)

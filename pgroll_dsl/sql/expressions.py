@@ -164,6 +164,14 @@ NON_VOLATILE_FUNCTIONS = frozenset({
 })
 
 
+def is_volatile(text: str) -> bool:
+    """Whether PostgreSQL may give each row a different value (not :func:`is_non_volatile`).
+
+    False for text that does not parse: ``check_expressions`` reports that.
+    """
+    return check_sql(text, Context.EXPRESSION) is None and not is_non_volatile(text)
+
+
 def is_non_volatile(text: str) -> bool:
     """Whether ``ADD COLUMN … DEFAULT <text>`` keeps PostgreSQL's no-rewrite fast path.
 

@@ -17,7 +17,7 @@ SET lock_timeout = '500ms';
 -- [1] 01_create_tables.yaml:3:7: create table customers
 --     lock: none on customers; catalog only
 CREATE TABLE "public"."customers" (
-  "id" integer,
+  "id" int,
   "name" varchar(255) NOT NULL UNIQUE,
   "credit_card" text,
   PRIMARY KEY ("id")
@@ -26,9 +26,9 @@ CREATE TABLE "public"."customers" (
 -- [2] 01_create_tables.yaml:15:7: create table bills
 --     lock: none on bills; catalog only
 CREATE TABLE "public"."bills" (
-  "id" integer,
-  "date" time with time zone NOT NULL,
-  "quantity" integer NOT NULL,
+  "id" int,
+  "date" timetz NOT NULL,
+  "quantity" int NOT NULL,
   PRIMARY KEY ("id")
 );
 
@@ -36,7 +36,7 @@ CREATE TABLE "public"."bills" (
 --     lock: none on sellers; catalog only
 CREATE TABLE "public"."sellers" (
   "name" varchar(255),
-  "zip" integer,
+  "zip" int,
   "description" varchar(255),
   PRIMARY KEY ("name", "zip")
 );

@@ -20,7 +20,7 @@ SET lock_timeout = '500ms';
 CREATE TABLE "public"."products" (
   "id" serial,
   "name" varchar(255) NOT NULL UNIQUE,
-  "price" decimal(10,2) NOT NULL,
+  "price" numeric(10,2) NOT NULL,
   PRIMARY KEY ("id")
 );
 

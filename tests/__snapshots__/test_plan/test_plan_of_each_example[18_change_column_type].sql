@@ -15,7 +15,7 @@ SET lock_timeout = '500ms';
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
-ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_rating" integer;
+ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_rating" int;
 
 -- [2] 18_change_column_type.yaml:3:7: default of _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

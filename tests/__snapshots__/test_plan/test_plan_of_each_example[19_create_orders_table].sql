@@ -18,7 +18,7 @@ SET lock_timeout = '500ms';
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE TABLE "public"."orders" (
   "id" serial,
-  "user_id" integer NOT NULL CONSTRAINT "fk_users_id" REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION,
+  "user_id" int NOT NULL CONSTRAINT "fk_users_id" REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION,
   "quantity" int NOT NULL,
   PRIMARY KEY ("id")
 );

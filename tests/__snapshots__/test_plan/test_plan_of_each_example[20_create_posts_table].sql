@@ -20,7 +20,7 @@ SET lock_timeout = '500ms';
 CREATE TABLE "public"."posts" (
   "id" serial,
   "title" varchar(255) NOT NULL,
-  "user_id" integer,
+  "user_id" int,
   PRIMARY KEY ("id")
 );
 

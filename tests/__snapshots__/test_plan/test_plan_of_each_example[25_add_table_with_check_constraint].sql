@@ -17,7 +17,7 @@ SET lock_timeout = '500ms';
 -- [1] 25_add_table_with_check_constraint.yaml:3:7: create table people
 --     lock: none on people; catalog only
 CREATE TABLE "public"."people" (
-  "id" integer,
+  "id" int,
   "name" varchar(255) NOT NULL CONSTRAINT "name_length" CHECK (length(name) > 3),
   PRIMARY KEY ("id")
 );

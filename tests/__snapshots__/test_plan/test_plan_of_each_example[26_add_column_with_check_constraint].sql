@@ -17,7 +17,7 @@ SET lock_timeout = '500ms';
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_age" integer DEFAULT (18) NOT NULL;
+ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_age" int DEFAULT (18) NOT NULL;
 
 -- [2] 26_add_column_with_check_constraint.yaml:3:7: add check age_check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only

@@ -20,7 +20,7 @@ SET lock_timeout = '500ms';
 CREATE TABLE "public"."items" (
   "id" serial,
   "name" varchar(255) NOT NULL DEFAULT ('unnamed'),
-  "price" decimal(10,2) NOT NULL DEFAULT (0.00),
+  "price" numeric(10,2) NOT NULL DEFAULT (0.00),
   "created_at" timestamptz NOT NULL DEFAULT (now()),
   PRIMARY KEY ("id")
 );

@@ -20,7 +20,7 @@ SET lock_timeout = '500ms';
 CREATE TABLE "public"."tickets" (
   "ticket_id" serial,
   "sellers_name" varchar(255) NOT NULL,
-  "sellers_zip" integer NOT NULL,
+  "sellers_zip" int NOT NULL,
   "ticket_type" varchar(255) NOT NULL DEFAULT ('paper'),
   PRIMARY KEY ("ticket_id")
 );

@@ -21,7 +21,7 @@ CREATE TABLE "public"."tasks" (
   "id" serial NOT NULL,
   "title" varchar(255) NOT NULL,
   "description" varchar(255) NOT NULL,
-  "deadline" time with time zone NOT NULL
+  "deadline" timetz NOT NULL
 );
 
 -- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: add column _pgroll_new_id (copy of id)
