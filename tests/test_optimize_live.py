@@ -156,13 +156,16 @@ def _final_state(conn: psycopg.Connection[Any]) -> list[Any]:
 def test_merged_operations_equal_running_them_one_by_one(
     name: str, pg_conn: psycopg.Connection[Any], pg_dsn: str
 ) -> None:
+    """Merging is not an optimization: ``--no-optimize`` merges too (apart they go wrong)."""
     setup_text, rows, changes = MERGES[name]
     setup = api.compile_source(setup_text, "01_setup.pgroll").migration
     together = api.compile_source("\n".join(changes), "02_both.pgroll").migration
     separately = [api.compile_source(c, f"0{i + 2}_one.pgroll").migration
                   for i, c in enumerate(changes)]
     outcomes = []
-    for label, migrations in (("merged", [together]), ("one_by_one", separately)):
+    runs = (("merged", [together], True), ("merged_unoptimized", [together], False),
+            ("one_by_one", separately, True))
+    for label, migrations, optimize in runs:
         db = f"merge_{name}_{label}"
         pg_conn.execute(f"DROP DATABASE IF EXISTS {db}")
         pg_conn.execute(f"CREATE DATABASE {db}")
@@ -170,10 +173,11 @@ def test_merged_operations_equal_running_them_one_by_one(
         with psycopg.connect(dsn, autocommit=True) as conn:
             catalog, previous = Catalog(), None
             for i, migration in enumerate([setup, *migrations]):
-                plan = plan_migration(migration, catalog,
-                                      PlanOptions(previous_version_schema=previous))
-                if label == "merged" and i == 1:
-                    assert any(n.startswith("optimized:") for n in plan.notes), plan.notes
+                plan = plan_migration(migration, catalog, PlanOptions(
+                    previous_version_schema=previous, optimize=optimize))
+                if label.startswith("merged") and i == 1:
+                    assert any(n.startswith(("merged:", "left out:")) for n in plan.notes), (
+                        plan.notes)
                 run_psql(dsn, render_phase(plan, Phase.START))
                 run_psql(dsn, render_phase(plan, Phase.COMPLETE))
                 if i == 0:
@@ -182,4 +186,4 @@ def test_merged_operations_equal_running_them_one_by_one(
                 previous = plan.version_schema
             outcomes.append(_final_state(conn))
         pg_conn.execute(f"DROP DATABASE {db}")
-    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[1] == outcomes[2]

@@ -516,7 +516,53 @@ def test_no_backfill_without_up() -> None:
 def test_later_operations_see_earlier_ones() -> None:
     clean("alter table users rename to members;\n"
           "alter table members add age int not null default 0;\n"
-          "alter table members alter age drop not null;")
+          "create index members_age on members (age);")
+
+
+def test_a_column_added_then_altered_in_one_migration() -> None:
+    source = ("alter table users add age int not null default 0;\n"
+              "alter table users alter age drop not null;")
+    assert first(source) == ("PGD320", 2, 25)
+
+
+def test_two_alters_of_one_column_that_cannot_merge() -> None:
+    source = ("alter table users alter nickname add constraint a check `nickname <> ''`;\n"
+              "alter table users alter nickname add constraint b check `length(nickname) < 9`;")
+    assert first(source) == ("PGD320", 2, 25)
+
+
+def test_two_alters_of_one_column_that_merge_are_fine() -> None:
+    clean("alter table users alter nickname type text;\n"
+          "alter table users alter nickname set not null up `coalesce(nickname, '')`;")
+
+
+def test_alters_of_one_column_with_another_operation_between() -> None:
+    source = ("alter table users alter nickname type text;\n"
+              "alter table users add age int;\n"
+              "alter table users alter nickname set not null up `coalesce(nickname, '')`;")
+    assert first(source) == ("PGD320", 3, 25)
+
+
+def test_a_constraint_over_a_column_rewritten_earlier() -> None:
+    source = ("alter table users alter nickname type text;\n"
+              "alter table users add constraint u unique (id, nickname);")
+    assert first(source) == ("PGD320", 2, 48)
+
+
+def test_dropping_a_column_added_in_the_same_migration() -> None:
+    source = ("alter table users add age int;\n"
+              "create index users_age on users (age);\n"
+              "alter table users drop age;")
+    assert first(source) == ("PGD320", 3, 24)
+
+
+def test_an_add_and_its_drop_cancel() -> None:
+    clean("alter table users add age int;\nalter table users drop age;")
+
+
+def test_a_copied_column_of_another_table_is_unaffected() -> None:
+    clean("alter table users alter nickname type text;\n"
+          "alter table posts alter title type varchar(300);")
 
 
 def test_the_old_name_is_gone_after_a_rename() -> None:

@@ -120,6 +120,9 @@ BACKFILL_WITHOUT_KEY = Code("PGD318", "backfill-without-key", Severity.WARNING,
                             "a backfilled table has no primary key or unique NOT NULL column")
 DEFAULT_REFERENCES_COLUMN = Code("PGD319", "default-references-column", _E,
                                  "a default expression that names a column")
+COLUMN_REWRITTEN_TWICE = Code("PGD320", "column-rewritten-twice", _E,
+                              "a column added or rewritten earlier in the same migration is "
+                              "rewritten or dropped again")
 
 SQL_NOT_REPLAYED = Code("PGD220", "sql-not-replayed", Severity.WARNING,
                         "replay could not interpret a raw SQL statement of the history")

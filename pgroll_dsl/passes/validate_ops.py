@@ -26,6 +26,7 @@ from pglast.parser import ParseError
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
+from pgroll_dsl.passes.combine import combine
 from pgroll_dsl.passes.validate_columns import (
     check_add_column,
     check_alter_column,
@@ -68,6 +69,7 @@ def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics) -
         sink: Where problems go; nothing is raised.
     """
     _check_isolation(migration, sink)
+    _check_rewrites(migration, catalog, sink)
     fold = _Fold(catalog)
     for op in migration.operations:
         _check(op, fold.catalog, sink)
@@ -85,6 +87,80 @@ def _check_isolation(migration: ir.Migration, sink: Diagnostics) -> None:
             sink.report(codes.SQL_NOT_ALONE, op.span,
                         'operation "sql" cannot be executed with other operations',
                         "move it into a migration of its own, or run it `on complete`")
+
+
+def _check_rewrites(migration: ir.Migration, catalog: Catalog, sink: Diagnostics) -> None:
+    """PGD320: a column gets one new physical version per migration.
+
+    add_column, alter_column and the constraint operations build a column's new version in a
+    copy; an operation that copies or drops that column again would act on the copy, and
+    neither pgroll nor the planner does that correctly. The planner first combines what it
+    can (``passes.combine``: consecutive alters of a column merge, an add and its drop
+    cancel), so this judges the combined migration and reports only the rest.
+    """
+    combined, _ = combine(migration)
+    state = catalog
+    fresh: dict[tuple[str, str], ir.Operation] = {}  # (table, column) physical -> made by
+    for op in combined.operations:
+        if isinstance(op, _REWRITES):
+            table = state.table(op.table.name)
+            for name in _rewritten(op, table):
+                column = table.column(name.name) if table is not None else None
+                made_by = (fresh.get((table.physical, column.physical))
+                           if table is not None and column is not None else None)
+                if made_by is not None:
+                    _report_rewrite(op, name, made_by, sink)
+            after = state.apply(op)
+            _remember_copies(state.table(op.table.name), after.table(op.table.name), op, fresh)
+            state = after
+        else:
+            state = state.apply(op)
+
+
+_REWRITES = (ir.AddColumn, ir.AlterColumn, ir.DropColumn, ir.CreateConstraint,
+             ir.DropConstraint, ir.DropMulticolumnConstraint)
+_Rewrite = (ir.AddColumn | ir.AlterColumn | ir.DropColumn | ir.CreateConstraint
+            | ir.DropConstraint | ir.DropMulticolumnConstraint)
+
+
+def _rewritten(op: _Rewrite, table: Table | None) -> tuple[ir.Ident, ...]:
+    """The columns ``op`` copies or drops (its names, with their spans)."""
+    match op:
+        case ir.AddColumn():
+            return ()
+        case ir.AlterColumn() | ir.DropColumn():
+            return (op.column,)
+        case ir.CreateConstraint():
+            return op.columns
+        case ir.DropConstraint() | ir.DropMulticolumnConstraint():
+            constraint = table.constraint(op.name.name) if table is not None else None
+            return tuple(ir.Ident(c, span=op.name.span)
+                         for c in (constraint.columns if constraint is not None else ()))
+        case _:
+            assert_never(op)
+
+
+def _report_rewrite(op: _Rewrite, name: ir.Ident, made_by: ir.Operation,
+                    sink: Diagnostics) -> None:
+    made = "adds" if isinstance(made_by, ir.AddColumn) else "rewrites"
+    action = "drop" if isinstance(op, ir.DropColumn) else "copy"
+    sink.report(codes.COLUMN_REWRITTEN_TWICE, name.span or op.span,
+                f'column "{name.name}" of table "{op.table.name}": the {made_by.kind} at '
+                f"{made_by.span} {made} it in this migration, so this {op.kind} cannot "
+                f"{action} it too",
+                "merge both changes into one operation, or move this one into the next "
+                "migration")
+
+
+def _remember_copies(old: Table | None, new: Table | None, op: ir.Operation,
+                     fresh: dict[tuple[str, str], ir.Operation]) -> None:
+    """Record the physical columns ``op`` created (a new column or a column's copy)."""
+    if new is None:
+        return
+    existing = {c.physical for c in old.columns} if old is not None else set()
+    for column in new.columns:
+        if column.physical not in existing:
+            fresh[(new.physical, column.physical)] = op
 
 
 def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:

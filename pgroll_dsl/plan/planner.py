@@ -82,15 +82,13 @@ class Context:
 def plan_migration(migration: ir.Migration, catalog: Catalog,
                    options: PlanOptions | None = None) -> Plan:
     """Plan start, complete and rollback of ``migration`` against ``catalog``."""
-    from pgroll_dsl.passes.optimize import optimize
+    from pgroll_dsl.passes.combine import combine
     from pgroll_dsl.plan.operations import plan_operation
     from pgroll_dsl.plan.optimize import catalog_after
     from pgroll_dsl.plan.views import view_steps
 
     options = options or PlanOptions()
-    notes: list[str] = []
-    if options.optimize:
-        migration, notes = optimize(migration)
+    migration, notes = combine(migration)
     version = f"{options.schema}_{migration.version_schema or migration.name}"
     afters = []
     state = catalog

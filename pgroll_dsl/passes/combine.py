@@ -1,4 +1,4 @@
-"""Optimizer passes over a checked migration: less work, the same result for every client.
+"""Operations of one migration that concern one column or object are combined before planning.
 
 Before::
 
@@ -17,8 +17,11 @@ After::
 * ``cancel_ops``: an operation undone later in the same migration is dropped together with
   its undoing (add then drop a column or index or table, a rename and its reverse).
 
-Each rewrite is reported as a note (``optimized: …``) that the plan shows; merged operations
-keep the span of the first one.
+These are not optional optimizations: planned apart, the second alter of a column would copy
+the first one's copy, and a drop would race the add it undoes. So they run whatever
+``--optimize`` says, and ``validate_ops`` rejects (PGD320) what they cannot combine. Each
+rewrite is a note of the plan (``merged: …``, ``left out: …``); merged operations keep the
+span of the first one.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from pgroll_dsl.sql.expressions import rename_columns
 _PLACEHOLDER = "_pgroll_compose_"
 
 
-def optimize(migration: ir.Migration) -> tuple[ir.Migration, list[str]]:
-    """Run every optimizer pass; return the rewritten migration and what was done."""
+def combine(migration: ir.Migration) -> tuple[ir.Migration, list[str]]:
+    """Cancel undone pairs, then merge alters; return the migration and what was done."""
     notes: list[str] = []
     migration = cancel_ops(migration, notes)
     migration = fold_alters(migration, notes)
@@ -82,7 +85,7 @@ def fold_alters(migration: ir.Migration, notes: list[str]) -> ir.Migration:
             merged = _merge(previous, op)
             if merged is not None:
                 result[-1] = merged
-                notes.append(f"optimized: alter_column {op.table.name}.{op.column.name} at "
+                notes.append(f"merged: alter_column {op.table.name}.{op.column.name} at "
                              f"{op.span} merged into the one at {previous.span}: one copy, "
                              "one backfill")
                 continue
@@ -122,7 +125,7 @@ def cancel_ops(migration: ir.Migration, notes: list[str]) -> ir.Migration:
         for j in range(i + 1, len(ops)):
             if _undoes(ops[i], ops[j]):
                 if not any(_touches(ops[k], ops[i]) for k in range(i + 1, j)):
-                    notes.append(f"optimized: {ops[i].kind} at {ops[i].span} is undone by "
+                    notes.append(f"left out: {ops[i].kind} at {ops[i].span} is undone by "
                                  f"{ops[j].kind} at {ops[j].span}: both left out")
                     del ops[j], ops[i]
                     i -= 1
