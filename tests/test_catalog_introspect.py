@@ -524,3 +524,41 @@ def test_table_constraints_match_replay_but_for_known_gaps(pg_conn: Connection) 
 def test_serial_of_mixed_case_names_matches_replay(pg_conn: Connection) -> None:
     pg_conn.execute('CREATE TABLE "Accounts" ("Id" serial PRIMARY KEY)')
     assert introspect(pg_conn) == _replay('create table "Accounts" ("Id" serial primary key);')
+
+
+LONG_TABLE = "customer_subscription_billing_preferences_archive"  # 50 bytes
+LONG_A = "preferred_notification_channel_identifier_primary"  # 50 bytes
+LONG_B = "preferred_notification_channel_identifier_secondary"  # same first 41 bytes
+
+
+def test_generated_names_are_cut_and_numbered_like_postgresql(pg_conn: Connection) -> None:
+    """``t_c_key`` and friends over 63 bytes: PostgreSQL cuts them and numbers clashes."""
+    pg_conn.execute(f"CREATE TABLE {LONG_TABLE} (id serial PRIMARY KEY, "
+                    f"{LONG_A} text UNIQUE, {LONG_B} text UNIQUE, {LONG_A}_seqno serial)")
+    replayed = _replay(f"create table {LONG_TABLE} (id serial primary key, "
+                       f"{LONG_A} text unique, {LONG_B} text unique, {LONG_A}_seqno serial);")
+    live = introspect(pg_conn)
+    assert live == replayed
+    names = [c.name for t in live.tables for c in t.constraints] + [
+        s.name for s in live.sequences]
+    assert all(len(n.encode()) <= 63 for n in names)
+    assert len(set(names)) == len(names) == 5  # pkey, two keys, two sequences
+    assert any(n.endswith("_key1") for n in names)  # the two keys' cut names clashed
+
+
+def test_long_generated_names_through_start_and_complete(pg_dsn: str, pg_conn: Connection) -> None:
+    """The executor's own names (the unique key of ``add … unique``) follow the same rule."""
+    from pgroll_dsl.catalog.replay import apply_migration
+    from tests.live_helpers import apply, dsn_of, make_runner, migration
+
+    setup = f"create table {LONG_TABLE} (id serial primary key, {LONG_A} text unique);"
+    change = f"alter table {LONG_TABLE} add {LONG_B} text unique;"
+    runner = make_runner(dsn_of(pg_dsn, pg_conn))
+    try:
+        apply(runner, setup, "01_setup")
+        plan = apply(runner, change, "02_change")
+    finally:
+        runner.close()
+    replayed, _ = apply_migration(_replay(setup), migration(change, "02_change"))
+    assert introspect(pg_conn) == replayed.completed()
+    assert any(f"{LONG_TABLE[:20]}" in s.sql and "_key1" in s.sql for s in plan.start)

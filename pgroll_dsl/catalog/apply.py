@@ -12,6 +12,7 @@ from typing import assert_never
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Column, Constraint, ForeignKey, Index, Sequence, Table
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.types import canonical_type, is_serial
 from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import quote_literal, quote_name
@@ -19,9 +20,6 @@ from pgroll_dsl.sql.quoting import quote_literal, quote_name
 NEW_PREFIX = "_pgroll_new_"
 
 
-def auto_name(table: str, columns: tuple[str, ...], suffix: str) -> str:
-    """PostgreSQL's name for an unnamed constraint, index or sequence (``t_c_key``)."""
-    return "_".join((table, *columns, suffix)) if columns else f"{table}_{suffix}"
 
 
 def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
@@ -93,15 +91,15 @@ def nextval(sequence: str) -> str:
     return f"nextval({quote_literal(quote_name(sequence))}::regclass)"
 
 
-def _column_default(table: str, column: ir.Column) -> str | None:
+def _column_default(column: ir.Column, sequences: dict[str, Sequence]) -> str | None:
     if column.default is not None:
         return column.default.text
     if is_serial(column.type):
-        return nextval(auto_name(table, (column.name.name,), "seq"))
+        return nextval(sequences[column.name.name].name)
     return None
 
 
-def _column(table: str, column: ir.Column, physical: str = "") -> Column:
+def _column(column: ir.Column, sequences: dict[str, Sequence], physical: str = "") -> Column:
     generated = column.generated
     identity = generated.identity if generated is not None else None
     return Column(
@@ -109,7 +107,7 @@ def _column(table: str, column: ir.Column, physical: str = "") -> Column:
         type=canonical_type(column.type),
         nullable=column.nullable and not column.pk and not is_serial(column.type)
         and identity is None,
-        default=_column_default(table, column),
+        default=_column_default(column, sequences),
         comment=column.comment,
         identity=identity.user_specified_values if identity is not None else None,
         generated=generated.expression.text if generated and generated.expression else None,
@@ -117,12 +115,12 @@ def _column(table: str, column: ir.Column, physical: str = "") -> Column:
     )
 
 
-def _column_constraints(table: str, column: ir.Column) -> list[Constraint]:
+def _column_constraints(table: str, column: ir.Column, names: Names) -> list[Constraint]:
     name = column.name.name
     found = []
     if column.unique:
-        found.append(Constraint(name=auto_name(table, (name,), "key"),
-                                type=ir.ConstraintType.UNIQUE, columns=(name,)))
+        key = names.choose(table, name, "key", relation=True, constraint=True)
+        found.append(Constraint(name=key, type=ir.ConstraintType.UNIQUE, columns=(name,)))
     if column.check is not None:
         found.append(Constraint(name=column.check.name.name, type=ir.ConstraintType.CHECK,
                                 columns=(name,), expression=column.check.constraint.text,
@@ -142,13 +140,15 @@ def _foreign_key(ref: ir.ForeignKeyReference, columns: tuple[str, ...]) -> Const
     )
 
 
-def _sequences(table: str, columns: tuple[ir.Column, ...]) -> tuple[Sequence, ...]:
-    return tuple(
-        Sequence(name=auto_name(table, (c.name.name,), "seq"), owned_by_table=table,
-                 owned_by_column=c.name.name)
+def _sequences(table: str, columns: tuple[ir.Column, ...], names: Names) -> dict[str, Sequence]:
+    """The sequences of serial and identity columns, named first, as PostgreSQL does."""
+    return {
+        c.name.name: Sequence(
+            name=names.choose(table, c.name.name, "seq", relation=True, constraint=False),
+            owned_by_table=table, owned_by_column=c.name.name)
         for c in columns
         if is_serial(c.type) or (c.generated is not None and c.generated.identity is not None)
-    )
+    }
 
 
 def with_sequences(catalog: Catalog, sequences: tuple[Sequence, ...]) -> Catalog:
@@ -175,21 +175,25 @@ def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
     name = op.name.name
     if catalog.table(name) is not None:
         return catalog
+    names = Names.of(catalog)
+    for c in op.constraints:
+        names.take(c.name.name, relation=c.type is not ir.ConstraintType.CHECK, constraint=True)
+    sequences = _sequences(name, op.columns, names)
     constraints: list[Constraint] = []
     pk = tuple(c.name.name for c in op.columns if c.pk)
     if pk:
-        constraints.append(Constraint(name=auto_name(name, (), "pkey"),
-                                      type=ir.ConstraintType.PRIMARY_KEY, columns=pk))
+        pkey = names.choose(name, None, "pkey", relation=True, constraint=True)
+        constraints.append(Constraint(name=pkey, type=ir.ConstraintType.PRIMARY_KEY, columns=pk))
     for column in op.columns:
-        constraints.extend(_column_constraints(name, column))
+        constraints.extend(_column_constraints(name, column, names))
     constraints.extend(_table_constraint(c) for c in op.constraints)
-    columns = tuple(_column(name, c) for c in op.columns)
+    columns = tuple(_column(c, sequences) for c in op.columns)
     pk_columns = {col for c in constraints if c.type is ir.ConstraintType.PRIMARY_KEY
                   for col in c.columns}
     columns = tuple(replace(c, nullable=False) if c.name in pk_columns else c for c in columns)
     table = Table(name=name, columns=columns, constraints=sorted_constraints(constraints),
                   indexes=sorted_indexes(indexes_for(constraints)), comment=op.comment)
-    return with_sequences(catalog.with_table(table), _sequences(name, op.columns))
+    return with_sequences(catalog.with_table(table), tuple(sequences.values()))
 
 
 def table_foreign_key(ref: ir.TableForeignKeyReference | None) -> ForeignKey | None:
@@ -289,15 +293,17 @@ def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
     name = op.column.name.name
     if table is None or table.column(name) is not None:
         return catalog
-    column = _column(table.name, op.column, physical=NEW_PREFIX + name)
-    constraints = _column_constraints(table.name, op.column)
+    names = Names.of(catalog)
+    sequences = _sequences(table.name, (op.column,), names)
+    column = _column(op.column, sequences, physical=NEW_PREFIX + name)
+    constraints = _column_constraints(table.name, op.column, names)
     table = replace(
         table,
         columns=(*table.columns, column),
         constraints=sorted_constraints((*table.constraints, *constraints)),
         indexes=sorted_indexes((*table.indexes, *indexes_for(constraints))),
     )
-    return with_sequences(catalog.with_table(table), _sequences(table.name, (op.column,)))
+    return with_sequences(catalog.with_table(table), tuple(sequences.values()))
 
 
 def drop_columns(table: Table, names: set[str]) -> Table:

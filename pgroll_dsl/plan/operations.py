@@ -259,6 +259,14 @@ def _view_default(ctx: Context, view: str, column: str, expression: str) -> Step
                 lock=Lock.ACCESS_EXCLUSIVE, relation=view, origin=ctx.origin)
 
 
+def _new_unique_key(before: Table, after: Table | None, column: str) -> str:
+    """The name the catalog gave the new column's unique key (PostgreSQL's rule, 63 bytes)."""
+    old = {c.name for c in before.constraints}
+    return next(c.name for c in (after.constraints if after is not None else ())
+                if c.type is ir.ConstraintType.UNIQUE and c.columns == (column,)
+                and c.name not in old)
+
+
 def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: str,
                             fast: bool) -> None:
     from pgroll_dsl.plan.columns import not_null_via_check, validate_step
@@ -285,9 +293,7 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
                  lock=Lock.SHARE_ROW_EXCLUSIVE)
         validate_step(ctx, table, fk.name.name)
     if column.unique:
-        from pgroll_dsl.catalog.apply import auto_name
-
-        index = auto_name(table.name, (name,), "key")
+        index = _new_unique_key(table, ctx.after.table(table.name), name)
         ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
                  f"{quote_ident(index)} ON {ref} ({quote_ident(temp)})",
                  f"build unique index {index}", relation=table.physical,

@@ -20,6 +20,7 @@ from pgroll_dsl.catalog.apply import (
     with_sequences,
 )
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.cascade import without_dependants, without_references
 from pgroll_dsl.catalog.sql_ddl.columns import (
     NewColumn,
@@ -37,7 +38,6 @@ from pgroll_dsl.catalog.sql_ddl.lookup import (
     column_or_fail,
     table_or_fail,
 )
-from pgroll_dsl.catalog.sql_ddl.names import Names
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, option_named, relation, strings
 from pgroll_dsl.catalog.sql_ddl.source import Span, element_span, regenerated
 from pgroll_dsl.catalog.sql_ddl.types import type_text

@@ -14,8 +14,9 @@ from pglast.enums import ConstrType
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import nextval
 from pgroll_dsl.catalog.model import Column, Sequence
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.constraints import pending_constraint
-from pgroll_dsl.catalog.sql_ddl.names import Names, Pending
+from pgroll_dsl.catalog.sql_ddl.names import Pending
 from pgroll_dsl.catalog.sql_ddl.nodes import option_named, strings
 from pgroll_dsl.catalog.sql_ddl.source import Span, element_span, regenerated
 from pgroll_dsl.catalog.sql_ddl.types import is_serial_type, type_text

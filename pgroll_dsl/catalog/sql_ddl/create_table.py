@@ -15,10 +15,11 @@ from pglast.enums import ConstrType
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import indexes_for, sorted_constraints, sorted_indexes, with_sequences
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.columns import NewColumn, column_def, place_sequences
 from pgroll_dsl.catalog.sql_ddl.constraints import pending_constraint, resolve_reference
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
-from pgroll_dsl.catalog.sql_ddl.names import Names, Pending, named_constraints
+from pgroll_dsl.catalog.sql_ddl.names import Pending, named_constraints
 from pgroll_dsl.catalog.sql_ddl.nodes import relation, strings
 from pgroll_dsl.catalog.sql_ddl.source import Span, element_span
 

@@ -12,8 +12,9 @@ from pglast import ast
 
 from pgroll_dsl.catalog.apply import sorted_indexes
 from pgroll_dsl.catalog.model import Catalog, Index
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay, table_or_fail
-from pgroll_dsl.catalog.sql_ddl.names import Names, element_name, index_column_names
+from pgroll_dsl.catalog.sql_ddl.names import element_name, index_column_names
 from pgroll_dsl.catalog.sql_ddl.nodes import relation
 from pgroll_dsl.catalog.sql_ddl.source import Span, regenerated
 

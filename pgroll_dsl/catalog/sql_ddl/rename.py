@@ -18,6 +18,7 @@ from pgroll_dsl.catalog.apply import (
     sorted_indexes,
 )
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
+from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.enums import rename_enum
 from pgroll_dsl.catalog.sql_ddl.lookup import (
     NOT_A_CHANGE,
@@ -25,7 +26,6 @@ from pgroll_dsl.catalog.sql_ddl.lookup import (
     column_or_fail,
     table_or_fail,
 )
-from pgroll_dsl.catalog.sql_ddl.names import Names
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, relation, strings
 from pgroll_dsl.catalog.sql_ddl.sequences import rename_sequence, sequence_named
 
