@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from pgroll_dsl import __version__, api
-from pgroll_dsl import compile as driver
-from pgroll_dsl.compile import CatalogSource
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.diagnostics.render import render_json, render_text
 
 if TYPE_CHECKING:
     from pgroll_dsl.backends.runner import Runner
+    from pgroll_dsl.compile import CatalogSource
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
 
@@ -70,10 +69,15 @@ def _report(diagnostics: list[Diagnostic], fmt: OutputFormat) -> None:
         sys.stderr.write(render_text(diagnostics, _source))
 
 
-def _fail(err: CompileError, fmt: OutputFormat) -> NoReturn:
+def _is_environment(diagnostics: list[Diagnostic]) -> bool:
+    """Only problems of the environment (unreadable file, PGD9xx): exit 2, not 1."""
+    return all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
+               for d in diagnostics)
+
+
+def _exit_for(err: CompileError, fmt: OutputFormat) -> NoReturn:
     _report(err.diagnostics, fmt)
-    environment = all(d.code is codes.UNREADABLE_FILE for d in err.diagnostics)
-    raise typer.Exit(EXIT_USAGE if environment else EXIT_DIAGNOSTICS)
+    raise typer.Exit(EXIT_USAGE if _is_environment(err.diagnostics) else EXIT_DIAGNOSTICS)
 
 
 def _version(value: bool) -> None:
@@ -107,7 +111,7 @@ def fmt(
             result = api.format_file(path)
         except CompileError as err:
             if any(d.code is codes.UNREADABLE_FILE for d in err.diagnostics):
-                _fail(err, output_format)
+                _exit_for(err, output_format)
             failed.extend(err.diagnostics)
             continue
         except ValueError as err:
@@ -139,17 +143,9 @@ def convert(
     try:
         loaded = api.compile_file(source)
     except CompileError as err:
-        _fail(err, output_format)
+        _exit_for(err, output_format)
     _report(list(loaded.warnings), output_format)
-    text = api.emit(loaded.migration, to.value)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as err:
-            typer.echo(f"error: cannot write {output}: {err.strerror}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+    _write(api.emit(loaded.migration, to.value), output)
 
 
 # ---- catalog-aware commands --------------------------------------------------------------
@@ -170,17 +166,12 @@ SchemaOpt = Annotated[str, typer.Option("--schema", envvar="PGROLL_SCHEMA",
 
 def _catalog_source(history: Path | None, snapshot: Path | None, url: str | None,
                     schema: str) -> CatalogSource:
+    from pgroll_dsl.compile import CatalogSource
+
     if sum(x is not None for x in (history, snapshot, url)) > 1:
         typer.echo("error: give at most one of --history, --catalog, --postgres-url", err=True)
         raise typer.Exit(EXIT_USAGE)
     return CatalogSource(history=history, snapshot=snapshot, postgres_url=url, schema=schema)
-
-
-def _exit_for(err: CompileError, fmt: OutputFormat) -> NoReturn:
-    _report(err.diagnostics, fmt)
-    environment = all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
-                      for d in err.diagnostics)
-    raise typer.Exit(EXIT_USAGE if environment else EXIT_DIAGNOSTICS)
 
 
 @app.command()
@@ -193,6 +184,8 @@ def validate(
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Check migrations against the schema they will run on (no database needed)."""
+    from pgroll_dsl import compile as driver
+
     source = _catalog_source(history, snapshot, postgres_url, schema)
     found: list[Diagnostic] = []
     failed = False
@@ -201,12 +194,11 @@ def validate(
             failed, found = driver.validate_directory(path, source)
         else:
             before = driver.catalog_before(source, path)
-            loaded = driver.check_file(path)
+            loaded = api.compile_file(path)
             found = [*loaded.warnings, *before.warnings,
                      *driver.validate(loaded.migration, before)]
     except CompileError as err:
-        if all(d.code.id.startswith("PGD9") or d.code is codes.UNREADABLE_FILE
-               for d in err.diagnostics):
+        if _is_environment(err.diagnostics):
             _exit_for(err, output_format)
         failed, found = True, [*found, *err.diagnostics]
     _report(found, output_format)
@@ -253,6 +245,8 @@ def plan(
                                               help="Milliseconds.")] = 500,
 ) -> None:
     """Print what start, complete and rollback will run: a reviewable SQL plan."""
+    from pgroll_dsl import compile as driver
+
     output_format = OutputFormat.json if plan_format is PlanFormat.json else OutputFormat.text
     from pgroll_dsl.backends.sqlfile import plan_json, render_plan
     from pgroll_dsl.plan.model import Phase
@@ -260,7 +254,7 @@ def plan(
 
     source = _catalog_source(history, snapshot, postgres_url, schema)
     try:
-        checked = driver.check_file(migration_file)
+        checked = api.compile_file(migration_file)
         before = driver.catalog_before(source, migration_file)
         warnings = driver.validate(checked.migration, before)
     except CompileError as err:
@@ -301,6 +295,7 @@ def catalog_dump(
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Write a snapshot of a live schema, for offline validate/plan (--catalog)."""
+    from pgroll_dsl import compile as driver
     from pgroll_dsl.catalog.snapshot import dump_snapshot
 
     try:
@@ -421,7 +416,7 @@ def _start(runner: Runner, progress: _Progress, path: Path, complete: bool) -> N
     from pgroll_dsl.backends.runner import CommandError, PartialFailure
 
     try:
-        loaded = driver.check_file(path)
+        loaded = api.compile_file(path)
     except CompileError as err:
         _report(err.diagnostics, OutputFormat.text)
         raise typer.Exit(EXIT_DIAGNOSTICS) from None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgroll_dsl import ir
-from pgroll_dsl.api import compile_file as check_file  # front end + catalog-free checks
+from pgroll_dsl.api import compile_file
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import migration_files, replay
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, codes
@@ -49,7 +49,7 @@ def history_before(directory: Path, migration: Path | None, base: Catalog | None
     if migration is not None:
         files = [f for f in files if f.name.encode() < migration.name.encode()
                  and f.resolve() != migration.resolve()]
-    migrations = [check_file(f).migration for f in files]
+    migrations = [compile_file(f).migration for f in files]
     replayed = replay(migrations, base)
     warnings = replay_warnings(replayed.warnings)
     previous = f"{schema}_{replayed.last_version_schema}" if replayed.last_version_schema \
@@ -88,7 +88,7 @@ def validate_directory(directory: Path, source: CatalogSource
     catalog, found, failed = base.catalog, list(base.warnings), False
     for file in migration_files(directory):
         try:
-            loaded = check_file(file)
+            loaded = compile_file(file)
             migration = loaded.migration
             found.extend([*loaded.warnings, *validate(migration, Before(catalog, None, ()))])
         except CompileError as err:
@@ -130,30 +130,24 @@ def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
     """
     import psycopg
 
+    from pgroll_dsl.backends.live import first_line
+    from pgroll_dsl.backends.state import State
     from pgroll_dsl.catalog.introspect import introspect
-    from pgroll_dsl.sql.quoting import quote_ident
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            catalog = introspect(conn, schema)
-            latest = None
-            function = f"{quote_ident(state_schema)}.latest_version(name)"
-            exists = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL", (function,))
-            if exists.fetchone() == (True,):
-                row = conn.execute(
-                    f"SELECT {quote_ident(state_schema)}.latest_version(%s)",
-                    (schema,)).fetchone()
-                latest = row[0] if row else None
-            return catalog, latest
+            state = State(conn, state_schema, schema)
+            latest = state.latest_version() if state.initialized() else None
+            return introspect(conn, schema), latest
     except psycopg.Error as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise _environment(codes.CANNOT_CONNECT, f"cannot read the catalog: {message}") from None
+        raise _environment(codes.CANNOT_CONNECT,
+                           f"cannot read the catalog: {first_line(err)}") from None
 
 
 def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
     """Every catalog rule; raise CompileError on errors, return the warnings.
 
-    ``migration`` has passed the catalog-free checks already (``check_file``, or
+    ``migration`` has passed the catalog-free checks already (``api.compile_file``, or
     ``api.compile_source``): they are not run again.
     """
     from pgroll_dsl.passes.validate_ops import validate_ops
@@ -166,5 +160,5 @@ def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
 
 
 
-__all__ = ["Before", "CatalogSource", "catalog_before", "check_file", "history_before",
+__all__ = ["Before", "CatalogSource", "catalog_before", "history_before",
            "live_catalog", "replay_warnings", "validate", "validate_directory"]

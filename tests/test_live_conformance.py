@@ -23,14 +23,13 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from pgroll_dsl import ir
+from pgroll_dsl import api, ir
 from pgroll_dsl.backends.runner import CommandError, Runner
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import apply_migration, migration_files, replay
 from pgroll_dsl.cli import app
-from pgroll_dsl.compile import check_file
 from tests.conftest import conformance_files
 from tests.live_helpers import (
     SCHEMA,
@@ -71,7 +70,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def compiled(directory: Path) -> list[ir.Migration]:
     """The migrations of a directory, compiled, in migrate's order."""
-    return [check_file(path).migration for path in migration_files(directory)]
+    return [api.compile_file(path).migration for path in migration_files(directory)]
 
 
 @pytest.fixture

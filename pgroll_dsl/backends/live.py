@@ -52,6 +52,12 @@ class StepFailed(Exception):
         self.cause = cause
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of a driver error (its detail lines repeat the query), or its type."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def connect(session: Session) -> psycopg.Connection[Any]:
     """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl")

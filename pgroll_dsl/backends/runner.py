@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl import __version__, ir
-from pgroll_dsl.backends.live import Executor, Session, StepFailed, connect
+from pgroll_dsl.backends.live import Executor, Session, StepFailed, connect, first_line
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
@@ -58,8 +58,7 @@ class Runner:
         try:
             self.conn = connect(options.session)
         except psycopg.Error as err:
-            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise Unreachable(f"cannot connect: {message}") from None
+            raise Unreachable(f"cannot connect: {first_line(err)}") from None
         self.state = State(self.conn, options.state_schema, options.session.schema)
         self.executor = Executor(self.conn, options.session, options.on_progress,
                                  options.on_retry)

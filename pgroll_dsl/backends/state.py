@@ -79,10 +79,6 @@ class State:
             "WHERE m.schema = %s AND NOT m.done", self.schema)
         return Active(rows[0][0], rows[0][1], rows[0][2], rows[0][3] or 0) if rows else None
 
-    def latest_migration(self) -> str | None:
-        """The name of the newest migration of the schema."""
-        return self._q("SELECT placeholder.latest_migration(%s)", self.schema)[0][0]  # type: ignore[no-any-return]
-
     def latest_version(self) -> str | None:
         """The version schema suffix of the newest migration whose version schema exists."""
         return self._q("SELECT placeholder.latest_version(%s)", self.schema)[0][0]  # type: ignore[no-any-return]

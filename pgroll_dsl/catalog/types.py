@@ -9,22 +9,47 @@ from __future__ import annotations
 from pgroll_dsl.ir import TypeName
 from pgroll_dsl.sql.quoting import quote_name
 
-_ALIASES = {
-    "int": "integer", "int4": "integer", "integer": "integer", "serial": "integer",
-    "serial4": "integer", "int8": "bigint", "bigint": "bigint", "bigserial": "bigint",
-    "serial8": "bigint", "int2": "smallint", "smallint": "smallint", "smallserial": "smallint",
-    "serial2": "smallint", "float8": "double precision", "double precision": "double precision",
-    "float4": "real", "real": "real", "decimal": "numeric", "numeric": "numeric",
-    "bool": "boolean", "boolean": "boolean", "varchar": "character varying",
-    "character varying": "character varying", "char": "character", "character": "character",
-    "bpchar": "character", "timestamp": "timestamp without time zone",
-    "timestamp without time zone": "timestamp without time zone",
-    "timestamptz": "timestamp with time zone",
-    "timestamp with time zone": "timestamp with time zone",
-    "time": "time without time zone", "time without time zone": "time without time zone",
-    "timetz": "time with time zone", "time with time zone": "time with time zone",
-    "varbit": "bit varying", "bit varying": "bit varying",
+# One spelling per type, whichever the author used: the short name PostgreSQL users write.
+# The IR keeps only this spelling, so ``int`` and ``integer`` are equal everywhere and ``fmt``
+# never lets two files spell one type two ways. ``bpchar`` stays: bare, it is unbounded,
+# unlike ``char`` (which is ``char(1)``).
+CANONICAL_SPELLING = {
+    "integer": "int", "int4": "int", "int8": "bigint", "int2": "smallint",
+    "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
+    "boolean": "bool", "decimal": "numeric", "float4": "real", "double precision": "float8",
+    "character varying": "varchar", "national character varying": "varchar",
+    "character": "char", "national character": "char", "bit varying": "varbit",
+    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
+    "time without time zone": "time", "time with time zone": "timetz",
 }
+
+
+def canonical_spelling(name: str, modifiers: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The IR's spelling of an unquoted, unqualified type name (with its modifiers).
+
+    ``float(p)`` is ``real`` up to 24 bits and ``float8`` above (PostgreSQL's rule).
+    """
+    if name == "float":
+        if not modifiers:
+            return "float8", ()
+        if len(modifiers) == 1 and modifiers[0].isdigit() and 1 <= int(modifiers[0]) <= 53:
+            return ("real" if int(modifiers[0]) <= 24 else "float8"), ()
+        return name, modifiers  # out of range: left for PostgreSQL to reject as written
+    return CANONICAL_SPELLING.get(name, name), modifiers
+
+
+# The canonical spellings (and ``bpchar``) as ``format_type`` prints them.
+_FORMAT_TYPE = {
+    "int": "integer", "bigint": "bigint", "smallint": "smallint", "serial": "integer",
+    "bigserial": "bigint", "smallserial": "smallint", "real": "real",
+    "float8": "double precision", "numeric": "numeric", "bool": "boolean",
+    "varchar": "character varying", "char": "character", "bpchar": "character",
+    "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
+    "time": "time without time zone", "timetz": "time with time zone", "varbit": "bit varying",
+}
+_ALIASES = _FORMAT_TYPE | {
+    alias: _FORMAT_TYPE[short] for alias, short in CANONICAL_SPELLING.items()
+} | {spelled: spelled for spelled in _FORMAT_TYPE.values()}
 SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial",
                           "serial2"})
 _TIME_ZONE = (" with time zone", " without time zone")
@@ -40,17 +65,12 @@ def canonical_type(type_: TypeName) -> str:
     if type_.quoted or type_.schema is not None:
         suffix = f"({','.join(type_.modifiers)})" if type_.modifiers else ""
         return quote_name(type_.name) + suffix + ("[]" if type_.array_dims else "")
-    name = _ALIASES.get(type_.name, type_.name)
-    modifiers = type_.modifiers
+    short, modifiers = canonical_spelling(type_.name, type_.modifiers)
+    name = _ALIASES.get(short, short)
     if name == "character" and not modifiers:
         modifiers = ("1",)
     if name == "numeric" and len(modifiers) == 1:
         modifiers = (modifiers[0], "0")  # format_type spells numeric(10) as numeric(10,0)
-    if type_.name == "float" and modifiers:
-        name = "real" if int(modifiers[0]) <= 24 else "double precision"
-        modifiers = ()
-    elif type_.name == "float":
-        name = "double precision"
     text = name
     if modifiers:
         mod = "(" + ",".join(modifiers) + ")"

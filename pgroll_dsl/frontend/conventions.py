@@ -7,6 +7,7 @@ by the emitter so that it can never be misread; a test checks the list against t
 from __future__ import annotations
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.sql.expressions import column_references, is_volatile
 from pgroll_dsl.sql.quoting import is_column_copy
 
@@ -18,14 +19,11 @@ KEYWORDS = frozenset(
     sql stored table tablespace to type unique up update using version where with""".split()
 )
 
-# Types that are NOT NULL by construction in PostgreSQL, so the DSL need not say so.
-NOT_NULL_TYPES = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
 
 def implies_not_null(type_: ir.TypeName, pk: bool, generated: ir.Generated | None) -> bool:
     """PostgreSQL makes these columns NOT NULL whatever the definition says."""
-    is_serial = type_.schema is None and not type_.quoted and type_.name in NOT_NULL_TYPES
-    return pk or is_serial or (generated is not None and generated.identity is not None)
+    return pk or is_serial(type_) or (generated is not None and generated.identity is not None)
 
 
 def unless_copy(expr: ir.SqlExpr | None, column: ir.Ident) -> ir.SqlExpr | None:

@@ -11,6 +11,7 @@ from typing import Any
 from lark import Token, Tree
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.types import canonical_spelling
 
 # Multi-word spellings PostgreSQL's grammar knows; anything else with spaces is an error.
 MULTIWORD_TYPES = frozenset(
@@ -34,32 +35,6 @@ MULTIWORD_TYPES = frozenset(
         ),
     }
 )
-
-
-# One spelling per type, whichever the author used: the short name PostgreSQL users write.
-# The IR keeps only this spelling, so ``int`` and ``integer`` are equal everywhere and ``fmt``
-# never lets two files spell one type two ways. ``bpchar`` stays: bare, it is unbounded,
-# unlike ``char`` (which is ``char(1)``).
-CANONICAL_SPELLING = {
-    "integer": "int", "int4": "int", "int8": "bigint", "int2": "smallint",
-    "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
-    "boolean": "bool", "decimal": "numeric", "float4": "real", "double precision": "float8",
-    "character varying": "varchar", "national character varying": "varchar",
-    "character": "char", "national character": "char", "bit varying": "varbit",
-    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
-    "time without time zone": "time", "time with time zone": "timetz",
-}
-
-
-def _canonical(name: str, modifiers: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """``float(p)`` is ``real`` up to 24 bits and ``float8`` above (PostgreSQL's rule)."""
-    if name == "float":
-        if not modifiers:
-            return "float8", ()
-        if len(modifiers) == 1 and modifiers[0].isdigit() and 1 <= int(modifiers[0]) <= 53:
-            return ("real" if int(modifiers[0]) <= 24 else "float8"), ()
-        return name, modifiers  # out of range: left for PostgreSQL to reject as written
-    return CANONICAL_SPELLING.get(name, name), modifiers
 
 
 class TypeNameError(ValueError):
@@ -107,11 +82,11 @@ def build_type(tree: Tree[Any]) -> ir.TypeName:
         joined = " ".join(word for word, _ in words)
         if joined not in MULTIWORD_TYPES:
             raise TypeNameError(f"unknown type name {joined!r}")
-        name, modifiers = _canonical(joined, modifiers)
+        name, modifiers = canonical_spelling(joined, modifiers)
         return ir.TypeName(name=name, modifiers=modifiers, array_dims=tuple(dims))
     name, quoted = words[0]
     if not quoted and schema is None:
-        name, modifiers = _canonical(name, modifiers)
+        name, modifiers = canonical_spelling(name, modifiers)
     return ir.TypeName(
         name=name, quoted=quoted, schema=schema, modifiers=modifiers, array_dims=tuple(dims)
     )
