@@ -11,15 +11,20 @@ from dataclasses import replace
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.model import Catalog, Column, Constraint, ForeignKey, Index, Sequence, Table
+from pgroll_dsl.catalog.model import (
+    NEW_PREFIX,
+    Catalog,
+    Column,
+    Constraint,
+    ForeignKey,
+    Index,
+    Sequence,
+    Table,
+)
 from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.types import canonical_type, is_serial
 from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import quote_literal, quote_name
-
-NEW_PREFIX = "_pgroll_new_"
-
-
 
 
 def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
@@ -426,7 +431,11 @@ def _rename_constraint(table: Table, op: ir.RenameConstraint) -> Table:
     old, new = op.from_.name, op.to.name
     if table.constraint(old) is None or table.constraint(new) is not None:
         return table
-    # PostgreSQL renames the index behind a constraint along with it.
+    return renamed_constraint(table, old, new)
+
+
+def renamed_constraint(table: Table, old: str, new: str) -> Table:
+    """PostgreSQL renames the index behind a constraint along with it."""
     return replace(
         table,
         constraints=sorted_constraints([replace(c, name=new) if c.name == old else c

@@ -19,7 +19,7 @@ from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, Matc
 if TYPE_CHECKING:
     from pgroll_dsl import ir
 
-_NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the migration
+NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the migration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,7 +209,7 @@ class Catalog:
                 physical=t.name,
                 # A rewritten column is a new attribute: it ends up after the others.
                 columns=tuple(replace(c, physical=c.name) for c in sorted(
-                    t.columns, key=lambda c: c.physical.startswith(_NEW_PREFIX))),
+                    t.columns, key=lambda c: c.physical.startswith(NEW_PREFIX))),
                 constraints=tuple(replace(c, validated=True) for c in t.constraints),
             )
             for t in self.tables

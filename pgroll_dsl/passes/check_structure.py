@@ -7,11 +7,12 @@ After:   PGD105 at the name; the migration is unchanged.
 from __future__ import annotations
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.naming import NAMEDATALEN
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.walk import names
 from pgroll_dsl.source import Span
 
-MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1; longer names are truncated without warning
+MAX_IDENTIFIER_BYTES = NAMEDATALEN - 1  # longer names are truncated without warning
 
 
 def check_structure(migration: ir.Migration, sink: Diagnostics) -> None:

@@ -99,10 +99,12 @@ def _check_rewrites(migration: ir.Migration, catalog: Catalog, sink: Diagnostics
     cancel), so this judges the combined migration and reports only the rest.
     """
     combined, _ = combine(migration)
+    if sum(isinstance(op, _Rewrite) for op in combined.operations) < 2:
+        return  # a column is made fresh only by a rewrite, and only a later one can clash
     state = catalog
     fresh: dict[tuple[str, str], ir.Operation] = {}  # (table, column) physical -> made by
     for op in combined.operations:
-        if isinstance(op, _REWRITES):
+        if isinstance(op, _Rewrite):
             table = state.table(op.table.name)
             for name in _rewritten(op, table):
                 column = table.column(name.name) if table is not None else None
@@ -117,8 +119,6 @@ def _check_rewrites(migration: ir.Migration, catalog: Catalog, sink: Diagnostics
             state = state.apply(op)
 
 
-_REWRITES = (ir.AddColumn, ir.AlterColumn, ir.DropColumn, ir.CreateConstraint,
-             ir.DropConstraint, ir.DropMulticolumnConstraint)
 _Rewrite = (ir.AddColumn | ir.AlterColumn | ir.DropColumn | ir.CreateConstraint
             | ir.DropConstraint | ir.DropMulticolumnConstraint)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.apply import NEW_PREFIX
-from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.catalog.model import NEW_PREFIX, Catalog, Table
+from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
 from pgroll_dsl.source import Span
 from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
@@ -89,7 +89,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
 
     options = options or PlanOptions()
     migration, notes = combine(migration)
-    version = f"{options.schema}_{migration.version_schema or migration.name}"
+    version = f"{options.schema}_{version_schema_name(migration)}"
     afters = []
     state = catalog
     for op in migration.operations:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pgroll_dsl import ir
-from pgroll_dsl.sql.quoting import quote_ident, quote_literal, render_type
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 
 def qualified(schema: str, name: str) -> str:
@@ -20,11 +20,6 @@ def qualified(schema: str, name: str) -> str:
 def idents(names: Iterable[str]) -> str:
     """``("a", "b")``."""
     return "(" + ", ".join(quote_ident(n) for n in names) + ")"
-
-
-def paren(expr: str) -> str:
-    """An author expression in its own parentheses."""
-    return f"({expr})"
 
 
 def fk_actions(on_delete: ir.ForeignKeyAction, on_update: ir.ForeignKeyAction,
@@ -39,11 +34,6 @@ def deferrable(is_deferrable: bool, initially_deferred: bool) -> str:
     if not is_deferrable:
         return ""
     return " DEFERRABLE INITIALLY " + ("DEFERRED" if initially_deferred else "IMMEDIATE")
-
-
-def column_type(type_: ir.TypeName) -> str:
-    """The column type as DDL text (structured, never the author's raw string)."""
-    return render_type(type_)
 
 
 def identity_clause(identity: ir.Identity) -> str:

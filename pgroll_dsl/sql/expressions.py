@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from pglast import parser
@@ -34,6 +35,12 @@ class Problem:
     escapes: bool  # True when the text closes its wrapper or adds a statement (injection)
 
 
+# The same author text is asked about by several passes (check, columns, volatility) and again
+# by every catalog fold; the answers depend on the text alone, so each is parsed once.
+_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def check_sql(text: str, context: Context) -> Problem | None:
     """None when ``text`` fits ``context``; otherwise the first problem found."""
     if not text.strip():
@@ -82,6 +89,11 @@ class ColumnReference:
 
 def column_references(text: str) -> list[ColumnReference]:
     """Column references of an expression, in text order; [] if it does not parse."""
+    return list(_column_references(text))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _column_references(text: str) -> tuple[ColumnReference, ...]:
     from pglast import ast, parse_sql
     from pglast.visitors import Visitor
 
@@ -90,7 +102,7 @@ def column_references(text: str) -> list[ColumnReference]:
     try:
         tree = parse_sql(wrapped)
     except parser.ParseError:
-        return []
+        return ()
     found: list[ColumnReference] = []
 
     class _Refs(Visitor):
@@ -111,7 +123,7 @@ def column_references(text: str) -> list[ColumnReference]:
             ))
 
     _Refs()(tree)
-    return sorted(found, key=lambda r: r.start)
+    return tuple(sorted(found, key=lambda r: r.start))
 
 
 def _reference_end(text: str, start: int, parts: int) -> int:
@@ -172,6 +184,7 @@ def is_volatile(text: str) -> bool:
     return check_sql(text, Context.EXPRESSION) is None and not is_non_volatile(text)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def is_non_volatile(text: str) -> bool:
     """Whether ``ADD COLUMN … DEFAULT <text>`` keeps PostgreSQL's no-rewrite fast path.
 

@@ -13,8 +13,8 @@ from pglast.enums import ObjectType
 
 from pgroll_dsl.catalog.apply import (
     owned_sequences,
+    renamed_constraint,
     retarget_references,
-    sorted_constraints,
     sorted_indexes,
 )
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
@@ -121,16 +121,9 @@ def _rename_column(catalog: Catalog, table: Table, old: str, new: str) -> Catalo
 
 
 def _rename_constraint(table: Table, old: str, new: str) -> Table:
-    """PostgreSQL renames the index behind a constraint along with it."""
     if table.constraint(old) is None:
         raise CannotReplay(f'constraint "{old}" of table "{table.name}" is not in the catalog')
-    return replace(
-        table,
-        constraints=sorted_constraints([replace(c, name=new) if c.name == old else c
-                                        for c in table.constraints]),
-        indexes=sorted_indexes([replace(i, name=new, constraint=new) if i.constraint == old
-                                else i for i in table.indexes]),
-    )
+    return renamed_constraint(table, old, new)
 
 
 def set_schema(catalog: Catalog, stmt: ast.AlterObjectSchemaStmt) -> Catalog:
