@@ -646,3 +646,14 @@ def test_conformance_corpus_reports_only_example_35() -> None:
     assert '"event_name"' in d.message
     assert d.hints == ('did you mean "name"?',)
 
+
+
+def test_merged_ups_compose_on_a_column_whose_name_has_a_quote() -> None:
+    from pgroll_dsl.passes.combine import combine
+
+    source = ('alter table users alter "a""b" type bigint up `"a""b"::bigint`;\n'
+              'alter table users alter "a""b" set not null up `coalesce("a""b", 0)`;')
+    merged, _ = combine(api.compile_source(source, "m.pgroll").migration)
+    (op,) = merged.operations
+    assert isinstance(op, ir.AlterColumn) and op.up is not None
+    assert op.up.text == 'coalesce(("a""b"::bigint), 0)'

@@ -185,7 +185,7 @@ def _generated(generated: ir.Generated) -> list[str]:
         values = identity.user_specified_values.value.lower()
         text = f"generated {values} as identity"
         if identity.sequence_options is not None:
-            text += f" `{identity.sequence_options.replace('`', '``')}`"
+            text += f" `{identity.sequence_options.text.replace('`', '``')}`"
         parts.append(text)
     return parts
 

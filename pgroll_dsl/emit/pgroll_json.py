@@ -105,7 +105,7 @@ def _generated(generated: ir.Generated | None) -> Doc | None:
     if generated.identity is not None:
         identity = {"user_specified_values": generated.identity.user_specified_values.value}
         if generated.identity.sequence_options is not None:
-            identity["sequence_options"] = generated.identity.sequence_options
+            identity["sequence_options"] = generated.identity.sequence_options.text
     return _compact({"expression": _text(generated.expression), "identity": identity})
 
 

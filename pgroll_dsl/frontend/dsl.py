@@ -281,7 +281,7 @@ class _ToIR(Transformer[Token, Any]):
     def _identity(self, meta: Meta, values: ir.IdentityValues, options: Any) -> Clause:
         identity = ir.Identity(
             user_specified_values=values,
-            sequence_options=options.text if options is not None else None,
+            sequence_options=options,
             span=self._span(meta),
         )
         return ("generated", ir.Generated(identity=identity, span=self._span(meta)),

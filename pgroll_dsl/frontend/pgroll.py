@@ -291,7 +291,7 @@ def _generated(r: _Obj) -> ir.Generated | None:
 def _identity(r: _Obj) -> ir.Identity:
     values = r.enum("user_specified_values", ir.IdentityValues, ir.IdentityValues.ALWAYS)
     assert values is not None
-    return ir.Identity(user_specified_values=values, sequence_options=r.text("sequence_options"),
+    return ir.Identity(user_specified_values=values, sequence_options=r.expr("sequence_options"),
                        span=r.node.span)
 
 

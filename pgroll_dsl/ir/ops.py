@@ -132,7 +132,7 @@ class Identity(Node):
     """An identity column's settings."""
 
     user_specified_values: IdentityValues = IdentityValues.ALWAYS
-    sequence_options: str | None = None
+    sequence_options: SqlExpr | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

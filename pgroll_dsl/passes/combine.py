@@ -30,6 +30,7 @@ from dataclasses import replace
 
 from pgroll_dsl import ir
 from pgroll_dsl.sql.expressions import rename_columns
+from pgroll_dsl.sql.quoting import quote_ident
 
 _PLACEHOLDER = "_pgroll_compose_"
 
@@ -51,7 +52,7 @@ def _compose(outer: ir.SqlExpr | None, inner: ir.SqlExpr | None, column: str
         return outer
     marker = _PLACEHOLDER + column
     spliced = rename_columns(outer.text, {column: marker})
-    text = spliced.replace(f'"{marker}"', f"({inner.text})")
+    text = spliced.replace(quote_ident(marker), f"({inner.text})")
     return ir.SqlExpr(text, span=outer.span)
 
 

@@ -162,6 +162,9 @@ def _column_sql(column: ir.Column) -> Iterator[SqlItem]:
         yield ("check", column.check.constraint, expr)
     if column.generated is not None and column.generated.expression is not None:
         yield ("generated", column.generated.expression, expr)
+    identity = column.generated.identity if column.generated is not None else None
+    if identity is not None and identity.sequence_options is not None:
+        yield ("sequence options", identity.sequence_options, Context.SEQUENCE_OPTIONS)
 
 
 def _storage(params: ir.IndexParameters) -> Iterator[SqlItem]:

@@ -40,7 +40,7 @@ def identity_clause(identity: ir.Identity) -> str:
     """``GENERATED ALWAYS AS IDENTITY [(options)]``."""
     text = f"GENERATED {identity.user_specified_values.value} AS IDENTITY"
     if identity.sequence_options:
-        text += f" ({identity.sequence_options})"
+        text += f" ({identity.sequence_options.text})"
     return text
 
 
