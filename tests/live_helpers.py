@@ -93,6 +93,18 @@ def query(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> lis
     return cursor.fetchall() if cursor.description is not None else []
 
 
+def one(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    """The single row a query returns."""
+    rows = query(conn, statement, params)
+    assert len(rows) == 1, (statement, rows)
+    return rows[0]
+
+
+def values(conn: Connection, table: str, column: str) -> dict[int, Any]:
+    """id -> the column's value, through a client."""
+    return dict(query(conn, f"select id, {column} from {table}"))
+
+
 def table_rows(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[Any, ...]]:
     """Every row of a physical table (every column, markers included), in a stable order."""
     statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table))
@@ -235,3 +247,4 @@ def stop_writers(writers: Any) -> None:
     for writer in writers:
         assert writer.thread is not None
         writer.thread.join(timeout=30)
+        assert not writer.thread.is_alive(), f"{writer.thread.name} hung: a client was blocked"

@@ -75,6 +75,7 @@ def test_history_option_and_its_errors(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "PGD902" in missing.stderr
     both = invoke("plan", str(migration), "--history", str(history), "--catalog", "x.json")
     assert both.exit_code == 2
+    assert "give at most one of" in both.stderr
 
 
 def test_unreachable_database_is_an_environment_error() -> None:

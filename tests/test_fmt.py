@@ -65,7 +65,7 @@ def test_fmt_keeps_comments(tmp_path: Path) -> None:
     source.write_text(
         "-- first\ncreate table t (id int primary key /* inside */);\n-- last words\n"
     )
-    CliRunner().invoke(app, ["fmt", str(source)])
+    assert CliRunner().invoke(app, ["fmt", str(source)]).exit_code == 0
     text = source.read_text()
     assert "-- first" in text and "/* inside */" in text and "-- last words" in text
     assert api.compile_file(source).migration.operations
@@ -89,7 +89,7 @@ def test_multiline_strings_and_sql_keep_their_content(tmp_path: Path) -> None:
     )
     before = api.compile_file(source).migration
     for _ in range(3):
-        CliRunner().invoke(app, ["fmt", str(source)])
+        assert CliRunner().invoke(app, ["fmt", str(source)]).exit_code == 0
     assert api.compile_file(source).migration == before
     assert "'x\ny'" in source.read_text()
 

@@ -44,11 +44,13 @@ from tests.live_helpers import (
     dsn_of,
     indexes,
     migration,
+    one,
     query,
     schemas,
     snapshot,
     table_rows,
     triggers_and_functions,
+    values,
     version_schema,
 )
 
@@ -102,18 +104,6 @@ def live(pg_conn: Connection, pg_dsn: str) -> Iterator[Live]:
         yield db
     finally:
         db.close()
-
-
-def one(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-    """The single row a query returns."""
-    rows = query(conn, statement, params)
-    assert len(rows) == 1, (statement, rows)
-    return rows[0]
-
-
-def values(conn: Connection, table: str, column: str) -> dict[int, Any]:
-    """id -> the column's value, through a client."""
-    return dict(query(conn, f"select id, {column} from {table}"))
 
 
 def attribute(admin: Connection, table: str, column: str) -> tuple[str, bool, Any, Any]:

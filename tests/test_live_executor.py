@@ -47,6 +47,7 @@ from tests.live_helpers import (
     indexes,
     make_runner,
     migration,
+    one,
     query,
     schemas,
     snapshot,
@@ -86,13 +87,6 @@ def live(pg_conn: Connection, pg_dsn: str) -> Iterator[Live]:
         yield db
     finally:
         db.close()
-
-
-def one(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-    """The single row a query returns."""
-    rows = query(conn, statement, params)
-    assert len(rows) == 1, (statement, rows)
-    return rows[0]
 
 
 def exchange_items(old: Connection, new: Connection) -> None:

@@ -116,6 +116,10 @@ def test_optimized_plan_is_observably_the_same(
     catalog, _ = apply_migration(Catalog(), setup)
     optimized = plan_migration(change, catalog, PlanOptions(previous_version_schema=OLD))
     assert any(n.startswith("optimized:") for n in optimized.notes), optimized.notes
+    general = plan_migration(change, catalog,
+                             PlanOptions(previous_version_schema=OLD, optimize=False))
+    assert not any(n.startswith("optimized:") for n in general.notes), general.notes
+    assert general.start != optimized.start  # two different plans are compared below
     results = []
     for optimize in (True, False):
         db = f"opt_{name}_{int(optimize)}"

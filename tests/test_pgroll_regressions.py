@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from psycopg import errors
@@ -30,10 +29,12 @@ from tests.live_helpers import (
     dsn_of,
     indexes,
     migration,
+    one,
     query,
     schemas,
     snapshot,
     triggers_and_functions,
+    values,
     version_schema,
 )
 
@@ -49,18 +50,6 @@ def live(pg_conn: Connection, pg_dsn: str) -> Iterator[Live]:
         yield db
     finally:
         db.close()
-
-
-def one(conn: Connection, statement: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-    """The single row a query returns."""
-    rows = query(conn, statement, params)
-    assert len(rows) == 1, (statement, rows)
-    return rows[0]
-
-
-def values(conn: Connection, table: str, column: str) -> dict[int, Any]:
-    """id -> the column's value, through a client."""
-    return dict(query(conn, f"select id, {column} from {table}"))
 
 
 def assert_clean(live: Live, *functions: str) -> None:

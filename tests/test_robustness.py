@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,9 @@ def test_mutated_sources_give_diagnostics_not_tracebacks(data: st.DataObject, su
 
 def test_yaml_tags_without_a_constructor_are_diagnostics() -> None:
     for text in ("=", "!custom 1", "a: !!python/object:os.system x"):
-        _compile(text, ".yaml")
+        with pytest.raises(CompileError) as raised:
+            api.compile_source(text, "tags.yaml")
+        assert [d.code.id for d in raised.value.diagnostics] == ["PGD011"]
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,7 +1,8 @@
 """Every diagnostic pgroll-dsl can emit. Codes are stable; a retired code is never reused.
 
 Ranges: PGD0xx syntax, PGD1xx structure and shape, PGD2xx resolution against the catalog,
-PGD3xx operation semantics, PGD4xx safety lints, PGD5xx embedded SQL, PGD9xx environment.
+PGD3xx operation semantics, PGD4xx (reserved for safety lints), PGD5xx embedded SQL, PGD9xx
+environment.
 """
 
 from __future__ import annotations
