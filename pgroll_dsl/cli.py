@@ -5,6 +5,8 @@ Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment p
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from enum import StrEnum
 from functools import cache
@@ -373,11 +375,12 @@ def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
         typer.echo(f"lock timeout on {step.relation or 'a relation'} ({step.summary}); "
                    f"retry {attempt} in {delay:.2f}s", err=True)
 
+    on_step, on_progress = _fault_hooks(progress)
     options = RunOptions(
         session=Session(url=url, schema=schema, lock_timeout_ms=lock, role=role),
         state_schema=state, batch_size=batch_size, batch_delay=batch_delay,
-        on_progress=progress, on_retry=retry,
-        on_message=lambda m: typer.echo(m, err=True),
+        on_progress=on_progress, on_retry=retry,
+        on_message=lambda m: typer.echo(m, err=True), on_step=on_step,
     )
     try:
         return Runner(options), progress
@@ -385,11 +388,56 @@ def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
         _live_exit(err)
 
 
-def _live_exit(err: Exception) -> NoReturn:
+KILL_ENV = "PGROLL_DSL_KILL_AT"
+
+
+def _fault_hooks(progress: _Progress) -> tuple[Any, Any]:
+    """Test-only fault injection: ``PGROLL_DSL_KILL_AT=<phase>:<n>`` or ``backfill:<k>``.
+
+    The process kills itself with SIGKILL right before step n (numbered as in the plan file)
+    of a phase, or after k backfill batches: the harness proves that whatever a crash
+    interrupts, running the phase again (or rollback) loses nothing.
+    """
+    target = os.environ.get(KILL_ENV, "")
+    where, _, count = target.partition(":")
+    if not count.isdigit():
+        return None, progress
+    limit = int(count)
+
+    def on_step(event: Any) -> None:
+        if event.phase.value == where and event.index + 1 == limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    batches = [0]
+
+    def on_progress(table: str, rows: int, total: int) -> None:
+        progress(table, rows, total)
+        if where == "backfill" and rows > 0:
+            batches[0] += 1
+            if batches[0] >= limit:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_step, on_progress
+
+
+# What to run after a phase stopped part-way, by phase.
+_RECOVER = {
+    "start": "run `pgroll-dsl start FILE` again to resume it, or `pgroll-dsl rollback` to undo "
+             "what it did",
+    "complete": "run `pgroll-dsl complete` again to finish it",
+    "rollback": "run `pgroll-dsl rollback` again to finish it",
+}
+
+
+def _live_exit(err: Exception, path: Path | None = None) -> NoReturn:
     from pgroll_dsl.backends.runner import PartialFailure, Unreachable
 
     typer.echo(f"error: {err}", err=True)
     if isinstance(err, PartialFailure):
+        hint = _RECOVER[err.phase.value]
+        if path is not None:
+            hint = hint.replace("FILE", str(path))
+        typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(EXIT_PARTIAL)
     raise typer.Exit(EXIT_USAGE if isinstance(err, Unreachable) else EXIT_DIAGNOSTICS)
 
@@ -436,7 +484,7 @@ def _start(runner: Runner, progress: _Progress, path: Path, complete: bool) -> N
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
     except (CommandError, PartialFailure) as err:
         progress.stop()
-        _live_exit(err)
+        _live_exit(err, path)
     except KeyboardInterrupt:
         progress.stop()
         typer.echo(f"interrupted: run `pgroll-dsl start {path}` again to resume, or "
@@ -552,8 +600,9 @@ def migrate(
         if not pending:
             typer.echo("Database is up to date; no migrations to apply")
             return
-        for index, path in enumerate(pending):
-            _start(runner, progress, path, complete or index < len(pending) - 1)
+        with runner.exclusive():  # one run at a time, for the whole directory
+            for index, path in enumerate(pending):
+                _start(runner, progress, path, complete or index < len(pending) - 1)
     except CommandError as err:
         _live_exit(err)
     finally:

@@ -10,7 +10,6 @@ it for more than the lock timeout.
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +22,6 @@ from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
-_PROGRESS = re.compile(r"pgroll-dsl backfill (?P<table>.+): (?P<rows>\d+) rows")
-_CONCURRENT_INDEX = re.compile(
-    r'CREATE (?:UNIQUE )?INDEX CONCURRENTLY (?:IF NOT EXISTS )?(?P<name>"(?:[^"]|"")+")')
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
@@ -50,6 +46,10 @@ class StepFailed(Exception):
         super().__init__(f"{step.summary}: {message}")
         self.step = step
         self.cause = cause
+
+
+class ConnectionLost(StepFailed):
+    """The connection to the database broke while a step ran: whether it finished is unknown."""
 
 
 def first_line(err: BaseException) -> str:
@@ -82,66 +82,101 @@ class Executor:
         self.on_progress = on_progress
         self.on_retry = on_retry
         self.ran: list[str] = []  # every statement sent, in order (the log)
-        self._totals: dict[str, int] = {}
+        self._backfilling: tuple[str, int] | None = None  # table, estimated rows
         conn.add_notice_handler(self._notice)
 
     def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
-        match = _PROGRESS.search(diagnostic.message_primary or "")
-        if match and self.on_progress is not None:
-            table = match["table"]
-            self.on_progress(table, int(match["rows"]), self._totals.get(table, 0))
+        # The backfill's DO block reports the rows done so far in each NOTICE's detail; which
+        # table it is comes from the step being run, not from the text.
+        if self._backfilling is None or self.on_progress is None:
+            return
+        detail = diagnostic.message_detail or ""
+        if detail.isdigit():
+            table, total = self._backfilling
+            self.on_progress(table, int(detail), total)
 
     def run(self, steps: tuple[Step, ...] | list[Step]) -> None:
-        """Run steps in order; stop at the first that fails (raise StepFailed)."""
+        """Run steps in order, each on its own; stop at the first that fails (StepFailed)."""
         for step in steps:
             self.run_step(step)
 
     def run_step(self, step: Step, resuming: bool = False) -> None:
-        """One step, retried while it cannot get its lock in time.
+        """One step in autocommit, retried while it cannot get its lock in time.
 
         ``resuming``: the step may have run already before an interruption; "already
         exists" then means done, and an invalid index left by a killed concurrent build is
         dropped first so that it is built again.
         """
-        if resuming:
-            self._clear_invalid_index(step)
-        if step.kind is StepKind.BACKFILL and step.relation and self.on_progress is not None:
+        if resuming and step.index is not None:
+            self._clear_invalid_index(step.index)
+        backfill = step.kind is StepKind.BACKFILL and step.relation is not None
+        if backfill and step.relation is not None:
             total = estimated_rows(self.conn, self.session.schema, step.relation)
-            self._totals[step.relation] = total
-            self.on_progress(step.relation, 0, total)
+            self._backfilling = (step.relation, total)
+            if self.on_progress is not None:
+                self.on_progress(step.relation, 0, total)
+        try:
+            self._retrying(lambda: self._execute(step), lambda: step)
+        except _ALREADY_DONE as err:
+            if not resuming:
+                raise StepFailed(step, err) from err
+        finally:
+            self._backfilling = None
+
+    def run_atomically(self, steps: tuple[Step, ...], before: Callable[[int, Step], None],
+                       after: Callable[[], None]) -> None:
+        """Steps in one transaction, with ``after`` (the state's bookkeeping) inside it.
+
+        A lock timeout (or a deadlock) anywhere rolls the whole transaction back and retries
+        it from its first step: clients see all of it or nothing, and never wait behind a
+        waiting migration for longer than ``lock_timeout``. ``before`` runs before each step.
+        """
+        current = [steps[0]]
+
+        def body() -> None:
+            with self.conn.transaction():
+                for offset, step in enumerate(steps):
+                    current[0] = step
+                    before(offset, step)
+                    self._execute(step)
+                after()
+
+        self._retrying(body, lambda: current[0])
+
+    def _execute(self, step: Step) -> None:
+        self.ran.append(step.sql)
+        self.conn.execute(step.sql)  # the plan's own text
+
+    def _retrying(self, body: Callable[[], None], current: Callable[[], Step]) -> None:
+        """Run ``body``; on a lock timeout or a deadlock, back off and run it again."""
         attempt = 0
         while True:
             try:
-                self.ran.append(step.sql)
-                self.conn.execute(step.sql)  # the plan's own text
+                body()
                 return
-            except psycopg.errors.LockNotAvailable as err:
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as err:
                 attempt += 1
                 if attempt > self.session.retries:
-                    raise StepFailed(step, err) from err
+                    raise StepFailed(current(), err) from err
                 delay = min(5.0, 0.05 * 2**attempt) * (0.5 + random.random())
                 if self.on_retry is not None:
-                    self.on_retry(step, attempt, delay)
+                    self.on_retry(current(), attempt, delay)
                 time.sleep(delay)
-            except _ALREADY_DONE as err:
-                if resuming:
-                    return
-                raise StepFailed(step, err) from err
+            except _ALREADY_DONE:
+                raise
             except psycopg.Error as err:
-                raise StepFailed(step, err) from err
+                if self.conn.broken or self.conn.closed:
+                    raise ConnectionLost(current(), err) from err
+                raise StepFailed(current(), err) from err
 
-    def _clear_invalid_index(self, step: Step) -> None:
-        match = _CONCURRENT_INDEX.match(step.sql)
-        if match is None:
-            return
-        name = match["name"]
+    def _clear_invalid_index(self, name: str) -> None:
+        target = f"{quote_ident(self.session.schema)}.{quote_ident(name)}"
         row = self.conn.execute(
             "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
-            (f"{quote_ident(self.session.schema)}.{name}",),
+            (target,),
         ).fetchone()
         if row is not None and row[0]:
-            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS "
-                              f"{quote_ident(self.session.schema)}.{name}")
+            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {target}")
 
 
 def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int:

@@ -7,7 +7,8 @@ schema is active at a time; complete and rollback run the plan stored at start.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,23 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl import __version__, ir
-from pgroll_dsl.backends.live import Executor, Session, StepFailed, connect, first_line
-from pgroll_dsl.backends.state import State
+from pgroll_dsl.backends.live import (
+    ConnectionLost,
+    Executor,
+    Session,
+    StepFailed,
+    connect,
+    first_line,
+)
+from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.emit.pgroll_json import to_document
 from pgroll_dsl.plan.document import plan_document, plan_from_document
-from pgroll_dsl.plan.model import Plan
+from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, units
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import quote_ident
 
 
 class CommandError(Exception):
@@ -30,11 +40,31 @@ class CommandError(Exception):
 
 
 class Unreachable(CommandError):
-    """The database cannot be reached (an environment problem: exit code 2)."""
+    """The database cannot be reached, or the role lacks a right (environment: exit code 2)."""
 
 
 class PartialFailure(Exception):
-    """A phase failed and undoing it failed too: the schema needs attention (exit 3)."""
+    """A phase stopped part-way and needs attention (exit 3); ``phase`` says which."""
+
+    def __init__(self, message: str, phase: Phase) -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepEvent:
+    """A boundary between two steps of a phase, reported to ``RunOptions.on_step``.
+
+    ``index`` is the step about to run (``total`` after the last one, before the phase is
+    recorded as finished). ``in_transaction``: the executor holds the phase's transaction
+    (and its locks) open, so a client write issued now waits until it commits.
+    """
+
+    phase: Phase
+    index: int
+    total: int
+    step: Step | None
+    in_transaction: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,10 +78,23 @@ class RunOptions:
     on_progress: Callable[[str, int, int], None] | None = None
     on_retry: Callable[[Any, int, float], None] | None = None
     on_message: Callable[[str], None] | None = None
+    on_step: Callable[[StepEvent], None] | None = None  # fault injection and tests
+
+
+def _grant_hint(state_schema: str) -> str:
+    ident = quote_ident(state_schema)
+    return (f"the role needs USAGE on schema {state_schema} and SELECT, INSERT, UPDATE, DELETE "
+            f"on its tables (GRANT USAGE ON SCHEMA {ident} TO <role>; GRANT SELECT, INSERT, "
+            f"UPDATE, DELETE ON ALL TABLES IN SCHEMA {ident} TO <role>)")
 
 
 class Runner:
-    """One connection, one target schema, one state schema."""
+    """One connection, one target schema, one state schema.
+
+    start, complete and rollback are one state machine: each phase records how many of its
+    steps have run (complete and rollback inside the transaction that ran them), so running a
+    phase again after a crash finishes it; and only one run at a time works on a schema.
+    """
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
@@ -62,14 +105,52 @@ class Runner:
         self.state = State(self.conn, options.state_schema, options.session.schema)
         self.executor = Executor(self.conn, options.session, options.on_progress,
                                  options.on_retry)
+        self._held = 0
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (which releases the run lock, if held)."""
         self.conn.close()
 
     def _say(self, message: str) -> None:
         if self.options.on_message is not None:
             self.options.on_message(message)
+
+    def _event(self, phase: Phase, index: int, steps: tuple[Step, ...],
+               in_transaction: bool = False) -> None:
+        if self.options.on_step is not None:
+            step = steps[index] if index < len(steps) else None
+            self.options.on_step(StepEvent(phase=phase, index=index, total=len(steps),
+                                           step=step, in_transaction=in_transaction))
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the schema's run lock: a second run fails at once, naming this one's pid."""
+        with self._errors():
+            if self._held == 0:
+                holder = self.state.try_lock()
+                if holder is not None:
+                    raise CommandError(
+                        f'another pgroll-dsl run is working on schema "{self.state.schema}" '
+                        f"(backend pid {holder}); wait for it to finish, or stop it")
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if self._held == 0 and not self.conn.closed and not self.conn.broken:
+                with suppress(psycopg.Error):
+                    self.state.unlock()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A missing right or a dead connection: one line that says what to do (exit 2)."""
+        try:
+            yield
+        except psycopg.errors.InsufficientPrivilege as err:
+            raise Unreachable(f"permission denied: {first_line(err)}; "
+                              f"{_grant_hint(self.state.state_schema)}") from None
+        except psycopg.OperationalError as err:
+            raise Unreachable(f"the database connection failed: {first_line(err)}") from None
 
     def _require_init(self) -> None:
         if not self.state.initialized():
@@ -82,13 +163,17 @@ class Runner:
 
     def plan(self, migration: ir.Migration) -> Plan:
         """The plan of ``migration`` against the database as it is now (validated first)."""
-        self._require_init()
-        active = self.state.active()
-        if active is not None:
-            raise CommandError(f'a migration for schema "{self.state.schema}" is already in '
-                               f'progress: "{active.name}"; complete or roll it back first')
-        catalog = introspect(self.conn, self.state.schema)
-        latest = self.state.latest_version()
+        with self._errors():
+            self._require_init()
+            active = self.state.active()
+            if active is not None:
+                raise CommandError(f'a migration for schema "{self.state.schema}" is already in '
+                                   f'progress: "{active.name}"; complete or roll it back first')
+            if migration.name in self.state.history():
+                raise CommandError(f'migration "{migration.name}" is already applied to schema '
+                                   f'"{self.state.schema}"')
+            catalog = introspect(self.conn, self.state.schema)
+            latest = self.state.latest_version()
         previous = f"{self.state.schema}_{latest}" if latest else None
         for warning in validate(migration, Before(catalog, previous, ())):
             self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
@@ -105,77 +190,193 @@ class Runner:
         If this very migration was started before and interrupted (the process died), start
         resumes after the last step that finished.
         """
-        resumed = self._interrupted(migration.name)
-        if resumed is not None:
-            plan, done = resumed
-            self._say(f'resuming the start of "{migration.name}" at step {done + 1} of '
-                      f"{len(plan.start)}")
-        else:
-            plan, done = self.plan(migration), 0
-            self.state.record_start(migration.name, to_document(migration), plan_document(plan))
-        try:
-            for index in range(done, len(plan.start)):
-                self.executor.run_step(plan.start[index], resuming=index == done and done > 0)
-                self.state.record_progress(migration.name, index + 1)
-        except StepFailed as failure:
-            self._undo(plan, migration.name, failure)
-        return plan
+        with self.exclusive():
+            resumed = self._interrupted(migration.name)
+            if resumed is not None:
+                plan, done = resumed
+                self._say(f'resuming the start of "{migration.name}" at step {done + 1} of '
+                          f"{len(plan.start)}")
+            else:
+                plan, done = self.plan(migration), 0
+                with self._errors():
+                    self.state.record_start(migration.name, to_document(migration),
+                                            plan_document(plan))
+            ran = done
+            try:
+                for index in range(done, len(plan.start)):
+                    self._event(Phase.START, index, plan.start)
+                    self.executor.run_step(plan.start[index],
+                                           resuming=index == done and done > 0)
+                    self.state.record_progress(migration.name, index + 1)
+                    ran = index + 1
+                self._event(Phase.START, len(plan.start), plan.start)
+            except ConnectionLost as lost:
+                raise PartialFailure(f"the connection was lost during start: {lost}",
+                                     Phase.START) from lost
+            except StepFailed as failure:
+                self._undo(plan, migration.name, failure, started=ran > 0)
+            return plan
 
     def _interrupted(self, name: str) -> tuple[Plan, int] | None:
-        self._require_init()
-        active = self.state.active()
+        with self._errors():
+            self._require_init()
+            active = self.state.active()
         if active is None or active.name != name or active.plan is None:
             return None
         plan = plan_from_document(active.plan)
+        if active.rollback_steps_done:
+            raise CommandError(f'the rollback of "{name}" ran part-way; run rollback again to '
+                               "finish it")
         if active.start_steps_done >= len(plan.start):
             raise CommandError(f'migration "{name}" is already started; complete or roll it '
                                "back")
         return plan, active.start_steps_done
 
-    def _undo(self, plan: Plan, name: str, failure: StepFailed) -> None:
+    def _undo(self, plan: Plan, name: str, failure: StepFailed, started: bool) -> None:
+        """After a failed start: roll back what ran (nothing ran: just forget the record)."""
         try:
-            self.executor.run(plan.rollback)
-            self.state.forget(name)
-        except (StepFailed, psycopg.Error) as second:
-            raise PartialFailure(f"{failure}; rolling back failed too: {second}") from failure
+            if started or not failure.step.transactional:
+                self._run_phase(name, plan, Phase.ROLLBACK, 0, lambda: self.state.forget(name))
+            else:
+                self.state.forget(name)  # the first step failed whole: nothing to undo
+        except (StepFailed, PartialFailure, psycopg.Error) as second:
+            raise PartialFailure(f"{failure}; rolling back failed too: {second}",
+                                 Phase.ROLLBACK) from failure
+        if isinstance(failure.cause, psycopg.errors.InsufficientPrivilege):
+            raise Unreachable(f"start failed, changes rolled back: {failure}; the role needs "
+                              "to own the tables it migrates") from failure
         raise CommandError(f"start failed, changes rolled back: {failure}") from failure
 
-    def _active(self) -> tuple[str, Plan]:
-        self._require_init()
-        active = self.state.active()
+    def _active(self) -> tuple[str, Plan, Active]:
+        with self._errors():
+            self._require_init()
+            active = self.state.active()
         if active is None:
             raise CommandError("no active migration")
         if active.plan is None:
             raise CommandError(f'migration "{active.name}" was started by another tool; '
                                "complete or roll it back with that tool")
-        return active.name, plan_from_document(active.plan)
+        return active.name, plan_from_document(active.plan), active
+
+    def _run_phase(self, name: str, plan: Plan, phase: Phase, done: int,
+                   finish: Callable[[], None]) -> None:
+        """Run a phase's units after the ``done`` steps already recorded; ``finish`` last.
+
+        ``finish`` (the state's record that the phase is over) runs inside the last unit's
+        transaction when it has one, so that the phase is over exactly when its last step is.
+        """
+        steps = plan.phase(phase)
+        grouped = [u for u in units(phase, steps) if u.first >= done]
+        if not grouped:
+            finish()
+            return
+        for position, unit in enumerate(grouped):
+            end = unit.first + len(unit.steps)
+            last = position == len(grouped) - 1
+
+            def after(end: int = end, last: bool = last, atomic: bool = unit.atomic) -> None:
+                self.state.record_progress(name, end, phase)
+                if last:
+                    self._event(phase, len(steps), steps, in_transaction=atomic)
+                    finish()
+
+            def before(offset: int, _step: Step, first: int = unit.first) -> None:
+                self._event(phase, first + offset, steps, in_transaction=True)
+
+            if unit.atomic:
+                self.executor.run_atomically(unit.steps, before, after)
+            else:
+                self._event(phase, unit.first, steps)
+                self.executor.run_step(unit.steps[0], resuming=True)
+                with self.conn.transaction():
+                    after()
+
+    def _check_requirements(self, plan: Plan) -> None:
+        """Before complete drops anything: is everything it keeps still there?"""
+        missing = [r for r in plan.requires if not self._exists(plan, r)]
+        if missing:
+            listed = "; ".join(r.describe() for r in missing)
+            raise CommandError(
+                f"complete refused, nothing was changed: {listed} made by start "
+                f"{'is' if len(missing) == 1 else 'are'} missing (dropped by hand?). Run "
+                "`pgroll-dsl rollback` to undo the migration and start it again")
+
+    def _exists(self, plan: Plan, requirement: Requires) -> bool:
+        schema = self.state.schema
+        match requirement.kind:
+            case Requirement.SCHEMA:
+                query = "SELECT to_regnamespace(%s) IS NOT NULL"
+                params: tuple[str, ...] = (quote_ident(requirement.name),)
+            case Requirement.COLUMN:
+                query = ("SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
+                         "to_regclass(%s) AND attname = %s AND attnum > 0 AND NOT attisdropped)")
+                params = (qualified(schema, requirement.relation or ""), requirement.name)
+            case Requirement.TRIGGER:
+                query = ("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+                         "AND tgname = %s)")
+                params = (qualified(schema, requirement.relation or ""), requirement.name)
+        row = self.conn.execute(query, params).fetchone()
+        return bool(row and row[0])
 
     def complete(self) -> str:
-        """Contract: drop the old version, swap columns, validate; mark the migration done."""
-        name, plan = self._active()
-        try:
-            self.executor.run(plan.complete)
-        except StepFailed as failure:
-            raise PartialFailure(f"complete failed part-way: {failure}; fix the cause and run "
-                                 "complete again") from failure
-        self.state.record_complete(name)
-        return name
+        """Contract: drop the old version and swap columns in one transaction; record it done."""
+        with self.exclusive():
+            name, plan, active = self._active()
+            if active.rollback_steps_done:
+                raise CommandError(f'the rollback of "{name}" ran part-way; run rollback again '
+                                   "to finish it")
+            if active.start_steps_done < len(plan.start):
+                raise CommandError(f'the start of "{name}" did not finish (step '
+                                   f"{active.start_steps_done} of {len(plan.start)}); run "
+                                   "start again to resume it, or rollback")
+            done = active.complete_steps_done
+            try:
+                with self._errors():
+                    if done == 0:
+                        self._check_requirements(plan)
+                self._run_phase(name, plan, Phase.COMPLETE, done,
+                                lambda: self.state.record_complete(name))
+            except ConnectionLost as lost:
+                raise PartialFailure(f"the connection was lost during complete: {lost}",
+                                     Phase.COMPLETE) from lost
+            except StepFailed as failure:
+                state = ("nothing was changed" if self._done(Phase.COMPLETE) == 0
+                         else "the steps before it are done")
+                raise PartialFailure(f"complete failed: {failure} ({state}); fix the cause and "
+                                     "run complete again", Phase.COMPLETE) from failure
+            return name
+
+    def _done(self, phase: Phase) -> int:
+        active = self.state.active()
+        return active.done(phase) if active is not None else 0
 
     def rollback(self) -> str:
-        """Undo the active migration; the old version never noticed."""
-        name, plan = self._active()
-        try:
-            self.executor.run(plan.rollback)
-        except StepFailed as failure:
-            raise PartialFailure(f"rollback failed part-way: {failure}") from failure
-        self.state.forget(name)
-        return name
+        """Undo the active migration in one transaction; the old version never noticed."""
+        with self.exclusive():
+            name, plan, active = self._active()
+            if active.complete_steps_done:
+                raise CommandError(f'"{name}" is being completed (step '
+                                   f"{active.complete_steps_done} of {len(plan.complete)} "
+                                   "done) and cannot be rolled back; run complete again to "
+                                   "finish it")
+            try:
+                self._run_phase(name, plan, Phase.ROLLBACK, active.rollback_steps_done,
+                                lambda: self.state.forget(name))
+            except ConnectionLost as lost:
+                raise PartialFailure(f"the connection was lost during rollback: {lost}",
+                                     Phase.ROLLBACK) from lost
+            except StepFailed as failure:
+                raise PartialFailure(f"rollback failed: {failure}; fix the cause and run "
+                                     "rollback again", Phase.ROLLBACK) from failure
+            return name
 
     def status(self) -> dict[str, str]:
         """Pgroll's status document."""
-        self._require_init()
-        latest = self.state.latest_version()
-        if self.state.active() is not None:
+        with self._errors():
+            self._require_init()
+            latest = self.state.latest_version()
+            active = self.state.active()
+        if active is not None:
             status = "In progress"
         else:
             status = "Complete" if latest else "No migrations"
@@ -183,16 +384,18 @@ class Runner:
 
     def latest_schema(self) -> str:
         """The version schema an application puts first in its search_path."""
-        self._require_init()
-        latest = self.state.latest_version()
+        with self._errors():
+            self._require_init()
+            latest = self.state.latest_version()
         if latest is None:
             raise CommandError("no version schemas found")
         return f"{self.state.schema}_{latest}"
 
     def unapplied(self, files: list[Path]) -> list[Path]:
         """Pgroll's rule: the local files beyond the history, which must match it in order."""
-        self._require_init()
-        history = self.state.history()
+        with self._errors():
+            self._require_init()
+            history = self.state.history()
         names = [f.name.rsplit(".", 1)[0] for f in files]
         for position, (remote, local) in enumerate(zip(history, names, strict=False)):
             if remote != local:

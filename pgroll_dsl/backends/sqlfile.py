@@ -1,8 +1,10 @@
 """Plan -> SQL plan file: what a reviewer reads, and exactly what the executor runs.
 
-Each phase runs as it is with ``psql -v ON_ERROR_STOP=1 -f``: statements end with ``;`` and
-run in autocommit (several must: ``CREATE INDEX CONCURRENTLY``, and the backfill commits
-between batches). Every step is preceded by a comment with its origin, lock and cost.
+Each phase runs as it is with ``psql -v ON_ERROR_STOP=1 -f``: statements end with ``;``. Start
+runs in autocommit (several steps must: ``CREATE INDEX CONCURRENTLY``, and the backfill commits
+between batches); complete and rollback wrap their transactional steps in one ``BEGIN`` ...
+``COMMIT``, as the executor does. Every step is preceded by a comment with its origin, lock
+and cost.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import re
 
 from pgroll_dsl import __version__
-from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind
+from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind, units
 from pgroll_dsl.sql.quoting import quote_ident
 
 LOCK_TIMEOUT_MS = 500
@@ -52,7 +54,15 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
 def _phase_body(plan: Plan, phase: Phase) -> str:
     steps = plan.phase(phase)
     parts = [f"-- ==== {phase.value} ({len(steps)} step{'s' if len(steps) != 1 else ''}) ===="]
-    parts += [_step(i, s) for i, s in enumerate(steps, 1)]
+    for unit in units(phase, steps):
+        numbered = [_step(unit.first + i, s) for i, s in enumerate(unit.steps, 1)]
+        if unit.atomic and len(unit.steps) > 1:
+            last = unit.first + len(unit.steps)
+            numbered = [f"-- steps {unit.first + 1}-{last} run in one transaction: clients see "
+                        "all of them or none\nBEGIN;", *numbered,
+                        f"-- (the live executor records steps {unit.first + 1}-{last} as done in "
+                        "its state schema here, in the same transaction)\nCOMMIT;"]
+        parts += numbered
     return "\n\n".join(parts) + "\n"
 
 
@@ -78,6 +88,8 @@ _LINT_NOTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
          "views, which follow the rename"),
         ("renaming-object", r"RENAME (TO|CONSTRAINT)", "the object keeps working; only its "
          "name changes"),
+        ("adding-not-nullable-field", r"ALTER COLUMN [^;]* SET NOT NULL", "a valid CHECK "
+         "(column IS NOT NULL), validated at start while writes went on, spares the scan"),
         ("adding-field-with-default", r"ADD COLUMN[^;]* DEFAULT", "a constant default: "
          "PostgreSQL adds it without rewriting the table"),
         ("prefer-bigint-over-int", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*\b("

@@ -14,10 +14,14 @@ import psycopg
 from psycopg import sql
 
 from pgroll_dsl.backends import state_sql
+from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.sql.quoting import quote_ident
 
 # pgroll's advisory lock key for init: concurrent inits (ours or pgroll's) serialise.
 INIT_LOCK = 12388221127840347
+# The first half of the advisory lock of one target schema ("pgld"); the second half is a hash
+# of the state and target schema names. Held by start, complete, rollback and migrate.
+RUN_LOCK = 0x70676C64
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,13 @@ class Active:
     migration: dict[str, Any]
     plan: dict[str, Any] | None
     start_steps_done: int = 0
+    complete_steps_done: int = 0
+    rollback_steps_done: int = 0
+
+    def done(self, phase: Phase) -> int:
+        """How many steps of a phase have run and been recorded."""
+        return {Phase.START: self.start_steps_done, Phase.COMPLETE: self.complete_steps_done,
+                Phase.ROLLBACK: self.rollback_steps_done}[phase]
 
 
 class State:
@@ -74,10 +85,40 @@ class State:
     def active(self) -> Active | None:
         """The active migration of the schema, with the plan it was started with."""
         rows = self._q(
-            "SELECT m.name, m.migration, p.plan, p.start_steps_done FROM placeholder.migrations m "
+            "SELECT m.name, m.migration, p.plan, p.start_steps_done, p.complete_steps_done, "
+            "p.rollback_steps_done FROM placeholder.migrations m "
             "LEFT JOIN placeholder.pgroll_dsl_plans p ON p.schema = m.schema AND p.name = m.name "
             "WHERE m.schema = %s AND NOT m.done", self.schema)
-        return Active(rows[0][0], rows[0][1], rows[0][2], rows[0][3] or 0) if rows else None
+        if not rows:
+            return None
+        name, migration, plan, started, completed, rolled_back = rows[0]
+        return Active(name, migration, plan, started or 0, completed or 0, rolled_back or 0)
+
+    def _lock_keys(self) -> tuple[int, str]:
+        return RUN_LOCK, f"{self.state_schema}.{self.schema}"
+
+    def try_lock(self) -> int | None:
+        """Take the schema's run lock (session level); ``None`` if taken, else the holder's pid.
+
+        The lock is the connection's: it goes away with the process that holds it, however
+        that process ends.
+        """
+        key, name = self._lock_keys()
+        got = self.conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                                (key, name)).fetchone()
+        if got is not None and got[0]:
+            return None
+        holder = self.conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::int::oid AND objid = hashtext(%s)::oid AND objsubid = 2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (key, name)).fetchone()
+        return int(holder[0]) if holder is not None else 0
+
+    def unlock(self) -> None:
+        """Release the run lock taken by :meth:`try_lock`."""
+        key, name = self._lock_keys()
+        self.conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (key, name))
 
     def latest_version(self) -> str | None:
         """The version schema suffix of the newest migration whose version schema exists."""
@@ -100,10 +141,11 @@ class State:
                     "VALUES (%s, %s, %s) ON CONFLICT (schema, name) DO UPDATE SET plan = "
                     "excluded.plan", self.schema, name, json.dumps(plan))
 
-    def record_progress(self, name: str, start_steps_done: int) -> None:
-        """Remember how far start got, so that an interrupted start can resume."""
-        self._q("UPDATE placeholder.pgroll_dsl_plans SET start_steps_done = %s "
-                "WHERE schema = %s AND name = %s", start_steps_done, self.schema, name)
+    def record_progress(self, name: str, steps_done: int, phase: Phase = Phase.START) -> None:
+        """Remember how far a phase got, so that an interrupted one resumes after it."""
+        column = quote_ident(f"{phase.value}_steps_done")
+        self._q(f"UPDATE placeholder.pgroll_dsl_plans SET {column} = %s "
+                "WHERE schema = %s AND name = %s", steps_done, self.schema, name)
 
     def record_complete(self, name: str) -> None:
         """Mark done, with the schema as it now is."""

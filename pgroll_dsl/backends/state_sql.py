@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS placeholder.pgroll_dsl_plans (
 -- How many start steps have run: an interrupted start resumes after them.
 ALTER TABLE placeholder.pgroll_dsl_plans
     ADD COLUMN IF NOT EXISTS start_steps_done INTEGER NOT NULL DEFAULT 0;
+-- How many complete and rollback steps have run (recorded in the transaction that ran them):
+-- an interrupted complete or rollback resumes after them, and neither runs after the other
+-- has begun.
+ALTER TABLE placeholder.pgroll_dsl_plans
+    ADD COLUMN IF NOT EXISTS complete_steps_done INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS rollback_steps_done INTEGER NOT NULL DEFAULT 0;
 """
 
 FUNCTIONS = """

@@ -57,10 +57,15 @@ class Rewrite:
 
 
 def validate_step(ctx: Context, table: Table, constraint: str) -> None:
-    """VALIDATE a NOT VALID constraint at complete: a scan that lets writes continue."""
-    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} VALIDATE CONSTRAINT "
-             f"{quote_ident(constraint)}", f"validate {constraint}", relation=table.physical,
-             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN)
+    """VALIDATE a NOT VALID constraint at the end of start, once the backfill is done.
+
+    A scan that lets reads and writes continue. Run at start, an existing row that violates
+    the constraint is reported while ``rollback`` is still free, and complete only swaps.
+    """
+    ctx.validate.append(Step(
+        sql=f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} VALIDATE CONSTRAINT "
+        f"{quote_ident(constraint)}", summary=f"validate {constraint}", relation=table.physical,
+        lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
 
 
 def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> None:
@@ -108,6 +113,7 @@ def install_trigger(ctx: Context, table: Table, name: str,
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
     ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
              relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+    ctx.triggers.append((table.physical, name))
     drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
     ctx.trigger_drops.append(name)  # complete drops it together with what it keeps in sync
     ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical)
@@ -235,10 +241,7 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
                 sql=f"ALTER TABLE IF EXISTS {source} RENAME CONSTRAINT {quote_ident(dup)} TO "
                 f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
                 relation=other.physical, origin=ctx.origin))
-            ctx.after_swap.append(Step(
-                sql=f"ALTER TABLE IF EXISTS {source} VALIDATE CONSTRAINT {quote_ident(fk.name)}",
-                summary=f"validate {fk.name}", relation=other.physical,
-                lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
+            validate_step(ctx, other, dup)
 
 
 def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
@@ -304,7 +307,8 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
         if index.predicate is not None:
             sql += f" WHERE ({rename_columns(index.predicate, names)})"
         ctx.step(Phase.START, sql, f"copy index {index.name}", relation=table.physical,
-                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
+                 index=dup)
         _after_rename(ctx, table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, dup)} RENAME TO "
                       f"{quote_ident(index.name)}", f"give index {index.name} its name back",
                       Lock.SHARE_UPDATE_EXCLUSIVE)
@@ -321,7 +325,7 @@ def _unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...
     ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(name)} "
              f"ON {ctx.table_ref(table)} {idents(columns)}", f"build unique index {name}",
              relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
-             transactional=False)
+             transactional=False, index=name)
 
 
 def _rename_constraint_after(ctx: Context, table: Table, old: str, new: str) -> None:

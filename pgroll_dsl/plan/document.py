@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.source import Span
 
 
@@ -16,7 +16,7 @@ def _step(step: Step) -> dict[str, Any]:
     return {
         "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
         "relation": step.relation, "cost": step.cost.value,
-        "transactional": step.transactional, "kind": step.kind.value,
+        "transactional": step.transactional, "kind": step.kind.value, "index": step.index,
         "origin": str(step.origin) if step.origin is not None else None,
     }
 
@@ -29,6 +29,8 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "previous_version_schema": plan.previous_version_schema,
         "catalog": plan.catalog_source, "notes": list(plan.notes),
         **{p.value: [_step(s) for s in plan.phase(p)] for p in Phase},
+        "requires": [{"kind": r.kind.value, "name": r.name, "relation": r.relation}
+                     for r in plan.requires],
     }
 
 
@@ -48,7 +50,7 @@ def _read_step(item: dict[str, Any]) -> Step:
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
         relation=item.get("relation"), cost=Cost(item["cost"]),
         transactional=bool(item["transactional"]), kind=StepKind(item["kind"]),
-        origin=_origin(item.get("origin")),
+        index=item.get("index"), origin=_origin(item.get("origin")),
     )
 
 
@@ -62,4 +64,6 @@ def plan_from_document(document: dict[str, Any]) -> Plan:
         complete=tuple(_read_step(s) for s in document["complete"]),
         rollback=tuple(_read_step(s) for s in document["rollback"]),
         notes=tuple(document.get("notes", ())), catalog_source=document.get("catalog", ""),
+        requires=tuple(Requires(Requirement(r["kind"]), r["name"], r.get("relation"))
+                       for r in document.get("requires", ())),
     )

@@ -63,7 +63,67 @@ class Step:
     cost: Cost = Cost.CATALOG
     transactional: bool = True
     kind: StepKind = StepKind.STATEMENT
+    index: str | None = None  # the index a concurrent build creates (dropped if left invalid)
     origin: Span | None = field(default=None, compare=False)
+
+
+class Requirement(StrEnum):
+    """What kind of object ``complete`` needs to find before it drops anything."""
+
+    COLUMN = "column"
+    TRIGGER = "trigger"
+    SCHEMA = "schema"
+
+
+@dataclass(frozen=True, slots=True)
+class Requires:
+    """One object that start made and complete keeps: if it is gone, complete refuses.
+
+    ``relation`` is the physical table of a column or a trigger (``None`` for a schema).
+    """
+
+    kind: Requirement
+    name: str
+    relation: str | None = None
+
+    def describe(self) -> str:
+        """How a message names it."""
+        where = f" of table {self.relation}" if self.relation else ""
+        return f"{self.kind.value} {self.name}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Steps that run together: one transaction (``atomic``), or one autocommit statement.
+
+    The executor records a phase's progress at the end of each unit, inside its transaction
+    when it has one, so that a unit is either wholly done and recorded or not at all.
+    """
+
+    first: int  # index of the first step in its phase
+    steps: tuple[Step, ...]
+    atomic: bool
+
+
+def units(phase: Phase, steps: tuple[Step, ...]) -> tuple[Unit, ...]:
+    """How a phase's steps are grouped.
+
+    Start runs each step on its own (the backfill commits per batch, index builds are
+    concurrent, and no lock is held longer than one statement). Complete and rollback run
+    every run of consecutive transactional steps as one transaction: clients see the old
+    shape or the new one, never a column half dropped or half renamed.
+    """
+    grouped: list[Unit] = []
+    for index, step in enumerate(steps):
+        joins = (phase is not Phase.START and step.transactional and grouped
+                 and grouped[-1].atomic)
+        if joins:
+            last = grouped[-1]
+            grouped[-1] = Unit(first=last.first, steps=(*last.steps, step), atomic=True)
+        else:
+            grouped.append(Unit(first=index, steps=(step,),
+                                atomic=phase is not Phase.START and step.transactional))
+    return tuple(grouped)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +139,7 @@ class Plan:
     rollback: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     catalog_source: str = "empty"
+    requires: tuple[Requires, ...] = ()  # what complete checks before it drops anything
 
     def phase(self, phase: Phase) -> tuple[Step, ...]:
         """The steps of one phase."""

@@ -297,7 +297,8 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
         ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
                  f"{quote_ident(index)} ON {ref} ({quote_ident(temp)})",
                  f"build unique index {index}", relation=table.physical,
-                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
+                 index=index)
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(index)} "
                  f"UNIQUE USING INDEX {quote_ident(index)}", f"attach unique constraint {index}",
                  relation=table.physical)
@@ -346,7 +347,8 @@ def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
         renames = {c.name: c.physical for c in table.columns if c.name != c.physical}
         sql += f" WHERE ({rename_columns(op.predicate.text, renames)})"
     ctx.step(Phase.START, sql, f"build index {op.name.name}", relation=table.physical,
-             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False)
+             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
+             index=op.name.name)
     ctx.step(Phase.ROLLBACK, f"DROP INDEX CONCURRENTLY IF EXISTS "
              f"{qualified(ctx.schema, op.name.name)}", f"drop index {op.name.name}",
              relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)

@@ -15,10 +15,19 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import NEW_PREFIX, Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Step, StepKind
+from pgroll_dsl.plan.model import (
+    Cost,
+    Lock,
+    Phase,
+    Plan,
+    Requirement,
+    Requires,
+    Step,
+    StepKind,
+)
 from pgroll_dsl.source import Span
 from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
-from pgroll_dsl.sql.quoting import quote_ident
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 DEL_PREFIX = "_pgroll_del_"
 
@@ -47,6 +56,8 @@ class Context:
     origin: Span | None = None
     start: list[Step] = field(default_factory=list)
     late_start: list[Step] = field(default_factory=list)  # backfills: after views exist
+    validate: list[Step] = field(default_factory=list)  # start: after the backfills
+    triggers: list[tuple[str, str]] = field(default_factory=list)  # (table, trigger) made
     complete: list[Step] = field(default_factory=list)
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
@@ -108,7 +119,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.before = ctx.after
     ctx.origin = migration.span
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
-    start = [*ctx.start, *views.create, *ctx.late_start]
+    start = [*ctx.start, *_mark_triggers(ctx), *views.create, *ctx.late_start, *ctx.validate]
     complete = [*views.drop_previous, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
@@ -116,26 +127,91 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(_drop_markers(ctx))
+    tables = {t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
     return Plan(
         migration=migration.name, schema=options.schema, version_schema=version,
         previous_version_schema=options.previous_version_schema, start=tuple(start),
-        complete=tuple(complete), rollback=tuple(rollback), notes=tuple(ctx.notes),
-        catalog_source=catalog.source,
+        complete=_contract(ctx, complete, tables, concurrent_last=True),
+        rollback=_contract(ctx, rollback, tables, concurrent_last=False),
+        notes=tuple(ctx.notes), catalog_source=catalog.source, requires=_requires(ctx, start),
     )
 
 
-def _drop_markers(ctx: Context) -> list[Step]:
-    from pgroll_dsl.plan.triggers import MARKER
+def _contract(ctx: Context, steps: list[Step], tables: set[str],
+              concurrent_last: bool) -> tuple[Step, ...]:
+    """Complete or rollback: one transaction that first locks every table it changes.
 
-    return [
-        Step(
-            sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF EXISTS "
-            f"{quote_ident(MARKER)}",
-            summary=f"drop the backfill marker of {physical}", relation=physical,
-            origin=ctx.origin,
-        )
-        for physical in sorted(ctx.marked_tables)
-    ]
+    The steps that cannot run in a transaction (``DROP INDEX CONCURRENTLY``) run on their own:
+    after the transaction at complete (an index the old version used goes once it is gone), and
+    before it at rollback (an index only the new version used).
+    """
+    atomic = [s for s in steps if s.transactional]
+    alone = [s for s in steps if not s.transactional]
+    touched = sorted({name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
+                      for name in s.relation.split(", ") if name in tables})
+    if touched and len(atomic) > 1:
+        atomic.insert(0, _lock_step(ctx, touched))
+    return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
+
+
+def _lock_step(ctx: Context, tables: list[str]) -> Step:
+    """ACCESS EXCLUSIVE on every table at once, in name order, before the first change.
+
+    A table that is not there (a start interrupted before it created it) is skipped; the
+    lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
+    transaction, so clients never queue behind it for longer than that.
+    """
+    body = "\n".join(
+        f"  IF pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, t))}) IS NOT NULL "
+        f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
+        for t in tables)
+    return Step(sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+                summary=f"lock {', '.join(tables)} for the rest of this transaction",
+                relation=", ".join(tables), origin=ctx.origin)
+
+
+def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
+    """What start made and complete keeps: the version schema, copies, sync triggers."""
+    touched = {name for s in start if s.relation for name in s.relation.split(", ")}
+    columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
+               for t in ctx.final.tables if t.physical in touched for c in t.columns]
+    triggers = [Requires(Requirement.TRIGGER, name, table) for table, name in ctx.triggers]
+    return (Requires(Requirement.SCHEMA, ctx.version_schema), *columns, *triggers)
+
+
+def _mark_triggers(ctx: Context) -> list[Step]:
+    """One trigger per backfilled table that marks written rows done, after its sync triggers."""
+    from pgroll_dsl.plan.triggers import mark_function_sql, mark_name, mark_trigger_sql
+
+    steps = []
+    for physical in sorted(ctx.marked_tables):
+        name = mark_name(physical)
+        ctx.triggers.append((physical, name))
+        steps += [
+            Step(sql=mark_function_sql(ctx.schema, physical), summary=f"trigger function {name}",
+                 lock=Lock.NONE, origin=ctx.origin),
+            Step(sql=mark_trigger_sql(ctx.schema, physical),
+                 summary=f"trigger {name} on {physical}: rows written from now on have every "
+                 "copy filled, the backfill skips them", relation=physical,
+                 lock=Lock.SHARE_ROW_EXCLUSIVE, origin=ctx.origin),
+        ]
+    return steps
+
+
+def _drop_markers(ctx: Context) -> list[Step]:
+    from pgroll_dsl.plan.triggers import MARKER, mark_name
+
+    steps = []
+    for physical in sorted(ctx.marked_tables):
+        steps += [
+            Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, mark_name(physical))}() "
+                 "CASCADE", summary=f"drop the marking trigger of {physical}",
+                 relation=physical, origin=ctx.origin),
+            Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
+                 f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
+                 f"{physical}", relation=physical, origin=ctx.origin),
+        ]
+    return steps
 
 
 def references_sql(ctx: Context, table: str, columns: tuple[str, ...],

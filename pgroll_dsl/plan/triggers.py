@@ -6,6 +6,10 @@ client. Differences from pgroll, each one a way pgroll loses data:
 
 * a row written through the new version is marked as backfilled, so the backfill never
   overwrites what a new client wrote (pgroll marks only old-version writes);
+* a row is marked as backfilled by a trigger of its own, created after every sync trigger of
+  the table: a write that lands while only some of them exist (a migration with several
+  operations on one table, or a start resumed after a crash) stays marked for the backfill,
+  instead of being skipped with some copies never filled;
 * a new-version UPDATE of a row the backfill has not reached yet first computes the new
   column with ``up``, instead of deriving the old column from an empty new one;
 * the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
@@ -82,14 +86,12 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
         body.append("    END IF;")
     if spec.down is not None:
         body.extend(_assign(spec, spec.down, "    "))
-    if spec.marker:
-        body.append(f"    NEW.{quote_ident(MARKER)} := false;")
+    if not (spec.up is not None and spec.marker) and spec.down is None:
+        body.append("    NULL;")
     body.append("  ELSE")
     if spec.up is not None:
         body.extend(_assign(spec, spec.up, "    "))
-    if spec.marker:
-        body.append(f"    NEW.{quote_ident(MARKER)} := false;")
-    if spec.up is None and not spec.marker:
+    else:
         body.append("    NULL;")
     body += ["  END IF;", "  RETURN NEW;", "END"]
     text = "\n".join(body)
@@ -101,11 +103,38 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
 
 def trigger_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
+    return _trigger(spec.name, spec.schema, spec.table)
+
+
+def _trigger(name: str, schema: str, table: str) -> str:
     return (
-        f"CREATE OR REPLACE TRIGGER {quote_ident(spec.name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(spec.schema, spec.table)} FOR EACH ROW EXECUTE FUNCTION "
-        f"{qualified(spec.schema, spec.name)}()"
+        f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
+        f"{qualified(schema, table)} FOR EACH ROW EXECUTE FUNCTION "
+        f"{qualified(schema, name)}()"
     )
+
+
+def mark_name(table: str) -> str:
+    """The trigger (and function) that marks a table's written rows as backfilled."""
+    return f"_pgroll_mark_{table}"
+
+
+def mark_function_sql(schema: str, table: str) -> str:
+    """The function that clears the backfill marker of every row written.
+
+    It is created after every sync trigger of the table exists, so that a row it marks has
+    had all of them run: the backfill may skip it.
+    """
+    return (
+        f"CREATE OR REPLACE FUNCTION {qualified(schema, mark_name(table))}() RETURNS trigger\n"
+        f"LANGUAGE plpgsql AS $pgroll$\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n"
+        "  RETURN NEW;\nEND\n$pgroll$"
+    )
+
+
+def mark_trigger_sql(schema: str, table: str) -> str:
+    """``CREATE OR REPLACE TRIGGER`` for :func:`mark_function_sql`."""
+    return _trigger(mark_name(table), schema, table)
 
 
 def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
@@ -118,9 +147,10 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
     """
     target = qualified(schema, table)
     pause = f"\n    PERFORM pg_catalog.pg_sleep({delay_seconds});" if delay_seconds > 0 else ""
-    # One NOTICE per batch: psql shows it, the live executor turns it into a progress bar.
+    # One NOTICE per batch: psql shows it; the live executor reads the rows done so far from
+    # its DETAIL and turns them into a progress bar.
     report = (f"\n    done_rows := done_rows + {{count}};\n    RAISE NOTICE 'pgroll-dsl backfill "
-              f"%: % rows', {quote_literal(table)}, done_rows;")
+              f"%: % rows', {quote_literal(table)}, done_rows USING DETAIL = done_rows::text;")
     marker = quote_ident(MARKER)
     if not key:
         return (

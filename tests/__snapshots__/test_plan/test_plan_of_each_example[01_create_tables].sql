@@ -59,28 +59,50 @@ CREATE VIEW "public_01_create_tables"."sellers" WITH (security_invoker = true) A
 
 -- ==== complete (0 steps) ====
 
--- ==== rollback (4 steps) ====
+-- ==== rollback (5 steps) ====
 
--- [1] 01_create_tables.yaml:1:1: drop version schema public_01_create_tables
+-- steps 1-5 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 01_create_tables.yaml:1:1: lock bills, customers, sellers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on bills, customers, sellers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."bills"') IS NOT NULL THEN
+    LOCK TABLE "public"."bills" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+  IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
+    LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+  IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
+    LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 01_create_tables.yaml:1:1: drop version schema public_01_create_tables
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
 
--- [2] 01_create_tables.yaml:25:7: drop table sellers
+-- [3] 01_create_tables.yaml:25:7: drop table sellers
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."sellers";
 
--- [3] 01_create_tables.yaml:15:7: drop table bills
+-- [4] 01_create_tables.yaml:15:7: drop table bills
 --     lock: ACCESS EXCLUSIVE on bills; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."bills";
 
--- [4] 01_create_tables.yaml:3:7: drop table customers
+-- [5] 01_create_tables.yaml:3:7: drop table customers
 --     lock: ACCESS EXCLUSIVE on customers; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."customers";
+
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+COMMIT;

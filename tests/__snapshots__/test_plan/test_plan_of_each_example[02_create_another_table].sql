@@ -52,16 +52,32 @@ CREATE VIEW "public_02_create_another_table"."sellers" WITH (security_invoker = 
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 02_create_another_table.yaml:1:1: drop version schema public_02_create_another_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 02_create_another_table.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 02_create_another_table.yaml:1:1: drop version schema public_02_create_another_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
 
--- [2] 02_create_another_table.yaml:3:7: drop table products
+-- [3] 02_create_another_table.yaml:3:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."products";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -40,7 +40,6 @@ BEGIN
         NEW."_pgroll_new_description" := (UPPER(name));
       END;
     END IF;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."products"."id"%TYPE := NEW."id";
@@ -49,7 +48,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_description" := (UPPER(name));
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -87,7 +85,6 @@ BEGIN
         NEW."_pgroll_new_category" := (name || '-category');
       END;
     END IF;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."products"."id"%TYPE := NEW."id";
@@ -98,7 +95,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_category" := (name || '-category');
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -112,27 +108,41 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_products_category" BEFORE INSERT OR U
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
--- [10] 03_add_column.yaml:1:1: create version schema public_03_add_column
+-- [10] 03_add_column.yaml:1:1: trigger function _pgroll_mark_products
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_products"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [11] 03_add_column.yaml:1:1: trigger _pgroll_mark_products on products: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_products" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_products"();
+
+-- [12] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
 
--- [11] 03_add_column.yaml:1:1: view bills of version public_03_add_column
+-- [13] 03_add_column.yaml:1:1: view bills of version public_03_add_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_03_add_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 03_add_column.yaml:1:1: view customers of version public_03_add_column
+-- [14] 03_add_column.yaml:1:1: view customers of version public_03_add_column
 --     lock: ACCESS SHARE on customers; catalog only
 CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
 
--- [13] 03_add_column.yaml:1:1: view products of version public_03_add_column
+-- [15] 03_add_column.yaml:1:1: view products of version public_03_add_column
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
 
--- [14] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+-- [16] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [15] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
+-- [17] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -167,41 +177,54 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'products', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'products', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (10 steps) ====
+-- [18] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+--     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 
--- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
+-- ==== complete (11 steps) ====
+
+-- steps 1-11 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 03_add_column.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
 
--- [2] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+-- [3] 03_add_column.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
 
--- [3] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
+-- [4] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [4] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
+-- [5] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
-
--- [5] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
---     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 
 -- [6] 03_add_column.yaml:17:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
@@ -217,6 +240,8 @@ ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_category" T
 
 -- [8] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
 
 -- [9] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
@@ -225,52 +250,83 @@ ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
 
--- [10] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [10] 03_add_column.yaml:1:1: drop the marking trigger of products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_products"() CASCADE;
+
+-- [11] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (7 steps) ====
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 03_add_column.yaml:1:1: drop version schema public_03_add_column
+-- ==== rollback (9 steps) ====
+
+-- steps 1-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 03_add_column.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 03_add_column.yaml:1:1: drop version schema public_03_add_column
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
 
--- [2] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
+-- [3] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
 
--- [3] 03_add_column.yaml:17:7: drop column _pgroll_new_category
+-- [4] 03_add_column.yaml:17:7: drop column _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_category";
 
--- [4] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
+-- [5] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_stock";
 
--- [5] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
+-- [6] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
 
--- [6] 03_add_column.yaml:3:7: drop column _pgroll_new_description
+-- [7] 03_add_column.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [7] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [8] 03_add_column.yaml:1:1: drop the marking trigger of products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_products"() CASCADE;
+
+-- [9] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -32,20 +32,36 @@ CREATE VIEW "public_04_rename_table"."products" WITH (security_invoker = true) A
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_04_rename_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 04_rename_table.yaml:1:1: lock customers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on customers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
+    LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
 
--- [2] 04_rename_table.yaml:3:7: rename table customers to clients
+-- [3] 04_rename_table.yaml:3:7: rename table customers to clients
 --     lock: ACCESS EXCLUSIVE on customers; catalog only
 --     safe despite renaming-table: clients use version-schema views, which follow the rename
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-table, renaming-object
 ALTER TABLE IF EXISTS "public"."customers" RENAME TO "clients";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

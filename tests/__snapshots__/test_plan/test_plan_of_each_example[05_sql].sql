@@ -44,6 +44,9 @@ CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 05_sql.yaml:1:1: drop the previous version schema public_04_rename_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -64,7 +67,13 @@ BEGIN
 END
 $pgroll$;
 
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
+
 -- ==== rollback (2 steps) ====
+
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
 
 -- [1] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
@@ -78,3 +87,6 @@ DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 --     the author's SQL, run as written
 -- squawk-ignore ban-drop-table
 DROP TABLE users;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (11 steps) ====
+-- ==== start (13 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -38,7 +38,6 @@ BEGIN
         NEW."_pgroll_new_description" := (UPPER(name));
       END;
     END IF;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."users"."id"%TYPE := NEW."id";
@@ -46,7 +45,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_description" := (UPPER(name));
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -56,31 +54,45 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_users_description"();
 
--- [5] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+-- [5] 06_add_column_to_sql_table.yaml:1:1: trigger function _pgroll_mark_users
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_users"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 06_add_column_to_sql_table.yaml:1:1: trigger _pgroll_mark_users on users: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_users" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_users"();
+
+-- [7] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
 
--- [6] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+-- [8] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [7] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+-- [9] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [8] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+-- [10] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [9] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [11] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [10] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [12] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- [11] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
+-- [13] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -115,60 +127,104 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (4 steps) ====
+-- ==== complete (6 steps) ====
 
--- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."users"') IS NOT NULL THEN
+    LOCK TABLE "public"."users" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
--- [2] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+-- [3] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
+-- [4] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [5] 06_add_column_to_sql_table.yaml:1:1: drop the marking trigger of users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_users"() CASCADE;
+
+-- [6] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."users"') IS NOT NULL THEN
+    LOCK TABLE "public"."users" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
 
--- [2] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
+-- [3] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
+-- [4] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [4] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [5] 06_add_column_to_sql_table.yaml:1:1: drop the marking trigger of users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_users"() CASCADE;
+
+-- [6] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

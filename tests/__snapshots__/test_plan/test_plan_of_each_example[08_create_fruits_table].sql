@@ -54,16 +54,32 @@ CREATE VIEW "public_08_create_fruits_table"."users" WITH (security_invoker = tru
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 08_create_fruits_table.yaml:1:1: drop version schema public_08_create_fruits_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 08_create_fruits_table.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 08_create_fruits_table.yaml:1:1: drop version schema public_08_create_fruits_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
 
--- [2] 08_create_fruits_table.yaml:3:7: drop table fruits
+-- [3] 08_create_fruits_table.yaml:3:7: drop table fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."fruits";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -60,15 +60,28 @@ CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
 
--- [2] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
+-- [3] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -79,16 +92,35 @@ BEGIN
 END
 $pgroll$;
 
--- ==== rollback (2 steps) ====
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
+-- ==== rollback (3 steps) ====
+
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
 
--- [2] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
+-- [3] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -51,13 +51,13 @@ DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
--- [1] 10_create_index.yaml:1:1: drop version schema public_10_create_index
+-- [1] 10_create_index.yaml:3:7: drop index idx_fruits_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";
+
+-- [2] 10_create_index.yaml:1:1: drop version schema public_10_create_index
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_10_create_index" CASCADE;
-
--- [2] 10_create_index.yaml:3:7: drop index idx_fruits_name
---     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";

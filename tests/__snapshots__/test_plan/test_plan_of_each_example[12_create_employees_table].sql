@@ -67,16 +67,32 @@ CREATE VIEW "public_12_create_employees_table"."users" WITH (security_invoker = 
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_11_drop_index" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 12_create_employees_table.yaml:1:1: drop version schema public_12_create_employees_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 12_create_employees_table.yaml:1:1: lock employees for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."employees"') IS NOT NULL THEN
+    LOCK TABLE "public"."employees" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 12_create_employees_table.yaml:1:1: drop version schema public_12_create_employees_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
 
--- [2] 12_create_employees_table.yaml:3:7: drop table employees
+-- [3] 12_create_employees_table.yaml:3:7: drop table employees
 --     lock: ACCESS EXCLUSIVE on employees; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."employees";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -40,19 +40,35 @@ CREATE VIEW "public_13_rename_column"."sellers" WITH (security_invoker = true) A
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_13_rename_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 13_rename_column.yaml:1:1: lock employees for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."employees"') IS NOT NULL THEN
+    LOCK TABLE "public"."employees" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
 
--- [2] 13_rename_column.yaml:3:7: rename column role to job_title
+-- [3] 13_rename_column.yaml:3:7: rename column role to job_title
 --     lock: ACCESS EXCLUSIVE on employees; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."employees" RENAME COLUMN "role" TO "job_title";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

@@ -64,16 +64,32 @@ CREATE VIEW "public_14_add_reviews_table"."users" WITH (security_invoker = true)
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_13_rename_column" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 14_add_reviews_table.yaml:1:1: drop version schema public_14_add_reviews_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 14_add_reviews_table.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 14_add_reviews_table.yaml:1:1: drop version schema public_14_add_reviews_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
 
--- [2] 14_add_reviews_table.yaml:3:7: drop table reviews
+-- [3] 14_add_reviews_table.yaml:3:7: drop table reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."reviews";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 16_set_nullable.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -47,7 +47,6 @@ BEGIN
     BEGIN
       NEW."review" := ("review");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."reviews"."id"%TYPE := NEW."id";
@@ -57,7 +56,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_review" := (SELECT CASE WHEN review IS NULL THEN product || ' is good' ELSE review END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -76,39 +74,53 @@ ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CH
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- [7] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
+-- [7] 16_set_nullable.yaml:1:1: trigger function _pgroll_mark_reviews
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_reviews"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 16_set_nullable.yaml:1:1: trigger _pgroll_mark_reviews on reviews: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_reviews" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_reviews"();
+
+-- [9] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_16_set_nullable";
 
--- [8] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
+-- [10] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_16_set_nullable"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
+-- [11] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_16_set_nullable"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
+-- [12] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_16_set_nullable"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
+-- [13] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_16_set_nullable"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
+-- [14] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_16_set_nullable"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [13] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
+-- [15] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [14] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
+-- [16] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [15] 16_set_nullable.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [17] 16_set_nullable.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -143,23 +155,36 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- [18] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+--     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- [1] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
+-- ==== complete (9 steps) ====
+
+-- steps 1-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
-
--- [2] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
---     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
 -- [3] 16_set_nullable.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -180,6 +205,8 @@ ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "
 
 -- [5] 16_set_nullable.yaml:3:7: set review NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 
 -- [6] 16_set_nullable.yaml:3:7: drop the check _pgroll_check_not_null_review
@@ -192,34 +219,65 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "_pgroll_dup_reviews_review_unique";
 
--- [8] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [8] 16_set_nullable.yaml:1:1: drop the marking trigger of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
+
+-- [9] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 16_set_nullable.yaml:1:1: drop version schema public_16_set_nullable
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 16_set_nullable.yaml:1:1: drop version schema public_16_set_nullable
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
 
--- [2] 16_set_nullable.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+-- [3] 16_set_nullable.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
 
--- [3] 16_set_nullable.yaml:3:7: drop the copies _pgroll_new_review
+-- [4] 16_set_nullable.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [4] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [5] 16_set_nullable.yaml:1:1: drop the marking trigger of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
+
+-- [6] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

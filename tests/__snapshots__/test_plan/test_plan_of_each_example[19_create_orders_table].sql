@@ -67,16 +67,32 @@ CREATE VIEW "public_19_create_orders_table"."users" WITH (security_invoker = tru
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 19_create_orders_table.yaml:1:1: drop version schema public_19_create_orders_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 19_create_orders_table.yaml:1:1: lock orders for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on orders; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."orders"') IS NOT NULL THEN
+    LOCK TABLE "public"."orders" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 19_create_orders_table.yaml:1:1: drop version schema public_19_create_orders_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
 
--- [2] 19_create_orders_table.yaml:3:7: drop table orders
+-- [3] 19_create_orders_table.yaml:3:7: drop table orders
 --     lock: ACCESS EXCLUSIVE on orders; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."orders";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -72,16 +72,32 @@ CREATE VIEW "public_20_create_posts_table"."users" WITH (security_invoker = true
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 20_create_posts_table.yaml:1:1: drop version schema public_20_create_posts_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 20_create_posts_table.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 20_create_posts_table.yaml:1:1: drop version schema public_20_create_posts_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_20_create_posts_table" CASCADE;
 
--- [2] 20_create_posts_table.yaml:3:7: drop table posts
+-- [3] 20_create_posts_table.yaml:3:7: drop table posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."posts";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

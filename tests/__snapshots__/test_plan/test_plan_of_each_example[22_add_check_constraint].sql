@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (21 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -46,7 +46,6 @@ BEGIN
     BEGIN
       NEW."title" := ("title");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."posts"."id"%TYPE := NEW."id";
@@ -55,7 +54,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_title" := (SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, '-') ELSE title END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -73,47 +71,61 @@ ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
 
--- [7] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+-- [7] 22_add_check_constraint.yaml:1:1: trigger function _pgroll_mark_posts
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_posts"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 22_add_check_constraint.yaml:1:1: trigger _pgroll_mark_posts on posts: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
+
+-- [9] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
 
--- [8] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+-- [10] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+-- [11] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+-- [12] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+-- [13] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+-- [14] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [13] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+-- [15] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [14] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+-- [16] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [15] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+-- [17] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+-- [18] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 22_add_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [19] 22_add_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -148,23 +160,40 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
+-- [20] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+--     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
+
+-- [21] 22_add_check_constraint.yaml:3:7: validate title_length
+--     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
+
 -- ==== complete (8 steps) ====
 
--- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
+-- steps 1-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
-
--- [2] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
---     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
 -- [3] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -185,6 +214,8 @@ ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "tit
 
 -- [5] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 
 -- [6] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
@@ -193,9 +224,11 @@ ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
 
--- [7] 22_add_check_constraint.yaml:3:7: validate title_length
---     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
+-- [7] 22_add_check_constraint.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
 
 -- [8] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -203,28 +236,53 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_22_add_check_constraint" CASCADE;
 
--- [2] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+-- [3] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
 
--- [3] 22_add_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
+-- [4] 22_add_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [4] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [5] 22_add_check_constraint.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
+
+-- [6] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (17 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -46,7 +46,6 @@ BEGIN
     BEGIN
       NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."posts"."id"%TYPE := NEW."id";
@@ -55,7 +54,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_user_id" := (user_id);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -65,47 +63,61 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_user_id"();
 
--- [5] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+-- [5] 24_drop_foreign_key_constraint.yaml:1:1: trigger function _pgroll_mark_posts
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_posts"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 24_drop_foreign_key_constraint.yaml:1:1: trigger _pgroll_mark_posts on posts: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
+
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
 
--- [6] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+-- [8] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [7] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+-- [9] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [8] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+-- [10] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [9] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [11] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [10] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [12] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [11] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [13] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [14] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [13] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [15] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [14] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [16] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [15] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [17] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -140,21 +152,34 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (4 steps) ====
+-- ==== complete (6 steps) ====
 
--- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
 
--- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -165,40 +190,71 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
 
--- [4] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [5] 24_drop_foreign_key_constraint.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
+
+-- [6] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
 
--- [2] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
 
--- [4] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [5] 24_drop_foreign_key_constraint.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
+
+-- [6] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

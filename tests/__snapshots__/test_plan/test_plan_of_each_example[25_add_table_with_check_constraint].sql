@@ -74,16 +74,32 @@ CREATE VIEW "public_25_add_table_with_check_constraint"."users" WITH (security_i
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 25_add_table_with_check_constraint.yaml:1:1: drop version schema public_25_add_table_with_check_constraint
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 25_add_table_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 25_add_table_with_check_constraint.yaml:1:1: drop version schema public_25_add_table_with_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
 
--- [2] 25_add_table_with_check_constraint.yaml:3:7: drop table people
+-- [3] 25_add_table_with_check_constraint.yaml:3:7: drop table people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."people";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

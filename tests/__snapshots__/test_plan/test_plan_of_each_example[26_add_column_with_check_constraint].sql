@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (13 steps) ====
+-- ==== start (14 steps) ====
 
 -- [1] 26_add_column_with_check_constraint.yaml:3:7: add column people.age as _pgroll_new_age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -67,17 +67,30 @@ CREATE VIEW "public_26_add_column_with_check_constraint"."sellers" WITH (securit
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
+-- [14] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
+--     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
+
 -- ==== complete (3 steps) ====
 
--- [1] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
-
--- [2] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
---     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 
 -- [3] 26_add_column_with_check_constraint.yaml:3:7: rename _pgroll_new_age to age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -85,16 +98,35 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_age" TO "age";
 
--- ==== rollback (2 steps) ====
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 26_add_column_with_check_constraint.yaml:1:1: drop version schema public_26_add_column_with_check_constraint
+-- ==== rollback (3 steps) ====
+
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 26_add_column_with_check_constraint.yaml:1:1: drop version schema public_26_add_column_with_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
 
--- [2] 26_add_column_with_check_constraint.yaml:3:7: drop column _pgroll_new_age
+-- [3] 26_add_column_with_check_constraint.yaml:3:7: drop column _pgroll_new_age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_age";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (20 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -49,7 +49,6 @@ BEGIN
     BEGIN
       NEW."review" := (review || '-' || (random()*1000000)::integer);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."reviews"."id"%TYPE := NEW."id";
@@ -60,7 +59,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_review" := (review);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -74,51 +72,65 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_review" BEFORE INSERT OR UPDA
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [6] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [6] 27_drop_unique_constraint.yaml:1:1: trigger function _pgroll_mark_reviews
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_reviews"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 27_drop_unique_constraint.yaml:1:1: trigger _pgroll_mark_reviews on reviews: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_reviews" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_reviews"();
+
+-- [8] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [7] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [9] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [8] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [10] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [9] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [11] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [10] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [12] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [11] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [13] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [12] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [14] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [13] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [15] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [14] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [16] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [15] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [17] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [18] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [19] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -153,23 +165,36 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (7 steps) ====
+-- [20] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+--     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- [1] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
+-- ==== complete (8 steps) ====
+
+-- steps 1-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 27_drop_unique_constraint.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
-
--- [2] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
---     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
 -- [3] 27_drop_unique_constraint.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -190,6 +215,8 @@ ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "
 
 -- [5] 27_drop_unique_constraint.yaml:3:7: set review NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 
 -- [6] 27_drop_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_review
@@ -198,34 +225,65 @@ ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [7] 27_drop_unique_constraint.yaml:1:1: drop the marking trigger of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
+
+-- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 27_drop_unique_constraint.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
 
--- [2] 27_drop_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+-- [3] 27_drop_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
 
--- [3] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
+-- [4] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [4] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [5] 27_drop_unique_constraint.yaml:1:1: drop the marking trigger of reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
+
+-- [6] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -81,16 +81,32 @@ CREATE VIEW "public_28_different_defaults"."users" WITH (security_invoker = true
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 28_different_defaults.yaml:1:1: drop version schema public_28_different_defaults
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 28_different_defaults.yaml:1:1: lock items for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on items; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."items"') IS NOT NULL THEN
+    LOCK TABLE "public"."items" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 28_different_defaults.yaml:1:1: drop version schema public_28_different_defaults
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
 
--- [2] 28_different_defaults.yaml:3:7: drop table items
+-- [3] 28_different_defaults.yaml:3:7: drop table items
 --     lock: ACCESS EXCLUSIVE on items; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."items";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -72,14 +72,30 @@ CREATE VIEW "public_29_set_replica_identity"."users" WITH (security_invoker = tr
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 29_set_replica_identity.yaml:1:1: drop version schema public_29_set_replica_identity
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 29_set_replica_identity.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 29_set_replica_identity.yaml:1:1: drop version schema public_29_set_replica_identity
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
 
--- [2] 29_set_replica_identity.yaml:3:7: restore replica identity of fruits
+-- [3] 29_set_replica_identity.yaml:3:7: restore replica identity of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE IF EXISTS "public"."fruits" REPLICA IDENTITY DEFAULT;
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

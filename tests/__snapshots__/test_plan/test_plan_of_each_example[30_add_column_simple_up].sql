@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (19 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -43,7 +43,6 @@ BEGIN
         NEW."_pgroll_new_description" := ('temporary-description');
       END;
     END IF;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."people"."id"%TYPE := NEW."id";
@@ -52,7 +51,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_description" := ('temporary-description');
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -66,55 +64,69 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_people_description" BEFORE INSERT OR 
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- [7] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [7] 30_add_column_simple_up.yaml:1:1: trigger function _pgroll_mark_people
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_people"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 30_add_column_simple_up.yaml:1:1: trigger _pgroll_mark_people on people: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_people" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_people"();
+
+-- [9] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [8] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [10] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [11] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [12] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [13] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [14] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [13] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [15] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [16] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [15] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [17] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [16] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [18] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [17] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [19] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [18] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [20] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [19] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
+-- [21] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -149,23 +161,36 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (7 steps) ====
+-- [22] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+--     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 
--- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
+-- ==== complete (8 steps) ====
+
+-- steps 1-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
-
--- [2] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
---     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 
 -- [3] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
@@ -181,6 +206,8 @@ ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_description" 
 
 -- [5] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
 
 -- [6] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
@@ -189,34 +216,65 @@ ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
 
--- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [7] 30_add_column_simple_up.yaml:1:1: drop the marking trigger of people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_people"() CASCADE;
+
+-- [8] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
 
--- [2] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
+-- [3] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
 
--- [3] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
+-- [4] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [4] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [5] 30_add_column_simple_up.yaml:1:1: drop the marking trigger of people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_people"() CASCADE;
+
+-- [6] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

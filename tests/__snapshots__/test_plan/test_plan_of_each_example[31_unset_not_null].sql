@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (19 steps) ====
 
 -- [1] 31_unset_not_null.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -46,7 +46,6 @@ BEGIN
     BEGIN
       NEW."title" := (SELECT CASE WHEN title IS NULL THEN 'placeholder title' ELSE title END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."posts"."id"%TYPE := NEW."id";
@@ -55,7 +54,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_title" := ("title");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -65,55 +63,69 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_title"();
 
--- [5] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
+-- [5] 31_unset_not_null.yaml:1:1: trigger function _pgroll_mark_posts
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_posts"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 31_unset_not_null.yaml:1:1: trigger _pgroll_mark_posts on posts: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
+
+-- [7] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_31_unset_not_null";
 
--- [6] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
+-- [8] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_31_unset_not_null"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [7] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
+-- [9] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_31_unset_not_null"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [8] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
+-- [10] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_31_unset_not_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [9] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
+-- [11] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_31_unset_not_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [10] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
+-- [12] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_31_unset_not_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [11] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
+-- [13] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_31_unset_not_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [12] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
+-- [14] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_31_unset_not_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
--- [13] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
+-- [15] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_31_unset_not_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [14] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
+-- [16] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_31_unset_not_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [15] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
+-- [17] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_31_unset_not_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
+-- [18] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_31_unset_not_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 31_unset_not_null.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [19] 31_unset_not_null.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -148,21 +160,34 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (4 steps) ====
+-- ==== complete (6 steps) ====
 
--- [1] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 31_unset_not_null.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
 
--- [2] 31_unset_not_null.yaml:3:7: drop the sync triggers and the old column title together
+-- [3] 31_unset_not_null.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -173,40 +198,71 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
+-- [4] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [4] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [5] 31_unset_not_null.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
+
+-- [6] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 31_unset_not_null.yaml:1:1: drop version schema public_31_unset_not_null
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 31_unset_not_null.yaml:1:1: lock posts for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+    LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 31_unset_not_null.yaml:1:1: drop version schema public_31_unset_not_null
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 
--- [2] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+-- [3] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_posts_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
 
--- [3] 31_unset_not_null.yaml:3:7: drop the copies _pgroll_new_title
+-- [4] 31_unset_not_null.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [4] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [5] 31_unset_not_null.yaml:1:1: drop the marking trigger of posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
+
+-- [6] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -63,6 +63,9 @@ CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) A
 
 -- ==== complete (3 steps) ====
 
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 32_sql_on_complete.yaml:1:1: drop the previous version schema public_31_unset_not_null
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -93,6 +96,9 @@ BEGIN
   CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 END
 $pgroll$;
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

@@ -60,19 +60,35 @@ CREATE VIEW "public_33_rename_check_constraint"."sellers" WITH (security_invoker
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 33_rename_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
 
--- [2] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
+-- [3] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER TABLE IF EXISTS "public"."people" RENAME CONSTRAINT "name_length" TO "name_length_check";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

@@ -87,16 +87,32 @@ CREATE VIEW "public_34_create_events_table"."users" WITH (security_invoker = tru
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_33_rename_check_constraint" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 34_create_events_table.yaml:1:1: drop version schema public_34_create_events_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 34_create_events_table.yaml:1:1: lock events for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
+    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 34_create_events_table.yaml:1:1: drop version schema public_34_create_events_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
 
--- [2] 34_create_events_table.yaml:3:7: drop table events
+-- [3] 34_create_events_table.yaml:3:7: drop table events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."events";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (27 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -51,7 +51,6 @@ BEGIN
     BEGIN
       NEW."name" := ("name");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."events"."id"%TYPE := NEW."id";
@@ -59,7 +58,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL OR LENGTH(name) <= 3 THEN 'placeholder' ELSE name END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -82,59 +80,73 @@ ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
--- [10] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+-- [10] 35_alter_column_multiple.yaml:1:1: trigger function _pgroll_mark_events
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_events"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [11] 35_alter_column_multiple.yaml:1:1: trigger _pgroll_mark_events on events: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_events" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_events"();
+
+-- [12] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
 
--- [11] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+-- [13] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+-- [14] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+-- [15] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [16] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [15] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [17] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [16] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [18] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [17] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [19] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [18] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [20] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [19] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [21] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [20] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [22] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [21] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [23] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [22] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [24] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [23] 35_alter_column_multiple.yaml:3:7: backfill events in batches of 1000 keyed on id
+-- [25] 35_alter_column_multiple.yaml:3:7: backfill events in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -169,23 +181,40 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
+-- [26] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+--     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
+
+-- [27] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+--     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
+
 -- ==== complete (9 steps) ====
 
--- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
+-- steps 1-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
+    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
-
--- [2] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
---     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
 -- [3] 35_alter_column_multiple.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -206,6 +235,8 @@ ALTER TABLE IF EXISTS "public"."events" RENAME COLUMN "_pgroll_new_name" TO "nam
 
 -- [5] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."events" ALTER COLUMN "name" SET NOT NULL;
 
 -- [6] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
@@ -214,13 +245,15 @@ ALTER TABLE IF EXISTS "public"."events" ALTER COLUMN "name" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."events" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_name";
 
--- [7] 35_alter_column_multiple.yaml:3:7: validate event_name_length
---     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
-
--- [8] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
+-- [7] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE USING INDEX "events_event_name_unique";
+
+-- [8] 35_alter_column_multiple.yaml:1:1: drop the marking trigger of events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_events"() CASCADE;
 
 -- [9] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -228,28 +261,53 @@ ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE U
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
+    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
 
--- [2] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
+-- [3] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
 
--- [3] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
+-- [4] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [4] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [5] 35_alter_column_multiple.yaml:1:1: drop the marking trigger of events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_events"() CASCADE;
+
+-- [6] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -65,17 +65,33 @@ CREATE VIEW "public_36_set_comment_to_null"."sellers" WITH (security_invoker = t
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 36_set_comment_to_null.yaml:1:1: lock events for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
+    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
 
--- [2] 36_set_comment_to_null.yaml:3:7: comment on events.name
+-- [3] 36_set_comment_to_null.yaml:3:7: comment on events.name
 --     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
 COMMENT ON COLUMN "public"."events"."name" IS NULL;
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

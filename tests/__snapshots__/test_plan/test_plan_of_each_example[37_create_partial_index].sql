@@ -79,13 +79,13 @@ DROP SCHEMA IF EXISTS "public_36_set_comment_to_null" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
--- [1] 37_create_partial_index.yaml:1:1: drop version schema public_37_create_partial_index
+-- [1] 37_create_partial_index.yaml:3:7: drop index idx_fruits_id_gt_10
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_id_gt_10";
+
+-- [2] 37_create_partial_index.yaml:1:1: drop version schema public_37_create_partial_index
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_37_create_partial_index" CASCADE;
-
--- [2] 37_create_partial_index.yaml:3:7: drop index idx_fruits_id_gt_10
---     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_id_gt_10";

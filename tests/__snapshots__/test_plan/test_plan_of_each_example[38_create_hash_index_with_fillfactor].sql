@@ -79,13 +79,13 @@ DROP SCHEMA IF EXISTS "public_37_create_partial_index" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
--- [1] 38_create_hash_index_with_fillfactor.yaml:1:1: drop version schema public_38_create_hash_index_with_fillfactor
+-- [1] 38_create_hash_index_with_fillfactor.yaml:3:7: drop index idx_fruits_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";
+
+-- [2] 38_create_hash_index_with_fillfactor.yaml:1:1: drop version schema public_38_create_hash_index_with_fillfactor
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
-
--- [2] 38_create_hash_index_with_fillfactor.yaml:3:7: drop index idx_fruits_name
---     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";

@@ -71,30 +71,62 @@ CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."sellers" WITH (sec
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
+    LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
 
--- [2] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
+-- [3] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."sellers" RENAME COLUMN "_pgroll_new_rating" TO "rating";
 
--- ==== rollback (2 steps) ====
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop version schema public_39_add_column_with_multiple_pk_in_table
+-- ==== rollback (3 steps) ====
+
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
+    LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
--- [2] 39_add_column_with_multiple_pk_in_table.yaml:3:7: drop column _pgroll_new_rating
+-- [3] 39_add_column_with_multiple_pk_in_table.yaml:3:7: drop column _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."sellers" DROP COLUMN IF EXISTS "_pgroll_new_rating";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -71,6 +71,9 @@ CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) 
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 40_create_enum_type.yaml:1:1: drop the previous version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -98,7 +101,13 @@ BEGIN
 END
 $pgroll$;
 
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
+
 -- ==== rollback (2 steps) ====
+
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
 
 -- [1] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
@@ -109,3 +118,6 @@ DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 -- [2] 40_create_enum_type.yaml:3:7: undo raw SQL (inferred: the operation has no down)
 --     lock: ACCESS EXCLUSIVE; catalog only
 DROP TYPE IF EXISTS "fruit_size";
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;

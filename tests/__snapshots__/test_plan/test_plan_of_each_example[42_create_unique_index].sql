@@ -79,13 +79,13 @@ DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
--- [1] 42_create_unique_index.yaml:1:1: drop version schema public_42_create_unique_index
+-- [1] 42_create_unique_index.yaml:3:7: drop index idx_fruits_unique_name
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_unique_name";
+
+-- [2] 42_create_unique_index.yaml:1:1: drop version schema public_42_create_unique_index
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
-
--- [2] 42_create_unique_index.yaml:3:7: drop index idx_fruits_unique_name
---     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_unique_name";

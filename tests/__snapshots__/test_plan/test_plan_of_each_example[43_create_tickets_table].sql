@@ -89,16 +89,32 @@ CREATE VIEW "public_43_create_tickets_table"."users" WITH (security_invoker = tr
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 43_create_tickets_table.yaml:1:1: drop version schema public_43_create_tickets_table
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 43_create_tickets_table.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 43_create_tickets_table.yaml:1:1: drop version schema public_43_create_tickets_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
 
--- [2] 43_create_tickets_table.yaml:3:7: drop table tickets
+-- [3] 43_create_tickets_table.yaml:3:7: drop table tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tickets";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (23 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -48,7 +48,6 @@ BEGIN
     BEGIN
       NEW."ticket_type" := ("ticket_type");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
@@ -58,7 +57,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_ticket_type" := ("ticket_type");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -72,63 +70,77 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_ticket_type" BEFORE INSERT OR
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
 
--- [6] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+-- [6] 46_alter_column_drop_default.yaml:1:1: trigger function _pgroll_mark_tickets
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tickets"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 46_alter_column_drop_default.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
+
+-- [8] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
 
--- [7] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+-- [9] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [8] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+-- [10] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [9] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+-- [11] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [10] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+-- [12] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [11] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+-- [13] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [12] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+-- [14] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [13] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+-- [15] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+-- [16] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [15] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+-- [17] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [16] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+-- [18] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [17] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+-- [19] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [18] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+-- [20] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [19] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+-- [21] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [20] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [22] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -163,23 +175,36 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (7 steps) ====
+-- [23] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 
--- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
+-- ==== complete (8 steps) ====
+
+-- steps 1-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
-
--- [2] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 
 -- [3] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -200,6 +225,8 @@ ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_ticket_type"
 
 -- [5] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL;
 
 -- [6] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
@@ -208,34 +235,65 @@ ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_ticket_type";
 
--- [7] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [7] 46_alter_column_drop_default.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
+
+-- [8] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
 
--- [2] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
+-- [3] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
 
--- [3] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
+-- [4] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_ticket_type";
 
--- [4] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [5] 46_alter_column_drop_default.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
+
+-- [6] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

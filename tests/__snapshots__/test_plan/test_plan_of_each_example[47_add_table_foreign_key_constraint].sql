@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (27 steps) ====
+-- ==== start (33 steps) ====
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -53,7 +53,6 @@ BEGIN
     BEGIN
       NEW."sellers_name" := ("sellers_name");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
@@ -63,7 +62,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_sellers_name" := ("sellers_name");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -98,7 +96,6 @@ BEGIN
     BEGIN
       NEW."sellers_zip" := ("sellers_zip");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
@@ -108,7 +105,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -139,63 +135,77 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON 
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [13] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
+-- [13] 47_add_table_foreign_key_constraint.yaml:1:1: trigger function _pgroll_mark_tickets
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tickets"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [14] 47_add_table_foreign_key_constraint.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
+
+-- [15] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
 
--- [14] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
+-- [16] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [15] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
+-- [17] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [16] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
+-- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [17] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
+-- [19] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
+-- [20] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [19] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
+-- [21] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [20] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
+-- [22] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [21] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
+-- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [22] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
+-- [24] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
+-- [25] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [24] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
+-- [26] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [25] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
+-- [27] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [26] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
+-- [28] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [27] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [29] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -230,33 +240,50 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (15 steps) ====
+-- [30] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_46_alter_column_drop_default
+-- [31] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
+
+-- [32] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
+
+-- [33] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
+
+-- ==== complete (13 steps) ====
+
+-- steps 1-13 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 47_add_table_foreign_key_constraint.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 47_add_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
 
--- [2] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
-
--- [3] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
-
--- [4] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
-
--- [5] 47_add_table_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
+-- [3] 47_add_table_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -268,86 +295,117 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
 
--- [7] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
 
--- [8] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+-- [6] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
 
--- [9] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+-- [7] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
 
--- [10] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+-- [8] 47_add_table_foreign_key_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
 
--- [11] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
 
--- [12] 47_add_table_foreign_key_constraint.yaml:3:7: name _pgroll_dup_check_zip_name back to check_zip_name
+-- [10] 47_add_table_foreign_key_constraint.yaml:3:7: name _pgroll_dup_check_zip_name back to check_zip_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER TABLE IF EXISTS "public"."tickets" RENAME CONSTRAINT "_pgroll_dup_check_zip_name" TO "check_zip_name";
 
--- [13] 47_add_table_foreign_key_constraint.yaml:3:7: attach unique_zip_name to its new index
+-- [11] 47_add_table_foreign_key_constraint.yaml:3:7: attach unique_zip_name to its new index
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [14] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
+-- [12] 47_add_table_foreign_key_constraint.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
 
--- [15] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [13] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (5 steps) ====
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop version schema public_47_add_table_foreign_key_constraint
+-- ==== rollback (7 steps) ====
+
+-- steps 1-7 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 47_add_table_foreign_key_constraint.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 47_add_table_foreign_key_constraint.yaml:1:1: drop version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
 
--- [2] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+-- [3] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
 
--- [3] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
 
--- [4] 47_add_table_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [5] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [6] 47_add_table_foreign_key_constraint.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
+
+-- [7] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (31 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -53,7 +53,6 @@ BEGIN
     BEGIN
       NEW."sellers_name" := (sellers_name);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
@@ -63,7 +62,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_sellers_name" := ("sellers_name");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -98,7 +96,6 @@ BEGIN
     BEGIN
       NEW."sellers_zip" := (sellers_zip);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
@@ -108,7 +105,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -135,63 +131,77 @@ ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN K
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [12] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
+-- [12] 48_drop_tickets_check.yaml:1:1: trigger function _pgroll_mark_tickets
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tickets"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [13] 48_drop_tickets_check.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
+
+-- [14] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
 
--- [13] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
+-- [15] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [14] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
+-- [16] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [15] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
+-- [17] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [16] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+-- [18] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [17] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+-- [19] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [18] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+-- [20] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [19] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+-- [21] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [20] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+-- [22] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [21] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+-- [23] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [22] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+-- [24] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [23] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+-- [25] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [24] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+-- [26] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [25] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+-- [27] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [26] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [28] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -226,33 +236,46 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (14 steps) ====
+-- [29] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [1] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
+-- [30] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
+
+-- [31] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
+
+-- ==== complete (13 steps) ====
+
+-- steps 1-13 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
 
--- [2] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
-
--- [3] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
-
--- [4] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
---     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
-
--- [5] 48_drop_tickets_check.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
+-- [3] 48_drop_tickets_check.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -264,82 +287,117 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+-- [4] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
 
--- [7] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+-- [5] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
 
--- [8] 48_drop_tickets_check.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+-- [6] 48_drop_tickets_check.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
 
--- [9] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+-- [7] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
 
--- [10] 48_drop_tickets_check.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+-- [8] 48_drop_tickets_check.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
 
--- [11] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+-- [9] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
 
--- [12] 48_drop_tickets_check.yaml:3:7: name _pgroll_dup_fk_sellers back to fk_sellers
+-- [10] 48_drop_tickets_check.yaml:3:7: name _pgroll_dup_fk_sellers back to fk_sellers
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER TABLE IF EXISTS "public"."tickets" RENAME CONSTRAINT "_pgroll_dup_fk_sellers" TO "fk_sellers";
 
--- [13] 48_drop_tickets_check.yaml:3:7: attach unique_zip_name to its new index
+-- [11] 48_drop_tickets_check.yaml:3:7: attach unique_zip_name to its new index
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [14] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
+-- [12] 48_drop_tickets_check.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
+
+-- [13] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (5 steps) ====
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 48_drop_tickets_check.yaml:1:1: drop version schema public_48_drop_tickets_check
+-- ==== rollback (7 steps) ====
+
+-- steps 1-7 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+    LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 48_drop_tickets_check.yaml:1:1: drop version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
 
--- [2] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+-- [3] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
 
--- [3] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+-- [4] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
 
--- [4] 48_drop_tickets_check.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+-- [5] 48_drop_tickets_check.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [5] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
+-- [6] 48_drop_tickets_check.yaml:1:1: drop the marking trigger of tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
+
+-- [7] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (22 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -46,7 +46,6 @@ BEGIN
     BEGIN
       NEW."name" := ("name");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."fruits"."id"%TYPE := NEW."id";
@@ -55,7 +54,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_name" := (SELECT CASE WHEN name IS NULL THEN 'unknown fruit' ELSE name END);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -80,63 +78,77 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: trigger function _pgroll_mark_fruits
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_fruits"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: trigger _pgroll_mark_fruits on fruits: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_fruits" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_fruits"();
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+-- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches of 1000 keyed on id
+-- [24] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -171,21 +183,34 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (7 steps) ====
+-- ==== complete (9 steps) ====
 
--- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
+-- steps 1-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
 
--- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -196,56 +221,87 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ADD CONSTRAINT "fruits_name_key" UNIQUE USING INDEX "_pgroll_dup_fruits_name_key";
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_fruits_name";
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the marking trigger of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_fruits"() CASCADE;
+
+-- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
 
--- [2] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [5] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the marking trigger of fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_fruits"() CASCADE;
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -95,16 +95,32 @@ CREATE VIEW "public_50_create_table_with_table_constraint"."users" WITH (securit
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 50_create_table_with_table_constraint.yaml:1:1: drop version schema public_50_create_table_with_table_constraint
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 50_create_table_with_table_constraint.yaml:1:1: lock telephone_providers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on telephone_providers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."telephone_providers"') IS NOT NULL THEN
+    LOCK TABLE "public"."telephone_providers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 50_create_table_with_table_constraint.yaml:1:1: drop version schema public_50_create_table_with_table_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
 
--- [2] 50_create_table_with_table_constraint.yaml:3:7: drop table telephone_providers
+-- [3] 50_create_table_with_table_constraint.yaml:3:7: drop table telephone_providers
 --     lock: ACCESS EXCLUSIVE on telephone_providers; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."telephone_providers";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

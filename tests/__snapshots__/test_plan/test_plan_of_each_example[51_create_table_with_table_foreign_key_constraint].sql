@@ -101,16 +101,32 @@ CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."users" W
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop version schema public_51_create_table_with_table_foreign_key_constraint
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: lock phonebook for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on phonebook; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."phonebook"') IS NOT NULL THEN
+    LOCK TABLE "public"."phonebook" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop version schema public_51_create_table_with_table_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
 
--- [2] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: drop table phonebook
+-- [3] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: drop table phonebook
 --     lock: ACCESS EXCLUSIVE on phonebook; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."phonebook";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -102,16 +102,32 @@ CREATE VIEW "public_52_create_table_with_exclusion_constraint"."users" WITH (sec
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: drop version schema public_52_create_table_with_exclusion_constraint
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: lock library for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."library"') IS NOT NULL THEN
+    LOCK TABLE "public"."library" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: drop version schema public_52_create_table_with_exclusion_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
 
--- [2] 52_create_table_with_exclusion_constraint.yaml:3:7: drop table library
+-- [3] 52_create_table_with_exclusion_constraint.yaml:3:7: drop table library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."library";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (24 steps) ====
+-- ==== start (27 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -40,7 +40,6 @@ BEGIN
         NEW."_pgroll_new_value" := ((random() * 1000)::int);
       END;
     END IF;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."library"."id"%TYPE := NEW."id";
@@ -50,7 +49,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_value" := ((random() * 1000)::int);
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -64,79 +62,93 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_library_value" BEFORE INSERT OR UPDAT
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- [6] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+-- [6] 53_add_column_with_volatile_default.yaml:1:1: trigger function _pgroll_mark_library
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_library"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 53_add_column_with_volatile_default.yaml:1:1: trigger _pgroll_mark_library on library: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_library" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_library"();
+
+-- [8] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
 
--- [7] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+-- [9] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [8] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [9] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [10] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+-- [12] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [11] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [12] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [13] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
 
--- [14] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [15] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [16] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [17] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [18] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [19] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [20] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [21] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+-- [23] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [22] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+-- [24] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [23] 53_add_column_with_volatile_default.yaml:3:7: new-version default of value
+-- [25] 53_add_column_with_volatile_default.yaml:3:7: new-version default of value
 --     lock: ACCESS EXCLUSIVE on "public_53_add_column_with_volatile_default"."library"; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT ((random() * 1000)::int);
 
--- [24] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches of 1000 keyed on id
+-- [26] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -171,23 +183,36 @@ BEGIN
     END IF;
     EXIT WHEN NOT FOUND;
     done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'library', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'library', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- [27] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+--     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
--- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
+-- ==== complete (9 steps) ====
+
+-- steps 1-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."library"') IS NOT NULL THEN
+    LOCK TABLE "public"."library" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
-
--- [2] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
---     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
 -- [3] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -207,6 +232,8 @@ ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "v
 
 -- [6] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
 
 -- [7] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
@@ -215,34 +242,65 @@ ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
 
--- [8] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [8] 53_add_column_with_volatile_default.yaml:1:1: drop the marking trigger of library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_library"() CASCADE;
+
+-- [9] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (4 steps) ====
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
+-- ==== rollback (6 steps) ====
+
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."library"') IS NOT NULL THEN
+    LOCK TABLE "public"."library" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
 
--- [2] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_new_value";
 
--- [4] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [5] 53_add_column_with_volatile_default.yaml:1:1: drop the marking trigger of library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_library"() CASCADE;
+
+-- [6] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -95,13 +95,13 @@ DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
 
 -- ==== rollback (2 steps) ====
 
--- [1] 54_create_index_with_opclass.yaml:1:1: drop version schema public_54_create_index_with_opclass
+-- [1] 54_create_index_with_opclass.yaml:3:7: drop index idx_fruits_custom_opclass
+--     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_custom_opclass";
+
+-- [2] 54_create_index_with_opclass.yaml:1:1: drop version schema public_54_create_index_with_opclass
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
-
--- [2] 54_create_index_with_opclass.yaml:3:7: drop index idx_fruits_custom_opclass
---     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_custom_opclass";

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (27 steps) ====
+-- ==== start (30 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -63,7 +63,6 @@ BEGIN
     BEGIN
       NEW."id" := ("id");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   ELSE
     DECLARE
       "id" "public"."tasks"."id"%TYPE := NEW."id";
@@ -73,7 +72,6 @@ BEGIN
     BEGIN
       NEW."_pgroll_new_id" := ("id");
     END;
-    NEW."_pgroll_needs_backfill" := false;
   END IF;
   RETURN NEW;
 END
@@ -92,79 +90,93 @@ ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: trigger function _pgroll_mark_tasks
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tasks"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: trigger _pgroll_mark_tasks on tasks: rows written from now on have every copy filled, the backfill skips them
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tasks" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tasks"();
+
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
+-- [29] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -178,23 +190,36 @@ BEGIN
     GET DIAGNOSTICS touched = ROW_COUNT;
     EXIT WHEN touched = 0;
     done_rows := done_rows + touched;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', done_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', done_rows USING DETAIL = done_rows::text;
     COMMIT;
   END LOOP;
 END
 $pgroll_backfill$;
 
--- ==== complete (9 steps) ====
+-- [30] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+--     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
+ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
--- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
+-- ==== complete (10 steps) ====
+
+-- steps 1-10 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tasks"') IS NOT NULL THEN
+    LOCK TABLE "public"."tasks" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
-
--- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
---     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
-ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
 -- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks_id_seq; catalog only
@@ -219,6 +244,8 @@ ALTER TABLE IF EXISTS "public"."tasks" RENAME COLUMN "_pgroll_new_id" TO "id";
 
 -- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tasks" ALTER COLUMN "id" SET NOT NULL;
 
 -- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
@@ -231,40 +258,71 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the marking trigger of tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tasks"() CASCADE;
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- ==== rollback (5 steps) ====
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+COMMIT;
 
--- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
+-- ==== rollback (7 steps) ====
+
+-- steps 1-7 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."tasks"') IS NOT NULL THEN
+    LOCK TABLE "public"."tasks" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
 
--- [2] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
 
--- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 
--- [4] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
+-- [5] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tasks";
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the marking trigger of tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tasks"() CASCADE;
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+COMMIT;

@@ -107,16 +107,32 @@ CREATE VIEW "public_with_version_schema"."users" WITH (security_invoker = true) 
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
 
--- ==== rollback (2 steps) ====
+-- ==== rollback (3 steps) ====
 
--- [1] 56_with_version_schema.yaml:1:1: drop version schema public_with_version_schema
+-- steps 1-3 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [1] 56_with_version_schema.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [2] 56_with_version_schema.yaml:1:1: drop version schema public_with_version_schema
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
 
--- [2] 56_with_version_schema.yaml:4:7: drop table products
+-- [3] 56_with_version_schema.yaml:4:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."products";
+
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+COMMIT;

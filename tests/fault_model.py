@@ -1,0 +1,1231 @@
+"""The fault harness's shared model: a corpus of multi-operation migrations, what each version
+must see, version clients that record every write, and the invariants checked afterwards.
+
+Why a model: an exit code says that a phase *ran*; it does not say that a row written through
+the old version at step 7 of start reached the new version with ``up`` applied, or that the
+backfill left alone a value a new-version client wrote. Every test of the harness therefore
+records each client write (which version, which values, which step boundary), replays them
+through a Python model of the migration's ``up`` and ``down`` expressions, and compares what
+PostgreSQL shows through each version with what the model says, row by row.
+
+The model works on *stages*: stage 0 is the old version (the schema before the migration),
+stage ``k`` the schema after the ``k``-th operation, the last stage the new version. A write
+through the old version sets stage 0 and is carried forward operation by operation; a write
+through the new version sets the last stage and is carried backward. A column an operation
+adds without ``up`` keeps its own value (it is nobody's function). The physical table only
+holds the old and the new columns, but composing per-operation functions is exactly what the
+migration promises (each operation's ``up`` is written against the schema the operations
+before it produced).
+
+Rows are owned: every client updates only rows it inserted or a fixed slice of the seeded
+rows, so the final state of a row does not depend on how clients interleave, only on the
+order of one client's own writes (a client executes its writes strictly in order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgroll_dsl import api, ir
+from pgroll_dsl.backends.live import Session
+from pgroll_dsl.backends.runner import Runner, RunOptions
+from pgroll_dsl.catalog.introspect import introspect
+from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.catalog.replay import replay
+from pgroll_dsl.compile import Before, validate
+from pgroll_dsl.diagnostics import CompileError
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+Row = dict[str, Any]
+
+SCHEMA = "public"
+REF_SCHEMA = "ref"  # where a clean start+complete of the same migration runs, for comparison
+SETUP_NAME = "01_setup"
+CHANGE_NAME = "02_change"
+OLD_VERSION = f"{SCHEMA}_{SETUP_NAME}"
+NEW_VERSION = f"{SCHEMA}_{CHANGE_NAME}"
+BATCH_SIZE = 3
+LOCK_TIMEOUT_MS = 200
+CLIENT_STATEMENT_TIMEOUT = "20s"  # a blocked client fails the test instead of hanging it
+SYNC_WRITE_TIMEOUT = 15.0  # seconds a write at a boundary outside a transaction may take
+REFS = 5  # refs(id) holds 1..REFS
+SEED_ROWS = 12
+
+SETUP = """
+create table refs (id int primary key);
+create table items (
+  id int primary key,
+  qty int,
+  val int,
+  title varchar(50),
+  ref_id int constraint items_ref_fk references refs (id),
+  name text
+);
+"""
+
+# The roles of the clients, and the slice of the seeded rows (id % 3) each one owns.
+OLD, NEW, BASE = "old", "new", "base"
+ROLES = (OLD, NEW, BASE)
+SLICE = {OLD: 0, NEW: 1, BASE: 2}
+ID_BASE = {OLD: 100_000, NEW: 200_000, BASE: 300_000}
+
+# SQLSTATEs of "the relation (or its schema) is gone".
+GONE = {"42P01", "3F000"}
+
+
+# ---- the logical schema of one stage ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What one stage of the migration looks like to a client (logical names).
+
+    ``columns`` pairs each column's name with its *kind* (``qty``, ``val``...), which stays
+    the same when the column is renamed; ``not_null`` holds kinds.
+    """
+
+    columns: tuple[tuple[str, str], ...]
+    not_null: frozenset[str] = frozenset({"id"})
+    qty_nonneg: bool = False
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def name_of(self, kind: str) -> str | None:
+        return next((name for name, k in self.columns if k == kind), None)
+
+    def kind_of(self, name: str) -> str:
+        return next(k for n, k in self.columns if n == name)
+
+    def has(self, kind: str) -> bool:
+        return self.name_of(kind) is not None
+
+
+BASE_SCHEMA = Schema(columns=(("id", "id"), ("qty", "qty"), ("val", "val"),
+                              ("title", "title"), ("ref_id", "ref"), ("name", "name")))
+
+
+def _trunc_div(value: int, by: int) -> int:
+    """PostgreSQL's integer division (truncates toward zero)."""
+    quotient = abs(value) // by
+    return quotient if value >= 0 else -quotient
+
+
+# ---- operation kinds, each with its up/down in Python -------------------------------------
+
+
+class Op:
+    """One operation kind: its DSL on a given stage, the next stage, and its up/down.
+
+    ``forward(lower, own, before)`` is the stage after the operation for a row whose stage
+    before it is ``lower`` (``own``: this stage's previous value of the row, None for an
+    insert); ``backward(upper, own, before)`` the other way round. The defaults copy every
+    column by name: right for operations that change no value (an index, a type widening).
+    """
+
+    key = ""
+    kinds: frozenset[str] = frozenset()  # the kinds of column it concerns (or reads)
+
+    def applicable(self, before: Schema) -> bool:
+        return all(before.has(k) for k in self.kinds & {"qty", "val", "title", "ref", "name"})
+
+    def dsl(self, before: Schema) -> str:
+        raise NotImplementedError
+
+    def after(self, before: Schema) -> Schema:
+        return before
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        return {n: lower[n] for n in self.after(before).names()}
+
+    def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
+        return {n: upper[n] for n in before.names()}
+
+    def __repr__(self) -> str:
+        return self.key
+
+
+class QtyBigint(Op):
+    """``qty`` int -> bigint with an up/down that change the value (so a missed or doubled
+    conversion shows): up multiplies by 10, down divides."""
+
+    key = "qty_bigint"
+    kinds = frozenset({"qty"})
+
+    def dsl(self, before: Schema) -> str:
+        q = before.name_of("qty")
+        return (f"alter table items alter {q} type bigint up `{q}::bigint * 10` "
+                f"down `({q} / 10)::int`;")
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward(lower, own, before)
+        q = before.name_of("qty")
+        assert q is not None
+        row[q] = None if lower[q] is None else lower[q] * 10
+        return row
+
+    def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
+        row = super().backward(upper, own, before)
+        q = before.name_of("qty")
+        assert q is not None
+        row[q] = None if upper[q] is None else _trunc_div(upper[q], 10)
+        return row
+
+
+class ScoreAdd(Op):
+    """A NOT NULL column computed by ``up`` from ``val`` (trigger, NOT VALID check, backfill)."""
+
+    key = "score_add"
+    kinds = frozenset({"score", "val"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.has("val") and not before.has("score")
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items add score int not null up `coalesce(val, 0) + 1000`;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=(*before.columns, ("score", "score")),
+                                   not_null=before.not_null | {"score"})
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward({**lower, "score": None}, own, before)
+        row["score"] = (lower["val"] or 0) + 1000
+        return row
+
+
+class IndexVal(Op):
+    """An index built concurrently on ``val``: no value changes."""
+
+    key = "index_val"
+    kinds = frozenset({"val"})
+
+    def dsl(self, before: Schema) -> str:
+        return "create index items_val_idx on items (val);"
+
+
+class RefBigint(Op):
+    """The foreign-key column ``ref_id`` int -> bigint: a copy with its foreign key rebuilt."""
+
+    key = "ref_bigint"
+    kinds = frozenset({"ref"})
+
+    def dsl(self, before: Schema) -> str:
+        return f"alter table items alter {before.name_of('ref')} type bigint;"
+
+
+class RenameName(Op):
+    """``name`` -> ``item_name``: the new version sees the new name at once."""
+
+    key = "rename_name"
+    kinds = frozenset({"name"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.name_of("name") == "name"
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items rename name to item_name;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=tuple(
+            ("item_name" if k == "name" else n, k) for n, k in before.columns))
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        return {("item_name" if n == "name" else n): v for n, v in lower.items()}
+
+    def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
+        return {("name" if n == "item_name" else n): v for n, v in upper.items()}
+
+
+class ValNotNull(Op):
+    """``val`` becomes NOT NULL; ``up`` replaces NULLs with 0, ``down`` copies."""
+
+    key = "val_not_null"
+    kinds = frozenset({"val"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.has("val") and "val" not in before.not_null
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items alter val set not null up `coalesce(val, 0)`;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, not_null=before.not_null | {"val"})
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward(lower, own, before)
+        row["val"] = lower["val"] if lower["val"] is not None else 0
+        return row
+
+
+class CheckQty(Op):
+    """A check constraint ``qty >= 0`` added with ``up`` that clamps old values."""
+
+    key = "check_qty"
+    kinds = frozenset({"qty"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.has("qty") and not before.qty_nonneg
+
+    def dsl(self, before: Schema) -> str:
+        q = before.name_of("qty")
+        return (f"alter table items add constraint items_qty_check check `{q} >= 0` "
+                f"up ({q} `greatest({q}, 0)`);")
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, qty_nonneg=True)
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward(lower, own, before)
+        q = before.name_of("qty")
+        assert q is not None
+        row[q] = max(lower[q], 0) if lower[q] is not None else 0  # greatest() skips NULL
+        return row
+
+
+class DropName(Op):
+    """The ``name`` column (whatever it is called now) dropped, with ``down`` for new writes."""
+
+    key = "drop_name"
+    kinds = frozenset({"name"})
+
+    def dsl(self, before: Schema) -> str:
+        return f"alter table items drop {before.name_of('name')} down `'dropped-' || id`;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=tuple(
+            (n, k) for n, k in before.columns if k != "name"))
+
+    def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
+        name = before.name_of("name")
+        row = {n: upper[n] for n in before.names() if n != name}
+        assert name is not None
+        row[name] = f"dropped-{upper['id']}"
+        return row
+
+
+class TitleText(Op):
+    """``title`` varchar(50) -> text: planned without a copy (a type change at complete)."""
+
+    key = "title_text"
+    kinds = frozenset({"title"})
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items alter title type text;"
+
+
+class AddPages(Op):
+    """A plain nullable column: nobody's function, it keeps whatever was written to it."""
+
+    key = "add_pages"
+    kinds = frozenset({"pages"})
+
+    def applicable(self, before: Schema) -> bool:
+        return not before.has("pages")
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items add pages int;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=(*before.columns, ("pages", "pages")))
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        return {**lower, "pages": own["pages"] if own is not None else None}
+
+
+OP_KINDS: tuple[Op, ...] = (QtyBigint(), ScoreAdd(), IndexVal(), RefBigint(), RenameName(),
+                            ValNotNull(), CheckQty(), DropName(), TitleText(), AddPages())
+OPS = {op.key: op for op in OP_KINDS}
+
+
+# ---- migrations of the corpus ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One migration of the corpus: a sequence of operation kinds on ``items``."""
+
+    ops: tuple[Op, ...]
+
+    @property
+    def key(self) -> str:
+        return "+".join(op.key for op in self.ops)
+
+    @property
+    def stages(self) -> list[Schema]:
+        stages = [BASE_SCHEMA]
+        for op in self.ops:
+            stages.append(op.after(stages[-1]))
+        return stages
+
+    @property
+    def text(self) -> str:
+        stages = self.stages
+        return "\n".join(op.dsl(stages[i]) for i, op in enumerate(self.ops)) + "\n"
+
+    @property
+    def final(self) -> Schema:
+        return self.stages[-1]
+
+    def applicable(self) -> bool:
+        stage = BASE_SCHEMA
+        for op in self.ops:
+            if not op.applicable(stage):
+                return False
+            stage = op.after(stage)
+        return True
+
+    def base_columns(self) -> list[str]:
+        """The columns a client of the physical table writes: the original ones that keep
+        their name and kind through the migration (a renamed or dropped one would make it
+        fail after complete for a reason that is the application's, not the executor's)."""
+        final = dict(self.final.columns)
+        return [n for n, k in BASE_SCHEMA.columns if final.get(n) == k]
+
+
+def spec(*keys: str) -> Spec:
+    return Spec(tuple(OPS[k] for k in keys))
+
+
+def _interacts(a: Op, b: Op) -> bool:
+    """Whether the order of two operations can matter: they concern a common column, or one
+    of them changes a type without a copy at complete (it recreates the new version's view,
+    which must then show everything the other operation did)."""
+    return bool(a.kinds & b.kinds) or "title" in (a.kinds | b.kinds)
+
+
+def all_pairs() -> list[Spec]:
+    """Every pair of operation kinds, in both orders where the order can matter."""
+    pairs = []
+    for i, a in enumerate(OP_KINDS):
+        for j, b in enumerate(OP_KINDS):
+            if a is b or (j < i and not _interacts(a, b)):
+                continue
+            candidate = Spec((a, b))
+            if candidate.applicable():
+                pairs.append(candidate)
+    return pairs
+
+
+TRIPLES = [
+    spec("qty_bigint", "val_not_null", "rename_name"),
+    spec("val_not_null", "score_add", "index_val"),
+    spec("check_qty", "ref_bigint", "add_pages"),
+    spec("add_pages", "drop_name", "title_text"),
+    spec("score_add", "ref_bigint", "title_text"),
+]
+
+# The reproductions of the issue.
+REPRO_A = spec("qty_bigint", "score_add", "index_val", "ref_bigint")
+REPRO_B = spec("rename_name", "drop_name")
+REPRO_C = spec("add_pages", "title_text")  # Alembic's order
+REPROS = [REPRO_A, REPRO_B, REPRO_C]
+
+
+def compile_spec(s: Spec, name: str = CHANGE_NAME) -> ir.Migration:
+    return api.compile_source(s.text, f"{name}.pgroll").migration
+
+
+def setup_migration() -> ir.Migration:
+    return api.compile_source(SETUP, f"{SETUP_NAME}.pgroll").migration
+
+
+def offline_rejection(s: Spec) -> str | None:
+    """The diagnostic codes if the compiler refuses the migration against the setup schema
+    (without a database), else None."""
+    try:
+        migration = compile_spec(s)
+        catalog = replay([setup_migration()]).catalog
+        validate(migration, Before(catalog, OLD_VERSION, ()))
+    except CompileError as err:
+        return ",".join(sorted({d.code.id for d in err.diagnostics}))
+    return None
+
+
+def split_corpus(specs: Iterable[Spec]) -> tuple[list[Spec], dict[str, str]]:
+    """(accepted specs, rejected spec key -> diagnostic codes)."""
+    accepted, rejected = [], {}
+    for s in specs:
+        codes = offline_rejection(s)
+        if codes is None:
+            accepted.append(s)
+        else:
+            rejected[s.key] = codes
+    return accepted, rejected
+
+
+# ---- the row model --------------------------------------------------------------------------
+
+
+class RowModel:
+    """What every stage of every row must be, from the writes that succeeded."""
+
+    def __init__(self, s: Spec) -> None:
+        self.spec = s
+        self.stages = s.stages
+        self.rows: dict[int, list[Row]] = {}
+        self.last_writer: dict[int, str] = {}
+
+    def _forward(self, stage0: Row, previous: list[Row] | None) -> list[Row]:
+        out = [stage0]
+        for k, op in enumerate(self.spec.ops):
+            own = previous[k + 1] if previous is not None else None
+            out.append(op.forward(out[-1], own, self.stages[k]))
+        return out
+
+    def _backward(self, last: Row, previous: list[Row] | None) -> list[Row]:
+        out = [last]
+        for k in reversed(range(len(self.spec.ops))):
+            own = previous[k] if previous is not None else None
+            out.insert(0, self.spec.ops[k].backward(out[0], own, self.stages[k]))
+        return out
+
+    def old_write(self, row_id: int, values: Row, insert: bool, who: str) -> None:
+        """A write through the old version (or to the physical table before complete)."""
+        previous = None if insert else self.rows[row_id]
+        base = {n: None for n in self.stages[0].names()} if insert else dict(previous[0])  # type: ignore[index]
+        stage0 = {**base, **values, "id": row_id}
+        self.rows[row_id] = self._forward(stage0, previous)
+        self.last_writer[row_id] = who
+
+    def new_write(self, row_id: int, values: Row, insert: bool, who: str) -> None:
+        """A write through the new version (or to the physical table after complete)."""
+        previous = None if insert else self.rows[row_id]
+        base = {n: None for n in self.stages[-1].names()} if insert else dict(previous[-1])  # type: ignore[index]
+        last = {**base, **values, "id": row_id}
+        self.rows[row_id] = self._backward(last, previous)
+        self.last_writer[row_id] = who
+
+    def old(self, row_id: int) -> Row:
+        return self.rows[row_id][0]
+
+    def new(self, row_id: int) -> Row:
+        return self.rows[row_id][-1]
+
+
+# ---- what clients write --------------------------------------------------------------------
+
+
+def seed_values(row_id: int) -> Row:
+    """The seeded rows: some NULL val, some negative qty, some NULL ref."""
+    return {
+        "id": row_id,
+        "qty": -row_id if row_id % 3 == 0 else row_id * 3,
+        "val": None if row_id % 4 == 0 else row_id * 2,
+        "title": f"seed {row_id}",
+        "ref_id": None if row_id % 5 == 0 else row_id % REFS + 1,
+        "name": f"name {row_id}",
+    }
+
+
+def write_values(version: Schema, role: str, seq: int, row_id: int, insert: bool,
+                 columns: Sequence[str] | None = None) -> Row:
+    """Values a client of ``version`` writes: all its columns for an insert and every other
+    update, one rotating column otherwise (so updates that leave columns alone are exercised).
+
+    Old clients also write what only the old version allows (NULL ``val``, negative ``qty``);
+    new and base clients write what every version they may meet accepts.
+    """
+    names = [n for n in (columns or version.names()) if n != "id"]
+    if not insert and seq % 2 == 1:
+        names = [names[seq // 2 % len(names)]]
+    free = role == OLD
+    out: Row = {}
+    for name in names:
+        kind = version.kind_of(name) if columns is None else BASE_SCHEMA.kind_of(name)
+        out[name] = _value(kind, version, free, role, seq, row_id)
+    return out
+
+
+def _value(kind: str, version: Schema, free: bool, role: str, seq: int, row_id: int) -> Any:
+    tag = role[0]
+    if kind == "qty":
+        if free and seq % 5 == 2:
+            return None
+        magnitude = seq * 7 + row_id % 1000
+        return -magnitude if free and seq % 4 == 1 else magnitude
+    if kind == "val":
+        nullable = free or (role == NEW and "val" not in version.not_null)
+        return None if nullable and seq % 3 == 0 else seq * 11 + row_id % 97
+    if kind == "title":
+        return f"{tag}{seq}-{row_id}"
+    if kind == "ref":
+        return None if role != BASE and seq % 4 == 3 else seq % REFS + 1
+    if kind == "name":
+        return f"{tag} name {seq}"
+    if kind == "score":
+        return seq * 17 + 5
+    if kind == "pages":
+        return None if seq % 3 == 0 else seq + 1
+    raise AssertionError(kind)
+
+
+# ---- clients -------------------------------------------------------------------------------
+
+
+@dataclass
+class Write:
+    """One client statement and its outcome."""
+
+    role: str
+    kind: str  # insert | update
+    row_id: int
+    values: Row
+    where: str  # the boundary or moment it was issued at
+    phase: str  # start | complete | rollback | after | between
+    ok: bool = False
+    error: str | None = None
+    sqlstate: str | None = None
+    returned: tuple[str, ...] = ()  # the columns of the row written (the shape written to)
+    expected_failure: str | None = None
+
+    def describe(self) -> str:
+        outcome = "ok" if self.ok else f"FAILED {self.sqlstate}: {self.error}"
+        return (f"{self.role} {self.kind} id={self.row_id} {self.values} at {self.where}: "
+                f"{outcome}")
+
+
+def connect_client(dsn: str, search_path: str, label: str) -> Connection:
+    conn = psycopg.connect(dsn, autocommit=True, application_name=f"fault {label}")
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(search_path)))
+    conn.execute(sql.SQL("SET statement_timeout = {}").format(
+        sql.Literal(CLIENT_STATEMENT_TIMEOUT)))
+    return conn
+
+
+class Client:
+    """A version client: one connection, one worker thread, writes executed strictly in the
+    order they were submitted (so its rows' final state is well defined)."""
+
+    def __init__(self, dsn: str, role: str, search_path: str, seeded: int = SEED_ROWS,
+                 id_base: int | None = None) -> None:
+        self.role = role
+        self.search_path = search_path
+        self.conn = connect_client(dsn, search_path, role)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fault-{role}")
+        self.writes: list[Write] = []
+        self.owned: list[int] = [i for i in range(1, seeded + 1) if i % 3 == SLICE[role]]
+        self.next_id = ID_BASE[role] if id_base is None else id_base
+        self.seq = 0
+
+    def submit(self, write: Write) -> Future[Write]:
+        self.writes.append(write)
+        return self.pool.submit(self._execute, write)
+
+    def _execute(self, write: Write) -> Write:
+        columns = list(write.values)
+        try:
+            if write.kind == "insert":
+                statement = sql.SQL("INSERT INTO items ({}) VALUES ({}) RETURNING to_jsonb(items.*)").format(
+                    sql.SQL(", ").join(map(sql.Identifier, ["id", *columns])),
+                    sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1)))
+                params = [write.row_id, *write.values.values()]
+            else:
+                statement = sql.SQL("UPDATE items SET {} WHERE id = %s RETURNING to_jsonb(items.*)").format(
+                    sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c))
+                                       for c in columns))
+                params = [*write.values.values(), write.row_id]
+            cursor = self.conn.execute(statement, params)
+            rows = cursor.fetchall()
+            write.returned = tuple(rows[0][0]) if len(rows) == 1 else ()
+            if len(rows) != 1:
+                write.error, write.sqlstate = f"touched {len(rows)} rows, expected 1", "ROWS"
+            else:
+                write.ok = True
+                if write.kind == "insert":
+                    self.owned.append(write.row_id)
+        except psycopg.Error as err:
+            write.error = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            write.sqlstate = err.sqlstate
+        except Exception as err:  # noqa: BLE001 - recorded, reported by the test
+            write.error, write.sqlstate = f"{type(err).__name__}: {err}", "PYTHON"
+        return write
+
+    def new_write(self, version: Schema, where: str, phase: str, insert: bool,
+                  columns: Sequence[str] | None = None) -> Write:
+        """The next write of this client (not submitted yet)."""
+        self.seq += 1
+        if insert:
+            self.next_id += 1
+            row_id = self.next_id
+        else:
+            row_id = self.owned[self.seq % len(self.owned)]
+        values = write_values(version, self.role, self.seq, row_id, insert, columns)
+        return Write(self.role, "insert" if insert else "update", row_id, values, where, phase)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)
+        self.conn.close()
+
+
+# ---- database helpers ----------------------------------------------------------------------
+
+
+def make_runner(dsn: str, schema: str = SCHEMA, batch_size: int = BATCH_SIZE,
+                **options: Any) -> Runner:
+    """A Runner with a short lock timeout; ``options`` are further RunOptions fields
+    (``on_step`` above all)."""
+    runner = Runner(RunOptions(
+        session=Session(url=dsn, schema=schema, lock_timeout_ms=LOCK_TIMEOUT_MS),
+        batch_size=batch_size, **options))
+    runner.init()
+    return runner
+
+
+def prepare(conn: Connection, dsn: str, schema: str = SCHEMA, rows: int = SEED_ROWS) -> None:
+    """Apply the setup migration (the old version) and seed refs and items."""
+    if schema != SCHEMA:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    runner = make_runner(dsn, schema)
+    try:
+        runner.start(setup_migration())
+        runner.complete()
+    finally:
+        runner.close()
+    seed(conn, schema, rows)
+
+
+def seed(conn: Connection, schema: str, rows: int) -> None:
+    conn.execute(sql.SQL("INSERT INTO {} SELECT generate_series(1, %s)").format(
+        sql.Identifier(schema, "refs")), (REFS,))
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            sql.SQL("INSERT INTO {} (id, qty, val, title, ref_id, name) "
+                    "VALUES (%(id)s, %(qty)s, %(val)s, %(title)s, %(ref_id)s, %(name)s)"
+                    ).format(sql.Identifier(schema, "items")),
+            [seed_values(i) for i in range(1, rows + 1)])
+
+
+def seed_model(model: RowModel, rows: int = SEED_ROWS) -> None:
+    for i in range(1, rows + 1):
+        values = seed_values(i)
+        model.old_write(i, {k: v for k, v in values.items() if k != "id"}, True, "seed")
+
+
+def schema_exists(conn: Connection, name: str) -> bool:
+    row = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def relation_exists(conn: Connection, schema: str, name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       (sql.Identifier(schema, name).as_string(conn),)).fetchone()
+    return bool(row and row[0])
+
+
+_FINGERPRINT = [
+    ("schemas", "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' "
+                "AND nspname <> 'information_schema' ORDER BY 1"),
+    ("relations", "SELECT n.nspname, c.relname, c.relkind, c.relreplident FROM pg_class c "
+                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname !~ '^pg_' "
+                  "AND n.nspname <> 'information_schema' ORDER BY 1, 2"),
+    ("columns", "SELECT n.nspname, c.relname, a.attnum, a.attname, "
+                "format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+                "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                "WHERE a.attnum > 0 AND NOT a.attisdropped AND n.nspname !~ '^pg_' "
+                "AND n.nspname <> 'information_schema' AND c.relkind IN ('r', 'v', 'p') "
+                "ORDER BY 1, 2, 3"),
+    ("constraints", "SELECT n.nspname, c.conrelid::regclass::text, c.conname, "
+                    "pg_get_constraintdef(c.oid), c.convalidated FROM pg_constraint c "
+                    "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname !~ '^pg_' "
+                    "AND n.nspname <> 'information_schema' ORDER BY 1, 2, 3"),
+    ("indexes", "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname !~ '^pg_' AND schemaname <> 'information_schema' "
+                "ORDER BY 1, 2, 3"),
+    ("valid", "SELECT indexrelid::regclass::text, indisvalid, indisready FROM pg_index i "
+              "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n "
+              "ON n.oid = c.relnamespace WHERE n.nspname !~ '^pg_' "
+              "AND n.nspname <> 'information_schema' ORDER BY 1"),
+    ("views", "SELECT schemaname, viewname, definition FROM pg_views "
+              "WHERE schemaname !~ '^pg_' AND schemaname <> 'information_schema' "
+              "ORDER BY 1, 2"),
+    ("triggers", "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid) "
+                 "FROM pg_trigger t WHERE NOT tgisinternal ORDER BY 1, 2"),
+    ("functions", "SELECT n.nspname, p.proname, md5(p.prosrc) FROM pg_proc p "
+                  "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname !~ '^pg_' "
+                  "AND n.nspname <> 'information_schema' ORDER BY 1, 2, 3"),
+    ("comments", "SELECT d.objoid::regclass::text, d.objsubid, d.description "
+                 "FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
+                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname !~ '^pg_' "
+                 "AND n.nspname <> 'information_schema' ORDER BY 1, 2"),
+]
+
+
+def fingerprint(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything schema-level about the database's own schemas, from pg_catalog: relations,
+    columns in attribute order, constraints with validity, indexes with validity, views,
+    triggers, functions (by source hash) and comments."""
+    return {key: conn.execute(query).fetchall() for key, query in _FINGERPRINT}
+
+
+def fingerprint_diff(before: dict[str, list[tuple[Any, ...]]],
+                     after: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    out = []
+    for key in before:
+        gone = [r for r in before[key] if r not in after[key]]
+        extra = [r for r in after[key] if r not in before[key]]
+        if gone or extra:
+            out.append(f"schema {key} differ: missing {gone[:6]}, extra {extra[:6]}")
+    return out
+
+
+def pg_dump_schema(dsn: str, dbname: str) -> str | None:
+    """``pg_dump --schema-only`` of the database with the embedded server's own pg_dump
+    (matching major version), or None when there is none. Lines that differ per run (the
+    random ``\\restrict`` key) are dropped."""
+    from pgroll_dsl.embedded import bin_dir
+
+    try:
+        binary = Path(bin_dir()) / "pg_dump"
+    except Exception:  # noqa: BLE001 - no embedded binaries: the caller falls back
+        return None
+    if not binary.exists():
+        return None
+    from psycopg.conninfo import make_conninfo
+
+    result = subprocess.run([str(binary), "--schema-only", "--no-owner", "--no-privileges",
+                             "-d", make_conninfo(dsn, dbname=dbname)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"pg_dump failed: {result.stderr.strip()}")
+    return "\n".join(line for line in result.stdout.splitlines()
+                     if not line.startswith(("\\restrict", "\\unrestrict", "-- Dumped")))
+
+
+def internal_leftovers(conn: Connection, schema: str = SCHEMA) -> list[str]:
+    """Objects of a migration that must be gone after complete or rollback: ``_pgroll_``
+    columns, constraints and indexes; triggers; functions of the target schema."""
+    found = conn.execute(
+        "SELECT 'column ' || c.relname || '.' || a.attname FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %(s)s AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND a.attname LIKE '\\_pgroll%%' "
+        "UNION ALL SELECT 'constraint ' || conname FROM pg_constraint k "
+        "JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname = %(s)s "
+        "AND conname LIKE '\\_pgroll%%' "
+        "UNION ALL SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = %(s)s "
+        "AND indexname LIKE '\\_pgroll%%' "
+        "UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger t JOIN pg_class c "
+        "ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %(s)s AND NOT t.tgisinternal "
+        "UNION ALL SELECT 'function ' || proname FROM pg_proc p JOIN pg_namespace n "
+        "ON n.oid = p.pronamespace WHERE n.nspname = %(s)s "
+        "UNION ALL SELECT 'invalid index ' || c.relname FROM pg_index i JOIN pg_class c "
+        "ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %(s)s AND NOT i.indisvalid", {"s": schema}).fetchall()
+    return sorted(r[0] for r in found)
+
+
+def view_columns(conn: Connection, schema: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind = 'v' AND a.attnum > 0 ORDER BY 1, a.attnum",
+        (schema,)).fetchall()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A clean start+complete of a migration on an untouched copy (no clients, no faults)."""
+
+    catalog: Catalog | None
+    views: tuple[tuple[Any, ...], ...]
+    error: str | None
+
+
+_REFERENCES: dict[str, Reference] = {}
+
+
+def reference(conn: Connection, dsn: str, s: Spec) -> Reference:
+    """The catalog a clean run of ``s`` gives, computed once per migration text (in the
+    ``ref`` schema of the calling test's database, before the test's own run)."""
+    if s.text in _REFERENCES:
+        return _REFERENCES[s.text]
+    prepare(conn, dsn, REF_SCHEMA)
+    runner = make_runner(dsn, REF_SCHEMA)
+    try:
+        runner.start(compile_spec(s))
+        runner.complete()
+        catalog = dataclasses.replace(introspect(conn, REF_SCHEMA), schema=SCHEMA)
+        views = tuple(view_columns(conn, f"{REF_SCHEMA}_{CHANGE_NAME}"))
+        found = Reference(catalog, views, None)
+    except Exception as err:  # noqa: BLE001 - a clean run that fails is itself a finding
+        found = Reference(None, (), f"{type(err).__name__}: {err}")
+    finally:
+        runner.close()
+    _REFERENCES[s.text] = found
+    return found
+
+
+def rows_through(conn: Connection, names: Sequence[str]) -> dict[int, Row]:
+    """Every row of ``items`` as the connection's version sees it."""
+    statement = sql.SQL("SELECT {} FROM items").format(
+        sql.SQL(", ").join(map(sql.Identifier, names)))
+    return {r[0]: dict(zip(names, r, strict=True)) for r in conn.execute(statement).fetchall()}
+
+
+def checksum_matches(conn: Connection, expected: list[Row]) -> tuple[str, str]:
+    """(checksum of the physical table's rows, checksum of the model's rows as rows of the
+    same table type): md5 over every column of every row in id order. Extra columns, a
+    value off by one or a missing row all change the first."""
+    actual = conn.execute(
+        "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM public.items t"
+    ).fetchone()
+    model = conn.execute(
+        "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) "
+        "FROM jsonb_populate_recordset(NULL::public.items, %s::jsonb) t",
+        (json.dumps(expected),)).fetchone()
+    assert actual is not None and model is not None
+    return str(actual[0]), str(model[0])
+
+
+# ---- classification of failed writes and the invariants -----------------------------------
+
+
+def classify(write: Write, old_exists: bool, new_exists: bool, base_columns: Sequence[str]
+             ) -> str | None:
+    """Why a failed write was allowed to fail, or None when its failure is a defect.
+
+    The only allowed failures:
+
+    * E1: a write through the old version once ``complete`` has dropped the old version
+      schema (the relation is gone: 42P01/3F000);
+    * E2: a write through the new version once ``rollback`` has dropped the new version
+      schema (same errors);
+    * E3: an insert into the physical table, after complete, by a client that does not know
+      a NOT NULL column the migration added (23502 naming a column it does not write).
+    """
+    if write.ok:
+        return None
+    if (write.role == OLD and write.phase in ("complete", "after") and not old_exists
+            and write.sqlstate in GONE):
+        return "E1 old version dropped by complete"
+    if (write.role == NEW and write.phase in ("rollback", "after") and not new_exists
+            and write.sqlstate in GONE):
+        return "E2 new version dropped by rollback"
+    if write.role == BASE and write.kind == "insert" and write.sqlstate == "23502":
+        column = re.search(r'column "([^"]+)"', write.error or "")
+        if column and column[1] not in base_columns and column[1] not in write.values:
+            return "E3 base client unaware of a NOT NULL column after complete"
+    return None
+
+
+@dataclass
+class Outcome:
+    """What a schedule did: every write, the model built from them, and the problems."""
+
+    spec: Spec
+    writes: list[Write] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    model: RowModel | None = None
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def fail_if_problems(self, context: str) -> None:
+        if self.problems:
+            shown = "\n  ".join(self.problems[:25])
+            more = f"\n  ... and {len(self.problems) - 25} more" if len(self.problems) > 25 \
+                else ""
+            pytest.fail(f"{context} [{self.spec.key}]\nmigration:\n{self.spec.text}"
+                        f"problems:\n  {shown}{more}", pytrace=False)
+
+
+def build_model(outcome: Outcome, admin: Connection, seeded: int = SEED_ROWS) -> RowModel:
+    """Classify every failed write and replay the successful ones through the model.
+
+    A base-table write counts as an old-version write while the table still had the
+    migration's shape (RETURNING * showed a ``_pgroll_`` column, or columns the completed
+    table does not have), and as a new-version write afterwards.
+    """
+    s = outcome.spec
+    model = RowModel(s)
+    seed_model(model, seeded)
+    old_exists = schema_exists(admin, OLD_VERSION)
+    new_exists = schema_exists(admin, NEW_VERSION)
+    base_columns = s.base_columns()
+    final_names = set(s.final.names())
+    for write in outcome.writes:
+        if not write.ok:
+            write.expected_failure = classify(write, old_exists, new_exists, base_columns)
+            if write.expected_failure is None:
+                outcome.add(f"client write failed: {write.describe()}")
+            STATS["expected failures"] += write.expected_failure is not None
+            continue
+        STATS["client writes"] += 1
+        insert = write.kind == "insert"
+        who = f"{write.role}@{write.where}"
+        if write.role == OLD:
+            model.old_write(write.row_id, write.values, insert, who)
+        elif write.role == NEW:
+            model.new_write(write.row_id, write.values, insert, who)
+        else:
+            returned = set(write.returned)
+            migrating = any(c.startswith("_pgroll") for c in returned) or returned != final_names
+            if migrating:
+                model.old_write(write.row_id, write.values, insert, who)
+            else:
+                model.new_write(write.row_id, write.values, insert, who)
+    outcome.model = model
+    return model
+
+
+def compare_rows(outcome: Outcome, actual: dict[int, Row], expected: dict[int, Row],
+                 label: str) -> None:
+    assert outcome.model is not None
+    if set(actual) != set(expected):
+        outcome.add(f"{label}: row ids differ: missing {sorted(set(expected) - set(actual))}, "
+                    f"unexpected {sorted(set(actual) - set(expected))}")
+    wrong = 0
+    for row_id in sorted(set(actual) & set(expected)):
+        if actual[row_id] != expected[row_id]:
+            wrong += 1
+            if wrong <= 8:
+                outcome.add(f"{label}: row {row_id} (last written by "
+                            f"{outcome.model.last_writer.get(row_id)}) is {actual[row_id]}, "
+                            f"the model says {expected[row_id]}")
+    if wrong > 8:
+        outcome.add(f"{label}: {wrong} rows differ in all")
+
+
+def check_completed(outcome: Outcome, admin: Connection, dsn: str, ref: Reference) -> None:
+    """The invariants after complete: the new version equals the model row for row, nothing
+    internal is left, and the catalog is what a clean run gives."""
+    model = outcome.model
+    assert model is not None
+    names = outcome.spec.final.names()
+    if schema_exists(admin, OLD_VERSION):
+        outcome.add(f"the old version schema {OLD_VERSION} still exists after complete")
+    if not schema_exists(admin, NEW_VERSION):
+        outcome.add(f"the new version schema {NEW_VERSION} is missing after complete")
+    else:
+        with contextlib.closing(connect_client(dsn, NEW_VERSION, "check")) as reader:
+            try:
+                actual = rows_through(reader, names)
+            except psycopg.Error as err:
+                outcome.add(f"reading through the new version failed: {err}")
+                actual = {}
+        expected = {i: model.new(i) for i in model.rows}
+        compare_rows(outcome, actual, expected, "new version after complete")
+        STATS["rows checked"] += len(expected)
+    physical = [c[0] for c in columns_of(admin, "items")]
+    if sorted(physical) != sorted(names):
+        outcome.add(f"physical columns after complete are {physical}, expected {names}")
+    else:
+        got, want = checksum_matches(admin, [model.new(i) for i in sorted(model.rows)])
+        if got != want:
+            outcome.add(f"checksum of the physical rows after complete {got} != model {want}")
+    for leftover in internal_leftovers(admin):
+        outcome.add(f"left over after complete: {leftover}")
+    if ref.error is not None:
+        outcome.add(f"a clean start+complete of the migration fails: {ref.error}")
+    elif ref.catalog is not None:
+        actual_catalog = introspect(admin, SCHEMA)
+        for diff in catalog_diff(ref.catalog, actual_catalog):
+            outcome.add(f"catalog differs from a clean run: {diff}")
+        views = tuple(view_columns(admin, NEW_VERSION))
+        if views != ref.views:
+            outcome.add(f"new version views differ from a clean run: {views} != {ref.views}")
+
+
+def check_rolled_back(outcome: Outcome, admin: Connection, dsn: str,
+                      before: dict[str, list[tuple[Any, ...]]]) -> None:
+    """The invariants after rollback: the schema is exactly as before start, and the old
+    version (and the physical table) equals the model row for row."""
+    model = outcome.model
+    assert model is not None
+    for diff in fingerprint_diff(before, fingerprint(admin)):
+        outcome.add(f"after rollback: {diff}")
+    names = BASE_SCHEMA.names()
+    if schema_exists(admin, NEW_VERSION):
+        outcome.add(f"the new version schema {NEW_VERSION} still exists after rollback")
+    if not schema_exists(admin, OLD_VERSION):
+        outcome.add(f"the old version schema {OLD_VERSION} is missing after rollback")
+    else:
+        with contextlib.closing(connect_client(dsn, OLD_VERSION, "check")) as reader:
+            try:
+                actual = rows_through(reader, names)
+            except psycopg.Error as err:
+                outcome.add(f"reading through the old version failed: {err}")
+                actual = {}
+        compare_rows(outcome, actual, {i: model.old(i) for i in model.rows},
+                     "old version after rollback")
+        STATS["rows checked"] += len(model.rows)
+    got, want = checksum_matches(admin, [model.old(i) for i in sorted(model.rows)])
+    if got != want:
+        outcome.add(f"checksum of the physical rows after rollback {got} != model {want}")
+    for leftover in internal_leftovers(admin):
+        outcome.add(f"left over after rollback: {leftover}")
+
+
+def columns_of(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (sql.Identifier(schema, table).as_string(conn),)).fetchall()
+
+
+def catalog_diff(expected: Catalog, actual: Catalog) -> list[str]:
+    """Table by table, the parts of two catalogs that differ (short, readable)."""
+    if expected == actual:
+        return []
+    out = []
+    want = {t.name: t for t in expected.tables}
+    got = {t.name: t for t in actual.tables}
+    if set(want) != set(got):
+        out.append(f"tables {sorted(got)} != {sorted(want)}")
+    for name in sorted(set(want) & set(got)):
+        a, b = got[name], want[name]
+        for part in ("columns", "constraints", "indexes", "replica_identity", "comment"):
+            if getattr(a, part) != getattr(b, part):
+                out.append(f"{name}.{part}: {getattr(a, part)} != clean run "
+                           f"{getattr(b, part)}")
+    if not out:
+        out.append("catalogs differ outside the tables (sequences or enums)")
+    return out
+
+
+# ---- session summary -----------------------------------------------------------------------
+
+STATS: Counter[str] = Counter()
+
+
+class _Summary:
+    """Prints the harness's size at the end of the session."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not STATS:
+            return
+        terminalreporter.section("fault harness size")
+        for key in sorted(STATS):
+            terminalreporter.write_line(f"{key}: {STATS[key]}")
+
+
+def register_summary(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("fault-summary"):
+        config.pluginmanager.register(_Summary(), "fault-summary")
+
+
+# ---- the CLI as a subprocess ---------------------------------------------------------------
+
+CLI = [sys.executable, "-m", "pgroll_dsl"]
+
+
+@dataclass
+class CliResult:
+    """One run of the real command line."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def killed(self) -> bool:
+        return self.returncode == -signal.SIGKILL
+
+    def describe(self) -> str:
+        return (f"pgroll-dsl {' '.join(self.args)} -> {self.returncode}\n"
+                f"stdout: {self.stdout.strip()}\nstderr: {self.stderr.strip()}")
+
+
+def cli(args: list[str], dsn: str, env: dict[str, str] | None = None, timeout: float = 60,
+        ) -> CliResult:
+    """Run ``pgroll-dsl ARGS --postgres-url DSN`` (a real process, as a user runs it)."""
+    full = [*args, "--postgres-url", dsn] if args[0] not in ("plan", "validate") else args
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
+    environment.update(env or {})
+    began = time.perf_counter()
+    result = subprocess.run([*CLI, *full], capture_output=True, text=True, timeout=timeout,
+                            env=environment, check=False)
+    STATS["CLI processes"] += 1
+    return CliResult(full, result.returncode, result.stdout, result.stderr,
+                     time.perf_counter() - began)
+
+
+def cli_popen(args: list[str], dsn: str, env: dict[str, str] | None = None,
+              ) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
+    environment.update(env or {})
+    STATS["CLI processes"] += 1
+    return subprocess.Popen([*CLI, *args, "--postgres-url", dsn], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def no_traceback(result: CliResult) -> str | None:
+    if "Traceback (most recent call last)" in result.stderr:
+        return f"Python traceback in stderr of {result.describe()}"
+    return None
+
+
+def status_of(dsn: str) -> dict[str, Any]:
+    result = cli(["status"], dsn)
+    assert result.returncode == 0, result.describe()
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def write_file(directory: Path, name: str, text: str) -> Path:
+    path = directory / f"{name}.pgroll"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def free_writer(client: Client, version: Schema, stop: threading.Event,
+                phase: Callable[[], str], columns: Sequence[str] | None = None,
+                pause: float = 0.002, wait_for: Callable[[], bool] | None = None,
+                stop_on_expected_gone: bool = True, inserts_only: bool = False,
+                ) -> threading.Thread:
+    """A thread that writes through ``client`` until ``stop``, alternating inserts and updates
+    (each one waited for, so they are executed in order). A write that fails because its
+    version is gone ends the writer: a deployed client would have switched over."""
+
+    def loop() -> None:
+        if wait_for is not None:
+            while not wait_for():
+                if stop.wait(0.005):
+                    return
+        while not stop.is_set():
+            insert = inserts_only or client.seq % 2 == 0
+            write = client.new_write(version, "free", phase(), insert, columns)
+            try:
+                client.submit(write).result(timeout=60)
+            except FutureTimeout:
+                write.error, write.sqlstate = "hung for 60 s", "HUNG"
+                return
+            if not write.ok and write.sqlstate in GONE and stop_on_expected_gone:
+                return
+            time.sleep(pause)
+
+    thread = threading.Thread(target=loop, name=f"free-{client.role}", daemon=True)
+    thread.start()
+    return thread
+
+
+def iter_boundaries(total: int) -> Iterator[int]:
+    """1-based step numbers a kill can happen before: 1..total+1 (after the last step)."""
+    yield from range(1, total + 2)

@@ -1,0 +1,416 @@
+"""The fault harness, in process: client writes at every step boundary of every phase.
+
+For each migration of the corpus (every pair of operation kinds on ``items``, in both orders
+where the order can matter, a few triples, and the issue's reproductions) and each ending
+(complete, rollback), the executor reports every boundary between two steps through
+``RunOptions.on_step``. At each boundary, each client that exists (old version, new version
+once its schema exists, the physical table) inserts a fresh row and updates one of its own.
+Inside the executor's transaction (complete and rollback hold ACCESS EXCLUSIVE there) a write
+would wait for the commit, so those are queued on the client's own thread and waited for after
+the phase; elsewhere the hook waits for each write, which must not block.
+
+Afterwards the model of ``fault_model`` says what every version must see for every row, and
+the database must agree exactly (see ``check_completed`` and ``check_rolled_back``). The only
+client failures allowed are the documented ones (``fault_model.classify``): E1, writes through
+the old version once complete dropped it; E2, writes through the new version once rollback
+dropped it; E3, inserts into the physical table after complete that leave out a NOT NULL
+column the migration added.
+
+A second schedule lets threads write continuously instead (free-running), and a few focused
+tests cover rollback under old-version inserts, complete under direct readers of the physical
+table, and the compiler's refusals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+import pytest
+
+from pgroll_dsl.diagnostics import CompileError
+from tests import fault_model as fm
+from tests.fault_model import (
+    BASE,
+    BASE_SCHEMA,
+    NEW,
+    NEW_VERSION,
+    OLD,
+    OLD_VERSION,
+    SCHEMA,
+    STATS,
+    Client,
+    Outcome,
+    Schema,
+    Spec,
+    Write,
+)
+from tests.live_helpers import dsn_of
+
+if TYPE_CHECKING:
+    from pgroll_dsl.backends.runner import StepEvent
+
+pytestmark = [pytest.mark.postgres, pytest.mark.fault]
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+def _unique(specs: list[Spec]) -> list[Spec]:
+    seen: dict[str, Spec] = {}
+    for s in specs:
+        seen.setdefault(s.key, s)
+    return list(seen.values())
+
+
+CORPUS = _unique([*fm.REPROS, *fm.all_pairs(), *fm.TRIPLES])
+ACCEPTED, REJECTED = fm.split_corpus(CORPUS)
+# Pairs that cannot be one migration: both rewrite qty through a copy (PGD320: write the final
+# definition in one operation). Checked below: exactly these, and only with PGD3xx codes.
+EXPECTED_REJECTED = {"qty_bigint+check_qty": "PGD320", "check_qty+qty_bigint": "PGD320"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _summary(request: pytest.FixtureRequest) -> None:
+    fm.register_summary(request.config)
+    STATS["corpus migrations (accepted)"] = len(ACCEPTED)
+    STATS["corpus migrations (refused by the compiler)"] = len(REJECTED)
+
+
+# ---- the step-boundary schedule ------------------------------------------------------------
+
+
+class StepWriter:
+    """The ``on_step`` hook: at every boundary, every existing client inserts and updates."""
+
+    def __init__(self, dsn: str, s: Spec, outcome: Outcome) -> None:
+        self.dsn = dsn
+        self.spec = s
+        self.outcome = outcome
+        self.clients: dict[str, Client] = {
+            OLD: Client(dsn, OLD, OLD_VERSION),
+            BASE: Client(dsn, BASE, SCHEMA),
+        }
+        self.probe = psycopg.connect(dsn, autocommit=True)
+        self.pending: list[tuple[Write, Future[Write]]] = []
+        self.boundaries: list[str] = []
+        self.lock = threading.Lock()
+
+    def version_of(self, role: str) -> tuple[Schema, list[str] | None]:
+        if role == NEW:
+            return self.spec.final, None
+        if role == BASE:
+            return BASE_SCHEMA, self.spec.base_columns()
+        return BASE_SCHEMA, None
+
+    def __call__(self, event: StepEvent) -> None:
+        where = f"{event.phase.value} boundary {event.index + 1}/{event.total + 1}" + (
+            " (in transaction)" if event.in_transaction else "")
+        try:
+            self.boundaries.append(where)
+            STATS["step boundaries"] += 1
+            self.round(where, event.phase.value, wait=not event.in_transaction)
+        except Exception as err:  # noqa: BLE001 - never let the hook break the executor
+            self.outcome.add(f"the on_step hook failed at {where}: {type(err).__name__}: {err}")
+
+    def round(self, where: str, phase: str, wait: bool = True) -> None:
+        """Each client inserts a row and updates one of its rows."""
+        with self.lock:
+            if NEW not in self.clients and fm.relation_exists(self.probe, NEW_VERSION, "items"):
+                self.clients[NEW] = Client(self.dsn, NEW, NEW_VERSION)
+            for role, client in list(self.clients.items()):
+                version, columns = self.version_of(role)
+                for insert in (True, False):
+                    write = client.new_write(version, where, phase, insert, columns)
+                    self.outcome.writes.append(write)
+                    future = client.submit(write)
+                    if not wait:
+                        self.pending.append((write, future))
+                        continue
+                    try:
+                        future.result(timeout=fm.SYNC_WRITE_TIMEOUT)
+                    except FutureTimeout:
+                        self.outcome.add(f"a client write blocked for {fm.SYNC_WRITE_TIMEOUT}s "
+                                         f"at a boundary outside any transaction: "
+                                         f"{write.describe()}")
+                        self.pending.append((write, future))
+
+    def settle(self) -> None:
+        """Wait for the writes queued inside a transaction (it has committed by now)."""
+        for write, future in self.pending:
+            try:
+                future.result(timeout=30)
+            except FutureTimeout:
+                self.outcome.add(f"a client write still blocked 30 s after the phase ended: "
+                                 f"{write.describe()}")
+        self.pending.clear()
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.probe.close()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outcome:
+    """Start (and complete or roll back) ``s`` with writes at every boundary; check it all."""
+    ref = fm.reference(conn, dsn, s) if ending == "complete" else None
+    fm.prepare(conn, dsn)
+    before = fm.fingerprint(conn)
+    outcome = Outcome(s)
+    writer = StepWriter(dsn, s, outcome)
+    runner = fm.make_runner(dsn, on_step=writer)
+    STATS["schedules (step boundaries)"] += 1
+    started = False
+    try:
+        try:
+            runner.start(fm.compile_spec(s))
+            started = True
+        except Exception as err:  # noqa: BLE001 - reported with everything else
+            outcome.add(f"start failed: {_first_line(err)}")
+        writer.settle()
+        if started:
+            writer.round("between start and " + ending, "between")
+            try:
+                getattr(runner, ending)()
+            except Exception as err:  # noqa: BLE001
+                outcome.add(f"{ending} failed: {_first_line(err)}")
+            writer.settle()
+        writer.round(f"after {ending}", "after")
+        writer.settle()
+    finally:
+        runner.close()
+        writer.close()
+    boundaries = [b for b in writer.boundaries if b.startswith(("start", ending))]
+    if started and not any(b.startswith(ending) for b in boundaries):
+        outcome.add(f"on_step was never called during {ending}")
+    fm.build_model(outcome, conn)
+    if started or ending == "rollback":
+        if ending == "complete":
+            assert ref is not None
+            fm.check_completed(outcome, conn, dsn, ref)
+        else:
+            fm.check_rolled_back(outcome, conn, dsn, before)
+    return outcome
+
+
+@pytest.mark.parametrize("ending", ["complete", "rollback"])
+@pytest.mark.parametrize("s", ACCEPTED, ids=lambda s: s.key)
+def test_writes_at_every_step_boundary(pg_conn: Connection, pg_dsn: str, s: Spec,
+                                       ending: str) -> None:
+    outcome = run_step_schedule(pg_conn, dsn_of(pg_dsn, pg_conn), s, ending)
+    outcome.fail_if_problems(f"writes at every step boundary, then {ending}")
+
+
+# ---- free-running writers ------------------------------------------------------------------
+
+
+class Phase:
+    """What the main thread is doing, for labelling the writes of free-running clients."""
+
+    def __init__(self) -> None:
+        self.name = "start"
+
+    def __call__(self) -> str:
+        return self.name
+
+
+def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
+                      rows: int = 45) -> Outcome:
+    """Threads write through old, new (once it exists) and base clients, continuously, during
+    start and then complete or rollback; every write is counted and must be in the result."""
+    ref = fm.reference(conn, dsn, s) if ending == "complete" else None
+    fm.prepare(conn, dsn, rows=rows)
+    before = fm.fingerprint(conn)
+    outcome = Outcome(s)
+    phase = Phase()
+    stop = threading.Event()
+    probe = psycopg.connect(dsn, autocommit=True)
+    clients = {OLD: Client(dsn, OLD, OLD_VERSION, seeded=rows),
+               BASE: Client(dsn, BASE, SCHEMA, seeded=rows),
+               NEW: Client(dsn, NEW, NEW_VERSION, seeded=rows)}
+    probe_lock = threading.Lock()
+
+    def new_exists() -> bool:
+        with probe_lock:
+            return fm.relation_exists(probe, NEW_VERSION, "items")
+
+    threads = [
+        fm.free_writer(clients[OLD], BASE_SCHEMA, stop, phase),
+        fm.free_writer(clients[BASE], BASE_SCHEMA, stop, phase, s.base_columns(),
+                       stop_on_expected_gone=False),
+        fm.free_writer(clients[NEW], s.final, stop, phase, wait_for=new_exists),
+    ]
+    STATS["schedules (free-running writers)"] += 1
+    runner = fm.make_runner(dsn)
+    try:
+        time.sleep(0.2)
+        try:
+            runner.start(fm.compile_spec(s))
+            phase.name = ending
+            getattr(runner, ending)()
+        except Exception as err:  # noqa: BLE001
+            outcome.add(f"{phase.name} failed: {_first_line(err)}")
+        phase.name = "after"
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+            if thread.is_alive():
+                outcome.add(f"{thread.name} hung: a client was blocked")
+        runner.close()
+        for client in clients.values():
+            outcome.writes.extend(client.writes)
+            client.close()
+        probe.close()
+    if not any(w.role == NEW and w.ok for w in outcome.writes):
+        outcome.add("the new-version writer never wrote: the schedule did not test it")
+    fm.build_model(outcome, conn, seeded=rows)
+    if ending == "complete":
+        assert ref is not None
+        fm.check_completed(outcome, conn, dsn, ref)
+    else:
+        fm.check_rolled_back(outcome, conn, dsn, before)
+    return outcome
+
+
+FREE_RUNNING = _unique([*fm.REPROS, *fm.TRIPLES])
+
+
+@pytest.mark.parametrize("ending", ["complete", "rollback"])
+@pytest.mark.parametrize("s", FREE_RUNNING, ids=lambda s: s.key)
+def test_free_running_writers(pg_conn: Connection, pg_dsn: str, s: Spec, ending: str) -> None:
+    outcome = run_free_schedule(pg_conn, dsn_of(pg_dsn, pg_conn), s, ending)
+    outcome.fail_if_problems(f"free-running writers during start and {ending}")
+
+
+# ---- focused schedules -------------------------------------------------------------------
+
+
+def test_rollback_while_three_clients_insert_into_the_old_version(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """Rollback of an add_column NOT NULL with up drops the trigger that fills the column and
+    the column itself; an old-version insert in between (trigger gone, column and its NOT NULL
+    check still there) would fail. Not one of three continuous inserters may fail."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    s = fm.spec("score_add")
+    fm.prepare(pg_conn, dsn)
+    before = fm.fingerprint(pg_conn)
+    outcome = Outcome(s)
+    runner = fm.make_runner(dsn)
+    runner.start(fm.compile_spec(s))
+    phase = Phase()
+    phase.name = "rollback"
+    stop = threading.Event()
+    inserters = [Client(dsn, OLD, OLD_VERSION, id_base=400_000 + 10_000 * i) for i in range(3)]
+    threads = [fm.free_writer(c, BASE_SCHEMA, stop, phase, pause=0.0, inserts_only=True)
+               for c in inserters]
+    try:
+        time.sleep(0.3)
+        runner.rollback()
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        runner.close()
+        for c in inserters:
+            outcome.writes.extend(c.writes)
+            c.close()
+    STATS["schedules (focused)"] += 1
+    inserted = sum(w.ok for w in outcome.writes)
+    assert inserted > 10, f"only {inserted} inserts ran: the schedule tested nothing"
+    fm.build_model(outcome, pg_conn)
+    fm.check_rolled_back(outcome, pg_conn, dsn, before)
+    outcome.fail_if_problems("old-version inserts during rollback")
+
+
+PHYSICAL_SETUP = "create table t (id int primary key, n int);"
+PHYSICAL_CHANGE = "alter table t alter n type bigint up `n::bigint` down `n::int`;"
+
+
+def test_complete_while_clients_read_the_physical_table(pg_conn: Connection,
+                                                        pg_dsn: str) -> None:
+    """Complete replaces ``t.n`` by its copy (drop the old column, rename the copy). Three
+    clients that read the physical table (``select n from t``, search_path public) must
+    never see the column missing: the swap is one transaction."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = fm.make_runner(dsn)
+    runner.start(fm.api.compile_source(PHYSICAL_SETUP, "01_t.pgroll").migration)
+    runner.complete()
+    pg_conn.execute("insert into t select g, g from generate_series(1, 300) g")
+    runner.start(fm.api.compile_source(PHYSICAL_CHANGE, "02_t.pgroll").migration)
+    stop = threading.Event()
+    failures: list[str] = []
+    reads = [0, 0, 0]
+    slowest = [0.0]
+
+    def reader(slot: int) -> None:
+        with fm.connect_client(dsn, SCHEMA, f"reader {slot}") as conn:
+            while not stop.is_set():
+                began = time.perf_counter()
+                try:
+                    rows = conn.execute("select n from t").fetchall()
+                    if len(rows) != 300:
+                        failures.append(f"reader {slot} saw {len(rows)} rows")
+                except psycopg.Error as err:
+                    failures.append(f"reader {slot}: {err.sqlstate}: {_first_line(err)}")
+                slowest[0] = max(slowest[0], time.perf_counter() - began)
+                reads[slot] += 1
+
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        runner.complete()
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        runner.close()
+    STATS["schedules (focused)"] += 1
+    STATS["client reads"] += sum(reads)
+    assert min(reads) > 5, f"reads per reader {reads}: the schedule tested nothing"
+    assert not failures, failures[:10]
+    assert [c[0] for c in fm.columns_of(pg_conn, "t")] == ["id", "n"]
+    assert fm.columns_of(pg_conn, "t")[1][1] == "bigint"
+    assert pg_conn.execute("select sum(n) from t").fetchone() == (45150,)
+    assert slowest[0] < 5.0, f"a reader waited {slowest[0]:.1f}s behind complete"
+
+
+# ---- what the compiler refuses -----------------------------------------------------------
+
+
+def test_the_refused_pairs_are_exactly_the_impossible_ones() -> None:
+    """The pairs refused before anything runs are the known impossible combinations, each
+    with a PGD3xx diagnostic; every other pair is accepted (and run above)."""
+    assert dict(REJECTED) == EXPECTED_REJECTED
+    assert all(code.startswith("PGD3") for codes in REJECTED.values()
+               for code in codes.split(","))
+
+
+def test_a_refused_pair_changes_nothing(pg_conn: Connection, pg_dsn: str) -> None:
+    """Refused at validation: no history row, no version schema, no column."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    fm.prepare(pg_conn, dsn)
+    before = fm.fingerprint(pg_conn)
+    runner = fm.make_runner(dsn)
+    try:
+        with pytest.raises(CompileError) as refused:
+            runner.start(fm.compile_spec(fm.spec("qty_bigint", "check_qty")))
+        assert {d.code.id for d in refused.value.diagnostics} == {"PGD320"}
+        assert runner.status()["status"] == "Complete"
+        assert runner.status()["version"] == fm.SETUP_NAME
+    finally:
+        runner.close()
+    assert fm.fingerprint_diff(before, fm.fingerprint(pg_conn)) == []
