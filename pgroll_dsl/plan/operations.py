@@ -312,6 +312,9 @@ def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
     column = table.column(op.from_.name) if table is not None else None
     if table is None or column is None or column.physical != column.name:
         return  # a column renamed before it exists physically takes its name at complete
+    final = ctx.final.table(op.table.name)
+    if final is None or all(c.physical != column.physical for c in final.columns):
+        return  # dropped later in this migration: complete drops it under its old name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME COLUMN "
              f"{quote_ident(column.physical)} TO {quote_ident(op.to.name)}",
              f"rename column {op.from_.name} to {op.to.name}", relation=table.physical,

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.types import canonical_type
-from pgroll_dsl.plan.model import Phase
+from pgroll_dsl.plan.model import Phase, Step
 from pgroll_dsl.plan.planner import Context, comment_step
 from pgroll_dsl.plan.views import view_sql
 from pgroll_dsl.sql.ddl import qualified
@@ -99,9 +99,12 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
             f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
             f"  {view_sql(ctx, ctx.version_schema, final)};",
         ])
-        ctx.step(Phase.COMPLETE, f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
-                 f"change the type of {column.name} (no rewrite) under its view",
-                 relation=table.physical)
+        # First in complete: the view names the columns as start left them, before any of
+        # this migration's renames.
+        ctx.early_complete.append(Step(
+            sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+            summary=f"change the type of {column.name} (no rewrite) under its view",
+            relation=table.physical, origin=ctx.origin))
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "
                          f"{column.type} -> {canonical_type(op.type)} needs no rewrite, so no "
                          "copy and no backfill (new-version clients see the old type until "

@@ -59,6 +59,7 @@ class Context:
     validate: list[Step] = field(default_factory=list)  # start: after the backfills
     triggers: list[tuple[str, str]] = field(default_factory=list)  # (table, trigger) made
     complete: list[Step] = field(default_factory=list)
+    early_complete: list[Step] = field(default_factory=list)  # before any rename
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
     trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop
@@ -120,7 +121,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     ctx.origin = migration.span
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     start = [*ctx.start, *_mark_triggers(ctx), *views.create, *ctx.late_start, *ctx.validate]
-    complete = [*views.drop_previous, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
+    complete = [*views.drop_previous, *ctx.early_complete, *ctx.complete, *_drop_markers(ctx),
+                *ctx.renames]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
     rollback = [*views.drop_new]
