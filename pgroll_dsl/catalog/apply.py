@@ -11,8 +11,8 @@ from dataclasses import replace
 from typing import assert_never
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import new_name
 from pgroll_dsl.catalog.model import (
-    NEW_PREFIX,
     Catalog,
     Column,
     Constraint,
@@ -300,7 +300,7 @@ def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
         return catalog
     names = Names.of(catalog)
     sequences = _sequences(table.name, (op.column,), names)
-    column = _column(op.column, sequences, physical=NEW_PREFIX + name)
+    column = _column(op.column, sequences, physical=new_name(name))
     constraints = _column_constraints(table.name, op.column, names)
     table = replace(
         table,
@@ -344,7 +344,7 @@ def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
     column = table.column(op.column.name) if table is not None else None
     if table is None or column is None:
         return catalog
-    changed = replace(column, physical=NEW_PREFIX + column.name)
+    changed = replace(column, physical=new_name(column.name))
     if op.type is not None:
         changed = replace(changed, type=canonical_type(op.type))
     if op.nullable is not None:
@@ -400,7 +400,7 @@ def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
         validated=op.type not in (ir.ConstraintType.CHECK, ir.ConstraintType.FOREIGN_KEY),
     )
     new_columns = tuple(
-        replace(c, physical=NEW_PREFIX + c.name,
+        replace(c, physical=new_name(c.name),
                 nullable=False if op.type is ir.ConstraintType.PRIMARY_KEY else c.nullable)
         if c.name in columns else c
         for c in table.columns
@@ -417,7 +417,7 @@ def _drop_constraint(table: Table, name: str) -> Table:
     if constraint is None:
         return table
     columns = tuple(
-        replace(c, physical=NEW_PREFIX + c.name) if c.name in constraint.columns else c
+        replace(c, physical=new_name(c.name)) if c.name in constraint.columns else c
         for c in table.columns
     )
     return replace(

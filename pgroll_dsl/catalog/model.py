@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from pgroll_dsl.catalog.derived import NEW_PREFIX
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
 
 if TYPE_CHECKING:
     from pgroll_dsl import ir
 
-NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the migration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

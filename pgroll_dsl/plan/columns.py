@@ -14,6 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import (
+    DUP_PREFIX,
+    NEW_PREFIX,
+    NOT_NULL_PREFIX,
+    derived,
+    trigger_name,
+)
 from pgroll_dsl.catalog.model import Constraint, Table
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.planner import (
@@ -35,9 +42,6 @@ from pgroll_dsl.plan.triggers import (
 from pgroll_dsl.sql.ddl import deferrable, idents, qualified
 from pgroll_dsl.sql.expressions import column_references, rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, render_type
-
-DUP_PREFIX = "_pgroll_dup_"
-NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> 
 
     ``physical`` is the column's name during the migration, ``name`` its name after complete.
     """
-    check = NOT_NULL_PREFIX + name
+    check = derived(NOT_NULL_PREFIX, name)
     ref = ctx.table_ref(table)
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check)} CHECK "
              f"({quote_ident(physical)} IS NOT NULL) NOT VALID",
@@ -143,7 +147,7 @@ def _backfill_key(ctx: Context, table: Table) -> tuple[str, ...]:
     physical = []
     for name in key:
         column = original.column(name)
-        if column is None or column.physical.startswith(new_name("")):
+        if column is None or column.physical.startswith(NEW_PREFIX):
             return ()
         physical.append(column.physical)
     return tuple(physical)
@@ -189,7 +193,7 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         after_vars = tuple((c.name, c.physical) for c in after.columns)
         copy = quote_ident(rewrite.name)
         install_trigger(
-            ctx, table, f"_pgroll_trigger_{table.physical}_{rewrite.name}",
+            ctx, table, trigger_name(table.physical, rewrite.name),
             up=(temp, rewrite.up or copy, before_vars),
             down=(column.physical, rewrite.down or copy, after_vars), marker=True,
         )
@@ -218,7 +222,7 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
             ref = fk.references
             if ref is None or ref.table != table.name or not set(ref.columns) & names.keys():
                 continue
-            dup = DUP_PREFIX + fk.name
+            dup = derived(DUP_PREFIX, fk.name)
             source = ctx.table_ref(other)
             columns = tuple(_physical(other, c) for c in fk.columns)
             target = references_sql(ctx, table.name, ref.columns, ref.on_delete,  # the copies
@@ -253,7 +257,7 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
         involved = _constraint_columns(constraint)
         if constraint.name == skip or not involved & names.keys():
             continue
-        dup = DUP_PREFIX + constraint.name
+        dup = derived(DUP_PREFIX, constraint.name)
         columns = tuple(names.get(c, _physical(table, c)) for c in constraint.columns)
         match constraint.type:
             case ir.ConstraintType.CHECK:
@@ -295,7 +299,7 @@ def _rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
             mentioned |= _expression_columns(element)
         if not mentioned & names.keys():
             continue
-        dup = DUP_PREFIX + index.name
+        dup = derived(DUP_PREFIX, index.name)
         keys = ", ".join(
             quote_ident(names.get(c, _physical(table, c))) if table.column(c) is not None
             else f"({rename_columns(c, names)})"  # an expression key, re-pointed by identifier
@@ -373,7 +377,7 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
         return
     if op.down is not None:
         after = ctx.after.table(table.name) or table
-        install_trigger(ctx, table, f"_pgroll_trigger_{table.physical}_{column.name}", up=None,
+        install_trigger(ctx, table, trigger_name(table.physical, column.name), up=None,
                         down=(column.physical, op.down.text,
                               tuple((c.name, c.physical) for c in after.columns)), marker=False)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} "

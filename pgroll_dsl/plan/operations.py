@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import assert_never
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, trigger_name
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.types import is_serial
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
 from pgroll_dsl.plan.planner import (
-    DEL_PREFIX,
     Context,
     comment_step,
     flush_trigger_drops,
@@ -187,7 +187,7 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
     physical = table.physical
     if ctx.final.table(op.name.name) is not None:
         # The name is reused later in this migration: move the old table out of its way.
-        hidden = DEL_PREFIX + physical
+        hidden = derived(DEL_PREFIX, physical)
         ctx.step(Phase.START, f"ALTER TABLE {qualified(ctx.schema, physical)} RENAME TO "
                  f"{quote_ident(hidden)}", f"hide table {physical}", relation=physical)
         ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, hidden)} RENAME "
@@ -235,12 +235,10 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     if needs_trigger:
         assert up is not None
         variables = tuple((c.name, c.physical) for c in table.columns)
-        install_trigger(ctx, table, f"_pgroll_trigger_{table.physical}_{name}",
+        install_trigger(ctx, table, trigger_name(table.physical, name),
                         up=(temp, up.text, variables), down=None, marker=True)
     _add_column_constraints(ctx, op, table, temp, fast)
-    if not fast and default is not None:
-        view = qualified(ctx.version_schema, after.name)
-        ctx.late_start.append(_view_default(ctx, view, name, default.text))
+    if not fast and default is not None:  # the new version's view carries it meanwhile
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET DEFAULT "
                  f"({default.text})", f"set the default of {table.name}.{name}",
                  relation=table.physical)
@@ -251,12 +249,6 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
              f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} DROP COLUMN IF EXISTS "
              f"{quote_ident(temp)}", f"drop column {temp}", relation=table.physical)
-
-
-def _view_default(ctx: Context, view: str, column: str, expression: str) -> Step:
-    return Step(sql=f"ALTER VIEW {view} ALTER COLUMN {quote_ident(column)} SET DEFAULT "
-                f"({expression})", summary=f"new-version default of {column}",
-                lock=Lock.ACCESS_EXCLUSIVE, relation=view, origin=ctx.origin)
 
 
 def _new_unique_key(before: Table, after: Table | None, column: str) -> str:

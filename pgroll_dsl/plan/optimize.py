@@ -20,9 +20,9 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.types import canonical_type
 from pgroll_dsl.plan.model import Phase, Step
 from pgroll_dsl.plan.planner import Context, comment_step
-from pgroll_dsl.plan.views import view_sql
+from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import quote_ident, render_type
+from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
 
 _VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
 _NUMERIC = re.compile(r"numeric(?:\((\d+)(?:,(\d+))?\))?\Z")
@@ -97,12 +97,12 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
         view = qualified(ctx.version_schema, final.name)
         body = "\n".join([
             f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
-            f"  {view_sql(ctx, ctx.version_schema, final)};",
+            *(f"  {sql};" for sql in view_statements(ctx, ctx.version_schema, final)),
         ])
         # First in complete: the view names the columns as start left them, before any of
         # this migration's renames.
         ctx.early_complete.append(Step(
-            sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+            sql=do_block(body),
             summary=f"change the type of {column.name} (no rewrite) under its view",
             relation=table.physical, origin=ctx.origin))
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "

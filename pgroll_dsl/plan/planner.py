@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.model import NEW_PREFIX, Catalog, Table
+from pgroll_dsl.catalog.derived import new_name
+from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.plan.model import (
     Cost,
@@ -27,9 +28,7 @@ from pgroll_dsl.plan.model import (
 )
 from pgroll_dsl.source import Span
 from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
-from pgroll_dsl.sql.quoting import quote_ident, quote_literal
-
-DEL_PREFIX = "_pgroll_del_"
+from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,7 +166,7 @@ def _lock_step(ctx: Context, tables: list[str]) -> Step:
         f"  IF pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, t))}) IS NOT NULL "
         f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
         for t in tables)
-    return Step(sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+    return Step(sql=do_block(body),
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 relation=", ".join(tables), origin=ctx.origin)
 
@@ -265,7 +264,7 @@ def atomically(ctx: Context, statements: list[str], summary: str, relation: str)
         ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation)
         return
     body = "\n".join(f"  {s};" for s in statements)
-    ctx.step(Phase.COMPLETE, f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$", summary,
+    ctx.step(Phase.COMPLETE, do_block(body), summary,
              relation=relation)
 
 
@@ -280,11 +279,6 @@ def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
         target = f"{ctx.table_ref(table)}.{quote_ident(column)}"
         ctx.step(phase, comment_on("COLUMN", target, text), f"comment on {table.name}.{column}",
                  lock=Lock.SHARE_UPDATE_EXCLUSIVE, relation=table.physical)
-
-
-def new_name(column: str) -> str:
-    """The temporary physical name of a column being added or rewritten."""
-    return NEW_PREFIX + column
 
 
 __all__ = ["Context", "Cost", "Lock", "Phase", "PlanOptions", "StepKind", "assert_never",

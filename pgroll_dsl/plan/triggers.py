@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pgroll_dsl.catalog.derived import MARK_PREFIX, derived
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import quote_ident, quote_literal
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 MARKER = "_pgroll_needs_backfill"
 
@@ -97,7 +98,7 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     text = "\n".join(body)
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, spec.name)}() RETURNS trigger\n"
-        f"LANGUAGE plpgsql AS $pgroll$\n{text}\n$pgroll$"
+        f"LANGUAGE plpgsql AS {dollar_quote(chr(10) + text + chr(10))}"
     )
 
 
@@ -116,7 +117,7 @@ def _trigger(name: str, schema: str, table: str) -> str:
 
 def mark_name(table: str) -> str:
     """The trigger (and function) that marks a table's written rows as backfilled."""
-    return f"_pgroll_mark_{table}"
+    return derived(MARK_PREFIX, table)
 
 
 def mark_function_sql(schema: str, table: str) -> str:
@@ -127,8 +128,8 @@ def mark_function_sql(schema: str, table: str) -> str:
     """
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(schema, mark_name(table))}() RETURNS trigger\n"
-        f"LANGUAGE plpgsql AS $pgroll$\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n"
-        "  RETURN NEW;\nEND\n$pgroll$"
+        "LANGUAGE plpgsql AS "
+        + dollar_quote(f"\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n  RETURN NEW;\nEND\n")
     )
 
 
@@ -153,16 +154,15 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
               f"%: % rows', {quote_literal(table)}, done_rows USING DETAIL = done_rows::text;")
     marker = quote_ident(MARKER)
     if not key:
-        return (
-            "DO $pgroll_backfill$\nDECLARE\n  touched bigint;\n  done_rows bigint := 0;\nBEGIN\n"
+        return "DO " + dollar_quote(
+            "\nDECLARE\n  touched bigint;\n  done_rows bigint := 0;\nBEGIN\n"
             "  LOOP\n"
             f"    UPDATE {target} SET {marker} = true WHERE ctid = ANY (ARRAY(\n"
             f"      SELECT ctid FROM {target} WHERE {marker} LIMIT {batch_size}"
             " FOR NO KEY UPDATE));\n"
             "    GET DIAGNOSTICS touched = ROW_COUNT;\n    EXIT WHEN touched = 0;"
             f"{report.format(count='touched')}\n"
-            f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
-        )
+            f"    COMMIT;{pause}\n  END LOOP;\nEND\n", "pgroll_backfill")
     columns = [quote_ident(k) for k in key]
     last = [quote_ident(f"last_{i}") for i in range(len(key))]
     declare = "\n".join(
@@ -185,10 +185,9 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
             f"      FROM touched ORDER BY {', '.join(f'{c} DESC' for c in columns)} LIMIT 1;\n"
         )
 
-    return (
-        f"DO $pgroll_backfill$\nDECLARE\n{declare}\n  batch_rows bigint;\n"
+    return "DO " + dollar_quote(
+        f"\nDECLARE\n{declare}\n  batch_rows bigint;\n"
         "  done_rows bigint := 0;\nBEGIN\n  LOOP\n"
         f"    IF {last[0]} IS NULL THEN\n{batch(False)}    ELSE\n{batch(True)}    END IF;\n"
         f"    EXIT WHEN NOT FOUND;{report.format(count='batch_rows')}\n"
-        f"    COMMIT;{pause}\n  END LOOP;\nEND\n$pgroll_backfill$"
-    )
+        f"    COMMIT;{pause}\n  END LOOP;\nEND\n", "pgroll_backfill")

@@ -1,8 +1,8 @@
 """Version schemas: one view per table, exposing the table as one version of the app sees it.
 
-Columns keep the table's order (pgroll orders them at random, #989). A column whose default
-the table does not carry yet (a volatile default, attached at complete) gets it on the view,
-so new-version inserts see it from the start.
+Columns keep the table's order (pgroll orders them at random, #989). Every view carries the
+column defaults its version sees (a volatile default the table gets only at complete
+included), so ``DEFAULT`` and ``SET c = DEFAULT`` behave as on the table.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan.model import Lock, Step
 from pgroll_dsl.plan.planner import Context
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import quote_ident
+from pgroll_dsl.sql.quoting import do_block, quote_ident
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,10 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
             f"create version schema {version}",
         )
     ]
-    create += [_view(ctx, version, table) for table in final.tables]
+    for table in final.tables:
+        create.append(_view(ctx, version, table))
+        create += [_step(ctx, sql, f"a column default of view {table.name}",
+                         relation=table.physical) for sql in _default_sql(version, table)]
     previous = ctx.options.previous_version_schema
     drop_previous = []
     if previous is not None and previous != version:
@@ -57,16 +60,33 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     # After raw SQL at complete the views are rebuilt in one transaction: clients of the new
     # version never find them missing.
     statements = [drop_new[0].sql, create[0].sql,
-                  *(view_sql(ctx, version, t) for t in completed.tables)]
+                  *(sql for t in completed.tables for sql in view_statements(ctx, version, t))]
     body = "\n".join(f"  {s};" for s in statements)
-    recreate = [Step(sql=f"DO $pgroll$\nBEGIN\n{body}\nEND\n$pgroll$",
+    recreate = [Step(sql=do_block(body),
                      summary=f"rebuild the views of {version} after the raw SQL",
                      lock=Lock.ACCESS_SHARE, origin=ctx.origin)]
     return ViewSteps(create, drop_previous, drop_new, recreate)
 
 
-def _step(ctx: Context, sql: str, summary: str) -> Step:
-    return Step(sql=sql, summary=summary, lock=Lock.NONE, origin=ctx.origin)
+def _step(ctx: Context, sql: str, summary: str, relation: str | None = None) -> Step:
+    return Step(sql=sql, summary=summary, lock=Lock.NONE, relation=relation, origin=ctx.origin)
+
+
+def view_statements(ctx: Context, version: str, table: Table) -> list[str]:
+    """The view of one table for one version, and the column defaults it carries."""
+    return [view_sql(ctx, version, table), *_default_sql(version, table)]
+
+
+def _default_sql(version: str, table: Table) -> list[str]:
+    """The table's column defaults on the view.
+
+    An INSERT that leaves a column out gets the table's default anyway, but ``DEFAULT`` in
+    an INSERT or ``SET c = DEFAULT`` in an UPDATE takes the view's own default, NULL unless
+    it is set: a version must behave like the table.
+    """
+    view = qualified(version, table.name)
+    return [f"ALTER VIEW {view} ALTER COLUMN {quote_ident(c.name)} SET DEFAULT {c.default}"
+            for c in table.columns if c.default is not None]
 
 
 def view_sql(ctx: Context, version: str, table: Table) -> str:

@@ -57,6 +57,25 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def dollar_quote(body: str, tag: str = "pgroll") -> str:
+    """``$tag$body$tag$`` with a tag that does not occur in the body.
+
+    A name like ``a$pgroll$b`` or a string in an author's expression could otherwise end a
+    function body or DO block early; the first of ``tag``, ``tag_1``, ``tag_2``, ... that the
+    body does not contain is used.
+    """
+    chosen, n = tag, 0
+    while f"${chosen}$" in body or body.endswith(f"${chosen}"):
+        n += 1
+        chosen = f"{tag}_{n}"
+    return f"${chosen}${body}${chosen}$"
+
+
+def do_block(body: str) -> str:
+    """``DO $pgroll$ BEGIN ... END $pgroll$`` around statements (one per line, ``;`` ended)."""
+    return "DO " + dollar_quote(f"\nBEGIN\n{body}\nEND\n")
+
+
 def render_type(type_: TypeName, keywords: Collection[str] = ()) -> str:
     """Type keywords stay bare (``"int"`` names no type); anything unusual is quoted."""
     if type_.quoted:

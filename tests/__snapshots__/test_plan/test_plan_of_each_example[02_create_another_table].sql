@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (6 steps) ====
+-- ==== start (7 steps) ====
 
 -- [1] 02_create_another_table.yaml:3:7: create table products
 --     lock: none on products; catalog only
@@ -40,7 +40,11 @@ CREATE VIEW "public_02_create_another_table"."customers" WITH (security_invoker 
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_02_create_another_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price" FROM "public"."products";
 
--- [6] 02_create_another_table.yaml:1:1: view sellers of version public_02_create_another_table
+-- [6] 02_create_another_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_02_create_another_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [7] 02_create_another_table.yaml:1:1: view sellers of version public_02_create_another_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_02_create_another_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (20 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -138,11 +138,19 @@ CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
 
--- [16] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+-- [16] 03_add_column.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [17] 03_add_column.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 100;
+
+-- [18] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [17] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
+-- [19] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -183,7 +191,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+-- [20] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
 --     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (5 steps) ====
+-- ==== start (7 steps) ====
 
 -- [1] 04_rename_table.yaml:1:1: create version schema public_04_rename_table
 --     lock: none; catalog only
@@ -28,7 +28,15 @@ CREATE VIEW "public_04_rename_table"."clients" WITH (security_invoker = true) AS
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_04_rename_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [5] 04_rename_table.yaml:1:1: view sellers of version public_04_rename_table
+-- [5] 04_rename_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_04_rename_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [6] 04_rename_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_04_rename_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
+
+-- [7] 04_rename_table.yaml:1:1: view sellers of version public_04_rename_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_04_rename_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (7 steps) ====
+-- ==== start (9 steps) ====
 
 -- [1] 05_sql.yaml:3:7: raw SQL (up)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
@@ -34,11 +34,19 @@ CREATE VIEW "public_05_sql"."clients" WITH (security_invoker = true) AS SELECT "
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_05_sql"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [6] 05_sql.yaml:1:1: view sellers of version public_05_sql
+-- [6] 05_sql.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_05_sql"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [7] 05_sql.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_05_sql"."products" ALTER COLUMN "stock" SET DEFAULT 100;
+
+-- [8] 05_sql.yaml:1:1: view sellers of version public_05_sql
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [7] 05_sql.yaml:1:1: view users of version public_05_sql
+-- [9] 05_sql.yaml:1:1: view users of version public_05_sql
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."users";
 
@@ -62,6 +70,8 @@ BEGIN
   CREATE VIEW "public_05_sql"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
   CREATE VIEW "public_05_sql"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
   CREATE VIEW "public_05_sql"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+  ALTER VIEW "public_05_sql"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+  ALTER VIEW "public_05_sql"."products" ALTER COLUMN "stock" SET DEFAULT 100;
   CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
   CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."users";
 END

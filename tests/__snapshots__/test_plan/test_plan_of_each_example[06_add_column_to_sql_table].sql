@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (13 steps) ====
+-- ==== start (15 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -84,15 +84,23 @@ CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [11] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [11] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [12] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
+
+-- [13] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [12] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [14] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- [13] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
+-- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (10 steps) ====
+-- ==== start (11 steps) ====
 
 -- [1] 12_create_employees_table.yaml:3:7: create table employees
 --     lock: none on employees; catalog only
@@ -47,15 +47,19 @@ CREATE VIEW "public_12_create_employees_table"."clients" WITH (security_invoker 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_12_create_employees_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "role" AS "role" FROM "public"."employees";
 
--- [8] 12_create_employees_table.yaml:1:1: view fruits of version public_12_create_employees_table
+-- [8] 12_create_employees_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_12_create_employees_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [9] 12_create_employees_table.yaml:1:1: view fruits of version public_12_create_employees_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_12_create_employees_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [9] 12_create_employees_table.yaml:1:1: view sellers of version public_12_create_employees_table
+-- [10] 12_create_employees_table.yaml:1:1: view sellers of version public_12_create_employees_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_12_create_employees_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [10] 12_create_employees_table.yaml:1:1: view users of version public_12_create_employees_table
+-- [11] 12_create_employees_table.yaml:1:1: view users of version public_12_create_employees_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_12_create_employees_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

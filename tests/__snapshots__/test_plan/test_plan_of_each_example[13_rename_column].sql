@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (7 steps) ====
+-- ==== start (8 steps) ====
 
 -- [1] 13_rename_column.yaml:1:1: create version schema public_13_rename_column
 --     lock: none; catalog only
@@ -28,15 +28,19 @@ CREATE VIEW "public_13_rename_column"."clients" WITH (security_invoker = true) A
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_13_rename_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "role" AS "job_title" FROM "public"."employees";
 
--- [5] 13_rename_column.yaml:1:1: view fruits of version public_13_rename_column
+-- [5] 13_rename_column.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_13_rename_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [6] 13_rename_column.yaml:1:1: view fruits of version public_13_rename_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_13_rename_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [6] 13_rename_column.yaml:1:1: view sellers of version public_13_rename_column
+-- [7] 13_rename_column.yaml:1:1: view sellers of version public_13_rename_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_13_rename_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [7] 13_rename_column.yaml:1:1: view users of version public_13_rename_column
+-- [8] 13_rename_column.yaml:1:1: view users of version public_13_rename_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_13_rename_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

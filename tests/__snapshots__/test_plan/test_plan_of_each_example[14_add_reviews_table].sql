@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (9 steps) ====
+-- ==== start (11 steps) ====
 
 -- [1] 14_add_reviews_table.yaml:3:7: create table reviews
 --     lock: none on reviews; catalog only
@@ -40,19 +40,27 @@ CREATE VIEW "public_14_add_reviews_table"."clients" WITH (security_invoker = tru
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_14_add_reviews_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 14_add_reviews_table.yaml:1:1: view fruits of version public_14_add_reviews_table
+-- [6] 14_add_reviews_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_14_add_reviews_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 14_add_reviews_table.yaml:1:1: view fruits of version public_14_add_reviews_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_14_add_reviews_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 14_add_reviews_table.yaml:1:1: view reviews of version public_14_add_reviews_table
+-- [8] 14_add_reviews_table.yaml:1:1: view reviews of version public_14_add_reviews_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_14_add_reviews_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review" FROM "public"."reviews";
 
--- [8] 14_add_reviews_table.yaml:1:1: view sellers of version public_14_add_reviews_table
+-- [9] 14_add_reviews_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_14_add_reviews_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [10] 14_add_reviews_table.yaml:1:1: view sellers of version public_14_add_reviews_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_14_add_reviews_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [9] 14_add_reviews_table.yaml:1:1: view users of version public_14_add_reviews_table
+-- [11] 14_add_reviews_table.yaml:1:1: view users of version public_14_add_reviews_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_14_add_reviews_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

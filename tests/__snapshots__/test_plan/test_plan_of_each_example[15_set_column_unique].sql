@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (16 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -100,23 +100,31 @@ CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = tru
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
+-- [12] 15_set_column_unique.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [13] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [13] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
+-- [14] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [14] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
+-- [15] 15_set_column_unique.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [16] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [15] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
+-- [17] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [16] 15_set_column_unique.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [18] 15_set_column_unique.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

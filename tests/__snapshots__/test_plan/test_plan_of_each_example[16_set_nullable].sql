@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (20 steps) ====
 
 -- [1] 16_set_nullable.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -104,23 +104,31 @@ CREATE VIEW "public_16_set_nullable"."clients" WITH (security_invoker = true) AS
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_16_set_nullable"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
+-- [13] 16_set_nullable.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_16_set_nullable"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [14] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_16_set_nullable"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
+-- [15] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_16_set_nullable"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [15] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
+-- [16] 16_set_nullable.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_16_set_nullable"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [17] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
+-- [18] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 16_set_nullable.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [19] 16_set_nullable.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -161,7 +169,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+-- [20] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 

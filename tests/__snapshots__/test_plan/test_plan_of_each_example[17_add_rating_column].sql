@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (9 steps) ====
+-- ==== start (12 steps) ====
 
 -- [1] 17_add_rating_column.yaml:3:7: add column reviews.rating as _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -34,19 +34,31 @@ CREATE VIEW "public_17_add_rating_column"."clients" WITH (security_invoker = tru
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_17_add_rating_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 17_add_rating_column.yaml:1:1: view fruits of version public_17_add_rating_column
+-- [6] 17_add_rating_column.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_17_add_rating_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 17_add_rating_column.yaml:1:1: view fruits of version public_17_add_rating_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_17_add_rating_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 17_add_rating_column.yaml:1:1: view reviews of version public_17_add_rating_column
+-- [8] 17_add_rating_column.yaml:1:1: view reviews of version public_17_add_rating_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_17_add_rating_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [8] 17_add_rating_column.yaml:1:1: view sellers of version public_17_add_rating_column
+-- [9] 17_add_rating_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_17_add_rating_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [10] 17_add_rating_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_17_add_rating_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [11] 17_add_rating_column.yaml:1:1: view sellers of version public_17_add_rating_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_17_add_rating_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [9] 17_add_rating_column.yaml:1:1: view users of version public_17_add_rating_column
+-- [12] 17_add_rating_column.yaml:1:1: view users of version public_17_add_rating_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_17_add_rating_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (21 steps) ====
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -107,23 +107,35 @@ CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = tr
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+-- [13] 18_change_column_type.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_18_change_column_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [14] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+-- [15] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [15] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+-- [16] 18_change_column_type.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [17] 18_change_column_type.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [18] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+-- [19] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 18_change_column_type.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [20] 18_change_column_type.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -164,7 +176,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [21] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (10 steps) ====
+-- ==== start (14 steps) ====
 
 -- [1] 19_create_orders_table.yaml:3:7: create table orders
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
@@ -39,23 +39,39 @@ CREATE VIEW "public_19_create_orders_table"."clients" WITH (security_invoker = t
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_19_create_orders_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 19_create_orders_table.yaml:1:1: view fruits of version public_19_create_orders_table
+-- [6] 19_create_orders_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_19_create_orders_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 19_create_orders_table.yaml:1:1: view fruits of version public_19_create_orders_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_19_create_orders_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 19_create_orders_table.yaml:1:1: view orders of version public_19_create_orders_table
+-- [8] 19_create_orders_table.yaml:1:1: view orders of version public_19_create_orders_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_19_create_orders_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [8] 19_create_orders_table.yaml:1:1: view reviews of version public_19_create_orders_table
+-- [9] 19_create_orders_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_19_create_orders_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [10] 19_create_orders_table.yaml:1:1: view reviews of version public_19_create_orders_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_19_create_orders_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [9] 19_create_orders_table.yaml:1:1: view sellers of version public_19_create_orders_table
+-- [11] 19_create_orders_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_19_create_orders_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [12] 19_create_orders_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_19_create_orders_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [13] 19_create_orders_table.yaml:1:1: view sellers of version public_19_create_orders_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_19_create_orders_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [10] 19_create_orders_table.yaml:1:1: view users of version public_19_create_orders_table
+-- [14] 19_create_orders_table.yaml:1:1: view users of version public_19_create_orders_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_19_create_orders_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (11 steps) ====
+-- ==== start (16 steps) ====
 
 -- [1] 20_create_posts_table.yaml:3:7: create table posts
 --     lock: none on posts; catalog only
@@ -40,27 +40,47 @@ CREATE VIEW "public_20_create_posts_table"."clients" WITH (security_invoker = tr
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_20_create_posts_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 20_create_posts_table.yaml:1:1: view fruits of version public_20_create_posts_table
+-- [6] 20_create_posts_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_20_create_posts_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 20_create_posts_table.yaml:1:1: view fruits of version public_20_create_posts_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_20_create_posts_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 20_create_posts_table.yaml:1:1: view orders of version public_20_create_posts_table
+-- [8] 20_create_posts_table.yaml:1:1: view orders of version public_20_create_posts_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_20_create_posts_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [8] 20_create_posts_table.yaml:1:1: view posts of version public_20_create_posts_table
+-- [9] 20_create_posts_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_20_create_posts_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [10] 20_create_posts_table.yaml:1:1: view posts of version public_20_create_posts_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_20_create_posts_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [9] 20_create_posts_table.yaml:1:1: view reviews of version public_20_create_posts_table
+-- [11] 20_create_posts_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_20_create_posts_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [12] 20_create_posts_table.yaml:1:1: view reviews of version public_20_create_posts_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_20_create_posts_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [10] 20_create_posts_table.yaml:1:1: view sellers of version public_20_create_posts_table
+-- [13] 20_create_posts_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_20_create_posts_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [14] 20_create_posts_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_20_create_posts_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [15] 20_create_posts_table.yaml:1:1: view sellers of version public_20_create_posts_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_20_create_posts_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [11] 20_create_posts_table.yaml:1:1: view users of version public_20_create_posts_table
+-- [16] 20_create_posts_table.yaml:1:1: view users of version public_20_create_posts_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_20_create_posts_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

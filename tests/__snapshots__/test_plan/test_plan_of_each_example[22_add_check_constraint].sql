@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (21 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -101,31 +101,51 @@ CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+-- [13] 22_add_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [14] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+-- [15] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [15] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+-- [16] 22_add_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [17] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [16] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+-- [18] 22_add_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [19] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [17] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+-- [20] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [21] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [22] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [18] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+-- [23] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [19] 22_add_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [24] 22_add_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -166,11 +186,11 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [20] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [25] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- [21] 22_add_check_constraint.yaml:3:7: validate title_length
+-- [26] 22_add_check_constraint.yaml:3:7: validate title_length
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 

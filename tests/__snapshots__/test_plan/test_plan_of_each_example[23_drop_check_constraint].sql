@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (19 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 23_drop_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -97,31 +97,51 @@ CREATE VIEW "public_23_drop_check_constraint"."clients" WITH (security_invoker =
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
+-- [12] 23_drop_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_23_drop_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [13] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [13] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
+-- [14] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
+-- [15] 23_drop_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_23_drop_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [16] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "_pgroll_new_title" AS "title" FROM "public"."posts";
 
--- [15] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
+-- [17] 23_drop_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_23_drop_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [18] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [16] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
+-- [19] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [20] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [21] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [17] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
+-- [22] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [18] 23_drop_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [23] 23_drop_check_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -162,7 +182,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [24] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 

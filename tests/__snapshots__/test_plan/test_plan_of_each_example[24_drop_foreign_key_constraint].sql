@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -93,31 +93,51 @@ CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_inv
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [11] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_24_drop_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [12] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [13] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [13] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [14] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_24_drop_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [15] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [14] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [16] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_24_drop_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [17] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [15] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [18] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [19] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [20] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [16] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [21] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [17] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [22] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

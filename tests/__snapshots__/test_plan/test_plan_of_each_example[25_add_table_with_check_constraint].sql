@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (12 steps) ====
+-- ==== start (17 steps) ====
 
 -- [1] 25_add_table_with_check_constraint.yaml:3:7: create table people
 --     lock: none on people; catalog only
@@ -38,31 +38,51 @@ CREATE VIEW "public_25_add_table_with_check_constraint"."clients" WITH (security
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 25_add_table_with_check_constraint.yaml:1:1: view fruits of version public_25_add_table_with_check_constraint
+-- [6] 25_add_table_with_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_25_add_table_with_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 25_add_table_with_check_constraint.yaml:1:1: view fruits of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 25_add_table_with_check_constraint.yaml:1:1: view orders of version public_25_add_table_with_check_constraint
+-- [8] 25_add_table_with_check_constraint.yaml:1:1: view orders of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [8] 25_add_table_with_check_constraint.yaml:1:1: view people of version public_25_add_table_with_check_constraint
+-- [9] 25_add_table_with_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_25_add_table_with_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [10] 25_add_table_with_check_constraint.yaml:1:1: view people of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."people";
 
--- [9] 25_add_table_with_check_constraint.yaml:1:1: view posts of version public_25_add_table_with_check_constraint
+-- [11] 25_add_table_with_check_constraint.yaml:1:1: view posts of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [10] 25_add_table_with_check_constraint.yaml:1:1: view reviews of version public_25_add_table_with_check_constraint
+-- [12] 25_add_table_with_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_25_add_table_with_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [13] 25_add_table_with_check_constraint.yaml:1:1: view reviews of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [11] 25_add_table_with_check_constraint.yaml:1:1: view sellers of version public_25_add_table_with_check_constraint
+-- [14] 25_add_table_with_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_25_add_table_with_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [15] 25_add_table_with_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_25_add_table_with_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [16] 25_add_table_with_check_constraint.yaml:1:1: view sellers of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [12] 25_add_table_with_check_constraint.yaml:1:1: view users of version public_25_add_table_with_check_constraint
+-- [17] 25_add_table_with_check_constraint.yaml:1:1: view users of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (20 steps) ====
 
 -- [1] 26_add_column_with_check_constraint.yaml:3:7: add column people.age as _pgroll_new_age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -39,35 +39,59 @@ CREATE VIEW "public_26_add_column_with_check_constraint"."clients" WITH (securit
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [7] 26_add_column_with_check_constraint.yaml:1:1: view fruits of version public_26_add_column_with_check_constraint
+-- [7] 26_add_column_with_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [8] 26_add_column_with_check_constraint.yaml:1:1: view fruits of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 26_add_column_with_check_constraint.yaml:1:1: view orders of version public_26_add_column_with_check_constraint
+-- [9] 26_add_column_with_check_constraint.yaml:1:1: view orders of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [9] 26_add_column_with_check_constraint.yaml:1:1: view people of version public_26_add_column_with_check_constraint
+-- [10] 26_add_column_with_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [11] 26_add_column_with_check_constraint.yaml:1:1: view people of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_age" AS "age" FROM "public"."people";
 
--- [10] 26_add_column_with_check_constraint.yaml:1:1: view posts of version public_26_add_column_with_check_constraint
+-- [12] 26_add_column_with_check_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [13] 26_add_column_with_check_constraint.yaml:1:1: view posts of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [11] 26_add_column_with_check_constraint.yaml:1:1: view reviews of version public_26_add_column_with_check_constraint
+-- [14] 26_add_column_with_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [15] 26_add_column_with_check_constraint.yaml:1:1: view reviews of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [12] 26_add_column_with_check_constraint.yaml:1:1: view sellers of version public_26_add_column_with_check_constraint
+-- [16] 26_add_column_with_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [17] 26_add_column_with_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_26_add_column_with_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [18] 26_add_column_with_check_constraint.yaml:1:1: view sellers of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [13] 26_add_column_with_check_constraint.yaml:1:1: view users of version public_26_add_column_with_check_constraint
+-- [19] 26_add_column_with_check_constraint.yaml:1:1: view users of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [14] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
+-- [20] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -102,35 +102,59 @@ CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [12] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [13] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [13] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [14] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [15] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [16] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [15] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [18] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [20] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [17] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [22] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [23] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [18] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [24] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [19] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches of 1000 keyed on id
+-- [25] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -171,7 +195,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [20] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [26] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 

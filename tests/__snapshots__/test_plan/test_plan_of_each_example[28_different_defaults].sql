@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (13 steps) ====
+-- ==== start (23 steps) ====
 
 -- [1] 28_different_defaults.yaml:3:7: create table items
 --     lock: none on items; catalog only
@@ -41,35 +41,75 @@ CREATE VIEW "public_28_different_defaults"."clients" WITH (security_invoker = tr
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_28_different_defaults"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 28_different_defaults.yaml:1:1: view fruits of version public_28_different_defaults
+-- [6] 28_different_defaults.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_28_different_defaults"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 28_different_defaults.yaml:1:1: view fruits of version public_28_different_defaults
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_28_different_defaults"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 28_different_defaults.yaml:1:1: view items of version public_28_different_defaults
+-- [8] 28_different_defaults.yaml:1:1: view items of version public_28_different_defaults
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_28_different_defaults"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [8] 28_different_defaults.yaml:1:1: view orders of version public_28_different_defaults
+-- [9] 28_different_defaults.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_28_different_defaults"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [10] 28_different_defaults.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_28_different_defaults"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [11] 28_different_defaults.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_28_different_defaults"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [12] 28_different_defaults.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_28_different_defaults"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [13] 28_different_defaults.yaml:1:1: view orders of version public_28_different_defaults
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_28_different_defaults"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [9] 28_different_defaults.yaml:1:1: view people of version public_28_different_defaults
+-- [14] 28_different_defaults.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_28_different_defaults"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [15] 28_different_defaults.yaml:1:1: view people of version public_28_different_defaults
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_28_different_defaults"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [10] 28_different_defaults.yaml:1:1: view posts of version public_28_different_defaults
+-- [16] 28_different_defaults.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_28_different_defaults"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [17] 28_different_defaults.yaml:1:1: view posts of version public_28_different_defaults
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_28_different_defaults"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [11] 28_different_defaults.yaml:1:1: view reviews of version public_28_different_defaults
+-- [18] 28_different_defaults.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_28_different_defaults"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [19] 28_different_defaults.yaml:1:1: view reviews of version public_28_different_defaults
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_28_different_defaults"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [12] 28_different_defaults.yaml:1:1: view sellers of version public_28_different_defaults
+-- [20] 28_different_defaults.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_28_different_defaults"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [21] 28_different_defaults.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_28_different_defaults"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [22] 28_different_defaults.yaml:1:1: view sellers of version public_28_different_defaults
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_28_different_defaults"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [13] 28_different_defaults.yaml:1:1: view users of version public_28_different_defaults
+-- [23] 28_different_defaults.yaml:1:1: view users of version public_28_different_defaults
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_28_different_defaults"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

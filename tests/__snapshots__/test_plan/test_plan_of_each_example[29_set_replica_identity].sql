@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (13 steps) ====
+-- ==== start (23 steps) ====
 
 -- [1] 29_set_replica_identity.yaml:3:7: set replica identity of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -32,35 +32,75 @@ CREATE VIEW "public_29_set_replica_identity"."clients" WITH (security_invoker = 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_29_set_replica_identity"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 29_set_replica_identity.yaml:1:1: view fruits of version public_29_set_replica_identity
+-- [6] 29_set_replica_identity.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_29_set_replica_identity"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 29_set_replica_identity.yaml:1:1: view fruits of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_29_set_replica_identity"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 29_set_replica_identity.yaml:1:1: view items of version public_29_set_replica_identity
+-- [8] 29_set_replica_identity.yaml:1:1: view items of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_29_set_replica_identity"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [8] 29_set_replica_identity.yaml:1:1: view orders of version public_29_set_replica_identity
+-- [9] 29_set_replica_identity.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_29_set_replica_identity"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [10] 29_set_replica_identity.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_29_set_replica_identity"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [11] 29_set_replica_identity.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_29_set_replica_identity"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [12] 29_set_replica_identity.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_29_set_replica_identity"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [13] 29_set_replica_identity.yaml:1:1: view orders of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_29_set_replica_identity"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [9] 29_set_replica_identity.yaml:1:1: view people of version public_29_set_replica_identity
+-- [14] 29_set_replica_identity.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_29_set_replica_identity"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [15] 29_set_replica_identity.yaml:1:1: view people of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_29_set_replica_identity"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [10] 29_set_replica_identity.yaml:1:1: view posts of version public_29_set_replica_identity
+-- [16] 29_set_replica_identity.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_29_set_replica_identity"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [17] 29_set_replica_identity.yaml:1:1: view posts of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_29_set_replica_identity"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [11] 29_set_replica_identity.yaml:1:1: view reviews of version public_29_set_replica_identity
+-- [18] 29_set_replica_identity.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_29_set_replica_identity"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [19] 29_set_replica_identity.yaml:1:1: view reviews of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_29_set_replica_identity"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [12] 29_set_replica_identity.yaml:1:1: view sellers of version public_29_set_replica_identity
+-- [20] 29_set_replica_identity.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_29_set_replica_identity"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [21] 29_set_replica_identity.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_29_set_replica_identity"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [22] 29_set_replica_identity.yaml:1:1: view sellers of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_29_set_replica_identity"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [13] 29_set_replica_identity.yaml:1:1: view users of version public_29_set_replica_identity
+-- [23] 29_set_replica_identity.yaml:1:1: view users of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_29_set_replica_identity"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (22 steps) ====
+-- ==== start (32 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -94,39 +94,79 @@ CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [13] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [14] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [15] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [15] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [16] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [17] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [18] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [19] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [20] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [16] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [21] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [22] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [17] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [23] 30_add_column_simple_up.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [24] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [18] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [25] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [26] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [19] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [28] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [29] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [20] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [30] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [21] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
+-- [31] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -167,7 +207,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [22] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [32] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 

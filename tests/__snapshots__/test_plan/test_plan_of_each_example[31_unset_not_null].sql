@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (19 steps) ====
+-- ==== start (29 steps) ====
 
 -- [1] 31_unset_not_null.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -93,39 +93,79 @@ CREATE VIEW "public_31_unset_not_null"."clients" WITH (security_invoker = true) 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_31_unset_not_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
+-- [11] 31_unset_not_null.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_31_unset_not_null"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [12] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_31_unset_not_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
+-- [13] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_31_unset_not_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [13] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
+-- [14] 31_unset_not_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [15] 31_unset_not_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [16] 31_unset_not_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [17] 31_unset_not_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [18] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_31_unset_not_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
+-- [19] 31_unset_not_null.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_31_unset_not_null"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [20] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_31_unset_not_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
--- [15] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
+-- [21] 31_unset_not_null.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_31_unset_not_null"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [22] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_31_unset_not_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [16] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
+-- [23] 31_unset_not_null.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_31_unset_not_null"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [24] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_31_unset_not_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [17] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
+-- [25] 31_unset_not_null.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [26] 31_unset_not_null.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [27] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_31_unset_not_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [18] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
+-- [28] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_31_unset_not_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [19] 31_unset_not_null.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [29] 31_unset_not_null.yaml:3:7: backfill posts in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (12 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 32_sql_on_complete.yaml:1:1: create version schema public_32_sql_on_complete
 --     lock: none; catalog only
@@ -29,35 +29,75 @@ CREATE VIEW "public_32_sql_on_complete"."clients" WITH (security_invoker = true)
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_32_sql_on_complete"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [5] 32_sql_on_complete.yaml:1:1: view fruits of version public_32_sql_on_complete
+-- [5] 32_sql_on_complete.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_32_sql_on_complete"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [6] 32_sql_on_complete.yaml:1:1: view fruits of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_32_sql_on_complete"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [6] 32_sql_on_complete.yaml:1:1: view items of version public_32_sql_on_complete
+-- [7] 32_sql_on_complete.yaml:1:1: view items of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_32_sql_on_complete"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [7] 32_sql_on_complete.yaml:1:1: view orders of version public_32_sql_on_complete
+-- [8] 32_sql_on_complete.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [9] 32_sql_on_complete.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [10] 32_sql_on_complete.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [11] 32_sql_on_complete.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [12] 32_sql_on_complete.yaml:1:1: view orders of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_32_sql_on_complete"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [8] 32_sql_on_complete.yaml:1:1: view people of version public_32_sql_on_complete
+-- [13] 32_sql_on_complete.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_32_sql_on_complete"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [14] 32_sql_on_complete.yaml:1:1: view people of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_32_sql_on_complete"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
--- [9] 32_sql_on_complete.yaml:1:1: view posts of version public_32_sql_on_complete
+-- [15] 32_sql_on_complete.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_32_sql_on_complete"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [16] 32_sql_on_complete.yaml:1:1: view posts of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_32_sql_on_complete"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [10] 32_sql_on_complete.yaml:1:1: view reviews of version public_32_sql_on_complete
+-- [17] 32_sql_on_complete.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_32_sql_on_complete"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [18] 32_sql_on_complete.yaml:1:1: view reviews of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_32_sql_on_complete"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [11] 32_sql_on_complete.yaml:1:1: view sellers of version public_32_sql_on_complete
+-- [19] 32_sql_on_complete.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [20] 32_sql_on_complete.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [21] 32_sql_on_complete.yaml:1:1: view sellers of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [12] 32_sql_on_complete.yaml:1:1: view users of version public_32_sql_on_complete
+-- [22] 32_sql_on_complete.yaml:1:1: view users of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
@@ -86,12 +126,22 @@ BEGIN
   CREATE VIEW "public_32_sql_on_complete"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
   CREATE VIEW "public_32_sql_on_complete"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
   CREATE VIEW "public_32_sql_on_complete"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+  ALTER VIEW "public_32_sql_on_complete"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
   CREATE VIEW "public_32_sql_on_complete"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
   CREATE VIEW "public_32_sql_on_complete"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+  ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+  ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+  ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+  ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "created_at" SET DEFAULT now();
   CREATE VIEW "public_32_sql_on_complete"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+  ALTER VIEW "public_32_sql_on_complete"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
   CREATE VIEW "public_32_sql_on_complete"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+  ALTER VIEW "public_32_sql_on_complete"."people" ALTER COLUMN "age" SET DEFAULT 18;
   CREATE VIEW "public_32_sql_on_complete"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+  ALTER VIEW "public_32_sql_on_complete"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
   CREATE VIEW "public_32_sql_on_complete"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+  ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+  ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
   CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
   CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 END

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (12 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 33_rename_check_constraint.yaml:1:1: create version schema public_33_rename_check_constraint
 --     lock: none; catalog only
@@ -28,35 +28,75 @@ CREATE VIEW "public_33_rename_check_constraint"."clients" WITH (security_invoker
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [5] 33_rename_check_constraint.yaml:1:1: view fruits of version public_33_rename_check_constraint
+-- [5] 33_rename_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [6] 33_rename_check_constraint.yaml:1:1: view fruits of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [6] 33_rename_check_constraint.yaml:1:1: view items of version public_33_rename_check_constraint
+-- [7] 33_rename_check_constraint.yaml:1:1: view items of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [7] 33_rename_check_constraint.yaml:1:1: view orders of version public_33_rename_check_constraint
+-- [8] 33_rename_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [9] 33_rename_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [10] 33_rename_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [11] 33_rename_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [12] 33_rename_check_constraint.yaml:1:1: view orders of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [8] 33_rename_check_constraint.yaml:1:1: view people of version public_33_rename_check_constraint
+-- [13] 33_rename_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [14] 33_rename_check_constraint.yaml:1:1: view people of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [9] 33_rename_check_constraint.yaml:1:1: view posts of version public_33_rename_check_constraint
+-- [15] 33_rename_check_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [16] 33_rename_check_constraint.yaml:1:1: view posts of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [10] 33_rename_check_constraint.yaml:1:1: view reviews of version public_33_rename_check_constraint
+-- [17] 33_rename_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [18] 33_rename_check_constraint.yaml:1:1: view reviews of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [11] 33_rename_check_constraint.yaml:1:1: view sellers of version public_33_rename_check_constraint
+-- [19] 33_rename_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [20] 33_rename_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_33_rename_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [21] 33_rename_check_constraint.yaml:1:1: view sellers of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [12] 33_rename_check_constraint.yaml:1:1: view users of version public_33_rename_check_constraint
+-- [22] 33_rename_check_constraint.yaml:1:1: view users of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (27 steps) ====
 
 -- [1] 34_create_events_table.yaml:3:7: create table events
 --     lock: none on events; catalog only
@@ -43,39 +43,87 @@ CREATE VIEW "public_34_create_events_table"."clients" WITH (security_invoker = t
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_34_create_events_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [7] 34_create_events_table.yaml:1:1: view events of version public_34_create_events_table
+-- [7] 34_create_events_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_34_create_events_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [8] 34_create_events_table.yaml:1:1: view events of version public_34_create_events_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_34_create_events_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [8] 34_create_events_table.yaml:1:1: view fruits of version public_34_create_events_table
+-- [9] 34_create_events_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_34_create_events_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [10] 34_create_events_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_34_create_events_table"."events" ALTER COLUMN "name" SET DEFAULT '<placeholder>';
+
+-- [11] 34_create_events_table.yaml:1:1: view fruits of version public_34_create_events_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_34_create_events_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [9] 34_create_events_table.yaml:1:1: view items of version public_34_create_events_table
+-- [12] 34_create_events_table.yaml:1:1: view items of version public_34_create_events_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_34_create_events_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [10] 34_create_events_table.yaml:1:1: view orders of version public_34_create_events_table
+-- [13] 34_create_events_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_34_create_events_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 34_create_events_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_34_create_events_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 34_create_events_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_34_create_events_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 34_create_events_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_34_create_events_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 34_create_events_table.yaml:1:1: view orders of version public_34_create_events_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_34_create_events_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [11] 34_create_events_table.yaml:1:1: view people of version public_34_create_events_table
+-- [18] 34_create_events_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_34_create_events_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [19] 34_create_events_table.yaml:1:1: view people of version public_34_create_events_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_34_create_events_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [12] 34_create_events_table.yaml:1:1: view posts of version public_34_create_events_table
+-- [20] 34_create_events_table.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_34_create_events_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [21] 34_create_events_table.yaml:1:1: view posts of version public_34_create_events_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_34_create_events_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [13] 34_create_events_table.yaml:1:1: view reviews of version public_34_create_events_table
+-- [22] 34_create_events_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_34_create_events_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [23] 34_create_events_table.yaml:1:1: view reviews of version public_34_create_events_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_34_create_events_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [14] 34_create_events_table.yaml:1:1: view sellers of version public_34_create_events_table
+-- [24] 34_create_events_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_34_create_events_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [25] 34_create_events_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_34_create_events_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [26] 34_create_events_table.yaml:1:1: view sellers of version public_34_create_events_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_34_create_events_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [15] 34_create_events_table.yaml:1:1: view users of version public_34_create_events_table
+-- [27] 34_create_events_table.yaml:1:1: view users of version public_34_create_events_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_34_create_events_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

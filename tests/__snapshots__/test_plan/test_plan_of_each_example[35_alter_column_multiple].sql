@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (27 steps) ====
+-- ==== start (39 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -110,43 +110,91 @@ CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker =
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [16] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [16] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [17] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [17] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [18] 35_alter_column_multiple.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [19] 35_alter_column_multiple.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [20] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [18] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [21] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [19] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [22] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [23] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [24] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [25] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [26] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [20] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [27] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [28] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [21] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [29] 35_alter_column_multiple.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [30] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [22] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [31] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [32] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [23] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [33] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [34] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [35] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [36] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [25] 35_alter_column_multiple.yaml:3:7: backfill events in batches of 1000 keyed on id
+-- [37] 35_alter_column_multiple.yaml:3:7: backfill events in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -187,11 +235,11 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [38] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [27] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [39] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (13 steps) ====
+-- ==== start (25 steps) ====
 
 -- [1] 36_set_comment_to_null.yaml:1:1: create version schema public_36_set_comment_to_null
 --     lock: none; catalog only
@@ -29,39 +29,87 @@ CREATE VIEW "public_36_set_comment_to_null"."clients" WITH (security_invoker = t
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [5] 36_set_comment_to_null.yaml:1:1: view events of version public_36_set_comment_to_null
+-- [5] 36_set_comment_to_null.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [6] 36_set_comment_to_null.yaml:1:1: view events of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [6] 36_set_comment_to_null.yaml:1:1: view fruits of version public_36_set_comment_to_null
+-- [7] 36_set_comment_to_null.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [8] 36_set_comment_to_null.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [9] 36_set_comment_to_null.yaml:1:1: view fruits of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 36_set_comment_to_null.yaml:1:1: view items of version public_36_set_comment_to_null
+-- [10] 36_set_comment_to_null.yaml:1:1: view items of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [8] 36_set_comment_to_null.yaml:1:1: view orders of version public_36_set_comment_to_null
+-- [11] 36_set_comment_to_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [12] 36_set_comment_to_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [13] 36_set_comment_to_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [14] 36_set_comment_to_null.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [15] 36_set_comment_to_null.yaml:1:1: view orders of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [9] 36_set_comment_to_null.yaml:1:1: view people of version public_36_set_comment_to_null
+-- [16] 36_set_comment_to_null.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [17] 36_set_comment_to_null.yaml:1:1: view people of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [10] 36_set_comment_to_null.yaml:1:1: view posts of version public_36_set_comment_to_null
+-- [18] 36_set_comment_to_null.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [19] 36_set_comment_to_null.yaml:1:1: view posts of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [11] 36_set_comment_to_null.yaml:1:1: view reviews of version public_36_set_comment_to_null
+-- [20] 36_set_comment_to_null.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [21] 36_set_comment_to_null.yaml:1:1: view reviews of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [12] 36_set_comment_to_null.yaml:1:1: view sellers of version public_36_set_comment_to_null
+-- [22] 36_set_comment_to_null.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [23] 36_set_comment_to_null.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_36_set_comment_to_null"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [24] 36_set_comment_to_null.yaml:1:1: view sellers of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [13] 36_set_comment_to_null.yaml:1:1: view users of version public_36_set_comment_to_null
+-- [25] 36_set_comment_to_null.yaml:1:1: view users of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 37_create_partial_index.yaml:3:7: build index idx_fruits_id_gt_10
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -33,39 +33,87 @@ CREATE VIEW "public_37_create_partial_index"."clients" WITH (security_invoker = 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_37_create_partial_index"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 37_create_partial_index.yaml:1:1: view events of version public_37_create_partial_index
+-- [6] 37_create_partial_index.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_37_create_partial_index"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 37_create_partial_index.yaml:1:1: view events of version public_37_create_partial_index
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_37_create_partial_index"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 37_create_partial_index.yaml:1:1: view fruits of version public_37_create_partial_index
+-- [8] 37_create_partial_index.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_37_create_partial_index"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 37_create_partial_index.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_37_create_partial_index"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 37_create_partial_index.yaml:1:1: view fruits of version public_37_create_partial_index
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_37_create_partial_index"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 37_create_partial_index.yaml:1:1: view items of version public_37_create_partial_index
+-- [11] 37_create_partial_index.yaml:1:1: view items of version public_37_create_partial_index
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_37_create_partial_index"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 37_create_partial_index.yaml:1:1: view orders of version public_37_create_partial_index
+-- [12] 37_create_partial_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_37_create_partial_index"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [13] 37_create_partial_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_37_create_partial_index"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [14] 37_create_partial_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_37_create_partial_index"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [15] 37_create_partial_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_37_create_partial_index"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [16] 37_create_partial_index.yaml:1:1: view orders of version public_37_create_partial_index
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_37_create_partial_index"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 37_create_partial_index.yaml:1:1: view people of version public_37_create_partial_index
+-- [17] 37_create_partial_index.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_37_create_partial_index"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [18] 37_create_partial_index.yaml:1:1: view people of version public_37_create_partial_index
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_37_create_partial_index"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 37_create_partial_index.yaml:1:1: view posts of version public_37_create_partial_index
+-- [19] 37_create_partial_index.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_37_create_partial_index"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [20] 37_create_partial_index.yaml:1:1: view posts of version public_37_create_partial_index
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_37_create_partial_index"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 37_create_partial_index.yaml:1:1: view reviews of version public_37_create_partial_index
+-- [21] 37_create_partial_index.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_37_create_partial_index"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [22] 37_create_partial_index.yaml:1:1: view reviews of version public_37_create_partial_index
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_37_create_partial_index"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 37_create_partial_index.yaml:1:1: view sellers of version public_37_create_partial_index
+-- [23] 37_create_partial_index.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_37_create_partial_index"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [24] 37_create_partial_index.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_37_create_partial_index"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [25] 37_create_partial_index.yaml:1:1: view sellers of version public_37_create_partial_index
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_37_create_partial_index"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [14] 37_create_partial_index.yaml:1:1: view users of version public_37_create_partial_index
+-- [26] 37_create_partial_index.yaml:1:1: view users of version public_37_create_partial_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_37_create_partial_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

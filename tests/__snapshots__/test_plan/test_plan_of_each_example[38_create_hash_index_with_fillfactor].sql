@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 38_create_hash_index_with_fillfactor.yaml:3:7: build index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -33,39 +33,87 @@ CREATE VIEW "public_38_create_hash_index_with_fillfactor"."clients" WITH (securi
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 38_create_hash_index_with_fillfactor.yaml:1:1: view events of version public_38_create_hash_index_with_fillfactor
+-- [6] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 38_create_hash_index_with_fillfactor.yaml:1:1: view events of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 38_create_hash_index_with_fillfactor.yaml:1:1: view fruits of version public_38_create_hash_index_with_fillfactor
+-- [8] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 38_create_hash_index_with_fillfactor.yaml:1:1: view fruits of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 38_create_hash_index_with_fillfactor.yaml:1:1: view items of version public_38_create_hash_index_with_fillfactor
+-- [11] 38_create_hash_index_with_fillfactor.yaml:1:1: view items of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 38_create_hash_index_with_fillfactor.yaml:1:1: view orders of version public_38_create_hash_index_with_fillfactor
+-- [12] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [13] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [14] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [15] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [16] 38_create_hash_index_with_fillfactor.yaml:1:1: view orders of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 38_create_hash_index_with_fillfactor.yaml:1:1: view people of version public_38_create_hash_index_with_fillfactor
+-- [17] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [18] 38_create_hash_index_with_fillfactor.yaml:1:1: view people of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 38_create_hash_index_with_fillfactor.yaml:1:1: view posts of version public_38_create_hash_index_with_fillfactor
+-- [19] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [20] 38_create_hash_index_with_fillfactor.yaml:1:1: view posts of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 38_create_hash_index_with_fillfactor.yaml:1:1: view reviews of version public_38_create_hash_index_with_fillfactor
+-- [21] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [22] 38_create_hash_index_with_fillfactor.yaml:1:1: view reviews of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 38_create_hash_index_with_fillfactor.yaml:1:1: view sellers of version public_38_create_hash_index_with_fillfactor
+-- [23] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [24] 38_create_hash_index_with_fillfactor.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_38_create_hash_index_with_fillfactor"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [25] 38_create_hash_index_with_fillfactor.yaml:1:1: view sellers of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [14] 38_create_hash_index_with_fillfactor.yaml:1:1: view users of version public_38_create_hash_index_with_fillfactor
+-- [26] 38_create_hash_index_with_fillfactor.yaml:1:1: view users of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

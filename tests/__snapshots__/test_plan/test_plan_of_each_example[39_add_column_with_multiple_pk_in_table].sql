@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (27 steps) ====
 
 -- [1] 39_add_column_with_multiple_pk_in_table.yaml:3:7: add column sellers.rating as _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
@@ -35,39 +35,91 @@ CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."clients" WITH (sec
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view events of version public_39_add_column_with_multiple_pk_in_table
+-- [6] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view events of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view fruits of version public_39_add_column_with_multiple_pk_in_table
+-- [8] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view fruits of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view items of version public_39_add_column_with_multiple_pk_in_table
+-- [11] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view items of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view orders of version public_39_add_column_with_multiple_pk_in_table
+-- [12] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [13] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [14] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [15] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [16] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view orders of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view people of version public_39_add_column_with_multiple_pk_in_table
+-- [17] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [18] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view people of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view posts of version public_39_add_column_with_multiple_pk_in_table
+-- [19] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [20] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view posts of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view reviews of version public_39_add_column_with_multiple_pk_in_table
+-- [21] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [22] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view reviews of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view sellers of version public_39_add_column_with_multiple_pk_in_table
+-- [23] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [24] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [25] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view sellers of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "_pgroll_new_rating" AS "rating" FROM "public"."sellers";
 
--- [14] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view users of version public_39_add_column_with_multiple_pk_in_table
+-- [26] 39_add_column_with_multiple_pk_in_table.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [27] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view users of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

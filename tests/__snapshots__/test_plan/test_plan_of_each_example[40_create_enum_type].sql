@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (27 steps) ====
 
 -- [1] 40_create_enum_type.yaml:3:7: raw SQL (up)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
@@ -33,39 +33,91 @@ CREATE VIEW "public_40_create_enum_type"."clients" WITH (security_invoker = true
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_40_create_enum_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 40_create_enum_type.yaml:1:1: view events of version public_40_create_enum_type
+-- [6] 40_create_enum_type.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_40_create_enum_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 40_create_enum_type.yaml:1:1: view events of version public_40_create_enum_type
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_40_create_enum_type"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 40_create_enum_type.yaml:1:1: view fruits of version public_40_create_enum_type
+-- [8] 40_create_enum_type.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 40_create_enum_type.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 40_create_enum_type.yaml:1:1: view fruits of version public_40_create_enum_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_40_create_enum_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 40_create_enum_type.yaml:1:1: view items of version public_40_create_enum_type
+-- [11] 40_create_enum_type.yaml:1:1: view items of version public_40_create_enum_type
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_40_create_enum_type"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 40_create_enum_type.yaml:1:1: view orders of version public_40_create_enum_type
+-- [12] 40_create_enum_type.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [13] 40_create_enum_type.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [14] 40_create_enum_type.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [15] 40_create_enum_type.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [16] 40_create_enum_type.yaml:1:1: view orders of version public_40_create_enum_type
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_40_create_enum_type"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 40_create_enum_type.yaml:1:1: view people of version public_40_create_enum_type
+-- [17] 40_create_enum_type.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_40_create_enum_type"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [18] 40_create_enum_type.yaml:1:1: view people of version public_40_create_enum_type
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_40_create_enum_type"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 40_create_enum_type.yaml:1:1: view posts of version public_40_create_enum_type
+-- [19] 40_create_enum_type.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_40_create_enum_type"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [20] 40_create_enum_type.yaml:1:1: view posts of version public_40_create_enum_type
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_40_create_enum_type"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 40_create_enum_type.yaml:1:1: view reviews of version public_40_create_enum_type
+-- [21] 40_create_enum_type.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_40_create_enum_type"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [22] 40_create_enum_type.yaml:1:1: view reviews of version public_40_create_enum_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_40_create_enum_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 40_create_enum_type.yaml:1:1: view sellers of version public_40_create_enum_type
+-- [23] 40_create_enum_type.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [24] 40_create_enum_type.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [25] 40_create_enum_type.yaml:1:1: view sellers of version public_40_create_enum_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [14] 40_create_enum_type.yaml:1:1: view users of version public_40_create_enum_type
+-- [26] 40_create_enum_type.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_40_create_enum_type"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [27] 40_create_enum_type.yaml:1:1: view users of version public_40_create_enum_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
@@ -89,14 +141,27 @@ BEGIN
   CREATE VIEW "public_40_create_enum_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
   CREATE VIEW "public_40_create_enum_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
   CREATE VIEW "public_40_create_enum_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+  ALTER VIEW "public_40_create_enum_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
   CREATE VIEW "public_40_create_enum_type"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+  ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+  ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
   CREATE VIEW "public_40_create_enum_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
   CREATE VIEW "public_40_create_enum_type"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+  ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+  ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+  ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+  ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "created_at" SET DEFAULT now();
   CREATE VIEW "public_40_create_enum_type"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+  ALTER VIEW "public_40_create_enum_type"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
   CREATE VIEW "public_40_create_enum_type"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+  ALTER VIEW "public_40_create_enum_type"."people" ALTER COLUMN "age" SET DEFAULT 18;
   CREATE VIEW "public_40_create_enum_type"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+  ALTER VIEW "public_40_create_enum_type"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
   CREATE VIEW "public_40_create_enum_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+  ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+  ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
   CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+  ALTER VIEW "public_40_create_enum_type"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
   CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 END
 $pgroll$;

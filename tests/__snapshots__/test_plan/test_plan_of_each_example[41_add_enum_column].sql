@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (28 steps) ====
 
 -- [1] 41_add_enum_column.yaml:3:7: add column fruits.size as _pgroll_new_size
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -34,39 +34,95 @@ CREATE VIEW "public_41_add_enum_column"."clients" WITH (security_invoker = true)
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_41_add_enum_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 41_add_enum_column.yaml:1:1: view events of version public_41_add_enum_column
+-- [6] 41_add_enum_column.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_41_add_enum_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 41_add_enum_column.yaml:1:1: view events of version public_41_add_enum_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_41_add_enum_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 41_add_enum_column.yaml:1:1: view fruits of version public_41_add_enum_column
+-- [8] 41_add_enum_column.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_41_add_enum_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 41_add_enum_column.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_41_add_enum_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 41_add_enum_column.yaml:1:1: view fruits of version public_41_add_enum_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_41_add_enum_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_size" AS "size" FROM "public"."fruits";
 
--- [8] 41_add_enum_column.yaml:1:1: view items of version public_41_add_enum_column
+-- [11] 41_add_enum_column.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_41_add_enum_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 41_add_enum_column.yaml:1:1: view items of version public_41_add_enum_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_41_add_enum_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 41_add_enum_column.yaml:1:1: view orders of version public_41_add_enum_column
+-- [13] 41_add_enum_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_41_add_enum_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 41_add_enum_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_41_add_enum_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 41_add_enum_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_41_add_enum_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 41_add_enum_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_41_add_enum_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 41_add_enum_column.yaml:1:1: view orders of version public_41_add_enum_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_41_add_enum_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 41_add_enum_column.yaml:1:1: view people of version public_41_add_enum_column
+-- [18] 41_add_enum_column.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_41_add_enum_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [19] 41_add_enum_column.yaml:1:1: view people of version public_41_add_enum_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_41_add_enum_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 41_add_enum_column.yaml:1:1: view posts of version public_41_add_enum_column
+-- [20] 41_add_enum_column.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_41_add_enum_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [21] 41_add_enum_column.yaml:1:1: view posts of version public_41_add_enum_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_41_add_enum_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 41_add_enum_column.yaml:1:1: view reviews of version public_41_add_enum_column
+-- [22] 41_add_enum_column.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_41_add_enum_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [23] 41_add_enum_column.yaml:1:1: view reviews of version public_41_add_enum_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_41_add_enum_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 41_add_enum_column.yaml:1:1: view sellers of version public_41_add_enum_column
+-- [24] 41_add_enum_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_41_add_enum_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [25] 41_add_enum_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_41_add_enum_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [26] 41_add_enum_column.yaml:1:1: view sellers of version public_41_add_enum_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_41_add_enum_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [14] 41_add_enum_column.yaml:1:1: view users of version public_41_add_enum_column
+-- [27] 41_add_enum_column.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_41_add_enum_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [28] 41_add_enum_column.yaml:1:1: view users of version public_41_add_enum_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_41_add_enum_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

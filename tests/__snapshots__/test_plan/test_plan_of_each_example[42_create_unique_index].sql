@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (14 steps) ====
+-- ==== start (28 steps) ====
 
 -- [1] 42_create_unique_index.yaml:3:7: build index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -33,39 +33,95 @@ CREATE VIEW "public_42_create_unique_index"."clients" WITH (security_invoker = t
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_42_create_unique_index"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 42_create_unique_index.yaml:1:1: view events of version public_42_create_unique_index
+-- [6] 42_create_unique_index.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_42_create_unique_index"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 42_create_unique_index.yaml:1:1: view events of version public_42_create_unique_index
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_42_create_unique_index"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 42_create_unique_index.yaml:1:1: view fruits of version public_42_create_unique_index
+-- [8] 42_create_unique_index.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_42_create_unique_index"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 42_create_unique_index.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_42_create_unique_index"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 42_create_unique_index.yaml:1:1: view fruits of version public_42_create_unique_index
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_42_create_unique_index"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [8] 42_create_unique_index.yaml:1:1: view items of version public_42_create_unique_index
+-- [11] 42_create_unique_index.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_42_create_unique_index"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 42_create_unique_index.yaml:1:1: view items of version public_42_create_unique_index
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_42_create_unique_index"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 42_create_unique_index.yaml:1:1: view orders of version public_42_create_unique_index
+-- [13] 42_create_unique_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_42_create_unique_index"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 42_create_unique_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_42_create_unique_index"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 42_create_unique_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_42_create_unique_index"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 42_create_unique_index.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_42_create_unique_index"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 42_create_unique_index.yaml:1:1: view orders of version public_42_create_unique_index
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_42_create_unique_index"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 42_create_unique_index.yaml:1:1: view people of version public_42_create_unique_index
+-- [18] 42_create_unique_index.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_42_create_unique_index"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [19] 42_create_unique_index.yaml:1:1: view people of version public_42_create_unique_index
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_42_create_unique_index"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 42_create_unique_index.yaml:1:1: view posts of version public_42_create_unique_index
+-- [20] 42_create_unique_index.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_42_create_unique_index"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [21] 42_create_unique_index.yaml:1:1: view posts of version public_42_create_unique_index
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_42_create_unique_index"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 42_create_unique_index.yaml:1:1: view reviews of version public_42_create_unique_index
+-- [22] 42_create_unique_index.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_42_create_unique_index"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [23] 42_create_unique_index.yaml:1:1: view reviews of version public_42_create_unique_index
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_42_create_unique_index"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 42_create_unique_index.yaml:1:1: view sellers of version public_42_create_unique_index
+-- [24] 42_create_unique_index.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_42_create_unique_index"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [25] 42_create_unique_index.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_42_create_unique_index"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [26] 42_create_unique_index.yaml:1:1: view sellers of version public_42_create_unique_index
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_42_create_unique_index"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [14] 42_create_unique_index.yaml:1:1: view users of version public_42_create_unique_index
+-- [27] 42_create_unique_index.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_42_create_unique_index"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [28] 42_create_unique_index.yaml:1:1: view users of version public_42_create_unique_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_42_create_unique_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (31 steps) ====
 
 -- [1] 43_create_tickets_table.yaml:3:7: create table tickets
 --     lock: none on tickets; catalog only
@@ -41,43 +41,107 @@ CREATE VIEW "public_43_create_tickets_table"."clients" WITH (security_invoker = 
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_43_create_tickets_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 43_create_tickets_table.yaml:1:1: view events of version public_43_create_tickets_table
+-- [6] 43_create_tickets_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_43_create_tickets_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 43_create_tickets_table.yaml:1:1: view events of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_43_create_tickets_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 43_create_tickets_table.yaml:1:1: view fruits of version public_43_create_tickets_table
+-- [8] 43_create_tickets_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_43_create_tickets_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 43_create_tickets_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_43_create_tickets_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 43_create_tickets_table.yaml:1:1: view fruits of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_43_create_tickets_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [8] 43_create_tickets_table.yaml:1:1: view items of version public_43_create_tickets_table
+-- [11] 43_create_tickets_table.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_43_create_tickets_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 43_create_tickets_table.yaml:1:1: view items of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_43_create_tickets_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 43_create_tickets_table.yaml:1:1: view orders of version public_43_create_tickets_table
+-- [13] 43_create_tickets_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_43_create_tickets_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 43_create_tickets_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_43_create_tickets_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 43_create_tickets_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_43_create_tickets_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 43_create_tickets_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_43_create_tickets_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 43_create_tickets_table.yaml:1:1: view orders of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_43_create_tickets_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 43_create_tickets_table.yaml:1:1: view people of version public_43_create_tickets_table
+-- [18] 43_create_tickets_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_43_create_tickets_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [19] 43_create_tickets_table.yaml:1:1: view people of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_43_create_tickets_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 43_create_tickets_table.yaml:1:1: view posts of version public_43_create_tickets_table
+-- [20] 43_create_tickets_table.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_43_create_tickets_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [21] 43_create_tickets_table.yaml:1:1: view posts of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_43_create_tickets_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [12] 43_create_tickets_table.yaml:1:1: view reviews of version public_43_create_tickets_table
+-- [22] 43_create_tickets_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_43_create_tickets_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [23] 43_create_tickets_table.yaml:1:1: view reviews of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_43_create_tickets_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [13] 43_create_tickets_table.yaml:1:1: view sellers of version public_43_create_tickets_table
+-- [24] 43_create_tickets_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_43_create_tickets_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [25] 43_create_tickets_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_43_create_tickets_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [26] 43_create_tickets_table.yaml:1:1: view sellers of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_43_create_tickets_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [14] 43_create_tickets_table.yaml:1:1: view tickets of version public_43_create_tickets_table
+-- [27] 43_create_tickets_table.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_43_create_tickets_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [28] 43_create_tickets_table.yaml:1:1: view tickets of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_43_create_tickets_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [15] 43_create_tickets_table.yaml:1:1: view users of version public_43_create_tickets_table
+-- [29] 43_create_tickets_table.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_43_create_tickets_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [30] 43_create_tickets_table.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_43_create_tickets_table"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
+
+-- [31] 43_create_tickets_table.yaml:1:1: view users of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_43_create_tickets_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

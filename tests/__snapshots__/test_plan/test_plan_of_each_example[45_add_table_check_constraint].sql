@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (31 steps) ====
+-- ==== start (47 steps) ====
 
 -- [1] 45_add_table_check_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -161,47 +161,111 @@ CREATE VIEW "public_45_add_table_check_constraint"."clients" WITH (security_invo
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [18] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
+-- [18] 45_add_table_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [19] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [19] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
+-- [20] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [21] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [22] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [20] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
+-- [23] 45_add_table_check_constraint.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [24] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [21] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
+-- [25] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [26] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [27] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [28] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [29] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [22] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
+-- [30] 45_add_table_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [31] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [23] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
+-- [32] 45_add_table_check_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [33] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [24] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
+-- [34] 45_add_table_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [35] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [25] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
+-- [36] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [37] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [38] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [26] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
+-- [39] 45_add_table_check_constraint.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [40] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [27] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
+-- [41] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [42] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
+
+-- [43] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [28] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [44] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -242,15 +306,15 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [29] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [45] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [30] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [46] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [31] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
+-- [47] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "check_zip_name";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (38 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -100,47 +100,107 @@ CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invok
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+-- [12] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [13] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [13] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+-- [14] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [15] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [16] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [14] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+-- [17] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [18] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [15] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+-- [19] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [20] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [21] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [22] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [23] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [16] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+-- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [25] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [17] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+-- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [27] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [18] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+-- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [29] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [19] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+-- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [31] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [32] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [20] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+-- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [34] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [21] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+-- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [36] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [22] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [37] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -181,7 +241,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [23] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+-- [38] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 

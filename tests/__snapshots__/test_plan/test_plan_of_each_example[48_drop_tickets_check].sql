@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (31 steps) ====
+-- ==== start (46 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -161,47 +161,107 @@ CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = tr
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [18] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+-- [18] 48_drop_tickets_check.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [19] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [19] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+-- [20] 48_drop_tickets_check.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [21] 48_drop_tickets_check.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [22] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [20] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+-- [23] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [24] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [21] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+-- [25] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [26] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [27] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [28] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [29] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [22] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+-- [30] 48_drop_tickets_check.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [31] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [23] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+-- [32] 48_drop_tickets_check.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [33] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [24] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+-- [34] 48_drop_tickets_check.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [35] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [25] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+-- [36] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [37] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [38] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [26] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+-- [39] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [40] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [27] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+-- [41] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [42] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [28] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [43] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -242,15 +302,15 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [29] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [44] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [30] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [45] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [31] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+-- [46] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (24 steps) ====
+-- ==== start (39 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -108,47 +108,107 @@ CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (securit
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [24] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches of 1000 keyed on id
+-- [39] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches of 1000 keyed on id
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (35 steps) ====
 
 -- [1] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: create table phonebook
 --     lock: SHARE ROW EXCLUSIVE on telephone_providers; catalog only
@@ -45,51 +45,123 @@ CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."clients"
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view events of version public_51_create_table_with_table_foreign_key_constraint
+-- [6] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view events of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view fruits of version public_51_create_table_with_table_foreign_key_constraint
+-- [8] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view fruits of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [8] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view items of version public_51_create_table_with_table_foreign_key_constraint
+-- [11] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view items of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view orders of version public_51_create_table_with_table_foreign_key_constraint
+-- [13] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view orders of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [10] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view people of version public_51_create_table_with_table_foreign_key_constraint
+-- [18] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [19] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view people of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [11] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view phonebook of version public_51_create_table_with_table_foreign_key_constraint
+-- [20] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [21] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view phonebook of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [12] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view posts of version public_51_create_table_with_table_foreign_key_constraint
+-- [22] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
+
+-- [23] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
+
+-- [24] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view posts of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [13] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view reviews of version public_51_create_table_with_table_foreign_key_constraint
+-- [25] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [26] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view reviews of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [14] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view sellers of version public_51_create_table_with_table_foreign_key_constraint
+-- [27] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [28] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [29] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view sellers of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [15] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view telephone_providers of version public_51_create_table_with_table_foreign_key_constraint
+-- [30] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [31] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view telephone_providers of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [16] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view tickets of version public_51_create_table_with_table_foreign_key_constraint
+-- [32] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view telephone_providers
+--     lock: none on telephone_providers; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
+
+-- [33] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view tickets of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [17] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view users of version public_51_create_table_with_table_foreign_key_constraint
+-- [34] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [35] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view users of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (38 steps) ====
 
 -- [1] 54_create_index_with_opclass.yaml:3:7: build index idx_fruits_custom_opclass
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -33,55 +33,135 @@ CREATE VIEW "public_54_create_index_with_opclass"."clients" WITH (security_invok
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 54_create_index_with_opclass.yaml:1:1: view events of version public_54_create_index_with_opclass
+-- [6] 54_create_index_with_opclass.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 54_create_index_with_opclass.yaml:1:1: view events of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 54_create_index_with_opclass.yaml:1:1: view fruits of version public_54_create_index_with_opclass
+-- [8] 54_create_index_with_opclass.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 54_create_index_with_opclass.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 54_create_index_with_opclass.yaml:1:1: view fruits of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [8] 54_create_index_with_opclass.yaml:1:1: view items of version public_54_create_index_with_opclass
+-- [11] 54_create_index_with_opclass.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 54_create_index_with_opclass.yaml:1:1: view items of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 54_create_index_with_opclass.yaml:1:1: view library of version public_54_create_index_with_opclass
+-- [13] 54_create_index_with_opclass.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 54_create_index_with_opclass.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 54_create_index_with_opclass.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 54_create_index_with_opclass.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 54_create_index_with_opclass.yaml:1:1: view library of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [10] 54_create_index_with_opclass.yaml:1:1: view orders of version public_54_create_index_with_opclass
+-- [18] 54_create_index_with_opclass.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
+
+-- [19] 54_create_index_with_opclass.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
+
+-- [20] 54_create_index_with_opclass.yaml:1:1: view orders of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [11] 54_create_index_with_opclass.yaml:1:1: view people of version public_54_create_index_with_opclass
+-- [21] 54_create_index_with_opclass.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [22] 54_create_index_with_opclass.yaml:1:1: view people of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [12] 54_create_index_with_opclass.yaml:1:1: view phonebook of version public_54_create_index_with_opclass
+-- [23] 54_create_index_with_opclass.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [24] 54_create_index_with_opclass.yaml:1:1: view phonebook of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [13] 54_create_index_with_opclass.yaml:1:1: view posts of version public_54_create_index_with_opclass
+-- [25] 54_create_index_with_opclass.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
+
+-- [26] 54_create_index_with_opclass.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
+
+-- [27] 54_create_index_with_opclass.yaml:1:1: view posts of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [14] 54_create_index_with_opclass.yaml:1:1: view reviews of version public_54_create_index_with_opclass
+-- [28] 54_create_index_with_opclass.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [29] 54_create_index_with_opclass.yaml:1:1: view reviews of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [15] 54_create_index_with_opclass.yaml:1:1: view sellers of version public_54_create_index_with_opclass
+-- [30] 54_create_index_with_opclass.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [31] 54_create_index_with_opclass.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [32] 54_create_index_with_opclass.yaml:1:1: view sellers of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [16] 54_create_index_with_opclass.yaml:1:1: view telephone_providers of version public_54_create_index_with_opclass
+-- [33] 54_create_index_with_opclass.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [34] 54_create_index_with_opclass.yaml:1:1: view telephone_providers of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [17] 54_create_index_with_opclass.yaml:1:1: view tickets of version public_54_create_index_with_opclass
+-- [35] 54_create_index_with_opclass.yaml:1:1: a column default of view telephone_providers
+--     lock: none on telephone_providers; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
+
+-- [36] 54_create_index_with_opclass.yaml:1:1: view tickets of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [18] 54_create_index_with_opclass.yaml:1:1: view users of version public_54_create_index_with_opclass
+-- [37] 54_create_index_with_opclass.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_54_create_index_with_opclass"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [38] 54_create_index_with_opclass.yaml:1:1: view users of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (30 steps) ====
+-- ==== start (51 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -120,63 +120,147 @@ CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (secu
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
+
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
+
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
+
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
+
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+--     lock: none on tasks; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
+
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+--     lock: none on telephone_providers; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
+
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
+-- [50] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -196,7 +280,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [51] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 

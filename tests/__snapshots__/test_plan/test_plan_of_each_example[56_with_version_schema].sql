@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (42 steps) ====
 
 -- [1] 56_with_version_schema.yaml:4:7: create table products
 --     lock: none on products; catalog only
@@ -39,63 +39,151 @@ CREATE VIEW "public_with_version_schema"."clients" WITH (security_invoker = true
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_with_version_schema"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [6] 56_with_version_schema.yaml:1:1: view events of version public_with_version_schema
+-- [6] 56_with_version_schema.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_with_version_schema"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [7] 56_with_version_schema.yaml:1:1: view events of version public_with_version_schema
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_with_version_schema"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [7] 56_with_version_schema.yaml:1:1: view fruits of version public_with_version_schema
+-- [8] 56_with_version_schema.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_with_version_schema"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [9] 56_with_version_schema.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_with_version_schema"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [10] 56_with_version_schema.yaml:1:1: view fruits of version public_with_version_schema
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_with_version_schema"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [8] 56_with_version_schema.yaml:1:1: view items of version public_with_version_schema
+-- [11] 56_with_version_schema.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_with_version_schema"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [12] 56_with_version_schema.yaml:1:1: view items of version public_with_version_schema
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_with_version_schema"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [9] 56_with_version_schema.yaml:1:1: view library of version public_with_version_schema
+-- [13] 56_with_version_schema.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_with_version_schema"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [14] 56_with_version_schema.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_with_version_schema"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [15] 56_with_version_schema.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_with_version_schema"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [16] 56_with_version_schema.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_with_version_schema"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [17] 56_with_version_schema.yaml:1:1: view library of version public_with_version_schema
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_with_version_schema"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [10] 56_with_version_schema.yaml:1:1: view orders of version public_with_version_schema
+-- [18] 56_with_version_schema.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_with_version_schema"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
+
+-- [19] 56_with_version_schema.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_with_version_schema"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
+
+-- [20] 56_with_version_schema.yaml:1:1: view orders of version public_with_version_schema
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_with_version_schema"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [11] 56_with_version_schema.yaml:1:1: view people of version public_with_version_schema
+-- [21] 56_with_version_schema.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_with_version_schema"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [22] 56_with_version_schema.yaml:1:1: view people of version public_with_version_schema
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_with_version_schema"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [12] 56_with_version_schema.yaml:1:1: view phonebook of version public_with_version_schema
+-- [23] 56_with_version_schema.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_with_version_schema"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [24] 56_with_version_schema.yaml:1:1: view phonebook of version public_with_version_schema
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_with_version_schema"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [13] 56_with_version_schema.yaml:1:1: view posts of version public_with_version_schema
+-- [25] 56_with_version_schema.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_with_version_schema"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
+
+-- [26] 56_with_version_schema.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_with_version_schema"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
+
+-- [27] 56_with_version_schema.yaml:1:1: view posts of version public_with_version_schema
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_with_version_schema"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [14] 56_with_version_schema.yaml:1:1: view products of version public_with_version_schema
+-- [28] 56_with_version_schema.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_with_version_schema"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [29] 56_with_version_schema.yaml:1:1: view products of version public_with_version_schema
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_with_version_schema"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."products";
 
--- [15] 56_with_version_schema.yaml:1:1: view reviews of version public_with_version_schema
+-- [30] 56_with_version_schema.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_with_version_schema"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [31] 56_with_version_schema.yaml:1:1: view reviews of version public_with_version_schema
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_with_version_schema"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [16] 56_with_version_schema.yaml:1:1: view sellers of version public_with_version_schema
+-- [32] 56_with_version_schema.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_with_version_schema"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [33] 56_with_version_schema.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_with_version_schema"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [34] 56_with_version_schema.yaml:1:1: view sellers of version public_with_version_schema
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_with_version_schema"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [17] 56_with_version_schema.yaml:1:1: view tasks of version public_with_version_schema
+-- [35] 56_with_version_schema.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_with_version_schema"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [36] 56_with_version_schema.yaml:1:1: view tasks of version public_with_version_schema
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_with_version_schema"."tasks" WITH (security_invoker = true) AS SELECT "title" AS "title", "description" AS "description", "deadline" AS "deadline", "id" AS "id" FROM "public"."tasks";
 
--- [18] 56_with_version_schema.yaml:1:1: view telephone_providers of version public_with_version_schema
+-- [37] 56_with_version_schema.yaml:1:1: a column default of view tasks
+--     lock: none on tasks; catalog only
+ALTER VIEW "public_with_version_schema"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
+
+-- [38] 56_with_version_schema.yaml:1:1: view telephone_providers of version public_with_version_schema
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_with_version_schema"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [19] 56_with_version_schema.yaml:1:1: view tickets of version public_with_version_schema
+-- [39] 56_with_version_schema.yaml:1:1: a column default of view telephone_providers
+--     lock: none on telephone_providers; catalog only
+ALTER VIEW "public_with_version_schema"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
+
+-- [40] 56_with_version_schema.yaml:1:1: view tickets of version public_with_version_schema
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_with_version_schema"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [20] 56_with_version_schema.yaml:1:1: view users of version public_with_version_schema
+-- [41] 56_with_version_schema.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_with_version_schema"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [42] 56_with_version_schema.yaml:1:1: view users of version public_with_version_schema
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_with_version_schema"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 

@@ -1,0 +1,41 @@
+"""The names a migration gives what it makes: copies, helper constraints, triggers.
+
+PostgreSQL silently cuts a name to 63 bytes, so ``_pgroll_new_`` + a long column name could
+give two columns the same copy. Every derived name comes from :func:`derived`: a name that
+would not fit is cut and ends with a short hash of the whole name, so two different names
+never meet. The catalog (replay, introspection) and the planner name through here alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+MAX_NAME_BYTES = 63
+NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the migration
+DUP_PREFIX = "_pgroll_dup_"  # constraints and indexes rebuilt on a copy
+NOT_NULL_PREFIX = "_pgroll_check_not_null_"
+DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
+TRIGGER_PREFIX = "_pgroll_trigger_"
+MARK_PREFIX = "_pgroll_mark_"
+_HASH_CHARS = 8
+
+
+def derived(prefix: str, *parts: str) -> str:
+    """``prefix`` + ``parts`` joined by ``_``, made to fit 63 bytes without a clash."""
+    full = prefix + "_".join(parts)
+    encoded = full.encode()
+    if len(encoded) <= MAX_NAME_BYTES:
+        return full
+    digest = hashlib.blake2s(encoded, digest_size=_HASH_CHARS // 2).hexdigest()
+    keep = encoded[:MAX_NAME_BYTES - _HASH_CHARS - 1].decode(errors="ignore")
+    return f"{keep}_{digest}"
+
+
+def new_name(column: str) -> str:
+    """The temporary physical name of a column being added or rewritten."""
+    return derived(NEW_PREFIX, column)
+
+
+def trigger_name(table: str, column: str) -> str:
+    """The sync trigger (and its function) of one migrated column."""
+    return derived(TRIGGER_PREFIX, table, column)
