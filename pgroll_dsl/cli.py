@@ -318,6 +318,10 @@ StateOpt = Annotated[str, typer.Option("--pgroll-schema", envvar="PGROLL_STATE_S
                                        help="Schema of the migration history.")]
 LockOpt = Annotated[int, typer.Option("--lock-timeout", envvar="PGROLL_LOCK_TIMEOUT", min=0,
                                       help="Milliseconds a statement waits for a lock.")]
+WaitOpt = Annotated[float, typer.Option(
+    "--lock-wait", envvar="PGROLL_DSL_LOCK_WAIT", min=0.0,
+    help="Seconds a step that blocks clients waits for conflicting transactions to end "
+         "before it asks for its lock.")]
 RoleOpt = Annotated[str | None, typer.Option("--role", envvar="PGROLL_ROLE",
                                              help="SET ROLE for the migration session.")]
 BatchOpt = Annotated[int, typer.Option("--backfill-batch-size", min=1,
@@ -364,7 +368,8 @@ class _Progress:
 
 
 def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
-            batch_size: int = 1000, batch_delay: float = 0.0) -> tuple[Runner, _Progress]:
+            batch_size: int = 1000, batch_delay: float = 0.0,
+            lock_wait: float = 60.0) -> tuple[Runner, _Progress]:
     # Imported here: fmt, convert, validate and plan never load the database driver.
     from pgroll_dsl.backends.live import Session
     from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions
@@ -377,7 +382,8 @@ def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
 
     on_step, on_progress = _fault_hooks(progress)
     options = RunOptions(
-        session=Session(url=url, schema=schema, lock_timeout_ms=lock, role=role),
+        session=Session(url=url, schema=schema, lock_timeout_ms=lock, role=role,
+                        holder_wait_s=lock_wait),
         state_schema=state, batch_size=batch_size, batch_delay=batch_delay,
         on_progress=on_progress, on_retry=retry,
         on_message=lambda m: typer.echo(m, err=True), on_step=on_step,
@@ -500,21 +506,22 @@ def start(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
     backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+    lock_wait: WaitOpt = 60.0,
 ) -> None:
     """Start a migration: both versions of the schema work until complete or rollback."""
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
-                               backfill_batch_size, backfill_batch_delay)
+                               backfill_batch_size, backfill_batch_delay, lock_wait)
     try:
         _start(runner, progress, migration_file, complete)
     finally:
         runner.close()
 
 
-def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str | None
-            ) -> str:
+def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str | None,
+            lock_wait: float = 60.0) -> str:
     from pgroll_dsl.backends.runner import CommandError, PartialFailure
 
-    runner, _ = _runner(url, schema, state, lock, role)
+    runner, _ = _runner(url, schema, state, lock, role, lock_wait=lock_wait)
     try:
         result: str = getattr(runner, action)()
         return result
@@ -528,9 +535,11 @@ def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str
 def complete(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+    lock_wait: WaitOpt = 60.0,
 ) -> None:
     """Complete the active migration: the old version goes away."""
-    name = _simple("complete", postgres_url, schema, pgroll_schema, lock_timeout, role)
+    name = _simple("complete", postgres_url, schema, pgroll_schema, lock_timeout, role,
+                   lock_wait)
     typer.echo(f'Migration "{name}" complete')
 
 
@@ -538,9 +547,11 @@ def complete(
 def rollback(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
+    lock_wait: WaitOpt = 60.0,
 ) -> None:
     """Undo the active migration; clients of the old version never notice."""
-    name = _simple("rollback", postgres_url, schema, pgroll_schema, lock_timeout, role)
+    name = _simple("rollback", postgres_url, schema, pgroll_schema, lock_timeout, role,
+                   lock_wait)
     typer.echo(f'Migration "{name}" rolled back')
 
 
@@ -581,6 +592,7 @@ def migrate(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
     backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+    lock_wait: WaitOpt = 60.0,
 ) -> None:
     """Apply every migration of the directory not applied yet, in file-name order."""
     from pgroll_dsl.backends.runner import CommandError
@@ -590,7 +602,7 @@ def migrate(
         typer.echo(f"error: {directory} is not a directory", err=True)
         raise typer.Exit(EXIT_USAGE)
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
-                               backfill_batch_size, backfill_batch_delay)
+                               backfill_batch_size, backfill_batch_delay, lock_wait)
     try:
         active = runner.state.active() if runner.state.initialized() else None
         if active is not None:

@@ -38,13 +38,15 @@ def dsn_of(pg_dsn: str, pg_conn: Connection) -> str:
 
 
 def make_runner(dsn: str, batch_size: int = BATCH_SIZE, *, init: bool = True,
-                lock_timeout_ms: int = 500, **options: Any) -> Runner:
+                lock_timeout_ms: int = 500, holder_wait_s: float = 60.0,
+                **options: Any) -> Runner:
     """A Runner on the test database's ``public`` schema (initialised unless told not to).
 
     ``options`` are further fields of :class:`RunOptions` (``on_retry``, ``on_progress``...).
     """
     runner = Runner(RunOptions(
-        session=Session(url=dsn, schema=SCHEMA, lock_timeout_ms=lock_timeout_ms),
+        session=Session(url=dsn, schema=SCHEMA, lock_timeout_ms=lock_timeout_ms,
+                        holder_wait_s=holder_wait_s),
         batch_size=batch_size, **options,
     ))
     if init:

@@ -258,7 +258,7 @@ def test_a_start_that_cannot_get_its_first_lock_leaves_nothing(pg_conn: Connecti
     reader = psycopg.connect(dsn)
     reader.execute("select 1 from items limit 1")
     impatient = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA, lock_timeout_ms=50,
-                                                  retries=1)))
+                                                  retries=1, holder_wait_s=0.2)))
     with pytest.raises(CommandError, match="start failed, changes rolled back"):
         impatient.start(migration(MULTI, "02_multi"))
     assert impatient.status() == {"schema": "public", "version": "01_setup",

@@ -574,10 +574,12 @@ def test_a_failed_start_is_undone(live: Live) -> None:
     exchange_items(live.client(OLD), live.client(OLD))
 
 
-def test_lock_timeouts_are_retried_and_clients_are_not_held_up(live: Live) -> None:
-    retries: list[tuple[str, int]] = []
-    runner = make_runner(live.dsn, lock_timeout_ms=100,
-                         on_retry=lambda step, attempt, _: retries.append((step.sql, attempt)))
+def test_a_blocked_step_waits_without_holding_clients_up(live: Live) -> None:
+    """The step does not ask for its lock while a client holds one: nobody queues behind it."""
+    messages: list[str] = []
+    retries: list[int] = []
+    runner = make_runner(live.dsn, lock_timeout_ms=100, on_message=messages.append,
+                         on_retry=lambda step, attempt, _: retries.append(attempt))
     change = migration("alter table items add note text;", "02_change")
     holder, reader = live.client(OLD), live.client(OLD)
     outcome: list[Any] = []
@@ -594,6 +596,48 @@ def test_lock_timeouts_are_retried_and_clients_are_not_held_up(live: Live) -> No
             thread = threading.Thread(target=start)
             thread.start()
             deadline = time.monotonic() + 10
+            while not any("waiting for backend" in m for m in messages) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert any(f"backend {holder.info.backend_pid} " in m for m in messages), messages
+            time.sleep(0.3)  # longer than the lock timeout: the step is still waiting
+            for _ in range(5):
+                began = time.monotonic()
+                assert one(reader, "select count(*) from items") == (10,)
+                reader.execute("update items set name = name where id = 1")
+                assert time.monotonic() - began < 0.1  # not queued behind the migration
+        thread.join(timeout=60)
+        [plan] = outcome
+        assert isinstance(plan, Plan), plan
+        assert retries == []
+        assert runner.executor.ran == [s.sql for s in plan.start]
+        runner.complete()
+        assert ("note", "text", False) in columns(live.conn, "items")
+    finally:
+        runner.close()
+
+
+def test_lock_timeouts_are_retried_once_waiting_is_over(live: Live) -> None:
+    """With no time to wait for holders, the request waits its lock timeout and is retried."""
+    retries: list[tuple[str, int]] = []
+    runner = make_runner(live.dsn, lock_timeout_ms=100, holder_wait_s=0.0,
+                         on_retry=lambda step, attempt, _: retries.append((step.sql, attempt)))
+    change = migration("alter table items add note text;", "02_change")
+    holder, reader = live.client(OLD), live.client(OLD)
+    outcome: list[Any] = []
+
+    def start() -> None:
+        try:
+            outcome.append(runner.start(change))
+        except BaseException as err:  # noqa: BLE001 - handed to the test thread
+            outcome.append(err)
+
+    try:
+        with holder.transaction():
+            holder.execute("select count(*) from items")
+            thread = threading.Thread(target=start)
+            thread.start()
+            deadline = time.monotonic() + 10
             while not retries and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert retries, "the blocked step was not retried"
@@ -604,14 +648,11 @@ def test_lock_timeouts_are_retried_and_clients_are_not_held_up(live: Live) -> No
         thread.join(timeout=60)
         [plan] = outcome
         assert isinstance(plan, Plan), plan
-        # Each retry sends the step again; apart from the repeats, the plan's statements.
         ran = runner.executor.ran
         assert len(ran) == len(plan.start) + len(retries)
         assert [s for i, s in enumerate(ran) if i == 0 or s != ran[i - 1]] == [
             s.sql for s in plan.start]
         assert retries[0] == (plan.start[0].sql, 1)
-        runner.complete()
-        assert ("note", "text", False) in columns(live.conn, "items")
     finally:
         runner.close()
 

@@ -1,10 +1,12 @@
 """The live executor: runs a Plan's steps, exactly as the plan file shows them.
 
 One dedicated connection in autocommit mode (``CREATE INDEX CONCURRENTLY`` and the backfill's
-per-batch COMMIT need it), with ``lock_timeout`` on every statement. A step that times out
-waiting for a lock is retried with jittered exponential backoff, and each retry is reported;
-an application that holds a lock too long delays the migration but is never blocked behind
-it for more than the lock timeout.
+per-batch COMMIT need it), with ``lock_timeout`` on every statement. A step that needs a lock
+that blocks clients (``SHARE ROW EXCLUSIVE`` and stronger) first waits, without asking for it,
+until no other transaction holds a lock that conflicts: a request waiting in the lock queue
+would make every later client wait behind it. Then it asks, bounded by ``lock_timeout``; one
+that times out all the same is retried with jittered exponential backoff, and each retry is
+reported.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from typing import Any
 
 import psycopg
 
-from pgroll_dsl.plan.model import Step, StepKind
+from pgroll_dsl.plan.model import Lock, Step, StepKind
+from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
+WaitCallback = Callable[[Step, list[int]], None]  # the step, the pids it waits for
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
@@ -36,6 +40,23 @@ class Session:
     lock_timeout_ms: int = 500
     role: str | None = None
     retries: int = 10
+    holder_wait_s: float = 60.0  # how long a step waits for conflicting holders to finish
+
+
+# The lock modes (pg_locks.mode) each strong lock conflicts with; weaker locks (index builds,
+# VALIDATE) do not conflict with clients' reads and writes and are asked for at once.
+_CLIENT_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock")
+_STRONGER = ("ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
+             "AccessExclusiveLock")
+CONFLICTS: dict[Lock, tuple[str, ...]] = {
+    Lock.ACCESS_EXCLUSIVE: _CLIENT_MODES + _STRONGER,
+    Lock.SHARE_ROW_EXCLUSIVE: ("RowExclusiveLock", *_STRONGER),
+}
+_HOLDERS = (
+    "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.granted AND l.locktype = "
+    "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND l.relation = "
+    "ANY(ARRAY(SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest(%s::text[]) n)) "
+    "ORDER BY 1")
 
 
 class StepFailed(Exception):
@@ -76,11 +97,13 @@ class Executor:
 
     def __init__(self, conn: psycopg.Connection[Any], session: Session,
                  on_progress: ProgressCallback | None = None,
-                 on_retry: RetryCallback | None = None) -> None:
+                 on_retry: RetryCallback | None = None,
+                 on_wait: WaitCallback | None = None) -> None:
         self.conn = conn
         self.session = session
         self.on_progress = on_progress
         self.on_retry = on_retry
+        self.on_wait = on_wait
         self.ran: list[str] = []  # every statement sent, in order (the log)
         self._backfilling: tuple[str, int] | None = None  # table, estimated rows
         conn.add_notice_handler(self._notice)
@@ -116,7 +139,7 @@ class Executor:
             if self.on_progress is not None:
                 self.on_progress(step.relation, 0, total)
         try:
-            self._retrying(lambda: self._execute(step), lambda: step)
+            self._retrying(lambda: self._execute(step), lambda: step, step)
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err
@@ -141,17 +164,24 @@ class Executor:
                     self._execute(step)
                 after()
 
-        self._retrying(body, lambda: current[0])
+        self._retrying(body, lambda: current[0], steps[0])
 
     def _execute(self, step: Step) -> None:
         self.ran.append(step.sql)
         self.conn.execute(step.sql)  # the plan's own text
 
-    def _retrying(self, body: Callable[[], None], current: Callable[[], Step]) -> None:
-        """Run ``body``; on a lock timeout or a deadlock, back off and run it again."""
+    def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
+                  gate: Step) -> None:
+        """Run ``body``; on a lock timeout or a deadlock, back off and run it again.
+
+        Before each attempt, wait until no other transaction holds a lock that conflicts
+        with the one ``gate`` asks for (up to ``holder_wait_s`` in all).
+        """
         attempt = 0
+        deadline = time.monotonic() + self.session.holder_wait_s
         while True:
             try:
+                self._wait_for_holders(gate, deadline)
                 body()
                 return
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as err:
@@ -168,6 +198,28 @@ class Executor:
                 if self.conn.broken or self.conn.closed:
                     raise ConnectionLost(current(), err) from err
                 raise StepFailed(current(), err) from err
+
+    def _wait_for_holders(self, step: Step, deadline: float) -> None:
+        """Poll ``pg_locks`` until no other backend holds a lock the step's would queue behind.
+
+        Then the step's own request is granted at once, or waits only for clients that
+        arrived in between. At ``deadline`` it stops waiting: the request then waits its
+        ``lock_timeout`` and is retried as usual.
+        """
+        modes = CONFLICTS.get(step.lock)
+        if modes is None or not step.relation:
+            return
+        names = [qualified(self.session.schema, n) for n in step.relation.split(", ")]
+        reported: list[int] = []
+        while time.monotonic() < deadline:
+            holders = [int(r[0]) for r in self.conn.execute(
+                _HOLDERS, (list(modes), names)).fetchall()]
+            if not holders:
+                return
+            if holders != reported and self.on_wait is not None:
+                self.on_wait(step, holders)
+                reported = holders
+            time.sleep(0.02)
 
     def _clear_invalid_index(self, name: str) -> None:
         target = f"{quote_ident(self.session.schema)}.{quote_ident(name)}"

@@ -104,12 +104,18 @@ class Runner:
             raise Unreachable(f"cannot connect: {first_line(err)}") from None
         self.state = State(self.conn, options.state_schema, options.session.schema)
         self.executor = Executor(self.conn, options.session, options.on_progress,
-                                 options.on_retry)
+                                 options.on_retry, self._waiting)
         self._held = 0
 
     def close(self) -> None:
         """Close the connection (which releases the run lock, if held)."""
         self.conn.close()
+
+    def _waiting(self, step: Step, pids: list[int]) -> None:
+        listed = ", ".join(str(p) for p in pids)
+        self._say(f"waiting for {'backend' if len(pids) == 1 else 'backends'} {listed} to "
+                  f"release {step.relation} before asking for {step.lock.value} "
+                  f"({step.summary}); clients are not held up meanwhile")
 
     def _say(self, message: str) -> None:
         if self.options.on_message is not None:
