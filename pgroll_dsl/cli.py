@@ -435,6 +435,16 @@ _RECOVER = {
 }
 
 
+def _refuse_duplicate_names(files: list[Path]) -> None:
+    """Two files with one migration name: refused before anything runs (PGD113)."""
+    from pgroll_dsl.frontend import duplicate_names
+
+    found = duplicate_names(files)
+    if found:
+        _report(found, OutputFormat.text)
+        raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
 def _live_exit(err: Exception, path: Path | None = None) -> NoReturn:
     from pgroll_dsl.backends.runner import PartialFailure, Unreachable
 
@@ -601,6 +611,7 @@ def migrate(
     if not directory.is_dir():
         typer.echo(f"error: {directory} is not a directory", err=True)
         raise typer.Exit(EXIT_USAGE)
+    _refuse_duplicate_names(migration_files(directory))
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
                                backfill_batch_size, backfill_batch_delay, lock_wait)
     try:
@@ -640,6 +651,7 @@ def try_(
     if not files:
         typer.echo(f"error: no migration files in {directory}", err=True)
         raise typer.Exit(EXIT_USAGE)
+    _refuse_duplicate_names(files)
     try:
         server = EmbeddedServer()
         server.start()

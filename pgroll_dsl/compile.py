@@ -14,7 +14,7 @@ from pgroll_dsl.api import compile_file
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import migration_files, replay
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, codes
-from pgroll_dsl.frontend import load_migration
+from pgroll_dsl.frontend import duplicate_names, load_migration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +46,11 @@ def history_before(directory: Path, migration: Path | None, base: Catalog | None
     if not directory.is_dir():
         raise _environment(codes.NOT_A_DIRECTORY, f"{directory} is not a directory")
     files = migration_files(directory)
+    outside = [migration] if migration is not None and migration.resolve() not in {
+        f.resolve() for f in files} else []
+    duplicates = duplicate_names([*files, *outside])
+    if duplicates:
+        raise CompileError(duplicates)
     if migration is not None:
         files = [f for f in files if f.name.encode() < migration.name.encode()
                  and f.resolve() != migration.resolve()]
@@ -86,7 +91,12 @@ def validate_directory(directory: Path, source: CatalogSource
     else:
         base = Before(Catalog(), None, ())
     catalog, found, failed = base.catalog, list(base.warnings), False
-    for file in migration_files(directory):
+    files = migration_files(directory)
+    duplicates = duplicate_names(files)
+    if duplicates:  # still replay every file: leaving one out would only add follow-up errors
+        failed = True
+        found.extend(duplicates)
+    for file in files:
         try:
             loaded = compile_file(file)
             migration = loaded.migration

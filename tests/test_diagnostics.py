@@ -29,6 +29,7 @@ JSON_EXPECTATIONS: dict[str, tuple[str, int, int]] = {
     "PGD010__single_quotes": ("PGD010", 3, 6),
     "PGD010__trailing_comma": ("PGD010", 4, 3),
     "PGD101__column_key": ("PGD101", 10, 11),
+    "PGD101__misspelt_required_key": ("PGD101", 6, 9),
     "PGD101__operation_body_key": ("PGD101", 7, 9),
     "PGD101__references_key": ("PGD101", 15, 13),
     "PGD101__top_level_name": ("PGD101", 2, 3),
@@ -54,9 +55,12 @@ JSON_EXPECTATIONS: dict[str, tuple[str, int, int]] = {
     "PGD108__zero_keys": ("PGD108", 4, 5),
     "PGD109__unknown_operation": ("PGD109", 3, 6),
     "PGD110__empty_identifier": ("PGD110", 3, 66),
+    "PGD110__line_break_in_name": ("PGD110", 3, 30),
     "PGD501__unbalanced_call": ("PGD501", 8, 30),
     "PGD502__backslash_quote": ("PGD502", 7, 21),
     "PGD502__up_injection": ("PGD502", 7, 18),
+    "PGD502__opclass_param_injection": ("PGD502", 8, 98),
+    "PGD505__nul_in_comment": ("PGD505", 3, 48),
 }
 
 # Fixtures whose expectation is right but the compiler currently gets wrong. Strict, so a fix

@@ -84,6 +84,9 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl")
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
     conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
+    # Literals are quoted for standard strings (as the plan file's header pins): a server
+    # configured otherwise must not read a backslash in a quoted comment as an escape.
+    conn.execute("SET standard_conforming_strings TO on")
     if session.lock_timeout_ms > 0:
         conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:

@@ -40,6 +40,7 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
         "-- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.",
     ]
     lines += [f"-- {note}" for note in plan.notes]
+    lines = [_one_line(line) for line in lines]
     lines += _file_notes(steps)
     lines += [
         "SET standard_conforming_strings = on;",
@@ -145,8 +146,15 @@ def _step(number: int, step: Step) -> str:
     if found:  # squawk reads this line as applying to the next one
         notes.append(f"-- squawk-ignore {', '.join(rule for rule, _ in found)}")
     sql = step.sql.rstrip().rstrip(";") if step.kind is not StepKind.RAW_SQL else step.sql.rstrip()
-    terminator = "" if sql.endswith(";") else ";"
-    return "\n".join(notes) + "\n" + sql + terminator
+    # The author's SQL may end in a `--` comment: the terminator then goes on its own line.
+    last_line = sql.rsplit("\n", 1)[-1]
+    terminator = "" if sql.endswith(";") else ("\n;" if "--" in last_line else ";")
+    return "\n".join(_one_line(n) for n in notes) + "\n" + sql + terminator
+
+
+def _one_line(comment: str) -> str:
+    """A comment line stays one line: a line break in a name would end it and run the rest."""
+    return comment.replace("\r", " ").replace("\n", " ")
 
 
 def plan_json(plan: Plan) -> str:

@@ -52,9 +52,12 @@ BAD_TYPE_NAME = Code("PGD106", "bad-type-name", _E, "a column type that is not a
 DUPLICATE_FIELD = Code("PGD107", "duplicate-field", _E, "the same field or clause given twice")
 OPERATION_SHAPE = Code("PGD108", "operation-shape", _E, "an operation needs exactly one key")
 UNKNOWN_OPERATION = Code("PGD109", "unknown-operation", _E, "an operation type pgroll lacks")
-INVALID_IDENTIFIER = Code("PGD110", "invalid-identifier", _E, "an empty name or one with a NUL")
+INVALID_IDENTIFIER = Code("PGD110", "invalid-identifier", _E,
+                          "an empty name, or one with a NUL or a line break")
 CONFLICTING_OPTIONS = Code("PGD111", "conflicting-options", _E, "options that exclude each other")
 EMPTY_MIGRATION = Code("PGD112", "empty-migration", Severity.WARNING, "a file with no operation")
+DUPLICATE_MIGRATION_NAME = Code("PGD113", "duplicate-migration-name", _E,
+                                "two files of one directory have the same migration name")
 
 # PGD2xx: a name does not resolve against the schema the operation runs on.
 TABLE_ALREADY_EXISTS = Code("PGD201", "table-already-exists", _E,
@@ -134,6 +137,10 @@ NOT_ONE_EXPRESSION = Code(
     "PGD502", "not-one-expression", _E, "embedded SQL escapes its expression (injection)"
 )
 EMPTY_EXPRESSION = Code("PGD503", "empty-expression", _E, "an expression that is empty")
+SQL_WRONG_KIND = Code("PGD504", "sql-wrong-kind", _E,
+                      "embedded SQL parses, but is not what its place takes")
+NUL_CHARACTER = Code("PGD505", "nul-character", _E,
+                     "embedded SQL, a comment or a type name contains a NUL character")
 
 # PGD9xx: the environment: files, directories, the database.
 CANNOT_CONNECT = Code("PGD901", "cannot-connect", _E, "the database cannot be reached")

@@ -6,6 +6,7 @@ migration name is the file name without its final extension, as in pgroll.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pgroll_dsl import ir
@@ -19,6 +20,30 @@ SUFFIXES = (DSL_SUFFIX, ".json", ".yaml", ".yml")
 def migration_name(path: str | Path) -> str:
     """Pgroll's rule: the base name with the final extension removed."""
     return Path(path).name.rsplit(".", 1)[0]
+
+
+def duplicate_names(files: Iterable[Path]) -> list[Diagnostic]:
+    """PGD113 for every file whose migration name an earlier file already has.
+
+    pgroll knows a migration by its name alone (``02_x.json`` and ``02_x.pgroll`` are both
+    ``02_x``): one of the two would count as applied when the other is, and replay would
+    start a version schema twice. Reported at the later file, naming both.
+    """
+    first: dict[str, Path] = {}
+    found = []
+    for path in files:
+        name = migration_name(path)
+        if name not in first:
+            first[name] = path
+            continue
+        found.append(Diagnostic(
+            codes.DUPLICATE_MIGRATION_NAME,
+            f"migration name {name!r} is used by two files: {first[name]} and {path}",
+            Span(str(path), 1, 1, 1, 2),
+            ("a migration is named by its file name without the extension; rename or remove "
+             "one of the two files",),
+        ))
+    return found
 
 
 def read_source(path: str | Path) -> str:

@@ -1,8 +1,10 @@
 """pgroll JSON/YAML front end: positioned documents -> IR, as strict as pgroll's decoder.
 
 Unknown keys, missing required fields and values of the wrong type are reported at the
-offending key or value. pgroll's zero values ("", false, {}) mean "absent" and are
-normalised away so that the IR has one spelling per meaning (see ``ir.ops``).
+offending key or value. A misspelt required key (``"colum"``) is reported once, at the key,
+as an unknown key with the spelling it is close to, rather than as the missing field it
+causes. pgroll's zero values ("", false, {}) mean "absent" and are normalised away so that
+the IR has one spelling per meaning (see ``ir.ops``).
 """
 
 from __future__ import annotations
@@ -44,14 +46,14 @@ class _Obj:
         self.where = where
         self.sink = sink
         self.seen: set[str] = set()
+        self.missing: list[str] = []  # reported by done(), which knows the unknown keys
         self.failed = False
 
     def get(self, key: str, required: bool = False) -> JNode | None:
         self.seen.add(key)
         value = self.members.get(key)
-        if value is None and required:
-            self.sink.report(codes.MISSING_FIELD, self._anchor(),
-                             f"{self.where}: field {key!r} is required")
+        if value is None and required and key not in self.missing:
+            self.missing.append(key)
             self.failed = True
         return value
 
@@ -75,9 +77,20 @@ class _Obj:
         return node
 
     def text(self, key: str, required: bool = False) -> str | None:
-        """An optional string; "" is pgroll's zero value and means absent."""
+        """An optional string; "" is pgroll's zero value and means absent.
+
+        The IR keeps such strings without a span of their own, so a NUL (which no PostgreSQL
+        text can hold) is reported here, where the value's position is known.
+        """
         node = self.string(key, required)
-        return node.value if node is not None and node.value != "" else None  # type: ignore[return-value]
+        if node is None or node.value == "":
+            return None
+        if "\x00" in str(node.value):
+            self.sink.report(codes.NUL_CHARACTER, node.span,
+                             f"{self.where}: {key!r} contains a NUL character",
+                             "PostgreSQL cannot store a NUL in text; remove it")
+            self.failed = True
+        return str(node.value)
 
     def boolean(self, key: str) -> bool:
         node = self.get(key)
@@ -130,37 +143,65 @@ class _Obj:
         if node is None:
             return None
         try:
-            reader = _Obj(node, label or f"{self.where}.{key}", self.sink)
-            value = build(reader)
-            reader.done()
+            return _read_object(node, label or f"{self.where}.{key}", self.sink, build)
         except _Invalid:
             self.failed = True
             return None
-        return value
 
     def objects(self, key: str, build: Callable[[_Obj], T], required: bool = False) -> list[T]:
         """An array of objects, each read strictly; a bad element fails this reader too."""
         result = []
         for i, item in enumerate(self.items(key, required)):
             try:
-                reader = _Obj(item, f"{self.where}.{key}[{i}]", self.sink)
-                result.append(build(reader))
-                reader.done()
+                result.append(_read_object(item, f"{self.where}.{key}[{i}]", self.sink, build))
             except _Invalid:
                 self.failed = True
         return result
 
-    def done(self) -> None:
+    def done(self, complete: bool = True) -> None:
+        """Report unknown keys and missing fields; raise ``_Invalid`` if anything failed.
+
+        ``complete`` is False when the builder gave up early: keys it never asked for may
+        then be valid, so only a key close to a missing required one is reported (the typo
+        that made it missing).
+        """
+        explained = set()
         for key, key_span in self.node.key_spans.items():
             if key in self.seen:
                 continue
             close = difflib.get_close_matches(key, sorted(self.seen), n=1)
-            hints = (f"did you mean {close[0]!r}?",) if close else ()
-            self.sink.report(codes.UNKNOWN_KEY, key_span,
-                             f"{self.where}: unknown key {key!r}", *hints)
+            if close and close[0] in self.missing:
+                explained.add(close[0])
+                self.sink.report(codes.UNKNOWN_KEY, key_span,
+                                 f"{self.where}: unknown key {key!r}, did you mean {close[0]!r}?",
+                                 f"{close[0]!r} is required here and is missing; keys are "
+                                 "case-sensitive")
+            elif complete:
+                hints = (f"did you mean {close[0]!r}?",) if close else ()
+                self.sink.report(codes.UNKNOWN_KEY, key_span,
+                                 f"{self.where}: unknown key {key!r}", *hints)
             self.failed = True
-        if self.failed:
+        for key in self.missing:
+            if key not in explained:
+                self.sink.report(codes.MISSING_FIELD, self._anchor(),
+                                 f"{self.where}: field {key!r} is required")
+        if self.failed or not complete:
             raise _Invalid
+
+
+def _read_object(node: JNode, where: str, sink: Diagnostics, build: Callable[[_Obj], T]) -> T:
+    """Build one object and check its keys, even when the builder gives up half way.
+
+    Raises ``_Invalid`` once every problem of the object is in ``sink``.
+    """
+    reader = _Obj(node, where, sink)
+    try:
+        value = build(reader)
+    except _Invalid:
+        reader.done(complete=False)
+        raise
+    reader.done()
+    return value
 
 
 def migration_from_document(root: JNode, name: str, path: str) -> ir.Migration:
@@ -208,12 +249,9 @@ def _operation(node: JNode, index: int, sink: Diagnostics) -> ir.Operation | Non
                     f"unknown operation type {kind!r}", *hints)
         return None
     try:
-        reader = _Obj(body, kind, sink)
-        op = builder(reader)
-        reader.done()
+        return _read_object(body, kind, sink, builder)
     except _Invalid:
         return None
-    return op
 
 
 def _type(reader: _Obj, key: str) -> ir.TypeName | None:
@@ -243,9 +281,10 @@ def parse_type(text: str, span: Span, sink: Diagnostics) -> ir.TypeName | None:
 
 def _check(r: _Obj) -> ir.CheckConstraint:
     name, constraint = r.ident("name"), r.expr("constraint", required=True)
+    no_inherit = r.boolean("no_inherit")
     if name is None or constraint is None:
         raise _Invalid
-    return ir.CheckConstraint(name=name, constraint=constraint, no_inherit=r.boolean("no_inherit"),
+    return ir.CheckConstraint(name=name, constraint=constraint, no_inherit=no_inherit,
                               span=r.node.span)
 
 
@@ -522,12 +561,9 @@ def _index_field(r: _Obj) -> ir.IndexField:
                       f"{r.where}: 'collate' must be a collation name, not {collate!r}",
                       'quote names with capitals or dashes: "en-US"')
         r.failed = True
-    field = ir.IndexField(
-        column=column or _fail(), collate=collate, opclass=opclass,
-        sort=r.enum("sort", ir.SortOrder), nulls=r.enum("nulls", ir.NullsOrder),
-        span=r.node.span,
-    )
-    return field
+    sort, nulls = r.enum("sort", ir.SortOrder), r.enum("nulls", ir.NullsOrder)
+    return ir.IndexField(column=column or _fail(), collate=collate, opclass=opclass, sort=sort,
+                         nulls=nulls, span=r.node.span)
 
 
 def _opclass(r: _Obj) -> ir.OpClass | None:

@@ -2,6 +2,10 @@
 
 Before:  ``create table "a_name_of_seventy_bytes…" (…)``  (PostgreSQL would silently truncate)
 After:   PGD105 at the name; the migration is unchanged.
+
+A name with a line break is refused too: quoting keeps it safe inside SQL, but plan files
+mention names in ``--`` comments, where a line break would turn the rest of the name into a
+statement (a table named ``t``, a line break, then ``DROP TABLE users; --``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ MAX_IDENTIFIER_BYTES = NAMEDATALEN - 1  # longer names are truncated without war
 
 def check_structure(migration: ir.Migration, sink: Diagnostics) -> None:
     """Report invalid names and conflicting options."""
+    _check_migration_names(migration, sink)
     for op in migration.operations:
         for name in names(op):
             _check_name(name, sink)
@@ -32,17 +37,38 @@ def check_structure(migration: ir.Migration, sink: Diagnostics) -> None:
                                 "expression and identity may be set")
 
 
-def _check_name(name: ir.Ident, sink: Diagnostics) -> None:
+def _check_migration_names(migration: ir.Migration, sink: Diagnostics) -> None:
+    """The version schema and the migration's name (its file name) become schema names."""
+    span = migration.span
+    if migration.version_schema is not None:
+        _check_name(ir.Ident(migration.version_schema, span=span), sink, "version schema")
+    for text, what in ((migration.name, "migration name"), (migration.path, "file path")):
+        if _line_break(text or "") is not None:
+            sink.report(codes.INVALID_IDENTIFIER, span, f"the {what} contains a line break",
+                        "plan files name the migration in `--` comments; rename the file")
+            return  # the path holds the name: one report is enough
+
+
+def _line_break(text: str) -> str | None:
+    """The first character that ends a ``--`` comment (PostgreSQL and psql: CR or LF)."""
+    return next((c for c in text if c in "\r\n"), None)
+
+
+def _check_name(name: ir.Ident, sink: Diagnostics, what: str = "a name") -> None:
     size = len(name.name.encode("utf-8"))
     if size == 0:
-        sink.report(codes.INVALID_IDENTIFIER, name.span, "a name must not be empty")
+        sink.report(codes.INVALID_IDENTIFIER, name.span, f"{what} must not be empty")
     elif "\x00" in name.name:
-        sink.report(codes.INVALID_IDENTIFIER, name.span, "a name must not contain a NUL byte")
+        sink.report(codes.INVALID_IDENTIFIER, name.span, f"{what} must not contain a NUL byte")
+    elif _line_break(name.name) is not None:
+        sink.report(codes.INVALID_IDENTIFIER, name.span, f"{what} must not contain a line break",
+                    "plan files show names in `--` comments, where a line break would end "
+                    "the comment; PostgreSQL would accept it only quoted")
     elif size > MAX_IDENTIFIER_BYTES:
         sink.report(
             codes.IDENTIFIER_TOO_LONG, name.span,
-            f'name "{name.name[:20]}…" is {size} bytes long; PostgreSQL keeps only '
-            f"{MAX_IDENTIFIER_BYTES}",
+            f'{what.removeprefix("a ")} "{name.name[:20]}…" is {size} bytes long; '
+            f"PostgreSQL keeps only {MAX_IDENTIFIER_BYTES}",
             "PostgreSQL would silently truncate it; choose a shorter name",
         )
 

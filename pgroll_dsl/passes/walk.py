@@ -1,179 +1,136 @@
-"""Exhaustive walks over operations: the names an operation creates, the SQL it embeds.
+"""Exhaustive walks over operations: every name and every piece of text that reaches SQL.
 
-Written with ``match`` and ``assert_never`` so that a new operation kind fails type checking
-here until every pass that relies on these walks knows about it.
+A string an operation carries reaches SQL in exactly one of four ways (the table "What
+reaches SQL, and how it is checked" in docs/dsl.md): as an identifier (``quote_ident``), as a
+string literal (``quote_literal``), as a column type (rendered from a structured
+``TypeName``), or as author SQL spliced verbatim into a place described by a ``Context``.
+The walk finds the strings by reflection over the IR dataclasses, so a field added to the IR
+is walked without anyone remembering to; a plain ``str`` field that ``STRING_FIELDS`` does
+not classify stops the walk with an error instead of slipping through unchecked (a
+programming error, which tests/test_injection.py and tests/test_sql_safety_diagnostics.py
+catch before a user can).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from typing import assert_never
+from dataclasses import dataclass
+from enum import Enum
 
 from pgroll_dsl import ir
+from pgroll_dsl.source import Span
 from pgroll_dsl.sql.expressions import Context
 
-SqlItem = tuple[str, ir.SqlExpr | ir.SqlScript, Context]
+FieldKey = tuple[type, str]
+Text = ir.Ident | ir.SqlExpr | ir.SqlScript | ir.TypeName | str
+
+
+class Use(Enum):
+    """How a string of the IR becomes SQL."""
+
+    IDENTIFIER = "identifier, always double-quoted by quote_ident"
+    LITERAL = "string literal, quoted by quote_literal"
+    TYPE = "column type, rendered by render_type from a parsed TypeName"
+    SQL = "author SQL, parsed in its place and spliced verbatim"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One string of an operation, where it is, and how it reaches SQL.
+
+    ``context`` is set for ``Use.SQL`` (and ``Context.TYPE`` for types); ``role`` names the
+    field in messages (``check``, ``up.email``, ``storage_parameters``).
+    """
+
+    owner: type
+    field: str
+    value: Text
+    span: Span | None
+    use: Use
+    context: Context | None
+    role: str
+
+
+# Plain ``str`` fields have no type of their own to say how they are used: each is listed.
+STRING_FIELDS: dict[FieldKey, tuple[Use, Context | None]] = {
+    (ir.CreateTable, "comment"): (Use.LITERAL, None),
+    (ir.Column, "comment"): (Use.LITERAL, None),
+    (ir.AlterColumn, "comment"): (Use.LITERAL, None),
+    (ir.IndexField, "collate"): (Use.SQL, Context.COLLATION),
+    (ir.Exclude, "index_method"): (Use.SQL, Context.INDEX_METHOD),
+}
+
+# ``SqlExpr`` fields are expressions unless they are spliced somewhere else.
+SQL_CONTEXTS: dict[FieldKey, Context] = {
+    (ir.Identity, "sequence_options"): Context.SEQUENCE_OPTIONS,
+    (ir.IndexParameters, "storage_parameters"): Context.STORAGE_PARAMETERS,
+    (ir.CreateIndex, "storage_parameters"): Context.STORAGE_PARAMETERS,
+    (ir.Exclude, "elements"): Context.EXCLUDE_ELEMENTS,
+    (ir.OpClass, "params"): Context.OPCLASS_PARAMETER,
+}
+
+# How a field is named in messages when its IR name would read oddly.
+_ROLES: dict[FieldKey, str] = {
+    (ir.CheckConstraint, "constraint"): "check",
+    (ir.Generated, "expression"): "generated",
+    (ir.Identity, "sequence_options"): "sequence options",
+    (ir.Exclude, "elements"): "exclude",
+    (ir.OpClass, "params"): "opclass params",
+}
+
+
+def leaves(node: ir.Node, parent: str = "") -> Iterator[Leaf]:
+    """Every string below ``node`` (an operation or part of one), in field order."""
+    for field in dataclasses.fields(node):
+        if field.name != "span":
+            yield from _leaves_of(node, field.name, getattr(node, field.name), parent, node.span)
+
+
+def _leaves_of(owner: ir.Node, name: str, value: object, parent: str, span: Span | None
+               ) -> Iterator[Leaf]:
+    key = (type(owner), name)
+    role = _role(owner, name, parent)
+    if value is None or isinstance(value, bool | Enum):
+        return  # enums are closed sets: their SQL spelling is fixed by the planner
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _leaves_of(owner, name, item, parent, span)
+    elif isinstance(value, ir.Change):
+        yield from _leaves_of(owner, name, value.value, parent, value.span or span)
+    elif isinstance(value, ir.Ident):
+        yield Leaf(key[0], name, value, value.span, Use.IDENTIFIER, None, role)
+    elif isinstance(value, ir.TypeName):
+        yield Leaf(key[0], name, value, value.span, Use.TYPE, Context.TYPE, name)
+    elif isinstance(value, ir.SqlScript):
+        yield Leaf(key[0], name, value, value.span, Use.SQL, Context.SCRIPT, name)
+    elif isinstance(value, ir.SqlExpr):
+        context = SQL_CONTEXTS.get(key, Context.EXPRESSION)
+        yield Leaf(key[0], name, value, value.span, Use.SQL, context, role)
+    elif isinstance(value, str):
+        if key not in STRING_FIELDS:
+            raise TypeError(f"{key[0].__name__}.{name}: a str field that STRING_FIELDS does "
+                            "not classify; say how it reaches SQL")
+        use, where = STRING_FIELDS[key]
+        point = span.at(span.line, span.col) if span is not None else None  # not the whole owner
+        yield Leaf(key[0], name, value, point, use, where, role)
+    elif isinstance(value, ir.Node):
+        yield from leaves(value, name)
+    else:
+        raise TypeError(f"{key[0].__name__}.{name}: cannot walk a {type(value).__name__}")
+
+
+def _role(owner: ir.Node, name: str, parent: str) -> str:
+    if isinstance(owner, ir.ColumnSql) and name == "sql":
+        return f"{parent}.{owner.column.name}"
+    return _ROLES.get((type(owner), name), name.rstrip("_"))
 
 
 def names(op: ir.Operation) -> Iterator[ir.Ident]:
     """Every identifier an operation mentions (each must be a valid PostgreSQL name)."""
-    match op:
-        case ir.CreateTable():
-            yield op.name
-            for column in op.columns:
-                yield from _column_names(column)
-            for constraint in op.constraints:
-                yield constraint.name
-                yield from constraint.columns
-                if constraint.references is not None:
-                    yield from _table_reference_names(constraint.references)
-                if constraint.index_parameters is not None:
-                    yield from _index_parameter_names(constraint.index_parameters)
-        case ir.RenameTable() | ir.RenameColumn() | ir.RenameConstraint():
-            yield from (op.from_, op.to)
-            if not isinstance(op, ir.RenameTable):
-                yield op.table
-        case ir.DropTable() | ir.DropIndex():
-            yield op.name
-        case ir.AddColumn():
-            yield op.table
-            yield from _column_names(op.column)
-        case ir.DropColumn():
-            yield from (op.table, op.column)
-        case ir.AlterColumn():
-            yield from (op.table, op.column)
-            if op.unique is not None:
-                yield op.unique.name
-            if op.check is not None:
-                yield op.check.name
-            if op.references is not None:
-                yield from (op.references.name, op.references.table, op.references.column)
-        case ir.CreateIndex():
-            yield from (op.name, op.table)
-            for field in op.columns:
-                yield field.column
-                if field.opclass is not None:
-                    yield field.opclass.name
-        case ir.CreateConstraint():
-            yield from (op.table, op.name, *op.columns)
-            if op.references is not None:
-                yield from _table_reference_names(op.references)
-            if op.index_parameters is not None:
-                yield from _index_parameter_names(op.index_parameters)
-            yield from (entry.column for entry in (*op.up, *op.down))
-        case ir.DropConstraint():
-            yield from (op.table, op.name)
-        case ir.DropMulticolumnConstraint():
-            yield from (op.table, op.name)
-            yield from (entry.column for entry in (*op.up, *op.down))
-        case ir.SetReplicaIdentity():
-            yield op.table
-            if op.identity.index is not None:
-                yield op.identity.index
-        case ir.Sql():
-            pass
-        case _:
-            assert_never(op)
+    for leaf in leaves(op):
+        if isinstance(leaf.value, ir.Ident):
+            yield leaf.value
+        elif isinstance(leaf.value, ir.TypeName) and leaf.value.schema is not None:
+            yield leaf.value.schema
 
-
-def _column_names(column: ir.Column) -> Iterator[ir.Ident]:
-    yield column.name
-    if column.check is not None:
-        yield column.check.name
-    if column.references is not None:
-        yield from (column.references.name, column.references.table, column.references.column)
-
-
-def _table_reference_names(ref: ir.TableForeignKeyReference) -> Iterator[ir.Ident]:
-    yield from (ref.table, *ref.columns, *ref.on_delete_set_columns)
-
-
-def _index_parameter_names(params: ir.IndexParameters) -> Iterator[ir.Ident]:
-    if params.tablespace is not None:
-        yield params.tablespace
-    yield from params.include_columns
-
-
-def sql_items(op: ir.Operation) -> Iterator[SqlItem]:
-    """Every piece of author SQL in an operation, with the place it will be spliced into."""
-    expr = Context.EXPRESSION
-    match op:
-        case ir.CreateTable():
-            for column in op.columns:
-                yield from _column_sql(column)
-            for c in op.constraints:
-                if c.check is not None:
-                    yield ("check", c.check, expr)
-                if c.exclude is not None:
-                    if c.exclude.elements is not None:
-                        yield ("exclude", c.exclude.elements, Context.EXCLUDE_ELEMENTS)
-                    if c.exclude.predicate is not None:
-                        yield ("predicate", c.exclude.predicate, expr)
-                if c.index_parameters is not None:
-                    yield from _storage(c.index_parameters)
-        case ir.AddColumn():
-            yield from _column_sql(op.column)
-            if op.up is not None:
-                yield ("up", op.up, expr)
-        case ir.DropColumn():
-            if op.down is not None:
-                yield ("down", op.down, expr)
-        case ir.AlterColumn():
-            if op.check is not None:
-                yield ("check", op.check.constraint, expr)
-            if op.default is not None and op.default.value is not None:
-                yield ("default", op.default.value, expr)
-            for key, value in (("up", op.up), ("down", op.down)):
-                if value is not None:
-                    yield (key, value, expr)
-        case ir.CreateIndex():
-            if op.predicate is not None:
-                yield ("predicate", op.predicate, expr)
-            if op.storage_parameters is not None:
-                yield ("storage_parameters", op.storage_parameters, Context.STORAGE_PARAMETERS)
-        case ir.CreateConstraint():
-            if op.check is not None:
-                yield ("check", op.check, expr)
-            if op.index_parameters is not None:
-                yield from _storage(op.index_parameters)
-            yield from _column_sql_entries(op.up, op.down)
-        case ir.DropConstraint():
-            for key, value in (("up", op.up), ("down", op.down)):
-                if value is not None:
-                    yield (key, value, expr)
-        case ir.DropMulticolumnConstraint():
-            yield from _column_sql_entries(op.up, op.down)
-        case ir.Sql():
-            yield ("up", op.up, Context.SCRIPT)
-            if op.down is not None:
-                yield ("down", op.down, Context.SCRIPT)
-        case (ir.RenameTable() | ir.DropTable() | ir.RenameColumn() | ir.DropIndex()
-              | ir.RenameConstraint() | ir.SetReplicaIdentity()):
-            pass
-        case _:
-            assert_never(op)
-
-
-def _column_sql(column: ir.Column) -> Iterator[SqlItem]:
-    expr = Context.EXPRESSION
-    if column.default is not None:
-        yield ("default", column.default, expr)
-    if column.check is not None:
-        yield ("check", column.check.constraint, expr)
-    if column.generated is not None and column.generated.expression is not None:
-        yield ("generated", column.generated.expression, expr)
-    identity = column.generated.identity if column.generated is not None else None
-    if identity is not None and identity.sequence_options is not None:
-        yield ("sequence options", identity.sequence_options, Context.SEQUENCE_OPTIONS)
-
-
-def _storage(params: ir.IndexParameters) -> Iterator[SqlItem]:
-    if params.storage_parameters is not None:
-        yield ("storage_parameters", params.storage_parameters, Context.STORAGE_PARAMETERS)
-
-
-def _column_sql_entries(up: tuple[ir.ColumnSql, ...], down: tuple[ir.ColumnSql, ...]
-                        ) -> Iterator[SqlItem]:
-    for key, entries in (("up", up), ("down", down)):
-        for entry in entries:
-            yield (f"{key}.{entry.column.name}", entry.sql, Context.EXPRESSION)

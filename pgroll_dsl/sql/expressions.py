@@ -1,29 +1,90 @@
 """Checks author-written SQL with PostgreSQL's own parser (pglast); never regenerates it.
 
-An expression is accepted only if ``SELECT (<text>)`` parses as exactly one statement, so a
-stray ``)`` or ``;`` cannot escape the parentheses the planner puts around it: that is what
-stops ``1); drop table users; --``. Problems carry an offset into the author's text so the
-caller can point at the exact character.
+Each place author SQL is spliced into has a :class:`Context`: a wrapper statement with a slot
+where the text goes, exactly as the planner splices it. Text is accepted only if the wrapped
+statement parses as one statement, the text opens every parenthesis it closes (so ``)`` or
+``;`` cannot end the slot early: that is what stops ``1); drop table users; --``), a comment
+at its end does not swallow what follows, and the parse tree outside the slot is the tree of
+a known-good sample: the text changed nothing but its slot. Problems carry an offset into the
+author's text so the caller can point at the exact character.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from pglast import parser
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A wrapper statement around author SQL, and where the text lands in its parse tree.
+
+    ``path`` leads from the statement to the node (or list) the text becomes; everything
+    else in the tree must be what ``sample`` gives. An empty path (raw scripts) checks only
+    that the text parses.
+    """
+
+    prefix: str
+    suffix: str
+    path: tuple[str | int, ...]
+    sample: str
+    what: str
+
+
 class Context(Enum):
     """Where a piece of author SQL ends up; each has its own wrapper statement."""
 
-    EXPRESSION = ("SELECT (", ")")
-    STORAGE_PARAMETERS = ("CREATE INDEX i ON t (c) WITH (", ")")
-    EXCLUDE_ELEMENTS = ("ALTER TABLE t ADD EXCLUDE USING gist (", ")")
-    SEQUENCE_OPTIONS = ("CREATE SEQUENCE s ", "")
-    SCRIPT = ("", "")
+    EXPRESSION = Slot("SELECT (", ")", ("targetList", 0, "val"), "1", "a single expression")
+    STORAGE_PARAMETERS = Slot(
+        "CREATE INDEX i ON t (c) WITH (", ")", ("options",), "fillfactor = 70",
+        "a list of storage parameters `name = value, ...`",
+    )
+    EXCLUDE_ELEMENTS = Slot(
+        "ALTER TABLE t ADD EXCLUDE USING gist (", ")", ("cmds", 0, "def_", "exclusions"),
+        "c WITH =", "a list of exclusion elements `column WITH operator, ...`",
+    )
+    SEQUENCE_OPTIONS = Slot(
+        "CREATE TABLE t (c int GENERATED ALWAYS AS IDENTITY (", "))",
+        ("tableElts", 0, "constraints", 0, "options"), "START 1", "a list of sequence options",
+    )
+    OPCLASS_PARAMETER = Slot(
+        "CREATE INDEX i ON t (c o (", "))", ("indexParams", 0, "opclassopts", 0),
+        "siglen = 8", "a single operator class parameter `name = value`",
+    )
+    COLLATION = Slot(
+        "CREATE INDEX i ON t (c COLLATE ", ")", ("indexParams", 0, "collation"), '"C"',
+        "a collation name",
+    )
+    INDEX_METHOD = Slot(
+        "ALTER TABLE t ADD EXCLUDE USING ", " (c WITH =)", ("cmds", 0, "def_", "access_method"),
+        "gist", "an index access method name",
+    )
+    TYPE = Slot("CREATE TABLE t (c ", ")", ("tableElts", 0, "typeName"), "int", "a type name")
+    SCRIPT = Slot("", "", (), "SELECT 1", "SQL statements")
+
+    @property
+    def prefix(self) -> str:
+        """What comes before the author's text."""
+        return self.value.prefix
+
+    @property
+    def suffix(self) -> str:
+        """What comes after the author's text."""
+        return self.value.suffix
+
+
+class Fault(Enum):
+    """What is wrong with a piece of author SQL; each maps to one diagnostic code."""
+
+    SYNTAX = "syntax"  # it does not parse in its place
+    ESCAPES = "escapes"  # it ends its slot or its statement early, or hides what follows
+    SHAPE = "shape"  # it parses, but is not the kind of SQL its place takes
+    EMPTY = "empty"
+    NUL = "nul"  # a NUL character: the parser would stop reading there, psql would not
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +93,12 @@ class Problem:
 
     message: str
     offset: int
-    escapes: bool  # True when the text closes its wrapper or adds a statement (injection)
+    fault: Fault
+
+    @property
+    def escapes(self) -> bool:
+        """True when the text closes its wrapper or adds a statement (injection)."""
+        return self.fault is Fault.ESCAPES
 
 
 # The same author text is asked about by several passes (check, columns, volatility) and again
@@ -44,25 +110,108 @@ _CACHE_SIZE = 4096
 def check_sql(text: str, context: Context) -> Problem | None:
     """None when ``text`` fits ``context``; otherwise the first problem found."""
     if not text.strip():
-        return Problem("empty SQL", 0, False)
-    prefix, suffix = context.value
-    wrapped = prefix + text + suffix
+        return Problem("empty SQL", 0, Fault.EMPTY)
+    if "\x00" in text:
+        return Problem("the SQL contains a NUL character", text.index("\x00"), Fault.NUL)
+    slot = context.value
+    wrapped = slot.prefix + text + slot.suffix
     try:
         statements = parser.parse_sql(wrapped)
     except parser.ParseError as err:
-        message, location = err.args[0], err.args[1] if len(err.args) > 1 else None
-        offset = _char_offset(wrapped, location) - len(prefix) if location is not None else len(
-            text
-        )
-        return Problem(str(message), max(0, min(offset, len(text))), False)
+        return _escape(text, context) or _syntax(err, text, len(slot.prefix))
     if context is Context.SCRIPT:
         return None
     if len(statements) != 1:
         first = statements[0]
         end = _char_offset(wrapped, (first.stmt_location or 0) + (first.stmt_len or 0))
-        offset = max(0, min(end - len(prefix), len(text)))
-        return Problem("the SQL ends its statement and starts another", offset, True)
+        offset = max(0, min(end - len(slot.prefix), len(text)))
+        return Problem("the SQL ends its statement and starts another", offset, Fault.ESCAPES)
+    return (_escape(text, context) or _hidden_suffix(text, slot)
+            or _shape(statements[0].stmt, context))
+
+
+def _syntax(err: parser.ParseError, text: str, prefix: int) -> Problem:
+    message, location = err.args[0], err.args[1] if len(err.args) > 1 else None
+    offset = _char_offset(text, location) - prefix if location is not None else len(text)
+    return Problem(str(message), max(0, min(offset, len(text))), Fault.SYNTAX)
+
+
+def _escape(text: str, context: Context) -> Problem | None:
+    """A ``;`` or a ``)`` the text did not open: the slot would end before the text does.
+
+    Tokens come from PostgreSQL's scanner, so parentheses inside strings, quoted names and
+    comments do not count.
+    """
+    if context is Context.SCRIPT:
+        return None
+    depth = 0
+    for token in _tokens(text):
+        if token.name == "ASCII_59":
+            return Problem("the `;` would end the statement", token.start, Fault.ESCAPES)
+        depth += {"ASCII_40": 1, "ASCII_41": -1}.get(token.name, 0)
+        if depth < 0:
+            return Problem("the `)` closes a parenthesis the SQL did not open",
+                           token.start, Fault.ESCAPES)
     return None
+
+
+def _hidden_suffix(text: str, slot: Slot) -> Problem | None:
+    """A ``--`` comment at the end would swallow what the planner writes after the text."""
+    tail = slot.suffix.lstrip()
+    if not tail:
+        return None
+    position = len(slot.prefix) + len(text) + len(slot.suffix) - len(tail)
+    if any(t.start == position for t in _tokens(slot.prefix + text + slot.suffix)):
+        return None
+    comments = [t.start for t in _tokens(text) if t.name == "SQL_COMMENT"]
+    return Problem("the `--` comment at the end would hide the SQL that follows it",
+                   comments[-1] if comments else 0, Fault.ESCAPES)
+
+
+def _tokens(text: str) -> list[Any]:
+    """PostgreSQL's tokens of ``text`` (character offsets); [] if the scanner gives up."""
+    try:
+        return list(parser.scan(text))
+    except parser.ParseError:
+        return []
+
+
+def _shape(statement: Any, context: Context) -> Problem | None:
+    """The text must change nothing but its slot: e.g. one parameter, not two."""
+    if _skeleton(statement, context.value.path) == _sample_skeleton(context):
+        return None
+    return Problem(f"it parses, but is not {context.value.what}", 0, Fault.SHAPE)
+
+
+@cache
+def _sample_skeleton(context: Context) -> object:
+    slot = context.value
+    statement = parser.parse_sql(slot.prefix + slot.sample + slot.suffix)[0].stmt
+    return _skeleton(statement, slot.path)
+
+
+_SLOT = "<slot>"
+
+
+def _skeleton(node: Any, path: tuple[str | int, ...] | None) -> object:
+    """``node`` as plain data without locations, the part at ``path`` replaced by a marker.
+
+    ``path`` is None off the slot's path: nothing below such a node is the slot.
+    """
+    from pglast import ast
+
+    if path == ():
+        return _SLOT
+    head, rest = (path[0], path[1:]) if path else (None, None)
+    if isinstance(node, ast.Node):
+        return {"@": type(node).__name__, **{
+            name: _skeleton(getattr(node, name), rest if name == head else None)
+            for name in node if name != "location"
+        }}
+    if isinstance(node, tuple | list):
+        return [len(node), *(_skeleton(n, rest if i == head else None)
+                             for i, n in enumerate(node))]
+    return node
 
 
 def _char_offset(text: str, offset: int | None) -> int:
@@ -97,7 +246,7 @@ def _column_references(text: str) -> tuple[ColumnReference, ...]:
     from pglast import ast, parse_sql
     from pglast.visitors import Visitor
 
-    prefix, suffix = Context.EXPRESSION.value
+    prefix, suffix = Context.EXPRESSION.prefix, Context.EXPRESSION.suffix
     wrapped = prefix + text + suffix
     try:
         tree = parse_sql(wrapped)
@@ -195,7 +344,7 @@ def is_non_volatile(text: str) -> bool:
     from pglast import ast, parse_sql
     from pglast.visitors import Visitor
 
-    prefix, suffix = Context.EXPRESSION.value
+    prefix, suffix = Context.EXPRESSION.prefix, Context.EXPRESSION.suffix
     try:
         tree = parse_sql(prefix + text + suffix)
     except parser.ParseError:
@@ -228,7 +377,7 @@ def normalized(text: str) -> object:
     """
     from pglast import ast, parse_sql
 
-    prefix, suffix = Context.EXPRESSION.value
+    prefix, suffix = Context.EXPRESSION.prefix, Context.EXPRESSION.suffix
     try:
         tree = parse_sql(prefix + text + suffix)[0].stmt
     except parser.ParseError:
