@@ -24,6 +24,7 @@ from pgroll_dsl.backends.live import (
     connect,
     first_line,
 )
+from pgroll_dsl.backends.probe import type_change_problems
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
@@ -183,6 +184,10 @@ class Runner:
         previous = f"{self.state.schema}_{latest}" if latest else None
         for warning in validate(migration, Before(catalog, previous, ())):
             self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
+        with self._errors():
+            problems = type_change_problems(self.conn, self.state.schema, catalog, migration)
+        if problems:
+            raise CommandError("; ".join(problems) + " (nothing was changed)")
         options = PlanOptions(schema=self.state.schema, batch_size=self.options.batch_size,
                               batch_delay=self.options.batch_delay,
                               previous_version_schema=previous,

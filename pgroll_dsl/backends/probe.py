@@ -1,0 +1,85 @@
+"""Type changes tried on an empty copy of the table before anything runs.
+
+Changing a column's type carries its default and the checks that name it over to the copy.
+Whether PostgreSQL can convert them (``text default '0'`` to ``integer`` cannot; a check
+``length(age) < 3`` cannot follow ``age`` to ``integer``) depends on casts and functions only
+the server knows. pgroll finds out half way through its start and silently drops what does
+not convert; a plain ``ALTER TABLE`` refuses. The live ``start`` asks the server first, on an
+empty temporary copy of the table inside a transaction that is rolled back, and refuses the
+migration with a message in the author's terms (never an internal column name) while nothing
+has changed yet. The plan stays what it says: nothing is dropped behind its back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import quote_ident, render_type
+
+_PROBE = "pgroll_dsl_type_probe"
+
+
+class _Rollback(Exception):
+    """Leaves the probe's transaction without keeping anything."""
+
+
+def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,
+                         migration: ir.Migration) -> list[str]:
+    """One message per ``alter_column`` type change whose default or checks cannot follow."""
+    problems = []
+    for op in migration.operations:
+        if not isinstance(op, ir.AlterColumn) or op.type is None:
+            continue
+        table = catalog.table(op.table.name)
+        column = table.column(op.column.name) if table is not None else None
+        if table is None or column is None:
+            continue  # made earlier in this migration: nothing carried over from the server
+        failure = _try(conn, qualified(schema, table.physical), column.physical, op)
+        if failure is not None:
+            problems.append(_message(op, column.default, failure))
+    return problems
+
+
+def _try(conn: psycopg.Connection[Any], table: str, column: str,
+         op: ir.AlterColumn) -> str | None:
+    assert op.type is not None
+    target = quote_ident(column)
+    statements = [f"CREATE TEMPORARY TABLE {quote_ident(_PROBE)} (LIKE {table} INCLUDING "
+                  "DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP"]
+    if op.default is not None:  # the migration sets or drops the default itself
+        statements.append(f"ALTER TABLE {quote_ident(_PROBE)} ALTER COLUMN {target} DROP DEFAULT")
+    new_type = render_type(op.type)
+    statements.append(f"ALTER TABLE {quote_ident(_PROBE)} ALTER COLUMN {target} TYPE "
+                      f"{new_type} USING NULL::{new_type}")
+    failure: list[str] = []
+    try:
+        with conn.transaction():
+            for statement in statements[:-1]:
+                conn.execute(statement)
+            try:
+                with conn.transaction():  # a savepoint: the probe's failure is the answer
+                    conn.execute(statements[-1])
+            except psycopg.Error as err:
+                failure.append((err.diag.message_primary or str(err)).strip())
+            raise _Rollback
+    except _Rollback:
+        return failure[0] if failure else None
+    except psycopg.Error:
+        return None  # no right to make a temporary table, say: start finds out as before
+
+
+def _message(op: ir.AlterColumn, default: str | None, failure: str) -> str:
+    assert op.type is not None
+    where = f"alter_column {op.table.name}.{op.column.name}"
+    if "default" in failure and default is not None:
+        return (f"{where}: the column's default {default} cannot be converted to "
+                f"{render_type(op.type)} ({failure}); give the new type its own default in "
+                "the same alter_column (`set default ...` or `drop default`)")
+    return (f"{where}: a check constraint on the column cannot follow it to "
+            f"{render_type(op.type)} ({failure}); drop or rewrite that check in an earlier "
+            "migration, or in this one before the type change")
