@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import json
 import os
 import re
@@ -59,7 +60,7 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 Row = dict[str, Any]
 
 SCHEMA = "public"
-REF_SCHEMA = "ref"  # where a clean start+complete of the same migration runs, for comparison
+REF_SCHEMA = "ref"  # prefix of the schemas where a clean run of a migration is made
 SETUP_NAME = "01_setup"
 CHANGE_NAME = "02_change"
 OLD_VERSION = f"{SCHEMA}_{SETUP_NAME}"
@@ -501,19 +502,20 @@ class RowModel:
         return out
 
     def old_write(self, row_id: int, values: Row, insert: bool, who: str) -> None:
-        """A write through the old version (or to the physical table before complete)."""
+        """A write through the old version (or to the physical table before complete): an
+        insert leaves the columns it does not name NULL (no column has a default)."""
         previous = None if insert else self.rows[row_id]
-        base = {n: None for n in self.stages[0].names()} if insert else dict(previous[0])  # type: ignore[index]
-        stage0 = {**base, **values, "id": row_id}
-        self.rows[row_id] = self._forward(stage0, previous)
+        base: Row = ({n: None for n in self.stages[0].names()} if previous is None
+                     else dict(previous[0]))
+        self.rows[row_id] = self._forward({**base, **values, "id": row_id}, previous)
         self.last_writer[row_id] = who
 
     def new_write(self, row_id: int, values: Row, insert: bool, who: str) -> None:
         """A write through the new version (or to the physical table after complete)."""
         previous = None if insert else self.rows[row_id]
-        base = {n: None for n in self.stages[-1].names()} if insert else dict(previous[-1])  # type: ignore[index]
-        last = {**base, **values, "id": row_id}
-        self.rows[row_id] = self._backward(last, previous)
+        base: Row = ({n: None for n in self.stages[-1].names()} if previous is None
+                     else dict(previous[-1]))
+        self.rows[row_id] = self._backward({**base, **values, "id": row_id}, previous)
         self.last_writer[row_id] = who
 
     def old(self, row_id: int) -> Row:
@@ -622,6 +624,7 @@ class Client:
         self.role = role
         self.search_path = search_path
         self.conn = connect_client(dsn, search_path, role)
+        self.pid = self.conn.info.backend_pid
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fault-{role}")
         self.writes: list[Write] = []
         self.owned: list[int] = [i for i in range(1, seeded + 1) if i % 3 == SLICE[role]]
@@ -636,12 +639,14 @@ class Client:
         columns = list(write.values)
         try:
             if write.kind == "insert":
-                statement = sql.SQL("INSERT INTO items ({}) VALUES ({}) RETURNING to_jsonb(items.*)").format(
+                statement = sql.SQL("INSERT INTO items ({}) VALUES ({}) "
+                                    "RETURNING to_jsonb(items.*)").format(
                     sql.SQL(", ").join(map(sql.Identifier, ["id", *columns])),
                     sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1)))
                 params = [write.row_id, *write.values.values()]
             else:
-                statement = sql.SQL("UPDATE items SET {} WHERE id = %s RETURNING to_jsonb(items.*)").format(
+                statement = sql.SQL("UPDATE items SET {} WHERE id = %s "
+                                    "RETURNING to_jsonb(items.*)").format(
                     sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c))
                                        for c in columns))
                 params = [*write.values.values(), write.row_id]
@@ -682,13 +687,14 @@ class Client:
 
 
 def make_runner(dsn: str, schema: str = SCHEMA, batch_size: int = BATCH_SIZE,
-                **options: Any) -> Runner:
+                init: bool = True, **options: Any) -> Runner:
     """A Runner with a short lock timeout; ``options`` are further RunOptions fields
     (``on_step`` above all)."""
     runner = Runner(RunOptions(
         session=Session(url=dsn, schema=schema, lock_timeout_ms=LOCK_TIMEOUT_MS),
         batch_size=batch_size, **options))
-    runner.init()
+    if init:
+        runner.init()
     return runner
 
 
@@ -720,6 +726,13 @@ def seed_model(model: RowModel, rows: int = SEED_ROWS) -> None:
     for i in range(1, rows + 1):
         values = seed_values(i)
         model.old_write(i, {k: v for k, v in values.items() if k != "id"}, True, "seed")
+
+
+def waiting_for_lock(conn: Connection, pid: int) -> bool:
+    """Whether the backend ``pid`` is running a statement that waits for a lock."""
+    row = conn.execute("SELECT state = 'active' AND wait_event_type = 'Lock' "
+                       "FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return bool(row and row[0])
 
 
 def schema_exists(conn: Connection, name: str) -> bool:
@@ -792,27 +805,34 @@ def fingerprint_diff(before: dict[str, list[tuple[Any, ...]]],
     return out
 
 
-def pg_dump_schema(dsn: str, dbname: str) -> str | None:
-    """``pg_dump --schema-only`` of the database with the embedded server's own pg_dump
-    (matching major version), or None when there is none. Lines that differ per run (the
-    random ``\\restrict`` key) are dropped."""
-    from pgroll_dsl.embedded import bin_dir
+def schema_dump(dsn: str) -> str | None:
+    """``pg_dump --schema-only`` of the database, with the embedded server's pg_dump (the
+    newest major version, which dumps older servers too), or None when there is none. Lines
+    that differ from run to run (the random key of ``restrict``) are left out."""
+    from pgroll_dsl.embedded import EmbeddedUnavailable, bin_dir
 
     try:
-        binary = Path(bin_dir()) / "pg_dump"
-    except Exception:  # noqa: BLE001 - no embedded binaries: the caller falls back
+        binary = bin_dir() / "pg_dump"
+    except EmbeddedUnavailable:
         return None
-    if not binary.exists():
+    if not binary.is_file():
         return None
-    from psycopg.conninfo import make_conninfo
-
     result = subprocess.run([str(binary), "--schema-only", "--no-owner", "--no-privileges",
-                             "-d", make_conninfo(dsn, dbname=dbname)],
-                            capture_output=True, text=True, timeout=60, check=False)
+                             "-d", dsn], capture_output=True, text=True, timeout=60,
+                            check=False)
     if result.returncode != 0:
         raise AssertionError(f"pg_dump failed: {result.stderr.strip()}")
     return "\n".join(line for line in result.stdout.splitlines()
-                     if not line.startswith(("\\restrict", "\\unrestrict", "-- Dumped")))
+                     if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def dump_diff(before: str | None, after: str | None) -> list[str]:
+    """The lines of two schema dumps that differ (nothing when pg_dump is unavailable)."""
+    if before is None or after is None or before == after:
+        return []
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "before start",
+                                "after rollback", n=1, lineterm="")
+    return ["pg_dump --schema-only differs:\n" + "\n".join(list(diff)[:60])]
 
 
 def internal_leftovers(conn: Connection, schema: str = SCHEMA) -> list[str]:
@@ -821,7 +841,8 @@ def internal_leftovers(conn: Connection, schema: str = SCHEMA) -> list[str]:
     found = conn.execute(
         "SELECT 'column ' || c.relname || '.' || a.attname FROM pg_attribute a "
         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %(s)s AND a.attnum > 0 AND NOT a.attisdropped "
+        "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
+        "AND NOT a.attisdropped "
         "AND a.attname LIKE '\\_pgroll%%' "
         "UNION ALL SELECT 'constraint ' || conname FROM pg_constraint k "
         "JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname = %(s)s "
@@ -859,18 +880,24 @@ class Reference:
 _REFERENCES: dict[str, Reference] = {}
 
 
+def cached_reference(s: Spec) -> Reference | None:
+    """The clean run of ``s``, if one was made already in this session."""
+    return _REFERENCES.get(s.text)
+
+
 def reference(conn: Connection, dsn: str, s: Spec) -> Reference:
     """The catalog a clean run of ``s`` gives, computed once per migration text (in the
     ``ref`` schema of the calling test's database, before the test's own run)."""
     if s.text in _REFERENCES:
         return _REFERENCES[s.text]
-    prepare(conn, dsn, REF_SCHEMA)
-    runner = make_runner(dsn, REF_SCHEMA)
+    schema = f"{REF_SCHEMA}{len(_REFERENCES)}"
+    prepare(conn, dsn, schema)
+    runner = make_runner(dsn, schema)
     try:
         runner.start(compile_spec(s))
         runner.complete()
-        catalog = dataclasses.replace(introspect(conn, REF_SCHEMA), schema=SCHEMA)
-        views = tuple(view_columns(conn, f"{REF_SCHEMA}_{CHANGE_NAME}"))
+        catalog = dataclasses.replace(introspect(conn, schema), schema=SCHEMA)
+        views = tuple(view_columns(conn, f"{schema}_{CHANGE_NAME}"))
         found = Reference(catalog, views, None)
     except Exception as err:  # noqa: BLE001 - a clean run that fails is itself a finding
         found = Reference(None, (), f"{type(err).__name__}: {err}")
@@ -926,7 +953,8 @@ def classify(write: Write, old_exists: bool, new_exists: bool, base_columns: Seq
     if (write.role == NEW and write.phase in ("rollback", "after") and not new_exists
             and write.sqlstate in GONE):
         return "E2 new version dropped by rollback"
-    if write.role == BASE and write.kind == "insert" and write.sqlstate == "23502":
+    if (write.role == BASE and write.kind == "insert" and write.sqlstate == "23502"
+            and write.phase in ("complete", "after")):
         column = re.search(r'column "([^"]+)"', write.error or "")
         if column and column[1] not in base_columns and column[1] not in write.values:
             return "E3 base client unaware of a NOT NULL column after complete"
@@ -954,12 +982,14 @@ class Outcome:
                         f"problems:\n  {shown}{more}", pytrace=False)
 
 
-def build_model(outcome: Outcome, admin: Connection, seeded: int = SEED_ROWS) -> RowModel:
+def build_model(outcome: Outcome, admin: Connection, ending: str,
+                seeded: int = SEED_ROWS) -> RowModel:
     """Classify every failed write and replay the successful ones through the model.
 
     A base-table write counts as an old-version write while the table still had the
-    migration's shape (RETURNING * showed a ``_pgroll_`` column, or columns the completed
-    table does not have), and as a new-version write afterwards.
+    migration's shape (the row written had a ``_pgroll_`` column, or columns the completed
+    table does not have), and as a new-version write once complete has made the table the
+    new version (never when the migration ends in rollback: the table is then the old one).
     """
     s = outcome.spec
     model = RowModel(s)
@@ -973,9 +1003,9 @@ def build_model(outcome: Outcome, admin: Connection, seeded: int = SEED_ROWS) ->
             write.expected_failure = classify(write, old_exists, new_exists, base_columns)
             if write.expected_failure is None:
                 outcome.add(f"client write failed: {write.describe()}")
-            STATS["expected failures"] += write.expected_failure is not None
+            count("expected failures", write.expected_failure is not None)
             continue
-        STATS["client writes"] += 1
+        count("client writes", 1)
         insert = write.kind == "insert"
         who = f"{write.role}@{write.where}"
         if write.role == OLD:
@@ -985,7 +1015,7 @@ def build_model(outcome: Outcome, admin: Connection, seeded: int = SEED_ROWS) ->
         else:
             returned = set(write.returned)
             migrating = any(c.startswith("_pgroll") for c in returned) or returned != final_names
-            if migrating:
+            if migrating or ending == "rollback":
                 model.old_write(write.row_id, write.values, insert, who)
             else:
                 model.new_write(write.row_id, write.values, insert, who)
@@ -1030,7 +1060,7 @@ def check_completed(outcome: Outcome, admin: Connection, dsn: str, ref: Referenc
                 actual = {}
         expected = {i: model.new(i) for i in model.rows}
         compare_rows(outcome, actual, expected, "new version after complete")
-        STATS["rows checked"] += len(expected)
+        count("rows checked", len(expected))
     physical = [c[0] for c in columns_of(admin, "items")]
     if sorted(physical) != sorted(names):
         outcome.add(f"physical columns after complete are {physical}, expected {names}")
@@ -1052,13 +1082,18 @@ def check_completed(outcome: Outcome, admin: Connection, dsn: str, ref: Referenc
 
 
 def check_rolled_back(outcome: Outcome, admin: Connection, dsn: str,
-                      before: dict[str, list[tuple[Any, ...]]]) -> None:
-    """The invariants after rollback: the schema is exactly as before start, and the old
-    version (and the physical table) equals the model row for row."""
+                      before: dict[str, list[tuple[Any, ...]]],
+                      dump_before: str | None = None) -> None:
+    """The invariants after rollback: the schema is exactly as before start (the catalog
+    fingerprint, and the ``pg_dump --schema-only`` text when ``dump_before`` is given), and the
+    old version (and the physical table) equals the model row for row."""
     model = outcome.model
     assert model is not None
     for diff in fingerprint_diff(before, fingerprint(admin)):
         outcome.add(f"after rollback: {diff}")
+    if dump_before is not None:
+        for diff in dump_diff(dump_before, schema_dump(dsn)):
+            outcome.add(f"after rollback: {diff}")
     names = BASE_SCHEMA.names()
     if schema_exists(admin, NEW_VERSION):
         outcome.add(f"the new version schema {NEW_VERSION} still exists after rollback")
@@ -1073,7 +1108,7 @@ def check_rolled_back(outcome: Outcome, admin: Connection, dsn: str,
                 actual = {}
         compare_rows(outcome, actual, {i: model.old(i) for i in model.rows},
                      "old version after rollback")
-        STATS["rows checked"] += len(model.rows)
+        count("rows checked", len(model.rows))
     got, want = checksum_matches(admin, [model.old(i) for i in sorted(model.rows)])
     if got != want:
         outcome.add(f"checksum of the physical rows after rollback {got} != model {want}")
@@ -1111,6 +1146,13 @@ def catalog_diff(expected: Catalog, actual: Catalog) -> list[str]:
 # ---- session summary -----------------------------------------------------------------------
 
 STATS: Counter[str] = Counter()
+_STATS_LOCK = threading.Lock()
+
+
+def count(key: str, n: int = 1) -> None:
+    """Add to the harness's size counters (from any thread)."""
+    with _STATS_LOCK:
+        STATS[key] += n
 
 
 class _Summary:
@@ -1162,7 +1204,7 @@ def cli(args: list[str], dsn: str, env: dict[str, str] | None = None, timeout: f
     began = time.perf_counter()
     result = subprocess.run([*CLI, *full], capture_output=True, text=True, timeout=timeout,
                             env=environment, check=False)
-    STATS["CLI processes"] += 1
+    count("CLI processes", 1)
     return CliResult(full, result.returncode, result.stdout, result.stderr,
                      time.perf_counter() - began)
 
@@ -1171,7 +1213,7 @@ def cli_popen(args: list[str], dsn: str, env: dict[str, str] | None = None,
               ) -> subprocess.Popen[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
     environment.update(env or {})
-    STATS["CLI processes"] += 1
+    count("CLI processes", 1)
     return subprocess.Popen([*CLI, *args, "--postgres-url", dsn], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=environment)
 

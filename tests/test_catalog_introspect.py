@@ -22,8 +22,9 @@ from pgroll_dsl.catalog import (
     Table,
 )
 from pgroll_dsl.catalog.introspect import _constraints_query, introspect
+from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
 from pgroll_dsl.catalog.snapshot import dump_snapshot, load_snapshot
-from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
+from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType, SortOrder
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -159,7 +160,8 @@ CHILDREN = Table(
         Constraint(name="children_qty_check", type=CHECK, columns=("qty",),
                    expression="qty > 0"),
         Constraint(name="no_dup_title", type=EXCLUDE, columns=("title",),
-                   expression="title WITH =", method="btree", predicate="title IS NOT NULL"),
+                   expression="title WITH =", method="btree", predicate="title IS NOT NULL",
+                   elements=(ExclusionElement(key="title", operator="="),)),
         Constraint(name="qty_small", type=CHECK, columns=("qty",), expression="qty < 1000",
                    validated=False),
         Constraint(name="title_not_empty", type=CHECK, columns=("title",),
@@ -167,9 +169,9 @@ CHILDREN = Table(
     ),
     indexes=(
         Index(name="children_code_hash", columns=("code",), method="hash"),
-        Index(name="children_ext_key", columns=("ext",), unique=True),
+        Index(name="children_ext_key", columns=("ext",), unique=True, include=("qty",)),
         Index(name="children_lower_title_idx", columns=("lower(title)", "id"),
-              predicate="id > 10"),
+              key_options=(KeyOptions(), KeyOptions(sort=SortOrder.DESC)), predicate="id > 10"),
         _key_index("children_pkey", "id"),
         Index(name="no_dup_title", columns=("title",), predicate="title IS NOT NULL",
               constraint="no_dup_title"),
@@ -193,7 +195,9 @@ PARENTS = Table(
                    nulls_not_distinct=True),
         Constraint(name="parents_pkey", type=PK, columns=("a", "b")),
     ),
-    indexes=(_key_index("parents_code_key", "code"), _key_index("parents_pkey", "a", "b")),
+    indexes=(Index(name="parents_code_key", columns=("code",), unique=True,
+                   nulls_not_distinct=True, constraint="parents_code_key"),
+             _key_index("parents_pkey", "a", "b")),
     replica_identity="full",
 )
 
@@ -309,6 +313,8 @@ def test_exclusion_elements_keep_quotes_and_nesting(pg_conn: Connection) -> None
         name="ex", type=EXCLUDE, columns=("c",),
         expression="(\"a)b\" || ')('::text) WITH =, c WITH =", method="btree",
         predicate="c > 0", deferrable=True, initially_deferred=True,
+        elements=(ExclusionElement(key="(\"a)b\" || ')('::text)", operator="="),
+                  ExclusionElement(key="c", operator="=")),
     )
     assert table.index("ex") == Index(name="ex", columns=("(\"a)b\" || ')('::text)", "c"),
                                       predicate="c > 0", constraint="ex")

@@ -24,11 +24,13 @@ from pgroll_dsl.catalog import (
     Sequence,
     Table,
 )
+from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from tests.conftest import conformance_files
 
 Kind = ir.ConstraintType
 Action = ir.ForeignKeyAction
+SortOrder, NullsOrder = ir.SortOrder, ir.NullsOrder
 
 
 def replay(sql: str, catalog: Catalog | None = None) -> Catalog:
@@ -167,18 +169,23 @@ def test_create_table_table_constraints() -> None:
                                          on_delete_set_columns=("c",))),
         Constraint(name="t_c_during_excl", type=Kind.EXCLUDE, columns=("c", "during"),
                    expression="c WITH =, during WITH &&", method="gist",
-                   predicate="c IS NOT NULL", deferrable=True, initially_deferred=True),
+                   predicate="c IS NOT NULL", deferrable=True, initially_deferred=True,
+                   elements=(ExclusionElement(key="c", operator="="),
+                             ExclusionElement(key="during", operator="&&"))),
         Constraint(name="t_check", type=Kind.CHECK, columns=("a", "b"), expression="a < b",
                    no_inherit=True),
-        pkey("t_pkey", "a", "b"),
+        Constraint(name="t_pkey", type=Kind.PRIMARY_KEY, columns=("a", "b"), include=("c",),
+                   storage_parameters=("fillfactor=90",)),
         Constraint(name="u", type=Kind.UNIQUE, columns=("b", "c"), nulls_not_distinct=True,
                    deferrable=True),
     )
     assert t.indexes == (
         Index(name="t_c_during_excl", columns=("c", "during"), unique=False, method="gist",
               predicate="c IS NOT NULL", constraint="t_c_during_excl"),
-        backing("t_pkey", "a", "b"),
-        backing("u", "b", "c"),
+        Index(name="t_pkey", columns=("a", "b"), unique=True, include=("c",),
+              storage_parameters=("fillfactor=90",), constraint="t_pkey"),
+        Index(name="u", columns=("b", "c"), unique=True, nulls_not_distinct=True,
+              constraint="u"),
     )
 
 
@@ -451,8 +458,11 @@ def test_create_index() -> None:
     assert table(catalog, "t").indexes == (
         Index(name="t_a", columns=("a",), unique=True, method="hash",
               predicate="a > 0 AND b <> 'x'"),
-        Index(name="t_a_lower_expr_idx", columns=("a", "lower(b)", "a + 1")),
-        Index(name="t_lower_lower1_a_idx", columns=("lower(b)", "lower(b || 'x')")),
+        Index(name="t_a_lower_expr_idx", columns=("a", "lower(b)", "a + 1"),
+              key_options=(KeyOptions(sort=SortOrder.DESC, nulls=NullsOrder.LAST),
+                           KeyOptions(opclass="text_pattern_ops"), KeyOptions())),
+        Index(name="t_lower_lower1_a_idx", columns=("lower(b)", "lower(b || 'x')"),
+              include=("a",)),
     )
 
 

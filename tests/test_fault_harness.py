@@ -14,7 +14,10 @@ the database must agree exactly (see ``check_completed`` and ``check_rolled_back
 client failures allowed are the documented ones (``fault_model.classify``): E1, writes through
 the old version once complete dropped it; E2, writes through the new version once rollback
 dropped it; E3, inserts into the physical table after complete that leave out a NOT NULL
-column the migration added.
+column the migration added. Nor may the executor need a lock retry: the clients only run
+single short statements, so a lock the executor cannot get within lock_timeout is held by a
+client statement that is itself waiting for the executor (a lock-order inversion, which under
+steady traffic makes the phase retry again and again).
 
 A second schedule lets threads write continuously instead (free-running), and a few focused
 tests cover rollback under old-version inserts, complete under direct readers of the physical
@@ -23,6 +26,7 @@ table, and the compiler's refusals.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import Future
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
+from pgroll_dsl import api
 from pgroll_dsl.diagnostics import CompileError
 from tests import fault_model as fm
 from tests.fault_model import (
@@ -66,7 +71,11 @@ def _unique(specs: list[Spec]) -> list[Spec]:
     return list(seen.values())
 
 
-CORPUS = _unique([*fm.REPROS, *fm.all_pairs(), *fm.TRIPLES])
+# Every pair of operation kinds by default. PGROLL_DSL_FAULT_SCOPE=smoke keeps the issue's
+# reproductions and the triples, which still hold every kind: CI runs the whole corpus on one
+# server and the smoke set on the second major version it covers.
+SCOPE = os.environ.get("PGROLL_DSL_FAULT_SCOPE", "full")
+CORPUS = _unique([*fm.REPROS, *(fm.all_pairs() if SCOPE != "smoke" else []), *fm.TRIPLES])
 ACCEPTED, REJECTED = fm.split_corpus(CORPUS)
 # Pairs that cannot be one migration: both rewrite qty through a copy (PGD320: write the final
 # definition in one operation). Checked below: exactly these, and only with PGD3xx codes.
@@ -78,6 +87,10 @@ def _summary(request: pytest.FixtureRequest) -> None:
     fm.register_summary(request.config)
     STATS["corpus migrations (accepted)"] = len(ACCEPTED)
     STATS["corpus migrations (refused by the compiler)"] = len(REJECTED)
+    STATS["corpus: operation kinds"] = len(fm.OP_KINDS)
+    STATS["corpus: pairs (both orders where the order can matter)"] = len(fm.all_pairs())
+    STATS["corpus: triples"] = len(fm.TRIPLES)
+    STATS["corpus: issue reproductions"] = len(fm.REPROS)
 
 
 # ---- the step-boundary schedule ------------------------------------------------------------
@@ -97,6 +110,8 @@ class StepWriter:
         self.probe = psycopg.connect(dsn, autocommit=True)
         self.pending: list[tuple[Write, Future[Write]]] = []
         self.boundaries: list[str] = []
+        self.seen: set[tuple[str, int]] = set()
+        self.retries: list[str] = []
         self.lock = threading.Lock()
 
     def version_of(self, role: str) -> tuple[Schema, list[str] | None]:
@@ -111,13 +126,25 @@ class StepWriter:
             " (in transaction)" if event.in_transaction else "")
         try:
             self.boundaries.append(where)
-            STATS["step boundaries"] += 1
+            if (event.phase.value, event.index) in self.seen:
+                return  # the executor retries a transaction: its writes were issued already
+            self.seen.add((event.phase.value, event.index))
+            fm.count("step boundaries", 1)
             self.round(where, event.phase.value, wait=not event.in_transaction)
         except Exception as err:  # noqa: BLE001 - never let the hook break the executor
             self.outcome.add(f"the on_step hook failed at {where}: {type(err).__name__}: {err}")
 
+    def retried(self, step: Any, attempt: int, delay: float) -> None:
+        """``on_retry``: a lock the executor asked for was not granted within lock_timeout."""
+        self.retries.append(f"{step.summary} (attempt {attempt})")
+
     def round(self, where: str, phase: str, wait: bool = True) -> None:
-        """Each client inserts a row and updates one of its rows."""
+        """Each client inserts a row and updates one of its rows.
+
+        Inside a transaction the writes are only queued; the hook returns once each client
+        is either done or waiting for a lock, so that what the executor does next always
+        meets the client statement in flight (a deterministic schedule, not a race).
+        """
         with self.lock:
             if NEW not in self.clients and fm.relation_exists(self.probe, NEW_VERSION, "items"):
                 self.clients[NEW] = Client(self.dsn, NEW, NEW_VERSION)
@@ -137,6 +164,17 @@ class StepWriter:
                                          f"at a boundary outside any transaction: "
                                          f"{write.describe()}")
                         self.pending.append((write, future))
+            if not wait:
+                self.await_blocked()
+
+    def await_blocked(self, timeout: float = 3.0) -> None:
+        deadline = time.monotonic() + timeout
+        for client in self.clients.values():
+            mine = [f for w, f in self.pending if w.role == client.role]
+            while not all(f.done() for f in mine) and time.monotonic() < deadline:
+                if fm.waiting_for_lock(self.probe, client.pid):
+                    break
+                time.sleep(0.002)
 
     def settle(self) -> None:
         """Wait for the writes queued inside a transaction (it has committed by now)."""
@@ -166,8 +204,8 @@ def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outco
     before = fm.fingerprint(conn)
     outcome = Outcome(s)
     writer = StepWriter(dsn, s, outcome)
-    runner = fm.make_runner(dsn, on_step=writer)
-    STATS["schedules (step boundaries)"] += 1
+    runner = fm.make_runner(dsn, on_step=writer, on_retry=writer.retried)
+    fm.count("schedules (step boundaries)", 1)
     started = False
     try:
         try:
@@ -188,10 +226,14 @@ def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outco
     finally:
         runner.close()
         writer.close()
+    for retry in writer.retries:
+        outcome.add(f"lock retry: {retry}: the executor waited for a lock held by a client "
+                    "statement that was itself waiting for the executor (lock-order inversion: "
+                    "clients lock a view before its table)")
     boundaries = [b for b in writer.boundaries if b.startswith(("start", ending))]
     if started and not any(b.startswith(ending) for b in boundaries):
         outcome.add(f"on_step was never called during {ending}")
-    fm.build_model(outcome, conn)
+    fm.build_model(outcome, conn, ending)
     if started or ending == "rollback":
         if ending == "complete":
             assert ref is not None
@@ -229,6 +271,7 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
     ref = fm.reference(conn, dsn, s) if ending == "complete" else None
     fm.prepare(conn, dsn, rows=rows)
     before = fm.fingerprint(conn)
+    dump = fm.schema_dump(dsn) if ending == "rollback" else None
     outcome = Outcome(s)
     phase = Phase()
     stop = threading.Event()
@@ -248,12 +291,14 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
                        stop_on_expected_gone=False),
         fm.free_writer(clients[NEW], s.final, stop, phase, wait_for=new_exists),
     ]
-    STATS["schedules (free-running writers)"] += 1
+    fm.count("schedules (free-running writers)", 1)
     runner = fm.make_runner(dsn)
     try:
         time.sleep(0.2)
         try:
             runner.start(fm.compile_spec(s))
+            phase.name = "between"
+            time.sleep(0.3)  # the new version's clients get deployed
             phase.name = ending
             getattr(runner, ending)()
         except Exception as err:  # noqa: BLE001
@@ -273,12 +318,12 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
         probe.close()
     if not any(w.role == NEW and w.ok for w in outcome.writes):
         outcome.add("the new-version writer never wrote: the schedule did not test it")
-    fm.build_model(outcome, conn, seeded=rows)
+    fm.build_model(outcome, conn, ending, seeded=rows)
     if ending == "complete":
         assert ref is not None
         fm.check_completed(outcome, conn, dsn, ref)
     else:
-        fm.check_rolled_back(outcome, conn, dsn, before)
+        fm.check_rolled_back(outcome, conn, dsn, before, dump)
     return outcome
 
 
@@ -303,7 +348,7 @@ def test_rollback_while_three_clients_insert_into_the_old_version(
     dsn = dsn_of(pg_dsn, pg_conn)
     s = fm.spec("score_add")
     fm.prepare(pg_conn, dsn)
-    before = fm.fingerprint(pg_conn)
+    before, dump = fm.fingerprint(pg_conn), fm.schema_dump(dsn)
     outcome = Outcome(s)
     runner = fm.make_runner(dsn)
     runner.start(fm.compile_spec(s))
@@ -325,11 +370,11 @@ def test_rollback_while_three_clients_insert_into_the_old_version(
         for c in inserters:
             outcome.writes.extend(c.writes)
             c.close()
-    STATS["schedules (focused)"] += 1
+    fm.count("schedules (focused)", 1)
     inserted = sum(w.ok for w in outcome.writes)
     assert inserted > 10, f"only {inserted} inserts ran: the schedule tested nothing"
-    fm.build_model(outcome, pg_conn)
-    fm.check_rolled_back(outcome, pg_conn, dsn, before)
+    fm.build_model(outcome, pg_conn, "rollback")
+    fm.check_rolled_back(outcome, pg_conn, dsn, before, dump)
     outcome.fail_if_problems("old-version inserts during rollback")
 
 
@@ -344,10 +389,10 @@ def test_complete_while_clients_read_the_physical_table(pg_conn: Connection,
     never see the column missing: the swap is one transaction."""
     dsn = dsn_of(pg_dsn, pg_conn)
     runner = fm.make_runner(dsn)
-    runner.start(fm.api.compile_source(PHYSICAL_SETUP, "01_t.pgroll").migration)
+    runner.start(api.compile_source(PHYSICAL_SETUP, "01_t.pgroll").migration)
     runner.complete()
     pg_conn.execute("insert into t select g, g from generate_series(1, 300) g")
-    runner.start(fm.api.compile_source(PHYSICAL_CHANGE, "02_t.pgroll").migration)
+    runner.start(api.compile_source(PHYSICAL_CHANGE, "02_t.pgroll").migration)
     stop = threading.Event()
     failures: list[str] = []
     reads = [0, 0, 0]
@@ -355,6 +400,9 @@ def test_complete_while_clients_read_the_physical_table(pg_conn: Connection,
 
     def reader(slot: int) -> None:
         with fm.connect_client(dsn, SCHEMA, f"reader {slot}") as conn:
+            # Not prepared: a cached plan whose result type changes (int -> bigint, the
+            # point of the migration) fails whatever the executor does (PostgreSQL's rule).
+            conn.prepare_threshold = None
             while not stop.is_set():
                 began = time.perf_counter()
                 try:
@@ -378,8 +426,8 @@ def test_complete_while_clients_read_the_physical_table(pg_conn: Connection,
         for thread in threads:
             thread.join(timeout=60)
         runner.close()
-    STATS["schedules (focused)"] += 1
-    STATS["client reads"] += sum(reads)
+    fm.count("schedules (focused)", 1)
+    fm.count("client reads", sum(reads))
     assert min(reads) > 5, f"reads per reader {reads}: the schedule tested nothing"
     assert not failures, failures[:10]
     assert [c[0] for c in fm.columns_of(pg_conn, "t")] == ["id", "n"]
@@ -394,8 +442,9 @@ def test_complete_while_clients_read_the_physical_table(pg_conn: Connection,
 def test_the_refused_pairs_are_exactly_the_impossible_ones() -> None:
     """The pairs refused before anything runs are the known impossible combinations, each
     with a PGD3xx diagnostic; every other pair is accepted (and run above)."""
-    assert dict(REJECTED) == EXPECTED_REJECTED
-    assert all(code.startswith("PGD3") for codes in REJECTED.values()
+    _, rejected = fm.split_corpus(_unique([*fm.REPROS, *fm.all_pairs(), *fm.TRIPLES]))
+    assert dict(rejected) == EXPECTED_REJECTED
+    assert all(code.startswith("PGD3") for codes in rejected.values()
                for code in codes.split(","))
 
 

@@ -699,9 +699,9 @@ def test_cli_exit_codes(cli_db: str, tmp_path: Path) -> None:
     result = invoke("start", str(third), *url)
     assert result.exit_code == 1, output(result)
     assert '"02_second"' in output(result) and "already in progress" in output(result)
-    result = invoke("start", str(second), *url)  # the same one again
-    assert result.exit_code == 1, output(result)
-    assert '"02_second" is already started' in output(result)
+    result = invoke("start", str(second), *url)  # the same one again: nothing to do
+    assert result.exit_code == 0, output(result)
+    assert '"02_second" is already started: every step has run' in output(result)
 
     result = invoke("status", *url)
     assert result.exit_code == 0, output(result)

@@ -167,7 +167,8 @@ class Executor:
                     self._execute(step)
                 after()
 
-        self._retrying(body, lambda: current[0], steps[0])
+        gate = next((s for s in steps if s.lock in CONFLICTS and s.relation), steps[0])
+        self._retrying(body, lambda: current[0], gate)
 
     def _execute(self, step: Step) -> None:
         self.ran.append(step.sql)

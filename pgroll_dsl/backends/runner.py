@@ -205,6 +205,9 @@ class Runner:
             resumed = self._interrupted(migration.name)
             if resumed is not None:
                 plan, done = resumed
+                if done >= len(plan.start):
+                    self._say(f'"{migration.name}" is already started: every step has run')
+                    return plan
                 self._say(f'resuming the start of "{migration.name}" at step {done + 1} of '
                           f"{len(plan.start)}")
             else:
@@ -238,9 +241,8 @@ class Runner:
         if active.rollback_steps_done:
             raise CommandError(f'the rollback of "{name}" ran part-way; run rollback again to '
                                "finish it")
-        if active.start_steps_done >= len(plan.start):
-            raise CommandError(f'migration "{name}" is already started; complete or roll it '
-                               "back")
+        if active.complete_steps_done:
+            raise CommandError(f'"{name}" is being completed; run complete again to finish it')
         return plan, active.start_steps_done
 
     def _undo(self, plan: Plan, name: str, failure: StepFailed, started: bool) -> None:

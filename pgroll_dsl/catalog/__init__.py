@@ -9,11 +9,13 @@ from pgroll_dsl.catalog.model import (
     Column,
     Constraint,
     EnumType,
+    ExclusionElement,
     ForeignKey,
     Index,
+    KeyOptions,
     Sequence,
     Table,
 )
 
-__all__ = ["Catalog", "Column", "Constraint", "EnumType", "ForeignKey", "Index", "Sequence",
-           "Table"]
+__all__ = ["Catalog", "Column", "Constraint", "EnumType", "ExclusionElement", "ForeignKey",
+           "Index", "KeyOptions", "Sequence", "Table"]

@@ -12,12 +12,21 @@ from typing import assert_never
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import new_name
+from pgroll_dsl.catalog.index_keys import (
+    author_name,
+    exclusion_elements,
+    parse_options,
+    without_default_collation,
+    without_default_opclass,
+)
 from pgroll_dsl.catalog.model import (
     Catalog,
     Column,
     Constraint,
+    ExclusionElement,
     ForeignKey,
     Index,
+    KeyOptions,
     Sequence,
     Table,
 )
@@ -48,7 +57,7 @@ def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
         case ir.AlterColumn():
             return _alter_column(catalog, op)
         case ir.CreateIndex():
-            return _on_table(catalog, op.table.name, lambda t: _create_index(t, op))
+            return _on_table(catalog, op.table.name, lambda t: _create_index(catalog, t, op))
         case ir.DropIndex():
             return _drop_index(catalog, op.name.name)
         case ir.CreateConstraint():
@@ -164,13 +173,40 @@ def with_sequences(catalog: Catalog, sequences: tuple[Sequence, ...]) -> Catalog
 
 
 def indexes_for(constraints: list[Constraint]) -> list[Index]:
-    """PostgreSQL backs primary keys, unique and exclusion constraints with an index."""
+    """PostgreSQL backs primary keys, unique and exclusion constraints with an index.
+
+    The index has what the constraint says about it: an exclusion constraint's elements are
+    its keys (expressions included), and INCLUDE, storage parameters and tablespace.
+    """
     backed = (ir.ConstraintType.PRIMARY_KEY, ir.ConstraintType.UNIQUE, ir.ConstraintType.EXCLUDE)
-    return [
-        Index(name=c.name, columns=c.columns, unique=c.type is not ir.ConstraintType.EXCLUDE,
-              method=c.method or "btree", predicate=c.predicate, constraint=c.name)
-        for c in constraints if c.type in backed
-    ]
+    return [backing_index(c) for c in constraints if c.type in backed]
+
+
+def backing_index(c: Constraint) -> Index:
+    """The index of a primary key, unique or exclusion constraint."""
+    exclusion = c.type is ir.ConstraintType.EXCLUDE and bool(c.elements)
+    return Index(
+        name=c.name,
+        columns=tuple(e.key for e in c.elements) if exclusion else c.columns,
+        key_options=tuple(e.options for e in c.elements) if exclusion else (),
+        unique=c.type is not ir.ConstraintType.EXCLUDE, method=c.method or "btree",
+        include=c.include, nulls_not_distinct=c.nulls_not_distinct,
+        storage_parameters=c.storage_parameters, tablespace=c.tablespace,
+        predicate=c.predicate, constraint=c.name,
+    )
+
+
+def with_index_parameters(constraint: Constraint,
+                          params: ir.IndexParameters | None) -> Constraint:
+    """The constraint with what ``index_parameters`` says: INCLUDE, WITH, tablespace."""
+    if params is None:
+        return constraint
+    storage = params.storage_parameters
+    return replace(
+        constraint, include=tuple(c.name for c in params.include_columns),
+        storage_parameters=parse_options(storage.text if storage is not None else None),
+        tablespace=params.tablespace.name if params.tablespace is not None else None,
+    )
 
 
 # ---- operations ------------------------------------------------------------------------
@@ -191,7 +227,7 @@ def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
         constraints.append(Constraint(name=pkey, type=ir.ConstraintType.PRIMARY_KEY, columns=pk))
     for column in op.columns:
         constraints.extend(_column_constraints(name, column, names))
-    constraints.extend(_table_constraint(c) for c in op.constraints)
+    constraints.extend(_table_constraint(c, catalog.schema) for c in op.constraints)
     columns = tuple(_column(c, sequences) for c in op.columns)
     pk_columns = {col for c in constraints if c.type is ir.ConstraintType.PRIMARY_KEY
                   for col in c.columns}
@@ -212,7 +248,7 @@ def table_foreign_key(ref: ir.TableForeignKeyReference | None) -> ForeignKey | N
     )
 
 
-def _table_constraint(c: ir.Constraint) -> Constraint:
+def _table_constraint(c: ir.Constraint, schema: str) -> Constraint:
     columns = tuple(col.name for col in c.columns)
     references = table_foreign_key(c.references)
     exclude = c.exclude
@@ -220,16 +256,17 @@ def _table_constraint(c: ir.Constraint) -> Constraint:
         columns = expression_columns(c.check.text)
     if not columns and exclude is not None and exclude.elements is not None:
         columns = exclusion_columns(exclude.elements.text)
-    return Constraint(
+    elements = exclude.elements.text if exclude and exclude.elements else None
+    return with_index_parameters(Constraint(
         name=c.name.name, type=c.type, columns=columns,
-        expression=(c.check.text if c.check is not None
-                    else exclude.elements.text if exclude and exclude.elements else None),
+        expression=c.check.text if c.check is not None else elements,
         references=references,
         method=exclude.index_method if exclude is not None else None,
         predicate=exclude.predicate.text if exclude and exclude.predicate else None,
+        elements=exclusion_elements(elements, schema) if elements is not None else (),
         no_inherit=c.no_inherit, nulls_not_distinct=c.nulls_not_distinct,
         deferrable=c.deferrable, initially_deferred=c.initially_deferred,
-    )
+    ), c.index_parameters)
 
 
 def sorted_constraints(
@@ -312,12 +349,17 @@ def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
 
 
 def drop_columns(table: Table, names: set[str]) -> Table:
-    """PostgreSQL drops the constraints and indexes that involve a dropped column."""
-    constraints = tuple(c for c in table.constraints if not names & set(c.columns))
+    """PostgreSQL drops the constraints and indexes that involve a dropped column.
+
+    An INCLUDE column counts: the index cannot exist without it.
+    """
+    constraints = tuple(c for c in table.constraints
+                        if not names & {*c.columns, *c.include})
     kept = {c.name for c in constraints}
     indexes = tuple(
         i for i in table.indexes
-        if not names & set(i.columns) and (i.constraint is None or i.constraint in kept)
+        if not names & {*i.columns, *i.include}
+        and (i.constraint is None or i.constraint in kept)
     )
     return replace(table, columns=tuple(c for c in table.columns if c.name not in names),
                    constraints=constraints, indexes=indexes)
@@ -327,15 +369,30 @@ def _rename_column(table: Table, op: ir.RenameColumn) -> Table:
     old, new = op.from_.name, op.to.name
     if table.column(old) is None or table.column(new) is not None:
         return table
+    return renamed_column(table, old, new)
+
+
+def renamed_column(table: Table, old: str, new: str) -> Table:
+    """The column ``old`` named ``new``, in every list of column names that holds it.
+
+    Expressions (checks, predicates, expression keys) keep their text: they are the
+    author's, and PostgreSQL follows the column by its number.
+    """
 
     def names(columns: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(new if c == old else c for c in columns)
 
+    def elements(items: tuple[ExclusionElement, ...]) -> tuple[ExclusionElement, ...]:
+        return tuple(replace(e, key=new) if e.key == old else e for e in items)
+
     return replace(
         table,
         columns=tuple(replace(c, name=new) if c.name == old else c for c in table.columns),
-        constraints=tuple(replace(c, columns=names(c.columns)) for c in table.constraints),
-        indexes=tuple(replace(i, columns=names(i.columns)) for i in table.indexes),
+        constraints=tuple(replace(c, columns=names(c.columns), include=names(c.include),
+                                  elements=elements(c.elements))
+                          for c in table.constraints),
+        indexes=tuple(replace(i, columns=names(i.columns), include=names(i.include))
+                      for i in table.indexes),
     )
 
 
@@ -372,13 +429,34 @@ def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
     return catalog.with_table(table)
 
 
-def _create_index(table: Table, op: ir.CreateIndex) -> Table:
+def _create_index(catalog: Catalog, table: Table, op: ir.CreateIndex) -> Table:
+    method = op.method.value if op.method is not None else "btree"
     index = Index(
-        name=op.name.name, columns=tuple(f.column.name for f in op.columns), unique=op.unique,
-        method=op.method.value if op.method is not None else "btree",
+        name=op.name.name, columns=tuple(f.column.name for f in op.columns),
+        key_options=tuple(_field_options(catalog, table, method, f) for f in op.columns),
+        unique=op.unique, method=method,
+        storage_parameters=parse_options(op.storage_parameters.text
+                                         if op.storage_parameters else None),
         predicate=op.predicate.text if op.predicate is not None else None,
     )
     return replace(table, indexes=sorted_indexes((*table.indexes, index)))
+
+
+def _field_options(catalog: Catalog, table: Table, method: str,
+                   field: ir.IndexField) -> KeyOptions:
+    """A create_index field's options, spelled as introspection finds them."""
+    column = table.column(field.column.name)
+    opclass = field.opclass
+    options = KeyOptions(
+        collation=author_name(field.collate, catalog.schema) if field.collate else None,
+        opclass=quote_name(opclass.name.name) if opclass is not None else None,
+        opclass_params=parse_options(", ".join(p.text for p in opclass.params))
+        if opclass is not None else (),
+        sort=field.sort or ir.SortOrder.ASC, nulls=field.nulls,
+    )
+    return without_default_opclass(without_default_collation(options), method,
+                                   column.type if column is not None else None,
+                                   (e.name for e in catalog.enums))
 
 
 def _drop_index(catalog: Catalog, name: str) -> Catalog:
@@ -393,12 +471,12 @@ def _drop_index(catalog: Catalog, name: str) -> Catalog:
 def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
     columns = tuple(c.name for c in op.columns)
     references = table_foreign_key(op.references)
-    constraint = Constraint(
+    constraint = with_index_parameters(Constraint(
         name=op.name.name, type=op.type, columns=columns,
         expression=op.check.text if op.check is not None else None, references=references,
         no_inherit=op.no_inherit,
         validated=op.type not in (ir.ConstraintType.CHECK, ir.ConstraintType.FOREIGN_KEY),
-    )
+    ), op.index_parameters)
     new_columns = tuple(
         replace(c, physical=new_name(c.name),
                 nullable=False if op.type is ir.ConstraintType.PRIMARY_KEY else c.nullable)

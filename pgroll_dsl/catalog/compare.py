@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from pgroll_dsl.catalog.model import Catalog, Column, Constraint, Index, Table
+from pgroll_dsl.catalog.model import (
+    Catalog,
+    Column,
+    Constraint,
+    ExclusionElement,
+    Index,
+    Table,
+)
 from pgroll_dsl.sql.expressions import same_expression
 
 _EXPRESSION_FIELDS = {"default", "expression", "predicate", "generated"}
@@ -65,7 +72,19 @@ def _fields(a: Column | Constraint | Index, b: Column | Constraint | Index) -> l
     found = []
     for field in fields(a):
         x, y = getattr(a, field.name), getattr(b, field.name)
-        same = same_expression(x, y) if field.name in _EXPRESSION_FIELDS else x == y
+        if field.name in _EXPRESSION_FIELDS:
+            same = same_expression(x, y)
+        elif field.name == "elements":
+            same = _same_elements(x, y)
+        else:
+            same = x == y
         if not same:
             found.append(f"{field.name} {x!r} != {y!r}")
     return found
+
+
+def _same_elements(a: tuple[ExclusionElement, ...], b: tuple[ExclusionElement, ...]) -> bool:
+    """Exclusion elements: a key may be an expression, compared by meaning."""
+    return len(a) == len(b) and all(
+        x.operator == y.operator and x.options == y.options and same_expression(x.key, y.key)
+        for x, y in zip(a, b, strict=True))

@@ -36,6 +36,11 @@ def new_name(column: str) -> str:
     return derived(NEW_PREFIX, column)
 
 
-def trigger_name(table: str, column: str) -> str:
-    """The sync trigger (and its function) of one migrated column."""
-    return derived(TRIGGER_PREFIX, table, column)
+def trigger_name(order: int, table: str, column: str) -> str:
+    """The sync trigger (and its function) of one migrated column.
+
+    PostgreSQL fires a table's triggers in name order, so the name starts with the trigger's
+    place in the migration: an ``up`` that reads a column rewritten by an earlier operation
+    runs after the trigger that fills that column's copy.
+    """
+    return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)

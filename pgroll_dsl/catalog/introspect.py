@@ -15,24 +15,34 @@ model allows it, hence the choices below:
   the spelling closest to what authors write; they are still PostgreSQL's normalised text.
 * Output order is fixed (names sorted by code point, columns by attribute number), so two
   introspections of the same database give equal catalogs and identical snapshots.
+* Indexes are read whole from the structured catalog (INCLUDE columns, ``reloptions``,
+  tablespace, NULLS NOT DISTINCT, exclusion operators), but for each key's operator class,
+  collation and order, which are parsed out of ``pg_get_indexdef``: whether an operator
+  class is the default one for a key is PostgreSQL's own decision, and its printed
+  definition is where it says so (see ``index_keys``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any, LiteralString, TypeVar
 
 import psycopg
+from pglast import ast, parse_sql, parser
 from psycopg.rows import tuple_row
 
+from pgroll_dsl.catalog.index_keys import element_options, spelled_operator
 from pgroll_dsl.catalog.model import (
     Catalog,
     Column,
     Constraint,
     EnumType,
+    ExclusionElement,
     ForeignKey,
     Index,
+    KeyOptions,
     Sequence,
     Table,
 )
@@ -106,7 +116,12 @@ _DELETE_SET_COLUMNS_14 = """
 _CONSTRAINT_FLAGS = """
        con.connoinherit, con.convalidated, con.condeferrable, con.condeferred,
        pg_get_expr(con.conbin, con.conrelid, true), pg_get_constraintdef(con.oid, true),
-       am.amname, pg_get_expr(i.indpred, i.indrelid, true),
+       am.amname, pg_get_expr(i.indpred, i.indrelid, true), ic.relname,
+       ARRAY(SELECT ARRAY[opn.nspname::text, op.oprname::text]
+             FROM unnest(con.conexclop) WITH ORDINALITY AS x(oid, ord)
+             JOIN pg_operator op ON op.oid = x.oid
+             JOIN pg_namespace opn ON opn.oid = op.oprnamespace
+             ORDER BY x.ord),
 """
 _NULLS_NOT_DISTINCT_15 = """
        coalesce(i.indnullsnotdistinct, false)
@@ -125,7 +140,8 @@ LEFT JOIN pg_am am ON am.oid = ic.relam
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND con.contype IN ('p', 'u', 'c', 'f', 'x')
 """
 
-# Key columns only (INCLUDE columns follow them); expression keys as PostgreSQL prints them.
+# Key columns (expression keys as PostgreSQL prints them), then the INCLUDE columns; the
+# whole definition, whose elements give the keys' collations and operator classes.
 _INDEXES = """
 SELECT i.indrelid, ic.relname, i.indisunique, am.amname,
        pg_get_expr(i.indpred, i.indrelid, true), i.indisvalid, i.indisreplident, con.conname,
@@ -134,12 +150,24 @@ SELECT i.indrelid, ic.relname, i.indisunique, am.amname,
              FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
              LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
              WHERE k.ord <= i.indnkeyatts
-             ORDER BY k.ord)
+             ORDER BY k.ord),
+       ARRAY(SELECT a.attname::text
+             FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE k.ord > i.indnkeyatts
+             ORDER BY k.ord),
+       coalesce(ic.reloptions, '{}'), ts.spcname, pg_get_indexdef(i.indexrelid, 0, true),
+"""
+_INDEX_NULLS_NOT_DISTINCT_15 = """
+       i.indnullsnotdistinct
+"""
+_INDEXES_FROM = """
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
 LEFT JOIN pg_constraint con
        ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
       AND con.contype IN ('p', 'u', 'x')
@@ -215,15 +243,17 @@ def _by_table(rows: Iterable[Row]) -> dict[int, list[Row]]:
 def _tables(cur: Cursor, schema: str, version: int) -> tuple[Table, ...]:
     columns = _by_table(_fetch(cur, _COLUMNS, schema))
     constraints = _by_table(_fetch(cur, _constraints_query(version), schema))
-    indexes = _by_table(_fetch(cur, _INDEXES, schema))
+    indexes = _by_table(_fetch(cur, _indexes_query(version), schema))
     tables = []
     for oid, name, comment, replident in _fetch(cur, _TABLES, schema):
         table_indexes = indexes.get(oid, [])
+        by_name = {index.name: index for index in (_index(row, schema) for row in table_indexes)}
         tables.append(Table(
             name=name,
             columns=tuple(_column(row) for row in columns.get(oid, [])),
-            constraints=_sorted_by_name(_constraint(row) for row in constraints.get(oid, [])),
-            indexes=_sorted_by_name(_index(row) for row in table_indexes),
+            constraints=_sorted_by_name(_constraint(row, by_name, schema)
+                                        for row in constraints.get(oid, [])),
+            indexes=_sorted_by_name(by_name.values()),
             comment=comment,
             replica_identity=_REPLICA_IDENTITY[replident],
             replica_identity_index=_replica_identity_index(replident, table_indexes),
@@ -264,13 +294,19 @@ def _constraints_query(version: int) -> LiteralString:
     )
 
 
-def _constraint(row: Row) -> Constraint:
+def _indexes_query(version: int) -> LiteralString:
+    modern = version >= _PG15
+    return (_INDEXES + (_INDEX_NULLS_NOT_DISTINCT_15 if modern else _NULLS_NOT_DISTINCT_14)
+            + _INDEXES_FROM)
+
+
+def _constraint(row: Row, indexes: dict[str, Index], schema: str) -> Constraint:
     (_, name, contype, columns, _ref_table, _ref_columns, _on_delete, _on_update, _match,
      _set_columns, no_inherit, validated, deferrable, deferred, check, definition, method,
-     predicate, nulls_not_distinct) = row
+     predicate, index_name, operators, nulls_not_distinct) = row
     type_ = _CONSTRAINT_TYPES[contype]
     exclusion = type_ is ConstraintType.EXCLUDE
-    return Constraint(
+    constraint = Constraint(
         name=name,
         type=type_,
         columns=tuple(columns),
@@ -286,6 +322,20 @@ def _constraint(row: Row) -> Constraint:
         initially_deferred=deferred,
         validated=validated,
     )
+    index = indexes.get(index_name) if index_name is not None else None
+    return _with_index(constraint, index, operators, schema) if index is not None else constraint
+
+
+def _with_index(constraint: Constraint, index: Index, operators: list[list[str]],
+                schema: str) -> Constraint:
+    """What a key or exclusion constraint's definition takes from its index."""
+    elements = tuple(
+        ExclusionElement(key=key, operator=spelled_operator(operator, schema),
+                         options=index.options(position))
+        for position, (key, operator) in enumerate(zip(index.columns, operators, strict=False))
+    )
+    return replace(constraint, elements=elements, include=index.include,
+                   storage_parameters=index.storage_parameters, tablespace=index.tablespace)
 
 
 def _foreign_key(row: Row) -> ForeignKey:
@@ -339,17 +389,43 @@ def _matching_paren(text: str, start: int) -> int:
     raise ValueError(f"unbalanced parentheses in {text!r}")
 
 
-def _index(row: Row) -> Index:
-    _, name, unique, method, predicate, valid, _replident, constraint, columns = row
+def _index(row: Row, schema: str) -> Index:
+    (_, name, unique, method, predicate, valid, _replident, constraint, columns, include,
+     options, tablespace, definition, nulls_not_distinct) = row
     return Index(
         name=name,
         columns=tuple(columns),
+        key_options=_key_options(definition, len(columns), schema),
         unique=unique,
         method=method,
+        include=tuple(include),
+        nulls_not_distinct=nulls_not_distinct,
+        storage_parameters=tuple(options),
+        tablespace=tablespace,
         predicate=_expression(predicate),
         valid=valid,
         constraint=constraint,
     )
+
+
+def _key_options(definition: str, keys: int, schema: str) -> tuple[KeyOptions, ...]:
+    """Each key's collation, operator class and order, read from ``pg_get_indexdef``.
+
+    PostgreSQL prints an operator class only when it is not the key type's default and a
+    collation only when it is not the key's own; which one that is takes its own catalog
+    logic (binary-compatible types, polymorphic classes, storage types), so its printed
+    definition is parsed, with the parser replay uses for the author's ``CREATE INDEX``.
+    """
+    try:
+        statement = parse_sql(definition)[0].stmt
+    except parser.ParseError:  # pragma: no cover - PostgreSQL's own output
+        return ()
+    if not isinstance(statement, ast.IndexStmt):
+        return ()
+    elements = [e for e in statement.indexParams or () if isinstance(e, ast.IndexElem)]
+    if len(elements) != keys:
+        return ()
+    return tuple(element_options(e, schema) for e in elements)
 
 
 def _replica_identity_index(replident: str, indexes: list[Row]) -> str | None:

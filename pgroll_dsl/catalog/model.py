@@ -15,7 +15,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pgroll_dsl.catalog.derived import NEW_PREFIX
-from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
+from pgroll_dsl.ir import (
+    ConstraintType,
+    ForeignKeyAction,
+    IdentityValues,
+    MatchType,
+    NullsOrder,
+    SortOrder,
+)
 
 if TYPE_CHECKING:
     from pgroll_dsl import ir
@@ -53,11 +60,55 @@ class ForeignKey:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KeyOptions:
+    """How one key of an index sorts and compares, where that differs from the default.
+
+    Spelled as ``pg_get_indexdef`` prints a key, so that a copy built from it is the index
+    PostgreSQL itself would rebuild: an operator class only when it is not the default one
+    for the key's type (after a type change the new type's default applies, as with a plain
+    ``ALTER COLUMN ... TYPE``), a collation only when it is not the column's. Names are in
+    SQL spelling, unqualified in the target schema and ``pg_catalog``. ``nulls`` is ``None``
+    for the direction's default (LAST for ASC, FIRST for DESC), so one order has one value.
+    """
+
+    collation: str | None = None
+    opclass: str | None = None
+    opclass_params: tuple[str, ...] = ()  # ``name=value``, as pg_attribute.attoptions holds
+    sort: SortOrder = SortOrder.ASC
+    nulls: NullsOrder | None = None
+
+    def __post_init__(self) -> None:
+        default = NullsOrder.FIRST if self.sort is SortOrder.DESC else NullsOrder.LAST
+        if self.nulls is default:
+            object.__setattr__(self, "nulls", None)
+
+
+DEFAULT_KEY = KeyOptions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExclusionElement:
+    """One element of an exclusion constraint: ``key [options] WITH operator``.
+
+    ``key`` is a column name or an expression's text (as in ``Index.columns``); ``operator``
+    is spelled as PostgreSQL prints it (``&&``, or ``OPERATOR(s.&&)`` outside the search path).
+    """
+
+    key: str
+    operator: str
+    options: KeyOptions = DEFAULT_KEY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Constraint:
     """A table constraint: primary key, unique, check, foreign key or exclusion.
 
     ``expression`` is the check expression, or the exclusion elements; both are kept as text
-    and compared with ``expressions.same_expression`` rather than by spelling.
+    and compared with ``expressions.same_expression`` rather than by spelling. An exclusion
+    constraint also has its ``elements`` one by one. ``include``, ``storage_parameters`` and
+    ``tablespace`` belong to the index of a primary key, unique or exclusion constraint; they
+    are part of the constraint's definition (``ADD CONSTRAINT ... INCLUDE ... WITH ...``), so
+    the backing ``Index`` (see ``apply.indexes_for``) has them too.
     """
 
     name: str
@@ -67,6 +118,10 @@ class Constraint:
     references: ForeignKey | None = None
     method: str | None = None  # exclusion constraints
     predicate: str | None = None  # exclusion constraints
+    elements: tuple[ExclusionElement, ...] = ()  # exclusion constraints
+    include: tuple[str, ...] = ()
+    storage_parameters: tuple[str, ...] = ()  # ``name=value``, as pg_class.reloptions holds
+    tablespace: str | None = None  # None: the database's default
     no_inherit: bool = False
     nulls_not_distinct: bool = False
     deferrable: bool = False
@@ -76,15 +131,35 @@ class Constraint:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Index:
-    """An index; ``columns`` are column names, or expression texts for expression indexes."""
+    """An index, with everything ``CREATE INDEX`` can say about it.
+
+    ``columns`` are the key columns' names, or expression texts for expression keys;
+    ``key_options`` has one entry per key, or none when every key has the default options
+    (normalised, so that equal indexes compare equal). ``include`` are the INCLUDE columns.
+    """
 
     name: str
     columns: tuple[str, ...]
+    key_options: tuple[KeyOptions, ...] = ()
     unique: bool = False
     method: str = "btree"
+    include: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+    storage_parameters: tuple[str, ...] = ()  # ``name=value``, as pg_class.reloptions holds
+    tablespace: str | None = None  # None: the database's default
     predicate: str | None = None
     valid: bool = True
     constraint: str | None = None  # the constraint this index backs, if any
+
+    def __post_init__(self) -> None:
+        if all(options == DEFAULT_KEY for options in self.key_options):
+            object.__setattr__(self, "key_options", ())
+
+    def options(self, position: int) -> KeyOptions:
+        """The options of the key at ``position`` (defaults when none are recorded)."""
+        if position < len(self.key_options):
+            return self.key_options[position]
+        return DEFAULT_KEY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,8 +29,10 @@ from pgroll_dsl.catalog.model import (
     Column,
     Constraint,
     EnumType,
+    ExclusionElement,
     ForeignKey,
     Index,
+    KeyOptions,
     Sequence,
     Table,
 )
@@ -43,6 +45,7 @@ _HEADER = ("format", "version")
 _WHAT = {
     Catalog: "catalog", Table: "table", Column: "column", Constraint: "constraint",
     ForeignKey: "foreign key", Index: "index", EnumType: "enum type", Sequence: "sequence",
+    KeyOptions: "key's options", ExclusionElement: "exclusion element",
 }
 
 

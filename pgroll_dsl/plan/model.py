@@ -39,6 +39,7 @@ class Cost(StrEnum):
     CATALOG = "catalog only"
     SCAN = "scans the table (reads and writes continue)"
     BUILD = "builds an index concurrently"
+    BUILD_LOCKED = "builds an index under the lock (reads and writes wait)"
     BACKFILL = "backfills rows in batches"
     REWRITE = "rewrites the table"
     UNKNOWN = "raw SQL: not analysed"

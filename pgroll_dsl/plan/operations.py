@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, trigger_name
+from pgroll_dsl.catalog.derived import DEL_PREFIX, derived
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
@@ -235,7 +235,7 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     if needs_trigger:
         assert up is not None
         variables = tuple((c.name, c.physical) for c in table.columns)
-        install_trigger(ctx, table, trigger_name(table.physical, name),
+        install_trigger(ctx, table, name,
                         up=(temp, up.text, variables), down=None, marker=True)
     _add_column_constraints(ctx, op, table, temp, fast)
     if not fast and default is not None:  # the new version's view carries it meanwhile

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.types import canonical_type
-from pgroll_dsl.plan.model import Phase, Step
+from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.planner import Context, comment_step
 from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
@@ -99,6 +99,12 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
             f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
             *(f"  {sql};" for sql in view_statements(ctx, ctx.version_schema, final)),
         ])
+        # The view goes first of all, before the table is locked: a client reading the view
+        # holds it while it waits for the table, and would otherwise wait for us in turn.
+        ctx.view_drops.append(Step(
+            sql=f"DROP VIEW IF EXISTS {view}", lock=Lock.NONE, origin=ctx.origin,
+            summary=f"drop the view {final.name} of {ctx.version_schema} (made again below, "
+            "in this transaction)"))
         # First in complete: the view names the columns as start left them, before any of
         # this migration's renames.
         ctx.early_complete.append(Step(

@@ -59,6 +59,7 @@ class Context:
     triggers: list[tuple[str, str]] = field(default_factory=list)  # (table, trigger) made
     complete: list[Step] = field(default_factory=list)
     early_complete: list[Step] = field(default_factory=list)  # before any rename
+    view_drops: list[Step] = field(default_factory=list)  # complete: before the table locks
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
     trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop
@@ -120,11 +121,12 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     ctx.origin = migration.span
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     start = [*ctx.start, *_mark_triggers(ctx), *views.create, *ctx.late_start, *ctx.validate]
-    complete = [*views.drop_previous, *ctx.early_complete, *ctx.complete, *_drop_markers(ctx),
-                *ctx.renames]
+    complete = [*ctx.early_complete, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
+    complete_views = [*views.drop_previous, *ctx.view_drops]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
-    rollback = [*views.drop_new]
+        complete_views.extend(views.drop_new)  # made again by the rebuild at the end
+    rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(_drop_markers(ctx))
@@ -132,26 +134,30 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     return Plan(
         migration=migration.name, schema=options.schema, version_schema=version,
         previous_version_schema=options.previous_version_schema, start=tuple(start),
-        complete=_contract(ctx, complete, tables, concurrent_last=True),
-        rollback=_contract(ctx, rollback, tables, concurrent_last=False),
+        complete=_contract(ctx, complete_views, complete, tables, concurrent_last=True),
+        rollback=_contract(ctx, views.drop_new, rollback, tables, concurrent_last=False),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=_requires(ctx, start),
     )
 
 
-def _contract(ctx: Context, steps: list[Step], tables: set[str],
+def _contract(ctx: Context, view_drops: list[Step], steps: list[Step], tables: set[str],
               concurrent_last: bool) -> tuple[Step, ...]:
-    """Complete or rollback: one transaction that first locks every table it changes.
+    """Complete or rollback: one transaction that drops views, then locks every table it changes.
 
-    The steps that cannot run in a transaction (``DROP INDEX CONCURRENTLY``) run on their own:
-    after the transaction at complete (an index the old version used goes once it is gone), and
-    before it at rollback (an index only the new version used).
+    Views go before the tables are locked: a client holds a view while it waits for the
+    table under it, so a migration that held the table and then wanted the view would wait
+    for the client that waits for it. The steps that cannot run in a transaction
+    (``DROP INDEX CONCURRENTLY``) run on their own: after the transaction at complete (an
+    index the old version used goes once it is gone), before it at rollback (an index only the
+    new version used).
     """
     atomic = [s for s in steps if s.transactional]
     alone = [s for s in steps if not s.transactional]
     touched = sorted({name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
                       for name in s.relation.split(", ") if name in tables})
-    if touched and len(atomic) > 1:
+    if touched and len(view_drops) + len(atomic) > 1:
         atomic.insert(0, _lock_step(ctx, touched))
+    atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
 
 

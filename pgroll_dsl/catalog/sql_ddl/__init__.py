@@ -32,9 +32,10 @@ Decisions, and why:
   keys). The rules were checked against a real server (see the tests).
 * **Names as the database has them.** SQL names physical objects; they are looked up as the
   model's (virtual) names, which are the same outside an active migration, and pgroll runs
-  a ``sql`` operation either alone or at complete. What the model does not hold (storage
-  parameters, tablespaces, INCLUDE columns, operator classes, collations, sequence options)
-  is passed over without a warning; column and constraint lists follow ``Catalog.apply``.
+  a ``sql`` operation either alone or at complete. What the model does not hold (column
+  collations, sequence options) is passed over without a warning; column and constraint
+  lists follow ``Catalog.apply``. Indexes are whole: key options, INCLUDE, storage
+  parameters and tablespace, spelled as ``catalog.index_keys`` says.
 * **History succeeded.** Every statement is taken to have run, so PostgreSQL's CASCADE
   effects are applied whenever the model shows dependants: foreign keys to a dropped table
   or column go, columns of a dropped enum type go, a constraint goes with its index.
@@ -53,13 +54,14 @@ Decisions, and why:
 from __future__ import annotations
 
 from pglast import ast, parse_sql, parser
+from pglast.enums import ObjectType
 
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.sql_ddl.alter_table import alter_table, comment_statement
 from pgroll_dsl.catalog.sql_ddl.create_table import create_table
 from pgroll_dsl.catalog.sql_ddl.drop import drop_statement
 from pgroll_dsl.catalog.sql_ddl.enums import enum_statement
-from pgroll_dsl.catalog.sql_ddl.indexes import create_index
+from pgroll_dsl.catalog.sql_ddl.indexes import alter_index, create_index
 from pgroll_dsl.catalog.sql_ddl.lookup import NOT_A_CHANGE, CannotReplay
 from pgroll_dsl.catalog.sql_ddl.rename import rename_statement, set_schema
 from pgroll_dsl.catalog.sql_ddl.sequences import sequence_statement
@@ -133,6 +135,8 @@ def _apply_statement(catalog: Catalog, node: ast.Node | None, span: Span) -> Cat
     match node:
         case ast.CreateStmt():
             return create_table(catalog, node, span)
+        case ast.AlterTableStmt(objtype=ObjectType.OBJECT_INDEX):
+            return alter_index(catalog, node)
         case ast.AlterTableStmt():
             return alter_table(catalog, node, span)
         case ast.IndexStmt():

@@ -205,7 +205,11 @@ def _constraint_using_index(table: Table, node: ast.Constraint) -> Table:
     name = node.conname or index.name
     primary = node.contype is ConstrType.CONSTR_PRIMARY
     constraint = Constraint(name=name, type=Kind.PRIMARY_KEY if primary else Kind.UNIQUE,
-                            columns=index.columns, deferrable=bool(node.deferrable),
+                            columns=index.columns, include=index.include,
+                            storage_parameters=index.storage_parameters,
+                            tablespace=index.tablespace,
+                            nulls_not_distinct=index.nulls_not_distinct,
+                            deferrable=bool(node.deferrable),
                             initially_deferred=bool(node.initdeferred))
     indexes = [replace(i, name=name, constraint=name) if i.name == index.name else i
                for i in table.indexes]

@@ -13,6 +13,7 @@ from pglast.enums import ConstrType
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import exclusion_columns, expression_columns
+from pgroll_dsl.catalog.index_keys import exclusion_elements, option_strings
 from pgroll_dsl.catalog.model import Catalog, Constraint, ForeignKey
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.names import Pending, element_name, index_column_names
@@ -40,16 +41,23 @@ def pending_constraint(node: ast.Constraint, part: Span, schema: str,
                       initially_deferred=bool(node.initdeferred))
     match node.contype:
         case ConstrType.CONSTR_PRIMARY | ConstrType.CONSTR_UNIQUE:
-            return _key(node, columns or strings(node.keys), base)
+            return _key(node, columns or strings(node.keys), _with_index(base, node))
         case ConstrType.CONSTR_CHECK:
             return _check(node, part, columns, base)
         case ConstrType.CONSTR_FOREIGN:
             return _foreign_key(node, columns or strings(node.fk_attrs), schema, base)
         case ConstrType.CONSTR_EXCLUSION:
-            return _exclusion(node, part, base)
+            return _exclusion(node, part, _with_index(base, node), schema)
         case _:
             raise CannotReplay(f"{node.contype.name if node.contype else 'this'} "
                                "constraint is not replayed")
+
+
+def _with_index(base: Constraint, node: ast.Constraint) -> Constraint:
+    """INCLUDE, WITH (...) and USING INDEX TABLESPACE of a key or exclusion constraint."""
+    return replace(base, include=strings(node.including),
+                   storage_parameters=option_strings(node.options),
+                   tablespace=node.indexspace or None)
 
 
 def _key(node: ast.Constraint, columns: tuple[str, ...], base: Constraint) -> Pending:
@@ -88,7 +96,7 @@ def _foreign_key(node: ast.Constraint, columns: tuple[str, ...], schema: str,
     return Pending(constraint, hint=columns)
 
 
-def _exclusion(node: ast.Constraint, part: Span, base: Constraint) -> Pending:
+def _exclusion(node: ast.Constraint, part: Span, base: Constraint, schema: str) -> Pending:
     """Elements and predicate as written; the method only if ``USING`` was written."""
     found = part.group(part.first)
     elements = part.text(found[0] + 1, found[1]) if found else None
@@ -104,7 +112,8 @@ def _exclusion(node: ast.Constraint, part: Span, base: Constraint) -> Pending:
     hint = index_column_names([*(element_name(e) for e in items), *include])
     constraint = replace(base, type=Kind.EXCLUDE, expression=elements, method=method,
                          predicate=predicate,
-                         columns=exclusion_columns(elements) if elements else ())
+                         columns=exclusion_columns(elements) if elements else (),
+                         elements=exclusion_elements(elements, schema) if elements else ())
     return Pending(constraint, hint=tuple(hint), include=include)
 
 

@@ -1,7 +1,9 @@
 """CREATE INDEX: elements, expressions and predicate kept as the author wrote them.
 
 Expression elements and the predicate are sliced out of the statement's tokens (as the DSL
-stores them); an unnamed index gets PostgreSQL's name for it.
+stores them); an unnamed index gets PostgreSQL's name for it. Key options, INCLUDE, NULLS
+NOT DISTINCT, storage parameters and tablespace are spelled as ``index_keys`` says, so that
+the index equals its introspection.
 """
 
 from __future__ import annotations
@@ -9,14 +11,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pglast import ast
+from pglast.enums import AlterTableType
 
 from pgroll_dsl.catalog.apply import sorted_indexes
-from pgroll_dsl.catalog.model import Catalog, Index
+from pgroll_dsl.catalog.index_keys import (
+    element_options,
+    option_strings,
+    without_default_collation,
+    without_default_opclass,
+)
+from pgroll_dsl.catalog.model import Catalog, Index, KeyOptions, Table
 from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay, table_or_fail
 from pgroll_dsl.catalog.sql_ddl.names import element_name, index_column_names
 from pgroll_dsl.catalog.sql_ddl.nodes import relation
-from pgroll_dsl.catalog.sql_ddl.source import Span, regenerated
+from pgroll_dsl.catalog.sql_ddl.source import Span, element_text, regenerated
 
 
 def create_index(catalog: Catalog, stmt: ast.IndexStmt, span: Span) -> Catalog:
@@ -32,10 +41,25 @@ def create_index(catalog: Catalog, stmt: ast.IndexStmt, span: Span) -> Catalog:
     params = span.group(span.at(stmt.relation.location if stmt.relation else None))
     elements = [e for e in stmt.indexParams or () if isinstance(e, ast.IndexElem)]
     name = stmt.idxname or _index_name(catalog, table.name, stmt, elements)
+    method = stmt.accessMethod or "btree"
+    included = [e for e in stmt.indexIncludingParams or () if isinstance(e, ast.IndexElem)]
     index = Index(name=name, columns=_index_columns(elements, span, params),
-                  unique=bool(stmt.unique), method=stmt.accessMethod or "btree",
+                  key_options=tuple(_options(catalog, table, method, e) for e in elements),
+                  unique=bool(stmt.unique), method=method,
+                  include=tuple(e.name for e in included if e.name),
+                  nulls_not_distinct=bool(stmt.nulls_not_distinct),
+                  storage_parameters=option_strings(stmt.options),
+                  tablespace=stmt.tableSpace or None,
                   predicate=_index_predicate(stmt, span, params))
     return catalog.with_table(replace(table, indexes=sorted_indexes((*table.indexes, index))))
+
+
+def _options(catalog: Catalog, table: Table, method: str, element: ast.IndexElem) -> KeyOptions:
+    """An element's options; a default operator class of a column key is left out."""
+    column = table.column(element.name) if element.name else None
+    return without_default_opclass(
+        without_default_collation(element_options(element, catalog.schema)), method,
+        column.type if column is not None else None, (e.name for e in catalog.enums))
 
 
 def _index_name(catalog: Catalog, table: str, stmt: ast.IndexStmt,
@@ -54,19 +78,9 @@ def _index_columns(elements: list[ast.IndexElem], span: Span,
         pieces = []
     columns = []
     for number, element in enumerate(elements):
-        text = element.name or (_element_text(pieces[number]) if pieces else None)
+        text = element.name or (element_text(pieces[number]) if pieces else None)
         columns.append(text or regenerated(element.expr) or "")
     return tuple(columns)
-
-
-def _element_text(piece: Span) -> str | None:
-    """``(expr)`` without its parentheses, or a function call up to its closing one."""
-    found = piece.group(piece.first)
-    if found is None:
-        return None
-    if found[0] == piece.first:
-        return piece.text(found[0] + 1, found[1])
-    return piece.text(piece.first, found[1] + 1)
 
 
 def _index_predicate(stmt: ast.IndexStmt, span: Span,
@@ -77,3 +91,45 @@ def _index_predicate(stmt: ast.IndexStmt, span: Span,
     if where is None:
         return regenerated(stmt.whereClause)
     return span.text(where + 1, span.stop(where + 1))
+
+
+def alter_index(catalog: Catalog, stmt: ast.AlterTableStmt) -> Catalog:
+    """ALTER INDEX ... SET (...), RESET (...), SET TABLESPACE: the index (and its constraint).
+
+    Options are merged as PostgreSQL's ``transformRelOptions`` does: those not named are
+    kept in their place, the new ones follow in the order written.
+    """
+    name = relation(stmt.relation, catalog.schema)
+    found = catalog.index(name) if name is not None else None
+    if found is None:
+        if name is None or stmt.missing_ok:
+            return catalog
+        raise CannotReplay(f'index "{name}" is not in the catalog')
+    table, index = found
+    options, tablespace = index.storage_parameters, index.tablespace
+    for command in stmt.cmds or ():
+        if not isinstance(command, ast.AlterTableCmd):
+            continue
+        match command.subtype:
+            case AlterTableType.AT_SetRelOptions:
+                options = _merged(options, option_strings(command.def_), reset=False)
+            case AlterTableType.AT_ResetRelOptions:
+                options = _merged(options, option_strings(command.def_), reset=True)
+            case AlterTableType.AT_SetTableSpace:
+                tablespace = None if command.name == "pg_default" else command.name
+            case _:
+                raise CannotReplay("only SET (...), RESET (...) and SET TABLESPACE of an index "
+                                   "are replayed")
+    changed = replace(index, storage_parameters=options, tablespace=tablespace)
+    constraints = tuple(
+        replace(c, storage_parameters=options, tablespace=tablespace)
+        if c.name == index.constraint else c for c in table.constraints)
+    return catalog.with_table(replace(
+        table, constraints=constraints,
+        indexes=tuple(changed if i.name == index.name else i for i in table.indexes)))
+
+
+def _merged(old: tuple[str, ...], new: tuple[str, ...], *, reset: bool) -> tuple[str, ...]:
+    names = {option.partition("=")[0] for option in new}
+    kept = tuple(option for option in old if option.partition("=")[0] not in names)
+    return kept if reset else (*kept, *new)

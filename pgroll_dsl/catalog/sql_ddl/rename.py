@@ -104,7 +104,10 @@ def _rename_column(catalog: Catalog, table: Table, old: str, new: str) -> Catalo
         if own and c.references is not None:
             c = replace(c, references=replace(c.references, on_delete_set_columns=names(
                 c.references.on_delete_set_columns)))
-        return replace(c, columns=names(c.columns)) if own else c
+        if not own:
+            return c
+        return replace(c, columns=names(c.columns), include=names(c.include), elements=tuple(
+            replace(e, key=new) if e.key == old else e for e in c.elements))
 
     tables = tuple(
         replace(
@@ -112,7 +115,8 @@ def _rename_column(catalog: Catalog, table: Table, old: str, new: str) -> Catalo
             columns=tuple(replace(c, name=new, physical=new) if c.name == old else c
                           for c in t.columns) if t.name == table.name else t.columns,
             constraints=tuple(constraint(c, t.name == table.name) for c in t.constraints),
-            indexes=tuple(replace(i, columns=names(i.columns)) for i in t.indexes)
+            indexes=tuple(replace(i, columns=names(i.columns), include=names(i.include))
+                          for i in t.indexes)
             if t.name == table.name else t.indexes,
         )
         for t in catalog.tables

@@ -127,6 +127,19 @@ def element_span(span: Span, location: int | None) -> Span:
     return span.part(first, span.stop(first))
 
 
+def element_text(piece: Span) -> str | None:
+    """An index element's expression as written.
+
+    ``(expr)`` without its parentheses, or a function call up to its closing one.
+    """
+    found = piece.group(piece.first)
+    if found is None:
+        return None
+    if found[0] == piece.first:
+        return piece.text(found[0] + 1, found[1])
+    return piece.text(piece.first, found[1] + 1)
+
+
 def regenerated(node: ast.Node | None) -> str | None:
     """PostgreSQL-printed text of an expression, where the author's text cannot be found."""
     return RawStream()(node) if node is not None else None

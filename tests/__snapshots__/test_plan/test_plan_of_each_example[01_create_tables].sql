@@ -64,7 +64,13 @@ CREATE VIEW "public_01_create_tables"."sellers" WITH (security_invoker = true) A
 -- steps 1-5 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 01_create_tables.yaml:1:1: lock bills, customers, sellers for the rest of this transaction
+-- [1] 01_create_tables.yaml:1:1: drop version schema public_01_create_tables
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
+
+-- [2] 01_create_tables.yaml:1:1: lock bills, customers, sellers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on bills, customers, sellers; catalog only
 DO $pgroll$
 BEGIN
@@ -79,12 +85,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 01_create_tables.yaml:1:1: drop version schema public_01_create_tables
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
 
 -- [3] 01_create_tables.yaml:25:7: drop table sellers
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only

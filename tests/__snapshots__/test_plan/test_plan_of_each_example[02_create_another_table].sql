@@ -61,7 +61,13 @@ DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 02_create_another_table.yaml:1:1: lock products for the rest of this transaction
+-- [1] 02_create_another_table.yaml:1:1: drop version schema public_02_create_another_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
+
+-- [2] 02_create_another_table.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 DO $pgroll$
 BEGIN
@@ -70,12 +76,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 02_create_another_table.yaml:1:1: drop version schema public_02_create_another_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
 
 -- [3] 02_create_another_table.yaml:3:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only

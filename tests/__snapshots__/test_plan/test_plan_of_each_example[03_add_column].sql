@@ -24,9 +24,9 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_description" varchar(255
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_products_description
+-- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_products_description"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_products_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -53,9 +53,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 03_add_column.yaml:3:7: trigger _pgroll_trigger_products_description on products
+-- [4] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_products_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
 -- [5] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -67,9 +67,9 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_stock" int DEFAULT (100)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
 
--- [7] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_products_category
+-- [7] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_products_category"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -100,9 +100,9 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 03_add_column.yaml:17:7: trigger _pgroll_trigger_products_category on products
+-- [8] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_products_category"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
 -- [9] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -200,7 +200,13 @@ ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not
 -- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 03_add_column.yaml:1:1: lock products for the rest of this transaction
+-- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
+
+-- [2] 03_add_column.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 DO $pgroll$
 BEGIN
@@ -210,17 +216,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
-
 -- [3] 03_add_column.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
 
 -- [4] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -238,7 +238,7 @@ ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
 
 -- [7] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -278,7 +278,13 @@ COMMIT;
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 03_add_column.yaml:1:1: lock products for the rest of this transaction
+-- [1] 03_add_column.yaml:1:1: drop version schema public_03_add_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
+
+-- [2] 03_add_column.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 DO $pgroll$
 BEGIN
@@ -288,17 +294,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 03_add_column.yaml:1:1: drop version schema public_03_add_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
-
--- [3] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_products_category
+-- [3] 03_add_column.yaml:17:7: drop trigger _pgroll_trigger_001_products_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_category"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
 
 -- [4] 03_add_column.yaml:17:7: drop column _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -312,11 +312,11 @@ ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_cat
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_stock";
 
--- [6] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_products_description
+-- [6] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_000_products_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_products_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
 
 -- [7] 03_add_column.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only

@@ -45,7 +45,13 @@ CREATE VIEW "public_04_rename_table"."sellers" WITH (security_invoker = true) AS
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 04_rename_table.yaml:1:1: lock customers for the rest of this transaction
+-- [1] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
+
+-- [2] 04_rename_table.yaml:1:1: lock customers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on customers; catalog only
 DO $pgroll$
 BEGIN
@@ -54,12 +60,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
 
 -- [3] 04_rename_table.yaml:3:7: rename table customers to clients
 --     lock: ACCESS EXCLUSIVE on customers; catalog only

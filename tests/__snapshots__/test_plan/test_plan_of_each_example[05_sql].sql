@@ -50,9 +50,9 @@ CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- steps 1-2 run in one transaction: clients see all of them or none
+-- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 05_sql.yaml:1:1: drop the previous version schema public_04_rename_table
@@ -61,7 +61,13 @@ BEGIN;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
 
--- [2] 05_sql.yaml:1:1: rebuild the views of public_05_sql after the raw SQL
+-- [2] 05_sql.yaml:1:1: drop version schema public_05_sql
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [3] 05_sql.yaml:1:1: rebuild the views of public_05_sql after the raw SQL
 --     lock: ACCESS SHARE; catalog only
 DO $pgroll$
 BEGIN
@@ -77,7 +83,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (2 steps) ====

@@ -23,9 +23,9 @@ ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_users_description
+-- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_users_description"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -50,9 +50,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_users_description on users
+-- [4] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_users_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
 -- [5] 06_add_column_to_sql_table.yaml:1:1: trigger function _pgroll_mark_users
 --     lock: none; catalog only
@@ -146,7 +146,13 @@ $pgroll_backfill$;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
+-- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [2] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 DO $pgroll$
 BEGIN
@@ -156,17 +162,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
-
 -- [3] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
 
 -- [4] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -194,7 +194,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
+-- [1] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
+
+-- [2] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 DO $pgroll$
 BEGIN
@@ -204,17 +210,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
-
--- [3] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_users_description
+-- [3] 06_add_column_to_sql_table.yaml:3:7: drop trigger _pgroll_trigger_000_users_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_users_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
 
 -- [4] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only

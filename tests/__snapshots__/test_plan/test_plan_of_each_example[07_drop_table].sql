@@ -37,7 +37,13 @@ CREATE VIEW "public_07_drop_table"."users" WITH (security_invoker = true) AS SEL
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 07_drop_table.yaml:1:1: lock products for the rest of this transaction
+-- [1] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
+
+-- [2] 07_drop_table.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 DO $pgroll$
 BEGIN
@@ -46,12 +52,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
 
 -- [3] 07_drop_table.yaml:3:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only

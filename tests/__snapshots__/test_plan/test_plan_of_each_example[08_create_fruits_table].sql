@@ -59,7 +59,13 @@ DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 08_create_fruits_table.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 08_create_fruits_table.yaml:1:1: drop version schema public_08_create_fruits_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
+
+-- [2] 08_create_fruits_table.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -68,12 +74,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 08_create_fruits_table.yaml:1:1: drop version schema public_08_create_fruits_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
 
 -- [3] 08_create_fruits_table.yaml:3:7: drop table fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only

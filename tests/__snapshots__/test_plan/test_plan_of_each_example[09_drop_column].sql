@@ -12,9 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (8 steps) ====
 
--- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_fruits_price
+-- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_price
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_fruits_price"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_price"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -32,9 +32,9 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_fruits_price on fruits
+-- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_fruits_price"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
 
 -- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
@@ -65,7 +65,13 @@ CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SE
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
+
+-- [2] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -75,19 +81,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
-
 -- [3] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
 END
 $pgroll$;
@@ -100,7 +100,13 @@ COMMIT;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
+
+-- [2] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -110,17 +116,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
-
--- [3] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_price
+-- [3] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_000_fruits_price
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_price"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
 
 -- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;

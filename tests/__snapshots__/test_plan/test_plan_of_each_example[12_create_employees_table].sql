@@ -76,7 +76,13 @@ DROP SCHEMA IF EXISTS "public_11_drop_index" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 12_create_employees_table.yaml:1:1: lock employees for the rest of this transaction
+-- [1] 12_create_employees_table.yaml:1:1: drop version schema public_12_create_employees_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
+
+-- [2] 12_create_employees_table.yaml:1:1: lock employees for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on employees; catalog only
 DO $pgroll$
 BEGIN
@@ -85,12 +91,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 12_create_employees_table.yaml:1:1: drop version schema public_12_create_employees_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
 
 -- [3] 12_create_employees_table.yaml:3:7: drop table employees
 --     lock: ACCESS EXCLUSIVE on employees; catalog only

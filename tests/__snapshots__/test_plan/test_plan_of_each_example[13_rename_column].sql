@@ -49,7 +49,13 @@ CREATE VIEW "public_13_rename_column"."users" WITH (security_invoker = true) AS 
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 13_rename_column.yaml:1:1: lock employees for the rest of this transaction
+-- [1] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
+
+-- [2] 13_rename_column.yaml:1:1: lock employees for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on employees; catalog only
 DO $pgroll$
 BEGIN
@@ -58,12 +64,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
 
 -- [3] 13_rename_column.yaml:3:7: rename column role to job_title
 --     lock: ACCESS EXCLUSIVE on employees; catalog only

@@ -77,7 +77,13 @@ DROP SCHEMA IF EXISTS "public_13_rename_column" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 14_add_reviews_table.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 14_add_reviews_table.yaml:1:1: drop version schema public_14_add_reviews_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
+
+-- [2] 14_add_reviews_table.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -86,12 +92,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 14_add_reviews_table.yaml:1:1: drop version schema public_14_add_reviews_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
 
 -- [3] 14_add_reviews_table.yaml:3:7: drop table reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

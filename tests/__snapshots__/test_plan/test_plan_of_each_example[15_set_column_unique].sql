@@ -22,9 +22,9 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_reviews_review
+-- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_reviews_review"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -61,9 +61,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_reviews_review on reviews
+-- [4] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_reviews_review"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
 -- [5] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
@@ -170,7 +170,13 @@ $pgroll_backfill$;
 -- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
+
+-- [2] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -180,19 +186,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
-
 -- [3] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
 $pgroll$;
@@ -227,7 +227,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 15_set_column_unique.yaml:1:1: drop version schema public_15_set_column_unique
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
+
+-- [2] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -237,17 +243,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 15_set_column_unique.yaml:1:1: drop version schema public_15_set_column_unique
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
-
--- [3] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+-- [3] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
 -- [4] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

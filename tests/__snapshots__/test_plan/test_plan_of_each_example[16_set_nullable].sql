@@ -22,9 +22,9 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_reviews_review
+-- [3] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_reviews_review"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -61,9 +61,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_reviews_review on reviews
+-- [4] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_reviews_review"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
 -- [5] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -178,7 +178,13 @@ ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
+
+-- [2] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -188,19 +194,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
-
 -- [3] 16_set_nullable.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
 $pgroll$;
@@ -247,7 +247,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 16_set_nullable.yaml:1:1: drop version schema public_16_set_nullable
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
+
+-- [2] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -257,17 +263,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 16_set_nullable.yaml:1:1: drop version schema public_16_set_nullable
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
-
--- [3] 16_set_nullable.yaml:3:7: drop trigger _pgroll_trigger_reviews_review
+-- [3] 16_set_nullable.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_review"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
 -- [4] 16_set_nullable.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

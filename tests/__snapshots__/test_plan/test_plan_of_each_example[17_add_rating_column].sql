@@ -67,7 +67,13 @@ CREATE VIEW "public_17_add_rating_column"."users" WITH (security_invoker = true)
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
+
+-- [2] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -76,12 +82,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
 
 -- [3] 17_add_rating_column.yaml:3:7: rename _pgroll_new_rating to rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -97,7 +97,13 @@ COMMIT;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 17_add_rating_column.yaml:1:1: drop version schema public_17_add_rating_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
+
+-- [2] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -106,12 +112,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 17_add_rating_column.yaml:1:1: drop version schema public_17_add_rating_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
 
 -- [3] 17_add_rating_column.yaml:3:7: drop column _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

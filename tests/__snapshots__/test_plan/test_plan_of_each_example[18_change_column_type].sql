@@ -27,9 +27,9 @@ ALTER TABLE "public"."reviews" ALTER COLUMN "_pgroll_new_rating" SET DEFAULT (0)
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_reviews_rating
+-- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_reviews_rating"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -69,9 +69,9 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_reviews_rating on reviews
+-- [5] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_reviews_rating"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
 -- [6] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -185,7 +185,13 @@ ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 18_change_column_type.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
+
+-- [2] 18_change_column_type.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -195,19 +201,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_17_add_rating_column" CASCADE;
-
 -- [3] 18_change_column_type.yaml:3:7: drop the sync triggers and the old column rating together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
 END
 $pgroll$;
@@ -250,7 +250,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 18_change_column_type.yaml:1:1: lock reviews for the rest of this transaction
+-- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
+
+-- [2] 18_change_column_type.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 BEGIN
@@ -260,17 +266,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
-
--- [3] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_reviews_rating
+-- [3] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_reviews_rating"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
 
 -- [4] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only

@@ -88,7 +88,13 @@ DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 19_create_orders_table.yaml:1:1: lock orders for the rest of this transaction
+-- [1] 19_create_orders_table.yaml:1:1: drop version schema public_19_create_orders_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
+
+-- [2] 19_create_orders_table.yaml:1:1: lock orders for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on orders; catalog only
 DO $pgroll$
 BEGIN
@@ -97,12 +103,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 19_create_orders_table.yaml:1:1: drop version schema public_19_create_orders_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
 
 -- [3] 19_create_orders_table.yaml:3:7: drop table orders
 --     lock: ACCESS EXCLUSIVE on orders; catalog only

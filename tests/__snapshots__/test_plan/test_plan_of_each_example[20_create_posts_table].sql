@@ -97,7 +97,13 @@ DROP SCHEMA IF EXISTS "public_19_create_orders_table" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 20_create_posts_table.yaml:1:1: lock posts for the rest of this transaction
+-- [1] 20_create_posts_table.yaml:1:1: drop version schema public_20_create_posts_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_20_create_posts_table" CASCADE;
+
+-- [2] 20_create_posts_table.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 BEGIN
@@ -106,12 +112,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 20_create_posts_table.yaml:1:1: drop version schema public_20_create_posts_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_20_create_posts_table" CASCADE;
 
 -- [3] 20_create_posts_table.yaml:3:7: drop table posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only

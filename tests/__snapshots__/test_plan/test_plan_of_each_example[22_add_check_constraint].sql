@@ -23,9 +23,9 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_title" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_posts_title
+-- [3] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_posts_title"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -59,9 +59,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_posts_title on posts
+-- [4] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_title"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
 -- [5] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -199,7 +199,13 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 -- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
+
+-- [2] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 BEGIN
@@ -209,19 +215,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
-
 -- [3] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
 END
 $pgroll$;
@@ -264,7 +264,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [1] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_22_add_check_constraint" CASCADE;
+
+-- [2] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 BEGIN
@@ -274,17 +280,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_22_add_check_constraint" CASCADE;
-
--- [3] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_title
+-- [3] 22_add_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_000_posts_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_title"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
 
 -- [4] 22_add_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only

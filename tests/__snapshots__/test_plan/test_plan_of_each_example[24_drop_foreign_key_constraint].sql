@@ -23,9 +23,9 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" inte
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_posts_user_id
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_posts_user_id"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -59,9 +59,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_posts_user_id on posts
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_posts_user_id"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
 -- [5] 24_drop_foreign_key_constraint.yaml:1:1: trigger function _pgroll_mark_posts
 --     lock: none; catalog only
@@ -183,7 +183,13 @@ $pgroll_backfill$;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 BEGIN
@@ -193,19 +199,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
-
 -- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
 END
 $pgroll$;
@@ -236,7 +236,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
+
+-- [2] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 BEGIN
@@ -246,17 +252,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
-
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_posts_user_id
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_000_posts_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_posts_user_id"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
 
 -- [4] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only

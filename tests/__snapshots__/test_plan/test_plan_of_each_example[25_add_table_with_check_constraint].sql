@@ -99,7 +99,13 @@ DROP SCHEMA IF EXISTS "public_24_drop_foreign_key_constraint" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 25_add_table_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+-- [1] 25_add_table_with_check_constraint.yaml:1:1: drop version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
+
+-- [2] 25_add_table_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -108,12 +114,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 25_add_table_with_check_constraint.yaml:1:1: drop version schema public_25_add_table_with_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
 
 -- [3] 25_add_table_with_check_constraint.yaml:3:7: drop table people
 --     lock: ACCESS EXCLUSIVE on people; catalog only

@@ -100,7 +100,13 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
+
+-- [2] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -109,12 +115,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
 
 -- [3] 26_add_column_with_check_constraint.yaml:3:7: rename _pgroll_new_age to age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -130,7 +130,13 @@ COMMIT;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: drop version schema public_26_add_column_with_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
+
+-- [2] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -139,12 +145,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 26_add_column_with_check_constraint.yaml:1:1: drop version schema public_26_add_column_with_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_26_add_column_with_check_constraint" CASCADE;
 
 -- [3] 26_add_column_with_check_constraint.yaml:3:7: drop column _pgroll_new_age
 --     lock: ACCESS EXCLUSIVE on people; catalog only

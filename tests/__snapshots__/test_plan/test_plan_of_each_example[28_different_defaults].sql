@@ -126,7 +126,13 @@ DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 28_different_defaults.yaml:1:1: lock items for the rest of this transaction
+-- [1] 28_different_defaults.yaml:1:1: drop version schema public_28_different_defaults
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
+
+-- [2] 28_different_defaults.yaml:1:1: lock items for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on items; catalog only
 DO $pgroll$
 BEGIN
@@ -135,12 +141,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 28_different_defaults.yaml:1:1: drop version schema public_28_different_defaults
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
 
 -- [3] 28_different_defaults.yaml:3:7: drop table items
 --     lock: ACCESS EXCLUSIVE on items; catalog only

@@ -117,7 +117,13 @@ DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 29_set_replica_identity.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 29_set_replica_identity.yaml:1:1: drop version schema public_29_set_replica_identity
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
+
+-- [2] 29_set_replica_identity.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -126,12 +132,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 29_set_replica_identity.yaml:1:1: drop version schema public_29_set_replica_identity
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
 
 -- [3] 29_set_replica_identity.yaml:3:7: restore replica identity of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only

@@ -27,9 +27,9 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_people_description
+-- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_people_description"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -56,9 +56,9 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_people_description on people
+-- [5] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_people_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
 -- [6] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -216,7 +216,13 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_n
 -- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
+-- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
+
+-- [2] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -226,17 +232,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
-
 -- [3] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
 
 -- [4] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -276,7 +276,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
+-- [1] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
+
+-- [2] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -286,17 +292,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
-
--- [3] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_people_description
+-- [3] 30_add_column_simple_up.yaml:3:7: drop trigger _pgroll_trigger_000_people_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_people_description"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
 
 -- [4] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only

@@ -101,9 +101,9 @@ CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true)
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (3 steps) ====
+-- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop the previous version schema public_31_unset_not_null
@@ -112,12 +112,18 @@ BEGIN;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 
--- [2] 32_sql_on_complete.yaml:3:7: raw SQL (up)
+-- [2] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+
+-- [3] 32_sql_on_complete.yaml:3:7: raw SQL (up)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
 --     the author's SQL, run as written
 ALTER TABLE people ADD COLUMN birth_date timestamp;
 
--- [3] 32_sql_on_complete.yaml:1:1: rebuild the views of public_32_sql_on_complete after the raw SQL
+-- [4] 32_sql_on_complete.yaml:1:1: rebuild the views of public_32_sql_on_complete after the raw SQL
 --     lock: ACCESS SHARE; catalog only
 DO $pgroll$
 BEGIN
@@ -147,7 +153,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (1 step) ====

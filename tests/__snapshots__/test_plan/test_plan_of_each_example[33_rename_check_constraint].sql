@@ -105,7 +105,13 @@ CREATE VIEW "public_33_rename_check_constraint"."users" WITH (security_invoker =
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 33_rename_check_constraint.yaml:1:1: lock people for the rest of this transaction
+-- [1] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+
+-- [2] 33_rename_check_constraint.yaml:1:1: lock people for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 DO $pgroll$
 BEGIN
@@ -114,12 +120,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
 
 -- [3] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
 --     lock: ACCESS EXCLUSIVE on people; catalog only

@@ -140,7 +140,13 @@ DROP SCHEMA IF EXISTS "public_33_rename_check_constraint" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 34_create_events_table.yaml:1:1: lock events for the rest of this transaction
+-- [1] 34_create_events_table.yaml:1:1: drop version schema public_34_create_events_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
+
+-- [2] 34_create_events_table.yaml:1:1: lock events for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 DO $pgroll$
 BEGIN
@@ -149,12 +155,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 34_create_events_table.yaml:1:1: drop version schema public_34_create_events_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
 
 -- [3] 34_create_events_table.yaml:3:7: drop table events
 --     lock: ACCESS EXCLUSIVE on events; catalog only

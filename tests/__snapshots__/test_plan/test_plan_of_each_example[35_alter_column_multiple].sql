@@ -30,9 +30,9 @@ COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the 
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_events_name
+-- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_events_name"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -63,9 +63,9 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_events_name on events
+-- [6] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_events_name"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
 -- [7] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -248,7 +248,13 @@ ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
+-- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
+
+-- [2] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 DO $pgroll$
 BEGIN
@@ -258,19 +264,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
-
 -- [3] 35_alter_column_multiple.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_events_name"() CASCADE;
   ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "name";
 END
 $pgroll$;
@@ -317,7 +317,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
+-- [1] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
+
+-- [2] 35_alter_column_multiple.yaml:1:1: lock events for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 DO $pgroll$
 BEGIN
@@ -327,17 +333,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
-
--- [3] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_events_name
+-- [3] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_000_events_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_events_name"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_events_name"() CASCADE;
 
 -- [4] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only

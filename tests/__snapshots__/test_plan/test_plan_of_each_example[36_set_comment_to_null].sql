@@ -118,7 +118,13 @@ CREATE VIEW "public_36_set_comment_to_null"."users" WITH (security_invoker = tru
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 36_set_comment_to_null.yaml:1:1: lock events for the rest of this transaction
+-- [1] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
+
+-- [2] 36_set_comment_to_null.yaml:1:1: lock events for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 DO $pgroll$
 BEGIN
@@ -127,12 +133,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
 
 -- [3] 36_set_comment_to_null.yaml:3:7: comment on events.name
 --     lock: SHARE UPDATE EXCLUSIVE on events; catalog only

@@ -128,7 +128,13 @@ CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."users" WITH (secur
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
 DO $pgroll$
 BEGIN
@@ -137,12 +143,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
 
 -- [3] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
@@ -158,7 +158,13 @@ COMMIT;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop version schema public_39_add_column_with_multiple_pk_in_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
 DO $pgroll$
 BEGIN
@@ -167,12 +173,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop version schema public_39_add_column_with_multiple_pk_in_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
 -- [3] 39_add_column_with_multiple_pk_in_table.yaml:3:7: drop column _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only

@@ -121,9 +121,9 @@ ALTER VIEW "public_40_create_enum_type"."sellers" ALTER COLUMN "rating" SET DEFA
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- ==== complete (2 steps) ====
+-- ==== complete (3 steps) ====
 
--- steps 1-2 run in one transaction: clients see all of them or none
+-- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 40_create_enum_type.yaml:1:1: drop the previous version schema public_39_add_column_with_multiple_pk_in_table
@@ -132,7 +132,13 @@ BEGIN;
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
--- [2] 40_create_enum_type.yaml:1:1: rebuild the views of public_40_create_enum_type after the raw SQL
+-- [2] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+
+-- [3] 40_create_enum_type.yaml:1:1: rebuild the views of public_40_create_enum_type after the raw SQL
 --     lock: ACCESS SHARE; catalog only
 DO $pgroll$
 BEGIN
@@ -166,7 +172,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (2 steps) ====

@@ -131,7 +131,13 @@ CREATE VIEW "public_41_add_enum_column"."users" WITH (security_invoker = true) A
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+
+-- [2] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -140,12 +146,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 
 -- [3] 41_add_enum_column.yaml:3:7: rename _pgroll_new_size to size
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -161,7 +161,13 @@ COMMIT;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 41_add_enum_column.yaml:1:1: drop version schema public_41_add_enum_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
+
+-- [2] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -170,12 +176,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 41_add_enum_column.yaml:1:1: drop version schema public_41_add_enum_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
 
 -- [3] 41_add_enum_column.yaml:3:7: drop column _pgroll_new_size
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only

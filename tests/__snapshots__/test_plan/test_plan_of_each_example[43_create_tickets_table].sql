@@ -158,7 +158,13 @@ DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 43_create_tickets_table.yaml:1:1: lock tickets for the rest of this transaction
+-- [1] 43_create_tickets_table.yaml:1:1: drop version schema public_43_create_tickets_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
+
+-- [2] 43_create_tickets_table.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 BEGIN
@@ -167,12 +173,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 43_create_tickets_table.yaml:1:1: drop version schema public_43_create_tickets_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
 
 -- [3] 43_create_tickets_table.yaml:3:7: drop table tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only

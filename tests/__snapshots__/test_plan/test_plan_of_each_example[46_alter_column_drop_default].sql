@@ -23,9 +23,9 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_ticket_type
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_tickets_ticket_type
+-- [3] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_ticket_type"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -62,9 +62,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_tickets_ticket_type on tickets
+-- [4] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_ticket_type"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
 -- [5] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -250,7 +250,13 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
+-- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
+
+-- [2] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 BEGIN
@@ -260,19 +266,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
-
 -- [3] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_ticket_type"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "ticket_type";
 END
 $pgroll$;
@@ -315,7 +315,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
+-- [1] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
+
+-- [2] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 BEGIN
@@ -325,17 +331,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_46_alter_column_drop_default" CASCADE;
-
--- [3] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_tickets_ticket_type
+-- [3] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_000_tickets_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_ticket_type"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_ticket_type"() CASCADE;
 
 -- [4] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only

@@ -28,9 +28,9 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_name
+-- [4] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -67,13 +67,13 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_name on tickets
+-- [5] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_name"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [6] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_tickets_sellers_zip
+-- [6] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -110,9 +110,9 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_tickets_sellers_zip on tickets
+-- [7] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tickets_sellers_zip"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
 -- [8] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -319,7 +319,13 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sel
 -- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
+-- [1] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
+
+-- [2] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 BEGIN
@@ -329,20 +335,14 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
-
 -- [3] 48_drop_tickets_check.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
 END
 $pgroll$;
@@ -413,7 +413,13 @@ COMMIT;
 -- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
+-- [1] 48_drop_tickets_check.yaml:1:1: drop version schema public_48_drop_tickets_check
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
+
+-- [2] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 BEGIN
@@ -423,23 +429,17 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 48_drop_tickets_check.yaml:1:1: drop version schema public_48_drop_tickets_check
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
-
--- [3] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_name
+-- [3] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_000_tickets_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_name"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
 
--- [4] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_tickets_sellers_zip
+-- [4] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tickets_sellers_zip"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
 
 -- [5] 48_drop_tickets_check.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only

@@ -23,9 +23,9 @@ ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_new_name" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_fruits_name
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_fruits_name"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -59,9 +59,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_fruits_name on fruits
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_fruits_name"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
 -- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -71,7 +71,7 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON 
 -- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
-CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name");
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name") WITH (fillfactor = '70');
 
 -- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
@@ -254,7 +254,13 @@ $pgroll_backfill$;
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -264,19 +270,13 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
-
 -- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
 END
 $pgroll$;
@@ -323,7 +323,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
+
+-- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 BEGIN
@@ -333,17 +339,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
-
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_fruits_name
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_000_fruits_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_fruits_name"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
 
 -- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only

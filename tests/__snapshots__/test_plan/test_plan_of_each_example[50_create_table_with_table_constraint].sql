@@ -164,7 +164,13 @@ DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 50_create_table_with_table_constraint.yaml:1:1: lock telephone_providers for the rest of this transaction
+-- [1] 50_create_table_with_table_constraint.yaml:1:1: drop version schema public_50_create_table_with_table_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
+
+-- [2] 50_create_table_with_table_constraint.yaml:1:1: lock telephone_providers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on telephone_providers; catalog only
 DO $pgroll$
 BEGIN
@@ -173,12 +179,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 50_create_table_with_table_constraint.yaml:1:1: drop version schema public_50_create_table_with_table_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
 
 -- [3] 50_create_table_with_table_constraint.yaml:3:7: drop table telephone_providers
 --     lock: ACCESS EXCLUSIVE on telephone_providers; catalog only

@@ -178,7 +178,13 @@ DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: lock phonebook for the rest of this transaction
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop version schema public_51_create_table_with_table_foreign_key_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
+
+-- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: lock phonebook for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on phonebook; catalog only
 DO $pgroll$
 BEGIN
@@ -187,12 +193,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop version schema public_51_create_table_with_table_foreign_key_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint" CASCADE;
 
 -- [3] 51_create_table_with_table_foreign_key_constraint.yaml:3:7: drop table phonebook
 --     lock: ACCESS EXCLUSIVE on phonebook; catalog only

@@ -183,7 +183,13 @@ DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint"
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: lock library for the rest of this transaction
+-- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: drop version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
+
+-- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: lock library for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 DO $pgroll$
 BEGIN
@@ -192,12 +198,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: drop version schema public_52_create_table_with_exclusion_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
 
 -- [3] 52_create_table_with_exclusion_constraint.yaml:3:7: drop table library
 --     lock: ACCESS EXCLUSIVE on library; catalog only

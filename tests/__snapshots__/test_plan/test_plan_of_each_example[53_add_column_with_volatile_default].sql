@@ -23,9 +23,9 @@ ALTER TABLE "public"."library" ADD COLUMN "_pgroll_new_value" int;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_library_value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_library_value"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -54,9 +54,9 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_library_value on library
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_library_value"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
 -- [5] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -274,7 +274,13 @@ ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
+
+-- [2] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 DO $pgroll$
 BEGIN
@@ -284,12 +290,6 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
-
 -- [3] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((random() * 1000)::int);
@@ -298,7 +298,7 @@ ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((ra
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
 -- [5] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -338,7 +338,13 @@ COMMIT;
 -- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
+
+-- [2] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 DO $pgroll$
 BEGIN
@@ -348,17 +354,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
-
--- [3] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_library_value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_000_library_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_library_value"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
 -- [4] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only

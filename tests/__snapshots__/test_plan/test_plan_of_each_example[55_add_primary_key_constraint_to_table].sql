@@ -38,9 +38,9 @@ ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval(
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_tasks_id
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_tasks_id"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -77,9 +77,9 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_tasks_id on tasks
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_tasks_id"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
 -- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
@@ -289,7 +289,13 @@ ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_nu
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 DO $pgroll$
 BEGIN
@@ -298,12 +304,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
 
 -- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks_id_seq; catalog only
@@ -315,7 +315,7 @@ ALTER SEQUENCE IF EXISTS "public"."tasks_id_seq" OWNED BY "public"."tasks"."_pgr
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
 END
 $pgroll$;
@@ -362,7 +362,13 @@ COMMIT;
 -- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+
+-- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 DO $pgroll$
 BEGIN
@@ -372,17 +378,11 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
-
--- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_tasks_id
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_000_tasks_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_tasks_id"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
 
 -- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only

@@ -200,7 +200,13 @@ DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
 -- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 56_with_version_schema.yaml:1:1: lock products for the rest of this transaction
+-- [1] 56_with_version_schema.yaml:1:1: drop version schema public_with_version_schema
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
+
+-- [2] 56_with_version_schema.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 DO $pgroll$
 BEGIN
@@ -209,12 +215,6 @@ BEGIN
   END IF;
 END
 $pgroll$;
-
--- [2] 56_with_version_schema.yaml:1:1: drop version schema public_with_version_schema
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
 
 -- [3] 56_with_version_schema.yaml:4:7: drop table products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
