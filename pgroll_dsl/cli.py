@@ -262,9 +262,9 @@ def plan(
     except CompileError as err:
         _exit_for(err, output_format)
     _report([*checked.warnings, *before.warnings, *warnings], output_format)
-    options = PlanOptions(schema=schema, batch_size=batch_size, batch_delay=batch_delay,
-                          previous_version_schema=before.previous_version_schema,
-                          optimize=optimize)
+    options = PlanOptions.for_server(
+        before.server_version, schema=schema, batch_size=batch_size, batch_delay=batch_delay,
+        previous_version_schema=before.previous_version_schema, optimize=optimize)
     the_plan = plan_migration(checked.migration, before.catalog, options)
     phases = tuple(Phase) if phase is PhaseChoice.all else (Phase(phase.value),)
     text = (plan_json(the_plan) if plan_format is PlanFormat.json
@@ -301,7 +301,7 @@ def catalog_dump(
     from pgroll_dsl.catalog.snapshot import dump_snapshot
 
     try:
-        catalog, _ = driver.live_catalog(postgres_url, schema)
+        catalog, _, _ = driver.live_catalog(postgres_url, schema)
     except CompileError as err:
         _exit_for(err, output_format)
     _write(dump_snapshot(catalog), output)

@@ -34,6 +34,7 @@ class Before:
     catalog: Catalog
     previous_version_schema: str | None
     warnings: tuple[Diagnostic, ...]
+    server_version: int | None = None  # of a live catalog: what the plan may use
 
 
 def _environment(code: codes.Code, message: str) -> CompileError:
@@ -122,8 +123,8 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
         text = read_source(source.snapshot)
         return Before(load_snapshot(text, str(source.snapshot)), None, ())
     if source.postgres_url is not None:
-        catalog, latest = live_catalog(source.postgres_url, source.schema)
-        return Before(catalog, f"{source.schema}_{latest}" if latest else None, ())
+        catalog, latest, version = live_catalog(source.postgres_url, source.schema)
+        return Before(catalog, f"{source.schema}_{latest}" if latest else None, (), version)
     directory = source.history
     if directory is None and migration is not None:
         directory = migration.parent  # pgroll keeps a project's migrations side by side
@@ -133,8 +134,8 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
 
 
 def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
-                 ) -> tuple[Catalog, str | None]:
-    """Introspect a live database read-only; also its latest version schema, if any.
+                 ) -> tuple[Catalog, str | None, int]:
+    """Introspect a live database read-only; also its latest version schema and its version.
 
     An unreachable database is an environment error (PGD901).
     """
@@ -148,7 +149,7 @@ def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
-            return introspect(conn, schema), latest
+            return introspect(conn, schema), latest, conn.info.server_version
     except psycopg.Error as err:
         raise _environment(codes.CANNOT_CONNECT,
                            f"cannot read the catalog: {first_line(err)}") from None

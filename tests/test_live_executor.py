@@ -574,6 +574,18 @@ def test_a_failed_start_is_undone(live: Live) -> None:
     exchange_items(live.client(OLD), live.client(OLD))
 
 
+def _starter(runner: Any, change: Any, outcome: list[Any]) -> Any:
+    """``runner.start(change)`` for a thread: its plan, or what it raised, into ``outcome``."""
+
+    def start() -> None:
+        try:
+            outcome.append(runner.start(change))
+        except BaseException as err:  # noqa: BLE001 - handed to the test thread
+            outcome.append(err)
+
+    return start
+
+
 def test_a_blocked_step_waits_without_holding_clients_up(live: Live) -> None:
     """The step does not ask for its lock while a client holds one: nobody queues behind it."""
     messages: list[str] = []
@@ -583,12 +595,7 @@ def test_a_blocked_step_waits_without_holding_clients_up(live: Live) -> None:
     change = migration("alter table items add note text;", "02_change")
     holder, reader = live.client(OLD), live.client(OLD)
     outcome: list[Any] = []
-
-    def start() -> None:
-        try:
-            outcome.append(runner.start(change))
-        except BaseException as err:  # noqa: BLE001 - handed to the test thread
-            outcome.append(err)
+    start = _starter(runner, change, outcome)
 
     try:
         with holder.transaction():  # a long transaction of the old version holds a lock
@@ -625,12 +632,7 @@ def test_lock_timeouts_are_retried_once_waiting_is_over(live: Live) -> None:
     change = migration("alter table items add note text;", "02_change")
     holder, reader = live.client(OLD), live.client(OLD)
     outcome: list[Any] = []
-
-    def start() -> None:
-        try:
-            outcome.append(runner.start(change))
-        except BaseException as err:  # noqa: BLE001 - handed to the test thread
-            outcome.append(err)
+    start = _starter(runner, change, outcome)
 
     try:
         with holder.transaction():

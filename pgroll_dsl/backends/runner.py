@@ -188,11 +188,10 @@ class Runner:
             problems = type_change_problems(self.conn, self.state.schema, catalog, migration)
         if problems:
             raise CommandError("; ".join(problems) + " (nothing was changed)")
-        options = PlanOptions(schema=self.state.schema, batch_size=self.options.batch_size,
-                              batch_delay=self.options.batch_delay,
-                              previous_version_schema=previous,
-                              # security_invoker views exist from PostgreSQL 15 on.
-                              security_invoker=self.conn.info.server_version >= 150000)
+        options = PlanOptions.for_server(
+            self.conn.info.server_version, schema=self.state.schema,
+            batch_size=self.options.batch_size, batch_delay=self.options.batch_delay,
+            previous_version_schema=previous)
         return plan_migration(migration, catalog, options)
 
     def start(self, migration: ir.Migration) -> Plan:

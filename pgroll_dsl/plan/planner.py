@@ -10,7 +10,7 @@ backfill. Where pgroll loses data or does needless work, the plan does better (s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import assert_never
+from typing import Any, assert_never
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import new_name
@@ -41,6 +41,17 @@ class PlanOptions:
     previous_version_schema: str | None = None
     security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
     optimize: bool = True
+
+    @classmethod
+    def for_server(cls, server_version: int | None, **options: Any) -> PlanOptions:
+        """The options for a server of this version (``None``: offline, PostgreSQL 15+).
+
+        The live executor and ``plan --postgres-url`` both plan through here, so that the
+        plan printed for a server is the plan run on it.
+        """
+        # security_invoker views exist from PostgreSQL 15 on.
+        invoker = server_version is None or server_version >= 150000
+        return cls(security_invoker=invoker, **options)
 
 
 @dataclass(slots=True)
