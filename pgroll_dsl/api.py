@@ -7,33 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 from pgroll_dsl import ir
-from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics
-from pgroll_dsl.frontend import DSL_SUFFIX, parse_source, read_source
-from pgroll_dsl.passes import run_checks
+from pgroll_dsl.compile import Loaded, compile_file, compile_source
+from pgroll_dsl.diagnostics import CompileError
+from pgroll_dsl.frontend import DSL_SUFFIX, read_source
 
 Target = Literal["dsl", "json", "yaml"]
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """A migration that passed the front-end checks, with the warnings found on the way."""
-
-    migration: ir.Migration
-    warnings: tuple[Diagnostic, ...]
-
-
-def compile_source(text: str, path: str) -> Loaded:
-    """Front end plus catalog-free checks; raise ``CompileError`` on any error."""
-    migration = parse_source(text, path)
-    sink = Diagnostics()
-    run_checks(migration, sink)
-    sink.raise_if_errors()
-    return Loaded(migration, tuple(sink))
-
-
-def compile_file(path: str | Path) -> Loaded:
-    """Read and check one migration file."""
-    return compile_source(read_source(path), str(path))
 
 
 def emit(migration: ir.Migration, target: Target) -> str:

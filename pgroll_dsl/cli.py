@@ -173,7 +173,13 @@ def _catalog_source(history: Path | None, snapshot: Path | None, url: str | None
     if sum(x is not None for x in (history, snapshot, url)) > 1:
         typer.echo("error: give at most one of --history, --catalog, --postgres-url", err=True)
         raise typer.Exit(EXIT_USAGE)
-    return CatalogSource(history=history, snapshot=snapshot, postgres_url=url, schema=schema)
+    read_live = None
+    if url is not None:  # only then: the other sources never load the database driver
+        from pgroll_dsl.backends.live_catalog import live_before
+
+        read_live = live_before
+    return CatalogSource(history=history, snapshot=snapshot, postgres_url=url, schema=schema,
+                         read_live=read_live)
 
 
 @app.command()
@@ -297,11 +303,11 @@ def catalog_dump(
     output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Write a snapshot of a live schema, for offline validate/plan (--catalog)."""
-    from pgroll_dsl import compile as driver
-    from pgroll_dsl.catalog.snapshot import dump_snapshot
+    from pgroll_dsl.backends.live_catalog import live_before
+    from pgroll_dsl.frontend.snapshot import dump_snapshot
 
     try:
-        catalog, _, _ = driver.live_catalog(postgres_url, schema)
+        catalog = live_before(postgres_url, schema).catalog
     except CompileError as err:
         _exit_for(err, output_format)
     _write(dump_snapshot(catalog), output)
@@ -464,12 +470,12 @@ def init(
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
 ) -> None:
     """Install (or upgrade) the migration history schema; safe to run again."""
-    import psycopg
+    from pgroll_dsl.backends.runner import CommandError
 
     runner, _ = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role)
     try:
         runner.init()
-    except psycopg.Error as err:
+    except CommandError as err:
         _live_exit(err)
     finally:
         runner.close()
@@ -606,7 +612,7 @@ def migrate(
 ) -> None:
     """Apply every migration of the directory not applied yet, in file-name order."""
     from pgroll_dsl.backends.runner import CommandError
-    from pgroll_dsl.catalog.replay import migration_files
+    from pgroll_dsl.frontend import migration_files
 
     if not directory.is_dir():
         typer.echo(f"error: {directory} is not a directory", err=True)
@@ -644,8 +650,8 @@ def try_(
     when the command ends. Against a real server, use `migrate` with --postgres-url.
     """
     from pgroll_dsl.backends.runner import CommandError, PartialFailure
-    from pgroll_dsl.catalog.replay import migration_files
     from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable
+    from pgroll_dsl.frontend import migration_files
 
     files = migration_files(directory) if directory.is_dir() else []
     if not files:

@@ -6,15 +6,45 @@ the migration's own directory: the files before it), a snapshot file, or a live 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pgroll_dsl import ir
-from pgroll_dsl.api import compile_file
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.catalog.replay import migration_files, replay
+from pgroll_dsl.catalog.replay import replay
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, codes
-from pgroll_dsl.frontend import duplicate_names, load_migration
+from pgroll_dsl.frontend import (
+    duplicate_names,
+    load_migration,
+    migration_files,
+    parse_source,
+    read_source,
+)
+from pgroll_dsl.passes import run_checks
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A migration that passed the front-end checks, with the warnings found on the way."""
+
+    migration: ir.Migration
+    warnings: tuple[Diagnostic, ...]
+
+
+def compile_source(text: str, path: str) -> Loaded:
+    """Front end plus catalog-free checks; raise ``CompileError`` on any error."""
+    migration = parse_source(text, path)
+    sink = Diagnostics()
+    run_checks(migration, sink)
+    sink.raise_if_errors()
+    return Loaded(migration, tuple(sink))
+
+
+def compile_file(path: str | Path) -> Loaded:
+    """Read and check one migration file."""
+    return compile_source(read_source(path), str(path))
+
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +55,9 @@ class CatalogSource:
     snapshot: Path | None = None
     postgres_url: str | None = None
     schema: str = "public"
+    # Reads a live database (url, schema): given by the caller, since the driver sits below
+    # the live layer (``backends.live_catalog.live_before``) and never imports it.
+    read_live: Callable[[str, str], Before] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +150,15 @@ def validate_directory(directory: Path, source: CatalogSource
 def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     """The catalog (and previous version schema) for ``migration`` from ``source``."""
     if source.snapshot is not None:
-        from pgroll_dsl.catalog.snapshot import load_snapshot
         from pgroll_dsl.frontend import read_source
+        from pgroll_dsl.frontend.snapshot import load_snapshot
 
         text = read_source(source.snapshot)
         return Before(load_snapshot(text, str(source.snapshot)), None, ())
     if source.postgres_url is not None:
-        catalog, latest, version = live_catalog(source.postgres_url, source.schema)
-        return Before(catalog, f"{source.schema}_{latest}" if latest else None, (), version)
+        if source.read_live is None:
+            raise _environment(codes.CANNOT_CONNECT, "no way to read a live database here")
+        return source.read_live(source.postgres_url, source.schema)
     directory = source.history
     if directory is None and migration is not None:
         directory = migration.parent  # pgroll keeps a project's migrations side by side
@@ -133,33 +167,11 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     return history_before(directory, migration, None, source.schema)
 
 
-def live_catalog(url: str, schema: str, state_schema: str = "pgroll"
-                 ) -> tuple[Catalog, str | None, int]:
-    """Introspect a live database read-only; also its latest version schema and its version.
-
-    An unreachable database is an environment error (PGD901).
-    """
-    import psycopg
-
-    from pgroll_dsl.backends.live import first_line
-    from pgroll_dsl.backends.state import State
-    from pgroll_dsl.catalog.introspect import introspect
-
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            state = State(conn, state_schema, schema)
-            latest = state.latest_version() if state.initialized() else None
-            return introspect(conn, schema), latest, conn.info.server_version
-    except psycopg.Error as err:
-        raise _environment(codes.CANNOT_CONNECT,
-                           f"cannot read the catalog: {first_line(err)}") from None
-
-
 def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
     """Every catalog rule; raise CompileError on errors, return the warnings.
 
-    ``migration`` has passed the catalog-free checks already (``api.compile_file``, or
-    ``api.compile_source``): they are not run again.
+    ``migration`` has passed the catalog-free checks already (``compile_file``, or
+    ``compile_source``): they are not run again.
     """
     from pgroll_dsl.passes.validate_ops import validate_ops
 
@@ -171,5 +183,6 @@ def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
 
 
 
-__all__ = ["Before", "CatalogSource", "catalog_before", "history_before",
-           "live_catalog", "replay_warnings", "validate", "validate_directory"]
+__all__ = ["Before", "CatalogSource", "Loaded", "catalog_before", "compile_file",
+           "compile_source", "history_before", "replay_warnings", "validate",
+           "validate_directory"]

@@ -23,7 +23,7 @@ from pgroll_dsl.catalog import (
 )
 from pgroll_dsl.catalog.introspect import _constraints_query, introspect
 from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
-from pgroll_dsl.catalog.snapshot import dump_snapshot, load_snapshot
+from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType, SortOrder
 
 Connection = psycopg.Connection[tuple[Any, ...]]

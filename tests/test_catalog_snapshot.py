@@ -20,9 +20,9 @@ from pgroll_dsl.catalog import (
     Sequence,
     Table,
 )
-from pgroll_dsl.catalog.snapshot import dump_snapshot, load_snapshot
 from pgroll_dsl.diagnostics import CompileError, codes
 from pgroll_dsl.diagnostics.codes import Code
+from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
 
 SMALL = Catalog(

@@ -12,10 +12,10 @@ import yaml
 from syrupy.assertion import SnapshotAssertion
 
 from pgroll_dsl import api
-from pgroll_dsl.catalog.types import canonical_type
 from pgroll_dsl.diagnostics import Diagnostics
 from pgroll_dsl.frontend.pgroll import parse_type
 from pgroll_dsl.source import Span
+from pgroll_dsl.sql.type_names import canonical_type
 from tests.conftest import CONFORMANCE, conformance_files, conformance_params
 
 

@@ -28,8 +28,9 @@ from pgroll_dsl.backends.runner import CommandError, Runner
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.catalog.replay import apply_migration, migration_files, replay
+from pgroll_dsl.catalog.replay import apply_migration, replay
 from pgroll_dsl.cli import app
+from pgroll_dsl.frontend import migration_files
 from tests.conftest import conformance_files
 from tests.live_helpers import (
     SCHEMA,

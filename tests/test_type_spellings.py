@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.types import CANONICAL_SPELLING
 from pgroll_dsl.diagnostics import Diagnostics
 from pgroll_dsl.frontend.pgroll import parse_type
 from pgroll_dsl.source import Span
 from pgroll_dsl.sql.quoting import render_type
+from pgroll_dsl.sql.type_names import CANONICAL_SPELLING
 from tests.conftest import conformance_files
 
 _MODIFIED = (

@@ -165,7 +165,15 @@ class Runner:
 
     def init(self) -> None:
         """Install or upgrade the state schema (idempotent)."""
-        for note in self.state.init(__version__):
+        try:
+            notes = self.state.init(__version__)
+        except psycopg.errors.InsufficientPrivilege as err:
+            raise Unreachable(f"permission denied: {first_line(err)}; init needs the right to "
+                              f"create schema {self.state.state_schema} (GRANT CREATE ON "
+                              "DATABASE ... TO <role>), or a superuser") from None
+        except psycopg.Error as err:
+            raise CommandError(f"init failed: {first_line(err)}") from None
+        for note in notes:
             self._say(f"note: {note}")
 
     def plan(self, migration: ir.Migration) -> Plan:

@@ -31,9 +31,9 @@ from pgroll_dsl.catalog.model import (
     Table,
 )
 from pgroll_dsl.catalog.naming import Names
-from pgroll_dsl.catalog.types import canonical_type, is_serial
 from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import quote_literal, quote_name
+from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 
 def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:

@@ -9,11 +9,9 @@ DDL, and whatever replay cannot interpret is reported, never silently skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.frontend import SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +21,6 @@ class Replayed:
     catalog: Catalog
     warnings: tuple[tuple[ir.SqlScript, str], ...]
     last_version_schema: str | None
-
-
-def migration_files(directory: Path) -> list[Path]:
-    """Pgroll's order: by file name, byte-wise, extension included."""
-    files = [p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES]
-    return sorted(files, key=lambda p: p.name.encode("utf-8"))
 
 
 def version_schema_name(migration: ir.Migration) -> str:

@@ -22,6 +22,12 @@ def migration_name(path: str | Path) -> str:
     return Path(path).name.rsplit(".", 1)[0]
 
 
+def migration_files(directory: Path) -> list[Path]:
+    """Pgroll's order: by file name, byte-wise, extension included."""
+    files = [p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES]
+    return sorted(files, key=lambda p: p.name.encode("utf-8"))
+
+
 def duplicate_names(files: Iterable[Path]) -> list[Diagnostic]:
     """PGD113 for every file whose migration name an earlier file already has.
 

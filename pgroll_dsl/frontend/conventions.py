@@ -7,9 +7,9 @@ by the emitter so that it can never be misread; a test checks the list against t
 from __future__ import annotations
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.sql.expressions import column_references, is_volatile
 from pgroll_dsl.sql.quoting import is_column_copy
+from pgroll_dsl.sql.type_names import is_serial
 
 KEYWORDS = frozenset(
     """action add alter always as asc by cascade check collate column columns comment complete

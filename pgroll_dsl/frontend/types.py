@@ -11,7 +11,7 @@ from typing import Any
 from lark import Token, Tree
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.types import canonical_spelling
+from pgroll_dsl.sql.type_names import canonical_spelling
 
 # Multi-word spellings PostgreSQL's grammar knows; anything else with spaces is an error.
 MULTIWORD_TYPES = frozenset(

@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Column, Table
-from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.validate_constraints import check_target
 from pgroll_dsl.passes.validate_exprs import check_columns, check_default
@@ -25,6 +24,7 @@ from pgroll_dsl.passes.validate_names import (
 )
 from pgroll_dsl.passes.validate_types import check_type
 from pgroll_dsl.sql.expressions import is_volatile
+from pgroll_dsl.sql.type_names import is_serial
 
 _DOWN_NOTE = " (in `down` a column name means the column's new value)"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.catalog.types import SERIAL_TYPES, format_type_alias
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.validate_names import did_you_mean
+from pgroll_dsl.sql.type_names import SERIAL_TYPES, format_type_alias
 
 # PostgreSQL's built-in base types, by SQL name and by internal (pg_type) name.
 BUILTIN_TYPES = frozenset({

@@ -11,7 +11,6 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.catalog.types import is_serial
 from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
 from pgroll_dsl.plan.planner import (
     Context,
@@ -24,6 +23,7 @@ from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import quote_ident, render_type
+from pgroll_dsl.sql.type_names import is_serial
 
 
 def plan_operation(ctx: Context, op: ir.Operation) -> None:

@@ -17,12 +17,12 @@ from dataclasses import replace
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.catalog.types import canonical_type
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.planner import Context, comment_step
 from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
+from pgroll_dsl.sql.type_names import canonical_type
 
 _VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
 _NUMERIC = re.compile(r"numeric(?:\((\d+)(?:,(\d+))?\))?\Z")

@@ -13,8 +13,8 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.nodes import strings
 from pgroll_dsl.catalog.sql_ddl.source import regenerated
-from pgroll_dsl.catalog.types import SERIAL_TYPES, canonical_type, format_type_alias
 from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.type_names import SERIAL_TYPES, canonical_type, format_type_alias
 
 _INTERVAL_FIELDS = {
     4: "year", 2: "month", 8: "day", 1024: "hour", 2048: "minute", 4096: "second",

@@ -1,0 +1,32 @@
+"""A live database as the catalog a migration is checked and planned against.
+
+``validate``/``plan --postgres-url`` and ``catalog dump`` read the schema here, in the live
+layer, and hand it to the compiler driver, which works with no database.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from pgroll_dsl.backends.live import first_line
+from pgroll_dsl.backends.state import State
+from pgroll_dsl.catalog.introspect import introspect
+from pgroll_dsl.compile import Before
+from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
+
+
+def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
+    """Introspect a live database read-only, with its latest version schema and its version.
+
+    An unreachable database is an environment error (PGD901).
+    """
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            state = State(conn, state_schema, schema)
+            latest = state.latest_version() if state.initialized() else None
+            return Before(introspect(conn, schema), f"{schema}_{latest}" if latest else None,
+                          (), conn.info.server_version)
+    except psycopg.Error as err:
+        raise CompileError([Diagnostic(codes.CANNOT_CONNECT,
+                                       f"cannot read the catalog: {first_line(err)}",
+                                       None)]) from None
