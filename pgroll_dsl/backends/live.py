@@ -12,6 +12,7 @@ reported.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from pgroll_dsl.catalog.derived import NEW_PREFIX
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -64,13 +66,21 @@ class StepFailed(Exception):
 
     def __init__(self, step: Step, cause: Exception) -> None:
         message = str(cause).strip() or type(cause).__name__
-        super().__init__(f"{step.summary}: {message}")
+        super().__init__(in_authors_terms(f"{step.summary}: {message}"))
         self.step = step
         self.cause = cause
 
 
 class ConnectionLost(StepFailed):
     """The connection to the database broke while a step ran: whether it finished is unknown."""
+
+
+_COPY = re.compile(r'"?' + re.escape(NEW_PREFIX) + r'([A-Za-z0-9_$]+)"?')
+
+
+def in_authors_terms(text: str) -> str:
+    """A message about a copy names the column it stands for: ``age (its new version)``."""
+    return _COPY.sub(lambda m: f'"{m[1]}" (its new version)', text)
 
 
 def first_line(err: BaseException) -> str:
@@ -142,7 +152,8 @@ class Executor:
             if self.on_progress is not None:
                 self.on_progress(step.relation, 0, total)
         try:
-            self._retrying(lambda: self._execute(step), lambda: step, step)
+            self._retrying(lambda: self._execute(step), lambda: step, step,
+                           again=self._again(step))
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err
@@ -168,24 +179,40 @@ class Executor:
                 after()
 
         gate = next((s for s in steps if s.lock in CONFLICTS and s.relation), steps[0])
-        self._retrying(body, lambda: current[0], gate)
+        try:
+            self._retrying(body, lambda: current[0], gate)
+        except _ALREADY_DONE as err:
+            raise StepFailed(current[0], err) from err
 
     def _execute(self, step: Step) -> None:
         self.ran.append(step.sql)
         self.conn.execute(step.sql)  # the plan's own text
 
+    def _again(self, step: Step) -> Callable[[], None] | None:
+        """What a retry does first: drop the INVALID index a timed-out concurrent build left.
+
+        The same statement would otherwise find its index "already exists".
+        """
+        name = step.index
+        if name is None:
+            return None
+        return lambda: self._clear_invalid_index(name)
+
     def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
-                  gate: Step) -> None:
+                  gate: Step, again: Callable[[], None] | None = None) -> None:
         """Run ``body``; on a lock timeout or a deadlock, back off and run it again.
 
         Before each attempt, wait until no other transaction holds a lock that conflicts
-        with the one ``gate`` asks for (up to ``holder_wait_s`` in all).
+        with the one ``gate`` asks for (up to ``holder_wait_s`` in all); before a retry, run
+        ``again``.
         """
         attempt = 0
         deadline = time.monotonic() + self.session.holder_wait_s
         while True:
             try:
                 self._wait_for_holders(gate, deadline)
+                if attempt and again is not None:
+                    again()
                 body()
                 return
             except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as err:

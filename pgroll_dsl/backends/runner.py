@@ -226,9 +226,8 @@ class Runner:
             try:
                 for index in range(done, len(plan.start)):
                     self._event(Phase.START, index, plan.start)
-                    self.executor.run_step(plan.start[index],
-                                           resuming=index == done and done > 0)
-                    self.state.record_progress(migration.name, index + 1)
+                    self._start_step(migration.name, plan.start[index], index,
+                                     resuming=index == done and done > 0)
                     ran = index + 1
                 self._event(Phase.START, len(plan.start), plan.start)
             except ConnectionLost as lost:
@@ -237,6 +236,21 @@ class Runner:
             except StepFailed as failure:
                 self._undo(plan, migration.name, failure, started=ran > 0)
             return plan
+
+    def _start_step(self, name: str, step: Step, index: int, resuming: bool) -> None:
+        """One start step and the record that it ran.
+
+        A transactional step commits with its record, so a crash leaves both or neither and a
+        resumed start never runs it twice (raw SQL included). The others (concurrent index
+        builds, the backfill) cannot share a transaction; they are idempotent instead.
+        """
+        if step.transactional:
+            self.executor.run_atomically(
+                (step,), lambda _offset, _step: None,
+                lambda: self.state.record_progress(name, index + 1))
+            return
+        self.executor.run_step(step, resuming=resuming)
+        self.state.record_progress(name, index + 1)
 
     def _interrupted(self, name: str) -> tuple[Plan, int] | None:
         with self._errors():

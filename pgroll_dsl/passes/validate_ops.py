@@ -176,6 +176,7 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
         case ir.AddColumn():
             if table := require_table(catalog, op.table, sink):
                 check_add_column(op, table, catalog, sink)
+                _name_taken_until_complete(op, table, sink)
         case ir.DropColumn():
             if table := require_table(catalog, op.table, sink):
                 check_drop_column(op, table, sink)
@@ -210,8 +211,26 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
             assert_never(op)
 
 
+def _name_taken_until_complete(op: ir.AddColumn, table: Table, sink: Diagnostics) -> None:
+    """A column renamed in this migration keeps its old name until complete."""
+    name = op.column.name.name
+    renamed = next((c for c in table.columns if c.physical == name and c.name != name), None)
+    if renamed is not None:
+        sink.report(codes.COLUMN_ALREADY_EXISTS, op.column.name.span,
+                    f'column "{name}" of table "{table.name}" is renamed to "{renamed.name}" by '
+                    "this migration and keeps its old name until complete",
+                    f'add the new "{name}" in a later migration')
+
+
 def _create_table(op: ir.CreateTable, catalog: Catalog, sink: Diagnostics) -> None:
     require_no_table(catalog, op.name, sink)
+    renamed = next((t for t in catalog.tables
+                    if t.physical == op.name.name and t.name != op.name.name), None)
+    if renamed is not None:  # renamed in this migration: the old name is taken until complete
+        sink.report(codes.TABLE_ALREADY_EXISTS, op.name.span,
+                    f'table "{op.name.name}" is renamed to "{renamed.name}" by this migration '
+                    "and keeps its old name until complete",
+                    f'create the new "{op.name.name}" in a later migration')
     table = Catalog(schema=catalog.schema).apply(op).table(op.name.name)
     assert table is not None  # create_table on an empty catalog always creates it
     check_new_columns(op, table, catalog, sink)

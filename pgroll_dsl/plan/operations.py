@@ -22,7 +22,7 @@ from pgroll_dsl.plan.planner import (
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
-from pgroll_dsl.sql.quoting import quote_ident, render_type
+from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
 from pgroll_dsl.sql.type_names import is_serial
 
 
@@ -166,8 +166,14 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
             comment_step(ctx, Phase.START, table, column.name.name, column.comment)
     if op.comment is not None:
         comment_step(ctx, Phase.START, table, None, op.comment)
-    ctx.step(Phase.ROLLBACK, f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}",
-             f"drop table {name}", relation=name)
+    drop = f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}"
+    hidden = ctx.hidden.get(physical)
+    if hidden is not None:
+        # The table this one replaces was hidden at start; until it was, "t" is the old table
+        # (a start that stopped before the hide), which rollback must not drop.
+        exists = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, hidden))})"
+        drop = do_block(f"  IF {exists} IS NOT NULL THEN\n    {drop};\n  END IF;")
+    ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", relation=name)
 
 
 def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
@@ -188,8 +194,10 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
     if ctx.final.table(op.name.name) is not None:
         # The name is reused later in this migration: move the old table out of its way.
         hidden = derived(DEL_PREFIX, physical)
-        ctx.step(Phase.START, f"ALTER TABLE {qualified(ctx.schema, physical)} RENAME TO "
-                 f"{quote_ident(hidden)}", f"hide table {physical}", relation=physical)
+        ctx.hidden[physical] = hidden
+        # IF EXISTS: run again after a crash that came after the rename, it does nothing.
+        ctx.step(Phase.START, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} RENAME "
+                 f"TO {quote_ident(hidden)}", f"hide table {physical}", relation=physical)
         ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, hidden)} RENAME "
                  f"TO {quote_ident(physical)}", f"restore table {physical}", relation=hidden)
         physical = hidden

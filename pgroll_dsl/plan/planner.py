@@ -71,6 +71,7 @@ class Context:
     complete: list[Step] = field(default_factory=list)
     early_complete: list[Step] = field(default_factory=list)  # before any rename
     view_drops: list[Step] = field(default_factory=list)  # complete: before the table locks
+    hidden: dict[str, str] = field(default_factory=dict)  # dropped table -> its name at start
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
     trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop

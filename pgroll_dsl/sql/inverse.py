@@ -26,6 +26,12 @@ def _type_name(names: Any) -> str:
 
 
 def _inverse(statement: Any) -> list[str] | None:
+    if getattr(statement, "if_not_exists", False) or getattr(statement, "missing_ok", False):
+        # IF NOT EXISTS may have created nothing: dropping the name could drop what was there
+        # before the migration, with its data. No inverse; the author gives a ``down``.
+        return None
+    if isinstance(statement, ast.ViewStmt) and statement.replace:
+        return None  # OR REPLACE: the view may have existed before
     match statement:
         case ast.CreateStmt():
             return [f"DROP TABLE IF EXISTS {_name(statement.relation)}"]
@@ -42,7 +48,7 @@ def _inverse(statement: Any) -> list[str] | None:
         case ast.AlterTableStmt():
             undo = []
             for command in statement.cmds or ():
-                if command.subtype != AlterTableType.AT_AddColumn:
+                if command.subtype != AlterTableType.AT_AddColumn or command.missing_ok:
                     return None
                 undo.append(f"ALTER TABLE IF EXISTS {_name(statement.relation)} DROP COLUMN IF "
                             f"EXISTS {quote_ident(command.def_.colname)}")
