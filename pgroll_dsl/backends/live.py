@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from pgroll_dsl.catalog.derived import NEW_PREFIX
+from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -54,18 +54,31 @@ CONFLICTS: dict[Lock, tuple[str, ...]] = {
     Lock.ACCESS_EXCLUSIVE: _CLIENT_MODES + _STRONGER,
     Lock.SHARE_ROW_EXCLUSIVE: ("RowExclusiveLock", *_STRONGER),
 }
+# The step's tables and the tables their foreign keys join them to (adding or dropping a
+# foreign key locks both ends).
 _HOLDERS = (
+    "WITH named AS (SELECT pg_catalog.to_regclass(n) AS oid FROM pg_catalog.unnest(%s::text[]) "
+    "n), related AS (SELECT oid FROM named UNION SELECT confrelid FROM pg_catalog.pg_constraint "
+    "WHERE contype = 'f' AND conrelid IN (SELECT oid FROM named) UNION SELECT conrelid FROM "
+    "pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT oid FROM named) "
+    "UNION SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s "
+    "ON s.oid = c.relnamespace WHERE s.nspname = ANY(%s::text[])) "
     "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.granted AND l.locktype = "
-    "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND l.relation = "
-    "ANY(ARRAY(SELECT pg_catalog.to_regclass(n) FROM pg_catalog.unnest(%s::text[]) n)) "
-    "ORDER BY 1")
+    "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND l.relation "
+    "IN (SELECT oid FROM related) ORDER BY 1")
 
 
 class StepFailed(Exception):
     """A step failed; ``step`` says which, ``cause`` why (the database's message)."""
 
     def __init__(self, step: Step, cause: Exception) -> None:
-        message = str(cause).strip() or type(cause).__name__
+        # The server's own message and hint; not its detail or context, which repeat the plan's
+        # SQL and the internal columns of a failing row.
+        diag = cause.diag if isinstance(cause, psycopg.Error) else None
+        primary = diag.message_primary if diag is not None else None
+        message = (primary or str(cause).strip() or type(cause).__name__).strip()
+        if diag is not None and diag.message_hint:
+            message += f" (hint: {diag.message_hint})"
         super().__init__(in_authors_terms(f"{step.summary}: {message}"))
         self.step = step
         self.cause = cause
@@ -75,12 +88,27 @@ class ConnectionLost(StepFailed):
     """The connection to the database broke while a step ran: whether it finished is unknown."""
 
 
-_COPY = re.compile(r'"?' + re.escape(NEW_PREFIX) + r'([A-Za-z0-9_$]+)"?')
+_INTERNAL = (  # derived names, most specific prefix first, and what they stand for
+    (NOT_NULL_PREFIX, 'the NOT NULL of "{}"'),
+    (DUP_PREFIX, '"{}" (its copy)'),
+    (NEW_PREFIX, '"{}" (its new version)'),
+)
+_NAMES = [(re.compile(r'"?' + re.escape(prefix) + r'([A-Za-z0-9_$]+)"?'), template)
+          for prefix, template in _INTERNAL]
 
 
 def in_authors_terms(text: str) -> str:
-    """A message about a copy names the column it stands for: ``age (its new version)``."""
-    return _COPY.sub(lambda m: f'"{m[1]}" (its new version)', text)
+    """A message about a copy or a helper names what it stands for: ``"age" (its new version)``.
+
+    (A name that was cut to 63 bytes and hashed keeps its cut form.)
+    """
+    for pattern, template in _NAMES:
+        text = pattern.sub(_naming(template), text)
+    return text
+
+
+def _naming(template: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: template.format(match[1])
 
 
 def first_line(err: BaseException) -> str:
@@ -161,12 +189,14 @@ class Executor:
             self._backfilling = None
 
     def run_atomically(self, steps: tuple[Step, ...], before: Callable[[int, Step], None],
-                       after: Callable[[], None]) -> None:
+                       after: Callable[[], None], dropped_schemas: tuple[str, ...] = ()) -> None:
         """Steps in one transaction, with ``after`` (the state's bookkeeping) inside it.
 
         A lock timeout (or a deadlock) anywhere rolls the whole transaction back and retries
         it from its first step: clients see all of it or nothing, and never wait behind a
         waiting migration for longer than ``lock_timeout``. ``before`` runs before each step.
+        The transaction begins once no client holds its tables, nor the views of the version
+        schemas it drops (``dropped_schemas``).
         """
         current = [steps[0]]
 
@@ -180,7 +210,7 @@ class Executor:
 
         gate = next((s for s in steps if s.lock in CONFLICTS and s.relation), steps[0])
         try:
-            self._retrying(body, lambda: current[0], gate)
+            self._retrying(body, lambda: current[0], gate, schemas=dropped_schemas)
         except _ALREADY_DONE as err:
             raise StepFailed(current[0], err) from err
 
@@ -199,7 +229,8 @@ class Executor:
         return lambda: self._clear_invalid_index(name)
 
     def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
-                  gate: Step, again: Callable[[], None] | None = None) -> None:
+                  gate: Step, again: Callable[[], None] | None = None,
+                  schemas: tuple[str, ...] = ()) -> None:
         """Run ``body``; on a lock timeout or a deadlock, back off and run it again.
 
         Before each attempt, wait until no other transaction holds a lock that conflicts
@@ -210,7 +241,7 @@ class Executor:
         deadline = time.monotonic() + self.session.holder_wait_s
         while True:
             try:
-                self._wait_for_holders(gate, deadline)
+                self._wait_for_holders(gate, deadline, schemas)
                 if attempt and again is not None:
                     again()
                 body()
@@ -230,21 +261,25 @@ class Executor:
                     raise ConnectionLost(current(), err) from err
                 raise StepFailed(current(), err) from err
 
-    def _wait_for_holders(self, step: Step, deadline: float) -> None:
+    def _wait_for_holders(self, step: Step, deadline: float,
+                          schemas: tuple[str, ...] = ()) -> None:
         """Poll ``pg_locks`` until no other backend holds a lock the step's would queue behind.
 
         Then the step's own request is granted at once, or waits only for clients that
         arrived in between. At ``deadline`` it stops waiting: the request then waits its
         ``lock_timeout`` and is retried as usual.
         """
-        modes = CONFLICTS.get(step.lock)
-        if modes is None or not step.relation:
+        modes = CONFLICTS.get(step.lock) if step.relation else None
+        if schemas:  # dropping a view takes ACCESS EXCLUSIVE on it
+            modes = CONFLICTS[Lock.ACCESS_EXCLUSIVE]
+        if modes is None:
             return
-        names = [qualified(self.session.schema, n) for n in step.relation.split(", ")]
+        relations = step.relation.split(", ") if step.relation else []
+        names = [qualified(self.session.schema, n) for n in relations]
         reported: list[int] = []
         while time.monotonic() < deadline:
             holders = [int(r[0]) for r in self.conn.execute(
-                _HOLDERS, (list(modes), names)).fetchall()]
+                _HOLDERS, (names, list(schemas), list(modes))).fetchall()]
             if not holders:
                 return
             if holders != reported and self.on_wait is not None:

@@ -89,6 +89,14 @@ def _grant_hint(state_schema: str) -> str:
             f"UPDATE, DELETE ON ALL TABLES IN SCHEMA {ident} TO <role>)")
 
 
+def _dropped_schemas(plan: Plan, phase: Phase) -> tuple[str, ...]:
+    """The version schema a phase drops: the previous one at complete, the new one at rollback."""
+    if phase is Phase.COMPLETE and plan.previous_version_schema not in (None,
+                                                                         plan.version_schema):
+        return (str(plan.previous_version_schema),)
+    return (plan.version_schema,) if phase is Phase.ROLLBACK else ()
+
+
 class Runner:
     """One connection, one target schema, one state schema.
 
@@ -235,6 +243,9 @@ class Runner:
                                      Phase.START) from lost
             except StepFailed as failure:
                 self._undo(plan, migration.name, failure, started=ran > 0)
+            except psycopg.Error as err:  # the record of a step failed: the connection broke
+                raise PartialFailure(f"start stopped after step {ran}: {first_line(err)}",
+                                     Phase.START) from err
             return plan
 
     def _start_step(self, name: str, step: Step, index: int, resuming: bool) -> None:
@@ -318,7 +329,8 @@ class Runner:
                 self._event(phase, first + offset, steps, in_transaction=True)
 
             if unit.atomic:
-                self.executor.run_atomically(unit.steps, before, after)
+                self.executor.run_atomically(unit.steps, before, after,
+                                             _dropped_schemas(plan, phase))
             else:
                 self._event(phase, unit.first, steps)
                 self.executor.run_step(unit.steps[0], resuming=True)
@@ -378,6 +390,9 @@ class Runner:
                          else "the steps before it are done")
                 raise PartialFailure(f"complete failed: {failure} ({state}); fix the cause and "
                                      "run complete again", Phase.COMPLETE) from failure
+            except psycopg.Error as err:
+                raise PartialFailure(f"complete stopped: {first_line(err)}",
+                                     Phase.COMPLETE) from err
             return name
 
     def _done(self, phase: Phase) -> int:
@@ -402,6 +417,9 @@ class Runner:
             except StepFailed as failure:
                 raise PartialFailure(f"rollback failed: {failure}; fix the cause and run "
                                      "rollback again", Phase.ROLLBACK) from failure
+            except psycopg.Error as err:
+                raise PartialFailure(f"rollback stopped: {first_line(err)}",
+                                     Phase.ROLLBACK) from err
             return name
 
     def status(self) -> dict[str, str]:

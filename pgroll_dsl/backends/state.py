@@ -6,6 +6,7 @@ parameterised; the state schema's name is quoted by ``sql.quoting`` like every i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,10 @@ from pgroll_dsl.sql.quoting import quote_ident
 
 # pgroll's advisory lock key for init: concurrent inits (ours or pgroll's) serialise.
 INIT_LOCK = 12388221127840347
-# The first half of the advisory lock of one target schema ("pgld"); the second half is a hash
-# of the state and target schema names. Held by start, complete, rollback and migrate.
-RUN_LOCK = 0x70676C64
+# The advisory lock of one target schema is a 64-bit hash of "pgroll-dsl", the state schema
+# and the target schema: two schemas sharing one lock is a 2**-64 chance, not a 32-bit one.
+# Held by start, complete, rollback and migrate.
+RUN_LOCK = "pgroll-dsl run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,9 @@ class State:
         name, migration, plan, started, completed, rolled_back = rows[0]
         return Active(name, migration, plan, started or 0, completed or 0, rolled_back or 0)
 
-    def _lock_keys(self) -> tuple[int, str]:
-        return RUN_LOCK, f"{self.state_schema}.{self.schema}"
+    def _lock_key(self) -> int:
+        name = "\0".join((RUN_LOCK, self.state_schema, self.schema)).encode()
+        return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
     def try_lock(self) -> int | None:
         """Take the schema's run lock (session level); ``None`` if taken, else the holder's pid.
@@ -103,22 +106,22 @@ class State:
         The lock is the connection's: it goes away with the process that holds it, however
         that process ends.
         """
-        key, name = self._lock_keys()
-        got = self.conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                                (key, name)).fetchone()
+        key = self._lock_key()
+        got = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if got is not None and got[0]:
             return None
+        # pg_locks shows a bigint key as two halves: classid the high, objid the low 32 bits.
         holder = self.conn.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s::int::oid AND objid = hashtext(%s)::oid AND objsubid = 2 "
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid = ((%s::bigint >> 32) & 4294967295)::text::oid "
+            "AND objid = (%s::bigint & 4294967295)::text::oid "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            (key, name)).fetchone()
+            (key, key)).fetchone()
         return int(holder[0]) if holder is not None else 0
 
     def unlock(self) -> None:
         """Release the run lock taken by :meth:`try_lock`."""
-        key, name = self._lock_keys()
-        self.conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (key, name))
+        self.conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(),))
 
     def latest_version(self) -> str | None:
         """The version schema suffix of the newest migration whose version schema exists."""

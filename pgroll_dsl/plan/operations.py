@@ -23,6 +23,7 @@ from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
+from pgroll_dsl.sql.transactions import runs_in_a_transaction
 from pgroll_dsl.sql.type_names import is_serial
 
 
@@ -396,10 +397,10 @@ def _plan_set_replica_identity(ctx: Context, op: ir.SetReplicaIdentity) -> None:
 def _plan_sql(ctx: Context, op: ir.Sql) -> None:
     phase = Phase.COMPLETE if op.on_complete else Phase.START
     ctx.step(phase, op.up.text, "raw SQL (up)", kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
-             lock=Lock.ACCESS_EXCLUSIVE)
+             lock=Lock.ACCESS_EXCLUSIVE, transactional=runs_in_a_transaction(op.up.text))
     if op.down is not None:
         ctx.step(Phase.ROLLBACK, op.down.text, "raw SQL (down)", kind=StepKind.RAW_SQL,
-                 cost=Cost.UNKNOWN)
+                 cost=Cost.UNKNOWN, transactional=runs_in_a_transaction(op.down.text))
     elif not op.on_complete:
         undo = inverse_ddl(op.up.text)
         if undo is None:

@@ -142,7 +142,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(_drop_markers(ctx))
-    tables = {t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
+    tables = ({t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
+              | set(ctx.hidden.values()))
     return Plan(
         migration=migration.name, schema=options.schema, version_schema=version,
         previous_version_schema=options.previous_version_schema, start=tuple(start),

@@ -1,0 +1,498 @@
+"""Adversarial reproductions against the live executor, on a real PostgreSQL (no mocks).
+
+Each test drives one schedule that the executor invariants (DESIGN.md "Executor invariants",
+docs/plan.md "The live executor") say must hold, and checks the data afterwards: rows that
+must survive, values each version must see, clients that must never queue behind the
+migration, and exit codes and messages that must tell the truth. Each test failing here is a
+defect of the executor or of the plan it runs.
+
+Three are known limitations, documented in docs/plan.md ("Limitations") and kept here as strict
+expected failures, so that the day one is fixed the test says so.
+
+A "kill between a step and its progress record" is produced for real: a trigger on the state
+table terminates the executor's own backend while it records the step, so a step that ran on
+its own (autocommit) has committed and its record has not, which is what SIGKILL in that
+window leaves behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgroll_dsl.backends.live import Session
+from pgroll_dsl.backends.runner import (
+    CommandError,
+    Runner,
+    RunOptions,
+    StepEvent,
+)
+from pgroll_dsl.plan.model import Phase, StepKind
+from tests.live_helpers import (
+    SCHEMA,
+    Connection,
+    apply,
+    client,
+    dsn_of,
+    make_runner,
+    migration,
+    one,
+    query,
+    version_schema,
+)
+
+KNOWN_DOWN_ORDER = pytest.mark.xfail(strict=True, reason=(
+    "known limitation: a down that reads a column a later operation of the migration rewrites "
+    "sees that column's old value (sync triggers fire in operation order, down needs the reverse)"))
+KNOWN_NULL_WRITE = pytest.mark.xfail(strict=True, reason=(
+    "known limitation: a new-version UPDATE that writes NULL to a copy the backfill has not "
+    "reached yet is taken for 'unchanged' and the copy is computed with up"))
+KNOWN_USER_TRIGGERS = pytest.mark.xfail(strict=True, reason=(
+    "known limitation: the table's own BEFORE triggers whose names sort after _pgroll_ fire "
+    "after the sync triggers; what they set does not reach the copy"))
+
+
+def _quiet(conn: Connection) -> None:
+    """DDL made by the test itself is not recorded as an inferred migration."""
+    conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
+
+
+def _runner(dsn: str, on_step: Any = None, batch_size: int = 3, **session: Any) -> Runner:
+    runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA, **session),
+                               batch_size=batch_size, on_step=on_step))
+    runner.init()
+    return runner
+
+
+def _die_while_recording(conn: Connection, name: str, steps: int) -> None:
+    """Terminate the executor's backend inside the UPDATE that records ``steps`` start steps.
+
+    The step itself has committed (start runs each step in autocommit); its record has not.
+    """
+    _quiet(conn)
+    conn.execute("CREATE SCHEMA IF NOT EXISTS adv")
+    conn.execute(sql.SQL("""
+CREATE OR REPLACE FUNCTION adv.die() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.name = {name} AND NEW.start_steps_done = {steps} AND OLD.start_steps_done < {steps}
+  THEN
+    PERFORM pg_terminate_backend(pg_backend_pid());
+    PERFORM pg_sleep(10);
+  END IF;
+  RETURN NEW;
+END $$""").format(name=sql.Literal(name), steps=sql.Literal(steps)))
+    conn.execute("CREATE TRIGGER adv_die BEFORE UPDATE ON pgroll.pgroll_dsl_plans "
+                 "FOR EACH ROW EXECUTE FUNCTION adv.die()")
+
+
+def _stop_dying(conn: Connection) -> None:
+    conn.execute("DROP TRIGGER IF EXISTS adv_die ON pgroll.pgroll_dsl_plans")
+
+
+def _count(conn: Connection, table: str) -> int | None:
+    """Rows of a table of the target schema, or None when there is no such table."""
+    exists = one(conn, "SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.{table}",))[0]
+    if not exists:
+        return None
+    return int(one(conn, sql.SQL("SELECT count(*) FROM {}").format(
+        sql.Identifier(SCHEMA, table)).as_string(conn))[0])
+
+
+# ---- 1. a kill between a step that cannot share a transaction and its record ------------
+
+TWO_TABLES = """
+create table t (id int primary key, payload text);
+create table u (id int primary key, v int);
+"""
+
+
+def _seed_t(conn: Connection) -> None:
+    conn.execute("insert into t select g, 'row ' || g from generate_series(1, 10) g")
+
+
+def test_a_connection_lost_while_recording_an_index_build_exits_3(
+        pg_conn: Connection, pg_dsn: str, tmp_path: Path) -> None:
+    """The connection dies in the UPDATE that records a concurrent index build of start.
+
+    Transactional start steps now commit with their record, but a concurrent build (and the
+    backfill) still records in a statement of its own, outside every handler: the
+    OperationalError escapes as a traceback with exit 1 ("refused"), instead of exit 3 and
+    the command that resumes (docs/plan.md "Exit codes").
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, TWO_TABLES)
+    runner.close()
+    _seed_t(pg_conn)
+    path = tmp_path / "02_idx.pgroll"
+    path.write_text("create index t_payload_idx on t (payload);\n")
+    _die_while_recording(pg_conn, "02_idx", 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "pgroll_dsl", "start", str(path), "--postgres-url", dsn],
+        capture_output=True, text=True, timeout=120)
+    _stop_dying(pg_conn)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 3, (done.returncode, done.stderr[-3000:])
+    assert "again to resume" in done.stderr, done.stderr[-3000:]
+
+
+# ---- 2. raw SQL that cannot run in a transaction block ----------------------------------
+
+
+def test_raw_sql_with_a_concurrent_index_build_starts(pg_conn: Connection,
+                                                      pg_dsn: str) -> None:
+    """sql up `CREATE INDEX CONCURRENTLY ...`: a raw statement that refuses a transaction.
+
+    Start now runs every transactional step, raw SQL included, inside a transaction with its
+    progress record. The plan file runs it on its own (autocommit, as psql does) and pgroll
+    runs it outside a transaction, but the live executor fails with "CREATE INDEX
+    CONCURRENTLY cannot run inside a transaction block": the plan is no longer what runs.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, TWO_TABLES)
+    _seed_t(pg_conn)
+    try:
+        runner.start(migration("sql up `CREATE INDEX CONCURRENTLY t_payload_idx ON t (payload)` "
+                               "down `DROP INDEX IF EXISTS t_payload_idx`;", "02_raw"))
+        runner.complete()
+        assert one(pg_conn, "select indisvalid from pg_index where indexrelid = "
+                   "to_regclass('public.t_payload_idx')") == (True,)
+    finally:
+        runner.close()
+
+
+# ---- 3. trigger order: a down that reads a column a later operation rewrites ------------
+
+ITEMS = "create table items (id int primary key, qty int, unit_price int, total int);"
+
+
+@KNOWN_DOWN_ORDER
+def test_down_of_an_earlier_operation_sees_the_later_operations_old_column(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """drop total down `qty * unit_price`; alter qty type bigint.
+
+    The sync triggers fire in operation order: drop_column's down (trigger 000) reads the old
+    column qty before alter_column's down (trigger 001) has filled it from the new version's
+    write. A new-version insert gives the old version total = NULL (instead of 15), and an
+    update of qty leaves the old version a stale total.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, ITEMS)
+    pg_conn.execute("insert into items values (1, 2, 5, 10)")
+    runner.start(migration("alter table items drop total down `qty * unit_price`;\n"
+                           "alter table items alter qty type bigint up `qty::bigint` "
+                           "down `qty::int`;", "02_x"))
+    new = client(dsn, version_schema("02_x"))
+    old = client(dsn, version_schema("01_setup"))
+    try:
+        new.execute("insert into items (id, qty, unit_price) values (100, 3, 5)")
+        new.execute("update items set qty = 4 where id = 1")
+        seen = dict(query(old, "select id, total from items order by id"))
+        assert seen == {1: 20, 100: 15}, f"the old version sees total {seen}"
+    finally:
+        new.close()
+        old.close()
+        runner.rollback()
+        runner.close()
+
+
+# ---- 4. a new-version write of NULL to a row the backfill has not reached ---------------
+
+
+@KNOWN_NULL_WRITE
+def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
+                                                            pg_dsn: str) -> None:
+    """A new-version client sets qty = NULL on a row the backfill has not reached.
+
+    The trigger cannot tell "left qty as it was" from "set qty to NULL" on a row whose copy
+    is still NULL, computes ``up`` and overwrites the client's NULL with the old value.
+    DESIGN: a value written through the new version is kept exactly as written.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, ITEMS)
+    runner.close()
+    pg_conn.execute("insert into items select g, g, 5, g * 5 from generate_series(1, 10) g")
+    written = threading.Event()
+
+    def write(event: StepEvent) -> None:
+        step = event.step
+        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
+                and not written.is_set():
+            with psycopg.connect(dsn, autocommit=True) as new:
+                new.execute(sql.SQL("SET search_path TO {}").format(
+                    sql.Identifier(version_schema("02_x"))))
+                new.execute("update items set qty = NULL where id = 7")
+            written.set()
+
+    runner = _runner(dsn, write)
+    runner.start(migration("alter table items alter qty type bigint up `qty::bigint` "
+                           "down `qty::int`;", "02_x"))
+    assert written.is_set()
+    new = client(dsn, version_schema("02_x"))
+    try:
+        assert one(new, "select qty from items where id = 7") == (None,), \
+            "the new version's write of NULL was overwritten by up"
+    finally:
+        new.close()
+        runner.rollback()
+        runner.close()
+
+
+@KNOWN_USER_TRIGGERS
+def test_a_user_trigger_that_fires_after_the_sync_trigger_reaches_the_copy(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """The table has its own BEFORE trigger, set_tenant, that fills ``tenant`` when NULL.
+
+    PostgreSQL fires a table's triggers in name order, and "_pgroll_trigger_000_..." sorts
+    before every lower-case name: the sync trigger copies ``tenant`` before set_tenant has
+    filled it. An old-version insert that leaves tenant out (as the application always did)
+    gets NULL in the copy, and the NOT NULL helper check on the copy rejects the insert,
+    though the row it would store has a tenant: a client statement fails, and with a
+    nullable copy the new version would see NULL where the old one sees 'acme'.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table posts (id int primary key, title text, tenant text);")
+    _quiet(pg_conn)
+    pg_conn.execute("CREATE SCHEMA adv")
+    pg_conn.execute("""
+CREATE FUNCTION adv.set_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.tenant IS NULL THEN NEW.tenant := 'acme'; END IF;
+  RETURN NEW;
+END $$""")
+    pg_conn.execute("CREATE TRIGGER set_tenant BEFORE INSERT OR UPDATE ON public.posts "
+                    "FOR EACH ROW EXECUTE FUNCTION adv.set_tenant()")
+    pg_conn.execute("insert into posts (id, title) values (1, 'a')")
+    assert one(pg_conn, "select tenant from posts where id = 1") == ("acme",)
+    runner.start(migration("alter table posts alter tenant set not null up `tenant`;",
+                           "02_x"))
+    old = client(dsn, version_schema("01_setup"))
+    new = client(dsn, version_schema("02_x"))
+    try:
+        old.execute("insert into posts (id, title) values (2, 'b')")  # as the app always did
+        assert one(new, "select tenant from posts where id = 2") == ("acme",)
+    finally:
+        old.close()
+        new.close()
+        runner.rollback()
+        runner.close()
+
+
+# ---- 5. strong locks asked for on relations the pre-poll does not look at ---------------
+
+FK_SETUP = """
+create table users (id int primary key, name text);
+create table orders (id int primary key,
+  user_id int constraint orders_user_fk references users (id));
+"""
+
+
+class _Probe:
+    """A client that keeps using a relation with a short lock_timeout, and its failures.
+
+    Its statement conflicts only with the migration's pending strong lock, never with the
+    holder's lock: each failure is a client queued behind a waiting migration.
+    """
+
+    def __init__(self, dsn: str, statement: str, search_path: str = SCHEMA) -> None:
+        self.failures: list[str] = []
+        self.runs = 0
+        self._stop = threading.Event()
+        self._conn = psycopg.connect(dsn, autocommit=True, application_name="probe")
+        self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(search_path)))
+        self._conn.execute("SET lock_timeout = '200ms'")
+        self._statement = statement
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            try:
+                self._conn.execute(self._statement.replace("{n}", str(100000 + n)))
+            except psycopg.errors.LockNotAvailable as err:
+                self.failures.append(str(err).splitlines()[0])
+            self.runs += 1
+            time.sleep(0.03)
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._conn.close()
+        return self.failures
+
+
+def _hold(dsn: str, statement: str, seconds: float, search_path: str = SCHEMA) -> Connection:
+    """A client transaction that holds ``statement``'s lock for ``seconds``, then ends."""
+    holder = psycopg.connect(dsn, application_name="holder")
+    holder.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(search_path)))
+    holder.execute(statement)
+    threading.Timer(seconds, holder.rollback).start()
+    return holder
+
+
+@pytest.mark.parametrize("case", ["rollback of create_table", "complete of alter_column",
+                                  "start of alter_column"])
+def test_a_foreign_key_target_is_locked_without_waiting_for_its_holders(
+        pg_conn: Connection, pg_dsn: str, case: str) -> None:
+    """The referenced table of a foreign key is locked too, but not polled first.
+
+    Dropping a foreign key (DROP TABLE of the referencing table at rollback, DROP COLUMN of
+    the old column at complete) takes ACCESS EXCLUSIVE on the referenced table; adding one
+    NOT VALID at start takes SHARE ROW EXCLUSIVE on it. The plan's lock step and the step's
+    relation name only the referencing table, so the executor asks for the lock on users
+    while a client holds a conflicting one, and every client of users queues behind it
+    (DESIGN "No queue": a strong lock is asked for only when no conflicting lock is held).
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    if case == "rollback of create_table":
+        apply(runner, "create table users (id int primary key, name text);")
+        change = migration("create table orders (id int primary key, user_id int "
+                           "constraint orders_user_fk references users (id));", "02_x")
+    else:
+        apply(runner, FK_SETUP)
+        change = migration("alter table orders alter user_id set not null "
+                           "up `coalesce(user_id, 1)`;", "02_x")
+    pg_conn.execute("insert into users select g, 'u' || g from generate_series(1, 5) g")
+    runner.close()
+    patient = _runner(dsn, holder_wait_s=20)
+    if case != "start of alter_column":
+        patient.start(change)
+        holder = _hold(dsn, "select count(*) from users", 2.5)
+        probe = _Probe(dsn, "select count(*) from users")
+        time.sleep(0.2)
+        (patient.rollback if case.startswith("rollback") else patient.complete)()
+    else:
+        holder = _hold(dsn, "insert into users values (1000, 'held')", 2.5)
+        probe = _Probe(dsn, "insert into users values ({n}, 'probe')")
+        time.sleep(0.2)
+        patient.start(change)
+    failures = probe.stop()
+    holder.close()
+    patient.close()
+    assert failures == [], (f"{len(failures)} of {probe.runs} client statements on users "
+                            f"queued behind the migration: {failures[:3]}")
+
+
+def test_complete_drops_a_previous_version_view_without_waiting_for_its_holder(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """An old-version client holds the view of a table the migration does not touch.
+
+    complete drops the previous version schema first; the lock step (the only one polled)
+    names only the tables the migration changes, so DROP SCHEMA asks for ACCESS EXCLUSIVE on
+    the view of b while the client holds it, and every old-version reader of b queues.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table a (id int primary key, x int);\n"
+                  "create table b (id int primary key, y int);")
+    pg_conn.execute("insert into b values (1, 1)")
+    runner.close()
+    patient = _runner(dsn, holder_wait_s=20)
+    patient.start(migration("alter table a add z int;", "02_x"))
+    old = version_schema("01_setup")
+    holder = _hold(dsn, "select count(*) from b", 2.5, search_path=old)
+    probe = _Probe(dsn, "select count(*) from b", search_path=old)
+    time.sleep(0.2)
+    patient.complete()
+    failures = probe.stop()
+    holder.close()
+    patient.close()
+    assert failures == [], (f"{len(failures)} of {probe.runs} old-version reads of b queued "
+                            f"behind DROP SCHEMA: {failures[:3]}")
+
+
+def test_rollback_restores_a_hidden_table_without_waiting_for_its_readers(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """drop t; create t, rolled back while an old-version client reads t.
+
+    The old version's view of t reads the hidden table _pgroll_del_t. Rollback renames it
+    back under ACCESS EXCLUSIVE, but its lock step and its poll name only the new t (the
+    hidden name is not a table of the catalog), so the rename is asked for while the reader
+    holds the table, and every old-version reader of t queues behind it.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, TWO_TABLES)
+    runner.close()
+    _seed_t(pg_conn)
+    patient = _runner(dsn, holder_wait_s=20)
+    patient.start(migration("drop table t;\ncreate table t (id int primary key, name text);",
+                            "02_swap"))
+    old = version_schema("01_setup")
+    holder = _hold(dsn, "select count(*) from t", 2.5, search_path=old)
+    probe = _Probe(dsn, "select count(*) from t", search_path=old)
+    time.sleep(0.2)
+    patient.rollback()
+    failures = probe.stop()
+    holder.close()
+    patient.close()
+    assert _count(pg_conn, "t") == 10
+    assert failures == [], (f"{len(failures)} of {probe.runs} old-version reads of t queued "
+                            f"behind the rename back: {failures[:3]}")
+
+
+# ---- 6. messages and refusals that are not true -----------------------------------------
+
+
+def test_runs_on_two_schemas_whose_lock_keys_collide_are_not_serialised_together(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """The run lock is (constant, hashtext('state.schema')): 32 bits for any schema name.
+
+    Two target schemas whose names hash alike (a few hundred thousand tenant schemas hold
+    such pairs) exclude each other: the second run is refused with "another pgroll-dsl run is
+    working on schema <its own schema>", which nobody is.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    pair = one(pg_conn, "SELECT (array_agg(n ORDER BY n))[1:2] FROM generate_series(1, 300000) n "
+               "GROUP BY hashtext('pgroll.tenant_' || n) HAVING count(*) > 1 LIMIT 1")[0]
+    first, second = (f"tenant_{n}" for n in pair)
+    _quiet(pg_conn)
+    for name in (first, second):
+        pg_conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    one_run = Runner(RunOptions(session=Session(url=dsn, schema=first)))
+    one_run.init()
+    other_run = Runner(RunOptions(session=Session(url=dsn, schema=second)))
+    try:
+        with one_run.exclusive(), other_run.exclusive():
+            pass
+    finally:
+        one_run.close()
+        other_run.close()
+
+
+def test_a_failed_validation_names_the_column_not_the_helper_check(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """set not null with an ``up`` that leaves a NULL: VALIDATE fails at the end of start.
+
+    The message is the step's summary and PostgreSQL's text about the helper check:
+    "validate _pgroll_check_not_null_email: check constraint \"_pgroll_check_not_null_email\"
+    ... is violated by some row". Only copies (_pgroll_new_) are put in the author's terms.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table users (id int primary key, email text);")
+    pg_conn.execute("insert into users values (1, 'a@x'), (2, NULL)")
+    try:
+        with pytest.raises(CommandError) as refused:
+            runner.start(migration("alter table users alter email set not null up `email`;",
+                                   "02_nn"))
+        message = str(refused.value)
+        assert "_pgroll_" not in message, message
+        assert "email" in message, message
+    finally:
+        runner.close()
