@@ -376,24 +376,29 @@ class Runner:
                                    f"{active.start_steps_done} of {len(plan.start)}); run "
                                    "start again to resume it, or rollback")
             done = active.complete_steps_done
-            try:
-                with self._errors():
-                    if done == 0:
-                        self._check_requirements(plan)
+            with self._errors():
+                if done == 0:
+                    self._check_requirements(plan)
+            with self._phase_failures(Phase.COMPLETE):
                 self._run_phase(name, plan, Phase.COMPLETE, done,
                                 lambda: self.state.record_complete(name))
-            except ConnectionLost as lost:
-                raise PartialFailure(f"the connection was lost during complete: {lost}",
-                                     Phase.COMPLETE) from lost
-            except StepFailed as failure:
-                state = ("nothing was changed" if self._done(Phase.COMPLETE) == 0
-                         else "the steps before it are done")
-                raise PartialFailure(f"complete failed: {failure} ({state}); fix the cause and "
-                                     "run complete again", Phase.COMPLETE) from failure
-            except psycopg.Error as err:
-                raise PartialFailure(f"complete stopped: {first_line(err)}",
-                                     Phase.COMPLETE) from err
             return name
+
+    @contextmanager
+    def _phase_failures(self, phase: Phase) -> Iterator[None]:
+        """A failed complete or rollback: what was done, and that running it again finishes."""
+        try:
+            yield
+        except ConnectionLost as lost:
+            raise PartialFailure(f"the connection was lost during {phase.value}: {lost}",
+                                 phase) from lost
+        except StepFailed as failure:
+            state = ("nothing was changed" if self._done(phase) == 0
+                     else "the steps before it are done")
+            raise PartialFailure(f"{phase.value} failed: {failure} ({state}); fix the cause and "
+                                 f"run {phase.value} again", phase) from failure
+        except psycopg.Error as err:
+            raise PartialFailure(f"{phase.value} stopped: {first_line(err)}", phase) from err
 
     def _done(self, phase: Phase) -> int:
         active = self.state.active()
@@ -408,18 +413,9 @@ class Runner:
                                    f"{active.complete_steps_done} of {len(plan.complete)} "
                                    "done) and cannot be rolled back; run complete again to "
                                    "finish it")
-            try:
+            with self._phase_failures(Phase.ROLLBACK):
                 self._run_phase(name, plan, Phase.ROLLBACK, active.rollback_steps_done,
                                 lambda: self.state.forget(name))
-            except ConnectionLost as lost:
-                raise PartialFailure(f"the connection was lost during rollback: {lost}",
-                                     Phase.ROLLBACK) from lost
-            except StepFailed as failure:
-                raise PartialFailure(f"rollback failed: {failure}; fix the cause and run "
-                                     "rollback again", Phase.ROLLBACK) from failure
-            except psycopg.Error as err:
-                raise PartialFailure(f"rollback stopped: {first_line(err)}",
-                                     Phase.ROLLBACK) from err
             return name
 
     def status(self) -> dict[str, str]:
