@@ -682,6 +682,8 @@ def try_(
 
 def _try_one(runner: Runner, progress: _Progress, path: Path) -> None:
     """Start one migration, show what each version sees, complete it."""
+    from pgroll_dsl.catalog.derived import version_schema
+
     old = runner.state.latest_version()
     _start(runner, progress, path, complete=False)
     new = runner.state.latest_version()
@@ -693,9 +695,9 @@ def _try_one(runner: Runner, progress: _Progress, path: Path) -> None:
         rows = runner.conn.execute(
             "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
             "FROM information_schema.columns WHERE table_schema = %s GROUP BY table_name "
-            "ORDER BY table_name", (f"{schema}_{version}",)).fetchall()
+            "ORDER BY table_name", (version_schema(schema, version),)).fetchall()
         shown = "; ".join(f"{table}({columns})" for table, columns in rows) or "(no tables)"
-        typer.echo(f"  {label} version {schema}_{version}: {shown}")
+        typer.echo(f"  {label} version {version_schema(schema, version)}: {shown}")
     name = runner.complete()
     typer.echo(f'  completed "{name}": only the new version remains')
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import replay
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, codes
@@ -91,8 +92,8 @@ def history_before(directory: Path, migration: Path | None, base: Catalog | None
     migrations = [compile_file(f).migration for f in files]
     replayed = replay(migrations, base)
     warnings = replay_warnings(replayed.warnings)
-    previous = f"{schema}_{replayed.last_version_schema}" if replayed.last_version_schema \
-        else None
+    last = replayed.last_version_schema
+    previous = version_schema(schema, last) if last else None
     return Before(replayed.catalog, previous, warnings)
 
 

@@ -10,6 +10,7 @@ import psycopg
 
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.state import State
+from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
@@ -24,7 +25,8 @@ def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
-            return Before(introspect(conn, schema), f"{schema}_{latest}" if latest else None,
+            previous = version_schema(schema, latest) if latest else None
+            return Before(introspect(conn, schema), previous,
                           (), conn.info.server_version)
     except psycopg.Error as err:
         raise CompileError([Diagnostic(codes.CANNOT_CONNECT,

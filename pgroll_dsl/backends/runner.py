@@ -26,6 +26,7 @@ from pgroll_dsl.backends.live import (
 )
 from pgroll_dsl.backends.probe import type_change_problems
 from pgroll_dsl.backends.state import Active, State
+from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.emit.pgroll_json import to_document
@@ -197,7 +198,7 @@ class Runner:
                                    f'"{self.state.schema}"')
             catalog = introspect(self.conn, self.state.schema)
             latest = self.state.latest_version()
-        previous = f"{self.state.schema}_{latest}" if latest else None
+        previous = version_schema(self.state.schema, latest) if latest else None
         for warning in validate(migration, Before(catalog, previous, ())):
             self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
         with self._errors():
@@ -437,7 +438,7 @@ class Runner:
             latest = self.state.latest_version()
         if latest is None:
             raise CommandError("no version schemas found")
-        return f"{self.state.schema}_{latest}"
+        return version_schema(self.state.schema, latest)
 
     def unapplied(self, files: list[Path]) -> list[Path]:
         """Pgroll's rule: the local files beyond the history, which must match it in order."""

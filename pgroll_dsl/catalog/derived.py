@@ -31,6 +31,11 @@ def derived(prefix: str, *parts: str) -> str:
     return f"{keep}_{digest}"
 
 
+def version_schema(schema: str, version: str) -> str:
+    """Pgroll's name of a version schema: ``<schema>_<version>`` (``public_02_add_email``)."""
+    return f"{schema}_{version}"
+
+
 def new_name(column: str) -> str:
     """The temporary physical name of a column being added or rewritten."""
     return derived(NEW_PREFIX, column)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.derived import new_name
+from pgroll_dsl.catalog.derived import new_name, version_schema
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.plan.model import (
@@ -113,7 +113,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
 
     options = options or PlanOptions()
     migration, notes = combine(migration)
-    version = f"{options.schema}_{version_schema_name(migration)}"
+    version = version_schema(options.schema, version_schema_name(migration))
     afters = []
     state = catalog
     for op in migration.operations:
