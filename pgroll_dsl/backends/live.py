@@ -159,11 +159,6 @@ class Executor:
             table, total = self._backfilling
             self.on_progress(table, int(detail), total)
 
-    def run(self, steps: tuple[Step, ...] | list[Step]) -> None:
-        """Run steps in order, each on its own; stop at the first that fails (StepFailed)."""
-        for step in steps:
-            self.run_step(step)
-
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.
 

@@ -24,10 +24,6 @@ from pgroll_dsl.sql.quoting import quote_ident, render_type
 _PROBE = "pgroll_dsl_type_probe"
 
 
-class _Rollback(Exception):
-    """Leaves the probe's transaction without keeping anything."""
-
-
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,
                          migration: ir.Migration) -> list[str]:
     """One message per ``alter_column`` type change whose default or checks cannot follow."""
@@ -56,21 +52,18 @@ def _try(conn: psycopg.Connection[Any], table: str, column: str,
     new_type = render_type(op.type)
     statements.append(f"ALTER TABLE {quote_ident(_PROBE)} ALTER COLUMN {target} TYPE "
                       f"{new_type} USING NULL::{new_type}")
-    failure: list[str] = []
     try:
-        with conn.transaction():
+        with conn.transaction(force_rollback=True):  # nothing of the probe is kept
             for statement in statements[:-1]:
                 conn.execute(statement)
             try:
                 with conn.transaction():  # a savepoint: the probe's failure is the answer
                     conn.execute(statements[-1])
             except psycopg.Error as err:
-                failure.append((err.diag.message_primary or str(err)).strip())
-            raise _Rollback
-    except _Rollback:
-        return failure[0] if failure else None
+                return (err.diag.message_primary or str(err)).strip()
     except psycopg.Error:
         return None  # no right to make a temporary table, say: start finds out as before
+    return None
 
 
 def _message(op: ir.AlterColumn, default: str | None, failure: str) -> str:

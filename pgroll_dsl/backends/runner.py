@@ -340,7 +340,7 @@ class Runner:
 
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""
-        missing = [r for r in plan.requires if not self._exists(plan, r)]
+        missing = [r for r in plan.requires if not self._exists(r)]
         if missing:
             listed = "; ".join(r.describe() for r in missing)
             raise CommandError(
@@ -348,7 +348,7 @@ class Runner:
                 f"{'is' if len(missing) == 1 else 'are'} missing (dropped by hand?). Run "
                 "`pgroll-dsl rollback` to undo the migration and start it again")
 
-    def _exists(self, plan: Plan, requirement: Requires) -> bool:
+    def _exists(self, requirement: Requires) -> bool:
         schema = self.state.schema
         match requirement.kind:
             case Requirement.SCHEMA:
