@@ -496,3 +496,71 @@ def test_a_failed_validation_names_the_column_not_the_helper_check(
         assert "email" in message, message
     finally:
         runner.close()
+
+
+# ---- regressions of the defects this review found and the executor now handles ---------------
+
+
+class _Crash(Exception):
+    """Stands for the process dying at a step boundary."""
+
+
+def test_rollback_before_the_hide_step_keeps_the_dropped_tables_rows(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """drop t; create t, start killed before its first step: rollback must not drop the old t."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, TWO_TABLES)
+    runner.close()
+    _seed_t(pg_conn)
+
+    def crash(event: StepEvent) -> None:
+        if event.phase is Phase.START and event.index == 0:
+            raise _Crash
+
+    crashing = _runner(dsn, crash)
+    with pytest.raises(_Crash):
+        crashing.start(migration("drop table t;\ncreate table t (id int primary key, "
+                                 "name text);", "02_swap"))
+    crashing.close()
+    rolling = _runner(dsn)
+    rolling.rollback()
+    rolling.close()
+    assert _count(pg_conn, "t") == 10
+
+
+def test_a_step_killed_before_its_record_runs_once_on_resume(pg_conn: Connection,
+                                                           pg_dsn: str) -> None:
+    """A raw INSERT whose record dies with the connection runs once in all, not twice."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table audit (id int primary key, note text);")
+    runner.close()
+    change = migration("sql up `INSERT INTO audit (id, note) SELECT coalesce(max(id), 0) + 1, "
+                       "'migrated' FROM audit` down `DELETE FROM audit WHERE note = "
+                       "'migrated'`;", "02_note")
+    _die_while_recording(pg_conn, "02_note", 1)
+    dying = _runner(dsn)
+    with pytest.raises(Exception):  # noqa: B017 - the connection is gone, whatever it raises
+        dying.start(change)
+    dying.close()
+    _stop_dying(pg_conn)
+    resumed = _runner(dsn)
+    resumed.start(change)
+    resumed.complete()
+    resumed.close()
+    assert one(pg_conn, "select count(*) from audit where note = 'migrated'") == (1,)
+
+
+def test_no_inferred_undo_drops_a_table_that_was_there_before(pg_conn: Connection,
+                                                               pg_dsn: str) -> None:
+    """sql `CREATE TABLE IF NOT EXISTS audit` without down: rollback keeps the existing audit."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table audit (id int primary key, note text);")
+    pg_conn.execute("insert into audit values (1, 'kept')")
+    runner.start(migration("sql up `CREATE TABLE IF NOT EXISTS audit (id int primary key, "
+                           "note text)`;", "02_audit"))
+    runner.rollback()
+    runner.close()
+    assert _count(pg_conn, "audit") == 1
