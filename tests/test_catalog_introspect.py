@@ -21,6 +21,7 @@ from pgroll_dsl.catalog import (
     Sequence,
     Table,
 )
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.introspect import _constraints_query, introspect
 from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
 from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
@@ -340,7 +341,7 @@ def test_multiline_expressions_lose_the_leading_line_break(pg_conn: Connection) 
 def _replay(dsl: str) -> Catalog:
     catalog = Catalog()
     for op in compile_source(dsl, "m.pgroll").migration.operations:
-        catalog = catalog.apply(op)
+        catalog = apply_operation(catalog, op)
     return catalog.completed()
 
 

@@ -24,6 +24,7 @@ from pgroll_dsl.catalog import (
     Sequence,
     Table,
 )
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from tests.conftest import conformance_files
@@ -50,7 +51,7 @@ def dsl(text: str) -> Catalog:
     """The catalog after a DSL migration, through ``Catalog.apply``."""
     catalog = Catalog()
     for op in api.compile_source(text, "m.pgroll").migration.operations:
-        catalog = catalog.apply(op)
+        catalog = apply_operation(catalog, op)
     return catalog
 
 
@@ -811,7 +812,7 @@ def replay_examples(upto: str) -> Catalog:
     for path in conformance_files():
         for op in api.compile_file(path).migration.operations:
             catalog = (replay(op.up.text, catalog) if isinstance(op, ir.Sql)
-                       else catalog.apply(op))
+                       else apply_operation(catalog, op))
         catalog = catalog.completed()
         if path.stem == upto:
             return catalog

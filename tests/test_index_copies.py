@@ -34,6 +34,7 @@ from psycopg.conninfo import make_conninfo
 from pgroll_dsl import api, ir
 from pgroll_dsl.backends.runner import Runner
 from pgroll_dsl.catalog import Catalog
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.index_keys import (
     author_name,
@@ -515,7 +516,7 @@ create index t_d on t using hash (name) with `fillfactor = 70`;
 """
     catalog = Catalog()
     for op in api.compile_source(text, "m.pgroll").migration.operations:
-        catalog = catalog.apply(op)
+        catalog = apply_operation(catalog, op)
     table = catalog.table("t")
     assert table is not None
     indexes = {i.name: i for i in table.indexes}

@@ -14,6 +14,7 @@ import pytest
 
 from pgroll_dsl import api, ir
 from pgroll_dsl.catalog import Catalog, EnumType
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, Diagnostics, Severity
 from pgroll_dsl.ir import Ident, Migration, Sql, SqlScript, TypeName
 from pgroll_dsl.passes.validate_names import did_you_mean
@@ -51,7 +52,7 @@ Where = tuple[str, int, int]
 def replay_onto(catalog: Catalog, text: str) -> Catalog:
     """The schema after the DSL migration ``text`` has started and completed on ``catalog``."""
     for op in api.compile_source(text, "history.pgroll").migration.operations:
-        catalog = catalog.apply(op)
+        catalog = apply_operation(catalog, op)
     return catalog.completed()
 
 
@@ -626,7 +627,7 @@ def _replay_corpus() -> list[Diagnostic]:
         validate_ops(migration, catalog, sink)
         found.extend(sink)
         for op in migration.operations:
-            catalog = catalog.apply(op)
+            catalog = apply_operation(catalog, op)
         catalog = catalog.completed()
         if path.stem in SEEDS:
             catalog = replay_onto(catalog, SEEDS[path.stem])

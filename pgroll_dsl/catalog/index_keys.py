@@ -29,6 +29,7 @@ from pglast.enums import SortByDir, SortByNulls
 from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
 from pgroll_dsl.ir import NullsOrder, SortOrder
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal, quote_name
+from pgroll_dsl.sql.spans import Source, TokenSpan, element_text, regenerated
 
 # ---- names -----------------------------------------------------------------------------
 
@@ -324,8 +325,6 @@ def exclusion_elements(elements: str, schema: str) -> tuple[ExclusionElement, ..
     holds it for an expression index). Operator classes are kept as written, even a default
     one: replay cannot tell the type of every key.
     """
-    from pgroll_dsl.catalog.sql_ddl.source import Source, Span, element_text, regenerated
-
     text = f"ALTER TABLE t ADD EXCLUDE ({elements})"
     try:
         statement = parse_sql(text)[0].stmt
@@ -337,7 +336,7 @@ def exclusion_elements(elements: str, schema: str) -> tuple[ExclusionElement, ..
     if not isinstance(node, ast.Constraint) or not node.exclusions:
         return ()
     source = Source.of(text)
-    whole = Span(source, 0, len(source.tokens))
+    whole = TokenSpan(source, 0, len(source.tokens))
     group = whole.group(0)
     pieces = whole.part(group[0] + 1, group[1]).pieces() if group is not None else []
     if len(pieces) != len(node.exclusions):

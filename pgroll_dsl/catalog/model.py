@@ -25,7 +25,7 @@ from pgroll_dsl.ir import (
 )
 
 if TYPE_CHECKING:
-    from pgroll_dsl import ir
+    pass
 
 
 
@@ -265,16 +265,6 @@ class Catalog:
     def without_table(self, name: str) -> Catalog:
         """A copy without the table of that virtual name."""
         return replace(self, tables=tuple(t for t in self.tables if t.name != name))
-
-    def apply(self, op: ir.Operation) -> Catalog:
-        """The schema as the new version sees it once ``op`` has started.
-
-        Total: an operation that does not fit leaves the catalog unchanged (the validator
-        has reported it already; refusing again would only cascade).
-        """
-        from pgroll_dsl.catalog.apply import apply_operation
-
-        return apply_operation(self, op)
 
     def completed(self) -> Catalog:
         """The physical state after ``complete``: every physical name is the virtual one."""

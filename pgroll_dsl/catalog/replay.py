@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog
 
 
@@ -36,7 +37,7 @@ def apply_migration(catalog: Catalog, migration: ir.Migration
     warnings: list[tuple[ir.SqlScript, str]] = []
     deferred: list[ir.SqlScript] = []
     for op in migration.operations:
-        catalog = catalog.apply(op)
+        catalog = apply_operation(catalog, op)
         if isinstance(op, ir.Sql):
             if op.on_complete:
                 deferred.append(op.up)

@@ -24,6 +24,7 @@ from pglast import parse_sql
 from pglast.parser import ParseError
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.combine import combine
@@ -75,7 +76,7 @@ def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics) -
         _check(op, fold.catalog, sink)
         _warn_backfill(op, fold, sink)
         _remember(op, fold)
-        fold.catalog = fold.catalog.apply(op)
+        fold.catalog = apply_operation(fold.catalog, op)
 
 
 def _check_isolation(migration: ir.Migration, sink: Diagnostics) -> None:
@@ -112,11 +113,11 @@ def _check_rewrites(migration: ir.Migration, catalog: Catalog, sink: Diagnostics
                            if table is not None and column is not None else None)
                 if made_by is not None:
                     _report_rewrite(op, name, made_by, sink)
-            after = state.apply(op)
+            after = apply_operation(state, op)
             _remember_copies(state.table(op.table.name), after.table(op.table.name), op, fresh)
             state = after
         else:
-            state = state.apply(op)
+            state = apply_operation(state, op)
 
 
 _Rewrite = (ir.AddColumn | ir.AlterColumn | ir.DropColumn | ir.CreateConstraint
@@ -231,7 +232,7 @@ def _create_table(op: ir.CreateTable, catalog: Catalog, sink: Diagnostics) -> No
                     f'table "{op.name.name}" is renamed to "{renamed.name}" by this migration '
                     "and keeps its old name until complete",
                     f'create the new "{op.name.name}" in a later migration')
-    table = Catalog(schema=catalog.schema).apply(op).table(op.name.name)
+    table = apply_operation(Catalog(schema=catalog.schema), op).table(op.name.name)
     assert table is not None  # create_table on an empty catalog always creates it
     check_new_columns(op, table, catalog, sink)
     check_table_constraints(op, table, catalog, sink)

@@ -20,19 +20,20 @@ from pgroll_dsl.catalog.derived import (
     NEW_PREFIX,
     NOT_NULL_PREFIX,
     derived,
+    new_name,
     trigger_name,
 )
 from pgroll_dsl.catalog.index_keys import exclusion_sql, key_sql, options_sql
 from pgroll_dsl.catalog.model import Constraint, Index, Table
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
-from pgroll_dsl.plan.planner import (
+from pgroll_dsl.plan.context import (
     Context,
     atomically,
     comment_step,
     drop_functions_sql,
-    new_name,
     references_sql,
 )
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
 from pgroll_dsl.plan.triggers import (
     MARKER,
     Side,
@@ -613,8 +614,6 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
 
 def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
     """Rewrite one column through a copy (or in place, when PostgreSQL needs no rewrite)."""
-    from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
-
     table = ctx.before.table(op.table.name)
     if table is None or table.column(op.column.name) is None:
         return

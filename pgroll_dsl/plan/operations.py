@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import assert_never
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.derived import DEL_PREFIX, derived
+from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
-from pgroll_dsl.plan.planner import (
-    Context,
-    comment_step,
-    flush_trigger_drops,
-    new_name,
-    references_sql,
+from pgroll_dsl.plan import columns
+from pgroll_dsl.plan.columns import (
+    install_trigger,
+    not_null_via_check,
+    schedule_backfill,
+    validate_step,
 )
+from pgroll_dsl.plan.context import Context, comment_step, flush_trigger_drops, references_sql
+from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
@@ -29,8 +30,6 @@ from pgroll_dsl.sql.type_names import is_serial
 
 def plan_operation(ctx: Context, op: ir.Operation) -> None:
     """Emit the steps of one operation into the context's phases."""
-    from pgroll_dsl.plan import columns
-
     match op:
         case ir.CreateTable():
             _plan_create_table(ctx, op)
@@ -207,8 +206,6 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
 
 
 def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
-    from pgroll_dsl.plan.columns import install_trigger, schedule_backfill
-
     table = ctx.before.table(op.table.name)
     after = ctx.after.table(op.table.name)
     if table is None or after is None:
@@ -270,8 +267,6 @@ def _new_unique_key(before: Table, after: Table | None, column: str) -> str:
 
 def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: str,
                             fast: bool) -> None:
-    from pgroll_dsl.plan.columns import not_null_via_check, validate_step
-
     column, ref = op.column, ctx.table_ref(table)
     name = column.name.name
     if not column.nullable and not fast and not column.pk:

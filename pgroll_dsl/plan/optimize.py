@@ -16,9 +16,10 @@ import re
 from dataclasses import replace
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan.context import Context, comment_step
 from pgroll_dsl.plan.model import Lock, Phase, Step
-from pgroll_dsl.plan.planner import Context, comment_step
 from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
@@ -64,8 +65,8 @@ def can_alter_in_place(table: Table, op: ir.AlterColumn) -> bool:
 
 
 def catalog_after(before: Catalog, op: ir.Operation, optimize: bool) -> Catalog:
-    """``before.apply(op)``, plus what raw SQL does, and in-place alters keep their names."""
-    after = before.apply(op)
+    """``apply_operation``, plus what raw SQL does; in-place alters keep their names."""
+    after = apply_operation(before, op)
     if isinstance(op, ir.Sql) and not op.on_complete:
         from pgroll_dsl.catalog.sql_ddl import apply_sql
 

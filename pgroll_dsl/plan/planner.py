@@ -1,116 +1,35 @@
-"""IR + catalog -> Plan. One ``_plan_<kind>`` per operation, dispatched exhaustively.
+"""IR + catalog -> Plan: the operations in order, then the phases assembled.
 
 Mechanics follow pgroll's expand/contract (spec §4-§8): new columns under temporary names,
-NOT VALID constraints validated at complete, indexes built concurrently, one view per table
-in the new version schema, triggers that keep both versions' columns in sync, and a batched
-backfill. Where pgroll loses data or does needless work, the plan does better (see
-``triggers.py`` and ``columns.py``).
+NOT VALID constraints validated at the end of start, indexes built concurrently, one view per
+table in the new version schema, triggers that keep both versions' columns in sync, and a
+batched backfill. Each operation is planned by ``operations.plan_operation`` into the shared
+``context.Context``; this module orders what they made into start, complete and rollback and
+wraps complete and rollback into one transaction each (``_contract``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, assert_never
-
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.derived import new_name, version_schema
-from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.catalog.derived import version_schema
+from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import version_schema_name
-from pgroll_dsl.plan.model import (
-    Cost,
-    Lock,
-    Phase,
-    Plan,
-    Requirement,
-    Requires,
-    Step,
-    StepKind,
-)
-from pgroll_dsl.source import Span
-from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
+from pgroll_dsl.catalog.sql_ddl import apply_sql
+from pgroll_dsl.passes.combine import combine
+from pgroll_dsl.plan.context import Context, flush_trigger_drops
+from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
+from pgroll_dsl.plan.operations import plan_operation
+from pgroll_dsl.plan.optimize import catalog_after
+from pgroll_dsl.plan.options import PlanOptions
+from pgroll_dsl.plan.triggers import MARKER, mark_function_sql, mark_name, mark_trigger_sql
+from pgroll_dsl.plan.views import view_steps
+from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlanOptions:
-    """Settings that change the plan but not its meaning."""
-
-    schema: str = "public"
-    batch_size: int = 1000
-    batch_delay: float = 0.0
-    previous_version_schema: str | None = None
-    security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
-    optimize: bool = True
-
-    @classmethod
-    def for_server(cls, server_version: int | None, **options: Any) -> PlanOptions:
-        """The options for a server of this version (``None``: offline, PostgreSQL 15+).
-
-        The live executor and ``plan --postgres-url`` both plan through here, so that the
-        plan printed for a server is the plan run on it.
-        """
-        # security_invoker views exist from PostgreSQL 15 on.
-        invoker = server_version is None or server_version >= 150000
-        return cls(security_invoker=invoker, **options)
-
-
-@dataclass(slots=True)
-class Context:
-    """What the per-operation planners share while one migration is planned."""
-
-    options: PlanOptions
-    version_schema: str
-    before: Catalog  # the catalog before the operation being planned
-    after: Catalog  # ... and after it
-    final: Catalog  # after every operation has started
-    origin: Span | None = None
-    start: list[Step] = field(default_factory=list)
-    late_start: list[Step] = field(default_factory=list)  # backfills: after views exist
-    validate: list[Step] = field(default_factory=list)  # start: after the backfills
-    triggers: list[tuple[str, str]] = field(default_factory=list)  # (table, trigger) made
-    complete: list[Step] = field(default_factory=list)
-    early_complete: list[Step] = field(default_factory=list)  # before any rename
-    view_drops: list[Step] = field(default_factory=list)  # complete: before the table locks
-    hidden: dict[str, str] = field(default_factory=dict)  # dropped table -> its name at start
-    renames: list[Step] = field(default_factory=list)  # complete: after all other steps
-    after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
-    trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop
-    rollback: list[list[Step]] = field(default_factory=list)  # per op, run in reverse
-    marked_tables: set[str] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def schema(self) -> str:
-        """The target schema."""
-        return self.options.schema
-
-    def step(self, phase: Phase, sql: str, summary: str, **kw: object) -> None:
-        """Append a step to a phase, stamped with the current operation's origin."""
-        last = bool(kw.pop("last", False))
-        made = Step(sql=sql, summary=summary, origin=self.origin, **kw)  # type: ignore[arg-type]
-        if last:  # a rename at complete: physical names change after it, so it goes last
-            self.renames.append(made)
-            return
-        if phase is Phase.START:
-            self.start.append(made)
-        elif phase is Phase.COMPLETE:
-            self.complete.append(made)
-        else:
-            self.rollback[-1].append(made)
-
-    def table_ref(self, table: Table) -> str:
-        """Schema-qualified physical table name."""
-        return qualified(self.schema, table.physical)
 
 
 def plan_migration(migration: ir.Migration, catalog: Catalog,
                    options: PlanOptions | None = None) -> Plan:
     """Plan start, complete and rollback of ``migration`` against ``catalog``."""
-    from pgroll_dsl.passes.combine import combine
-    from pgroll_dsl.plan.operations import plan_operation
-    from pgroll_dsl.plan.optimize import catalog_after
-    from pgroll_dsl.plan.views import view_steps
-
     options = options or PlanOptions()
     migration, notes = combine(migration)
     version = version_schema(options.schema, version_schema_name(migration))
@@ -201,8 +120,6 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
 
 def _mark_triggers(ctx: Context) -> list[Step]:
     """One trigger per backfilled table that marks written rows done, after its sync triggers."""
-    from pgroll_dsl.plan.triggers import mark_function_sql, mark_name, mark_trigger_sql
-
     steps = []
     for physical in sorted(ctx.marked_tables):
         name = mark_name(physical)
@@ -219,8 +136,6 @@ def _mark_triggers(ctx: Context) -> list[Step]:
 
 
 def _drop_markers(ctx: Context) -> list[Step]:
-    from pgroll_dsl.plan.triggers import MARKER, mark_name
-
     steps = []
     for physical in sorted(ctx.marked_tables):
         steps += [
@@ -234,26 +149,8 @@ def _drop_markers(ctx: Context) -> list[Step]:
     return steps
 
 
-def references_sql(ctx: Context, table: str, columns: tuple[str, ...],
-                   on_delete: ir.ForeignKeyAction, on_update: ir.ForeignKeyAction,
-                   match: ir.MatchType, set_columns: tuple[str, ...] = ()) -> str:
-    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names."""
-    target = ctx.after.table(table) or ctx.before.table(table)
-    physical_table = target.physical if target is not None else table
-    physical_columns = tuple(_physical_column(target, c) for c in columns)
-    return (f"REFERENCES {qualified(ctx.schema, physical_table)} {idents(physical_columns)} "
-            f"{fk_actions(on_delete, on_update, match, set_columns)}")
-
-
-def _physical_column(table: Table | None, name: str) -> str:
-    column = table.column(name) if table is not None else None
-    return column.physical if column is not None else name
-
-
 def _completed(final: Catalog, migration: ir.Migration) -> Catalog:
     """The schema after complete, raw SQL that runs at complete included."""
-    from pgroll_dsl.catalog.sql_ddl import apply_sql
-
     completed = final.completed()
     for op in migration.operations:
         if isinstance(op, ir.Sql) and op.on_complete:
@@ -261,44 +158,4 @@ def _completed(final: Catalog, migration: ir.Migration) -> Catalog:
     return completed
 
 
-def drop_functions_sql(ctx: Context) -> list[str]:
-    """``DROP FUNCTION`` of every trigger function still to drop (and forget them)."""
-    names, ctx.trigger_drops[:] = list(ctx.trigger_drops), []
-    return [f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, n)}() CASCADE" for n in names]
-
-
-def flush_trigger_drops(ctx: Context) -> None:
-    """Complete: drop the sync triggers on their own (nothing to swap atomically with them)."""
-    for sql in drop_functions_sql(ctx):
-        ctx.step(Phase.COMPLETE, sql, "drop a sync trigger of this migration")
-
-
-def atomically(ctx: Context, statements: list[str], summary: str, relation: str) -> None:
-    """Complete: statements that must happen together, in one transaction (a DO block).
-
-    Dropping a sync trigger and the column it fills at once leaves no moment in which a
-    write finds the trigger gone but the old NOT NULL column still there (or the reverse).
-    """
-    if len(statements) == 1:
-        ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation)
-        return
-    body = "\n".join(f"  {s};" for s in statements)
-    ctx.step(Phase.COMPLETE, do_block(body), summary,
-             relation=relation)
-
-
-def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
-                 text: str | None) -> None:
-    """A COMMENT ON statement (SHARE UPDATE EXCLUSIVE, no data touched)."""
-    if column is None:
-        ctx.step(phase, comment_on("TABLE", ctx.table_ref(table), text),
-                 f"comment on table {table.name}", lock=Lock.SHARE_UPDATE_EXCLUSIVE,
-                 relation=table.physical)
-    else:
-        target = f"{ctx.table_ref(table)}.{quote_ident(column)}"
-        ctx.step(phase, comment_on("COLUMN", target, text), f"comment on {table.name}.{column}",
-                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, relation=table.physical)
-
-
-__all__ = ["Context", "Cost", "Lock", "Phase", "PlanOptions", "StepKind", "assert_never",
-           "comment_step", "new_name", "plan_migration"]
+__all__ = ["PlanOptions", "plan_migration"]

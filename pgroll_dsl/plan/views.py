@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Lock, Step
-from pgroll_dsl.plan.planner import Context
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident
 

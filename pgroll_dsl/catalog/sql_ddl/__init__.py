@@ -65,7 +65,7 @@ from pgroll_dsl.catalog.sql_ddl.indexes import alter_index, create_index
 from pgroll_dsl.catalog.sql_ddl.lookup import NOT_A_CHANGE, CannotReplay
 from pgroll_dsl.catalog.sql_ddl.rename import rename_statement, set_schema
 from pgroll_dsl.catalog.sql_ddl.sequences import sequence_statement
-from pgroll_dsl.catalog.sql_ddl.source import Source, Span
+from pgroll_dsl.sql.spans import Source, TokenSpan
 
 __all__ = ["apply_sql"]
 
@@ -130,7 +130,7 @@ def _shorten(text: str) -> str:
     return text[: cut if cut > 0 else _SHORT] + " ..."
 
 
-def _apply_statement(catalog: Catalog, node: ast.Node | None, span: Span) -> Catalog:
+def _apply_statement(catalog: Catalog, node: ast.Node | None, span: TokenSpan) -> Catalog:
     """Dispatch on the statement's node class."""
     match node:
         case ast.CreateStmt():

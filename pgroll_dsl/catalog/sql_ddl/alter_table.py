@@ -39,15 +39,15 @@ from pgroll_dsl.catalog.sql_ddl.lookup import (
     table_or_fail,
 )
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, option_named, relation, strings
-from pgroll_dsl.catalog.sql_ddl.source import Span, element_span, regenerated
 from pgroll_dsl.catalog.sql_ddl.types import type_text
+from pgroll_dsl.sql.spans import TokenSpan, element_span, regenerated
 
 Kind = ir.ConstraintType
 
 _REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
 
 
-def alter_table(catalog: Catalog, stmt: ast.AlterTableStmt, span: Span) -> Catalog:
+def alter_table(catalog: Catalog, stmt: ast.AlterTableStmt, span: TokenSpan) -> Catalog:
     """ALTER TABLE: each subcommand in turn, keeping those that could be applied."""
     if stmt.objtype is not ObjectType.OBJECT_TABLE:
         raise CannotReplay(NOT_A_CHANGE)
@@ -71,7 +71,7 @@ def alter_table(catalog: Catalog, stmt: ast.AlterTableStmt, span: Span) -> Catal
     return catalog
 
 
-def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, piece: Span,
+def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, piece: TokenSpan,
                    exact: bool) -> Catalog:
     """Dispatch on the subcommand (``exact``: ``piece`` holds this subcommand alone)."""
     match command.subtype:
@@ -98,7 +98,7 @@ _COLUMN_COMMANDS = frozenset({
 
 
 def _alter_column(catalog: Catalog, table: str, command: ast.AlterTableCmd,
-                  piece: Span | None) -> Catalog:
+                  piece: TokenSpan | None) -> Catalog:
     """ALTER COLUMN subcommands; ``piece`` None when the author's text cannot be found."""
     match command.subtype:
         case AlterTableType.AT_ColumnDefault:
@@ -121,7 +121,7 @@ def _alter_column(catalog: Catalog, table: str, command: ast.AlterTableCmd,
             return _alter_identity(catalog, table, command)
 
 
-def _text_after(piece: Span | None, keyword: str, node: object) -> str | None:
+def _text_after(piece: TokenSpan | None, keyword: str, node: object) -> str | None:
     """The author's text after ``keyword`` (without the parentheses of ``AS (...)``)."""
     found = piece.keyword(piece.first, keyword) if piece is not None else None
     if piece is None or found is None:
@@ -164,7 +164,7 @@ def _change_constraint(table: Table, name: str | None,
 
 
 def _add_column(catalog: Catalog, table_name: str, command: ast.AlterTableCmd,
-                piece: Span) -> Catalog:
+                piece: TokenSpan) -> Catalog:
     table = table_or_fail(catalog, table_name)
     definition = command.def_
     assert isinstance(definition, ast.ColumnDef)
@@ -178,7 +178,7 @@ def _add_column(catalog: Catalog, table_name: str, command: ast.AlterTableCmd,
 
 
 def _add_constraint(catalog: Catalog, table_name: str, command: ast.AlterTableCmd,
-                    piece: Span) -> Catalog:
+                    piece: TokenSpan) -> Catalog:
     table = table_or_fail(catalog, table_name)
     node = command.def_
     assert isinstance(node, ast.Constraint)

@@ -18,8 +18,8 @@ from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.constraints import pending_constraint
 from pgroll_dsl.catalog.sql_ddl.names import Pending
 from pgroll_dsl.catalog.sql_ddl.nodes import option_named, strings
-from pgroll_dsl.catalog.sql_ddl.source import Span, element_span, regenerated
 from pgroll_dsl.catalog.sql_ddl.types import is_serial_type, type_text
+from pgroll_dsl.sql.spans import TokenSpan, element_span, regenerated
 
 Kind = ir.ConstraintType
 
@@ -34,7 +34,7 @@ class NewColumn:
     sequence_name: str | None = None  # an identity's explicit SEQUENCE NAME
 
 
-def column_def(definition: ast.ColumnDef, span: Span, schema: str) -> NewColumn:
+def column_def(definition: ast.ColumnDef, span: TokenSpan, schema: str) -> NewColumn:
     """One column definition with its column constraints, PostgreSQL's NOT NULL rules."""
     name = definition.colname or ""
     serial = is_serial_type(definition.typeName)
@@ -63,7 +63,7 @@ def column_def(definition: ast.ColumnDef, span: Span, schema: str) -> NewColumn:
 
 
 def _constraint_parts(definition: ast.ColumnDef,
-                      span: Span) -> list[tuple[ast.Constraint, Span]]:
+                      span: TokenSpan) -> list[tuple[ast.Constraint, TokenSpan]]:
     """Each column constraint with its own tokens: up to the next one, COLLATE or the end."""
     element = element_span(span, definition.location)
     constraints = [c for c in definition.constraints or () if isinstance(c, ast.Constraint)]
@@ -78,7 +78,7 @@ def _constraint_parts(definition: ast.ColumnDef,
     return parts
 
 
-def _with_expression(column: Column, constraint: ast.Constraint, part: Span) -> Column:
+def _with_expression(column: Column, constraint: ast.Constraint, part: TokenSpan) -> Column:
     """A DEFAULT (the text after the keyword) or a generated column's expression."""
     if constraint.contype is ConstrType.CONSTR_GENERATED:
         text = part.inner(part.first) or regenerated(constraint.raw_expr)

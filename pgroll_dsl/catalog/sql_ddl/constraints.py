@@ -18,7 +18,7 @@ from pgroll_dsl.catalog.model import Catalog, Constraint, ForeignKey
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.names import Pending, element_name, index_column_names
 from pgroll_dsl.catalog.sql_ddl.nodes import column_refs, foreign_table, strings
-from pgroll_dsl.catalog.sql_ddl.source import Span, regenerated
+from pgroll_dsl.sql.spans import TokenSpan, regenerated
 
 Kind = ir.ConstraintType
 
@@ -32,7 +32,7 @@ _ACTIONS = {
 _MATCH = {"s": ir.MatchType.SIMPLE, "f": ir.MatchType.FULL, "p": ir.MatchType.PARTIAL}
 
 
-def pending_constraint(node: ast.Constraint, part: Span, schema: str,
+def pending_constraint(node: ast.Constraint, part: TokenSpan, schema: str,
                        column: str | None = None) -> Pending:
     """A column or table constraint, unnamed ones with an empty name for now."""
     columns = (column,) if column is not None else ()
@@ -68,7 +68,7 @@ def _key(node: ast.Constraint, columns: tuple[str, ...], base: Constraint) -> Pe
     return Pending(constraint, hint=() if primary else (*columns, *include), include=include)
 
 
-def _check(node: ast.Constraint, part: Span, columns: tuple[str, ...],
+def _check(node: ast.Constraint, part: TokenSpan, columns: tuple[str, ...],
            base: Constraint) -> Pending:
     """PostgreSQL names a check after the one column its expression uses, if just one.
 
@@ -96,7 +96,7 @@ def _foreign_key(node: ast.Constraint, columns: tuple[str, ...], schema: str,
     return Pending(constraint, hint=columns)
 
 
-def _exclusion(node: ast.Constraint, part: Span, base: Constraint, schema: str) -> Pending:
+def _exclusion(node: ast.Constraint, part: TokenSpan, base: Constraint, schema: str) -> Pending:
     """Elements and predicate as written; the method only if ``USING`` was written."""
     found = part.group(part.first)
     elements = part.text(found[0] + 1, found[1]) if found else None

@@ -21,7 +21,7 @@ from pgroll_dsl.catalog.sql_ddl.constraints import pending_constraint, resolve_r
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.names import Pending, named_constraints
 from pgroll_dsl.catalog.sql_ddl.nodes import relation, strings
-from pgroll_dsl.catalog.sql_ddl.source import Span, element_span
+from pgroll_dsl.sql.spans import TokenSpan, element_span
 
 Kind = ir.ConstraintType
 
@@ -35,7 +35,7 @@ class _Draft:
     not_null: set[str] = field(default_factory=set)
 
 
-def create_table(catalog: Catalog, stmt: ast.CreateStmt, span: Span) -> Catalog:
+def create_table(catalog: Catalog, stmt: ast.CreateStmt, span: TokenSpan) -> Catalog:
     """CREATE TABLE: columns and constraints in the order written, named as PostgreSQL does."""
     name = relation(stmt.relation, catalog.schema)
     if name is None:
@@ -52,7 +52,7 @@ def create_table(catalog: Catalog, stmt: ast.CreateStmt, span: Span) -> Catalog:
     return _build_table(catalog, name, draft)
 
 
-def _add_element(draft: _Draft, element: object, span: Span, schema: str) -> None:
+def _add_element(draft: _Draft, element: object, span: TokenSpan, schema: str) -> None:
     match element:
         case ast.ColumnDef():
             new = column_def(element, span, schema)

@@ -25,10 +25,10 @@ from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay, table_or_fail
 from pgroll_dsl.catalog.sql_ddl.names import element_name, index_column_names
 from pgroll_dsl.catalog.sql_ddl.nodes import relation
-from pgroll_dsl.catalog.sql_ddl.source import Span, element_text, regenerated
+from pgroll_dsl.sql.spans import TokenSpan, element_text, regenerated
 
 
-def create_index(catalog: Catalog, stmt: ast.IndexStmt, span: Span) -> Catalog:
+def create_index(catalog: Catalog, stmt: ast.IndexStmt, span: TokenSpan) -> Catalog:
     """CREATE INDEX on a table of the catalog (IF NOT EXISTS keeps an existing relation)."""
     table_name = relation(stmt.relation, catalog.schema)
     if table_name is None:
@@ -70,7 +70,7 @@ def _index_name(catalog: Catalog, table: str, stmt: ast.IndexStmt,
                                     constraint=False)
 
 
-def _index_columns(elements: list[ast.IndexElem], span: Span,
+def _index_columns(elements: list[ast.IndexElem], span: TokenSpan,
                    params: tuple[int, int] | None) -> tuple[str, ...]:
     """Column names, or the author's text of expression elements."""
     pieces = span.part(params[0] + 1, params[1]).pieces() if params else []
@@ -83,7 +83,7 @@ def _index_columns(elements: list[ast.IndexElem], span: Span,
     return tuple(columns)
 
 
-def _index_predicate(stmt: ast.IndexStmt, span: Span,
+def _index_predicate(stmt: ast.IndexStmt, span: TokenSpan,
                      params: tuple[int, int] | None) -> str | None:
     if stmt.whereClause is None:
         return None

@@ -12,8 +12,8 @@ from pglast import ast
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.nodes import strings
-from pgroll_dsl.catalog.sql_ddl.source import regenerated
 from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.spans import regenerated
 from pgroll_dsl.sql.type_names import SERIAL_TYPES, canonical_type, format_type_alias
 
 _INTERVAL_FIELDS = {

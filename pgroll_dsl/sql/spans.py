@@ -2,7 +2,7 @@
 
 Replay keeps the author's text of defaults, checks, predicates and index expressions (so it
 equals what the DSL stores), which pglast's nodes do not carry: they only give character
-offsets. A ``Span`` maps those offsets onto the scanner's tokens and slices the text out.
+offsets. A ``TokenSpan`` maps those offsets onto the scanner's tokens and slices the text out.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Source:
         tokens = tuple(t for t in parser.scan(sql) if t.name not in _COMMENTS)
         return cls(sql, tokens, tuple(t.start for t in tokens))
 
-    def statement(self, raw: ast.RawStmt) -> Span:
+    def statement(self, raw: ast.RawStmt) -> TokenSpan:
         """The tokens of one statement, without the closing semicolon."""
         start = raw.stmt_location or 0
         length = raw.stmt_len or 0
@@ -42,11 +42,11 @@ class Source:
         end = bisect.bisect_left(self.starts, start + length) if length else len(self.tokens)
         while end > first and self.tokens[end - 1].name == _SEMICOLON:
             end -= 1
-        return Span(self, first, end)
+        return TokenSpan(self, first, end)
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
+class TokenSpan:
     """Tokens ``first`` to ``end`` (exclusive) of the script: a statement or a part of one."""
 
     source: Source
@@ -59,9 +59,9 @@ class Span:
             return self.first
         return min(max(bisect.bisect_left(self.source.starts, offset), self.first), self.end)
 
-    def part(self, first: int, end: int | None = None) -> Span:
+    def part(self, first: int, end: int | None = None) -> TokenSpan:
         """The tokens from ``first`` to ``end`` (default: the end of this span)."""
-        return Span(self.source, first, self.end if end is None else min(end, self.end))
+        return TokenSpan(self.source, first, self.end if end is None else min(end, self.end))
 
     def text(self, first: int | None = None, end: int | None = None) -> str:
         """The author's text from token ``first`` to token ``end`` (exclusive)."""
@@ -113,7 +113,7 @@ class Span:
         found = self.group(first)
         return self.text(found[0] + 1, found[1]) if found else None
 
-    def pieces(self) -> list[Span]:
+    def pieces(self) -> list[TokenSpan]:
         """The span cut at its top-level commas (subcommands, index elements)."""
         cuts = [index for index, depth in self._level(self.first)
                 if depth == 0 and self.source.tokens[index].name == _COMMA]
@@ -121,13 +121,13 @@ class Span:
         return [self.part(a + 1, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def element_span(span: Span, location: int | None) -> Span:
+def element_span(span: TokenSpan, location: int | None) -> TokenSpan:
     """The tokens of a table element or subcommand starting at ``location``."""
     first = span.at(location)
     return span.part(first, span.stop(first))
 
 
-def element_text(piece: Span) -> str | None:
+def element_text(piece: TokenSpan) -> str | None:
     """An index element's expression as written.
 
     ``(expr)`` without its parentheses, or a function call up to its closing one.
