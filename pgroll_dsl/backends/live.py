@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
+from pgroll_dsl.plan.backfill import progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -154,10 +155,10 @@ class Executor:
         # table it is comes from the step being run, not from the text.
         if self._backfilling is None or self.on_progress is None:
             return
-        detail = diagnostic.message_detail or ""
-        if detail.isdigit():
+        rows = progress_rows(diagnostic.message_detail)
+        if rows is not None:
             table, total = self._backfilling
-            self.on_progress(table, int(detail), total)
+            self.on_progress(table, rows, total)
 
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.

@@ -77,6 +77,7 @@ class RunOptions:
     state_schema: str = "pgroll"
     batch_size: int = 1000
     batch_delay: float = 0.0
+    batch_time_ms: int = 100  # backfill batches resized to take about this long; 0: fixed size
     on_progress: Callable[[str, int, int], None] | None = None
     on_retry: Callable[[Any, int, float], None] | None = None
     on_message: Callable[[str], None] | None = None
@@ -208,7 +209,7 @@ class Runner:
         options = PlanOptions.for_server(
             self.conn.info.server_version, schema=self.state.schema,
             batch_size=self.options.batch_size, batch_delay=self.options.batch_delay,
-            previous_version_schema=previous)
+            batch_time_ms=self.options.batch_time_ms, previous_version_schema=previous)
         return plan_migration(migration, catalog, options)
 
     def start(self, migration: ir.Migration) -> Plan:

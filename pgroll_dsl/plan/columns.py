@@ -17,7 +17,6 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import backing_index
 from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
-    NEW_PREFIX,
     NOT_NULL_PREFIX,
     derived,
     new_name,
@@ -25,6 +24,7 @@ from pgroll_dsl.catalog.derived import (
 )
 from pgroll_dsl.catalog.index_keys import exclusion_sql, key_sql, options_sql
 from pgroll_dsl.catalog.model import Constraint, Index, Table
+from pgroll_dsl.plan import backfill
 from pgroll_dsl.plan.context import (
     Context,
     atomically,
@@ -32,16 +32,9 @@ from pgroll_dsl.plan.context import (
     drop_functions_sql,
     references_sql,
 )
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step
 from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
-from pgroll_dsl.plan.triggers import (
-    MARKER,
-    Side,
-    TriggerSpec,
-    backfill_sql,
-    trigger_function_sql,
-    trigger_sql,
-)
+from pgroll_dsl.plan.triggers import Side, TriggerSpec, trigger_function_sql, trigger_sql
 from pgroll_dsl.sql.ddl import deferrable, idents, qualified
 from pgroll_dsl.sql.expressions import column_references, rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, quote_name, render_type
@@ -104,14 +97,9 @@ def install_trigger(ctx: Context, table: Table, column: str,
                     down: tuple[str, str, tuple[tuple[str, str], ...]] | None,
                     marker: bool) -> None:
     """Marker column (once per table), trigger function and trigger; dropped at the end."""
-    ref = ctx.table_ref(table)
     name = trigger_name(len(ctx.triggers), table.physical, column)
-    if marker and table.physical not in ctx.marked_tables:
-        ctx.marked_tables.add(table.physical)
-        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(MARKER)} "
-                 "boolean NOT NULL DEFAULT true",
-                 f"backfill marker on {table.physical} (constant default: no rewrite)",
-                 relation=table.physical)
+    if marker:
+        backfill.add_marker(ctx, table)
     spec = TriggerSpec(
         name=name, schema=ctx.schema, table=table.physical, version_schema=ctx.version_schema,
         up=Side(*up) if up is not None else None, down=Side(*down) if down is not None else None,
@@ -122,39 +110,10 @@ def install_trigger(ctx: Context, table: Table, column: str,
     ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
              relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
     ctx.triggers.append((table.physical, name))
+    ctx.syncs.append(spec)
     drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
     ctx.trigger_drops.append(name)  # complete drops it together with what it keeps in sync
     ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical)
-
-
-def schedule_backfill(ctx: Context, table: Table) -> None:
-    """One batched backfill per table, after the views exist (new clients may already write)."""
-    summary = f"backfill {table.physical}"
-    if any(s.kind is StepKind.BACKFILL and s.relation == table.physical for s in ctx.late_start):
-        return
-    key = _backfill_key(ctx, table)
-    ctx.late_start.append(Step(
-        sql=backfill_sql(ctx.schema, table.physical, key, ctx.options.batch_size,
-                         ctx.options.batch_delay),
-        summary=summary + (f" in batches of {ctx.options.batch_size} keyed on {', '.join(key)}"
-                           if key else " in batches by ctid (no key)"),
-        lock=Lock.ROW_EXCLUSIVE, relation=table.physical, cost=Cost.BACKFILL,
-        transactional=False, kind=StepKind.BACKFILL, origin=ctx.origin,
-    ))
-
-
-def _backfill_key(ctx: Context, table: Table) -> tuple[str, ...]:
-    """Physical key columns that exist before the migration (never a column it adds)."""
-    original = ctx.before.table(table.name) or table
-    unique = original.unique_not_null_column()
-    key = original.primary_key or ((unique,) if unique is not None else ())
-    physical = []
-    for name in key:
-        column = original.column(name)
-        if column is None or column.physical.startswith(NEW_PREFIX):
-            return ()
-        physical.append(column.physical)
-    return tuple(physical)
 
 
 def _constraint_columns(constraint: Constraint) -> set[str]:
@@ -208,7 +167,7 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         if not nullable:
             not_null_via_check(ctx, table, names[rewrite.name], rewrite.name)
     _rebuild_constraints(ctx, table, names, skip)
-    schedule_backfill(ctx, table)
+    backfill.schedule(ctx, table)
     _repoint_referencing_keys(ctx, table, names)
     _swap(ctx, table, names)
 
@@ -499,7 +458,7 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
 
 def _after_backfill(ctx: Context, table: Table, *steps: Step) -> None:
     """Start steps that need every copy filled: they follow the table's backfill."""
-    schedule_backfill(ctx, table)  # (at most once per table) so that they come after it
+    backfill.schedule(ctx, table)  # (at most once per table) so that they come after it
     ctx.late_start.extend(steps)
 
 

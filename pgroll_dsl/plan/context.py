@@ -13,6 +13,7 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.options import PlanOptions
+from pgroll_dsl.plan.triggers import TriggerSpec
 from pgroll_dsl.source import Span
 from pgroll_dsl.sql.ddl import comment_on, fk_actions, idents, qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident
@@ -41,6 +42,8 @@ class Context:
     trigger_drops: list[str] = field(default_factory=list)  # functions complete must drop
     rollback: list[list[Step]] = field(default_factory=list)  # per op, run in reverse
     marked_tables: set[str] = field(default_factory=set)
+    syncs: list[TriggerSpec] = field(default_factory=list)  # sync triggers, in firing order
+    backfill_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per table
     notes: list[str] = field(default_factory=list)
 
     @property

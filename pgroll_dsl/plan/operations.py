@@ -11,11 +11,10 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import columns
+from pgroll_dsl.plan import backfill, columns
 from pgroll_dsl.plan.columns import (
     install_trigger,
     not_null_via_check,
-    schedule_backfill,
     validate_step,
 )
 from pgroll_dsl.plan.context import Context, comment_step, flush_trigger_drops, references_sql
@@ -249,7 +248,7 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
                  f"({default.text})", f"set the default of {table.name}.{name}",
                  relation=table.physical)
     if needs_trigger:
-        schedule_backfill(ctx, table)
+        backfill.schedule(ctx, table)
     flush_trigger_drops(ctx)  # before the rename: the trigger writes the column by this name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} TO "
              f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)

@@ -17,6 +17,7 @@ class PlanOptions:
     schema: str = "public"
     batch_size: int = 1000
     batch_delay: float = 0.0
+    batch_time_ms: int = 100  # backfill batches are resized to take about this long; 0: fixed
     previous_version_schema: str | None = None
     security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
     optimize: bool = True

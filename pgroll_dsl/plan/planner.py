@@ -16,15 +16,15 @@ from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
+from pgroll_dsl.plan import backfill
 from pgroll_dsl.plan.context import Context, flush_trigger_drops
-from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
+from pgroll_dsl.plan.model import Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
 from pgroll_dsl.plan.optimize import catalog_after
 from pgroll_dsl.plan.options import PlanOptions
-from pgroll_dsl.plan.triggers import MARKER, mark_function_sql, mark_name, mark_trigger_sql
 from pgroll_dsl.plan.views import view_steps
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal
+from pgroll_dsl.sql.quoting import do_block, quote_literal
 
 
 def plan_migration(migration: ir.Migration, catalog: Catalog,
@@ -50,9 +50,10 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.after_swap.clear()
         ctx.before = ctx.after
     ctx.origin = migration.span
+    backfill.finish(ctx)
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
-    start = [*ctx.start, *_mark_triggers(ctx), *views.create, *ctx.late_start, *ctx.validate]
-    complete = [*ctx.early_complete, *ctx.complete, *_drop_markers(ctx), *ctx.renames]
+    start = [*ctx.start, *backfill.mark_steps(ctx), *views.create, *ctx.late_start, *ctx.validate]
+    complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
@@ -60,7 +61,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
-    rollback.extend(_drop_markers(ctx))
+    rollback.extend(backfill.drop_steps(ctx))
     tables = ({t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
               | set(ctx.hidden.values()))
     return Plan(
@@ -116,37 +117,6 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
                for t in ctx.final.tables if t.physical in touched for c in t.columns]
     triggers = [Requires(Requirement.TRIGGER, name, table) for table, name in ctx.triggers]
     return (Requires(Requirement.SCHEMA, ctx.version_schema), *columns, *triggers)
-
-
-def _mark_triggers(ctx: Context) -> list[Step]:
-    """One trigger per backfilled table that marks written rows done, after its sync triggers."""
-    steps = []
-    for physical in sorted(ctx.marked_tables):
-        name = mark_name(physical)
-        ctx.triggers.append((physical, name))
-        steps += [
-            Step(sql=mark_function_sql(ctx.schema, physical), summary=f"trigger function {name}",
-                 lock=Lock.NONE, origin=ctx.origin),
-            Step(sql=mark_trigger_sql(ctx.schema, physical),
-                 summary=f"trigger {name} on {physical}: rows written from now on have every "
-                 "copy filled, the backfill skips them", relation=physical,
-                 lock=Lock.SHARE_ROW_EXCLUSIVE, origin=ctx.origin),
-        ]
-    return steps
-
-
-def _drop_markers(ctx: Context) -> list[Step]:
-    steps = []
-    for physical in sorted(ctx.marked_tables):
-        steps += [
-            Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, mark_name(physical))}() "
-                 "CASCADE", summary=f"drop the marking trigger of {physical}",
-                 relation=physical, origin=ctx.origin),
-            Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
-                 f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
-                 f"{physical}", relation=physical, origin=ctx.origin),
-        ]
-    return steps
 
 
 def _completed(final: Catalog, migration: ir.Migration) -> Catalog:

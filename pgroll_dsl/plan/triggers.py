@@ -1,4 +1,4 @@
-"""Trigger functions that keep old and new columns in sync, and the batched backfill.
+"""Trigger functions that keep old and new columns in sync (the backfill is ``backfill.py``).
 
 One function per migrated column serves both directions. Which side a writer is on is read
 from the first schema of its ``search_path``: the new version's schema means a new-version
@@ -13,17 +13,20 @@ client. Differences from pgroll, each one a way pgroll loses data:
 * a new-version UPDATE of a row the backfill has not reached yet first computes the new
   column with ``up``, instead of deriving the old column from an empty new one;
 * the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
+
+A trigger declares, as variables, only the columns its expressions name, and skips rows
+while the backfill's setting is on (``WHEN`` is evaluated without entering PL/pgSQL): the
+backfill writes the same values itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgroll_dsl.catalog.derived import MARK_PREFIX, derived
+from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER
 from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.expressions import Context, check_sql, column_references
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
-
-MARKER = "_pgroll_needs_backfill"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +61,26 @@ def is_new_version(version_schema: str) -> str:
     return f"{first} = {quote_literal(version_schema)}"
 
 
+def used_variables(side: Side) -> tuple[tuple[str, str], ...]:
+    """The variables ``side.expression`` names; all of them if it does not parse here.
+
+    Every declared variable is a copy of a column made for every row written, so a wide
+    table paid for all its columns on every write.
+    """
+    if check_sql(side.expression, Context.EXPRESSION) is not None:
+        return side.variables
+    named = {ref.name for ref in column_references(side.expression) if ref.qualifier is None}
+    return tuple((name, physical) for name, physical in side.variables if name in named)
+
+
 def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
     declarations = [
         f"{indent}  {quote_ident(name)} {qualified(spec.schema, spec.table)}"
         f".{quote_ident(physical)}%TYPE := NEW.{quote_ident(physical)};"
-        for name, physical in side.variables
+        for name, physical in used_variables(side)
     ]
     return [
-        f"{indent}DECLARE",
-        *declarations,
+        *([f"{indent}DECLARE", *declarations] if declarations else []),
         f"{indent}BEGIN",
         f"{indent}  NEW.{quote_ident(side.target)} := ({side.expression});",
         f"{indent}END;",
@@ -104,90 +118,14 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
 
 def trigger_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
-    return _trigger(spec.name, spec.schema, spec.table)
+    return row_trigger_sql(spec.name, spec.schema, spec.table)
 
 
-def _trigger(name: str, schema: str, table: str) -> str:
+def row_trigger_sql(name: str, schema: str, table: str) -> str:
+    """A BEFORE row trigger of ours: every client write, none of the backfill's own."""
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(schema, table)} FOR EACH ROW EXECUTE FUNCTION "
+        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN (pg_catalog.current_setting("
+        f"{quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT FROM 'on')\n  EXECUTE FUNCTION "
         f"{qualified(schema, name)}()"
     )
-
-
-def mark_name(table: str) -> str:
-    """The trigger (and function) that marks a table's written rows as backfilled."""
-    return derived(MARK_PREFIX, table)
-
-
-def mark_function_sql(schema: str, table: str) -> str:
-    """The function that clears the backfill marker of every row written.
-
-    It is created after every sync trigger of the table exists, so that a row it marks has
-    had all of them run: the backfill may skip it.
-    """
-    return (
-        f"CREATE OR REPLACE FUNCTION {qualified(schema, mark_name(table))}() RETURNS trigger\n"
-        "LANGUAGE plpgsql AS "
-        + dollar_quote(f"\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n  RETURN NEW;\nEND\n")
-    )
-
-
-def mark_trigger_sql(schema: str, table: str) -> str:
-    """``CREATE OR REPLACE TRIGGER`` for :func:`mark_function_sql`."""
-    return _trigger(mark_name(table), schema, table)
-
-
-def backfill_sql(schema: str, table: str, key: tuple[str, ...], batch_size: int,
-                 delay_seconds: float = 0.0) -> str:
-    """A DO block that touches every not-yet-backfilled row, one committed batch at a time.
-
-    Keyset pagination on ``key`` (primary key or a unique NOT NULL column) when there is one,
-    else batches by ``ctid``. The UPDATE sets only the marker, so the triggers compute the new
-    values; rows written meanwhile are already marked done and are skipped.
-    """
-    target = qualified(schema, table)
-    pause = f"\n    PERFORM pg_catalog.pg_sleep({delay_seconds});" if delay_seconds > 0 else ""
-    # One NOTICE per batch: psql shows it; the live executor reads the rows done so far from
-    # its DETAIL and turns them into a progress bar.
-    report = (f"\n    done_rows := done_rows + {{count}};\n    RAISE NOTICE 'pgroll-dsl backfill "
-              f"%: % rows', {quote_literal(table)}, done_rows USING DETAIL = done_rows::text;")
-    marker = quote_ident(MARKER)
-    if not key:
-        return "DO " + dollar_quote(
-            "\nDECLARE\n  touched bigint;\n  done_rows bigint := 0;\nBEGIN\n"
-            "  LOOP\n"
-            f"    UPDATE {target} SET {marker} = true WHERE ctid = ANY (ARRAY(\n"
-            f"      SELECT ctid FROM {target} WHERE {marker} LIMIT {batch_size}"
-            " FOR NO KEY UPDATE));\n"
-            "    GET DIAGNOSTICS touched = ROW_COUNT;\n    EXIT WHEN touched = 0;"
-            f"{report.format(count='touched')}\n"
-            f"    COMMIT;{pause}\n  END LOOP;\nEND\n", "pgroll_backfill")
-    columns = [quote_ident(k) for k in key]
-    last = [quote_ident(f"last_{i}") for i in range(len(key))]
-    declare = "\n".join(
-        f"  {v} {target}.{c}%TYPE;" for v, c in zip(last, columns, strict=True)
-    )
-    keys = ", ".join(columns)
-    after = f" AND ({keys}) > ({', '.join(last)})"
-
-    def batch(bounded: bool) -> str:
-        # Rows are picked by key order and updated by ctid (a TID scan), so each batch reads
-        # only its own rows; the first batch has no lower bound, the others an index range.
-        return (
-            f"      WITH batch AS (\n        SELECT ctid AS row_id, {keys} FROM {target}\n"
-            f"        WHERE {marker}{after if bounded else ''}\n"
-            f"        ORDER BY {keys} LIMIT {batch_size} FOR NO KEY UPDATE\n"
-            f"      ), touched AS (\n        UPDATE {target} SET {marker} = true\n"
-            f"        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING {keys}\n"
-            f"      )\n"
-            f"      SELECT {keys}, count(*) OVER () INTO {', '.join(last)}, batch_rows\n"
-            f"      FROM touched ORDER BY {', '.join(f'{c} DESC' for c in columns)} LIMIT 1;\n"
-        )
-
-    return "DO " + dollar_quote(
-        f"\nDECLARE\n{declare}\n  batch_rows bigint;\n"
-        "  done_rows bigint := 0;\nBEGIN\n  LOOP\n"
-        f"    IF {last[0]} IS NULL THEN\n{batch(False)}    ELSE\n{batch(True)}    END IF;\n"
-        f"    EXIT WHEN NOT FOUND;{report.format(count='batch_rows')}\n"
-        f"    COMMIT;{pause}\n  END LOOP;\nEND\n", "pgroll_backfill")

@@ -33,18 +33,14 @@ BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
       DECLARE
-        "id" "public"."products"."id"%TYPE := NEW."id";
         "name" "public"."products"."name"%TYPE := NEW."name";
-        "price" "public"."products"."price"%TYPE := NEW."price";
       BEGIN
         NEW."_pgroll_new_description" := (UPPER(name));
       END;
     END IF;
   ELSE
     DECLARE
-      "id" "public"."products"."id"%TYPE := NEW."id";
       "name" "public"."products"."name"%TYPE := NEW."name";
-      "price" "public"."products"."price"%TYPE := NEW."price";
     BEGIN
       NEW."_pgroll_new_description" := (UPPER(name));
     END;
@@ -55,7 +51,9 @@ $pgroll$;
 
 -- [4] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
 -- [5] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -76,22 +74,14 @@ BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
       DECLARE
-        "id" "public"."products"."id"%TYPE := NEW."id";
         "name" "public"."products"."name"%TYPE := NEW."name";
-        "price" "public"."products"."price"%TYPE := NEW."price";
-        "description" "public"."products"."_pgroll_new_description"%TYPE := NEW."_pgroll_new_description";
-        "stock" "public"."products"."_pgroll_new_stock"%TYPE := NEW."_pgroll_new_stock";
       BEGIN
         NEW."_pgroll_new_category" := (name || '-category');
       END;
     END IF;
   ELSE
     DECLARE
-      "id" "public"."products"."id"%TYPE := NEW."id";
       "name" "public"."products"."name"%TYPE := NEW."name";
-      "price" "public"."products"."price"%TYPE := NEW."price";
-      "description" "public"."products"."_pgroll_new_description"%TYPE := NEW."_pgroll_new_description";
-      "stock" "public"."products"."_pgroll_new_stock"%TYPE := NEW."_pgroll_new_stock";
     BEGIN
       NEW."_pgroll_new_category" := (name || '-category');
     END;
@@ -102,7 +92,9 @@ $pgroll$;
 
 -- [8] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
 -- [9] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -120,7 +112,9 @@ $pgroll$;
 
 -- [11] 03_add_column.yaml:1:1: trigger _pgroll_mark_products on products: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_products" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_products"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_products" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_products"();
 
 -- [12] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
@@ -150,43 +144,51 @@ ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 10
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [19] 03_add_column.yaml:3:7: backfill products in batches of 1000 keyed on id
+-- [19] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  "last_0" "public"."products"."id"%TYPE;
-  batch_rows bigint;
-  done_rows bigint := 0;
+  _pgroll_lower_0 "public"."products"."id"%TYPE;
+  _pgroll_upper_0 "public"."products"."id"%TYPE;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    IF "last_0" IS NULL THEN
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."products"
-        WHERE "_pgroll_needs_backfill"
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."products" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
-    ELSE
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."products"
-        WHERE "_pgroll_needs_backfill" AND ("id") > ("last_0")
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."products" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
+  BEGIN
+    UPDATE "public"."products" SET "_pgroll_new_description" = (UPPER("name")), "_pgroll_new_category" = ("name" || '-category'), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  SELECT "id" INTO _pgroll_lower_0 FROM "public"."products" ORDER BY "id" LIMIT 1;
+  WHILE FOUND LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    SELECT "id" INTO _pgroll_upper_0 FROM "public"."products" WHERE ("id") >= (_pgroll_lower_0)
+      ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+    IF NOT FOUND THEN  -- the last batch: up to the last key
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."products" ORDER BY "id" DESC LIMIT 1;
     END IF;
-    EXIT WHEN NOT FOUND;
-    done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'products', done_rows USING DETAIL = done_rows::text;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."products" SET "_pgroll_new_description" = (UPPER("name")), "_pgroll_new_category" = ("name" || '-category'), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."products" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'products', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."products" WHERE ("id") > (_pgroll_upper_0)
+      ORDER BY "id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

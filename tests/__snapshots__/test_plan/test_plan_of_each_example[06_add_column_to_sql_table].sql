@@ -32,7 +32,6 @@ BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
       DECLARE
-        "id" "public"."users"."id"%TYPE := NEW."id";
         "name" "public"."users"."name"%TYPE := NEW."name";
       BEGIN
         NEW."_pgroll_new_description" := (UPPER(name));
@@ -40,7 +39,6 @@ BEGIN
     END IF;
   ELSE
     DECLARE
-      "id" "public"."users"."id"%TYPE := NEW."id";
       "name" "public"."users"."name"%TYPE := NEW."name";
     BEGIN
       NEW."_pgroll_new_description" := (UPPER(name));
@@ -52,7 +50,9 @@ $pgroll$;
 
 -- [4] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
 -- [5] 06_add_column_to_sql_table.yaml:1:1: trigger function _pgroll_mark_users
 --     lock: none; catalog only
@@ -66,7 +66,9 @@ $pgroll$;
 
 -- [6] 06_add_column_to_sql_table.yaml:1:1: trigger _pgroll_mark_users on users: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_users" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_users"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_users" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_users"();
 
 -- [7] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
@@ -100,43 +102,51 @@ CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches of 1000 keyed on id
+-- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  "last_0" "public"."users"."id"%TYPE;
-  batch_rows bigint;
-  done_rows bigint := 0;
+  _pgroll_lower_0 "public"."users"."id"%TYPE;
+  _pgroll_upper_0 "public"."users"."id"%TYPE;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    IF "last_0" IS NULL THEN
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."users"
-        WHERE "_pgroll_needs_backfill"
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."users" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
-    ELSE
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."users"
-        WHERE "_pgroll_needs_backfill" AND ("id") > ("last_0")
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."users" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
+  BEGIN
+    UPDATE "public"."users" SET "_pgroll_new_description" = (UPPER("name")), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  SELECT "id" INTO _pgroll_lower_0 FROM "public"."users" ORDER BY "id" LIMIT 1;
+  WHILE FOUND LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    SELECT "id" INTO _pgroll_upper_0 FROM "public"."users" WHERE ("id") >= (_pgroll_lower_0)
+      ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+    IF NOT FOUND THEN  -- the last batch: up to the last key
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."users" ORDER BY "id" DESC LIMIT 1;
     END IF;
-    EXIT WHEN NOT FOUND;
-    done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', done_rows USING DETAIL = done_rows::text;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."users" SET "_pgroll_new_description" = (UPPER("name")), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."users" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."users" WHERE ("id") > (_pgroll_upper_0)
+      ORDER BY "id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -19,9 +19,6 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column' THEN
-    DECLARE
-      "id" "public"."fruits"."id"%TYPE := NEW."id";
-      "name" "public"."fruits"."name"%TYPE := NEW."name";
     BEGIN
       NEW."price" := (0);
     END;
@@ -34,7 +31,9 @@ $pgroll$;
 
 -- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
 
 -- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only

@@ -32,25 +32,19 @@ BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
       DECLARE
-        "id" "public"."posts"."id"%TYPE := NEW."id";
         "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
-        "title" "public"."posts"."title"%TYPE := NEW."title";
       BEGIN
         NEW."_pgroll_new_user_id" := (user_id);
       END;
     END IF;
     DECLARE
-      "id" "public"."posts"."id"%TYPE := NEW."id";
       "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
-      "title" "public"."posts"."title"%TYPE := NEW."title";
     BEGIN
       NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
     END;
   ELSE
     DECLARE
-      "id" "public"."posts"."id"%TYPE := NEW."id";
       "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
-      "title" "public"."posts"."title"%TYPE := NEW."title";
     BEGIN
       NEW."_pgroll_new_user_id" := (user_id);
     END;
@@ -61,7 +55,9 @@ $pgroll$;
 
 -- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
 -- [5] 24_drop_foreign_key_constraint.yaml:1:1: trigger function _pgroll_mark_posts
 --     lock: none; catalog only
@@ -75,7 +71,9 @@ $pgroll$;
 
 -- [6] 24_drop_foreign_key_constraint.yaml:1:1: trigger _pgroll_mark_posts on posts: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
 
 -- [7] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
@@ -137,43 +135,51 @@ CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_inv
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [22] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches of 1000 keyed on id
+-- [22] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  "last_0" "public"."posts"."id"%TYPE;
-  batch_rows bigint;
-  done_rows bigint := 0;
+  _pgroll_lower_0 "public"."posts"."id"%TYPE;
+  _pgroll_upper_0 "public"."posts"."id"%TYPE;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    IF "last_0" IS NULL THEN
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."posts"
-        WHERE "_pgroll_needs_backfill"
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
-    ELSE
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."posts"
-        WHERE "_pgroll_needs_backfill" AND ("id") > ("last_0")
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
+  BEGIN
+    UPDATE "public"."posts" SET "_pgroll_new_user_id" = ("user_id"), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" ORDER BY "id" LIMIT 1;
+  WHILE FOUND LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") >= (_pgroll_lower_0)
+      ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+    IF NOT FOUND THEN  -- the last batch: up to the last key
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" ORDER BY "id" DESC LIMIT 1;
     END IF;
-    EXIT WHEN NOT FOUND;
-    done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', done_rows USING DETAIL = done_rows::text;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."posts" SET "_pgroll_new_user_id" = ("user_id"), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" WHERE ("id") > (_pgroll_upper_0)
+      ORDER BY "id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

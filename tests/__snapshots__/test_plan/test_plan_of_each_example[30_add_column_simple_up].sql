@@ -35,19 +35,11 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-      DECLARE
-        "id" "public"."people"."id"%TYPE := NEW."id";
-        "name" "public"."people"."name"%TYPE := NEW."name";
-        "age" "public"."people"."age"%TYPE := NEW."age";
       BEGIN
         NEW."_pgroll_new_description" := ('temporary-description');
       END;
     END IF;
   ELSE
-    DECLARE
-      "id" "public"."people"."id"%TYPE := NEW."id";
-      "name" "public"."people"."name"%TYPE := NEW."name";
-      "age" "public"."people"."age"%TYPE := NEW."age";
     BEGIN
       NEW."_pgroll_new_description" := ('temporary-description');
     END;
@@ -58,7 +50,9 @@ $pgroll$;
 
 -- [5] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
 -- [6] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -76,7 +70,9 @@ $pgroll$;
 
 -- [8] 30_add_column_simple_up.yaml:1:1: trigger _pgroll_mark_people on people: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_people" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_people"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_people" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_people"();
 
 -- [9] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
@@ -166,43 +162,51 @@ CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [31] 30_add_column_simple_up.yaml:3:7: backfill people in batches of 1000 keyed on id
+-- [31] 30_add_column_simple_up.yaml:3:7: backfill people in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  "last_0" "public"."people"."id"%TYPE;
-  batch_rows bigint;
-  done_rows bigint := 0;
+  _pgroll_lower_0 "public"."people"."id"%TYPE;
+  _pgroll_upper_0 "public"."people"."id"%TYPE;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    IF "last_0" IS NULL THEN
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."people"
-        WHERE "_pgroll_needs_backfill"
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."people" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
-    ELSE
-      WITH batch AS (
-        SELECT ctid AS row_id, "id" FROM "public"."people"
-        WHERE "_pgroll_needs_backfill" AND ("id") > ("last_0")
-        ORDER BY "id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."people" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "id"
-      )
-      SELECT "id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "id" DESC LIMIT 1;
+  BEGIN
+    UPDATE "public"."people" SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  SELECT "id" INTO _pgroll_lower_0 FROM "public"."people" ORDER BY "id" LIMIT 1;
+  WHILE FOUND LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    SELECT "id" INTO _pgroll_upper_0 FROM "public"."people" WHERE ("id") >= (_pgroll_lower_0)
+      ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+    IF NOT FOUND THEN  -- the last batch: up to the last key
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."people" ORDER BY "id" DESC LIMIT 1;
     END IF;
-    EXIT WHEN NOT FOUND;
-    done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', done_rows USING DETAIL = done_rows::text;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."people" SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."people" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."people" WHERE ("id") > (_pgroll_upper_0)
+      ORDER BY "id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -32,28 +32,19 @@ BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_ticket_type" IS NOT DISTINCT FROM OLD."_pgroll_new_ticket_type" THEN
       DECLARE
-        "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
         "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
-        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
       BEGIN
         NEW."_pgroll_new_ticket_type" := ("ticket_type");
       END;
     END IF;
     DECLARE
-      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
       "ticket_type" "public"."tickets"."_pgroll_new_ticket_type"%TYPE := NEW."_pgroll_new_ticket_type";
-      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
     BEGIN
       NEW."ticket_type" := ("ticket_type");
     END;
   ELSE
     DECLARE
-      "ticket_id" "public"."tickets"."ticket_id"%TYPE := NEW."ticket_id";
       "ticket_type" "public"."tickets"."ticket_type"%TYPE := NEW."ticket_type";
-      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
     BEGIN
       NEW."_pgroll_new_ticket_type" := ("ticket_type");
     END;
@@ -64,7 +55,9 @@ $pgroll$;
 
 -- [4] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
 -- [5] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -82,7 +75,9 @@ $pgroll$;
 
 -- [7] 46_alter_column_drop_default.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
 
 -- [8] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
@@ -200,43 +195,51 @@ ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [37] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches of 1000 keyed on ticket_id
+-- [37] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  "last_0" "public"."tickets"."ticket_id"%TYPE;
-  batch_rows bigint;
-  done_rows bigint := 0;
+  _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    IF "last_0" IS NULL THEN
-      WITH batch AS (
-        SELECT ctid AS row_id, "ticket_id" FROM "public"."tickets"
-        WHERE "_pgroll_needs_backfill"
-        ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "ticket_id"
-      )
-      SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "ticket_id" DESC LIMIT 1;
-    ELSE
-      WITH batch AS (
-        SELECT ctid AS row_id, "ticket_id" FROM "public"."tickets"
-        WHERE "_pgroll_needs_backfill" AND ("ticket_id") > ("last_0")
-        ORDER BY "ticket_id" LIMIT 1000 FOR NO KEY UPDATE
-      ), touched AS (
-        UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true
-        WHERE ctid = ANY (ARRAY(SELECT row_id FROM batch)) RETURNING "ticket_id"
-      )
-      SELECT "ticket_id", count(*) OVER () INTO "last_0", batch_rows
-      FROM touched ORDER BY "ticket_id" DESC LIMIT 1;
+  BEGIN
+    UPDATE "public"."tickets" SET "_pgroll_new_ticket_type" = ("ticket_type"), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" ORDER BY "ticket_id" LIMIT 1;
+  WHILE FOUND LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" WHERE ("ticket_id") >= (_pgroll_lower_0)
+      ORDER BY "ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
+    IF NOT FOUND THEN  -- the last batch: up to the last key
+      SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" ORDER BY "ticket_id" DESC LIMIT 1;
     END IF;
-    EXIT WHEN NOT FOUND;
-    done_rows := done_rows + batch_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', done_rows USING DETAIL = done_rows::text;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."tickets" SET "_pgroll_new_ticket_type" = ("ticket_type"), "_pgroll_needs_backfill" = false WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" WHERE ("ticket_id") > (_pgroll_upper_0)
+      ORDER BY "ticket_id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -48,27 +48,18 @@ BEGIN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
       DECLARE
         "id" "public"."tasks"."id"%TYPE := NEW."id";
-        "title" "public"."tasks"."title"%TYPE := NEW."title";
-        "description" "public"."tasks"."description"%TYPE := NEW."description";
-        "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
       BEGIN
         NEW."_pgroll_new_id" := ("id");
       END;
     END IF;
     DECLARE
       "id" "public"."tasks"."_pgroll_new_id"%TYPE := NEW."_pgroll_new_id";
-      "title" "public"."tasks"."title"%TYPE := NEW."title";
-      "description" "public"."tasks"."description"%TYPE := NEW."description";
-      "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
     BEGIN
       NEW."id" := ("id");
     END;
   ELSE
     DECLARE
       "id" "public"."tasks"."id"%TYPE := NEW."id";
-      "title" "public"."tasks"."title"%TYPE := NEW."title";
-      "description" "public"."tasks"."description"%TYPE := NEW."description";
-      "deadline" "public"."tasks"."deadline"%TYPE := NEW."deadline";
     BEGIN
       NEW."_pgroll_new_id" := ("id");
     END;
@@ -79,7 +70,9 @@ $pgroll$;
 
 -- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
 -- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
@@ -102,7 +95,9 @@ $pgroll$;
 
 -- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: trigger _pgroll_mark_tasks on tasks: rows written from now on have every copy filled, the backfill skips them
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_tasks" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW EXECUTE FUNCTION "public"."_pgroll_mark_tasks"();
+CREATE OR REPLACE TRIGGER "_pgroll_mark_tasks" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION "public"."_pgroll_mark_tasks"();
 
 -- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
@@ -260,22 +255,48 @@ ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUM
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [50] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by ctid (no key)
+-- [50] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
 DECLARE
-  touched bigint;
-  done_rows bigint := 0;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
 BEGIN
-  LOOP
-    UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid = ANY (ARRAY(
-      SELECT ctid FROM "public"."tasks" WHERE "_pgroll_needs_backfill" LIMIT 1000 FOR NO KEY UPDATE));
-    GET DIAGNOSTICS touched = ROW_COUNT;
-    EXIT WHEN touched = 0;
-    done_rows := done_rows + touched;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', done_rows USING DETAIL = done_rows::text;
+  BEGIN
+    UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  _pgroll_last_page := pg_catalog.pg_relation_size('"public"."tasks"'::regclass) / pg_catalog.current_setting('block_size')::bigint;
+  _pgroll_size := greatest(1, _pgroll_size / 50);
+  _pgroll_least := _pgroll_size;
+  _pgroll_most := _pgroll_most / 50;
+  WHILE _pgroll_page <= _pgroll_last_page LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";
+    ELSE
+      UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";
+    END IF;
+    _pgroll_page := _pgroll_page + _pgroll_size;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
     COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
   END LOOP;
 END
 $pgroll_backfill$;

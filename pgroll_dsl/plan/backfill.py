@@ -1,0 +1,338 @@
+"""The backfill: every row that existed before start gets its copies filled, in batches.
+
+Everything about it lives here: the marker column that says which rows still need it, the
+trigger that clears the marker of every row a client writes, the batched loop itself, and
+the progress it reports. The sync triggers (``triggers.py``) fill the copies of rows that
+clients write; the backfill fills the rest.
+
+How a batch works, and why:
+
+* **It writes the values itself.** Each batch is one ``UPDATE`` that sets every copy of the
+  table from its ``up`` expression (names turned into physical columns) and clears the marker,
+  with the sync triggers skipped for that transaction (their ``WHEN`` clause reads the
+  setting ``BACKFILL_SETTING``). A per-row PL/pgSQL trigger costs more than the write itself;
+  the single statement runs at the speed of a plain ``UPDATE``. Where the statement cannot
+  give what the triggers give, the batch only touches the marker and lets the triggers
+  compute the copies, as before: an ``up`` that reads a copy an earlier operation fills (the
+  triggers run in order, one statement sees the old row), a reference the planner cannot map
+  to a physical column, or an assignment PostgreSQL refuses at the start (PL/pgSQL would fall
+  back to text conversion; ``UPDATE`` does not). The choice for the last is made by the server
+  at the first batch, before any row is written.
+* **No pre-lock.** A batch is a key range ``[lower, upper]`` (``upper`` found by an index
+  scan ``size`` keys ahead) updated where the marker is still set. A client that writes a row
+  of the range first clears its marker, and the ``UPDATE`` re-checks the marker of a row it
+  had to wait for, so it never overwrites a client's write and needs no ``FOR UPDATE`` read.
+* **Batches sized by time.** The first has ``batch_size`` keys; each next one is resized so
+  that a batch takes about ``batch_time_ms`` (never more than twice the last), which keeps
+  the row locks a client may wait for short on any table, and the per-batch overhead small.
+* **Without a key** (no primary key nor unique NOT NULL column), batches are ranges of pages
+  read by a TID range scan: each page once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARK_PREFIX, MARKER, NEW_PREFIX, derived
+from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.plan.context import Context
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
+from pgroll_dsl.plan.options import PlanOptions
+from pgroll_dsl.plan.triggers import TriggerSpec, row_trigger_sql
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.expressions import Context as Slot
+from pgroll_dsl.sql.expressions import check_sql, column_references, rename_columns
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
+
+# Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
+MAX_BATCH = 1_000_000
+
+
+def add_marker(ctx: Context, table: Table) -> None:
+    """The marker column, once per table: ``true`` on every existing row, no rewrite."""
+    if table.physical in ctx.marked_tables:
+        return
+    ctx.marked_tables.add(table.physical)
+    ctx.step(Phase.START, f"ALTER TABLE {ctx.table_ref(table)} ADD COLUMN IF NOT EXISTS "
+             f"{quote_ident(MARKER)} boolean NOT NULL DEFAULT true",
+             f"backfill marker on {table.physical} (constant default: no rewrite)",
+             relation=table.physical)
+
+
+def schedule(ctx: Context, table: Table) -> None:
+    """One backfill per table, after the views exist (new clients may already write).
+
+    Its statement is written by :func:`finish` once every operation is planned: a later
+    operation on the same table adds copies the same batches fill.
+    """
+    if any(s.kind is StepKind.BACKFILL and s.relation == table.physical for s in ctx.late_start):
+        return
+    ctx.late_start.append(Step(
+        sql="", summary=f"backfill {table.physical}", lock=Lock.ROW_EXCLUSIVE,
+        relation=table.physical, cost=Cost.BACKFILL, transactional=False,
+        kind=StepKind.BACKFILL, origin=ctx.origin,
+    ))
+    ctx.backfill_keys[table.physical] = _key(ctx, table)
+
+
+def finish(ctx: Context) -> None:
+    """Write the statement of every scheduled backfill, now that all sync triggers are known."""
+    for position, step in enumerate(ctx.late_start):
+        if step.kind is not StepKind.BACKFILL or step.relation is None:
+            continue
+        table = step.relation
+        key = ctx.backfill_keys[table]
+        specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
+        assignments = direct_assignments(specs)
+        how = "writing the copies itself" if assignments else "the triggers fill the copies"
+        batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
+        ctx.late_start[position] = replace(
+            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options),
+            summary=f"backfill {table} in batches {batches}, {how}")
+
+
+def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
+    """``(copy, expression over physical columns)`` for each copy; ``()`` if one does not map.
+
+    Each ``up`` names columns the way its author sees them (the trigger declares those names
+    as variables); here they become the physical columns. An expression that reads a column
+    an earlier trigger of the table fills, or whose names the parser cannot place on the row,
+    is left to the triggers: one statement would see that column before it is filled.
+    """
+    filled: set[str] = set()
+    found = []
+    for spec in specs:
+        assert spec.up is not None
+        side = spec.up
+        names = dict(side.variables)
+        references = column_references(side.expression)
+        if not references and check_sql(side.expression, Slot.EXPRESSION) is not None:
+            return ()  # does not parse here: the trigger reports it
+        for ref in references:
+            if ref.qualifier is not None or not ref.row_level or ref.name not in names:
+                return ()
+            if names[ref.name] in filled:
+                return ()
+        found.append((side.target, rename_columns(side.expression, names)))
+        filled.add(side.target)
+    return tuple(found)
+
+
+def backfill_sql(schema: str, table: str, key: tuple[str, ...],
+                 assignments: tuple[tuple[str, str], ...], options: PlanOptions) -> str:
+    """The batched loop as one ``DO`` block, committing after every batch."""
+    target = qualified(schema, table)
+    marker = quote_ident(MARKER)
+    fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
+    body = _Body(target, quote_literal(table), marker, fast, options)
+    return "DO " + dollar_quote(body.keyed(key) if key else body.by_pages(), "pgroll_backfill")
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """The text of the loop, shared by the keyed and the page-range forms."""
+
+    target: str  # the table, qualified
+    table_literal: str  # its physical name as a literal, for the progress NOTICE
+    marker: str
+    fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
+    options: PlanOptions
+
+    @property
+    def size(self) -> int:
+        return max(1, self.options.batch_size)
+
+    @property
+    def time_ms(self) -> int:
+        return self.options.batch_time_ms
+
+    @property
+    def delay(self) -> float:
+        return self.options.batch_delay
+
+    def _probe(self) -> list[str]:
+        if not self.fast:
+            return []
+        # Planned once, on no row: an assignment the server refuses sends the whole backfill
+        # to the triggers before anything is written.
+        return [
+            "  BEGIN",
+            f"    UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE false;",
+            "  EXCEPTION WHEN OTHERS THEN",
+            "    _pgroll_fast := false;",
+            "  END;",
+        ]
+
+    def _update(self, where: str, indent: str) -> list[str]:
+        slow = f"{indent}UPDATE {self.target} SET {self.marker} = true WHERE {where};"
+        if not self.fast:
+            return [slow]
+        return [
+            f"{indent}IF _pgroll_fast THEN",
+            f"{indent}  PERFORM pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, 'on', "
+            "true);",
+            f"{indent}  UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE {where};",
+            f"{indent}ELSE",
+            f"  {slow}",
+            f"{indent}END IF;",
+        ]
+
+    def _after_batch(self) -> list[str]:
+        lines = [
+            "    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;",
+            "    _pgroll_done := _pgroll_done + _pgroll_rows;",
+            # One NOTICE per batch: psql shows it; the live executor reads the rows done so
+            # far from its DETAIL (see progress_rows) and draws a progress bar.
+            f"    RAISE NOTICE 'pgroll-dsl backfill %: % rows', {self.table_literal}, _pgroll_done "
+            "USING DETAIL = _pgroll_done::text;",
+            "    COMMIT;",
+        ]
+        if self.time_ms > 0:
+            # Never below the size asked for, never more than twice the last batch.
+            lines += [
+                "    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()",
+                "      - _pgroll_started);",
+                "    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,",
+                f"      (_pgroll_size * {self.time_ms} / greatest(_pgroll_took, 1))::bigint));",
+            ]
+        if self.delay > 0:
+            lines.append(f"    PERFORM pg_catalog.pg_sleep({self.delay});")
+        return lines
+
+    def _declare(self, extra: list[str]) -> list[str]:
+        return [
+            "DECLARE",
+            *extra,
+            f"  _pgroll_size bigint := {self.size};",
+            f"  _pgroll_least bigint := {self.size};",
+            f"  _pgroll_most bigint := {MAX_BATCH};",
+            "  _pgroll_rows bigint;",
+            "  _pgroll_done bigint := 0;",
+            "  _pgroll_started timestamptz;",
+            "  _pgroll_took double precision;",
+            *(["  _pgroll_fast boolean := true;"] if self.fast else []),
+        ]
+
+    def keyed(self, key: tuple[str, ...]) -> str:
+        columns = [quote_ident(k) for k in key]
+        keys = ", ".join(columns)
+        lower = [f"_pgroll_lower_{i}" for i in range(len(key))]
+        upper = [f"_pgroll_upper_{i}" for i in range(len(key))]
+        variables = [f"  {v} {self.target}.{c}%TYPE;"
+                     for names in (lower, upper) for v, c in zip(names, columns, strict=True)]
+        low, up = f"({', '.join(lower)})", f"({', '.join(upper)})"
+        descending = ", ".join(f"{c} DESC" for c in columns)
+        lines = [
+            "",
+            *self._declare(variables),
+            "BEGIN",
+            *self._probe(),
+            f"  SELECT {keys} INTO {', '.join(lower)} FROM {self.target} ORDER BY {keys} LIMIT 1;",
+            "  WHILE FOUND LOOP",
+            "    _pgroll_started := pg_catalog.clock_timestamp();",
+            f"    SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) >= {low}",
+            f"      ORDER BY {keys} OFFSET _pgroll_size - 1 LIMIT 1;",
+            "    IF NOT FOUND THEN  -- the last batch: up to the last key",
+            f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} ORDER BY {descending} "
+            "LIMIT 1;",
+            "    END IF;",
+            *self._update(f"({keys}) >= {low} AND ({keys}) <= {up} AND {self.marker}", "    "),
+            *self._after_batch(),
+            f"    SELECT {keys} INTO {', '.join(lower)} FROM {self.target} WHERE ({keys}) > {up}",
+            f"      ORDER BY {keys} LIMIT 1;",
+            "  END LOOP;",
+            "END",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def by_pages(self) -> str:
+        # Pages instead of keys: about 50 rows a page to begin with, then sized by time.
+        pages = (f"pg_catalog.pg_relation_size({quote_literal(self.target)}::regclass) / "
+                 "pg_catalog.current_setting('block_size')::bigint")
+        where = ("ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < "
+                 "pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "
+                 f"{self.marker}")
+        lines = [
+            "",
+            *self._declare(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]),
+            "BEGIN",
+            *self._probe(),
+            f"  _pgroll_last_page := {pages};",
+            "  _pgroll_size := greatest(1, _pgroll_size / 50);",
+            "  _pgroll_least := _pgroll_size;",
+            "  _pgroll_most := _pgroll_most / 50;",
+            "  WHILE _pgroll_page <= _pgroll_last_page LOOP",
+            "    _pgroll_started := pg_catalog.clock_timestamp();",
+            *self._update(where, "    "),
+            "    _pgroll_page := _pgroll_page + _pgroll_size;",
+            *self._after_batch(),
+            "  END LOOP;",
+            "END",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def progress_rows(detail: str | None) -> int | None:
+    """The rows done so far, from a backfill NOTICE's detail (``None``: not one of ours)."""
+    return int(detail) if detail is not None and detail.isdigit() else None
+
+
+def _key(ctx: Context, table: Table) -> tuple[str, ...]:
+    """Physical key columns that exist before the migration (never a column it adds)."""
+    original = ctx.before.table(table.name) or table
+    unique = original.unique_not_null_column()
+    key = original.primary_key or ((unique,) if unique is not None else ())
+    physical = []
+    for name in key:
+        column = original.column(name)
+        if column is None or column.physical.startswith(NEW_PREFIX):
+            return ()
+        physical.append(column.physical)
+    return tuple(physical)
+
+
+def mark_name(table: str) -> str:
+    """The trigger (and function) that marks a table's written rows as backfilled."""
+    return derived(MARK_PREFIX, table)
+
+
+def mark_steps(ctx: Context) -> list[Step]:
+    """One trigger per backfilled table that marks written rows done, after its sync triggers.
+
+    Created after every sync trigger of the table exists, so that a row it marks has had all
+    of them run: the backfill may skip it.
+    """
+    steps = []
+    for physical in sorted(ctx.marked_tables):
+        name = mark_name(physical)
+        ctx.triggers.append((physical, name))
+        function = (
+            f"CREATE OR REPLACE FUNCTION {qualified(ctx.schema, name)}() RETURNS trigger\n"
+            "LANGUAGE plpgsql AS "
+            + dollar_quote(f"\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n  RETURN NEW;\nEND\n"))
+        steps += [
+            Step(sql=function, summary=f"trigger function {name}", lock=Lock.NONE,
+                 origin=ctx.origin),
+            Step(sql=row_trigger_sql(name, ctx.schema, physical),
+                 summary=f"trigger {name} on {physical}: rows written from now on have every "
+                 "copy filled, the backfill skips them", relation=physical,
+                 lock=Lock.SHARE_ROW_EXCLUSIVE, origin=ctx.origin),
+        ]
+    return steps
+
+
+def drop_steps(ctx: Context) -> list[Step]:
+    """Complete and rollback: the marking trigger and the marker column go."""
+    steps = []
+    for physical in sorted(ctx.marked_tables):
+        steps += [
+            Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, mark_name(physical))}() "
+                 "CASCADE", summary=f"drop the marking trigger of {physical}",
+                 relation=physical, origin=ctx.origin),
+            Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
+                 f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
+                 f"{physical}", relation=physical, origin=ctx.origin),
+        ]
+    return steps
