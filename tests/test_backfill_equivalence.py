@@ -12,9 +12,11 @@ PL/pgSQL's text conversion makes), read from the plan and from the server's answ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.plan.model import StepKind
 from tests.live_helpers import (
@@ -71,6 +73,28 @@ CASES: list[tuple[str, str, str]] = [
 ]
 
 
+@pytest.fixture(params=["superuser", "owner"])
+def migrating_dsn(request: pytest.FixtureRequest, pg_dsn: str,
+                  pg_conn: Connection) -> Iterator[str]:
+    """The migration runs as a superuser (the batches skip every trigger with
+    ``session_replication_role``) or as a role that only owns the schema (the triggers' WHEN
+    clause skips them)."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    if request.param == "superuser":
+        yield dsn
+        return
+    role = f"owner_{pg_conn.info.backend_pid}"
+    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
+    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
+    try:
+        yield make_conninfo(dsn, user=role)
+    finally:
+        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+        pg_conn.execute(f'DROP OWNED BY "{role}"')
+        pg_conn.execute(f'DROP ROLE "{role}"')
+
+
 def _start(dsn: str, conn: Connection, text: str) -> tuple[str, list[str]]:
     """Start the migration; the backfill steps' summaries and the server's notices."""
     runner = make_runner(dsn, batch_size=7)
@@ -87,10 +111,9 @@ def _rewritten_by_triggers(conn: Connection) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize(("name", "text", "way"), CASES, ids=[c[0] for c in CASES])
-def test_backfill_writes_what_the_triggers_write(pg_dsn: str, pg_conn: Connection, name: str,
-                                                 text: str, way: str) -> None:
-    dsn = dsn_of(pg_dsn, pg_conn)
-    _, summaries = _start(dsn, pg_conn, text)
+def test_backfill_writes_what_the_triggers_write(migrating_dsn: str, pg_conn: Connection,
+                                                 name: str, text: str, way: str) -> None:
+    _, summaries = _start(migrating_dsn, pg_conn, text)
     assert len(summaries) == 1, summaries
     written = "writing the copies itself" in summaries[0]
     backfilled = table_rows(pg_conn, "t")
@@ -142,3 +165,26 @@ def test_every_row_is_backfilled_whatever_the_key(pg_dsn: str, pg_conn: Connecti
                            ).fetchall()
     assert len(rows) == 2500 - 2500 // 17
     assert all(w == v * 3 and not marker for v, w, marker in rows)
+
+
+@pytest.mark.parametrize("shape", ["int key", "composite key", "text key"])
+def test_workers_share_the_keys_and_miss_none(pg_dsn: str, pg_conn: Connection,
+                                              shape: str) -> None:
+    """``backfill_workers``: the key range cut at keys, every row filled once, while a client
+    keeps inserting rows at both ends and deleting some in the middle."""
+    key = {"int key": "constraint u_pk primary key (id)",
+           "composite key": "constraint u_pk primary key (g, id)",
+           "text key": "constraint u_pk primary key (s)"}[shape]
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn, batch_size=50, backfill_workers=4, max_replica_lag_mb=16)
+    apply(runner, f"create table u (id int not null, g int not null, s text not null, "
+                  f"v int, {key});")
+    pg_conn.execute("INSERT INTO u SELECT i, i % 3, 'k' || i, i FROM generate_series(1, 6000) i")
+    pg_conn.execute("ANALYZE u")
+    runner.start(migration("alter table u add w bigint not null up `v * 3`;", "02_w"))
+    rows = pg_conn.execute("SELECT v, _pgroll_new_w, _pgroll_needs_backfill FROM public.u"
+                           ).fetchall()
+    assert len(rows) == 6000
+    assert all(w == v * 3 and not marker for v, w, marker in rows)
+    plan_sql = runner.executor.ran
+    assert sum("pgroll_backfill" in s for s in plan_sql) == 1

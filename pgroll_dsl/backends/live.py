@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from pgroll_dsl.backends.workers import run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.backfill import progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
@@ -140,9 +141,10 @@ class Executor:
     def __init__(self, conn: psycopg.Connection[Any], session: Session,
                  on_progress: ProgressCallback | None = None,
                  on_retry: RetryCallback | None = None,
-                 on_wait: WaitCallback | None = None) -> None:
+                 on_wait: WaitCallback | None = None, backfill_workers: int = 1) -> None:
         self.conn = conn
         self.session = session
+        self.backfill_workers = backfill_workers
         self.on_progress = on_progress
         self.on_retry = on_retry
         self.on_wait = on_wait
@@ -150,15 +152,18 @@ class Executor:
         self._backfilling: tuple[str, int] | None = None  # table, estimated rows
         conn.add_notice_handler(self._notice)
 
+    def report_progress(self, rows: int) -> None:
+        """The backfill of the step being run has done ``rows`` rows so far."""
+        if self._backfilling is not None and self.on_progress is not None:
+            table, total = self._backfilling
+            self.on_progress(table, rows, total)
+
     def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
         # The backfill's DO block reports the rows done so far in each NOTICE's detail; which
         # table it is comes from the step being run, not from the text.
-        if self._backfilling is None or self.on_progress is None:
-            return
         rows = progress_rows(diagnostic.message_detail)
         if rows is not None:
-            table, total = self._backfilling
-            self.on_progress(table, rows, total)
+            self.report_progress(rows)
 
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.
@@ -176,8 +181,11 @@ class Executor:
             if self.on_progress is not None:
                 self.on_progress(step.relation, 0, total)
         try:
-            self._retrying(lambda: self._execute(step), lambda: step, step,
-                           again=self._again(step))
+            if backfill and step.key and self.backfill_workers > 1:
+                self._in_workers(step)
+            else:
+                self._retrying(lambda: self._execute(step), lambda: step, step,
+                               again=self._again(step))
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err
@@ -209,6 +217,15 @@ class Executor:
             self._retrying(body, lambda: current[0], gate, schemas=dropped_schemas)
         except _ALREADY_DONE as err:
             raise StepFailed(current[0], err) from err
+
+    def _in_workers(self, step: Step) -> None:
+        """The backfill on ``backfill_workers`` connections of the same session settings."""
+        self.ran.append(step.sql)
+        try:
+            run_backfill_workers(lambda: connect(self.session), self.conn, self.session.schema,
+                                 step, self.backfill_workers, self.report_progress)
+        except psycopg.Error as err:
+            raise StepFailed(step, err) from err
 
     def _execute(self, step: Step) -> None:
         self.ran.append(step.sql)

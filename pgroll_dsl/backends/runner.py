@@ -78,6 +78,8 @@ class RunOptions:
     batch_size: int = 1000
     batch_delay: float = 0.0
     batch_time_ms: int = 100  # backfill batches resized to take about this long; 0: fixed size
+    backfill_workers: int = 1  # connections a keyed backfill is split over
+    max_replica_lag_mb: int = 0  # the backfill waits while a replica is further behind
     on_progress: Callable[[str, int, int], None] | None = None
     on_retry: Callable[[Any, int, float], None] | None = None
     on_message: Callable[[str], None] | None = None
@@ -115,7 +117,8 @@ class Runner:
             raise Unreachable(f"cannot connect: {first_line(err)}") from None
         self.state = State(self.conn, options.state_schema, options.session.schema)
         self.executor = Executor(self.conn, options.session, options.on_progress,
-                                 options.on_retry, self._waiting)
+                                 options.on_retry, self._waiting,
+                                 backfill_workers=options.backfill_workers)
         self._held = 0
 
     def close(self) -> None:
@@ -209,7 +212,8 @@ class Runner:
         options = PlanOptions.for_server(
             self.conn.info.server_version, schema=self.state.schema,
             batch_size=self.options.batch_size, batch_delay=self.options.batch_delay,
-            batch_time_ms=self.options.batch_time_ms, previous_version_schema=previous)
+            batch_time_ms=self.options.batch_time_ms,
+            max_replica_lag_mb=self.options.max_replica_lag_mb, previous_version_schema=previous)
         return plan_migration(migration, catalog, options)
 
     def start(self, migration: ir.Migration) -> Plan:

@@ -21,6 +21,10 @@ MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the 
 # A setting the backfill turns on in its own transactions: the sync and marking triggers
 # skip rows while it is on, because the backfill writes the copies and the marker itself.
 BACKFILL_SETTING = "pgroll_dsl.backfilling"
+# Settings a backfill worker's session carries: its share of the key range (see backfill.py).
+SLICE_SETTING = "pgroll_dsl.backfill_slice"  # 'on': from FROM_SETTING_<i> ...
+FROM_SETTING = "pgroll_dsl.backfill_from_"  # ... the first key, as text, column i
+TO_SETTING = "pgroll_dsl.backfill_to_"  # ... up to this key, excluded (none: to the end)
 _HASH_CHARS = 8
 
 

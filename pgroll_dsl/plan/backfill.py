@@ -9,9 +9,11 @@ How a batch works, and why:
 
 * **It writes the values itself.** Each batch is one ``UPDATE`` that sets every copy of the
   table from its ``up`` expression (names turned into physical columns) and clears the marker,
-  with the sync triggers skipped for that transaction (their ``WHEN`` clause reads the
-  setting ``BACKFILL_SETTING``). A per-row PL/pgSQL trigger costs more than the write itself;
-  the single statement runs at the speed of a plain ``UPDATE``. Where the statement cannot
+  with the sync triggers skipped for that transaction: with ``session_replication_role =
+  replica`` where the role may set it (no trigger fires, the table's own neither), else by
+  their ``WHEN`` clause, which reads the setting ``BACKFILL_SETTING``. A per-row PL/pgSQL
+  trigger costs more than the write itself; the single statement runs at about the speed of
+  a plain ``UPDATE``. Where the statement cannot
   give what the triggers give, the batch only touches the marker and lets the triggers
   compute the copies, as before: an ``up`` that reads a copy an earlier operation fills (the
   triggers run in order, one statement sees the old row), a reference the planner cannot map
@@ -33,7 +35,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARK_PREFIX, MARKER, NEW_PREFIX, derived
+from pgroll_dsl.catalog.derived import (
+    BACKFILL_SETTING,
+    FROM_SETTING,
+    MARK_PREFIX,
+    MARKER,
+    NEW_PREFIX,
+    SLICE_SETTING,
+    TO_SETTING,
+    derived,
+)
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
@@ -44,6 +55,9 @@ from pgroll_dsl.sql.expressions import Context as Slot
 from pgroll_dsl.sql.expressions import check_sql, column_references, rename_columns
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
+# For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
+# table's own.
+_REPLICA = "pg_catalog.set_config('session_replication_role', 'replica', true)"
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
 
@@ -87,7 +101,7 @@ def finish(ctx: Context) -> None:
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
         ctx.late_start[position] = replace(
-            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options),
+            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options), key=key,
             summary=f"backfill {table} in batches {batches}, {how}")
 
 
@@ -154,12 +168,22 @@ class _Body:
         if not self.fast:
             return []
         # Planned once, on no row: an assignment the server refuses sends the whole backfill
-        # to the triggers before anything is written.
+        # to the triggers before anything is written. Then: may this role skip triggers
+        # altogether (session_replication_role: a superuser, or granted SET on it)? Cheaper
+        # than every trigger's WHEN, and the table's own triggers (an audit trail, an
+        # "updated_at") do not see the backfill's writes either.
         return [
             "  BEGIN",
             f"    UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE false;",
             "  EXCEPTION WHEN OTHERS THEN",
             "    _pgroll_fast := false;",
+            "  END;",
+            "  BEGIN",
+            f"    PERFORM {_REPLICA};",
+            "    _pgroll_replica := true;",
+            "    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);",
+            "  EXCEPTION WHEN OTHERS THEN",
+            "    _pgroll_replica := false;",
             "  END;",
         ]
 
@@ -171,6 +195,9 @@ class _Body:
             f"{indent}IF _pgroll_fast THEN",
             f"{indent}  PERFORM pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, 'on', "
             "true);",
+            f"{indent}  IF _pgroll_replica THEN",
+            f"{indent}    PERFORM {_REPLICA};",
+            f"{indent}  END IF;",
             f"{indent}  UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE {where};",
             f"{indent}ELSE",
             f"  {slow}",
@@ -197,7 +224,30 @@ class _Body:
             ]
         if self.delay > 0:
             lines.append(f"    PERFORM pg_catalog.pg_sleep({self.delay});")
-        return lines
+        return lines + self._replicas()
+
+    def _replicas(self) -> list[str]:
+        """Wait while a streaming replica is more than the allowed lag behind.
+
+        The backfill writes WAL faster than a replica may replay it; reads served by replicas
+        would go stale. (Without the pg_read_all_stats role the lag reads as unknown and the
+        backfill does not wait.)
+        """
+        limit = self.options.max_replica_lag_mb
+        if limit <= 0:
+            return []
+        return [
+            "    LOOP",
+            "      SELECT max(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), "
+            "replay_lsn))",
+            "        INTO _pgroll_lag FROM pg_catalog.pg_stat_replication;",
+            f"      EXIT WHEN _pgroll_lag IS NULL OR _pgroll_lag <= {limit * 1024 * 1024};",
+            "      RAISE NOTICE 'pgroll-dsl backfill %: waiting for a replica % behind', "
+            f"{self.table_literal}, pg_catalog.pg_size_pretty(_pgroll_lag);",
+            "      PERFORM pg_catalog.pg_sleep(0.2);",
+            "      COMMIT;",
+            "    END LOOP;",
+        ]
 
     def _declare(self, extra: list[str]) -> list[str]:
         return [
@@ -210,7 +260,9 @@ class _Body:
             "  _pgroll_done bigint := 0;",
             "  _pgroll_started timestamptz;",
             "  _pgroll_took double precision;",
-            *(["  _pgroll_fast boolean := true;"] if self.fast else []),
+            *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
+              if self.fast else []),
+            *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
         ]
 
     def keyed(self, key: tuple[str, ...]) -> str:
@@ -218,17 +270,23 @@ class _Body:
         keys = ", ".join(columns)
         lower = [f"_pgroll_lower_{i}" for i in range(len(key))]
         upper = [f"_pgroll_upper_{i}" for i in range(len(key))]
+        end = [f"_pgroll_to_{i}" for i in range(len(key))]
         variables = [f"  {v} {self.target}.{c}%TYPE;"
-                     for names in (lower, upper) for v, c in zip(names, columns, strict=True)]
-        low, up = f"({', '.join(lower)})", f"({', '.join(upper)})"
+                     for names in (lower, upper, end) for v, c in zip(names, columns, strict=True)]
+        low, up, to = (f"({', '.join(names)})" for names in (lower, upper, end))
         descending = ", ".join(f"{c} DESC" for c in columns)
+        first = f"SELECT {keys} INTO {', '.join(lower)} FROM {self.target}"
         lines = [
             "",
-            *self._declare(variables),
+            *self._declare([*variables, "  _pgroll_bounded boolean := false;"]),
             "BEGIN",
             *self._probe(),
-            f"  SELECT {keys} INTO {', '.join(lower)} FROM {self.target} ORDER BY {keys} LIMIT 1;",
-            "  WHILE FOUND LOOP",
+            *self._slice(lower, end),
+            f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
+            "  ELSE",
+            f"    {first} ORDER BY {keys} LIMIT 1;",
+            "  END IF;",
+            f"  WHILE FOUND AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
             "    _pgroll_started := pg_catalog.clock_timestamp();",
             f"    SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) >= {low}",
             f"      ORDER BY {keys} OFFSET _pgroll_size - 1 LIMIT 1;",
@@ -236,15 +294,37 @@ class _Body:
             f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} ORDER BY {descending} "
             "LIMIT 1;",
             "    END IF;",
+            f"    IF _pgroll_bounded AND {up} >= {to} THEN  -- this worker's share ends before",
+            f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) < {to}",
+            f"        ORDER BY {descending} LIMIT 1;",
+            "    END IF;",
             *self._update(f"({keys}) >= {low} AND ({keys}) <= {up} AND {self.marker}", "    "),
             *self._after_batch(),
-            f"    SELECT {keys} INTO {', '.join(lower)} FROM {self.target} WHERE ({keys}) > {up}",
+            f"    {first} WHERE ({keys}) > {up}",
             f"      ORDER BY {keys} LIMIT 1;",
             "  END LOOP;",
             "END",
             "",
         ]
         return "\n".join(lines)
+
+    @staticmethod
+    def _slice(lower: list[str], end: list[str]) -> list[str]:
+        """A worker of several reads its share of the keys from its session's settings.
+
+        The executor sets them (``backfill_workers``): from a key, up to the next worker's
+        first key. The shares are cut at keys, so together they cover every key whatever
+        clients do meanwhile.
+        """
+        def setting(name: str) -> str:
+            return f"pg_catalog.current_setting({quote_literal(name)}, true)"
+
+        return [
+            f"  IF {setting(SLICE_SETTING)} = 'on' THEN",
+            *(f"    {v} := {setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
+            f"    _pgroll_bounded := {setting(f'{TO_SETTING}0')} IS NOT NULL;",
+            *(f"    {v} := {setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
+        ]
 
     def by_pages(self) -> str:
         # Pages instead of keys: about 50 rows a page to begin with, then sized by time.

@@ -65,6 +65,7 @@ class Step:
     transactional: bool = True
     kind: StepKind = StepKind.STATEMENT
     index: str | None = None  # the index a concurrent build creates (dropped if left invalid)
+    key: tuple[str, ...] = ()  # a backfill's key columns: workers split the table on them
     origin: Span | None = field(default=None, compare=False)
 
 

@@ -126,6 +126,8 @@ DO $pgroll_backfill$
 DECLARE
   _pgroll_lower_0 "public"."reviews"."id"%TYPE;
   _pgroll_upper_0 "public"."reviews"."id"%TYPE;
+  _pgroll_to_0 "public"."reviews"."id"%TYPE;
+  _pgroll_bounded boolean := false;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
   _pgroll_most bigint := 1000000;
@@ -134,22 +136,44 @@ DECLARE
   _pgroll_started timestamptz;
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
 BEGIN
   BEGIN
     UPDATE "public"."reviews" SET "_pgroll_new_review" = ("review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
-  SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" ORDER BY "id" LIMIT 1;
-  WHILE FOUND LOOP
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
+    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" WHERE ("id") >= (_pgroll_lower_0) ORDER BY "id" LIMIT 1;
+  ELSE
+    SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" ORDER BY "id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     _pgroll_started := pg_catalog.clock_timestamp();
     SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" WHERE ("id") >= (_pgroll_lower_0)
       ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
     IF NOT FOUND THEN  -- the last batch: up to the last key
       SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" ORDER BY "id" DESC LIMIT 1;
     END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" WHERE ("id") < (_pgroll_to_0)
+        ORDER BY "id" DESC LIMIT 1;
+    END IF;
     IF _pgroll_fast THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
       UPDATE "public"."reviews" SET "_pgroll_new_review" = ("review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
     ELSE
       UPDATE "public"."reviews" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";

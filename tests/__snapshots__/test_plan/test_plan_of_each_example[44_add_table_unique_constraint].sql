@@ -256,6 +256,8 @@ DO $pgroll_backfill$
 DECLARE
   _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
   _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_bounded boolean := false;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
   _pgroll_most bigint := 1000000;
@@ -264,22 +266,44 @@ DECLARE
   _pgroll_started timestamptz;
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
 BEGIN
   BEGIN
     UPDATE "public"."tickets" SET "_pgroll_new_sellers_name" = ("sellers_name"), "_pgroll_new_sellers_zip" = ("sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
-  SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" ORDER BY "ticket_id" LIMIT 1;
-  WHILE FOUND LOOP
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
+    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" WHERE ("ticket_id") >= (_pgroll_lower_0) ORDER BY "ticket_id" LIMIT 1;
+  ELSE
+    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" ORDER BY "ticket_id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     _pgroll_started := pg_catalog.clock_timestamp();
     SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" WHERE ("ticket_id") >= (_pgroll_lower_0)
       ORDER BY "ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
     IF NOT FOUND THEN  -- the last batch: up to the last key
       SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" ORDER BY "ticket_id" DESC LIMIT 1;
     END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" WHERE ("ticket_id") < (_pgroll_to_0)
+        ORDER BY "ticket_id" DESC LIMIT 1;
+    END IF;
     IF _pgroll_fast THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
       UPDATE "public"."tickets" SET "_pgroll_new_sellers_name" = ("sellers_name"), "_pgroll_new_sellers_zip" = ("sellers_zip"), "_pgroll_needs_backfill" = false WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
     ELSE
       UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";

@@ -270,11 +270,19 @@ DECLARE
   _pgroll_started timestamptz;
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
 BEGIN
   BEGIN
     UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
   END;
   _pgroll_last_page := pg_catalog.pg_relation_size('"public"."tasks"'::regclass) / pg_catalog.current_setting('block_size')::bigint;
   _pgroll_size := greatest(1, _pgroll_size / 50);
@@ -284,6 +292,9 @@ BEGIN
     _pgroll_started := pg_catalog.clock_timestamp();
     IF _pgroll_fast THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
       UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";
     ELSE
       UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";

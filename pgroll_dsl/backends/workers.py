@@ -1,0 +1,97 @@
+"""A backfill split over several connections, for servers with cores to spare.
+
+One backfill runs on one connection and uses one core of the server. With
+``--backfill-workers N`` the executor cuts the table's key range at N-1 keys (read once, at
+evenly spaced positions of the key order, from the planner's row estimate) and runs the
+plan's own backfill statement on N connections at once, each with its share in its session's
+settings (see ``plan/backfill.py``). The shares are cut at keys, not at positions, so they
+cover every key together, whatever clients insert or delete meanwhile; a row two workers
+both reach is written once (the second finds its marker cleared). Each worker reports its
+rows; the sum is the progress.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from pgroll_dsl.catalog.derived import FROM_SETTING, SLICE_SETTING, TO_SETTING
+from pgroll_dsl.plan.backfill import progress_rows
+from pgroll_dsl.plan.model import Step
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import quote_ident
+
+Connection = psycopg.Connection[Any]
+Key = tuple[str, ...]  # a key's columns as text (their output form)
+
+
+def boundaries(conn: Connection, schema: str, step: Step, workers: int) -> list[Key]:
+    """The first key of each share: the table's first key, then evenly spaced ones."""
+    assert step.relation is not None
+    table = qualified(schema, step.relation)
+    columns = ", ".join(quote_ident(c) for c in step.key)
+    # Aliased: ORDER BY would otherwise sort by the text forms, named like the columns.
+    texts = ", ".join(f"{quote_ident(c)}::text AS _pgroll_k{i}" for i, c in enumerate(step.key))
+    row = conn.execute(f"SELECT GREATEST(reltuples, 0)::bigint FROM pg_catalog.pg_class "
+                       f"WHERE oid = '{table}'::regclass").fetchone()
+    estimate = int(row[0]) if row else 0
+    found: list[Key] = []
+    for share in range(workers):
+        key = conn.execute(f"SELECT {texts} FROM {table} ORDER BY {columns} OFFSET %s LIMIT 1",
+                           (estimate * share // workers,)).fetchone()
+        if key is not None and (not found or tuple(key) != found[-1]):
+            found.append(tuple(str(v) for v in key))
+    return found
+
+
+def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connection,
+                         schema: str, step: Step, workers: int,
+                         on_rows: Callable[[int], None]) -> None:
+    """Run the backfill ``step`` on ``workers`` connections; the first error is raised."""
+    starts = boundaries(conn, schema, step, workers)
+    if not starts:
+        return  # no row at all
+    done = [0] * len(starts)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(number: int) -> None:
+        try:
+            with open_connection() as worker:
+                def notice(diagnostic: psycopg.errors.Diagnostic) -> None:
+                    rows = progress_rows(diagnostic.message_detail)
+                    if rows is not None:
+                        with lock:
+                            done[number] = rows
+                            on_rows(sum(done))
+
+                worker.add_notice_handler(notice)
+                _share(worker, step.key, starts[number],
+                       starts[number + 1] if number + 1 < len(starts) else None)
+                worker.execute(step.sql)
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            with lock:
+                errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(n,), name=f"backfill worker {n}")
+               for n in range(len(starts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _share(conn: Connection, key: Key, start: Key, end: Key | None) -> None:
+    """This session's share of the keys: from ``start``, up to ``end`` (excluded)."""
+    settings = [(SLICE_SETTING, "on"),
+                *((f"{FROM_SETTING}{i}", value) for i, value in enumerate(start))]
+    if end is not None:
+        settings += [(f"{TO_SETTING}{i}", value) for i, value in enumerate(end)]
+    for name, value in settings:
+        conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+    assert len(start) == len(key)
