@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import NOT_NULL_PREFIX, derived
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.plan.model import Lock, Phase, Step
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.triggers import TriggerSpec
 from pgroll_dsl.source import Span
@@ -126,3 +127,37 @@ def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
                  lock=Lock.SHARE_UPDATE_EXCLUSIVE, relation=table.physical)
 
 
+def validate_step(ctx: Context, table: Table, constraint: str) -> None:
+    """VALIDATE a NOT VALID constraint at the end of start, once the backfill is done.
+
+    A scan that lets reads and writes continue. Run at start, an existing row that violates
+    the constraint is reported while ``rollback`` is still free, and complete only swaps.
+    """
+    ctx.validate.append(Step(
+        sql=f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} VALIDATE CONSTRAINT "
+        f"{quote_ident(constraint)}", summary=f"validate {constraint}", relation=table.physical,
+        lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
+
+
+def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> None:
+    """NOT NULL without a scan under ACCESS EXCLUSIVE: NOT VALID check, validate, SET NOT NULL.
+
+    ``physical`` is the column's name during the migration, ``name`` its name after complete.
+    """
+    check = derived(NOT_NULL_PREFIX, name)
+    ref = ctx.table_ref(table)
+    ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check)} CHECK "
+             f"({quote_ident(physical)} IS NOT NULL) NOT VALID",
+             f"NOT NULL of {name} as a check (not valid)", relation=table.physical)
+    validate_step(ctx, table, check)
+    after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN {quote_ident(name)} SET "
+                  "NOT NULL", f"set {name} NOT NULL (the valid check spares the scan)")
+    after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} DROP CONSTRAINT IF EXISTS "
+                  f"{quote_ident(check)}", f"drop the check {check}")
+
+
+def after_rename(ctx: Context, table: Table, sql: str, summary: str,
+                  lock: Lock = Lock.ACCESS_EXCLUSIVE) -> None:
+    """A complete step that needs the column's final name: it runs right after the swap."""
+    ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical, lock=lock,
+                               origin=ctx.origin))

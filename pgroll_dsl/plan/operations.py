@@ -12,12 +12,15 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan import backfill, columns
-from pgroll_dsl.plan.columns import (
-    install_trigger,
+from pgroll_dsl.plan.columns import install_trigger
+from pgroll_dsl.plan.context import (
+    Context,
+    comment_step,
+    flush_trigger_drops,
     not_null_via_check,
+    references_sql,
     validate_step,
 )
-from pgroll_dsl.plan.context import Context, comment_step, flush_trigger_drops, references_sql
 from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns

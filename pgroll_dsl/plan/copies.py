@@ -1,0 +1,360 @@
+"""Constraints and indexes on the columns a migration copies, rebuilt on the copies.
+
+A column that is copied (a type change, a new constraint, NOT NULL) takes its constraints and
+indexes along: each is made again on the copy under a derived name (``_pgroll_dup_``), NOT
+VALID and validated after the backfill, or built concurrently (a unique one after the
+backfill, once every copy is filled), and renamed back at complete. Foreign keys of other
+tables that point at a copied column are repointed at its copy the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgroll_dsl import ir
+from pgroll_dsl.catalog.apply import backing_index
+from pgroll_dsl.catalog.derived import (
+    DUP_PREFIX,
+    derived,
+    new_name,
+)
+from pgroll_dsl.catalog.index_keys import exclusion_sql, key_sql, options_sql
+from pgroll_dsl.catalog.model import Constraint, Index, Table
+from pgroll_dsl.plan import backfill
+from pgroll_dsl.plan.context import (
+    Context,
+    after_rename,
+    references_sql,
+    validate_step,
+)
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step
+from pgroll_dsl.sql.ddl import deferrable, idents, qualified
+from pgroll_dsl.sql.expressions import column_references, rename_columns
+from pgroll_dsl.sql.quoting import quote_ident, quote_name
+
+
+def rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
+                         skip: str | None) -> None:
+    """Constraints and indexes on the old columns, rebuilt on the copies.
+
+    Each copy is the definition PostgreSQL would keep through a plain ``ALTER TABLE``, with
+    only the rewritten columns changed: a check keeps NO INHERIT, a foreign key its
+    deferrability and ``SET NULL (...)`` columns, a key its INCLUDE columns, NULLS NOT
+    DISTINCT, storage parameters, tablespace and deferrability, an index its method, keys'
+    collations, operator classes and order, INCLUDE columns, storage parameters, tablespace
+    and predicate. A column counts as used when it is a key, an INCLUDE column, or named in
+    an expression, a check or a predicate: dropping the old column would drop the object.
+
+    An object over two columns that two operations of the migration rewrite is copied by
+    the first one over its copy and the other old column: the second one replaces that copy
+    (same name) by one over both copies, and leaves the complete steps to the first.
+    """
+    now = _names_now(table, names)
+    rebuilt_indexes = set()
+    for constraint in table.constraints:
+        if constraint.name == skip or not _constraint_uses(constraint) & names.keys():
+            continue
+        copy = _Copy(table, derived(DUP_PREFIX, constraint.name), now)
+        again = _copied_before(ctx, copy)
+        match constraint.type:
+            case ir.ConstraintType.CHECK | ir.ConstraintType.FOREIGN_KEY:
+                _copy_check_or_foreign_key(ctx, constraint, copy, again)
+            case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY:
+                _copy_key(ctx, constraint, copy, again)
+                rebuilt_indexes.add(constraint.name)
+            case ir.ConstraintType.EXCLUDE:
+                _copy_exclusion(ctx, constraint, copy, again)
+                rebuilt_indexes.add(constraint.name)
+    for index in table.indexes:
+        if index.name in rebuilt_indexes or index.constraint is not None:
+            continue
+        if _index_uses(table, index) & names.keys():
+            copy = _Copy(table, derived(DUP_PREFIX, index.name), now)
+            _copy_index(ctx, index, copy, _copied_before(ctx, copy))
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    """Where a copy goes: its table, its temporary name, and each column's name now."""
+
+    table: Table
+    name: str
+    columns: dict[str, str]  # the copies of this and earlier operations, by column
+
+    def column(self, name: str) -> str:
+        """A column of a list (key, INCLUDE, foreign key) as SQL: its physical name."""
+        return quote_ident(self.columns.get(name) or physical_name(self.table, name))
+
+    def expression(self, text: str) -> str:
+        """An expression re-pointed at the copies by identifier.
+
+        Its text names the other columns as they were before the migration, which is still
+        their physical name (renames happen at complete).
+        """
+        return rename_columns(text, self.columns)
+
+
+def _names_now(table: Table, names: dict[str, str]) -> dict[str, str]:
+    """This operation's copies, and the columns earlier ones added or copied."""
+    earlier = {c.name: c.physical for c in table.columns if c.physical == new_name(c.name)}
+    return earlier | names
+
+
+def _copied_before(ctx: Context, copy: _Copy) -> bool:
+    """Whether an earlier operation of the migration already made this copy."""
+    quoted = quote_ident(copy.name)
+    return any(quoted in step.sql and step.relation == copy.table.physical
+               for step in (*ctx.start, *ctx.late_start))
+
+
+def _constraint_uses(constraint: Constraint) -> set[str]:
+    """The columns a constraint cannot exist without (see ``rebuild_constraints``)."""
+    used = constraint_columns(constraint) | set(constraint.include)
+    if constraint.type is ir.ConstraintType.EXCLUDE:
+        for element in constraint.elements:
+            used |= {element.key} | _expression_columns(element.key)
+        used |= _expression_columns(constraint.predicate)
+    return used
+
+
+def _index_uses(table: Table, index: Index) -> set[str]:
+    """The columns an index cannot exist without: keys, INCLUDE, those its expressions name."""
+    used = {*index.columns, *index.include} | _expression_columns(index.predicate)
+    for key in index.columns:
+        if table.column(key) is None:
+            used |= _expression_columns(key)
+    return used
+
+
+def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy,
+                               again: bool) -> None:
+    """NOT VALID on the copy now; validated after the backfill, renamed back at complete."""
+    ref = ctx.table_ref(copy.table)
+    if again:
+        ctx.step(Phase.START, f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS "
+                 f"{quote_ident(copy.name)}", f"drop {copy.name}: it is made again over both "
+                 "copies", relation=copy.table.physical)
+    if constraint.type is ir.ConstraintType.CHECK:
+        no_inherit = " NO INHERIT" if constraint.no_inherit else ""
+        body = f"CHECK ({copy.expression(constraint.expression or 'true')}){no_inherit}"
+        what, lock = "check", Lock.ACCESS_EXCLUSIVE
+    else:
+        body, what, lock = _foreign_key_sql(ctx, constraint, copy), "foreign key", \
+            Lock.SHARE_ROW_EXCLUSIVE
+    ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(copy.name)} {body} "
+             "NOT VALID", f"copy {what} {constraint.name} (not valid)",
+             relation=copy.table.physical, lock=lock)
+    if not again:
+        validate_step(ctx, copy.table, copy.name)
+        rename_constraint_after(ctx, copy.table, copy.name, constraint.name)
+
+
+def _foreign_key_sql(ctx: Context, constraint: Constraint, copy: _Copy) -> str:
+    """``FOREIGN KEY (...) REFERENCES ...``, deferrability and SET NULL columns kept."""
+    fk = constraint.references
+    assert fk is not None
+    own = ", ".join(copy.column(c) for c in constraint.columns)
+    set_columns = tuple(copy.columns.get(c) or physical_name(copy.table, c)
+                        for c in fk.on_delete_set_columns)
+    target = references_sql(ctx, fk.table, fk.columns, fk.on_delete, fk.on_update,
+                            fk.match_type, set_columns)
+    return (f"FOREIGN KEY ({own}) {target}"
+            f"{deferrable(constraint.deferrable, constraint.initially_deferred)}")
+
+
+def _copy_key(ctx: Context, constraint: Constraint, copy: _Copy, again: bool) -> None:
+    """A unique index built concurrently now; the constraint takes it over at complete.
+
+    Everything that belongs to the index (INCLUDE, NULLS NOT DISTINCT, storage parameters,
+    tablespace) is given to the index, which ``USING INDEX`` hands to the constraint;
+    deferrability belongs to the constraint.
+    """
+    _build_index(ctx, backing_index(constraint), copy, again, f"build unique index {copy.name}")
+    if again:
+        return
+    kind = "PRIMARY KEY" if constraint.type is ir.ConstraintType.PRIMARY_KEY else "UNIQUE"
+    later = deferrable(constraint.deferrable, constraint.initially_deferred)
+    after_rename(ctx, copy.table, f"ALTER TABLE {ctx.table_ref(copy.table)} ADD CONSTRAINT "
+                  f"{quote_ident(constraint.name)} {kind} USING INDEX "
+                  f"{quote_ident(copy.name)}{later}", f"attach {constraint.name} to its new index")
+
+
+def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bool) -> None:
+    """The exclusion constraint on the copy, at start, under ACCESS EXCLUSIVE.
+
+    PostgreSQL can neither build an exclusion constraint's index concurrently nor attach
+    one built beforehand (``USING INDEX`` is for keys only), nor add it NOT VALID: ``ADD
+    CONSTRAINT ... EXCLUDE`` builds the index while holding ACCESS EXCLUSIVE, a scan of the
+    whole table during which reads and writes wait. It is done at start, while the copy is
+    still empty but for the rows written since the trigger exists: the build then costs one
+    scan and almost no index entries, a conflict shows while rollback is still free, and
+    the backfill is checked against it row by row. The plan's header says so.
+
+    NULL in a plain key never conflicts (exclusion operators are strict), but an expression
+    or a predicate over a rewritten column may make the empty copies conflict (``WHERE
+    cancelled IS NULL``): such a constraint is added after the backfill instead, when the
+    copies hold their values (a longer build, under the same lock), as is the second copy
+    of a constraint over two columns rewritten by two operations.
+
+    At complete the original is dropped before the old column: PostgreSQL drops it with a
+    key column, but not with a column only its predicate or an expression names.
+    """
+    table = copy.table
+    if not constraint.elements:
+        ctx.notes.append(f"exclusion constraint {constraint.name} on {table.name} is not "
+                         "carried over to the rewritten column: its elements are not known")
+        return
+    index = backing_index(constraint)
+    elements = ", ".join(exclusion_sql(e, _key_sql(copy, e.key)) for e in constraint.elements)
+    steps = [Step(sql=f"ALTER TABLE {ctx.table_ref(table)} DROP CONSTRAINT IF EXISTS "
+                  f"{quote_ident(copy.name)}", summary=f"drop {copy.name}: it is made again "
+                  "over both copies", relation=table.physical, origin=ctx.origin)] if again else []
+    steps.append(Step(
+        sql=f"ALTER TABLE {ctx.table_ref(table)} ADD CONSTRAINT {quote_ident(copy.name)} "
+        f"EXCLUDE USING {quote_name(index.method)} ({elements}){_index_tail(copy, index, True)}"
+        f"{deferrable(constraint.deferrable, constraint.initially_deferred)}",
+        summary=f"copy exclusion constraint {constraint.name}: its index is built under the "
+        "lock, reads and writes wait for a scan of the table",
+        relation=table.physical, cost=Cost.BUILD_LOCKED, origin=ctx.origin))
+    if again or _expressions_use(copy, constraint.predicate,
+                                 [e.key for e in constraint.elements]):
+        _after_backfill(ctx, table, *steps)
+    else:
+        ctx.start.extend(steps)
+    if again:
+        return
+    ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} DROP CONSTRAINT "
+             f"IF EXISTS {quote_ident(constraint.name)}",
+             f"drop exclusion constraint {constraint.name} (its copy stays)",
+             relation=table.physical)
+    ctx.notes.append(f"exclusion constraint {constraint.name} on {table.name} is rebuilt on "
+                     "the copy at start under ACCESS EXCLUSIVE: reads and writes of "
+                     f"{table.name} wait while its index is built (PostgreSQL cannot build "
+                     "it concurrently)")
+    rename_constraint_after(ctx, table, copy.name, constraint.name)
+
+
+def _expressions_use(copy: _Copy, predicate: str | None, keys: list[str]) -> bool:
+    """Whether a predicate or an expression key names a copied column."""
+    used = _expression_columns(predicate)
+    for key in keys:
+        if copy.table.column(key) is None:
+            used |= _expression_columns(key)
+    return bool(used & copy.columns.keys())
+
+
+def _copy_index(ctx: Context, index: Index, copy: _Copy, again: bool) -> None:
+    _build_index(ctx, index, copy, again, f"copy index {index.name}")
+    if not again:
+        after_rename(ctx, copy.table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, copy.name)}"
+                      f" RENAME TO {quote_ident(index.name)}",
+                      f"give index {index.name} its name back", Lock.SHARE_UPDATE_EXCLUSIVE)
+
+
+def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: str) -> None:
+    """Build the copy of an index concurrently: with the other copies, or after the backfill.
+
+    Until the backfill has reached them, rows hold NULL in the copies. A unique index that
+    counts NULLs as equal (NULLS NOT DISTINCT), has an expression key (which may turn NULL
+    into a value, as ``coalesce`` does) or a predicate (which NULL may satisfy, as in
+    ``WHERE deleted_at IS NULL``) could find those rows duplicates: it is built once the
+    backfill is done, when every row has its value. A copy made ``again`` (see
+    ``rebuild_constraints``) replaces the earlier one after the backfill too.
+    """
+    table, name = copy.table, copy.name
+    steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS {qualified(ctx.schema, name)}",
+                  summary=f"drop {name}: it is made again over both copies",
+                  relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                  transactional=False, origin=ctx.origin)] if again else []
+    steps.append(Step(sql=_index_sql(ctx, index, copy), summary=summary,
+                      relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                      cost=Cost.BUILD, transactional=False, index=name, origin=ctx.origin))
+    expression_key = any(table.column(key) is None for key in index.columns)
+    if again or (index.unique and (index.nulls_not_distinct or expression_key
+                                   or index.predicate is not None)):
+        _after_backfill(ctx, table, *steps)
+    else:
+        ctx.start.extend(steps)
+
+
+def _after_backfill(ctx: Context, table: Table, *steps: Step) -> None:
+    """Start steps that need every copy filled: they follow the table's backfill."""
+    backfill.schedule(ctx, table)  # (at most once per table) so that they come after it
+    ctx.late_start.extend(steps)
+
+
+def _index_sql(ctx: Context, index: Index, copy: _Copy) -> str:
+    """``CREATE INDEX CONCURRENTLY`` of ``index`` as the copy, on the copied columns.
+
+    The index of a key says no ``USING``: it can only be a btree.
+    """
+    keys = ", ".join(_key_sql(copy, key) + key_sql(index.options(position))
+                     for position, key in enumerate(index.columns))
+    unique = "UNIQUE " if index.unique else ""
+    using = "" if index.constraint is not None else f" USING {quote_name(index.method)}"
+    return (f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(copy.name)} ON "
+            f"{ctx.table_ref(copy.table)}{using} ({keys}){_index_tail(copy, index, False)}")
+
+
+def _key_sql(copy: _Copy, key: str) -> str:
+    """A key column's physical name, or an expression re-pointed by identifier."""
+    if copy.table.column(key) is not None:
+        return copy.column(key)
+    return f"({copy.expression(key)})"
+
+
+def _index_tail(copy: _Copy, index: Index, constraint: bool) -> str:
+    """INCLUDE, NULLS NOT DISTINCT, WITH, tablespace and WHERE, in ``CREATE INDEX`` order.
+
+    ``constraint``: the clauses of ``ADD CONSTRAINT ... EXCLUDE`` instead, which name the
+    tablespace ``USING INDEX TABLESPACE`` and cannot say NULLS NOT DISTINCT.
+    """
+    text = ""
+    if index.include:
+        text += f" INCLUDE ({', '.join(copy.column(c) for c in index.include)})"
+    if index.nulls_not_distinct and not constraint:
+        text += " NULLS NOT DISTINCT"
+    if index.storage_parameters:
+        text += f" WITH ({options_sql(index.storage_parameters)})"
+    if index.tablespace is not None:
+        using = "USING INDEX " if constraint else ""
+        text += f" {using}TABLESPACE {quote_ident(index.tablespace)}"
+    if index.predicate is not None:
+        text += f" WHERE ({copy.expression(index.predicate)})"
+    return text
+
+
+def _expression_columns(text: str | None) -> set[str]:
+    """Row-level columns an index predicate or key expression names."""
+    if text is None:
+        return set()
+    return {r.name for r in column_references(text) if r.qualifier is None and r.row_level}
+
+
+def unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]) -> None:
+    """Start: a unique index built concurrently (a constraint is later made from it)."""
+    ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(name)} "
+             f"ON {ctx.table_ref(table)} {idents(columns)}", f"build unique index {name}",
+             relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
+             transactional=False, index=name)
+
+
+def rename_constraint_after(ctx: Context, table: Table, old: str, new: str) -> None:
+    """Complete: the copy's constraint takes the original's name, once the columns swapped."""
+    after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
+                  f"{quote_ident(old)} TO {quote_ident(new)}", f"name {old} back to {new}")
+
+
+def physical_name(table: Table, name: str) -> str:
+    """A column's name in the table as it is now (its copy's, while it is being rewritten)."""
+    column = table.column(name)
+    return column.physical if column is not None else name
+
+
+def constraint_columns(constraint: Constraint) -> set[str]:
+    """The columns a constraint is on: its own list, else those its expression names."""
+    if constraint.columns:
+        return set(constraint.columns)
+    refs = column_references(constraint.expression or "")
+    return {r.name for r in refs if r.qualifier is None and r.row_level}
+
