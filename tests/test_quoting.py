@@ -8,10 +8,12 @@ parse as names too, while every keyword that is quoted would fail (or mean somet
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pglast import ast, keywords, parse_sql
 
-from pgroll_dsl.sql.quoting import RESERVED_WORDS, quote_name
+from pgroll_dsl.sql.quoting import RESERVED_WORDS, quote_name, quote_type_name
 
 CATEGORIES = {
     "reserved": keywords.RESERVED_KEYWORDS,
@@ -91,3 +93,29 @@ def test_a_keyword_is_quoted_exactly_when_the_grammar_needs_it(category: str) ->
 )
 def test_quote_name_examples(name: str, quoted: str) -> None:
     assert quote_name(name) == quoted
+
+
+def test_type_names_are_quoted_as_postgresql_quotes_them(pg_conn: Any) -> None:
+    """A user type named like a keyword: exactly PostgreSQL's quote_ident (format_type's rule),
+    for every keyword pglast knows and a few plain names."""
+    words = sorted(set().union(*CATEGORIES.values()) | {"email", "Email", "a b", "_x1"})
+    theirs = dict(pg_conn.execute("SELECT w, quote_ident(w) FROM unnest(%s::text[]) w",
+                                  (words,)).fetchall())
+    ours = {w: quote_type_name(w) for w in words}
+    assert {w: q for w, q in ours.items() if q != theirs[w]} == {}
+
+
+def test_a_type_named_like_a_keyword_is_planned_quoted(pg_conn: Any) -> None:
+    """Replay of ``CREATE TYPE "position"`` spells the columns' type as introspection does."""
+    from pgroll_dsl.catalog.introspect import introspect
+    from pgroll_dsl.catalog.model import Catalog
+    from pgroll_dsl.catalog.sql_ddl import apply_sql
+
+    script = ("CREATE TYPE \"position\" AS ENUM ('a', 'b'); "
+              "CREATE TABLE t (id int PRIMARY KEY, c \"position\")")
+    pg_conn.execute(script)
+    replayed = apply_sql(Catalog(), script)[0].table("t")
+    live = introspect(pg_conn).table("t")
+    assert replayed is not None and live is not None
+    assert replayed.column("c") == live.column("c")
+    assert live.column("c").type == '"position"'  # type: ignore[union-attr]

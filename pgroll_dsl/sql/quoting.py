@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from pgroll_dsl.ir import TypeName
 
@@ -19,6 +19,10 @@ from pgroll_dsl.ir import TypeName
 # ones (``left``, ``join``). Column-name keywords (``position``, ``int``) are valid column and
 # table names, so they stay bare; tests/test_quoting.py proves both for every keyword.
 RESERVED_WORDS = frozenset(RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
+# Where a type name goes, a column-name keyword is read as the built-in type it names
+# (``int``, ``position`` would be a syntax error): a user's type of that name is quoted, as
+# PostgreSQL's own quote_ident and format_type quote it.
+_TYPE_KEYWORDS = frozenset(RESERVED_WORDS | COL_NAME_KEYWORDS)
 
 _SIMPLE_WORD = re.compile(r"[a-z_][a-z0-9_$]*\Z")
 # Types whose modifier sits after the first word: timestamp(3) with time zone.
@@ -35,6 +39,16 @@ def quote_ident(name: str) -> str:
 def quote_name(name: str, keywords: Collection[str] = ()) -> str:
     """Quote only when PostgreSQL would otherwise fold or misread the name."""
     if _SIMPLE_WORD.match(name) and name not in keywords and name not in RESERVED_WORDS:
+        return name
+    return quote_ident(name)
+
+
+def quote_type_name(name: str) -> str:
+    """A user-defined type's name (or its schema's) as format_type spells it.
+
+    Quoted when it is a keyword other than an unreserved one, or when it would fold.
+    """
+    if _SIMPLE_WORD.match(name) and name not in _TYPE_KEYWORDS:
         return name
     return quote_ident(name)
 

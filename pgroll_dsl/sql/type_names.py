@@ -7,7 +7,7 @@ matches replay.
 from __future__ import annotations
 
 from pgroll_dsl.ir import TypeName
-from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.quoting import quote_type_name
 
 # One spelling per type, whichever the author used: the short name PostgreSQL users write.
 # The IR keeps only this spelling, so ``int`` and ``integer`` are equal everywhere and ``fmt``
@@ -64,7 +64,7 @@ def canonical_type(type_: TypeName) -> str:
     """The text ``format_type`` prints for this type (unqualified for the target schema)."""
     if type_.quoted or type_.schema is not None:
         suffix = f"({','.join(type_.modifiers)})" if type_.modifiers else ""
-        return quote_name(type_.name) + suffix + ("[]" if type_.array_dims else "")
+        return quote_type_name(type_.name) + suffix + ("[]" if type_.array_dims else "")
     short, modifiers = canonical_spelling(type_.name, type_.modifiers)
     name = _ALIASES.get(short, short)
     if name == "character" and not modifiers:

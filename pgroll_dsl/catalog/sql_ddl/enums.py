@@ -15,7 +15,7 @@ from pgroll_dsl.catalog.model import Catalog, EnumType
 from pgroll_dsl.catalog.sql_ddl.cascade import without_references
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, strings
-from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.quoting import quote_type_name
 
 
 def enum_statement(catalog: Catalog, stmt: ast.CreateEnumStmt | ast.AlterEnumStmt) -> Catalog:
@@ -62,7 +62,7 @@ def _with_enum(catalog: Catalog, enum: EnumType) -> Catalog:
 
 def _enum_types(name: str) -> tuple[str, str]:
     """How columns of the enum type (and of its array type) spell their type."""
-    return quote_name(name), quote_name(name) + "[]"
+    return quote_type_name(name), quote_type_name(name) + "[]"
 
 
 def rename_enum(catalog: Catalog, old: str, new: str) -> Catalog:

@@ -12,7 +12,7 @@ from pglast import ast
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.nodes import strings
-from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.quoting import quote_type_name
 from pgroll_dsl.sql.spans import regenerated
 from pgroll_dsl.sql.type_names import SERIAL_TYPES, canonical_type, format_type_alias
 
@@ -59,7 +59,7 @@ def type_text(type_name: ast.TypeName | None, schema: str) -> str:
         return _interval(modifiers) + array
     if namespace not in (None, "pg_catalog", schema):
         suffix = f"({','.join(modifiers)})" if modifiers else ""
-        return f"{quote_name(namespace or '')}.{quote_name(name)}{suffix}{array}"
+        return f"{quote_type_name(namespace or '')}.{quote_type_name(name)}{suffix}{array}"
     if namespace is None and name in ("char", "bpchar") and not modifiers:
         return ('"char"' if name == "char" else name) + array  # only a quoted name gets here
     builtin = namespace == "pg_catalog" or format_type_alias(name) != name
