@@ -16,7 +16,6 @@ DUP_PREFIX = "_pgroll_dup_"  # constraints and indexes rebuilt on a copy
 NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
 TRIGGER_PREFIX = "_pgroll_trigger_"
-MARK_PREFIX = "_pgroll_mark_"
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
 # A setting the backfill turns on in its own transactions: the sync and marking triggers
 # skip rows while it is on, because the backfill writes the copies and the marker itself.

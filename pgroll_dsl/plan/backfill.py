@@ -1,8 +1,8 @@
 """The backfill: every row that existed before start gets its copies filled, in batches.
 
-Everything about it lives here: the marker column that says which rows still need it, the
-trigger that clears the marker of every row a client writes, the batched loop itself, and
-the progress it reports. The sync triggers (``triggers.py``) fill the copies of rows that
+Everything about it lives here: the marker column that says which rows still need it (the
+table's last sync trigger clears it on every row a client writes), the batched loop itself,
+and the progress it reports. The sync triggers (``triggers.py``) fill the copies of rows that
 clients write; the backfill fills the rest.
 
 How a batch works, and why:
@@ -38,21 +38,18 @@ from dataclasses import dataclass, replace
 from pgroll_dsl.catalog.derived import (
     BACKFILL_SETTING,
     FROM_SETTING,
-    MARK_PREFIX,
     MARKER,
     NEW_PREFIX,
     SLICE_SETTING,
     TO_SETTING,
-    derived,
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
-from pgroll_dsl.plan.triggers import TriggerSpec, row_trigger_sql
+from pgroll_dsl.plan.triggers import TriggerSpec, on_the_row, trigger_function_sql
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.expressions import Context as Slot
-from pgroll_dsl.sql.expressions import check_sql, column_references, rename_columns
+from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 # For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
@@ -117,18 +114,14 @@ def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
     found = []
     for spec in specs:
         assert spec.up is not None
-        side = spec.up
-        names = dict(side.variables)
-        references = column_references(side.expression)
-        if not references and check_sql(side.expression, Slot.EXPRESSION) is not None:
-            return ()  # does not parse here: the trigger reports it
-        for ref in references:
-            if ref.qualifier is not None or not ref.row_level or ref.name not in names:
-                return ()
-            if names[ref.name] in filled:
-                return ()
-        found.append((side.target, rename_columns(side.expression, names)))
-        filled.add(side.target)
+        expression = on_the_row(spec.up)
+        names = dict(spec.up.variables)
+        reads = {names[r.name] for r in column_references(spec.up.expression)
+                 if r.name in names}
+        if expression is None or reads & filled:
+            return ()
+        found.append((spec.up.target, expression))
+        filled.add(spec.up.target)
     return tuple(found)
 
 
@@ -373,44 +366,25 @@ def _key(ctx: Context, table: Table) -> tuple[str, ...]:
     return tuple(physical)
 
 
-def mark_name(table: str) -> str:
-    """The trigger (and function) that marks a table's written rows as backfilled."""
-    return derived(MARK_PREFIX, table)
+def mark_last_triggers(ctx: Context) -> None:
+    """The last sync trigger of each backfilled table clears the marker of every row written.
 
-
-def mark_steps(ctx: Context) -> list[Step]:
-    """One trigger per backfilled table that marks written rows done, after its sync triggers.
-
-    Created after every sync trigger of the table exists, so that a row it marks has had all
-    of them run: the backfill may skip it.
+    It is created after every other sync trigger of the table, so a row it marks has had all
+    of them run: the backfill may skip it. (One trigger call per row less than a marking
+    trigger of its own.)
     """
-    steps = []
-    for physical in sorted(ctx.marked_tables):
-        name = mark_name(physical)
-        ctx.triggers.append((physical, name))
-        function = (
-            f"CREATE OR REPLACE FUNCTION {qualified(ctx.schema, name)}() RETURNS trigger\n"
-            "LANGUAGE plpgsql AS "
-            + dollar_quote(f"\nBEGIN\n  NEW.{quote_ident(MARKER)} := false;\n  RETURN NEW;\nEND\n"))
-        steps += [
-            Step(sql=function, summary=f"trigger function {name}", lock=Lock.NONE,
-                 origin=ctx.origin),
-            Step(sql=row_trigger_sql(name, ctx.schema, physical),
-                 summary=f"trigger {name} on {physical}: rows written from now on have every "
-                 "copy filled, the backfill skips them", relation=physical,
-                 lock=Lock.SHARE_ROW_EXCLUSIVE, origin=ctx.origin),
-        ]
-    return steps
+    for table in sorted(ctx.marked_tables):
+        last = [spec for spec in ctx.syncs if spec.table == table][-1]
+        position = ctx.sync_functions[last.name]
+        ctx.start[position] = replace(ctx.start[position],
+                                      sql=trigger_function_sql(replace(last, marks=True)))
 
 
 def drop_steps(ctx: Context) -> list[Step]:
-    """Complete and rollback: the marking trigger and the marker column go."""
+    """Complete and rollback: the marker column goes."""
     steps = []
     for physical in sorted(ctx.marked_tables):
         steps += [
-            Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, mark_name(physical))}() "
-                 "CASCADE", summary=f"drop the marking trigger of {physical}",
-                 relation=physical, origin=ctx.origin),
             Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
                  f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
                  f"{physical}", relation=physical, origin=ctx.origin),

@@ -70,6 +70,7 @@ def install_trigger(ctx: Context, table: Table, column: str,
         marker=marker,
     )
     function = qualified(ctx.schema, name)
+    ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
     ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
              relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)

@@ -51,8 +51,9 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.before = ctx.after
     ctx.origin = migration.span
     backfill.finish(ctx)
+    backfill.mark_last_triggers(ctx)
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
-    start = [*ctx.start, *backfill.mark_steps(ctx), *views.create, *ctx.late_start, *ctx.validate]
+    start = [*ctx.start, *views.create, *ctx.late_start, *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     if any(isinstance(op, ir.Sql) for op in migration.operations):

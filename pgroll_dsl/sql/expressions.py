@@ -294,18 +294,21 @@ def _reference_end(text: str, start: int, parts: int) -> int:
     return position
 
 
-def rename_columns(text: str, renames: dict[str, str]) -> str:
+def rename_columns(text: str, renames: dict[str, str], record: str = "") -> str:
     """Point unqualified row-level column references elsewhere, leaving other text as written.
 
     Identifiers are found by PostgreSQL's parser and spliced by offset, so renaming ``path``
     leaves ``subpath(path)``'s function name alone (the substring bug of pgroll #1028).
+    ``record`` (``NEW``) qualifies each new reference: a trigger reads the row's field.
     """
     from pgroll_dsl.sql.quoting import quote_ident
 
+    prefix = f"{record}." if record else ""
     result = text
     for ref in reversed(column_references(text)):
         if ref.qualifier is None and ref.row_level and ref.name in renames:
-            result = result[: ref.start] + quote_ident(renames[ref.name]) + result[ref.end :]
+            result = (result[: ref.start] + prefix + quote_ident(renames[ref.name])
+                      + result[ref.end :])
     return result
 
 

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -32,18 +32,10 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-      DECLARE
-        "name" "public"."products"."name"%TYPE := NEW."name";
-      BEGIN
-        NEW."_pgroll_new_description" := (UPPER(name));
-      END;
+      NEW."_pgroll_new_description" := (UPPER(NEW."name"));
     END IF;
   ELSE
-    DECLARE
-      "name" "public"."products"."name"%TYPE := NEW."name";
-    BEGIN
-      NEW."_pgroll_new_description" := (UPPER(name));
-    END;
+    NEW."_pgroll_new_description" := (UPPER(NEW."name"));
   END IF;
   RETURN NEW;
 END
@@ -73,19 +65,12 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
-      DECLARE
-        "name" "public"."products"."name"%TYPE := NEW."name";
-      BEGIN
-        NEW."_pgroll_new_category" := (name || '-category');
-      END;
+      NEW."_pgroll_new_category" := (NEW."name" || '-category');
     END IF;
   ELSE
-    DECLARE
-      "name" "public"."products"."name"%TYPE := NEW."name";
-    BEGIN
-      NEW."_pgroll_new_category" := (name || '-category');
-    END;
+    NEW."_pgroll_new_category" := (NEW."name" || '-category');
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -100,51 +85,35 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT 
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
--- [10] 03_add_column.yaml:1:1: trigger function _pgroll_mark_products
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_products"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [11] 03_add_column.yaml:1:1: trigger _pgroll_mark_products on products: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_products" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_products"();
-
--- [12] 03_add_column.yaml:1:1: create version schema public_03_add_column
+-- [10] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
 
--- [13] 03_add_column.yaml:1:1: view bills of version public_03_add_column
+-- [11] 03_add_column.yaml:1:1: view bills of version public_03_add_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_03_add_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [14] 03_add_column.yaml:1:1: view customers of version public_03_add_column
+-- [12] 03_add_column.yaml:1:1: view customers of version public_03_add_column
 --     lock: ACCESS SHARE on customers; catalog only
 CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
 
--- [15] 03_add_column.yaml:1:1: view products of version public_03_add_column
+-- [13] 03_add_column.yaml:1:1: view products of version public_03_add_column
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
 
--- [16] 03_add_column.yaml:1:1: a column default of view products
+-- [14] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [17] 03_add_column.yaml:1:1: a column default of view products
+-- [15] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [18] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+-- [16] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [19] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
+-- [17] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -217,13 +186,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [20] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+-- [18] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
 --     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 
--- ==== complete (11 steps) ====
+-- ==== complete (10 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
@@ -284,24 +253,18 @@ ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
 
--- [10] 03_add_column.yaml:1:1: drop the marking trigger of products
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_products"() CASCADE;
-
--- [11] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [10] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (9 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 03_add_column.yaml:1:1: drop version schema public_03_add_column
@@ -350,17 +313,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CA
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [8] 03_add_column.yaml:1:1: drop the marking trigger of products
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_products"() CASCADE;
-
--- [9] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [8] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

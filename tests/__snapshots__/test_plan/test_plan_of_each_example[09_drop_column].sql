@@ -19,9 +19,7 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column' THEN
-    BEGIN
-      NEW."price" := (0);
-    END;
+    NEW."price" := (0);
   ELSE
     NULL;
   END IF;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (16 steps) ====
 
 -- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -30,24 +30,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
-      DECLARE
-        "review" "public"."reviews"."review"%TYPE := NEW."review";
-      BEGIN
-        NEW."_pgroll_new_review" := (review || '-' || (random()*1000000)::integer);
-      END;
+      NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
     END IF;
-    DECLARE
-      "review" "public"."reviews"."_pgroll_new_review"%TYPE := NEW."_pgroll_new_review";
-    BEGIN
-      NEW."review" := ("review");
-    END;
+    NEW."review" := (NEW."_pgroll_new_review");
   ELSE
-    DECLARE
-      "review" "public"."reviews"."review"%TYPE := NEW."review";
-    BEGIN
-      NEW."_pgroll_new_review" := (review || '-' || (random()*1000000)::integer);
-    END;
+    NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -63,63 +52,47 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- [6] 15_set_column_unique.yaml:1:1: trigger function _pgroll_mark_reviews
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_reviews"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [7] 15_set_column_unique.yaml:1:1: trigger _pgroll_mark_reviews on reviews: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_reviews" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_reviews"();
-
--- [8] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
+-- [6] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
 
--- [9] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
+-- [7] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_15_set_column_unique"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
+-- [8] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
+-- [9] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 15_set_column_unique.yaml:1:1: a column default of view employees
+-- [10] 15_set_column_unique.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [13] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
+-- [11] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
+-- [12] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [15] 15_set_column_unique.yaml:1:1: a column default of view reviews
+-- [13] 15_set_column_unique.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [16] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
+-- [14] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [17] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
+-- [15] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [18] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [16] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -192,9 +165,9 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- ==== complete (7 steps) ====
+-- ==== complete (6 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
@@ -234,24 +207,18 @@ ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "reviews_review_unique";
 
--- [6] 15_set_column_unique.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [7] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [6] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (5 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-5 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop version schema public_15_set_column_unique
@@ -282,17 +249,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [5] 15_set_column_unique.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [6] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [5] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;

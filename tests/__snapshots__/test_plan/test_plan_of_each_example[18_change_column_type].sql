@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (21 steps) ====
+-- ==== start (19 steps) ====
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -35,24 +35,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_rating" IS NOT DISTINCT FROM OLD."_pgroll_new_rating" THEN
-      DECLARE
-        "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
-      BEGIN
-        NEW."_pgroll_new_rating" := (CAST(rating AS integer));
-      END;
+      NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
     END IF;
-    DECLARE
-      "rating" "public"."reviews"."_pgroll_new_rating"%TYPE := NEW."_pgroll_new_rating";
-    BEGIN
-      NEW."rating" := (CAST(rating AS text));
-    END;
+    NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
   ELSE
-    DECLARE
-      "rating" "public"."reviews"."rating"%TYPE := NEW."rating";
-    BEGIN
-      NEW."_pgroll_new_rating" := (CAST(rating AS integer));
-    END;
+    NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -67,67 +56,51 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR 
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
 
--- [7] 18_change_column_type.yaml:1:1: trigger function _pgroll_mark_reviews
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_reviews"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [8] 18_change_column_type.yaml:1:1: trigger _pgroll_mark_reviews on reviews: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_reviews" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_reviews"();
-
--- [9] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
+-- [7] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
 
--- [10] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
+-- [8] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_18_change_column_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
+-- [9] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
+-- [10] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 18_change_column_type.yaml:1:1: a column default of view employees
+-- [11] 18_change_column_type.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_18_change_column_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [14] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+-- [12] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [15] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+-- [13] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [16] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [14] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [17] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [15] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [18] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+-- [16] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [19] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+-- [17] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [20] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [18] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -200,13 +173,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [21] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [19] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
@@ -254,24 +227,18 @@ ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "rating" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_rating";
 
--- [7] 18_change_column_type.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [7] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (5 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-5 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
@@ -302,17 +269,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
 
--- [5] 18_change_column_type.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [6] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [5] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;

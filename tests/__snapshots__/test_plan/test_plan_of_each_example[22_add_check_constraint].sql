@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -31,24 +31,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_22_add_check_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_title" IS NOT DISTINCT FROM OLD."_pgroll_new_title" THEN
-      DECLARE
-        "title" "public"."posts"."title"%TYPE := NEW."title";
-      BEGIN
-        NEW."_pgroll_new_title" := (SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, '-') ELSE title END);
-      END;
+      NEW."_pgroll_new_title" := (SELECT CASE WHEN length(NEW."title") <= 3 THEN LPAD(NEW."title", 4, '-') ELSE NEW."title" END);
     END IF;
-    DECLARE
-      "title" "public"."posts"."_pgroll_new_title"%TYPE := NEW."_pgroll_new_title";
-    BEGIN
-      NEW."title" := ("title");
-    END;
+    NEW."title" := (NEW."_pgroll_new_title");
   ELSE
-    DECLARE
-      "title" "public"."posts"."title"%TYPE := NEW."title";
-    BEGIN
-      NEW."_pgroll_new_title" := (SELECT CASE WHEN length(title) <= 3 THEN LPAD(title, 4, '-') ELSE title END);
-    END;
+    NEW."_pgroll_new_title" := (SELECT CASE WHEN length(NEW."title") <= 3 THEN LPAD(NEW."title", 4, '-') ELSE NEW."title" END);
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -67,83 +56,67 @@ ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
 
--- [7] 22_add_check_constraint.yaml:1:1: trigger function _pgroll_mark_posts
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_posts"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [8] 22_add_check_constraint.yaml:1:1: trigger _pgroll_mark_posts on posts: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on posts; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_posts" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_posts"();
-
--- [9] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+-- [7] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
 
--- [10] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+-- [8] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+-- [9] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+-- [10] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 22_add_check_constraint.yaml:1:1: a column default of view employees
+-- [11] 22_add_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [14] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+-- [12] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [15] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+-- [13] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [16] 22_add_check_constraint.yaml:1:1: a column default of view orders
+-- [14] 22_add_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [17] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+-- [15] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [18] 22_add_check_constraint.yaml:1:1: a column default of view posts
+-- [16] 22_add_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [19] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+-- [17] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [20] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [18] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [21] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [19] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [22] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+-- [20] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [23] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+-- [21] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [24] 22_add_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
+-- [22] 22_add_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -216,17 +189,17 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [25] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [23] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- [26] 22_add_check_constraint.yaml:3:7: validate title_length
+-- [24] 22_add_check_constraint.yaml:3:7: validate title_length
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
@@ -274,24 +247,18 @@ ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
 
--- [7] 22_add_check_constraint.yaml:1:1: drop the marking trigger of posts
---     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
-
--- [8] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [7] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (5 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-5 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 22_add_check_constraint.yaml:1:1: drop version schema public_22_add_check_constraint
@@ -322,17 +289,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [5] 22_add_check_constraint.yaml:1:1: drop the marking trigger of posts
---     lock: ACCESS EXCLUSIVE on posts; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_posts"() CASCADE;
-
--- [6] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [5] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;

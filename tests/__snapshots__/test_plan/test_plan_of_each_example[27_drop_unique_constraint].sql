@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -30,24 +30,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
-      DECLARE
-        "review" "public"."reviews"."review"%TYPE := NEW."review";
-      BEGIN
-        NEW."_pgroll_new_review" := (review);
-      END;
+      NEW."_pgroll_new_review" := (NEW."review");
     END IF;
-    DECLARE
-      "review" "public"."reviews"."_pgroll_new_review"%TYPE := NEW."_pgroll_new_review";
-    BEGIN
-      NEW."review" := (review || '-' || (random()*1000000)::integer);
-    END;
+    NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
   ELSE
-    DECLARE
-      "review" "public"."reviews"."review"%TYPE := NEW."review";
-    BEGIN
-      NEW."_pgroll_new_review" := (review);
-    END;
+    NEW."_pgroll_new_review" := (NEW."review");
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -62,91 +51,75 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [6] 27_drop_unique_constraint.yaml:1:1: trigger function _pgroll_mark_reviews
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_reviews"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [7] 27_drop_unique_constraint.yaml:1:1: trigger _pgroll_mark_reviews on reviews: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_reviews" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_reviews"();
-
--- [8] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [6] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [9] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [7] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [8] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [9] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+-- [10] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [13] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [11] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [12] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [15] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+-- [13] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [14] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+-- [15] 27_drop_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [18] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [16] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+-- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [20] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [18] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [22] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [20] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [23] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [21] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [22] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [25] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [23] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -219,13 +192,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [24] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- ==== complete (8 steps) ====
+-- ==== complete (7 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
@@ -273,24 +246,18 @@ ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [7] 27_drop_unique_constraint.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (5 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-5 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
@@ -321,17 +288,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [5] 27_drop_unique_constraint.yaml:1:1: drop the marking trigger of reviews
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_reviews"() CASCADE;
-
--- [6] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [5] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (47 steps) ====
+-- ==== start (45 steps) ====
 
 -- [1] 45_add_table_check_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -36,23 +36,11 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-      DECLARE
-        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-      BEGIN
-        NEW."_pgroll_new_sellers_name" := ("sellers_name");
-      END;
+      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
     END IF;
-    DECLARE
-      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
-    BEGIN
-      NEW."sellers_name" := ("sellers_name");
-    END;
+    NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   ELSE
-    DECLARE
-      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-    BEGIN
-      NEW."_pgroll_new_sellers_name" := ("sellers_name");
-    END;
+    NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
   END IF;
   RETURN NEW;
 END
@@ -72,26 +60,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
-      DECLARE
-        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
-      BEGIN
-        NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN sellers_name != 'alice' AND sellers_zip <= 0 THEN 123 WHEN sellers_name != 'alice' THEN sellers_zip ELSE sellers_zip END);
-      END;
+      NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN NEW."sellers_name" != 'alice' AND NEW."sellers_zip" <= 0 THEN 123 WHEN NEW."sellers_name" != 'alice' THEN NEW."sellers_zip" ELSE NEW."sellers_zip" END);
     END IF;
-    DECLARE
-      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
-    BEGIN
-      NEW."sellers_zip" := ("sellers_zip");
-    END;
+    NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   ELSE
-    DECLARE
-      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
-    BEGIN
-      NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN sellers_name != 'alice' AND sellers_zip <= 0 THEN 123 WHEN sellers_name != 'alice' THEN sellers_zip ELSE sellers_zip END);
-    END;
+    NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN NEW."sellers_name" != 'alice' AND NEW."sellers_zip" <= 0 THEN 123 WHEN NEW."sellers_name" != 'alice' THEN NEW."sellers_zip" ELSE NEW."sellers_zip" END);
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -119,143 +94,127 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON 
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
 
--- [12] 45_add_table_check_constraint.yaml:1:1: trigger function _pgroll_mark_tickets
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tickets"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [13] 45_add_table_check_constraint.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
-
--- [14] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
+-- [12] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_45_add_table_check_constraint";
 
--- [15] 45_add_table_check_constraint.yaml:1:1: view bills of version public_45_add_table_check_constraint
+-- [13] 45_add_table_check_constraint.yaml:1:1: view bills of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [16] 45_add_table_check_constraint.yaml:1:1: view clients of version public_45_add_table_check_constraint
+-- [14] 45_add_table_check_constraint.yaml:1:1: view clients of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [17] 45_add_table_check_constraint.yaml:1:1: view employees of version public_45_add_table_check_constraint
+-- [15] 45_add_table_check_constraint.yaml:1:1: view employees of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [18] 45_add_table_check_constraint.yaml:1:1: a column default of view employees
+-- [16] 45_add_table_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [19] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
+-- [17] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [20] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+-- [18] 45_add_table_check_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [21] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+-- [19] 45_add_table_check_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [22] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
+-- [20] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [23] 45_add_table_check_constraint.yaml:1:1: a column default of view fruits
+-- [21] 45_add_table_check_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [24] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
+-- [22] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [25] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [23] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [26] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [24] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [27] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [25] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [28] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [26] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [29] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
+-- [27] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [30] 45_add_table_check_constraint.yaml:1:1: a column default of view orders
+-- [28] 45_add_table_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [31] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
+-- [29] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [32] 45_add_table_check_constraint.yaml:1:1: a column default of view people
+-- [30] 45_add_table_check_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [33] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
+-- [31] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [34] 45_add_table_check_constraint.yaml:1:1: a column default of view posts
+-- [32] 45_add_table_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [35] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
+-- [33] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [36] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+-- [34] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [37] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+-- [35] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [38] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
+-- [36] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [39] 45_add_table_check_constraint.yaml:1:1: a column default of view sellers
+-- [37] 45_add_table_check_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [40] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
+-- [38] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [41] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+-- [39] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [42] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+-- [40] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
 
--- [43] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
+-- [41] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [44] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [42] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -328,21 +287,21 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [45] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [43] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [46] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [44] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [47] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
+-- [45] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "check_zip_name";
 
--- ==== complete (12 steps) ====
+-- ==== complete (11 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 45_add_table_check_constraint.yaml:1:1: drop the previous version schema public_44_add_table_unique_constraint
@@ -413,24 +372,18 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [11] 45_add_table_check_constraint.yaml:1:1: drop the marking trigger of tickets
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
-
--- [12] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [11] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 45_add_table_check_constraint.yaml:1:1: drop version schema public_45_add_table_check_constraint
@@ -467,17 +420,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CAS
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [6] 45_add_table_check_constraint.yaml:1:1: drop the marking trigger of tickets
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
-
--- [7] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [6] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

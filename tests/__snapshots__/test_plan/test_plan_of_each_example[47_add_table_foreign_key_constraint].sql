@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (48 steps) ====
+-- ==== start (46 steps) ====
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -36,23 +36,11 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-      DECLARE
-        "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-      BEGIN
-        NEW."_pgroll_new_sellers_name" := ("sellers_name");
-      END;
+      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
     END IF;
-    DECLARE
-      "sellers_name" "public"."tickets"."_pgroll_new_sellers_name"%TYPE := NEW."_pgroll_new_sellers_name";
-    BEGIN
-      NEW."sellers_name" := ("sellers_name");
-    END;
+    NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   ELSE
-    DECLARE
-      "sellers_name" "public"."tickets"."sellers_name"%TYPE := NEW."sellers_name";
-    BEGIN
-      NEW."_pgroll_new_sellers_name" := ("sellers_name");
-    END;
+    NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
   END IF;
   RETURN NEW;
 END
@@ -72,24 +60,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
-      DECLARE
-        "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
-      BEGIN
-        NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
-      END;
+      NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
     END IF;
-    DECLARE
-      "sellers_zip" "public"."tickets"."_pgroll_new_sellers_zip"%TYPE := NEW."_pgroll_new_sellers_zip";
-    BEGIN
-      NEW."sellers_zip" := ("sellers_zip");
-    END;
+    NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   ELSE
-    DECLARE
-      "sellers_zip" "public"."tickets"."sellers_zip"%TYPE := NEW."sellers_zip";
-    BEGIN
-      NEW."_pgroll_new_sellers_zip" := ("sellers_zip");
-    END;
+    NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -121,139 +98,123 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON 
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [13] 47_add_table_foreign_key_constraint.yaml:1:1: trigger function _pgroll_mark_tickets
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tickets"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [14] 47_add_table_foreign_key_constraint.yaml:1:1: trigger _pgroll_mark_tickets on tickets: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_tickets" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_tickets"();
-
--- [15] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
+-- [13] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
 
--- [16] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
+-- [14] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [17] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
+-- [15] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
+-- [16] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [19] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [17] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [20] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
+-- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [21] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [19] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [22] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [20] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
+-- [21] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [24] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
+-- [22] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [25] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
+-- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [26] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [24] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [27] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [25] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [28] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [26] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [29] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [27] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [30] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
+-- [28] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [31] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [29] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [32] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
+-- [30] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [33] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
+-- [31] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [34] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
+-- [32] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [35] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [33] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [36] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
+-- [34] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [37] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [35] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [38] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [36] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [39] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
+-- [37] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [40] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
+-- [38] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [41] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
+-- [39] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [42] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
+-- [40] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [43] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
+-- [41] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [44] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [42] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -326,25 +287,25 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [45] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [43] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [46] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [44] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [47] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
+-- [45] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
 
--- [48] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
+-- [46] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
 
--- ==== complete (13 steps) ====
+-- ==== complete (12 steps) ====
 
--- steps 1-13 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_46_alter_column_drop_default
@@ -421,24 +382,18 @@ ALTER TABLE IF EXISTS "public"."tickets" RENAME CONSTRAINT "_pgroll_dup_check_zi
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [12] 47_add_table_foreign_key_constraint.yaml:1:1: drop the marking trigger of tickets
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
-
--- [13] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [12] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop version schema public_47_add_table_foreign_key_constraint
@@ -475,17 +430,11 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CAS
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [6] 47_add_table_foreign_key_constraint.yaml:1:1: drop the marking trigger of tickets
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tickets"() CASCADE;
-
--- [7] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [6] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (51 steps) ====
+-- ==== start (49 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -46,24 +46,13 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table' THEN
     IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
-      DECLARE
-        "id" "public"."tasks"."id"%TYPE := NEW."id";
-      BEGIN
-        NEW."_pgroll_new_id" := ("id");
-      END;
+      NEW."_pgroll_new_id" := (NEW."id");
     END IF;
-    DECLARE
-      "id" "public"."tasks"."_pgroll_new_id"%TYPE := NEW."_pgroll_new_id";
-    BEGIN
-      NEW."id" := ("id");
-    END;
+    NEW."id" := (NEW."_pgroll_new_id");
   ELSE
-    DECLARE
-      "id" "public"."tasks"."id"%TYPE := NEW."id";
-    BEGIN
-      NEW."_pgroll_new_id" := ("id");
-    END;
+    NEW."_pgroll_new_id" := (NEW."id");
   END IF;
+  NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
@@ -83,179 +72,163 @@ ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: trigger function _pgroll_mark_tasks
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_mark_tasks"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: trigger _pgroll_mark_tasks on tasks: rows written from now on have every copy filled, the backfill skips them
---     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_mark_tasks" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
-  EXECUTE FUNCTION "public"."_pgroll_mark_tasks"();
-
--- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
 --     lock: none on tasks; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
 
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [50] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
+-- [48] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -312,13 +285,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [51] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [49] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
--- ==== complete (10 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
@@ -374,24 +347,18 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the marking trigger of tasks
---     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tasks"() CASCADE;
-
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
@@ -428,17 +395,11 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tasks";
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the marking trigger of tasks
---     lock: ACCESS EXCLUSIVE on tasks; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_mark_tasks"() CASCADE;
-
--- [7] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;
