@@ -1,0 +1,199 @@
+"""Backfill speed against its floor: one plain UPDATE of the same rows.
+
+Usage: python benchmarks/backfill.py [--quick] [--sizes 10000,100000,1000000,10000000] [--runs 3]
+                                    [--owner]
+
+For each size, a table ``t(id bigint primary key, v int, payload text)`` in a fresh database:
+
+* floor: the same table with the new column added (catalog only), then one
+  ``UPDATE t SET <column> = <expression>`` of every row, timed by the client;
+* ``start`` of ``alter table t add w int not null up `v * 2```;
+* ``start`` of ``alter table t alter v type bigint up v down v``.
+
+The backfill time is read from the server's statement log (the statements that
+``pgroll-dsl plan --format json`` lists as backfill steps, union of their intervals); if the
+log shows none, it falls back to ``start`` minus a ``start`` on an empty table. Runs are
+interleaved (run 1 of every size and kind, then run 2, ...); figures are median (min–max).
+ratio = floor time ÷ backfill time (1.0: as fast as the floor). pgroll-dsl runs as a superuser,
+or with ``--owner`` as the tables' owner (results in backfill_owner.json / .png). Nothing is
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    Bench,
+    backfill_statements,
+    backfill_window,
+    fmt,
+    machine,
+    migration_file,
+    plan_json,
+    print_table,
+    pyplot,
+    save_plot,
+    summary,
+    vacuum_and_checkpoint,
+    write_json,
+)
+
+# kind: (migration, floor column DDL, floor UPDATE, check through the new version)
+KINDS: dict[str, tuple[str, str, str, str]] = {
+    "add_not_null": (
+        "alter table t add w int not null up `v * 2`;\n",
+        "ALTER TABLE t ADD COLUMN w int",
+        "UPDATE t SET w = v * 2",
+        "SELECT count(*) FROM t WHERE w IS DISTINCT FROM v * 2",
+    ),
+    "type_int_bigint": (
+        "alter table t alter v type bigint up v down v;\n",
+        "ALTER TABLE t ADD COLUMN v_new bigint",
+        "UPDATE t SET v_new = v",
+        "SELECT count(*) FROM t WHERE v IS DISTINCT FROM id",
+    ),
+}
+
+
+def floor(bench: Bench, rows: int, kind: str) -> float:
+    _migration, ddl, update, _check = KINDS[kind]
+    with bench.database() as db, bench.connect(db) as conn:
+        bench.make_table(db, rows)
+        conn.execute(ddl)
+        vacuum_and_checkpoint(conn)
+        begin = time.perf_counter()
+        conn.execute(update)
+        return time.perf_counter() - begin
+
+
+def migration(bench: Bench, rows: int, kind: str, files: Path) -> dict[str, Any]:
+    """Start the migration on ``rows`` rows; its backfill and whole start, in seconds."""
+    path = migration_file(files, f"bench_{kind}", KINDS[kind][0])
+    with bench.database() as db, bench.connect(db) as conn:
+        bench.make_table(db, rows)
+        bench.pgroll("init", db)
+        backfill_sql = backfill_statements(plan_json(bench, db, path))
+        vacuum_and_checkpoint(conn)
+        bench.mark_log()
+        run = bench.pgroll("start", db, str(path))
+        window = backfill_window(bench.logged(), backfill_sql)
+        version = bench.pgroll("latest", db).stdout.strip()
+        conn.execute(f'SET search_path TO "{version}"')
+        row = conn.execute(KINDS[kind][3]).fetchone()
+        wrong = row[0] if row else -1
+    return {"start": run.seconds, "backfill": None if window is None else window[2],
+            "wrong_rows": wrong}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="sizes 1000,10000,50000; 1 run")
+    parser.add_argument("--owner", action="store_true",
+                        help="run pgroll-dsl as the table's owner, not as a superuser")
+    args = parser.parse_args()
+    sizes = [int(s) for s in ("1000,10000,50000" if args.quick else args.sizes).split(",")]
+    runs = 1 if args.quick else args.runs
+
+    times: dict[tuple[str, int], list[float]] = {}
+    starts: dict[tuple[str, int], list[float]] = {}
+    empty: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    wrong = 0
+    methods = set()
+    with Bench(autovacuum=False, owner=args.owner) as bench, \
+            tempfile.TemporaryDirectory() as tmp:
+        for run in range(runs):
+            for kind in KINDS:  # the fixed cost of start, for the fallback
+                empty[kind].append(migration(bench, 0, kind, Path(tmp))["start"])
+            for rows in sizes:
+                times.setdefault(("floor", rows), []).append(floor(bench, rows, "add_not_null"))
+                times.setdefault(("floor_bigint", rows), []).append(
+                    floor(bench, rows, "type_int_bigint"))
+                for kind in KINDS:
+                    result = migration(bench, rows, kind, Path(tmp))
+                    wrong += result["wrong_rows"]
+                    starts.setdefault((kind, rows), []).append(result["start"])
+                    backfill = result["backfill"]
+                    if backfill is None:  # no backfill statement in the log
+                        backfill = result["start"] - empty[kind][-1]
+                        methods.add("start minus start on an empty table")
+                    else:
+                        methods.add("server statement log")
+                    times.setdefault((kind, rows), []).append(backfill)
+                    print(f"run {run + 1}: {kind} {rows} rows: backfill {backfill:.3f} s, "
+                          f"start {result['start']:.3f} s", flush=True)
+
+    floors = {"add_not_null": "floor", "type_int_bigint": "floor_bigint"}
+    results: dict[str, Any] = {"machine": machine(), "runs": runs, "sizes": sizes,
+                               "migrator": "table owner" if args.owner else "superuser",
+                               "backfill_timed_by": sorted(methods), "wrong_rows": wrong,
+                               "empty_table_start_seconds": {k: summary(v)
+                                                             for k, v in empty.items()},
+                               "cases": []}
+    table = []
+    for rows in sizes:
+        for name in ("floor", "floor_bigint", *KINDS):
+            seconds = times[(name, rows)]
+            case: dict[str, Any] = {"kind": name, "rows": rows, "seconds": summary(seconds),
+                                    "rows_per_second": summary([rows / s for s in seconds])}
+            ratio = "-"
+            if name in KINDS:
+                pairs = zip(times[(floors[name], rows)], seconds, strict=True)
+                case["ratio_floor_over_backfill"] = summary([f / b for f, b in pairs])
+                case["start_seconds"] = summary(starts[(name, rows)])
+                ratio = fmt(case["ratio_floor_over_backfill"])
+            results["cases"].append(case)
+            table.append([rows, name, fmt(case["seconds"], digits=3),
+                          f"{case['rows_per_second']['median']:,.0f}", ratio,
+                          fmt(case["start_seconds"]) if name in KINDS else "-"])
+    print_table(["rows", "kind", "seconds", "rows/s", "floor ÷ backfill", "whole start s"], table)
+    scaling = {}
+    for name in ("floor", "floor_bigint", *KINDS):
+        rates = [rows / t for rows, t in ((sizes[-1], times[(name, sizes[-1])][i])
+                                         for i in range(runs))]
+        base = [sizes[0] / t for t in times[(name, sizes[0])]]
+        scaling[name] = summary([hi / lo for hi, lo in zip(rates, base, strict=True)])
+        print(f"rate at {sizes[-1]} ÷ rate at {sizes[0]}, {name}: {fmt(scaling[name])}")
+    results["rate_largest_over_smallest"] = scaling
+    print(f"backfill timed by: {', '.join(sorted(methods))}; "
+          f"rows with a wrong value through the new version: {wrong}")
+    name = "backfill_owner" if args.owner else "backfill"
+    write_json(name, results)
+    plot(results, name)
+
+
+def plot(results: dict[str, Any], name: str) -> None:
+    plt = pyplot()
+    if plt is None:
+        return
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    labels = {"floor": "floor: UPDATE t SET w = v * 2",
+              "floor_bigint": "floor: UPDATE t SET v_new = v",
+              "add_not_null": "backfill: add w int not null up v * 2",
+              "type_int_bigint": "backfill: alter v type bigint"}
+    for kind, label in labels.items():
+        cases = [c for c in results["cases"] if c["kind"] == kind]
+        x = [c["rows"] for c in cases]
+        rate = [c["rows_per_second"] for c in cases]
+        style = "--" if kind.startswith("floor") else "-"
+        axes.errorbar(x, [r["median"] for r in rate], marker="o", linestyle=style, capsize=3,
+                      yerr=[[r["median"] - r["min"] for r in rate],
+                            [r["max"] - r["median"] for r in rate]], label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("rows in the table")
+    axes.set_ylabel("rows per second (median, min–max)")
+    axes.set_ylim(bottom=0)
+    axes.set_title(f"Backfill rate against one plain UPDATE (pgroll-dsl as {results['migrator']})")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    save_plot(figure, name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Run every live-executor benchmark in turn: backfill (as superuser and as the table's
+owner), triggers, lock_wait, load.
+
+Usage: python benchmarks/run_all.py [--quick] [--runs N]
+
+Each script starts its own throwaway PostgreSQL 18, prints its table and writes
+benchmarks/results/<name>.json and .png. About 9 minutes on two cores (--quick: about 2).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("triggers.py",), ("lock_wait.py",),
+           ("load.py",))
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    extra = sys.argv[1:]  # --quick and --runs N: options every script takes
+    failed = []
+    for script, *flags in SCRIPTS:
+        print(f"\n=== {script} {' '.join([*flags, *extra])}", flush=True)
+        begin = time.perf_counter()
+        done = subprocess.run([sys.executable, str(here / script), *flags, *extra], check=False)
+        print(f"=== {script}: exit {done.returncode}, {time.perf_counter() - begin:.0f} s",
+              flush=True)
+        if done.returncode != 0:
+            failed.append(script)
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
