@@ -188,3 +188,21 @@ def test_workers_share_the_keys_and_miss_none(pg_dsn: str, pg_conn: Connection,
     assert all(w == v * 3 and not marker for v, w, marker in rows)
     plan_sql = runner.executor.ran
     assert sum("pgroll_backfill" in s for s in plan_sql) == 1
+
+
+@pytest.mark.parametrize("ids", ["dense", "sparse", "near the largest bigint"])
+def test_integer_keys_dense_or_sparse(pg_dsn: str, pg_conn: Connection, ids: str) -> None:
+    """A dense integer key is batched by value ranges, a sparse one by keys; both fill every
+    row, also at the end of bigint's range (no overflow computing the last batch)."""
+    key = {"dense": "i", "sparse": "i::bigint * 1000003 * 7919",
+           "near the largest bigint": "9223372036854775807 - 3000 + i"}[ids]
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn, batch_size=100)
+    apply(runner, "create table u (id bigint primary key, v int);")
+    pg_conn.execute(f"INSERT INTO u SELECT {key}, i FROM generate_series(1, 3000) i")
+    pg_conn.execute("ANALYZE u")
+    runner.start(migration("alter table u add w bigint not null up `v * 3`;", "02_w"))
+    rows = pg_conn.execute("SELECT v, _pgroll_new_w, _pgroll_needs_backfill FROM public.u"
+                           ).fetchall()
+    assert len(rows) == 3000
+    assert all(w == v * 3 and not marker for v, w, marker in rows)

@@ -77,7 +77,7 @@ class RunOptions:
     state_schema: str = "pgroll"
     batch_size: int = 1000
     batch_delay: float = 0.0
-    batch_time_ms: int = 100  # backfill batches resized to take about this long; 0: fixed size
+    batch_time_ms: int = 50  # backfill batches resized to take about this long; 0: fixed size
     backfill_workers: int = 1  # connections a keyed backfill is split over
     max_replica_lag_mb: int = 0  # the backfill waits while a replica is further behind
     on_progress: Callable[[str, int, int], None] | None = None

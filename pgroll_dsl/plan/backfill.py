@@ -55,6 +55,7 @@ from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 # For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
 # table's own.
 _REPLICA = "pg_catalog.set_config('session_replication_role', 'replica', true)"
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
 
@@ -83,7 +84,12 @@ def schedule(ctx: Context, table: Table) -> None:
         relation=table.physical, cost=Cost.BACKFILL, transactional=False,
         kind=StepKind.BACKFILL, origin=ctx.origin,
     ))
-    ctx.backfill_keys[table.physical] = _key(ctx, table)
+    key = _key(ctx, table)
+    ctx.backfill_keys[table.physical] = key
+    original = ctx.before.table(table.name) or table
+    column = original.column(key[0]) if len(key) == 1 else None
+    if column is not None and column.type in _INTEGER_TYPES:
+        ctx.integer_keyed.add(table.physical)
 
 
 def finish(ctx: Context) -> None:
@@ -98,7 +104,8 @@ def finish(ctx: Context) -> None:
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
         ctx.late_start[position] = replace(
-            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options), key=key,
+            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options,
+                                   integer=table in ctx.integer_keyed), key=key,
             summary=f"backfill {table} in batches {batches}, {how}")
 
 
@@ -126,13 +133,15 @@ def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
 
 
 def backfill_sql(schema: str, table: str, key: tuple[str, ...],
-                 assignments: tuple[tuple[str, str], ...], options: PlanOptions) -> str:
+                 assignments: tuple[tuple[str, str], ...], options: PlanOptions,
+                 integer: bool = False) -> str:
     """The batched loop as one ``DO`` block, committing after every batch."""
     target = qualified(schema, table)
     marker = quote_ident(MARKER)
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
     body = _Body(target, quote_literal(table), marker, fast, options)
-    return "DO " + dollar_quote(body.keyed(key) if key else body.by_pages(), "pgroll_backfill")
+    text = body.keyed(key, integer) if key else body.by_pages()
+    return "DO " + dollar_quote(text, "pgroll_backfill")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +267,7 @@ class _Body:
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
         ]
 
-    def keyed(self, key: tuple[str, ...]) -> str:
+    def keyed(self, key: tuple[str, ...], integer: bool) -> str:
         columns = [quote_ident(k) for k in key]
         keys = ", ".join(columns)
         lower = [f"_pgroll_lower_{i}" for i in range(len(key))]
@@ -271,22 +280,22 @@ class _Body:
         first = f"SELECT {keys} INTO {', '.join(lower)} FROM {self.target}"
         lines = [
             "",
-            *self._declare([*variables, "  _pgroll_bounded boolean := false;"]),
+            *self._declare([*variables, "  _pgroll_bounded boolean := false;",
+                            *(["  _pgroll_first numeric;", "  _pgroll_last numeric;",
+                               "  _pgroll_dense boolean;"] if integer else [])]),
             "BEGIN",
             *self._probe(),
+            *(self._density(keys) if integer else []),
             *self._slice(lower, end),
             f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
             "  ELSE",
             f"    {first} ORDER BY {keys} LIMIT 1;",
             "  END IF;",
             f"  WHILE FOUND AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
+            *(["    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;"]
+              if integer else []),
             "    _pgroll_started := pg_catalog.clock_timestamp();",
-            f"    SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) >= {low}",
-            f"      ORDER BY {keys} OFFSET _pgroll_size - 1 LIMIT 1;",
-            "    IF NOT FOUND THEN  -- the last batch: up to the last key",
-            f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} ORDER BY {descending} "
-            "LIMIT 1;",
-            "    END IF;",
+            *self._next_upper(keys, low, upper, descending, integer),
             f"    IF _pgroll_bounded AND {up} >= {to} THEN  -- this worker's share ends before",
             f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) < {to}",
             f"        ORDER BY {descending} LIMIT 1;",
@@ -300,6 +309,41 @@ class _Body:
             "",
         ]
         return "\n".join(lines)
+
+    def _density(self, key: str) -> list[str]:
+        """Whether an integer key has few gaps: then a batch is ``size`` values, not keys.
+
+        That spares the index scan ahead. A sparse key (random ids) would give empty
+        batches, and keeps the scan.
+        """
+        return [
+            f"  SELECT min({key}), max({key}) INTO _pgroll_first, _pgroll_last FROM {self.target};",
+            "  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (",
+            "    SELECT reltuples FROM pg_catalog.pg_class",
+            f"    WHERE oid = {quote_literal(self.target)}::regclass));",
+        ]
+
+    def _next_upper(self, keys: str, low: str, upper: list[str], descending: str,
+                    integer: bool) -> list[str]:
+        """The batch's last key: ``size`` values on (a dense integer key), or keys ahead."""
+        ahead = [
+            f"SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) >= {low}",
+            f"  ORDER BY {keys} OFFSET _pgroll_size - 1 LIMIT 1;",
+            "IF NOT FOUND THEN  -- the last batch: up to the last key",
+            f"  SELECT {keys} INTO {', '.join(upper)} FROM {self.target} ORDER BY {descending} "
+            "LIMIT 1;",
+            "END IF;",
+        ]
+        if not integer:
+            return [f"    {line}" for line in ahead]
+        return [
+            "    IF _pgroll_dense THEN",
+            "      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), "
+            "_pgroll_last);",
+            "    ELSE",
+            *(f"      {line}" for line in ahead),
+            "    END IF;",
+        ]
 
     @staticmethod
     def _slice(lower: list[str], end: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ class PlanOptions:
     schema: str = "public"
     batch_size: int = 1000
     batch_delay: float = 0.0
-    batch_time_ms: int = 100  # backfill batches are resized to take about this long; 0: fixed
+    batch_time_ms: int = 50  # backfill batches are resized to take about this long; 0: fixed
     max_replica_lag_mb: int = 0  # the backfill waits while a replica is further behind; 0: never
     previous_version_schema: str | None = None
     security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights

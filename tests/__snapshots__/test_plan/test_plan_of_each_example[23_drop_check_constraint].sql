@@ -121,6 +121,9 @@ DECLARE
   _pgroll_upper_0 "public"."posts"."id"%TYPE;
   _pgroll_to_0 "public"."posts"."id"%TYPE;
   _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_dense boolean;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
   _pgroll_most bigint := 1000000;
@@ -143,6 +146,10 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
+  SELECT min("id"), max("id") INTO _pgroll_first, _pgroll_last FROM "public"."posts";
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
+    SELECT reltuples FROM pg_catalog.pg_class
+    WHERE oid = '"public"."posts"'::regclass));
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
     _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
@@ -152,11 +159,16 @@ BEGIN
     SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" ORDER BY "id" LIMIT 1;
   END IF;
   WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
-    SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") >= (_pgroll_lower_0)
-      ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
-    IF NOT FOUND THEN  -- the last batch: up to the last key
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" ORDER BY "id" DESC LIMIT 1;
+    IF _pgroll_dense THEN
+      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    ELSE
+      SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") >= (_pgroll_lower_0)
+        ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" ORDER BY "id" DESC LIMIT 1;
+      END IF;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
       SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") < (_pgroll_to_0)
@@ -178,7 +190,7 @@ BEGIN
     _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
     SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" WHERE ("id") > (_pgroll_upper_0)
       ORDER BY "id" LIMIT 1;
   END LOOP;

@@ -280,7 +280,7 @@ BEGIN
     _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 100 / greatest(_pgroll_took, 1))::bigint));
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
   END LOOP;
 END
 $pgroll_backfill$;
