@@ -127,6 +127,12 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     # Literals are quoted for standard strings (as the plan file's header pins): a server
     # configured otherwise must not read a backslash in a quoted comment as an escape.
     conn.execute("SET standard_conforming_strings TO on")
+    # Long steps (the backfill is one statement, index builds, VALIDATE) must not be cut by a
+    # statement_timeout set on the role or the database: lock_timeout bounds every wait.
+    conn.execute("SET statement_timeout TO 0")
+    # Key values pass through text to backfill workers: floats exactly (the default since
+    # PostgreSQL 12, unless the role or the database lowered it).
+    conn.execute("SET extra_float_digits TO 3")
     if session.lock_timeout_ms > 0:
         conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:
@@ -223,7 +229,8 @@ class Executor:
         self.ran.append(step.sql)
         try:
             run_backfill_workers(lambda: connect(self.session), self.conn, self.session.schema,
-                                 step, self.backfill_workers, self.report_progress)
+                                 step, self.backfill_workers, self.report_progress,
+                                 retries=self.session.retries)
         except psycopg.Error as err:
             raise StepFailed(step, err) from err
 

@@ -12,7 +12,10 @@ rows; the sum is the progress.
 
 from __future__ import annotations
 
+import contextlib
+import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,18 +52,31 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int) -> list[
 
 def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connection,
                          schema: str, step: Step, workers: int,
-                         on_rows: Callable[[int], None]) -> None:
-    """Run the backfill ``step`` on ``workers`` connections; the first error is raised."""
+                         on_rows: Callable[[int], None], retries: int = 10) -> None:
+    """Run the backfill ``step`` on ``workers`` connections; the first error is raised.
+
+    A worker whose batch waits out ``lock_timeout`` (or meets a deadlock) runs its share
+    again, as the single-connection backfill does (rows done stay done). When one fails for
+    any other reason, the others are cancelled: start fails at once and is rolled back.
+    """
     starts = boundaries(conn, schema, step, workers)
     if not starts:
         return  # no row at all
     done = [0] * len(starts)
     errors: list[BaseException] = []
+    opened: list[Connection] = []
     lock = threading.Lock()
 
     def work(number: int) -> None:
+        mine: list[Connection] = []
         try:
             with open_connection() as worker:
+                mine.append(worker)
+                with lock:
+                    opened.append(worker)
+                    if errors:
+                        return
+
                 def notice(diagnostic: psycopg.errors.Diagnostic) -> None:
                     rows = progress_rows(diagnostic.message_detail)
                     if rows is not None:
@@ -69,12 +85,19 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
                             on_rows(sum(done))
 
                 worker.add_notice_handler(notice)
-                _share(worker, step.key, starts[number],
+                # The first share has no lower bound (its first key is the table's first, and
+                # a key's text form may round: a float with extra_float_digits = 0).
+                _share(worker, step.key, starts[number] if number else None,
                        starts[number + 1] if number + 1 < len(starts) else None)
-                worker.execute(step.sql)
+                _with_retries(worker, step.sql, retries)
         except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
             with lock:
+                first = not errors
                 errors.append(err)
+                others = [c for c in opened if c not in mine] if first else []
+            for other in others:
+                with contextlib.suppress(psycopg.Error):
+                    other.cancel_safe()
 
     threads = [threading.Thread(target=work, args=(n,), name=f"backfill worker {n}")
                for n in range(len(starts))]
@@ -86,12 +109,24 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
         raise errors[0]
 
 
-def _share(conn: Connection, key: Key, start: Key, end: Key | None) -> None:
+def _with_retries(conn: Connection, statement: str, retries: int) -> None:
+    for attempt in range(retries + 1):
+        try:
+            conn.execute(statement)
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            if attempt == retries:
+                raise
+            time.sleep(min(5.0, 0.05 * 2 ** (attempt + 1)) * (0.5 + random.random()))
+
+
+def _share(conn: Connection, key: Key, start: Key | None, end: Key | None) -> None:
     """This session's share of the keys: from ``start``, up to ``end`` (excluded)."""
-    settings = [(SLICE_SETTING, "on"),
-                *((f"{FROM_SETTING}{i}", value) for i, value in enumerate(start))]
+    settings = [(SLICE_SETTING, "on")]
+    if start is not None:
+        settings += [(f"{FROM_SETTING}{i}", value) for i, value in enumerate(start)]
     if end is not None:
         settings += [(f"{TO_SETTING}{i}", value) for i, value in enumerate(end)]
     for name, value in settings:
         conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
-    assert len(start) == len(key)
+    assert start is None or len(start) == len(key)

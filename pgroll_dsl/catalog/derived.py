@@ -17,8 +17,8 @@ NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
 TRIGGER_PREFIX = "_pgroll_trigger_"
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
-# A setting the backfill turns on in its own transactions: the sync and marking triggers
-# skip rows while it is on, because the backfill writes the copies and the marker itself.
+# A setting the backfill sets to its table's name in its own transactions: that table's
+# sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.
 BACKFILL_SETTING = "pgroll_dsl.backfilling"
 # Settings a backfill worker's session carries: its share of the key range (see backfill.py).
 SLICE_SETTING = "pgroll_dsl.backfill_slice"  # 'on': from FROM_SETTING_<i> ...

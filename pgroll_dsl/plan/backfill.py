@@ -42,6 +42,7 @@ from pgroll_dsl.catalog.derived import (
     NEW_PREFIX,
     SLICE_SETTING,
     TO_SETTING,
+    TRIGGER_PREFIX,
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.context import Context
@@ -56,6 +57,11 @@ from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 # table's own.
 _REPLICA = "pg_catalog.set_config('session_replication_role', 'replica', true)"
 _INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
+# The table's alias in the loop's statements. Every column is named through it and the block
+# resolves bare names to its variables (#variable_conflict use_variable): a column may be
+# called anything, ``found`` or ``_pgroll_size`` included, without meeting a variable.
+ROW = "_pgroll_row"
+MARKER_COLUMN = quote_ident(MARKER)  # in a SET list, where the alias may not go
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
 
@@ -93,9 +99,18 @@ def schedule(ctx: Context, table: Table) -> None:
 
 
 def finish(ctx: Context) -> None:
-    """Write the statement of every scheduled backfill, now that all sync triggers are known."""
-    for position, step in enumerate(ctx.late_start):
+    """Write the statement of every scheduled backfill, now that all sync triggers are known.
+
+    A partitioned table is backfilled partition by partition: one step per leaf partition,
+    each keyed on the parent's key (a partition's share of the parent's primary key is its
+    own index) or by the partition's pages, so a batch reads one partition's index and the
+    cost of a batch does not grow with the number of partitions. The sync triggers are the
+    parent's, which PostgreSQL puts on every partition.
+    """
+    steps: list[Step] = []
+    for step in ctx.late_start:
         if step.kind is not StepKind.BACKFILL or step.relation is None:
+            steps.append(step)
             continue
         table = step.relation
         key = ctx.backfill_keys[table]
@@ -103,10 +118,16 @@ def finish(ctx: Context) -> None:
         assignments = direct_assignments(specs)
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
-        ctx.late_start[position] = replace(
-            step, sql=backfill_sql(ctx.schema, table, key, assignments, ctx.options,
-                                   integer=table in ctx.integer_keyed), key=key,
-            summary=f"backfill {table} in batches {batches}, {how}")
+        parent = next((t for t in ctx.before.tables if t.physical == table), None)
+        leaves = ([leaf.physical for leaf in ctx.before.leaf_partitions(parent.name)]
+                  if parent is not None and parent.partitioned else [table])
+        for leaf in leaves:
+            of = f" (partition of {table})" if leaf != table else ""
+            steps.append(replace(
+                step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
+                                       integer=table in ctx.integer_keyed), key=key,
+                relation=leaf, summary=f"backfill {leaf}{of} in batches {batches}, {how}"))
+    ctx.late_start[:] = steps
 
 
 def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
@@ -121,7 +142,7 @@ def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
     found = []
     for spec in specs:
         assert spec.up is not None
-        expression = on_the_row(spec.up)
+        expression = on_the_row(spec.up, ROW)
         names = dict(spec.up.variables)
         reads = {names[r.name] for r in column_references(spec.up.expression)
                  if r.name in names}
@@ -137,9 +158,8 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
                  integer: bool = False) -> str:
     """The batched loop as one ``DO`` block, committing after every batch."""
     target = qualified(schema, table)
-    marker = quote_ident(MARKER)
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
-    body = _Body(target, quote_literal(table), marker, fast, options)
+    body = _Body(target, quote_literal(table), f"{ROW}.{quote_ident(MARKER)}", fast, options)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
 
@@ -176,7 +196,8 @@ class _Body:
         # "updated_at") do not see the backfill's writes either.
         return [
             "  BEGIN",
-            f"    UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE false;",
+            f"    UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false "
+            "WHERE false;",
             "  EXCEPTION WHEN OTHERS THEN",
             "    _pgroll_fast := false;",
             "  END;",
@@ -187,20 +208,32 @@ class _Body:
             "  EXCEPTION WHEN OTHERS THEN",
             "    _pgroll_replica := false;",
             "  END;",
+            # Without it, the table's own BEFORE UPDATE triggers fire on the batch, after the
+            # copies were computed: one that changes a column an `up` reads (trims, defaults)
+            # would leave a copy out of step. The triggers then compute the copies.
+            "  IF NOT _pgroll_replica AND EXISTS (",
+            "    SELECT FROM pg_catalog.pg_trigger",
+            f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND NOT tgisinternal",
+            "      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update",
+            f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(TRIGGER_PREFIX)})",
+            "  ) THEN",
+            "    _pgroll_fast := false;",
+            "  END IF;",
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
-        slow = f"{indent}UPDATE {self.target} SET {self.marker} = true WHERE {where};"
+        slow = f"{indent}UPDATE {self.target} AS {ROW} SET {MARKER_COLUMN} = true WHERE {where};"
         if not self.fast:
             return [slow]
         return [
             f"{indent}IF _pgroll_fast THEN",
-            f"{indent}  PERFORM pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, 'on', "
-            "true);",
+            f"{indent}  PERFORM pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, "
+            f"{quote_literal(self.target)}, true);",
             f"{indent}  IF _pgroll_replica THEN",
             f"{indent}    PERFORM {_REPLICA};",
             f"{indent}  END IF;",
-            f"{indent}  UPDATE {self.target} SET {self.fast}, {self.marker} = false WHERE {where};",
+            f"{indent}  UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false",
+            f"{indent}    WHERE {where};",
             f"{indent}ELSE",
             f"  {slow}",
             f"{indent}END IF;",
@@ -253,6 +286,7 @@ class _Body:
 
     def _declare(self, extra: list[str]) -> list[str]:
         return [
+            "#variable_conflict use_variable",
             "DECLARE",
             *extra,
             f"  _pgroll_size bigint := {self.size};",
@@ -268,16 +302,18 @@ class _Body:
         ]
 
     def keyed(self, key: tuple[str, ...], integer: bool) -> str:
-        columns = [quote_ident(k) for k in key]
+        names = [quote_ident(k) for k in key]
+        columns = [f"{ROW}.{c}" for c in names]
         keys = ", ".join(columns)
         lower = [f"_pgroll_lower_{i}" for i in range(len(key))]
         upper = [f"_pgroll_upper_{i}" for i in range(len(key))]
         end = [f"_pgroll_to_{i}" for i in range(len(key))]
         variables = [f"  {v} {self.target}.{c}%TYPE;"
-                     for names in (lower, upper, end) for v, c in zip(names, columns, strict=True)]
-        low, up, to = (f"({', '.join(names)})" for names in (lower, upper, end))
+                     for group in (lower, upper, end) for v, c in zip(group, names, strict=True)]
+        low, up, to = (f"({', '.join(group)})" for group in (lower, upper, end))
         descending = ", ".join(f"{c} DESC" for c in columns)
-        first = f"SELECT {keys} INTO {', '.join(lower)} FROM {self.target}"
+        table = f"{self.target} AS {ROW}"
+        first = f"SELECT {keys} INTO {', '.join(lower)} FROM {table}"
         lines = [
             "",
             *self._declare([*variables, "  _pgroll_bounded boolean := false;",
@@ -286,18 +322,20 @@ class _Body:
             "BEGIN",
             *self._probe(),
             *(self._density(keys) if integer else []),
-            *self._slice(lower, end),
+            *self._slice(end),
+            f"  IF {_setting(f'{FROM_SETTING}0')} IS NOT NULL THEN",
+            *(f"    {v} := {_setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
             f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
-            "  ELSE",
+            "  ELSE  -- the whole table, or the first worker's share",
             f"    {first} ORDER BY {keys} LIMIT 1;",
             "  END IF;",
             f"  WHILE FOUND AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
             *(["    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;"]
               if integer else []),
             "    _pgroll_started := pg_catalog.clock_timestamp();",
-            *self._next_upper(keys, low, upper, descending, integer),
+            *self._next_upper(keys, table, low, upper, descending, integer),
             f"    IF _pgroll_bounded AND {up} >= {to} THEN  -- this worker's share ends before",
-            f"      SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) < {to}",
+            f"      SELECT {keys} INTO {', '.join(upper)} FROM {table} WHERE ({keys}) < {to}",
             f"        ORDER BY {descending} LIMIT 1;",
             "    END IF;",
             *self._update(f"({keys}) >= {low} AND ({keys}) <= {up} AND {self.marker}", "    "),
@@ -317,20 +355,22 @@ class _Body:
         batches, and keeps the scan.
         """
         return [
-            f"  SELECT min({key}), max({key}) INTO _pgroll_first, _pgroll_last FROM {self.target};",
+            f"  SELECT min({key}), max({key}) INTO _pgroll_first, _pgroll_last",
+            f"    FROM {self.target} AS {ROW};",
             "  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (",
             "    SELECT reltuples FROM pg_catalog.pg_class",
             f"    WHERE oid = {quote_literal(self.target)}::regclass));",
         ]
 
-    def _next_upper(self, keys: str, low: str, upper: list[str], descending: str,
+    @staticmethod
+    def _next_upper(keys: str, table: str, low: str, upper: list[str], descending: str,
                     integer: bool) -> list[str]:
         """The batch's last key: ``size`` values on (a dense integer key), or keys ahead."""
         ahead = [
-            f"SELECT {keys} INTO {', '.join(upper)} FROM {self.target} WHERE ({keys}) >= {low}",
+            f"SELECT {keys} INTO {', '.join(upper)} FROM {table} WHERE ({keys}) >= {low}",
             f"  ORDER BY {keys} OFFSET _pgroll_size - 1 LIMIT 1;",
             "IF NOT FOUND THEN  -- the last batch: up to the last key",
-            f"  SELECT {keys} INTO {', '.join(upper)} FROM {self.target} ORDER BY {descending} "
+            f"  SELECT {keys} INTO {', '.join(upper)} FROM {table} ORDER BY {descending} "
             "LIMIT 1;",
             "END IF;",
         ]
@@ -346,30 +386,32 @@ class _Body:
         ]
 
     @staticmethod
-    def _slice(lower: list[str], end: list[str]) -> list[str]:
+    def _slice(end: list[str]) -> list[str]:
         """A worker of several reads its share of the keys from its session's settings.
 
-        The executor sets them (``backfill_workers``): from a key, up to the next worker's
-        first key. The shares are cut at keys, so together they cover every key whatever
-        clients do meanwhile.
+        The executor sets them (``backfill_workers``): from a key (none for the first worker),
+        up to the next worker's first key (none for the last). The shares are cut at keys, so
+        together they cover every key whatever clients do meanwhile.
         """
-        def setting(name: str) -> str:
-            return f"pg_catalog.current_setting({quote_literal(name)}, true)"
-
         return [
-            f"  IF {setting(SLICE_SETTING)} = 'on' THEN",
-            *(f"    {v} := {setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
-            f"    _pgroll_bounded := {setting(f'{TO_SETTING}0')} IS NOT NULL;",
-            *(f"    {v} := {setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
+            f"  IF {_setting(SLICE_SETTING)} = 'on' THEN",
+            f"    _pgroll_bounded := {_setting(f'{TO_SETTING}0')} IS NOT NULL;",
+            *(f"    {v} := {_setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
+            "  END IF;",
         ]
 
     def by_pages(self) -> str:
         # Pages instead of keys: about 50 rows a page to begin with, then sized by time.
-        pages = (f"pg_catalog.pg_relation_size({quote_literal(self.target)}::regclass) / "
-                 "pg_catalog.current_setting('block_size')::bigint")
-        where = ("ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < "
-                 "pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "
-                 f"{self.marker}")
+        # The largest table of its tree: each partition (or inheriting table) has pages of
+        # its own, and one range of page numbers covers them all at once.
+        pages = ("(WITH RECURSIVE tree(oid) AS (SELECT "
+                 f"{quote_literal(self.target)}::regclass::oid UNION ALL SELECT inhrelid FROM "
+                 "pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n"
+                 "    SELECT max(pg_catalog.pg_relation_size(oid)) / "
+                 "pg_catalog.current_setting('block_size')::bigint FROM tree)")
+        where = (f"{ROW}.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid\n"
+                 f"      AND {ROW}.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)"
+                 f"::tid AND {self.marker}")
         lines = [
             "",
             *self._declare(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]),
@@ -389,6 +431,10 @@ class _Body:
             "",
         ]
         return "\n".join(lines)
+
+
+def _setting(name: str) -> str:
+    return f"pg_catalog.current_setting({quote_literal(name)}, true)"
 
 
 def progress_rows(detail: str | None) -> int | None:

@@ -14,9 +14,11 @@ client. Differences from pgroll, each one a way pgroll loses data:
   column with ``up``, instead of deriving the old column from an empty new one;
 * the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
 
-A trigger declares, as variables, only the columns its expressions name, and skips rows
-while the backfill's setting is on (``WHEN`` is evaluated without entering PL/pgSQL): the
-backfill writes the same values itself.
+A trigger reads the row's fields directly (or declares, as variables, only the columns its
+expressions name), and skips the rows the backfill of its own table writes (the setting
+names the table, so a write the batch causes elsewhere, through a trigger of the user's, is
+still synced; ``WHEN`` is evaluated without entering PL/pgSQL): the backfill writes the same
+values itself.
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def trigger_sql(spec: TriggerSpec) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
         f"{qualified(schema, table)} FOR EACH ROW\n  WHEN (pg_catalog.current_setting("
-        f"{quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT FROM 'on')\n  EXECUTE FUNCTION "
+        f"{quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT FROM "
+        f"{quote_literal(qualified(schema, table))})\n  EXECUTE FUNCTION "
         f"{qualified(schema, name)}()"
     )

@@ -44,7 +44,7 @@ $pgroll$;
 -- [4] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
 -- [5] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
@@ -96,6 +96,7 @@ CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
+#variable_conflict use_variable
 DECLARE
   _pgroll_lower_0 "public"."reviews"."id"%TYPE;
   _pgroll_upper_0 "public"."reviews"."id"%TYPE;
@@ -115,7 +116,7 @@ DECLARE
   _pgroll_replica boolean;
 BEGIN
   BEGIN
-    UPDATE "public"."reviews" SET "_pgroll_new_review" = ("review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE false;
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -126,17 +127,28 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  SELECT min("id"), max("id") INTO _pgroll_first, _pgroll_last FROM "public"."reviews";
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."reviews"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."reviews" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
     SELECT reltuples FROM pg_catalog.pg_class
     WHERE oid = '"public"."reviews"'::regclass));
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" WHERE ("id") >= (_pgroll_lower_0) ORDER BY "id" LIMIT 1;
-  ELSE
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" ORDER BY "id" LIMIT 1;
+  END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
   END IF;
   WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
@@ -144,24 +156,25 @@ BEGIN
     IF _pgroll_dense THEN
       _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
     ELSE
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" WHERE ("id") >= (_pgroll_lower_0)
-        ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
       IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" ORDER BY "id" DESC LIMIT 1;
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
       END IF;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."reviews" WHERE ("id") < (_pgroll_to_0)
-        ORDER BY "id" DESC LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
     IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."reviews" SET "_pgroll_new_review" = ("review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."reviews" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -171,8 +184,8 @@ BEGIN
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
       (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."reviews" WHERE ("id") > (_pgroll_upper_0)
-      ORDER BY "id" LIMIT 1;
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -53,7 +53,7 @@ $pgroll$;
 -- [4] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
 -- [5] 21_add_foreign_key_constraint.yaml:3:7: add foreign key fk_users_id (not valid)
@@ -124,6 +124,7 @@ CREATE VIEW "public_21_add_foreign_key_constraint"."users" WITH (security_invoke
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
+#variable_conflict use_variable
 DECLARE
   _pgroll_lower_0 "public"."posts"."id"%TYPE;
   _pgroll_upper_0 "public"."posts"."id"%TYPE;
@@ -140,17 +141,20 @@ DECLARE
   _pgroll_started timestamptz;
   _pgroll_took double precision;
 BEGIN
-  SELECT min("id"), max("id") INTO _pgroll_first, _pgroll_last FROM "public"."posts";
+  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."posts" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
     SELECT reltuples FROM pg_catalog.pg_class
     WHERE oid = '"public"."posts"'::regclass));
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" WHERE ("id") >= (_pgroll_lower_0) ORDER BY "id" LIMIT 1;
-  ELSE
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" ORDER BY "id" LIMIT 1;
+  END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
   END IF;
   WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
@@ -158,17 +162,17 @@ BEGIN
     IF _pgroll_dense THEN
       _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
     ELSE
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") >= (_pgroll_lower_0)
-        ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
       IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" ORDER BY "id" DESC LIMIT 1;
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
       END IF;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."posts" WHERE ("id") < (_pgroll_to_0)
-        ORDER BY "id" DESC LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
-    UPDATE "public"."posts" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+    UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
     RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
@@ -177,8 +181,8 @@ BEGIN
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
       (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."posts" WHERE ("id") > (_pgroll_upper_0)
-      ORDER BY "id" LIMIT 1;
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -52,7 +52,7 @@ $pgroll$;
 -- [6] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
 -- [7] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
@@ -172,6 +172,7 @@ CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = t
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
+#variable_conflict use_variable
 DECLARE
   _pgroll_lower_0 "public"."events"."id"%TYPE;
   _pgroll_upper_0 "public"."events"."id"%TYPE;
@@ -191,7 +192,7 @@ DECLARE
   _pgroll_replica boolean;
 BEGIN
   BEGIN
-    UPDATE "public"."events" SET "_pgroll_new_name" = (SELECT CASE WHEN "name" IS NULL OR LENGTH("name") <= 3 THEN 'placeholder' ELSE "name" END), "_pgroll_needs_backfill" = false WHERE false;
+    UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -202,17 +203,28 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  SELECT min("id"), max("id") INTO _pgroll_first, _pgroll_last FROM "public"."events";
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."events"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."events" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
     SELECT reltuples FROM pg_catalog.pg_class
     WHERE oid = '"public"."events"'::regclass));
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."events" WHERE ("id") >= (_pgroll_lower_0) ORDER BY "id" LIMIT 1;
-  ELSE
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."events" ORDER BY "id" LIMIT 1;
+  END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
   END IF;
   WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
@@ -220,24 +232,25 @@ BEGIN
     IF _pgroll_dense THEN
       _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
     ELSE
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."events" WHERE ("id") >= (_pgroll_lower_0)
-        ORDER BY "id" OFFSET _pgroll_size - 1 LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
       IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT "id" INTO _pgroll_upper_0 FROM "public"."events" ORDER BY "id" DESC LIMIT 1;
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
       END IF;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT "id" INTO _pgroll_upper_0 FROM "public"."events" WHERE ("id") < (_pgroll_to_0)
-        ORDER BY "id" DESC LIMIT 1;
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
     IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."events" SET "_pgroll_new_name" = (SELECT CASE WHEN "name" IS NULL OR LENGTH("name") <= 3 THEN 'placeholder' ELSE "name" END), "_pgroll_needs_backfill" = false WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."events" SET "_pgroll_needs_backfill" = true WHERE ("id") >= (_pgroll_lower_0) AND ("id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -247,8 +260,8 @@ BEGIN
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
       (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT "id" INTO _pgroll_lower_0 FROM "public"."events" WHERE ("id") > (_pgroll_upper_0)
-      ORDER BY "id" LIMIT 1;
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

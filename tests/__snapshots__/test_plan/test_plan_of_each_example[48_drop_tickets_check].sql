@@ -49,7 +49,7 @@ $pgroll$;
 -- [5] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
 -- [6] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
@@ -74,7 +74,7 @@ $pgroll$;
 -- [7] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
 -- [8] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
@@ -214,6 +214,7 @@ CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
+#variable_conflict use_variable
 DECLARE
   _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
   _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
@@ -233,7 +234,7 @@ DECLARE
   _pgroll_replica boolean;
 BEGIN
   BEGIN
-    UPDATE "public"."tickets" SET "_pgroll_new_sellers_name" = ("sellers_name"), "_pgroll_new_sellers_zip" = ("sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -244,17 +245,28 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  SELECT min("ticket_id"), max("ticket_id") INTO _pgroll_first, _pgroll_last FROM "public"."tickets";
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tickets"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."tickets" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
     SELECT reltuples FROM pg_catalog.pg_class
     WHERE oid = '"public"."tickets"'::regclass));
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" WHERE ("ticket_id") >= (_pgroll_lower_0) ORDER BY "ticket_id" LIMIT 1;
-  ELSE
-    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" ORDER BY "ticket_id" LIMIT 1;
+  END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END IF;
   WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
@@ -262,24 +274,25 @@ BEGIN
     IF _pgroll_dense THEN
       _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
     ELSE
-      SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" WHERE ("ticket_id") >= (_pgroll_lower_0)
-        ORDER BY "ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
       IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" ORDER BY "ticket_id" DESC LIMIT 1;
+        SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
       END IF;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT "ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" WHERE ("ticket_id") < (_pgroll_to_0)
-        ORDER BY "ticket_id" DESC LIMIT 1;
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
     END IF;
     IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."tickets" SET "_pgroll_new_sellers_name" = ("sellers_name"), "_pgroll_new_sellers_zip" = ("sellers_zip"), "_pgroll_needs_backfill" = false WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false
+        WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."tickets" SET "_pgroll_needs_backfill" = true WHERE ("ticket_id") >= (_pgroll_lower_0) AND ("ticket_id") <= (_pgroll_upper_0) AND "_pgroll_needs_backfill";
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -289,8 +302,8 @@ BEGIN
       - _pgroll_started);
     _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
       (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT "ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" WHERE ("ticket_id") > (_pgroll_upper_0)
-      ORDER BY "ticket_id" LIMIT 1;
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END LOOP;
 END
 $pgroll_backfill$;

@@ -60,7 +60,7 @@ $pgroll$;
 -- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM 'on')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
 -- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
@@ -232,6 +232,7 @@ CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (securi
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
+#variable_conflict use_variable
 DECLARE
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
@@ -246,7 +247,7 @@ DECLARE
   _pgroll_replica boolean;
 BEGIN
   BEGIN
-    UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE false;
+    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -257,20 +258,32 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  _pgroll_last_page := pg_catalog.pg_relation_size('"public"."tasks"'::regclass) / pg_catalog.current_setting('block_size')::bigint;
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tasks"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
   WHILE _pgroll_page <= _pgroll_last_page LOOP
     _pgroll_started := pg_catalog.clock_timestamp();
     IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', 'on', true);
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."tasks" SET "_pgroll_new_id" = ("id"), "_pgroll_needs_backfill" = false WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";
+      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false
+        WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."tasks" SET "_pgroll_needs_backfill" = true WHERE ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid AND ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND "_pgroll_needs_backfill";
+      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     _pgroll_page := _pgroll_page + _pgroll_size;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
