@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pgroll_dsl import ir
+from pgroll_dsl import ir, render
+from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.compile import Loaded, compile_file, compile_source
-from pgroll_dsl.diagnostics import CompileError
+from pgroll_dsl.diagnostics import CompileError, Diagnostic
 from pgroll_dsl.frontend import DSL_SUFFIX, read_source
 
-Target = Literal["dsl", "json", "yaml"]
 
+def emit(migration: ir.Migration, target: str) -> str:
+    """Render a migration in a syntax of ``render.MIGRATION`` ("dsl", "json", "yaml").
 
-def emit(migration: ir.Migration, target: Target) -> str:
-    """Render a migration in one of the three syntaxes."""
-    if target == "dsl":
-        from pgroll_dsl.emit.dsl import emit_migration
-
-        return emit_migration(migration)
-    from pgroll_dsl.emit.pgroll_json import to_json, to_yaml
-
-    return to_json(migration) if target == "json" else to_yaml(migration)
+    Raises:
+        ValueError: ``target`` is not one of them.
+    """
+    return render.MIGRATION[target](migration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,5 +44,20 @@ def format_file(path: str | Path) -> Formatted:
     return Formatted(str(path), text, emit(loaded.migration, "dsl"))
 
 
-__all__ = ["CompileError", "Formatted", "Loaded", "compile_file", "compile_source", "emit",
-           "format_file"]
+def convert_sql(text: str, name: str, *, path: str | None = None,
+                catalog: Catalog | None = None,
+                schema: str = "public") -> tuple[ir.Migration, list[Diagnostic]]:
+    """SQL DDL (a file, standard input, ``alembic upgrade --sql``) as one migration.
+
+    ``catalog`` is the schema the script runs on (replayed history, a snapshot), if known:
+    more ``up``/``down`` are then inferred. Returns the migration (write it with ``emit``)
+    and warnings; raises ``CompileError`` (PGD014) when the SQL does not parse.
+    See ``frontend/from_sql.py``.
+    """
+    from pgroll_dsl.frontend.from_sql import convert_sql as convert
+
+    return convert(text, name, path=path, catalog=catalog, schema=schema)
+
+
+__all__ = ["CompileError", "Formatted", "Loaded", "compile_file", "compile_source",
+           "convert_sql", "emit", "format_file"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import version_schema
@@ -23,6 +24,9 @@ from pgroll_dsl.frontend import (
     read_source,
 )
 from pgroll_dsl.passes import run_checks
+
+if TYPE_CHECKING:
+    from pgroll_dsl.plan.model import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,46 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     return history_before(directory, migration, None, source.schema)
 
 
+def validate_file(path: Path, source: CatalogSource) -> tuple[Diagnostic, ...]:
+    """One migration file against the catalog ``source`` gives it; the warnings.
+
+    Raises ``CompileError`` with every error (of the file, or of the catalog it starts from).
+    """
+    before = catalog_before(source, path)
+    loaded = compile_file(path)
+    return (*loaded.warnings, *before.warnings, *validate(loaded.migration, before))
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A migration's plan, and the warnings found on the way (front end, catalog, rules)."""
+
+    plan: Plan
+    warnings: tuple[Diagnostic, ...]
+
+
+def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
+              batch_delay: float = 0.0, optimize: bool = True, batch_time_ms: int = 50,
+              max_replica_lag_mb: int = 0) -> Planned:
+    """Check one migration file against the catalog ``source`` gives it, and plan it.
+
+    The plan follows the server a live catalog was read from (``PlanOptions.for_server``), as
+    the executor's does. Raises ``CompileError`` when the migration or its catalog has errors.
+    """
+    from pgroll_dsl.plan.options import PlanOptions
+    from pgroll_dsl.plan.planner import plan_migration
+
+    checked = compile_file(path)
+    before = catalog_before(source, path)
+    warnings = validate(checked.migration, before)
+    options = PlanOptions.for_server(
+        before.server_version, schema=source.schema, batch_size=batch_size,
+        batch_delay=batch_delay, previous_version_schema=before.previous_version_schema,
+        optimize=optimize, batch_time_ms=batch_time_ms, max_replica_lag_mb=max_replica_lag_mb)
+    return Planned(plan_migration(checked.migration, before.catalog, options),
+                   (*checked.warnings, *before.warnings, *warnings))
+
+
 def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
     """Every catalog rule; raise CompileError on errors, return the warnings.
 
@@ -184,6 +228,6 @@ def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
 
 
 
-__all__ = ["Before", "CatalogSource", "Loaded", "catalog_before", "compile_file",
-           "compile_source", "history_before", "replay_warnings", "validate",
-           "validate_directory"]
+__all__ = ["Before", "CatalogSource", "Loaded", "Planned", "catalog_before", "compile_file",
+           "compile_source", "history_before", "plan_file", "replay_warnings", "validate",
+           "validate_directory", "validate_file"]

@@ -24,8 +24,9 @@ from pgroll_dsl.catalog import (
 from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.introspect import _constraints_query, introspect
 from pgroll_dsl.catalog.model import ExclusionElement, KeyOptions
-from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
+from pgroll_dsl.frontend.snapshot import load_snapshot
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType, SortOrder
+from pgroll_dsl.render.snapshot import dump_snapshot
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -207,8 +208,9 @@ EXPECTED = Catalog(
     tables=(
         ACCOUNTS,
         CHILDREN,
-        Table(name="events", columns=EVENT_COLUMNS),
-        Table(name="events_2024", columns=EVENT_COLUMNS),
+        Table(name="events", columns=EVENT_COLUMNS, partition_by="RANGE (at)"),
+        Table(name="events_2024", columns=EVENT_COLUMNS, partition_of="events",
+              partition_bound="FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"),
         PARENTS,
     ),
     enums=(

@@ -22,8 +22,9 @@ from pgroll_dsl.catalog import (
 )
 from pgroll_dsl.diagnostics import CompileError, codes
 from pgroll_dsl.diagnostics.codes import Code
-from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
+from pgroll_dsl.frontend.snapshot import load_snapshot
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
+from pgroll_dsl.render.snapshot import dump_snapshot
 
 SMALL = Catalog(
     tables=(

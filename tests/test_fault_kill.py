@@ -56,7 +56,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 KILL = "PGROLL_DSL_KILL_AT"
-BATCH = ["--backfill-batch-size", str(fm.BATCH_SIZE), "--lock-timeout", str(fm.LOCK_TIMEOUT_MS)]
+BATCH = ["--backfill-batch-size", str(fm.BATCH_SIZE), "--backfill-batch-time", "0",
+         "--lock-timeout", str(fm.LOCK_TIMEOUT_MS)]
 BACKFILL_ROWS = 60  # 20 batches of 3
 PARALLEL = 2
 

@@ -49,9 +49,10 @@ from pgroll_dsl.catalog.model import ExclusionElement, Index, KeyOptions
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.diagnostics import CompileError
 from pgroll_dsl.frontend import migration_files
-from pgroll_dsl.frontend.snapshot import dump_snapshot, load_snapshot
+from pgroll_dsl.frontend.snapshot import load_snapshot
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan
 from pgroll_dsl.plan.planner import plan_migration
+from pgroll_dsl.render.snapshot import dump_snapshot
 from tests.conftest import conformance_files
 from tests.live_helpers import Connection, dsn_of, make_runner, migration
 

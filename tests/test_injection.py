@@ -34,18 +34,18 @@ from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api, ir
-from pgroll_dsl.backends.sqlfile import render_phase
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import replay
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.diagnostics import CompileError, Diagnostic
 from pgroll_dsl.diagnostics.codes import ALL_CODES
-from pgroll_dsl.diagnostics.render import render_text
 from pgroll_dsl.embedded import psql_path
 from pgroll_dsl.frontend import parse_source
 from pgroll_dsl.passes.walk import leaves
 from pgroll_dsl.plan.model import Phase, Plan
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.render.diagnostics import render_text
+from pgroll_dsl.render.plan_sql import render_phase
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 

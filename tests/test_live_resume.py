@@ -6,9 +6,9 @@ from typing import Any
 
 import psycopg
 
-from pgroll_dsl.emit.pgroll_json import to_document
 from pgroll_dsl.plan.document import plan_document
 from pgroll_dsl.plan.model import StepKind
+from pgroll_dsl.render.pgroll_json import to_document
 from tests.live_helpers import dsn_of, make_runner, migration
 
 SETUP = "create table t (id int primary key, v int not null);"

@@ -17,11 +17,11 @@ import pytest
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog import apply
-from pgroll_dsl.emit import dsl as emit_dsl
-from pgroll_dsl.emit import pgroll_json
 from pgroll_dsl.frontend import pgroll as json_frontend
 from pgroll_dsl.passes import validate_ops
 from pgroll_dsl.plan import operations
+from pgroll_dsl.render import dsl as render_dsl
+from pgroll_dsl.render import pgroll_json
 from tests.conftest import REPO, SHARED
 
 KINDS = [(cls, cls.kind) for cls in typing.get_args(ir.Operation)]
@@ -40,8 +40,8 @@ def test_every_home_of_an_operation(cls: type, kind: str) -> None:
         ("grammar rule in grammar/migration.lark", re.search(rf"^{kind}:", GRAMMAR, re.M)),
         ("JSON/YAML builder in frontend/pgroll.py", kind in json_frontend._BUILDERS),
         ("pgroll's JSON schema", kind in json.dumps(SCHEMA)),
-        ("DSL emitter (emit/dsl.py)", _dispatches(emit_dsl, cls)),
-        ("JSON emitter (emit/pgroll_json.py)", _dispatches(pgroll_json, cls)),
+        ("DSL emitter (render/dsl.py)", _dispatches(render_dsl, cls)),
+        ("JSON emitter (render/pgroll_json.py)", _dispatches(pgroll_json, cls)),
         ("catalog replay (catalog/apply.py)", _dispatches(apply, cls)),
         ("planner dispatch (plan/operations.py)", _dispatches(operations, cls)),
         ("validation (passes/validate_ops.py)", _dispatches(validate_ops, cls)),

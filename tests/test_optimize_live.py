@@ -16,11 +16,11 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api
-from pgroll_dsl.backends.sqlfile import render_phase
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.replay import apply_migration
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.render.plan_sql import render_phase
 from tests.test_plan_live import run_psql
 
 OLD, NEW = "public_01_setup", "public_02_change"

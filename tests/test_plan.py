@@ -10,11 +10,11 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pgroll_dsl import api, ir
-from pgroll_dsl.backends.sqlfile import render_plan
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.replay import apply_migration, version_schema_name
 from pgroll_dsl.plan.model import Phase, Plan, StepKind
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.render.plan_sql import render_plan
 from tests.conftest import conformance_files
 
 
@@ -67,7 +67,7 @@ def test_squawk_finds_nothing_unannotated_in_any_plan(tmp_path: Path) -> None:
     import shutil
     import subprocess
 
-    from pgroll_dsl.backends.sqlfile import render_phase
+    from pgroll_dsl.render.plan_sql import render_phase
 
     squawk = shutil.which("squawk") or str(Path(__import__("sys").executable).parent / "squawk")
     assert Path(squawk).exists(), "squawk-cli is a dev dependency"
@@ -81,5 +81,20 @@ def test_squawk_finds_nothing_unannotated_in_any_plan(tmp_path: Path) -> None:
                             text=True, env={"NO_COLOR": "1"}, check=False)
     findings = [line for line in result.stdout.splitlines() if ": warning: " in line
                 or ": error: " in line]
-    assert findings == [], "\n".join(findings[:20])
-    assert result.returncode == 0, result.stdout + result.stderr
+    # The author's raw SQL is never annotated safe: squawk may judge it (so does pgroll-dsl's
+    # own PGD4xx lint). Every other finding is a generated statement left unannotated.
+    authors = {line.strip().rstrip(";") for _, plan, _ in _PLANS for phase in Phase
+               for step in plan.phase(phase) if step.kind is StepKind.RAW_SQL
+               for line in step.sql.splitlines()}
+    generated = [f for f in findings if _finding_line(f) not in authors]
+    assert generated == [], "\n".join(generated[:20])
+    assert len(findings) > len(generated), "the examples' raw SQL is judged by squawk too"
+
+
+def _finding_line(finding: str) -> str:
+    """The text of the line a ``file:line:col: warning: ...`` finding points at.
+
+    (squawk's gcc reporter counts lines from 0.)
+    """
+    path, line = finding.split(":")[:2]
+    return Path(path).read_text().splitlines()[int(line)].strip().rstrip(";")

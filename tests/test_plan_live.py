@@ -20,7 +20,6 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgroll_dsl.backends.sqlfile import render_phase
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
@@ -28,6 +27,7 @@ from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.replay import apply_migration, version_schema_name
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.render.plan_sql import render_phase
 from tests.conftest import conformance_files
 from tests.postgres import _embedded_bin_dir
 from tests.test_plan import corpus_migration

@@ -437,9 +437,9 @@ def test_migrate_and_try_refuse_two_files_with_one_name(tmp_path: Path, verb: st
 
 
 def test_a_raw_sql_step_ending_in_a_comment_keeps_the_next_step_apart() -> None:
-    from pgroll_dsl.backends.sqlfile import render_plan
     from pgroll_dsl.catalog.model import Catalog
     from pgroll_dsl.plan.planner import plan_migration
+    from pgroll_dsl.render.plan_sql import render_plan
 
     migration = api.compile_source(
         "sql up `create table a (id int) -- trailing note`;\n", "01_a.pgroll").migration

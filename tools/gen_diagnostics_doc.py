@@ -33,6 +33,51 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+_LINT_INTRO = """\
+`validate` (and `plan`, which validates first) reads the `up` and `down` of every `sql`
+operation with PostgreSQL's parser and reports what would lock, rewrite or scan a table in use,
+or break the clients of the old schema version, as warnings: the author may mean it, and a
+warning never fails a command. Each finding points at the statement inside the migration file
+(at the subcommand for the second and later subcommands of an `ALTER TABLE`, at the type for a
+rule about a column's type); in a JSON string with escapes (`\\n`) or a YAML block scalar, whose
+characters do not map one to one onto the file, it points at the start of the string, as every
+diagnostic of embedded SQL does. What the same SQL created (a table, a column, an index; for
+`down`, also what `up` created) is not reported: nobody uses it yet. Rules that depend on the
+PostgreSQL version take it from the linter's `pg_version` (default 15). The rules are data, in
+`pgroll_dsl/passes/lint_rules.py`: the table below is generated from it (TABLE, COLUMN and the
+like stand for the names in the statement)."""
+
+
+def _template(text: str) -> str:
+    """A rule's message or hint with its names in capitals, as docs/dsl.md's synopses have."""
+
+    class _Shown(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return key.upper()
+
+    return text.format_map(_Shown())
+
+
+def _lint_section() -> list[str]:
+    from pgroll_dsl.passes import lint_rules
+
+    lines = ["", "## Safety lints of raw SQL", "", _LINT_INTRO, "",
+             "| Code | Slug | Message | Instead (the hint) | squawk | strong_migrations |",
+             "|---|---|---|---|---|---|"]
+    for rule in sorted(lint_rules.RULES, key=lambda r: r.code.id):
+        squawk = ", ".join(f"`{name}`" for name in rule.squawk)
+        lines.append(f"| `{rule.code.id}` | `{rule.code.slug}` | {_cell(_template(rule.message))} "
+                     f"| {_cell(_template(rule.hint))} | {squawk} "
+                     f"| {_cell(rule.strong_migrations or '')} |")
+    lines += ["", "squawk's rules that are on by default and covered only in part, or not at "
+              "all, and why:", "", "| squawk rule | covered | why |", "|---|---|---|"]
+    lines += [f"| `{name}` | in part | {_cell(why)} |"
+              for name, why in sorted(lint_rules.SQUAWK_PARTLY_COVERED.items())]
+    lines += [f"| `{name}` | no | {_cell(why)} |"
+              for name, why in sorted(lint_rules.SQUAWK_NOT_COVERED.items())]
+    return lines
+
+
 def render() -> str:
     """The whole page: the ranges named in the codes module's docstring, then every code."""
     from pgroll_dsl.diagnostics import codes
@@ -59,6 +104,7 @@ def render() -> str:
     ]
     for code in sorted(codes.ALL_CODES, key=lambda c: c.id):
         lines.append(f"| `{code.id}` | `{code.slug}` | {code.severity} | {_cell(code.summary)} |")
+    lines += _lint_section()
     return "\n".join(lines) + "\n"
 
 

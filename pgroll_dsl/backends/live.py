@@ -55,6 +55,8 @@ _STRONGER = ("ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "
 CONFLICTS: dict[Lock, tuple[str, ...]] = {
     Lock.ACCESS_EXCLUSIVE: _CLIENT_MODES + _STRONGER,
     Lock.SHARE_ROW_EXCLUSIVE: ("RowExclusiveLock", *_STRONGER),
+    Lock.SHARE: ("RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
+                 "ExclusiveLock", "AccessExclusiveLock"),
 }
 # The step's tables and the tables their foreign keys join them to (adding or dropping a
 # foreign key locks both ends).

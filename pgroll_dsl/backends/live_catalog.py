@@ -1,10 +1,13 @@
 """A live database as the catalog a migration is checked and planned against.
 
 ``validate``/``plan --postgres-url`` and ``catalog dump`` read the schema here, in the live
-layer, and hand it to the compiler driver, which works with no database.
+layer, and hand it to the compiler driver, which works with no database; ``try`` reads here
+what each version schema shows.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import psycopg
 
@@ -32,3 +35,12 @@ def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
         raise CompileError([Diagnostic(codes.CANNOT_CONNECT,
                                        f"cannot read the catalog: {first_line(err)}",
                                        None)]) from None
+
+
+def version_tables(conn: psycopg.Connection[Any], schema: str) -> list[tuple[str, str]]:
+    """What a version schema shows clients: (view, its columns in order, comma-separated)."""
+    rows: list[tuple[str, str]] = conn.execute(
+        "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
+        "FROM information_schema.columns WHERE table_schema = %s GROUP BY table_name "
+        "ORDER BY table_name", (schema,)).fetchall()
+    return rows

@@ -29,10 +29,10 @@ from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
-from pgroll_dsl.emit.pgroll_json import to_document
 from pgroll_dsl.plan.document import plan_document, plan_from_document
 from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, units
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident
 
@@ -346,6 +346,11 @@ class Runner:
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""
         missing = [r for r in plan.requires if not self._exists(r)]
+        changed = [r for r in missing if r.kind is Requirement.PARTITIONS]
+        if changed:
+            raise CommandError(
+                f"complete refused, nothing was changed: {'; '.join(r.describe() for r in changed)}"
+                ". Run `pgroll-dsl rollback` to undo the migration, then start it again")
         if missing:
             listed = "; ".join(r.describe() for r in missing)
             raise CommandError(
@@ -367,6 +372,11 @@ class Runner:
                 query = ("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
                          "AND tgname = %s)")
                 params = (qualified(schema, requirement.relation or ""), requirement.name)
+            case Requirement.PARTITIONS:  # the same partitions as at start, none more or less
+                query = ("SELECT coalesce(string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
+                         "\"C\"), '') = %s FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                         "i.inhrelid WHERE i.inhparent = to_regclass(%s)")
+                params = (requirement.name, qualified(schema, requirement.relation or ""))
         row = self.conn.execute(query, params).fetchone()
         return bool(row and row[0])
 

@@ -31,12 +31,22 @@ from pgroll_dsl.catalog.model import (
     Table,
 )
 from pgroll_dsl.catalog.naming import Names
+from pgroll_dsl.catalog.partitions import (
+    follow_parents,
+    with_parent_renamed,
+    with_partitions_dropped,
+)
 from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import quote_literal, quote_name
 from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 
 def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
+    """The catalog after ``op``; partitions follow what it does to their parent's columns."""
+    return follow_parents(_apply(catalog, op))
+
+
+def _apply(catalog: Catalog, op: ir.Operation) -> Catalog:
     """Dispatch on the operation kind; every kind is handled (mypy checks it)."""
     match op:
         case ir.CreateTable():
@@ -286,6 +296,7 @@ def _drop_table(catalog: Catalog, name: str) -> Catalog:
     if catalog.table(name) is None:
         return catalog
     sequences = tuple(s for s in catalog.sequences if s.owned_by_table != name)
+    catalog = with_partitions_dropped(catalog, name)
     return replace(catalog.without_table(name), sequences=sequences)
 
 
@@ -314,6 +325,7 @@ def _rename_table(catalog: Catalog, op: ir.RenameTable) -> Catalog:
     if table is None or catalog.table(op.to.name) is not None:
         return catalog
     catalog = catalog.without_table(table.name).with_table(replace(table, name=op.to.name))
+    catalog = with_parent_renamed(catalog, op.from_.name, op.to.name)
     tables = tuple(retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
     sequences = tuple(replace(s, owned_by_table=op.to.name) if s.owned_by_table == op.from_.name
                       else s for s in catalog.sequences)

@@ -16,6 +16,7 @@ from pgroll_dsl.catalog.model import (
     Index,
     Table,
 )
+from pgroll_dsl.catalog.partitions import same_partition_key
 from pgroll_dsl.sql.expressions import same_expression
 
 _EXPRESSION_FIELDS = {"default", "expression", "predicate", "generated"}
@@ -61,10 +62,13 @@ def _table(a: Table, b: Table) -> list[str]:
                 found.append(f"{kind} {a.name}.{key}: {'unexpected' if x is None else 'missing'}")
             else:
                 found.extend(f"{kind} {a.name}.{key}: {d}" for d in _fields(x, y))
-    for attribute in ("comment", "replica_identity", "replica_identity_index"):
+    for attribute in ("comment", "replica_identity", "replica_identity_index", "partition_of",
+                      "partition_bound"):
         if getattr(a, attribute) != getattr(b, attribute):
             found.append(f"table {a.name}: {attribute} {getattr(a, attribute)!r} != "
                          f"{getattr(b, attribute)!r}")
+    if not same_partition_key(a.partition_by, b.partition_by):
+        found.append(f"table {a.name}: partition_by {a.partition_by!r} != {b.partition_by!r}")
     return found
 
 

@@ -56,3 +56,12 @@ def trigger_name(order: int, table: str, column: str) -> str:
     runs after the trigger that fills that column's copy.
     """
     return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)
+
+
+def partition_index_name(index: str, partition: str) -> str:
+    """The index a partition gets as its share of ``index`` on its partitioned parent.
+
+    PostgreSQL builds no index of a partitioned table concurrently: the plan builds one on
+    each partition itself and attaches it to the parent's. It keeps this name afterwards.
+    """
+    return derived("", partition, index)

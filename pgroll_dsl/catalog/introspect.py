@@ -20,6 +20,12 @@ model allows it, hence the choices below:
   collation and order, which are parsed out of ``pg_get_indexdef``: whether an operator
   class is the default one for a key is PostgreSQL's own decision, and its printed
   definition is where it says so (see ``index_keys``).
+* Partitioning: a partitioned table's key (``pg_get_partkeydef``), a partition's parent
+  (``pg_inherits``, in the same schema) and bound (``pg_get_expr(relpartbound)``), spelled as
+  ``catalog.partitions`` spells what replay reads. A partition's constraints and indexes are
+  only its own: those it has as its share of its parent's (``conparentid``, a check merged
+  from the parent, an index attached to the parent's) are the parent's in the model, and an
+  identity is the parent's too (PostgreSQL 17+ marks it on partitions as well).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from pgroll_dsl.catalog.model import (
     Sequence,
     Table,
 )
+from pgroll_dsl.catalog.partitions import bound_from_server, key_from_server
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
 
 Row = tuple[Any, ...]
@@ -74,8 +81,13 @@ _FK_ACTIONS = {
 _MATCH_TYPES = {"f": MatchType.FULL, "p": MatchType.PARTIAL, "s": MatchType.SIMPLE}
 _REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
 
+# A partition's parent is named only when it is in the same schema (the model's tables are).
 _TABLES = """
-SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), c.relreplident
+SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), c.relreplident,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+         WHERE i.inhrelid = c.oid AND c.relispartition AND p.relnamespace = c.relnamespace),
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
@@ -138,6 +150,7 @@ LEFT JOIN pg_index i ON i.indexrelid = con.conindid AND con.contype IN ('p', 'u'
 LEFT JOIN pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_am am ON am.oid = ic.relam
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND con.contype IN ('p', 'u', 'c', 'f', 'x')
+  AND con.conparentid = 0 AND (con.conislocal OR NOT c.relispartition)
 """
 
 # Key columns (expression keys as PostgreSQL prints them), then the INCLUDE columns; the
@@ -171,7 +184,7 @@ LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
 LEFT JOIN pg_constraint con
        ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
       AND con.contype IN ('p', 'u', 'x')
-WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT ic.relispartition
 """
 
 _ENUMS = """
@@ -245,18 +258,24 @@ def _tables(cur: Cursor, schema: str, version: int) -> tuple[Table, ...]:
     constraints = _by_table(_fetch(cur, _constraints_query(version), schema))
     indexes = _by_table(_fetch(cur, _indexes_query(version), schema))
     tables = []
-    for oid, name, comment, replident in _fetch(cur, _TABLES, schema):
+    for oid, name, comment, replident, key, parent, bound in _fetch(cur, _TABLES, schema):
         table_indexes = indexes.get(oid, [])
         by_name = {index.name: index for index in (_index(row, schema) for row in table_indexes)}
+        own_columns = tuple(_column(row) for row in columns.get(oid, []))
         tables.append(Table(
             name=name,
-            columns=tuple(_column(row) for row in columns.get(oid, [])),
+            # An identity is the parent's (PostgreSQL 17+ marks it on partitions too).
+            columns=tuple(replace(c, identity=None) for c in own_columns) if parent
+            else own_columns,
             constraints=_sorted_by_name(_constraint(row, by_name, schema)
                                         for row in constraints.get(oid, [])),
             indexes=_sorted_by_name(by_name.values()),
             comment=comment,
             replica_identity=_REPLICA_IDENTITY[replident],
             replica_identity_index=_replica_identity_index(replident, table_indexes),
+            partition_by=key_from_server(key) if key is not None else None,
+            partition_of=parent,
+            partition_bound=bound_from_server(bound) if parent and bound is not None else None,
         ))
     return tuple(sorted(tables, key=lambda t: t.name))
 

@@ -164,7 +164,17 @@ class Index:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Table:
-    """A table with its columns in attribute order."""
+    """A table with its columns in attribute order.
+
+    Partitioning: a partitioned table has ``partition_by`` (``RANGE (at)``, as
+    ``catalog.partitions.partition_key`` spells it); a partition has ``partition_of``, its
+    parent's (virtual) name, and ``partition_bound`` (``FOR VALUES ...`` or ``DEFAULT``, as
+    ``catalog.partitions.partition_bound`` spells it); a sub-partition has both. A partition
+    holds the parent's columns (``catalog.partitions.follow_parents`` keeps them in step) but
+    only its *own* constraints and indexes: those it has because its parent has them (a
+    partition's share of the parent's primary key, foreign keys, checks and indexes) belong
+    to the parent's model.
+    """
 
     name: str
     columns: tuple[Column, ...] = ()
@@ -173,6 +183,9 @@ class Table:
     comment: str | None = None
     replica_identity: str = "default"  # default | nothing | full | index
     replica_identity_index: str | None = None
+    partition_by: str | None = None
+    partition_of: str | None = None
+    partition_bound: str | None = None
     physical: str = ""
 
     def __post_init__(self) -> None:
@@ -190,6 +203,11 @@ class Table:
     def index(self, name: str) -> Index | None:
         """The index with this name."""
         return next((i for i in self.indexes if i.name == name), None)
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the table is partitioned (its rows live in its partitions)."""
+        return self.partition_by is not None
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -256,6 +274,18 @@ class Catalog:
             if index is not None:
                 return table, index
         return None
+
+    def partitions(self, name: str) -> tuple[Table, ...]:
+        """The partitions of the table with this virtual name (none if it is not partitioned)."""
+        return tuple(t for t in self.tables if t.partition_of == name)
+
+    def leaf_partitions(self, name: str) -> tuple[Table, ...]:
+        """The partitions that hold rows, sub-partitions' partitions included, in name order."""
+        found: list[Table] = []
+        for partition in self.partitions(name):
+            found.extend(self.leaf_partitions(partition.name) if partition.partitioned
+                         else (partition,))
+        return tuple(sorted(found, key=lambda t: t.name))
 
     def with_table(self, table: Table) -> Catalog:
         """A copy with ``table`` added or replaced (matched by virtual name)."""

@@ -1,7 +1,7 @@
 """Every diagnostic pgroll-dsl can emit. Codes are stable; a retired code is never reused.
 
 Ranges: PGD0xx syntax, PGD1xx structure and shape, PGD2xx resolution against the catalog,
-PGD3xx operation semantics, PGD4xx (reserved for safety lints), PGD5xx embedded SQL, PGD9xx
+PGD3xx operation semantics, PGD4xx safety lints of raw SQL, PGD5xx embedded SQL, PGD9xx
 environment.
 """
 
@@ -41,6 +41,7 @@ JSON_SYNTAX = Code("PGD010", "json-syntax", _E, "the JSON document does not pars
 YAML_SYNTAX = Code("PGD011", "yaml-syntax", _E, "the YAML document does not parse")
 UNREADABLE_FILE = Code("PGD012", "unreadable-file", _E, "the file cannot be read as UTF-8 text")
 UNKNOWN_FORMAT = Code("PGD013", "unknown-format", _E, "the file extension names no known format")
+SQL_SYNTAX = Code("PGD014", "sql-syntax", _E, "the SQL script given to convert does not parse")
 
 # PGD1xx: the document has the wrong shape.
 UNKNOWN_KEY = Code("PGD101", "unknown-key", _E, "a key pgroll does not accept at this place")
@@ -127,9 +128,93 @@ DEFAULT_REFERENCES_COLUMN = Code("PGD319", "default-references-column", _E,
 COLUMN_REWRITTEN_TWICE = Code("PGD320", "column-rewritten-twice", _E,
                               "a column added or rewritten earlier in the same migration is "
                               "rewritten or dropped again")
+UNIQUE_WITHOUT_PARTITION_KEY = Code("PGD321", "unique-without-partition-key", _E,
+                                    "a unique index or key of a partitioned table lacks a "
+                                    "column of its partition key")
+PARTITION_COLUMN_CHANGE = Code("PGD322", "partition-column-change", _E,
+                               "a column change PostgreSQL refuses on partitions: a partition "
+                               "key column rewritten or dropped, a partition's column changed")
+PARTITIONED_KEY_CONSTRAINT = Code("PGD323", "partitioned-key-constraint", _E,
+                                  "a unique or primary key constraint of a partitioned table "
+                                  "made on a copy: not supported yet")
+# PGD33x: what `convert` from SQL could not say with an operation of its own.
+SQL_KEPT_RAW = Code("PGD330", "sql-kept-raw", Severity.WARNING,
+                    "a SQL statement with no pgroll operation is kept as a raw `sql` operation")
+DATA_MIGRATION_NEEDED = Code("PGD331", "data-migration-needed", Severity.WARNING,
+                             "convert could not infer an `up`/`down`: pgroll's placeholder "
+                             "marks it for the author")
+CONVERT_ASSUMPTION = Code("PGD332", "convert-assumption", Severity.NOTE,
+                          "convert inferred an `up`/`down` or dropped a clause: what it assumed")
 
 SQL_NOT_REPLAYED = Code("PGD220", "sql-not-replayed", Severity.WARNING,
                         "replay could not interpret a raw SQL statement of the history")
+
+# PGD4xx: raw SQL that is legal but unsafe on a table in use (passes/lint_sql.py; the rules,
+# with their messages and hints, are passes/lint_rules.py). Warnings: the author may mean it.
+_W = Severity.WARNING
+CREATE_INDEX_NOT_CONCURRENTLY = Code("PGD401", "create-index-not-concurrently", _W,
+                                     "CREATE INDEX without CONCURRENTLY blocks writes")
+DROP_INDEX_NOT_CONCURRENTLY = Code("PGD402", "drop-index-not-concurrently", _W,
+                                   "DROP INDEX without CONCURRENTLY blocks reads and writes")
+REINDEX_NOT_CONCURRENTLY = Code("PGD403", "reindex-not-concurrently", _W,
+                                "REINDEX without CONCURRENTLY blocks writes")
+CONSTRAINT_WITHOUT_NOT_VALID = Code("PGD404", "constraint-without-not-valid", _W,
+                                    "a CHECK or FOREIGN KEY added without NOT VALID scans the "
+                                    "table while blocking writes")
+CONSTRAINT_BUILDS_INDEX = Code("PGD405", "constraint-builds-index", _W,
+                               "ADD UNIQUE / PRIMARY KEY without USING INDEX, or ADD EXCLUDE, "
+                               "builds an index under ACCESS EXCLUSIVE")
+COLUMN_TYPE_CHANGE = Code("PGD406", "column-type-change", _W,
+                          "ALTER COLUMN TYPE rewrites the table (unless a known widening)")
+SET_NOT_NULL = Code("PGD407", "set-not-null", _W,
+                    "SET NOT NULL scans the table under ACCESS EXCLUSIVE")
+ADD_COLUMN_REWRITE = Code("PGD408", "add-column-rewrite", _W,
+                          "ADD COLUMN with a volatile default, a stored generated expression, "
+                          "an identity or a serial (or any default before PostgreSQL 11) "
+                          "rewrites the table")
+ADD_REQUIRED_COLUMN = Code("PGD409", "add-required-column", _W,
+                           "ADD COLUMN NOT NULL without a default")
+VACUUM_FULL = Code("PGD410", "vacuum-full", _W,
+                   "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE")
+CLUSTER = Code("PGD411", "cluster", _W, "CLUSTER rewrites the table under ACCESS EXCLUSIVE")
+LOCK_TABLE = Code("PGD412", "lock-table", _W, "an explicit LOCK TABLE")
+TRUNCATE = Code("PGD413", "truncate", _W,
+                "TRUNCATE empties a table in use under ACCESS EXCLUSIVE")
+RENAME_COLUMN = Code("PGD414", "rename-column", _W,
+                     "RENAME COLUMN breaks running clients")
+RENAME_TABLE = Code("PGD415", "rename-table", _W,
+                    "renaming a table or view, or moving it to another schema, breaks running "
+                    "clients")
+RENAME_OBJECT = Code("PGD416", "rename-object", _W,
+                     "renaming a constraint, index, type or other object breaks clients that "
+                     "name it")
+DROP_COLUMN = Code("PGD417", "drop-column", _W, "DROP COLUMN breaks running clients")
+DROP_TABLE = Code("PGD418", "drop-table", _W, "DROP TABLE breaks running clients")
+DROP_OBJECT = Code("PGD419", "drop-object", _W,
+                   "dropping a schema, view, function, type, sequence or other object breaks "
+                   "running clients")
+JSON_TYPE = Code("PGD420", "json-type", _W, "a json column (prefer jsonb)")
+CHAR_TYPE = Code("PGD421", "char-type", _W, "a char(n) column (prefer text)")
+TIMESTAMP_WITHOUT_TIME_ZONE = Code("PGD422", "timestamp-without-time-zone", _W,
+                                   "a timestamp column without time zone (prefer timestamptz)")
+INT_PRIMARY_KEY = Code("PGD423", "int-primary-key", _W,
+                       "a 32- or 16-bit integer primary key (prefer bigint)")
+SERIAL_TYPE = Code("PGD424", "serial-type", _W, "a serial column (prefer an identity column)")
+VARCHAR_LENGTH = Code("PGD425", "varchar-length", _W,
+                      "a varchar(n) column (prefer text with a check)")
+MISSING_STATEMENT_TIMEOUT = Code("PGD426", "missing-statement-timeout", _W,
+                                 "a statement takes a blocking lock with no statement_timeout "
+                                 "set before it")
+ENUM_VALUE_IN_TRANSACTION = Code("PGD427", "enum-value-in-transaction", _W,
+                                 "ALTER TYPE … ADD VALUE in a transaction block before "
+                                 "PostgreSQL 12")
+DETACH_PARTITION_NOT_CONCURRENTLY = Code("PGD428", "detach-partition-not-concurrently", _W,
+                                         "DETACH PARTITION without CONCURRENTLY blocks reads "
+                                         "and writes")
+TRANSACTION_CONTROL = Code("PGD429", "transaction-control", _W,
+                           "BEGIN, COMMIT, ROLLBACK or SAVEPOINT in a `sql` operation")
+USE_OPERATION = Code("PGD430", "use-operation", _W,
+                     "raw DDL that a pgroll-dsl operation does while both versions keep working")
 
 # PGD5xx: embedded SQL is not what its place requires.
 EXPRESSION_SYNTAX = Code("PGD501", "expression-syntax", _E, "embedded SQL does not parse")

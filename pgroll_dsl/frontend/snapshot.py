@@ -10,7 +10,8 @@ written only when it differs from the model's default (``physical`` only when it
 The document is ``{"format": "pgroll-dsl-catalog", "version": 1, "schema": ..., "tables":
 [...], "enums": [...], "sequences": [...]}``; below the top level the shape follows the model
 (``catalog/model.py``) field by field, so a field added to the model is written and read
-without a change here. Reading is strict: an unknown key, a value of the wrong type, a missing
+without a change here. This module defines the format and reads it; ``render/snapshot.py``
+writes it. Reading is strict: an unknown key, a value of the wrong type, a missing
 required field (``format``, ``version``, ``schema`` and every model field without a default)
 or a name given twice in one list is a diagnostic pointing at the line and column of the
 offending text.
@@ -54,54 +55,12 @@ class _Invalid:
 
 
 _INVALID = _Invalid()
-# The fields a snapshot holds (those that take part in equality), and their types.
-_FIELDS: dict[type, tuple[Field[Any], ...]] = {
+# The fields a snapshot holds (those that take part in equality), and their types; the
+# writer (render/snapshot.py) writes the same fields.
+FIELDS: dict[type, tuple[Field[Any], ...]] = {
     cls: tuple(f for f in fields(cls) if f.compare) for cls in _WHAT
 }
 _HINTS: dict[type, dict[str, Any]] = {cls: get_type_hints(cls) for cls in _WHAT}
-
-
-# ---- writing ---------------------------------------------------------------------------
-
-
-def dump_snapshot(catalog: Catalog) -> str:
-    """Render a catalog as a snapshot document.
-
-    Args:
-        catalog: The catalog to write; its ``source`` is not part of the snapshot.
-
-    Returns:
-        JSON text with a trailing newline; equal catalogs give identical text.
-    """
-    document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "schema": catalog.schema}
-    for name in ("tables", "enums", "sequences"):
-        document[name] = [_encode_object(item) for item in getattr(catalog, name)]
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _encode_object(obj: Any) -> dict[str, Any]:
-    encoded: dict[str, Any] = {}
-    for field in _FIELDS[type(obj)]:
-        value = getattr(obj, field.name)
-        if not _is_default(obj, field, value):
-            encoded[field.name] = _encode_value(value)
-    return encoded
-
-
-def _is_default(obj: Any, field: Field[Any], value: Any) -> bool:
-    if field.name == "physical":
-        return bool(value == obj.name)
-    return field.default is not MISSING and bool(value == field.default)
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_encode_value(item) for item in value]
-    if is_dataclass(value):
-        return _encode_object(value)
-    return value
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -176,7 +135,7 @@ def _decode_object(
         errors.append(Diagnostic(codes.WRONG_TYPE,
                                  f"a {what} is an object, not {_a(node.type_name)}", node.span))
         return _INVALID
-    known = {f.name: f for f in _FIELDS[cls]}
+    known = {f.name: f for f in FIELDS[cls]}
     before = len(errors)
     _check_keys(node, what, (*known, *ignore), errors)
     values = dict(extra or {})

@@ -28,6 +28,7 @@ from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.combine import combine
+from pgroll_dsl.passes.lint_sql import lint_sql
 from pgroll_dsl.passes.validate_columns import (
     check_add_column,
     check_alter_column,
@@ -50,6 +51,7 @@ from pgroll_dsl.passes.validate_names import (
     require_no_table,
     require_table,
 )
+from pgroll_dsl.passes.validate_partitions import check_partitioning
 
 
 @dataclass(slots=True)
@@ -166,6 +168,7 @@ def _remember_copies(old: Table | None, new: Table | None, op: ir.Operation,
 
 def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
     """Dispatch on the operation kind; a new kind fails type checking here."""
+    check_partitioning(op, catalog, sink)
     match op:
         case ir.CreateTable():
             _create_table(op, catalog, sink)
@@ -207,7 +210,7 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
             if table := require_table(catalog, op.table, sink):
                 _replica_identity(op, table, catalog, sink)
         case ir.Sql():
-            _sql(op, sink)
+            _sql(op, catalog, sink)
         case _:
             assert_never(op)
 
@@ -273,8 +276,11 @@ def _replica_identity(op: ir.SetReplicaIdentity, table: Table, catalog: Catalog,
                 *did_you_mean(index.name, (i.name for i in table.indexes)))
 
 
-def _sql(op: ir.Sql, sink: Diagnostics) -> None:
-    """``up`` must hold a statement; empty text and syntax errors are check_expressions'."""
+def _sql(op: ir.Sql, catalog: Catalog, sink: Diagnostics) -> None:
+    """``up`` must hold a statement; empty text and syntax errors are check_expressions'.
+
+    Then the safety linter (PGD4xx warnings) reads ``up`` and ``down``.
+    """
     if not op.up.text.strip():
         return
     try:
@@ -285,6 +291,7 @@ def _sql(op: ir.Sql, sink: Diagnostics) -> None:
         sink.report(codes.SQL_WITHOUT_STATEMENT, op.up.span,
                     "sql up holds no statement, only comments or ';'",
                     "give it a statement, or remove the operation")
+    lint_sql(op, sink, catalog=catalog)
 
 
 # ---- backfills -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pgroll_dsl.catalog.derived import (
     trigger_name,
 )
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import backfill, copies
+from pgroll_dsl.plan import backfill, copies, partitioned
 from pgroll_dsl.plan.context import (
     Context,
     atomically,
@@ -192,6 +192,12 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
              f"drop the copies {', '.join(names.values())}", relation=table.physical)
 
 
+def physical_table(ctx: Context, name: str) -> str:
+    """A referenced table's physical name (its name, if the catalog does not know it)."""
+    table = ctx.after.table(name) or ctx.before.table(name)
+    return table.physical if table is not None else name
+
+
 # ---- operations ------------------------------------------------------------------------
 
 
@@ -235,7 +241,14 @@ def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
                  f"{quote_ident(op.check.name.name)} CHECK ({expr}){no_inherit} NOT VALID",
                  f"add check {op.check.name.name} (not valid)", relation=table.physical)
         validate_step(ctx, table, op.check.name.name)
-    if op.references is not None:
+    if op.references is not None and table.partitioned:
+        fk = op.references
+        partitioned.foreign_key(
+            ctx, table, fk.name.name, f"({quote_ident(temp)})", f"({quote_ident(op.column.name)})",
+            references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete, fk.on_update,
+                           fk.match_type) + deferrable(fk.deferrable, fk.initially_deferred),
+            physical_table(ctx, fk.table.name))
+    elif op.references is not None:
         fk = op.references
         target = references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete,
                                 fk.on_update, fk.match_type)
@@ -282,6 +295,16 @@ def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
                      f"({expr}){no_inherit} NOT VALID", f"add check {name} (not valid)",
                      relation=table.physical)
             validate_step(ctx, table, name)
+        case ir.ConstraintType.FOREIGN_KEY if table.partitioned:
+            fk = op.references
+            assert fk is not None
+            # After complete the SET NULL columns have their own names again.
+            partitioned.foreign_key(
+                ctx, table, name, idents(temps), idents(columns),
+                references_sql(ctx, fk.table.name, tuple(c.name for c in fk.columns),
+                               fk.on_delete, fk.on_update, fk.match_type,
+                               tuple(c.name for c in fk.on_delete_set_columns)),
+                physical_table(ctx, fk.table.name))
         case ir.ConstraintType.FOREIGN_KEY:
             fk = op.references
             assert fk is not None

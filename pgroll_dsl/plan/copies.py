@@ -20,7 +20,7 @@ from pgroll_dsl.catalog.derived import (
 )
 from pgroll_dsl.catalog.index_keys import exclusion_sql, key_sql, options_sql
 from pgroll_dsl.catalog.model import Constraint, Index, Table
-from pgroll_dsl.plan import backfill
+from pgroll_dsl.plan import backfill, partitioned
 from pgroll_dsl.plan.context import (
     Context,
     after_rename,
@@ -134,6 +134,19 @@ def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy
         ctx.step(Phase.START, f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS "
                  f"{quote_ident(copy.name)}", f"drop {copy.name}: it is made again over both "
                  "copies", relation=copy.table.physical)
+    fk = constraint.references
+    if fk is not None and copy.table.partitioned:  # NOT VALID on each leaf (partitioned.py)
+        own = f"({', '.join(copy.column(c) for c in constraint.columns)})"
+        final = f"({', '.join(quote_ident(c) for c in constraint.columns)})"
+        target = references_sql(ctx, fk.table, fk.columns, fk.on_delete, fk.on_update,
+                                fk.match_type, fk.on_delete_set_columns)
+        referenced = ctx.before.table(fk.table)
+        partitioned.foreign_key(
+            ctx, copy.table, copy.name, own, final,
+            target + deferrable(constraint.deferrable, constraint.initially_deferred),
+            referenced.physical if referenced is not None else fk.table,
+            final_name=constraint.name, again=again)
+        return
     if constraint.type is ir.ConstraintType.CHECK:
         no_inherit = " NO INHERIT" if constraint.no_inherit else ""
         body = f"CHECK ({copy.expression(constraint.expression or 'true')}){no_inherit}"
@@ -249,6 +262,9 @@ def _copy_index(ctx: Context, index: Index, copy: _Copy, again: bool) -> None:
         after_rename(ctx, copy.table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, copy.name)}"
                       f" RENAME TO {quote_ident(index.name)}",
                       f"give index {index.name} its name back", Lock.SHARE_UPDATE_EXCLUSIVE)
+        for sql in partitioned.partition_index_renames(ctx, copy.table, copy.name, index.name):
+            after_rename(ctx, copy.table, sql, f"name a partition's share of index {index.name}",
+                         Lock.SHARE_UPDATE_EXCLUSIVE)
 
 
 def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: str) -> None:
@@ -262,13 +278,21 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
     ``rebuild_constraints``) replaces the earlier one after the backfill too.
     """
     table, name = copy.table, copy.name
-    steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS {qualified(ctx.schema, name)}",
-                  summary=f"drop {name}: it is made again over both copies",
-                  relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
-                  transactional=False, origin=ctx.origin)] if again else []
-    steps.append(Step(sql=_index_sql(ctx, index, copy), summary=summary,
+    if table.partitioned:  # partition by partition (partitioned.py); no concurrent drop
+        steps = [Step(sql=f"DROP INDEX IF EXISTS {qualified(ctx.schema, name)}",
+                      summary=f"drop {name}: it is made again over both copies (catalog only)",
+                      relation=table.physical, origin=ctx.origin)] if again else []
+        steps += partitioned.index_steps(
+            ctx, table, name, f"CREATE {'UNIQUE ' if index.unique else ''}INDEX",
+            _index_body(index, copy), what=f"copy of index {index.name}")[0]
+    else:
+        steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS {qualified(ctx.schema, name)}",
+                      summary=f"drop {name}: it is made again over both copies",
                       relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
-                      cost=Cost.BUILD, transactional=False, index=name, origin=ctx.origin))
+                      transactional=False, origin=ctx.origin)] if again else []
+        steps.append(Step(sql=_index_sql(ctx, index, copy), summary=summary,
+                          relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                          cost=Cost.BUILD, transactional=False, index=name, origin=ctx.origin))
     expression_key = any(table.column(key) is None for key in index.columns)
     if again or (index.unique and (index.nulls_not_distinct or expression_key
                                    or index.predicate is not None)):
@@ -288,12 +312,17 @@ def _index_sql(ctx: Context, index: Index, copy: _Copy) -> str:
 
     The index of a key says no ``USING``: it can only be a btree.
     """
+    unique = "UNIQUE " if index.unique else ""
+    return (f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(copy.name)} ON "
+            f"{ctx.table_ref(copy.table)}{_index_body(index, copy)}")
+
+
+def _index_body(index: Index, copy: _Copy) -> str:
+    """What follows the table in ``CREATE INDEX``: method, keys on the copies, the tail."""
     keys = ", ".join(_key_sql(copy, key) + key_sql(index.options(position))
                      for position, key in enumerate(index.columns))
-    unique = "UNIQUE " if index.unique else ""
     using = "" if index.constraint is not None else f" USING {quote_name(index.method)}"
-    return (f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(copy.name)} ON "
-            f"{ctx.table_ref(copy.table)}{using} ({keys}){_index_tail(copy, index, False)}")
+    return f"{using} ({keys}){_index_tail(copy, index, False)}"
 
 
 def _key_sql(copy: _Copy, key: str) -> str:

@@ -29,6 +29,7 @@ class Lock(StrEnum):
     ACCESS_SHARE = "ACCESS SHARE"
     ROW_EXCLUSIVE = "ROW EXCLUSIVE"
     SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+    SHARE = "SHARE"  # CREATE INDEX without CONCURRENTLY (ON ONLY a partitioned table)
     SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
     ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 
@@ -75,6 +76,7 @@ class Requirement(StrEnum):
     COLUMN = "column"
     TRIGGER = "trigger"
     SCHEMA = "schema"
+    PARTITIONS = "partitions"  # ``name``: a table's partitions at start, comma-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,11 @@ class Requires:
 
     def describe(self) -> str:
         """How a message names it."""
+        if self.kind is Requirement.PARTITIONS:
+            return (f"the partitions of table {self.relation} are not those start worked on "
+                    f"({self.name.replace(',', ', ') or 'none'}): a partition attached or "
+                    "detached since has not had the steps start made for each partition "
+                    "(indexes, foreign keys, backfill)")
         where = f" of table {self.relation}" if self.relation else ""
         return f"{self.kind.value} {self.name}{where}"
 

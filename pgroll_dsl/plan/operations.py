@@ -11,7 +11,7 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import backfill, columns
+from pgroll_dsl.plan import backfill, columns, partitioned
 from pgroll_dsl.plan.columns import install_trigger
 from pgroll_dsl.plan.context import (
     Context,
@@ -280,7 +280,14 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
                  f"CHECK ({expr}) NOT VALID", f"add check {check.name.name} (not valid)",
                  relation=table.physical)
         validate_step(ctx, table, check.name.name)
-    if column.references is not None:
+    if column.references is not None and table.partitioned:
+        fk = column.references
+        partitioned.foreign_key(
+            ctx, table, fk.name.name, f"({quote_ident(temp)})", f"({quote_ident(name)})",
+            references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete, fk.on_update,
+                           fk.match_type) + deferrable(fk.deferrable, fk.initially_deferred),
+            columns.physical_table(ctx, fk.table.name))
+    elif column.references is not None:
         fk = column.references
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(fk.name.name)} "
                  f"FOREIGN KEY ({quote_ident(temp)}) "
@@ -340,13 +347,17 @@ def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
         fields.append(text)
     unique = "UNIQUE " if op.unique else ""
     method = f" USING {op.method.value}" if op.method is not None else ""
-    sql = (f"CREATE {unique}INDEX CONCURRENTLY {quote_ident(op.name.name)} ON "
-           f"{ctx.table_ref(table)}{method} ({', '.join(fields)})")
+    body = f"{method} ({', '.join(fields)})"
     if op.storage_parameters is not None:
-        sql += f" WITH ({op.storage_parameters.text})"
+        body += f" WITH ({op.storage_parameters.text})"
     if op.predicate is not None:
         renames = {c.name: c.physical for c in table.columns if c.name != c.physical}
-        sql += f" WHERE ({rename_columns(op.predicate.text, renames)})"
+        body += f" WHERE ({rename_columns(op.predicate.text, renames)})"
+    if table.partitioned:
+        _plan_partitioned_index(ctx, table, op.name.name, f"CREATE {unique}INDEX", body)
+        return
+    sql = (f"CREATE {unique}INDEX CONCURRENTLY {quote_ident(op.name.name)} ON "
+           f"{ctx.table_ref(table)}{body}")
     ctx.step(Phase.START, sql, f"build index {op.name.name}", relation=table.physical,
              lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
              index=op.name.name)
@@ -355,7 +366,26 @@ def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
              relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
 
 
+def _plan_partitioned_index(ctx: Context, table: Table, name: str, create: str,
+                            body: str) -> None:
+    """An index of a partitioned table, partition by partition (``partitioned.py``)."""
+    start, rollback = partitioned.index_steps(ctx, table, name, create, body)
+    ctx.start.extend(start)
+    ctx.rollback[-1].extend(rollback)
+
+
 def _plan_drop_index(ctx: Context, op: ir.DropIndex) -> None:
+    found = ctx.before.index(op.name.name)
+    if found is not None and found[0].partitioned:
+        table = found[0]
+        ctx.step(Phase.COMPLETE, f"DROP INDEX IF EXISTS {qualified(ctx.schema, op.name.name)}",
+                 f"drop index {op.name.name} of partitioned table {table.name}, with its "
+                 "partitions' (catalog only)", relation=table.physical)
+        ctx.notes.append(
+            f"drop_index {op.name.name}: PostgreSQL cannot drop an index of a partitioned "
+            f"table concurrently; complete drops it in its transaction, under ACCESS "
+            f"EXCLUSIVE on {table.name} and each of its partitions (catalog only, no scan)")
+        return
     ctx.step(Phase.COMPLETE, f"DROP INDEX CONCURRENTLY IF EXISTS "
              f"{qualified(ctx.schema, op.name.name)}", f"drop index {op.name.name}",
              lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)

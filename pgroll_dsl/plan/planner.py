@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import version_schema
-from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
@@ -117,7 +117,31 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
     columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
                for t in ctx.final.tables if t.physical in touched for c in t.columns]
     triggers = [Requires(Requirement.TRIGGER, name, table) for table, name in ctx.triggers]
-    return (Requires(Requirement.SCHEMA, ctx.version_schema), *columns, *triggers)
+    # Steps made per partition (indexes, foreign keys, backfills) hold for the partitions
+    # there were: one attached or detached since start has none of them. (Views do not
+    # count: they are of the parents.)
+    changed = {name for s in (*ctx.start, *ctx.late_start, *ctx.validate) if s.relation
+               for name in s.relation.split(", ")}
+    partitions = [Requires(Requirement.PARTITIONS,
+                           ",".join(sorted(p.physical for p in ctx.before.partitions(t.name))),
+                           t.physical)
+                  for t in ctx.before.tables if t.partitioned and _in_play(ctx, t, changed)]
+    return (Requires(Requirement.SCHEMA, ctx.version_schema), *columns, *triggers, *partitions)
+
+
+def _in_play(ctx: Context, table: Table, changed: set[str]) -> bool:
+    """Whether start changed the table, a table above it or a table below it."""
+    above: Table | None = table
+    while above is not None:
+        if above.physical in changed:
+            return True
+        above = ctx.before.table(above.partition_of) if above.partition_of else None
+    return _below(ctx, table, changed)
+
+
+def _below(ctx: Context, table: Table, changed: set[str]) -> bool:
+    return any(p.physical in changed or _below(ctx, p, changed)
+               for p in ctx.before.partitions(table.name))
 
 
 def _completed(final: Catalog, migration: ir.Migration) -> Catalog:

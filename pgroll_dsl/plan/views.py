@@ -36,7 +36,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
             f"create version schema {version}",
         )
     ]
-    for table in final.tables:
+    for table in viewed(final):
         create.append(_view(ctx, version, table))
         create += [_step(ctx, sql, f"a column default of view {table.name}",
                          relation=table.physical) for sql in _default_sql(version, table)]
@@ -60,12 +60,23 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     # After raw SQL at complete the views are rebuilt in one transaction: clients of the new
     # version never find them missing.
     statements = [drop_new[0].sql, create[0].sql,
-                  *(sql for t in completed.tables for sql in view_statements(ctx, version, t))]
+                  *(sql for t in viewed(completed) for sql in view_statements(ctx, version, t))]
     body = "\n".join(f"  {s};" for s in statements)
     recreate = [Step(sql=do_block(body),
                      summary=f"rebuild the views of {version} after the raw SQL",
                      lock=Lock.ACCESS_SHARE, origin=ctx.origin)]
     return ViewSteps(create, drop_previous, drop_new, recreate)
+
+
+def viewed(catalog: Catalog) -> tuple[Table, ...]:
+    """The tables a version schema shows: partitions are not among them.
+
+    Clients read and write a partitioned table through its parent, which routes each row
+    to its partition; the partitions are how the table is stored. A view per partition
+    would also pin every partition's columns: a column rewritten on the parent could not be
+    dropped at complete while a view of a partition still used it.
+    """
+    return tuple(t for t in catalog.tables if t.partition_of is None)
 
 
 def _step(ctx: Context, sql: str, summary: str, relation: str | None = None) -> Step:

@@ -11,7 +11,9 @@ be sliced out), ``nodes`` (reading pglast nodes), ``lookup`` (the catalog look-u
 ``CannotReplay`` that abandons a statement), ``types`` and ``names`` (PostgreSQL's type
 spelling and generated names), then one module a statement family: ``create_table`` (with
 ``columns`` and ``constraints``), ``alter_table``, ``indexes``, ``sequences``, ``enums``,
-``drop`` and ``rename``; ``cascade`` holds what a drop takes with it.
+``drop`` and ``rename``, ``partitions`` (ATTACH and DETACH PARTITION); ``cascade`` holds
+what a drop takes with it. After each statement, partitions take their parents' column
+changes (``catalog.partitions.follow_parents``).
 
 Decisions, and why:
 
@@ -57,6 +59,7 @@ from pglast import ast, parse_sql, parser
 from pglast.enums import ObjectType
 
 from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.catalog.partitions import follow_parents
 from pgroll_dsl.catalog.sql_ddl.alter_table import alter_table, comment_statement
 from pgroll_dsl.catalog.sql_ddl.create_table import create_table
 from pgroll_dsl.catalog.sql_ddl.drop import drop_statement
@@ -111,6 +114,7 @@ def apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
         except CannotReplay as problem:
             catalog = problem.partial or catalog
             warnings.append(f'cannot replay "{_shorten(span.text())}": {problem.reason}')
+        catalog = follow_parents(catalog)  # partitions take their parents' column changes
     return catalog, warnings
 
 

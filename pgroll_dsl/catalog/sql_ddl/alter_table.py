@@ -39,6 +39,7 @@ from pgroll_dsl.catalog.sql_ddl.lookup import (
     table_or_fail,
 )
 from pgroll_dsl.catalog.sql_ddl.nodes import local_name, option_named, relation, strings
+from pgroll_dsl.catalog.sql_ddl.partitions import attach_partition, detach_partition
 from pgroll_dsl.catalog.sql_ddl.types import type_text
 from pgroll_dsl.sql.spans import TokenSpan, element_span, regenerated
 
@@ -85,6 +86,10 @@ def _alter_command(catalog: Catalog, table: str, command: ast.AlterTableCmd, pie
             return _drop_constraint(catalog, table, command)
         case subtype if subtype in _COLUMN_COMMANDS:
             return _alter_column(catalog, table, command, piece if exact else None)
+        case AlterTableType.AT_AttachPartition:
+            return attach_partition(catalog, table, command)
+        case AlterTableType.AT_DetachPartition | AlterTableType.AT_DetachPartitionFinalize:
+            return detach_partition(catalog, table, command)
         case _:
             return catalog.with_table(_alter_table_only(table_or_fail(catalog, table), command))
 

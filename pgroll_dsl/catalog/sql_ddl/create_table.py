@@ -16,9 +16,10 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import indexes_for, sorted_constraints, sorted_indexes, with_sequences
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
 from pgroll_dsl.catalog.naming import Names
+from pgroll_dsl.catalog.partitions import partition_bound, partition_columns, partition_key
 from pgroll_dsl.catalog.sql_ddl.columns import NewColumn, column_def, place_sequences
 from pgroll_dsl.catalog.sql_ddl.constraints import pending_constraint, resolve_reference
-from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
+from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay, table_or_fail
 from pgroll_dsl.catalog.sql_ddl.names import Pending, named_constraints
 from pgroll_dsl.catalog.sql_ddl.nodes import relation, strings
 from pgroll_dsl.sql.spans import TokenSpan, element_span
@@ -40,16 +41,41 @@ def create_table(catalog: Catalog, stmt: ast.CreateStmt, span: TokenSpan) -> Cat
     name = relation(stmt.relation, catalog.schema)
     if name is None:
         return catalog
-    if stmt.inhRelations or stmt.partbound is not None or stmt.ofTypename is not None:
-        raise CannotReplay("inherited, partition and typed tables are not replayed")
+    if stmt.partbound is None and (stmt.inhRelations or stmt.ofTypename is not None):
+        raise CannotReplay("inherited and typed tables are not replayed")
     if catalog.table(name) is not None:
         if stmt.if_not_exists:
             return catalog
         raise CannotReplay(f'table "{name}" is already in the catalog')
+    parent = _parent(catalog, stmt) if stmt.partbound is not None else None
     draft = _Draft()
     for element in stmt.tableElts or ():
+        if parent is not None and isinstance(element, ast.ColumnDef):
+            raise CannotReplay("column options of a partition are not replayed")
         _add_element(draft, element, span, catalog.schema)
-    return _build_table(catalog, name, draft)
+    catalog = _build_table(catalog, name, draft)
+    table = catalog.table(name)
+    assert table is not None
+    if parent is not None:
+        assert stmt.partbound is not None
+        table = replace(table, columns=partition_columns(parent), partition_of=parent.name,
+                        partition_bound=partition_bound(stmt.partbound))
+    if stmt.partspec is not None:
+        table = replace(table, partition_by=partition_key(stmt.partspec))
+    return catalog.with_table(table)
+
+
+def _parent(catalog: Catalog, stmt: ast.CreateStmt) -> Table:
+    """The table a ``PARTITION OF`` names, which must be in the catalog and partitioned."""
+    (parent_var,) = stmt.inhRelations or (None,)
+    parent_name = relation(parent_var if isinstance(parent_var, ast.RangeVar) else None,
+                           catalog.schema)
+    if parent_name is None:
+        raise CannotReplay("a partition of a table outside the schema is not replayed")
+    parent = table_or_fail(catalog, parent_name)
+    if not parent.partitioned:
+        raise CannotReplay(f'table "{parent_name}" is not partitioned')
+    return parent
 
 
 def _add_element(draft: _Draft, element: object, span: TokenSpan, schema: str) -> None:

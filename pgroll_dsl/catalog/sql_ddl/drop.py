@@ -60,6 +60,9 @@ def _drop_names(stmt: ast.DropStmt, schema: str) -> list[str]:
 
 
 def _drop_table(catalog: Catalog, name: str) -> Catalog:
+    """The table, and its partitions at every depth."""
+    for partition in catalog.partitions(name):
+        catalog = _drop_table(catalog, partition.name)
     return without_references(catalog.without_table(name), name, None)
 
 

@@ -50,7 +50,10 @@ def create_index(catalog: Catalog, stmt: ast.IndexStmt, span: TokenSpan) -> Cata
                   nulls_not_distinct=bool(stmt.nulls_not_distinct),
                   storage_parameters=option_strings(stmt.options),
                   tablespace=stmt.tableSpace or None,
-                  predicate=_index_predicate(stmt, span, params))
+                  predicate=_index_predicate(stmt, span, params),
+                  # ON ONLY a partitioned table: invalid until every partition's is attached
+                  valid=not (stmt.relation is not None and not stmt.relation.inh
+                             and table.partitioned and bool(catalog.partitions(table.name))))
     return catalog.with_table(replace(table, indexes=sorted_indexes((*table.indexes, index))))
 
 
@@ -111,6 +114,8 @@ def alter_index(catalog: Catalog, stmt: ast.AlterTableStmt) -> Catalog:
         if not isinstance(command, ast.AlterTableCmd):
             continue
         match command.subtype:
+            case AlterTableType.AT_AttachPartition:
+                return _attach_index(catalog, table, index, command)
             case AlterTableType.AT_SetRelOptions:
                 options = _merged(options, option_strings(command.def_), reset=False)
             case AlterTableType.AT_ResetRelOptions:
@@ -133,3 +138,27 @@ def _merged(old: tuple[str, ...], new: tuple[str, ...], *, reset: bool) -> tuple
     names = {option.partition("=")[0] for option in new}
     kept = tuple(option for option in old if option.partition("=")[0] not in names)
     return kept if reset else (*kept, *new)
+
+
+def _attach_index(catalog: Catalog, table: Table, index: Index,
+                  command: ast.AlterTableCmd) -> Catalog:
+    """ALTER INDEX ... ATTACH PARTITION: a partition's index becomes the parent's share.
+
+    The model keeps no record of which partitions have theirs attached: the parent's index is
+    taken to be valid from the first attach on (pg_dump's scripts attach every partition's).
+    """
+    cmd = command.def_
+    assert isinstance(cmd, ast.PartitionCmd)
+    name = relation(cmd.name, catalog.schema)
+    found = catalog.index(name) if name is not None else None
+    if found is None:
+        raise CannotReplay(f'index "{name}" is not in the catalog')
+    partition, attached = found
+    if partition.partition_of != table.name:
+        raise CannotReplay(f'index "{name}" is not on a partition of "{table.name}"')
+    catalog = catalog.with_table(replace(
+        partition, indexes=tuple(i for i in partition.indexes if i.name != attached.name)))
+    parent = catalog.table(table.name)
+    assert parent is not None
+    return catalog.with_table(replace(parent, indexes=tuple(
+        replace(i, valid=True) if i.name == index.name else i for i in parent.indexes)))

@@ -19,6 +19,7 @@ from pgroll_dsl.catalog.apply import (
 )
 from pgroll_dsl.catalog.model import Catalog, Constraint, Table
 from pgroll_dsl.catalog.naming import Names
+from pgroll_dsl.catalog.partitions import with_parent_renamed
 from pgroll_dsl.catalog.sql_ddl.enums import rename_enum
 from pgroll_dsl.catalog.sql_ddl.lookup import (
     NOT_A_CHANGE,
@@ -71,6 +72,7 @@ def _rename_table(catalog: Catalog, old: str, new: str) -> Catalog:
     table = catalog.table(old)
     assert table is not None
     catalog = catalog.without_table(old).with_table(replace(table, name=new, physical=new))
+    catalog = with_parent_renamed(catalog, old, new)
     tables = tuple(retarget_references(t, old, new) for t in catalog.tables)
     sequences = tuple(replace(s, owned_by_table=new) if s.owned_by_table == old else s
                       for s in catalog.sequences)
@@ -109,19 +111,27 @@ def _rename_column(catalog: Catalog, table: Table, old: str, new: str) -> Catalo
         return replace(c, columns=names(c.columns), include=names(c.include), elements=tuple(
             replace(e, key=new) if e.key == old else e for e in c.elements))
 
+    family = {table.name, *_descendants(catalog, table.name)}  # partitions rename it too
     tables = tuple(
         replace(
             t,
             columns=tuple(replace(c, name=new, physical=new) if c.name == old else c
-                          for c in t.columns) if t.name == table.name else t.columns,
-            constraints=tuple(constraint(c, t.name == table.name) for c in t.constraints),
+                          for c in t.columns) if t.name in family else t.columns,
+            constraints=tuple(constraint(c, t.name in family) for c in t.constraints),
             indexes=tuple(replace(i, columns=names(i.columns), include=names(i.include))
                           for i in t.indexes)
-            if t.name == table.name else t.indexes,
+            if t.name in family else t.indexes,
         )
         for t in catalog.tables
     )
     return owned_sequences(replace(catalog, tables=tables), table.name, old, new)
+
+
+def _descendants(catalog: Catalog, name: str) -> list[str]:
+    found = []
+    for partition in catalog.partitions(name):
+        found += [partition.name, *_descendants(catalog, partition.name)]
+    return found
 
 
 def _rename_constraint(table: Table, old: str, new: str) -> Table:

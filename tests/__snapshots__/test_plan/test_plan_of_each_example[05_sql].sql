@@ -3,10 +3,6 @@
 -- previous version schema: public_04_rename_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
--- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
--- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
--- safe despite prefer-bigint-over-int: the type is the author's choice
--- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int
 SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
@@ -20,34 +16,58 @@ CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
 
 -- [2] 05_sql.yaml:1:1: create version schema public_05_sql
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE SCHEMA IF NOT EXISTS "public_05_sql";
 
 -- [3] 05_sql.yaml:1:1: view bills of version public_05_sql
 --     lock: ACCESS SHARE on bills; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
 -- [4] 05_sql.yaml:1:1: view clients of version public_05_sql
 --     lock: ACCESS SHARE on clients; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
 -- [5] 05_sql.yaml:1:1: view products of version public_05_sql
 --     lock: ACCESS SHARE on products; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
 -- [6] 05_sql.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_05_sql"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
 -- [7] 05_sql.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_05_sql"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
 -- [8] 05_sql.yaml:1:1: view sellers of version public_05_sql
 --     lock: ACCESS SHARE on sellers; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
 -- [9] 05_sql.yaml:1:1: view users of version public_05_sql
 --     lock: ACCESS SHARE on users; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."users";
 
 -- ==== complete (3 steps) ====
@@ -57,18 +77,25 @@ BEGIN;
 
 -- [1] 05_sql.yaml:1:1: drop the previous version schema public_04_rename_table
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
 
 -- [2] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
 -- [3] 05_sql.yaml:1:1: rebuild the views of public_05_sql after the raw SQL
 --     lock: ACCESS SHARE; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
   DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
@@ -93,15 +120,15 @@ BEGIN;
 
 -- [1] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 
 -- [2] 05_sql.yaml:3:7: raw SQL (down)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
---     safe despite ban-drop-table: complete or rollback: no client reads this table
 --     the author's SQL, run as written
--- squawk-ignore ban-drop-table
 DROP TABLE users;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)

@@ -3,10 +3,6 @@
 -- previous version schema: public_31_unset_not_null
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
--- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
--- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
--- safe despite prefer-timestamp-tz: the type is the author's choice
--- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-timestamp-tz
 SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
@@ -15,90 +11,156 @@ SET lock_timeout = '500ms';
 
 -- [1] 32_sql_on_complete.yaml:1:1: create version schema public_32_sql_on_complete
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE SCHEMA IF NOT EXISTS "public_32_sql_on_complete";
 
 -- [2] 32_sql_on_complete.yaml:1:1: view bills of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on bills; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
 -- [3] 32_sql_on_complete.yaml:1:1: view clients of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on clients; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
 -- [4] 32_sql_on_complete.yaml:1:1: view employees of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on employees; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
 -- [5] 32_sql_on_complete.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
 -- [6] 32_sql_on_complete.yaml:1:1: view fruits of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on fruits; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
 -- [7] 32_sql_on_complete.yaml:1:1: view items of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
 -- [8] 32_sql_on_complete.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
 -- [9] 32_sql_on_complete.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
 -- [10] 32_sql_on_complete.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
 -- [11] 32_sql_on_complete.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
 -- [12] 32_sql_on_complete.yaml:1:1: view orders of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on orders; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
 -- [13] 32_sql_on_complete.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
 -- [14] 32_sql_on_complete.yaml:1:1: view people of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on people; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
 -- [15] 32_sql_on_complete.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
 -- [16] 32_sql_on_complete.yaml:1:1: view posts of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on posts; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
 -- [17] 32_sql_on_complete.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
 -- [18] 32_sql_on_complete.yaml:1:1: view reviews of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
 -- [19] 32_sql_on_complete.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
 -- [20] 32_sql_on_complete.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_32_sql_on_complete"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
 -- [21] 32_sql_on_complete.yaml:1:1: view sellers of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on sellers; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
 -- [22] 32_sql_on_complete.yaml:1:1: view users of version public_32_sql_on_complete
 --     lock: ACCESS SHARE on users; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
 -- ==== complete (4 steps) ====
@@ -108,14 +170,18 @@ BEGIN;
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop the previous version schema public_31_unset_not_null
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 
 -- [2] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
 
 -- [3] 32_sql_on_complete.yaml:3:7: raw SQL (up)
@@ -125,6 +191,9 @@ ALTER TABLE people ADD COLUMN birth_date timestamp;
 
 -- [4] 32_sql_on_complete.yaml:1:1: rebuild the views of public_32_sql_on_complete after the raw SQL
 --     lock: ACCESS SHARE; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
   DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
@@ -160,6 +229,8 @@ COMMIT;
 
 -- [1] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;

@@ -3,9 +3,6 @@
 -- previous version schema: public_39_add_column_with_multiple_pk_in_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
--- safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
--- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
--- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
@@ -19,106 +16,184 @@ CREATE TYPE fruit_size AS ENUM ('small', 'medium', 'large');
 
 -- [2] 40_create_enum_type.yaml:1:1: create version schema public_40_create_enum_type
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE SCHEMA IF NOT EXISTS "public_40_create_enum_type";
 
 -- [3] 40_create_enum_type.yaml:1:1: view bills of version public_40_create_enum_type
 --     lock: ACCESS SHARE on bills; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
 -- [4] 40_create_enum_type.yaml:1:1: view clients of version public_40_create_enum_type
 --     lock: ACCESS SHARE on clients; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
 -- [5] 40_create_enum_type.yaml:1:1: view employees of version public_40_create_enum_type
 --     lock: ACCESS SHARE on employees; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
 -- [6] 40_create_enum_type.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
 -- [7] 40_create_enum_type.yaml:1:1: view events of version public_40_create_enum_type
 --     lock: ACCESS SHARE on events; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
 -- [8] 40_create_enum_type.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
 -- [9] 40_create_enum_type.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
 -- [10] 40_create_enum_type.yaml:1:1: view fruits of version public_40_create_enum_type
 --     lock: ACCESS SHARE on fruits; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
 -- [11] 40_create_enum_type.yaml:1:1: view items of version public_40_create_enum_type
 --     lock: ACCESS SHARE on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
 -- [12] 40_create_enum_type.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
 -- [13] 40_create_enum_type.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
 -- [14] 40_create_enum_type.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
 -- [15] 40_create_enum_type.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
 -- [16] 40_create_enum_type.yaml:1:1: view orders of version public_40_create_enum_type
 --     lock: ACCESS SHARE on orders; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
 -- [17] 40_create_enum_type.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
 -- [18] 40_create_enum_type.yaml:1:1: view people of version public_40_create_enum_type
 --     lock: ACCESS SHARE on people; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
 -- [19] 40_create_enum_type.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
 -- [20] 40_create_enum_type.yaml:1:1: view posts of version public_40_create_enum_type
 --     lock: ACCESS SHARE on posts; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
 -- [21] 40_create_enum_type.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
 -- [22] 40_create_enum_type.yaml:1:1: view reviews of version public_40_create_enum_type
 --     lock: ACCESS SHARE on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
 -- [23] 40_create_enum_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
 -- [24] 40_create_enum_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
 -- [25] 40_create_enum_type.yaml:1:1: view sellers of version public_40_create_enum_type
 --     lock: ACCESS SHARE on sellers; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
 -- [26] 40_create_enum_type.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 ALTER VIEW "public_40_create_enum_type"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
 -- [27] 40_create_enum_type.yaml:1:1: view users of version public_40_create_enum_type
 --     lock: ACCESS SHARE on users; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
 -- ==== complete (3 steps) ====
@@ -128,18 +203,25 @@ BEGIN;
 
 -- [1] 40_create_enum_type.yaml:1:1: drop the previous version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 
 -- [2] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 
 -- [3] 40_create_enum_type.yaml:1:1: rebuild the views of public_40_create_enum_type after the raw SQL
 --     lock: ACCESS SHARE; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
   DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
@@ -182,12 +264,17 @@ BEGIN;
 
 -- [1] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
 DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 
 -- [2] 40_create_enum_type.yaml:3:7: undo raw SQL (inferred: the operation has no down)
 --     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
+--     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
+-- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DROP TYPE IF EXISTS "fruit_size";
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)

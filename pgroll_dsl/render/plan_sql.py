@@ -9,7 +9,6 @@ and cost.
 
 from __future__ import annotations
 
-import json
 import re
 
 from pgroll_dsl import __version__
@@ -41,7 +40,7 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     ]
     lines += [f"-- {note}" for note in plan.notes]
     lines = [_one_line(line) for line in lines]
-    lines += _file_notes(steps)
+    lines += _file_notes(plan, steps)
     lines += [
         "SET standard_conforming_strings = on;",
         # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
@@ -56,7 +55,8 @@ def _phase_body(plan: Plan, phase: Phase) -> str:
     steps = plan.phase(phase)
     parts = [f"-- ==== {phase.value} ({len(steps)} step{'s' if len(steps) != 1 else ''}) ===="]
     for unit in units(phase, steps):
-        numbered = [_step(unit.first + i, s) for i, s in enumerate(unit.steps, 1)]
+        file_wide = not _has_author_sql(plan)
+        numbered = [_step(unit.first + i, s, file_wide) for i, s in enumerate(unit.steps, 1)]
         if unit.atomic and len(unit.steps) > 1:
             last = unit.first + len(unit.steps)
             numbered = [f"-- steps {unit.first + 1}-{last} run in one transaction: clients see "
@@ -93,6 +93,18 @@ _LINT_NOTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
          "(column IS NOT NULL), validated at start while writes went on, spares the scan"),
         ("adding-field-with-default", r"ADD COLUMN[^;]* DEFAULT", "a constant default: "
          "PostgreSQL adds it without rewriting the table"),
+        ("require-concurrent-index-creation", r"\ACREATE (UNIQUE )?INDEX IF NOT EXISTS [^;]* "
+         r"ON ONLY ", "an index of a partitioned table alone: catalog only, no entries; each "
+         "partition's is built concurrently and attached"),
+        ("require-concurrent-index-deletion", r"\ADROP INDEX IF EXISTS ", "an index of a "
+         "partitioned table (PostgreSQL cannot drop one concurrently) or of its partitions: "
+         "catalog only, in the transaction of complete or rollback"),
+        ("constraint-missing-not-valid", r"\AALTER TABLE [^;]* ADD CONSTRAINT [^;]* FOREIGN KEY "
+         r"(?![^;]*NOT VALID)", "a foreign key of a partitioned table: each partition's, valid "
+         "already, becomes its share; nothing is scanned"),
+        ("adding-foreign-key-constraint", r"\AALTER TABLE [^;]* ADD CONSTRAINT [^;]* FOREIGN "
+         r"KEY (?![^;]*NOT VALID)", "a foreign key of a partitioned table: each partition's, "
+         "valid already, becomes its share; nothing is scanned"),
         ("prefer-bigint-over-int", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*\b("
          r"int|integer|smallint|int4|int2|serial)\b", "the type is the author's choice"),
         ("prefer-bigint-over-smallint", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*"
@@ -120,7 +132,18 @@ def lint_notes(sql: str) -> list[tuple[str, str]]:
     return [(rule, reason) for rule, pattern, reason in _LINT_NOTES if pattern.search(sql)]
 
 
-def _file_notes(steps: tuple[Step, ...]) -> list[str]:
+def _has_author_sql(plan: Plan) -> bool:
+    return any(step.kind is StepKind.RAW_SQL for phase in Phase for step in plan.phase(phase))
+
+
+def _file_notes(plan: Plan, steps: tuple[Step, ...]) -> list[str]:
+    """File-wide notes and squawk ignores, when every step is generated.
+
+    The author's raw SQL is never marked safe: with one in the plan, each generated step
+    carries its own ignores instead, and squawk judges the author's statements alone.
+    """
+    if _has_author_sql(plan):
+        return []
     found: dict[str, str] = {}
     for step in steps:
         for rule, reason in lint_notes(step.sql):
@@ -132,12 +155,13 @@ def _file_notes(steps: tuple[Step, ...]) -> list[str]:
     return [*lines, f"-- squawk-ignore-file {', '.join(found)}"]
 
 
-def _step(number: int, step: Step) -> str:
+def _step(number: int, step: Step, file_wide: bool) -> str:
     origin = str(step.origin) if step.origin is not None else "generated"
     where = f" on {step.relation}" if step.relation else ""
     notes = [f"-- [{number}] {origin}: {step.summary}",
              f"--     lock: {step.lock.value}{where}; {step.cost.value}"]
-    found = [(r, why) for r, why in lint_notes(step.sql) if r not in _FILE_RULES]
+    found = ([] if step.kind is StepKind.RAW_SQL else
+             [(r, why) for r, why in lint_notes(step.sql) if not file_wide or r not in _FILE_RULES])
     notes += [f"--     safe despite {rule}: {reason}" for rule, reason in found]
     if not step.transactional:
         notes.append("--     runs outside a transaction block")
@@ -155,10 +179,3 @@ def _step(number: int, step: Step) -> str:
 def _one_line(comment: str) -> str:
     """A comment line stays one line: a line break in a name would end it and run the rest."""
     return comment.replace("\r", " ").replace("\n", " ")
-
-
-def plan_json(plan: Plan) -> str:
-    """Machine-readable plan for PR checks and tools."""
-    from pgroll_dsl.plan.document import plan_document
-
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"

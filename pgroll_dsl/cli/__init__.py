@@ -1,0 +1,93 @@
+"""The ``pgroll-dsl`` command line: the typer app and its entry point.
+
+This is the only package that imports typer. The commands live in ``offline.py`` (fmt,
+convert, validate, plan, catalog dump: no database) and ``live.py`` (init, start, complete,
+rollback, status, latest, migrate, try); the options they share in ``options.py``; exit codes
+and error reporting in ``exit.py``. A command only parses its options, calls the API, the
+driver or the executor, and prints. So that start-up stays short (docs/benchmarks.md), the
+rest is imported when a command runs, and option values are converted without pydantic
+(``values.py``).
+
+Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment problems,
+3 a live phase stopped part-way.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from pgroll_dsl import __version__
+from pgroll_dsl.cli import live, offline
+from pgroll_dsl.cli.exit import EXIT_INTERRUPTED, EXIT_OK
+from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
+
+# The commands, in the order ``--help`` lists them; ``catalog`` is a group of its own.
+_COMMANDS: dict[str, Callable[..., None]] = {
+    "fmt": offline.fmt, "convert": offline.convert, "validate": offline.validate,
+    "plan": offline.plan, "init": live.init, "start": live.start, "complete": live.complete,
+    "rollback": live.rollback, "status": live.status, "latest": live.latest,
+    "migrate": live.migrate, "try": live.try_,
+}
+_CATALOG = "catalog"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pgroll-dsl {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Compile, format and convert pgroll migrations."""
+
+
+def _app(only: str | None = None) -> typer.Typer:
+    """The app: every command, or only the one named ``only`` (see ``main``)."""
+    built = typer.Typer(
+        name="pgroll-dsl",
+        help="Zero-downtime PostgreSQL schema migrations: a DSL and compiler for pgroll "
+             "migrations.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        cls=LEAN_GROUP,
+    )
+    built.callback()(_main)
+    for name, command in _COMMANDS.items():
+        if only in (None, name):
+            built.command(name=name, cls=LEAN_COMMAND)(command)
+    if only in (None, _CATALOG):
+        catalog = typer.Typer(help="Catalog snapshots: the schema as a diff-friendly JSON file.",
+                              no_args_is_help=True, cls=LEAN_GROUP)
+        catalog.command("dump", cls=LEAN_COMMAND)(offline.catalog_dump)
+        built.add_typer(catalog, name=_CATALOG)
+    return built
+
+
+app = _app()
+
+
+def main() -> None:
+    """Console entry point: no Python traceback reaches a user for bad input.
+
+    typer builds every command of an app (their parameters, from the signatures) before it
+    parses the arguments. When the first argument names a command, an app of that command
+    alone runs instead: the same parsing, help and errors, several milliseconds sooner.
+    """
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    try:
+        (_app(first) if first in (*_COMMANDS, _CATALOG) else app)()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+__all__ = ["app", "main"]

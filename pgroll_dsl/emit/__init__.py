@@ -1,1 +1,0 @@
-"""Emitters: IR -> canonical DSL text, IR -> pgroll JSON/YAML documents."""

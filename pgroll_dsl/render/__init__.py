@@ -1,0 +1,128 @@
+"""Every output format, and the registry the CLI's ``--to``/``--format`` choices come from.
+
+What pgroll-dsl writes, by kind: a migration (``convert --to``, ``fmt``, ``api.emit``), a plan
+(``plan --format``), diagnostics (``--format`` of every command) and a catalog snapshot
+(``catalog dump``). Each kind has one ``Formats`` table here, name -> renderer, in the order
+``--help`` lists the choices. A new format is a renderer module in this package and one entry
+in its table: the CLI offers it and the API accepts it from there.
+
+The entries import their module on first use, so a command only loads what it prints with
+(``plan`` never loads PyYAML, ``validate`` loads no plan renderer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from pgroll_dsl import ir
+    from pgroll_dsl.catalog.model import Catalog
+    from pgroll_dsl.diagnostics import Diagnostic
+    from pgroll_dsl.plan.model import Phase, Plan
+
+    MigrationRenderer = Callable[[ir.Migration], str]
+    # The plan, the phases to print, and the lock_timeout (ms) the file sets.
+    PlanRenderer = Callable[[Plan, tuple[Phase, ...], int], str]
+    # The diagnostics, and the source text of a path (for the excerpt under a diagnostic).
+    SourceLookup = Callable[[str], str | None]
+    DiagnosticsRenderer = Callable[[Iterable[Diagnostic], SourceLookup], str]
+    CatalogRenderer = Callable[[Catalog], str]
+
+R = TypeVar("R")
+
+
+class Formats(Generic[R]):
+    """The formats of one kind of output: name -> renderer, in the order help lists them."""
+
+    def __init__(self, what: str, renderers: dict[str, R]) -> None:
+        self.what = what
+        self._renderers = renderers
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The format names, as ``--to``/``--format`` accept them."""
+        return tuple(self._renderers)
+
+    def __getitem__(self, name: str) -> R:
+        try:
+            return self._renderers[name]
+        except KeyError:
+            raise ValueError(f"unknown {self.what} format {name!r}: use one of "
+                             f"{', '.join(self.names)}") from None
+
+
+# ---- migrations --------------------------------------------------------------------------
+
+def _migration_dsl(migration: ir.Migration) -> str:
+    from pgroll_dsl.render.dsl import emit_migration
+
+    return emit_migration(migration)
+
+
+def _migration_json(migration: ir.Migration) -> str:
+    from pgroll_dsl.render.pgroll_json import to_json
+
+    return to_json(migration)
+
+
+def _migration_yaml(migration: ir.Migration) -> str:
+    from pgroll_dsl.render.pgroll_json import to_yaml
+
+    return to_yaml(migration)
+
+
+MIGRATION: Formats[MigrationRenderer] = Formats("migration", {
+    "dsl": _migration_dsl, "json": _migration_json, "yaml": _migration_yaml,
+})
+
+
+# ---- plans -------------------------------------------------------------------------------
+
+def _plan_sql(plan: Plan, phases: tuple[Phase, ...], lock_timeout_ms: int) -> str:
+    from pgroll_dsl.render.plan_sql import render_plan
+
+    return render_plan(plan, phases, lock_timeout_ms)
+
+
+def _plan_json(plan: Plan, phases: tuple[Phase, ...], lock_timeout_ms: int) -> str:
+    """The whole plan: tools filter phases themselves, and read no lock_timeout."""
+    from pgroll_dsl.render.plan_json import plan_json
+
+    return plan_json(plan)
+
+
+PLAN: Formats[PlanRenderer] = Formats("plan", {"sql": _plan_sql, "json": _plan_json})
+
+
+# ---- diagnostics -------------------------------------------------------------------------
+
+def _diagnostics_text(diagnostics: Iterable[Diagnostic], source: SourceLookup) -> str:
+    from pgroll_dsl.render.diagnostics import render_text
+
+    return render_text(diagnostics, source)
+
+
+def _diagnostics_json(diagnostics: Iterable[Diagnostic], source: SourceLookup) -> str:
+    from pgroll_dsl.render.diagnostics import render_json
+
+    return render_json(diagnostics)
+
+
+DIAGNOSTICS: Formats[DiagnosticsRenderer] = Formats("diagnostics", {
+    "text": _diagnostics_text, "json": _diagnostics_json,
+})
+
+
+# ---- catalog snapshots -------------------------------------------------------------------
+
+def _catalog_json(catalog: Catalog) -> str:
+    from pgroll_dsl.render.snapshot import dump_snapshot
+
+    return dump_snapshot(catalog)
+
+
+CATALOG: Formats[CatalogRenderer] = Formats("catalog", {"json": _catalog_json})
+
+
+__all__ = ["CATALOG", "DIAGNOSTICS", "MIGRATION", "PLAN", "Formats"]
