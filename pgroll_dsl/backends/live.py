@@ -230,8 +230,9 @@ class Executor:
         """The backfill on ``backfill_workers`` connections of the same session settings."""
         self.ran.append(step.sql)
         try:
+            total = self._backfilling[1] if self._backfilling is not None else 0
             run_backfill_workers(lambda: connect(self.session), self.conn, self.session.schema,
-                                 step, self.backfill_workers, self.report_progress,
+                                 step, self.backfill_workers, total, self.report_progress,
                                  retries=self.session.retries)
         except psycopg.Error as err:
             raise StepFailed(step, err) from err

@@ -31,16 +31,17 @@ Connection = psycopg.Connection[Any]
 Key = tuple[str, ...]  # a key's columns as text (their output form)
 
 
-def boundaries(conn: Connection, schema: str, step: Step, workers: int) -> list[Key]:
-    """The first key of each share: the table's first key, then evenly spaced ones."""
+def boundaries(conn: Connection, schema: str, step: Step, workers: int,
+               estimate: int) -> list[Key]:
+    """The first key of each share: the table's first key, then evenly spaced ones.
+
+    ``estimate`` is the planner's row count (the executor's progress total).
+    """
     assert step.relation is not None
     table = qualified(schema, step.relation)
     columns = ", ".join(quote_ident(c) for c in step.key)
     # Aliased: ORDER BY would otherwise sort by the text forms, named like the columns.
     texts = ", ".join(f"{quote_ident(c)}::text AS _pgroll_k{i}" for i, c in enumerate(step.key))
-    row = conn.execute(f"SELECT GREATEST(reltuples, 0)::bigint FROM pg_catalog.pg_class "
-                       f"WHERE oid = '{table}'::regclass").fetchone()
-    estimate = int(row[0]) if row else 0
     found: list[Key] = []
     for share in range(workers):
         key = conn.execute(f"SELECT {texts} FROM {table} ORDER BY {columns} OFFSET %s LIMIT 1",
@@ -51,7 +52,7 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int) -> list[
 
 
 def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connection,
-                         schema: str, step: Step, workers: int,
+                         schema: str, step: Step, workers: int, estimate: int,
                          on_rows: Callable[[int], None], retries: int = 10) -> None:
     """Run the backfill ``step`` on ``workers`` connections; the first error is raised.
 
@@ -59,7 +60,7 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
     again, as the single-connection backfill does (rows done stay done). When one fails for
     any other reason, the others are cancelled: start fails at once and is rolled back.
     """
-    starts = boundaries(conn, schema, step, workers)
+    starts = boundaries(conn, schema, step, workers, estimate)
     if not starts:
         return  # no row at all
     done = [0] * len(starts)
