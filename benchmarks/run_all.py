@@ -1,5 +1,6 @@
 """Run every live-executor benchmark in turn: backfill (as superuser and as the table's
-owner), triggers, lock_wait, load.
+owner), triggers, lock_wait, load,
+replica_lag.
 
 Usage: python benchmarks/run_all.py [--quick] [--runs N]
 
@@ -15,7 +16,8 @@ import time
 from pathlib import Path
 
 SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("triggers.py",), ("lock_wait.py",),
-           ("load.py",))
+           ("load.py",),
+           ("replica_lag.py",))
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -184,10 +185,17 @@ class EmbeddedServer:
             server works in a private temporary directory instead and its log is copied here
             at stop. None (the default): a private temporary directory, deleted at stop with
             the log.
+        standby_of: A running embedded server to follow: instead of a new cluster, a base
+            backup of that one (``pg_basebackup --write-recovery-conf``) that starts as a
+            hot standby and replays its WAL by streaming replication. The benchmarks and tests
+            use it to measure and to try the backfill's pause for a lagging replica
+            (``--backfill-max-replica-lag``) without a second installation.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, *,
+                 standby_of: EmbeddedServer | None = None) -> None:
         self.directory = directory
+        self.standby_of = standby_of
         self._home: Path | None = None  # where data and log live while the server is up
         self._owns_home = False  # the home is a temporary directory of our own
         self._port: int | None = None
@@ -244,7 +252,10 @@ class EmbeddedServer:
             self._bin = bin_dir()
             self._run_as = _unprivileged_account()
             self._prepare()
-            self._initdb()
+            if self.standby_of is None:
+                self._initdb()
+            else:
+                self._base_backup(self.standby_of)
             self._start_server()
         except BaseException as exc:
             kept = self._cleanup()
@@ -264,6 +275,24 @@ class EmbeddedServer:
         """
         _running.discard(self)
         self._cleanup()
+
+    def detach(self) -> str:
+        """Leave the server running after this process ends; a shell command that stops it.
+
+        The server is no longer stopped at exit nor by :meth:`stop`. The command returned
+        stops it (fast shutdown) and then deletes its files, as :meth:`stop` would.
+
+        Raises:
+            RuntimeError: the server is not running.
+        """
+        if self._home is None or self._port is None:
+            raise RuntimeError("the embedded PostgreSQL server is not running")
+        pid = int((self._data / "postmaster.pid").read_text().splitlines()[0])
+        remove = self._home if self._owns_home else self._data
+        _running.discard(self)
+        self._home, self._port = None, None
+        return (f"kill -INT {pid}; while kill -0 {pid} 2>/dev/null; do sleep 0.1; done; "
+                f"rm -rf {shlex.quote(str(remove))}")
 
     def __enter__(self) -> EmbeddedServer:
         self.start()
@@ -380,6 +409,27 @@ class EmbeddedServer:
             conf.write("\n# pgroll-dsl throwaway server\n")
             for name, value in _SERVER_SETTINGS.items():
                 conf.write(f"{name} = {value}\n")
+
+    def _base_backup(self, primary: EmbeddedServer) -> None:
+        """A copy of ``primary``'s cluster, set up to stream from it.
+
+        initdb's trust rules admit replication connections from 127.0.0.1, so no role or
+        password is needed.
+        """
+        result = self._run(
+            "pg_basebackup",
+            "--pgdata", str(self._data),
+            "--host", "127.0.0.1",
+            "--port", str(primary.port),
+            "--username", SUPERUSER,
+            "--wal-method", "stream",
+            "--write-recovery-conf",
+            "--checkpoint", "fast",
+            "--no-sync",
+            timeout=180,
+        )
+        if result.returncode != 0:
+            raise EmbeddedUnavailable(self._failure("pg_basebackup failed", result))
 
     def _start_server(self) -> None:
         result = None
