@@ -3,7 +3,8 @@
 The executor runs a start step together with the record that it ran, in one transaction, and
 complete and rollback as one transaction; psql runs the plan file's raw SQL as written. SQL
 that PostgreSQL refuses inside a transaction block (``CREATE INDEX CONCURRENTLY``, ``VACUUM``,
-its own ``BEGIN``/``COMMIT``...) is planned as a step of its own instead, as pgroll runs it.
+``DETACH PARTITION … CONCURRENTLY``, its own ``BEGIN``/``COMMIT``...) is planned as a step of
+its own instead, as pgroll runs it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def _needs_its_own(statement: Any) -> bool:
         return True
     if isinstance(statement, ast.ReindexStmt):
         return any(p.defname == "concurrently" for p in statement.params or ())
+    if isinstance(statement, ast.AlterTableStmt):  # DETACH PARTITION ... CONCURRENTLY
+        return any(isinstance(cmd.def_, ast.PartitionCmd) and cmd.def_.concurrent
+                   for cmd in statement.cmds or ())
     return False
 
 
