@@ -6,7 +6,7 @@ the migration's own directory: the files before it), a snapshot file, or a live 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +20,12 @@ from pgroll_dsl.frontend import (
     duplicate_names,
     load_migration,
     migration_files,
+    migration_name,
     parse_source,
     read_source,
 )
 from pgroll_dsl.passes import run_checks
+from pgroll_dsl.passes.lint_config import LintSettings
 
 if TYPE_CHECKING:
     from pgroll_dsl.plan.model import Plan
@@ -112,12 +114,19 @@ def replay_warnings(found: tuple[tuple[ir.SqlScript, str], ...] | list[tuple[ir.
     )
 
 
-def validate_directory(directory: Path, source: CatalogSource
+def validate_directory(directory: Path, source: CatalogSource, *,
+                       applied: Collection[str] = (),
+                       on_valid: Callable[[Path, ir.Migration, Catalog], None] | None = None,
+                       lint: LintSettings | None = None,
                        ) -> tuple[bool, list[Diagnostic]]:
     """Each migration of ``directory`` against the replay of the ones before it.
 
     The replay starts from ``source`` (a history directory, a snapshot or a live database),
     or from an empty schema. Returns whether any error was found, and every diagnostic.
+    ``applied`` names migrations the live database of ``source`` has applied already: they
+    are history, in its catalog, and neither checked nor replayed again. ``on_valid`` is
+    told of each migration without errors and the catalog it starts from (``validate
+    --format markdown`` plans it there).
     """
     from pgroll_dsl.catalog.replay import apply_migration
 
@@ -136,10 +145,15 @@ def validate_directory(directory: Path, source: CatalogSource
         failed = True
         found.extend(duplicates)
     for file in files:
+        if migration_name(file) in applied:
+            continue
         try:
             loaded = compile_file(file)
             migration = loaded.migration
-            found.extend([*loaded.warnings, *validate(migration, Before(catalog, None, ()))])
+            found.extend([*loaded.warnings, *validate(
+                migration, Before(catalog, None, (), base.server_version), lint)])
+            if on_valid is not None:
+                on_valid(file, migration, catalog)
         except CompileError as err:
             failed = True
             found.extend(err.diagnostics)
@@ -172,14 +186,15 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     return history_before(directory, migration, None, source.schema)
 
 
-def validate_file(path: Path, source: CatalogSource) -> tuple[Diagnostic, ...]:
+def validate_file(path: Path, source: CatalogSource, lint: LintSettings | None = None
+                  ) -> tuple[Diagnostic, ...]:
     """One migration file against the catalog ``source`` gives it; the warnings.
 
     Raises ``CompileError`` with every error (of the file, or of the catalog it starts from).
     """
     before = catalog_before(source, path)
     loaded = compile_file(path)
-    return (*loaded.warnings, *before.warnings, *validate(loaded.migration, before))
+    return (*loaded.warnings, *before.warnings, *validate(loaded.migration, before, lint))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,36 +207,44 @@ class Planned:
 
 def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
               batch_delay: float = 0.0, optimize: bool = True, batch_time_ms: int = 50,
-              max_replica_lag_mb: int = 0) -> Planned:
+              max_replica_lag_mb: int = 0, lint: LintSettings | None = None) -> Planned:
     """Check one migration file against the catalog ``source`` gives it, and plan it.
 
     The plan follows the server a live catalog was read from (``PlanOptions.for_server``), as
     the executor's does. Raises ``CompileError`` when the migration or its catalog has errors.
     """
+    from dataclasses import replace
+
     from pgroll_dsl.plan.options import PlanOptions
     from pgroll_dsl.plan.planner import plan_migration
+    from pgroll_dsl.render.saved_plan import basis
 
     checked = compile_file(path)
     before = catalog_before(source, path)
-    warnings = validate(checked.migration, before)
+    warnings = validate(checked.migration, before, lint)
     options = PlanOptions.for_server(
         before.server_version, schema=source.schema, batch_size=batch_size,
         batch_delay=batch_delay, previous_version_schema=before.previous_version_schema,
         optimize=optimize, batch_time_ms=batch_time_ms, max_replica_lag_mb=max_replica_lag_mb)
-    return Planned(plan_migration(checked.migration, before.catalog, options),
-                   (*checked.warnings, *before.warnings, *warnings))
+    plan = plan_migration(checked.migration, before.catalog, options)
+    # What it was made from: a saved plan (``plan -o``) runs only where that still holds.
+    plan = replace(plan, basis=basis(checked.migration, before.catalog, options))
+    return Planned(plan, (*checked.warnings, *before.warnings, *warnings))
 
 
-def validate(migration: ir.Migration, before: Before) -> tuple[Diagnostic, ...]:
+def validate(migration: ir.Migration, before: Before, lint: LintSettings | None = None
+             ) -> tuple[Diagnostic, ...]:
     """Every catalog rule; raise CompileError on errors, return the warnings.
 
     ``migration`` has passed the catalog-free checks already (``compile_file``, or
-    ``compile_source``): they are not run again.
+    ``compile_source``): they are not run again. ``lint`` chooses the safety rules of raw
+    SQL (``[tool.pgroll-dsl]``, ``--pg-version``); their PostgreSQL version is otherwise a
+    live catalog's server's.
     """
     from pgroll_dsl.passes.validate_ops import validate_ops
 
     sink = Diagnostics()
-    validate_ops(migration, before.catalog, sink)
+    validate_ops(migration, before.catalog, sink, lint=lint, pg_version=before.server_version)
     sink.raise_if_errors()
     return tuple(sink)
 

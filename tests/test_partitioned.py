@@ -10,8 +10,16 @@
 * Indexes are built partition by partition and attached; foreign keys are NOT VALID on each
   leaf and the parent's at complete (also on PostgreSQL before 18, which refuses a NOT VALID
   foreign key on a partitioned table); the backfill works partition by partition.
+* Unique and primary keys are built as unique indexes on each leaf at start, and complete
+  makes them constraints, then the parent's, which takes them: no index is built at complete
+  (the leaves' indexes keep their OIDs), and the locks complete holds around the parent's
+  ``ADD CONSTRAINT`` (read from ``pg_locks``) add none on a table that the swap does not hold
+  in ACCESS EXCLUSIVE mode already.
 * A partition attached or detached by raw SQL while a migration is in progress makes
   complete refuse, changing nothing; rollback still undoes the migration.
+
+Every operation kind with clients of both versions and of the physical table writing is
+``tests/test_partitioned_harness.py``.
 """
 
 from __future__ import annotations
@@ -25,13 +33,14 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from pgroll_dsl.backends.runner import CommandError, Runner
+from pgroll_dsl.backends.runner import CommandError, Runner, StepEvent
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.derived import partition_index_name
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.sql_ddl import apply_sql
+from pgroll_dsl.plan.model import Phase
 from tests.live_helpers import (
     Connection,
     apply,
@@ -211,6 +220,91 @@ def test_backfill_without_a_key_reaches_every_partition(pg_conn: Connection,
     runner.complete()
     assert query(pg_conn, "SELECT count(*), count(*) FILTER (WHERE score = n + 1) "
                           "FROM events") == [(1000, 1000)]
+
+
+# ---- unique and primary keys ---------------------------------------------------------------
+
+KEYED = EVENTS + "alter table events add constraint events_u unique (n, id, at);"
+
+
+def leaf_index_oids(conn: Connection) -> set[int]:
+    """The OIDs of the leaf partitions' indexes."""
+    return {oid for (oid,) in query(conn, "SELECT indexrelid::oid FROM pg_index WHERE "
+                                          "indrelid::regclass::text = ANY(%s)", (list(LEAVES),))}
+
+
+@pytest.mark.parametrize("text", [
+    "alter table events add constraint u unique (n, at, id) up (n `n`);",
+    "alter table events add constraint u unique (kind, n, id, at);",
+    "alter table events drop constraint events_u up (n `n`) down (n `n`);",
+    "alter table events alter n type bigint up `n` down `n`;",  # events_u made on the copy
+    "alter table events alter kind set not null up `coalesce(kind, 'none')`;",
+])
+def test_keys_end_as_predicted(pg_conn: Connection, runner: Runner, text: str) -> None:
+    """A key is made on the leaves first, the parent's takes them: nothing is built twice."""
+    setup(runner, KEYED)
+    before = introspect(pg_conn)
+    existing = leaf_index_oids(pg_conn)
+    runner.start(migration(text, "02_change"))
+    built = leaf_index_oids(pg_conn) - existing
+    runner.complete()
+    assert differences(predicted(before, text, "02_change"), introspect(pg_conn)) == []
+    assert query(pg_conn, "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT "
+                          "indisvalid") == []
+    # The keys took each leaf's index as start built it: complete built none.
+    assert leaf_index_oids(pg_conn) - existing == built
+    keys = query(pg_conn, "SELECT conname, conparentid <> 0 FROM pg_constraint WHERE contype "
+                          "IN ('u', 'p') AND conrelid = 'events_2025'::regclass ORDER BY 1")
+    assert all(inherited for _, inherited in keys)
+
+
+LOCKS = """SELECT c.relname, c.relkind::text, l.mode FROM pg_locks l JOIN pg_class c
+ON c.oid = l.relation WHERE l.granted AND l.pid <> pg_backend_pid() AND l.locktype = 'relation'
+AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+AND c.relnamespace = 'public'::regnamespace"""
+
+
+def test_the_parents_key_locks_nothing_the_swap_does_not(pg_conn: Connection, dsn: str) -> None:
+    """The locks complete holds right before the parent's ADD CONSTRAINT and right after it.
+
+    The swap of the columns holds ACCESS EXCLUSIVE on the parent and on every partition
+    already; the parent's constraint adds SHARE on each table of the hierarchy (held in
+    ACCESS EXCLUSIVE already, so it blocks nothing more) and locks on indexes (SHARE on the
+    leaves' indexes it takes, ACCESS EXCLUSIVE on those it makes in the catalog).
+    """
+    seen: dict[str, set[tuple[str, str, str]]] = {}
+    watcher = psycopg.connect(dsn, autocommit=True)
+
+    def on_step(event: StepEvent) -> None:
+        step = event.step
+        previous = seen.get("next")
+        if previous is not None:
+            seen["after"] = set(query(watcher, LOCKS))
+            seen.pop("next")
+        if (event.phase is Phase.COMPLETE and step is not None
+                and 'ADD CONSTRAINT "u" UNIQUE' in step.sql):
+            seen["before"] = set(query(watcher, LOCKS))
+            seen["next"] = set()
+
+    made = make_runner(dsn, batch_size=100, on_step=on_step)
+    try:
+        setup(made)
+        made.start(migration("alter table events add constraint u unique (n, at, id);",
+                             "02_change"))
+        made.complete()
+    finally:
+        made.close()
+        watcher.close()
+    before, after = seen["before"], seen["after"]
+    tables = {"events", "events_2025", "events_2026", "events_2026_0", "events_2026_1"}
+    assert {(name, mode) for name, kind, mode in before if kind in "rp"} >= {
+        (t, "AccessExclusiveLock") for t in tables}
+    added = after - before
+    print(sorted(added))  # noqa: T201 - the figures docs/plan.md gives (-s shows them)
+    held = {name for name, kind, mode in before if mode == "AccessExclusiveLock"}
+    # A table lock it adds is one the transaction holds in ACCESS EXCLUSIVE mode already.
+    assert {name for name, kind, _ in added if kind in "rp"} <= held, added
+    assert {name for name, _, _ in added} >= {"events_2025_u", "events_2026_0_u"}
 
 
 # ---- clients writing -----------------------------------------------------------------------

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgroll_dsl.backends.faults import fault_hooks
-from pgroll_dsl.backends.runner import Runner, RunOptions
+from pgroll_dsl.backends.live import first_line
+from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions, Unreachable
+from pgroll_dsl.frontend import migration_name
 from pgroll_dsl.plan.model import Step
+from pgroll_dsl.sql.quoting import quote_name
 
 
 def retry_message(step: Step, attempt: int, delay: float) -> str:
@@ -39,7 +46,46 @@ def open_runner(options: RunOptions) -> Runner:
     def retry(step: Step, attempt: int, delay: float) -> None:
         say(retry_message(step, attempt, delay))
 
-    return Runner(replace(options, on_progress=on_progress, on_retry=retry, on_step=on_step))
+    try:
+        conninfo_to_dict(options.session.url)
+    except psycopg.ProgrammingError:  # its message quotes the string, password and all
+        raise Unreachable(target(options.session.url)) from None
+    try:
+        return Runner(replace(options, on_progress=on_progress, on_retry=retry,
+                              on_step=on_step))
+    except Unreachable as err:
+        raise Unreachable(f"{target(options.session.url)}: {err}") from None
+
+
+def connect_failure(url: str, err: psycopg.Error) -> str:
+    """Why ``url`` could not be used: what it names, and the driver's first line.
+
+    A string that does not parse gets no driver message: psycopg's repeats the string.
+    """
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return target(url)
+    return f"{target(url)}: {first_line(err)}"
+
+
+def target(url: str) -> str:
+    """What a connection string names, for a message: never its password.
+
+    ``cannot connect to database "app" on db.example.com:5432 as user "app"``; a string
+    that does not parse is only called invalid (its text may hold the password).
+    """
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return ("the --postgres-url is not a valid connection string (postgres://user@host:port"
+                "/database?option=value, or host=... dbname=...)")
+    host = str(given.get("host") or given.get("hostaddr") or "the default host (local socket)")
+    port = str(given.get("port") or "5432")
+    user = given.get("user")
+    database = given.get("dbname") or user or "the user's default"
+    who = f' as user "{user}"' if user else ""
+    return f'cannot connect to database "{database}" on {host}:{port}{who}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +104,45 @@ def pending(runner: Runner, files: list[Path]) -> Pending:
     active = runner.state.active() if runner.state.initialized() else None
     if active is not None:
         return Pending(active.name, [])
-    return Pending(None, runner.unapplied(files))
+    baseline = runner.state.latest_baseline() if runner.state.initialized() else None
+    if baseline is None:
+        return Pending(None, runner.unapplied(files))
+    # pgroll's rule after a baseline: the files named after it, against the history since it.
+    after = [f for f in files if migration_name(f) > baseline]
+    history = [name for name, _, _ in runner.state.applied()][1:]
+    for position, (remote, local) in enumerate(zip(history, after, strict=False)):
+        if remote != migration_name(local):
+            raise CommandError(f'remote migration does not match local migration: '
+                               f'remote="{remote}", local="{migration_name(local)}" (position '
+                               f"{position + 1} after the baseline {baseline})")
+    return Pending(None, after[len(history):])
+
+
+def search_path_url(url: str, schema: str) -> str:
+    """``url`` with ``options=-c search_path=SCHEMA`` (pgroll's ``latest url``).
+
+    A URL gets the option among its query parameters (sorted, spaces as ``%20``, as
+    pgroll's Go encoder writes them); a ``key=value`` string gets an ``options`` key.
+    """
+    path = quote_name(schema).replace("\\", "\\\\").replace(" ", "\\ ")
+    option = f"-c search_path={path}"
+    if "://" not in url:
+        try:
+            given = conninfo_to_dict(url).get("options")
+            return make_conninfo(url, options=_with(given, option))
+        except psycopg.ProgrammingError as err:  # ValueError, as a URL's that does not parse
+            raise ValueError(first_line(err)) from None
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    given = next((v for k, v in reversed(pairs) if k == "options"), None)
+    query = [(k, v) for k, v in pairs if k != "options"]
+    encoded = urlencode(sorted([*query, ("options", _with(given, option))]), quote_via=quote)
+    return urlunsplit(parts._replace(query=encoded))
+
+
+def _with(given: object, option: str) -> str:
+    """The URL's own server options (a statement_timeout...), then the search path.
+
+    Of two ``-c search_path``, the server takes the last: the version schema wins.
+    """
+    return f"{given} {option}" if isinstance(given, str) and given.strip() else option

@@ -30,6 +30,8 @@ from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
 WaitCallback = Callable[[Step, list[int]], None]  # the step, the pids it waits for
+# --verbose: a statement about to run (seconds None), then once it ran (the seconds it took).
+StatementCallback = Callable[[str, float | None], None]
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
@@ -149,8 +151,10 @@ class Executor:
     def __init__(self, conn: psycopg.Connection[Any], session: Session,
                  on_progress: ProgressCallback | None = None,
                  on_retry: RetryCallback | None = None,
-                 on_wait: WaitCallback | None = None, backfill_workers: int = 1) -> None:
+                 on_wait: WaitCallback | None = None, backfill_workers: int = 1,
+                 on_statement: StatementCallback | None = None) -> None:
         self.conn = conn
+        self.on_statement = on_statement
         self.session = session
         self.backfill_workers = backfill_workers
         self.on_progress = on_progress
@@ -228,18 +232,28 @@ class Executor:
 
     def _in_workers(self, step: Step) -> None:
         """The backfill on ``backfill_workers`` connections of the same session settings."""
-        self.ran.append(step.sql)
+        total = self._backfilling[1] if self._backfilling is not None else 0
         try:
-            total = self._backfilling[1] if self._backfilling is not None else 0
-            run_backfill_workers(lambda: connect(self.session), self.conn, self.session.schema,
-                                 step, self.backfill_workers, total, self.report_progress,
-                                 retries=self.session.retries)
+            self._statement(step.sql, lambda: run_backfill_workers(
+                lambda: connect(self.session), self.conn, self.session.schema, step,
+                self.backfill_workers, total, self.report_progress,
+                retries=self.session.retries))
         except psycopg.Error as err:
             raise StepFailed(step, err) from err
 
     def _execute(self, step: Step) -> None:
-        self.ran.append(step.sql)
-        self.conn.execute(step.sql)  # the plan's own text
+        self._statement(step.sql, lambda: self.conn.execute(step.sql))  # the plan's own text
+
+    def _statement(self, sql: str, run: Callable[[], object]) -> None:
+        """Run one statement of the plan: logged, and reported with its time (``--verbose``)."""
+        self.ran.append(sql)
+        if self.on_statement is None:
+            run()
+            return
+        self.on_statement(sql, None)
+        began = time.monotonic()
+        run()
+        self.on_statement(sql, time.monotonic() - began)
 
     def _again(self, step: Step) -> Callable[[], None] | None:
         """What a retry does first: drop the INVALID index a timed-out concurrent build left.

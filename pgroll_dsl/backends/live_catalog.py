@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from pgroll_dsl.backends.live import first_line
+from pgroll_dsl.backends.commands import connect_failure
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
@@ -33,7 +33,7 @@ def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
                           (), conn.info.server_version)
     except psycopg.Error as err:
         raise CompileError([Diagnostic(codes.CANNOT_CONNECT,
-                                       f"cannot read the catalog: {first_line(err)}",
+                                       f"cannot read the catalog: {connect_failure(url, err)}",
                                        None)]) from None
 
 

@@ -25,6 +25,7 @@ from pgroll_dsl.backends.live import (
     first_line,
 )
 from pgroll_dsl.backends.probe import type_change_problems
+from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
@@ -33,6 +34,7 @@ from pgroll_dsl.plan.document import plan_document, plan_from_document
 from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, units
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
 from pgroll_dsl.render.pgroll_json import to_document
+from pgroll_dsl.render.saved_plan import SavedPlan
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident
 
@@ -84,6 +86,9 @@ class RunOptions:
     on_retry: Callable[[Any, int, float], None] | None = None
     on_message: Callable[[str], None] | None = None
     on_step: Callable[[StepEvent], None] | None = None  # fault injection and tests
+    on_statement: Callable[[str, float | None], None] | None = None  # see live.StatementCallback
+    skip_validation: bool = False  # plan without checking the migration against the schema
+    version_schema: bool = True  # start creates the version schema of the migration
 
 
 def _grant_hint(state_schema: str) -> str:
@@ -118,7 +123,8 @@ class Runner:
         self.state = State(self.conn, options.state_schema, options.session.schema)
         self.executor = Executor(self.conn, options.session, options.on_progress,
                                  options.on_retry, self._waiting,
-                                 backfill_workers=options.backfill_workers)
+                                 backfill_workers=options.backfill_workers,
+                                 on_statement=options.on_statement)
         self._held = 0
 
     def close(self) -> None:
@@ -189,50 +195,80 @@ class Runner:
         for note in notes:
             self._say(f"note: {note}")
 
+    def _ready(self, migration: ir.Migration) -> None:
+        """Refuse to start a migration while another is active, or one already applied."""
+        self._require_init()
+        active = self.state.active()
+        if active is not None:
+            raise CommandError(f'a migration for schema "{self.state.schema}" is already in '
+                               f'progress: "{active.name}"; complete or roll it back first')
+        if migration.name in self.state.history():
+            raise CommandError(f'migration "{migration.name}" is already applied to schema '
+                               f'"{self.state.schema}"')
+
+    def _reviewed(self, migration: ir.Migration, saved: SavedPlan) -> Plan:
+        """A saved plan's steps, if the database is still the one it was planned against."""
+        with self._errors():
+            self._ready(migration)
+            problems = refusals(self.conn, self.state, saved, migration)
+        if problems:
+            raise CommandError("the saved plan does not match this database; nothing was "
+                               "changed:\n  " + "\n  ".join(problems) + "\nmake the plan again "
+                               "against this database (and have it reviewed)")
+        return saved.plan
+
     def plan(self, migration: ir.Migration) -> Plan:
         """The plan of ``migration`` against the database as it is now (validated first)."""
         with self._errors():
-            self._require_init()
-            active = self.state.active()
-            if active is not None:
-                raise CommandError(f'a migration for schema "{self.state.schema}" is already in '
-                                   f'progress: "{active.name}"; complete or roll it back first')
-            if migration.name in self.state.history():
-                raise CommandError(f'migration "{migration.name}" is already applied to schema '
-                                   f'"{self.state.schema}"')
+            self._ready(migration)
             catalog = introspect(self.conn, self.state.schema)
             latest = self.state.latest_version()
         previous = version_schema(self.state.schema, latest) if latest else None
-        for warning in validate(migration, Before(catalog, previous, ())):
-            self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
-        with self._errors():
-            problems = type_change_problems(self.conn, self.state.schema, catalog, migration)
-        if problems:
-            raise CommandError("; ".join(problems) + " (nothing was changed)")
+        if not self.options.skip_validation:
+            for warning in validate(migration, Before(catalog, previous, ())):
+                self._say(f"{warning.span}: warning[{warning.code.id}]: {warning.message}")
+            with self._errors():
+                problems = type_change_problems(self.conn, self.state.schema, catalog, migration)
+            if problems:
+                raise CommandError("; ".join(problems) + " (nothing was changed)")
         options = PlanOptions.for_server(
             self.conn.info.server_version, schema=self.state.schema,
             batch_size=self.options.batch_size, batch_delay=self.options.batch_delay,
             batch_time_ms=self.options.batch_time_ms,
-            max_replica_lag_mb=self.options.max_replica_lag_mb, previous_version_schema=previous)
-        return plan_migration(migration, catalog, options)
+            max_replica_lag_mb=self.options.max_replica_lag_mb, previous_version_schema=previous,
+            version_schema=self.options.version_schema)
+        if not self.options.skip_validation:
+            return plan_migration(migration, catalog, options)
+        try:
+            return plan_migration(migration, catalog, options)
+        except (KeyError, ValueError, AttributeError, TypeError) as err:  # what validation catches
+            raise CommandError(f"cannot plan {migration.name} without validation ({err!r}); "
+                               "run without --skip-validation to see why") from None
 
-    def start(self, migration: ir.Migration) -> Plan:
+    def start(self, migration: ir.Migration, saved: SavedPlan | None = None) -> Plan:
         """Start: record, expand, views, triggers, backfill; undo everything on failure.
 
         If this very migration was started before and interrupted (the process died), start
-        resumes after the last step that finished.
+        resumes after the last step that finished. With ``saved`` (``start --plan``), its
+        steps run instead of a new plan, once the database is checked to be the one it was
+        made for (``backends/saved_plan.py``); the state records them as it records a plan.
         """
         with self.exclusive():
             resumed = self._interrupted(migration.name)
             if resumed is not None:
                 plan, done = resumed
+                if saved is not None and plan != saved.plan:
+                    raise CommandError(f'"{migration.name}" was started with another plan than '
+                                       "the one given; run rollback first")
                 if done >= len(plan.start):
                     self._say(f'"{migration.name}" is already started: every step has run')
                     return plan
                 self._say(f'resuming the start of "{migration.name}" at step {done + 1} of '
                           f"{len(plan.start)}")
             else:
-                plan, done = self.plan(migration), 0
+                plan = self.plan(migration) if saved is None else self._reviewed(migration,
+                                                                                   saved)
+                done = 0
                 with self._errors():
                     self.state.record_start(migration.name, to_document(migration),
                                             plan_document(plan))

@@ -133,6 +133,39 @@ class State:
                        "ORDER BY created_at, name", self.schema)
         return [r[0] for r in rows]
 
+    def applied(self) -> list[tuple[str, dict[str, Any], str]]:
+        """Every migration of the schema, oldest first: name, document, migration type.
+
+        Completed ones only, from the latest baseline on (the baseline included: its
+        document holds the schema a replay starts from, ``backends/baseline.py``).
+        """
+        rows = self._q(
+            "SELECT name, migration, coalesce(migration_type, 'pgroll') "
+            "FROM placeholder.migrations WHERE schema = %s AND done AND created_at >= coalesce("
+            "(SELECT max(created_at) FROM placeholder.migrations WHERE schema = %s AND "
+            "migration_type = 'baseline'), '-infinity') ORDER BY created_at, name",
+            self.schema, self.schema)
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def latest_baseline(self) -> str | None:
+        """The name of the schema's newest baseline, if it has one."""
+        rows = self._q("SELECT name FROM placeholder.migrations WHERE schema = %s AND "
+                       "migration_type = 'baseline' ORDER BY created_at DESC, name DESC LIMIT 1",
+                       self.schema)
+        return str(rows[0][0]) if rows else None
+
+    def latest_migration(self) -> str | None:
+        """The name of the newest migration of the schema (active or not)."""
+        return self._q("SELECT placeholder.latest_migration(%s)", self.schema)[0][0]  # type: ignore[no-any-return]
+
+    def record_baseline(self, name: str, document: dict[str, Any]) -> None:
+        """Record a baseline as pgroll does: done, typed ``baseline``, with the schema as it is."""
+        self._q(
+            "INSERT INTO placeholder.migrations (schema, name, migration, resulting_schema, done, "
+            "parent, migration_type) VALUES (%s, %s, %s, placeholder.read_schema(%s), true, "
+            "placeholder.latest_migration(%s), 'baseline')",
+            self.schema, name, json.dumps(document), self.schema, self.schema)
+
     def record_start(self, name: str, document: dict[str, Any], plan: dict[str, Any]) -> None:
         """Insert the active row (before any DDL, as pgroll does) and the plan."""
         with self.conn.transaction():

@@ -33,6 +33,7 @@ from pgroll_dsl.catalog.model import (
 from pgroll_dsl.catalog.naming import Names
 from pgroll_dsl.catalog.partitions import (
     follow_parents,
+    kept_key_columns,
     with_parent_renamed,
     with_partitions_dropped,
 )
@@ -71,9 +72,11 @@ def _apply(catalog: Catalog, op: ir.Operation) -> Catalog:
         case ir.DropIndex():
             return _drop_index(catalog, op.name.name)
         case ir.CreateConstraint():
-            return _on_table(catalog, op.table.name, lambda t: _create_constraint(t, op))
+            return _on_table(catalog, op.table.name, lambda t: _create_constraint(
+                t, op, kept_key_columns(catalog, t, op.type, tuple(c.name for c in op.columns))))
         case ir.DropConstraint() | ir.DropMulticolumnConstraint():
-            return _on_table(catalog, op.table.name, lambda t: _drop_constraint(t, op.name.name))
+            return _on_table(catalog, op.table.name, lambda t: _drop_constraint(
+                t, op.name.name, _kept_of(catalog, t, op.name.name)))
         case ir.RenameConstraint():
             return _on_table(catalog, op.table.name, lambda t: _rename_constraint(t, op))
         case ir.SetReplicaIdentity():
@@ -123,12 +126,13 @@ def _column_default(column: ir.Column, sequences: dict[str, Sequence]) -> str | 
     return None
 
 
-def _column(column: ir.Column, sequences: dict[str, Sequence], physical: str = "") -> Column:
+def _column(column: ir.Column, sequences: dict[str, Sequence], physical: str = "",
+            schema: str = "public") -> Column:
     generated = column.generated
     identity = generated.identity if generated is not None else None
     return Column(
         name=column.name.name,
-        type=canonical_type(column.type),
+        type=canonical_type(column.type, schema),
         nullable=column.nullable and not column.pk and not is_serial(column.type)
         and identity is None,
         default=_column_default(column, sequences),
@@ -238,7 +242,7 @@ def _create_table(catalog: Catalog, op: ir.CreateTable) -> Catalog:
     for column in op.columns:
         constraints.extend(_column_constraints(name, column, names))
     constraints.extend(_table_constraint(c, catalog.schema) for c in op.constraints)
-    columns = tuple(_column(c, sequences) for c in op.columns)
+    columns = tuple(_column(c, sequences, schema=catalog.schema) for c in op.columns)
     pk_columns = {col for c in constraints if c.type is ir.ConstraintType.PRIMARY_KEY
                   for col in c.columns}
     columns = tuple(replace(c, nullable=False) if c.name in pk_columns else c for c in columns)
@@ -349,7 +353,7 @@ def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:
         return catalog
     names = Names.of(catalog)
     sequences = _sequences(table.name, (op.column,), names)
-    column = _column(op.column, sequences, physical=new_name(name))
+    column = _column(op.column, sequences, physical=new_name(name), schema=catalog.schema)
     constraints = _column_constraints(table.name, op.column, names)
     table = replace(
         table,
@@ -415,7 +419,7 @@ def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
         return catalog
     changed = replace(column, physical=new_name(column.name))
     if op.type is not None:
-        changed = replace(changed, type=canonical_type(op.type))
+        changed = replace(changed, type=canonical_type(op.type, catalog.schema))
     if op.nullable is not None:
         changed = replace(changed, nullable=op.nullable)
     if op.default is not None:
@@ -480,7 +484,12 @@ def _drop_index(catalog: Catalog, name: str) -> Catalog:
                                                            if i.name != name)))
 
 
-def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
+def _kept_of(catalog: Catalog, table: Table, name: str) -> set[str]:
+    found = table.constraint(name)
+    return set() if found is None else kept_key_columns(catalog, table, found.type, found.columns)
+
+
+def _create_constraint(table: Table, op: ir.CreateConstraint, kept: set[str]) -> Table:
     columns = tuple(c.name for c in op.columns)
     references = table_foreign_key(op.references)
     constraint = with_index_parameters(Constraint(
@@ -492,7 +501,7 @@ def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
     new_columns = tuple(
         replace(c, physical=new_name(c.name),
                 nullable=False if op.type is ir.ConstraintType.PRIMARY_KEY else c.nullable)
-        if c.name in columns else c
+        if c.name in columns and c.name not in kept else c
         for c in table.columns
     )
     return replace(
@@ -502,12 +511,13 @@ def _create_constraint(table: Table, op: ir.CreateConstraint) -> Table:
     )
 
 
-def _drop_constraint(table: Table, name: str) -> Table:
+def _drop_constraint(table: Table, name: str, kept: set[str]) -> Table:
     constraint = table.constraint(name)
     if constraint is None:
         return table
     columns = tuple(
-        replace(c, physical=new_name(c.name)) if c.name in constraint.columns else c
+        replace(c, physical=new_name(c.name))
+        if c.name in constraint.columns and c.name not in kept else c
         for c in table.columns
     )
     return replace(

@@ -49,6 +49,7 @@ from pgroll_dsl.catalog.model import (
     ForeignKey,
     Index,
     KeyOptions,
+    Routines,
     Sequence,
     Table,
 )
@@ -210,6 +211,27 @@ LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
 WHERE n.nspname = %s AND s.relkind = 'S'
 """
 
+# User-defined routines, for the type checks (``Routines``): every schema but PostgreSQL's
+# own, as a call or an operator may resolve to any schema on the search path. Trigger and
+# event trigger functions are left out: an expression cannot call them, and pgroll creates
+# its own. Casts: pg_cast rows made after initdb (FirstNormalObjectId is 16384).
+_SYSTEM_SCHEMAS = """
+n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+"""
+_FUNCTIONS = ("""
+SELECT DISTINCT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype) AND"""
+              + _SYSTEM_SCHEMAS)
+_OPERATORS = ("""
+SELECT DISTINCT o.oprname FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE""" + _SYSTEM_SCHEMAS)
+_CASTS = """
+SELECT format_type(castsource, NULL), format_type(casttarget, NULL) FROM pg_cast
+WHERE oid >= 16384
+"""
+_EXTENSIONS = "SELECT EXISTS (SELECT FROM pg_extension WHERE extname <> 'plpgsql')"
+
 
 def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog:
     """Read one schema of a live database into a ``Catalog``.
@@ -224,7 +246,8 @@ def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog
 
     Returns:
         The schema's tables (relkind ``r`` and ``p``), enum types and sequences, with
-        ``source`` set to ``"live database"``.
+        ``source`` set to ``"live database"``, and the database's user-defined routines
+        (``Routines``: four cheap queries, every schema, for the type checks).
     """
     with conn.transaction(force_rollback=True):
         cur = conn.cursor(row_factory=tuple_row)
@@ -237,6 +260,7 @@ def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog
             enums=_enums(cur, schema),
             sequences=_sequences(cur, schema),
             source=SOURCE,
+            routines=_routines(cur),
         )
 
 
@@ -463,3 +487,17 @@ def _sequences(cur: Cursor, schema: str) -> tuple[Sequence, ...]:
     sequences = (Sequence(name=name, owned_by_table=table, owned_by_column=column)
                  for name, table, column in _fetch(cur, _SEQUENCES, schema))
     return tuple(sorted(sequences, key=lambda s: s.name))
+
+
+def _routines(cur: Cursor) -> Routines:
+    cur.execute(_EXTENSIONS)
+    row = cur.fetchone()
+    if row is not None and row[0]:
+        return Routines(opaque=True)
+    cur.execute(_FUNCTIONS)
+    functions = frozenset(str(name) for (name,) in cur.fetchall())
+    cur.execute(_OPERATORS)
+    operators = frozenset(str(name) for (name,) in cur.fetchall())
+    cur.execute(_CASTS)
+    casts = frozenset((str(source), str(target)) for source, target in cur.fetchall())
+    return Routines(functions=functions, operators=operators, casts=casts)

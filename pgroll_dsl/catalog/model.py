@@ -245,6 +245,40 @@ class Sequence:
     owned_by_column: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routines:
+    """The functions, operators and casts the database has beyond PostgreSQL's built-ins.
+
+    The offline type checks know PostgreSQL's own rows only; a user's ``upper(varchar)``
+    or ``CREATE CAST (timestamptz AS int)`` changes what an expression means, so a check
+    must not judge what these may touch. Names only (no signatures): enough to know where
+    to stay silent. ``casts`` hold ``format_type`` spellings, unqualified in the target
+    schema. ``opaque``: an extension (other than plpgsql) is installed, which may have
+    defined anything; the sets are then empty, as nothing about them is certain anyway.
+    Routines are outside catalog equality and the saved plan's fingerprint
+    (``catalog.fingerprint``): the plan's steps do not depend on them, and introspection
+    sees routines replay never does (pgroll's own state functions, other schemas'), so a
+    fingerprint with them would report drift where the schema is the same. Snapshots
+    write them under an optional key.
+    """
+
+    functions: frozenset[str] = frozenset()  # function, procedure and aggregate names
+    operators: frozenset[str] = frozenset()  # operator symbols
+    casts: frozenset[tuple[str, str]] = frozenset()  # (source type, target type)
+    opaque: bool = False
+
+    def __post_init__(self) -> None:
+        if self.opaque:
+            for name in ("functions", "operators", "casts"):
+                object.__setattr__(self, name, frozenset())
+
+    def __bool__(self) -> bool:
+        return bool(self.opaque or self.functions or self.operators or self.casts)
+
+
+NO_ROUTINES = Routines()
+
+
 @dataclass(frozen=True, kw_only=True)  # no slots: the name lookup is cached on the instance
 class Catalog:
     """One schema: its tables, enum types and sequences. Equality is by value."""
@@ -254,6 +288,7 @@ class Catalog:
     enums: tuple[EnumType, ...] = ()
     sequences: tuple[Sequence, ...] = ()
     source: str = field(default="empty", compare=False)
+    routines: Routines = field(default=NO_ROUTINES, compare=False)
 
     @cached_property
     def _by_name(self) -> dict[str, Table]:

@@ -31,6 +31,7 @@ from dataclasses import replace
 from pglast import ast, parse_sql, parser
 from pglast.stream import RawStream
 
+from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Column, Table
 from pgroll_dsl.sql.expressions import column_references, same_expression
 from pgroll_dsl.sql.quoting import quote_literal, quote_name
@@ -186,6 +187,31 @@ def keyed_tables(catalog: Catalog, name: str) -> tuple[Table, ...]:
     for partition in catalog.partitions(name):
         found.extend(keyed_tables(catalog, partition.name))
     return tuple(found)
+
+
+def partition_key_columns(catalog: Catalog, name: str) -> set[str]:
+    """The columns of table ``name``'s partition key and of its partitioned partitions' keys."""
+    found: set[str] = set()
+    for keyed in keyed_tables(catalog, name):
+        assert keyed.partition_by is not None
+        plain, within = key_columns(keyed.partition_by)
+        found |= {*plain, *within}
+    return found
+
+
+def kept_key_columns(catalog: Catalog, table: Table, kind: ir.ConstraintType,
+                     columns: tuple[str, ...]) -> set[str]:
+    """The columns of a partitioned table's unique or primary key that are not copied.
+
+    PostgreSQL requires every partition key column in a unique key of a partitioned table,
+    and can neither drop one nor change its type: a key made or dropped through copies of its
+    columns (``create_constraint``, ``drop_constraint``) copies its other columns only, and
+    the key's copy is over those copies and the partition key columns themselves.
+    """
+    if not table.partitioned or kind not in (ir.ConstraintType.UNIQUE,
+                                             ir.ConstraintType.PRIMARY_KEY):
+        return set()
+    return set(columns) & partition_key_columns(catalog, table.name)
 
 
 # ---- partitions follow their parents -----------------------------------------------------

@@ -1,12 +1,13 @@
 """The ``pgroll-dsl`` command line: the typer app and its entry point.
 
 This is the only package that imports typer. The commands live in ``offline.py`` (fmt,
-convert, validate, plan, catalog dump: no database) and ``live.py`` (init, start, complete,
-rollback, status, latest, migrate, try); the options they share in ``options.py``; exit codes
-and error reporting in ``exit.py``. A command only parses its options, calls the API, the
-driver or the executor, and prints. So that start-up stays short (docs/benchmarks.md), the
-rest is imported when a command runs, and option values are converted without pydantic
-(``values.py``).
+convert, validate, plan, catalog dump: no database), ``live.py`` (init, start, complete,
+rollback, status, migrate), ``adopt.py`` (baseline, pull, create, latest) and ``tryout.py``
+(try); the options they share in ``options.py``; exit codes and error reporting in
+``exit.py``. A command only parses its options, calls the public API (``pgroll_dsl.api``:
+an import contract keeps the layers under it out of here), and prints. So that start-up
+stays short (docs/benchmarks.md), the API is imported when a command runs, and option values
+are converted without pydantic (``values.py``).
 
 Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment problems,
 3 a live phase stopped part-way.
@@ -21,7 +22,7 @@ from typing import Annotated
 import typer
 
 from pgroll_dsl import __version__
-from pgroll_dsl.cli import live, offline
+from pgroll_dsl.cli import adopt, live, offline, tryout
 from pgroll_dsl.cli.exit import EXIT_INTERRUPTED, EXIT_OK
 from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
 
@@ -29,10 +30,12 @@ from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
 _COMMANDS: dict[str, Callable[..., None]] = {
     "fmt": offline.fmt, "convert": offline.convert, "validate": offline.validate,
     "plan": offline.plan, "init": live.init, "start": live.start, "complete": live.complete,
-    "rollback": live.rollback, "status": live.status, "latest": live.latest,
-    "migrate": live.migrate, "try": live.try_,
+    "rollback": live.rollback, "status": live.status,
+    "migrate": live.migrate, "try": tryout.try_, "baseline": adopt.baseline, "pull": adopt.pull,
+    "create": adopt.create,
 }
 _CATALOG = "catalog"
+_LATEST = "latest"  # a group: latest [schema|migration|url] (adopt.py)
 
 
 def _version(value: bool) -> None:
@@ -56,7 +59,7 @@ def _app(only: str | None = None) -> typer.Typer:
         help="Zero-downtime PostgreSQL schema migrations: a DSL and compiler for pgroll "
              "migrations.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         cls=LEAN_GROUP,
     )
@@ -69,6 +72,8 @@ def _app(only: str | None = None) -> typer.Typer:
                               no_args_is_help=True, cls=LEAN_GROUP)
         catalog.command("dump", cls=LEAN_COMMAND)(offline.catalog_dump)
         built.add_typer(catalog, name=_CATALOG)
+    if only in (None, _LATEST):
+        built.add_typer(adopt.latest_group(), name=_LATEST)
     return built
 
 
@@ -84,7 +89,7 @@ def main() -> None:
     """
     first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        (_app(first) if first in (*_COMMANDS, _CATALOG) else app)()
+        (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else app)()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)

@@ -18,6 +18,7 @@ import typer
 
 from pgroll_dsl import render
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
+from pgroll_dsl.render.report import Report
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -56,7 +57,7 @@ def report(diagnostics: Iterable[Diagnostic], fmt: str) -> None:
     """
     found = list(diagnostics)
     if found:
-        sys.stderr.write(render.DIAGNOSTICS[str(fmt)](found, _source))
+        sys.stderr.write(render.DIAGNOSTICS[str(fmt)](Report.of(found), _source))
 
 
 def is_environment(diagnostics: list[Diagnostic]) -> bool:
@@ -78,17 +79,22 @@ def usage_error(message: str) -> NoReturn:
 
 
 def live_exit(err: Exception, path: Path | None = None) -> NoReturn:
-    """A live command that failed: its message, then exit 3 with how to resume, 2 or 1."""
-    from pgroll_dsl.backends.runner import PartialFailure, Unreachable
+    """A live command that failed: its message, then exit 3 with how to resume, 2 or 1.
+
+    ``err`` is one of the API's exceptions (``api/errors.py``): ``PhaseIncomplete`` exits 3,
+    ``DatabaseUnreachable`` 2, the others (``MigrationRefused``...) 1.
+    """
+    from pgroll_dsl.api.errors import DatabaseUnreachable, PhaseIncomplete
 
     typer.echo(f"error: {err}", err=True)
-    if isinstance(err, PartialFailure):
-        hint = _RECOVER[err.phase.value]
-        if path is not None:
-            hint = hint.replace("FILE", str(path))
+    if isinstance(err, PhaseIncomplete):
+        hint = _RECOVER[err.phase]
+        file = path if path is not None else err.file
+        if file is not None:
+            hint = hint.replace("FILE", str(file))
         typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(EXIT_PARTIAL)
-    raise typer.Exit(EXIT_USAGE if isinstance(err, Unreachable) else EXIT_DIAGNOSTICS)
+    raise typer.Exit(EXIT_USAGE if isinstance(err, DatabaseUnreachable) else EXIT_DIAGNOSTICS)
 
 
 def write(text: str, output: Path | None) -> None:

@@ -1,9 +1,10 @@
 """The commands that run on a database: init, start, complete, rollback, migrate, and more.
 
-All of them: init, start, complete, rollback, status, latest, migrate and try. Each parses
-its options, opens the executor (``backends/commands.py``: the runner with its hooks), calls
-it, and says what happened; which exit code an executor error gets is ``cli/exit.py``'s. The
-database driver is imported inside the commands, never at start-up.
+All of them: init, start, complete, rollback, status and migrate (``try`` is in
+``tryout.py``; baseline, pull, create and latest in ``adopt.py``). Each parses its options,
+opens a ``Migrator`` (``pgroll_dsl.api.connect``), calls it, and says what happened; which
+exit code an API exception gets is ``cli/exit.py``'s. The API (and with it the database
+driver) is imported inside the commands, never at start-up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import typer
 from pgroll_dsl.cli.exit import (
     EXIT_DIAGNOSTICS,
     EXIT_INTERRUPTED,
-    EXIT_USAGE,
     live_exit,
     report,
     usage_error,
@@ -32,7 +32,10 @@ from pgroll_dsl.cli.options import (
     LockOpt,
     RoleOpt,
     SchemaOpt,
+    SkipValidationOpt,
     StateOpt,
+    VerboseOpt,
+    VersionSchemaOpt,
     WaitOpt,
     WorkersOpt,
 )
@@ -40,7 +43,8 @@ from pgroll_dsl.cli.progress import BackfillProgress
 from pgroll_dsl.diagnostics import CompileError
 
 if TYPE_CHECKING:
-    from pgroll_dsl.backends.runner import Runner
+    from pgroll_dsl.api import Migrator
+    from pgroll_dsl.api.types import SavedPlan
 
 
 def _say(message: str) -> None:
@@ -50,32 +54,43 @@ def _say(message: str) -> None:
 def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
             batch_size: int = 1000, batch_delay: float = 0.0,
             lock_wait: float = 60.0, batch_time: int = 50, workers: int = 1,
-            max_lag: int = 0) -> tuple[Runner, BackfillProgress]:
-    """The executor on ``url``, reporting on stderr (exit 2 if the database is unreachable)."""
-    from pgroll_dsl.backends.commands import open_runner
-    from pgroll_dsl.backends.live import Session
-    from pgroll_dsl.backends.runner import CommandError, RunOptions
+            max_lag: int = 0, *, verbose: bool = False, skip_validation: bool = False,
+            version_schema: bool = True) -> tuple[Migrator, BackfillProgress]:
+    """A ``Migrator`` on ``url``, reporting on stderr (exit 2 if the database is unreachable)."""
+    from pgroll_dsl import api
 
     progress = BackfillProgress()
-    options = RunOptions(
-        session=Session(url=url, schema=schema, lock_timeout_ms=lock, role=role,
-                        holder_wait_s=lock_wait),
-        state_schema=state, batch_size=batch_size, batch_delay=batch_delay,
-        batch_time_ms=batch_time, backfill_workers=workers, max_replica_lag_mb=max_lag,
-        on_progress=progress, on_message=_say,
-    )
     try:
-        runner = open_runner(options)
-    except CommandError as err:
+        migrator = api.connect(
+            url, api.SessionOptions(schema=schema, state_schema=state, lock_timeout_ms=lock,
+                                    lock_wait_s=lock_wait, role=role),
+            api.Backfill(batch_size=batch_size, batch_delay_s=batch_delay,
+                         batch_time_ms=batch_time, workers=workers, max_replica_lag_mb=max_lag),
+            on_progress=progress, on_message=_say,
+            on_statement=_statement if verbose else None, skip_validation=skip_validation,
+            use_version_schema=version_schema)
+    except api.PgrollDslError as err:
         live_exit(err)
-    return runner, progress
+    return migrator, progress
 
 
-def _refuse_duplicate_names(files: list[Path]) -> None:
+def _statement(sql: str, seconds: float | None) -> None:
+    """``--verbose``: a statement of the plan as it starts, then the time it took (stderr)."""
+    typer.echo(f"{sql};" if seconds is None else f"-- {seconds * 1000:.1f} ms", err=True)
+
+
+def _refuse_directory(path: Path, command: str) -> None:
+    """A directory where one migration file is expected: say what to run instead (exit 2)."""
+    if path.is_dir():
+        usage_error(f"{path} is a directory; {command} takes one migration file (to apply a "
+                    f"directory: pgroll-dsl migrate {path})")
+
+
+def _refuse_duplicate_names(directory: Path) -> None:
     """Two files with one migration name: refused before anything runs (PGD113)."""
-    from pgroll_dsl.frontend import duplicate_names
+    from pgroll_dsl import api
 
-    found = duplicate_names(files)
+    found = api.duplicate_names(api.migration_files(directory))
     if found:
         report(found, TEXT)
         raise typer.Exit(EXIT_DIAGNOSTICS)
@@ -86,35 +101,50 @@ def init(
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
 ) -> None:
     """Install (or upgrade) the migration history schema; safe to run again."""
-    from pgroll_dsl.backends.runner import CommandError
+    from pgroll_dsl import api
 
     runner, _ = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role)
     try:
         runner.init()
-    except CommandError as err:
+    except api.PgrollDslError as err:
         live_exit(err)
     finally:
         runner.close()
     typer.echo("Initialization complete")
 
 
-def _start(runner: Runner, progress: BackfillProgress, path: Path, complete: bool) -> None:
-    """Compile one file, start it (and complete it), and say so; errors exit."""
+def _start(runner: Migrator, progress: BackfillProgress, path: Path | None, complete: bool,
+           saved: SavedPlan | None = None, *, version_schema: bool = True) -> None:
+    """Compile one file, start it (and complete it), and say so; errors exit.
+
+    With ``saved`` (``start --plan``) its steps run; the migration is ``path``, or the one
+    the saved plan carries. ``version_schema``: whether start makes one (else the message
+    names the migration).
+    """
+    import json
+
     from pgroll_dsl import api
-    from pgroll_dsl.backends.runner import CommandError, PartialFailure
 
     try:
-        loaded = api.compile_file(path)
+        if path is None and saved is not None:
+            loaded = api.compile_source(json.dumps(saved.basis.migration),
+                                        f"{saved.plan.migration}.json")
+        else:
+            assert path is not None
+            loaded = api.compile_file(path)
     except CompileError as err:
         report(err.diagnostics, TEXT)
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
     migration = loaded.migration
     report(loaded.warnings, TEXT)
     try:
-        plan = runner.start(migration)
+        started = runner.start(loaded, saved=saved)
         progress.stop()
-        typer.echo(f'New version of the schema available under the postgres '
-                   f'"{plan.version_schema}" schema')
+        if version_schema:
+            typer.echo(f'New version of the schema available under the postgres '
+                       f'"{started.version_schema}" schema')
+        else:
+            typer.echo(f'Migration "{migration.name}" started successfully')
         if complete:
             runner.complete()
             typer.echo(f'Migration "{migration.name}" complete')
@@ -122,18 +152,37 @@ def _start(runner: Runner, progress: BackfillProgress, path: Path, complete: boo
         progress.stop()
         report(err.diagnostics, TEXT)
         raise typer.Exit(EXIT_DIAGNOSTICS) from None
-    except (CommandError, PartialFailure) as err:
+    except api.PgrollDslError as err:
         progress.stop()
         live_exit(err, path)
     except KeyboardInterrupt:
         progress.stop()
-        typer.echo(f"interrupted: run `pgroll-dsl start {path}` again to resume, or "
+        again = f"--plan {saved.path}" if saved is not None else str(path)
+        typer.echo(f"interrupted: run `pgroll-dsl start {again}` again to resume, or "
                    "`pgroll-dsl rollback` to undo what was done", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+def _read_plan(path: Path) -> SavedPlan:
+    """A saved plan file, checked for edits (exit 2 if unreadable, 1 if refused)."""
+    from pgroll_dsl import api
+
+    try:  # a file that cannot be read is a usage error, in the words of Python's error
+        path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        usage_error(f"cannot read {path}: {err}")
+    try:
+        saved = api.read_saved_plan(path)
+    except api.InvalidSavedPlan as err:
+        typer.echo(f"error: {err}; nothing was changed", err=True)
+        raise typer.Exit(EXIT_DIAGNOSTICS) from None
+    return saved
+
+
 def start(
-    migration_file: Annotated[Path, typer.Argument(metavar="FILE", help="The migration.")],
+    migration_file: Annotated[Path | None, typer.Argument(
+        metavar="[FILE]", help="The migration (optional with --plan: the plan carries it).")
+    ] = None,
     complete: Annotated[bool, typer.Option("--complete", "-c",
                                            help="Complete right after starting.")] = False,
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
@@ -141,27 +190,40 @@ def start(
     backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
     lock_wait: WaitOpt = 60.0, backfill_batch_time: BatchTimeOpt = 50,
     backfill_workers: WorkersOpt = 1, backfill_max_replica_lag: LagOpt = 0,
+    skip_validation: SkipValidationOpt = False, use_version_schema: VersionSchemaOpt = True,
+    verbose: VerboseOpt = False,
+    plan_file: Annotated[Path | None, typer.Option(
+        "--plan", help="Run this saved plan (`plan -o FILE`) as reviewed, if the database "
+        "still matches it; refused otherwise, with what differs.")] = None,
 ) -> None:
     """Start a migration: both versions of the schema work until complete or rollback."""
+    if migration_file is None and plan_file is None:
+        usage_error("give the migration FILE, or a saved plan with --plan FILE")
+    if migration_file is not None:
+        _refuse_directory(migration_file, "start")
+    saved = _read_plan(plan_file) if plan_file is not None else None
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
                                backfill_batch_size, backfill_batch_delay, lock_wait,
-                               backfill_batch_time, backfill_workers, backfill_max_replica_lag)
+                               backfill_batch_time, backfill_workers, backfill_max_replica_lag,
+                               verbose=verbose, skip_validation=skip_validation,
+                               version_schema=use_version_schema)
     try:
-        _start(runner, progress, migration_file, complete)
+        _start(runner, progress, migration_file, complete, saved,
+               version_schema=use_version_schema)
     finally:
         runner.close()
 
 
 def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str | None,
-            lock_wait: float = 60.0) -> str:
-    """Run one no-argument method of the runner; its result."""
-    from pgroll_dsl.backends.runner import CommandError, PartialFailure
+            lock_wait: float = 60.0, verbose: bool = False) -> str:
+    """Complete or roll back the active migration; its name."""
+    from pgroll_dsl import api
 
-    runner, _ = _runner(url, schema, state, lock, role, lock_wait=lock_wait)
+    runner, _ = _runner(url, schema, state, lock, role, lock_wait=lock_wait, verbose=verbose)
     try:
-        result: str = getattr(runner, action)()
-        return result
-    except (CommandError, PartialFailure) as err:
+        finished = runner.complete() if action == "complete" else runner.rollback()
+        return finished.name
+    except api.PgrollDslError as err:
         live_exit(err)
     finally:
         runner.close()
@@ -170,50 +232,42 @@ def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str
 def complete(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
-    lock_wait: WaitOpt = 60.0,
+    lock_wait: WaitOpt = 60.0, verbose: VerboseOpt = False,
 ) -> None:
     """Complete the active migration: the old version goes away."""
     name = _simple("complete", postgres_url, schema, pgroll_schema, lock_timeout, role,
-                   lock_wait)
+                   lock_wait, verbose)
     typer.echo(f'Migration "{name}" complete')
 
 
 def rollback(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
-    lock_wait: WaitOpt = 60.0,
+    lock_wait: WaitOpt = 60.0, verbose: VerboseOpt = False,
 ) -> None:
     """Undo the active migration; clients of the old version never notice."""
     name = _simple("rollback", postgres_url, schema, pgroll_schema, lock_timeout, role,
-                   lock_wait)
+                   lock_wait, verbose)
     typer.echo(f'Migration "{name}" rolled back')
 
 
 def status(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
-    pgroll_schema: StateOpt = "pgroll",
+    pgroll_schema: StateOpt = "pgroll", role: RoleOpt = None,
 ) -> None:
     """Print the schema's migration status as JSON (as pgroll does)."""
     import json
 
-    from pgroll_dsl.backends.runner import CommandError
+    from pgroll_dsl import api
 
-    runner, _ = _runner(postgres_url, schema, pgroll_schema, 500, None)
+    runner, _ = _runner(postgres_url, schema, pgroll_schema, 500, role)
     try:
-        document = runner.status()
-    except CommandError as err:
+        document = runner.status().to_dict()
+    except api.PgrollDslError as err:
         live_exit(err)
     finally:
         runner.close()
     typer.echo(json.dumps(document, indent=2))
-
-
-def latest(
-    postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
-    pgroll_schema: StateOpt = "pgroll",
-) -> None:
-    """Print the newest version schema: what an application puts in its search_path."""
-    typer.echo(_simple("latest_schema", postgres_url, schema, pgroll_schema, 500, None))
 
 
 def migrate(
@@ -225,90 +279,46 @@ def migrate(
     backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
     lock_wait: WaitOpt = 60.0, backfill_batch_time: BatchTimeOpt = 50,
     backfill_workers: WorkersOpt = 1, backfill_max_replica_lag: LagOpt = 0,
+    expect_one: Annotated[bool, typer.Option(
+        "--expect-one", help="Refuse (exit 1) when more than one migration is to be applied.")
+                          ] = False,
+    skip_validation: SkipValidationOpt = False, use_version_schema: VersionSchemaOpt = True,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Apply every migration of the directory not applied yet, in file-name order."""
-    from pgroll_dsl.backends.commands import pending
-    from pgroll_dsl.backends.runner import CommandError
-    from pgroll_dsl.frontend import migration_files
+    from pgroll_dsl import api
 
+    if directory.is_file():
+        usage_error(f"{directory} is a file; migrate takes a directory of migrations (for one "
+                    f"file: pgroll-dsl start {directory})")
     if not directory.is_dir():
         usage_error(f"{directory} is not a directory")
-    _refuse_duplicate_names(migration_files(directory))
+    _refuse_duplicate_names(directory)
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
                                backfill_batch_size, backfill_batch_delay, lock_wait,
-                               backfill_batch_time, backfill_workers, backfill_max_replica_lag)
+                               backfill_batch_time, backfill_workers, backfill_max_replica_lag,
+                               verbose=verbose, skip_validation=skip_validation,
+                               version_schema=use_version_schema)
     try:
-        todo = pending(runner, migration_files(directory))
+        todo = runner.pending(directory)
         if todo.active is not None:
             typer.echo(f'migration "{todo.active}" is active')
             return
         if not todo.files:
             typer.echo("Database is up to date; no migrations to apply")
             return
+        if expect_one and len(todo.files) > 1:
+            raise api.MigrationRefused(
+                f"expected one migration to apply but found {len(todo.files)}")
         with runner.exclusive():  # one run at a time, for the whole directory
             for index, path in enumerate(todo.files):
-                _start(runner, progress, path, complete or index < len(todo.files) - 1)
-    except CommandError as err:
+                _start(runner, progress, path, complete or index < len(todo.files) - 1,
+                       version_schema=use_version_schema)
+    except CompileError as err:
+        report(err.diagnostics, TEXT)
+        raise typer.Exit(EXIT_DIAGNOSTICS) from None
+    except api.PgrollDslError as err:
         live_exit(err)
     finally:
         runner.close()
 
-
-def try_(
-    directory: Annotated[Path, typer.Argument(help="Migrations to run, in file-name order.")
-                         ] = Path("examples"),
-    schema: SchemaOpt = "public",
-) -> None:
-    """Run migrations on a throwaway embedded PostgreSQL and show both versions side by side.
-
-    Nothing to install or configure: the server lives in a temporary directory and is gone
-    when the command ends. Against a real server, use `migrate` with --postgres-url.
-    """
-    from pgroll_dsl.backends.runner import CommandError, PartialFailure
-    from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable
-    from pgroll_dsl.frontend import migration_files
-
-    files = migration_files(directory) if directory.is_dir() else []
-    if not files:
-        usage_error(f"no migration files in {directory}")
-    _refuse_duplicate_names(files)
-    try:
-        server = EmbeddedServer()
-        server.start()
-    except EmbeddedUnavailable as err:
-        typer.echo(f"error: cannot start the embedded PostgreSQL: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    try:
-        typer.echo(f"throwaway PostgreSQL at {server.dsn}")
-        runner, progress = _runner(server.dsn, schema, "pgroll", 500, None)
-        try:
-            runner.init()
-            for path in files:
-                _try_one(runner, progress, path)
-        except (CommandError, PartialFailure) as err:
-            live_exit(err)
-        finally:
-            runner.close()
-    finally:
-        server.stop()
-    typer.echo("done: the server is gone; nothing was left behind")
-
-
-def _try_one(runner: Runner, progress: BackfillProgress, path: Path) -> None:
-    """Start one migration, show what each version sees, complete it."""
-    from pgroll_dsl.backends.live_catalog import version_tables
-    from pgroll_dsl.catalog.derived import version_schema
-
-    old = runner.state.latest_version()
-    _start(runner, progress, path, complete=False)
-    new = runner.state.latest_version()
-    schema = runner.state.schema
-    for label, version in (("old", old), ("new", new)):
-        if version is None:
-            typer.echo(f"  {label} version: (none yet)")
-            continue
-        rows = version_tables(runner.conn, version_schema(schema, version))
-        shown = "; ".join(f"{table}({columns})" for table, columns in rows) or "(no tables)"
-        typer.echo(f"  {label} version {version_schema(schema, version)}: {shown}")
-    name = runner.complete()
-    typer.echo(f'  completed "{name}": only the new version remains')

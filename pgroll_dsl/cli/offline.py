@@ -1,21 +1,23 @@
 """The commands that need no database: fmt, convert, validate, plan (and catalog dump).
 
-Each parses its options, calls the API (``api.py``) or the driver (``compile.py``), and prints
-through the render registry. Everything else is imported inside the commands: a command
-loads only what it runs (``validate`` no planner, none of them the database driver unless
-``--postgres-url`` asks for it).
+Each parses its options, calls the API (``pgroll_dsl.api``), and prints through the render
+registry. The API is imported inside the commands: a command loads only what it runs
+(``validate`` no planner, none of them the database driver unless ``--postgres-url`` asks
+for it).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
 from pgroll_dsl.cli.exit import (
     EXIT_DIAGNOSTICS,
+    EXIT_USAGE,
     exit_for,
     is_environment,
     remember_source,
@@ -38,19 +40,30 @@ from pgroll_dsl.cli.options import (
     PlanFormat,
     SchemaOpt,
     SnapshotOpt,
+    StateOpt,
     UrlOpt,
 )
+from pgroll_dsl.cli.reporting import (
+    PlanReportFormatOpt,
+    ReportFileOpt,
+    ReportFormatOpt,
+)
+from pgroll_dsl.cli.reporting import emit as _emit
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 
 if TYPE_CHECKING:
     from pgroll_dsl import ir
-    from pgroll_dsl.compile import CatalogSource
 
 
 def fmt(
     files: Annotated[list[Path], typer.Argument(help="DSL files (.pgroll) to format.")],
     check: Annotated[
-        bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")
+        bool, typer.Option("--check", help="Change nothing; print the diff of what would "
+                           "change and exit 1 if a file would change.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Change nothing; print the diff of what would "
+                           "change (exit 0).")
     ] = False,
     output_format: FormatOpt = TEXT,
 ) -> None:
@@ -70,9 +83,11 @@ def fmt(
         except ValueError as err:
             usage_error(str(err))
         if result.changed:
+            if check or diff:
+                sys.stdout.write(_unified_diff(result.path, result.original, result.formatted))
             if check:
                 unformatted.append(result.path)
-            else:
+            elif not diff:
                 Path(path).write_text(result.formatted, encoding="utf-8")
                 typer.echo(f"reformatted {result.path}", err=True)
     report(failed, output_format)
@@ -80,6 +95,18 @@ def fmt(
         typer.echo(f"would reformat {path_text}", err=True)
     if failed or unformatted:
         raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _unified_diff(path: str, before: str, after: str) -> str:
+    """What formatting changes in one file, as ``diff -u`` shows it."""
+    import difflib
+
+    lines = difflib.unified_diff(before.splitlines(keepends=True),
+                                 after.splitlines(keepends=True),
+                                 fromfile=path, tofile=path, fromfiledate="(original)",
+                                 tofiledate="(formatted)")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
 
 
 def convert(
@@ -120,7 +147,6 @@ def _from_sql(source: str, history: Path | None, snapshot: Path | None, schema: 
               output_format: str) -> ir.Migration:
     """The SQL script as a migration; its warnings reported, its errors exit 1."""
     from pgroll_dsl import api
-    from pgroll_dsl import compile as driver
 
     if source == "-":
         path, text, name = "<stdin>", sys.stdin.read(), "stdin"
@@ -133,9 +159,9 @@ def _from_sql(source: str, history: Path | None, snapshot: Path | None, schema: 
             usage_error(f"cannot read {source}: {err}")
     catalog = None
     if history is not None or snapshot is not None:
+        _one_source(history, snapshot, None)
         try:
-            catalog = driver.catalog_before(
-                _catalog_source(history, snapshot, None, schema), None).catalog
+            catalog = api.load_catalog(history=history, snapshot=snapshot, schema=schema)
         except CompileError as err:
             exit_for(err, output_format)
     try:
@@ -147,47 +173,46 @@ def _from_sql(source: str, history: Path | None, snapshot: Path | None, schema: 
     return migration
 
 
-def _catalog_source(history: Path | None, snapshot: Path | None, url: str | None,
-                    schema: str) -> CatalogSource:
-    """The driver's catalog source from the options: at most one of them (else exit 2)."""
-    from pgroll_dsl.compile import CatalogSource
-
+def _one_source(history: Path | None, snapshot: Path | None, url: str | None) -> None:
+    """At most one of the catalog's sources may be given (else exit 2)."""
     if sum(x is not None for x in (history, snapshot, url)) > 1:
         usage_error("give at most one of --history, --catalog, --postgres-url")
-    read_live = None
-    if url is not None:  # only then: the other sources never load the database driver
-        from pgroll_dsl.backends.live_catalog import live_before
 
-        read_live = live_before
-    return CatalogSource(history=history, snapshot=snapshot, postgres_url=url, schema=schema,
-                         read_live=read_live)
+
+_PgVersionOpt = Annotated[int | None, typer.Option(
+    "--pg-version", min=9, max=99, metavar="N",
+    help="PostgreSQL major version the safety lints of raw SQL assume (default: pg-version "
+    "of the tool.pgroll-dsl table of pyproject.toml, else a live --postgres-url's server, "
+    "else 15).")]
 
 
 def validate(
-    path: Annotated[Path, typer.Argument(help="A migration file, or a directory of them.")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Migration files, or directories of them.")],
     history: HistoryOpt = None,
     snapshot: SnapshotOpt = None,
     postgres_url: UrlOpt = None,
     schema: SchemaOpt = "public",
-    output_format: FormatOpt = TEXT,
+    output_format: ReportFormatOpt = TEXT,
+    report_file: ReportFileOpt = None,
+    state_schema: StateOpt = "pgroll",
+    pg_version: _PgVersionOpt = None,
 ) -> None:
-    """Check migrations against the schema they will run on (no database needed)."""
-    from pgroll_dsl import compile as driver
+    """Check migrations against the schema they will run on (no database needed).
 
-    source = _catalog_source(history, snapshot, postgres_url, schema)
-    found: list[Diagnostic] = []
-    failed = False
-    try:
-        if path.is_dir():
-            failed, found = driver.validate_directory(path, source)
-        else:
-            found = list(driver.validate_file(path, source))
-    except CompileError as err:
-        if is_environment(err.diagnostics):
-            exit_for(err, output_format)
-        failed, found = True, [*found, *err.diagnostics]
-    report(found, output_format)
-    if failed:
+    With --postgres-url, the migrations the database has applied already are skipped.
+    """
+    from pgroll_dsl import api
+
+    _one_source(history, snapshot, postgres_url)
+    result = api.validate(paths, history=history, snapshot=snapshot, postgres_url=postgres_url,
+                          schema=schema, state_schema=state_schema, pg_version=pg_version,
+                          summaries=str(output_format) == "markdown")
+    if result.stopped:
+        _emit(result.report(), output_format, report_file, success_line=False)
+        raise typer.Exit(EXIT_USAGE)
+    _emit(result.report(), output_format, report_file, success_line=result.ok)
+    if not result.ok:
         raise typer.Exit(EXIT_DIAGNOSTICS)
 
 
@@ -204,6 +229,8 @@ def plan(
         "--format", help="sql (the plan file; text diagnostics) or json (plan and "
         "diagnostics as JSON, for tools).")] = SQL,
     output: OutputOpt = None,
+    report_format: PlanReportFormatOpt = None,
+    report_file: ReportFileOpt = None,
     optimize: Annotated[bool, typer.Option("--optimize/--no-optimize",
                                            help="Do less work where it is safe.")] = True,
     batch_size: Annotated[int, typer.Option("--backfill-batch-size", min=1)] = 1000,
@@ -212,23 +239,45 @@ def plan(
     lock_timeout: Annotated[int, typer.Option("--lock-timeout", min=1,
                                               help="Milliseconds.")] = 500,
     batch_time: BatchTimeOpt = 50, max_lag: LagOpt = 0,
+    pg_version: _PgVersionOpt = None,
 ) -> None:
     """Print what start, complete and rollback will run: a reviewable SQL plan."""
-    from pgroll_dsl import compile as driver
-    from pgroll_dsl import render
-    from pgroll_dsl.plan.model import Phase
+    from pgroll_dsl import api
+    from pgroll_dsl.render.report import MigrationSummary, Report
 
-    output_format: DiagnosticsFormat = JSON if plan_format.value == "json" else TEXT
-    source = _catalog_source(history, snapshot, postgres_url, schema)
+    output_format: DiagnosticsFormat = report_format or (
+        JSON if plan_format.value == "json" else TEXT)
+    summary = MigrationSummary(path=str(migration_file),
+                               name=api.migration_name(migration_file))
+    _one_source(history, snapshot, postgres_url)
+    backfill = api.Backfill(batch_size=batch_size, batch_delay_s=batch_delay,
+                            batch_time_ms=batch_time, max_replica_lag_mb=max_lag)
     try:
-        planned = driver.plan_file(migration_file, source, batch_size=batch_size,
-                                   batch_delay=batch_delay, optimize=optimize,
-                                   batch_time_ms=batch_time, max_replica_lag_mb=max_lag)
+        planned = api.plan_migration(migration_file, history=history, snapshot=snapshot,
+                                     postgres_url=postgres_url, schema=schema,
+                                     backfill=backfill, optimize=optimize,
+                                     pg_version=pg_version)
     except CompileError as err:
-        exit_for(err, output_format)
-    report(planned.warnings, output_format)
-    phases = tuple(Phase) if phase is PhaseChoice.all else (Phase(phase.value),)
-    write_output(render.PLAN[plan_format.value](planned.plan, phases, lock_timeout), output)
+        environment = is_environment(err.diagnostics)
+        _emit(Report(diagnostics=tuple(err.diagnostics),
+                     migrations=() if environment else (summary,), checked=1),
+              output_format, report_file, success_line=False)
+        raise typer.Exit(EXIT_USAGE if environment else EXIT_DIAGNOSTICS) from None
+    summaries = [replace(summary, plan=planned.plan)]
+    if postgres_url is not None and str(output_format) == "markdown":
+        summaries = api.with_row_estimates(summaries, postgres_url, schema)
+    _emit(Report(diagnostics=planned.warnings, migrations=tuple(summaries), checked=1),
+          output_format, report_file, success_line=False)
+    phases: tuple[api.PhaseName, ...] | None = (
+        None if phase is PhaseChoice.all else (cast("api.PhaseName", phase.value),))
+    fmt_name: Literal["sql", "json"] = "json" if plan_format.value == "json" else "sql"
+    if output is not None and planned.plan.basis is not None:
+        # A saved plan: with the fingerprints `start --plan` checks the database against.
+        write_output(api.save_plan(planned.plan, fmt_name, phases=phases,
+                                   lock_timeout_ms=lock_timeout), output)
+        return
+    write_output(api.render_plan(planned.plan, fmt_name, phases=phases,
+                                 lock_timeout_ms=lock_timeout), output)
 
 
 def catalog_dump(
@@ -239,11 +288,10 @@ def catalog_dump(
     output_format: FormatOpt = TEXT,
 ) -> None:
     """Write a snapshot of a live schema, for offline validate/plan (--catalog)."""
-    from pgroll_dsl import render
-    from pgroll_dsl.backends.live_catalog import live_before
+    from pgroll_dsl import api
 
     try:
-        catalog = live_before(postgres_url, schema).catalog
+        dumped = api.dump_catalog(postgres_url, schema)
     except CompileError as err:
         exit_for(err, output_format)
-    write_output(render.CATALOG["json"](catalog), output)
+    write_output(dumped, output)

@@ -45,7 +45,8 @@ class PhaseChoice(StrEnum):
 
 FormatOpt = Annotated[
     DiagnosticsFormat,
-    typer.Option("--format", help="Diagnostics as compiler-style text or JSON."),
+    typer.Option("--format", help="Diagnostics as compiler-style text, JSON, SARIF, GitHub "
+                 "annotations, GitLab Code Quality or markdown (docs/ci.md)."),
 ]
 OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")]
 
@@ -93,3 +94,20 @@ WorkersOpt = Annotated[int, typer.Option(
 LagOpt = Annotated[int, typer.Option(
     "--backfill-max-replica-lag", min=0, metavar="MB",
     help="Pause the backfill while a streaming replica is more than MB behind (0: never).")]
+
+# ---- pgroll's remaining flags ---------------------------------------------------------------
+
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", envvar="PGROLL_VERBOSE",
+    help="Print every statement of the plan as it runs, with the time it took (stderr).")]
+SkipValidationOpt = Annotated[bool, typer.Option(
+    "--skip-validation", "-s", envvar="PGROLL_SKIP_VALIDATION",
+    help="Start without checking the migration against the schema (pgroll's flag).")]
+VersionSchemaOpt = Annotated[bool, typer.Option(
+    "--use-version-schema/--no-use-version-schema", envvar="PGROLL_USE_VERSION_SCHEMA",
+    help="Create the migration's version schema of views (pgroll's default: yes).")]
+SyntaxOpt = Annotated[MigrationFormat | None, typer.Option(
+    "--to", help="Syntax of the files written (default yaml, as pgroll).")]
+JsonFlagOpt = Annotated[bool, typer.Option("--json", "-j", help="pgroll's flag: --to json.")]
+LocalOpt = Annotated[Path | None, typer.Option(
+    "--local", "-l", help="Read a local directory of migrations instead of the database.")]

@@ -136,7 +136,8 @@ PARTITION_COLUMN_CHANGE = Code("PGD322", "partition-column-change", _E,
                                "key column rewritten or dropped, a partition's column changed")
 PARTITIONED_KEY_CONSTRAINT = Code("PGD323", "partitioned-key-constraint", _E,
                                   "a unique or primary key constraint of a partitioned table "
-                                  "made on a copy: not supported yet")
+                                  "that could only be made under a lock: over partition key "
+                                  "columns only, or a primary key over a nullable one")
 # PGD33x: what `convert` from SQL could not say with an operation of its own.
 SQL_KEPT_RAW = Code("PGD330", "sql-kept-raw", Severity.WARNING,
                     "a SQL statement with no pgroll operation is kept as a raw `sql` operation")
@@ -215,6 +216,13 @@ TRANSACTION_CONTROL = Code("PGD429", "transaction-control", _W,
                            "BEGIN, COMMIT, ROLLBACK or SAVEPOINT in a `sql` operation")
 USE_OPERATION = Code("PGD430", "use-operation", _W,
                      "raw DDL that a pgroll-dsl operation does while both versions keep working")
+# PGD49x: the linter's own comments, `-- pgroll-dsl: allow PGD4xx: <reason>` (lint_suppress.py).
+SUPPRESSION_WITHOUT_REASON = Code("PGD490", "suppression-without-reason", _E,
+                                  "a `pgroll-dsl: allow` comment without a reason")
+UNKNOWN_SUPPRESSION_CODE = Code("PGD491", "unknown-suppression-code", _E,
+                                "a `pgroll-dsl: allow` comment names no safety rule")
+UNUSED_SUPPRESSION = Code("PGD492", "unused-suppression", _W,
+                          "a `pgroll-dsl: allow` comment that suppresses nothing")
 
 # PGD5xx: embedded SQL is not what its place requires.
 EXPRESSION_SYNTAX = Code("PGD501", "expression-syntax", _E, "embedded SQL does not parse")
@@ -226,9 +234,23 @@ SQL_WRONG_KIND = Code("PGD504", "sql-wrong-kind", _E,
                       "embedded SQL parses, but is not what its place takes")
 NUL_CHARACTER = Code("PGD505", "nul-character", _E,
                      "embedded SQL, a comment or a type name contains a NUL character")
+# PGD51x: embedded SQL of a type its place cannot take (passes/typecheck.py; reported only
+# where PostgreSQL's rules make the failure certain).
+INVALID_CONSTANT = Code("PGD510", "invalid-constant", _E,
+                        "a constant the column's type does not accept ('abc' for an integer, "
+                        "a value out of range or too long, a label the enum lacks)")
+TYPE_MISMATCH = Code("PGD511", "type-mismatch", _E,
+                     "an expression of a type PostgreSQL cannot store in the column")
+NOT_BOOLEAN = Code("PGD512", "not-boolean", _E,
+                   "a check or predicate whose expression is not a boolean condition")
+TYPE_CHANGE_NEEDS_UP = Code("PGD513", "type-change-needs-up", _E,
+                            "a type change with no cast from the old type: it needs an `up`, "
+                            "or the column's default cannot follow")
 
 # PGD9xx: the environment: files, directories, the database.
 CANNOT_CONNECT = Code("PGD901", "cannot-connect", _E, "the database cannot be reached")
 NOT_A_DIRECTORY = Code("PGD902", "not-a-directory", _E, "a history directory that is not one")
+INVALID_CONFIG = Code("PGD903", "invalid-config", _E,
+                      "the [tool.pgroll-dsl] table of pyproject.toml is not valid")
 
 ALL_CODES: tuple[Code, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Code))

@@ -34,6 +34,7 @@ from pgroll_dsl.catalog.model import (
     ForeignKey,
     Index,
     KeyOptions,
+    Routines,
     Sequence,
     Table,
 )
@@ -43,6 +44,12 @@ from pgroll_dsl.frontend.document import JNode, parse_json
 FORMAT = "pgroll-dsl-catalog"
 VERSION = 1
 _HEADER = ("format", "version")
+# The optional top-level key of the user's functions, operators and casts (``Routines``):
+# not part of catalog equality, so outside ``FIELDS``; a snapshot without it (older ones)
+# reads as "none". ``{"functions": [names], "operators": [symbols], "casts": [[source,
+# target]], "opaque": bool}``, each member optional.
+ROUTINES = "routines"
+_ROUTINE_SETS = ("functions", "operators", "casts")
 _WHAT = {
     Catalog: "catalog", Table: "table", Column: "column", Constraint: "constraint",
     ForeignKey: "foreign key", Index: "index", EnumType: "enum type", Sequence: "sequence",
@@ -96,10 +103,50 @@ def _read_document(root: JNode, path: str, errors: list[Diagnostic]) -> Catalog 
         return _INVALID
     if not _header_ok(root, errors):
         return _INVALID
-    source = {"source": f"snapshot {path}"}
-    catalog = _decode_object(root, Catalog, errors, ignore=_HEADER, extra=source,
+    extra: dict[str, Any] = {"source": f"snapshot {path}"}
+    members = root.value
+    if ROUTINES in members:
+        routines = _decode_routines(members[ROUTINES], errors)
+        if isinstance(routines, Routines):
+            extra["routines"] = routines
+    catalog = _decode_object(root, Catalog, errors, ignore=(*_HEADER, ROUTINES), extra=extra,
                              required=("schema",))
     return catalog if isinstance(catalog, Catalog) else _INVALID
+
+
+def _decode_routines(node: JNode, errors: list[Diagnostic]) -> Routines | _Invalid:
+    """The optional ``routines`` object (see ``ROUTINES``)."""
+    if not isinstance(node.value, dict):
+        errors.append(_wrong_type(ROUTINES, "object", node))
+        return _INVALID
+    before = len(errors)
+    _check_keys(node, "routines object", (*_ROUTINE_SETS, "opaque"), errors)
+    found: dict[str, Any] = {}
+    for key in _ROUTINE_SETS:
+        member = node.value.get(key)
+        if member is None:
+            continue
+        if not isinstance(member.value, list):
+            errors.append(_wrong_type(key, "array", member))
+            continue
+        items: list[Any] = []
+        for element in member.value:
+            value = element.value
+            if key == "casts":
+                pair = value if isinstance(value, list) else []
+                if len(pair) != 2 or not all(isinstance(p.value, str) for p in pair):
+                    errors.append(_wrong_type(key, "pair of type names", element))
+                    continue
+                items.append((pair[0].value, pair[1].value))
+            elif isinstance(value, str):
+                items.append(value)
+            else:
+                errors.append(_wrong_type(key, "string", element))
+        found[key] = frozenset(items)
+    opaque = node.value.get("opaque")
+    if opaque is not None:
+        found["opaque"] = _decode_scalar(opaque, bool, "opaque", errors)
+    return _INVALID if len(errors) > before else Routines(**found)
 
 
 def _header_ok(root: JNode, errors: list[Diagnostic]) -> bool:

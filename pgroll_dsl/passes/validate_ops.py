@@ -28,7 +28,9 @@ from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.combine import combine
+from pgroll_dsl.passes.lint_config import LintSettings
 from pgroll_dsl.passes.lint_sql import lint_sql
+from pgroll_dsl.passes.typecheck import check_types
 from pgroll_dsl.passes.validate_columns import (
     check_add_column,
     check_alter_column,
@@ -51,7 +53,7 @@ from pgroll_dsl.passes.validate_names import (
     require_no_table,
     require_table,
 )
-from pgroll_dsl.passes.validate_partitions import check_partitioning
+from pgroll_dsl.passes.validate_partitions import check_partitioning, kept_of
 
 
 @dataclass(slots=True)
@@ -63,19 +65,25 @@ class _Fold:
     warned: set[str] = field(default_factory=set)  # tables already warned about (PGD318)
 
 
-def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics) -> None:
+def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics, *,
+                 lint: LintSettings | None = None, pg_version: int | None = None) -> None:
     """Report every operation that does not fit the schema it runs on.
 
     Args:
         migration: The migration, already through the catalog-free checks.
         catalog: The schema before the migration starts.
         sink: Where problems go; nothing is raised.
+        lint: Which safety rules of raw SQL run, and how loud (default: all, as warnings).
+        pg_version: The server's version, for the safety rules (when ``lint`` names none).
     """
     _check_isolation(migration, sink)
     _check_rewrites(migration, catalog, sink)
     fold = _Fold(catalog)
     for op in migration.operations:
         _check(op, fold.catalog, sink)
+        check_types(op, fold.catalog, sink)  # embedded SQL's types (PGD51x)
+        if isinstance(op, ir.Sql) and _parses(op):
+            lint_sql(op, sink, catalog=fold.catalog, pg_version=pg_version, settings=lint)
         _warn_backfill(op, fold, sink)
         _remember(op, fold)
         fold.catalog = apply_operation(fold.catalog, op)
@@ -202,7 +210,8 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
                 check_drop_constraint(op, table, sink)
         case ir.DropMulticolumnConstraint():
             if table := require_table(catalog, op.table, sink):
-                check_drop_multicolumn(op, table, sink)
+                check_drop_multicolumn(op, table, sink,
+                                       kept=kept_of(catalog, table, op.name.name))
         case ir.RenameConstraint():
             if table := require_table(catalog, op.table, sink):
                 check_rename_constraint(op, table, catalog, sink)
@@ -276,11 +285,19 @@ def _replica_identity(op: ir.SetReplicaIdentity, table: Table, catalog: Catalog,
                 *did_you_mean(index.name, (i.name for i in table.indexes)))
 
 
-def _sql(op: ir.Sql, catalog: Catalog, sink: Diagnostics) -> None:
-    """``up`` must hold a statement; empty text and syntax errors are check_expressions'.
+def _parses(op: ir.Sql) -> bool:
+    """Whether the safety linter reads this operation: ``up`` holds SQL that parses."""
+    if not op.up.text.strip():
+        return False
+    try:
+        parse_sql(op.up.text)
+    except ParseError:
+        return False
+    return True
 
-    Then the safety linter (PGD4xx warnings) reads ``up`` and ``down``.
-    """
+
+def _sql(op: ir.Sql, catalog: Catalog, sink: Diagnostics) -> None:
+    """``up`` must hold a statement; empty text and syntax errors are check_expressions'."""
     if not op.up.text.strip():
         return
     try:
@@ -291,7 +308,6 @@ def _sql(op: ir.Sql, catalog: Catalog, sink: Diagnostics) -> None:
         sink.report(codes.SQL_WITHOUT_STATEMENT, op.up.span,
                     "sql up holds no statement, only comments or ';'",
                     "give it a statement, or remove the operation")
-    lint_sql(op, sink, catalog=catalog)
 
 
 # ---- backfills -------------------------------------------------------------------------

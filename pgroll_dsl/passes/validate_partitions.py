@@ -3,12 +3,16 @@
 * A unique index or key of a partitioned table must hold every column of its partition key,
   and of the key of every partitioned partition below it, as plain key columns (PostgreSQL:
   "unique constraint on partitioned table must include all partitioning columns"). PGD321.
-* A column of a partition key cannot be rewritten (a copy would have to replace it) nor
-  dropped, and the columns of a partition change only through its partitioned table. PGD322.
-* A unique or primary key constraint is made from an index built concurrently beforehand
-  (``ADD CONSTRAINT ... USING INDEX``), which PostgreSQL refuses on a partitioned table: a new
-  one, or one over a column a migration rewrites, is not supported yet. PGD323. (A unique
-  *index* is: ``create index ... unique``.)
+* A column of a partition key cannot be rewritten nor dropped (PostgreSQL refuses ``ALTER
+  COLUMN ... TYPE`` and ``DROP COLUMN`` of one, and a copy swapped in at complete would have
+  to replace it: the rows would have to move to other partitions, which a swap of columns
+  cannot do), and the columns of a partition change only through its partitioned table.
+  PGD322, with what to do instead: a new partitioned table and the rows moved to it.
+* A unique or primary key constraint keeps its partition key columns as they are (they are
+  not copied; ``up`` and ``down`` cannot be given for them, PGD322), and refuses what would
+  lock: one over partition key columns only (nothing to copy: the old version would be held
+  to it at once), a primary key over a nullable partition key column (``ADD PRIMARY KEY``
+  would scan every partition under ACCESS EXCLUSIVE to make it NOT NULL). PGD323.
 
 Before:  ``create unique index events_kind on events (kind);`` where ``events`` is
          ``PARTITION BY RANGE (at)``
@@ -19,13 +23,18 @@ from __future__ import annotations
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.catalog.partitions import key_columns, keyed_tables
+from pgroll_dsl.catalog.partitions import (
+    kept_key_columns,
+    key_columns,
+    keyed_tables,
+    partition_key_columns,
+)
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.source import Span
 
 
 def check_partitioning(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
-    """PGD321 and PGD322 for one operation (nothing when no table is partitioned)."""
+    """PGD321 to PGD323 for one operation (nothing when no table is partitioned)."""
     name = getattr(getattr(op, "table", None), "name", None)
     table = catalog.table(name) if isinstance(name, str) else None
     if table is None or not (table.partitioned or table.partition_of is not None):
@@ -35,11 +44,14 @@ def check_partitioning(op: ir.Operation, catalog: Catalog, sink: Diagnostics) ->
             _unique(catalog, table, tuple(f.column.name for f in op.columns), op.name.span,
                     f'unique index "{op.name.name}"', sink)
         case ir.CreateConstraint():
+            columns = tuple(c.name for c in op.columns)
             if op.type in (ir.ConstraintType.UNIQUE, ir.ConstraintType.PRIMARY_KEY):
-                _unique(catalog, table, tuple(c.name for c in op.columns), op.name.span,
-                        f'constraint "{op.name.name}"', sink)
-                _key_constraint(table, f'constraint "{op.name.name}"', op.name.span, sink)
-            _rewritten(catalog, table, tuple(c.name for c in op.columns), op.name.span, sink)
+                what = f'constraint "{op.name.name}"'
+                _unique(catalog, table, columns, op.name.span, what, sink)
+                mapped = tuple(e.column.name for e in (*op.up, *op.down))
+                columns = _key_constraint(catalog, table, columns, mapped, op.type, what,
+                                          op.name.span, sink)
+            _rewritten(catalog, table, columns, op.name.span, sink)
         case ir.AddColumn():
             _own_column(table, op.column.name.span, "add a column to", sink)
             if op.column.unique:
@@ -50,8 +62,6 @@ def check_partitioning(op: ir.Operation, catalog: Catalog, sink: Diagnostics) ->
             if op.unique is not None:
                 _unique(catalog, table, (op.column.name,), op.unique.name.span,
                         f'unique constraint "{op.unique.name.name}"', sink)
-                _key_constraint(table, f'unique constraint "{op.unique.name.name}"',
-                                op.unique.name.span, sink)
             if _rewrites_column(op):
                 _rewritten(catalog, table, (op.column.name,), op.column.span, sink)
         case ir.DropColumn():
@@ -60,7 +70,14 @@ def check_partitioning(op: ir.Operation, catalog: Catalog, sink: Diagnostics) ->
         case ir.DropConstraint() | ir.DropMulticolumnConstraint():
             constraint = table.constraint(op.name.name)
             if constraint is not None:
-                _rewritten(catalog, table, constraint.columns, op.name.span, sink)
+                columns = constraint.columns
+                if constraint.type in (ir.ConstraintType.UNIQUE, ir.ConstraintType.PRIMARY_KEY):
+                    mapped = tuple(e.column.name for e in (*op.up, *op.down)) if isinstance(
+                        op, ir.DropMulticolumnConstraint) else ()
+                    columns = _key_constraint(catalog, table, columns, mapped, constraint.type,
+                                              f'constraint "{constraint.name}"', op.name.span,
+                                              sink)
+                _rewritten(catalog, table, columns, op.name.span, sink)
         case _:
             pass
 
@@ -90,6 +107,13 @@ def _unique(catalog: Catalog, table: Table, columns: tuple[str, ...], span: Span
             return
 
 
+def kept_of(catalog: Catalog, table: Table, constraint: str) -> set[str]:
+    """The partition key columns of key ``constraint``: not copied, so ``down`` needs none."""
+    found = table.constraint(constraint)
+    return set() if found is None else kept_key_columns(catalog, table, found.type,
+                                                        found.columns)
+
+
 def _own_column(table: Table, span: Span | None, action: str, sink: Diagnostics) -> None:
     if table.partition_of is not None:
         sink.report(codes.PARTITION_COLUMN_CHANGE, span,
@@ -97,14 +121,43 @@ def _own_column(table: Table, span: Span | None, action: str, sink: Diagnostics)
                     f'"{table.partition_of}"', f'change "{table.partition_of}" instead')
 
 
-def _key_constraint(table: Table, what: str, span: Span | None, sink: Diagnostics) -> None:
-    if table.partitioned:
+def _key_constraint(catalog: Catalog, table: Table, columns: tuple[str, ...],
+                    mapped: tuple[str, ...], kind: ir.ConstraintType, what: str,
+                    span: Span | None, sink: Diagnostics) -> tuple[str, ...]:
+    """A key of a partitioned table: the columns it copies (its partition key columns stay)."""
+    if not table.partitioned:
+        return columns
+    keys = partition_key_columns(catalog, table.name)
+    given = [c for c in dict.fromkeys(mapped) if c in keys]
+    if given:
+        sink.report(codes.PARTITION_COLUMN_CHANGE, span,
+                    f"{what} of partitioned table \"{table.name}\" cannot have an up or down "
+                    f"for {_names(given)}: a partition key column is kept as it is, not copied",
+                    "the key is made over the copies of its other columns and the partition "
+                    "key columns themselves; leave the partition key columns out of up and down")
+    copied = tuple(c for c in columns if c not in keys)
+    if not copied:
         sink.report(codes.PARTITIONED_KEY_CONSTRAINT, span,
-                    f'{what} cannot be added to partitioned table "{table.name}" yet: the plan '
-                    "makes a key from an index built beforehand (ADD CONSTRAINT ... USING "
-                    "INDEX), which PostgreSQL refuses on a partitioned table",
-                    "a unique index does the same check: `create unique index ... on "
-                    f"{table.name} (...)`")
+                    f"{what} of partitioned table \"{table.name}\" is over partition key "
+                    "columns only: there is no column to copy, so the old version would be held "
+                    "to it from start on",
+                    "create a unique index instead (`create unique index ... on "
+                    f"{table.name} (...)`), built concurrently partition by partition")
+    elif kind is ir.ConstraintType.PRIMARY_KEY:
+        nullable = [c for c in columns if c in keys and (col := table.column(c)) is not None
+                    and col.nullable]
+        if nullable:
+            sink.report(codes.PARTITIONED_KEY_CONSTRAINT, span,
+                        f"{what} of partitioned table \"{table.name}\" is over the nullable "
+                        f"partition key column{'s' if len(nullable) > 1 else ''} "
+                        f"{_names(nullable)}: PostgreSQL would make "
+                        f"{'them' if len(nullable) > 1 else 'it'} NOT NULL with a scan of every "
+                        "partition under ACCESS EXCLUSIVE",
+                        "make it NOT NULL first, in an earlier migration (a partition key "
+                        "column cannot be copied: raw SQL `ADD CONSTRAINT c CHECK (col IS NOT "
+                        "NULL) NOT VALID`, `VALIDATE CONSTRAINT c`, then `ALTER COLUMN col SET "
+                        "NOT NULL`, which the valid check spares the scan)")
+    return copied
 
 
 def _rewritten(catalog: Catalog, table: Table, columns: tuple[str, ...], span: Span | None,
@@ -119,22 +172,14 @@ def _rewritten(catalog: Catalog, table: Table, columns: tuple[str, ...], span: S
                         f'{_names(used)} of table "{table.name}" cannot be '
                         f"{how}: {'they are' if len(used) > 1 else 'it is'} in the partition "
                         f'key of "{keyed.name}" ({keyed.partition_by})',
-                        "a partition key column can be renamed, not copied or dropped; "
-                        "move the rows to a table partitioned otherwise instead")
+                        "PostgreSQL cannot change the type of a partition key column nor "
+                        "drop it, and a copy swapped in at complete cannot become the key: "
+                        "every row would have to move to the partition its new value "
+                        "belongs to. A partition key column can be renamed. To change it, "
+                        "create a new partitioned table with the new key, copy the rows to "
+                        "it (in batches, with a trigger or a dual write for new ones), then "
+                        "move the clients over (rename the tables) and drop the old one")
             return
-    if how != "rewritten" or not table.partitioned:
-        return
-    keys = [c for c in table.constraints
-            if c.type in (ir.ConstraintType.PRIMARY_KEY, ir.ConstraintType.UNIQUE)
-            and set(c.columns) & set(columns)]
-    if keys:
-        sink.report(codes.PARTITIONED_KEY_CONSTRAINT, span,
-                    f'column{"s" if len(columns) > 1 else ""} {_names(list(columns))} of '
-                    f'partitioned table "{table.name}" cannot be rewritten yet: '
-                    f'{keys[0].type.value.replace("_", " ")} "{keys[0].name}" would have to '
-                    "be made again on the copy from an index built beforehand (USING "
-                    "INDEX), which PostgreSQL refuses on a partitioned table")
-
 
 def _rewrites_column(op: ir.AlterColumn) -> bool:
     """Whether an alter_column copies the column (all but a comment-only change do)."""

@@ -45,6 +45,7 @@ from pgroll_dsl.catalog.derived import (
     TRIGGER_PREFIX,
 )
 from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.plan import safety
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
@@ -74,7 +75,7 @@ def add_marker(ctx: Context, table: Table) -> None:
     ctx.step(Phase.START, f"ALTER TABLE {ctx.table_ref(table)} ADD COLUMN IF NOT EXISTS "
              f"{quote_ident(MARKER)} boolean NOT NULL DEFAULT true",
              f"backfill marker on {table.physical} (constant default: no rewrite)",
-             relation=table.physical)
+             relation=table.physical, safe=(safety.CONSTANT_DEFAULT,))
 
 
 def schedule(ctx: Context, table: Table) -> None:
@@ -477,6 +478,7 @@ def drop_steps(ctx: Context) -> list[Step]:
         steps += [
             Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
                  f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
-                 f"{physical}", relation=physical, origin=ctx.origin),
+                 f"{physical}", relation=physical, safe=(safety.DROP_COLUMN,),
+                 origin=ctx.origin),
         ]
     return steps

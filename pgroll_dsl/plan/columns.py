@@ -21,7 +21,8 @@ from pgroll_dsl.catalog.derived import (
     trigger_name,
 )
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import backfill, copies, partitioned
+from pgroll_dsl.catalog.partitions import kept_key_columns
+from pgroll_dsl.plan import backfill, copies, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
     atomically,
@@ -78,7 +79,8 @@ def install_trigger(ctx: Context, table: Table, column: str,
     ctx.syncs.append(spec)
     drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
     ctx.trigger_drops.append(name)  # complete drops it together with what it keeps in sync
-    ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical)
+    ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical,
+             safe=(safety.DROP_FUNCTION,))
 
 
 def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:
@@ -93,7 +95,7 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         type_sql = render_type(rewrite.type) if rewrite.type is not None else column.type
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(temp)} "
                  f"{type_sql}", f"add column {temp} (copy of {rewrite.name})",
-                 relation=table.physical)
+                 relation=table.physical, safe=safety.type_choices([type_sql]))
         default = column.default
         if rewrite.default is not None:
             default = rewrite.default.value.text if rewrite.default.value is not None else None
@@ -157,14 +159,14 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
             ))
             ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
                      f"{quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
-                     relation=other.physical)
+                     relation=other.physical, safe=(safety.DROP_CONSTRAINT,))
             ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
                      f"{quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
-                     relation=other.physical)
+                     relation=other.physical, safe=(safety.DROP_CONSTRAINT,))
             ctx.after_swap.append(Step(
                 sql=f"ALTER TABLE IF EXISTS {source} RENAME CONSTRAINT {quote_ident(dup)} TO "
                 f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
-                relation=other.physical, origin=ctx.origin))
+                relation=other.physical, safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
             validate_step(ctx, other, dup)
 
 
@@ -181,15 +183,17 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
     old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(physical_name(table, n))}" for n in names)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ref} {old}"],
                f"drop the sync triggers and the old column{'s' if len(names) > 1 else ''} "
-               f"{', '.join(names)} together", table.physical)
+               f"{', '.join(names)} together", table.physical, safe=(safety.DROP_COLUMN,))
     for name, temp in names.items():
         ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} "
-                 f"TO {quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
+                 f"TO {quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical,
+                 safe=(safety.RENAME_COLUMN,))
     ctx.complete.extend(ctx.after_swap)
     ctx.after_swap.clear()
     drop = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(t)}" for t in names.values())
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} {drop}",
-             f"drop the copies {', '.join(names.values())}", relation=table.physical)
+             f"drop the copies {', '.join(names.values())}", relation=table.physical,
+             safe=(safety.DROP_COLUMN,))
 
 
 def physical_table(ctx: Context, name: str) -> str:
@@ -215,7 +219,8 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} "
                      f"DROP COLUMN IF EXISTS {quote_ident(column.physical)}"],
                f"drop column {column.name}" + (" and its sync trigger together" if op.down
-                                               else ""), table.physical)
+                                               else ""), table.physical,
+               safe=(safety.DROP_COLUMN,))
 
 
 def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
@@ -275,12 +280,17 @@ def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
     up = {e.column.name: e.sql.text for e in op.up}
     down = {e.column.name: e.sql.text for e in op.down}
     pk = op.type is ir.ConstraintType.PRIMARY_KEY
+    kept = kept_key_columns(ctx.before, table, op.type, columns)
     rewrites = [Rewrite(name=c, up=up.get(c), down=down.get(c), nullable=False if pk else None)
-                for c in columns if table.column(c) is not None]
+                for c in columns if table.column(c) is not None and c not in kept]
     _duplicate(ctx, table, rewrites, skip=None)
-    temps = tuple(new_name(c) for c in columns)
+    temps = tuple(physical_name(table, c) if c in kept else new_name(c) for c in columns)
     ref, name = ctx.table_ref(table), op.name.name
     match op.type:
+        case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY if table.partitioned:
+            ctx.start.extend(partitioned.key_index_steps(ctx, table, name, f" {idents(temps)}"))
+            ctx.complete.extend(partitioned.key_constraint_steps(
+                ctx, table, name, name, "PRIMARY KEY" if pk else "UNIQUE", idents(columns)))
         case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY:
             copies.unique_index(ctx, table, name, temps)
             kind = "PRIMARY KEY" if pk else "UNIQUE"
@@ -330,7 +340,8 @@ def plan_drop_constraint(ctx: Context,
     constraint = table.constraint(op.name.name) if table is not None else None
     if table is None or constraint is None:
         return
-    columns = sorted(copies.constraint_columns(constraint))
+    kept = kept_key_columns(ctx.before, table, constraint.type, constraint.columns)
+    columns = sorted(copies.constraint_columns(constraint) - kept)
     if isinstance(op, ir.DropConstraint):
         up = {columns[0]: op.up.text} if op.up is not None and columns else {}
         down = {columns[0]: op.down.text} if op.down is not None and columns else {}
@@ -339,3 +350,4 @@ def plan_drop_constraint(ctx: Context,
         down = {e.column.name: e.sql.text for e in op.down}
     rewrites = [Rewrite(name=c, up=up.get(c), down=down.get(c)) for c in columns]
     _duplicate(ctx, table, rewrites, skip=constraint.name)
+

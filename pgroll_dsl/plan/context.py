@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import NOT_NULL_PREFIX, derived
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Step
+from pgroll_dsl.plan import safety
+from pgroll_dsl.plan.model import Cost, Exemption, Lock, Phase, Step
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.triggers import TriggerSpec
 from pgroll_dsl.source import Span
@@ -99,21 +100,23 @@ def drop_functions_sql(ctx: Context) -> list[str]:
 def flush_trigger_drops(ctx: Context) -> None:
     """Complete: drop the sync triggers on their own (nothing to swap atomically with them)."""
     for sql in drop_functions_sql(ctx):
-        ctx.step(Phase.COMPLETE, sql, "drop a sync trigger of this migration")
+        ctx.step(Phase.COMPLETE, sql, "drop a sync trigger of this migration",
+                 safe=(safety.DROP_FUNCTION,))
 
 
-def atomically(ctx: Context, statements: list[str], summary: str, relation: str) -> None:
+def atomically(ctx: Context, statements: list[str], summary: str, relation: str,
+               safe: tuple[Exemption, ...] = ()) -> None:
     """Complete: statements that must happen together, in one transaction (a DO block).
 
     Dropping a sync trigger and the column it fills at once leaves no moment in which a
     write finds the trigger gone but the old NOT NULL column still there (or the reverse).
     """
     if len(statements) == 1:
-        ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation)
+        ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation, safe=safe)
         return
     body = "\n".join(f"  {s};" for s in statements)
     ctx.step(Phase.COMPLETE, do_block(body), summary,
-             relation=relation)
+             relation=relation, safe=safe)
 
 
 def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
@@ -153,13 +156,15 @@ def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> 
              f"NOT NULL of {name} as a check (not valid)", relation=table.physical)
     validate_step(ctx, table, check)
     after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN {quote_ident(name)} SET "
-                  "NOT NULL", f"set {name} NOT NULL (the valid check spares the scan)")
+                  "NOT NULL", f"set {name} NOT NULL (the valid check spares the scan)",
+                  safe=(safety.NOT_NULL_CHECKED,))
     after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} DROP CONSTRAINT IF EXISTS "
-                  f"{quote_ident(check)}", f"drop the check {check}")
+                  f"{quote_ident(check)}", f"drop the check {check}",
+                  safe=(safety.DROP_CONSTRAINT,))
 
 
 def after_rename(ctx: Context, table: Table, sql: str, summary: str,
-                  lock: Lock = Lock.ACCESS_EXCLUSIVE) -> None:
+                  lock: Lock = Lock.ACCESS_EXCLUSIVE, safe: tuple[Exemption, ...] = ()) -> None:
     """A complete step that needs the column's final name: it runs right after the swap."""
     ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical, lock=lock,
-                               origin=ctx.origin))
+                               safe=safe, origin=ctx.origin))

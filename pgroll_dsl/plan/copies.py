@@ -9,7 +9,7 @@ tables that point at a copied column are repointed at its copy the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import backing_index
@@ -17,10 +17,11 @@ from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
     derived,
     new_name,
+    partition_index_name,
 )
 from pgroll_dsl.catalog.index_keys import exclusion_sql, key_sql, options_sql
 from pgroll_dsl.catalog.model import Constraint, Index, Table
-from pgroll_dsl.plan import backfill, partitioned
+from pgroll_dsl.plan import backfill, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
     after_rename,
@@ -133,7 +134,7 @@ def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy
     if again:
         ctx.step(Phase.START, f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS "
                  f"{quote_ident(copy.name)}", f"drop {copy.name}: it is made again over both "
-                 "copies", relation=copy.table.physical)
+                 "copies", relation=copy.table.physical, safe=(safety.DROP_CONSTRAINT,))
     fk = constraint.references
     if fk is not None and copy.table.partitioned:  # NOT VALID on each leaf (partitioned.py)
         own = f"({', '.join(copy.column(c) for c in constraint.columns)})"
@@ -182,11 +183,22 @@ def _copy_key(ctx: Context, constraint: Constraint, copy: _Copy, again: bool) ->
     tablespace) is given to the index, which ``USING INDEX`` hands to the constraint;
     deferrability belongs to the constraint.
     """
-    _build_index(ctx, backing_index(constraint), copy, again, f"build unique index {copy.name}")
+    index = backing_index(constraint)
+    _build_index(ctx, index, copy, again, f"build unique index {copy.name}")
     if again:
         return
     kind = "PRIMARY KEY" if constraint.type is ir.ConstraintType.PRIMARY_KEY else "UNIQUE"
     later = deferrable(constraint.deferrable, constraint.initially_deferred)
+    if copy.table.partitioned:  # no USING INDEX on a partitioned table (partitioned.py)
+        final = _Copy(copy.table, copy.name, {})  # the columns by their final names
+        tail = _index_tail(final, replace(index, nulls_not_distinct=False, predicate=None),
+                           True)
+        nulls = " NULLS NOT DISTINCT" if index.nulls_not_distinct else ""
+        keys = ", ".join(quote_ident(c) for c in index.columns)
+        ctx.after_swap.extend(partitioned.key_constraint_steps(
+            ctx, copy.table, copy.name, constraint.name, kind + nulls, f"({keys})", tail,
+            later))
+        return
     after_rename(ctx, copy.table, f"ALTER TABLE {ctx.table_ref(copy.table)} ADD CONSTRAINT "
                   f"{quote_ident(constraint.name)} {kind} USING INDEX "
                   f"{quote_ident(copy.name)}{later}", f"attach {constraint.name} to its new index")
@@ -221,7 +233,8 @@ def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bo
     elements = ", ".join(exclusion_sql(e, _key_sql(copy, e.key)) for e in constraint.elements)
     steps = [Step(sql=f"ALTER TABLE {ctx.table_ref(table)} DROP CONSTRAINT IF EXISTS "
                   f"{quote_ident(copy.name)}", summary=f"drop {copy.name}: it is made again "
-                  "over both copies", relation=table.physical, origin=ctx.origin)] if again else []
+                  "over both copies", relation=table.physical, safe=(safety.DROP_CONSTRAINT,),
+                  origin=ctx.origin)] if again else []
     steps.append(Step(
         sql=f"ALTER TABLE {ctx.table_ref(table)} ADD CONSTRAINT {quote_ident(copy.name)} "
         f"EXCLUDE USING {quote_name(index.method)} ({elements}){_index_tail(copy, index, True)}"
@@ -239,7 +252,7 @@ def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bo
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} DROP CONSTRAINT "
              f"IF EXISTS {quote_ident(constraint.name)}",
              f"drop exclusion constraint {constraint.name} (its copy stays)",
-             relation=table.physical)
+             relation=table.physical, safe=(safety.DROP_CONSTRAINT,))
     ctx.notes.append(f"exclusion constraint {constraint.name} on {table.name} is rebuilt on "
                      "the copy at start under ACCESS EXCLUSIVE: reads and writes of "
                      f"{table.name} wait while its index is built (PostgreSQL cannot build "
@@ -261,10 +274,11 @@ def _copy_index(ctx: Context, index: Index, copy: _Copy, again: bool) -> None:
     if not again:
         after_rename(ctx, copy.table, f"ALTER INDEX IF EXISTS {qualified(ctx.schema, copy.name)}"
                       f" RENAME TO {quote_ident(index.name)}",
-                      f"give index {index.name} its name back", Lock.SHARE_UPDATE_EXCLUSIVE)
+                      f"give index {index.name} its name back", Lock.SHARE_UPDATE_EXCLUSIVE,
+                      (safety.RENAME_OBJECT,))
         for sql in partitioned.partition_index_renames(ctx, copy.table, copy.name, index.name):
             after_rename(ctx, copy.table, sql, f"name a partition's share of index {index.name}",
-                         Lock.SHARE_UPDATE_EXCLUSIVE)
+                         Lock.SHARE_UPDATE_EXCLUSIVE, (safety.RENAME_OBJECT,))
 
 
 def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: str) -> None:
@@ -278,10 +292,20 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
     ``rebuild_constraints``) replaces the earlier one after the backfill too.
     """
     table, name = copy.table, copy.name
-    if table.partitioned:  # partition by partition (partitioned.py); no concurrent drop
+    if table.partitioned and index.constraint is not None:  # a key's share on each leaf
+        steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS "
+                      f"{qualified(ctx.schema, partition_index_name(name, leaf.name))}",
+                      summary=f"drop {name} of partition {leaf.name}: it is made again over "
+                      "both copies", relation=leaf.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                      transactional=False, origin=ctx.origin)
+                 for leaf in ctx.before.leaf_partitions(table.name)] if again else []
+        steps += partitioned.key_index_steps(ctx, table, name, _index_body(index, copy),
+                                             what=f"copy of key {index.name}:")
+    elif table.partitioned:  # partition by partition (partitioned.py); no concurrent drop
         steps = [Step(sql=f"DROP INDEX IF EXISTS {qualified(ctx.schema, name)}",
                       summary=f"drop {name}: it is made again over both copies (catalog only)",
-                      relation=table.physical, origin=ctx.origin)] if again else []
+                      relation=table.physical, safe=(safety.DROP_INDEX_LOCKED,),
+                      origin=ctx.origin)] if again else []
         steps += partitioned.index_steps(
             ctx, table, name, f"CREATE {'UNIQUE ' if index.unique else ''}INDEX",
             _index_body(index, copy), what=f"copy of index {index.name}")[0]
@@ -371,7 +395,8 @@ def unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]
 def rename_constraint_after(ctx: Context, table: Table, old: str, new: str) -> None:
     """Complete: the copy's constraint takes the original's name, once the columns swapped."""
     after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
-                  f"{quote_ident(old)} TO {quote_ident(new)}", f"name {old} back to {new}")
+                  f"{quote_ident(old)} TO {quote_ident(new)}", f"name {old} back to {new}",
+                  safe=(safety.RENAME_OBJECT,))
 
 
 def physical_name(table: Table, name: str) -> str:

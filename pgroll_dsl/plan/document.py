@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgroll_dsl.plan.model import Cost, Lock, Phase, Plan, Requirement, Requires, Step, StepKind
+from pgroll_dsl.plan.model import (
+    Cost,
+    Exemption,
+    Lock,
+    Phase,
+    Plan,
+    Requirement,
+    Requires,
+    Step,
+    StepKind,
+)
 from pgroll_dsl.source import Span
 
 
@@ -18,6 +28,8 @@ def _step(step: Step) -> dict[str, Any]:
         "relation": step.relation, "cost": step.cost.value,
         "transactional": step.transactional, "kind": step.kind.value, "index": step.index,
         "origin": str(step.origin) if step.origin is not None else None,
+        "key": list(step.key),
+        "safe": [{"rule": e.rule, "reason": e.reason} for e in step.safe],
     }
 
 
@@ -50,7 +62,9 @@ def _read_step(item: dict[str, Any]) -> Step:
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
         relation=item.get("relation"), cost=Cost(item["cost"]),
         transactional=bool(item["transactional"]), kind=StepKind(item["kind"]),
-        index=item.get("index"), origin=_origin(item.get("origin")),
+        index=item.get("index"), key=tuple(item.get("key", ())),
+        safe=tuple(Exemption(e["rule"], e["reason"]) for e in item.get("safe", ())),
+        origin=_origin(item.get("origin")),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from pgroll_dsl.source import Span
 
@@ -54,6 +55,19 @@ class StepKind(StrEnum):
     BACKFILL = "backfill"
 
 
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """Why a migration linter's rule (squawk's name for it) does not apply to a step.
+
+    Set by the planner where it builds the step, from what it knows the statement is for
+    (``plan/safety.py`` holds the reasons); the plan file prints it as a ``squawk-ignore``
+    with its reason. The author's raw SQL never carries one: the linters judge it as written.
+    """
+
+    rule: str
+    reason: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     """One statement of a phase."""
@@ -67,6 +81,7 @@ class Step:
     kind: StepKind = StepKind.STATEMENT
     index: str | None = None  # the index a concurrent build creates (dropped if left invalid)
     key: tuple[str, ...] = ()  # a backfill's key columns: workers split the table on them
+    safe: tuple[Exemption, ...] = ()  # the linter rules this generated step is exempt from
     origin: Span | None = field(default=None, compare=False)
 
 
@@ -136,6 +151,23 @@ def units(phase: Phase, steps: tuple[Step, ...]) -> tuple[Unit, ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Basis:
+    """What a plan was made from: a saved plan (``plan -o``) runs only where they still hold.
+
+    ``catalog`` is the canonical form of the schema it was planned against
+    (``catalog/fingerprint.py``) and ``catalog_fingerprint`` its hash; ``migration`` is the
+    migration as pgroll's JSON document, ``migration_fingerprint`` its hash; ``options`` the
+    plan options the steps were made with (``PlanOptions``, as JSON values).
+    """
+
+    catalog: dict[str, Any] = field(compare=False)
+    catalog_fingerprint: str
+    migration: dict[str, Any] = field(compare=False)
+    migration_fingerprint: str
+    options: dict[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Everything ``start``, ``complete`` and ``rollback`` will run, in order."""
 
@@ -149,6 +181,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     catalog_source: str = "empty"
     requires: tuple[Requires, ...] = ()  # what complete checks before it drops anything
+    basis: Basis | None = field(default=None, compare=False)  # set by the driver (plan_file)
 
     def phase(self, phase: Phase) -> tuple[Step, ...]:
         """The steps of one phase."""

@@ -11,7 +11,7 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import backfill, columns, partitioned
+from pgroll_dsl.plan import backfill, columns, partitioned, safety
 from pgroll_dsl.plan.columns import install_trigger
 from pgroll_dsl.plan.context import (
     Context,
@@ -21,7 +21,7 @@ from pgroll_dsl.plan.context import (
     references_sql,
     validate_step,
 )
-from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
+from pgroll_dsl.plan.model import Cost, Exemption, Lock, Phase, StepKind
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
@@ -160,7 +160,8 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
     ctx.step(Phase.START, f"CREATE TABLE {qualified(ctx.schema, physical)} (\n  {body}\n)",
              f"create table {name}",
              relation=", ".join(referenced) if referenced else name,
-             lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE)
+             lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE,
+             safe=safety.type_choices(render_type(c.type) for c in op.columns))
     table = ctx.after.table(name)
     assert table is not None
     for column in op.columns:
@@ -169,13 +170,15 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
     if op.comment is not None:
         comment_step(ctx, Phase.START, table, None, op.comment)
     drop = f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}"
+    safe: tuple[Exemption, ...] = (safety.DROP_TABLE,)
     hidden = ctx.hidden.get(physical)
     if hidden is not None:
         # The table this one replaces was hidden at start; until it was, "t" is the old table
         # (a start that stopped before the hide), which rollback must not drop.
         exists = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, hidden))})"
         drop = do_block(f"  IF {exists} IS NOT NULL THEN\n    {drop};\n  END IF;")
-    ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", relation=name)
+        safe = ()  # a linter does not look inside the block
+    ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", relation=name, safe=safe)
 
 
 def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
@@ -185,7 +188,8 @@ def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
     ctx.step(Phase.COMPLETE,
              f"ALTER TABLE IF EXISTS {qualified(ctx.schema, table.physical)} RENAME TO "
              f"{quote_ident(op.to.name)}",
-             f"rename table {op.from_.name} to {op.to.name}", relation=table.physical, last=True)
+             f"rename table {op.from_.name} to {op.to.name}", relation=table.physical, last=True,
+             safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
 
 
 def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
@@ -199,12 +203,14 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
         ctx.hidden[physical] = hidden
         # IF EXISTS: run again after a crash that came after the rename, it does nothing.
         ctx.step(Phase.START, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} RENAME "
-                 f"TO {quote_ident(hidden)}", f"hide table {physical}", relation=physical)
+                 f"TO {quote_ident(hidden)}", f"hide table {physical}", relation=physical,
+                 safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
         ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, hidden)} RENAME "
-                 f"TO {quote_ident(physical)}", f"restore table {physical}", relation=hidden)
+                 f"TO {quote_ident(physical)}", f"restore table {physical}", relation=hidden,
+                 safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
         physical = hidden
     ctx.step(Phase.COMPLETE, f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}",
-             f"drop table {op.name.name}", relation=physical)
+             f"drop table {op.name.name}", relation=physical, safe=(safety.DROP_TABLE,))
 
 
 def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
@@ -237,7 +243,9 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     rewrites = is_serial(column.type) or (generated is not None and generated.identity is not None)
     cost = Cost.REWRITE if rewrites else Cost.CATALOG
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN {' '.join(add)}",
-             f"add column {table.name}.{name} as {temp}", relation=table.physical, cost=cost)
+             f"add column {table.name}.{name} as {temp}", relation=table.physical, cost=cost,
+             safe=(*((safety.CONSTANT_DEFAULT,) if fast else ()),
+                   *safety.type_choices([render_type(column.type)])))
     if column.comment is not None:
         comment_step(ctx, Phase.START, table, temp, column.comment)
     if needs_trigger:
@@ -254,9 +262,11 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
         backfill.schedule(ctx, table)
     flush_trigger_drops(ctx)  # before the rename: the trigger writes the column by this name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} TO "
-             f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical)
+             f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical,
+             safe=(safety.RENAME_COLUMN,))
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} DROP COLUMN IF EXISTS "
-             f"{quote_ident(temp)}", f"drop column {temp}", relation=table.physical)
+             f"{quote_ident(temp)}", f"drop column {temp}", relation=table.physical,
+             safe=(safety.DROP_COLUMN,))
 
 
 def _new_unique_key(before: Table, after: Table | None, column: str) -> str:
@@ -323,7 +333,7 @@ def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME COLUMN "
              f"{quote_ident(column.physical)} TO {quote_ident(op.to.name)}",
              f"rename column {op.from_.name} to {op.to.name}", relation=table.physical,
-             last=True)
+             last=True, safe=(safety.RENAME_COLUMN,))
 
 
 def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
@@ -380,7 +390,8 @@ def _plan_drop_index(ctx: Context, op: ir.DropIndex) -> None:
         table = found[0]
         ctx.step(Phase.COMPLETE, f"DROP INDEX IF EXISTS {qualified(ctx.schema, op.name.name)}",
                  f"drop index {op.name.name} of partitioned table {table.name}, with its "
-                 "partitions' (catalog only)", relation=table.physical)
+                 "partitions' (catalog only)", relation=table.physical,
+                 safe=(safety.DROP_INDEX_LOCKED,))
         ctx.notes.append(
             f"drop_index {op.name.name}: PostgreSQL cannot drop an index of a partitioned "
             f"table concurrently; complete drops it in its transaction, under ACCESS "
@@ -398,7 +409,7 @@ def _plan_rename_constraint(ctx: Context, op: ir.RenameConstraint) -> None:
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
              f"{quote_ident(op.from_.name)} TO {quote_ident(op.to.name)}",
              f"rename constraint {op.from_.name} to {op.to.name}", relation=table.physical,
-             last=True)
+             last=True, safe=(safety.RENAME_OBJECT,))
 
 
 def _replica_identity_sql(kind: str, index: str | None) -> str:

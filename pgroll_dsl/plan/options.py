@@ -22,6 +22,7 @@ class PlanOptions:
     previous_version_schema: str | None = None
     security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
     optimize: bool = True
+    version_schema: bool = True  # False: no version schema (pgroll's --use-version-schema)
 
     @classmethod
     def for_server(cls, server_version: int | None, **options: Any) -> PlanOptions:

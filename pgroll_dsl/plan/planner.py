@@ -22,7 +22,8 @@ from pgroll_dsl.plan.model import Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
 from pgroll_dsl.plan.optimize import catalog_after
 from pgroll_dsl.plan.options import PlanOptions
-from pgroll_dsl.plan.views import view_steps
+from pgroll_dsl.plan.safety import generated
+from pgroll_dsl.plan.views import ViewSteps, view_steps
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_literal
 
@@ -53,6 +54,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     backfill.finish(ctx)
     backfill.mark_last_triggers(ctx)
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
+    if not options.version_schema:  # the tables change; no schema of views shows them
+        views = ViewSteps([], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start, *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
@@ -67,9 +70,12 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
               | set(ctx.hidden.values()))
     return Plan(
         migration=migration.name, schema=options.schema, version_schema=version,
-        previous_version_schema=options.previous_version_schema, start=tuple(start),
-        complete=_contract(ctx, complete_views, complete, tables, concurrent_last=True),
-        rollback=_contract(ctx, views.drop_new, rollback, tables, concurrent_last=False),
+        previous_version_schema=options.previous_version_schema,
+        start=tuple(map(generated, start)),
+        complete=tuple(map(generated, _contract(ctx, complete_views, complete, tables,
+                                                concurrent_last=True))),
+        rollback=tuple(map(generated, _contract(ctx, views.drop_new, rollback, tables,
+                                                concurrent_last=False))),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=_requires(ctx, start),
     )
 
@@ -126,7 +132,9 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
                            ",".join(sorted(p.physical for p in ctx.before.partitions(t.name))),
                            t.physical)
                   for t in ctx.before.tables if t.partitioned and _in_play(ctx, t, changed)]
-    return (Requires(Requirement.SCHEMA, ctx.version_schema), *columns, *triggers, *partitions)
+    schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
+        else ()
+    return (*schema, *columns, *triggers, *partitions)
 
 
 def _in_play(ctx: Context, table: Table, changed: set[str]) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan import safety
 from pgroll_dsl.plan.context import Context
-from pgroll_dsl.plan.model import Lock, Step
+from pgroll_dsl.plan.model import Exemption, Lock, Step
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_ident
 
@@ -48,6 +49,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
                 ctx,
                 f"DROP SCHEMA IF EXISTS {quote_ident(previous)} CASCADE",
                 f"drop the previous version schema {previous}",
+                safe=(safety.DROP_SCHEMA,),
             )
         )
     drop_new = [
@@ -55,6 +57,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
             ctx,
             f"DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE",
             f"drop version schema {version}",
+            safe=(safety.DROP_SCHEMA,),
         )
     ]
     # After raw SQL at complete the views are rebuilt in one transaction: clients of the new
@@ -79,8 +82,10 @@ def viewed(catalog: Catalog) -> tuple[Table, ...]:
     return tuple(t for t in catalog.tables if t.partition_of is None)
 
 
-def _step(ctx: Context, sql: str, summary: str, relation: str | None = None) -> Step:
-    return Step(sql=sql, summary=summary, lock=Lock.NONE, relation=relation, origin=ctx.origin)
+def _step(ctx: Context, sql: str, summary: str, relation: str | None = None,
+          safe: tuple[Exemption, ...] = ()) -> Step:
+    return Step(sql=sql, summary=summary, lock=Lock.NONE, relation=relation, safe=safe,
+                origin=ctx.origin)
 
 
 def view_statements(ctx: Context, version: str, table: Table) -> list[str]:

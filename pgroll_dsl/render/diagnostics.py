@@ -1,4 +1,7 @@
-"""Diagnostics -> text (compiler style, with a source excerpt and carets) or JSON."""
+"""Diagnostics -> text (compiler style, with a source excerpt and carets) or JSON.
+
+The other reporters (SARIF, GitHub, GitLab, markdown) have a module each in this package.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,9 @@ import json
 from collections.abc import Callable, Iterable
 
 from pgroll_dsl.diagnostics import Diagnostic
+from pgroll_dsl.render.report import sort_key
 
 SourceLookup = Callable[[str], str | None]
-
-
-def sort_key(d: Diagnostic) -> tuple[str, int, int]:
-    """File, then position: the order a reader scans a file in."""
-    if d.span is None:
-        return ("", 0, 0)
-    return (d.span.path, d.span.line, d.span.col)
 
 
 def render_text(diagnostics: Iterable[Diagnostic], source: SourceLookup) -> str:

@@ -9,10 +9,9 @@ and cost.
 
 from __future__ import annotations
 
-import re
-
 from pgroll_dsl import __version__
 from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind, units
+from pgroll_dsl.plan.safety import ORDER
 from pgroll_dsl.sql.quoting import quote_ident
 
 LOCK_TIMEOUT_MS = 500
@@ -67,57 +66,6 @@ def _phase_body(plan: Plan, phase: Phase) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-# What migration linters (squawk) say about a statement, and why it is safe in this plan:
-# (rule, pattern on the statement, reason). The plan file marks each finding it expects.
-_LINT_NOTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (rule, re.compile(pattern, re.I | re.S), reason) for rule, pattern, reason in (
-        ("require-statement-timeout", r"\A", "index builds, VALIDATE and the batched backfill "
-         "legitimately run long; every lock wait is bounded by lock_timeout"),
-        ("prefer-robust-stmts", r"\A", "a phase is not re-run blindly: a failed start is "
-         "undone by rollback, whose steps all tolerate a partial start"),
-        ("ban-drop-schema", r"\ADROP SCHEMA", "a version schema holds only views, no data"),
-        ("ban-drop-column", r"DROP COLUMN", "no client reads this column any more: at complete "
-         "the old version is gone (its data lives on in the column that replaced it), and on "
-         "rollback the column was added by this migration"),
-        ("ban-drop-table", r"\ADROP TABLE", "complete or rollback: no client reads this table"),
-        ("ban-drop-function", r"\ADROP FUNCTION", "a trigger function of this migration"),
-        ("ban-drop-constraint", r"DROP CONSTRAINT", "a helper constraint of this migration, "
-         "or the one it drops, once no old client relies on it"),
-        ("renaming-column", r"RENAME COLUMN", "clients use version-schema views, which "
-         "follow the rename"),
-        ("renaming-table", r"\AALTER TABLE[^;]* RENAME TO", "clients use version-schema "
-         "views, which follow the rename"),
-        ("renaming-object", r"RENAME (TO|CONSTRAINT)", "the object keeps working; only its "
-         "name changes"),
-        ("adding-not-nullable-field", r"ALTER COLUMN [^;]* SET NOT NULL", "a valid CHECK "
-         "(column IS NOT NULL), validated at start while writes went on, spares the scan"),
-        ("adding-field-with-default", r"ADD COLUMN[^;]* DEFAULT", "a constant default: "
-         "PostgreSQL adds it without rewriting the table"),
-        ("require-concurrent-index-creation", r"\ACREATE (UNIQUE )?INDEX IF NOT EXISTS [^;]* "
-         r"ON ONLY ", "an index of a partitioned table alone: catalog only, no entries; each "
-         "partition's is built concurrently and attached"),
-        ("require-concurrent-index-deletion", r"\ADROP INDEX IF EXISTS ", "an index of a "
-         "partitioned table (PostgreSQL cannot drop one concurrently) or of its partitions: "
-         "catalog only, in the transaction of complete or rollback"),
-        ("constraint-missing-not-valid", r"\AALTER TABLE [^;]* ADD CONSTRAINT [^;]* FOREIGN KEY "
-         r"(?![^;]*NOT VALID)", "a foreign key of a partitioned table: each partition's, valid "
-         "already, becomes its share; nothing is scanned"),
-        ("adding-foreign-key-constraint", r"\AALTER TABLE [^;]* ADD CONSTRAINT [^;]* FOREIGN "
-         r"KEY (?![^;]*NOT VALID)", "a foreign key of a partitioned table: each partition's, "
-         "valid already, becomes its share; nothing is scanned"),
-        ("prefer-bigint-over-int", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*\b("
-         r"int|integer|smallint|int4|int2|serial)\b", "the type is the author's choice"),
-        ("prefer-bigint-over-smallint", r"\A(CREATE TABLE|ALTER TABLE[^;]*ADD COLUMN)[^;]*"
-         r"\b(smallint|int2)\b", "the type is the author's choice"),
-        ("prefer-text-field", r"\b(varchar|character varying)\b", "the type is the author's "
-         "choice"),
-        ("prefer-identity", r"\bserial\b", "the type is the author's choice"),
-        ("prefer-timestamp-tz", r"\btimestamp\b(?! with time zone)", "the type is the "
-         "author's choice"),
-    )
-)
-
-
 # Rules squawk reports at places inside a statement (a column's type) or for the file as a
 # whole: annotated once, in the header, for every phase file that has them.
 _FILE_RULES = frozenset({
@@ -127,9 +75,16 @@ _FILE_RULES = frozenset({
 })
 
 
-def lint_notes(sql: str) -> list[tuple[str, str]]:
-    """The (rule, reason) pairs a migration linter will raise on this statement."""
-    return [(rule, reason) for rule, pattern, reason in _LINT_NOTES if pattern.search(sql)]
+def lint_notes(step: Step) -> list[tuple[str, str]]:
+    """The (rule, reason) pairs the planner gave this step, in the plan file's order.
+
+    Set by the planner where it built the step (``plan/safety.py``); never inferred from the
+    text here. The author's raw SQL has none.
+    """
+    if step.kind is StepKind.RAW_SQL:
+        return []
+    order = {e.rule: i for i, e in enumerate(ORDER)}
+    return [(e.rule, e.reason) for e in sorted(step.safe, key=lambda e: order.get(e.rule, 99))]
 
 
 def _has_author_sql(plan: Plan) -> bool:
@@ -146,7 +101,7 @@ def _file_notes(plan: Plan, steps: tuple[Step, ...]) -> list[str]:
         return []
     found: dict[str, str] = {}
     for step in steps:
-        for rule, reason in lint_notes(step.sql):
+        for rule, reason in lint_notes(step):
             if rule in _FILE_RULES:
                 found.setdefault(rule, reason)
     if not found:
@@ -160,8 +115,7 @@ def _step(number: int, step: Step, file_wide: bool) -> str:
     where = f" on {step.relation}" if step.relation else ""
     notes = [f"-- [{number}] {origin}: {step.summary}",
              f"--     lock: {step.lock.value}{where}; {step.cost.value}"]
-    found = ([] if step.kind is StepKind.RAW_SQL else
-             [(r, why) for r, why in lint_notes(step.sql) if not file_wide or r not in _FILE_RULES])
+    found = [(r, why) for r, why in lint_notes(step) if not file_wide or r not in _FILE_RULES]
     notes += [f"--     safe despite {rule}: {reason}" for rule, reason in found]
     if not step.transactional:
         notes.append("--     runs outside a transaction block")

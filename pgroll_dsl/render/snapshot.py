@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.frontend.snapshot import FIELDS, FORMAT, VERSION
+from pgroll_dsl.frontend.snapshot import FIELDS, FORMAT, ROUTINES, VERSION
 
 
 def dump_snapshot(catalog: Catalog) -> str:
@@ -29,6 +29,12 @@ def dump_snapshot(catalog: Catalog) -> str:
     document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "schema": catalog.schema}
     for name in ("tables", "enums", "sequences"):
         document[name] = [_encode_object(item) for item in getattr(catalog, name)]
+    if catalog.routines:  # optional: written only when there are any (see ROUTINES)
+        routines = catalog.routines
+        document[ROUTINES] = {"functions": sorted(routines.functions),
+                              "operators": sorted(routines.operators),
+                              "casts": [list(pair) for pair in sorted(routines.casts)],
+                              "opaque": routines.opaque}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

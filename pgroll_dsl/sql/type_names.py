@@ -60,11 +60,19 @@ def is_serial(type_: TypeName) -> bool:
     return type_.schema is None and not type_.quoted and type_.name in SERIAL_TYPES
 
 
-def canonical_type(type_: TypeName) -> str:
-    """The text ``format_type`` prints for this type (unqualified for the target schema)."""
+def canonical_type(type_: TypeName, schema: str = "public") -> str:
+    """The text ``format_type`` prints for this type (unqualified for the target schema).
+
+    A type of another schema keeps its qualifier, as ``format_type`` prints it with only the
+    target schema on the search path: ``other.mood`` is not the target schema's ``mood``.
+    """
     if type_.quoted or type_.schema is not None:
         suffix = f"({','.join(type_.modifiers)})" if type_.modifiers else ""
-        return quote_type_name(type_.name) + suffix + ("[]" if type_.array_dims else "")
+        qualifier = ""
+        if type_.schema is not None and type_.schema.name not in ("pg_catalog", schema):
+            qualifier = quote_type_name(type_.schema.name) + "."
+        return (qualifier + quote_type_name(type_.name) + suffix
+                + ("[]" if type_.array_dims else ""))
     short, modifiers = canonical_spelling(type_.name, type_.modifiers)
     name = _ALIASES.get(short, short)
     if name == "character" and not modifiers:

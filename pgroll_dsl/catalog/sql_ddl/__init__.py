@@ -12,8 +12,10 @@ be sliced out), ``nodes`` (reading pglast nodes), ``lookup`` (the catalog look-u
 spelling and generated names), then one module a statement family: ``create_table`` (with
 ``columns`` and ``constraints``), ``alter_table``, ``indexes``, ``sequences``, ``enums``,
 ``drop`` and ``rename``, ``partitions`` (ATTACH and DETACH PARTITION); ``cascade`` holds
-what a drop takes with it. After each statement, partitions take their parents' column
-changes (``catalog.partitions.follow_parents``).
+what a drop takes with it; ``routines`` records the functions, operators, casts and
+extensions a script creates (for the type checks; such statements still warn). After each
+statement, partitions take their parents' column changes
+(``catalog.partitions.follow_parents``).
 
 Decisions, and why:
 
@@ -67,6 +69,7 @@ from pgroll_dsl.catalog.sql_ddl.enums import enum_statement
 from pgroll_dsl.catalog.sql_ddl.indexes import alter_index, create_index
 from pgroll_dsl.catalog.sql_ddl.lookup import NOT_A_CHANGE, CannotReplay
 from pgroll_dsl.catalog.sql_ddl.rename import rename_statement, set_schema
+from pgroll_dsl.catalog.sql_ddl.routines import routine_statement
 from pgroll_dsl.catalog.sql_ddl.sequences import sequence_statement
 from pgroll_dsl.sql.spans import Source, TokenSpan
 
@@ -157,6 +160,9 @@ def _apply_statement(catalog: Catalog, node: ast.Node | None, span: TokenSpan) -
             return sequence_statement(catalog, node)
         case ast.AlterObjectSchemaStmt():
             return set_schema(catalog, node)
+        case (ast.CreateFunctionStmt() | ast.DefineStmt() | ast.CreateCastStmt()
+              | ast.CreateExtensionStmt()):
+            return routine_statement(catalog, node)  # records the name, still warns
         case ast.VariableSetStmt(name="search_path"):
             raise CannotReplay(f"unqualified names after it are still read as schema "
                                f"{catalog.schema}")
