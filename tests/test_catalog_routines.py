@@ -144,6 +144,34 @@ def test_each_kind_of_user_routine_silences_what_it_may_change(source: str) -> N
     assert _problems(replayed, source) == []
 
 
+# What PostgreSQL runs for each of SILENCED, with the routines in place.
+SILENCED_LIVE = {
+    "cast": ["ALTER TABLE events ALTER created_at DROP DEFAULT",
+             "ALTER TABLE events ALTER created_at TYPE int",
+             "DO $$ DECLARE created_at timestamptz := now(); m int; "
+             "BEGIN m := (created_at); END $$"],
+    "function": ["ALTER TABLE events ADD CONSTRAINT c CHECK (upper(code))"],
+    "operator": ["ALTER TABLE events ADD CONSTRAINT c CHECK (code || 'x')"],
+}
+
+
+def test_postgresql_runs_what_the_routines_silence(pg_conn: psycopg.Connection[Any]) -> None:
+    pg_conn.execute(ROUTINES_SQL)
+    pg_conn.execute("INSERT INTO events (id, created_at, code) VALUES (1, now(), 'ab')")
+    assert set(SILENCED.values()) == set(SILENCED_LIVE)
+    for statements in SILENCED_LIVE.values():
+        with pg_conn.transaction(force_rollback=True):
+            for statement in statements:
+                pg_conn.execute(statement)
+    # and without the routines, PostgreSQL refuses them: the checks were right to speak
+    pg_conn.execute("DROP CAST (timestamptz AS int); DROP OPERATOR || (varchar, text); "
+                    "DROP FUNCTION upper(varchar)")
+    for statements in SILENCED_LIVE.values():
+        with pytest.raises(psycopg.Error), pg_conn.transaction(force_rollback=True):
+            for statement in statements:
+                pg_conn.execute(statement)
+
+
 @pytest.mark.parametrize("source", [
     "alter table events alter flag type uuid;",  # no user cast from boolean to uuid
     "alter table events add constraint c check `created_at - interval '1 day'`;",

@@ -8,7 +8,8 @@ written only when it differs from the model's default (``physical`` only when it
 ``name``), and a trailing newline.
 
 The document is ``{"format": "pgroll-dsl-catalog", "version": 1, "schema": ..., "tables":
-[...], "enums": [...], "sequences": [...]}``; below the top level the shape follows the model
+[...], "enums": [...], "sequences": [...]}``, with an optional ``"routines"`` (see
+``ROUTINES``); below the top level the shape follows the model
 (``catalog/model.py``) field by field, so a field added to the model is written and read
 without a change here. This module defines the format and reads it; ``render/snapshot.py``
 writes it. Reading is strict: an unknown key, a value of the wrong type, a missing
