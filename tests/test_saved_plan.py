@@ -361,3 +361,22 @@ def test_reading_back_refuses_what_is_not_a_plan() -> None:
         read_saved("SELECT 1;\n", "x.sql")
     with pytest.raises(SavedPlanError, match="not a saved plan"):
         read_saved("[1, 2]", "x.json")
+
+
+def test_an_option_that_would_plan_other_steps_is_refused(pg_conn: Connection, pg_dsn: str,
+                                                          tmp_path: Path) -> None:
+    """A flag typed with --plan that the saved plan was not made with is refused, not ignored;
+    the same value as the plan's, or a run-only option, is accepted."""
+    dsn = _database(pg_conn, pg_dsn)
+    path = _saved_plan(tmp_path, "json")
+    before, history = introspect(pg_conn), _history(pg_conn)
+    for flags, said in ((["--backfill-batch-size", "7"], "--backfill-batch-size 7 differs from "
+                         "the saved plan's 1000"),
+                        (["--no-use-version-schema"], "--use-version-schema False differs")):
+        result = invoke("start", "--plan", str(path), *flags, "--postgres-url", dsn)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert said in result.stderr and "Traceback" not in result.stderr
+        assert introspect(pg_conn) == before and _history(pg_conn) == history
+    result = invoke("start", "--plan", str(path), "--backfill-batch-size", "1000",
+                    "--backfill-workers", "2", "--postgres-url", dsn)
+    assert result.exit_code == 0, result.stdout + result.stderr

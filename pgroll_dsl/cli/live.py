@@ -179,7 +179,33 @@ def _read_plan(path: Path) -> SavedPlan:
     return saved
 
 
+# Options of start that shape a plan's steps: with --plan, the saved plan's own values apply.
+_PLANNED = {"backfill_batch_size": ("--backfill-batch-size", "batch_size"),
+            "backfill_batch_delay": ("--backfill-batch-delay", "batch_delay"),
+            "backfill_batch_time": ("--backfill-batch-time", "batch_time_ms"),
+            "backfill_max_replica_lag": ("--backfill-max-replica-lag", "max_replica_lag_mb"),
+            "use_version_schema": ("--use-version-schema", "version_schema"),
+            "schema": ("--schema", "schema")}
+
+
+def _refuse_other_options(ctx: typer.Context, saved: SavedPlan) -> None:
+    """Refuse (exit 2) an option given with --plan that would plan other steps.
+
+    A saved plan runs as reviewed, with the options it was planned with; silently ignoring
+    a flag the operator typed would run something else than they think.
+    """
+    for param, (flag, field) in _PLANNED.items():
+        source = ctx.get_parameter_source(param)
+        if source is None or source.name == "DEFAULT":  # not given: the plan's value applies
+            continue
+        given, planned = ctx.params[param], saved.basis.options.get(field)
+        if given != planned:
+            usage_error(f"{flag} {given} differs from the saved plan's {planned}: the plan runs "
+                        f"as reviewed; leave the option out, or plan again with it")
+
+
 def start(
+    ctx: typer.Context,
     migration_file: Annotated[Path | None, typer.Argument(
         metavar="[FILE]", help="The migration (optional with --plan: the plan carries it).")
     ] = None,
@@ -202,6 +228,8 @@ def start(
     if migration_file is not None:
         _refuse_directory(migration_file, "start")
     saved = _read_plan(plan_file) if plan_file is not None else None
+    if saved is not None:
+        _refuse_other_options(ctx, saved)
     runner, progress = _runner(postgres_url, schema, pgroll_schema, lock_timeout, role,
                                backfill_batch_size, backfill_batch_delay, lock_wait,
                                backfill_batch_time, backfill_workers, backfill_max_replica_lag,
