@@ -52,9 +52,6 @@ from tests.live_helpers import (
 KNOWN_DOWN_ORDER = pytest.mark.xfail(strict=True, reason=(
     "known limitation: a down that reads a column a later operation of the migration rewrites "
     "sees that column's old value (sync triggers fire in operation order, down needs the reverse)"))
-KNOWN_NULL_WRITE = pytest.mark.xfail(strict=True, reason=(
-    "known limitation: a new-version UPDATE that writes NULL to a copy the backfill has not "
-    "reached yet is taken for 'unchanged' and the copy is computed with up"))
 KNOWN_USER_TRIGGERS = pytest.mark.xfail(strict=True, reason=(
     "known limitation: the table's own BEFORE triggers whose names sort after _pgroll_ fire "
     "after the sync triggers; what they set does not reach the copy"))
@@ -209,13 +206,13 @@ def test_down_of_an_earlier_operation_sees_the_later_operations_old_column(
 # ---- 4. a new-version write of NULL to a row the backfill has not reached ---------------
 
 
-@KNOWN_NULL_WRITE
 def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
                                                             pg_dsn: str) -> None:
     """A new-version client sets qty = NULL on a row the backfill has not reached.
 
-    The trigger cannot tell "left qty as it was" from "set qty to NULL" on a row whose copy
-    is still NULL, computes ``up`` and overwrites the client's NULL with the old value.
+    The sync trigger alone cannot tell "left qty as it was" from "set qty to NULL" on a row
+    whose copy is still NULL; the trigger ``BEFORE UPDATE OF`` the copy tells it, so ``up``
+    does not overwrite the client's NULL with the old value.
     DESIGN: a value written through the new version is kept exactly as written.
     """
     dsn = dsn_of(pg_dsn, pg_conn)

@@ -333,7 +333,9 @@ def _physical(conn: Connection, schema: str, table: str) -> tuple[tuple[str, ...
         " ORDER BY attnum", (relation, NEW_PREFIX)).fetchall()
     triggers = conn.execute(
         "SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass(%s)"
-        " AND pg_catalog.starts_with(tgname::text, %s)", (relation, TRIGGER_PREFIX)).fetchone()
+        " AND pg_catalog.starts_with(tgname::text, %s)"
+        " AND tgtype & 4 <> 0",  # on INSERT too: a sync trigger, not one recording a SET
+        (relation, TRIGGER_PREFIX)).fetchone()
     return tuple(str(r[0]) for r in copies), int(triggers[0]) if triggers is not None else 0
 
 

@@ -20,6 +20,10 @@ MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the 
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.
 BACKFILL_SETTING = "pgroll_dsl.backfilling"
+# A setting that says, for the row being written, that a new-version UPDATE named a copy in
+# its SET list (the value is that copy's sync trigger): the sync trigger then keeps what the
+# client wrote, even NULL or the copy's old value, and clears it (see plan/triggers.py).
+WRITTEN_SETTING = "pgroll_dsl.written"
 # Settings a backfill worker's session carries: its share of the key range (see backfill.py).
 SLICE_SETTING = "pgroll_dsl.backfill_slice"  # 'on': from FROM_SETTING_<i> ...
 FROM_SETTING = "pgroll_dsl.backfill_from_"  # ... the first key, as text, column i
@@ -56,6 +60,17 @@ def trigger_name(order: int, table: str, column: str) -> str:
     runs after the trigger that fills that column's copy.
     """
     return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)
+
+
+def written_trigger_name(order: int, table: str, column: str) -> str:
+    """The trigger (and function) that records a new-version UPDATE naming a column's copy.
+
+    It must fire just before the sync trigger of the same ``order``: ``-`` sorts before the
+    ``_`` that follows the order in that name, and after every trigger of a lower order. It
+    keeps the sync triggers' prefix, so the backfill still tells the migration's triggers
+    from the user's.
+    """
+    return derived(TRIGGER_PREFIX, f"{order:03d}-set", table, column)
 
 
 def partition_index_name(index: str, partition: str) -> str:

@@ -19,6 +19,7 @@ from pgroll_dsl.catalog.derived import (
     derived,
     new_name,
     trigger_name,
+    written_trigger_name,
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.partitions import kept_key_columns
@@ -35,7 +36,14 @@ from pgroll_dsl.plan.context import (
 from pgroll_dsl.plan.copies import physical_name
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
-from pgroll_dsl.plan.triggers import Side, TriggerSpec, trigger_function_sql, trigger_sql
+from pgroll_dsl.plan.triggers import (
+    Side,
+    TriggerSpec,
+    trigger_function_sql,
+    trigger_sql,
+    written_function_sql,
+    written_trigger_sql,
+)
 from pgroll_dsl.sql.ddl import deferrable, idents, qualified
 from pgroll_dsl.sql.expressions import rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, render_type
@@ -61,26 +69,44 @@ def install_trigger(ctx: Context, table: Table, column: str,
                     up: tuple[str, str, tuple[tuple[str, str], ...]] | None,
                     down: tuple[str, str, tuple[tuple[str, str], ...]] | None,
                     marker: bool) -> None:
-    """Marker column (once per table), trigger function and trigger; dropped at the end."""
-    name = trigger_name(len(ctx.triggers), table.physical, column)
+    """Marker column (once per table), trigger function and trigger; dropped at the end.
+
+    A column with ``up`` on a marked table also gets the trigger that records a new-version
+    UPDATE naming its copy (``triggers.written_function_sql``), created first: the sync
+    trigger never runs without it, so an explicit write is never replaced by ``up``.
+    """
+    order = len(ctx.syncs)
+    name = trigger_name(order, table.physical, column)
     if marker:
         backfill.add_marker(ctx, table)
     spec = TriggerSpec(
         name=name, schema=ctx.schema, table=table.physical, version_schema=ctx.version_schema,
         up=Side(*up) if up is not None else None, down=Side(*down) if down is not None else None,
         marker=marker,
+        written=written_trigger_name(order, table.physical, column)
+        if marker and up is not None else None,
     )
-    function = qualified(ctx.schema, name)
     ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
+    made = [name]
+    if spec.written is not None:
+        written = spec.written
+        ctx.step(Phase.START, written_function_sql(spec), f"trigger function {written}",
+                 lock=Lock.NONE)
+        ctx.step(Phase.START, written_trigger_sql(spec), f"trigger {written} on "
+                 f"{table.physical} (a new-version UPDATE that sets {column})",
+                 relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+        ctx.triggers.append((table.physical, written))
+        made.insert(0, written)
     ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
              relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
     ctx.triggers.append((table.physical, name))
     ctx.syncs.append(spec)
-    drop = f"DROP FUNCTION IF EXISTS {function}() CASCADE"
-    ctx.trigger_drops.append(name)  # complete drops it together with what it keeps in sync
-    ctx.step(Phase.ROLLBACK, drop, f"drop trigger {name}", relation=table.physical,
-             safe=(safety.DROP_FUNCTION,))
+    for made_name in made:
+        drop = f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, made_name)}() CASCADE"
+        ctx.trigger_drops.append(made_name)  # complete drops it with what it keeps in sync
+        ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", relation=table.physical,
+                 safe=(safety.DROP_FUNCTION,))
 
 
 def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:

@@ -11,7 +11,12 @@ client. Differences from pgroll, each one a way pgroll loses data:
   operations on one table, or a start resumed after a crash) stays marked for the backfill,
   instead of being skipped with some copies never filled;
 * a new-version UPDATE of a row the backfill has not reached yet first computes the new
-  column with ``up``, instead of deriving the old column from an empty new one;
+  column with ``up``, instead of deriving the old column from an empty new one -- unless the
+  UPDATE named the column in its SET list: a second, narrow trigger (``BEFORE UPDATE OF`` the
+  copy, firing just before the sync trigger) records that in a transaction-local setting,
+  so an explicit ``SET x = NULL`` (or the copy's old value) is kept, not replaced by ``up``;
+  the sync trigger clears the setting as it reads it, so it never reaches another row. (An
+  INSERT needs none of this: the sync trigger takes what a new-version INSERT gives as is.)
 * the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
 
 A trigger reads the row's fields directly (or declares, as variables, only the columns its
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER
+from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import Context, check_sql, column_references, rename_columns
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
@@ -55,6 +60,8 @@ class TriggerSpec:
     down: Side | None  # new-version writers -> the old column
     marker: bool  # whether the table carries the backfill marker column
     marks: bool = False  # the table's last sync trigger: clears the marker of the row written
+    written: str | None = None  # the trigger recording a new-version UPDATE that names ``up``'s
+    # target (only with ``up`` and the marker; see ``written_function_sql``)
 
 
 def is_new_version(version_schema: str) -> str:
@@ -114,7 +121,19 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE FUNCTION`` for one migrated column."""
     new_version = is_new_version(spec.version_schema)
     body = ["#variable_conflict use_column", "BEGIN", f"  IF {new_version} THEN"]
-    if spec.up is not None and spec.marker:
+    if spec.up is not None and spec.marker and spec.written is not None:
+        target = quote_ident(spec.up.target)
+        setting, mine = quote_literal(WRITTEN_SETTING), quote_literal(spec.name)
+        body += [
+            f"    IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} THEN",
+            f"      IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
+            f"        PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
+            f"      ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
+            *_assign(spec, spec.up, "        "),
+            "      END IF;",
+            "    END IF;",
+        ]
+    elif spec.up is not None and spec.marker:
         target = quote_ident(spec.up.target)
         body.append(
             f"    IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} AND NEW.{target} IS NOT "
@@ -142,13 +161,51 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     )
 
 
+def _not_backfilling(spec: TriggerSpec) -> str:
+    return (f"pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
+            f"FROM {quote_literal(qualified(spec.schema, spec.table))}")
+
+
 def trigger_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
     name, schema, table = spec.name, spec.schema, spec.table
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN (pg_catalog.current_setting("
-        f"{quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT FROM "
-        f"{quote_literal(qualified(schema, table))})\n  EXECUTE FUNCTION "
-        f"{qualified(schema, name)}()"
+        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN ({_not_backfilling(spec)})\n"
+        f"  EXECUTE FUNCTION {qualified(schema, name)}()"
+    )
+
+
+def written_function_sql(spec: TriggerSpec) -> str:
+    """The function that records, for the sync trigger about to fire, "the client wrote it".
+
+    A row trigger sees the new row, not the statement's SET list: ``SET x = NULL`` and an
+    UPDATE of another column look the same to the sync trigger. A trigger ``BEFORE UPDATE
+    OF`` the copy fires only when the SET list names it, so its firing is that fact.
+    """
+    assert spec.written is not None
+    setting = quote_literal(WRITTEN_SETTING)
+    text = (f"\nBEGIN\n  PERFORM pg_catalog.set_config({setting}, {quote_literal(spec.name)}, "
+            "true);\n  RETURN NEW;\nEND\n")
+    return (
+        f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, spec.written)}() RETURNS trigger\n"
+        f"LANGUAGE plpgsql AS {dollar_quote(text)}"
+    )
+
+
+def written_trigger_sql(spec: TriggerSpec) -> str:
+    """``CREATE OR REPLACE TRIGGER`` that fires when a new-version UPDATE names the copy.
+
+    Only on rows the backfill has not reached (elsewhere the sync trigger keeps what the
+    client wrote anyway), only for new-version writers, never on the backfill's own rows:
+    the sync trigger of the same column fires right after it in each of these cases.
+    """
+    assert spec.written is not None and spec.up is not None
+    schema, table = spec.schema, spec.table
+    return (
+        f"CREATE OR REPLACE TRIGGER {quote_ident(spec.written)} BEFORE UPDATE OF "
+        f"{quote_ident(spec.up.target)} ON {qualified(schema, table)} FOR EACH ROW\n"
+        f"  WHEN (OLD.{quote_ident(MARKER)} AND {is_new_version(spec.version_schema)}\n"
+        f"    AND {_not_backfilling(spec)})\n"
+        f"  EXECUTE FUNCTION {qualified(schema, spec.written)}()"
     )

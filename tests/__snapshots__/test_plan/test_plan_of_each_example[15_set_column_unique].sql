@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (16 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -29,8 +29,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
-      NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
+        NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
+      END IF;
     END IF;
     NEW."review" := (NEW."_pgroll_new_review");
   ELSE
@@ -41,58 +45,75 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
+-- [4] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_reviews_review', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
+
+-- [6] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [5] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
+-- [7] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- [6] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
+-- [8] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
 
--- [7] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
+-- [9] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_15_set_column_unique"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [8] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
+-- [10] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [9] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
+-- [11] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [10] 15_set_column_unique.yaml:1:1: a column default of view employees
+-- [12] 15_set_column_unique.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [11] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
+-- [13] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [12] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
+-- [14] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [13] 15_set_column_unique.yaml:1:1: a column default of view reviews
+-- [15] 15_set_column_unique.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [14] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
+-- [16] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [15] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
+-- [17] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [16] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [18] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -217,6 +238,7 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
@@ -241,9 +263,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (5 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-5 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop version schema public_15_set_column_unique
@@ -262,23 +284,29 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_review
+-- [3] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_000-set_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASCADE;
+
+-- [4] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [4] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
+-- [5] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [5] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [6] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (19 steps) ====
+-- ==== start (21 steps) ====
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -34,8 +34,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_rating" IS NOT DISTINCT FROM OLD."_pgroll_new_rating" THEN
-      NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_rating' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_rating" IS NOT DISTINCT FROM OLD."_pgroll_new_rating" THEN
+        NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
+      END IF;
     END IF;
     NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
   ELSE
@@ -46,61 +50,78 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews
+-- [5] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_rating
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_reviews_rating', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE OF "_pgroll_new_rating" ON "public"."reviews" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"();
+
+-- [7] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
--- [6] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
+-- [8] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
 
--- [7] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
+-- [9] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
 
--- [8] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
+-- [10] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_18_change_column_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
+-- [11] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
+-- [12] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 18_change_column_type.yaml:1:1: a column default of view employees
+-- [13] 18_change_column_type.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_18_change_column_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [12] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+-- [14] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [13] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+-- [15] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [14] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [16] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [15] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [17] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [16] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+-- [18] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [17] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+-- [19] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [18] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [20] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -198,7 +219,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [21] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
@@ -229,6 +250,7 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_rating"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
 END
@@ -261,9 +283,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (5 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-5 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
@@ -282,23 +304,29 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_rating
+-- [3] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_000-set_reviews_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_rating"() CASCADE;
+
+-- [4] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_000_reviews_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
 
--- [4] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
+-- [5] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
 
--- [5] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [6] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

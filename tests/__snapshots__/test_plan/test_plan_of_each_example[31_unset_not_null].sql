@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (27 steps) ====
+-- ==== start (29 steps) ====
 
 -- [1] 31_unset_not_null.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -30,8 +30,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_31_unset_not_null' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_title" IS NOT DISTINCT FROM OLD."_pgroll_new_title" THEN
-      NEW."_pgroll_new_title" := (NEW."title");
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_title' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_title" IS NOT DISTINCT FROM OLD."_pgroll_new_title" THEN
+        NEW."_pgroll_new_title" := (NEW."title");
+      END IF;
     END IF;
     NEW."title" := (SELECT CASE WHEN NEW."_pgroll_new_title" IS NULL THEN 'placeholder title' ELSE NEW."_pgroll_new_title" END);
   ELSE
@@ -42,101 +46,118 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts
+-- [4] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_posts_title', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_31_unset_not_null'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
+
+-- [6] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [5] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
+-- [7] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_31_unset_not_null";
 
--- [6] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
+-- [8] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_31_unset_not_null"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [7] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
+-- [9] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_31_unset_not_null"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [8] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
+-- [10] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_31_unset_not_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [9] 31_unset_not_null.yaml:1:1: a column default of view employees
+-- [11] 31_unset_not_null.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_31_unset_not_null"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [10] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
+-- [12] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_31_unset_not_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [11] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
+-- [13] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_31_unset_not_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [12] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [14] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [13] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [15] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [14] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [16] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [15] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [17] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [16] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
+-- [18] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_31_unset_not_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [17] 31_unset_not_null.yaml:1:1: a column default of view orders
+-- [19] 31_unset_not_null.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_31_unset_not_null"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [18] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
+-- [20] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_31_unset_not_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
--- [19] 31_unset_not_null.yaml:1:1: a column default of view people
+-- [21] 31_unset_not_null.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_31_unset_not_null"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [20] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
+-- [22] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_31_unset_not_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [21] 31_unset_not_null.yaml:1:1: a column default of view posts
+-- [23] 31_unset_not_null.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_31_unset_not_null"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [22] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
+-- [24] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_31_unset_not_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [23] 31_unset_not_null.yaml:1:1: a column default of view reviews
+-- [25] 31_unset_not_null.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [24] 31_unset_not_null.yaml:1:1: a column default of view reviews
+-- [26] 31_unset_not_null.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [25] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
+-- [27] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_31_unset_not_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [26] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
+-- [28] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_31_unset_not_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [27] 31_unset_not_null.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
+-- [29] 31_unset_not_null.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -261,6 +282,7 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_title"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
 END
@@ -281,9 +303,9 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (5 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-5 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 31_unset_not_null.yaml:1:1: drop version schema public_31_unset_not_null
@@ -302,23 +324,29 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_000_posts_title
+-- [3] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_000-set_posts_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_title"() CASCADE;
+
+-- [4] 31_unset_not_null.yaml:3:7: drop trigger _pgroll_trigger_000_posts_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
 
--- [4] 31_unset_not_null.yaml:3:7: drop the copies _pgroll_new_title
+-- [5] 31_unset_not_null.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [5] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [6] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (43 steps) ====
+-- ==== start (47 steps) ====
 
 -- [1] 44_add_table_unique_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -35,8 +35,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_44_add_table_unique_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
+        NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+      END IF;
     END IF;
     NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   ELSE
@@ -46,21 +50,42 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
+-- [5] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_tickets_sellers_name', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_44_add_table_unique_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
+
+-- [7] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [6] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
+-- [8] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_44_add_table_unique_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
-      NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
+        NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+      END IF;
     END IF;
     NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   ELSE
@@ -71,146 +96,163 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
+-- [9] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_001_tickets_sellers_zip', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [10] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_44_add_table_unique_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
+
+-- [11] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [8] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [12] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [9] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [13] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [10] 44_add_table_unique_constraint.yaml:3:7: build unique index unique_zip_name
+-- [14] 44_add_table_unique_constraint.yaml:3:7: build unique index unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [11] 44_add_table_unique_constraint.yaml:1:1: create version schema public_44_add_table_unique_constraint
+-- [15] 44_add_table_unique_constraint.yaml:1:1: create version schema public_44_add_table_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_44_add_table_unique_constraint";
 
--- [12] 44_add_table_unique_constraint.yaml:1:1: view bills of version public_44_add_table_unique_constraint
+-- [16] 44_add_table_unique_constraint.yaml:1:1: view bills of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [13] 44_add_table_unique_constraint.yaml:1:1: view clients of version public_44_add_table_unique_constraint
+-- [17] 44_add_table_unique_constraint.yaml:1:1: view clients of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [14] 44_add_table_unique_constraint.yaml:1:1: view employees of version public_44_add_table_unique_constraint
+-- [18] 44_add_table_unique_constraint.yaml:1:1: view employees of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [15] 44_add_table_unique_constraint.yaml:1:1: a column default of view employees
+-- [19] 44_add_table_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [16] 44_add_table_unique_constraint.yaml:1:1: view events of version public_44_add_table_unique_constraint
+-- [20] 44_add_table_unique_constraint.yaml:1:1: view events of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [17] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
+-- [21] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [18] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
+-- [22] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [19] 44_add_table_unique_constraint.yaml:1:1: view fruits of version public_44_add_table_unique_constraint
+-- [23] 44_add_table_unique_constraint.yaml:1:1: view fruits of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [20] 44_add_table_unique_constraint.yaml:1:1: a column default of view fruits
+-- [24] 44_add_table_unique_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [21] 44_add_table_unique_constraint.yaml:1:1: view items of version public_44_add_table_unique_constraint
+-- [25] 44_add_table_unique_constraint.yaml:1:1: view items of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [22] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [26] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [23] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [27] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [24] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [28] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [25] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [29] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [26] 44_add_table_unique_constraint.yaml:1:1: view orders of version public_44_add_table_unique_constraint
+-- [30] 44_add_table_unique_constraint.yaml:1:1: view orders of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [27] 44_add_table_unique_constraint.yaml:1:1: a column default of view orders
+-- [31] 44_add_table_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [28] 44_add_table_unique_constraint.yaml:1:1: view people of version public_44_add_table_unique_constraint
+-- [32] 44_add_table_unique_constraint.yaml:1:1: view people of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [29] 44_add_table_unique_constraint.yaml:1:1: a column default of view people
+-- [33] 44_add_table_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [30] 44_add_table_unique_constraint.yaml:1:1: view posts of version public_44_add_table_unique_constraint
+-- [34] 44_add_table_unique_constraint.yaml:1:1: view posts of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [31] 44_add_table_unique_constraint.yaml:1:1: a column default of view posts
+-- [35] 44_add_table_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [32] 44_add_table_unique_constraint.yaml:1:1: view reviews of version public_44_add_table_unique_constraint
+-- [36] 44_add_table_unique_constraint.yaml:1:1: view reviews of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [33] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
+-- [37] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [34] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
+-- [38] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [35] 44_add_table_unique_constraint.yaml:1:1: view sellers of version public_44_add_table_unique_constraint
+-- [39] 44_add_table_unique_constraint.yaml:1:1: view sellers of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [36] 44_add_table_unique_constraint.yaml:1:1: a column default of view sellers
+-- [40] 44_add_table_unique_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [37] 44_add_table_unique_constraint.yaml:1:1: view tickets of version public_44_add_table_unique_constraint
+-- [41] 44_add_table_unique_constraint.yaml:1:1: view tickets of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [38] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
+-- [42] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [39] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
+-- [43] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
 
--- [40] 44_add_table_unique_constraint.yaml:1:1: view users of version public_44_add_table_unique_constraint
+-- [44] 44_add_table_unique_constraint.yaml:1:1: view users of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [41] 44_add_table_unique_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [45] 44_add_table_unique_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -308,11 +350,11 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [42] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [46] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [43] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [47] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
@@ -343,7 +385,9 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
 END
@@ -398,9 +442,9 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 44_add_table_unique_constraint.yaml:1:1: drop version schema public_44_add_table_unique_constraint
@@ -419,29 +463,41 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_000_tickets_sellers_name
+-- [3] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_000-set_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"() CASCADE;
+
+-- [4] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_000_tickets_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
 
--- [4] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
+-- [5] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_001-set_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
+
+-- [6] 44_add_table_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
 
--- [5] 44_add_table_unique_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+-- [7] 44_add_table_unique_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [6] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [8] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (37 steps) ====
+-- ==== start (39 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -30,8 +30,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
-      NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_fruits_name' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
+        NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
+      END IF;
     END IF;
     NEW."name" := (NEW."_pgroll_new_name");
   ELSE
@@ -42,144 +46,161 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_fruits_name', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."fruits" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"();
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON "public"."fruits" ("_pgroll_new_name");
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
+-- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name") WITH (fillfactor = '70');
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+-- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
+-- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
+-- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
+-- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
+-- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
+-- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
+-- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
+-- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [37] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
+-- [39] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -304,6 +325,7 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_fruits_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
 END
@@ -340,9 +362,9 @@ ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_bac
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (5 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-5 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
@@ -361,23 +383,29 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_000_fruits_name
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_000-set_fruits_name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_fruits_name"() CASCADE;
+
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_000_fruits_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [6] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (44 steps) ====
+-- ==== start (46 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -30,8 +30,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_value" IS NOT DISTINCT FROM OLD."_pgroll_new_value" THEN
-      NEW."_pgroll_new_value" := ((random() * 1000)::int);
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_library_value' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_value" IS NOT DISTINCT FROM OLD."_pgroll_new_value" THEN
+        NEW."_pgroll_new_value" := ((random() * 1000)::int);
+      END IF;
     END IF;
   ELSE
     NEW."_pgroll_new_value" := ((random() * 1000)::int);
@@ -41,165 +45,182 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000-set_library_value
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_library_value"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_library_value', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
+
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
--- [5] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- [6] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+-- [8] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
 
--- [7] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+-- [9] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [8] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [9] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [10] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
+-- [12] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [11] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [12] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [13] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [14] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [15] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [16] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [18] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [20] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [21] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+-- [23] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
 
--- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [23] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [25] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [24] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+-- [26] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [25] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
+-- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [26] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+-- [28] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
+-- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [28] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+-- [30] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [31] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [30] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [32] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [31] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+-- [33] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [32] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
+-- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [33] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+-- [35] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [35] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [37] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [36] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+-- [38] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [37] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
+-- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [38] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+-- [40] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
+-- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [40] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+-- [42] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
+-- [43] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [42] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+-- [44] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [43] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
+-- [45] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -297,13 +318,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [44] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [46] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
--- ==== complete (8 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
@@ -330,38 +351,44 @@ ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((ra
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCADE;
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
--- [5] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "value";
 
--- [6] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
 
--- [8] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [9] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (5 steps) ====
+-- ==== rollback (6 steps) ====
 
--- steps 1-5 run in one transaction: clients see all of them or none
+-- steps 1-6 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
@@ -380,23 +407,29 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_000_library_value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_000-set_library_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCADE;
+
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: drop trigger _pgroll_trigger_000_library_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_new_value";
 
--- [5] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [6] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (49 steps) ====
+-- ==== start (51 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -45,8 +45,12 @@ LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" AND NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
-      NEW."_pgroll_new_id" := (NEW."id");
+    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tasks_id' THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+      ELSIF NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
+        NEW."_pgroll_new_id" := (NEW."id");
+      END IF;
     END IF;
     NEW."id" := (NEW."_pgroll_new_id");
   ELSE
@@ -57,178 +61,195 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_tasks_id', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
+
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+-- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
 --     lock: none on tasks; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
 
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [48] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
+-- [50] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -298,7 +319,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [49] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [51] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
@@ -333,6 +354,7 @@ ALTER SEQUENCE IF EXISTS "public"."tasks_id_seq" OWNED BY "public"."tasks"."_pgr
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tasks_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
 END
@@ -369,9 +391,9 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
@@ -390,29 +412,35 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_000_tasks_id
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_000-set_tasks_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tasks_id"() CASCADE;
+
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_000_tasks_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
 
--- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
+-- [6] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tasks";
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [7] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
