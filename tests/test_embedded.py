@@ -181,8 +181,8 @@ def test_bin_dir_is_the_packages_own(tmp_path: Path) -> None:
 
 def test_a_server_starts_without_importing_the_package() -> None:
     # The package's import resolves a runtime directory: it warns without XDG_RUNTIME_DIR (as in
-    # CI) and raises when /tmp/runtime-<uid> is another user's. Starting a server must not
-    # import it, so warnings are errors here.
+    # CI) and raises when its fallback directory belongs to another user. Starting a server
+    # must not import it, so warnings are errors here.
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     script = (
         "import sys\n"
