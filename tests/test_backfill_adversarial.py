@@ -311,6 +311,58 @@ def test_no_key_table_with_clients_writing(admin_dsn: str, pg_conn: Connection,
 
 
 
+# Each shape: the table, its rows, and the row a client inserts above every key so far.
+_TOP_INSERTS = {
+    "sparse-int-key": ("t (id int PRIMARY KEY, a int)",
+                       "SELECT g * 1000, g FROM generate_series(1, 60) g",
+                       "SELECT max(id) + 1000, 1 FROM t"),
+    "text-key": ("t (id text PRIMARY KEY, a int)",
+                 "SELECT lpad(g::text, 6, '0'), g FROM generate_series(1, 60) g",
+                 "SELECT max(id) || 'z', 1 FROM t"),
+    "two-column-key": ("t (k int, id int, a int, PRIMARY KEY (k, id))",
+                       "SELECT g, g, g FROM generate_series(1, 60) g",
+                       "SELECT max(k) + 1, 0, 1 FROM t"),
+    "no-key": ("t (id int, a int)",
+               "SELECT g, g FROM generate_series(1, 60) g",
+               "SELECT max(id) + 1, 1 FROM t"),
+}
+
+
+@pytest.mark.parametrize("shape", list(_TOP_INSERTS))
+def test_rows_inserted_above_every_key_do_not_keep_the_backfill_going(
+        admin_dsn: str, pg_conn: Connection, shape: str) -> None:
+    """A client inserts a row above the last key after every batch (a table that takes
+    inserts faster than a batch runs): the backfill covers the rows there were when it began
+    and ends. The sync triggers fill the new rows. It used to chase the inserts as long as
+    they came (a start that never ended on a busy table)."""
+    table, rows, above = _TOP_INSERTS[shape]
+    pg_conn.execute(f"CREATE TABLE {table}")
+    pg_conn.execute(f"INSERT INTO t {rows}")
+    pg_conn.execute("ANALYZE t")
+    batches: list[int] = []
+    inserter = psycopg.connect(admin_dsn, autocommit=True)
+
+    def insert_above(_table: str, _done: int, _total: int) -> None:
+        batches.append(_done)
+        if len(batches) <= 200:  # the old backfill would follow them all
+            inserter.execute(f"INSERT INTO t {above}")
+
+    runner = make_runner(admin_dsn, batch_size=3, batch_time_ms=0, batch_delay=0.02,
+                         on_progress=insert_above)
+    try:
+        runner.start(migration("alter table t add x bigint up `a * 2`;", "02_x"))
+    finally:
+        inserter.close()
+        runner.close()
+    # 60 rows in batches of 3 (pages: every page at once), the first NOTICE says 0 rows.
+    assert len(batches) <= 60 // 3 + 2, f"{len(batches)} batches for 60 rows"
+    assert len(batches) >= 2
+    inserted = pg_conn.execute("SELECT count(*) FROM t").fetchone()
+    assert inserted is not None and inserted[0] > 60, "no row was inserted meanwhile"
+    assert pg_conn.execute(f"SELECT count(*) FROM t WHERE {MARKER} OR _pgroll_new_x IS "
+                           "DISTINCT FROM a * 2").fetchone() == (0,)
+
+
 @pytest.mark.parametrize("shape", [
     "partitioned",
     "inherited",

@@ -190,11 +190,6 @@ def test_five_different_migrations_started_at_once(pg_conn: Connection, pg_dsn: 
     assert fm.internal_leftovers(pg_conn) == []
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "intermittent, under load (2 of ~7 runs): the winning start waited 120 s 'for backend N to "
-    "release items before asking for ACCESS EXCLUSIVE' and was killed; a backend other than "
-    "the winner's holds a lock on the table the whole time. Not yet explained: a product "
-    "defect until shown otherwise (see the session notes)"))
 def test_the_same_migration_started_five_times_at_once(pg_conn: Connection, pg_dsn: str,
                                                        tmp_path: Path) -> None:
     dsn = dsn_of(pg_dsn, pg_conn)

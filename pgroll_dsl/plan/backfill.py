@@ -309,9 +309,10 @@ class _Body:
         lower = [f"_pgroll_lower_{i}" for i in range(len(key))]
         upper = [f"_pgroll_upper_{i}" for i in range(len(key))]
         end = [f"_pgroll_to_{i}" for i in range(len(key))]
-        variables = [f"  {v} {self.target}.{c}%TYPE;"
-                     for group in (lower, upper, end) for v, c in zip(group, names, strict=True)]
-        low, up, to = (f"({', '.join(group)})" for group in (lower, upper, end))
+        last = [f"_pgroll_end_{i}" for i in range(len(key))]
+        variables = [f"  {v} {self.target}.{c}%TYPE;" for group in (lower, upper, end, last)
+                     for v, c in zip(group, names, strict=True)]
+        low, up, to, final = (f"({', '.join(group)})" for group in (lower, upper, end, last))
         descending = ", ".join(f"{c} DESC" for c in columns)
         table = f"{self.target} AS {ROW}"
         first = f"SELECT {keys} INTO {', '.join(lower)} FROM {table}"
@@ -324,17 +325,24 @@ class _Body:
             *self._probe(),
             *(self._density(keys) if integer else []),
             *self._slice(end),
+            # The last key now, after the sync triggers were committed: a row inserted later
+            # was filled by them. Without this bound a table that gets inserts faster than a
+            # batch takes would be chased for ever.
+            f"  SELECT {keys} INTO {', '.join(last)} FROM {table} ORDER BY {descending} LIMIT 1;",
             f"  IF {_setting(f'{FROM_SETTING}0')} IS NOT NULL THEN",
             *(f"    {v} := {_setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
             f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
             "  ELSE  -- the whole table, or the first worker's share",
             f"    {first} ORDER BY {keys} LIMIT 1;",
             "  END IF;",
-            f"  WHILE FOUND AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
+            f"  WHILE FOUND AND {low} <= {final} AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
             *(["    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;"]
               if integer else []),
             "    _pgroll_started := pg_catalog.clock_timestamp();",
             *self._next_upper(keys, table, low, upper, descending, integer),
+            f"    IF {up} > {final} THEN  -- rows inserted since the start are filled",
+            *(f"      {u} := {e};" for u, e in zip(upper, last, strict=True)),
+            "    END IF;",
             f"    IF _pgroll_bounded AND {up} >= {to} THEN  -- this worker's share ends before",
             f"      SELECT {keys} INTO {', '.join(upper)} FROM {table} WHERE ({keys}) < {to}",
             f"        ORDER BY {descending} LIMIT 1;",

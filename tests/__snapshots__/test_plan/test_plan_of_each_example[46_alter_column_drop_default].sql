@@ -198,6 +198,7 @@ DECLARE
   _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
   _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
   _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_end_0 "public"."tickets"."ticket_id"%TYPE;
   _pgroll_bounded boolean := false;
   _pgroll_first numeric;
   _pgroll_last numeric;
@@ -241,13 +242,14 @@ BEGIN
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
   END IF;
+  SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
   IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
     _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   ELSE  -- the whole table, or the first worker's share
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END IF;
-  WHILE FOUND AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
     IF _pgroll_dense THEN
@@ -258,6 +260,9 @@ BEGIN
       IF NOT FOUND THEN  -- the last batch: up to the last key
         SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
       END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
     END IF;
     IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
       SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
