@@ -5,7 +5,7 @@ Each test runs a real start on PostgreSQL and checks the data, not the exit code
 * no row is left with ``_pgroll_needs_backfill`` set once start returns;
 * every copy is what ``up`` gives for the row's final old value, or what a new-version
   client wrote (a model of each client's rows, or the triggers made to recompute every copy:
-  ``UPDATE ... SET id = id`` with the backfill setting off);
+  ``UPDATE ... SET _pgroll_needs_backfill = true`` with the backfill setting off);
 * every write of a client (old and new version, each on its own connection, WHILE the
   backfill runs) is there, row for row.
 
@@ -260,7 +260,7 @@ def _backfill_summary(plan: Any) -> str:
 def _recomputed_by_triggers(conn: Connection, table: str = "t") -> tuple[list[Any], list[Any]]:
     """Every row before and after the triggers recompute its copies (an old-version write)."""
     before = table_rows(conn, table)
-    conn.execute(f"UPDATE public.{table} SET id = id")
+    conn.execute(f"UPDATE public.{table} SET {MARKER} = true")  # every sync trigger runs
     return before, table_rows(conn, table)
 
 

@@ -105,8 +105,11 @@ def _start(dsn: str, conn: Connection, text: str) -> tuple[str, list[str]]:
 
 
 def _rewritten_by_triggers(conn: Connection) -> list[tuple[Any, ...]]:
-    """Every row written again as an old-version client would: the triggers fill the copies."""
-    conn.execute("UPDATE public.t SET id = id")
+    """Every row written again as an old-version client would: the triggers fill the copies.
+
+    Setting the marker makes every sync trigger run (an UPDATE that changes none of the
+    columns a trigger reads or writes skips it)."""
+    conn.execute("UPDATE public.t SET _pgroll_needs_backfill = true")
     return table_rows(conn, "t")
 
 

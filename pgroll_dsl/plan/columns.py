@@ -11,7 +11,7 @@ without a scan (``context.not_null_via_check``); the backfill is ``backfill.py``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import (
@@ -41,6 +41,7 @@ from pgroll_dsl.plan.triggers import (
     TriggerSpec,
     trigger_function_sql,
     trigger_sql,
+    used_variables,
     written_function_sql,
     written_trigger_sql,
 )
@@ -86,6 +87,10 @@ def install_trigger(ctx: Context, table: Table, column: str,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
     )
+    generated = {c.physical for c in table.columns if c.generated is not None}
+    if any(physical in generated for side in (spec.up, spec.down) if side is not None
+           for _, physical in used_variables(side)):
+        spec = replace(spec, skips=False)
     ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
     made = [name]

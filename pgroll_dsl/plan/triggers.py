@@ -23,7 +23,8 @@ A trigger reads the row's fields directly (or declares, as variables, only the c
 expressions name), and skips the rows the backfill of its own table writes (the setting
 names the table, so a write the batch causes elsewhere, through a trigger of the user's, is
 still synced; ``WHEN`` is evaluated without entering PL/pgSQL): the backfill writes the same
-values itself.
+values itself. The same ``WHEN`` skips a write the function would not change (see
+:func:`needed_when`): a write of other columns costs no PL/pgSQL call.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from dataclasses import dataclass
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.expressions import Context, check_sql, column_references, rename_columns
+from pgroll_dsl.sql.expressions import (
+    Context,
+    check_sql,
+    column_references,
+    is_non_volatile,
+    rename_columns,
+)
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 
@@ -62,6 +69,8 @@ class TriggerSpec:
     marks: bool = False  # the table's last sync trigger: clears the marker of the row written
     written: str | None = None  # the trigger recording a new-version UPDATE that names ``up``'s
     # target (only with ``up`` and the marker; see ``written_function_sql``)
+    skips: bool = True  # whether its WHEN may read the row to skip a write that would change
+    # nothing (not when up or down reads a generated column: NEW does not have it yet)
 
 
 def is_new_version(version_schema: str) -> str:
@@ -161,6 +170,42 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     )
 
 
+def _unchanged_by(side: Side) -> str | None:
+    """SQL that is true when ``side`` would write what its target already holds.
+
+    The expression is evaluated on ``NEW`` as the trigger would evaluate it, within the same
+    statement, so the comparison is exact for anything that is not volatile; the two values
+    are compared as text (every type has a text form, json included, and a value the
+    assignment would convert compares as changed, so the trigger then runs). ``None``: the
+    expression cannot be evaluated in a ``WHEN`` (a sub-query, a volatile call, a name that
+    is not a column of the row).
+    """
+    direct = on_the_row(side, "NEW")
+    if direct is None or not is_non_volatile(side.expression):
+        return None
+    return f"NEW.{quote_ident(side.target)}::text IS NOT DISTINCT FROM ({direct})::text"
+
+
+def needed_when(spec: TriggerSpec) -> str | None:
+    """The part of the trigger's ``WHEN`` that skips a write the trigger would not change.
+
+    The function writes the copy from ``up`` for old-version writers, the old column from
+    ``down`` for new-version writers, and acts on rows the backfill has not reached (the
+    marker set). When neither applies, running it writes exactly what the row holds: most
+    writes to a busy table change other columns, and a PL/pgSQL call costs more than the
+    write itself. ``None``: no skipping (see :func:`_unchanged_by`).
+    """
+    if not spec.skips:
+        return None
+    up = _unchanged_by(spec.up) if spec.up is not None else "true"
+    down = _unchanged_by(spec.down) if spec.down is not None else "true"
+    if up is None or down is None:
+        return None
+    changes = (f"CASE WHEN {is_new_version(spec.version_schema)}\n"
+               f"      THEN NOT ({down})\n      ELSE NOT ({up}) END")
+    return f"NEW.{quote_ident(MARKER)}\n    OR {changes}" if spec.marker else changes
+
+
 def _not_backfilling(spec: TriggerSpec) -> str:
     return (f"pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
             f"FROM {quote_literal(qualified(spec.schema, spec.table))}")
@@ -169,9 +214,13 @@ def _not_backfilling(spec: TriggerSpec) -> str:
 def trigger_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
     name, schema, table = spec.name, spec.schema, spec.table
+    when = _not_backfilling(spec)
+    needed = needed_when(spec)
+    if needed is not None:
+        when += f"\n    AND ({needed})"
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN ({_not_backfilling(spec)})\n"
+        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN ({when})\n"
         f"  EXECUTE FUNCTION {qualified(schema, name)}()"
     )
 

@@ -70,7 +70,11 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE 
 -- [7] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+    AND (NEW."_pgroll_needs_backfill"
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
+      THEN NOT (NEW."sellers_name"::text IS NOT DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text)
+      ELSE NOT (NEW."_pgroll_new_sellers_name"::text IS NOT DISTINCT FROM (NEW."sellers_name")::text) END))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
 -- [8] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
@@ -116,7 +120,11 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE U
 -- [11] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+    AND (NEW."_pgroll_needs_backfill"
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
+      THEN NOT (NEW."sellers_zip"::text IS NOT DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text)
+      ELSE NOT (NEW."_pgroll_new_sellers_zip"::text IS NOT DISTINCT FROM (NEW."sellers_zip")::text) END))
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
 -- [12] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
