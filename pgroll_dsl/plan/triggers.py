@@ -170,8 +170,8 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     )
 
 
-def _unchanged_by(side: Side) -> str | None:
-    """SQL that is true when ``side`` would write what its target already holds.
+def _changed_by(side: Side) -> str | None:
+    """SQL that is true when ``side`` would write something else than its target holds.
 
     The expression is evaluated on ``NEW`` as the trigger would evaluate it, within the same
     statement, so the comparison is exact for anything that is not volatile; the two values
@@ -183,7 +183,7 @@ def _unchanged_by(side: Side) -> str | None:
     direct = on_the_row(side, "NEW")
     if direct is None or not is_non_volatile(side.expression):
         return None
-    return f"NEW.{quote_ident(side.target)}::text IS NOT DISTINCT FROM ({direct})::text"
+    return f"NEW.{quote_ident(side.target)}::text IS DISTINCT FROM ({direct})::text"
 
 
 def needed_when(spec: TriggerSpec) -> str | None:
@@ -191,19 +191,24 @@ def needed_when(spec: TriggerSpec) -> str | None:
 
     The function writes the copy from ``up`` for old-version writers, the old column from
     ``down`` for new-version writers, and acts on rows the backfill has not reached (the
-    marker set). When neither applies, running it writes exactly what the row holds: most
-    writes to a busy table change other columns, and a PL/pgSQL call costs more than the
-    write itself. ``None``: no skipping (see :func:`_unchanged_by`).
+    marker set). When none of that applies, running it writes exactly what the row holds:
+    most writes to a busy table change other columns, and a PL/pgSQL call costs more than
+    the write itself. Each comparison comes before the writer's version, which is dearer to
+    read (PostgreSQL evaluates OR and AND from the left and stops when the result is known).
+    ``None``: no skipping (see :func:`_changed_by`).
     """
     if not spec.skips:
         return None
-    up = _unchanged_by(spec.up) if spec.up is not None else "true"
-    down = _unchanged_by(spec.down) if spec.down is not None else "true"
-    if up is None or down is None:
-        return None
-    changes = (f"CASE WHEN {is_new_version(spec.version_schema)}\n"
-               f"      THEN NOT ({down})\n      ELSE NOT ({up}) END")
-    return f"NEW.{quote_ident(MARKER)}\n    OR {changes}" if spec.marker else changes
+    version = is_new_version(spec.version_schema)
+    parts = [f"NEW.{quote_ident(MARKER)}"] if spec.marker else []
+    for side, writer in ((spec.up, f"NOT {version}"), (spec.down, version)):
+        if side is None:
+            continue
+        changed = _changed_by(side)
+        if changed is None:
+            return None
+        parts.append(f"({changed}\n      AND {writer})")
+    return "\n    OR ".join(parts) if parts else "false"
 
 
 def _not_backfilling(spec: TriggerSpec) -> str:
@@ -216,8 +221,8 @@ def trigger_sql(spec: TriggerSpec) -> str:
     name, schema, table = spec.name, spec.schema, spec.table
     when = _not_backfilling(spec)
     needed = needed_when(spec)
-    if needed is not None:
-        when += f"\n    AND ({needed})"
+    if needed is not None:  # first: it is false for most writes, and cheaper
+        when = f"({needed})\n    AND {when}"
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
         f"{qualified(schema, table)} FOR EACH ROW\n  WHEN ({when})\n"

@@ -65,11 +65,10 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE 
 -- [6] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-      THEN NOT (true)
-      ELSE NOT (NEW."_pgroll_new_description"::text IS NOT DISTINCT FROM (UPPER(NEW."name"))::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_description"::text IS DISTINCT FROM (UPPER(NEW."name"))::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
 -- [7] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
@@ -124,11 +123,10 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPD
 -- [12] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-      THEN NOT (true)
-      ELSE NOT (NEW."_pgroll_new_category"::text IS NOT DISTINCT FROM (NEW."name" || '-category')::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_category"::text IS DISTINCT FROM (NEW."name" || '-category')::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
 -- [13] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)

@@ -65,11 +65,10 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPD
 -- [6] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'
-      THEN NOT (true)
-      ELSE NOT (NEW."_pgroll_new_description"::text IS NOT DISTINCT FROM (UPPER(NEW."name"))::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_description"::text IS DISTINCT FROM (UPPER(NEW."name"))::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
 -- [7] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table

@@ -70,11 +70,12 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE
 -- [7] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
-      THEN NOT (NEW."rating"::text IS NOT DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text)
-      ELSE NOT (NEW."_pgroll_new_rating"::text IS NOT DISTINCT FROM (CAST(NEW."rating" AS integer))::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_rating"::text IS DISTINCT FROM (CAST(NEW."rating" AS integer))::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type')
+    OR (NEW."rating"::text IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text
+      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
 -- [8] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)

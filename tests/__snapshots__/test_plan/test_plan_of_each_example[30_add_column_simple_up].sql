@@ -69,11 +69,10 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UP
 -- [7] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
-      THEN NOT (true)
-      ELSE NOT (NEW."_pgroll_new_description"::text IS NOT DISTINCT FROM ('temporary-description')::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_description"::text IS DISTINCT FROM ('temporary-description')::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
 -- [8] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)

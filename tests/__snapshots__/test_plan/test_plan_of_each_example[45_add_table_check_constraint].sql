@@ -70,11 +70,12 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE 
 -- [7] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint'
-      THEN NOT (NEW."sellers_name"::text IS NOT DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text)
-      ELSE NOT (NEW."_pgroll_new_sellers_name"::text IS NOT DISTINCT FROM (NEW."sellers_name")::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_sellers_name"::text IS DISTINCT FROM (NEW."sellers_name")::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint')
+    OR (NEW."sellers_name"::text IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text
+      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_45_add_table_check_constraint'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
 -- [8] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip

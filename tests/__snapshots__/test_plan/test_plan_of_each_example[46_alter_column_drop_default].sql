@@ -66,11 +66,12 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE U
 -- [6] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-    AND (NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
-      THEN NOT (NEW."ticket_type"::text IS NOT DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text)
-      ELSE NOT (NEW."_pgroll_new_ticket_type"::text IS NOT DISTINCT FROM (NEW."ticket_type")::text) END))
+  WHEN ((NEW."_pgroll_needs_backfill"
+    OR (NEW."_pgroll_new_ticket_type"::text IS DISTINCT FROM (NEW."ticket_type")::text
+      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default')
+    OR (NEW."ticket_type"::text IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text
+      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'))
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
 -- [7] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
