@@ -207,17 +207,19 @@ class Planned:
 
 def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
               batch_delay: float = 0.0, optimize: bool = True, batch_time_ms: int = 50,
-              max_replica_lag_mb: int = 0, lint: LintSettings | None = None) -> Planned:
+              max_replica_lag_mb: int = 0, lint: LintSettings | None = None,
+              record_basis: bool = True) -> Planned:
     """Check one migration file against the catalog ``source`` gives it, and plan it.
 
     The plan follows the server a live catalog was read from (``PlanOptions.for_server``), as
-    the executor's does. Raises ``CompileError`` when the migration or its catalog has errors.
+    the executor's does. ``record_basis``: record what it was made from (``Plan.basis``),
+    which only a saved plan needs (a few milliseconds of a cold ``plan`` otherwise). Raises
+    ``CompileError`` when the migration or its catalog has errors.
     """
     from dataclasses import replace
 
     from pgroll_dsl.plan.options import PlanOptions
     from pgroll_dsl.plan.planner import plan_migration
-    from pgroll_dsl.render.saved_plan import basis
 
     checked = compile_file(path)
     before = catalog_before(source, path)
@@ -227,8 +229,11 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
         batch_delay=batch_delay, previous_version_schema=before.previous_version_schema,
         optimize=optimize, batch_time_ms=batch_time_ms, max_replica_lag_mb=max_replica_lag_mb)
     plan = plan_migration(checked.migration, before.catalog, options)
-    # What it was made from: a saved plan (``plan -o``) runs only where that still holds.
-    plan = replace(plan, basis=basis(checked.migration, before.catalog, options))
+    if record_basis:
+        from pgroll_dsl.render.saved_plan import basis
+
+        # What it was made from: a saved plan (``plan -o``) runs only where that still holds.
+        plan = replace(plan, basis=basis(checked.migration, before.catalog, options))
     return Planned(plan, (*checked.warnings, *before.warnings, *warnings))
 
 

@@ -256,7 +256,7 @@ def plan(
         planned = api.plan_migration(migration_file, history=history, snapshot=snapshot,
                                      postgres_url=postgres_url, schema=schema,
                                      backfill=backfill, optimize=optimize,
-                                     pg_version=pg_version)
+                                     pg_version=pg_version, record_basis=output is not None)
     except CompileError as err:
         environment = is_environment(err.diagnostics)
         _emit(Report(diagnostics=tuple(err.diagnostics),
