@@ -1,7 +1,7 @@
 """Backfill speed against its floor: one plain UPDATE of the same rows.
 
 Usage: python benchmarks/backfill.py [--quick] [--sizes 10000,100000,1000000,10000000] [--runs 3]
-                                    [--owner]
+                                    [--owner] [--start-args "--backfill-batch-time 200"]
 
 For each size, a table ``t(id bigint primary key, v int, payload text)`` in a fresh database:
 
@@ -71,7 +71,8 @@ def floor(bench: Bench, rows: int, kind: str) -> float:
         return time.perf_counter() - begin
 
 
-def migration(bench: Bench, rows: int, kind: str, files: Path) -> dict[str, Any]:
+def migration(bench: Bench, rows: int, kind: str, files: Path,
+              start_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """Start the migration on ``rows`` rows; its backfill and whole start, in seconds."""
     path = migration_file(files, f"bench_{kind}", KINDS[kind][0])
     with bench.database() as db, bench.connect(db) as conn:
@@ -80,7 +81,7 @@ def migration(bench: Bench, rows: int, kind: str, files: Path) -> dict[str, Any]
         backfill_sql = backfill_statements(plan_json(bench, db, path))
         vacuum_and_checkpoint(conn)
         bench.mark_log()
-        run = bench.pgroll("start", db, str(path))
+        run = bench.pgroll("start", db, str(path), *start_args)
         window = backfill_window(bench.logged(), backfill_sql)
         version = bench.pgroll("latest", db).stdout.strip()
         conn.execute(f'SET search_path TO "{version}"')
@@ -97,7 +98,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes 1000,10000,50000; 1 run")
     parser.add_argument("--owner", action="store_true",
                         help="run pgroll-dsl as the table's owner, not as a superuser")
+    parser.add_argument("--start-args", default="",
+                        help="more options of pgroll-dsl start, e.g. a batch time to compare")
     args = parser.parse_args()
+    start_args = tuple(args.start_args.split())
     sizes = [int(s) for s in ("1000,10000,50000" if args.quick else args.sizes).split(",")]
     runs = 1 if args.quick else args.runs
 
@@ -116,7 +120,7 @@ def main() -> None:
                 times.setdefault(("floor_bigint", rows), []).append(
                     floor(bench, rows, "type_int_bigint"))
                 for kind in KINDS:
-                    result = migration(bench, rows, kind, Path(tmp))
+                    result = migration(bench, rows, kind, Path(tmp), start_args)
                     wrong += result["wrong_rows"]
                     starts.setdefault((kind, rows), []).append(result["start"])
                     backfill = result["backfill"]
@@ -132,6 +136,7 @@ def main() -> None:
     floors = {"add_not_null": "floor", "type_int_bigint": "floor_bigint"}
     results: dict[str, Any] = {"machine": machine(), "runs": runs, "sizes": sizes,
                                "migrator": "table owner" if args.owner else "superuser",
+                               "start_args": list(start_args),
                                "backfill_timed_by": sorted(methods), "wrong_rows": wrong,
                                "empty_table_start_seconds": {k: summary(v)
                                                              for k, v in empty.items()},
@@ -164,6 +169,8 @@ def main() -> None:
     print(f"backfill timed by: {', '.join(sorted(methods))}; "
           f"rows with a wrong value through the new version: {wrong}")
     name = "backfill_owner" if args.owner else "backfill"
+    if start_args:  # a comparison: the page's figures stay as they are
+        name += "_" + "_".join(a.strip("-").replace("-", "_") for a in start_args)
     write_json(name, results)
     plot(results, name)
 

@@ -46,7 +46,7 @@ from pgroll_dsl.plan.triggers import (
     written_trigger_sql,
 )
 from pgroll_dsl.sql.ddl import deferrable, idents, qualified
-from pgroll_dsl.sql.expressions import rename_columns
+from pgroll_dsl.sql.expressions import calls, rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
 
@@ -66,10 +66,8 @@ class Rewrite:
 # ---- shared helpers --------------------------------------------------------------------
 
 
-def install_trigger(ctx: Context, table: Table, column: str,
-                    up: tuple[str, str, tuple[tuple[str, str], ...]] | None,
-                    down: tuple[str, str, tuple[tuple[str, str], ...]] | None,
-                    marker: bool) -> None:
+def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
+                    down: Side | None, marker: bool) -> None:
     """Marker column (once per table), trigger function and trigger; dropped at the end.
 
     A column with ``up`` on a marked table also gets the trigger that records a new-version
@@ -82,14 +80,12 @@ def install_trigger(ctx: Context, table: Table, column: str,
         backfill.add_marker(ctx, table)
     spec = TriggerSpec(
         name=name, schema=ctx.schema, table=table.physical, version_schema=ctx.version_schema,
-        up=Side(*up) if up is not None else None, down=Side(*down) if down is not None else None,
+        up=up, down=down,
         marker=marker,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
     )
-    generated = {c.physical for c in table.columns if c.generated is not None}
-    if any(physical in generated for side in (spec.up, spec.down) if side is not None
-           for _, physical in used_variables(side)):
+    if not _may_skip(ctx, table, [s for s in (spec.up, spec.down) if s is not None]):
         spec = replace(spec, skips=False)
     ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
@@ -112,6 +108,26 @@ def install_trigger(ctx: Context, table: Table, column: str,
         ctx.trigger_drops.append(made_name)  # complete drops it with what it keeps in sync
         ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", relation=table.physical,
                  safe=(safety.DROP_FUNCTION,))
+
+
+def _may_skip(ctx: Context, table: Table, sides: list[Side]) -> bool:
+    """Whether the sync trigger's ``WHEN`` may evaluate ``up``/``down`` to skip a write.
+
+    Not when one reads a generated column (a BEFORE trigger's ``WHEN`` may not: ``NEW`` does
+    not have it yet), nor when it names a function, an operator or a cast the database may
+    have of its own: a user's ``upper(int)`` may be volatile, or do something on every call,
+    where the built-in ``upper`` it looks like is neither.
+    """
+    generated = {c.physical for c in table.columns if c.generated is not None}
+    routines = ctx.before.routines
+    for side in sides:
+        if any(physical in generated for _, physical in used_variables(side)):
+            return False
+        named = calls(side.expression)
+        if routines.opaque or named.functions & routines.functions \
+                or named.operators & routines.operators or (named.casts and routines.casts):
+            return False
+    return True
 
 
 def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:
@@ -143,10 +159,12 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         before_vars = tuple((c.name, c.physical) for c in table.columns)
         after_vars = tuple((c.name, c.physical) for c in after.columns)
         copy = quote_ident(rewrite.name)
+        new_type = render_type(rewrite.type) if rewrite.type is not None else column.type
         install_trigger(
             ctx, table, rewrite.name,
-            up=(temp, rewrite.up or copy, before_vars),
-            down=(column.physical, rewrite.down or copy, after_vars), marker=True,
+            up=Side(temp, rewrite.up or copy, before_vars, new_type),
+            down=Side(column.physical, rewrite.down or copy, after_vars, column.type),
+            marker=True,
         )
     for rewrite in rewrites:
         column = table.column(rewrite.name)
@@ -245,8 +263,9 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
     if op.down is not None:
         after = ctx.after.table(table.name) or table
         install_trigger(ctx, table, column.name, up=None,
-                        down=(column.physical, op.down.text,
-                              tuple((c.name, c.physical) for c in after.columns)), marker=False)
+                        down=Side(column.physical, op.down.text,
+                                  tuple((c.name, c.physical) for c in after.columns),
+                                  column.type), marker=False)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} "
                      f"DROP COLUMN IF EXISTS {quote_ident(column.physical)}"],
                f"drop column {column.name}" + (" and its sync trigger together" if op.down

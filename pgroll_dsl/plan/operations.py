@@ -22,6 +22,7 @@ from pgroll_dsl.plan.context import (
     validate_step,
 )
 from pgroll_dsl.plan.model import Cost, Exemption, Lock, Phase, StepKind
+from pgroll_dsl.plan.triggers import Side
 from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
@@ -251,8 +252,9 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     if needs_trigger:
         assert up is not None
         variables = tuple((c.name, c.physical) for c in table.columns)
-        install_trigger(ctx, table, name,
-                        up=(temp, up.text, variables), down=None, marker=True)
+        install_trigger(ctx, table, name, up=Side(temp, up.text, variables,
+                                                  render_type(column.type)),
+                        down=None, marker=True)
     _add_column_constraints(ctx, op, table, temp, fast)
     if not fast and default is not None:  # the new version's view carries it meanwhile
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET DEFAULT "

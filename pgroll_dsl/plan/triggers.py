@@ -29,6 +29,7 @@ values itself. The same ``WHEN`` skips a write the function would not change (se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
@@ -53,6 +54,7 @@ class Side:
     target: str
     expression: str
     variables: tuple[tuple[str, str], ...]
+    target_type: str = ""  # the target column's type as SQL ("": unknown, never skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,20 +172,62 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
     )
 
 
+# Types whose text form is the value itself, in every session: two values that print alike
+# are the same value. (Not float, whose digits follow extra_float_digits, nor timestamptz,
+# whose zone abbreviation may name two offsets: see below. Other types are not compared at
+# all: a user type, an enum, a geometric type whose = compares areas.)
+_TEXT_EXACT = frozenset({
+    "bigint", "bigserial", "bit", "bit varying", "bool", "boolean", "bpchar", "bytea", "char",
+    "character", "character varying", "cidr", "date", "decimal", "inet", "int", "int2", "int4",
+    "int8", "integer", "interval", "json", "jsonb", "macaddr", "macaddr8", "numeric",
+    "serial", "smallint", "smallserial", "text", "time", "time with time zone",
+    "time without time zone", "timestamp", "timestamp without time zone", "timetz", "uuid",
+    "varbit", "varchar",
+})
+_BINARY = {"double precision": "float8", "float": "float8", "float8": "float8",
+           "float4": "float4", "real": "float4"}  # compared bit for bit (0 and -0 differ)
+_BY_VALUE = frozenset({"timestamp with time zone", "timestamptz"})  # the instant is all
+
+
+def _type_class(sql_type: str) -> str | None:
+    """``text``, ``value``, ``float8``, ``float4`` or ``None`` (not compared) for a type."""
+    name = re.sub(r"\(.*?\)", "", sql_type.lower())
+    bare = re.sub(r"(\s*\[\s*\d*\s*\])+$", "", name)
+    array = bare != name
+    name = " ".join(bare.replace('"', "").removeprefix("pg_catalog.").split())
+    if name in _TEXT_EXACT:
+        return "text"
+    if name in _BY_VALUE:
+        return "value"
+    return _BINARY.get(name) if not array else None
+
+
 def _changed_by(side: Side) -> str | None:
     """SQL that is true when ``side`` would write something else than its target holds.
 
     The expression is evaluated on ``NEW`` as the trigger would evaluate it, within the same
-    statement, so the comparison is exact for anything that is not volatile; the two values
-    are compared as text (every type has a text form, json included, and a value the
-    assignment would convert compares as changed, so the trigger then runs). ``None``: the
-    expression cannot be evaluated in a ``WHEN`` (a sub-query, a volatile call, a name that
-    is not a column of the row).
+    statement and only for the writers the function evaluates it for, so it gives what the
+    function would write (it is not volatile). Compared as text (byte for byte) where the
+    type's text form is the value, a float bit for bit (its text follows extra_float_digits),
+    a timestamptz by its instant (its zone abbreviation may name two offsets). ``None``:
+    not comparable here (a sub-query, a volatile call, a name that is not a
+    column of the row, a type of neither kind).
     """
     direct = on_the_row(side, "NEW")
     if direct is None or not is_non_volatile(side.expression):
         return None
-    return f"NEW.{quote_ident(side.target)}::text IS DISTINCT FROM ({direct})::text"
+    target = f"NEW.{quote_ident(side.target)}"
+    match _type_class(side.target_type):
+        case "text":
+            return (f'{target}::text COLLATE "C" IS DISTINCT FROM ({direct})::text '
+                    'COLLATE "C"')
+        case "value":
+            return f"{target} IS DISTINCT FROM ({direct})"
+        case "float8" | "float4" as kind:
+            return (f"pg_catalog.{kind}send({target}) IS DISTINCT FROM "
+                    f"pg_catalog.{kind}send(({direct})::{kind})")
+        case _:
+            return None
 
 
 def needed_when(spec: TriggerSpec) -> str | None:
@@ -193,22 +237,19 @@ def needed_when(spec: TriggerSpec) -> str | None:
     ``down`` for new-version writers, and acts on rows the backfill has not reached (the
     marker set). When none of that applies, running it writes exactly what the row holds:
     most writes to a busy table change other columns, and a PL/pgSQL call costs more than
-    the write itself. Each comparison comes before the writer's version, which is dearer to
-    read (PostgreSQL evaluates OR and AND from the left and stops when the result is known).
-    ``None``: no skipping (see :func:`_changed_by`).
+    the write itself. ``None``: no skipping (see :func:`_changed_by`).
     """
     if not spec.skips:
         return None
-    version = is_new_version(spec.version_schema)
-    parts = [f"NEW.{quote_ident(MARKER)}"] if spec.marker else []
-    for side, writer in ((spec.up, f"NOT {version}"), (spec.down, version)):
-        if side is None:
-            continue
-        changed = _changed_by(side)
-        if changed is None:
-            return None
-        parts.append(f"({changed}\n      AND {writer})")
-    return "\n    OR ".join(parts) if parts else "false"
+    up = _changed_by(spec.up) if spec.up is not None else "false"
+    down = _changed_by(spec.down) if spec.down is not None else "false"
+    if up is None or down is None:
+        return None
+    # The writer's version first: each expression only for the writers the function
+    # evaluates it for (one that fails for the others must not fail their writes).
+    changes = (f"CASE WHEN {is_new_version(spec.version_schema)}\n"
+               f"      THEN {down}\n      ELSE {up} END")
+    return f"NEW.{quote_ident(MARKER)}\n    OR {changes}" if spec.marker else changes
 
 
 def _not_backfilling(spec: TriggerSpec) -> str:

@@ -371,6 +371,45 @@ def is_non_volatile(text: str) -> bool:
     return not volatile
 
 
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """What an expression calls by name: PostgreSQL resolves each through the catalog."""
+
+    functions: frozenset[str]  # unqualified names, lower case
+    operators: frozenset[str]  # operator symbols
+    casts: bool  # whether it casts anything (a user cast may run a function)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def calls(text: str) -> Calls:
+    """The functions, operators and casts ``text`` names (none if it does not parse)."""
+    from pglast import ast, parse_sql
+    from pglast.visitors import Visitor
+
+    prefix, suffix = Context.EXPRESSION.prefix, Context.EXPRESSION.suffix
+    try:
+        tree = parse_sql(prefix + text + suffix)
+    except parser.ParseError:
+        return Calls(frozenset(), frozenset(), casts=False)
+    functions: set[str] = set()
+    operators: set[str] = set()
+    casts = False
+
+    class _Names(Visitor):
+        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
+            functions.add(str(getattr((node.funcname or ())[-1], "sval", "")).lower())
+
+        def visit_A_Expr(self, ancestors: Any, node: ast.A_Expr) -> None:  # noqa: N802
+            operators.update(str(getattr(n, "sval", "")) for n in node.name or ())
+
+        def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> None:  # noqa: N802
+            nonlocal casts
+            casts = True
+
+    _Names()(tree)
+    return Calls(frozenset(functions), frozenset(operators), casts)
+
+
 def normalized(text: str) -> object:
     """An expression's parse tree with PostgreSQL's cosmetic additions removed.
 

@@ -66,8 +66,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE 
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_description"::text IS DISTINCT FROM (UPPER(NEW."name"))::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+      THEN false
+      ELSE NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
@@ -124,8 +125,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPD
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_category"::text IS DISTINCT FROM (NEW."name" || '-category')::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+      THEN false
+      ELSE NEW."_pgroll_new_category"::text COLLATE "C" IS DISTINCT FROM (NEW."name" || '-category')::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 

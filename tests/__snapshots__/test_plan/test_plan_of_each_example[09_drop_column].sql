@@ -30,8 +30,9 @@ $pgroll$;
 -- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (((NEW."price"::text IS DISTINCT FROM (0)::text
-      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'))
+  WHEN ((CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
+      THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM (0)::text COLLATE "C"
+      ELSE false END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
 

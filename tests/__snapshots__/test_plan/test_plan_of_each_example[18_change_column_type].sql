@@ -71,10 +71,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_rating"::text IS DISTINCT FROM (CAST(NEW."rating" AS integer))::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type')
-    OR (NEW."rating"::text IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text
-      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
+      THEN NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C"
+      ELSE NEW."_pgroll_new_rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."rating" AS integer))::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 

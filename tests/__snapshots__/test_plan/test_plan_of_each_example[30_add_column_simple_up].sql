@@ -70,8 +70,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UP
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_description"::text IS DISTINCT FROM ('temporary-description')::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
+      THEN false
+      ELSE NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM ('temporary-description')::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 

@@ -67,10 +67,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE U
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_ticket_type"::text IS DISTINCT FROM (NEW."ticket_type")::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default')
-    OR (NEW."ticket_type"::text IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text
-      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
+      THEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
+      ELSE NEW."_pgroll_new_ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."ticket_type")::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 

@@ -82,10 +82,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN ((NEW."_pgroll_needs_backfill"
-    OR (NEW."_pgroll_new_id"::text IS DISTINCT FROM (NEW."id")::text
-      AND NOT pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table')
-    OR (NEW."id"::text IS DISTINCT FROM (NEW."_pgroll_new_id")::text
-      AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'))
+    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
+      THEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
+      ELSE NEW."_pgroll_new_id"::text COLLATE "C" IS DISTINCT FROM (NEW."id")::text COLLATE "C" END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
