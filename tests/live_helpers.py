@@ -22,6 +22,7 @@ from psycopg.conninfo import make_conninfo
 from pgroll_dsl import api, ir
 from pgroll_dsl.backends.live import Session
 from pgroll_dsl.backends.runner import Runner, RunOptions
+from pgroll_dsl.catalog.derived import BACKFILL_SETTING
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.plan.model import Plan, Step, StepKind
@@ -250,3 +251,20 @@ def stop_writers(writers: Any) -> None:
         assert writer.thread is not None
         writer.thread.join(timeout=30)
         assert not writer.thread.is_alive(), f"{writer.thread.name} hung: a client was blocked"
+
+
+def always_firing(conn: Connection, table: str) -> None:
+    """``table``'s sync triggers made to run on every write, as before they skipped writes
+    they would not change: the reference the trigger-skip tests compare rows with."""
+    rows = conn.execute(
+        "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
+        "AND t.tgname LIKE '\\_pgroll\\_trigger%%' AND t.tgname NOT LIKE '%%-set%%'",
+        (f"public.{table}",)).fetchall()
+    assert rows, "no sync trigger found"
+    for trigger, function in rows:
+        conn.execute(f'CREATE OR REPLACE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE ON '
+                     f"public.{table} "
+                     f"FOR EACH ROW WHEN (current_setting('{BACKFILL_SETTING}', true) IS "
+                     f"DISTINCT FROM '\"public\".\"{table}\"') "
+                     f'EXECUTE FUNCTION public."{function}"()')

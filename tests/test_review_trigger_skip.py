@@ -21,7 +21,15 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import (
+    Connection,
+    always_firing,
+    apply,
+    client,
+    dsn_of,
+    make_runner,
+    migration,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -32,22 +40,6 @@ NEW = "public_02_x"
 @pytest.fixture
 def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
     return dsn_of(pg_dsn, pg_conn)
-
-
-def _always_fire(conn: Connection, table: str) -> None:
-    """``table``'s sync triggers made to run on every write, as before the skip."""
-    rows = conn.execute(
-        "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
-        "AND t.tgname LIKE '\\_pgroll\\_trigger%%' AND t.tgname NOT LIKE '%%-set%%'",
-        (f"public.{table}",)).fetchall()
-    assert rows, "no sync trigger found"
-    for trigger, function in rows:
-        conn.execute(f'CREATE OR REPLACE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE ON '
-                     f"public.{table} "
-                     f"FOR EACH ROW WHEN (current_setting('{BACKFILL_SETTING}', true) IS "
-                     f"DISTINCT FROM '\"public\".\"{table}\"') "
-                     f'EXECUTE FUNCTION public."{function}"()')
 
 
 def _rows(conn: Connection, table: str) -> list[tuple[Any, ...]]:
@@ -75,7 +67,7 @@ def pair(admin_dsn: str, pg_conn: Connection) -> Iterator[Any]:
             if before:
                 pg_conn.execute(before.format(t=t))
         runner.start(migration("\n".join(text.format(t=t) for t in "tr"), "02_x"))
-        _always_fire(pg_conn, "r")
+        always_firing(pg_conn, "r")
         assert _rows(pg_conn, "t") == _rows(pg_conn, "r")
 
     yield start
@@ -265,36 +257,33 @@ def _outcomes(admin_dsn: str, version: str, statements: list[str]) -> dict[str, 
     return found
 
 
-# Found in review (broke before the comparison by type and the writer-first CASE):
-# the WHEN evaluates up for new-version writers too (each comparison comes before the
-# writer's version): `add x int up 100 / d`; a new-version client runs UPDATE t SET d = 0,
-# x = 7 on a backfilled row: the function would not evaluate up (new version, marker
-# clear) and the write succeeded; now the WHEN divides by zero and the UPDATE fails with
-# 22012 (an INSERT passes: the marker is set on insert and the OR stops there)
-def test_up_that_fails_on_a_new_version_write(pair: Any, admin_dsn: str,
-                                              pg_conn: Connection) -> None:
-    pair("id int primary key, d int, c text", "SELECT g, 1, 'c' FROM generate_series(1, 4) g",
-         "alter table {t} add x int up `100 / d`;")
-    found = _outcomes(admin_dsn, NEW, ["UPDATE {t} SET d = 0, x = 7 WHERE id = 1",
-                                       "UPDATE {t} SET c = 'n' WHERE id = 1",
-                                       "INSERT INTO {t} (id, d, c, x) VALUES (9, 0, 'i', 3)"])
-    assert found["t"] == found["r"] == ["ok", "ok", "ok"], found
-    assert _rows(pg_conn, "t") == _rows(pg_conn, "r")
+# Found in review (broke before the writer-first CASE): the WHEN evaluated each direction
+# for every writer, the function only its own. ``up fails for new``: `add x int up 100 / d`;
+# a new-version client's UPDATE t SET d = 0, x = 7 on a backfilled row (the function never
+# evaluates up there) failed with 22012 in the WHEN. ``down fails for old``: `alter a type
+# bigint up a down (100 / a)::int`; after an old-version client set a = 0, its UPDATE t SET
+# c = 'o' failed the same way (the old-version branch evaluates up only).
+FAILING_EXPRESSIONS = {
+    "up fails for new": (
+        NEW, "id int primary key, d int, c text",
+        "SELECT g, 1, 'c' FROM generate_series(1, 4) g", "alter table {t} add x int up `100 / d`;",
+        ["UPDATE {t} SET d = 0, x = 7 WHERE id = 1", "UPDATE {t} SET c = 'n' WHERE id = 1",
+         "INSERT INTO {t} (id, d, c, x) VALUES (9, 0, 'i', 3)"]),
+    "down fails for old": (
+        OLD, "id int primary key, a int, c text",
+        "SELECT g, g, 'c' FROM generate_series(1, 4) g",
+        "alter table {t} alter a type bigint up `a` down `(100 / a)::int`;",
+        ["UPDATE {t} SET a = 0 WHERE id = 1", "UPDATE {t} SET c = 'o' WHERE id = 1",
+         "INSERT INTO {t} (id, a, c) VALUES (9, 0, 'i')"]),
+}
 
 
-# Found in review (broke before the comparison by type and the writer-first CASE):
-# the WHEN evaluates down for old-version writers too: `alter a type bigint up a down
-# (100 / a)::int`; an old-version client sets a = 0 (fine: up changed, the OR stops), then
-# UPDATE t SET c = 'o' on that row: up changes nothing, so the WHEN goes on to down,
-# divides by zero and the UPDATE fails with 22012; the function (old-version branch:
-# up only) never evaluated down, and the always-firing table takes the write
-def test_down_that_fails_on_an_old_version_write(pair: Any, admin_dsn: str,
-                                                 pg_conn: Connection) -> None:
-    pair("id int primary key, a int, c text", "SELECT g, g, 'c' FROM generate_series(1, 4) g",
-         "alter table {t} alter a type bigint up `a` down `(100 / a)::int`;")
-    found = _outcomes(admin_dsn, OLD, ["UPDATE {t} SET a = 0 WHERE id = 1",
-                                       "UPDATE {t} SET c = 'o' WHERE id = 1",
-                                       "INSERT INTO {t} (id, a, c) VALUES (9, 0, 'i')"])
+@pytest.mark.parametrize("case", list(FAILING_EXPRESSIONS))
+def test_an_expression_the_function_would_not_evaluate(pair: Any, admin_dsn: str,
+                                                       pg_conn: Connection, case: str) -> None:
+    version, columns, rows, text, statements = FAILING_EXPRESSIONS[case]
+    pair(columns, rows, text)
+    found = _outcomes(admin_dsn, version, statements)
     assert found["t"] == found["r"] == ["ok", "ok", "ok"], found
     assert _rows(pg_conn, "t") == _rows(pg_conn, "r")
 
@@ -382,7 +371,7 @@ def test_up_reading_a_generated_column(admin_dsn: str, pg_conn: Connection, kind
                             "FROM generate_series(1, 6) g")
         runner.start(migration("\n".join(f"alter table {t} add x int up `coalesce(g, -1) + 1`;"
                                          for t in "tr"), "02_x"))
-        _always_fire(pg_conn, "r")
+        always_firing(pg_conn, "r")
         assert _rows(pg_conn, "t") == _rows(pg_conn, "r")
         for version in (OLD, NEW):
             _write_both(admin_dsn, pg_conn, version, [], [
@@ -410,7 +399,7 @@ def test_partitioned_table(admin_dsn: str, pg_conn: Connection) -> None:
                             "FROM generate_series(1, 10) g")
         runner.start(migration("\n".join(f"alter table {t} add x bigint up `a * 2`;"
                                          for t in "tr"), "02_x"))
-        _always_fire(pg_conn, "r")
+        always_firing(pg_conn, "r")
         assert _rows(pg_conn, "t") == _rows(pg_conn, "r")
         for version in (OLD, NEW):
             _write_both(admin_dsn, pg_conn, version, [], [

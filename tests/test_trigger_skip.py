@@ -19,7 +19,15 @@ from typing import Any
 import pytest
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import (
+    Connection,
+    always_firing,
+    apply,
+    client,
+    dsn_of,
+    make_runner,
+    migration,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -78,24 +86,10 @@ def started(request: pytest.FixtureRequest, admin_dsn: str,
             pg_conn.execute(f"INSERT INTO {table} SELECT g, g, (g * 3)::text, "
                             "json_build_object('g', g), 'c' FROM generate_series(1, 60) g")
         runner.start(migration("\n".join(text.format(t=t) for t in "tr"), "02_x"))
-        _always_fire(pg_conn, "r")
+        always_firing(pg_conn, "r")
         yield request.param
     finally:
         runner.close()
-
-
-def _always_fire(conn: Connection, table: str) -> None:
-    """``table``'s sync triggers made to run on every write, as before the skip."""
-    rows = conn.execute(
-        "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
-        "AND t.tgname NOT LIKE '%%-set%%'", (f"public.{table}",)).fetchall()
-    for trigger, function in rows:
-        conn.execute(f'CREATE OR REPLACE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE ON '
-                     f"public.{table} "
-                     f"FOR EACH ROW WHEN (current_setting('{BACKFILL_SETTING}', true) IS "
-                     f"DISTINCT FROM '\"public\".\"{table}\"') "
-                     f'EXECUTE FUNCTION public."{function}"()')
 
 
 def _rows(conn: Connection, table: str, masked: str = "") -> list[tuple[Any, ...]]:

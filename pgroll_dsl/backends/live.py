@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from pgroll_dsl.backends.workers import run_backfill_workers
+from pgroll_dsl.backends.workers import RETRYABLE, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.backfill import progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
@@ -268,11 +268,11 @@ class Executor:
     def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
                   gate: Step, again: Callable[[], None] | None = None,
                   schemas: tuple[str, ...] = ()) -> None:
-        """Run ``body``; on a lock timeout or a deadlock, back off and run it again.
+        """Run ``body``; on a ``RETRYABLE`` error, back off and run it again.
 
-        Before each attempt, wait until no other transaction holds a lock that conflicts
-        with the one ``gate`` asks for (up to ``holder_wait_s`` in all); before a retry, run
-        ``again``.
+        (A lock timeout, a deadlock, or a row a client moved to another partition.) Before
+        each attempt, wait until no other transaction holds a lock that conflicts with the
+        one ``gate`` asks for (up to ``holder_wait_s`` in all); before a retry, run ``again``.
         """
         attempt = 0
         deadline = time.monotonic() + self.session.holder_wait_s
@@ -283,7 +283,7 @@ class Executor:
                     again()
                 body()
                 return
-            except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as err:
+            except RETRYABLE as err:
                 attempt += 1
                 if attempt > self.session.retries:
                     raise StepFailed(current(), err) from err

@@ -110,12 +110,19 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
         raise errors[0]
 
 
+# Errors after which running the same statement (the same transaction) again may succeed: a
+# lock timeout, a deadlock, and a row a client moved to another partition while a batch
+# was about to update it (a backfill keeps what its committed batches did).
+RETRYABLE = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected,
+             psycopg.errors.SerializationFailure)
+
+
 def _with_retries(conn: Connection, statement: str, retries: int) -> None:
     for attempt in range(retries + 1):
         try:
             conn.execute(statement)
             return
-        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+        except RETRYABLE:
             if attempt == retries:
                 raise
             time.sleep(min(5.0, 0.05 * 2 ** (attempt + 1)) * (0.5 + random.random()))

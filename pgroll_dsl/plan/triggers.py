@@ -173,9 +173,11 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
 
 
 # Types whose text form is the value itself, in every session: two values that print alike
-# are the same value. (Not float, whose digits follow extra_float_digits, nor timestamptz,
-# whose zone abbreviation may name two offsets: see below. Other types are not compared at
-# all: a user type, an enum, a geometric type whose = compares areas.)
+# are the same value, and what an assignment of another type's value gives prints as that
+# value's text. Not float (its digits follow extra_float_digits), nor timestamptz (a zone
+# abbreviation may name two offsets), nor a user type, an enum, a domain: a migrated column
+# of those keeps its trigger on every write. (Compared by value instead, the expression's
+# type would have to be known: timestamptz = integer does not exist.)
 _TEXT_EXACT = frozenset({
     "bigint", "bigserial", "bit", "bit varying", "bool", "boolean", "bpchar", "bytea", "char",
     "character", "character varying", "cidr", "date", "decimal", "inet", "int", "int2", "int4",
@@ -184,22 +186,13 @@ _TEXT_EXACT = frozenset({
     "time without time zone", "timestamp", "timestamp without time zone", "timetz", "uuid",
     "varbit", "varchar",
 })
-_BINARY = {"double precision": "float8", "float": "float8", "float8": "float8",
-           "float4": "float4", "real": "float4"}  # compared bit for bit (0 and -0 differ)
-_BY_VALUE = frozenset({"timestamp with time zone", "timestamptz"})  # the instant is all
 
 
-def _type_class(sql_type: str) -> str | None:
-    """``text``, ``value``, ``float8``, ``float4`` or ``None`` (not compared) for a type."""
+def text_exact(sql_type: str) -> bool:
+    """Whether a column type (as SQL, arrays included) is one of :data:`_TEXT_EXACT`."""
     name = re.sub(r"\(.*?\)", "", sql_type.lower())
-    bare = re.sub(r"(\s*\[\s*\d*\s*\])+$", "", name)
-    array = bare != name
-    name = " ".join(bare.replace('"', "").removeprefix("pg_catalog.").split())
-    if name in _TEXT_EXACT:
-        return "text"
-    if name in _BY_VALUE:
-        return "value"
-    return _BINARY.get(name) if not array else None
+    name = re.sub(r"(\s*\[\s*\d*\s*\])+$", "", name)
+    return " ".join(name.replace('"', "").removeprefix("pg_catalog.").split()) in _TEXT_EXACT
 
 
 def _changed_by(side: Side) -> str | None:
@@ -207,27 +200,16 @@ def _changed_by(side: Side) -> str | None:
 
     The expression is evaluated on ``NEW`` as the trigger would evaluate it, within the same
     statement and only for the writers the function evaluates it for, so it gives what the
-    function would write (it is not volatile). Compared as text (byte for byte) where the
-    type's text form is the value, a float bit for bit (its text follows extra_float_digits),
-    a timestamptz by its instant (its zone abbreviation may name two offsets). ``None``:
-    not comparable here (a sub-query, a volatile call, a name that is not a
-    column of the row, a type of neither kind).
+    function would write (it is not volatile), compared as text byte for byte (the target's
+    type is one whose text is its value). ``None``: not comparable here (a sub-query, a
+    volatile call, a name that is not a column of the row, another type).
     """
     direct = on_the_row(side, "NEW")
-    if direct is None or not is_non_volatile(side.expression):
+    if direct is None or not is_non_volatile(side.expression) \
+            or not text_exact(side.target_type):
         return None
-    target = f"NEW.{quote_ident(side.target)}"
-    match _type_class(side.target_type):
-        case "text":
-            return (f'{target}::text COLLATE "C" IS DISTINCT FROM ({direct})::text '
-                    'COLLATE "C"')
-        case "value":
-            return f"{target} IS DISTINCT FROM ({direct})"
-        case "float8" | "float4" as kind:
-            return (f"pg_catalog.{kind}send({target}) IS DISTINCT FROM "
-                    f"pg_catalog.{kind}send(({direct})::{kind})")
-        case _:
-            return None
+    return (f'NEW.{quote_ident(side.target)}::text COLLATE "C" IS DISTINCT FROM '
+            f'({direct})::text COLLATE "C"')
 
 
 def needed_when(spec: TriggerSpec) -> str | None:
