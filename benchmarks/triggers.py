@@ -1,6 +1,6 @@
 """Cost of the sync triggers: a bulk UPDATE with them against the same UPDATE without them.
 
-Usage: python benchmarks/triggers.py [--quick] [--rows 100000] [--runs 9]
+Usage: python benchmarks/triggers.py [--quick] [--rows 100000] [--runs 15]
 
 For each migration kind, a table ``t(id bigint primary key, v int, payload text)`` of
 ``--rows`` rows in a fresh database, and ``pgroll-dsl start`` of the migration. Then two
@@ -77,8 +77,8 @@ def timed_update(conn: Conn, schema: str, statement: str, triggers: bool) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=9,
-                        help="runs (9: one statement's time spreads widely)")
+    parser.add_argument("--runs", type=int, default=15,
+                        help="runs (15: one statement's time spreads widely)")
     parser.add_argument("--quick", action="store_true", help="10 000 rows, 1 run")
     args = parser.parse_args()
     rows, runs = (10_000, 1) if args.quick else (args.rows, args.runs)
