@@ -361,6 +361,8 @@ def test_up_reading_a_generated_column(admin_dsn: str, pg_conn: Connection, kind
     """Held: an ``up`` that reads a generated column (stored, or PostgreSQL 18's virtual):
     ``NEW`` does not have its value yet in a BEFORE trigger; the skipping table ends as the
     always-firing one."""
+    if kind == "virtual" and pg_conn.info.server_version < 180000:
+        pytest.skip("virtual generated columns are new in PostgreSQL 18")
     runner = make_runner(admin_dsn)
     try:
         apply(runner, "sql up `" + " ".join(
