@@ -29,6 +29,7 @@ from pgroll_dsl.passes.lint_config import LintSettings
 
 if TYPE_CHECKING:
     from pgroll_dsl.plan.model import Plan
+    from pgroll_dsl.plan.options import PlanOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +217,6 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
     which only a saved plan needs (a few milliseconds of a cold ``plan`` otherwise). Raises
     ``CompileError`` when the migration or its catalog has errors.
     """
-    from dataclasses import replace
-
     from pgroll_dsl.plan.options import PlanOptions
     from pgroll_dsl.plan.planner import plan_migration
 
@@ -230,11 +229,22 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
         optimize=optimize, batch_time_ms=batch_time_ms, max_replica_lag_mb=max_replica_lag_mb)
     plan = plan_migration(checked.migration, before.catalog, options)
     if record_basis:
-        from pgroll_dsl.render.saved_plan import basis
-
-        # What it was made from: a saved plan (``plan -o``) runs only where that still holds.
-        plan = replace(plan, basis=basis(checked.migration, before.catalog, options))
+        plan = with_basis(plan, checked.migration, before.catalog, options)
     return Planned(plan, (*checked.warnings, *before.warnings, *warnings))
+
+
+def with_basis(plan: Plan, migration: ir.Migration, catalog: Catalog,
+               options: PlanOptions) -> Plan:
+    """``plan`` with what it was made from (``Plan.basis``).
+
+    A saved plan (``plan -o``) runs only where that still holds. The module that makes it is
+    loaded here, not by every ``plan`` that only shows the plan.
+    """
+    from dataclasses import replace
+
+    from pgroll_dsl.render.saved_plan import basis
+
+    return replace(plan, basis=basis(migration, catalog, options))
 
 
 def validate(migration: ir.Migration, before: Before, lint: LintSettings | None = None
@@ -258,4 +268,4 @@ def validate(migration: ir.Migration, before: Before, lint: LintSettings | None 
 
 __all__ = ["Before", "CatalogSource", "Loaded", "Planned", "catalog_before", "compile_file",
            "compile_source", "history_before", "plan_file", "replay_warnings", "validate",
-           "validate_directory", "validate_file"]
+           "validate_directory", "validate_file", "with_basis"]

@@ -121,8 +121,6 @@ def plan_migration(migration: Migration, *, history: str | Path | None = None,
                                     max_replica_lag_mb=backfill.max_replica_lag_mb,
                                     lint=lint_settings(migration, pg_version),
                                     record_basis=record_basis)
-        from dataclasses import replace
-
         from pgroll_dsl.plan.options import PlanOptions
         from pgroll_dsl.plan.planner import plan_migration as planner
         before = driver.catalog_before(source, None)
@@ -132,10 +130,7 @@ def plan_migration(migration: Migration, *, history: str | Path | None = None,
             previous_version_schema=before.previous_version_schema, **settings)
         plan = planner(migration, before.catalog, options)
         if record_basis:
-            from pgroll_dsl.render.saved_plan import basis
-
-            # what it was made from, as the driver records it: a saved plan needs it
-            plan = replace(plan, basis=basis(migration, before.catalog, options))
+            plan = driver.with_basis(plan, migration, before.catalog, options)
         return Planned(plan, (*before.warnings, *warnings))
     except CompileError as err:
         raise InvalidMigration.of(err) from None

@@ -39,15 +39,16 @@ from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
 from pgroll_dsl.plan.triggers import (
     Side,
     TriggerSpec,
+    may_skip,
     trigger_function_sql,
     trigger_sql,
-    used_variables,
     written_function_sql,
     written_trigger_sql,
 )
 from pgroll_dsl.sql.ddl import deferrable, idents, qualified
-from pgroll_dsl.sql.expressions import calls, rename_columns
+from pgroll_dsl.sql.expressions import rename_columns
 from pgroll_dsl.sql.quoting import quote_ident, render_type
+from pgroll_dsl.sql.type_names import canonical_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,8 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
     )
-    if not _may_skip(ctx, table, [s for s in (spec.up, spec.down) if s is not None]):
+    generated = frozenset(c.physical for c in table.columns if c.generated is not None)
+    if not may_skip(spec, generated, ctx.before.routines):
         spec = replace(spec, skips=False)
     ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
     ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
@@ -108,26 +110,6 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.trigger_drops.append(made_name)  # complete drops it with what it keeps in sync
         ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", relation=table.physical,
                  safe=(safety.DROP_FUNCTION,))
-
-
-def _may_skip(ctx: Context, table: Table, sides: list[Side]) -> bool:
-    """Whether the sync trigger's ``WHEN`` may evaluate ``up``/``down`` to skip a write.
-
-    Not when one reads a generated column (a BEFORE trigger's ``WHEN`` may not: ``NEW`` does
-    not have it yet), nor when it names a function, an operator or a cast the database may
-    have of its own: a user's ``upper(int)`` may be volatile, or do something on every call,
-    where the built-in ``upper`` it looks like is neither.
-    """
-    generated = {c.physical for c in table.columns if c.generated is not None}
-    routines = ctx.before.routines
-    for side in sides:
-        if any(physical in generated for _, physical in used_variables(side)):
-            return False
-        named = calls(side.expression)
-        if routines.opaque or named.functions & routines.functions \
-                or named.operators & routines.operators or (named.casts and routines.casts):
-            return False
-    return True
 
 
 def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:
@@ -159,7 +141,8 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         before_vars = tuple((c.name, c.physical) for c in table.columns)
         after_vars = tuple((c.name, c.physical) for c in after.columns)
         copy = quote_ident(rewrite.name)
-        new_type = render_type(rewrite.type) if rewrite.type is not None else column.type
+        new_type = (canonical_type(rewrite.type, ctx.schema) if rewrite.type is not None
+                    else column.type)  # as format_type spells it, like the catalog's
         install_trigger(
             ctx, table, rewrite.name,
             up=Side(temp, rewrite.up or copy, before_vars, new_type),

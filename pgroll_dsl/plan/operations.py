@@ -28,7 +28,7 @@ from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
 from pgroll_dsl.sql.transactions import runs_in_a_transaction
-from pgroll_dsl.sql.type_names import is_serial
+from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 
 def plan_operation(ctx: Context, op: ir.Operation) -> None:
@@ -253,7 +253,7 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
         assert up is not None
         variables = tuple((c.name, c.physical) for c in table.columns)
         install_trigger(ctx, table, name, up=Side(temp, up.text, variables,
-                                                  render_type(column.type)),
+                                                  canonical_type(column.type, ctx.schema)),
                         down=None, marker=True)
     _add_column_constraints(ctx, op, table, temp, fast)
     if not fast and default is not None:  # the new version's view carries it meanwhile

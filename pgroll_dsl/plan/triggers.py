@@ -33,9 +33,11 @@ import re
 from dataclasses import dataclass
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
+from pgroll_dsl.catalog.model import Routines
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import (
     Context,
+    calls,
     check_sql,
     column_references,
     is_non_volatile,
@@ -71,8 +73,7 @@ class TriggerSpec:
     marks: bool = False  # the table's last sync trigger: clears the marker of the row written
     written: str | None = None  # the trigger recording a new-version UPDATE that names ``up``'s
     # target (only with ``up`` and the marker; see ``written_function_sql``)
-    skips: bool = True  # whether its WHEN may read the row to skip a write that would change
-    # nothing (not when up or down reads a generated column: NEW does not have it yet)
+    skips: bool = True  # whether its WHEN may compare to skip a write (see ``may_skip``)
 
 
 def is_new_version(version_schema: str) -> str:
@@ -178,21 +179,39 @@ def trigger_function_sql(spec: TriggerSpec) -> str:
 # abbreviation may name two offsets), nor a user type, an enum, a domain: a migrated column
 # of those keeps its trigger on every write. (Compared by value instead, the expression's
 # type would have to be known: timestamptz = integer does not exist.)
-_TEXT_EXACT = frozenset({
-    "bigint", "bigserial", "bit", "bit varying", "bool", "boolean", "bpchar", "bytea", "char",
-    "character", "character varying", "cidr", "date", "decimal", "inet", "int", "int2", "int4",
-    "int8", "integer", "interval", "json", "jsonb", "macaddr", "macaddr8", "numeric",
-    "serial", "smallint", "smallserial", "text", "time", "time with time zone",
-    "time without time zone", "timestamp", "timestamp without time zone", "timetz", "uuid",
-    "varbit", "varchar",
+_TEXT_EXACT = frozenset({  # as format_type spells them (the catalog's ``Column.type``)
+    "bigint", "bit", "bit varying", "boolean", "bytea", "character", "character varying",
+    "cidr", "date", "inet", "integer", "interval", "json", "jsonb", "macaddr", "macaddr8",
+    "numeric", "smallint", "text", "time with time zone", "time without time zone",
+    "timestamp without time zone", "uuid",
 })
 
 
 def text_exact(sql_type: str) -> bool:
-    """Whether a column type (as SQL, arrays included) is one of :data:`_TEXT_EXACT`."""
-    name = re.sub(r"\(.*?\)", "", sql_type.lower())
-    name = re.sub(r"(\s*\[\s*\d*\s*\])+$", "", name)
-    return " ".join(name.replace('"', "").removeprefix("pg_catalog.").split()) in _TEXT_EXACT
+    """Whether a column type (``format_type``'s spelling, arrays too) is in :data:`_TEXT_EXACT`."""
+    name = re.sub(r"\(.*?\)|\[\]", "", sql_type)
+    return " ".join(name.split()) in _TEXT_EXACT
+
+
+def may_skip(spec: TriggerSpec, generated: frozenset[str], routines: Routines) -> bool:
+    """What of the trigger's ``WHEN`` only the table and the database can tell.
+
+    No skipping when ``up`` or ``down`` reads a generated column (a BEFORE trigger's ``WHEN``
+    may not: ``NEW`` does not have it yet), nor when it names a function, an operator or a
+    cast the database may have of its own: a user's ``upper(int)`` may be volatile, or do
+    something on every call, where the built-in ``upper`` it looks like is neither. The
+    rest is the expression's and the type's own (:func:`_changed_by`).
+    """
+    for side in (spec.up, spec.down):
+        if side is None:
+            continue
+        if any(physical in generated for _, physical in used_variables(side)):
+            return False
+        named = calls(side.expression)
+        if routines.opaque or named.function_names & routines.functions \
+                or named.operators & routines.operators or (named.casts and routines.casts):
+            return False
+    return True
 
 
 def _changed_by(side: Side) -> str | None:

@@ -344,45 +344,29 @@ def is_non_volatile(text: str) -> bool:
     function call (``random()``, ``gen_random_uuid()``, ``nextval(…)``, ``clock_timestamp()``)
     or a sub-query does not.
     """
-    from pglast import ast, parse_sql
-    from pglast.visitors import Visitor
-
-    prefix, suffix = Context.EXPRESSION.prefix, Context.EXPRESSION.suffix
-    try:
-        tree = parse_sql(prefix + text + suffix)
-    except parser.ParseError:
-        return False
-    volatile = False
-
-    class _Calls(Visitor):
-        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
-            nonlocal volatile
-            parts = [str(getattr(f, "sval", "")) for f in node.funcname or ()]
-            if parts[:1] == ["pg_catalog"]:
-                parts = parts[1:]
-            if ".".join(parts).lower() not in NON_VOLATILE_FUNCTIONS:
-                volatile = True
-
-        def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
-            nonlocal volatile
-            volatile = True
-
-    _Calls()(tree)
-    return not volatile
+    named = calls(text)
+    return named.parsed and not named.subquery and named.functions <= NON_VOLATILE_FUNCTIONS
 
 
 @dataclass(frozen=True, slots=True)
 class Calls:
     """What an expression calls by name: PostgreSQL resolves each through the catalog."""
 
-    functions: frozenset[str]  # unqualified names, lower case
+    parsed: bool  # False: the text does not parse (everything else is empty)
+    functions: frozenset[str]  # lower case, qualified but for ``pg_catalog.``
     operators: frozenset[str]  # operator symbols
     casts: bool  # whether it casts anything (a user cast may run a function)
+    subquery: bool
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        """The functions' names without their schema, as ``Routines`` holds them."""
+        return frozenset(f.rpartition(".")[2] for f in self.functions)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def calls(text: str) -> Calls:
-    """The functions, operators and casts ``text`` names (none if it does not parse)."""
+    """The functions, operators, casts and sub-queries of an expression."""
     from pglast import ast, parse_sql
     from pglast.visitors import Visitor
 
@@ -390,24 +374,29 @@ def calls(text: str) -> Calls:
     try:
         tree = parse_sql(prefix + text + suffix)
     except parser.ParseError:
-        return Calls(frozenset(), frozenset(), casts=False)
+        return Calls(False, frozenset(), frozenset(), casts=False, subquery=False)
     functions: set[str] = set()
     operators: set[str] = set()
-    casts = False
+    found = {"casts": False, "subquery": False}
 
     class _Names(Visitor):
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
-            functions.add(str(getattr((node.funcname or ())[-1], "sval", "")).lower())
+            parts = [str(getattr(f, "sval", "")) for f in node.funcname or ()]
+            if parts[:1] == ["pg_catalog"]:
+                parts = parts[1:]
+            functions.add(".".join(parts).lower())
 
         def visit_A_Expr(self, ancestors: Any, node: ast.A_Expr) -> None:  # noqa: N802
             operators.update(str(getattr(n, "sval", "")) for n in node.name or ())
 
         def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> None:  # noqa: N802
-            nonlocal casts
-            casts = True
+            found["casts"] = True
+
+        def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
+            found["subquery"] = True
 
     _Names()(tree)
-    return Calls(frozenset(functions), frozenset(operators), casts)
+    return Calls(True, frozenset(functions), frozenset(operators), **found)
 
 
 def normalized(text: str) -> object:
