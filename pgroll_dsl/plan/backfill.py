@@ -336,6 +336,10 @@ class _Body:
             f"    {first} ORDER BY {keys} LIMIT 1;",
             "  END IF;",
             f"  WHILE FOUND AND {low} <= {final} AND (NOT _pgroll_bounded OR {low} < {to}) LOOP",
+            # Still needed: the last key read for the density may be below the end bound
+            # (a row inserted between the two reads), and a dense batch stops at it.
+            *(["    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;"]
+              if integer else []),
             "    _pgroll_started := pg_catalog.clock_timestamp();",
             *self._next_upper(keys, table, low, upper, descending, integer),
             f"    IF {up} > {final} THEN  -- rows inserted since the start are filled",

@@ -165,6 +165,7 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
   END IF;
   WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
     IF _pgroll_dense THEN
       _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
