@@ -1,22 +1,26 @@
 """Backfill speed against its floor: one plain UPDATE of the same rows.
 
 Usage: python benchmarks/backfill.py [--quick] [--sizes 10000,100000,1000000,10000000] [--runs 3]
-                                    [--owner] [--start-args "--backfill-batch-time 200"]
+                                    [--owner] [--start-args "--backfill-batch-time 200"] [--name N]
 
 For each size, a table ``t(id bigint primary key, v int, payload text)`` in a fresh database:
 
 * floor: the same table with the new column added (catalog only), then one
   ``UPDATE t SET <column> = <expression>`` of every row, timed by the client;
+* floor with a trigger: the same, on a table that also has a BEFORE UPDATE row trigger that
+  never fires (``WHEN (false)``). The sync triggers must exist while the backfill runs (clients
+  write meanwhile), and PostgreSQL fetches and locks each row for a BEFORE row trigger before
+  it looks at the trigger's WHEN or at ``session_replication_role``: this floor is what an
+  UPDATE costs on a table with triggers, before any trigger runs;
 * ``start`` of ``alter table t add w int not null up `v * 2```;
 * ``start`` of ``alter table t alter v type bigint up v down v``.
 
 The backfill time is read from the server's statement log (the statements that
-``pgroll-dsl plan --format json`` lists as backfill steps, union of their intervals); if the
-log shows none, it falls back to ``start`` minus a ``start`` on an empty table. Runs are
-interleaved (run 1 of every size and kind, then run 2, ...); figures are median (min–max).
-ratio = floor time ÷ backfill time (1.0: as fast as the floor). pgroll-dsl runs as a superuser,
-or with ``--owner`` as the tables' owner (results in backfill_owner.json / .png). Nothing is
-asserted.
+``pgroll-dsl plan --format json`` lists as backfill steps, union of their intervals); a run
+whose log shows none stops the script. Runs are interleaved (run 1 of every size and kind,
+then run 2, ...); figures are median (min–max). ratio = floor time ÷ backfill time (1.0: as
+fast as the floor), paired run by run. pgroll-dsl runs as a superuser, or with ``--owner`` as
+the tables' owner (results in backfill_owner.json / .png). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -60,11 +64,31 @@ KINDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def floor(bench: Bench, rows: int, kind: str) -> float:
+# A BEFORE UPDATE row trigger that never fires (see the module's docstring).
+IDLE_TRIGGER = (
+    "CREATE FUNCTION bench_idle() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+    " CREATE TRIGGER bench_idle BEFORE UPDATE ON t FOR EACH ROW WHEN (false)"
+    " EXECUTE FUNCTION bench_idle()"
+)
+# floor name: (kind whose DDL and UPDATE it runs, with the idle trigger)
+FLOORS: dict[str, tuple[str, bool]] = {
+    "floor": ("add_not_null", False), "floor_trigger": ("add_not_null", True),
+    "floor_bigint": ("type_int_bigint", False),
+    "floor_bigint_trigger": ("type_int_bigint", True),
+}
+# migration kind: (its floor, its floor with a trigger)
+FLOOR_OF = {"add_not_null": ("floor", "floor_trigger"),
+            "type_int_bigint": ("floor_bigint", "floor_bigint_trigger")}
+
+
+def floor(bench: Bench, rows: int, name: str) -> float:
+    kind, trigger = FLOORS[name]
     _migration, ddl, update, _check = KINDS[kind]
     with bench.database() as db, bench.connect(db) as conn:
         bench.make_table(db, rows)
         conn.execute(ddl)
+        if trigger:
+            conn.execute(IDLE_TRIGGER)
         vacuum_and_checkpoint(conn)
         begin = time.perf_counter()
         conn.execute(update)
@@ -100,6 +124,8 @@ def main() -> None:
                         help="run pgroll-dsl as the table's owner, not as a superuser")
     parser.add_argument("--start-args", default="",
                         help="more options of pgroll-dsl start, e.g. a batch time to compare")
+    parser.add_argument("--name", help="name of the result files (default: backfill, "
+                        "backfill_owner, or with --start-args the options appended)")
     args = parser.parse_args()
     start_args = tuple(args.start_args.split())
     sizes = [int(s) for s in ("1000,10000,50000" if args.quick else args.sizes).split(",")]
@@ -107,70 +133,69 @@ def main() -> None:
 
     times: dict[tuple[str, int], list[float]] = {}
     starts: dict[tuple[str, int], list[float]] = {}
-    empty: dict[str, list[float]] = {kind: [] for kind in KINDS}
     wrong = 0
-    methods = set()
     with Bench(autovacuum=False, owner=args.owner) as bench, \
             tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):
-            for kind in KINDS:  # the fixed cost of start, for the fallback
-                empty[kind].append(migration(bench, 0, kind, Path(tmp))["start"])
             for rows in sizes:
-                times.setdefault(("floor", rows), []).append(floor(bench, rows, "add_not_null"))
-                times.setdefault(("floor_bigint", rows), []).append(
-                    floor(bench, rows, "type_int_bigint"))
+                for name in FLOORS:
+                    times.setdefault((name, rows), []).append(floor(bench, rows, name))
                 for kind in KINDS:
                     result = migration(bench, rows, kind, Path(tmp), start_args)
                     wrong += result["wrong_rows"]
                     starts.setdefault((kind, rows), []).append(result["start"])
                     backfill = result["backfill"]
-                    if backfill is None:  # no backfill statement in the log
-                        backfill = result["start"] - empty[kind][-1]
-                        methods.add("start minus start on an empty table")
-                    else:
-                        methods.add("server statement log")
+                    if backfill is None:
+                        raise SystemExit(f"{kind}, {rows} rows: the server log shows no "
+                                         "backfill statement; nothing to time")
                     times.setdefault((kind, rows), []).append(backfill)
                     print(f"run {run + 1}: {kind} {rows} rows: backfill {backfill:.3f} s, "
                           f"start {result['start']:.3f} s", flush=True)
 
-    floors = {"add_not_null": "floor", "type_int_bigint": "floor_bigint"}
     results: dict[str, Any] = {"machine": machine(), "runs": runs, "sizes": sizes,
                                "migrator": "table owner" if args.owner else "superuser",
                                "start_args": list(start_args),
-                               "backfill_timed_by": sorted(methods), "wrong_rows": wrong,
-                               "empty_table_start_seconds": {k: summary(v)
-                                                             for k, v in empty.items()},
-                               "cases": []}
+                               "backfill_timed_by": "server statement log",
+                               "wrong_rows": wrong, "cases": []}
     table = []
     for rows in sizes:
-        for name in ("floor", "floor_bigint", *KINDS):
+        for name in (*FLOORS, *KINDS):
             seconds = times[(name, rows)]
             case: dict[str, Any] = {"kind": name, "rows": rows, "seconds": summary(seconds),
                                     "rows_per_second": summary([rows / s for s in seconds])}
-            ratio = "-"
+            ratios = ["-", "-"]
             if name in KINDS:
-                pairs = zip(times[(floors[name], rows)], seconds, strict=True)
-                case["ratio_floor_over_backfill"] = summary([f / b for f, b in pairs])
+                plain, with_trigger = FLOOR_OF[name]
+                for at, (key, reference) in enumerate((
+                        ("ratio_floor_over_backfill", plain),
+                        ("ratio_floor_trigger_over_backfill", with_trigger))):
+                    pairs = zip(times[(reference, rows)], seconds, strict=True)
+                    case[key] = summary([f / b for f, b in pairs])
+                    ratios[at] = fmt(case[key])
                 case["start_seconds"] = summary(starts[(name, rows)])
-                ratio = fmt(case["ratio_floor_over_backfill"])
+            elif FLOORS[name][1]:  # what the idle trigger costs the plain UPDATE
+                pairs = zip(times[(name.replace("_trigger", ""), rows)], seconds, strict=True)
+                case["ratio_floor_over_floor_trigger"] = summary([f / b for f, b in pairs])
+                ratios[0] = fmt(case["ratio_floor_over_floor_trigger"])
             results["cases"].append(case)
             table.append([rows, name, fmt(case["seconds"], digits=3),
-                          f"{case['rows_per_second']['median']:,.0f}", ratio,
+                          f"{case['rows_per_second']['median']:,.0f}", *ratios,
                           fmt(case["start_seconds"]) if name in KINDS else "-"])
-    print_table(["rows", "kind", "seconds", "rows/s", "floor ÷ backfill", "whole start s"], table)
+    print_table(["rows", "kind", "seconds", "rows/s", "floor ÷ this",
+                 "floor with trigger ÷ this", "whole start s"], table)
     scaling = {}
-    for name in ("floor", "floor_bigint", *KINDS):
+    for name in (*FLOORS, *KINDS):
         rates = [rows / t for rows, t in ((sizes[-1], times[(name, sizes[-1])][i])
                                          for i in range(runs))]
         base = [sizes[0] / t for t in times[(name, sizes[0])]]
         scaling[name] = summary([hi / lo for hi, lo in zip(rates, base, strict=True)])
         print(f"rate at {sizes[-1]} ÷ rate at {sizes[0]}, {name}: {fmt(scaling[name])}")
     results["rate_largest_over_smallest"] = scaling
-    print(f"backfill timed by: {', '.join(sorted(methods))}; "
-          f"rows with a wrong value through the new version: {wrong}")
+    print(f"rows with a wrong value through the new version: {wrong}")
     name = "backfill_owner" if args.owner else "backfill"
     if start_args:  # a comparison: the page's figures stay as they are
         name += "_" + "_".join(a.strip("-").replace("-", "_") for a in start_args)
+    name = args.name or name
     write_json(name, results)
     plot(results, name)
 
@@ -181,7 +206,9 @@ def plot(results: dict[str, Any], name: str) -> None:
         return
     figure, axes = plt.subplots(figsize=(7, 4.5))
     labels = {"floor": "floor: UPDATE t SET w = v * 2",
+              "floor_trigger": "the same with an idle BEFORE row trigger",
               "floor_bigint": "floor: UPDATE t SET v_new = v",
+              "floor_bigint_trigger": "the same with an idle BEFORE row trigger",
               "add_not_null": "backfill: add w int not null up v * 2",
               "type_int_bigint": "backfill: alter v type bigint"}
     for kind, label in labels.items():

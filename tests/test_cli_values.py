@@ -4,7 +4,7 @@
 here every parameter of every command converts a spread of raw values (ordinary, malformed,
 out of range, of the wrong kind) both ways, and the results, or the errors and their
 messages, must be the same. The commands that need no database start without pydantic, rich,
-psycopg or PyYAML; and the app of one command that ``main`` runs when the arguments name it
+psycopg or PyYAML, and without the modules of the other commands; and the app of one command that ``main`` runs when the arguments name it
 behaves as the whole app.
 """
 
@@ -89,6 +89,8 @@ def test_offline_commands_start_without_heavy_imports(args: list[str]) -> None:
     heavy = {name for name in imported
              if name.split(".")[0] in {"pydantic", "pydantic_core", "rich", "psycopg", "yaml"}}
     assert not heavy, sorted(heavy)
+    other_groups = {f"pgroll_dsl.cli.{module}" for module in ("live", "adopt", "tryout")}
+    assert not imported & other_groups, sorted(imported & other_groups)
     if args[0] == "plan" and "-o" not in args:  # the basis of a saved plan is not made
         assert "pgroll_dsl.render.saved_plan" not in imported
 

@@ -17,25 +17,34 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
 
 from pgroll_dsl import __version__
-from pgroll_dsl.cli import adopt, live, offline, tryout
 from pgroll_dsl.cli.exit import EXIT_INTERRUPTED, EXIT_OK
 from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
 
-# The commands, in the order ``--help`` lists them; ``catalog`` is a group of its own.
-_COMMANDS: dict[str, Callable[..., None]] = {
-    "fmt": offline.fmt, "convert": offline.convert, "validate": offline.validate,
-    "plan": offline.plan, "init": live.init, "start": live.start, "complete": live.complete,
-    "rollback": live.rollback, "status": live.status,
-    "migrate": live.migrate, "try": tryout.try_, "baseline": adopt.baseline, "pull": adopt.pull,
-    "create": adopt.create,
+# The commands, in the order ``--help`` lists them, each as (module, function): a command's
+# module is imported only when an app with that command is built, so ``plan FILE`` does not
+# load the live, adoption and ``try`` commands. ``catalog`` is a group of its own.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "fmt": ("offline", "fmt"), "convert": ("offline", "convert"),
+    "validate": ("offline", "validate"), "plan": ("offline", "plan"),
+    "init": ("live", "init"), "start": ("live", "start"), "complete": ("live", "complete"),
+    "rollback": ("live", "rollback"), "status": ("live", "status"),
+    "migrate": ("live", "migrate"), "try": ("tryout", "try_"),
+    "baseline": ("adopt", "baseline"), "pull": ("adopt", "pull"),
+    "create": ("adopt", "create"),
 }
 _CATALOG = "catalog"
 _LATEST = "latest"  # a group: latest [schema|migration|url] (adopt.py)
+
+
+def _command(module: str, name: str) -> Callable[..., Any]:
+    function: Callable[..., Any] = getattr(import_module(f"pgroll_dsl.cli.{module}"), name)
+    return function
 
 
 def _version(value: bool) -> None:
@@ -64,20 +73,29 @@ def _app(only: str | None = None) -> typer.Typer:
         cls=LEAN_GROUP,
     )
     built.callback()(_main)
-    for name, command in _COMMANDS.items():
+    for name, (module, function) in _COMMANDS.items():
         if only in (None, name):
-            built.command(name=name, cls=LEAN_COMMAND)(command)
+            built.command(name=name, cls=LEAN_COMMAND)(_command(module, function))
     if only in (None, _CATALOG):
         catalog = typer.Typer(help="Catalog snapshots: the schema as a diff-friendly JSON file.",
                               no_args_is_help=True, cls=LEAN_GROUP)
-        catalog.command("dump", cls=LEAN_COMMAND)(offline.catalog_dump)
+        catalog.command("dump", cls=LEAN_COMMAND)(_command("offline", "catalog_dump"))
         built.add_typer(catalog, name=_CATALOG)
     if only in (None, _LATEST):
-        built.add_typer(adopt.latest_group(), name=_LATEST)
+        built.add_typer(_command("adopt", "latest_group")(), name=_LATEST)
     return built
 
 
-app = _app()
+_whole: list[typer.Typer] = []
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``, the whole app (tests and ``--help``), built on first use (see ``_COMMANDS``)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _whole:
+        _whole.append(_app())
+    return _whole[0]
 
 
 def main() -> None:
@@ -89,7 +107,7 @@ def main() -> None:
     """
     first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else app)()
+        (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else __getattr__("app"))()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
