@@ -4,8 +4,8 @@
 here every parameter of every command converts a spread of raw values (ordinary, malformed,
 out of range, of the wrong kind) both ways, and the results, or the errors and their
 messages, must be the same. The commands that need no database start without pydantic, rich,
-psycopg or PyYAML, and without the modules of the other commands; and the app of one command that ``main`` runs when the arguments name it
-behaves as the whole app.
+psycopg or PyYAML, and without the modules of the other commands; and the app of one command
+that ``main`` runs when the arguments name it behaves as the whole app.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ A primary and a hot standby streaming from it, both embedded servers (the standb
 backup of the primary: ``EmbeddedServer(standby_of=...)``). The standby's replay is paused
 (``pg_wal_replay_pause``), so its lag only grows: a backfill with a limit must stop after the
 first batches and wait, with rows left to do, until replay resumes; then it finishes, and the
-standby ends with the same rows as the primary. Without a limit the same backfill runs to the
-end while replay is paused. Not marked ``postgres``: these tests bring their own servers.
+standby ends with the same rows as the primary; the operator is told that it waits and how
+far behind the replica is, once when the wait begins (not at every check). Without a limit the
+same backfill runs to the end while replay is paused. Not marked ``postgres``: these tests
+bring their own servers.
 """
 
 from __future__ import annotations
@@ -65,8 +67,11 @@ def _left(dsn: str) -> int:
     return int(row[0])
 
 
-def _start_in_thread(dsn: str, limit: int) -> tuple[threading.Thread, list[BaseException]]:
-    runner = make_runner(dsn, batch_size=500, max_replica_lag_mb=limit)
+def _start_in_thread(dsn: str, limit: int, workers: int = 1, said: list[str] | None = None
+                     ) -> tuple[threading.Thread, list[BaseException]]:
+    runner = make_runner(dsn, batch_size=500, max_replica_lag_mb=limit,
+                         backfill_workers=workers,
+                         on_message=said.append if said is not None else None)
     runner.start(migration("create table seed (id int primary key);", "01_setup"))
     runner.complete()
     failures: list[BaseException] = []
@@ -89,12 +94,15 @@ def _replay(standby_dsn: str, paused: bool) -> None:
         conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_backfill_waits_for_a_paused_replica_then_finishes(
-        pair: tuple[EmbeddedServer, EmbeddedServer]) -> None:
-    dsn, standby_dsn = _database(pair, "paused")
+        pair: tuple[EmbeddedServer, EmbeddedServer], workers: int) -> None:
+    dsn, standby_dsn = _database(pair, f"paused_{workers}")
     _replay(standby_dsn, paused=True)
+    said: list[str] = []
+    began = time.monotonic()
     try:
-        thread, failures = _start_in_thread(dsn, limit=1)
+        thread, failures = _start_in_thread(dsn, limit=1, workers=workers, said=said)
         time.sleep(3)
         assert thread.is_alive(), f"start finished while the replica was paused: {failures}"
         left = _left(dsn)
@@ -106,6 +114,10 @@ def test_backfill_waits_for_a_paused_replica_then_finishes(
     thread.join(timeout=120)
     assert not thread.is_alive() and not failures, failures
     assert _left(dsn) == 0
+    notes = [m for m in said if "waiting for a replica" in m]
+    assert notes and all(m.startswith("backfill t: waiting for a replica ")
+                         and m.endswith(" behind (more than 1 MB)") for m in notes), said
+    assert len(notes) <= 1 + (time.monotonic() - began) / 10, notes  # not at every check
     with psycopg.connect(dsn, autocommit=True) as conn:
         _caught_up(conn)
         check = "SELECT count(*), sum(_pgroll_new_w), sum(v * 2) FROM t"

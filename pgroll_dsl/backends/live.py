@@ -22,7 +22,7 @@ import psycopg
 
 from pgroll_dsl.backends.workers import RETRYABLE, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
-from pgroll_dsl.plan.backfill import progress_rows
+from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -30,6 +30,7 @@ from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
 WaitCallback = Callable[[Step, list[int]], None]  # the step, the pids it waits for
+NOTE_EVERY = 10.0  # seconds between two notes of a backfill passed on (Executor.note)
 # --verbose: a statement about to run (seconds None), then once it ran (the seconds it took).
 StatementCallback = Callable[[str, float | None], None]
 # What a step that had already run before an interruption fails with when run again.
@@ -152,8 +153,11 @@ class Executor:
                  on_progress: ProgressCallback | None = None,
                  on_retry: RetryCallback | None = None,
                  on_wait: WaitCallback | None = None, backfill_workers: int = 1,
-                 on_statement: StatementCallback | None = None) -> None:
+                 on_statement: StatementCallback | None = None,
+                 on_note: Callable[[str], None] | None = None) -> None:
         self.conn = conn
+        self.on_note = on_note
+        self._noted = -NOTE_EVERY  # time.monotonic() of the last note passed on
         self.on_statement = on_statement
         self.session = session
         self.backfill_workers = backfill_workers
@@ -176,6 +180,20 @@ class Executor:
         rows = progress_rows(diagnostic.message_detail)
         if rows is not None:
             self.report_progress(rows)
+        else:
+            self.note(backfill_note(diagnostic.message_primary, diagnostic.message_detail))
+
+    def note(self, text: str | None) -> None:
+        """Pass a backfill's note on: the first at once, then one per ``NOTE_EVERY`` seconds.
+
+        A backfill waiting for a replica says so five times a second; the operator needs to
+        know that it waits and how far behind the replica is, not every check.
+        """
+        now = time.monotonic()
+        if text is None or self.on_note is None or now - self._noted < NOTE_EVERY:
+            return
+        self._noted = now
+        self.on_note(text)
 
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.
@@ -190,6 +208,7 @@ class Executor:
         if backfill and step.relation is not None:
             total = estimated_rows(self.conn, self.session.schema, step.relation)
             self._backfilling = (step.relation, total)
+            self._noted = -NOTE_EVERY  # a new backfill's first note is shown at once
             if self.on_progress is not None:
                 self.on_progress(step.relation, 0, total)
         try:
@@ -237,7 +256,7 @@ class Executor:
             self._statement(step.sql, lambda: run_backfill_workers(
                 lambda: connect(self.session), self.conn, self.session.schema, step,
                 self.backfill_workers, total, self.report_progress,
-                retries=self.session.retries))
+                retries=self.session.retries, on_note=self.note))
         except psycopg.Error as err:
             raise StepFailed(step, err) from err
 

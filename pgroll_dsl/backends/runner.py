@@ -124,7 +124,7 @@ class Runner:
         self.executor = Executor(self.conn, options.session, options.on_progress,
                                  options.on_retry, self._waiting,
                                  backfill_workers=options.backfill_workers,
-                                 on_statement=options.on_statement)
+                                 on_statement=options.on_statement, on_note=self._say)
         self._held = 0
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.catalog.derived import FROM_SETTING, SLICE_SETTING, TO_SETTING
-from pgroll_dsl.plan.backfill import progress_rows
+from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Step
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident
@@ -53,7 +53,8 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int,
 
 def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connection,
                          schema: str, step: Step, workers: int, estimate: int,
-                         on_rows: Callable[[int], None], retries: int = 10) -> None:
+                         on_rows: Callable[[int], None], retries: int = 10,
+                         on_note: Callable[[str | None], None] | None = None) -> None:
     """Run the backfill ``step`` on ``workers`` connections; the first error is raised.
 
     A worker whose batch waits out ``lock_timeout`` (or meets a deadlock) runs its share
@@ -80,10 +81,13 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
 
                 def notice(diagnostic: psycopg.errors.Diagnostic) -> None:
                     rows = progress_rows(diagnostic.message_detail)
-                    if rows is not None:
-                        with lock:
+                    with lock:
+                        if rows is not None:
                             done[number] = rows
                             on_rows(sum(done))
+                        elif on_note is not None:
+                            on_note(backfill_note(diagnostic.message_primary,
+                                                  diagnostic.message_detail))
 
                 worker.add_notice_handler(notice)
                 # The first share has no lower bound (its first key is the table's first, and

@@ -65,6 +65,9 @@ ROW = "_pgroll_row"
 MARKER_COLUMN = quote_ident(MARKER)  # in a SET list, where the alias may not go
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
+# How the loop's NOTICEs begin: progress (rows done in the DETAIL, ``progress_rows``) and a wait
+# for a lagging replica (``backfill_note``), which the executor passes on to the operator.
+NOTICE = "pgroll-dsl backfill"
 
 
 def add_marker(ctx: Context, table: Table) -> None:
@@ -246,7 +249,7 @@ class _Body:
             "    _pgroll_done := _pgroll_done + _pgroll_rows;",
             # One NOTICE per batch: psql shows it; the live executor reads the rows done so
             # far from its DETAIL (see progress_rows) and draws a progress bar.
-            f"    RAISE NOTICE 'pgroll-dsl backfill %: % rows', {self.table_literal}, _pgroll_done "
+            f"    RAISE NOTICE '{NOTICE} %: % rows', {self.table_literal}, _pgroll_done "
             "USING DETAIL = _pgroll_done::text;",
             "    COMMIT;",
         ]
@@ -278,7 +281,8 @@ class _Body:
             "replay_lsn))",
             "        INTO _pgroll_lag FROM pg_catalog.pg_stat_replication;",
             f"      EXIT WHEN _pgroll_lag IS NULL OR _pgroll_lag <= {limit * 1024 * 1024};",
-            "      RAISE NOTICE 'pgroll-dsl backfill %: waiting for a replica % behind', "
+            f"      RAISE NOTICE '{NOTICE} %: waiting for a replica % behind "
+            f"(more than {limit} MB)', "
             f"{self.table_literal}, pg_catalog.pg_size_pretty(_pgroll_lag);",
             "      PERFORM pg_catalog.pg_sleep(0.2);",
             "      COMMIT;",
@@ -451,6 +455,17 @@ def _setting(name: str) -> str:
 def progress_rows(detail: str | None) -> int | None:
     """The rows done so far, from a backfill NOTICE's detail (``None``: not one of ours)."""
     return int(detail) if detail is not None and detail.isdigit() else None
+
+
+def backfill_note(message: str | None, detail: str | None) -> str | None:
+    """What the operator should read of a backfill NOTICE that is not progress.
+
+    That is a wait for a lagging replica; the text without the prefix. ``None`` for progress
+    and for anyone else's NOTICE.
+    """
+    if message is None or detail is not None or not message.startswith(NOTICE + " "):
+        return None
+    return message.removeprefix("pgroll-dsl ")
 
 
 def _key(ctx: Context, table: Table) -> tuple[str, ...]:
