@@ -256,9 +256,12 @@ class Routines:
     schema. ``opaque``: an extension (other than plpgsql) is installed, which may have
     defined anything; the sets are then empty, as nothing about them is certain anyway.
     Routines are outside catalog equality and the saved plan's fingerprint
-    (``catalog.fingerprint``): the plan's steps do not depend on them, and introspection
-    sees routines replay never does (pgroll's own state functions, other schemas'), so a
-    fingerprint with them would report drift where the schema is the same. Snapshots
+    (``catalog.fingerprint``): introspection sees routines replay never does (pgroll's own
+    state functions, other schemas'), so a fingerprint with them would report drift where the
+    schema is the same. One plan decision does read them: a sync trigger skips a write in its
+    ``WHEN`` only if no user routine shares a name its expression calls
+    (``plan.triggers.may_skip``); a saved plan does not record that, so a function named like
+    a built-in created between ``plan -o`` and ``start --plan`` goes unnoticed. Snapshots
     write them under an optional key.
     """
 
