@@ -128,6 +128,32 @@ def test_float4_old_writer_with_negative_digits(pair: Any, admin_dsn: str,
                 ["UPDATE {t} SET a = 1.001 WHERE id = 1"])
 
 
+# Found after the review: a numeric target filled from a float expression. float8 -> numeric
+# keeps 15 significant digits whatever extra_float_digits says, while the float's own text
+# under extra_float_digits = -3 has 12: `add x numeric up a`; a writer with that setting sets
+# a = 0.1234567890123 on a row with x = 0.123456789012: both print '0.123456789012', the WHEN
+# skipped, x stayed 0.123456789012 where the function writes 0.1234567890123
+def test_numeric_from_float_old_writer_with_negative_digits(pair: Any, admin_dsn: str,
+                                                            pg_conn: Connection) -> None:
+    pair("id int primary key, a float8",
+         "SELECT g, 0.123456789012 FROM generate_series(1, 4) g",
+         "alter table {t} add x numeric up `a`;\nalter table {t} add y numeric(20,14) up `a`;")
+    _write_both(admin_dsn, pg_conn, OLD, ["SET extra_float_digits = -3"],
+                ["UPDATE {t} SET a = 0.1234567890123 WHERE id = 1"])
+
+
+# The same through `down`: `alter a type text up a::text down a::float8` on a numeric column;
+# a new-version writer with extra_float_digits = -3 sets a = '0.1234567890123': down prints
+# '0.123456789012' as the old column does, and the old column kept its value
+def test_numeric_from_float_new_writer_with_negative_digits(pair: Any, admin_dsn: str,
+                                                            pg_conn: Connection) -> None:
+    pair("id int primary key, a numeric",
+         "SELECT g, 0.123456789012 FROM generate_series(1, 4) g",
+         "alter table {t} alter a type text up `a::text` down `a::float8`;")
+    _write_both(admin_dsn, pg_conn, NEW, ["SET extra_float_digits = -3"],
+                ["UPDATE {t} SET a = '0.1234567890123' WHERE id = 1"])
+
+
 def test_floats_with_the_default_digits(pair: Any, admin_dsn: str, pg_conn: Connection) -> None:
     """Held: with the default (shortest exact) float output, and for NaN, -0, Infinity."""
     pair("id int primary key, a float8, b real", "SELECT g, 1, 1 FROM generate_series(1, 6) g",

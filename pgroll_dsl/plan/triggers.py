@@ -187,6 +187,22 @@ _TEXT_EXACT = frozenset({  # as format_type spells them (the catalog's ``Column.
 })
 
 
+# numeric is the text-exact type whose value may come from another type's by a cast that
+# changes its text: float8 -> numeric keeps 15 significant digits whatever the writer's
+# extra_float_digits says, while the float's own text follows the setting (-3: 12 digits, so a
+# float and a numeric differing in the 13th print alike). Its comparison casts the expression
+# to the target type first; the explicit cast and the function's assignment are the same
+# conversion there, type modifier included. Only a plain numeric spelling, digits in its
+# modifiers, is written into the SQL.
+_NUMERIC = re.compile(r"numeric(?:\(\d+(?:,-?\d+)?\))?(?:\[\])*")
+
+
+def _as_assigned(direct: str, target_type: str) -> str:
+    """``direct`` as the function's assignment converts it, where text could differ."""
+    numeric = _NUMERIC.fullmatch(target_type.replace(" ", ""))
+    return f"(({direct})::{numeric[0]})" if numeric else f"({direct})"
+
+
 def text_exact(sql_type: str) -> bool:
     """Whether a column type (``format_type``'s spelling, arrays too) is in :data:`_TEXT_EXACT`."""
     name = re.sub(r"\(.*?\)|\[\]", "", sql_type)
@@ -228,7 +244,7 @@ def _changed_by(side: Side) -> str | None:
             or not text_exact(side.target_type):
         return None
     return (f'NEW.{quote_ident(side.target)}::text COLLATE "C" IS DISTINCT FROM '
-            f'({direct})::text COLLATE "C"')
+            f'{_as_assigned(direct, side.target_type)}::text COLLATE "C"')
 
 
 def needed_when(spec: TriggerSpec) -> str | None:

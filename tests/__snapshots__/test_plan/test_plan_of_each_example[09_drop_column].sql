@@ -31,7 +31,7 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN ((CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
-      THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM (0)::text COLLATE "C"
+      THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
       ELSE false END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
