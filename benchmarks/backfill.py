@@ -76,9 +76,7 @@ FLOORS: dict[str, tuple[str, bool]] = {
     "floor_bigint": ("type_int_bigint", False),
     "floor_bigint_trigger": ("type_int_bigint", True),
 }
-# migration kind: (its floor, its floor with a trigger)
-FLOOR_OF = {"add_not_null": ("floor", "floor_trigger"),
-            "type_int_bigint": ("floor_bigint", "floor_bigint_trigger")}
+_FLOOR_NAMED = {spec: name for name, spec in FLOORS.items()}  # (kind, trigger) -> floor name
 
 
 def floor(bench: Bench, rows: int, name: str) -> float:
@@ -165,16 +163,16 @@ def main() -> None:
                                     "rows_per_second": summary([rows / s for s in seconds])}
             ratios = ["-", "-"]
             if name in KINDS:
-                plain, with_trigger = FLOOR_OF[name]
                 for at, (key, reference) in enumerate((
-                        ("ratio_floor_over_backfill", plain),
-                        ("ratio_floor_trigger_over_backfill", with_trigger))):
+                        ("ratio_floor_over_backfill", _FLOOR_NAMED[name, False]),
+                        ("ratio_floor_trigger_over_backfill", _FLOOR_NAMED[name, True]))):
                     pairs = zip(times[(reference, rows)], seconds, strict=True)
                     case[key] = summary([f / b for f, b in pairs])
                     ratios[at] = fmt(case[key])
                 case["start_seconds"] = summary(starts[(name, rows)])
             elif FLOORS[name][1]:  # what the idle trigger costs the plain UPDATE
-                pairs = zip(times[(name.replace("_trigger", ""), rows)], seconds, strict=True)
+                plain = _FLOOR_NAMED[FLOORS[name][0], False]
+                pairs = zip(times[(plain, rows)], seconds, strict=True)
                 case["ratio_floor_over_floor_trigger"] = summary([f / b for f, b in pairs])
                 ratios[0] = fmt(case["ratio_floor_over_floor_trigger"])
             results["cases"].append(case)

@@ -130,28 +130,24 @@ def test_float4_old_writer_with_negative_digits(pair: Any, admin_dsn: str,
 
 # Found after the review: a numeric target filled from a float expression. float8 -> numeric
 # keeps 15 significant digits whatever extra_float_digits says, while the float's own text
-# under extra_float_digits = -3 has 12: `add x numeric up a`; a writer with that setting sets
-# a = 0.1234567890123 on a row with x = 0.123456789012: both print '0.123456789012', the WHEN
-# skipped, x stayed 0.123456789012 where the function writes 0.1234567890123
-def test_numeric_from_float_old_writer_with_negative_digits(pair: Any, admin_dsn: str,
-                                                            pg_conn: Connection) -> None:
-    pair("id int primary key, a float8",
-         "SELECT g, 0.123456789012 FROM generate_series(1, 4) g",
-         "alter table {t} add x numeric up `a`;\nalter table {t} add y numeric(20,14) up `a`;")
-    _write_both(admin_dsn, pg_conn, OLD, ["SET extra_float_digits = -3"],
-                ["UPDATE {t} SET a = 0.1234567890123 WHERE id = 1"])
-
-
-# The same through `down`: `alter a type text up a::text down a::float8` on a numeric column;
-# a new-version writer with extra_float_digits = -3 sets a = '0.1234567890123': down prints
-# '0.123456789012' as the old column does, and the old column kept its value
-def test_numeric_from_float_new_writer_with_negative_digits(pair: Any, admin_dsn: str,
-                                                            pg_conn: Connection) -> None:
-    pair("id int primary key, a numeric",
-         "SELECT g, 0.123456789012 FROM generate_series(1, 4) g",
-         "alter table {t} alter a type text up `a::text` down `a::float8`;")
-    _write_both(admin_dsn, pg_conn, NEW, ["SET extra_float_digits = -3"],
-                ["UPDATE {t} SET a = '0.1234567890123' WHERE id = 1"])
+# under extra_float_digits = -3 has 12. Old writer: `add x numeric up a`; a writer with that
+# setting sets a = 0.1234567890123 on a row with x = 0.123456789012: both print
+# '0.123456789012', the WHEN skipped, x stayed 0.123456789012 where the function writes
+# 0.1234567890123. New writer, through `down`: `alter a type text up a::text down a::float8` on
+# a numeric column; down prints '0.123456789012' as the old column does, which kept its value
+@pytest.mark.parametrize(("column", "text", "version", "write"), [
+    ("a float8", "alter table {t} add x numeric up `a`;\n"
+     "alter table {t} add y numeric(20,14) up `a`;", OLD,
+     "UPDATE {t} SET a = 0.1234567890123 WHERE id = 1"),
+    ("a numeric", "alter table {t} alter a type text up `a::text` down `a::float8`;", NEW,
+     "UPDATE {t} SET a = '0.1234567890123' WHERE id = 1"),
+], ids=["old_writer", "new_writer"])
+def test_numeric_from_float_with_negative_digits(pair: Any, admin_dsn: str,
+                                                 pg_conn: Connection, column: str, text: str,
+                                                 version: str, write: str) -> None:
+    pair(f"id int primary key, {column}",
+         "SELECT g, 0.123456789012 FROM generate_series(1, 4) g", text)
+    _write_both(admin_dsn, pg_conn, version, ["SET extra_float_digits = -3"], [write])
 
 
 def test_floats_with_the_default_digits(pair: Any, admin_dsn: str, pg_conn: Connection) -> None:

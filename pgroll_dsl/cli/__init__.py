@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import cache
 from importlib import import_module
 from typing import Annotated, Any
 
@@ -86,16 +87,17 @@ def _app(only: str | None = None) -> typer.Typer:
     return built
 
 
-_whole: list[typer.Typer] = []
+@cache
+def _whole_app() -> typer.Typer:
+    """The app of every command (tests and ``--help``), built once, on first use."""
+    return _app()
 
 
 def __getattr__(name: str) -> typer.Typer:
-    """``app``, the whole app (tests and ``--help``), built on first use (see ``_COMMANDS``)."""
+    """``app``: the whole app, built when asked for (see ``_COMMANDS``)."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not _whole:
-        _whole.append(_app())
-    return _whole[0]
+    return _whole_app()
 
 
 def main() -> None:
@@ -107,7 +109,7 @@ def main() -> None:
     """
     first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else __getattr__("app"))()
+        (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else _whole_app())()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)

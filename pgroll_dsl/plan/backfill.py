@@ -460,12 +460,12 @@ def progress_rows(detail: str | None) -> int | None:
 def backfill_note(message: str | None, detail: str | None) -> str | None:
     """What the operator should read of a backfill NOTICE that is not progress.
 
-    That is a wait for a lagging replica; the text without the prefix. ``None`` for progress
-    and for anyone else's NOTICE.
+    That is a wait for a lagging replica; the text without the tool's name (its first word).
+    ``None`` for progress and for anyone else's NOTICE.
     """
     if message is None or detail is not None or not message.startswith(NOTICE + " "):
         return None
-    return message.removeprefix("pgroll-dsl ")
+    return message.partition(" ")[2]
 
 
 def _key(ctx: Context, table: Table) -> tuple[str, ...]:
