@@ -423,3 +423,43 @@ def test_a_narrowing_cast_in_a_check_changes_the_fingerprint() -> None:
     assert fingerprint(table("(at)::timestamptz > now()")) == fingerprint(table("at > now()"))
     assert fingerprint(table("length((name)::text) > 1")) == fingerprint(
         table("length(name) > 1"))
+
+
+# ---- routines: the names a trigger's skip takes to be PostgreSQL's own ----------------------
+
+SKIPS = [("01_u", "create table u (id int primary key, name text, n int);")]
+SHADOWS = {
+    "function": ("upper(name)", "CREATE FUNCTION public.upper(integer) RETURNS text "
+                 "LANGUAGE sql VOLATILE AS $$SELECT 'x'$$", "function upper"),
+    "operator": ("name || '!'", "CREATE OPERATOR public.|| (LEFTARG = integer, "
+                 "RIGHTARG = integer, FUNCTION = int4pl)", "operator ||"),
+    "cast": ("n::text", "CREATE TYPE public.mood AS ENUM ('ok'); "
+             "CREATE CAST (public.mood AS integer) WITH INOUT", "casts (mood AS integer)"),
+}
+
+
+@pytest.mark.parametrize("what", list(SHADOWS), ids=list(SHADOWS))
+def test_a_routine_named_like_what_a_skip_calls_is_refused(pg_conn: Connection, pg_dsn: str,
+                                                           what: str) -> None:
+    """A plan made where ``upper`` was only PostgreSQL's skips writes ``upper(name)`` would
+    not change; a database with a user ``upper`` since (which may be volatile) gets a plan
+    whose trigger always runs from a plain ``start``: the saved plan is refused there, and
+    runs where nothing of the kind was defined."""
+    from pgroll_dsl.backends.runner import CommandError
+
+    up, ddl, words = SHADOWS[what]
+    wanted, saved, _ = _offline(SKIPS, ("02_u", f"alter table u add c text up `{up}`;"))
+    assert saved.plan.builtins, "the offline plan's trigger skips, relying on built-ins"
+    runner = make_runner(dsn_of(pg_dsn, pg_conn))
+    try:
+        _build(runner, SKIPS)
+        assert refusals(runner.conn, runner.state, saved, wanted) == []
+        pg_conn.execute(ddl)
+        problems = refusals(runner.conn, runner.state, saved, wanted)
+        assert [p for p in problems if p.startswith("routines:") and words in p], problems
+        with pytest.raises(CommandError, match="routines: this database defines"):
+            runner.start(wanted, saved)
+        assert not _fresh(runner, wanted).builtins, "a live plan does not skip here"
+        assert runner.state.active() is None
+    finally:
+        runner.close()

@@ -5,7 +5,9 @@ planned against, the migration, and the plan options. Before the executor runs i
 (``Runner.start`` with the saved plan, under the schema's run lock), everything that made
 those steps is checked against the live database; any difference refuses the run, and
 nothing is changed. The problems are said one per line, in the words of
-``catalog.fingerprint.drift`` for the schema.
+``catalog.fingerprint.drift`` for the schema. The fingerprint leaves routines out (replay
+never sees the ones introspection does); what of them the steps rely on, the plan records
+itself (``Plan.builtins``), and a database that defines one of those names is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pgroll_dsl import ir
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.fingerprint import canonical, digest, drift
-from pgroll_dsl.catalog.introspect import introspect
+from pgroll_dsl.catalog.introspect import defined_routines, introspect
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
 
@@ -51,6 +53,12 @@ def refusals(conn: psycopg.Connection[Any], state: State, saved: SavedPlan,
     if options.get("security_invoker") and server < _INVOKER_SINCE:
         found.append(f"server: the plan's views use security_invoker (PostgreSQL 15+); this "
                      f"server is {server // 10000}: plan against it with --postgres-url")
+    shadowed = saved.plan.builtins.shadowed_by(defined_routines(conn))
+    if shadowed:
+        found.append(f"routines: this database defines {', '.join(shadowed)} of its own; the "
+                     "plan's sync triggers skip a write that changes nothing only where what "
+                     "their up and down call is PostgreSQL's (a user routine may be volatile), "
+                     "and the catalog it was planned against had none of these")
     live = canonical(introspect(conn, state.schema))
     if digest(live) != made_from.catalog_fingerprint:
         found.extend(drift(made_from.catalog, live)

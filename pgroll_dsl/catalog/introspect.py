@@ -494,6 +494,23 @@ def _routines(cur: Cursor) -> Routines:
     row = cur.fetchone()
     if row is not None and row[0]:
         return Routines(opaque=True)
+    return _listed(cur)
+
+
+def defined_routines(conn: psycopg.Connection[Any]) -> Routines:
+    """Every user routine of the database, listed even where an extension is installed.
+
+    ``introspect`` calls the routines opaque then, for the type checks; a saved plan asks
+    which names a database defines (``backends/saved_plan.py``), and the catalog lists an
+    extension's functions, operators and casts like any other.
+    """
+    with conn.transaction(force_rollback=True):
+        cur = conn.cursor(row_factory=tuple_row)
+        cur.execute("SET TRANSACTION READ ONLY")
+        return _listed(cur)
+
+
+def _listed(cur: Cursor) -> Routines:
     cur.execute(_FUNCTIONS)
     functions = frozenset(str(name) for (name,) in cur.fetchall())
     cur.execute(_OPERATORS)

@@ -260,9 +260,9 @@ class Routines:
     state functions, other schemas'), so a fingerprint with them would report drift where the
     schema is the same. One plan decision does read them: a sync trigger skips a write in its
     ``WHEN`` only if no user routine shares a name its expression calls
-    (``plan.triggers.may_skip``); a saved plan does not record that, so a function named like
-    a built-in created between ``plan -o`` and ``start --plan`` goes unnoticed. Snapshots
-    write them under an optional key.
+    (``plan.triggers.may_skip``); the plan records the names its skips rely on
+    (``plan.model.Builtins``), and ``start --plan`` refuses a database that defines one.
+    Snapshots write them under an optional key.
     """
 
     functions: frozenset[str] = frozenset()  # function, procedure and aggregate names

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pgroll_dsl.plan.model import (
+    Builtins,
     Cost,
     Exemption,
     Lock,
@@ -43,6 +44,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         **{p.value: [_step(s) for s in plan.phase(p)] for p in Phase},
         "requires": [{"kind": r.kind.value, "name": r.name, "relation": r.relation}
                      for r in plan.requires],
+        "builtins": {"functions": sorted(plan.builtins.functions),
+                     "operators": sorted(plan.builtins.operators),
+                     "casts": plan.builtins.casts},
     }
 
 
@@ -80,4 +84,10 @@ def plan_from_document(document: dict[str, Any]) -> Plan:
         notes=tuple(document.get("notes", ())), catalog_source=document.get("catalog", ""),
         requires=tuple(Requires(Requirement(r["kind"]), r["name"], r.get("relation"))
                        for r in document.get("requires", ())),
+        builtins=_builtins(document.get("builtins", {})),
     )
+
+
+def _builtins(item: dict[str, Any]) -> Builtins:
+    return Builtins(frozenset(item.get("functions", ())), frozenset(item.get("operators", ())),
+                    bool(item.get("casts", False)))

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pgroll_dsl.source import Span
+
+if TYPE_CHECKING:
+    from pgroll_dsl.catalog.model import Routines
 
 
 class Phase(StrEnum):
@@ -167,6 +170,41 @@ class Basis:
     options: dict[str, Any] = field(compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Builtins:
+    """The functions, operators and casts a plan takes to be PostgreSQL's own.
+
+    A sync trigger's ``WHEN`` skips a write that would change nothing only where no user
+    routine shares a name its ``up`` or ``down`` calls (``plan.triggers.may_skip``): a user's
+    volatile ``upper(int)`` must run on every write. The plan records the names its skips
+    rely on, so that ``start --plan`` can refuse a database that defines one of them since
+    the plan was made (``backends/saved_plan.py``). ``casts``: a skip that casts relies on
+    there being no user cast at all.
+    """
+
+    functions: frozenset[str] = frozenset()  # names, as ``Routines`` holds them
+    operators: frozenset[str] = frozenset()
+    casts: bool = False
+
+    def __or__(self, other: Builtins) -> Builtins:
+        return Builtins(self.functions | other.functions, self.operators | other.operators,
+                        self.casts or other.casts)
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.operators or self.casts)
+
+    def shadowed_by(self, routines: Routines) -> tuple[str, ...]:
+        """What of these ``routines`` defines, in words (empty: none)."""
+        if routines.opaque:
+            return ("anything (an extension is installed)",) if self else ()
+        found = [f"function {name}" for name in sorted(self.functions & routines.functions)]
+        found += [f"operator {name}" for name in sorted(self.operators & routines.operators)]
+        if self.casts and routines.casts:
+            found.append("casts (" + ", ".join(f"{source} AS {target}" for source, target
+                                               in sorted(routines.casts)) + ")")
+        return tuple(found)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """Everything ``start``, ``complete`` and ``rollback`` will run, in order."""
@@ -181,6 +219,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     catalog_source: str = "empty"
     requires: tuple[Requires, ...] = ()  # what complete checks before it drops anything
+    builtins: Builtins = Builtins()  # what the sync triggers' skips take as PostgreSQL's
     basis: Basis | None = field(default=None, compare=False)  # set by the driver (plan_file)
 
     def phase(self, phase: Phase) -> tuple[Step, ...]:

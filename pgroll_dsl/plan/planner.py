@@ -23,6 +23,7 @@ from pgroll_dsl.plan.operations import plan_operation
 from pgroll_dsl.plan.optimize import catalog_after
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.safety import generated
+from pgroll_dsl.plan.triggers import relied_on
 from pgroll_dsl.plan.views import ViewSteps, view_steps
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import do_block, quote_literal
@@ -77,6 +78,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         rollback=tuple(map(generated, _contract(ctx, views.drop_new, rollback, tables,
                                                 concurrent_last=False))),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=_requires(ctx, start),
+        builtins=relied_on(ctx.syncs),
     )
 
 

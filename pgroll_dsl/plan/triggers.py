@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
 from pgroll_dsl.catalog.model import Routines
+from pgroll_dsl.plan.model import Builtins
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import (
     Context,
@@ -219,15 +220,29 @@ def may_skip(spec: TriggerSpec, generated: frozenset[str], routines: Routines) -
     rest is the expression's and the type's own (:func:`_changed_by`).
     """
     for side in (spec.up, spec.down):
-        if side is None:
-            continue
-        if any(physical in generated for _, physical in used_variables(side)):
+        if side is not None and any(physical in generated
+                                    for _, physical in used_variables(side)):
             return False
-        named = calls(side.expression)
-        if routines.opaque or named.function_names & routines.functions \
-                or named.operators & routines.operators or (named.casts and routines.casts):
-            return False
-    return True
+    return not routines.opaque and not called(spec).shadowed_by(routines)
+
+
+def called(spec: TriggerSpec) -> Builtins:
+    """Every function, operator and cast ``up`` and ``down`` call by name."""
+    found = Builtins()
+    for side in (spec.up, spec.down):
+        if side is not None:
+            named = calls(side.expression)
+            found |= Builtins(named.function_names, named.operators, named.casts)
+    return found
+
+
+def relied_on(specs: list[TriggerSpec]) -> Builtins:
+    """What the skips of these triggers take to be PostgreSQL's own (``Plan.builtins``)."""
+    found = Builtins()
+    for spec in specs:
+        if needed_when(spec) is not None:
+            found |= called(spec)
+    return found
 
 
 def _changed_by(side: Side) -> str | None:
