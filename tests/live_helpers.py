@@ -8,6 +8,7 @@ application deployed against one version of the schema does: an autocommit conne
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,10 +23,11 @@ from psycopg.conninfo import make_conninfo
 from pgroll_dsl import api, ir
 from pgroll_dsl.backends.live import Session
 from pgroll_dsl.backends.runner import Runner, RunOptions
-from pgroll_dsl.catalog.derived import BACKFILL_SETTING
+from pgroll_dsl.catalog.derived import BACKFILL_SETTING, TRIGGER_PREFIX
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.plan.model import Plan, Step, StepKind
+from pgroll_dsl.plan.triggers import is_new_version
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -254,17 +256,23 @@ def stop_writers(writers: Any) -> None:
 
 
 def always_firing(conn: Connection, table: str) -> None:
-    """``table``'s sync triggers made to run on every write, as before they skipped writes
-    they would not change: the reference the trigger-skip tests compare rows with."""
+    """``table``'s sync triggers made to run on every write of their side, as before they
+    skipped writes they would not change: the reference the trigger-skip tests compare rows
+    with. (Each side's function runs only for its writers: that part of ``WHEN`` stays.)"""
     rows = conn.execute(
-        "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE t.tgrelid = %s::regclass AND NOT t.tgisinternal "
-        "AND t.tgname LIKE '\\_pgroll\\_trigger%%' AND t.tgname NOT LIKE '%%-set%%'",
+        "SELECT t.tgname, p.proname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+        "JOIN pg_proc p ON p.oid = t.tgfoid WHERE t.tgrelid = %s::regclass "
+        "AND NOT t.tgisinternal AND (t.tgname LIKE '\\_pgroll\\_trigger%%' "
+        "OR t.tgname LIKE '~pgroll\\_trigger%%') AND t.tgname NOT LIKE '%%-set%%'",
         (f"public.{table}",)).fetchall()
     assert rows, "no sync trigger found"
-    for trigger, function in rows:
+    for trigger, function, definition in rows:
+        found = re.search(r"' \"'::text\) = '([^']+)'", definition)  # the version schema
+        assert found is not None, definition
+        writer = is_new_version(found[1])
+        side = writer if trigger.startswith(TRIGGER_PREFIX) else f"NOT ({writer})"
         conn.execute(f'CREATE OR REPLACE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE ON '
-                     f"public.{table} "
-                     f"FOR EACH ROW WHEN (current_setting('{BACKFILL_SETTING}', true) IS "
+                     f"public.{table} FOR EACH ROW WHEN ({side} AND "
+                     f"current_setting('{BACKFILL_SETTING}', true) IS "
                      f"DISTINCT FROM '\"public\".\"{table}\"') "
                      f'EXECUTE FUNCTION public."{function}"()')

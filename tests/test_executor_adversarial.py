@@ -52,9 +52,6 @@ from tests.live_helpers import (
 KNOWN_DOWN_ORDER = pytest.mark.xfail(strict=True, reason=(
     "known limitation: a down that reads a column a later operation of the migration rewrites "
     "sees that column's old value (sync triggers fire in operation order, down needs the reverse)"))
-KNOWN_USER_TRIGGERS = pytest.mark.xfail(strict=True, reason=(
-    "known limitation: the table's own BEFORE triggers whose names sort after _pgroll_ fire "
-    "after the sync triggers; what they set does not reach the copy"))
 
 
 def _quiet(conn: Connection) -> None:
@@ -246,7 +243,6 @@ def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
         runner.close()
 
 
-@KNOWN_USER_TRIGGERS
 def test_a_user_trigger_that_fires_after_the_sync_trigger_reaches_the_copy(
         pg_conn: Connection, pg_dsn: str) -> None:
     """The table has its own BEFORE trigger, set_tenant, that fills ``tenant`` when NULL.
@@ -284,6 +280,68 @@ END $$""")
         old.close()
         new.close()
         runner.rollback()
+        runner.close()
+
+
+# A user trigger that normalizes what clients write, and migrations whose up reads it.
+NORMALIZE = """
+CREATE FUNCTION adv.normalize() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.title := lower(btrim(NEW.title));
+  RETURN NEW;
+END $$"""
+READS_TITLE = {
+    "add column": ("alter table posts add shout text up `title || '!'`;", "shout", "{}!"),
+    "type change": ("alter table posts alter title type varchar(40) up `title` down `title`;",
+                    "title", "{}"),
+    "set not null": ("alter table posts alter title set not null "
+                     "up `coalesce(title, 'none')`;", "title", "{}"),
+    "two on one table": ("alter table posts add shout text up `title || '!'`;\n"
+                         "alter table posts alter title type varchar(40) up `title` "
+                         "down `title`;", "shout", "{}!"),
+}
+OLD_SIDE_WRITES = {
+    "old insert": ("old", "insert into posts (id, title) values (2, '  NeW ')"),
+    "old update": ("old", "update posts set title = '  ChAnGeD ' where id = 1"),
+    "base update": ("base", "update posts set title = '  BaSe ' where id = 1"),
+}
+
+
+@pytest.mark.parametrize("write", list(OLD_SIDE_WRITES), ids=list(OLD_SIDE_WRITES))
+@pytest.mark.parametrize("kind", list(READS_TITLE), ids=list(READS_TITLE))
+def test_up_reads_the_row_a_user_trigger_left(pg_conn: Connection, pg_dsn: str, kind: str,
+                                              write: str) -> None:
+    """The table's own BEFORE trigger ``normalize`` (a lower-case name, firing after
+    ``_pgroll_...``) rewrites ``title``; ``up`` must read the title that is stored.
+
+    Every row, through the old version and the new one, and after complete: the new
+    version's column is ``up`` of the old version's stored title.
+    """
+    text, column, shape = READS_TITLE[kind]
+    who, statement = OLD_SIDE_WRITES[write]
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table posts (id int primary key, title text);")
+    _quiet(pg_conn)
+    pg_conn.execute("CREATE SCHEMA adv")
+    pg_conn.execute(NORMALIZE)
+    pg_conn.execute("CREATE TRIGGER normalize BEFORE INSERT OR UPDATE ON public.posts "
+                    "FOR EACH ROW EXECUTE FUNCTION adv.normalize()")
+    pg_conn.execute("insert into posts values (1, '  FiRsT ')")
+    runner.start(migration(text, "02_x"))
+    old = client(dsn, version_schema("01_setup"))
+    new = client(dsn, version_schema("02_x"))
+    try:
+        (old if who == "old" else pg_conn).execute(statement)
+        stored = dict(query(old, "select id, title from posts"))
+        assert all(t == t.strip().lower() for t in stored.values()), stored
+        expected = {k: shape.format(t) for k, t in stored.items()}
+        assert dict(query(new, f"select id, {column} from posts")) == expected
+        runner.complete()
+        assert dict(query(pg_conn, f"select id, {column} from public.posts")) == expected
+    finally:
+        old.close()
+        new.close()
         runner.close()
 
 

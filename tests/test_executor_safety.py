@@ -203,6 +203,7 @@ def test_a_second_run_is_refused_with_the_holders_pid(pg_conn: Connection,
 @pytest.mark.parametrize("damage", [
     "alter table items drop column _pgroll_new_qty cascade",
     "drop trigger _pgroll_trigger_000_items_qty on items",
+    'drop trigger "~pgroll_trigger_000_items_qty" on items',
     "drop schema public_02_multi cascade",
 ])
 def test_complete_refuses_when_start_was_damaged(pg_conn: Connection, pg_dsn: str,

@@ -182,5 +182,6 @@ def test_the_triggers_fire_in_order(started: Any, pg_conn: Connection) -> None:
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.t'::regclass "
         "AND NOT tgisinternal ORDER BY tgname COLLATE \"C\"").fetchall()]
     assert names == ["_pgroll_trigger_000-set_t_x", "_pgroll_trigger_000_t_x",
-                     "_pgroll_trigger_001-set_t_b", "_pgroll_trigger_001_t_b"]
+                     "_pgroll_trigger_001-set_t_b", "_pgroll_trigger_001_t_b",
+                     "~pgroll_trigger_000_t_x", "~pgroll_trigger_001_t_b"]
 

@@ -362,6 +362,8 @@ DAMAGE = {
                     "_pgroll_new_qty"),
     "sync trigger": ("DROP TRIGGER _pgroll_trigger_000_items_qty ON public.items",
                      "_pgroll_trigger_000_items_qty"),
+    "late sync trigger": ('DROP TRIGGER "~pgroll_trigger_000_items_qty" ON public.items',
+                          "~pgroll_trigger_000_items_qty"),
     "new version schema": (f"DROP SCHEMA {NEW_VERSION} CASCADE", NEW_VERSION),
 }
 

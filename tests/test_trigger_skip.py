@@ -117,7 +117,8 @@ def _calls(conn: Connection, table: str) -> int:
     """Calls of ``table``'s sync trigger functions in the current transaction."""
     found = conn.execute(
         "SELECT coalesce(sum(pg_stat_get_xact_function_calls(p.oid)), 0) FROM pg_proc p "
-        "WHERE p.proname LIKE %s", (f"\\_pgroll\\_trigger\\_%\\_{table}\\_%",)).fetchone()
+        "WHERE p.proname LIKE %s OR p.proname LIKE %s",
+        tuple(f"{prefix}pgroll\\_trigger\\_%\\_{table}\\_%" for prefix in ("\\_", "~"))).fetchone()
     assert found is not None
     return int(found[0])
 
@@ -125,7 +126,8 @@ def _calls(conn: Connection, table: str) -> int:
 def test_skipping_changes_no_row(started: str, admin_dsn: str, pg_conn: Connection) -> None:
     """Each write, on rows the backfill wrote and on rows it had not reached (two rows that
     take every write in turn, two of the write's own), gives ``t`` the same rows as ``r``;
-    writes that change nothing migrated run no trigger of ``t``."""
+    writes that change nothing migrated run no trigger of ``t``, and every write of the side
+    whose expression cannot be compared runs it."""
     # Rows 41..60 as the backfill had not reached them yet (marker set, copies stale).
     for table in "tr":
         with pg_conn.transaction():
@@ -133,7 +135,7 @@ def test_skipping_changes_no_row(started: str, admin_dsn: str, pg_conn: Connecti
                             (BACKFILL_SETTING, f'"public"."{table}"'))
             pg_conn.execute(f"UPDATE {table} SET _pgroll_needs_backfill = true "
                             "WHERE id > 40")
-    skipped = 0
+    skipped = skipped_up = 0
     masked = "_pgroll_new_x" if started == "up is volatile" else ""
     assert _rows(pg_conn, "t", masked) == _rows(pg_conn, "r", masked)
     for index, (version, statement) in enumerate(WRITES):
@@ -148,10 +150,12 @@ def test_skipping_changes_no_row(started: str, admin_dsn: str, pg_conn: Connecti
                     fired = _calls(conn, "t") - before
                     conn.execute(statement.format(t="r", id=row))
                 skipped += fired == 0
+                skipped_up += fired == 0 and version != NEW  # the side up is computed for
                 assert _rows(pg_conn, "t", masked) == _rows(pg_conn, "r", masked), \
                     (version, statement, row)
     if started in ("up is volatile", "up reads a sub-query"):
-        assert skipped == 0, "a volatile up or a sub-query must run on every write"
+        # (A new-version write of a backfilled row has nothing to compute: no down.)
+        assert skipped_up == 0, "a volatile up or a sub-query must run on every old-side write"
     else:
         assert skipped >= 3, "no write skipped the triggers"
 

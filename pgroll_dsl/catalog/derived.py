@@ -15,7 +15,8 @@ NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the mi
 DUP_PREFIX = "_pgroll_dup_"  # constraints and indexes rebuilt on a copy
 NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
-TRIGGER_PREFIX = "_pgroll_trigger_"
+TRIGGER_PREFIX = "_pgroll_trigger_"  # the sync triggers for new-version writers, and ...
+LATE_TRIGGER_PREFIX = "~pgroll_trigger_"  # ... for the others (see ``late_trigger_name``)
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.
@@ -53,13 +54,26 @@ def new_name(column: str) -> str:
 
 
 def trigger_name(order: int, table: str, column: str) -> str:
-    """The sync trigger (and its function) of one migrated column.
+    """The sync trigger (and its function) of one migrated column for new-version writers.
 
     PostgreSQL fires a table's triggers in name order, so the name starts with the trigger's
-    place in the migration: an ``up`` that reads a column rewritten by an earlier operation
-    runs after the trigger that fills that column's copy.
+    place in the migration: a ``down`` that reads a column rewritten by an earlier operation
+    runs after the trigger that fills that column. ``_`` sorts before lower-case letters: it
+    fires before most of the table's own BEFORE triggers, which then see the old column
+    filled and may still change it (as they did before the migration).
     """
     return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)
+
+
+def late_trigger_name(order: int, table: str, column: str) -> str:
+    """The sync trigger (and its function) of one migrated column for the other writers.
+
+    Old-version and base-table writes are copied by ``up`` from the row as it will be
+    stored, so this trigger fires after the table's own BEFORE triggers (one that fills a
+    tenant or sets ``updated_at`` changes what ``up`` reads): ``~`` sorts after every ASCII
+    letter, digit and ``_`` a trigger's name may start with. The order follows, as above.
+    """
+    return derived(LATE_TRIGGER_PREFIX, f"{order:03d}", table, column)
 
 
 def written_trigger_name(order: int, table: str, column: str) -> str:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pgroll_dsl.catalog.derived import (
     BACKFILL_SETTING,
     FROM_SETTING,
+    LATE_TRIGGER_PREFIX,
     MARKER,
     NEW_PREFIX,
     SLICE_SETTING,
@@ -220,6 +221,7 @@ class _Body:
             f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND NOT tgisinternal",
             "      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update",
             f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(TRIGGER_PREFIX)})",
+            f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(LATE_TRIGGER_PREFIX)})",
             "  ) THEN",
             "    _pgroll_fast := false;",
             "  END IF;",
@@ -491,9 +493,11 @@ def mark_last_triggers(ctx: Context) -> None:
     """
     for table in sorted(ctx.marked_tables):
         last = [spec for spec in ctx.syncs if spec.table == table][-1]
-        position = ctx.sync_functions[last.name]
-        ctx.start[position] = replace(ctx.start[position],
-                                      sql=trigger_function_sql(replace(last, marks=True)))
+        for new_version, function in ((True, last.name), (False, last.late)):
+            position = ctx.sync_functions[function]
+            ctx.start[position] = replace(
+                ctx.start[position],
+                sql=trigger_function_sql(replace(last, marks=True), new_version))
 
 
 def drop_steps(ctx: Context) -> list[Step]:

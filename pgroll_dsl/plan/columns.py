@@ -17,6 +17,7 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
     derived,
+    late_trigger_name,
     new_name,
     trigger_name,
     written_trigger_name,
@@ -66,6 +67,9 @@ class Rewrite:
 
 # ---- shared helpers --------------------------------------------------------------------
 
+# Whose writes each of a column's two sync triggers copies (``triggers.trigger_sql``).
+_WRITERS = {True: "new-version writes", False: "old-version and base-table writes"}
+
 
 def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
                     down: Side | None, marker: bool) -> None:
@@ -76,12 +80,13 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
     trigger never runs without it, so an explicit write is never replaced by ``up``.
     """
     order = len(ctx.syncs)
-    name = trigger_name(order, table.physical, column)
+    name, late = trigger_name(order, table.physical, column), \
+        late_trigger_name(order, table.physical, column)
     if marker:
         backfill.add_marker(ctx, table)
     spec = TriggerSpec(
-        name=name, schema=ctx.schema, table=table.physical, version_schema=ctx.version_schema,
-        up=up, down=down,
+        name=name, late=late, schema=ctx.schema, table=table.physical,
+        version_schema=ctx.version_schema, up=up, down=down,
         marker=marker,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
@@ -89,9 +94,11 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
     generated = frozenset(c.physical for c in table.columns if c.generated is not None)
     if not may_skip(spec, generated, ctx.before.routines):
         spec = replace(spec, skips=False)
-    ctx.sync_functions[name] = len(ctx.start)  # rewritten if it is the table's last
-    ctx.step(Phase.START, trigger_function_sql(spec), f"trigger function {name}", lock=Lock.NONE)
-    made = [name]
+    for new_version, function in ((True, name), (False, late)):
+        ctx.sync_functions[function] = len(ctx.start)  # rewritten if it is the table's last
+        ctx.step(Phase.START, trigger_function_sql(spec, new_version),
+                 f"trigger function {function} ({_WRITERS[new_version]})", lock=Lock.NONE)
+    made = [name, late]
     if spec.written is not None:
         written = spec.written
         ctx.step(Phase.START, written_function_sql(spec), f"trigger function {written}",
@@ -101,9 +108,11 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
                  relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
-    ctx.step(Phase.START, trigger_sql(spec), f"trigger {name} on {table.physical}",
-             relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
-    ctx.triggers.append((table.physical, name))
+    for new_version, trigger in ((True, name), (False, late)):
+        ctx.step(Phase.START, trigger_sql(spec, new_version),
+                 f"trigger {trigger} on {table.physical} ({_WRITERS[new_version]})",
+                 relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+        ctx.triggers.append((table.physical, trigger))
     ctx.syncs.append(spec)
     for made_name in made:
         drop = f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, made_name)}() CASCADE"

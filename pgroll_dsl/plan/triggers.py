@@ -1,9 +1,19 @@
 """Trigger functions that keep old and new columns in sync (the backfill is ``backfill.py``).
 
-One function per migrated column serves both directions. Which side a writer is on is read
-from the first schema of its ``search_path``: the new version's schema means a new-version
-client. Differences from pgroll, each one a way pgroll loses data:
+Two functions per migrated column, one for each side of writers. Which side a writer is on
+is read from the first schema of its ``search_path``: the new version's schema means a
+new-version client, whose writes ``down`` copies to the old column; every other write
+(old version, base table) ``up`` copies to the new one. Each has its trigger, whose ``WHEN``
+tells the sides apart, so that each fires where it must among the table's own triggers (see
+``catalog.derived.late_trigger_name``): ``up`` after them, on the row as it will be stored;
+``down`` before them, which then see the old column filled and may change it, as they did
+before the migration. (A user trigger that changes the old column of a new-version write
+does not reach the copy: neither order can give both.) Differences from pgroll, each one a
+way pgroll loses data:
 
+* a user's BEFORE trigger that sets a column ``up`` reads (a tenant filled in, ``updated_at``)
+  runs before ``up`` is computed (pgroll's trigger, named ``_pgroll_...``, fires before any
+  lower-case name);
 * a row written through the new version is marked as backfilled, so the backfill never
   overwrites what a new client wrote (pgroll marks only old-version writes);
 * a row is marked as backfilled only by the table's last sync trigger, created after every
@@ -64,7 +74,8 @@ class Side:
 class TriggerSpec:
     """A column being migrated on one table."""
 
-    name: str
+    name: str  # the trigger and function for new-version writers (``trigger_name``)
+    late: str  # ... for the others, after the table's own triggers (``late_trigger_name``)
     schema: str
     table: str  # physical
     version_schema: str
@@ -130,46 +141,44 @@ def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
     ]
 
 
-def trigger_function_sql(spec: TriggerSpec) -> str:
-    """``CREATE OR REPLACE FUNCTION`` for one migrated column."""
-    new_version = is_new_version(spec.version_schema)
-    body = ["#variable_conflict use_column", "BEGIN", f"  IF {new_version} THEN"]
-    if spec.up is not None and spec.marker and spec.written is not None:
+def trigger_function_sql(spec: TriggerSpec, new_version: bool) -> str:
+    """``CREATE OR REPLACE FUNCTION`` for one migrated column and one side's writers.
+
+    New-version writers (``new_version``): ``down`` fills the old column, and on a row the
+    backfill has not reached, ``up`` first fills the copy an UPDATE did not name. The others:
+    ``up`` fills the copy. The table's last function clears the marker on either side.
+    """
+    body = ["#variable_conflict use_column", "BEGIN"]
+    if new_version and spec.up is not None and spec.marker and spec.written is not None:
         target = quote_ident(spec.up.target)
         setting, mine = quote_literal(WRITTEN_SETTING), quote_literal(spec.name)
         body += [
-            f"    IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} THEN",
-            f"      IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
-            f"        PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
-            f"      ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
-            *_assign(spec, spec.up, "        "),
-            "      END IF;",
+            f"  IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} THEN",
+            f"    IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
+            f"      PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
+            f"    ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
+            *_assign(spec, spec.up, "      "),
             "    END IF;",
+            "  END IF;",
         ]
-    elif spec.up is not None and spec.marker:
+    elif new_version and spec.up is not None and spec.marker:
         target = quote_ident(spec.up.target)
         body.append(
-            f"    IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} AND NEW.{target} IS NOT "
+            f"  IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} AND NEW.{target} IS NOT "
             f"DISTINCT FROM OLD.{target} THEN"
         )
-        body.extend(_assign(spec, spec.up, "      "))
-        body.append("    END IF;")
-    if spec.down is not None:
-        body.extend(_assign(spec, spec.down, "    "))
-    if not (spec.up is not None and spec.marker) and spec.down is None:
-        body.append("    NULL;")
-    body.append("  ELSE")
-    if spec.up is not None:
         body.extend(_assign(spec, spec.up, "    "))
-    else:
-        body.append("    NULL;")
-    body.append("  END IF;")
+        body.append("  END IF;")
+    side = spec.down if new_version else spec.up
+    if side is not None:
+        body.extend(_assign(spec, side, "  "))
     if spec.marks:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
     body += ["  RETURN NEW;", "END"]
     text = "\n".join(body)
+    name = spec.name if new_version else spec.late
     return (
-        f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, spec.name)}() RETURNS trigger\n"
+        f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, name)}() RETURNS trigger\n"
         f"LANGUAGE plpgsql AS {dollar_quote(chr(10) + text + chr(10))}"
     )
 
@@ -223,13 +232,13 @@ def may_skip(spec: TriggerSpec, generated: frozenset[str], routines: Routines) -
         if side is not None and any(physical in generated
                                     for _, physical in used_variables(side)):
             return False
-    return not routines.opaque and not called(spec).shadowed_by(routines)
+    return not routines.opaque and not called((spec.up, spec.down)).shadowed_by(routines)
 
 
-def called(spec: TriggerSpec) -> Builtins:
-    """Every function, operator and cast ``up`` and ``down`` call by name."""
+def called(sides: tuple[Side | None, ...]) -> Builtins:
+    """Every function, operator and cast these sides call by name."""
     found = Builtins()
-    for side in (spec.up, spec.down):
+    for side in sides:
         if side is not None:
             named = calls(side.expression)
             found |= Builtins(named.function_names, named.operators, named.casts)
@@ -240,8 +249,10 @@ def relied_on(specs: list[TriggerSpec]) -> Builtins:
     """What the skips of these triggers take to be PostgreSQL's own (``Plan.builtins``)."""
     found = Builtins()
     for spec in specs:
-        if needed_when(spec) is not None:
-            found |= called(spec)
+        if needed_when(spec, new_version=True) is not None:
+            found |= called((spec.down,))
+        if needed_when(spec, new_version=False) is not None:
+            found |= called((spec.up,))
     return found
 
 
@@ -262,8 +273,8 @@ def _changed_by(side: Side) -> str | None:
             f'{_as_assigned(direct, side.target_type)}::text COLLATE "C"')
 
 
-def needed_when(spec: TriggerSpec) -> str | None:
-    """The part of the trigger's ``WHEN`` that skips a write the trigger would not change.
+def needed_when(spec: TriggerSpec, new_version: bool) -> str | None:
+    """The part of a sync trigger's ``WHEN`` that skips a write the function would not change.
 
     The function writes the copy from ``up`` for old-version writers, the old column from
     ``down`` for new-version writers, and acts on rows the backfill has not reached (the
@@ -271,17 +282,14 @@ def needed_when(spec: TriggerSpec) -> str | None:
     most writes to a busy table change other columns, and a PL/pgSQL call costs more than
     the write itself. ``None``: no skipping (see :func:`_changed_by`).
     """
-    if not spec.skips:
+    side = spec.down if new_version else spec.up
+    marker = f"NEW.{quote_ident(MARKER)}"
+    if side is None:  # nothing to compute for these writers but the marker's rows
+        return marker if spec.marker else "false"
+    changes = _changed_by(side) if spec.skips else None
+    if changes is None:
         return None
-    up = _changed_by(spec.up) if spec.up is not None else "false"
-    down = _changed_by(spec.down) if spec.down is not None else "false"
-    if up is None or down is None:
-        return None
-    # The writer's version first: each expression only for the writers the function
-    # evaluates it for (one that fails for the others must not fail their writes).
-    changes = (f"CASE WHEN {is_new_version(spec.version_schema)}\n"
-               f"      THEN {down}\n      ELSE {up} END")
-    return f"NEW.{quote_ident(MARKER)}\n    OR {changes}" if spec.marker else changes
+    return f"{marker}\n    OR {changes}" if spec.marker else changes
 
 
 def _not_backfilling(spec: TriggerSpec) -> str:
@@ -289,17 +297,28 @@ def _not_backfilling(spec: TriggerSpec) -> str:
             f"FROM {quote_literal(qualified(spec.schema, spec.table))}")
 
 
-def trigger_sql(spec: TriggerSpec) -> str:
-    """``CREATE OR REPLACE TRIGGER`` that runs the function before every row write."""
-    name, schema, table = spec.name, spec.schema, spec.table
-    when = _not_backfilling(spec)
-    needed = needed_when(spec)
-    if needed is not None:  # first: it is false for most writes, and cheaper
-        when = f"({needed})\n    AND {when}"
+def trigger_sql(spec: TriggerSpec, new_version: bool) -> str:
+    """``CREATE OR REPLACE TRIGGER`` that runs one side's function before every row write.
+
+    The writer's side is tested first, in a ``CASE`` (the one order PostgreSQL promises to
+    keep): the skip evaluates ``up`` or ``down`` only for the writers its function evaluates
+    it for, so an expression that fails for the other side's rows (``100 / d`` where a
+    new-version client writes ``d = 0``) never fails their writes.
+    """
+    writer = is_new_version(spec.version_schema)
+    needed = needed_when(spec, new_version)
+    if needed is None:
+        side = writer if new_version else f"NOT ({writer})"
+    elif new_version:
+        side = f"CASE WHEN {writer}\n    THEN {needed}\n    ELSE false END"
+    else:
+        side = f"CASE WHEN {writer}\n    THEN false\n    ELSE {needed} END"
+    name = spec.name if new_version else spec.late
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(schema, table)} FOR EACH ROW\n  WHEN ({when})\n"
-        f"  EXECUTE FUNCTION {qualified(schema, name)}()"
+        f"{qualified(spec.schema, spec.table)} FOR EACH ROW\n"
+        f"  WHEN ({side}\n    AND {_not_backfilling(spec)})\n"
+        f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
     )
 
 

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (22 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -24,28 +24,35 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_description" varchar(255
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description
+-- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_products_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_products_description' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-        NEW."_pgroll_new_description" := (UPPER(NEW."name"));
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_products_description' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      NEW."_pgroll_new_description" := (UPPER(NEW."name"));
     END IF;
-  ELSE
-    NEW."_pgroll_new_description" := (UPPER(NEW."name"));
   END IF;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000-set_products_description
+-- [4] 03_add_column.yaml:3:7: trigger function ~pgroll_trigger_000_products_description (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_products_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_description" := (UPPER(NEW."name"));
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000-set_products_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_products_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -55,56 +62,73 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description on products (a new-version UPDATE that sets description)
+-- [6] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description on products (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."products" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_products_description"();
 
--- [6] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products
+-- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-      THEN false
-      ELSE NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+    THEN NEW."_pgroll_needs_backfill"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
--- [7] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
+-- [8] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_products_description"();
+
+-- [9] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_stock" int DEFAULT (100) NOT NULL;
 
--- [8] 03_add_column.yaml:17:7: add column products.category as _pgroll_new_category
+-- [10] 03_add_column.yaml:17:7: add column products.category as _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
 
--- [9] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category
+-- [11] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_products_category' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
-        NEW."_pgroll_new_category" := (NEW."name" || '-category');
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_products_category' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
+      NEW."_pgroll_new_category" := (NEW."name" || '-category');
     END IF;
-  ELSE
-    NEW."_pgroll_new_category" := (NEW."name" || '-category');
   END IF;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [10] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001-set_products_category
+-- [12] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_products_category"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_category" := (NEW."name" || '-category');
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [13] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001-set_products_category
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -114,56 +138,65 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category on products (a new-version UPDATE that sets category)
+-- [14] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category on products (a new-version UPDATE that sets category)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPDATE OF "_pgroll_new_category" ON "public"."products" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_products_category"();
 
--- [12] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products
+-- [15] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-      THEN false
-      ELSE NEW."_pgroll_new_category"::text COLLATE "C" IS DISTINCT FROM (NEW."name" || '-category')::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+    THEN NEW."_pgroll_needs_backfill"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
--- [13] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
+-- [16] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_category"::text COLLATE "C" IS DISTINCT FROM (NEW."name" || '-category')::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_001_products_category"();
+
+-- [17] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
--- [14] 03_add_column.yaml:1:1: create version schema public_03_add_column
+-- [18] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
 
--- [15] 03_add_column.yaml:1:1: view bills of version public_03_add_column
+-- [19] 03_add_column.yaml:1:1: view bills of version public_03_add_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_03_add_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [16] 03_add_column.yaml:1:1: view customers of version public_03_add_column
+-- [20] 03_add_column.yaml:1:1: view customers of version public_03_add_column
 --     lock: ACCESS SHARE on customers; catalog only
 CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
 
--- [17] 03_add_column.yaml:1:1: view products of version public_03_add_column
+-- [21] 03_add_column.yaml:1:1: view products of version public_03_add_column
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
 
--- [18] 03_add_column.yaml:1:1: a column default of view products
+-- [22] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [19] 03_add_column.yaml:1:1: a column default of view products
+-- [23] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [20] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+-- [24] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [21] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
+-- [25] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -204,6 +237,7 @@ BEGIN
     WHERE tgrelid = '"public"."products"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -266,13 +300,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [22] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+-- [26] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
 --     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 
--- ==== complete (12 steps) ====
+-- ==== complete (14 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
@@ -303,60 +337,72 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_products_description"(
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
 
--- [5] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
+-- [5] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_products_description"() CASCADE;
+
+-- [6] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [6] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
+-- [7] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
 
--- [7] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+-- [8] 03_add_column.yaml:17:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_products_category"() CASCADE;
 
--- [8] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+-- [9] 03_add_column.yaml:17:7: drop a sync trigger of this migration
 --     lock: ACCESS EXCLUSIVE; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
 
--- [9] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
+-- [10] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_products_category"() CASCADE;
+
+-- [11] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_category" TO "category";
 
--- [10] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
+-- [12] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
 
--- [11] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
+-- [13] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
 
--- [12] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [14] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (10 steps) ====
+-- ==== rollback (12 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 03_add_column.yaml:1:1: drop version schema public_03_add_column
@@ -387,41 +433,53 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_products_category"() C
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
 
--- [5] 03_add_column.yaml:17:7: drop column _pgroll_new_category
+-- [5] 03_add_column.yaml:17:7: drop trigger ~pgroll_trigger_001_products_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_products_category"() CASCADE;
+
+-- [6] 03_add_column.yaml:17:7: drop column _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_category";
 
--- [6] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
+-- [7] 03_add_column.yaml:10:7: drop column _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_stock";
 
--- [7] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_000-set_products_description
+-- [8] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_000-set_products_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_products_description"() CASCADE;
 
--- [8] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_000_products_description
+-- [9] 03_add_column.yaml:3:7: drop trigger _pgroll_trigger_000_products_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
 
--- [9] 03_add_column.yaml:3:7: drop column _pgroll_new_description
+-- [10] 03_add_column.yaml:3:7: drop trigger ~pgroll_trigger_000_products_description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_products_description"() CASCADE;
+
+-- [11] 03_add_column.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [10] 03_add_column.yaml:1:1: drop the backfill marker of products
+-- [12] 03_add_column.yaml:1:1: drop the backfill marker of products
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

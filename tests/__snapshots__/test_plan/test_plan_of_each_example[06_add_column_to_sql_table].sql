@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (15 steps) ====
+-- ==== start (17 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -23,29 +23,37 @@ ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description
+-- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_users_description' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-        NEW."_pgroll_new_description" := (UPPER(NEW."name"));
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_users_description' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      NEW."_pgroll_new_description" := (UPPER(NEW."name"));
     END IF;
-  ELSE
-    NEW."_pgroll_new_description" := (UPPER(NEW."name"));
   END IF;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
+-- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_description" := (UPPER(NEW."name"));
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -55,56 +63,65 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
+-- [6] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
 
--- [6] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users
+-- [7] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'
-      THEN false
-      ELSE NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'
+    THEN NEW."_pgroll_needs_backfill"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
--- [7] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+-- [8] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_06_add_column_to_sql_table'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
+
+-- [9] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
 
--- [8] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+-- [10] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+-- [11] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+-- [12] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [11] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [13] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [12] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [14] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [13] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [15] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [14] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [16] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches keyed on id, writing the copies itself
+-- [17] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -145,6 +162,7 @@ BEGIN
     WHERE tgrelid = '"public"."users"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -207,9 +225,9 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- ==== complete (6 steps) ====
+-- ==== complete (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
@@ -240,24 +258,30 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_users_description"() C
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
 
--- [5] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
+-- [5] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCADE;
+
+-- [6] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [6] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
@@ -288,17 +312,23 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_users_description"() C
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
 
--- [5] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
+-- [5] 06_add_column_to_sql_table.yaml:3:7: drop trigger ~pgroll_trigger_000_users_description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCADE;
+
+-- [6] 06_add_column_to_sql_table.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [6] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -10,53 +10,68 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (8 steps) ====
+-- ==== start (10 steps) ====
 
--- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_price
+-- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_price (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_price"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column' THEN
-    NEW."price" := (0);
-  ELSE
-    NULL;
-  END IF;
+  NEW."price" := (0);
   RETURN NEW;
 END
 $pgroll$;
 
--- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits
+-- [2] 09_drop_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_price (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_price"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN ((CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
-      THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
-      ELSE false END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
+    THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
 
--- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
+-- [4] 09_drop_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_price on fruits (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
+    THEN false
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_price"();
+
+-- [5] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
 
--- [4] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
+-- [6] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_09_drop_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [5] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
+-- [7] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_09_drop_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [6] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
+-- [8] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_09_drop_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
+-- [9] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [8] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
+-- [10] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
@@ -88,6 +103,7 @@ $pgroll$;
 DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_price"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
 END
 $pgroll$;
@@ -95,9 +111,9 @@ $pgroll$;
 -- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (3 steps) ====
+-- ==== rollback (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
@@ -122,5 +138,11 @@ $pgroll$;
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
+-- [4] 09_drop_column.yaml:3:7: drop trigger ~pgroll_trigger_000_fruits_price
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_price"() CASCADE;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

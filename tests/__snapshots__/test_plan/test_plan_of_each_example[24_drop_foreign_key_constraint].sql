@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (22 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,34 +23,42 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" inte
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_user_id' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
-        NEW."_pgroll_new_user_id" := (NEW."user_id");
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_user_id' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
+      NEW."_pgroll_new_user_id" := (NEW."user_id");
     END IF;
-    DECLARE
-      "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
-    BEGIN
-      NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
-    END;
-  ELSE
-    NEW."_pgroll_new_user_id" := (NEW."user_id");
   END IF;
+  DECLARE
+    "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
+  BEGIN
+    NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
+  END;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_user_id" := (NEW."user_id");
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -60,80 +68,91 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
+-- [6] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [6] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts
+-- [7] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [7] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+-- [8] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."user_id")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
+
+-- [9] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
 
--- [8] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+-- [10] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [9] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+-- [11] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [10] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+-- [12] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [11] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [13] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [12] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [14] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [13] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [15] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [14] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [16] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [15] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [17] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [16] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [18] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [17] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [19] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [18] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [20] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [19] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [21] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [20] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [22] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [21] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [23] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [22] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
+-- [24] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -174,6 +193,7 @@ BEGIN
     WHERE tgrelid = '"public"."posts"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -265,6 +285,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
 END
 $pgroll$;
@@ -284,9 +305,9 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
@@ -317,17 +338,23 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCA
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
 
--- [5] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
+
+-- [6] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
 
--- [6] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (28 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,30 +22,38 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review
+-- [3] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
-        NEW."_pgroll_new_review" := (NEW."review");
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
+      NEW."_pgroll_new_review" := (NEW."review");
     END IF;
-    NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
-  ELSE
-    NEW."_pgroll_new_review" := (NEW."review");
   END IF;
+  NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [4] 27_drop_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_review" := (NEW."review");
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -55,92 +63,103 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [6] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [6] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews
+-- [7] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [7] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [8] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_review"::text COLLATE "C" IS DISTINCT FROM (NEW."review")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
+
+-- [9] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [8] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [10] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [9] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [11] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [12] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [13] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+-- [14] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [13] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [15] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [14] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [16] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [15] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+-- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [18] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+-- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [18] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [20] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+-- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [20] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [22] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [22] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [24] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [23] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [25] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [26] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [25] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [27] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -181,6 +200,7 @@ BEGIN
     WHERE tgrelid = '"public"."reviews"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -243,7 +263,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [28] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
@@ -276,6 +296,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
 $pgroll$;
@@ -307,9 +328,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
@@ -340,17 +361,23 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASC
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
+-- [5] 27_drop_unique_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
+
+-- [6] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [6] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (32 steps) ====
+-- ==== start (34 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -27,29 +27,37 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description
+-- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_people_description' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-        NEW."_pgroll_new_description" := ('temporary-description');
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_people_description' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+      NEW."_pgroll_new_description" := ('temporary-description');
     END IF;
-  ELSE
-    NEW."_pgroll_new_description" := ('temporary-description');
   END IF;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [5] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
+-- [5] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_people_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_description" := ('temporary-description');
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -59,116 +67,125 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
+-- [7] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [7] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people
+-- [8] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
-      THEN false
-      ELSE NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM ('temporary-description')::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
+    THEN NEW."_pgroll_needs_backfill"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [8] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+-- [9] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM ('temporary-description')::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
+
+-- [10] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- [9] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [11] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [10] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [12] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [13] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [14] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+-- [15] 30_add_column_simple_up.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [14] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [16] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [15] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [17] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [16] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [18] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [17] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [19] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [18] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [20] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [19] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [21] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [20] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [22] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [21] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+-- [23] 30_add_column_simple_up.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [22] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [24] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [23] 30_add_column_simple_up.yaml:1:1: a column default of view people
+-- [25] 30_add_column_simple_up.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [24] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [26] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [25] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [26] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [28] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [27] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [29] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [28] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [30] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [29] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [31] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [30] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [32] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [31] 30_add_column_simple_up.yaml:3:7: backfill people in batches keyed on id, writing the copies itself
+-- [33] 30_add_column_simple_up.yaml:3:7: backfill people in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -209,6 +226,7 @@ BEGIN
     WHERE tgrelid = '"public"."people"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -271,13 +289,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [32] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [34] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 
--- ==== complete (8 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
@@ -308,36 +326,42 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_people_description"() 
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
 
--- [5] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
+-- [5] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_people_description"() CASCADE;
+
+-- [6] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [6] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
+-- [7] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
 
--- [7] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
+-- [8] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
 
--- [8] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [9] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
@@ -368,17 +392,23 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_people_description"() 
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
 
--- [5] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
+-- [5] 30_add_column_simple_up.yaml:3:7: drop trigger ~pgroll_trigger_000_people_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_people_description"() CASCADE;
+
+-- [6] 30_add_column_simple_up.yaml:3:7: drop column _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [6] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (50 steps) ====
+-- ==== start (54 steps) ====
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -28,29 +28,36 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name
+-- [4] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-        NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
+      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
     END IF;
-    NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
-  ELSE
-    NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
   END IF;
+  NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   RETURN NEW;
 END
 $pgroll$;
 
--- [5] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -60,47 +67,65 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [7] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [7] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets
+-- [8] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
-      THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
-      ELSE NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
+    THEN NEW."_pgroll_needs_backfill"
+    OR NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [8] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
+
+-- [10] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
-        NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
+      NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
     END IF;
-    NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
-  ELSE
-    NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
   END IF;
+  NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [9] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [11] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [12] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -110,161 +135,171 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [13] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [11] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets
+-- [14] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN ((NEW."_pgroll_needs_backfill"
-    OR CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
-      THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
-      ELSE NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END)
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
+    THEN NEW."_pgroll_needs_backfill"
+    OR NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
+    ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [12] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [15] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_47_add_table_foreign_key_constraint'
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
+
+-- [16] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [13] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [17] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [14] 47_add_table_foreign_key_constraint.yaml:3:7: copy check check_zip_name (not valid)
+-- [18] 47_add_table_foreign_key_constraint.yaml:3:7: copy check check_zip_name (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
 
--- [15] 47_add_table_foreign_key_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [19] 47_add_table_foreign_key_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [16] 47_add_table_foreign_key_constraint.yaml:3:7: add foreign key fk_sellers (not valid)
+-- [20] 47_add_table_foreign_key_constraint.yaml:3:7: add foreign key fk_sellers (not valid)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [17] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
+-- [21] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
 
--- [18] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
+-- [22] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [19] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
+-- [23] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [20] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
+-- [24] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [21] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [25] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [22] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
+-- [26] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [23] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [27] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [24] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [28] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [25] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
+-- [29] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [26] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
+-- [30] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [27] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
+-- [31] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [28] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [32] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [29] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [33] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [30] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [34] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [31] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [35] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [32] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
+-- [36] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [33] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [37] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [34] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
+-- [38] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [35] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
+-- [39] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [36] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
+-- [40] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [37] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [41] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [38] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
+-- [42] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [39] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [43] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [40] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [44] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [41] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
+-- [45] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [42] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
+-- [46] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [43] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
+-- [47] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [44] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
+-- [48] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [45] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
+-- [49] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [46] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [50] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -305,6 +340,7 @@ BEGIN
     WHERE tgrelid = '"public"."tickets"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -367,19 +403,19 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [47] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [51] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [48] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [52] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [49] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
+-- [53] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
 
--- [50] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
+-- [54] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
 
@@ -412,8 +448,10 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
 END
 $pgroll$;
@@ -473,9 +511,9 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop version schema public_47_add_table_foreign_key_constraint
@@ -506,29 +544,41 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"(
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
 
--- [5] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_001-set_tickets_sellers_zip
+-- [5] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_sellers_name"() CASCADE;
+
+-- [6] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
 
--- [6] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
+-- [7] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
 
--- [7] 47_add_table_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+-- [8] 47_add_table_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_001_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
+
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [8] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [10] 47_add_table_foreign_key_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

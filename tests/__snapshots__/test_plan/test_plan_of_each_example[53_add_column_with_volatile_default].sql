@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (46 steps) ====
+-- ==== start (48 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -23,29 +23,37 @@ ALTER TABLE "public"."library" ADD COLUMN "_pgroll_new_value" int;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version writes)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default' THEN
-    IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-      IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_library_value' THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-      ELSIF NEW."_pgroll_new_value" IS NOT DISTINCT FROM OLD."_pgroll_new_value" THEN
-        NEW."_pgroll_new_value" := ((random() * 1000)::int);
-      END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_library_value' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF NEW."_pgroll_new_value" IS NOT DISTINCT FROM OLD."_pgroll_new_value" THEN
+      NEW."_pgroll_new_value" := ((random() * 1000)::int);
     END IF;
-  ELSE
-    NEW."_pgroll_new_value" := ((random() * 1000)::int);
   END IF;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000-set_library_value
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_library_value"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_value" := ((random() * 1000)::int);
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000-set_library_value
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -55,172 +63,182 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
--- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version writes)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default'
+    THEN NEW."_pgroll_needs_backfill"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes)
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
+  WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default')
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_library_value"();
+
+-- [9] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- [8] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
 
--- [9] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [10] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+-- [12] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [11] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [12] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [13] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [14] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [15] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [16] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [18] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [20] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [21] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [23] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [23] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+-- [25] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
 
--- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [26] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [25] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [26] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+-- [28] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
+-- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [28] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+-- [30] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
+-- [31] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [30] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+-- [32] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [31] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [33] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [32] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [33] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+-- [35] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
+-- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [35] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+-- [37] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [38] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [37] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [38] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+-- [40] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
+-- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [40] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+-- [42] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
+-- [43] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [42] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+-- [44] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [43] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
+-- [45] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [44] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+-- [46] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [45] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
+-- [47] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -261,6 +279,7 @@ BEGIN
     WHERE tgrelid = '"public"."library"'::regclass AND NOT tgisinternal
       AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
       AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
   END IF;
@@ -323,13 +342,13 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [46] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [48] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
--- ==== complete (9 steps) ====
+-- ==== complete (10 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
@@ -364,36 +383,42 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCA
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
--- [6] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_library_value"() CASCADE;
+
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "value";
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
 
--- [8] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
+-- [9] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
 
--- [9] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (6 steps) ====
+-- ==== rollback (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 53_add_column_with_volatile_default.yaml:1:1: drop version schema public_53_add_column_with_volatile_default
@@ -424,17 +449,23 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCA
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
 
--- [5] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: drop trigger ~pgroll_trigger_000_library_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_library_value"() CASCADE;
+
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: drop column _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_new_value";
 
--- [6] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+-- [7] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
