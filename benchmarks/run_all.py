@@ -1,5 +1,5 @@
 """Run every live-executor benchmark in turn: backfill (as superuser and as the table's
-owner), triggers, lock_wait, load,
+owner), triggers, trigger_when, lock_wait, load,
 replica_lag.
 
 Usage: python benchmarks/run_all.py [--quick] [--runs N]
@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("triggers.py",), ("lock_wait.py",),
+SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("triggers.py",), ("trigger_when.py",),
+           ("lock_wait.py",),
            ("load.py",),
            ("replica_lag.py",))
 

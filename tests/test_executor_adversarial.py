@@ -243,6 +243,59 @@ def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
         runner.close()
 
 
+# A column added with up, then an operation on the same table whose sync trigger is the
+# table's last (the one that clears the backfill marker) though its column needs no backfill.
+LAST_NEEDS_NO_BACKFILL = {
+    "drop column with down": "alter table t drop y down `a + 100`;",
+    "rename, then drop with down": ("alter table t rename y to z;\n"
+                                    "alter table t drop z down `a + 100`;"),
+}
+
+
+@pytest.mark.parametrize("last", list(LAST_NEEDS_NO_BACKFILL), ids=list(LAST_NEEDS_NO_BACKFILL))
+@pytest.mark.parametrize("side", ["new", "old"])
+def test_a_write_before_the_backfill_keeps_its_value_whatever_operation_is_last(
+        pg_conn: Connection, pg_dsn: str, last: str, side: str) -> None:
+    """``add x up a * 2`` then ``drop y down a + 100`` on one table: the drop's triggers are
+    created last, so they clear the marker. A write before the backfill that leaves what
+    ``down`` gives unchanged (here: every write of x) was skipped by their ``WHEN``, kept its
+    mark, and the backfill then overwrote the new version's x = 555 with ``a * 2``.
+    """
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, "create table t (id int primary key, a int, y int);")
+    runner.close()
+    pg_conn.execute("insert into t select g, g, g + 100 from generate_series(1, 10) g")
+    written = threading.Event()
+    schema, statement = {"new": ("02_x", "update t set x = 555 where id = 7"),
+                         "old": ("01_setup", "update t set a = 50 where id = 7")}[side]
+
+    def write(event: StepEvent) -> None:
+        step = event.step
+        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
+                and not written.is_set():
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("SET search_path TO {}").format(
+                    sql.Identifier(version_schema(schema))))
+                conn.execute(statement)
+            written.set()
+
+    runner = _runner(dsn, write)
+    runner.start(migration("alter table t add x int up `a * 2`;\n"
+                           + LAST_NEEDS_NO_BACKFILL[last], "02_x"))
+    assert written.is_set()
+    new = client(dsn, version_schema("02_x"))
+    try:
+        expected = 555 if side == "new" else 100
+        assert one(new, "select x from t where id = 7") == (expected,), \
+            "the backfill overwrote what the write gave x"
+        assert query(new, "select id from t where x is distinct from a * 2 and id <> 7") == []
+    finally:
+        new.close()
+        runner.rollback()
+        runner.close()
+
+
 def test_a_user_trigger_that_fires_after_the_sync_trigger_reaches_the_copy(
         pg_conn: Connection, pg_dsn: str) -> None:
     """The table has its own BEFORE trigger, set_tenant, that fills ``tenant`` when NULL.

@@ -50,7 +50,12 @@ from pgroll_dsl.plan import safety
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
-from pgroll_dsl.plan.triggers import TriggerSpec, on_the_row, trigger_function_sql
+from pgroll_dsl.plan.triggers import (
+    TriggerSpec,
+    on_the_row,
+    trigger_function_sql,
+    trigger_sql,
+)
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import column_references
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
@@ -485,19 +490,25 @@ def _key(ctx: Context, table: Table) -> tuple[str, ...]:
 
 
 def mark_last_triggers(ctx: Context) -> None:
-    """The last sync trigger of each backfilled table clears the marker of every row written.
+    """The last sync triggers of each backfilled table clear the marker of every row written.
 
-    It is created after every other sync trigger of the table, so a row it marks has had all
-    of them run: the backfill may skip it. (One trigger call per row less than a marking
-    trigger of its own.)
+    They are created after every other sync trigger of the table, so a row they mark has had
+    all of them run: the backfill may skip it. (One trigger call per row less than a marking
+    trigger of its own.) Their ``WHEN`` lets every marked row through, even where the column
+    they sync needs no backfill (a dropped column's ``down`` after a column added with
+    ``up``): a write they skipped would keep its mark, and the backfill would then overwrite
+    what the client wrote with ``up``.
     """
     for table in sorted(ctx.marked_tables):
-        last = [spec for spec in ctx.syncs if spec.table == table][-1]
-        for new_version, function in ((True, last.name), (False, last.late)):
-            position = ctx.sync_functions[function]
-            ctx.start[position] = replace(
-                ctx.start[position],
-                sql=trigger_function_sql(replace(last, marks=True), new_version))
+        last = replace([spec for spec in ctx.syncs if spec.table == table][-1], marks=True,
+                       marker=True)
+        for new_version, name in ((True, last.name), (False, last.late)):
+            position = ctx.sync_functions[name]
+            ctx.start[position] = replace(ctx.start[position],
+                                          sql=trigger_function_sql(last, new_version))
+            position = ctx.sync_triggers[name]
+            ctx.start[position] = replace(ctx.start[position],
+                                          sql=trigger_sql(last, new_version))
 
 
 def drop_steps(ctx: Context) -> list[Step]:

@@ -109,6 +109,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
     for new_version, trigger in ((True, name), (False, late)):
+        ctx.sync_triggers[trigger] = len(ctx.start)  # rewritten if it is the table's last
         ctx.step(Phase.START, trigger_sql(spec, new_version),
                  f"trigger {trigger} on {table.physical} ({_WRITERS[new_version]})",
                  relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)

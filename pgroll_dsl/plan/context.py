@@ -45,7 +45,8 @@ class Context:
     rollback: list[list[Step]] = field(default_factory=list)  # per op, run in reverse
     marked_tables: set[str] = field(default_factory=set)
     syncs: list[TriggerSpec] = field(default_factory=list)  # sync triggers, in firing order
-    sync_functions: dict[str, int] = field(default_factory=dict)  # trigger -> its start step
+    sync_functions: dict[str, int] = field(default_factory=dict)  # function -> its start step
+    sync_triggers: dict[str, int] = field(default_factory=dict)  # trigger -> its start step
     backfill_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per table
     integer_keyed: set[str] = field(default_factory=set)  # tables keyed on one integer column
     notes: list[str] = field(default_factory=list)
