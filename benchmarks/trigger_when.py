@@ -7,7 +7,8 @@ A table ``t(id bigint primary key, v int, payload text)`` of ``--rows`` rows; th
 and with one or two BEFORE UPDATE row triggers whose ``WHEN`` is false for every row: plain
 ``false``, or the sync triggers' writer test (the first schema of ``search_path`` compared
 with a version schema's name, ``plan.triggers.is_new_version``), once per side of writers as
-the sync triggers have it. Each after ``VACUUM`` and ``CHECKPOINT``, rolled back,
+the sync triggers have it; and, the floor of any such test, the setting read and compared
+whole. Each after ``VACUUM`` and ``CHECKPOINT``, rolled back,
 interleaved, ``--runs`` times. ratio = time without a trigger ÷ time with. Nothing is asserted.
 """
 
@@ -37,6 +38,9 @@ CASES: dict[str, list[str]] = {
     "two triggers, WHEN false": ["false", "false"],
     "one trigger, the writer test": [WRITER],
     "two triggers, one writer test each (one per side)": [WRITER, f"NOT ({WRITER})"],
+    # The floor of any test that reads the setting: the read and a comparison, nothing else.
+    "one trigger, current_setting('search_path') = name": [
+        "pg_catalog.current_setting('search_path') = 'public_02_x'"],
 }
 STATEMENT = "UPDATE t SET payload = payload || 'x'"
 
