@@ -17,6 +17,8 @@ NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
 TRIGGER_PREFIX = "_pgroll_trigger_"  # the sync triggers for new-version writers, and ...
 LATE_TRIGGER_PREFIX = "~pgroll_trigger_"  # ... for the others (see ``late_trigger_name``)
+# How every sync trigger's name (and its function's) begins: the user's triggers do not.
+SYNC_TRIGGER_PREFIXES = (TRIGGER_PREFIX, LATE_TRIGGER_PREFIX)
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.

@@ -31,7 +31,8 @@ model allows it, hence the choices below:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, LiteralString, TypeVar
 
@@ -249,9 +250,7 @@ def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog
         ``source`` set to ``"live database"``, and the database's user-defined routines
         (``Routines``: four cheap queries, every schema, for the type checks).
     """
-    with conn.transaction(force_rollback=True):
-        cur = conn.cursor(row_factory=tuple_row)
-        cur.execute("SET TRANSACTION READ ONLY")
+    with _reading(conn) as cur:
         cur.execute("SELECT set_config('search_path', quote_ident(%s), true)", [schema])
         version = conn.info.server_version
         return Catalog(
@@ -504,10 +503,17 @@ def defined_routines(conn: psycopg.Connection[Any]) -> Routines:
     which names a database defines (``backends/saved_plan.py``), and the catalog lists an
     extension's functions, operators and casts like any other.
     """
+    with _reading(conn) as cur:
+        return _listed(cur)
+
+
+@contextmanager
+def _reading(conn: psycopg.Connection[Any]) -> Iterator[Cursor]:
+    """A cursor in a read-only transaction (a savepoint inside one) that is rolled back."""
     with conn.transaction(force_rollback=True):
         cur = conn.cursor(row_factory=tuple_row)
         cur.execute("SET TRANSACTION READ ONLY")
-        return _listed(cur)
+        yield cur
 
 
 def _listed(cur: Cursor) -> Routines:

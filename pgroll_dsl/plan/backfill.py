@@ -38,12 +38,11 @@ from dataclasses import dataclass, replace
 from pgroll_dsl.catalog.derived import (
     BACKFILL_SETTING,
     FROM_SETTING,
-    LATE_TRIGGER_PREFIX,
     MARKER,
     NEW_PREFIX,
     SLICE_SETTING,
+    SYNC_TRIGGER_PREFIXES,
     TO_SETTING,
-    TRIGGER_PREFIX,
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan import safety
@@ -51,6 +50,7 @@ from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.triggers import (
+    SIDES,
     TriggerSpec,
     on_the_row,
     trigger_function_sql,
@@ -225,8 +225,8 @@ class _Body:
             "    SELECT FROM pg_catalog.pg_trigger",
             f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND NOT tgisinternal",
             "      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update",
-            f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(TRIGGER_PREFIX)})",
-            f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(LATE_TRIGGER_PREFIX)})",
+            *(f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
+              for prefix in SYNC_TRIGGER_PREFIXES),
             "  ) THEN",
             "    _pgroll_fast := false;",
             "  END IF;",
@@ -502,7 +502,8 @@ def mark_last_triggers(ctx: Context) -> None:
     for table in sorted(ctx.marked_tables):
         last = replace([spec for spec in ctx.syncs if spec.table == table][-1], marks=True,
                        marker=True)
-        for new_version, name in ((True, last.name), (False, last.late)):
+        for new_version in SIDES:
+            name = last.named(new_version)
             position = ctx.sync_functions[name]
             ctx.start[position] = replace(ctx.start[position],
                                           sql=trigger_function_sql(last, new_version))

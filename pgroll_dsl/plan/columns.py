@@ -38,6 +38,7 @@ from pgroll_dsl.plan.copies import physical_name
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
 from pgroll_dsl.plan.triggers import (
+    SIDES,
     Side,
     TriggerSpec,
     may_skip,
@@ -80,13 +81,12 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
     trigger never runs without it, so an explicit write is never replaced by ``up``.
     """
     order = len(ctx.syncs)
-    name, late = trigger_name(order, table.physical, column), \
-        late_trigger_name(order, table.physical, column)
     if marker:
         backfill.add_marker(ctx, table)
     spec = TriggerSpec(
-        name=name, late=late, schema=ctx.schema, table=table.physical,
-        version_schema=ctx.version_schema, up=up, down=down,
+        name=trigger_name(order, table.physical, column),
+        late=late_trigger_name(order, table.physical, column), schema=ctx.schema,
+        table=table.physical, version_schema=ctx.version_schema, up=up, down=down,
         marker=marker,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
@@ -94,11 +94,12 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
     generated = frozenset(c.physical for c in table.columns if c.generated is not None)
     if not may_skip(spec, generated, ctx.before.routines):
         spec = replace(spec, skips=False)
-    for new_version, function in ((True, name), (False, late)):
+    for new_version in SIDES:
+        function = spec.named(new_version)
         ctx.sync_functions[function] = len(ctx.start)  # rewritten if it is the table's last
         ctx.step(Phase.START, trigger_function_sql(spec, new_version),
                  f"trigger function {function} ({_WRITERS[new_version]})", lock=Lock.NONE)
-    made = [name, late]
+    made = [spec.named(new_version) for new_version in SIDES]
     if spec.written is not None:
         written = spec.written
         ctx.step(Phase.START, written_function_sql(spec), f"trigger function {written}",
@@ -108,7 +109,8 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
                  relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
-    for new_version, trigger in ((True, name), (False, late)):
+    for new_version in SIDES:
+        trigger = spec.named(new_version)
         ctx.sync_triggers[trigger] = len(ctx.start)  # rewritten if it is the table's last
         ctx.step(Phase.START, trigger_sql(spec, new_version),
                  f"trigger {trigger} on {table.physical} ({_WRITERS[new_version]})",

@@ -87,6 +87,19 @@ class TriggerSpec:
     # target (only with ``up`` and the marker; see ``written_function_sql``)
     skips: bool = True  # whether its WHEN may compare to skip a write (see ``may_skip``)
 
+    def named(self, new_version: bool) -> str:
+        """The trigger (and function) of one side's writers."""
+        return self.name if new_version else self.late
+
+    def side(self, new_version: bool) -> Side | None:
+        """What one side's function writes: ``down`` for new-version writers, else ``up``."""
+        return self.down if new_version else self.up
+
+
+# The two sides of writers, as the ``new_version`` argument below takes them; each has its own
+# function and trigger per column, made in this order.
+SIDES = (True, False)
+
 
 def is_new_version(version_schema: str) -> str:
     """SQL that is true when the writer's search_path starts with the new version schema."""
@@ -169,14 +182,14 @@ def trigger_function_sql(spec: TriggerSpec, new_version: bool) -> str:
         )
         body.extend(_assign(spec, spec.up, "    "))
         body.append("  END IF;")
-    side = spec.down if new_version else spec.up
+    side = spec.side(new_version)
     if side is not None:
         body.extend(_assign(spec, side, "  "))
     if spec.marks:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
     body += ["  RETURN NEW;", "END"]
     text = "\n".join(body)
-    name = spec.name if new_version else spec.late
+    name = spec.named(new_version)
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, name)}() RETURNS trigger\n"
         f"LANGUAGE plpgsql AS {dollar_quote(chr(10) + text + chr(10))}"
@@ -249,10 +262,9 @@ def relied_on(specs: list[TriggerSpec]) -> Builtins:
     """What the skips of these triggers take to be PostgreSQL's own (``Plan.builtins``)."""
     found = Builtins()
     for spec in specs:
-        if needed_when(spec, new_version=True) is not None:
-            found |= called((spec.down,))
-        if needed_when(spec, new_version=False) is not None:
-            found |= called((spec.up,))
+        for new_version in SIDES:
+            if needed_when(spec, new_version) is not None:
+                found |= called((spec.side(new_version),))
     return found
 
 
@@ -282,7 +294,7 @@ def needed_when(spec: TriggerSpec, new_version: bool) -> str | None:
     most writes to a busy table change other columns, and a PL/pgSQL call costs more than
     the write itself. ``None``: no skipping (see :func:`_changed_by`).
     """
-    side = spec.down if new_version else spec.up
+    side = spec.side(new_version)
     marker = f"NEW.{quote_ident(MARKER)}"
     if side is None:  # nothing to compute for these writers but the marker's rows
         return marker if spec.marker else "false"
@@ -313,7 +325,7 @@ def trigger_sql(spec: TriggerSpec, new_version: bool) -> str:
         side = f"CASE WHEN {writer}\n    THEN {needed}\n    ELSE false END"
     else:
         side = f"CASE WHEN {writer}\n    THEN false\n    ELSE {needed} END"
-    name = spec.name if new_version else spec.late
+    name = spec.named(new_version)
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
         f"{qualified(spec.schema, spec.table)} FOR EACH ROW\n"
