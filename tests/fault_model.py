@@ -305,13 +305,19 @@ class CheckQty(Op):
 
 
 class DropName(Op):
-    """The ``name`` column (whatever it is called now) dropped, with ``down`` for new writes."""
+    """The ``name`` column (whatever it is called now) dropped, with ``down`` for new writes.
+
+    ``down`` reads ``qty``, which another operation of the migration may rewrite: it must
+    read it as the new version's write leaves it at this stage (a later operation's own
+    ``down`` fills it first), whichever order the two operations come in.
+    """
 
     key = "drop_name"
-    kinds = frozenset({"name"})
+    kinds = frozenset({"name", "qty"})
 
     def dsl(self, before: Schema) -> str:
-        return f"alter table items drop {before.name_of('name')} down `'dropped-' || id`;"
+        return (f"alter table items drop {before.name_of('name')} "
+                f"down `{dropped_name_sql(before.name_of('qty'))}`;")
 
     def after(self, before: Schema) -> Schema:
         return dataclasses.replace(before, columns=tuple(
@@ -321,8 +327,18 @@ class DropName(Op):
         name = before.name_of("name")
         row = {n: upper[n] for n in before.names() if n != name}
         assert name is not None
-        row[name] = f"dropped-{upper['id']}"
+        row[name] = dropped_name(upper["id"], upper[before.name_of("qty")])
         return row
+
+
+def dropped_name_sql(qty: str | None) -> str:
+    """``DropName``'s ``down``, for the column ``qty`` is called at its stage."""
+    return f"'dropped-' || id || '/' || coalesce({qty}::text, '-')"
+
+
+def dropped_name(row_id: int, qty: int | None) -> str:
+    """What ``dropped_name_sql`` gives."""
+    return f"dropped-{row_id}/{'-' if qty is None else qty}"
 
 
 class TitleText(Op):
@@ -529,14 +545,17 @@ class RowModel:
 
 
 def seed_values(row_id: int) -> Row:
-    """The seeded rows: some NULL val, some negative qty, some NULL ref."""
+    """The seeded rows: some NULL val, some negative qty, some NULL ref; odd rows hold the
+    name ``DropName``'s ``down`` gives them, so a new-version write that changes neither
+    ``qty`` nor ``name`` leaves that ``down`` with nothing to change (its trigger may skip)."""
+    qty = -row_id if row_id % 3 == 0 else row_id * 3
     return {
         "id": row_id,
-        "qty": -row_id if row_id % 3 == 0 else row_id * 3,
+        "qty": qty,
         "val": None if row_id % 4 == 0 else row_id * 2,
         "title": f"seed {row_id}",
         "ref_id": None if row_id % 5 == 0 else row_id % REFS + 1,
-        "name": f"name {row_id}",
+        "name": dropped_name(row_id, qty) if row_id % 2 else f"name {row_id}",
     }
 
 
@@ -677,6 +696,14 @@ class Client:
             row_id = self.owned[self.seq % len(self.owned)]
         values = write_values(version, self.role, self.seq, row_id, insert, columns)
         return Write(self.role, "insert" if insert else "update", row_id, values, where, phase)
+
+    def update_one(self, version: Schema, where: str, phase: str, row_id: int,
+                   column: str) -> Write:
+        """An update of one column of one of this client's rows (not submitted yet)."""
+        self.seq += 1
+        value = _value(version.kind_of(column), version, self.role == OLD, self.role, self.seq,
+                       row_id)
+        return Write(self.role, "update", row_id, {column: value}, where, phase)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)

@@ -49,10 +49,6 @@ from tests.live_helpers import (
     version_schema,
 )
 
-KNOWN_DOWN_ORDER = pytest.mark.xfail(strict=True, reason=(
-    "known limitation: a down that reads a column a later operation of the migration rewrites "
-    "sees that column's old value (sync triggers fire in operation order, down needs the reverse)"))
-
 
 def _quiet(conn: Connection) -> None:
     """DDL made by the test itself is not recorded as an inferred migration."""
@@ -169,15 +165,14 @@ def test_raw_sql_with_a_concurrent_index_build_starts(pg_conn: Connection,
 ITEMS = "create table items (id int primary key, qty int, unit_price int, total int);"
 
 
-@KNOWN_DOWN_ORDER
 def test_down_of_an_earlier_operation_sees_the_later_operations_old_column(
         pg_conn: Connection, pg_dsn: str) -> None:
     """drop total down `qty * unit_price`; alter qty type bigint.
 
-    The sync triggers fire in operation order: drop_column's down (trigger 000) reads the old
-    column qty before alter_column's down (trigger 001) has filled it from the new version's
-    write. A new-version insert gives the old version total = NULL (instead of 15), and an
-    update of qty leaves the old version a stale total.
+    drop_column's down (operation 0) reads the old column qty, which alter_column's down
+    (operation 1) fills from the new version's write: the downs must fire in reverse order.
+    In operation order, a new-version insert gave the old version total = NULL (instead of
+    15), and an update of qty left the old version a stale total.
     """
     dsn = dsn_of(pg_dsn, pg_conn)
     runner = make_runner(dsn)

@@ -177,11 +177,13 @@ def test_complete_refuses_when_the_record_trigger_is_gone(started: Any,
 
 
 def test_the_triggers_fire_in_order(started: Any, pg_conn: Connection) -> None:
-    """Each record trigger just before its column's sync trigger; the marking one last."""
+    """Each record trigger just before its column's ``fill`` trigger; the ``down`` triggers
+    after every ``fill``, in reverse order of the operations; the ``up`` ones last."""
     names = [r[0] for r in pg_conn.execute(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.t'::regclass "
         "AND NOT tgisinternal ORDER BY tgname COLLATE \"C\"").fetchall()]
     assert names == ["_pgroll_trigger_000-set_t_x", "_pgroll_trigger_000_t_x",
                      "_pgroll_trigger_001-set_t_b", "_pgroll_trigger_001_t_b",
+                     "_pgroll_trigger_down998_t_b",
                      "~pgroll_trigger_000_t_x", "~pgroll_trigger_001_t_b"]
 

@@ -38,6 +38,7 @@ import pytest
 
 from pgroll_dsl import api
 from pgroll_dsl.diagnostics import CompileError
+from pgroll_dsl.plan.model import StepKind
 from tests import fault_model as fm
 from tests.fault_model import (
     BASE,
@@ -131,6 +132,10 @@ class StepWriter:
             self.seen.add((event.phase.value, event.index))
             fm.count("step boundaries", 1)
             self.round(where, event.phase.value, wait=not event.in_transaction)
+            step = event.step
+            if step is not None and step.kind is StepKind.BACKFILL \
+                    and not event.in_transaction:
+                self.sweep(where, event.phase.value)
         except Exception as err:  # noqa: BLE001 - never let the hook break the executor
             self.outcome.add(f"the on_step hook failed at {where}: {type(err).__name__}: {err}")
 
@@ -166,6 +171,30 @@ class StepWriter:
                         self.pending.append((write, future))
             if not wait:
                 self.await_blocked()
+
+    def sweep(self, where: str, phase: str) -> None:
+        """Before the backfill: the new version's client sets each of its columns alone, on
+        its seeded rows, which the backfill has not reached yet.
+
+        Such a write changes one copy and leaves every ``down`` with nothing to change (the
+        odd seeded rows hold what ``DropName``'s gives): the triggers that skip it must still
+        clear the row's marker, or the backfill overwrites what the client wrote.
+        """
+        client = self.clients.get(NEW)
+        if client is None:
+            return
+        seeded = [row for row in client.owned if row <= fm.SEED_ROWS]
+        columns = [name for name in self.spec.final.names() if name != "id"]
+        for index, column in enumerate(columns):
+            write = client.update_one(self.spec.final, where + " (sweep)", phase,
+                                      seeded[index % len(seeded)], column)
+            self.outcome.writes.append(write)
+            fm.count("sweep writes before the backfill", 1)
+            try:
+                client.submit(write).result(timeout=fm.SYNC_WRITE_TIMEOUT)
+            except FutureTimeout:
+                self.outcome.add(f"a sweep write blocked for {fm.SYNC_WRITE_TIMEOUT}s: "
+                                 f"{write.describe()}")
 
     def await_blocked(self, timeout: float = 3.0) -> None:
         deadline = time.monotonic() + timeout

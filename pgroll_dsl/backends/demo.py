@@ -34,7 +34,11 @@ import psycopg
 from pgroll_dsl import ir
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.catalog.apply import apply_operation
-from pgroll_dsl.catalog.derived import NEW_PREFIX, SYNC_TRIGGER_PREFIXES
+from pgroll_dsl.catalog.derived import (
+    NEW_PREFIX,
+    SYNC_TRIGGER_PREFIXES,
+    WRITTEN_TRIGGER_PATTERN,
+)
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog, Column, Table
 from pgroll_dsl.ir import ConstraintType
@@ -334,8 +338,8 @@ def _physical(conn: Connection, schema: str, table: str) -> tuple[tuple[str, ...
     triggers = conn.execute(
         "SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass(%s)"
         " AND tgname::text OPERATOR(pg_catalog.^@) ANY (%s)"  # starts with one of them
-        " AND tgtype & 4 <> 0",  # on INSERT too: a sync trigger, not one recording a SET
-        (relation, list(SYNC_TRIGGER_PREFIXES))).fetchone()
+        " AND NOT tgname::text OPERATOR(pg_catalog.~) %s",  # not one recording a SET list
+        (relation, list(SYNC_TRIGGER_PREFIXES), WRITTEN_TRIGGER_PATTERN)).fetchone()
     return tuple(str(r[0]) for r in copies), int(triggers[0]) if triggers is not None else 0
 
 

@@ -19,6 +19,10 @@ TRIGGER_PREFIX = "_pgroll_trigger_"  # the sync triggers for new-version writers
 LATE_TRIGGER_PREFIX = "~pgroll_trigger_"  # ... for the others (see ``late_trigger_name``)
 # How every sync trigger's name (and its function's) begins: the user's triggers do not.
 SYNC_TRIGGER_PREFIXES = (TRIGGER_PREFIX, LATE_TRIGGER_PREFIX)
+# What follows the place in the name of a trigger that records a SET list, and a regular
+# expression (PostgreSQL's and Python's) that tells such a trigger from the sync triggers.
+WRITTEN_MARK = "-set"
+WRITTEN_TRIGGER_PATTERN = f"^{TRIGGER_PREFIX}[0-9]+{WRITTEN_MARK}_"
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.
@@ -56,24 +60,41 @@ def new_name(column: str) -> str:
 
 
 def trigger_name(order: int, table: str, column: str) -> str:
-    """The sync trigger (and its function) of one migrated column for new-version writers.
+    """The ``fill`` trigger (and its function) of one migrated column (``plan/triggers.py``).
 
     PostgreSQL fires a table's triggers in name order, so the name starts with the trigger's
-    place in the migration: a ``down`` that reads a column rewritten by an earlier operation
-    runs after the trigger that fills that column. ``_`` sorts before lower-case letters: it
-    fires before most of the table's own BEFORE triggers, which then see the old column
-    filled and may still change it (as they did before the migration).
+    place in the migration: an ``up`` that reads a copy an earlier operation makes runs
+    after the trigger that fills it. ``_`` sorts before lower-case letters: the new side's
+    triggers fire before most of the table's own BEFORE triggers, which then see the old
+    column filled and may still change it (as they did before the migration).
     """
     return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)
 
 
+# The largest place in a migration whose ``down`` trigger sorts in reverse (three digits).
+MAX_TRIGGER_ORDER = 999
+
+
+def down_trigger_name(order: int, table: str, column: str) -> str:
+    """The ``down`` trigger (and its function): the old column, for new-version writers.
+
+    These fire in **reverse** order of the migration, after every ``fill`` trigger (``d``
+    sorts after the digits of those names): a ``down`` reads the columns as the operations
+    after it leave them, and a later operation's own ``down`` fills them first (``drop total
+    down `qty * price```, then a type change of ``qty``). The number is 999 minus the place.
+    """
+    assert 0 <= order <= MAX_TRIGGER_ORDER, order
+    return derived(TRIGGER_PREFIX, f"down{MAX_TRIGGER_ORDER - order:03d}", table, column)
+
+
 def late_trigger_name(order: int, table: str, column: str) -> str:
-    """The sync trigger (and its function) of one migrated column for the other writers.
+    """The ``up`` trigger (and its function) of one migrated column: the other writers.
 
     Old-version and base-table writes are copied by ``up`` from the row as it will be
     stored, so this trigger fires after the table's own BEFORE triggers (one that fills a
     tenant or sets ``updated_at`` changes what ``up`` reads): ``~`` sorts after every ASCII
-    letter, digit and ``_`` a trigger's name may start with. The order follows, as above.
+    letter, digit and ``_`` a trigger's name may start with. The order follows the
+    migration's, as for ``fill``.
     """
     return derived(LATE_TRIGGER_PREFIX, f"{order:03d}", table, column)
 
@@ -81,12 +102,13 @@ def late_trigger_name(order: int, table: str, column: str) -> str:
 def written_trigger_name(order: int, table: str, column: str) -> str:
     """The trigger (and function) that records a new-version UPDATE naming a column's copy.
 
-    It must fire just before the sync trigger of the same ``order``: ``-`` sorts before the
+    It must fire just before the ``fill`` trigger of the same ``order``: ``-`` sorts before the
     ``_`` that follows the order in that name, and after every trigger of a lower order. It
     keeps the sync triggers' prefix, so the backfill still tells the migration's triggers
     from the user's.
     """
-    return derived(TRIGGER_PREFIX, f"{order:03d}-set", table, column)
+    return derived(TRIGGER_PREFIX, f"{order:03d}{WRITTEN_MARK}", table, column)
+
 
 
 def partition_index_name(index: str, partition: str) -> str:

@@ -50,7 +50,7 @@ from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.triggers import (
-    SIDES,
+    Kind,
     TriggerSpec,
     on_the_row,
     trigger_function_sql,
@@ -490,26 +490,25 @@ def _key(ctx: Context, table: Table) -> tuple[str, ...]:
 
 
 def mark_last_triggers(ctx: Context) -> None:
-    """The last sync triggers of each backfilled table clear the marker of every row written.
+    """The last ``fill`` and ``up`` triggers of each backfilled table clear the marker.
 
-    They are created after every other sync trigger of the table, so a row they mark has had
-    all of them run: the backfill may skip it. (One trigger call per row less than a marking
-    trigger of its own.) Their ``WHEN`` lets every marked row through, even where the column
-    they sync needs no backfill (a dropped column's ``down`` after a column added with
-    ``up``): a write they skipped would keep its mark, and the backfill would then overwrite
-    what the client wrote with ``up``.
+    They belong to the table's last column with a copy to fill, and are created after every
+    other trigger that fills a copy of the table (later ones, a dropped column's ``down``,
+    fill none): a row they mark has had all of those run, so the backfill may skip it. (One
+    trigger call per row less than a marking trigger of its own.) The ``fill`` one covers
+    new-version writes, before every ``down`` (which reads no marker); it then also fires on
+    INSERTs. The ``up`` one lets every marked row through its ``WHEN``.
     """
     for table in sorted(ctx.marked_tables):
-        last = replace([spec for spec in ctx.syncs if spec.table == table][-1], marks=True,
-                       marker=True)
-        for new_version in SIDES:
-            name = last.named(new_version)
+        last = replace([spec for spec in ctx.syncs
+                        if spec.table == table and Kind.FILL in spec.kinds()][-1], marks=True)
+        for kind in (Kind.FILL, Kind.UP):
+            name = last.named(kind)
             position = ctx.sync_functions[name]
             ctx.start[position] = replace(ctx.start[position],
-                                          sql=trigger_function_sql(last, new_version))
+                                          sql=trigger_function_sql(last, kind))
             position = ctx.sync_triggers[name]
-            ctx.start[position] = replace(ctx.start[position],
-                                          sql=trigger_sql(last, new_version))
+            ctx.start[position] = replace(ctx.start[position], sql=trigger_sql(last, kind))
 
 
 def drop_steps(ctx: Context) -> list[Step]:

@@ -17,6 +17,7 @@ from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
     derived,
+    down_trigger_name,
     late_trigger_name,
     new_name,
     trigger_name,
@@ -38,7 +39,7 @@ from pgroll_dsl.plan.copies import physical_name
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
 from pgroll_dsl.plan.triggers import (
-    SIDES,
+    Kind,
     Side,
     TriggerSpec,
     may_skip,
@@ -68,8 +69,9 @@ class Rewrite:
 
 # ---- shared helpers --------------------------------------------------------------------
 
-# Whose writes each of a column's two sync triggers copies (``triggers.trigger_sql``).
-_WRITERS = {True: "new-version writes", False: "old-version and base-table writes"}
+# Whose writes each of a column's sync triggers copies (``triggers.trigger_sql``).
+_WRITERS = {Kind.FILL: "new-version updates of rows not backfilled yet: up",
+            Kind.DOWN: "new-version writes: down", Kind.UP: "old-version and base-table writes: up"}
 
 
 def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
@@ -85,6 +87,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         backfill.add_marker(ctx, table)
     spec = TriggerSpec(
         name=trigger_name(order, table.physical, column),
+        reverse=down_trigger_name(order, table.physical, column),
         late=late_trigger_name(order, table.physical, column), schema=ctx.schema,
         table=table.physical, version_schema=ctx.version_schema, up=up, down=down,
         marker=marker,
@@ -94,12 +97,12 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
     generated = frozenset(c.physical for c in table.columns if c.generated is not None)
     if not may_skip(spec, generated, ctx.before.routines):
         spec = replace(spec, skips=False)
-    for new_version in SIDES:
-        function = spec.named(new_version)
+    for kind in spec.kinds():
+        function = spec.named(kind)
         ctx.sync_functions[function] = len(ctx.start)  # rewritten if it is the table's last
-        ctx.step(Phase.START, trigger_function_sql(spec, new_version),
-                 f"trigger function {function} ({_WRITERS[new_version]})", lock=Lock.NONE)
-    made = [spec.named(new_version) for new_version in SIDES]
+        ctx.step(Phase.START, trigger_function_sql(spec, kind),
+                 f"trigger function {function} ({_WRITERS[kind]})", lock=Lock.NONE)
+    made = [spec.named(kind) for kind in spec.kinds()]
     if spec.written is not None:
         written = spec.written
         ctx.step(Phase.START, written_function_sql(spec), f"trigger function {written}",
@@ -109,11 +112,11 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
                  relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
-    for new_version in SIDES:
-        trigger = spec.named(new_version)
+    for kind in spec.kinds():
+        trigger = spec.named(kind)
         ctx.sync_triggers[trigger] = len(ctx.start)  # rewritten if it is the table's last
-        ctx.step(Phase.START, trigger_sql(spec, new_version),
-                 f"trigger {trigger} on {table.physical} ({_WRITERS[new_version]})",
+        ctx.step(Phase.START, trigger_sql(spec, kind),
+                 f"trigger {trigger} on {table.physical} ({_WRITERS[kind]})",
                  relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, trigger))
     ctx.syncs.append(spec)

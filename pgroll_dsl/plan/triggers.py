@@ -1,32 +1,43 @@
 """Trigger functions that keep old and new columns in sync (the backfill is ``backfill.py``).
 
-Two functions per migrated column, one for each side of writers. Which side a writer is on
-is read from the first schema of its ``search_path``: the new version's schema means a
-new-version client, whose writes ``down`` copies to the old column; every other write
-(old version, base table) ``up`` copies to the new one. Each has its trigger, whose ``WHEN``
-tells the sides apart, so that each fires where it must among the table's own triggers (see
-``catalog.derived.late_trigger_name``): ``up`` after them, on the row as it will be stored;
-``down`` before them, which then see the old column filled and may change it, as they did
-before the migration. (A user trigger that changes the old column of a new-version write
-does not reach the copy: neither order can give both.) Differences from pgroll, each one a
-way pgroll loses data:
+Each migrated column has up to three functions, each with its own trigger, because a write
+from each side of writers needs its steps in another order. Which side a writer is on is
+read from the first schema of its ``search_path``: the new version's schema means a
+new-version client; every other write (old version, base table) is the old side's.
+
+* ``up`` (old side): copies the old columns to the new ones, after the table's own BEFORE
+  triggers, on the row as it will be stored (``catalog.derived.late_trigger_name``), in the
+  migration's order: a later operation's ``up`` may read what an earlier one's filled.
+* ``fill`` (new side, only an UPDATE of a row the backfill has not reached): first computes
+  each copy the UPDATE did not name with ``up``, in the migration's order, before any
+  ``down`` reads it (``trigger_name``);
+* ``down`` (new side): fills the old columns, in **reverse** order: an operation's ``down``
+  reads the columns as the operations after it leave them, and those are filled by their
+  own ``down`` first (``down_trigger_name``). Before the table's own triggers, which then see
+  the old column filled and may change it, as they did before the migration. (A user trigger
+  that changes the old column of a new-version write does not reach the copy: no order can
+  give both.)
+
+Differences from pgroll, each one a way pgroll loses data:
 
 * a user's BEFORE trigger that sets a column ``up`` reads (a tenant filled in, ``updated_at``)
   runs before ``up`` is computed (pgroll's trigger, named ``_pgroll_...``, fires before any
   lower-case name);
+* a ``down`` that reads a column a later operation rewrites (``drop total down `qty * price```,
+  then a type change of ``qty``) reads it as the new version wrote it, not as it was;
 * a row written through the new version is marked as backfilled, so the backfill never
   overwrites what a new client wrote (pgroll marks only old-version writes);
-* a row is marked as backfilled only by the table's last sync trigger, created after every
+* a row is marked as backfilled only by the table's last sync triggers, created after every
   other: a write that lands while only some of them exist (a migration with several
   operations on one table, or a start resumed after a crash) stays marked for the backfill,
   instead of being skipped with some copies never filled;
 * a new-version UPDATE of a row the backfill has not reached yet first computes the new
   column with ``up``, instead of deriving the old column from an empty new one -- unless the
   UPDATE named the column in its SET list: a second, narrow trigger (``BEFORE UPDATE OF`` the
-  copy, firing just before the sync trigger) records that in a transaction-local setting,
+  copy, firing just before the ``fill`` trigger) records that in a transaction-local setting,
   so an explicit ``SET x = NULL`` (or the copy's old value) is kept, not replaced by ``up``;
-  the sync trigger clears the setting as it reads it, so it never reaches another row. (An
-  INSERT needs none of this: the sync trigger takes what a new-version INSERT gives as is.)
+  the ``fill`` function clears the setting as it reads it, so it never reaches another row.
+  (An INSERT needs none of this: the sync triggers take what a new-version INSERT gives.)
 * the backfill touches the marker column, never the key (``GENERATED ALWAYS`` keys work).
 
 A trigger reads the row's fields directly (or declares, as variables, only the columns its
@@ -41,6 +52,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
 from pgroll_dsl.catalog.model import Routines
@@ -70,35 +82,54 @@ class Side:
     target_type: str = ""  # the target column's type as SQL ("": unknown, never skipped)
 
 
+class Kind(Enum):
+    """A migrated column's sync triggers, by what each computes for which writers."""
+
+    FILL = "fill"  # new-version UPDATE of an unbackfilled row: ``up`` for copies not named
+    DOWN = "down"  # new-version writes: ``down`` fills the old column (reverse order)
+    UP = "up"  # old-version and base-table writes: ``up`` fills the copy
+
+
+# The order a column's functions and triggers are made in (``fill`` exists only with ``up``
+# on a marked table: ``TriggerSpec.kinds``).
+KINDS = (Kind.FILL, Kind.DOWN, Kind.UP)
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerSpec:
     """A column being migrated on one table."""
 
-    name: str  # the trigger and function for new-version writers (``trigger_name``)
-    late: str  # ... for the others, after the table's own triggers (``late_trigger_name``)
+    name: str  # the ``fill`` trigger and function (``trigger_name``), which ``written`` serves
+    reverse: str  # the ``down`` trigger and function (``down_trigger_name``)
+    late: str  # the ``up`` one, after the table's own triggers (``late_trigger_name``)
     schema: str
     table: str  # physical
     version_schema: str
     up: Side | None  # old-version writers -> the new column
     down: Side | None  # new-version writers -> the old column
     marker: bool  # whether the table carries the backfill marker column
-    marks: bool = False  # the table's last sync trigger: clears the marker of the row written
+    marks: bool = False  # the table's last sync triggers: clear the marker of the row written
     written: str | None = None  # the trigger recording a new-version UPDATE that names ``up``'s
     # target (only with ``up`` and the marker; see ``written_function_sql``)
     skips: bool = True  # whether its WHEN may compare to skip a write (see ``may_skip``)
 
-    def named(self, new_version: bool) -> str:
-        """The trigger (and function) of one side's writers."""
-        return self.name if new_version else self.late
+    def named(self, kind: Kind) -> str:
+        """The trigger (and function) of one kind."""
+        return {Kind.FILL: self.name, Kind.DOWN: self.reverse, Kind.UP: self.late}[kind]
 
-    def side(self, new_version: bool) -> Side | None:
-        """What one side's function writes: ``down`` for new-version writers, else ``up``."""
-        return self.down if new_version else self.up
+    def side(self, kind: Kind) -> Side | None:
+        """What the function of ``kind`` writes for every row it runs on."""
+        return self.down if kind is Kind.DOWN else self.up
 
+    def kinds(self) -> tuple[Kind, ...]:
+        """The triggers this column has, in the order they are made.
 
-# The two sides of writers, as the ``new_version`` argument below takes them; each has its own
-# function and trigger per column, made in this order.
-SIDES = (True, False)
+        One per kind that has something to compute: ``fill`` only where a new-version UPDATE
+        may find the copy not yet backfilled (``up`` on a marked table, with ``written``).
+        """
+        has = {Kind.FILL: self.written is not None, Kind.DOWN: self.down is not None,
+               Kind.UP: self.up is not None}
+        return tuple(kind for kind in KINDS if has[kind])
 
 
 def is_new_version(version_schema: str) -> str:
@@ -154,42 +185,41 @@ def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
     ]
 
 
-def trigger_function_sql(spec: TriggerSpec, new_version: bool) -> str:
-    """``CREATE OR REPLACE FUNCTION`` for one migrated column and one side's writers.
+def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
+    """``CREATE OR REPLACE FUNCTION`` for one migrated column and one kind of trigger.
 
-    New-version writers (``new_version``): ``down`` fills the old column, and on a row the
-    backfill has not reached, ``up`` first fills the copy an UPDATE did not name. The others:
-    ``up`` fills the copy. The table's last function clears the marker on either side.
+    ``fill`` runs on a new-version UPDATE of a row the backfill has not reached (its
+    trigger's ``WHEN`` says so): ``up`` fills the copy, unless the UPDATE named it. ``down``
+    fills the old column for new-version writers, ``up`` the copy for the others. The
+    table's last ``fill`` and ``up`` functions clear the marker (``marks``): the last
+    ``fill`` then also runs on a new-version INSERT, whose row must not be backfilled.
     """
     body = ["#variable_conflict use_column", "BEGIN"]
-    if new_version and spec.up is not None and spec.marker and spec.written is not None:
+    if kind is Kind.FILL:
+        assert spec.up is not None and spec.written is not None
         target = quote_ident(spec.up.target)
         setting, mine = quote_literal(WRITTEN_SETTING), quote_literal(spec.name)
-        body += [
-            f"  IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} THEN",
-            f"    IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
-            f"      PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
-            f"    ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
-            *_assign(spec, spec.up, "      "),
-            "    END IF;",
-            "  END IF;",
+        fill = [
+            f"IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
+            f"  PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
+            f"ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
+            *_assign(spec, spec.up, "  "),
+            "END IF;",
         ]
-    elif new_version and spec.up is not None and spec.marker:
-        target = quote_ident(spec.up.target)
-        body.append(
-            f"  IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} AND NEW.{target} IS NOT "
-            f"DISTINCT FROM OLD.{target} THEN"
-        )
-        body.extend(_assign(spec, spec.up, "    "))
-        body.append("  END IF;")
-    side = spec.side(new_version)
-    if side is not None:
+        if spec.marks:  # also runs on INSERT (see ``trigger_sql``)
+            body += [f"  IF TG_OP = 'UPDATE' AND OLD.{quote_ident(MARKER)} THEN",
+                     *(f"    {line}" for line in fill), "  END IF;"]
+        else:
+            body += [f"  {line}" for line in fill]
+    else:
+        side = spec.side(kind)
+        assert side is not None
         body.extend(_assign(spec, side, "  "))
-    if spec.marks:
+    if spec.marks and kind is not Kind.DOWN:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
     body += ["  RETURN NEW;", "END"]
     text = "\n".join(body)
-    name = spec.named(new_version)
+    name = spec.named(kind)
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, name)}() RETURNS trigger\n"
         f"LANGUAGE plpgsql AS {dollar_quote(chr(10) + text + chr(10))}"
@@ -262,9 +292,9 @@ def relied_on(specs: list[TriggerSpec]) -> Builtins:
     """What the skips of these triggers take to be PostgreSQL's own (``Plan.builtins``)."""
     found = Builtins()
     for spec in specs:
-        for new_version in SIDES:
-            if needed_when(spec, new_version) is not None:
-                found |= called((spec.side(new_version),))
+        for kind in spec.kinds():
+            if kind is not Kind.FILL and needed_when(spec, kind) is not None:
+                found |= called((spec.side(kind),))
     return found
 
 
@@ -285,23 +315,24 @@ def _changed_by(side: Side) -> str | None:
             f'{_as_assigned(direct, side.target_type)}::text COLLATE "C"')
 
 
-def needed_when(spec: TriggerSpec, new_version: bool) -> str | None:
-    """The part of a sync trigger's ``WHEN`` that skips a write the function would not change.
+def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
+    """The part of a ``down`` or ``up`` trigger's ``WHEN`` that skips a write it would not change.
 
-    The function writes the copy from ``up`` for old-version writers, the old column from
-    ``down`` for new-version writers, and acts on rows the backfill has not reached (the
-    marker set). When none of that applies, running it writes exactly what the row holds:
-    most writes to a busy table change other columns, and a PL/pgSQL call costs more than
-    the write itself. ``None``: no skipping (see :func:`_changed_by`).
+    The function writes the copy from ``up`` for old-version writers (also on every row the
+    backfill has not reached: its copy is not filled yet, and the table's last one clears
+    its marker), the old column from ``down`` for new-version writers. When none of that
+    applies, running it writes exactly what the row holds: most writes to a busy table
+    change other columns, and a PL/pgSQL call costs more than the write itself. ``None``: no
+    skipping (see :func:`_changed_by`).
     """
-    side = spec.side(new_version)
-    marker = f"NEW.{quote_ident(MARKER)}"
-    if side is None:  # nothing to compute for these writers but the marker's rows
-        return marker if spec.marker else "false"
+    side = spec.side(kind)
+    assert kind is not Kind.FILL and side is not None
     changes = _changed_by(side) if spec.skips else None
     if changes is None:
         return None
-    return f"{marker}\n    OR {changes}" if spec.marker else changes
+    if kind is Kind.UP and spec.marker:  # the copy of a row not backfilled is not filled yet
+        return f"NEW.{quote_ident(MARKER)}\n    OR {changes}"
+    return changes
 
 
 def _not_backfilling(spec: TriggerSpec) -> str:
@@ -309,36 +340,52 @@ def _not_backfilling(spec: TriggerSpec) -> str:
             f"FROM {quote_literal(qualified(spec.schema, spec.table))}")
 
 
-def trigger_sql(spec: TriggerSpec, new_version: bool) -> str:
-    """``CREATE OR REPLACE TRIGGER`` that runs one side's function before every row write.
+def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
+    """``CREATE OR REPLACE TRIGGER`` that runs one kind's function before a row write.
 
     The writer's side is tested first, in a ``CASE`` (the one order PostgreSQL promises to
     keep): the skip evaluates ``up`` or ``down`` only for the writers its function evaluates
     it for, so an expression that fails for the other side's rows (``100 / d`` where a
-    new-version client writes ``d = 0``) never fails their writes.
+    new-version client writes ``d = 0``) never fails their writes. ``fill`` fires on UPDATEs
+    of rows the backfill has not reached only (and, the table's last, on INSERTs, whose new
+    rows carry the marker); it tests the marker first, which after the backfill is false for
+    every row: it then costs a write no setting read.
     """
     writer = is_new_version(spec.version_schema)
-    needed = needed_when(spec, new_version)
+    name = spec.named(kind)
+    table = qualified(spec.schema, spec.table)
+    marker = quote_ident(MARKER)
+    if kind is Kind.FILL:
+        # The table's last fill also clears the marker of a new-version INSERT.
+        events, row = ("INSERT OR UPDATE", "NEW") if spec.marks else ("UPDATE", "OLD")
+        return (
+            f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE {events} ON {table} "
+            f"FOR EACH ROW\n"
+            f"  WHEN (CASE WHEN {row}.{marker} THEN {writer} ELSE false END\n"
+            f"    AND {_not_backfilling(spec)})\n"
+            f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
+        )
+    new_version = kind is Kind.DOWN
+    needed = needed_when(spec, kind)
     if needed is None:
         side = writer if new_version else f"NOT ({writer})"
     elif new_version:
         side = f"CASE WHEN {writer}\n    THEN {needed}\n    ELSE false END"
     else:
         side = f"CASE WHEN {writer}\n    THEN false\n    ELSE {needed} END"
-    name = spec.named(new_version)
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
-        f"{qualified(spec.schema, spec.table)} FOR EACH ROW\n"
+        f"{table} FOR EACH ROW\n"
         f"  WHEN ({side}\n    AND {_not_backfilling(spec)})\n"
         f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
     )
 
 
 def written_function_sql(spec: TriggerSpec) -> str:
-    """The function that records, for the sync trigger about to fire, "the client wrote it".
+    """The function that records, for the ``fill`` trigger about to fire, "the client wrote it".
 
     A row trigger sees the new row, not the statement's SET list: ``SET x = NULL`` and an
-    UPDATE of another column look the same to the sync trigger. A trigger ``BEFORE UPDATE
+    UPDATE of another column look the same to the ``fill`` trigger. A trigger ``BEFORE UPDATE
     OF`` the copy fires only when the SET list names it, so its firing is that fact.
     """
     assert spec.written is not None
@@ -354,9 +401,9 @@ def written_function_sql(spec: TriggerSpec) -> str:
 def written_trigger_sql(spec: TriggerSpec) -> str:
     """``CREATE OR REPLACE TRIGGER`` that fires when a new-version UPDATE names the copy.
 
-    Only on rows the backfill has not reached (elsewhere the sync trigger keeps what the
+    Only on rows the backfill has not reached (elsewhere the sync triggers keep what the
     client wrote anyway), only for new-version writers, never on the backfill's own rows:
-    the sync trigger of the same column fires right after it in each of these cases.
+    the ``fill`` trigger of the same column fires right after it in each of these cases.
     """
     assert spec.written is not None and spec.up is not None
     schema, table = spec.schema, spec.table

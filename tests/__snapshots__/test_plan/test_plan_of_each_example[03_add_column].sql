@@ -24,24 +24,22 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_description" varchar(255
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description (new-version writes)
+-- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_products_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_products_description' THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-      NEW."_pgroll_new_description" := (UPPER(NEW."name"));
-    END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_products_description' THEN
+    PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+  ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
+    NEW."_pgroll_new_description" := (UPPER(NEW."name"));
   END IF;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 03_add_column.yaml:3:7: trigger function ~pgroll_trigger_000_products_description (old-version and base-table writes)
+-- [4] 03_add_column.yaml:3:7: trigger function ~pgroll_trigger_000_products_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_products_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -69,16 +67,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_products_description"();
 
--- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version writes)
+-- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-    THEN NEW."_pgroll_needs_backfill"
-    ELSE false END
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE UPDATE ON "public"."products" FOR EACH ROW
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
--- [8] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes)
+-- [8] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
@@ -98,7 +94,7 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_stock" int DEFAULT (100)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
 
--- [11] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version writes)
+-- [11] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -116,7 +112,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes)
+-- [12] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -145,16 +141,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPD
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_products_category"();
 
--- [15] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version writes)
+-- [15] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'
-    THEN NEW."_pgroll_needs_backfill"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
--- [16] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes)
+-- [16] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_03_add_column'

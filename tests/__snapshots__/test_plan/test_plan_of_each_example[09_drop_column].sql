@@ -10,11 +10,11 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (10 steps) ====
+-- ==== start (8 steps) ====
 
--- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_price (new-version writes)
+-- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_price (new-version writes: down)
 --     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_price"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -23,55 +23,36 @@ BEGIN
 END
 $pgroll$;
 
--- [2] 09_drop_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_price (old-version and base-table writes)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_price"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  RETURN NEW;
-END
-$pgroll$;
-
--- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_price on fruits (new-version writes)
+-- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
     THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_price"();
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"();
 
--- [4] 09_drop_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_price on fruits (old-version and base-table writes)
---     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
-CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_09_drop_column'
-    THEN false
-    ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
-  EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_price"();
-
--- [5] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
+-- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
 
--- [6] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
+-- [4] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_09_drop_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [7] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
+-- [5] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_09_drop_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [8] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
+-- [6] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_09_drop_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [9] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
+-- [7] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [10] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
+-- [8] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
@@ -102,8 +83,7 @@ $pgroll$;
 -- squawk-ignore ban-drop-column
 DO $pgroll$
 BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
-  DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_price"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_price"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
 END
 $pgroll$;
@@ -111,9 +91,9 @@ $pgroll$;
 -- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (4 steps) ====
+-- ==== rollback (3 steps) ====
 
--- steps 1-4 run in one transaction: clients see all of them or none
+-- steps 1-3 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 09_drop_column.yaml:1:1: drop version schema public_09_drop_column
@@ -132,17 +112,11 @@ BEGIN
 END
 $pgroll$;
 
--- [3] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_000_fruits_price
+-- [3] 09_drop_column.yaml:3:7: drop trigger _pgroll_trigger_down999_fruits_price
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_price"() CASCADE;
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_price"() CASCADE;
 
--- [4] 09_drop_column.yaml:3:7: drop trigger ~pgroll_trigger_000_fruits_price
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_price"() CASCADE;
-
--- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
 COMMIT;

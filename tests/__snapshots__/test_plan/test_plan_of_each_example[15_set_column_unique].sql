@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,7 +22,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version writes)
+-- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -35,13 +35,23 @@ BEGIN
       NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
     END IF;
   END IF;
-  NEW."review" := (NEW."_pgroll_new_review");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 15_set_column_unique.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes)
+-- [4] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."review" := (NEW."_pgroll_new_review");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 15_set_column_unique.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -53,7 +63,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [6] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -63,76 +73,82 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [7] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [7] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version writes)
+-- [8] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."review"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_review")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [8] 15_set_column_unique.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes)
+-- [9] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique'
+    THEN NEW."review"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_review")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
+
+-- [10] 15_set_column_unique.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_15_set_column_unique')
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [9] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
+-- [11] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- [10] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
+-- [12] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
 
--- [11] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
+-- [13] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_15_set_column_unique"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
+-- [14] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
+-- [15] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 15_set_column_unique.yaml:1:1: a column default of view employees
+-- [16] 15_set_column_unique.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
+-- [17] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [16] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
+-- [18] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [17] 15_set_column_unique.yaml:1:1: a column default of view reviews
+-- [19] 15_set_column_unique.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [18] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
+-- [20] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [19] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
+-- [21] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [20] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [22] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -265,6 +281,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
@@ -289,9 +306,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop version schema public_15_set_column_unique
@@ -322,23 +339,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASC
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [5] 15_set_column_unique.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_review
+-- [5] 15_set_column_unique.yaml:3:7: drop trigger _pgroll_trigger_down999_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_review"() CASCADE;
+
+-- [6] 15_set_column_unique.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [6] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
+-- [7] 15_set_column_unique.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [7] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [8] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (25 steps) ====
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -27,7 +27,7 @@ ALTER TABLE "public"."reviews" ALTER COLUMN "_pgroll_new_rating" SET DEFAULT (0)
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version writes)
+-- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -40,13 +40,23 @@ BEGIN
       NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
     END IF;
   END IF;
-  NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [5] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes)
+-- [5] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_rating (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_rating"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -58,7 +68,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_rating
+-- [7] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_rating
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -68,24 +78,30 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
+-- [8] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE OF "_pgroll_new_rating" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"();
 
--- [8] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews (new-version writes)
+-- [9] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
--- [9] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating on reviews (old-version and base-table writes)
+-- [10] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating on reviews (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
+    THEN NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_rating"();
+
+-- [11] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_18_change_column_type'
@@ -95,55 +111,55 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"();
 
--- [10] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
+-- [12] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
 
--- [11] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
+-- [13] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
 
--- [12] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
+-- [14] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_18_change_column_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [13] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
+-- [15] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [14] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
+-- [16] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [15] 18_change_column_type.yaml:1:1: a column default of view employees
+-- [17] 18_change_column_type.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_18_change_column_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [16] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+-- [18] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [17] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+-- [19] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [18] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [20] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [19] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [21] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [20] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+-- [22] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [21] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+-- [23] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [22] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [24] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -247,7 +263,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [23] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [25] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
@@ -280,6 +296,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_rating"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_rating"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_rating"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "rating";
 END
@@ -312,9 +329,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
@@ -345,23 +362,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_rating"() CASC
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_rating"() CASCADE;
 
--- [5] 18_change_column_type.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_rating
+-- [5] 18_change_column_type.yaml:3:7: drop trigger _pgroll_trigger_down999_reviews_rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_rating"() CASCADE;
+
+-- [6] 18_change_column_type.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_rating"() CASCADE;
 
--- [6] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
+-- [7] 18_change_column_type.yaml:3:7: drop the copies _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
 
--- [7] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (28 steps) ====
 
 -- [1] 21_add_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" inte
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version writes)
+-- [3] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -40,13 +40,23 @@ BEGIN
       END;
     END IF;
   END IF;
-  NEW."user_id" := (NEW."_pgroll_new_user_id");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 21_add_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes)
+-- [4] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_user_id (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."user_id" := (NEW."_pgroll_new_user_id");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 21_add_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -62,7 +72,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
+-- [6] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -72,95 +82,101 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
+-- [7] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_21_add_foreign_key_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [7] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version writes)
+-- [8] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_21_add_foreign_key_constraint'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_user_id")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_21_add_foreign_key_constraint' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [8] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes)
+-- [9] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_21_add_foreign_key_constraint'
+    THEN NEW."user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_user_id")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
+
+-- [10] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_21_add_foreign_key_constraint')
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
--- [9] 21_add_foreign_key_constraint.yaml:3:7: add foreign key fk_users_id (not valid)
+-- [11] 21_add_foreign_key_constraint.yaml:3:7: add foreign key fk_users_id (not valid)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "fk_users_id" FOREIGN KEY ("_pgroll_new_user_id") REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE CASCADE ON UPDATE NO ACTION NOT VALID;
 
--- [10] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
+-- [12] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_21_add_foreign_key_constraint";
 
--- [11] 21_add_foreign_key_constraint.yaml:1:1: view bills of version public_21_add_foreign_key_constraint
+-- [13] 21_add_foreign_key_constraint.yaml:1:1: view bills of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 21_add_foreign_key_constraint.yaml:1:1: view clients of version public_21_add_foreign_key_constraint
+-- [14] 21_add_foreign_key_constraint.yaml:1:1: view clients of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 21_add_foreign_key_constraint.yaml:1:1: view employees of version public_21_add_foreign_key_constraint
+-- [15] 21_add_foreign_key_constraint.yaml:1:1: view employees of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 21_add_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [16] 21_add_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 21_add_foreign_key_constraint.yaml:1:1: view fruits of version public_21_add_foreign_key_constraint
+-- [17] 21_add_foreign_key_constraint.yaml:1:1: view fruits of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [16] 21_add_foreign_key_constraint.yaml:1:1: view orders of version public_21_add_foreign_key_constraint
+-- [18] 21_add_foreign_key_constraint.yaml:1:1: view orders of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [17] 21_add_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [19] 21_add_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [18] 21_add_foreign_key_constraint.yaml:1:1: view posts of version public_21_add_foreign_key_constraint
+-- [20] 21_add_foreign_key_constraint.yaml:1:1: view posts of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "_pgroll_new_user_id" AS "user_id" FROM "public"."posts";
 
--- [19] 21_add_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [21] 21_add_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [20] 21_add_foreign_key_constraint.yaml:1:1: view reviews of version public_21_add_foreign_key_constraint
+-- [22] 21_add_foreign_key_constraint.yaml:1:1: view reviews of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [21] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [23] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [22] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [24] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [23] 21_add_foreign_key_constraint.yaml:1:1: view sellers of version public_21_add_foreign_key_constraint
+-- [25] 21_add_foreign_key_constraint.yaml:1:1: view sellers of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 21_add_foreign_key_constraint.yaml:1:1: view users of version public_21_add_foreign_key_constraint
+-- [26] 21_add_foreign_key_constraint.yaml:1:1: view users of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [25] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
+-- [27] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -232,7 +248,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
+-- [28] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "fk_users_id";
 
@@ -265,6 +281,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_user_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
 END
@@ -285,9 +302,9 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 21_add_foreign_key_constraint.yaml:1:1: drop version schema public_21_add_foreign_key_constraint
@@ -318,23 +335,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCA
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
 
--- [5] 21_add_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_user_id
+-- [5] 21_add_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_down999_posts_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_user_id"() CASCADE;
+
+-- [6] 21_add_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
 
--- [6] 21_add_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
+-- [7] 21_add_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
 
--- [7] 21_add_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [8] 21_add_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (28 steps) ====
 
 -- [1] 23_drop_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_title" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version writes)
+-- [3] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -36,13 +36,23 @@ BEGIN
       NEW."_pgroll_new_title" := (NEW."title");
     END IF;
   END IF;
-  NEW."title" := (SELECT CASE WHEN length(NEW."_pgroll_new_title") <= 3 THEN LPAD(NEW."_pgroll_new_title", 4, '-') ELSE NEW."_pgroll_new_title" END);
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 23_drop_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes)
+-- [4] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."title" := (SELECT CASE WHEN length(NEW."_pgroll_new_title") <= 3 THEN LPAD(NEW."_pgroll_new_title", 4, '-') ELSE NEW."_pgroll_new_title" END);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 23_drop_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -54,7 +64,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
+-- [6] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -64,21 +74,28 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
+-- [7] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_23_drop_check_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
--- [7] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version writes)
+-- [8] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_23_drop_check_constraint'
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_23_drop_check_constraint' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [8] 23_drop_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes)
+-- [9] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_23_drop_check_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
+
+-- [10] 23_drop_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_23_drop_check_constraint'
@@ -88,71 +105,71 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [9] 23_drop_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+-- [11] 23_drop_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
 
--- [10] 23_drop_check_constraint.yaml:1:1: create version schema public_23_drop_check_constraint
+-- [12] 23_drop_check_constraint.yaml:1:1: create version schema public_23_drop_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_23_drop_check_constraint";
 
--- [11] 23_drop_check_constraint.yaml:1:1: view bills of version public_23_drop_check_constraint
+-- [13] 23_drop_check_constraint.yaml:1:1: view bills of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 23_drop_check_constraint.yaml:1:1: view clients of version public_23_drop_check_constraint
+-- [14] 23_drop_check_constraint.yaml:1:1: view clients of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 23_drop_check_constraint.yaml:1:1: view employees of version public_23_drop_check_constraint
+-- [15] 23_drop_check_constraint.yaml:1:1: view employees of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 23_drop_check_constraint.yaml:1:1: a column default of view employees
+-- [16] 23_drop_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
+-- [17] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [16] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
+-- [18] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [17] 23_drop_check_constraint.yaml:1:1: a column default of view orders
+-- [19] 23_drop_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [18] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
+-- [20] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "_pgroll_new_title" AS "title" FROM "public"."posts";
 
--- [19] 23_drop_check_constraint.yaml:1:1: a column default of view posts
+-- [21] 23_drop_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [20] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
+-- [22] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [21] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+-- [23] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [22] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+-- [24] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [23] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
+-- [25] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
+-- [26] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [25] 23_drop_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
+-- [27] 23_drop_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -256,7 +273,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [28] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
@@ -289,6 +306,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_title"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_title"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_title"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "title";
 END
@@ -321,9 +339,9 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 23_drop_check_constraint.yaml:1:1: drop version schema public_23_drop_check_constraint
@@ -354,23 +372,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_title"() CASCADE
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_title"() CASCADE;
 
--- [5] 23_drop_check_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_title
+-- [5] 23_drop_check_constraint.yaml:3:7: drop trigger _pgroll_trigger_down999_posts_title
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_title"() CASCADE;
+
+-- [6] 23_drop_check_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_title"() CASCADE;
 
--- [6] 23_drop_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
+-- [7] 23_drop_check_constraint.yaml:3:7: drop the copies _pgroll_new_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [7] 23_drop_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [8] 23_drop_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

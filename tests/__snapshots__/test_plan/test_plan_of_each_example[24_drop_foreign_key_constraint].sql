@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (24 steps) ====
+-- ==== start (26 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" inte
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version writes)
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -36,17 +36,27 @@ BEGIN
       NEW."_pgroll_new_user_id" := (NEW."user_id");
     END IF;
   END IF;
-  DECLARE
-    "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
-  BEGIN
-    NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
-  END;
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes)
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_user_id (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  DECLARE
+    "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
+  BEGIN
+    NEW."user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
+  END;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -58,7 +68,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
+-- [6] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -68,21 +78,28 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
+-- [7] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [7] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version writes)
+-- [8] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [8] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes)
+-- [9] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
+  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
+
+-- [10] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_24_drop_foreign_key_constraint'
@@ -92,67 +109,67 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR U
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
--- [9] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+-- [11] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
 
--- [10] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+-- [12] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [11] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+-- [13] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [12] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+-- [14] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [13] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [15] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [14] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [16] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [15] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [17] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [16] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [18] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [17] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [19] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [18] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [20] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [19] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [21] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [20] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [22] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [21] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [23] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [22] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [24] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [23] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [25] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [24] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
+-- [26] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -285,6 +302,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_user_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "user_id";
 END
@@ -305,9 +323,9 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop version schema public_24_drop_foreign_key_constraint
@@ -338,23 +356,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_posts_user_id"() CASCA
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_posts_user_id"() CASCADE;
 
--- [5] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_user_id
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger _pgroll_trigger_down999_posts_user_id
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_posts_user_id"() CASCADE;
+
+-- [6] 24_drop_foreign_key_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_posts_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_user_id"() CASCADE;
 
--- [6] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
+-- [7] 24_drop_foreign_key_constraint.yaml:3:7: drop the copies _pgroll_new_user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_id";
 
--- [7] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [8] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

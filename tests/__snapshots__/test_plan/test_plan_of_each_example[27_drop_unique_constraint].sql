@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (28 steps) ====
+-- ==== start (30 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,7 +22,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version writes)
+-- [3] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -35,13 +35,23 @@ BEGIN
       NEW."_pgroll_new_review" := (NEW."review");
     END IF;
   END IF;
-  NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 27_drop_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes)
+-- [4] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 27_drop_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -53,7 +63,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [6] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -63,21 +73,28 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [7] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [7] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version writes)
+-- [8] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [8] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes)
+-- [9] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
+  WHEN (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
+
+-- [10] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_27_drop_unique_constraint'
@@ -87,79 +104,79 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [9] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [11] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [10] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [12] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [11] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [13] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [14] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [15] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+-- [16] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [17] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [18] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+-- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [18] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [20] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [19] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+-- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [20] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [22] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+-- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [22] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [24] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [25] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [24] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [26] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [25] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [27] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [26] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [28] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [27] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [29] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -263,7 +280,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [28] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [30] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
@@ -296,6 +313,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_review"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
   ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "review";
 END
@@ -328,9 +346,9 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
@@ -361,23 +379,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_reviews_review"() CASC
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_review
+-- [5] 27_drop_unique_constraint.yaml:3:7: drop trigger _pgroll_trigger_down999_reviews_review
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_reviews_review"() CASCADE;
+
+-- [6] 27_drop_unique_constraint.yaml:3:7: drop trigger ~pgroll_trigger_000_reviews_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
 
--- [6] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
+-- [7] 27_drop_unique_constraint.yaml:3:7: drop the copies _pgroll_new_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -27,7 +27,7 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version writes)
+-- [4] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -45,7 +45,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes)
+-- [5] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -74,16 +74,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UP
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [8] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version writes)
+-- [8] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'
-    THEN NEW."_pgroll_needs_backfill"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [9] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes)
+-- [9] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_30_add_column_simple_up'

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (41 steps) ====
+-- ==== start (43 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -30,7 +30,7 @@ COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the 
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version writes)
+-- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -43,13 +43,23 @@ BEGIN
       NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL OR LENGTH(NEW."name") <= 3 THEN 'placeholder' ELSE NEW."name" END);
     END IF;
   END IF;
-  NEW."name" := (NEW."_pgroll_new_name");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [6] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes)
+-- [6] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."name" := (NEW."_pgroll_new_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -61,7 +71,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
+-- [8] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -71,144 +81,150 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
+-- [9] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
 
--- [9] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version writes)
+-- [10] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
--- [10] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes)
+-- [11] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple'
+    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
+
+-- [12] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_35_alter_column_multiple')
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
--- [11] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+-- [13] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
 
--- [12] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+-- [14] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
 
--- [13] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+-- [15] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
 --     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
--- [14] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+-- [16] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
 
--- [15] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+-- [17] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [16] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+-- [18] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [17] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+-- [19] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [18] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+-- [20] 35_alter_column_multiple.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [19] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [21] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [20] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [22] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [21] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [23] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [22] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [24] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [23] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [25] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [24] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [26] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [25] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [27] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [26] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [28] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [27] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [29] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [28] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [30] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [29] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+-- [31] 35_alter_column_multiple.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [30] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [32] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [31] 35_alter_column_multiple.yaml:1:1: a column default of view people
+-- [33] 35_alter_column_multiple.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [32] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [34] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [33] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+-- [35] 35_alter_column_multiple.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [34] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [36] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [35] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [37] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [36] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [38] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [37] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [39] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [38] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [40] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [39] 35_alter_column_multiple.yaml:3:7: backfill events in batches keyed on id, writing the copies itself
+-- [41] 35_alter_column_multiple.yaml:3:7: backfill events in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -312,11 +328,11 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [40] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [42] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [41] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [43] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
@@ -349,6 +365,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_events_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_events_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_events_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_events_name"() CASCADE;
   ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "name";
 END
@@ -385,9 +402,9 @@ ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_bac
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
@@ -418,23 +435,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_events_name"() CASCADE
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_events_name"() CASCADE;
 
--- [5] 35_alter_column_multiple.yaml:3:7: drop trigger ~pgroll_trigger_000_events_name
+-- [5] 35_alter_column_multiple.yaml:3:7: drop trigger _pgroll_trigger_down999_events_name
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_events_name"() CASCADE;
+
+-- [6] 35_alter_column_multiple.yaml:3:7: drop trigger ~pgroll_trigger_000_events_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_events_name"() CASCADE;
 
--- [6] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
+-- [7] 35_alter_column_multiple.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [7] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [8] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (40 steps) ====
+-- ==== start (42 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_ticket_type
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version writes)
+-- [3] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -36,13 +36,23 @@ BEGIN
       NEW."_pgroll_new_ticket_type" := (NEW."ticket_type");
     END IF;
   END IF;
-  NEW."ticket_type" := (NEW."_pgroll_new_ticket_type");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes)
+-- [4] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_ticket_type (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."ticket_type" := (NEW."_pgroll_new_ticket_type");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -54,7 +64,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
+-- [6] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -64,24 +74,30 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
+-- [7] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE UPDATE OF "_pgroll_new_ticket_type" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"();
 
--- [7] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version writes)
+-- [8] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
--- [8] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes)
+-- [9] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
+    THEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"();
+
+-- [10] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_46_alter_column_drop_default'
@@ -91,127 +107,127 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"();
 
--- [9] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
+-- [11] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
 
--- [10] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+-- [12] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
 
--- [11] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+-- [13] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+-- [14] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+-- [15] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
+-- [16] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+-- [17] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [16] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [18] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [17] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [19] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [18] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+-- [20] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [19] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
+-- [21] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [20] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+-- [22] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [21] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [23] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [22] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [23] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [25] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [25] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+-- [27] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
+-- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [27] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+-- [29] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view people
+-- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [29] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+-- [31] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
+-- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [31] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+-- [33] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [34] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [34] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+-- [36] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
+-- [37] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [36] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+-- [38] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [37] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
+-- [39] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [38] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+-- [40] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [39] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [41] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -315,7 +331,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [40] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+-- [42] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 
@@ -348,6 +364,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_ticket_type"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_ticket_type"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tickets_ticket_type"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_ticket_type"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "ticket_type";
 END
@@ -380,9 +397,9 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 46_alter_column_drop_default.yaml:1:1: drop version schema public_46_alter_column_drop_default
@@ -413,23 +430,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_ticket_type"()
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_ticket_type"() CASCADE;
 
--- [5] 46_alter_column_drop_default.yaml:3:7: drop trigger ~pgroll_trigger_000_tickets_ticket_type
+-- [5] 46_alter_column_drop_default.yaml:3:7: drop trigger _pgroll_trigger_down999_tickets_ticket_type
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tickets_ticket_type"() CASCADE;
+
+-- [6] 46_alter_column_drop_default.yaml:3:7: drop trigger ~pgroll_trigger_000_tickets_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_ticket_type"() CASCADE;
 
--- [6] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
+-- [7] 46_alter_column_drop_default.yaml:3:7: drop the copies _pgroll_new_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_ticket_type";
 
--- [7] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [8] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

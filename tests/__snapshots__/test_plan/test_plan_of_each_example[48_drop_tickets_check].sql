@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (52 steps) ====
+-- ==== start (56 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -28,25 +28,33 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [4] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version writes)
+-- [4] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
-    END IF;
+  IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
+    PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+  ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
+    NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
   END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
   NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   RETURN NEW;
 END
 $pgroll$;
 
--- [5] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes)
+-- [6] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -57,7 +65,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [7] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -67,24 +75,30 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [8] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [8] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version writes)
+-- [9] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
-    ELSE false END
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [9] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes)
+-- [10] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
+    THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
+
+-- [11] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
@@ -94,7 +108,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [10] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version writes)
+-- [12] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -107,13 +121,23 @@ BEGIN
       NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
     END IF;
   END IF;
-  NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [11] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes)
+-- [13] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [14] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -125,7 +149,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [15] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -135,24 +159,30 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [16] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [14] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version writes)
+-- [17] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [15] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes)
+-- [18] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
+    THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
+
+-- [19] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_48_drop_tickets_check'
@@ -162,140 +192,140 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [16] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [20] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [17] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [21] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [18] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
+-- [22] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [19] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [23] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [20] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
+-- [24] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
 
--- [21] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
+-- [25] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
+-- [26] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
+-- [27] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 48_drop_tickets_check.yaml:1:1: a column default of view employees
+-- [28] 48_drop_tickets_check.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+-- [29] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [26] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [30] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [27] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [31] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [28] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+-- [32] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [29] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
+-- [33] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [30] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+-- [34] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [31] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [35] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [32] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [36] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [33] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [37] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [34] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [38] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [35] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+-- [39] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [36] 48_drop_tickets_check.yaml:1:1: a column default of view orders
+-- [40] 48_drop_tickets_check.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [37] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+-- [41] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [38] 48_drop_tickets_check.yaml:1:1: a column default of view people
+-- [42] 48_drop_tickets_check.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [39] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+-- [43] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [40] 48_drop_tickets_check.yaml:1:1: a column default of view posts
+-- [44] 48_drop_tickets_check.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [41] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+-- [45] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [42] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [46] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [43] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [47] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [44] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+-- [48] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [45] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
+-- [49] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [46] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+-- [50] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [47] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
+-- [51] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [48] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+-- [52] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [49] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [53] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -399,15 +429,15 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [50] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [54] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [51] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [55] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [52] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+-- [56] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
 
@@ -440,9 +470,11 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_sellers_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down998_tickets_sellers_zip"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "sellers_name", DROP COLUMN IF EXISTS "sellers_zip";
 END
@@ -503,9 +535,9 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (10 steps) ====
+-- ==== rollback (12 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 48_drop_tickets_check.yaml:1:1: drop version schema public_48_drop_tickets_check
@@ -536,41 +568,53 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tickets_sellers_name"(
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tickets_sellers_name"() CASCADE;
 
--- [5] 48_drop_tickets_check.yaml:3:7: drop trigger ~pgroll_trigger_000_tickets_sellers_name
+-- [5] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_down999_tickets_sellers_name
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tickets_sellers_name"() CASCADE;
+
+-- [6] 48_drop_tickets_check.yaml:3:7: drop trigger ~pgroll_trigger_000_tickets_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tickets_sellers_name"() CASCADE;
 
--- [6] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_001-set_tickets_sellers_zip
+-- [7] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() CASCADE;
 
--- [7] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
+-- [8] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_001_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
 
--- [8] 48_drop_tickets_check.yaml:3:7: drop trigger ~pgroll_trigger_001_tickets_sellers_zip
+-- [9] 48_drop_tickets_check.yaml:3:7: drop trigger _pgroll_trigger_down998_tickets_sellers_zip
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down998_tickets_sellers_zip"() CASCADE;
+
+-- [10] 48_drop_tickets_check.yaml:3:7: drop trigger ~pgroll_trigger_001_tickets_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CASCADE;
 
--- [9] 48_drop_tickets_check.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
+-- [11] 48_drop_tickets_check.yaml:3:7: drop the copies _pgroll_new_sellers_name, _pgroll_new_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [10] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
+-- [12] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

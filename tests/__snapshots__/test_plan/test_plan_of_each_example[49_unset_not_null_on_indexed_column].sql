@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (41 steps) ====
+-- ==== start (43 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_new_name" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version writes)
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -36,13 +36,23 @@ BEGIN
       NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
     END IF;
   END IF;
-  NEW."name" := (NEW."_pgroll_new_name");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes)
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_name (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."name" := (NEW."_pgroll_new_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -54,7 +64,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -64,162 +74,168 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."fruits" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"();
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version writes)
+-- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes)
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column'
+    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"();
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_49_unset_not_null_on_indexed_column')
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_name"();
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
+-- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON "public"."fruits" ("_pgroll_new_name");
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
+-- [12] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name") WITH (fillfactor = '70');
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
+-- [13] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+-- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+-- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+-- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
+-- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
+-- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
+-- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
+-- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
+-- [41] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [41] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
+-- [43] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -352,6 +368,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_fruits_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_name"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_name"() CASCADE;
   ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "name";
 END
@@ -388,9 +405,9 @@ ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_bac
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
@@ -421,23 +438,29 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_fruits_name"() CASCADE
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_fruits_name"() CASCADE;
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger ~pgroll_trigger_000_fruits_name
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger _pgroll_trigger_down999_fruits_name
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_name"() CASCADE;
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: drop trigger ~pgroll_trigger_000_fruits_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_name"() CASCADE;
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the copies _pgroll_new_name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

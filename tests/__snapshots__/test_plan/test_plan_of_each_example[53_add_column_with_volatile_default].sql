@@ -23,7 +23,7 @@ ALTER TABLE "public"."library" ADD COLUMN "_pgroll_new_value" int;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version writes)
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -41,7 +41,7 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes)
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -70,16 +70,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version writes)
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default'
-    THEN NEW."_pgroll_needs_backfill"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
--- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes)
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
   WHEN (NOT (pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_53_add_column_with_volatile_default')

@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (53 steps) ====
+-- ==== start (55 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -38,7 +38,7 @@ ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval(
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version writes)
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -51,13 +51,23 @@ BEGIN
       NEW."_pgroll_new_id" := (NEW."id");
     END IF;
   END IF;
-  NEW."id" := (NEW."_pgroll_new_id");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes)
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."id" := (NEW."_pgroll_new_id");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -69,7 +79,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -79,24 +89,30 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version writes)
+-- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
-    THEN NEW."_pgroll_needs_backfill"
-    OR NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
-    ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes)
+-- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
+  WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
+    THEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"();
+
+-- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "') = 'public_55_add_primary_key_constraint_to_table'
@@ -106,172 +122,172 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+-- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+-- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
 --     lock: none on tasks; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
 
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+-- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+-- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [52] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
+-- [54] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -342,7 +358,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [53] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [55] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
@@ -379,6 +395,7 @@ DO $pgroll$
 BEGIN
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tasks_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tasks_id"() CASCADE;
   DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tasks_id"() CASCADE;
   ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "id";
 END
@@ -415,9 +432,9 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_back
 -- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (9 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
@@ -448,29 +465,35 @@ DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_tasks_id"() CASCADE;
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_tasks_id"() CASCADE;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger ~pgroll_trigger_000_tasks_id
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger _pgroll_trigger_down999_tasks_id
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_tasks_id"() CASCADE;
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: drop trigger ~pgroll_trigger_000_tasks_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_tasks_id"() CASCADE;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the copies _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
+-- [8] 55_add_primary_key_constraint_to_table.yaml:3:7: drop table tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-table: complete or rollback: no client reads this table
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tasks";
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
