@@ -42,6 +42,7 @@ from pgroll_dsl.plan.triggers import (
     Kind,
     Side,
     TriggerSpec,
+    copies_read,
     may_skip,
     trigger_function_sql,
     trigger_sql,
@@ -93,6 +94,8 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         marker=marker,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
+        earlier=() if up is None else copies_read(up, [
+            spec.up for spec in ctx.syncs if spec.table == table.physical and spec.up]),
     )
     generated = frozenset(c.physical for c in table.columns if c.generated is not None)
     if not may_skip(spec, generated, ctx.before.routines):

@@ -9,8 +9,9 @@ new-version client; every other write (old version, base table) is the old side'
   triggers, on the row as it will be stored (``catalog.derived.late_trigger_name``), in the
   migration's order: a later operation's ``up`` may read what an earlier one's filled.
 * ``fill`` (new side, only an UPDATE of a row the backfill has not reached): first computes
-  each copy the UPDATE did not name with ``up``, in the migration's order, before any
-  ``down`` reads it (``trigger_name``);
+  each copy the UPDATE did not name with ``up`` of the row as it was stored before the
+  UPDATE, in the migration's order, before any ``down`` reads it (``trigger_name``): the
+  row ends up as the backfill would have left it, plus the client's change;
 * ``down`` (new side): fills the old columns, in **reverse** order: an operation's ``down``
   reads the columns as the operations after it leave them, and those are filled by their
   own ``down`` first (``down_trigger_name``). Before the table's own triggers, which then see
@@ -32,7 +33,8 @@ Differences from pgroll, each one a way pgroll loses data:
   operations on one table, or a start resumed after a crash) stays marked for the backfill,
   instead of being skipped with some copies never filled;
 * a new-version UPDATE of a row the backfill has not reached yet first computes the new
-  column with ``up``, instead of deriving the old column from an empty new one -- unless the
+  column with ``up`` of the row as it was, instead of deriving the old column from an empty
+  new one -- unless the
   UPDATE named the column in its SET list: a second, narrow trigger (``BEFORE UPDATE OF`` the
   copy, firing just before the ``fill`` trigger) records that in a transaction-local setting,
   so an explicit ``SET x = NULL`` (or the copy's old value) is kept, not replaced by ``up``;
@@ -112,6 +114,8 @@ class TriggerSpec:
     written: str | None = None  # the trigger recording a new-version UPDATE that names ``up``'s
     # target (only with ``up`` and the marker; see ``written_function_sql``)
     skips: bool = True  # whether its WHEN may compare to skip a write (see ``may_skip``)
+    earlier: tuple[Side, ...] = ()  # ``fill``: the ``up`` of each earlier copy of the table
+    # that ``up`` reads, directly or through another, in order (see ``copies_read``)
 
     def named(self, kind: Kind) -> str:
         """The trigger (and function) of one kind."""
@@ -168,6 +172,22 @@ def used_variables(side: Side) -> tuple[tuple[str, str], ...]:
     return tuple((name, physical) for name, physical in side.variables if name in named)
 
 
+def copies_read(side: Side, earlier: list[Side]) -> tuple[Side, ...]:
+    """The ``up`` of each copy in ``earlier`` (the table's, in order) that ``side`` reads.
+
+    Directly or through another copy's ``up``, in the migration's order: ``fill`` computes
+    them again from the row as it was before the UPDATE, as the backfill would have.
+    """
+    needed = {physical for _, physical in used_variables(side)}
+    found = []
+    for before in reversed(earlier):
+        if before.target in needed:
+            found.append(before)
+            needed.discard(before.target)
+            needed |= {physical for _, physical in used_variables(before)}
+    return tuple(reversed(found))
+
+
 def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
     direct = on_the_row(side, "NEW")
     if direct is not None:  # no block, no variables: the cheapest row trigger
@@ -183,6 +203,63 @@ def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
         f"{indent}  NEW.{quote_ident(side.target)} := ({side.expression});",
         f"{indent}END;",
     ]
+
+
+def _block(spec: TriggerSpec, side: Side, target: str, source: dict[str, str],
+           indent: str) -> list[str]:
+    """``target := side.expression``, each name it uses a variable of the stored row's value.
+
+    ``source`` maps a physical column to what holds its value (``OLD.column``, or the
+    variable of a copy computed just before).
+    """
+    declarations = [
+        f"{indent}  {quote_ident(name)} {qualified(spec.schema, spec.table)}"
+        f".{quote_ident(physical)}%TYPE := {source.get(physical, 'OLD.' + quote_ident(physical))};"
+        for name, physical in used_variables(side)
+    ]
+    return [
+        *([f"{indent}DECLARE", *declarations] if declarations else []),
+        f"{indent}BEGIN",
+        f"{indent}  {target} := ({side.expression});",
+        f"{indent}END;",
+    ]
+
+
+def _fill(spec: TriggerSpec, indent: str) -> list[str]:
+    """The copy from ``up`` of the row as it was before the UPDATE, as the backfill gives it.
+
+    Not of the row the UPDATE leaves: the new version's columns the client did not write
+    are then those the backfill would have left, plus the client's change, whoever reaches
+    the row first. Reading the new row instead made the copy depend on the migration's
+    other operations (an old column a later operation rewrites is filled only by that
+    operation's ``down``, after every ``fill``), and on the written value (``up`` of a value
+    the old version never held may fail, and refuse a write that succeeds once the row is
+    backfilled). An earlier copy that ``up`` reads is computed again the same way
+    (``spec.earlier``): the client may have written it.
+    """
+    assert spec.up is not None
+    target = f"NEW.{quote_ident(spec.up.target)}"
+    if not spec.earlier:
+        direct = on_the_row(spec.up, "OLD")
+        if direct is not None:
+            return [f"{indent}{target} := ({direct});"]
+        return _block(spec, spec.up, target, {}, indent)
+    taken = {name for side in (*spec.earlier, spec.up) for name, _ in used_variables(side)}
+    held: dict[str, str] = {}  # copy -> the variable that holds it, no name ``up`` uses
+    for side in spec.earlier:
+        variable = f"pgroll_copy_{len(held)}"
+        while variable in taken:
+            variable += "_"
+        held.setdefault(side.target, quote_ident(variable))
+    lines = [f"{indent}DECLARE", *(
+        f"{indent}  {variable} {qualified(spec.schema, spec.table)}.{quote_ident(copy)}%TYPE;"
+        for copy, variable in held.items()), f"{indent}BEGIN"]
+    source: dict[str, str] = {}
+    for side in spec.earlier:
+        lines += _block(spec, side, held[side.target], source, indent + "  ")
+        source[side.target] = held[side.target]
+    lines += _block(spec, spec.up, target, source, indent + "  ")
+    return [*lines, f"{indent}END;"]
 
 
 def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
@@ -203,7 +280,7 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
             f"IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
             f"  PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
             f"ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
-            *_assign(spec, spec.up, "  "),
+            *_fill(spec, "  "),
             "END IF;",
         ]
         if spec.marks:  # also runs on INSERT (see ``trigger_sql``)

@@ -33,7 +33,7 @@ BEGIN
   IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_products_description' THEN
     PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
   ELSIF NEW."_pgroll_new_description" IS NOT DISTINCT FROM OLD."_pgroll_new_description" THEN
-    NEW."_pgroll_new_description" := (UPPER(NEW."name"));
+    NEW."_pgroll_new_description" := (UPPER(OLD."name"));
   END IF;
   RETURN NEW;
 END
@@ -104,7 +104,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_products_category' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_category" IS NOT DISTINCT FROM OLD."_pgroll_new_category" THEN
-      NEW."_pgroll_new_category" := (NEW."name" || '-category');
+      NEW."_pgroll_new_category" := (OLD."name" || '-category');
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

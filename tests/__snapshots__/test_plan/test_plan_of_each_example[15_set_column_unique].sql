@@ -32,7 +32,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_review" IS NOT DISTINCT FROM OLD."_pgroll_new_review" THEN
-      NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
+      NEW."_pgroll_new_review" := (OLD."review" || '-' || (random()*1000000)::integer);
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

@@ -37,7 +37,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_rating' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_rating" IS NOT DISTINCT FROM OLD."_pgroll_new_rating" THEN
-      NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
+      NEW."_pgroll_new_rating" := (CAST(OLD."rating" AS integer));
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

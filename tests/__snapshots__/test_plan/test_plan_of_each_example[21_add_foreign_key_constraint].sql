@@ -34,7 +34,7 @@ BEGIN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
       DECLARE
-        "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+        "user_id" "public"."posts"."user_id"%TYPE := OLD."user_id";
       BEGIN
         NEW."_pgroll_new_user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
       END;

@@ -33,7 +33,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_title' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_title" IS NOT DISTINCT FROM OLD."_pgroll_new_title" THEN
-      NEW."_pgroll_new_title" := (NEW."title");
+      NEW."_pgroll_new_title" := (OLD."title");
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

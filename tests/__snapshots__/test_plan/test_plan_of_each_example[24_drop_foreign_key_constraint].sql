@@ -33,7 +33,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_user_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_user_id" IS NOT DISTINCT FROM OLD."_pgroll_new_user_id" THEN
-      NEW."_pgroll_new_user_id" := (NEW."user_id");
+      NEW."_pgroll_new_user_id" := (OLD."user_id");
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

@@ -40,7 +40,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_events_name' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
-      NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL OR LENGTH(NEW."name") <= 3 THEN 'placeholder' ELSE NEW."name" END);
+      NEW."_pgroll_new_name" := (SELECT CASE WHEN OLD."name" IS NULL OR LENGTH(OLD."name") <= 3 THEN 'placeholder' ELSE OLD."name" END);
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

@@ -33,7 +33,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_ticket_type' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_ticket_type" IS NOT DISTINCT FROM OLD."_pgroll_new_ticket_type" THEN
-      NEW."_pgroll_new_ticket_type" := (NEW."ticket_type");
+      NEW."_pgroll_new_ticket_type" := (OLD."ticket_type");
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

@@ -37,7 +37,7 @@ BEGIN
   IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
     PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
   ELSIF NEW."_pgroll_new_sellers_name" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_name" THEN
-    NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+    NEW."_pgroll_new_sellers_name" := (OLD."sellers_name");
   END IF;
   RETURN NEW;
 END
@@ -118,7 +118,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_sellers_zip" IS NOT DISTINCT FROM OLD."_pgroll_new_sellers_zip" THEN
-      NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+      NEW."_pgroll_new_sellers_zip" := (OLD."sellers_zip");
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

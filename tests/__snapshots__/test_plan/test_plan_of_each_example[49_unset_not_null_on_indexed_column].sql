@@ -33,7 +33,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_fruits_name' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_name" IS NOT DISTINCT FROM OLD."_pgroll_new_name" THEN
-      NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
+      NEW."_pgroll_new_name" := (SELECT CASE WHEN OLD."name" IS NULL THEN 'unknown fruit' ELSE OLD."name" END);
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;

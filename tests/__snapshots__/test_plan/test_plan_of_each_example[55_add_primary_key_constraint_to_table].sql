@@ -48,7 +48,7 @@ BEGIN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tasks_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
     ELSIF NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
-      NEW."_pgroll_new_id" := (NEW."id");
+      NEW."_pgroll_new_id" := (OLD."id");
     END IF;
   END IF;
   NEW."_pgroll_needs_backfill" := false;
