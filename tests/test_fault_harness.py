@@ -57,6 +57,10 @@ from tests.fault_model import (
 )
 from tests.live_helpers import dsn_of
 
+# Seeded rows after the clients' own (``fm.SEED_ROWS``) that only the sweep before the
+# backfill writes, one per column of the new version.
+SWEEP_ROWS = 8
+
 if TYPE_CHECKING:
     from pgroll_dsl.backends.runner import StepEvent
 
@@ -174,20 +178,23 @@ class StepWriter:
 
     def sweep(self, where: str, phase: str) -> None:
         """Before the backfill: the new version's client sets each of its columns alone, on
-        its seeded rows, which the backfill has not reached yet.
+        seeded rows that no write has touched (``SWEEP_ROWS``: the backfill has not reached
+        them, and no earlier round has cleared their marker).
 
         Such a write changes one copy and leaves every ``down`` with nothing to change (the
         odd seeded rows hold what ``DropName``'s gives): the triggers that skip it must still
-        clear the row's marker, or the backfill overwrites what the client wrote.
+        clear the row's marker, or the backfill overwrites what the client wrote. And it
+        leaves the copies it does not name as the backfill would have left them: ``up`` of
+        the row as it was, not of the value written (``score`` after ``SET val = ...``).
         """
         client = self.clients.get(NEW)
         if client is None:
             return
-        seeded = [row for row in client.owned if row <= fm.SEED_ROWS]
         columns = [name for name in self.spec.final.names() if name != "id"]
+        assert len(columns) <= SWEEP_ROWS, columns
         for index, column in enumerate(columns):
             write = client.update_one(self.spec.final, where + " (sweep)", phase,
-                                      seeded[index % len(seeded)], column)
+                                      fm.SEED_ROWS + 1 + index, column)
             self.outcome.writes.append(write)
             fm.count("sweep writes before the backfill", 1)
             try:
@@ -229,7 +236,7 @@ def _first_line(err: BaseException) -> str:
 def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outcome:
     """Start (and complete or roll back) ``s`` with writes at every boundary; check it all."""
     ref = fm.reference(conn, dsn, s) if ending == "complete" else None
-    fm.prepare(conn, dsn)
+    fm.prepare(conn, dsn, rows=fm.SEED_ROWS + SWEEP_ROWS)
     before = fm.fingerprint(conn)
     outcome = Outcome(s)
     writer = StepWriter(dsn, s, outcome)
@@ -262,7 +269,7 @@ def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outco
     boundaries = [b for b in writer.boundaries if b.startswith(("start", ending))]
     if started and not any(b.startswith(ending) for b in boundaries):
         outcome.add(f"on_step was never called during {ending}")
-    fm.build_model(outcome, conn, ending)
+    fm.build_model(outcome, conn, ending, seeded=fm.SEED_ROWS + SWEEP_ROWS)
     if started or ending == "rollback":
         if ending == "complete":
             assert ref is not None
