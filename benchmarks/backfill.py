@@ -93,6 +93,23 @@ def floor(bench: Bench, rows: int, name: str) -> float:
         return time.perf_counter() - begin
 
 
+# Options of ``start`` that change the planned backfill statement: ``plan`` must be given them
+# too, or its statement is not the one ``start`` runs, and the log shows no backfill.
+PLANNED = ("--backfill-batch-size", "--backfill-batch-time", "--backfill-batch-delay",
+           "--backfill-max-replica-lag")
+
+
+def planned(start_args: tuple[str, ...]) -> tuple[str, ...]:
+    """The options of ``start_args`` (with their values) that ``plan`` needs as well."""
+    found: list[str] = []
+    for index, arg in enumerate(start_args):
+        if arg.split("=", 1)[0] in PLANNED:
+            found.append(arg)
+            if "=" not in arg and index + 1 < len(start_args):
+                found.append(start_args[index + 1])
+    return tuple(found)
+
+
 def migration(bench: Bench, rows: int, kind: str, files: Path,
               start_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """Start the migration on ``rows`` rows; its backfill and whole start, in seconds."""
@@ -100,7 +117,7 @@ def migration(bench: Bench, rows: int, kind: str, files: Path,
     with bench.database() as db, bench.connect(db) as conn:
         bench.make_table(db, rows)
         bench.pgroll("init", db)
-        backfill_sql = backfill_statements(plan_json(bench, db, path))
+        backfill_sql = backfill_statements(plan_json(bench, db, path, *planned(start_args)))
         vacuum_and_checkpoint(conn)
         bench.mark_log()
         run = bench.pgroll("start", db, str(path), *start_args)
