@@ -29,16 +29,14 @@ row in one transaction), and an ``up`` that fails on the stored row.
 What holds: every chain, merge, rename, hostile name, partitioned and statement-form layout
 here gives the backfill's row plus the client's change, through both versions, and complete
 and rollback keep it; an ``up`` that fails on the stored row fails the UPDATE as it then
-fails the backfill (22012). The strict xfails are defects, each with its observed values:
-
-* ``up`` is evaluated with the writer's search_path (the trigger functions set none): for a
-  new-version client the fill resolves a sub-query's table to the new version's view (a
-  rewritten column read as its copy, NULL before its own backfill; a renamed column not
-  found: 42703) and an unqualified function of the schema not at all (42883), where the
-  backfill, run with ``public`` on its path, succeeds;
-* a stored generated column read by ``up`` is NULL in ``NEW`` of a BEFORE trigger: the fill
-  (OLD) is right, but the ``up`` trigger of old-version writers, and the backfill of a chain
-  (which goes through those triggers), store NULL copies.
+fails the backfill (22012). ``up`` that names a table or a function of the schema (a
+sub-query of a table the migration rewrites or renames a column of, an unqualified function)
+is evaluated in the schema whoever writes, as the backfill evaluates it (it was evaluated
+with the writer's search_path: strict xfails until the trigger functions got their own).
+A stored generated column read by ``up`` is NULL in ``NEW`` of a BEFORE trigger: the fill
+reads ``OLD`` and the other triggers compute it from its expression, so old-version writers
+and the backfill of a chain (which goes through the triggers) store what the backfill of one
+operation stores (they stored NULL copies: strict xfails until then).
 """
 
 from __future__ import annotations
@@ -391,48 +389,41 @@ def test_up_not_read_field_by_field(dsn: str, name: str) -> None:
     _check(dsn, FIELDS[name], "complete" if len(name) % 2 else "rollback")
 
 
-# The trigger functions have no search_path of their own: ``up`` is evaluated with the
-# writer's. The fill runs for new-version clients, whose search_path is the new version
-# schema alone (its views, no functions), the backfill in the executor's session (public).
-SEARCH_PATH_DEFECTS = [
+# ``up`` names a table or a function of the schema: the trigger functions that evaluate it
+# have the schema as their search_path (``triggers.resolves_names``), as the backfill has it
+# in the executor's session. Before, they had the writer's: the new version schema alone (its
+# views, no functions) for the fill, so a sub-query read the new version's view of ``o`` (x
+# NULL where the copy of v was not backfilled yet; 42703 for a renamed v) and ``twice()`` was
+# not found (42883), for old-version writers too (their own version schema).
+SEARCH_PATH = [
     pytest.param(
         Case(SEED_O + SEED_T, "alter table o alter v type bigint up `v::bigint + 7` "
              "down `(v - 7)::int`;\n" + SUB_X, (
                  Variant(_set("a = 50"), lambda r: {"a": 50, "x": 1000 * r}, r=1),
-                 Variant(_set("c = 'w'"), lambda r: {"x": 1000 * r}, r=2))),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "fill evaluates up's sub-query with the new-version client's search_path, so "
-            "`o` is the new version's view of o (the copy of v, not backfilled yet: NULL; "
-            "v + 7 once it is), while the backfill reads public.o.v: rows 1 and 2 get "
-            "x = NULL, their twins written after the backfill x = 1000 and 2000")),
+                 Variant(_set("c = 'w'"), lambda r: {"x": 1000 * r}, r=2),
+                 Variant(((OLD, "update t set a = 7 where id = {r}"),),
+                         lambda r: {"a": 7, "x": 7000}, r=3))),
         id="sub-query of a table the migration rewrites"),
     pytest.param(
         Case(SEED_O + SEED_T, "alter table o rename v to w;\n" + SUB_X, (
             Variant(_set("a = 50"), lambda r: {"a": 50, "x": 1000 * r}, r=1),
-            Variant(_set("c = 'w'"), lambda r: {"x": 1000 * r}, r=2))),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "fill evaluates up's sub-query with the new-version client's search_path: "
-            "`o` is the new version's view, where v is called w, so the UPDATE of a row "
-            "not backfilled yet fails with 42703 (column \"v\" does not exist) while the "
-            "same UPDATE of a backfilled row succeeds (outcomes ['42703'] vs [None])")),
+            Variant(_set("c = 'w'"), lambda r: {"x": 1000 * r}, r=2),
+            Variant(((OLD, "update t set a = 7 where id = {r}"),),
+                    lambda r: {"a": 7, "x": 7000}, r=3))),
         id="sub-query of a table whose column the migration renames"),
     pytest.param(
         Case("create function public.twice(i int) returns int language sql immutable "
              "as 'select i * 2';\n" + SEED_T, "alter table t add x int up `twice(a)`;", (
                  Variant(_set("a = 50"), lambda r: {"a": 50, "x": 2 * r}, r=1),
-                 Variant(_set("c = 'w'"), lambda r: {"x": 2 * r}, r=2))),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "fill evaluates up with the new-version client's search_path (public_02_x "
-            "alone), where twice() does not exist: the UPDATE of a row not backfilled yet "
-            "fails with 42883 while the backfill (public on its path) computed x and the "
-            "same UPDATE of a backfilled row succeeds (outcomes ['42883'] vs [None]); "
-            "old-version writers fail the same way on every row, before and after")),
+                 Variant(_set("c = 'w'"), lambda r: {"x": 2 * r}, r=2),
+                 Variant(((OLD, "update t set a = 7 where id = {r}"),),
+                         lambda r: {"a": 7, "x": 14}, r=3))),
         id="unqualified function of the schema"),
 ]
 
 
-@pytest.mark.parametrize("case", SEARCH_PATH_DEFECTS)
-def test_up_resolved_through_the_writers_search_path(dsn: str, case: Case) -> None:
+@pytest.mark.parametrize("case", SEARCH_PATH)
+def test_up_resolves_names_in_the_schema_whoever_writes(dsn: str, case: Case) -> None:
     _check(dsn, case, "rollback")
 
 
@@ -482,18 +473,15 @@ GENERATED_CHAIN = Case(SEED_GENERATED, (
     Variant(_set("x = NULL, a = 50"), lambda r: {"g": 100, "b": 5 * r, "x": None}, r=4),
     Variant((), lambda r: {"g": 2 * r, "b": 5 * r, "x": 7 * r}, r=9),  # the backfill's
 ))
-# Old-version writers: the up trigger (not the fill) reads the row being written.
+# Old-version writers: the up trigger (not the fill) reads the row being written, where a
+# BEFORE trigger finds g NULL (PostgreSQL computes it after them): the trigger computes g from
+# its own expression over the row (``triggers.generated_on_new``).
 GENERATED_OLD_WRITERS = Case(SEED_GENERATED, "alter table t add x bigint up `g + 1`;", (
     Variant(((OLD, "update t set c = 'z' where id = {r}"),),
             lambda r: {"g": 2 * r, "x": 2 * r + 1}, r=1),
     Variant(((OLD, "update t set a = 50 where id = {r}"),),
             lambda r: {"g": 100, "x": 101}, r=2),
 ))
-GENERATED_NULL = (
-    "a stored generated column read by up is NULL in NEW of a BEFORE trigger (PostgreSQL "
-    "computes it after them); the fill reads OLD.g and is right, but the ~pgroll up trigger "
-    "reads NEW.g: ")
-
 FORMS = Case(SEED_T, TYPE_A + "alter table t add x bigint up `a + 1`;", (
     Variant(((NEW, "insert into t (id, a, c) values ({r}, 999, 'i') on conflict (id) "
                    "do update set c = excluded.c"),),
@@ -528,19 +516,12 @@ OTHERS = [
     pytest.param(FORMS, "complete",
                  id="ON CONFLICT, UPDATE FROM, multi-row, one transaction, MERGE"),
     pytest.param(GENERATED, "rollback", id="stored generated column read by up"),
-    pytest.param(GENERATED_CHAIN, "rollback", id="stored generated column read by a chain",
-                 marks=pytest.mark.xfail(strict=True, reason=GENERATED_NULL + (
-                     "the backfill of a chain goes through that trigger (SET marker = true), "
-                     "so every row it reaches gets b = b + NULL = NULL and x = NULL (the "
-                     "untouched rows, e.g. row 9: b None, x None, expected 45 and 63; the "
-                     "twins 101..104 before their writes: row 103 b None, x None), while the "
-                     "fill gave the rows written before it b = 5r, x = 7r (row 3: b 15, x 21)"))),
+    # Both failed before the up trigger computed g itself: NULL copies on every row the
+    # backfill reached through the triggers (row 9: b and x NULL, expected 45 and 63), and
+    # x = NULL after every old-version UPDATE (row 2 after SET a = 50: expected 101).
+    pytest.param(GENERATED_CHAIN, "rollback", id="stored generated column read by a chain"),
     pytest.param(GENERATED_OLD_WRITERS, "complete",
-                 id="stored generated column, old-version writers",
-                 marks=pytest.mark.xfail(strict=True, reason=GENERATED_NULL + (
-                     "every old-version UPDATE, before and after the backfill, sets x = "
-                     "NULL (row 1 after SET c = 'z': x None, expected 3; row 2 after SET "
-                     "a = 50: x None, expected 101); not the fill's doing, found here"))),
+                 id="stored generated column, old-version writers"),
 ]
 
 

@@ -26,7 +26,8 @@ ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" b
 -- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -44,7 +45,8 @@ $pgroll$;
 -- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_description" := (UPPER(NEW."name"));

@@ -25,7 +25,8 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill"
 -- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -54,7 +55,8 @@ $pgroll$;
 -- [5] 15_set_column_unique.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);

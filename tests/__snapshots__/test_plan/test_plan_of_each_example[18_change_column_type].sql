@@ -30,7 +30,8 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill"
 -- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -48,7 +49,8 @@ $pgroll$;
 -- [5] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_rating (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_rating"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
@@ -59,7 +61,8 @@ $pgroll$;
 -- [6] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));

@@ -26,7 +26,8 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" b
 -- [3] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -55,7 +56,8 @@ $pgroll$;
 -- [5] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_title" := (SELECT CASE WHEN length(NEW."title") <= 3 THEN LPAD(NEW."title", 4, '-') ELSE NEW."title" END);

@@ -44,7 +44,8 @@ $pgroll$;
 -- [4] 23_drop_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."title" := (SELECT CASE WHEN length(NEW."_pgroll_new_title") <= 3 THEN LPAD(NEW."_pgroll_new_title", 4, '-') ELSE NEW."_pgroll_new_title" END);

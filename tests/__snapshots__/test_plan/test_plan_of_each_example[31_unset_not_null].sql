@@ -44,7 +44,8 @@ $pgroll$;
 -- [4] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."title" := (SELECT CASE WHEN NEW."_pgroll_new_title" IS NULL THEN 'placeholder title' ELSE NEW."_pgroll_new_title" END);

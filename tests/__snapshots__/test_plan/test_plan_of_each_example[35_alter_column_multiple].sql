@@ -33,7 +33,8 @@ ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" 
 -- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -62,7 +63,8 @@ $pgroll$;
 -- [7] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL OR LENGTH(NEW."name") <= 3 THEN 'placeholder' ELSE NEW."name" END);

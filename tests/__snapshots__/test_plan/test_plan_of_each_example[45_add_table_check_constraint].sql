@@ -111,7 +111,8 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
 -- [12] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -140,7 +141,8 @@ $pgroll$;
 -- [14] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_sellers_zip" := (SELECT CASE WHEN NEW."sellers_name" != 'alice' AND NEW."sellers_zip" <= 0 THEN 123 WHEN NEW."sellers_name" != 'alice' THEN NEW."sellers_zip" ELSE NEW."sellers_zip" END);

@@ -26,7 +26,8 @@ ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" 
 -- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -55,7 +56,8 @@ $pgroll$;
 -- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
+LANGUAGE plpgsql SET search_path = "public"
+AS $pgroll$
 #variable_conflict use_column
 BEGIN
   NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
