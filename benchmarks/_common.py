@@ -275,8 +275,15 @@ def write_json(name: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
-    print(f"wrote {path.relative_to(RESULTS.parent.parent)}")
+    print(f"wrote {_shown(path)}")
     return path
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the checkout, or whole where ``--name`` put it elsewhere."""
+    root = RESULTS.parent.parent
+    return str(path.relative_to(root)) if path.resolve().is_relative_to(root.resolve()) \
+        else str(path)
 
 
 def pyplot() -> Any:
@@ -296,7 +303,7 @@ def save_plot(figure: Any, name: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.png"
     figure.savefig(path, dpi=110, bbox_inches="tight")
-    print(f"wrote {path.relative_to(RESULTS.parent.parent)}")
+    print(f"wrote {_shown(path)}")
 
 
 def vacuum_and_checkpoint(conn: Conn, table: str = "t") -> None:
