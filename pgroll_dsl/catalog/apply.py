@@ -430,9 +430,9 @@ def _alter_column(catalog: Catalog, op: ir.AlterColumn) -> Catalog:
     if op.check is not None:
         added.append(Constraint(name=op.check.name.name, type=ir.ConstraintType.CHECK,
                                 columns=(column.name,), expression=op.check.constraint.text,
-                                no_inherit=op.check.no_inherit, validated=False))
+                                no_inherit=op.check.no_inherit))
     if op.references is not None:
-        added.append(replace(_foreign_key(op.references, (column.name,)), validated=False))
+        added.append(_foreign_key(op.references, (column.name,)))
     if op.unique is not None:
         added.append(Constraint(name=op.unique.name.name, type=ir.ConstraintType.UNIQUE,
                                 columns=(column.name,)))
@@ -496,7 +496,6 @@ def _create_constraint(table: Table, op: ir.CreateConstraint, kept: set[str]) ->
         name=op.name.name, type=op.type, columns=columns,
         expression=op.check.text if op.check is not None else None, references=references,
         no_inherit=op.no_inherit,
-        validated=op.type not in (ir.ConstraintType.CHECK, ir.ConstraintType.FOREIGN_KEY),
     ), op.index_parameters)
     new_columns = tuple(
         replace(c, physical=new_name(c.name),

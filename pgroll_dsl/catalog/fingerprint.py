@@ -128,9 +128,9 @@ def _table(table: Table) -> dict[str, Any]:
                                                "partition_by"}, types=types)
     form["column order"] = [c.name for c in table.columns]
     form["columns"] = {c.name: _value(c, skip={"name"}, types=types) for c in table.columns}
-    # Whether a check or foreign key is validated changes no step, and replay cannot know it
-    # (it takes every constraint of a completed migration as validated, even an author's
-    # ``NOT VALID`` in raw SQL): left out, so that such a history is not refused.
+    # Whether a check or foreign key is validated changes no step: left out, so that a
+    # constraint someone validated by hand (``VALIDATE CONSTRAINT`` outside any migration) is
+    # not reported as drift, and the plan of such a history is not refused.
     form["constraints"] = {c.name: _value(c, skip={"name", "validated"}, types=types)
                            for c in sorted(table.constraints, key=lambda c: c.name)}
     form["indexes"] = {i.name: _index(i, types)

@@ -343,7 +343,6 @@ class Catalog:
                 # A rewritten column is a new attribute: it ends up after the others.
                 columns=tuple(replace(c, physical=c.name) for c in sorted(
                     t.columns, key=lambda c: c.physical.startswith(NEW_PREFIX))),
-                constraints=tuple(replace(c, validated=True) for c in t.constraints),
             )
             for t in self.tables
         )
