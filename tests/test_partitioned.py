@@ -142,6 +142,23 @@ alter index ev_on attach partition ev_2024;
 alter table events add column extra int default 7;
 alter table events rename column extra to more;
 """, id="attach-detach-on-only-and-column-changes"),
+    # A partition's own default and NOT NULL: set on the partition they stay its own, set on
+    # the parent they reach every partition (over the partition's own default), and an
+    # attached table keeps its own (replay once gave every partition its parent's).
+    pytest.param("""
+create table ev (id int not null, at date not null, note text default 'p', n int, m int)
+  partition by range (at);
+create table ev_1 partition of ev for values from ('2024-01-01') to ('2025-01-01');
+create table ev_3 partition of ev for values from ('2026-01-01') to ('2027-01-01');
+alter table ev_1 alter note set default 'own', alter n set not null;
+alter table ev_3 alter m set default 3;
+alter table ev alter note set default 'parent';
+alter table ev alter m set not null;
+create table ev_2 (id int not null, at date not null, note text default 'kept', n int not null,
+  m int not null default 2);
+alter table ev attach partition ev_2 for values from ('2025-01-01') to ('2026-01-01');
+alter table ev_2 alter n set default 9;
+""", id="a-partition's-own-default-and-not-null"),
 ]
 
 

@@ -44,7 +44,7 @@ from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 def apply_operation(catalog: Catalog, op: ir.Operation) -> Catalog:
     """The catalog after ``op``; partitions follow what it does to their parent's columns."""
-    return follow_parents(_apply(catalog, op))
+    return follow_parents(_apply(catalog, op), catalog)
 
 
 def _apply(catalog: Catalog, op: ir.Operation) -> Catalog:

@@ -217,41 +217,61 @@ def kept_key_columns(catalog: Catalog, table: Table, kind: ir.ConstraintType,
 # ---- partitions follow their parents -----------------------------------------------------
 
 
-def follow_parents(catalog: Catalog) -> Catalog:
-    """Every partition with its parent's columns (see the module); parents first."""
+def follow_parents(catalog: Catalog, before: Catalog | None = None) -> Catalog:
+    """Every partition with its parent's columns (see the module); parents first.
+
+    ``before``: the catalog before the change, which tells a default or NOT NULL the change
+    set on the parent (PostgreSQL sets it on every partition too) from one a partition has
+    of its own (kept).
+    """
     if not any(t.partition_of is not None for t in catalog.tables):
         return catalog
     done: set[str] = set()
     for table in catalog.tables:
-        catalog = _follow(catalog, table.name, done)
+        catalog = _follow(catalog, table.name, done, before)
     return catalog
 
 
-def _follow(catalog: Catalog, name: str, done: set[str]) -> Catalog:
+def _follow(catalog: Catalog, name: str, done: set[str], before: Catalog | None) -> Catalog:
     if name in done:
         return catalog
     done.add(name)
     table = catalog.table(name)
     if table is None or table.partition_of is None:
         return catalog
-    catalog = _follow(catalog, table.partition_of, done)
+    catalog = _follow(catalog, table.partition_of, done, before)
     parent = catalog.table(table.partition_of)
     if parent is None:
         return catalog
-    columns = partition_columns(parent, table.columns)
+    previous = before.table(table.partition_of) if before is not None else None
+    columns = partition_columns(parent, table.columns, previous)
     if columns == table.columns:
         return catalog
     return catalog.with_table(replace(table, columns=columns))
 
 
-def partition_columns(parent: Table, own: tuple[Column, ...] = ()) -> tuple[Column, ...]:
-    """A partition's columns: its own order and comments, the rest its parent's."""
+def partition_columns(parent: Table, own: tuple[Column, ...] = (),
+                      previous: Table | None = None) -> tuple[Column, ...]:
+    """A partition's columns: its own order and comments, the rest its parent's.
+
+    A default or NOT NULL stays the partition's own where ``previous`` (the parent before
+    the change) had the same as the parent has now: ``ALTER TABLE <partition> ALTER ...
+    SET DEFAULT`` changes the partition alone, the same on the parent changes every
+    partition, and an attached table keeps its own.
+    """
     by_physical = {c.physical: c for c in parent.columns}
+    before = {c.physical: c for c in previous.columns} if previous is not None else {}
     kept = []
     for column in own:
         source = by_physical.pop(column.physical, None)
         if source is not None:
-            kept.append(replace(source, identity=None, comment=column.comment))
+            now = replace(source, identity=None, comment=column.comment)
+            was = before.get(column.physical)
+            if was is not None and was.default == source.default:
+                now = replace(now, default=column.default)
+            if was is not None and was.nullable == source.nullable:
+                now = replace(now, nullable=column.nullable)
+            kept.append(now)
     kept.extend(replace(c, identity=None, comment=None) for c in by_physical.values())
     return tuple(kept)
 

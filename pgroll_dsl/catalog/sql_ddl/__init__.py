@@ -112,12 +112,13 @@ def apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
     warnings: list[str] = []
     for raw in statements:
         span = source.statement(raw)
+        before = catalog
         try:
             catalog = _apply_statement(catalog, raw.stmt, span)
         except CannotReplay as problem:
             catalog = problem.partial or catalog
             warnings.append(f'cannot replay "{_shorten(span.text())}": {problem.reason}')
-        catalog = follow_parents(catalog)  # partitions take their parents' column changes
+        catalog = follow_parents(catalog, before)  # partitions take their parents' changes
     return catalog, warnings
 
 

@@ -57,7 +57,9 @@ def attach_partition(catalog: Catalog, parent_name: str, command: ast.AlterTable
         and not (c.type is Kind.FOREIGN_KEY and (c.columns, c.references) in keys)
         and not (c.type is Kind.CHECK and parent.constraint(c.name) is not None))
     return catalog.with_table(replace(
-        table, columns=partition_columns(parent, table.columns), partition_of=parent.name,
+        # An attached table keeps its own defaults and NOT NULL (the parent is unchanged).
+        table, columns=partition_columns(parent, table.columns, parent),
+        partition_of=parent.name,
         partition_bound=partition_bound(cmd.bound), constraints=constraints, indexes=indexes))
 
 
