@@ -28,20 +28,22 @@ sub-query of the schema; an enum cast; ``nextval('seq')`` (the schema's sequence
 public's); a user operator on a domain named in ``=``; a user function named like a built-in
 (the built-in wins, in the trigger as in the backfill: ``pg_catalog`` is searched first); a
 ``pg_catalog.``-qualified call; generated columns over two columns, read by ``down``, on a
-partitioned table, with old-version INSERTs and INSERT ... ON CONFLICT DO UPDATE, and read by
-the ``down`` of a drop placed before a type change of the column it reads; no ``SET`` on
-functions of plain columns, a quoted ``SET`` on those with a call. (The DSL does not add a
-generated column, so a ``down`` reading one the new version adds is not tried.) Every test
-that passes here but one (no ``SET`` for plain columns) fails at 70ea93c^.
+partitioned table, with old-version INSERTs and INSERT ... ON CONFLICT DO UPDATE; no ``SET`` on
+functions of plain columns, a quoted ``SET`` (``<schema>, pg_temp``) on those with a call.
+(The DSL does not add a generated column, so a ``down`` reading one the new version adds is
+not tried.) Every test that passes here but one (no ``SET`` for plain columns) fails at
+70ea93c^.
 
-Strict xfails (defects): a generated column whose expression calls a function of the schema
-(the computation in ``NEW`` is not covered by ``resolves_names``: 42883); a generated column
-over a column the migration rewrites (computed over the copy: 10x); a writer's temp table
-named like the sub-query's table (``pg_temp`` is searched first); names resolved through
-``search_path`` that ``calls`` does not see (``CASE x WHEN``'s implicit ``=``, ``COLLATE``).
-Outside the change: a version schema whose name holds a double quote or a comma
-(``is_new_version`` misreads the new version's writers as old ones), and complete of a type
-change of a column a stored generated column reads.
+Defects this review found, fixed since, each test failing before its fix: a generated column
+whose expression calls a function of the schema (its computation in ``NEW`` had no ``SET``:
+42883); names resolved through ``search_path`` that ``calls`` did not see (``CASE x WHEN``'s
+implicit ``=``: the old version's writers compared with pg_catalog's text ``=``; ``COLLATE``:
+42704); a writer's temp table named like the sub-query's table (``pg_temp`` was searched
+first; it is now last); a column a stored generated column reads rewritten or dropped (the
+trigger computed g over the copy, and complete failed with 2BP01: start now refuses, PGD324).
+
+Strict xfail left, outside the change: a version schema whose name holds a double quote or
+a comma (``is_new_version`` misreads the new version's writers as old ones).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import psycopg
 import pytest
 
 from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import PartialFailure, Runner, RunOptions, StepEvent
+from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
 from pgroll_dsl.diagnostics import CompileError
 from pgroll_dsl.plan.model import Phase, StepKind
 from pgroll_dsl.sql.quoting import quote_ident
@@ -354,21 +356,11 @@ def test_types_operators_and_functions(dsn: str, name: str) -> None:
     _check(dsn, TYPES[name], "complete" if len(name) % 2 else "rollback")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "resolves_names reads A_Expr for operators, but CASE name WHEN 'BOB' has its = "
-    "implicit (a CaseExpr): no SET, so old-version writers get pg_catalog's text = instead "
-    "of the schema's ci = that the backfill uses; x = 0 for a written 'Bob' or 'bOB' "
-    "(rows 1, 50 and twins), expected 1 as the backfill gives 'bob'-like rows"))
 def test_case_with_an_implicit_operator_of_the_schema(dsn: str) -> None:
     _check(dsn, Case(SEED_CI, "alter table t add x int up `CASE name WHEN 'BOB' THEN 1 "
                      "ELSE 0 END`;", CI_WRITES, CI_EXPECT), "rollback")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "resolves_names does not count COLLATE (a CollateClause): up `name COLLATE mycoll` gets "
-    "no SET, the collation of the schema is not found in the writer's version schema: "
-    "42704 collation \"mycoll\" for encoding \"UTF8\" does not exist for old-version "
-    "writers, where the backfill succeeds"))
 def test_collation_of_the_schema(dsn: str) -> None:
     _check(dsn, Case(
         'create collation mycoll from "C";\n'
@@ -415,12 +407,6 @@ def test_nextval_uses_the_sequence_of_the_schema(dsn: str) -> None:
 # ---- a temp table of the writer's session named like the sub-query's table ---------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SET search_path = \"app\" leaves pg_temp implicitly first: a writer's temp table o "
-    "(v = -k) shadows app.o in up's sub-query, which the backfill (no temp table) reads; "
-    "old-version SET a = 2 stores x = -2 (expected 2000); a new-version write of a marked "
-    "row fills x = -2 from the row as it was (its twin, backfilled: 2000). Expected "
-    "SET search_path = \"app\", pg_temp or equivalent"))
 def test_temp_table_of_the_writer_named_like_the_subquery_table(dsn: str) -> None:
     temp = "create temp table o (k int, v int); insert into o values (2, -2), (3, -3); "
     _check(dsn, Case(
@@ -479,25 +465,10 @@ GENERATED = {
             ("new", "update pt set k = 150 where id = 3 + {o}")),  # x of the row as it was
         {1: {"g": 152, "x": 152}, 50: {"g": 164, "x": 164}, 2: {"g": 19, "x": 19},
          3: {"g": 156, "x": 7}, 4: {"x": 9}}, table="pt"),
-    # g = a * 2 over a column the migration rewrites afterwards: drop c's down runs after a's
-    # (reverse order), over the old column a the latter filled (rollback: complete fails, see
-    # test_complete_of_a_type_change_under_a_generated_column)
-    "drop c down g, then a type change of a, which g reads": Case(
-        "create table t (id int primary key, a int, c int, "
-        "g int generated always as (a * 2) stored);\n" + _seed("a, c", "g % 100, 0"),
-        "alter table t drop c down `g`;\n"
-        "alter table t alter a type bigint up `a::bigint * 10` down `(a / 10)::int`;", (
-            ("new", "update t set a = 500 where id = 1 + {o}"),
-            ("new", "insert into t (id, a) values (50 + {o}, 70)"),
-            ("old", "update t set a = 6 where id = 2 + {o}")),
-        {1: {"a": 500, "g": 100}, 50: {"a": 70, "g": 14}, 2: {"a": 60, "g": 12}, 3: {"a": 30}},
-        expect_old={1: {"a": 50, "g": 100, "c": 100}, 50: {"a": 7, "g": 14, "c": 14},
-                     2: {"a": 6, "c": 0}}),
 }
 ENDS = {"up reads a generated column of two columns": "complete",
         "down reads a generated column (drop c down g)": "complete",
-        "partitioned table, up reads a generated column": "rollback",
-        "drop c down g, then a type change of a, which g reads": "rollback"}
+        "partitioned table, up reads a generated column": "rollback"}
 
 
 @pytest.mark.parametrize("name", list(GENERATED))
@@ -505,11 +476,6 @@ def test_generated_columns(dsn: str, name: str) -> None:
     _check(dsn, GENERATED[name], ENDS[name])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the generation expression computed in NEW (twice(NEW.a)) is evaluated with the "
-    "writer's search_path: resolves_names looks at up (`g`: a column, no SET), not at "
-    "spec.generated; old-version UPDATE and INSERT fail with 42883 function twice(integer) "
-    "does not exist (in public too), where the backfill stores x = g"))
 def test_generated_column_calling_a_function_of_the_schema(dsn: str) -> None:
     _check(dsn, Case(
         "create function twice(i int) returns int language sql immutable as 'select i * 2';\n"
@@ -527,43 +493,30 @@ SEED_G1 = ("create table t (id int primary key, a int, c int, "
 TYPE_A = "alter table t alter a type bigint up `a::bigint * 10` down `(a / 10)::int`;\n"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "generated_on_new maps each column's name over its physical one: g = a * 2 reads the "
-    "old column a, but after a type change of a the name a means the copy _pgroll_new_a "
-    "(ten times a), and the trigger computes g = NEW._pgroll_new_a * 2: an old-version "
-    "SET a = 50 stores x = 1000 (the row's g is 100, and the backfill stores x = g); an "
-    "INSERT of a = 7 x = 140 (g 14); a new-version SET a = 500 gives the dropped c = 1000 "
-    "through the old version while its g is 100"))
-@pytest.mark.parametrize("order", ["type a, then add x up g", "type a, then drop c down g"])
-def test_generated_column_over_a_rewritten_column(dsn: str, order: str) -> None:
-    if order == "type a, then add x up g":
-        case = Case(SEED_G1, TYPE_A + "alter table t add x int up `g`;",
-                    (("old", "update t set a = 50 where id = 1 + {o}"),
-                     ("old", "insert into t (id, a) values (50 + {o}, 7)")),
-                    {1: {"g": 100, "x": 100}, 50: {"g": 14, "x": 14}, 2: {"x": 4}})
-    else:
-        case = Case(SEED_G1, TYPE_A + "alter table t drop c down `g`;",
-                    (("new", "update t set a = 500 where id = 1 + {o}"),
-                     ("new", "insert into t (id, a) values (50 + {o}, 70)")),
-                    {1: {"a": 500}}, expect_old={1: {"a": 50, "g": 100, "c": 100},
-                                                 50: {"a": 7, "g": 14, "c": 14}})
-    _check(dsn, case, "rollback")  # complete fails: see the next test
-
-
-@pytest.mark.xfail(strict=True, raises=PartialFailure, reason=(
-    "outside 70ea93c: start accepts a type change of a column a stored generated column "
-    "reads, and complete then fails: 2BP01 cannot drop column a of table t because other "
-    "objects depend on it (column g; nothing changed). Expected a refusal at start or a "
-    "complete that succeeds"))
-def test_complete_of_a_type_change_under_a_generated_column(dsn: str) -> None:
+@pytest.mark.parametrize("change", [
+    TYPE_A + "alter table t add x int up `g`;",
+    TYPE_A + "alter table t drop c down `g`;",
+    "alter table t drop c down `g`;\n" + TYPE_A,
+    "alter table t alter a set not null up `coalesce(a, 0)` down `a`;",
+    "alter table t drop a;",
+])
+def test_a_column_a_generated_column_reads_is_not_rewritten_nor_dropped(
+        dsn: str, change: str) -> None:
+    """PostgreSQL refuses a type change of a column a stored generated column reads, and the
+    drop of the old column at complete: start refuses (PGD324) before anything runs, where
+    it once let complete fail (2BP01, cannot drop column a of table t because column g
+    depends on it), and computed g over the copy meanwhile (x = 10 times g)."""
     _setup(dsn, APP, SEED_G1)
     runner = _runner(dsn, APP)
     try:
-        try:
-            runner.start(migration(TYPE_A, "02_x"))
-        except CompileError:
-            return  # refused before anything ran: fine
-        runner.complete()
+        with pytest.raises(CompileError) as refused:
+            runner.start(migration(change, "02_x"))
+        assert {d.code.id for d in refused.value.diagnostics} == {"PGD324"}, refused.value
+        assert 'the stored generated column "g" reads it' in str(refused.value)
+        with _client(dsn, APP) as conn:  # nothing ran
+            assert conn.execute("select count(*) from information_schema.columns "
+                                "where table_schema = %s and table_name = 't'",
+                                (APP,)).fetchone() == (4,)
     finally:
         runner.close()
 
@@ -605,7 +558,7 @@ def test_a_function_call_gets_the_schema_as_search_path(dsn: str, schema: str) -
         with psycopg.connect(dsn) as conn:  # as the server prints it: app, "Mixed Case Sp"
             row = conn.execute("SELECT 'search_path=' || quote_ident(%s)", (schema,)).fetchone()
         assert row is not None
-        setting = [row[0]]
+        setting = [row[0] + ", pg_temp"]
         with_path = {name for name, config in configs.items() if config == setting}
         without = {name for name, config in configs.items() if config is None}
         assert with_path == {"_pgroll_trigger_000_t_x", "~pgroll_trigger_000_t_x"}, configs

@@ -138,6 +138,9 @@ PARTITIONED_KEY_CONSTRAINT = Code("PGD323", "partitioned-key-constraint", _E,
                                   "a unique or primary key constraint of a partitioned table "
                                   "that could only be made under a lock: over partition key "
                                   "columns only, or a primary key over a nullable one")
+GENERATED_COLUMN_READS = Code("PGD324", "generated-column-reads", _E,
+                              "a column a stored generated column reads is rewritten or "
+                              "dropped")
 # PGD33x: what `convert` from SQL could not say with an operation of its own.
 SQL_KEPT_RAW = Code("PGD330", "sql-kept-raw", Severity.WARNING,
                     "a SQL statement with no pgroll operation is kept as a raw `sql` operation")

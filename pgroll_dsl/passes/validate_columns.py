@@ -23,7 +23,7 @@ from pgroll_dsl.passes.validate_names import (
     require_no_constraint,
 )
 from pgroll_dsl.passes.validate_types import check_type
-from pgroll_dsl.sql.expressions import is_volatile
+from pgroll_dsl.sql.expressions import column_references, is_volatile
 from pgroll_dsl.sql.type_names import is_serial
 
 _DOWN_NOTE = " (in `down` a column name means the column's new value)"
@@ -142,6 +142,8 @@ def check_alter_column(op: ir.AlterColumn, table: Table, catalog: Catalog,
                     f'alter column "{column.name}" on table "{table.name}" requires at least '
                     "one change", "`up` and `down` alone change nothing")
     _nullability(op, column, table, sink)
+    if any(x is not None for x in changes[:-1]):  # all but a comment copy the column
+        _read_by_generated(column, table, op.column, "rewritten", sink)
     if op.type is not None:
         check_type(op.type, catalog, sink)
     if op.default is not None:
@@ -184,8 +186,31 @@ def check_drop_column(op: ir.DropColumn, table: Table, sink: Diagnostics) -> Non
         table: Its table, just before the operation.
         sink: Where problems go.
     """
-    require_column(table, op.column, sink)
+    column = require_column(table, op.column, sink)
+    if column is not None:
+        _read_by_generated(column, table, op.column, "dropped", sink)
     check_columns(op.down, [c.name for c in table.columns], table.name, "down", sink)
+
+
+def _read_by_generated(column: Column, table: Table, name: ir.Ident, action: str,
+                       sink: Diagnostics) -> None:
+    """PGD324: a stored generated column reads ``column``.
+
+    The copy made at start takes the column's place at complete, which drops the old one:
+    PostgreSQL refuses while a generated column depends on it (and refuses a type change of
+    it outright), so ``complete`` would fail after every row was copied.
+    """
+    readers = [c.name for c in table.columns if c.generated is not None
+               and {r.name for r in column_references(c.generated)} & {column.physical,
+                                                                        column.name}]
+    if readers:
+        listed = ", ".join(f'"{r}"' for r in readers)
+        which = f"columns {listed} read" if len(readers) > 1 else f"column {listed} reads"
+        sink.report(codes.GENERATED_COLUMN_READS, name.span,
+                    f'column "{column.name}" of table "{table.name}" cannot be {action}: '
+                    f"the stored generated {which} it",
+                    "drop the generated column first (a `sql` migration), or make it a "
+                    "plain column with `up`")
 
 
 def check_rename_column(op: ir.RenameColumn, table: Table, sink: Diagnostics) -> None:

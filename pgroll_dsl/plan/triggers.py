@@ -177,12 +177,12 @@ def used_variables(side: Side) -> tuple[tuple[str, str], ...]:
 def generated_on_new(columns: list[tuple[str, str, str | None]]) -> tuple[tuple[str, str], ...]:
     """``(physical, expression over NEW)`` of each stored generated column of a table.
 
-    ``columns``: ``(name, physical, generation expression or None)`` of every column. An
-    expression that cannot be placed on the row is left out (the column reads as ``NEW``
-    has it).
+    ``columns``: ``(name, physical, generation expression or None)`` of every column. The
+    expression names the columns as PostgreSQL stores them (physical names: under a type
+    change it reads the old column, as PostgreSQL will). An expression that cannot be placed
+    on the row is left out (the column reads as ``NEW`` has it).
     """
-    names = tuple((physical, physical) for _, physical, _ in columns) + tuple(
-        (name, physical) for name, physical, _ in columns if name != physical)
+    names = tuple((physical, physical) for _, physical, _ in columns)
     found = []
     for _, physical, expression in columns:
         if expression is not None:
@@ -317,18 +317,24 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     text = "\n".join(body)
     name = spec.named(kind)
     evaluated = (*spec.earlier, spec.up) if kind is Kind.FILL else (spec.side(kind),)
-    path = (f"SET search_path = {quote_ident(spec.schema)}\n"
-            if any(side is not None and resolves_names(side) for side in evaluated) else "")
+    computed = dict(spec.generated) if kind is not Kind.FILL else {}  # read from OLD there
+    texts = [side.expression for side in evaluated if side is not None]
+    texts += [computed[physical] for side in evaluated if side is not None
+              for _, physical in used_variables(side) if physical in computed]
+    # pg_temp last: a writer's temporary table must not stand for the schema's in a sub-query
+    path = (f"SET search_path = {quote_ident(spec.schema)}, pg_temp\n"
+            if any(resolves_names(text) for text in texts) else "")
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, name)}() RETURNS trigger\n"
         f"LANGUAGE plpgsql {path}AS {dollar_quote(chr(10) + text + chr(10))}"
     )
 
 
-def resolves_names(side: Side) -> bool:
-    """Whether ``side.expression`` names something PostgreSQL looks up through ``search_path``.
+def resolves_names(expression: str) -> bool:
+    """Whether ``expression`` names something PostgreSQL looks up through ``search_path``.
 
-    A table in a sub-query, a function, an operator, a type in a cast: the author wrote them
+    A table in a sub-query, a function, an operator (the ``=`` of ``CASE x WHEN``
+    included), a type in a cast, a collation: the author wrote them
     against the migration's schema, and the backfill evaluates them there, but a trigger
     function runs with the writer's ``search_path``, a version schema of views only. There a
     sub-query's table is the view of that version (a renamed or rewritten column is not the
@@ -338,8 +344,8 @@ def resolves_names(side: Side) -> bool:
     makes about 8 % of a row UPDATE; an expression of columns and constants alone (``up v``
     of a type change, ``coalesce(b, a)``) needs none.
     """
-    found = calls(side.expression)
-    return not found.parsed or found.subquery or found.casts or bool(
+    found = calls(expression)
+    return not found.parsed or found.subquery or found.casts or found.collates or bool(
         found.functions or found.operators)
 
 

@@ -357,6 +357,7 @@ class Calls:
     operators: frozenset[str]  # operator symbols
     casts: bool  # whether it casts anything (a user cast may run a function)
     subquery: bool
+    collates: bool = False  # whether it names a collation (``COLLATE x``)
 
     @property
     def function_names(self) -> frozenset[str]:
@@ -377,7 +378,7 @@ def calls(text: str) -> Calls:
         return Calls(False, frozenset(), frozenset(), casts=False, subquery=False)
     functions: set[str] = set()
     operators: set[str] = set()
-    found = {"casts": False, "subquery": False}
+    found = {"casts": False, "subquery": False, "collates": False}
 
     class _Names(Visitor):
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
@@ -391,6 +392,13 @@ def calls(text: str) -> Calls:
 
         def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> None:  # noqa: N802
             found["casts"] = True
+
+        def visit_CaseExpr(self, ancestors: Any, node: ast.CaseExpr) -> None:  # noqa: N802
+            if node.arg is not None:  # ``CASE x WHEN v``: each WHEN is ``x = v``
+                operators.add("=")
+
+        def visit_CollateClause(self, ancestors: Any, node: ast.CollateClause) -> None:  # noqa: N802
+            found["collates"] = True
 
         def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
             found["subquery"] = True

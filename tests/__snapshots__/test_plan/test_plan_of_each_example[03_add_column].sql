@@ -27,7 +27,7 @@ ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill
 -- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_products_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -43,7 +43,7 @@ $pgroll$;
 -- [4] 03_add_column.yaml:3:7: trigger function ~pgroll_trigger_000_products_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_products_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -99,7 +99,7 @@ ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
 -- [11] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_products_category"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -118,7 +118,7 @@ $pgroll$;
 -- [12] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_products_category"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

@@ -26,7 +26,7 @@ ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" b
 -- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -45,7 +45,7 @@ $pgroll$;
 -- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

@@ -26,7 +26,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" b
 -- [3] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -56,7 +56,7 @@ $pgroll$;
 -- [5] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

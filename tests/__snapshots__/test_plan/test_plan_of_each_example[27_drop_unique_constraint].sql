@@ -43,7 +43,7 @@ $pgroll$;
 -- [4] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

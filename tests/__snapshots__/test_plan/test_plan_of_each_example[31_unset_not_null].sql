@@ -44,7 +44,7 @@ $pgroll$;
 -- [4] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

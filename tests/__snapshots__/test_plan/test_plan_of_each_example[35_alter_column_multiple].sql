@@ -33,7 +33,7 @@ ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" 
 -- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -63,7 +63,7 @@ $pgroll$;
 -- [7] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

@@ -111,7 +111,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
 -- [12] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -141,7 +141,7 @@ $pgroll$;
 -- [14] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

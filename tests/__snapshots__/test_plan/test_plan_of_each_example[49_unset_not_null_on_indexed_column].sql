@@ -26,7 +26,7 @@ ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" 
 -- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -56,7 +56,7 @@ $pgroll$;
 -- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN

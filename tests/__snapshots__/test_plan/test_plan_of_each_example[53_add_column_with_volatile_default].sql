@@ -26,7 +26,7 @@ ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill"
 -- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_library_value"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
@@ -45,7 +45,7 @@ $pgroll$;
 -- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_library_value"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public"
+LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
