@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +22,11 @@ from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api, ir
 from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import Runner, RunOptions
+from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, TRIGGER_PREFIX
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.plan.model import Plan, Step, StepKind
+from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind
 from pgroll_dsl.plan.triggers import is_new_version
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -79,6 +79,45 @@ def client(dsn: str, version: str) -> Connection:
     conn = psycopg.connect(dsn, autocommit=True, application_name=f"client {version}")
     conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(version)))
     return conn
+
+
+def runner_at_backfill(dsn: str, actions: Callable[[], None],
+                       schema: str = SCHEMA) -> tuple[Runner, threading.Event]:
+    """A Runner on ``schema`` that runs ``actions`` once, just before the backfill step.
+
+    The rows are then still marked as not backfilled: what ``actions`` write lands on rows
+    the backfill has not reached, every time. The event says whether ``actions`` ran.
+    """
+    done = threading.Event()
+
+    def hook(event: StepEvent) -> None:
+        step = event.step
+        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
+                and not event.in_transaction and not done.is_set():
+            done.set()
+            actions()
+
+    runner = Runner(RunOptions(session=Session(url=dsn, schema=schema),
+                               batch_size=BATCH_SIZE, on_step=hook))
+    runner.init()
+    return runner, done
+
+
+def sqlstate_of(conn: Connection, statement: str, message: bool = False) -> str | None:
+    """None if ``statement`` ran, else the SQLSTATE it failed with (and its first line)."""
+    try:
+        conn.execute(statement)
+    except psycopg.Error as err:
+        return f"{err.sqlstate}: {str(err).splitlines()[0]}" if message else str(err.sqlstate)
+    return None
+
+
+def rows_by_id(conn: Connection, table: str) -> dict[int, dict[str, Any]]:
+    """Every row of ``table`` (as SQL names it) that the connection sees, by its first column."""
+    cursor = conn.execute(f"SELECT * FROM {table}")
+    assert cursor.description is not None
+    names = [c.name for c in cursor.description]
+    return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
 
 
 @contextmanager

@@ -41,26 +41,24 @@ operation stores (they stored NULL copies: strict xfails until then).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import pytest
 
-from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions, StepEvent
+from pgroll_dsl.backends.runner import CommandError
 from pgroll_dsl.diagnostics import CompileError
-from pgroll_dsl.plan.model import Phase, StepKind
 from tests.live_helpers import (
-    SCHEMA,
     Connection,
     apply,
     client,
     dsn_of,
     make_runner,
     migration,
+    rows_by_id,
+    runner_at_backfill,
+    sqlstate_of,
     version_schema,
 )
 
@@ -99,31 +97,6 @@ class Case:
     expect_old: dict[int, Row] = field(default_factory=dict)  # old-version columns of a row
 
 
-def _at_backfill(dsn: str, actions: Callable[[], None]) -> tuple[Runner, threading.Event]:
-    """A Runner that runs ``actions`` once, just before the backfill step (rows still marked)."""
-    done = threading.Event()
-
-    def hook(event: StepEvent) -> None:
-        step = event.step
-        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
-                and not event.in_transaction and not done.is_set():
-            done.set()
-            actions()
-
-    runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA), batch_size=3,
-                               on_step=hook))
-    runner.init()
-    return runner, done
-
-
-def _outcome(conn: Connection, statement: str) -> str | None:
-    try:
-        conn.execute(statement)
-    except psycopg.Error as err:
-        return str(err.sqlstate)
-    return None
-
-
 def _run_variant(dsn: str, variant: Variant, shift: int) -> list[str | None]:
     """Run one variant on rows ``r + shift`` (and ``s + shift``): each statement's outcome."""
     rows = {"r": variant.r + shift, "s": (variant.s or 0) + shift}
@@ -131,22 +104,19 @@ def _run_variant(dsn: str, variant: Variant, shift: int) -> list[str | None]:
     if variant.transaction:
         with client(dsn, statements[0][0]) as conn:
             conn.autocommit = False
-            found = [_outcome(conn, text) for _, text in statements]
+            found = [sqlstate_of(conn, text) for _, text in statements]
             conn.commit()
         return found
     found = []
     for who, text in statements:
         with client(dsn, who) as conn:
-            found.append(_outcome(conn, text))
+            found.append(sqlstate_of(conn, text))
     return found
 
 
 def _read(dsn: str, version: str, table: str) -> dict[int, Row]:
     with client(dsn, version) as conn:
-        cursor = conn.execute(f"SELECT * FROM {table}")
-        assert cursor.description is not None
-        names = [c.name for c in cursor.description]
-        return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
+        return rows_by_id(conn, table)
 
 
 def _twin_problems(rows: dict[int, Row], version: str) -> list[str]:
@@ -170,7 +140,7 @@ def _check(dsn: str, case: Case, ending: str) -> None:
     def write(label: str, shift: int) -> None:
         outcomes[label] = [_run_variant(dsn, v, shift) for v in case.variants]
 
-    runner, done = _at_backfill(dsn, lambda: write("before", 0))
+    runner, done = runner_at_backfill(dsn, lambda: write("before", 0))
     try:
         runner.start(migration(case.change, "02_x"))
         assert done.is_set()
@@ -546,12 +516,12 @@ def test_up_failing_on_the_stored_row_fails_as_the_backfill_does(dsn: str,
 
     def act() -> None:
         with client(dsn, NEW) as conn:
-            found.append(_outcome(conn, "update t set c = 'w' where id = 1"))
-            found.append(_outcome(conn, "update t set b = 6 where id = 2"))  # b = 3 * 2
+            found.append(sqlstate_of(conn, "update t set c = 'w' where id = 1"))
+            found.append(sqlstate_of(conn, "update t set b = 6 where id = 2"))  # b = 3 * 2
         with client(dsn, OLD) as conn:
-            found.append(_outcome(conn, "update t set b = 6 where id = 1"))
+            found.append(sqlstate_of(conn, "update t set b = 6 where id = 1"))
 
-    runner, done = _at_backfill(dsn, act)
+    runner, done = runner_at_backfill(dsn, act)
     try:
         with pytest.raises(CommandError, match="division by zero"):
             runner.start(migration("alter table t add x int up `100 / (b - 3)`;", "02_x"))

@@ -20,17 +20,12 @@ left to the targeted tests at the end: the generic check only asks that the old 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 
-from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
-from pgroll_dsl.plan.model import Phase, StepKind
 from tests.live_helpers import (
     SCHEMA,
     Connection,
@@ -39,6 +34,9 @@ from tests.live_helpers import (
     dsn_of,
     make_runner,
     migration,
+    rows_by_id,
+    runner_at_backfill,
+    sqlstate_of,
     version_schema,
 )
 
@@ -211,32 +209,8 @@ def writes_for(case: Case) -> list[Write]:
     return writes
 
 
-def _read(conn: Connection) -> dict[int, Row]:
-    cursor = conn.execute("SELECT * FROM t")
-    assert cursor.description is not None
-    names = [c.name for c in cursor.description]
-    return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
-
-
 def _connect(dsn: str, who: str) -> Connection:
     return client(dsn, SEARCH_PATH[who])
-
-
-def _at_backfill(dsn: str, actions: Callable[[], None]) -> tuple[Runner, threading.Event]:
-    """A Runner that runs ``actions`` once, just before the backfill step (rows still marked)."""
-    done = threading.Event()
-
-    def hook(event: StepEvent) -> None:
-        step = event.step
-        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
-                and not event.in_transaction and not done.is_set():
-            done.set()
-            actions()
-
-    runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA), batch_size=3,
-                               on_step=hook))
-    runner.init()
-    return runner, done
 
 
 @pytest.fixture
@@ -311,33 +285,24 @@ def test_writes_before_the_backfill_reach_both_versions(dsn: str, case_name: str
                                                         ending: str) -> None:
     case = CASES[case_name]
     writes = writes_for(case)
-    runner, done = _at_backfill(dsn, lambda: _submit(dsn, writes))
+    runner, done = runner_at_backfill(dsn, lambda: _submit(dsn, writes))
     old_conn, new_conn = _connect(dsn, OLD), _connect(dsn, NEW)
     try:
         runner.start(migration(case.change, "02_x"))
         assert done.is_set()
-        old, new = _read(old_conn), _read(new_conn)
+        old, new = rows_by_id(old_conn, "t"), rows_by_id(new_conn, "t")
         problems = _expected_problems(case_name, case, writes, old, new)
         assert problems == [], "\n".join(problems)
         if ending == "complete":
             runner.complete()
-            assert _read(new_conn) == new, "complete changed what the new version shows"
+            assert rows_by_id(new_conn, "t") == new, "complete changed what the new version shows"
         else:
             runner.rollback()
-            assert _read(old_conn) == old, "rollback changed what the old version shows"
+            assert rows_by_id(old_conn, "t") == old, "rollback changed what the old version shows"
     finally:
         old_conn.close()
         new_conn.close()
         runner.close()
-
-
-def _sqlstate(conn: Connection, statement: str) -> str | None:
-    """None if ``statement`` ran, else the SQLSTATE it failed with."""
-    try:
-        conn.execute(statement)
-    except psycopg.Error as err:
-        return str(err.sqlstate)
-    return None
 
 
 def _run_with_writes(dsn: str, pg_conn: Connection, setup_sql: str, change: str,
@@ -355,16 +320,16 @@ def _run_with_writes(dsn: str, pg_conn: Connection, setup_sql: str, change: str,
     def act() -> None:
         for who, statement in before:
             with _connect(dsn, who) as conn:
-                found.append(_sqlstate(conn, statement))
+                found.append(sqlstate_of(conn, statement))
 
-    runner, done = _at_backfill(dsn, act)
+    runner, done = runner_at_backfill(dsn, act)
     try:
         runner.start(migration(change, "02_x"))
         assert done.is_set()
         later: list[str | None] = []
         for who, statement in after:
             with _connect(dsn, who) as conn:
-                later.append(_sqlstate(conn, statement))
+                later.append(sqlstate_of(conn, statement))
         with _connect(dsn, NEW) as conn:
             rows = conn.execute(read).fetchall()
     finally:

@@ -48,7 +48,6 @@ a comma (``is_new_version`` misreads the new version's writers as old ones).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,12 +55,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgroll_dsl.backends.live import Session
-from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
+from pgroll_dsl.backends.runner import Runner
 from pgroll_dsl.diagnostics import CompileError
-from pgroll_dsl.plan.model import Phase, StepKind
 from pgroll_dsl.sql.quoting import quote_ident
-from tests.live_helpers import Connection, dsn_of, migration
+from tests.live_helpers import (
+    Connection,
+    dsn_of,
+    migration,
+    rows_by_id,
+    runner_at_backfill,
+    sqlstate_of,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -122,14 +126,6 @@ def _client(dsn: str, path: str) -> Connection:
     return conn
 
 
-def _outcome(conn: Connection, statement: str) -> str | None:
-    try:
-        conn.execute(statement)
-    except psycopg.Error as err:
-        return f"{err.sqlstate}: {str(err).splitlines()[0]}"
-    return None
-
-
 def _setup(dsn: str, schema: str, setup: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(DECOYS)
@@ -145,20 +141,7 @@ def _setup(dsn: str, schema: str, setup: str) -> None:
 
 def _runner(dsn: str, schema: str, before_backfill: Callable[[], None] | None = None) -> Runner:
     """A Runner on ``schema`` that runs ``before_backfill`` once, just before the backfill."""
-    done = threading.Event()
-
-    def hook(event: StepEvent) -> None:
-        step = event.step
-        if before_backfill is not None and event.phase is Phase.START and step is not None \
-                and step.kind is StepKind.BACKFILL and not event.in_transaction \
-                and not done.is_set():
-            done.set()
-            before_backfill()
-
-    runner = Runner(RunOptions(session=Session(url=dsn, schema=schema), batch_size=3,
-                               on_step=hook))
-    runner.init()
-    return runner
+    return runner_at_backfill(dsn, before_backfill or (lambda: None), schema)[0]
 
 
 def _write(dsn: str, case: Case, offset: int) -> list[str | None]:
@@ -166,16 +149,13 @@ def _write(dsn: str, case: Case, offset: int) -> list[str | None]:
     found = []
     for who, text in case.writes:
         with _client(dsn, paths[who]) as conn:
-            found.append(_outcome(conn, text.format(o=offset)))
+            found.append(sqlstate_of(conn, text.format(o=offset), message=True))
     return found
 
 
 def _read(dsn: str, path: str, table: str) -> dict[int, Row]:
     with _client(dsn, path) as conn:
-        cursor = conn.execute(f"SELECT * FROM {table}")
-        assert cursor.description is not None
-        names = [c.name for c in cursor.description]
-        return {r[0]: dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
+        return rows_by_id(conn, table)
 
 
 def _problems(rows: dict[int, Row], wanted: dict[int, Row], version: str) -> list[str]:
@@ -386,13 +366,14 @@ def test_nextval_uses_the_sequence_of_the_schema(dsn: str) -> None:
     def before() -> None:
         for who, text in writes:
             with _client(dsn, paths[who]) as conn:
-                outcomes.append(_outcome(conn, text))
+                outcomes.append(sqlstate_of(conn, text, message=True))
 
     runner = _runner(dsn, APP, before)
     try:
         runner.start(migration("alter table t add n bigint up `nextval('seq')`;", "02_x"))
         with _client(dsn, paths["old+public"]) as conn:
-            outcomes.append(_outcome(conn, "insert into t (id, a) values (52, 1)"))
+            outcomes.append(sqlstate_of(conn, "insert into t (id, a) values (52, 1)",
+                                        message=True))
         assert outcomes == [None] * 5
         new = _read(dsn, paths["new"], "t")
         numbers = sorted(row["n"] for row in new.values())
