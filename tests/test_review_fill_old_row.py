@@ -42,9 +42,10 @@ operation stores (they stored NULL copies: strict xfails until then).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import psycopg
 import pytest
 
 from pgroll_dsl.backends.runner import CommandError
@@ -497,6 +498,11 @@ OTHERS = [
 
 @pytest.mark.parametrize(("case", "ending"), OTHERS)
 def test_other_tables_and_statements(dsn: str, case: Case, ending: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        version = conn.info.server_version
+    if version < 160000:  # MERGE into a view (the new version's) came with PostgreSQL 16
+        case = replace(case, variants=tuple(
+            v for v in case.variants if not v.writes[0][1].lstrip().startswith("merge")))
     _check(dsn, case, ending)
 
 
