@@ -502,7 +502,8 @@ def test_other_tables_and_statements(dsn: str, case: Case, ending: str) -> None:
         version = conn.info.server_version
     if version < 160000:  # MERGE into a view (the new version's) came with PostgreSQL 16
         case = replace(case, variants=tuple(
-            v for v in case.variants if not v.writes[0][1].lstrip().startswith("merge")))
+            v for v in case.variants
+            if not any(text.lstrip().startswith("merge") for _, text in v.writes)))
     _check(dsn, case, ending)
 
 
