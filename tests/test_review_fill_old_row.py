@@ -60,6 +60,7 @@ from tests.live_helpers import (
     rows_by_id,
     runner_at_backfill,
     sqlstate_of,
+    twin_differences,
     version_schema,
 )
 
@@ -120,17 +121,6 @@ def _read(dsn: str, version: str, table: str) -> dict[int, Row]:
         return rows_by_id(conn, table)
 
 
-def _twin_problems(rows: dict[int, Row], version: str) -> list[str]:
-    problems = []
-    for row_id in sorted(r for r in rows if r < TWIN):
-        mine = {k: v for k, v in rows[row_id].items() if k != "id"}
-        twin = {k: v for k, v in rows.get(row_id + TWIN, {}).items() if k != "id"}
-        if mine != twin:
-            problems.append(f"{version} version, row {row_id} (before the backfill) {mine} "
-                            f"!= row {row_id + TWIN} (after) {twin}")
-    return problems
-
-
 def _check(dsn: str, case: Case, ending: str) -> None:
     """Run ``case`` as the module docstring says; fail with every difference found."""
     setup = make_runner(dsn)
@@ -150,7 +140,7 @@ def _check(dsn: str, case: Case, ending: str) -> None:
         problems = [f"variant {i}: outcomes before the backfill {b}, after {a}"
                     for i, (b, a) in enumerate(zip(outcomes["before"], outcomes["after"],
                                                    strict=True)) if b != a]
-        problems += _twin_problems(new, "new") + _twin_problems(old, "old")
+        problems += twin_differences(new, "new", TWIN) + twin_differences(old, "old", TWIN)
         for i, variant in enumerate(case.variants):
             if variant.expect is not None:
                 wanted = variant.expect(variant.r)

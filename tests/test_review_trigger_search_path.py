@@ -3,7 +3,7 @@
 The change (``pgroll_dsl/plan/triggers.py``):
 
 1. ``resolves_names``: a trigger function whose ``up``/``down`` names a table (sub-query), a
-   function, an operator or a type cast gets ``SET search_path = <migration schema>``, so it
+   function, an operator or a type cast gets ``SET search_path = <schema>, pg_temp``, so it
    evaluates the expression where the backfill does, whoever writes (before, it ran with the
    writer's ``search_path``: a version schema of views only). One of columns and constants
    alone gets no ``SET`` (its cost is about 8 % of a row UPDATE).
@@ -65,6 +65,7 @@ from tests.live_helpers import (
     rows_by_id,
     runner_at_backfill,
     sqlstate_of,
+    twin_differences,
 )
 
 pytestmark = pytest.mark.postgres
@@ -159,13 +160,7 @@ def _read(dsn: str, path: str, table: str) -> dict[int, Row]:
 
 
 def _problems(rows: dict[int, Row], wanted: dict[int, Row], version: str) -> list[str]:
-    found = []
-    for row_id in sorted(r for r in rows if r < TWIN):
-        mine = {k: v for k, v in rows[row_id].items() if k != "id"}
-        twin = {k: v for k, v in rows.get(row_id + TWIN, {}).items() if k != "id"}
-        if mine != twin:
-            found.append(f"{version} version: row {row_id} (written before the backfill) "
-                         f"{mine} != row {row_id + TWIN} (after) {twin}")
+    found = twin_differences(rows, version, TWIN)
     for row_id, columns in wanted.items():
         for each in (row_id, row_id + TWIN):
             got = {k: rows.get(each, {}).get(k, "<no row>") for k in columns}

@@ -142,7 +142,7 @@ def check_alter_column(op: ir.AlterColumn, table: Table, catalog: Catalog,
                     f'alter column "{column.name}" on table "{table.name}" requires at least '
                     "one change", "`up` and `down` alone change nothing")
     _nullability(op, column, table, sink)
-    if any(x is not None for x in changes[:-1]):  # all but a comment copy the column
+    if rewrites_column(op):
         _read_by_generated(column, table, op.column, "rewritten", sink)
     if op.type is not None:
         check_type(op.type, catalog, sink)
@@ -152,6 +152,12 @@ def check_alter_column(op: ir.AlterColumn, table: Table, catalog: Catalog,
     names = [c.name for c in table.columns]
     check_columns(op.up, names, table.name, "up", sink)
     check_columns(op.down, names, table.name, "down", sink, _DOWN_NOTE)
+
+
+def rewrites_column(op: ir.AlterColumn) -> bool:
+    """Whether an alter_column copies the column (all but a comment-only change do)."""
+    return any(x is not None for x in (op.type, op.nullable, op.default, op.check,
+                                       op.references, op.unique))
 
 
 def _nullability(op: ir.AlterColumn, column: Column, table: Table, sink: Diagnostics) -> None:

@@ -30,6 +30,7 @@ from pgroll_dsl.catalog.partitions import (
     partition_key_columns,
 )
 from pgroll_dsl.diagnostics import Diagnostics, codes
+from pgroll_dsl.passes.validate_columns import rewrites_column
 from pgroll_dsl.source import Span
 
 
@@ -62,7 +63,7 @@ def check_partitioning(op: ir.Operation, catalog: Catalog, sink: Diagnostics) ->
             if op.unique is not None:
                 _unique(catalog, table, (op.column.name,), op.unique.name.span,
                         f'unique constraint "{op.unique.name.name}"', sink)
-            if _rewrites_column(op):
+            if rewrites_column(op):
                 _rewritten(catalog, table, (op.column.name,), op.column.span, sink)
         case ir.DropColumn():
             _own_column(table, op.column.span, "drop a column of", sink)
@@ -180,12 +181,6 @@ def _rewritten(catalog: Catalog, table: Table, columns: tuple[str, ...], span: S
                         "it (in batches, with a trigger or a dual write for new ones), then "
                         "move the clients over (rename the tables) and drop the old one")
             return
-
-def _rewrites_column(op: ir.AlterColumn) -> bool:
-    """Whether an alter_column copies the column (all but a comment-only change do)."""
-    return any(x is not None for x in (op.type, op.nullable, op.default, op.check,
-                                       op.references, op.unique))
-
 
 def _names(columns: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)

@@ -95,7 +95,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         marker=marker,
         written=written_trigger_name(order, table.physical, column)
         if marker and up is not None else None,
-        generated=generated_on_new([(c.name, c.physical, c.generated) for c in table.columns]),
+        generated=generated_on_new(table.columns),
         earlier=() if up is None else copies_read(up, [
             spec.up for spec in ctx.syncs if spec.table == table.physical and spec.up]),
     )

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, MARKER, WRITTEN_SETTING
-from pgroll_dsl.catalog.model import Routines
+from pgroll_dsl.catalog.model import Column, Routines
 from pgroll_dsl.plan.model import Builtins
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import (
@@ -174,21 +174,20 @@ def used_variables(side: Side) -> tuple[tuple[str, str], ...]:
     return tuple((name, physical) for name, physical in side.variables if name in named)
 
 
-def generated_on_new(columns: list[tuple[str, str, str | None]]) -> tuple[tuple[str, str], ...]:
+def generated_on_new(columns: tuple[Column, ...]) -> tuple[tuple[str, str], ...]:
     """``(physical, expression over NEW)`` of each stored generated column of a table.
 
-    ``columns``: ``(name, physical, generation expression or None)`` of every column. The
-    expression names the columns as PostgreSQL stores them (physical names: under a type
-    change it reads the old column, as PostgreSQL will). An expression that cannot be placed
-    on the row is left out (the column reads as ``NEW`` has it).
+    The expression names columns as PostgreSQL stores them, by their physical names (a
+    column it reads is never rewritten in a migration: PGD324). One that cannot be placed
+    on the row is left out (the column then reads as ``NEW`` has it).
     """
-    names = tuple((physical, physical) for _, physical, _ in columns)
+    names = tuple((c.physical, c.physical) for c in columns)
     found = []
-    for _, physical, expression in columns:
-        if expression is not None:
-            direct = on_the_row(Side(physical, expression, names), "NEW")
+    for column in columns:
+        if column.generated is not None:
+            direct = on_the_row(Side(column.physical, column.generated, names), "NEW")
             if direct is not None:
-                found.append((physical, f"({direct})"))
+                found.append((column.physical, f"({direct})"))
     return tuple(found)
 
 
