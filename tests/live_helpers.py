@@ -325,7 +325,7 @@ def always_firing(conn: Connection, table: str) -> None:
     for trigger, function, definition in rows:
         if re.match(r"_pgroll_trigger_\d", trigger):
             continue
-        found = re.search(r"' \"'::text\) = '([^']+)'", definition)  # the version schema
+        found = re.search(r"\[1\] = '([^']+)'::name", definition)  # the version schema
         assert found is not None, definition
         writer = is_new_version(found[1])
         side = writer if trigger.startswith(TRIGGER_PREFIX) else f"NOT ({writer})"

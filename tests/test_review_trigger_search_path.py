@@ -42,8 +42,9 @@ implicit ``=``: the old version's writers compared with pg_catalog's text ``=``;
 first; it is now last); a column a stored generated column reads rewritten or dropped (the
 trigger computed g over the copy, and complete failed with 2BP01: start now refuses, PGD324).
 
-Strict xfail left, outside the change: a version schema whose name holds a double quote or
-a comma (``is_new_version`` misreads the new version's writers as old ones).
+A version schema whose name holds a double quote or a comma: ``is_new_version`` cut the
+search_path's text at its first comma and trimmed quotes, so the new version's writers ran the
+old side's triggers (strict xfail until it read ``current_schemas``).
 """
 
 from __future__ import annotations
@@ -260,13 +261,6 @@ def test_function_and_subquery_of_the_schema(dsn: str, schema: str, writers: str
                      expect_old={3: {"a": 50}} if both else {}, schema=schema), ending)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "outside 70ea93c: is_new_version compares btrim(split_part(current_setting("
-    "'search_path'), ',', 1), ' \"') with the version schema's name; the setting prints a "
-    "name holding a double quote as \"My \"\"S\"\" x_02_x\" (btrim leaves the doubled "
-    "quote) and split_part cuts 'a,b_02_x' at its comma, so the new version's writers run "
-    "the old side's up trigger: a new-version SET x = 5 is replaced by up (x = 10 * a: 10, "
-    "expected 5) and an INSERT's x = 7 by 30"))
 @pytest.mark.parametrize("schema", [QUOTED, "a,b"])
 def test_new_version_writers_of_a_schema_named_with_a_quote_or_comma(dsn: str,
                                                                      schema: str) -> None:

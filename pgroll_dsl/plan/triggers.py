@@ -139,10 +139,13 @@ class TriggerSpec:
 
 
 def is_new_version(version_schema: str) -> str:
-    """SQL that is true when the writer's search_path starts with the new version schema."""
-    setting = "pg_catalog.current_setting('search_path')"
-    first = f"pg_catalog.btrim(pg_catalog.split_part({setting}, ',', 1), ' \"')"
-    return f"{first} = {quote_literal(version_schema)}"
+    """SQL that is true when the writer's names resolve first in the new version schema.
+
+    ``current_schemas`` is the search_path as the server parsed it (quotes, commas inside
+    quotes, case, schemas that do not exist left out): the text of the setting cannot be cut
+    at its first comma when a version schema's name holds one or a double quote.
+    """
+    return f"(pg_catalog.current_schemas(false))[1] = {quote_literal(version_schema)}"
 
 
 def on_the_row(side: Side, record: str = "") -> str | None:
