@@ -31,7 +31,7 @@ from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.plan.document import plan_document, plan_from_document
-from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, units
+from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, Unit, units
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
@@ -274,11 +274,13 @@ class Runner:
                                             plan_document(plan))
             ran = done
             try:
-                for index in range(done, len(plan.start)):
-                    self._event(Phase.START, index, plan.start)
-                    self._start_step(migration.name, plan.start[index], index,
-                                     resuming=index == done and done > 0)
-                    ran = index + 1
+                for unit in units(Phase.START, plan.start):
+                    if unit.first < done:
+                        continue
+                    self._event(Phase.START, unit.first, plan.start)
+                    self._start_unit(migration.name, unit, plan.start,
+                                     resuming=unit.first == done and done > 0)
+                    ran = unit.first + len(unit.steps)
                 self._event(Phase.START, len(plan.start), plan.start)
             except ConnectionLost as lost:
                 raise PartialFailure(f"the connection was lost during start: {lost}",
@@ -290,20 +292,25 @@ class Runner:
                                      Phase.START) from err
             return plan
 
-    def _start_step(self, name: str, step: Step, index: int, resuming: bool) -> None:
-        """One start step and the record that it ran.
+    def _start_unit(self, name: str, unit: Unit, steps: tuple[Step, ...],
+                    resuming: bool) -> None:
+        """One start step (or the steps that join it) and the record that it ran.
 
-        A transactional step commits with its record, so a crash leaves both or neither and a
-        resumed start never runs it twice (raw SQL included). The others (concurrent index
-        builds, the backfill) cannot share a transaction; they are idempotent instead.
+        A transactional unit commits with its record, so a crash leaves both or neither and a
+        resumed start never runs it twice (raw SQL included). The other steps (concurrent
+        index builds, the backfill) cannot share a transaction; they are idempotent instead.
         """
-        if step.transactional:
-            self.executor.run_atomically(
-                (step,), lambda _offset, _step: None,
-                lambda: self.state.record_progress(name, index + 1))
+        end = unit.first + len(unit.steps)
+        if unit.steps[0].transactional:
+            def before(offset: int, _step: Step) -> None:
+                if offset:
+                    self._event(Phase.START, unit.first + offset, steps, in_transaction=True)
+
+            self.executor.run_atomically(unit.steps, before,
+                                         lambda: self.state.record_progress(name, end))
             return
-        self.executor.run_step(step, resuming=resuming)
-        self.state.record_progress(name, index + 1)
+        self.executor.run_step(unit.steps[0], resuming=resuming)
+        self.state.record_progress(name, end)
 
     def _interrupted(self, name: str) -> tuple[Plan, int] | None:
         with self._errors():

@@ -27,7 +27,8 @@ def _step(step: Step) -> dict[str, Any]:
     return {
         "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
         "relation": step.relation, "cost": step.cost.value,
-        "transactional": step.transactional, "kind": step.kind.value, "index": step.index,
+        "transactional": step.transactional, "joins_previous": step.joins_previous,
+        "kind": step.kind.value, "index": step.index,
         "origin": str(step.origin) if step.origin is not None else None,
         "key": list(step.key),
         "safe": [{"rule": e.rule, "reason": e.reason} for e in step.safe],
@@ -65,7 +66,8 @@ def _read_step(item: dict[str, Any]) -> Step:
     return Step(
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
         relation=item.get("relation"), cost=Cost(item["cost"]),
-        transactional=bool(item["transactional"]), kind=StepKind(item["kind"]),
+        transactional=bool(item["transactional"]),
+        joins_previous=bool(item.get("joins_previous", False)), kind=StepKind(item["kind"]),
         index=item.get("index"), key=tuple(item.get("key", ())),
         safe=tuple(Exemption(e["rule"], e["reason"]) for e in item.get("safe", ())),
         origin=_origin(item.get("origin")),

@@ -85,6 +85,8 @@ class Step:
     index: str | None = None  # the index a concurrent build creates (dropped if left invalid)
     key: tuple[str, ...] = ()  # a backfill's key columns: workers split the table on them
     safe: tuple[Exemption, ...] = ()  # the linter rules this generated step is exempt from
+    # Runs in the transaction of the step before it, at start too (see ``units``).
+    joins_previous: bool = False
     origin: Span | None = field(default=None, compare=False)
 
 
@@ -136,16 +138,20 @@ def units(phase: Phase, steps: tuple[Step, ...]) -> tuple[Unit, ...]:
     """How a phase's steps are grouped.
 
     Start runs each step on its own (the backfill commits per batch, index builds are
-    concurrent, and no lock is held longer than one statement). Complete and rollback run
+    concurrent, and no lock is held longer than one statement), but for steps that join the
+    one before them: the version schema and its views appear together, so a client whose
+    ``search_path`` names the schema never finds it without a view and writes the table
+    while the sync triggers take it for a new-version writer. Complete and rollback run
     every run of consecutive transactional steps as one transaction: clients see the old
     shape or the new one, never a column half dropped or half renamed.
     """
     grouped: list[Unit] = []
     for index, step in enumerate(steps):
-        joins = (phase is not Phase.START and step.transactional and grouped
-                 and grouped[-1].atomic)
-        if joins:
-            last = grouped[-1]
+        last = grouped[-1] if grouped else None
+        joins = last is not None and step.transactional and (
+            last.atomic if phase is not Phase.START
+            else step.joins_previous and last.steps[-1].transactional)
+        if last is not None and joins:
             grouped[-1] = Unit(first=last.first, steps=(*last.steps, step), atomic=True)
         else:
             grouped.append(Unit(first=index, steps=(step,),

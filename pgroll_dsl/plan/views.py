@@ -7,7 +7,7 @@ included), so ``DEFAULT`` and ``SET c = DEFAULT`` behave as on the table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan import safety
@@ -41,6 +41,9 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
         create.append(_view(ctx, version, table))
         create += [_step(ctx, sql, f"a column default of view {table.name}",
                          relation=table.physical) for sql in _default_sql(version, table)]
+    # One transaction (``units``): a client whose search_path names the schema must not find
+    # it without its views, or it writes the tables and the triggers take it for a new one.
+    create[1:] = [replace(step, joins_previous=True) for step in create[1:]]
     previous = ctx.options.previous_version_schema
     drop_previous = []
     if previous is not None and previous != version:

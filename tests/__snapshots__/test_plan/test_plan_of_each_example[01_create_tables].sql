@@ -41,6 +41,9 @@ CREATE TABLE "public"."sellers" (
   PRIMARY KEY ("name", "zip")
 );
 
+-- steps 4-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [4] 01_create_tables.yaml:1:1: create version schema public_01_create_tables
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_01_create_tables";
@@ -56,6 +59,9 @@ CREATE VIEW "public_01_create_tables"."customers" WITH (security_invoker = true)
 -- [7] 01_create_tables.yaml:1:1: view sellers of version public_01_create_tables
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_01_create_tables"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (0 steps) ====
 

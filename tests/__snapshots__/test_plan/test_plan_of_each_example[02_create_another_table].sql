@@ -24,6 +24,9 @@ CREATE TABLE "public"."products" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 02_create_another_table.yaml:1:1: create version schema public_02_create_another_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_02_create_another_table";
@@ -47,6 +50,9 @@ ALTER VIEW "public_02_create_another_table"."products" ALTER COLUMN "id" SET DEF
 -- [7] 02_create_another_table.yaml:1:1: view sellers of version public_02_create_another_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_02_create_another_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- (the live executor records steps 2-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

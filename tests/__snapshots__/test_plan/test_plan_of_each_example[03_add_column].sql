@@ -166,6 +166,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_products_category" BEFORE INSERT 
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
+-- steps 18-24 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [18] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
@@ -193,6 +196,9 @@ ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 10
 -- [24] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- (the live executor records steps 18-24 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [25] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches

@@ -12,6 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (7 steps) ====
 
+-- steps 1-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 04_rename_table.yaml:1:1: create version schema public_04_rename_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_04_rename_table";
@@ -39,6 +42,9 @@ ALTER VIEW "public_04_rename_table"."products" ALTER COLUMN "stock" SET DEFAULT 
 -- [7] 04_rename_table.yaml:1:1: view sellers of version public_04_rename_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_04_rename_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

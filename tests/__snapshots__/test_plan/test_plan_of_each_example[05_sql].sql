@@ -14,6 +14,9 @@ SET lock_timeout = '500ms';
 --     the author's SQL, run as written
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
 
+-- steps 2-9 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 05_sql.yaml:1:1: create version schema public_05_sql
 --     lock: none; catalog only
 --     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
@@ -69,6 +72,9 @@ CREATE VIEW "public_05_sql"."sellers" WITH (security_invoker = true) AS SELECT "
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_05_sql"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."users";
+
+-- (the live executor records steps 2-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

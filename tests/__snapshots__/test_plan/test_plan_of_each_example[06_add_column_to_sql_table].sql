@@ -89,6 +89,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
 
+-- steps 9-16 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [9] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
@@ -120,6 +123,9 @@ CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker
 -- [16] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 9-16 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [17] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches

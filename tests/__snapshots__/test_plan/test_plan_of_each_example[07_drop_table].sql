@@ -12,6 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (5 steps) ====
 
+-- steps 1-5 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 07_drop_table.yaml:1:1: create version schema public_07_drop_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_07_drop_table";
@@ -31,6 +34,9 @@ CREATE VIEW "public_07_drop_table"."sellers" WITH (security_invoker = true) AS S
 -- [5] 07_drop_table.yaml:1:1: view users of version public_07_drop_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_07_drop_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

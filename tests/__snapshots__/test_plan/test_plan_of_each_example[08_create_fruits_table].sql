@@ -22,6 +22,9 @@ CREATE TABLE "public"."fruits" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 08_create_fruits_table.yaml:1:1: create version schema public_08_create_fruits_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_08_create_fruits_table";
@@ -45,6 +48,9 @@ CREATE VIEW "public_08_create_fruits_table"."sellers" WITH (security_invoker = t
 -- [7] 08_create_fruits_table.yaml:1:1: view users of version public_08_create_fruits_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_08_create_fruits_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

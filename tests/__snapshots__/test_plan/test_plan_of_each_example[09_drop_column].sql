@@ -32,6 +32,9 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT O
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"();
 
+-- steps 3-8 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
@@ -55,6 +58,9 @@ CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS 
 -- [8] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -17,6 +17,9 @@ SET lock_timeout = '500ms';
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY "idx_fruits_name" ON "public"."fruits" ("name");
 
+-- steps 2-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 10_create_index.yaml:1:1: create version schema public_10_create_index
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_10_create_index";
@@ -40,6 +43,9 @@ CREATE VIEW "public_10_create_index"."sellers" WITH (security_invoker = true) AS
 -- [7] 10_create_index.yaml:1:1: view users of version public_10_create_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_10_create_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

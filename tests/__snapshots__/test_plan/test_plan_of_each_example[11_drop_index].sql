@@ -12,6 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (6 steps) ====
 
+-- steps 1-6 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 11_drop_index.yaml:1:1: create version schema public_11_drop_index
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_11_drop_index";
@@ -35,6 +38,9 @@ CREATE VIEW "public_11_drop_index"."sellers" WITH (security_invoker = true) AS S
 -- [6] 11_drop_index.yaml:1:1: view users of version public_11_drop_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_11_drop_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (2 steps) ====
 

@@ -31,6 +31,9 @@ COMMENT ON COLUMN "public"."employees"."role" IS 'This is a comment for the role
 --     lock: SHARE UPDATE EXCLUSIVE on employees; catalog only
 COMMENT ON TABLE "public"."employees" IS 'This is a comment for the employees table';
 
+-- steps 4-11 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [4] 12_create_employees_table.yaml:1:1: create version schema public_12_create_employees_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_12_create_employees_table";
@@ -62,6 +65,9 @@ CREATE VIEW "public_12_create_employees_table"."sellers" WITH (security_invoker 
 -- [11] 12_create_employees_table.yaml:1:1: view users of version public_12_create_employees_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_12_create_employees_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 4-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -12,6 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (8 steps) ====
 
+-- steps 1-8 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 13_rename_column.yaml:1:1: create version schema public_13_rename_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_13_rename_column";
@@ -43,6 +46,9 @@ CREATE VIEW "public_13_rename_column"."sellers" WITH (security_invoker = true) A
 -- [8] 13_rename_column.yaml:1:1: view users of version public_13_rename_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_13_rename_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -24,6 +24,9 @@ CREATE TABLE "public"."reviews" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-11 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 14_add_reviews_table.yaml:1:1: create version schema public_14_add_reviews_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_14_add_reviews_table";
@@ -63,6 +66,9 @@ CREATE VIEW "public_14_add_reviews_table"."sellers" WITH (security_invoker = tru
 -- [11] 14_add_reviews_table.yaml:1:1: view users of version public_14_add_reviews_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_14_add_reviews_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

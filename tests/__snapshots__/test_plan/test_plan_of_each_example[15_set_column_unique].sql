@@ -110,6 +110,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
+-- steps 12-21 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [12] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
@@ -149,6 +152,9 @@ CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = tru
 -- [21] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-21 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [22] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches

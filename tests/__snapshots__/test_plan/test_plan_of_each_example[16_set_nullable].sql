@@ -114,6 +114,9 @@ ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CH
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
+-- steps 13-22 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [13] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_16_set_nullable";
@@ -153,6 +156,9 @@ CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS
 -- [22] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 13-22 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [23] 16_set_nullable.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches

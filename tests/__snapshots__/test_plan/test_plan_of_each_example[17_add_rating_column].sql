@@ -18,6 +18,9 @@ SET lock_timeout = '500ms';
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN "_pgroll_new_rating" text DEFAULT (0) NOT NULL;
 
+-- steps 2-12 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 17_add_rating_column.yaml:1:1: create version schema public_17_add_rating_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_17_add_rating_column";
@@ -61,6 +64,9 @@ CREATE VIEW "public_17_add_rating_column"."sellers" WITH (security_invoker = tru
 -- [12] 17_add_rating_column.yaml:1:1: view users of version public_17_add_rating_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_17_add_rating_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-12 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

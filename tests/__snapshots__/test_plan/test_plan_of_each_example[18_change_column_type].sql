@@ -118,6 +118,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR 
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
 
+-- steps 13-23 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [13] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
@@ -161,6 +164,9 @@ CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = tr
 -- [23] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 13-23 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [24] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches

@@ -23,6 +23,9 @@ CREATE TABLE "public"."orders" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-14 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 19_create_orders_table.yaml:1:1: create version schema public_19_create_orders_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_19_create_orders_table";
@@ -74,6 +77,9 @@ CREATE VIEW "public_19_create_orders_table"."sellers" WITH (security_invoker = t
 -- [14] 19_create_orders_table.yaml:1:1: view users of version public_19_create_orders_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_19_create_orders_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-14 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -24,6 +24,9 @@ CREATE TABLE "public"."posts" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-16 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 20_create_posts_table.yaml:1:1: create version schema public_20_create_posts_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_20_create_posts_table";
@@ -83,6 +86,9 @@ CREATE VIEW "public_20_create_posts_table"."sellers" WITH (security_invoker = tr
 -- [16] 20_create_posts_table.yaml:1:1: view users of version public_20_create_posts_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_20_create_posts_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-16 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

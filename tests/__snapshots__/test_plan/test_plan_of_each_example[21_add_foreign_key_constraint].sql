@@ -118,6 +118,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR U
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "fk_users_id" FOREIGN KEY ("_pgroll_new_user_id") REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE CASCADE ON UPDATE NO ACTION NOT VALID;
 
+-- steps 12-26 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [12] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_21_add_foreign_key_constraint";
@@ -177,6 +180,9 @@ CREATE VIEW "public_21_add_foreign_key_constraint"."sellers" WITH (security_invo
 -- [26] 21_add_foreign_key_constraint.yaml:1:1: view users of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-26 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [27] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches

@@ -114,6 +114,9 @@ ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
 
+-- steps 13-27 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [13] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
@@ -173,6 +176,9 @@ CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = 
 -- [27] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 13-27 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [28] 22_add_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches

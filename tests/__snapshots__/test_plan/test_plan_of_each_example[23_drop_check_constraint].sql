@@ -110,6 +110,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
 
+-- steps 12-26 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [12] 23_drop_check_constraint.yaml:1:1: create version schema public_23_drop_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_23_drop_check_constraint";
@@ -169,6 +172,9 @@ CREATE VIEW "public_23_drop_check_constraint"."sellers" WITH (security_invoker =
 -- [26] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-26 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [27] 23_drop_check_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches

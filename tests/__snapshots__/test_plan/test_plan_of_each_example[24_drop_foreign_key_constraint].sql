@@ -110,6 +110,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR U
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
+-- steps 11-25 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [11] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
@@ -169,6 +172,9 @@ CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_inv
 -- [25] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 11-25 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [26] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches

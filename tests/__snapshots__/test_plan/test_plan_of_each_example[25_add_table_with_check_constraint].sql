@@ -22,6 +22,9 @@ CREATE TABLE "public"."people" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-17 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 25_add_table_with_check_constraint.yaml:1:1: create version schema public_25_add_table_with_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_25_add_table_with_check_constraint";
@@ -85,6 +88,9 @@ CREATE VIEW "public_25_add_table_with_check_constraint"."sellers" WITH (security
 -- [17] 25_add_table_with_check_constraint.yaml:1:1: view users of version public_25_add_table_with_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_25_add_table_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-17 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -23,6 +23,9 @@ ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_age" int DEFAULT (18) NOT 
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "age_check" CHECK ("_pgroll_new_age" >= 18) NOT VALID;
 
+-- steps 3-19 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [3] 26_add_column_with_check_constraint.yaml:1:1: create version schema public_26_add_column_with_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_26_add_column_with_check_constraint";
@@ -90,6 +93,9 @@ CREATE VIEW "public_26_add_column_with_check_constraint"."sellers" WITH (securit
 -- [19] 26_add_column_with_check_constraint.yaml:1:1: view users of version public_26_add_column_with_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 3-19 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [20] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)

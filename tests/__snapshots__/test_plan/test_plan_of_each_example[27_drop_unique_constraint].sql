@@ -109,6 +109,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
+-- steps 12-28 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [12] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
@@ -176,6 +179,9 @@ CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker 
 -- [28] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-28 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [29] 27_drop_unique_constraint.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches

@@ -25,6 +25,9 @@ CREATE TABLE "public"."items" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-23 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 28_different_defaults.yaml:1:1: create version schema public_28_different_defaults
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_28_different_defaults";
@@ -112,6 +115,9 @@ CREATE VIEW "public_28_different_defaults"."sellers" WITH (security_invoker = tr
 -- [23] 28_different_defaults.yaml:1:1: view users of version public_28_different_defaults
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_28_different_defaults"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-23 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

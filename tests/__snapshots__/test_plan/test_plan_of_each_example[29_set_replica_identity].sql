@@ -16,6 +16,9 @@ SET lock_timeout = '500ms';
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" REPLICA IDENTITY USING INDEX "fruits_pkey";
 
+-- steps 2-23 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 29_set_replica_identity.yaml:1:1: create version schema public_29_set_replica_identity
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_29_set_replica_identity";
@@ -103,6 +106,9 @@ CREATE VIEW "public_29_set_replica_identity"."sellers" WITH (security_invoker = 
 -- [23] 29_set_replica_identity.yaml:1:1: view users of version public_29_set_replica_identity
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_29_set_replica_identity"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-23 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

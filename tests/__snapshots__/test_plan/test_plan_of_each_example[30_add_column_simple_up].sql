@@ -95,6 +95,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
+-- steps 11-32 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [11] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
@@ -182,6 +185,9 @@ CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = 
 -- [32] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 11-32 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [33] 30_add_column_simple_up.yaml:3:7: backfill people in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches

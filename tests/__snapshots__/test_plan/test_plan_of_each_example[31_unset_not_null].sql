@@ -106,6 +106,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
+-- steps 11-32 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [11] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_31_unset_not_null";
@@ -193,6 +196,9 @@ CREATE VIEW "public_31_unset_not_null"."sellers" WITH (security_invoker = true) 
 -- [32] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_31_unset_not_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 11-32 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [33] 31_unset_not_null.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches

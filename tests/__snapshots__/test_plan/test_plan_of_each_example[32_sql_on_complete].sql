@@ -9,6 +9,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (22 steps) ====
 
+-- steps 1-22 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 32_sql_on_complete.yaml:1:1: create version schema public_32_sql_on_complete
 --     lock: none; catalog only
 --     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
@@ -162,6 +165,9 @@ CREATE VIEW "public_32_sql_on_complete"."sellers" WITH (security_invoker = true)
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_32_sql_on_complete"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-22 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (4 steps) ====
 

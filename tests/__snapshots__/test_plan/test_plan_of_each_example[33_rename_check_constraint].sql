@@ -12,6 +12,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (22 steps) ====
 
+-- steps 1-22 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 33_rename_check_constraint.yaml:1:1: create version schema public_33_rename_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_33_rename_check_constraint";
@@ -99,6 +102,9 @@ CREATE VIEW "public_33_rename_check_constraint"."sellers" WITH (security_invoker
 -- [22] 33_rename_check_constraint.yaml:1:1: view users of version public_33_rename_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_33_rename_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-22 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -27,6 +27,9 @@ CREATE TABLE "public"."events" (
 --     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
 COMMENT ON COLUMN "public"."events"."name" IS 'the name of the event';
 
+-- steps 3-27 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [3] 34_create_events_table.yaml:1:1: create version schema public_34_create_events_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_34_create_events_table";
@@ -126,6 +129,9 @@ CREATE VIEW "public_34_create_events_table"."sellers" WITH (security_invoker = t
 -- [27] 34_create_events_table.yaml:1:1: view users of version public_34_create_events_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_34_create_events_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 3-27 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -126,6 +126,9 @@ ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
+-- steps 16-40 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [16] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
@@ -225,6 +228,9 @@ CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker =
 -- [40] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 16-40 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [41] 35_alter_column_multiple.yaml:3:7: backfill events in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches

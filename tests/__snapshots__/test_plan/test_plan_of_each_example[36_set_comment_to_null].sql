@@ -13,6 +13,9 @@ SET lock_timeout = '500ms';
 
 -- ==== start (25 steps) ====
 
+-- steps 1-25 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 36_set_comment_to_null.yaml:1:1: create version schema public_36_set_comment_to_null
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_36_set_comment_to_null";
@@ -112,6 +115,9 @@ CREATE VIEW "public_36_set_comment_to_null"."sellers" WITH (security_invoker = t
 -- [25] 36_set_comment_to_null.yaml:1:1: view users of version public_36_set_comment_to_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_36_set_comment_to_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 1-25 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -17,6 +17,9 @@ SET lock_timeout = '500ms';
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY "idx_fruits_id_gt_10" ON "public"."fruits" ("id") WHERE (id > 10);
 
+-- steps 2-26 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 37_create_partial_index.yaml:1:1: create version schema public_37_create_partial_index
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_37_create_partial_index";
@@ -116,6 +119,9 @@ CREATE VIEW "public_37_create_partial_index"."sellers" WITH (security_invoker = 
 -- [26] 37_create_partial_index.yaml:1:1: view users of version public_37_create_partial_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_37_create_partial_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-26 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -17,6 +17,9 @@ SET lock_timeout = '500ms';
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY "idx_fruits_name" ON "public"."fruits" USING hash ("name") WITH (fillfactor = 70);
 
+-- steps 2-26 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 38_create_hash_index_with_fillfactor.yaml:1:1: create version schema public_38_create_hash_index_with_fillfactor
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_38_create_hash_index_with_fillfactor";
@@ -116,6 +119,9 @@ CREATE VIEW "public_38_create_hash_index_with_fillfactor"."sellers" WITH (securi
 -- [26] 38_create_hash_index_with_fillfactor.yaml:1:1: view users of version public_38_create_hash_index_with_fillfactor
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_38_create_hash_index_with_fillfactor"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-26 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -19,6 +19,9 @@ SET lock_timeout = '500ms';
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."sellers" ADD COLUMN "_pgroll_new_rating" int DEFAULT (10) NOT NULL;
 
+-- steps 2-27 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: create version schema public_39_add_column_with_multiple_pk_in_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_39_add_column_with_multiple_pk_in_table";
@@ -122,6 +125,9 @@ ALTER VIEW "public_39_add_column_with_multiple_pk_in_table"."sellers" ALTER COLU
 -- [27] 39_add_column_with_multiple_pk_in_table.yaml:1:1: view users of version public_39_add_column_with_multiple_pk_in_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_39_add_column_with_multiple_pk_in_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-27 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

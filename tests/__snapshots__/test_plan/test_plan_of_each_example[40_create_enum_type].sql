@@ -14,6 +14,9 @@ SET lock_timeout = '500ms';
 --     the author's SQL, run as written
 CREATE TYPE fruit_size AS ENUM ('small', 'medium', 'large');
 
+-- steps 2-27 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 40_create_enum_type.yaml:1:1: create version schema public_40_create_enum_type
 --     lock: none; catalog only
 --     safe despite require-statement-timeout: index builds, VALIDATE and the batched backfill legitimately run long; every lock wait is bounded by lock_timeout
@@ -195,6 +198,9 @@ ALTER VIEW "public_40_create_enum_type"."sellers" ALTER COLUMN "rating" SET DEFA
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 CREATE VIEW "public_40_create_enum_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-27 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -18,6 +18,9 @@ SET lock_timeout = '500ms';
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."fruits" ADD COLUMN "_pgroll_new_size" fruit_size DEFAULT ('small') NOT NULL;
 
+-- steps 2-28 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 41_add_enum_column.yaml:1:1: create version schema public_41_add_enum_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_41_add_enum_column";
@@ -125,6 +128,9 @@ ALTER VIEW "public_41_add_enum_column"."sellers" ALTER COLUMN "rating" SET DEFAU
 -- [28] 41_add_enum_column.yaml:1:1: view users of version public_41_add_enum_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_41_add_enum_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-28 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (3 steps) ====
 

@@ -17,6 +17,9 @@ SET lock_timeout = '500ms';
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY "idx_fruits_unique_name" ON "public"."fruits" ("name");
 
+-- steps 2-28 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 42_create_unique_index.yaml:1:1: create version schema public_42_create_unique_index
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_42_create_unique_index";
@@ -124,6 +127,9 @@ ALTER VIEW "public_42_create_unique_index"."sellers" ALTER COLUMN "rating" SET D
 -- [28] 42_create_unique_index.yaml:1:1: view users of version public_42_create_unique_index
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_42_create_unique_index"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-28 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -25,6 +25,9 @@ CREATE TABLE "public"."tickets" (
   PRIMARY KEY ("ticket_id")
 );
 
+-- steps 2-31 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 43_create_tickets_table.yaml:1:1: create version schema public_43_create_tickets_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_43_create_tickets_table";
@@ -144,6 +147,9 @@ ALTER VIEW "public_43_create_tickets_table"."tickets" ALTER COLUMN "ticket_type"
 -- [31] 43_create_tickets_table.yaml:1:1: view users of version public_43_create_tickets_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_43_create_tickets_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-31 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -205,6 +205,9 @@ ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zi
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
+-- steps 23-52 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [23] 44_add_table_unique_constraint.yaml:1:1: create version schema public_44_add_table_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_44_add_table_unique_constraint";
@@ -324,6 +327,9 @@ ALTER VIEW "public_44_add_table_unique_constraint"."tickets" ALTER COLUMN "ticke
 -- [52] 44_add_table_unique_constraint.yaml:1:1: view users of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 23-52 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [53] 44_add_table_unique_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches

@@ -208,6 +208,9 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON 
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
 
+-- steps 24-53 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [24] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_45_add_table_check_constraint";
@@ -327,6 +330,9 @@ ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket
 -- [53] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 24-53 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [54] 45_add_table_check_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches

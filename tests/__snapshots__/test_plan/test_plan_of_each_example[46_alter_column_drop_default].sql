@@ -111,6 +111,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSER
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
 
+-- steps 12-40 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [12] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
@@ -226,6 +229,9 @@ ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_
 -- [40] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-40 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [41] 46_alter_column_drop_default.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches

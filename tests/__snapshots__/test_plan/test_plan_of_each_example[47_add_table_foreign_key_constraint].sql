@@ -213,6 +213,9 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON 
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
+-- steps 25-53 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [25] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
@@ -328,6 +331,9 @@ ALTER VIEW "public_47_add_table_foreign_key_constraint"."tickets" ALTER COLUMN "
 -- [53] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 25-53 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [54] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches

@@ -209,6 +209,9 @@ ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN K
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
+-- steps 24-52 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [24] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
@@ -324,6 +327,9 @@ ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET
 -- [52] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 24-52 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [53] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches

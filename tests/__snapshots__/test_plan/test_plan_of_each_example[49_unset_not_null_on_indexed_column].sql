@@ -121,6 +121,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
+-- steps 14-42 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [14] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
@@ -236,6 +239,9 @@ ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "
 -- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 14-42 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [43] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches

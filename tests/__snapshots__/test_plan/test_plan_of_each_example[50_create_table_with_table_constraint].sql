@@ -27,6 +27,9 @@ CREATE TABLE "public"."telephone_providers" (
   CONSTRAINT "name_must_be_present" CHECK (length(name) > 0)
 );
 
+-- steps 2-32 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 50_create_table_with_table_constraint.yaml:1:1: create version schema public_50_create_table_with_table_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_50_create_table_with_table_constraint";
@@ -150,6 +153,9 @@ ALTER VIEW "public_50_create_table_with_table_constraint"."tickets" ALTER COLUMN
 -- [32] 50_create_table_with_table_constraint.yaml:1:1: view users of version public_50_create_table_with_table_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_50_create_table_with_table_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-32 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -29,6 +29,9 @@ CREATE TABLE "public"."phonebook" (
   CONSTRAINT "name_must_be_present" CHECK (length(name) > 0)
 );
 
+-- steps 2-35 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: create version schema public_51_create_table_with_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_51_create_table_with_table_foreign_key_constraint";
@@ -164,6 +167,9 @@ ALTER VIEW "public_51_create_table_with_table_foreign_key_constraint"."tickets" 
 -- [35] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: view users of version public_51_create_table_with_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_51_create_table_with_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-35 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

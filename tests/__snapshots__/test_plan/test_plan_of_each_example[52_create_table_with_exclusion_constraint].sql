@@ -26,6 +26,9 @@ CREATE TABLE "public"."library" (
   CONSTRAINT "forbid_duplicated_titles" EXCLUDE USING btree (title WITH =) WHERE (title IS NOT NULL)
 );
 
+-- steps 2-37 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: create version schema public_52_create_table_with_exclusion_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_52_create_table_with_exclusion_constraint";
@@ -169,6 +172,9 @@ ALTER VIEW "public_52_create_table_with_exclusion_constraint"."tickets" ALTER CO
 -- [37] 52_create_table_with_exclusion_constraint.yaml:1:1: view users of version public_52_create_table_with_exclusion_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_52_create_table_with_exclusion_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-37 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

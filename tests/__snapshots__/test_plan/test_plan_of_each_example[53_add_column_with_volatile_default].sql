@@ -90,6 +90,9 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR U
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
+-- steps 10-46 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [10] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
@@ -237,6 +240,9 @@ ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "
 -- [46] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 10-46 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [47] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches

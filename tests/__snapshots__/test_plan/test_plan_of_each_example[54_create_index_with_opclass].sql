@@ -17,6 +17,9 @@ SET lock_timeout = '500ms';
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY "idx_fruits_custom_opclass" ON "public"."fruits" ("id" "int8_ops");
 
+-- steps 2-38 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 54_create_index_with_opclass.yaml:1:1: create version schema public_54_create_index_with_opclass
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_54_create_index_with_opclass";
@@ -164,6 +167,9 @@ ALTER VIEW "public_54_create_index_with_opclass"."tickets" ALTER COLUMN "ticket_
 -- [38] 54_create_index_with_opclass.yaml:1:1: view users of version public_54_create_index_with_opclass
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_54_create_index_with_opclass"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-38 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

@@ -23,6 +23,9 @@ CREATE TABLE "public"."products" (
   PRIMARY KEY ("id")
 );
 
+-- steps 2-42 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 56_with_version_schema.yaml:1:1: create version schema public_with_version_schema
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_with_version_schema";
@@ -186,6 +189,9 @@ ALTER VIEW "public_with_version_schema"."tickets" ALTER COLUMN "ticket_id" SET D
 -- [42] 56_with_version_schema.yaml:1:1: view users of version public_with_version_schema
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_with_version_schema"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 2-42 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== complete (1 step) ====
 

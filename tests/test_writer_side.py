@@ -1,0 +1,91 @@
+"""Which side a write is on when the new version's schema is named but absent.
+
+An application instance deployed for the new version sets its ``search_path`` once, at start
+(``app.connection_options(version, "public")``: the version schema, then the target schema for what
+the views do not cover). Before ``start`` has made that schema, and after ``rollback`` has
+dropped it, its statements resolve to the target schema's tables: it writes the physical
+columns as an old-version client does, and its writes must count as old-version writes
+(``up`` computes the copies). Taking it for a new-version writer because of the name at the
+head of its setting ran ``down`` instead, which rewrote the old column from the copy: the
+client's write was lost, or refused by a NOT NULL the copy does not meet, and start failed
+at its validation. Two changes: the sync triggers read ``current_schemas``, which leaves out
+a schema that does not exist; and start makes the version schema and its views in one
+transaction (a schema without its views sent such a client to the tables while it counted
+as a new-version writer already).
+
+At every boundary between two steps of ``start`` and of ``rollback`` that is outside the
+executor's transaction, such a client updates a row of its own and inserts one; after the
+migration's end every one of its writes must be there, as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+
+from pgroll_dsl import app
+from pgroll_dsl.backends.runner import Runner, RunOptions, Session, StepEvent
+from pgroll_dsl.plan.model import Phase
+from tests.live_helpers import BATCH_SIZE, Connection, apply, dsn_of, make_runner, migration
+
+SETUP = "create table items (id int primary key, qty int not null, note text);"
+CHANGE = "alter table items alter qty type bigint up qty down qty;"
+ROWS = 60
+NEW_VERSION = "public_02_qty"
+
+
+@dataclass
+class Deployed:
+    """A client of the new version's code; what it wrote, by row id."""
+
+    conn: Connection
+    wrote: dict[int, int] = field(default_factory=dict)
+    boundaries: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __call__(self, event: StepEvent) -> None:
+        if event.in_transaction or event.phase not in (Phase.START, Phase.ROLLBACK):
+            return
+        n = len(self.boundaries) + 1
+        self.boundaries.append(f"{event.phase.value} {event.index}/{event.total}")
+        value = 1000 * n + 7
+        try:
+            self.conn.execute("UPDATE items SET qty = %s WHERE id = %s", (value, n))
+            self.conn.execute("INSERT INTO items (id, qty, note) VALUES (%s, %s, 'new code')",
+                              (10_000 + n, value + 1))
+        except psycopg.Error as err:
+            self.errors.append(f"{self.boundaries[-1]}: {err.sqlstate} {err}")
+            return
+        self.wrote[n] = value
+        self.wrote[10_000 + n] = value + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("ending", ["complete", "rollback"])
+def test_a_client_naming_an_absent_version_schema_writes_the_old_side(
+        pg_conn: Connection, pg_dsn: str, ending: str) -> None:
+    dsn = dsn_of(pg_dsn, pg_conn)
+    setup = make_runner(dsn)
+    apply(setup, SETUP)
+    setup.close()
+    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    conn = psycopg.connect(dsn, autocommit=True,
+                           **app.connection_options(NEW_VERSION, "public"))
+    deployed = Deployed(conn)
+    runner = Runner(RunOptions(session=Session(url=dsn, schema="public"),
+                               batch_size=BATCH_SIZE, on_step=deployed))
+    try:
+        runner.start(migration(CHANGE, "02_qty"))
+        getattr(runner, ending)()
+    finally:
+        runner.close()
+        conn.close()
+    assert deployed.errors == []
+    # Boundaries before the version schema exists and after rollback dropped it were met.
+    assert len(deployed.boundaries) >= (8 if ending == "rollback" else 5), deployed.boundaries
+    stored = dict(pg_conn.execute(
+        "SELECT id, qty FROM public.items WHERE id = ANY(%s)", (list(deployed.wrote),)))
+    lost = {k: (v, stored.get(k)) for k, v in deployed.wrote.items() if stored.get(k) != v}
+    assert lost == {}, f"written, stored: {lost}; boundaries {deployed.boundaries}"
