@@ -89,3 +89,30 @@ def test_a_client_naming_an_absent_version_schema_writes_the_old_side(
         "SELECT id, qty FROM public.items WHERE id = ANY(%s)", (list(deployed.wrote),)))
     lost = {k: (v, stored.get(k)) for k, v in deployed.wrote.items() if stored.get(k) != v}
     assert lost == {}, f"written, stored: {lost}; boundaries {deployed.boundaries}"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", [
+    pytest.param(f'"$user", {NEW_VERSION}, public', id="$user first, no such schema"),
+    pytest.param(f"pg_catalog, {NEW_VERSION}", id="pg_catalog named first"),
+    pytest.param(f'"{NEW_VERSION}"', id="quoted"),
+])
+def test_the_writer_side_is_the_first_schema_names_resolve_in(
+        pg_conn: Connection, pg_dsn: str, path: str) -> None:
+    """A search_path whose first entry is no schema to resolve in (``"$user"`` without
+    one) or PostgreSQL's own catalog (which holds no table of ours) still makes its client a
+    new-version writer: its statements reach the new version's views. Taken for an old one,
+    its write of the copy was replaced by ``up`` of the old column."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, SETUP)
+    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    runner.start(migration(CHANGE, "02_qty"))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {path}")
+        conn.execute("UPDATE items SET qty = 5000 WHERE id = 1")
+        conn.execute("INSERT INTO items (id, qty) VALUES (500, 6000)")
+    runner.complete()
+    runner.close()
+    assert dict(pg_conn.execute("SELECT id, qty FROM items WHERE id IN (1, 500)")) == {
+        1: 5000, 500: 6000}

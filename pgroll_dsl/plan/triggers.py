@@ -143,9 +143,12 @@ def is_new_version(version_schema: str) -> str:
 
     ``current_schemas`` is the search_path as the server parsed it (quotes, commas inside
     quotes, case, schemas that do not exist left out): the text of the setting cannot be cut
-    at its first comma when a version schema's name holds one or a double quote.
+    at its first comma when a version schema's name holds one or a double quote. PostgreSQL's
+    own catalog, named first, holds none of the tables: the schema after it decides.
     """
-    return f"(pg_catalog.current_schemas(false))[1] = {quote_literal(version_schema)}"
+    schemas = "pg_catalog.current_schemas(false)"
+    return (f"(pg_catalog.array_remove({schemas}, 'pg_catalog'))[1] = "
+            f"{quote_literal(version_schema)}")
 
 
 def on_the_row(side: Side, record: str = "") -> str | None:

@@ -77,21 +77,21 @@ $pgroll$;
 -- [7] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE UPDATE OF "_pgroll_new_ticket_type" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (pg_catalog.current_schemas(false))[1] = 'public_46_alter_column_drop_default'
+  WHEN (OLD."_pgroll_needs_backfill" AND (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_46_alter_column_drop_default'
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"();
 
 -- [8] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (pg_catalog.current_schemas(false))[1] = 'public_46_alter_column_drop_default' ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_46_alter_column_drop_default' ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
 -- [9] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (pg_catalog.current_schemas(false))[1] = 'public_46_alter_column_drop_default'
+  WHEN (CASE WHEN (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_46_alter_column_drop_default'
     THEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
@@ -100,7 +100,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE I
 -- [10] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (pg_catalog.current_schemas(false))[1] = 'public_46_alter_column_drop_default'
+  WHEN (CASE WHEN (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_46_alter_column_drop_default'
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."ticket_type")::text COLLATE "C" END
