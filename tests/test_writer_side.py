@@ -116,3 +116,46 @@ def test_the_writer_side_is_the_first_schema_names_resolve_in(
     runner.close()
     assert dict(pg_conn.execute("SELECT id, qty FROM items WHERE id IN (1, 500)")) == {
         1: 5000, 500: 6000}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("path", "statement"), [
+    pytest.param("public", f"UPDATE {NEW_VERSION}.items SET qty = 5 WHERE id = 1",
+                 id="new version's view from the target schema"),
+    pytest.param("public_01_setup", f"UPDATE {NEW_VERSION}.items SET qty = 5 WHERE id = 1",
+                 id="new version's view from the old version"),
+    pytest.param(NEW_VERSION, "UPDATE public.items SET qty = 5 WHERE id = 1",
+                 id="the table from the new version"),
+    pytest.param(NEW_VERSION, "UPDATE public_01_setup.items SET qty = 5 WHERE id = 1",
+                 id="old version's view from the new version"),
+    pytest.param("public", "UPDATE items SET _pgroll_new_qty = 5 WHERE id = 1",
+                 id="the copy by its physical name"),
+])
+def test_a_write_around_its_versions_view_is_refused(pg_conn: Connection, pg_dsn: str,
+                                                     path: str, statement: str) -> None:
+    """The version of a write is its session's search_path; a schema-qualified name reaches
+    the other version's columns without changing it. The trigger would then compute the
+    column the client just set and replace its value (the write was lost, silently): it is
+    refused instead, with a hint, and nothing changes."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, SETUP)
+    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    runner.start(migration(CHANGE, "02_qty"))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {path}")
+        with pytest.raises(psycopg.Error) as raised:
+            conn.execute(statement)
+        # Writes of each version through its own view still go through on the same row.
+        conn.execute(f"SET search_path TO {NEW_VERSION}")
+        conn.execute("UPDATE items SET qty = 70 WHERE id = 2")
+        conn.execute("SET search_path TO public_01_setup")
+        conn.execute("UPDATE items SET qty = 80 WHERE id = 3")
+    assert raised.value.sqlstate == "55000", raised.value
+    diagnostic = raised.value.diag
+    assert "search_path" in (diagnostic.message_primary or "")
+    assert "search_path" in (diagnostic.message_hint or "")
+    runner.complete()
+    runner.close()
+    assert dict(pg_conn.execute("SELECT id, qty FROM items WHERE id <= 3")) == {
+        1: 1, 2: 70, 3: 80}

@@ -49,6 +49,10 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_nam
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."sellers_name")::record OPERATOR(pg_catalog.*<>) ROW(OLD."sellers_name")::record THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tickets"."sellers_name", a column the new version public_44_add_table_unique_constraint hides, from a session whose search_path starts with that schema: down would replace the value written',
+      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
+  END IF;
   NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   RETURN NEW;
 END
@@ -60,6 +64,10 @@ CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"()
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*<>) ROW(OLD."_pgroll_new_sellers_name")::record THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tickets"."_pgroll_new_sellers_name", a column of the new version public_44_add_table_unique_constraint, from a session whose search_path does not start with that schema: up would replace the value written',
+      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
+  END IF;
   NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
   RETURN NEW;
 END
@@ -132,6 +140,10 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."sellers_zip")::record OPERATOR(pg_catalog.*<>) ROW(OLD."sellers_zip")::record THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tickets"."sellers_zip", a column the new version public_44_add_table_unique_constraint hides, from a session whose search_path starts with that schema: down would replace the value written',
+      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
+  END IF;
   NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   RETURN NEW;
 END
@@ -143,6 +155,10 @@ CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() 
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*<>) ROW(OLD."_pgroll_new_sellers_zip")::record THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tickets"."_pgroll_new_sellers_zip", a column of the new version public_44_add_table_unique_constraint, from a session whose search_path does not start with that schema: up would replace the value written',
+      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
+  END IF;
   NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
