@@ -6,7 +6,8 @@ The change (``pgroll_dsl/plan/triggers.py``):
    function, an operator or a type cast gets ``SET search_path = <schema>, pg_temp``, so it
    evaluates the expression where the backfill does, whoever writes (before, it ran with the
    writer's ``search_path``: a version schema of views only). One of columns and constants
-   alone gets no ``SET`` (its cost is about 8 % of a row UPDATE).
+   alone gets no ``SET`` (its cost is about 8 % of a row UPDATE), nor, since, one whose
+   names are all ``pg_catalog``'s by qualification or by the grammar (``CAST(a AS bigint)``).
 2. ``generated_on_new`` / ``_assign``: a stored generated column that ``up``/``down`` reads is
    NULL in ``NEW`` of a BEFORE trigger, so the trigger computes it from its generation
    expression over NEW's other fields (the *fill* trigger reads OLD, where it is stored).
@@ -508,6 +509,31 @@ def test_plain_columns_get_no_search_path(dsn: str) -> None:
         configs = _configs(dsn, APP)
         assert len(configs) >= 5, configs
         assert {name: config for name, config in configs.items() if config is not None} == {}
+        runner.rollback()
+    finally:
+        runner.close()
+
+
+def test_names_of_pg_catalog_get_no_search_path(dsn: str) -> None:
+    """A keyword type (``CAST(a AS bigint)``, ``b::varchar(9)``: ``pg_catalog``'s by the
+    grammar) and ``pg_catalog.``-qualified calls and operators resolve the same on every
+    search_path: no SET, and the values are right for a writer whose path holds decoys."""
+    _setup(dsn, APP, "create table t (id int primary key, a int, b int, c text);\n"
+           + _seed("a, b, c", "g % 100, g % 100, 'c'"))
+    runner = _runner(dsn, APP)
+    try:
+        runner.start(migration(
+            "alter table t alter a type bigint up `CAST(a AS bigint)` down `a::integer`;\n"
+            "alter table t alter c type varchar(9) up `c::varchar(9)` down `c`;\n"
+            "alter table t add x text up "
+            "`pg_catalog.concat(pg_catalog.upper(c), b OPERATOR(pg_catalog.+) 1)`;",
+            "02_x"))
+        configs = _configs(dsn, APP)
+        assert len(configs) >= 6, configs
+        assert {name: config for name, config in configs.items() if config is not None} == {}
+        with _client(dsn, _paths(APP)["old+public"]) as conn:
+            conn.execute("update t set b = 41, c = 'q' where id = 1")
+        assert _read(dsn, _paths(APP)["new"], "t")[1]["x"] == "Q42"
         runner.rollback()
     finally:
         runner.close()

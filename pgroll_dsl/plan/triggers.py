@@ -375,7 +375,8 @@ def resolves_names(expression: str) -> bool:
     """Whether ``expression`` names something PostgreSQL looks up through ``search_path``.
 
     A table in a sub-query, a function, an operator (the ``=`` of ``CASE x WHEN``
-    included), a type in a cast, a collation: the author wrote them
+    included), a type in a cast, a collation, unless it is named ``pg_catalog.x`` (the
+    keyword types are: ``CAST(v AS integer)`` needs no search): the author wrote them
     against the migration's schema, and the backfill evaluates them there, but a trigger
     function runs with the writer's ``search_path``, a version schema of views only. There a
     sub-query's table is the view of that version (a renamed or rewritten column is not the
@@ -386,8 +387,7 @@ def resolves_names(expression: str) -> bool:
     of a type change, ``coalesce(b, a)``) needs none.
     """
     found = calls(expression)
-    return not found.parsed or found.subquery or found.casts or found.collates or bool(
-        found.functions or found.operators)
+    return not found.parsed or found.subquery or found.searched
 
 
 # Types whose text form is the value itself, in every session: two values that print alike

@@ -357,7 +357,12 @@ class Calls:
     operators: frozenset[str]  # operator symbols
     casts: bool  # whether it casts anything (a user cast may run a function)
     subquery: bool
-    collates: bool = False  # whether it names a collation (``COLLATE x``)
+    # Whether it names a function, operator, type or collation other than as
+    # ``pg_catalog.name`` (``CASE x WHEN``'s ``=`` too): PostgreSQL looks an unqualified name
+    # up through ``search_path``, and what another schema holds may itself resolve names
+    # through it. The keyword types (``integer``, ``bigint``, ``varchar``...) are
+    # ``pg_catalog``'s by the grammar.
+    searched: bool = False
 
     @property
     def function_names(self) -> frozenset[str]:
@@ -378,27 +383,38 @@ def calls(text: str) -> Calls:
         return Calls(False, frozenset(), frozenset(), casts=False, subquery=False)
     functions: set[str] = set()
     operators: set[str] = set()
-    found = {"casts": False, "subquery": False, "collates": False}
+    found = {"casts": False, "subquery": False, "searched": False}
+
+    def named(names: Any) -> None:
+        parts = [str(getattr(n, "sval", "")) for n in names or ()]
+        if len(parts) < 2 or parts[0] != "pg_catalog":
+            found["searched"] = True
 
     class _Names(Visitor):
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
+            named(node.funcname)
             parts = [str(getattr(f, "sval", "")) for f in node.funcname or ()]
             if parts[:1] == ["pg_catalog"]:
                 parts = parts[1:]
             functions.add(".".join(parts).lower())
 
         def visit_A_Expr(self, ancestors: Any, node: ast.A_Expr) -> None:  # noqa: N802
+            named(node.name)
             operators.update(str(getattr(n, "sval", "")) for n in node.name or ())
 
         def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> None:  # noqa: N802
             found["casts"] = True
 
+        def visit_TypeName(self, ancestors: Any, node: ast.TypeName) -> None:  # noqa: N802
+            named(node.names)
+
         def visit_CaseExpr(self, ancestors: Any, node: ast.CaseExpr) -> None:  # noqa: N802
             if node.arg is not None:  # ``CASE x WHEN v``: each WHEN is ``x = v``
                 operators.add("=")
+                found["searched"] = True
 
         def visit_CollateClause(self, ancestors: Any, node: ast.CollateClause) -> None:  # noqa: N802
-            found["collates"] = True
+            named(node.collname)
 
         def visit_SubLink(self, ancestors: Any, node: ast.SubLink) -> None:  # noqa: N802
             found["subquery"] = True

@@ -30,8 +30,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill"
 -- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
+LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
@@ -65,8 +64,7 @@ $pgroll$;
 -- [6] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
+LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
   IF TG_OP = 'UPDATE' AND ROW(NEW."_pgroll_new_rating")::record OPERATOR(pg_catalog.*<>) ROW(OLD."_pgroll_new_rating")::record THEN
