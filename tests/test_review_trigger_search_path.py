@@ -495,45 +495,39 @@ def test_a_column_a_generated_column_reads_is_not_rewritten_nor_dropped(
 # ---- the cost side: which functions get SET search_path ----------------------------------
 
 
-def test_plain_columns_get_no_search_path(dsn: str) -> None:
-    """``up a down a`` of a type change, ``up coalesce(b, a) down b`` of a NOT NULL, and an
-    ``up b`` column copy: expressions of columns (and constants) alone, no SET."""
-    _setup(dsn, APP, "create table t (id int primary key, a int, b int);\n"
-           + _seed("a, b", "g % 100, g % 100"))
-    runner = _runner(dsn, APP)
-    try:
-        runner.start(migration(
-            "alter table t alter a type bigint up `a` down `a`;\n"
-            "alter table t alter b set not null up `coalesce(b, a)` down `b`;\n"
-            "alter table t add x bigint up `b`;", "02_x"))
-        configs = _configs(dsn, APP)
-        assert len(configs) >= 5, configs
-        assert {name: config for name, config in configs.items() if config is not None} == {}
-        runner.rollback()
-    finally:
-        runner.close()
+NO_SEARCH: dict[str, tuple[str, int, object]] = {  # change, functions at least, x of row 1
+    # ``up a down a`` of a type change, ``up coalesce(b, a) down b`` of a NOT NULL, an
+    # ``up b`` column copy: expressions of columns (and constants) alone.
+    "plain columns": (
+        "alter table t alter a type bigint up `a` down `a`;\n"
+        "alter table t alter b set not null up `coalesce(b, a)` down `b`;\n"
+        "alter table t add x bigint up `b`;", 5, 41),
+    # A keyword type (``CAST(a AS bigint)``, ``c::varchar(9)``: pg_catalog's by the grammar),
+    # pg_catalog-qualified calls and operators: they resolve the same on every search_path.
+    "names of pg_catalog": (
+        "alter table t alter a type bigint up `CAST(a AS bigint)` down `a::integer`;\n"
+        "alter table t alter c type varchar(9) up `c::varchar(9)` down `c`;\n"
+        "alter table t add x text up "
+        "`pg_catalog.concat(pg_catalog.upper(c), b OPERATOR(pg_catalog.+) 1)`;", 6, "Q42"),
+}
 
 
-def test_names_of_pg_catalog_get_no_search_path(dsn: str) -> None:
-    """A keyword type (``CAST(a AS bigint)``, ``b::varchar(9)``: ``pg_catalog``'s by the
-    grammar) and ``pg_catalog.``-qualified calls and operators resolve the same on every
-    search_path: no SET, and the values are right for a writer whose path holds decoys."""
+@pytest.mark.parametrize("case", list(NO_SEARCH))
+def test_functions_that_need_no_search_path(dsn: str, case: str) -> None:
+    """No SET on their functions, and the values right for a writer whose path holds the
+    decoys of ``public``."""
+    change, functions, x = NO_SEARCH[case]
     _setup(dsn, APP, "create table t (id int primary key, a int, b int, c text);\n"
            + _seed("a, b, c", "g % 100, g % 100, 'c'"))
     runner = _runner(dsn, APP)
     try:
-        runner.start(migration(
-            "alter table t alter a type bigint up `CAST(a AS bigint)` down `a::integer`;\n"
-            "alter table t alter c type varchar(9) up `c::varchar(9)` down `c`;\n"
-            "alter table t add x text up "
-            "`pg_catalog.concat(pg_catalog.upper(c), b OPERATOR(pg_catalog.+) 1)`;",
-            "02_x"))
+        runner.start(migration(change, "02_x"))
         configs = _configs(dsn, APP)
-        assert len(configs) >= 6, configs
+        assert len(configs) >= functions, configs
         assert {name: config for name, config in configs.items() if config is not None} == {}
         with _client(dsn, _paths(APP)["old+public"]) as conn:
             conn.execute("update t set b = 41, c = 'q' where id = 1")
-        assert _read(dsn, _paths(APP)["new"], "t")[1]["x"] == "Q42"
+        assert _read(dsn, _paths(APP)["new"], "t")[1]["x"] == x
         runner.rollback()
     finally:
         runner.close()

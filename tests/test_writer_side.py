@@ -36,6 +36,14 @@ ROWS = 60
 NEW_VERSION = "public_02_qty"
 
 
+def _seeded(pg_conn: Connection, dsn: str) -> Runner:
+    """The old version applied and ``ROWS`` rows in it; the runner that applied it."""
+    runner = make_runner(dsn)
+    apply(runner, SETUP)
+    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    return runner
+
+
 @dataclass
 class Deployed:
     """A client of the new version's code; what it wrote, by row id."""
@@ -67,10 +75,7 @@ class Deployed:
 def test_a_client_naming_an_absent_version_schema_writes_the_old_side(
         pg_conn: Connection, pg_dsn: str, ending: str) -> None:
     dsn = dsn_of(pg_dsn, pg_conn)
-    setup = make_runner(dsn)
-    apply(setup, SETUP)
-    setup.close()
-    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    _seeded(pg_conn, dsn).close()
     conn = psycopg.connect(dsn, autocommit=True,
                            **app.connection_options(NEW_VERSION, "public"))
     deployed = Deployed(conn)
@@ -104,9 +109,7 @@ def test_the_writer_side_is_the_first_schema_names_resolve_in(
     new-version writer: its statements reach the new version's views. Taken for an old one,
     its write of the copy was replaced by ``up`` of the old column."""
     dsn = dsn_of(pg_dsn, pg_conn)
-    runner = make_runner(dsn)
-    apply(runner, SETUP)
-    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    runner = _seeded(pg_conn, dsn)
     runner.start(migration(CHANGE, "02_qty"))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"SET search_path TO {path}")
@@ -138,9 +141,7 @@ def test_a_write_around_its_versions_view_is_refused(pg_conn: Connection, pg_dsn
     column the client just set and replace its value (the write was lost, silently): it is
     refused instead, with a hint, and nothing changes."""
     dsn = dsn_of(pg_dsn, pg_conn)
-    runner = make_runner(dsn)
-    apply(runner, SETUP)
-    pg_conn.execute(f"INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, {ROWS}) g")
+    runner = _seeded(pg_conn, dsn)
     runner.start(migration(CHANGE, "02_qty"))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"SET search_path TO {path}")
