@@ -12,10 +12,12 @@ The model works on *stages*: stage 0 is the old version (the schema before the m
 stage ``k`` the schema after the ``k``-th operation, the last stage the new version. A write
 through the old version sets stage 0 and is carried forward operation by operation; a write
 through the new version sets the last stage and is carried backward. A column an operation
-adds without ``up`` keeps its own value (it is nobody's function). The physical table only
-holds the old and the new columns, but composing per-operation functions is exactly what the
-migration promises (each operation's ``up`` is written against the schema the operations
-before it produced).
+adds without ``up`` keeps its own value (it is nobody's function); the stored generated
+column ``g`` is nobody's write: the model computes it in every stage from ``w`` (which every
+stage has), as PostgreSQL does after the triggers. The physical table only holds the old and
+the new columns, but composing per-operation functions is exactly what the migration
+promises (each operation's ``up`` is written against the schema the operations before it
+produced).
 
 Rows are owned: every client updates only rows it inserted or a fixed slice of the seeded
 rows, so the final state of a row does not depend on how clients interleave, only on the
@@ -72,6 +74,19 @@ SYNC_WRITE_TIMEOUT = 15.0  # seconds a write at a boundary outside a transaction
 REFS = 5  # refs(id) holds 1..REFS
 SEED_ROWS = 12
 
+# ``triple`` and ``third`` are functions of the migrated schema, created by ``prepare`` before
+# ``SETUP`` runs (a raw ``sql`` operation cannot share a migration with others; a reference
+# run in ``ref<N>`` gets its own). Clients' ``search_path`` is a version schema of views only:
+# a sync trigger that evaluates an ``up`` or ``down`` calling them must set its own
+# ``search_path`` (``TriAdd``, ``UBigint``), and so must one that computes ``g`` (a stored
+# generated column, not computed yet in a BEFORE trigger's ``NEW``) for an ``up`` reading it
+# (``GenAdd``). ``g`` reads ``w`` only, which no operation kind rewrites or drops (PGD324
+# refuses a migration that would).
+SETUP_FUNCTIONS = ("third", "triple")
+SETUP_SQL = ("CREATE FUNCTION {0}.triple(i int) RETURNS int LANGUAGE sql IMMUTABLE "
+             "AS 'select i * 3';\n"
+             "CREATE FUNCTION {0}.third(i bigint) RETURNS int LANGUAGE sql IMMUTABLE "
+             "AS 'select (i / 3)::int'")
 SETUP = """
 create table refs (id int primary key);
 create table items (
@@ -80,7 +95,10 @@ create table items (
   val int,
   title varchar(50),
   ref_id int constraint items_ref_fk references refs (id),
-  name text
+  name text,
+  u int,
+  w int,
+  g int generated always as `triple(w)` stored
 );
 """
 
@@ -123,7 +141,22 @@ class Schema:
 
 
 BASE_SCHEMA = Schema(columns=(("id", "id"), ("qty", "qty"), ("val", "val"),
-                              ("title", "title"), ("ref_id", "ref"), ("name", "name")))
+                              ("title", "title"), ("ref_id", "ref"), ("name", "name"),
+                              ("u", "u"), ("w", "w"), ("g", "g")))
+# Kinds of the stored generated columns: no client writes them, the model computes them.
+GENERATED = frozenset({"g"})
+
+
+def triple(value: int | None) -> int | None:
+    """The setup's ``triple`` (SQL: ``select i * 3``; NULL gives NULL)."""
+    return None if value is None else value * 3
+
+
+def with_generated(row: Row) -> Row:
+    """``row`` with ``g`` as PostgreSQL stores it: ``triple(w)`` (every stage has both)."""
+    if "g" in row:
+        row["g"] = triple(row["w"])
+    return row
 
 
 def _trunc_div(value: int, by: int) -> int:
@@ -326,8 +359,9 @@ class DropName(Op):
     def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
         name = before.name_of("name")
         row = {n: upper[n] for n in before.names() if n != name}
-        assert name is not None
-        row[name] = dropped_name(upper["id"], upper[before.name_of("qty")])
+        qty = before.name_of("qty")
+        assert name is not None and qty is not None
+        row[name] = dropped_name(upper["id"], upper[qty])
         return row
 
 
@@ -370,8 +404,80 @@ class AddPages(Op):
         return {**lower, "pages": own["pages"] if own is not None else None}
 
 
+class TriAdd(Op):
+    """A nullable column whose ``up`` calls the schema's function ``triple`` over ``val``.
+
+    Written unqualified: the trigger runs for writers whose ``search_path`` is a version
+    schema of views, where ``triple`` does not resolve, so the trigger function must carry its
+    own ``search_path`` (the backfill runs in the schema)."""
+
+    key = "tri_add"
+    kinds = frozenset({"tri", "val"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.has("val") and not before.has("tri")
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items add tri int up `triple(val)`;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=(*before.columns, ("tri", "tri")))
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward({**lower, "tri": None}, own, before)
+        row["tri"] = triple(lower["val"])
+        return row
+
+
+class UBigint(Op):
+    """``u`` int -> bigint through a copy, ``up`` and ``down`` each calling a function of the
+    schema (unqualified): up triples, down divides by 3 (truncating, as SQL's ``/`` does)."""
+
+    key = "u_bigint"
+    kinds = frozenset({"u"})
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items alter u type bigint up `triple(u)` down `third(u)`;"
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward(lower, own, before)
+        row["u"] = triple(lower["u"])
+        return row
+
+    def backward(self, upper: Row, own: Row | None, before: Schema) -> Row:
+        row = super().backward(upper, own, before)
+        row["u"] = None if upper["u"] is None else _trunc_div(upper["u"], 3)
+        return row
+
+
+class GenAdd(Op):
+    """A nullable column whose ``up`` reads the stored generated column ``g`` (and ``val``).
+
+    ``g`` is not computed yet in a BEFORE trigger's ``NEW``: the trigger computes it from its
+    expression, ``triple(w)``, over ``NEW`` (a call of the schema's function, so with the
+    trigger's own ``search_path``); an old-version write of ``w`` alone changes ``gx``."""
+
+    key = "gen_add"
+    kinds = frozenset({"gx", "g", "val"})
+
+    def applicable(self, before: Schema) -> bool:
+        return before.has("val") and not before.has("gx")
+
+    def dsl(self, before: Schema) -> str:
+        return "alter table items add gx int up `g + coalesce(val, 0)`;"
+
+    def after(self, before: Schema) -> Schema:
+        return dataclasses.replace(before, columns=(*before.columns, ("gx", "gx")))
+
+    def forward(self, lower: Row, own: Row | None, before: Schema) -> Row:
+        row = super().forward({**lower, "gx": None}, own, before)
+        row["gx"] = None if lower["g"] is None else lower["g"] + (lower["val"] or 0)
+        return row
+
+
 OP_KINDS: tuple[Op, ...] = (QtyBigint(), ScoreAdd(), IndexVal(), RefBigint(), RenameName(),
-                            ValNotNull(), CheckQty(), DropName(), TitleText(), AddPages())
+                            ValNotNull(), CheckQty(), DropName(), TitleText(), AddPages(),
+                            TriAdd(), UBigint(), GenAdd())
 OPS = {op.key: op for op in OP_KINDS}
 
 
@@ -450,6 +556,10 @@ TRIPLES = [
     spec("check_qty", "ref_bigint", "add_pages"),
     spec("add_pages", "drop_name", "title_text"),
     spec("score_add", "ref_bigint", "title_text"),
+    # The schema's function in up/down, and up reading a generated column (over the copies
+    # of a rewritten column, val's or qty's).
+    spec("val_not_null", "tri_add", "gen_add"),
+    spec("qty_bigint", "u_bigint", "gen_add"),
 ]
 
 # The reproductions of the issue.
@@ -523,7 +633,8 @@ class RowModel:
         previous = None if insert else self.rows[row_id]
         base: Row = ({n: None for n in self.stages[0].names()} if previous is None
                      else dict(previous[0]))
-        self.rows[row_id] = self._forward({**base, **values, "id": row_id}, previous)
+        self.rows[row_id] = self._forward(with_generated({**base, **values, "id": row_id}),
+                                          previous)
         self.last_writer[row_id] = who
 
     def new_write(self, row_id: int, values: Row, insert: bool, who: str) -> None:
@@ -531,7 +642,8 @@ class RowModel:
         previous = None if insert else self.rows[row_id]
         base: Row = ({n: None for n in self.stages[-1].names()} if previous is None
                      else dict(previous[-1]))
-        self.rows[row_id] = self._backward({**base, **values, "id": row_id}, previous)
+        self.rows[row_id] = self._backward(with_generated({**base, **values, "id": row_id}),
+                                           previous)
         self.last_writer[row_id] = who
 
     def old(self, row_id: int) -> Row:
@@ -556,6 +668,8 @@ def seed_values(row_id: int) -> Row:
         "title": f"seed {row_id}",
         "ref_id": None if row_id % 5 == 0 else row_id % REFS + 1,
         "name": dropped_name(row_id, qty) if row_id % 2 else f"name {row_id}",
+        "u": None if row_id % 5 == 1 else row_id * 4 - 30,
+        "w": None if row_id % 6 == 0 else row_id * 7 - 20,
     }
 
 
@@ -565,16 +679,20 @@ def write_values(version: Schema, role: str, seq: int, row_id: int, insert: bool
     update, one rotating column otherwise (so updates that leave columns alone are exercised).
 
     Old clients also write what only the old version allows (NULL ``val``, negative ``qty``);
-    new and base clients write what every version they may meet accepts.
+    new and base clients write what every version they may meet accepts. Nobody writes a
+    stored generated column (``GENERATED``).
     """
-    names = [n for n in (columns or version.names()) if n != "id"]
+    def kind_of(name: str) -> str:
+        return version.kind_of(name) if columns is None else BASE_SCHEMA.kind_of(name)
+
+    names = [n for n in (columns or version.names())
+             if n != "id" and kind_of(n) not in GENERATED]
     if not insert and seq % 2 == 1:
         names = [names[seq // 2 % len(names)]]
     free = role == OLD
     out: Row = {}
     for name in names:
-        kind = version.kind_of(name) if columns is None else BASE_SCHEMA.kind_of(name)
-        out[name] = _value(kind, version, free, role, seq, row_id)
+        out[name] = _value(kind_of(name), version, free, role, seq, row_id)
     return out
 
 
@@ -598,6 +716,20 @@ def _value(kind: str, version: Schema, free: bool, role: str, seq: int, row_id: 
         return seq * 17 + 5
     if kind == "pages":
         return None if seq % 3 == 0 else seq + 1
+    if kind == "u":
+        if seq % 6 == 5:
+            return None
+        magnitude = seq * 3 + row_id % 71
+        return -magnitude if seq % 4 == 2 else magnitude  # no constraint: negative for all
+    if kind == "w":
+        if seq % 4 == 0:
+            return None
+        magnitude = seq * 5 + row_id % 89
+        return -magnitude if free and seq % 3 == 1 else magnitude
+    if kind == "tri":
+        return None if seq % 5 == 0 else seq * 13 + 2
+    if kind == "gx":
+        return None if seq % 5 == 1 else seq * 19 + 3
     raise AssertionError(kind)
 
 
@@ -726,9 +858,17 @@ def make_runner(dsn: str, schema: str = SCHEMA, batch_size: int = BATCH_SIZE,
 
 
 def prepare(conn: Connection, dsn: str, schema: str = SCHEMA, rows: int = SEED_ROWS) -> None:
-    """Apply the setup migration (the old version) and seed refs and items."""
+    """Create the setup's functions, apply the setup migration (the old version) and seed
+    refs and items.
+
+    The functions are created outside any migration and without an inferred one (pgroll's
+    DDL event trigger would record it once an earlier ``prepare`` made the state schema):
+    the history holds exactly the setup migration, as before the functions existed."""
     if schema != SCHEMA:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    with conn.transaction():
+        conn.execute("SET LOCAL pgroll.no_inferred_migrations = 'TRUE'")
+        conn.execute(sql.SQL(SETUP_SQL).format(sql.Identifier(schema)))
     runner = make_runner(dsn, schema)
     try:
         runner.start(setup_migration())
@@ -743,8 +883,9 @@ def seed(conn: Connection, schema: str, rows: int) -> None:
         sql.Identifier(schema, "refs")), (REFS,))
     with conn.cursor() as cursor:
         cursor.executemany(
-            sql.SQL("INSERT INTO {} (id, qty, val, title, ref_id, name) "
-                    "VALUES (%(id)s, %(qty)s, %(val)s, %(title)s, %(ref_id)s, %(name)s)"
+            sql.SQL("INSERT INTO {} (id, qty, val, title, ref_id, name, u, w) "
+                    "VALUES (%(id)s, %(qty)s, %(val)s, %(title)s, %(ref_id)s, %(name)s, "
+                    "%(u)s, %(w)s)"
                     ).format(sql.Identifier(schema, "items")),
             [seed_values(i) for i in range(1, rows + 1)])
 
@@ -864,7 +1005,8 @@ def dump_diff(before: str | None, after: str | None) -> list[str]:
 
 def internal_leftovers(conn: Connection, schema: str = SCHEMA) -> list[str]:
     """Objects of a migration that must be gone after complete or rollback: ``_pgroll_``
-    columns, constraints and indexes; triggers; functions of the target schema."""
+    columns, constraints and indexes; triggers; functions of the target schema (but the
+    setup's own, ``SETUP_FUNCTIONS``)."""
     found = conn.execute(
         "SELECT 'column ' || c.relname || '.' || a.attname FROM pg_attribute a "
         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -884,7 +1026,8 @@ def internal_leftovers(conn: Connection, schema: str = SCHEMA) -> list[str]:
         "UNION ALL SELECT 'invalid index ' || c.relname FROM pg_index i JOIN pg_class c "
         "ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %(s)s AND NOT i.indisvalid", {"s": schema}).fetchall()
-    return sorted(r[0] for r in found)
+    setup = {f"function {name}" for name in SETUP_FUNCTIONS}
+    return sorted(r[0] for r in found if r[0] not in setup)
 
 
 def view_columns(conn: Connection, schema: str) -> list[tuple[Any, ...]]:

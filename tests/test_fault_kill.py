@@ -3,12 +3,13 @@
 ``PGROLL_DSL_KILL_AT=<phase>:<n>`` makes ``pgroll-dsl`` kill itself right before step ``n``
 of a phase (``n = total + 1``: after the last step, before the phase is recorded finished);
 ``backfill:<k>`` after ``k`` backfill batches. For each migration of the issue's
-reproductions, and each phase, the harness kills a real process at every boundary, lets the
-version clients write (old, new once its schema exists, the physical table), checks that
-``status`` tells the truth, recovers the way the tool says (start again, complete again,
-rollback again, or rollback after a crashed start) and checks the same data invariants as the
-in-process harness: the model of ``fault_model`` row for row, the catalog of a clean run after
-complete, the schema exactly as before after rollback.
+reproductions (and one whose sync triggers call a function of the migrated schema and read
+a stored generated column: ``KILL_SPECS``), and each phase, the harness kills a real process
+at every boundary, lets the version clients write (old, new once its schema exists, the
+physical table), checks that ``status`` tells the truth, recovers the way the tool says
+(start again, complete again, rollback again, or rollback after a crashed start) and checks
+the same data invariants as the in-process harness: the model of ``fault_model`` row for
+row, the catalog of a clean run after complete, the schema exactly as before after rollback.
 
 Each kill point runs on its own database cloned from a template (``CREATE DATABASE ...
 TEMPLATE``), so a point costs two short processes. A start killed at step ``n`` is resumed
@@ -309,9 +310,11 @@ def report(s: Spec, title: str, problems: list[str], points: int) -> None:
 
 
 # The smoke scope (CI's second server) kills at every boundary of the largest reproduction
-# (four operations, a backfill, an index build); the full scope, of all three.
+# (four operations, a backfill, an index build); the full scope, of all three, and of a
+# migration whose sync triggers call the schema's function (``up`` and ``down`` of u_bigint)
+# and compute a stored generated column over ``NEW`` (gen_add reads ``g = triple(w)``).
 KILL_SPECS = ([fm.REPRO_A] if os.environ.get("PGROLL_DSL_FAULT_SCOPE") == "smoke"
-              else fm.REPROS)
+              else [*fm.REPROS, fm.spec("u_bigint", "gen_add")])
 
 
 @pytest.mark.parametrize("phase", ["start", "complete", "rollback"])
