@@ -7,7 +7,8 @@ A table ``t(id bigint primary key, v int, payload text)`` of ``--rows`` rows; th
 and with one or two BEFORE UPDATE row triggers whose ``WHEN`` is false for every row: plain
 ``false``, or the sync triggers' writer test (the first schema of ``search_path`` compared
 with a version schema's name, ``plan.triggers.is_new_version``), once per side of writers as
-the sync triggers have it; and, the floor of any such test, the setting read and compared
+the sync triggers have it, and the test it replaced (the setting's text cut at its first
+comma); and, the floor of any test of the setting's text, the setting read and compared
 whole. Each after ``VACUUM`` and ``CHECKPOINT``, rolled back,
 interleaved, ``--runs`` times. ratio = time without a trigger ÷ time with. Nothing is asserted.
 """
@@ -30,14 +31,20 @@ from _common import (
     write_json,
 )
 
-WRITER = ("pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), "
-          "',', 1), ' \"') = 'public_02_x'")
+from pgroll_dsl.plan.triggers import is_new_version
+
+WRITER = is_new_version("public_02_x")
+# The writer test before a8f16db: the setting's text, cut at its first comma (it misread a
+# schema name with a comma or a double quote, and "$user" or pg_catalog named first).
+SETTING_CUT = ("pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting("
+               "'search_path'), ',', 1), ' \"') = 'public_02_x'")
 CASES: dict[str, list[str]] = {
     "no trigger": [],
     "one trigger, WHEN false": ["false"],
     "two triggers, WHEN false": ["false", "false"],
     "one trigger, the writer test": [WRITER],
     "two triggers, one writer test each (one per side)": [WRITER, f"NOT ({WRITER})"],
+    "one trigger, the writer test before a8f16db (setting cut at a comma)": [SETTING_CUT],
     # The floor of any test that reads the setting: the read and a comparison, nothing else.
     "one trigger, current_setting('search_path') = name": [
         "pg_catalog.current_setting('search_path') = 'public_02_x'"],
