@@ -890,8 +890,6 @@ def _cut_point(server: Server, t: Templates, phase: str, target: str, recovery: 
                                 f"{cut.describe()}")
             if not finished:
                 named = step_named(t.plan, phase, target)
-                if target == f"start:{_backfill_step(t.plan)}":  # see test_..._names_the_backfill
-                    named = f"after step {_backfill_step(t.plan) - 1}"
                 problems += [f"{p}:\n{cut.stderr.strip()}" for p in stderr_problems(
                     cut.stderr, phase, named, t.file)]
             # status tells the truth: the migration is still active
@@ -1280,14 +1278,6 @@ def test_connection_cut_around_the_drop_index_after_completes_transaction(
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "start resumes an interrupted migration by its name alone (Runner._interrupted): after the "
-    "connection was lost, `start FILE` with FILE edited (here `* 10` -> `* 100`, `+ 1000` -> "
-    "`+ 7`) prints only `resuming the start of \"02_change\" at step 5 of 23`, runs the "
-    "stored plan of the old text and exits 0; with --complete the database and its history "
-    "hold the old up/down while the file says otherwise. `start --plan` refuses a plan that "
-    "differs from the one started (`run rollback first`); the file should be refused the same "
-    "way"))
 def test_start_again_refuses_an_edited_file(server: Server, templates: Templates,
                                             tmp_path: Path) -> None:
     file = tmp_path / f"{CHANGE_NAME}.pgroll"
@@ -1320,12 +1310,6 @@ def test_a_dead_database_gets_one_line(templates: Templates, command: list[str])
                                                    '"nowhere" on 127.0.0.1'), result.describe()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the step before the backfill is cut: run_step reads the table's row estimate "
-    "(estimated_rows) on the executor's connection before the step's own error handling, so "
-    "the raw driver error reaches start's catch-all: `error: start stopped after step 21: "
-    "terminating connection ...` names no step, where every other boundary gets `the "
-    "connection was lost during start: <the step>: ...`"))
 def test_a_cut_before_the_backfill_names_the_backfill(server: Server,
                                                       templates: Templates) -> None:
     target = f"start:{_backfill_step(templates.plan)}"
@@ -1337,13 +1321,6 @@ def test_a_cut_before_the_backfill_names_the_backfill(server: Server,
                            templates.file) == [], cut.stderr
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the executor's wait for lock holders (_HOLDERS in backends/live.py) matches "
-    "pg_locks.relation against the step's table OIDs without pg_locks.database: a session of "
-    "ANOTHER database that holds a lock on a relation with the same OID (every database "
-    "cloned from one template, or restored from one dump, has the same OIDs) makes start "
-    "wait --lock-wait (default 60 s) before every step that takes a strong lock, and report "
-    "`waiting for backend N to release items` for a backend that holds nothing here"))
 def test_a_lock_in_another_database_does_not_hold_up_the_executor(
         server: Server, templates: Templates) -> None:
     with server.clone(templates.setup) as (dsn, admin), \

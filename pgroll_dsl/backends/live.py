@@ -72,7 +72,8 @@ _HOLDERS = (
     "ON s.oid = c.relnamespace WHERE s.nspname = ANY(%s::text[])) "
     "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.granted AND l.locktype = "
     "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND l.relation "
-    "IN (SELECT oid FROM related) ORDER BY 1")
+    "IN (SELECT oid FROM related) AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+    "WHERE datname = pg_catalog.current_database()) ORDER BY 1")
 
 
 class StepFailed(Exception):
@@ -206,11 +207,13 @@ class Executor:
             self._clear_invalid_index(step.index)
         backfill = step.kind is StepKind.BACKFILL and step.relation is not None
         if backfill and step.relation is not None:
-            total = estimated_rows(self.conn, self.session.schema, step.relation)
-            self._backfilling = (step.relation, total)
+            table = step.relation
+            total = self._as_the_step(
+                step, lambda: estimated_rows(self.conn, self.session.schema, table))
+            self._backfilling = (table, total)
             self._noted = -NOTE_EVERY  # a new backfill's first note is shown at once
             if self.on_progress is not None:
-                self.on_progress(step.relation, 0, total)
+                self.on_progress(table, 0, total)
         try:
             if backfill and step.key and self.backfill_workers > 1:
                 self._in_workers(step)
@@ -313,9 +316,20 @@ class Executor:
             except _ALREADY_DONE:
                 raise
             except psycopg.Error as err:
-                if self.conn.broken or self.conn.closed:
-                    raise ConnectionLost(current(), err) from err
-                raise StepFailed(current(), err) from err
+                raise self._failed(current(), err) from err
+
+    def _failed(self, step: Step, err: psycopg.Error) -> StepFailed:
+        """How a step failed: the connection lost (whether it ran is unknown), or the step."""
+        if self.conn.broken or self.conn.closed:
+            return ConnectionLost(step, err)
+        return StepFailed(step, err)
+
+    def _as_the_step(self, step: Step, read: Callable[[], int]) -> int:
+        """A read a step makes before it runs, failing as the step would."""
+        try:
+            return read()
+        except psycopg.Error as err:
+            raise self._failed(step, err) from err
 
     def _wait_for_holders(self, step: Step, deadline: float,
                           schemas: tuple[str, ...] = ()) -> None:

@@ -7,6 +7,7 @@ schema is active at a time; complete and rollback run the plan stored at start.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -254,7 +255,7 @@ class Runner:
         made for (``backends/saved_plan.py``); the state records them as it records a plan.
         """
         with self.exclusive():
-            resumed = self._interrupted(migration.name)
+            resumed = self._interrupted(migration)
             if resumed is not None:
                 plan, done = resumed
                 if saved is not None and plan != saved.plan:
@@ -312,12 +313,21 @@ class Runner:
         self.executor.run_step(unit.steps[0], resuming=resuming)
         self.state.record_progress(name, end)
 
-    def _interrupted(self, name: str) -> tuple[Plan, int] | None:
+    def _interrupted(self, migration: ir.Migration) -> tuple[Plan, int] | None:
+        """The plan and the steps done of this migration's start, if it was interrupted.
+
+        Refused when the migration's text is not the one that was started: resuming would
+        finish the old text's plan while the file says otherwise.
+        """
+        name = migration.name
         with self._errors():
             self._require_init()
             active = self.state.active()
         if active is None or active.name != name or active.plan is None:
             return None
+        if active.migration != json.loads(json.dumps(to_document(migration))):
+            raise CommandError(f'"{name}" was started from another text of the migration (the '
+                               "file changed since): run rollback first, then start it again")
         plan = plan_from_document(active.plan)
         if active.rollback_steps_done:
             raise CommandError(f'the rollback of "{name}" ran part-way; run rollback again to '
