@@ -1,4 +1,11 @@
-"""Type changes tried on an empty copy of the table before anything runs.
+"""What the live start asks the server before anything runs: ownership, type changes.
+
+A table the migration alters must be the role's (``ALTER TABLE``, ``CREATE TRIGGER``, a
+rollback's ``LOCK``): found out at its step, the steps before it are done, and the rollback
+that undoes them stops at the same table, so nothing could undo them. ``unowned_tables``
+names them first.
+
+Type changes are tried on an empty copy of the table.
 
 Changing a column's type carries its default and the checks that name it over to the copy.
 Whether PostgreSQL can convert them (``text default '0'`` to ``integer`` cannot; a check
@@ -18,10 +25,28 @@ import psycopg
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.plan.model import Phase, Plan
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
 _PROBE = "pgroll_dsl_type_probe"
+
+
+_UNOWNED = (
+    "SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.unnest(%s::text[]) "
+    "AS n(name) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name) "
+    "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
+
+
+def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[str]:
+    """One message per existing table of the plan's steps that the role does not own."""
+    names = sorted({qualified(schema, step.relation) for phase in Phase
+                    for step in plan.phase(phase) if step.relation is not None})
+    role = conn.execute("SELECT current_user").fetchone()
+    user = quote_ident(str(role[0])) if role is not None else "the role"
+    return [f"the role {user} does not own table {quote_ident(table)} (its owner is "
+            f"{quote_ident(owner)}): run the migration as the owner, or GRANT "
+            f"{quote_ident(owner)} TO {user}" for table, owner in conn.execute(_UNOWNED, (names,))]
 
 
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,

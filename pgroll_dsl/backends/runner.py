@@ -25,7 +25,7 @@ from pgroll_dsl.backends.live import (
     connect,
     first_line,
 )
-from pgroll_dsl.backends.probe import type_change_problems
+from pgroll_dsl.backends.probe import type_change_problems, unowned_tables
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
@@ -270,6 +270,11 @@ class Runner:
                 plan = self.plan(migration) if saved is None else self._reviewed(migration,
                                                                                    saved)
                 done = 0
+                with self._errors():
+                    unowned = unowned_tables(self.conn, self.state.schema, plan)
+                if unowned:
+                    raise CommandError("start refused, nothing was changed: "
+                                       + "; ".join(unowned))
                 with self._errors():
                     self.state.record_start(migration.name, to_document(migration),
                                             plan_document(plan))
