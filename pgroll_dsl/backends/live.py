@@ -76,6 +76,10 @@ _HOLDERS = (
     "WHERE datname = pg_catalog.current_database()) ORDER BY 1")
 
 
+# What a failure of the state's bookkeeping inside a phase's transaction is reported as.
+_RECORD = Step(sql="", summary="record the steps done in the state schema", lock=Lock.NONE)
+
+
 class StepFailed(Exception):
     """A step failed; ``step`` says which, ``cause`` why (the database's message)."""
 
@@ -244,6 +248,7 @@ class Executor:
                     current[0] = step
                     before(offset, step)
                     self._execute(step)
+                current[0] = _RECORD  # a failure now is the state's, not the last step's
                 after()
 
         gate = next((s for s in steps if s.lock in CONFLICTS and s.relation), steps[0])

@@ -352,8 +352,12 @@ class Runner:
             raise PartialFailure(f"{failure}; rolling back failed too: {second}",
                                  Phase.ROLLBACK) from failure
         if isinstance(failure.cause, psycopg.errors.InsufficientPrivilege):
-            raise Unreachable(f"start failed, changes rolled back: {failure}; the role needs "
-                              "to own the tables it migrates") from failure
+            # It owns the tables (checked before the first step): a grant is missing, on the
+            # object the server's message names.
+            raise Unreachable(f"start failed, changes rolled back: {failure}; grant the role "
+                              "the privilege this step needs on the object named (CREATE on "
+                              "the database or a schema; TRIGGER, SELECT or UPDATE on a "
+                              "table)") from failure
         raise CommandError(f"start failed, changes rolled back: {failure}") from failure
 
     def _active(self) -> tuple[str, Plan, Active]:
