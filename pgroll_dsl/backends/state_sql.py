@@ -91,9 +91,9 @@ RETURNS text SECURITY DEFINER SET search_path = placeholder, pg_catalog, pg_temp
         JOIN ancestors a ON m.name = a.parent AND m.schema = a.schema
     )
     SELECT a.version_schema FROM ancestors a
-    WHERE EXISTS (
-        SELECT 1 FROM information_schema.schemata s
-        WHERE s.schema_name = p_schema_name || '_' || a.version_schema
+    WHERE EXISTS (  -- pg_namespace: information_schema shows only the schemas a role may use
+        SELECT 1 FROM pg_catalog.pg_namespace s
+        WHERE s.nspname = p_schema_name || '_' || a.version_schema
     )
     ORDER BY a.depth ASC OFFSET p_depth LIMIT 1
 $$ LANGUAGE sql STABLE;
