@@ -766,6 +766,20 @@ def connect_client(dsn: str, search_path: str, label: str) -> Connection:
     return conn
 
 
+def write_statement(kind: str, row_id: int,
+                    values: dict[str, Any]) -> tuple[sql.Composed, list[Any]]:
+    """The INSERT or UPDATE of ``items`` a client write makes, returning the row as JSON."""
+    columns = list(values)
+    if kind == "insert":
+        return sql.SQL("INSERT INTO items ({}) VALUES ({}) RETURNING to_jsonb(items.*)").format(
+            sql.SQL(", ").join(map(sql.Identifier, ["id", *columns])),
+            sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1))), [
+                row_id, *values.values()]
+    return sql.SQL("UPDATE items SET {} WHERE id = %s RETURNING to_jsonb(items.*)").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)), [
+            *values.values(), row_id]
+
+
 class Client:
     """A version client: one connection, one worker thread, writes executed strictly in the
     order they were submitted (so its rows' final state is well defined)."""
@@ -787,21 +801,8 @@ class Client:
         return self.pool.submit(self._execute, write)
 
     def _execute(self, write: Write) -> Write:
-        columns = list(write.values)
         try:
-            if write.kind == "insert":
-                statement = sql.SQL("INSERT INTO items ({}) VALUES ({}) "
-                                    "RETURNING to_jsonb(items.*)").format(
-                    sql.SQL(", ").join(map(sql.Identifier, ["id", *columns])),
-                    sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1)))
-                params = [write.row_id, *write.values.values()]
-            else:
-                statement = sql.SQL("UPDATE items SET {} WHERE id = %s "
-                                    "RETURNING to_jsonb(items.*)").format(
-                    sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c))
-                                       for c in columns))
-                params = [*write.values.values(), write.row_id]
-            cursor = self.conn.execute(statement, params)
+            cursor = self.conn.execute(*write_statement(write.kind, write.row_id, write.values))
             rows = cursor.fetchall()
             write.returned = tuple(rows[0][0]) if len(rows) == 1 else ()
             if len(rows) != 1:

@@ -234,21 +234,9 @@ class Client:
         return self.pool.submit(self._execute, write)
 
     def _execute(self, write: Write) -> Write:
-        names = list(write.values)
         try:
-            if write.kind == "insert":
-                statement = sql.SQL("INSERT INTO items ({}) VALUES ({}) "
-                                    "RETURNING to_jsonb(items.*)").format(
-                    sql.SQL(", ").join(map(sql.Identifier, ["id", *names])),
-                    sql.SQL(", ").join(sql.Placeholder() * (len(names) + 1)))
-                params = [write.row_id, *write.values.values()]
-            else:
-                statement = sql.SQL("UPDATE items SET {} WHERE id = %s "
-                                    "RETURNING to_jsonb(items.*)").format(
-                    sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n))
-                                       for n in names))
-                params = [*write.values.values(), write.row_id]
-            rows = self.conn.execute(statement, params).fetchall()
+            rows = self.conn.execute(
+                *fm.write_statement(write.kind, write.row_id, write.values)).fetchall()
             if len(rows) != 1:
                 write.error, write.sqlstate = f"touched {len(rows)} rows", "ROWS"
                 return write
