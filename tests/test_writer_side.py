@@ -121,7 +121,18 @@ def test_the_writer_side_is_the_first_schema_names_resolve_in(
         1: 5000, 500: 6000}
 
 
+# A row trigger cannot see through which view a write came: the version is the search_path.
+# Refusing an UPDATE that set the column the trigger computes (86a59d9) also refused the
+# table's own BEFORE triggers setting it (named to sort before ours), foreign-key actions
+# (ON UPDATE CASCADE, ON DELETE SET NULL) run for a new-version writer, and missed rows the
+# backfill had not reached: withdrawn. Telling the version by where the table's name
+# resolves (to_regclass) would cover these; not done yet.
+AROUND = ("a write around its version's view by a schema-qualified name is taken for a write "
+          "of the session's search_path version, and up or down replaces its value")
+
+
 @pytest.mark.postgres
+@pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception), reason=AROUND)
 @pytest.mark.parametrize(("path", "statement"), [
     pytest.param("public", f"UPDATE {NEW_VERSION}.items SET qty = 5 WHERE id = 1",
                  id="new version's view from the target schema"),

@@ -25,13 +25,17 @@ import psycopg
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.plan.model import Phase, Plan
+from pgroll_dsl.plan.model import Lock, Phase, Plan
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
 _PROBE = "pgroll_dsl_type_probe"
 
 
+# The locks of statements only a table's owner may run (ALTER TABLE, CREATE INDEX, a
+# phase's LOCK before them); not a view's (every table gets one), nor the backfill's writes.
+_OWNERS = frozenset({Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE,
+                     Lock.SHARE_UPDATE_EXCLUSIVE})
 _UNOWNED = (
     "SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.unnest(%s::text[]) "
     "AS n(name) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name) "
@@ -41,7 +45,8 @@ _UNOWNED = (
 def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[str]:
     """One message per existing table of the plan's steps that the role does not own."""
     names = sorted({qualified(schema, step.relation) for phase in Phase
-                    for step in plan.phase(phase) if step.relation is not None})
+                    for step in plan.phase(phase)
+                    if step.relation is not None and step.lock in _OWNERS})
     role = conn.execute("SELECT current_user").fetchone()
     user = quote_ident(str(role[0])) if role is not None else "the role"
     return [f"the role {user} does not own table {quote_ident(table)} (its owner is "

@@ -213,41 +213,6 @@ def copies_read(side: Side, earlier: list[Side]) -> tuple[Side, ...]:
     return tuple(reversed(found))
 
 
-def _around_the_view(spec: TriggerSpec, kind: Kind, target: str) -> list[str]:
-    """Refuse an UPDATE that set the column this function is about to compute.
-
-    The column it computes is one its writers' view does not show (the copy for old-version
-    writers, the old column for new-version ones): a write that changed it came around that
-    view, by a schema-qualified name (``UPDATE public_02_x.t`` from a session whose
-    search_path starts elsewhere, ``UPDATE public.t`` from a new-version one): no trigger
-    before this one writes that column, so its stored value is the old one. Computing it
-    anyway would overwrite what the client wrote; the version is told by the search_path
-    alone (a row trigger cannot see through which view a write came), so the write fails
-    instead, with how to make it.
-    """
-    column = f"{qualified(spec.schema, spec.table)}.{quote_ident(target)}"
-    if kind is Kind.UP:
-        what = (f"sets {column}, a column of the new version {spec.version_schema}, from a "
-                f"session whose search_path does not start with that schema: up would "
-                "replace the value written")
-    else:
-        what = (f"sets {column}, a column the new version {spec.version_schema} hides, from a "
-                "session whose search_path starts with that schema: down would replace the "
-                "value written")
-    hint = ("A client picks its version by its search_path (SET search_path TO the version "
-            "schema), not by schema-qualified names: the sync triggers tell the versions' "
-            "writes apart by it.")
-    name = quote_ident(target)
-    # Compared by their stored bytes (``*<>``): every type, json and point too, has them.
-    # (A ROW constructor on both sides would compare field by field, with the type's own.)
-    return [f"  IF TG_OP = 'UPDATE' AND ROW(NEW.{name})::record OPERATOR(pg_catalog.*<>) "
-            f"ROW(OLD.{name})::record THEN",
-            f"    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = "
-            f"{quote_literal('pgroll-dsl: this write ' + what)},",
-            f"      HINT = {quote_literal(hint)};",
-            "  END IF;"]
-
-
 def _assign(spec: TriggerSpec, side: Side, indent: str) -> list[str]:
     """``NEW.target := side.expression`` on the row being written.
 
@@ -338,7 +303,9 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
         fill = [
             f"IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
             f"  PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
-            f"ELSIF NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN",
+            # Compared by stored bytes: json and point have no = for IS NOT DISTINCT FROM.
+            f"ELSIF ROW(NEW.{target})::record OPERATOR(pg_catalog.*=) ROW(OLD.{target})::record"
+            " THEN",
             *_fill(spec, "  "),
             "END IF;",
         ]
@@ -350,7 +317,6 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     else:
         side = spec.side(kind)
         assert side is not None
-        body.extend(_around_the_view(spec, kind, side.target))
         body.extend(_assign(spec, side, "  "))
     if spec.marks and kind is not Kind.DOWN:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
@@ -376,7 +342,8 @@ def resolves_names(expression: str) -> bool:
 
     A table in a sub-query, a function, an operator (the ``=`` of ``CASE x WHEN``
     included), a type in a cast, a collation, unless it is named ``pg_catalog.x`` (the
-    keyword types are: ``CAST(v AS integer)`` needs no search): the author wrote them
+    keyword types are: ``CAST(v AS integer)`` needs no search; a function always counts, its
+    arguments may name objects): the author wrote them
     against the migration's schema, and the backfill evaluates them there, but a trigger
     function runs with the writer's ``search_path``, a version schema of views only. There a
     sub-query's table is the view of that version (a renamed or rewritten column is not the

@@ -357,11 +357,11 @@ class Calls:
     operators: frozenset[str]  # operator symbols
     casts: bool  # whether it casts anything (a user cast may run a function)
     subquery: bool
-    # Whether it names a function, operator, type or collation other than as
-    # ``pg_catalog.name`` (``CASE x WHEN``'s ``=`` too): PostgreSQL looks an unqualified name
-    # up through ``search_path``, and what another schema holds may itself resolve names
-    # through it. The keyword types (``integer``, ``bigint``, ``varchar``...) are
-    # ``pg_catalog``'s by the grammar.
+    # Whether it calls a function (any: an argument may name an object, ``nextval('s')``), or
+    # names an operator, type or collation other than as ``pg_catalog.name`` (``CASE x
+    # WHEN``'s ``=`` too): PostgreSQL looks an unqualified name up through ``search_path``,
+    # and what another schema holds may itself resolve names through it. The keyword types
+    # (``integer``, ``bigint``, ``varchar``...) are ``pg_catalog``'s by the grammar.
     searched: bool = False
 
     @property
@@ -392,7 +392,9 @@ def calls(text: str) -> Calls:
 
     class _Names(Visitor):
         def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:  # noqa: N802
-            named(node.funcname)
+            # Even pg_catalog's: an argument may name an object to look up (nextval('s'),
+            # to_tsvector('my_config', ...)).
+            found["searched"] = True
             parts = [str(getattr(f, "sval", "")) for f in node.funcname or ()]
             if parts[:1] == ["pg_catalog"]:
                 parts = parts[1:]

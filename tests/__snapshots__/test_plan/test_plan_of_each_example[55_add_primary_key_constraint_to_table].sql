@@ -47,7 +47,7 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tasks_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF NEW."_pgroll_new_id" IS NOT DISTINCT FROM OLD."_pgroll_new_id" THEN
+    ELSIF ROW(NEW."_pgroll_new_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_id")::record THEN
       NEW."_pgroll_new_id" := (OLD."id");
     END IF;
   END IF;
@@ -62,10 +62,6 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF TG_OP = 'UPDATE' AND ROW(NEW."id")::record OPERATOR(pg_catalog.*<>) ROW(OLD."id")::record THEN
-    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tasks"."id", a column the new version public_55_add_primary_key_constraint_to_table hides, from a session whose search_path starts with that schema: down would replace the value written',
-      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
-  END IF;
   NEW."id" := (NEW."_pgroll_new_id");
   RETURN NEW;
 END
@@ -77,10 +73,6 @@ CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tasks_id"() RETURNS tri
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
-  IF TG_OP = 'UPDATE' AND ROW(NEW."_pgroll_new_id")::record OPERATOR(pg_catalog.*<>) ROW(OLD."_pgroll_new_id")::record THEN
-    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'pgroll-dsl: this write sets "public"."tasks"."_pgroll_new_id", a column of the new version public_55_add_primary_key_constraint_to_table, from a session whose search_path does not start with that schema: up would replace the value written',
-      HINT = 'A client picks its version by its search_path (SET search_path TO the version schema), not by schema-qualified names: the sync triggers tell the versions'' writes apart by it.';
-  END IF;
   NEW."_pgroll_new_id" := (NEW."id");
   NEW."_pgroll_needs_backfill" := false;
   RETURN NEW;
