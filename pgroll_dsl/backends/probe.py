@@ -37,8 +37,9 @@ _PROBE = "pgroll_dsl_type_probe"
 _OWNERS = frozenset({Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE,
                      Lock.SHARE_UPDATE_EXCLUSIVE})
 _UNOWNED = (
-    "SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.unnest(%s::text[]) "
-    "AS n(name) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name) "
+    "SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner), current_user "
+    "FROM pg_catalog.unnest(%s::text[]) AS n(name) JOIN pg_catalog.pg_class c "
+    "ON c.oid = pg_catalog.to_regclass(n.name) "
     "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
 
 
@@ -47,11 +48,10 @@ def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> li
     names = sorted({qualified(schema, step.relation) for phase in Phase
                     for step in plan.phase(phase)
                     if step.relation is not None and step.lock in _OWNERS})
-    role = conn.execute("SELECT current_user").fetchone()
-    user = quote_ident(str(role[0])) if role is not None else "the role"
-    return [f"the role {user} does not own table {quote_ident(table)} (its owner is "
-            f"{quote_ident(owner)}): run the migration as the owner, or GRANT "
-            f"{quote_ident(owner)} TO {user}" for table, owner in conn.execute(_UNOWNED, (names,))]
+    return [f"the role {quote_ident(user)} does not own table {quote_ident(table)} (its owner "
+            f"is {quote_ident(owner)}): run the migration as the owner, or GRANT "
+            f"{quote_ident(owner)} TO {quote_ident(user)}"
+            for table, owner, user in conn.execute(_UNOWNED, (names,))]
 
 
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,

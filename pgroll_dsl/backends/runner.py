@@ -7,7 +7,6 @@ schema is active at a time; complete and rollback run the plan stored at start.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pgroll_dsl.backends.probe import type_change_problems, unowned_tables
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
+from pgroll_dsl.catalog.fingerprint import digest
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.plan.document import plan_document, plan_from_document
@@ -330,7 +330,7 @@ class Runner:
             active = self.state.active()
         if active is None or active.name != name or active.plan is None:
             return None
-        if active.migration != json.loads(json.dumps(to_document(migration))):
+        if digest(active.migration) != digest(to_document(migration)):
             raise CommandError(f'"{name}" was started from another text of the migration (the '
                                "file changed since): run rollback first, then start it again")
         plan = plan_from_document(active.plan)
