@@ -5,12 +5,14 @@ Usage: python benchmarks/trigger_when.py [--quick] [--rows 100000] [--runs 9]
 A table ``t(id bigint primary key, v int, payload text)`` of ``--rows`` rows; the same
 ``UPDATE t SET payload = payload || 'x'`` (a column no trigger cares about) with no trigger,
 and with one or two BEFORE UPDATE row triggers whose ``WHEN`` is false for every row: plain
-``false``, or the sync triggers' writer test (the first schema of ``search_path`` compared
-with a version schema's name, ``plan.triggers.is_new_version``), once per side of writers as
-the sync triggers have it, and the test it replaced (the setting's text cut at its first
-comma); and, the floor of any test of the setting's text, the setting read and compared
-whole. Each after ``VACUUM`` and ``CHECKPOINT``, rolled back,
-interleaved, ``--runs`` times. ratio = time without a trigger ÷ time with. Nothing is asserted.
+``false``; the sync triggers' writer test (``plan.triggers.is_new_version``: the first schema
+of the search_path compared with the version schemas' names, and for a session whose first
+schema is another, where the table's name resolves), once per side of writers as the sync
+triggers have it; the first schema's test alone (before the lookup); the test before that
+(the setting's text cut at its first comma); and, the floor of any test of the setting's
+text, the setting read and compared whole. Each after ``VACUUM`` and ``CHECKPOINT``, rolled
+back, interleaved, ``--runs`` times. ratio = time without a trigger ÷ time with. Nothing is
+asserted.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from _common import (
 
 from pgroll_dsl.plan.triggers import is_new_version
 
-WRITER = is_new_version("public_02_x")
+WRITER = is_new_version("public_02_x", "t", ("public", "public_01_x"))
+# Before this, the first schema alone decided (a first schema holding none of the tables, an
+# existing "$user" or pg_temp, made a new-version writer an old one).
+FIRST_ONLY = is_new_version("public_02_x")
 # The writer test before a8f16db: the setting's text, cut at its first comma (it misread a
 # schema name with a comma or a double quote, and "$user" or pg_catalog named first).
 SETTING_CUT = ("pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting("
@@ -43,6 +48,8 @@ CASES: dict[str, list[str]] = {
     "one trigger, WHEN false": ["false"],
     "two triggers, WHEN false": ["false", "false"],
     "one trigger, the writer test": [WRITER],
+    "one trigger, the writer test, a first schema that holds no table": [WRITER],
+    "one trigger, the writer test of the first schema alone (before)": [FIRST_ONLY],
     "two triggers, one writer test each (one per side)": [WRITER, f"NOT ({WRITER})"],
     "one trigger, the writer test before a8f16db (setting cut at a comma)": [SETTING_CUT],
     # The floor of any test that reads the setting: the read and a comparison, nothing else.
@@ -50,6 +57,10 @@ CASES: dict[str, list[str]] = {
         "pg_catalog.current_setting('search_path') = 'public_02_x'"],
 }
 STATEMENT = "UPDATE t SET payload = payload || 'x'"
+# The cases run with the search_path "$user", public (no schema of the role: public first),
+# but this one: a schema first that holds no table, where the writer test asks where the
+# table's name resolves (two catalog lookups a row).
+PATHS = {"one trigger, the writer test, a first schema that holds no table": "scratch, public"}
 
 
 def main() -> None:
@@ -65,10 +76,13 @@ def main() -> None:
         bench.make_table(db, args.rows)
         conn.execute("CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql "
                      "AS $$BEGIN RETURN NEW; END$$")
+        conn.execute("CREATE SCHEMA scratch")
         for _ in range(args.runs):
             for case, whens in CASES.items():
                 vacuum_and_checkpoint(conn)
                 with conn.transaction(force_rollback=True):
+                    if case in PATHS:
+                        conn.execute(f"SET LOCAL search_path TO {PATHS[case]}")
                     for index, when in enumerate(whens):
                         # (NEW.v IS NULL: false here, keeps a constant WHEN from being folded)
                         conn.execute(f"CREATE TRIGGER tr{index} BEFORE UPDATE ON t FOR EACH ROW "

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgroll_dsl.catalog.derived import MAX_NAME_BYTES, NEW_PREFIX, derived, new_name
+from pgroll_dsl.catalog.derived import (
+    MAX_NAME_BYTES,
+    MAX_TRIGGER_ORDER,
+    NEW_PREFIX,
+    derived,
+    down_trigger_name,
+    late_trigger_name,
+    new_name,
+    trigger_name,
+    written_trigger_name,
+)
 from pgroll_dsl.sql.quoting import dollar_quote
 from tests.live_helpers import Connection, client, dsn_of, make_runner, migration, query
 
@@ -18,6 +28,30 @@ def test_derived_names_fit_and_differ(first: str, second: str) -> None:
     one, two = derived(NEW_PREFIX, first), derived(NEW_PREFIX, second)
     assert len(one.encode()) <= MAX_NAME_BYTES
     assert (one == two) == (first == second)
+
+
+_ORDERS = st.integers(min_value=0, max_value=MAX_TRIGGER_ORDER)
+
+
+@given(_ORDERS, _ORDERS)
+def test_sync_triggers_fire_in_the_migration_order_past_a_thousand(a: int, b: int) -> None:
+    """PostgreSQL fires a table's triggers by name, compared as bytes. Whatever the places
+    (a migration that widens every key of a schema has more than 1 000): ``fill`` triggers
+    (each after its ``written`` one) and ``up`` ones in the migration's order, ``down`` ones
+    in reverse, all ``down`` after every ``fill``. (1 000 failed with an assertion before.)"""
+    a, b = sorted((a, b))
+
+    def key(name: str) -> bytes:
+        return name.encode()
+
+    for place in (a, b):
+        assert key(written_trigger_name(place, "t", "c")) < key(trigger_name(place, "t", "c"))
+        assert key(trigger_name(place, "t", "c")) < key(down_trigger_name(0, "t", "c"))
+    if a < b:
+        assert key(trigger_name(a, "t", "c")) < key(written_trigger_name(b, "t", "c"))
+        assert key(late_trigger_name(a, "t", "c")) < key(late_trigger_name(b, "t", "c"))
+        assert key(down_trigger_name(b, "t", "c")) < key(down_trigger_name(a, "t", "c"))
+    assert trigger_name(7, "t", "c") == "_pgroll_trigger_007_t_c"  # as before, below 1 000
 
 
 def test_short_names_are_unchanged() -> None:

@@ -68,11 +68,31 @@ def trigger_name(order: int, table: str, column: str) -> str:
     triggers fire before most of the table's own BEFORE triggers, which then see the old
     column filled and may still change it (as they did before the migration).
     """
-    return derived(TRIGGER_PREFIX, f"{order:03d}", table, column)
+    return derived(TRIGGER_PREFIX, _place(order), table, column)
 
 
-# The largest place in a migration whose ``down`` trigger sorts in reverse (three digits).
-MAX_TRIGGER_ORDER = 999
+# The largest place a migrated column may have in one migration (four digits).
+MAX_TRIGGER_ORDER = 9999
+
+
+def _place(order: int) -> str:
+    """``order`` as a name part that sorts as the number does, whatever the column count.
+
+    Three digits up to 999 (``007``); from 1 000 (a migration that widens every key of a
+    schema), ``a`` and four digits: ``a1000`` sorts after ``999`` and before ``down``.
+    """
+    assert 0 <= order <= MAX_TRIGGER_ORDER, order
+    return f"{order:03d}" if order < 1000 else f"a{order:04d}"
+
+
+def _reverse_place(order: int) -> str:
+    """A name part that sorts in the reverse of ``order``.
+
+    ``999 - order`` in three digits; from 1 000, ``-`` (before every digit) and
+    ``9999 - order`` in four.
+    """
+    assert 0 <= order <= MAX_TRIGGER_ORDER, order
+    return f"{999 - order:03d}" if order < 1000 else f"-{MAX_TRIGGER_ORDER - order:04d}"
 
 
 def down_trigger_name(order: int, table: str, column: str) -> str:
@@ -81,10 +101,10 @@ def down_trigger_name(order: int, table: str, column: str) -> str:
     These fire in **reverse** order of the migration, after every ``fill`` trigger (``d``
     sorts after the digits of those names): a ``down`` reads the columns as the operations
     after it leave them, and a later operation's own ``down`` fills them first (``drop total
-    down `qty * price```, then a type change of ``qty``). The number is 999 minus the place.
+    down `qty * price```, then a type change of ``qty``). The number is 999 minus the place
+    (``_reverse_place``).
     """
-    assert 0 <= order <= MAX_TRIGGER_ORDER, order
-    return derived(TRIGGER_PREFIX, f"down{MAX_TRIGGER_ORDER - order:03d}", table, column)
+    return derived(TRIGGER_PREFIX, f"down{_reverse_place(order)}", table, column)
 
 
 def late_trigger_name(order: int, table: str, column: str) -> str:
@@ -96,7 +116,7 @@ def late_trigger_name(order: int, table: str, column: str) -> str:
     letter, digit and ``_`` a trigger's name may start with. The order follows the
     migration's, as for ``fill``.
     """
-    return derived(LATE_TRIGGER_PREFIX, f"{order:03d}", table, column)
+    return derived(LATE_TRIGGER_PREFIX, _place(order), table, column)
 
 
 def written_trigger_name(order: int, table: str, column: str) -> str:
@@ -107,7 +127,7 @@ def written_trigger_name(order: int, table: str, column: str) -> str:
     keeps the sync triggers' prefix, so the backfill still tells the migration's triggers
     from the user's.
     """
-    return derived(TRIGGER_PREFIX, f"{order:03d}{WRITTEN_MARK}", table, column)
+    return derived(TRIGGER_PREFIX, f"{_place(order)}{WRITTEN_MARK}", table, column)
 
 
 

@@ -118,6 +118,13 @@ class TriggerSpec:
     # over ``NEW``'s fields): ``NEW`` does not hold it yet (see ``generated_on_new``)
     earlier: tuple[Side, ...] = ()  # ``fill``: the ``up`` of each earlier copy of the table
     # that ``up`` reads, directly or through another, in order (see ``copies_read``)
+    view: str = ""  # the table's name in the new version ("": the writer test reads only
+    # the first schema, see ``is_new_version``)
+    old_schemas: tuple[str, ...] = ()  # first in a writer's path: an old-version or table writer
+
+    def writer(self) -> str:
+        """SQL that is true for a new-version writer (``is_new_version``)."""
+        return is_new_version(self.version_schema, self.view, self.old_schemas)
 
     def named(self, kind: Kind) -> str:
         """The trigger (and function) of one kind."""
@@ -138,17 +145,36 @@ class TriggerSpec:
         return tuple(kind for kind in KINDS if has[kind])
 
 
-def is_new_version(version_schema: str) -> str:
-    """SQL that is true when the writer's names resolve first in the new version schema.
+def is_new_version(version_schema: str, view: str = "", old: tuple[str, ...] = ()) -> str:
+    """SQL that is true when the writer's names resolve in the new version schema.
+
+    In parentheses: it stands after ``NOT`` as it is.
 
     ``current_schemas`` is the search_path as the server parsed it (quotes, commas inside
     quotes, case, schemas that do not exist left out): the text of the setting cannot be cut
     at its first comma when a version schema's name holds one or a double quote. PostgreSQL's
-    own catalog, named first, holds none of the tables: the schema after it decides.
+    own catalog, named first, holds none of the tables: the schema after it decides. Its
+    first schema is the answer when it is the new version (true) or one of ``old``, the
+    schemas whose writers are the old version's or the table's (false): one comparison each,
+    what nearly every write pays. Any other schema first (``"$user"`` or ``pg_temp`` that
+    exist, an application's own schema) may hold none of the tables, and the names then
+    resolve further on: the test asks where the table's name in the new version, ``view``,
+    resolves, two catalog lookups that only such sessions pay.
     """
     schemas = "pg_catalog.current_schemas(false)"
-    return (f"(pg_catalog.array_remove({schemas}, 'pg_catalog'))[1] = "
-            f"{quote_literal(version_schema)}")
+    first = f"(pg_catalog.array_remove({schemas}, 'pg_catalog'))[1]"
+    new = quote_literal(version_schema)
+    if not view:
+        return f"({first} = {new})"
+    # Only with the version schema in the path: ``current_schemas`` lists the schemas the
+    # role may use, and ``to_regclass`` of a name in one it may not raises 42501.
+    resolves = (f"CASE WHEN {new} = ANY({schemas}) THEN "
+                f"COALESCE(pg_catalog.to_regclass({quote_literal(quote_ident(view))}) = "
+                f"pg_catalog.to_regclass({quote_literal(qualified(version_schema, view))}), "
+                "false) ELSE false END")
+    known = "".join(f" WHEN {quote_literal(schema)} THEN false"
+                    for schema in dict.fromkeys(old) if schema != version_schema)
+    return f"(CASE {first} WHEN {new} THEN true{known} ELSE {resolves} END)"
 
 
 def on_the_row(side: Side, record: str = "") -> str | None:
@@ -482,7 +508,7 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
     rows carry the marker); it tests the marker first, which after the backfill is false for
     every row: it then costs a write no setting read.
     """
-    writer = is_new_version(spec.version_schema)
+    writer = spec.writer()
     name = spec.named(kind)
     table = qualified(spec.schema, spec.table)
     marker = quote_ident(MARKER)
@@ -499,7 +525,7 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
     new_version = kind is Kind.DOWN
     needed = needed_when(spec, kind)
     if needed is None:
-        side = writer if new_version else f"NOT ({writer})"
+        side = writer if new_version else f"NOT {writer}"
     elif new_version:
         side = f"CASE WHEN {writer}\n    THEN {needed}\n    ELSE false END"
     else:
@@ -541,7 +567,7 @@ def written_trigger_sql(spec: TriggerSpec) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(spec.written)} BEFORE UPDATE OF "
         f"{quote_ident(spec.up.target)} ON {qualified(schema, table)} FOR EACH ROW\n"
-        f"  WHEN (OLD.{quote_ident(MARKER)} AND {is_new_version(spec.version_schema)}\n"
+        f"  WHEN (OLD.{quote_ident(MARKER)} AND {spec.writer()}\n"
         f"    AND {_not_backfilling(spec)})\n"
         f"  EXECUTE FUNCTION {qualified(schema, spec.written)}()"
     )

@@ -53,8 +53,8 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
 def _phase_body(plan: Plan, phase: Phase) -> str:
     steps = plan.phase(phase)
     parts = [f"-- ==== {phase.value} ({len(steps)} step{'s' if len(steps) != 1 else ''}) ===="]
+    file_wide = not _has_author_sql(plan)  # once: it reads every step of the plan
     for unit in units(phase, steps):
-        file_wide = not _has_author_sql(plan)
         numbered = [_step(unit.first + i, s, file_wide) for i, s in enumerate(unit.steps, 1)]
         if unit.atomic and len(unit.steps) > 1:
             last = unit.first + len(unit.steps)

@@ -68,21 +68,21 @@ $pgroll$;
 -- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_53_add_column_with_volatile_default'
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE CASE WHEN 'public_53_add_column_with_volatile_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"library"') = pg_catalog.to_regclass('"public_53_add_column_with_volatile_default"."library"'), false) ELSE false END END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
 -- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_53_add_column_with_volatile_default' ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE CASE WHEN 'public_53_add_column_with_volatile_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"library"') = pg_catalog.to_regclass('"public_53_add_column_with_volatile_default"."library"'), false) ELSE false END END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
 -- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (NOT ((pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] = 'public_53_add_column_with_volatile_default')
+  WHEN (NOT (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE CASE WHEN 'public_53_add_column_with_volatile_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"library"') = pg_catalog.to_regclass('"public_53_add_column_with_volatile_default"."library"'), false) ELSE false END END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_library_value"();
 
