@@ -7,8 +7,9 @@ A table ``t(id bigint primary key, v int, payload text)`` of ``--rows`` rows; th
 and with one or two BEFORE UPDATE row triggers whose ``WHEN`` is false for every row: plain
 ``false``; the sync triggers' writer test (``plan.triggers.is_new_version``: the first schema
 of the search_path compared with the version schemas' names, and for a session whose first
-schema is another, where the table's name resolves), once per side of writers as the sync
-triggers have it; the first schema's test alone (before the lookup); the test before that
+schema is another, which of the migration's schemas comes first), once per side of writers
+as the sync triggers have it; the first schema's test alone (before 7bbc83f);
+the test before that
 (the setting's text cut at its first comma); and, the floor of any test of the setting's
 text, the setting read and compared whole. Each after ``VACUUM`` and ``CHECKPOINT``, rolled
 back, interleaved, ``--runs`` times. ratio = time without a trigger ÷ time with. Nothing is
@@ -35,8 +36,8 @@ from _common import (
 
 from pgroll_dsl.plan.triggers import is_new_version
 
-WRITER = is_new_version("public_02_x", "t", ("public", "public_01_x"))
-# Before this, the first schema alone decided (a first schema holding none of the tables, an
+WRITER = is_new_version("public_02_x", ("public", "public_01_x"))
+# Before, the first schema alone decided (a first schema holding none of the tables, an
 # existing "$user" or pg_temp, made a new-version writer an old one).
 FIRST_ONLY = is_new_version("public_02_x")
 # The writer test before a8f16db: the setting's text, cut at its first comma (it misread a
@@ -58,8 +59,8 @@ CASES: dict[str, list[str]] = {
 }
 STATEMENT = "UPDATE t SET payload = payload || 'x'"
 # The cases run with the search_path "$user", public (no schema of the role: public first),
-# but this one: a schema first that holds no table, where the writer test asks where the
-# table's name resolves (two catalog lookups a row).
+# but this one: a schema first that holds no table, where the writer test looks for the
+# first of the migration's schemas in the path (array_position, three times).
 PATHS = {"one trigger, the writer test, a first schema that holds no table": "scratch, public"}
 
 

@@ -57,7 +57,7 @@ values are replaced, as in pgroll); a ``pg_catalog`` call keeps its ``SET`` (4.)
 ownership check counts only the tables a step alters (5.); the ``fill`` function compares
 stored bytes (``record *=``). ``"$user"`` or ``pg_temp`` first with a schema that exists but
 holds none of the tables (1.) pass since the writer test asks, for a first schema that is
-neither a version's nor the table's, where the table's new-version name resolves.
+neither a version's nor the table's, which of the migration's schemas comes first in the path.
 """
 
 from __future__ import annotations
@@ -343,9 +343,9 @@ def test_user_schema_first_that_holds_no_table(pg_conn: Connection, dsn: str) ->
 def test_a_first_schema_that_holds_no_table_before_the_old_version(
         pg_conn: Connection, dsn: str, path: str, resolves: str) -> None:
     """The other way round: the same first schemas that hold none of the tables, then the old
-    version or the table's own schema: the writer test asks where the names resolve, and
-    finds the old side (taken for the new version, ``down`` would overwrite the note the
-    old-version UPDATE wrote with the copy's)."""
+    version or the table's own schema: the writer test finds the old side first in the path
+    (taken for the new version, ``down`` would overwrite the note the old-version UPDATE
+    wrote with the copy's)."""
     def prepare(conn: Connection) -> None:
         conn.execute(f"SET search_path TO {path}")
         conn.execute("CREATE TEMPORARY TABLE scratch (x int)")
@@ -361,9 +361,10 @@ def test_a_first_schema_that_holds_no_table_before_the_old_version(
 def test_a_role_without_the_new_version_behind_its_own_schema(pg_conn: Connection,
                                                              dsn: str) -> None:
     """An old-version application role that may not use the new version schema (its grants
-    come with the deploy), its own schema first: the writer test must not name the version
-    schema to ``to_regclass`` (42501 on every write of the table: an outage), and its writes
-    are the old version's."""
+    come with the deploy), its own schema first, the new version listed but not usable: the
+    writer test must not look the version schema up (``to_regclass`` raised 42501 on every
+    write of the table in a first version of the fallback: an outage), and its writes are the
+    old version's."""
     role = f"clerk_{uuid.uuid4().hex[:8]}"
 
     def before() -> None:
@@ -391,8 +392,10 @@ def test_a_role_without_the_new_version_behind_its_own_schema(pg_conn: Connectio
 
 def test_a_renamed_table_behind_a_first_schema_that_holds_no_table(
         pg_conn: Connection, dsn: str) -> None:
-    """The table renamed in the new version: the writer test looks for its new name, the one
-    the new-version client writes (``goods``), in the version schema."""
+    """The table renamed in the new version, a new-version client behind a temporary schema:
+    its names (``goods``) resolve in the version schema, the first of the migration's in its
+    path (a first version of the fallback looked the table's name up: it had to be the new
+    one)."""
     change = ("alter table items rename to goods;\n"
               "alter table goods alter note type varchar(40) up note down note;")
     runner = started(pg_conn, dsn, change)

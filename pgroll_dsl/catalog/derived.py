@@ -22,7 +22,7 @@ SYNC_TRIGGER_PREFIXES = (TRIGGER_PREFIX, LATE_TRIGGER_PREFIX)
 # What follows the place in the name of a trigger that records a SET list, and a regular
 # expression (PostgreSQL's and Python's) that tells such a trigger from the sync triggers.
 WRITTEN_MARK = "-set"
-WRITTEN_TRIGGER_PATTERN = f"^{TRIGGER_PREFIX}[0-9]+{WRITTEN_MARK}_"
+WRITTEN_TRIGGER_PATTERN = f"^{TRIGGER_PREFIX}a?[0-9]+{WRITTEN_MARK}_"  # see ``_place``
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.

@@ -98,9 +98,8 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         generated=generated_on_new(table.columns),
         earlier=() if up is None else copies_read(up, [
             spec.up for spec in ctx.syncs if spec.table == table.physical and spec.up]),
-        view=next((t.name for t in ctx.final.tables if t.physical == table.physical),
-                  table.name),
         old_schemas=tuple(s for s in (ctx.schema, ctx.options.previous_version_schema) if s),
+        shown=any(t.physical == table.physical for t in ctx.final.tables),
     )
     generated = frozenset(c.physical for c in table.columns if c.generated is not None)
     if not may_skip(spec, generated, ctx.before.routines):

@@ -118,13 +118,16 @@ class TriggerSpec:
     # over ``NEW``'s fields): ``NEW`` does not hold it yet (see ``generated_on_new``)
     earlier: tuple[Side, ...] = ()  # ``fill``: the ``up`` of each earlier copy of the table
     # that ``up`` reads, directly or through another, in order (see ``copies_read``)
-    view: str = ""  # the table's name in the new version ("": the writer test reads only
-    # the first schema, see ``is_new_version``)
     old_schemas: tuple[str, ...] = ()  # first in a writer's path: an old-version or table writer
+    shown: bool = True  # whether the new version shows the table (not dropped by this one)
 
     def writer(self) -> str:
-        """SQL that is true for a new-version writer (``is_new_version``)."""
-        return is_new_version(self.version_schema, self.view, self.old_schemas)
+        """SQL that is true for a new-version writer (``is_new_version``).
+
+        Never for a table the new version drops: a session of that version reaches it only
+        through the table's own schema later in its path, and writes its columns as they are.
+        """
+        return is_new_version(self.version_schema, self.old_schemas) if self.shown else "false"
 
     def named(self, kind: Kind) -> str:
         """The trigger (and function) of one kind."""
@@ -145,36 +148,36 @@ class TriggerSpec:
         return tuple(kind for kind in KINDS if has[kind])
 
 
-def is_new_version(version_schema: str, view: str = "", old: tuple[str, ...] = ()) -> str:
-    """SQL that is true when the writer's names resolve in the new version schema.
+def is_new_version(version_schema: str, old: tuple[str, ...] = ()) -> str:
+    """SQL that is true when the writer's search_path puts the new version schema first.
 
-    In parentheses: it stands after ``NOT`` as it is.
-
-    ``current_schemas`` is the search_path as the server parsed it (quotes, commas inside
-    quotes, case, schemas that do not exist left out): the text of the setting cannot be cut
-    at its first comma when a version schema's name holds one or a double quote. PostgreSQL's
-    own catalog, named first, holds none of the tables: the schema after it decides. Its
-    first schema is the answer when it is the new version (true) or one of ``old``, the
-    schemas whose writers are the old version's or the table's (false): one comparison each,
-    what nearly every write pays. Any other schema first (``"$user"`` or ``pg_temp`` that
-    exist, an application's own schema) may hold none of the tables, and the names then
-    resolve further on: the test asks where the table's name in the new version, ``view``,
-    resolves, two catalog lookups that only such sessions pay.
+    In parentheses: it stands after ``NOT`` as it is. ``current_schemas`` is the search_path
+    as the server resolved it (quotes, commas inside quotes, case; schemas that do not exist
+    or that the role may not use left out): the text of the setting cannot be cut at its
+    first comma when a version schema's name holds one or a double quote. Its first schema
+    is the answer when it is the new version (true) or one of ``old``, the schemas whose
+    writers are the old version's or the table's (false): one comparison each, what nearly
+    every write pays. Any other first schema (``pg_catalog``, ``"$user"`` or ``pg_temp``
+    that exist, an application's own) holds none of the migration's tables, or holds its own
+    of that name: the names resolve in whichever of the migration's schemas comes first, so
+    the new version must come before every one of ``old``. (Not where the table's name
+    resolves: a table renamed in the new version has its old name in the old version.)
     """
     schemas = "pg_catalog.current_schemas(false)"
-    first = f"(pg_catalog.array_remove({schemas}, 'pg_catalog'))[1]"
+    first = f"({schemas})[1]"
     new = quote_literal(version_schema)
-    if not view:
+    others = tuple(dict.fromkeys(s for s in old if s != version_schema))
+    if not others:
         return f"({first} = {new})"
-    # Only with the version schema in the path: ``current_schemas`` lists the schemas the
-    # role may use, and ``to_regclass`` of a name in one it may not raises 42501.
-    resolves = (f"CASE WHEN {new} = ANY({schemas}) THEN "
-                f"COALESCE(pg_catalog.to_regclass({quote_literal(quote_ident(view))}) = "
-                f"pg_catalog.to_regclass({quote_literal(qualified(version_schema, view))}), "
-                "false) ELSE false END")
-    known = "".join(f" WHEN {quote_literal(schema)} THEN false"
-                    for schema in dict.fromkeys(old) if schema != version_schema)
-    return f"(CASE {first} WHEN {new} THEN true{known} ELSE {resolves} END)"
+
+    def place(schema: str) -> str:
+        return f"pg_catalog.array_position({schemas}, {quote_literal(schema)}::name)"
+
+    never = "2147483647"  # after every place: a schema not in the path
+    later = ", ".join(f"COALESCE({place(s)}, {never})" for s in others)
+    known = "".join(f" WHEN {quote_literal(s)} THEN false" for s in others)
+    return (f"(CASE {first} WHEN {new} THEN true{known} "
+            f"ELSE COALESCE({place(version_schema)} < LEAST({later}), false) END)")
 
 
 def on_the_row(side: Side, record: str = "") -> str | None:

@@ -78,21 +78,21 @@ $pgroll$;
 -- [7] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE CASE WHEN 'public_16_set_nullable' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_16_set_nullable"."reviews"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
 -- [8] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE CASE WHEN 'public_16_set_nullable' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_16_set_nullable"."reviews"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
 -- [9] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE CASE WHEN 'public_16_set_nullable' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_16_set_nullable"."reviews"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     THEN NEW."review"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_review")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
@@ -101,7 +101,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT
 -- [10] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE CASE WHEN 'public_16_set_nullable' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_16_set_nullable"."reviews"'), false) ELSE false END END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 

@@ -82,21 +82,21 @@ $pgroll$;
 -- [8] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE OF "_pgroll_new_rating" ON "public"."reviews" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE CASE WHEN 'public_18_change_column_type' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_18_change_column_type"."reviews"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"();
 
 -- [9] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE CASE WHEN 'public_18_change_column_type' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_18_change_column_type"."reviews"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
 -- [10] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE CASE WHEN 'public_18_change_column_type' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_18_change_column_type"."reviews"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
     THEN NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
@@ -105,7 +105,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT
 -- [11] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE CASE WHEN 'public_18_change_column_type' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"reviews"') = pg_catalog.to_regclass('"public_18_change_column_type"."reviews"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."rating" AS integer))::text COLLATE "C" END

@@ -78,28 +78,28 @@ $pgroll$;
 -- [7] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE CASE WHEN 'public_31_unset_not_null' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"posts"') = pg_catalog.to_regclass('"public_31_unset_not_null"."posts"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
 -- [8] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE CASE WHEN 'public_31_unset_not_null' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"posts"') = pg_catalog.to_regclass('"public_31_unset_not_null"."posts"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
 -- [9] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN ((CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE CASE WHEN 'public_31_unset_not_null' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"posts"') = pg_catalog.to_regclass('"public_31_unset_not_null"."posts"'), false) ELSE false END END)
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
 
 -- [10] 31_unset_not_null.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE CASE WHEN 'public_31_unset_not_null' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"posts"') = pg_catalog.to_regclass('"public_31_unset_not_null"."posts"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_title"::text COLLATE "C" IS DISTINCT FROM (NEW."title")::text COLLATE "C" END

@@ -78,21 +78,21 @@ $pgroll$;
 -- [8] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
 -- [9] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
 -- [10] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
@@ -101,7 +101,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE 
 -- [11] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
@@ -164,21 +164,21 @@ $pgroll$;
 -- [16] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
 -- [17] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
 -- [18] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
@@ -187,7 +187,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE I
 -- [19] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE CASE WHEN 'public_45_add_table_check_constraint' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_45_add_table_check_constraint"."tickets"'), false) ELSE false END END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 

@@ -77,21 +77,21 @@ $pgroll$;
 -- [7] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE UPDATE OF "_pgroll_new_ticket_type" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE CASE WHEN 'public_46_alter_column_drop_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_46_alter_column_drop_default"."tickets"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"();
 
 -- [8] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE CASE WHEN 'public_46_alter_column_drop_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_46_alter_column_drop_default"."tickets"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
 -- [9] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE CASE WHEN 'public_46_alter_column_drop_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_46_alter_column_drop_default"."tickets"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
     THEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
@@ -100,7 +100,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE I
 -- [10] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE CASE WHEN 'public_46_alter_column_drop_default' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tickets"') = pg_catalog.to_regclass('"public_46_alter_column_drop_default"."tickets"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."ticket_type")::text COLLATE "C" END

@@ -79,21 +79,21 @@ $pgroll$;
 -- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."fruits" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE CASE WHEN 'public_49_unset_not_null_on_indexed_column' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"fruits"') = pg_catalog.to_regclass('"public_49_unset_not_null_on_indexed_column"."fruits"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"();
 
 -- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE CASE WHEN 'public_49_unset_not_null_on_indexed_column' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"fruits"') = pg_catalog.to_regclass('"public_49_unset_not_null_on_indexed_column"."fruits"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
 -- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE CASE WHEN 'public_49_unset_not_null_on_indexed_column' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"fruits"') = pg_catalog.to_regclass('"public_49_unset_not_null_on_indexed_column"."fruits"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
@@ -102,7 +102,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR
 -- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE CASE WHEN 'public_49_unset_not_null_on_indexed_column' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"fruits"') = pg_catalog.to_regclass('"public_49_unset_not_null_on_indexed_column"."fruits"'), false) ELSE false END END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_name"();
 

@@ -92,21 +92,21 @@ $pgroll$;
 -- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE CASE WHEN 'public_55_add_primary_key_constraint_to_table' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tasks"') = pg_catalog.to_regclass('"public_55_add_primary_key_constraint_to_table"."tasks"'), false) ELSE false END END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
 -- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE CASE WHEN 'public_55_add_primary_key_constraint_to_table' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tasks"') = pg_catalog.to_regclass('"public_55_add_primary_key_constraint_to_table"."tasks"'), false) ELSE false END END) ELSE false END
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
 -- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE CASE WHEN 'public_55_add_primary_key_constraint_to_table' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tasks"') = pg_catalog.to_regclass('"public_55_add_primary_key_constraint_to_table"."tasks"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     THEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
     ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
@@ -115,7 +115,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UP
 -- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE CASE WHEN 'public_55_add_primary_key_constraint_to_table' = ANY(pg_catalog.current_schemas(false)) THEN COALESCE(pg_catalog.to_regclass('"tasks"') = pg_catalog.to_regclass('"public_55_add_primary_key_constraint_to_table"."tasks"'), false) ELSE false END END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_id"::text COLLATE "C" IS DISTINCT FROM (NEW."id")::text COLLATE "C" END
