@@ -22,6 +22,13 @@ produced).
 Rows are owned: every client updates only rows it inserted or a fixed slice of the seeded
 rows, so the final state of a row does not depend on how clients interleave, only on the
 order of one client's own writes (a client executes its writes strictly in order).
+
+A write counts as a write of the version whose relation it went through (``Write.through``,
+which the statement itself returns), not of the client that made it: that is what a client
+deployed for the new version from the beginning (``DEPLOYED``) needs, whose ``items`` is the
+physical table before start makes the new version schema and after rollback drops it, and
+the new version's view in between (PostgreSQL skips a ``search_path`` schema that does not
+exist, and looks a blocked statement's name up again once it has its lock).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgroll_dsl import api, ir
+from pgroll_dsl import api, app, ir
 from pgroll_dsl.backends.live import Session
 from pgroll_dsl.backends.runner import Runner, RunOptions
 from pgroll_dsl.catalog.introspect import introspect
@@ -72,7 +79,7 @@ LOCK_TIMEOUT_MS = 200
 CLIENT_STATEMENT_TIMEOUT = "20s"  # a blocked client fails the test instead of hanging it
 SYNC_WRITE_TIMEOUT = 15.0  # seconds a write at a boundary outside a transaction may take
 REFS = 5  # refs(id) holds 1..REFS
-SEED_ROWS = 12
+SEED_ROWS = 16  # four for each role (``SLICE``)
 
 # ``triple`` and ``third`` are functions of the migrated schema, created by ``prepare`` before
 # ``SETUP`` runs (a raw ``sql`` operation cannot share a migration with others; a reference
@@ -102,11 +109,18 @@ create table items (
 );
 """
 
-# The roles of the clients, and the slice of the seeded rows (id % 3) each one owns.
-OLD, NEW, BASE = "old", "new", "base"
-ROLES = (OLD, NEW, BASE)
-SLICE = {OLD: 0, NEW: 1, BASE: 2}
-ID_BASE = {OLD: 100_000, NEW: 200_000, BASE: 300_000}
+# The roles of the clients, and the slice of the seeded rows (id % len(ROLES)) each one
+# owns. DEPLOYED is an application deployed for the new version before start: its
+# search_path names the new version schema first, then the target schema (``DEPLOYED_PATH``,
+# set as ``app.connection_options`` sets it), so it writes the physical table while that
+# schema does not exist and the new version's views once it does (``written_by``).
+OLD, NEW, BASE, DEPLOYED = "old", "new", "base", "deployed"
+ROLES = (OLD, NEW, BASE, DEPLOYED)
+SLICE = {OLD: 0, NEW: 1, BASE: 2, DEPLOYED: 3}
+ID_BASE = {OLD: 100_000, NEW: 200_000, BASE: 300_000, DEPLOYED: 500_000}
+DEPLOYED_PATH = (NEW_VERSION, SCHEMA)
+# The relations (by schema) a client of each role may write through.
+REACHES = {OLD: {OLD_VERSION}, NEW: {NEW_VERSION}, BASE: {SCHEMA}, DEPLOYED: {NEW_VERSION, SCHEMA}}
 
 # SQLSTATEs of "the relation (or its schema) is gone".
 GONE = {"42P01", "3F000"}
@@ -673,14 +687,38 @@ def seed_values(row_id: int) -> Row:
     }
 
 
+def written_by(s: Spec, role: str, new_visible: bool) -> tuple[Schema, list[str] | None]:
+    """The schema a client of ``role`` writes values of, and the columns it names (None: all
+    of that schema's); ``new_visible``: whether the new version's view of ``items`` exists.
+
+    A base client knows the old schema and names only the columns complete keeps
+    (``Spec.base_columns``). A deployed client is an application written for the new version:
+    it knows only the new names and writes only values the new version accepts. While its
+    ``items`` is the physical table, it names the columns that exist there under the same
+    name and kind as in the new version (``Spec.base_columns`` again; what the migration adds
+    or renames is not there under its new name, and a column whose type it widens takes
+    values that fit both types); once the view exists it names all the new version's
+    columns, as NEW does. Chosen over the common columns always: through the view,
+    an insert without a NOT NULL column the migration adds (``score``) is refused, which is
+    the application's fault. The choice is made when the write is issued, so a write queued
+    inside rollback's transaction names the view's columns and runs against the table once
+    the commit has dropped the schema (``classify``: E4).
+    """
+    if role == NEW or (role == DEPLOYED and new_visible):
+        return s.final, None
+    if role == DEPLOYED:
+        return s.final, s.base_columns()
+    return BASE_SCHEMA, s.base_columns() if role == BASE else None
+
+
 def write_values(version: Schema, role: str, seq: int, row_id: int, insert: bool,
                  columns: Sequence[str] | None = None) -> Row:
     """Values a client of ``version`` writes: all its columns for an insert and every other
     update, one rotating column otherwise (so updates that leave columns alone are exercised).
 
     Old clients also write what only the old version allows (NULL ``val``, negative ``qty``);
-    new and base clients write what every version they may meet accepts. Nobody writes a
-    stored generated column (``GENERATED``).
+    new, base and deployed clients write what every version they may meet accepts. Nobody
+    writes a stored generated column (``GENERATED``).
     """
     def kind_of(name: str) -> str:
         return version.kind_of(name) if columns is None else BASE_SCHEMA.kind_of(name)
@@ -704,7 +742,7 @@ def _value(kind: str, version: Schema, free: bool, role: str, seq: int, row_id: 
         magnitude = seq * 7 + row_id % 1000
         return -magnitude if free and seq % 4 == 1 else magnitude
     if kind == "val":
-        nullable = free or (role == NEW and "val" not in version.not_null)
+        nullable = free or (role in (NEW, DEPLOYED) and "val" not in version.not_null)
         return None if nullable and seq % 3 == 0 else seq * 11 + row_id % 97
     if kind == "title":
         return f"{tag}{seq}-{row_id}"
@@ -750,49 +788,61 @@ class Write:
     error: str | None = None
     sqlstate: str | None = None
     returned: tuple[str, ...] = ()  # the columns of the row written (the shape written to)
+    through: str = ""  # the schema of the relation written: a version schema or SCHEMA
     expected_failure: str | None = None
 
     def describe(self) -> str:
-        outcome = "ok" if self.ok else f"FAILED {self.sqlstate}: {self.error}"
+        outcome = f"ok via {self.through}" if self.ok else f"FAILED {self.sqlstate}: {self.error}"
         return (f"{self.role} {self.kind} id={self.row_id} {self.values} at {self.where}: "
                 f"{outcome}")
 
 
-def connect_client(dsn: str, search_path: str, label: str) -> Connection:
-    conn = psycopg.connect(dsn, autocommit=True, application_name=f"fault {label}")
-    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(search_path)))
+def connect_client(dsn: str, search_path: str | Sequence[str], label: str) -> Connection:
+    """A client connection whose ``search_path`` is one schema or several (``DEPLOYED_PATH``),
+    set when it opens, the way an application sets it (``app.connection_options``)."""
+    path = (search_path,) if isinstance(search_path, str) else tuple(search_path)
+    conn = psycopg.connect(dsn, autocommit=True, application_name=f"fault {label}",
+                           options=app.connection_options(*path)["options"])
     conn.execute(sql.SQL("SET statement_timeout = {}").format(
         sql.Literal(CLIENT_STATEMENT_TIMEOUT)))
     return conn
 
 
+# The row written as JSON (its keys: the shape written to), and the schema of the relation
+# ``items`` resolved to (the schema of the row's type: a view has no ``tableoid``).
+_RETURNING = sql.SQL(" RETURNING to_jsonb(items.*), (SELECT typnamespace::regnamespace::text "
+                     "FROM pg_catalog.pg_type WHERE oid = pg_typeof(items.*))")
+
+
 def write_statement(kind: str, row_id: int,
                     values: dict[str, Any]) -> tuple[sql.Composed, list[Any]]:
-    """The INSERT or UPDATE of ``items`` a client write makes, returning the row as JSON."""
+    """The INSERT or UPDATE of ``items`` a client write makes, returning the row as JSON and
+    the schema of the relation written."""
     columns = list(values)
     if kind == "insert":
-        return sql.SQL("INSERT INTO items ({}) VALUES ({}) RETURNING to_jsonb(items.*)").format(
+        return sql.SQL("INSERT INTO items ({}) VALUES ({}){}").format(
             sql.SQL(", ").join(map(sql.Identifier, ["id", *columns])),
-            sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1))), [
+            sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 1)), _RETURNING), [
                 row_id, *values.values()]
-    return sql.SQL("UPDATE items SET {} WHERE id = %s RETURNING to_jsonb(items.*)").format(
-        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)), [
-            *values.values(), row_id]
+    return sql.SQL("UPDATE items SET {} WHERE id = %s{}").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns),
+        _RETURNING), [*values.values(), row_id]
 
 
 class Client:
     """A version client: one connection, one worker thread, writes executed strictly in the
     order they were submitted (so its rows' final state is well defined)."""
 
-    def __init__(self, dsn: str, role: str, search_path: str, seeded: int = SEED_ROWS,
-                 id_base: int | None = None) -> None:
+    def __init__(self, dsn: str, role: str, search_path: str | Sequence[str],
+                 seeded: int = SEED_ROWS, id_base: int | None = None) -> None:
         self.role = role
         self.search_path = search_path
         self.conn = connect_client(dsn, search_path, role)
         self.pid = self.conn.info.backend_pid
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fault-{role}")
         self.writes: list[Write] = []
-        self.owned: list[int] = [i for i in range(1, seeded + 1) if i % 3 == SLICE[role]]
+        self.owned: list[int] = [i for i in range(1, seeded + 1)
+                                 if i % len(ROLES) == SLICE[role]]
         self.next_id = ID_BASE[role] if id_base is None else id_base
         self.seq = 0
 
@@ -805,6 +855,7 @@ class Client:
             cursor = self.conn.execute(*write_statement(write.kind, write.row_id, write.values))
             rows = cursor.fetchall()
             write.returned = tuple(rows[0][0]) if len(rows) == 1 else ()
+            write.through = rows[0][1] if len(rows) == 1 else ""
             if len(rows) != 1:
                 write.error, write.sqlstate = f"touched {len(rows)} rows, expected 1", "ROWS"
             else:
@@ -841,6 +892,22 @@ class Client:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
         self.conn.close()
+
+
+def write_round(clients: dict[str, Client], s: Spec, new_visible: bool, where: str,
+                phase: str) -> list[tuple[Write, Future[Write]]]:
+    """Each client inserts a fresh row and updates one of its rows (``written_by`` says what
+    it writes; ``new_visible``: whether the new version's view exists): every client's pair
+    submitted at once, each client executing its own in order on its own connection. They
+    own disjoint rows, so no client's write can wait for another's; a round costs one
+    client's writes, not the sum of all of theirs. Returns the writes with their futures."""
+    submitted = []
+    for role, client in clients.items():
+        version, columns = written_by(s, role, new_visible)
+        for insert in (True, False):
+            write = client.new_write(version, where, phase, insert, columns)
+            submitted.append((write, client.submit(write)))
+    return submitted
 
 
 # ---- database helpers ----------------------------------------------------------------------
@@ -1114,7 +1181,10 @@ def classify(write: Write, old_exists: bool, new_exists: bool, base_columns: Seq
     * E2: a write through the new version once ``rollback`` has dropped the new version
       schema (same errors);
     * E3: an insert into the physical table, after complete, by a client that does not know
-      a NOT NULL column the migration added (23502 naming a column it does not write).
+      a NOT NULL column the migration added (23502 naming a column it does not write);
+    * E4: a deployed client's write issued for the new version's view at a boundary inside
+      rollback's transaction, which waited for it: once that commits, ``items`` is the
+      physical table, which has no column of the new version's the write names (42703).
     """
     if write.ok:
         return None
@@ -1129,6 +1199,11 @@ def classify(write: Write, old_exists: bool, new_exists: bool, base_columns: Seq
         column = re.search(r'column "([^"]+)"', write.error or "")
         if column and column[1] not in base_columns and column[1] not in write.values:
             return "E3 base client unaware of a NOT NULL column after complete"
+    if (write.role == DEPLOYED and write.sqlstate == "42703" and write.phase == "rollback"
+            and not new_exists):
+        column = re.search(r'column "([^"]+)"', write.error or "")
+        if column and column[1] in write.values and column[1] not in BASE_SCHEMA.names():
+            return "E4 deployed client's view write met the table rollback left"
     return None
 
 
@@ -1157,10 +1232,13 @@ def build_model(outcome: Outcome, admin: Connection, ending: str,
                 seeded: int = SEED_ROWS) -> RowModel:
     """Classify every failed write and replay the successful ones through the model.
 
-    A base-table write counts as an old-version write while the table still had the
-    migration's shape (the row written had a ``_pgroll_`` column, or columns the completed
-    table does not have), and as a new-version write once complete has made the table the
-    new version (never when the migration ends in rollback: the table is then the old one).
+    A write counts as a write of the relation it went through (``Write.through``): a version
+    schema's view, or the physical table. A base-table write counts as an old-version write
+    while the table still had the migration's shape (the row written had a ``_pgroll_``
+    column, or columns the completed table does not have), and as a new-version write once
+    complete has made the table the new version (never when the migration ends in rollback:
+    the table is then the old one). A client that wrote somewhere its role never writes
+    (``REACHES``) is a problem of its own.
     """
     s = outcome.spec
     model = RowModel(s)
@@ -1175,13 +1253,19 @@ def build_model(outcome: Outcome, admin: Connection, ending: str,
             if write.expected_failure is None:
                 outcome.add(f"client write failed: {write.describe()}")
             count("expected failures", write.expected_failure is not None)
+            if write.expected_failure is not None:
+                count(f"expected failures {write.expected_failure.split()[0]}", 1)
             continue
         count("client writes", 1)
+        if write.role == DEPLOYED:
+            count(f"deployed client writes through {write.through}", 1)
         insert = write.kind == "insert"
         who = f"{write.role}@{write.where}"
-        if write.role == OLD:
+        if write.through not in REACHES[write.role]:
+            outcome.add(f"client write went through {write.through!r}: {write.describe()}")
+        if write.through == OLD_VERSION:
             model.old_write(write.row_id, write.values, insert, who)
-        elif write.role == NEW:
+        elif write.through == NEW_VERSION:
             model.new_write(write.row_id, write.values, insert, who)
         else:
             returned = set(write.returned)
@@ -1430,6 +1514,10 @@ def free_writer(client: Client, version: Schema, stop: threading.Event,
             except FutureTimeout:
                 write.error, write.sqlstate = "hung for 60 s", "HUNG"
                 return
+            if not write.ok:
+                # A failure belongs to the phase it came back in: a write made "between" may
+                # wait behind rollback's transaction and find the new version gone (E2).
+                write.phase = phase()
             if not write.ok and write.sqlstate in GONE and stop_on_expected_gone:
                 return
             time.sleep(pause)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -131,8 +132,16 @@ def test_plan_of_an_object_against_a_snapshot(tmp_path: Path) -> None:
     snapshot.write_text(render.CATALOG["json"](api.load_catalog(history=history)),
                         encoding="utf-8")
     from_snapshot = api.plan_migration(migration, snapshot=snapshot).plan
-    assert from_snapshot.start == from_history.start
     assert from_history.previous_version_schema == "public_01_items"
+    assert from_snapshot.previous_version_schema is None
+    # The one difference: a snapshot does not say which version schema came before, so the
+    # sync triggers' writer test cannot name it (a saved plan is refused where one exists).
+    known = " WHEN 'public_01_items' THEN false"
+    assert any(known in step.sql for step in from_history.start)
+    assert [replace(step, sql=step.sql.replace(known, "").replace(
+        ", COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), "
+        "'public_01_items'::name), 2147483647)", "")) for step in from_history.start] == list(
+        from_snapshot.start)
 
 
 def test_plan_of_an_invalid_migration_raises(tmp_path: Path) -> None:

@@ -4,20 +4,24 @@ For each migration of the corpus (every pair of operation kinds on ``items``, in
 where the order can matter, a few triples, and the issue's reproductions) and each ending
 (complete, rollback), the executor reports every boundary between two steps through
 ``RunOptions.on_step``. At each boundary, each client that exists (old version, new version
-once its schema exists, the physical table) inserts a fresh row and updates one of its own.
+once its schema exists, the physical table, and an application deployed for the new version
+from the beginning, whose ``items`` is the physical table until the new version schema exists
+and after rollback dropped it) inserts a fresh row and updates one of its own.
 Inside the executor's transaction (complete and rollback hold ACCESS EXCLUSIVE there) a write
 would wait for the commit, so those are queued on the client's own thread and waited for after
-the phase; elsewhere the hook waits for each write, which must not block.
+the phase; elsewhere the hook submits every client's writes at once and waits for each, which
+must not block.
 
 Afterwards the model of ``fault_model`` says what every version must see for every row, and
 the database must agree exactly (see ``check_completed`` and ``check_rolled_back``). The only
 client failures allowed are the documented ones (``fault_model.classify``): E1, writes through
 the old version once complete dropped it; E2, writes through the new version once rollback
 dropped it; E3, inserts into the physical table after complete that leave out a NOT NULL
-column the migration added. Nor may the executor need a lock retry: the clients only run
-single short statements, so a lock the executor cannot get within lock_timeout is held by a
-client statement that is itself waiting for the executor (a lock-order inversion, which under
-steady traffic makes the phase retry again and again).
+column the migration added; E4, a deployed client's write of a column only the new version
+has, queued inside rollback's transaction, which met the physical table. Nor may the executor
+need a lock retry: the clients only run single short statements, so a lock the executor cannot
+get within lock_timeout is held by a client statement that is itself waiting for the executor
+(a lock-order inversion, which under steady traffic makes the phase retry again and again).
 
 A second schedule lets threads write continuously instead (free-running), and a few focused
 tests cover rollback under old-version inserts, complete under direct readers of the physical
@@ -43,6 +47,8 @@ from tests import fault_model as fm
 from tests.fault_model import (
     BASE,
     BASE_SCHEMA,
+    DEPLOYED,
+    DEPLOYED_PATH,
     NEW,
     NEW_VERSION,
     OLD,
@@ -51,7 +57,6 @@ from tests.fault_model import (
     STATS,
     Client,
     Outcome,
-    Schema,
     Spec,
     Write,
 )
@@ -111,6 +116,7 @@ class StepWriter:
         self.clients: dict[str, Client] = {
             OLD: Client(dsn, OLD, OLD_VERSION),
             BASE: Client(dsn, BASE, SCHEMA),
+            DEPLOYED: Client(dsn, DEPLOYED, DEPLOYED_PATH),
         }
         self.probe = psycopg.connect(dsn, autocommit=True)
         self.pending: list[tuple[Write, Future[Write]]] = []
@@ -118,13 +124,6 @@ class StepWriter:
         self.seen: set[tuple[str, int]] = set()
         self.retries: list[str] = []
         self.lock = threading.Lock()
-
-    def version_of(self, role: str) -> tuple[Schema, list[str] | None]:
-        if role == NEW:
-            return self.spec.final, None
-        if role == BASE:
-            return BASE_SCHEMA, self.spec.base_columns()
-        return BASE_SCHEMA, None
 
     def __call__(self, event: StepEvent) -> None:
         where = f"{event.phase.value} boundary {event.index + 1}/{event.total + 1}" + (
@@ -148,33 +147,30 @@ class StepWriter:
         self.retries.append(f"{step.summary} (attempt {attempt})")
 
     def round(self, where: str, phase: str, wait: bool = True) -> None:
-        """Each client inserts a row and updates one of its rows.
+        """Each client inserts a row and updates one of its rows (``fm.write_round``).
 
         Inside a transaction the writes are only queued; the hook returns once each client
         is either done or waiting for a lock, so that what the executor does next always
         meets the client statement in flight (a deterministic schedule, not a race).
         """
         with self.lock:
-            if NEW not in self.clients and fm.relation_exists(self.probe, NEW_VERSION, "items"):
+            visible = fm.relation_exists(self.probe, NEW_VERSION, "items")
+            if NEW not in self.clients and visible:
                 self.clients[NEW] = Client(self.dsn, NEW, NEW_VERSION)
-            for role, client in list(self.clients.items()):
-                version, columns = self.version_of(role)
-                for insert in (True, False):
-                    write = client.new_write(version, where, phase, insert, columns)
-                    self.outcome.writes.append(write)
-                    future = client.submit(write)
-                    if not wait:
-                        self.pending.append((write, future))
-                        continue
-                    try:
-                        future.result(timeout=fm.SYNC_WRITE_TIMEOUT)
-                    except FutureTimeout:
-                        self.outcome.add(f"a client write blocked for {fm.SYNC_WRITE_TIMEOUT}s "
-                                         f"at a boundary outside any transaction: "
-                                         f"{write.describe()}")
-                        self.pending.append((write, future))
+            submitted = fm.write_round(self.clients, self.spec, visible, where, phase)
+            self.outcome.writes.extend(write for write, _ in submitted)
             if not wait:
+                self.pending.extend(submitted)
                 self.await_blocked()
+                return
+            for write, future in submitted:
+                try:
+                    future.result(timeout=fm.SYNC_WRITE_TIMEOUT)
+                except FutureTimeout:
+                    self.outcome.add(f"a client write blocked for {fm.SYNC_WRITE_TIMEOUT}s "
+                                     f"at a boundary outside any transaction: "
+                                     f"{write.describe()}")
+                    self.pending.append((write, future))
 
     def sweep(self, where: str, phase: str) -> None:
         """Before the backfill: the new version's client sets each of its columns alone, on
@@ -230,6 +226,22 @@ class StepWriter:
         self.probe.close()
 
 
+def deployed_unexercised(outcome: Outcome, ending: str) -> list[str]:
+    """What the deployed client never did that the schedule is there for: write the table
+    during start (before the new version schema exists), write through the new version's
+    view, and (when it ends in rollback) write the table once rollback dropped the schema."""
+    wrote = {(w.phase, w.through) for w in outcome.writes if w.role == DEPLOYED and w.ok}
+    missing = []
+    if ("start", SCHEMA) not in wrote:
+        missing.append("the table during start")
+    if not any(through == NEW_VERSION for _, through in wrote):
+        missing.append("through the new version's view")
+    if ending == "rollback" and ("after", SCHEMA) not in wrote:
+        missing.append("the table after rollback")
+    return [f"the deployed client never wrote {what}: the schedule did not test it"
+            for what in missing]
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
@@ -271,6 +283,8 @@ def run_step_schedule(conn: Connection, dsn: str, s: Spec, ending: str) -> Outco
     boundaries = [b for b in writer.boundaries if b.startswith(("start", ending))]
     if started and not any(b.startswith(ending) for b in boundaries):
         outcome.add(f"on_step was never called during {ending}")
+    for problem in deployed_unexercised(outcome, ending) if started else []:
+        outcome.add(problem)
     fm.build_model(outcome, conn, ending, seeded=fm.SEED_ROWS + SWEEP_ROWS)
     if started or ending == "rollback":
         if ending == "complete":

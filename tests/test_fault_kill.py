@@ -6,10 +6,12 @@ of a phase (``n = total + 1``: after the last step, before the phase is recorded
 reproductions (and one whose sync triggers call a function of the migrated schema and read
 a stored generated column: ``KILL_SPECS``), and each phase, the harness kills a real process
 at every boundary, lets the version clients write (old, new once its schema exists, the
-physical table), checks that ``status`` tells the truth, recovers the way the tool says
-(start again, complete again, rollback again, or rollback after a crashed start) and checks
-the same data invariants as the in-process harness: the model of ``fault_model`` row for
-row, the catalog of a clean run after complete, the schema exactly as before after rollback.
+physical table, and an application deployed for the new version before start, which writes
+the physical table while the new version schema does not exist), checks that ``status``
+tells the truth, recovers the way the tool says (start again, complete again, rollback
+again, or rollback after a crashed start) and checks the same data invariants as the
+in-process harness: the model of ``fault_model`` row for row, the catalog of a clean run
+after complete, the schema exactly as before after rollback.
 
 Each kill point runs on its own database cloned from a template (``CREATE DATABASE ...
 TEMPLATE``), so a point costs two short processes. A start killed at step ``n`` is resumed
@@ -42,7 +44,8 @@ from psycopg.conninfo import make_conninfo
 from tests import fault_model as fm
 from tests.fault_model import (
     BASE,
-    BASE_SCHEMA,
+    DEPLOYED,
+    DEPLOYED_PATH,
     NEW,
     NEW_VERSION,
     OLD,
@@ -181,22 +184,20 @@ class Round:
     def __init__(self, dsn: str, s: Spec, outcome: Outcome, rows: int) -> None:
         self.dsn, self.spec, self.outcome, self.rows = dsn, s, outcome, rows
         self.clients = {OLD: Client(dsn, OLD, OLD_VERSION, seeded=rows),
-                        BASE: Client(dsn, BASE, SCHEMA, seeded=rows)}
+                        BASE: Client(dsn, BASE, SCHEMA, seeded=rows),
+                        DEPLOYED: Client(dsn, DEPLOYED, DEPLOYED_PATH, seeded=rows)}
 
     def write(self, admin: Connection, where: str, phase: str) -> None:
-        if NEW not in self.clients and fm.relation_exists(admin, NEW_VERSION, "items"):
+        visible = fm.relation_exists(admin, NEW_VERSION, "items")
+        if NEW not in self.clients and visible:
             self.clients[NEW] = Client(self.dsn, NEW, NEW_VERSION, seeded=self.rows)
-        for role, client in self.clients.items():
-            version = self.spec.final if role == NEW else BASE_SCHEMA
-            columns = self.spec.base_columns() if role == BASE else None
-            for insert in (True, False):
-                write = client.new_write(version, where, phase, insert, columns)
-                self.outcome.writes.append(write)
-                try:
-                    client.submit(write).result(timeout=fm.SYNC_WRITE_TIMEOUT)
-                except TimeoutError:
-                    self.outcome.add(f"a client write blocked after the kill (a lock of the "
-                                     f"killed run still held?): {write.describe()}")
+        for write, future in fm.write_round(self.clients, self.spec, visible, where, phase):
+            self.outcome.writes.append(write)
+            try:
+                future.result(timeout=fm.SYNC_WRITE_TIMEOUT)
+            except TimeoutError:
+                self.outcome.add(f"a client write blocked after the kill (a lock of the "
+                                 f"killed run still held?): {write.describe()}")
 
     def close(self) -> None:
         for client in self.clients.values():
