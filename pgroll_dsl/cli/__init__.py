@@ -6,8 +6,9 @@ rollback, status, migrate), ``adopt.py`` (baseline, pull, create, latest) and ``
 (try); the options they share in ``options.py``; exit codes and error reporting in
 ``exit.py``. A command only parses its options, calls the public API (``pgroll_dsl.api``:
 an import contract keeps the layers under it out of here), and prints. So that start-up
-stays short (docs/benchmarks.md), the API is imported when a command runs, and option values
-are converted without pydantic (``values.py``).
+stays short (docs/benchmarks.md), the API is imported when a command runs, option values
+are converted without pydantic (``values.py``), and the short commands run with the garbage
+collector paused from before typer is imported (``main``).
 
 Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment problems,
 3 a live phase stopped part-way.
@@ -15,17 +16,20 @@ Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment p
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Callable
 from functools import cache
 from importlib import import_module
-from typing import Annotated, Any
 
-import typer
+# Not ``typing.TYPE_CHECKING``: typer (and typing) are imported by ``_app``, once ``main`` has
+# paused the garbage collector.
+TYPE_CHECKING = False
 
-from pgroll_dsl import __version__
-from pgroll_dsl.cli.exit import EXIT_INTERRUPTED, EXIT_OK
-from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    import typer
 
 # The commands, in the order ``--help`` lists them, each as (module, function): a command's
 # module is imported only when an app with that command is built, so ``plan FILE`` does not
@@ -41,6 +45,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 _CATALOG = "catalog"
 _LATEST = "latest"  # a group: latest [schema|migration|url] (adopt.py)
+# The commands that read files (and at most a catalog from a database) and exit, in a second
+# or less whatever the history: they run with the garbage collector paused (see ``main``).
+_SHORT = frozenset({"fmt", "convert", "validate", "plan", _CATALOG})
 
 
 def _command(module: str, name: str) -> Callable[..., Any]:
@@ -48,22 +55,13 @@ def _command(module: str, name: str) -> Callable[..., Any]:
     return function
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"pgroll-dsl {__version__}")
-        raise typer.Exit(EXIT_OK)
-
-
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
-    ] = False,
-) -> None:
-    """Compile, format and convert pgroll migrations."""
-
-
 def _app(only: str | None = None) -> typer.Typer:
     """The app: every command, or only the one named ``only`` (see ``main``)."""
+    import typer  # here, not with this module: ``main`` pauses the collector first
+
+    from pgroll_dsl.cli.options import root
+    from pgroll_dsl.cli.values import LEAN_COMMAND, LEAN_GROUP
+
     built = typer.Typer(
         name="pgroll-dsl",
         help="Zero-downtime PostgreSQL schema migrations: a DSL and compiler for pgroll "
@@ -73,7 +71,7 @@ def _app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         cls=LEAN_GROUP,
     )
-    built.callback()(_main)
+    built.callback()(root)
     for name, (module, function) in _COMMANDS.items():
         if only in (None, name):
             built.command(name=name, cls=LEAN_COMMAND)(_command(module, function))
@@ -106,13 +104,30 @@ def main() -> None:
     typer builds every command of an app (their parameters, from the signatures) before it
     parses the arguments. When the first argument names a command, an app of that command
     alone runs instead: the same parsing, help and errors, several milliseconds sooner.
+
+    A short command (``_SHORT``) runs with the cyclic garbage collector paused, typer's
+    import included: nearly all it allocates (modules, classes, the parser's tables, the
+    catalogs) lives until it exits, and the collector, started every few hundred
+    allocations, walked those objects again and again for a few hundred objects of garbage.
+    At the end they are frozen (``gc.freeze``), so that the interpreter's shutdown does not
+    walk them once more only to free memory the process is about to give back. The live
+    commands, which may run for hours, keep the collector as it is.
     """
     first = sys.argv[1] if len(sys.argv) > 1 else None
+    short = first in _SHORT and gc.isenabled()
+    if short:
+        gc.disable()
     try:
         (_app(first) if first in (*_COMMANDS, _CATALOG, _LATEST) else _whole_app())()
     except KeyboardInterrupt:
+        from pgroll_dsl.cli.exit import EXIT_INTERRUPTED
+
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if short:
+            gc.freeze()
+            gc.enable()
 
 
 __all__ = ["app", "main"]

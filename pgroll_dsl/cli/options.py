@@ -1,5 +1,7 @@
 """The options the commands share, as typer parameter types, and the choices they take.
 
+``root`` is the callback of the app itself: its one option, ``--version``.
+
 The format choices (``--to``, ``--format``) are the names of the render registry
 (``pgroll_dsl.render``), so a format added there is offered here with no change to the CLI.
 """
@@ -12,7 +14,23 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from pgroll_dsl import render
+from pgroll_dsl import __version__, render
+from pgroll_dsl.cli.exit import EXIT_OK
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pgroll-dsl {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                           help="Show version.")
+    ] = False,
+) -> None:
+    """Compile, format and convert pgroll migrations."""
 
 
 def _choices(name: str, names: tuple[str, ...]) -> type[StrEnum]:

@@ -12,7 +12,6 @@ of an enum. ``tests/test_typecheck_literals.py`` asks the server about every ref
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
@@ -67,6 +66,8 @@ def text_problem(text: str, target: str, mods: tuple[int, ...],
     if target == "uuid":
         return None if _uuid(text) else "a UUID has 32 hexadecimal digits"
     if target in ("json", "jsonb"):
+        import json  # here: the one use, and no command that prints SQL loads it otherwise
+
         try:
             json.loads(text)
         except RecursionError:

@@ -29,7 +29,6 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.combine import combine
 from pgroll_dsl.passes.lint_config import LintSettings
-from pgroll_dsl.passes.lint_sql import lint_sql
 from pgroll_dsl.passes.typecheck import check_types
 from pgroll_dsl.passes.validate_columns import (
     check_add_column,
@@ -83,6 +82,9 @@ def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics, *
         _check(op, fold.catalog, sink)
         check_types(op, fold.catalog, sink)  # embedded SQL's types (PGD51x)
         if isinstance(op, ir.Sql) and _parses(op):
+            # Loaded here: the safety lints (a dozen modules) read raw SQL only.
+            from pgroll_dsl.passes.lint_sql import lint_sql
+
             lint_sql(op, sink, catalog=fold.catalog, pg_version=pg_version, settings=lint)
         _warn_backfill(op, fold, sink)
         _remember(op, fold)

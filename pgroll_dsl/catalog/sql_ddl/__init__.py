@@ -9,13 +9,13 @@ pgroll operation, so SQL and DSL that mean the same thing give equal catalogs.
 The modules follow a statement through replay: ``source`` (tokens, so the author's text can
 be sliced out), ``nodes`` (reading pglast nodes), ``lookup`` (the catalog look-ups and the
 ``CannotReplay`` that abandons a statement), ``types`` and ``names`` (PostgreSQL's type
-spelling and generated names), then one module a statement family: ``create_table`` (with
-``columns`` and ``constraints``), ``alter_table``, ``indexes``, ``sequences``, ``enums``,
-``drop`` and ``rename``, ``partitions`` (ATTACH and DETACH PARTITION); ``cascade`` holds
-what a drop takes with it; ``routines`` records the functions, operators, casts and
-extensions a script creates (for the type checks; such statements still warn). After each
-statement, partitions take their parents' column changes
-(``catalog.partitions.follow_parents``).
+spelling and generated names), ``statements`` (the dispatch on a statement's node class),
+then one module a statement family: ``create_table`` (with ``columns`` and
+``constraints``), ``alter_table``, ``indexes``, ``sequences``, ``enums``, ``drop`` and
+``rename``, ``partitions`` (ATTACH and DETACH PARTITION); ``cascade`` holds what a drop
+takes with it; ``routines`` records the functions, operators, casts and extensions a script
+creates (for the type checks; such statements still warn). After each statement,
+partitions take their parents' column changes (``catalog.partitions.follow_parents``).
 
 Decisions, and why:
 
@@ -57,38 +57,15 @@ Decisions, and why:
 
 from __future__ import annotations
 
-from pglast import ast, parse_sql, parser
-from pglast.enums import ObjectType
+from pglast import parse_sql, parser
 
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.partitions import follow_parents
-from pgroll_dsl.catalog.sql_ddl.alter_table import alter_table, comment_statement
-from pgroll_dsl.catalog.sql_ddl.create_table import create_table
-from pgroll_dsl.catalog.sql_ddl.drop import drop_statement
-from pgroll_dsl.catalog.sql_ddl.enums import enum_statement
-from pgroll_dsl.catalog.sql_ddl.indexes import alter_index, create_index
-from pgroll_dsl.catalog.sql_ddl.lookup import NOT_A_CHANGE, CannotReplay
-from pgroll_dsl.catalog.sql_ddl.rename import rename_statement, set_schema
-from pgroll_dsl.catalog.sql_ddl.routines import routine_statement
-from pgroll_dsl.catalog.sql_ddl.sequences import sequence_statement
-from pgroll_dsl.sql.spans import Source, TokenSpan
+from pgroll_dsl.sql.spans import Source
 
 __all__ = ["apply_sql"]
 
 _SHORT = 60
-
-
-# Statements that change nothing the model holds: DML, transaction control, session
-# settings, maintenance.
-_NO_CHANGE: tuple[type[ast.Node], ...] = (
-    ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, ast.SelectStmt,
-    ast.CopyStmt, ast.TruncateStmt, ast.TransactionStmt, ast.VariableSetStmt,
-    ast.VariableShowStmt, ast.ConstraintsSetStmt, ast.LockStmt, ast.ExplainStmt,
-    ast.PrepareStmt, ast.ExecuteStmt, ast.DeallocateStmt, ast.DeclareCursorStmt,
-    ast.FetchStmt, ast.ClosePortalStmt, ast.NotifyStmt, ast.ListenStmt, ast.UnlistenStmt,
-    ast.DiscardStmt, ast.VacuumStmt, ast.CheckPointStmt, ast.ClusterStmt,
-    ast.ReindexStmt,
-)
 
 
 def apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
@@ -104,6 +81,11 @@ def apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
         subcommands of an ``ALTER TABLE`` that could be applied). SQL that does not parse
         leaves the catalog unchanged and gives one warning with the parser's message.
     """
+    # The statement families load on the first script, not with this function: the planner
+    # imports it for every plan, and most plans replay no raw SQL.
+    from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
+    from pgroll_dsl.catalog.sql_ddl.statements import apply_statement
+
     try:
         statements = parse_sql(sql)
     except parser.ParseError as error:
@@ -114,7 +96,7 @@ def apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
         span = source.statement(raw)
         before = catalog
         try:
-            catalog = _apply_statement(catalog, raw.stmt, span)
+            catalog = apply_statement(catalog, raw.stmt, span)
         except CannotReplay as problem:
             catalog = problem.partial or catalog
             warnings.append(f'cannot replay "{_shorten(span.text())}": {problem.reason}')
@@ -136,41 +118,3 @@ def _shorten(text: str) -> str:
         return text
     cut = text.rfind(" ", 0, _SHORT)
     return text[: cut if cut > 0 else _SHORT] + " ..."
-
-
-def _apply_statement(catalog: Catalog, node: ast.Node | None, span: TokenSpan) -> Catalog:
-    """Dispatch on the statement's node class."""
-    match node:
-        case ast.CreateStmt():
-            return create_table(catalog, node, span)
-        case ast.AlterTableStmt(objtype=ObjectType.OBJECT_INDEX):
-            return alter_index(catalog, node)
-        case ast.AlterTableStmt():
-            return alter_table(catalog, node, span)
-        case ast.IndexStmt():
-            return create_index(catalog, node, span)
-        case ast.DropStmt():
-            return drop_statement(catalog, node)
-        case ast.RenameStmt():
-            return rename_statement(catalog, node)
-        case ast.CreateEnumStmt() | ast.AlterEnumStmt():
-            return enum_statement(catalog, node)
-        case ast.CommentStmt():
-            return comment_statement(catalog, node)
-        case ast.CreateSeqStmt() | ast.AlterSeqStmt():
-            return sequence_statement(catalog, node)
-        case ast.AlterObjectSchemaStmt():
-            return set_schema(catalog, node)
-        case (ast.CreateFunctionStmt() | ast.DefineStmt() | ast.CreateCastStmt()
-              | ast.CreateExtensionStmt()):
-            return routine_statement(catalog, node)  # records the name, still warns
-        case ast.VariableSetStmt(name="search_path"):
-            raise CannotReplay(f"unqualified names after it are still read as schema "
-                               f"{catalog.schema}")
-        case ast.SelectStmt(intoClause=ast.IntoClause()) | ast.CreateTableAsStmt():
-            raise CannotReplay("the columns of a table created from a query are not known "
-                               "without a database")
-        case _ if isinstance(node, _NO_CHANGE):
-            return catalog
-        case _:
-            raise CannotReplay(NOT_A_CHANGE)
