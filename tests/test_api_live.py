@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api
-from tests.live_helpers import Connection, client, dsn_of, schemas
+from tests.live_helpers import Connection, client, dsn_of, schemas, without_previous_version
 from tests.test_api import RETYPE, SETUP
 
 SEED = 40
@@ -179,7 +179,9 @@ def test_dump_catalog_and_plan_against_the_live_database(pg_dsn: str, pg_conn: C
     live = api.plan_migration(migration, postgres_url=dsn).plan
     offline = api.plan_migration(migration, snapshot=snapshot).plan
     assert live.previous_version_schema == "public_01_items"
-    assert [s.sql for s in live.start] == [s.sql for s in offline.start]
+    # A snapshot does not name the previous version schema: the writer test lacks its arm.
+    assert without_previous_version(live.start, "public_01_items") == [
+        s.sql for s in offline.start]
     assert api.validate(folder / "02_price_int.pgroll", postgres_url=dsn).ok
 
 
