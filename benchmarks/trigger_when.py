@@ -39,7 +39,8 @@ from pgroll_dsl.plan.triggers import is_new_version
 WRITER = is_new_version("public_02_x", ("public", "public_01_x"))
 # Before, the first schema alone decided (a first schema holding none of the tables, an
 # existing "$user" or pg_temp, made a new-version writer an old one).
-FIRST_ONLY = is_new_version("public_02_x")
+FIRST_ONLY = ("(pg_catalog.array_remove(pg_catalog.current_schemas(false), 'pg_catalog'))[1] "
+              "= 'public_02_x'")
 # The writer test before a8f16db: the setting's text, cut at its first comma (it misread a
 # schema name with a comma or a double quote, and "$user" or pg_catalog named first).
 SETTING_CUT = ("pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting("

@@ -83,7 +83,6 @@ from pgroll_dsl.catalog.derived import (
     trigger_name,
     written_trigger_name,
 )
-from pgroll_dsl.plan.triggers import is_new_version
 from tests import test_review_writer_side as review
 from tests.live_helpers import BATCH_SIZE, Connection, apply, make_runner, migration
 from tests.test_review_writer_side import (
@@ -154,7 +153,8 @@ def kept(outcome: dict[str, Any]) -> None:
 
 def first_schema_alone(conn: Connection) -> bool:
     """The writer test before 7bbc83f (the first schema alone), for this session."""
-    row = conn.execute(f"SELECT {is_new_version(NEW)}").fetchone()
+    row = conn.execute("SELECT (pg_catalog.array_remove(pg_catalog.current_schemas(false), "
+                       "'pg_catalog'))[1] = %s", (NEW,)).fetchone()
     assert row is not None
     return bool(row[0])
 

@@ -32,6 +32,8 @@ def version_schema_name(migration: ir.Migration) -> str:
 def apply_migration(catalog: Catalog, migration: ir.Migration
                     ) -> tuple[Catalog, list[tuple[ir.SqlScript, str]]]:
     """Start and complete one migration on the model."""
+    from pgroll_dsl.catalog.sql_ddl import apply_sql
+
     warnings: list[tuple[ir.SqlScript, str]] = []
     deferred: list[ir.SqlScript] = []
     for op in migration.operations:
@@ -40,20 +42,13 @@ def apply_migration(catalog: Catalog, migration: ir.Migration
             if op.on_complete:
                 deferred.append(op.up)
                 continue
-            catalog, found = _apply_sql(catalog, op.up.text)
+            catalog, found = apply_sql(catalog, op.up.text)
             warnings.extend((op.up, w) for w in found)
     catalog = catalog.completed()
     for script in deferred:
-        catalog, found = _apply_sql(catalog, script.text)
+        catalog, found = apply_sql(catalog, script.text)
         warnings.extend((script, w) for w in found)
     return catalog, warnings
-
-
-def _apply_sql(catalog: Catalog, sql: str) -> tuple[Catalog, list[str]]:
-    """``sql_ddl.apply_sql``, loaded only by a history that has raw SQL."""
-    from pgroll_dsl.catalog.sql_ddl import apply_sql
-
-    return apply_sql(catalog, sql)
 
 
 def replay(migrations: list[ir.Migration], base: Catalog | None = None) -> Replayed:

@@ -148,7 +148,7 @@ class TriggerSpec:
         return tuple(kind for kind in KINDS if has[kind])
 
 
-def is_new_version(version_schema: str, old: tuple[str, ...] = ()) -> str:
+def is_new_version(version_schema: str, old: tuple[str, ...]) -> str:
     """SQL that is true when the writer's search_path puts the new version schema first.
 
     In parentheses: it stands after ``NOT`` as it is. ``current_schemas`` is the search_path
@@ -167,8 +167,6 @@ def is_new_version(version_schema: str, old: tuple[str, ...] = ()) -> str:
     first = f"({schemas})[1]"
     new = quote_literal(version_schema)
     others = tuple(dict.fromkeys(s for s in old if s != version_schema))
-    if not others:
-        return f"({first} = {new})"
 
     def place(schema: str) -> str:
         return f"pg_catalog.array_position({schemas}, {quote_literal(schema)}::name)"
