@@ -224,13 +224,29 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
     before = catalog_before(source, path)
     warnings = validate(checked.migration, before, lint)
     options = PlanOptions.for_server(
-        before.server_version, schema=source.schema, batch_size=batch_size,
+        target_server(before, lint), schema=source.schema, batch_size=batch_size,
         batch_delay=batch_delay, previous_version_schema=before.previous_version_schema,
         optimize=optimize, batch_time_ms=batch_time_ms, max_replica_lag_mb=max_replica_lag_mb)
     plan = plan_migration(checked.migration, before.catalog, options)
     if record_basis:
         plan = with_basis(plan, checked.migration, before.catalog, options)
     return Planned(plan, (*checked.warnings, *before.warnings, *warnings))
+
+
+def target_server(before: Before, lint: LintSettings | None) -> int | None:
+    """The ``server_version_num`` a plan is made for (``None``: the newest it knows).
+
+    The live catalog's server, else the PostgreSQL version the project or the command line
+    names (``pg-version``, ``--pg-version``).
+
+    An offline plan for a PostgreSQL 14 server must not use what only 15 has
+    (``security_invoker`` views): the reviewed plan is the one that runs.
+    """
+    if before.server_version is not None:
+        return before.server_version
+    if lint is None or lint.pg_version is None:
+        return None
+    return lint.version() * 10000
 
 
 def with_basis(plan: Plan, migration: ir.Migration, catalog: Catalog,
@@ -267,5 +283,5 @@ def validate(migration: ir.Migration, before: Before, lint: LintSettings | None 
 
 
 __all__ = ["Before", "CatalogSource", "Loaded", "Planned", "catalog_before", "compile_file",
-           "compile_source", "history_before", "plan_file", "replay_warnings", "validate",
-           "validate_directory", "validate_file", "with_basis"]
+           "compile_source", "history_before", "plan_file", "replay_warnings", "target_server",
+           "validate", "validate_directory", "validate_file", "with_basis"]

@@ -101,3 +101,54 @@ def test_snapshot_of_a_live_database_plans_like_the_database(
     body = [line for line in offline.stdout.splitlines() if not line.startswith("-- catalog")]
     assert body == [line for line in live.stdout.splitlines()
                     if not line.startswith("-- catalog")]
+
+
+def _views(sql: str) -> list[str]:
+    return [line for line in sql.splitlines() if line.startswith("CREATE VIEW")]
+
+
+def test_the_plan_follows_the_postgresql_version_it_is_made_for(tmp_path: Path) -> None:
+    """PostgreSQL 14 has no security_invoker views: a plan for it must not use them.
+
+    The version comes from --pg-version, else from pg-version of [tool.pgroll-dsl]; without
+    either the plan is for 15 and later. The views are the same otherwise.
+    """
+    target = str(EXAMPLES / "03_users_email_not_null.pgroll")
+    default = invoke("plan", target, "--phase", "start")
+    for_14 = invoke("plan", target, "--phase", "start", "--pg-version", "14")
+    for_16 = invoke("plan", target, "--phase", "start", "--pg-version", "16")
+    assert default.exit_code == for_14.exit_code == for_16.exit_code == 0, for_14.stderr
+    with_invoker = _views(default.stdout)
+    assert with_invoker and all("WITH (security_invoker = true)" in v for v in with_invoker)
+    assert _views(for_16.stdout) == with_invoker
+    assert _views(for_14.stdout) == [v.replace(" WITH (security_invoker = true)", "")
+                                     for v in with_invoker]
+
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLES, project / "migrations")
+    (project / "pyproject.toml").write_text('[tool.pgroll-dsl]\npg-version = 14\n')
+    moved = str(project / "migrations" / "03_users_email_not_null.pgroll")
+    from_project = invoke("plan", moved, "--phase", "start")
+    assert from_project.exit_code == 0, from_project.stderr
+    assert _views(from_project.stdout) == _views(for_14.stdout)
+    overridden = invoke("plan", moved, "--phase", "start", "--pg-version", "15")
+    assert _views(overridden.stdout) == with_invoker
+
+
+def test_the_api_plans_for_the_version_it_is_given(tmp_path: Path) -> None:
+    from pgroll_dsl import api
+
+    target = EXAMPLES / "03_users_email_not_null.pgroll"
+    history = tmp_path / "history"
+    history.mkdir()
+    for name in ("01_create_users.pgroll", "02_add_orders.pgroll"):
+        shutil.copy(EXAMPLES / name, history / name)
+    migration = api.compile_file(target).migration
+    for given in (target, migration):
+        plans = {version: api.plan_migration(given, history=history, pg_version=version)
+                 for version in (14, 15, None)}
+        views = {version: [s.sql for s in planned.plan.start if "CREATE VIEW" in s.sql]
+                 for version, planned in plans.items()}
+        assert views[15] == views[None] and views[15]
+        assert not any("security_invoker" in v for v in views[14])
+        assert all("security_invoker" in v for v in views[15])

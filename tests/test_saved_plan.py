@@ -380,3 +380,37 @@ def test_an_option_that_would_plan_other_steps_is_refused(pg_conn: Connection, p
     result = invoke("start", "--plan", str(path), "--backfill-batch-size", "1000",
                     "--backfill-workers", "2", "--postgres-url", dsn)
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_a_plan_for_postgresql_14_is_refused_by_a_newer_server(pg_conn: Connection,
+                                                              pg_dsn: str,
+                                                              tmp_path: Path) -> None:
+    """Its views lack security_invoker: on 15+ they would run with their owner's rights.
+
+    A plan made against the server itself follows the server, whatever --pg-version says
+    (that steers only the safety lints then).
+    """
+    dsn = _database(pg_conn, pg_dsn)
+    history = tmp_path / "history"
+    history.mkdir()
+    for name in ("01_create_users.pgroll", "02_add_orders.pgroll"):
+        shutil.copy(EXAMPLES / name, history / name)
+    out = tmp_path / "plan14.sql"
+    target = str(EXAMPLES / f"{TARGET}.pgroll")
+    made = invoke("plan", target, "--history", str(history), "--pg-version", "14", "-o", str(out))
+    assert made.exit_code == 0, made.stderr
+    assert "WITH (security_invoker" not in out.read_text()
+    before, history_rows = introspect(pg_conn), _history(pg_conn)
+
+    result = invoke("start", "--plan", str(out), "--postgres-url", dsn)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    major = pg_conn.info.server_version // 10000
+    assert (f"the plan was made for PostgreSQL 14 (views without security_invoker); this "
+            f"server is {major}: plan against it") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert introspect(pg_conn) == before and _history(pg_conn) == history_rows
+
+    live = invoke("plan", target, "--postgres-url", dsn, "--pg-version", "14", "--phase",
+                  "start")
+    assert live.exit_code == 0, live.stderr
+    assert "WITH (security_invoker = true)" in live.stdout

@@ -53,7 +53,10 @@ found:
 1. `--pg-version N` on `validate` or `plan`;
 2. `pg-version` in `[tool.pgroll-dsl]` (below);
 3. the server a live `--postgres-url` connects to;
-4. PostgreSQL 15."""
+4. PostgreSQL 15.
+
+Without `--postgres-url`, `plan` makes the plan itself for the version found by 1 or 2 (for
+14: version views without `security_invoker`); with it, for the server."""
 
 _SUPPRESS = """\
 ## Suppressing a finding

@@ -100,10 +100,12 @@ def plan_migration(migration: Migration, *, history: str | Path | None = None,
     """Check a migration against its catalog and plan it: ``Planned.plan`` and the warnings.
 
     With ``postgres_url`` the plan follows that server's version, exactly as the executor's
-    plan there would. The safety lints follow ``[tool.pgroll-dsl]`` above the file (a
-    migration object: above the working directory) and ``pg_version`` over it, as
-    ``validate``'s. Raises ``InvalidMigration`` when the migration or its catalog has errors,
-    or the ``[tool.pgroll-dsl]`` table is invalid (PGD903, an environment problem).
+    plan there would; without, the version ``pg_version`` or ``[tool.pgroll-dsl]`` names
+    (PostgreSQL 14: views without ``security_invoker``). The safety lints follow
+    ``[tool.pgroll-dsl]`` above the file (a migration object: above the working directory)
+    and ``pg_version`` over it, as ``validate``'s. Raises ``InvalidMigration`` when the
+    migration or its catalog has errors, or the ``[tool.pgroll-dsl]`` table is invalid
+    (PGD903, an environment problem).
     ``record_basis=False`` leaves out what ``save_plan`` needs (``Plan.basis``): a little
     faster where the plan is only shown.
     """
@@ -124,9 +126,10 @@ def plan_migration(migration: Migration, *, history: str | Path | None = None,
         from pgroll_dsl.plan.options import PlanOptions
         from pgroll_dsl.plan.planner import plan_migration as planner
         before = driver.catalog_before(source, None)
-        warnings = driver.validate(migration, before, lint_settings(None, pg_version))
+        lint = lint_settings(None, pg_version)
+        warnings = driver.validate(migration, before, lint)
         options = PlanOptions.for_server(
-            before.server_version, schema=schema,
+            driver.target_server(before, lint), schema=schema,
             previous_version_schema=before.previous_version_schema, **settings)
         plan = planner(migration, before.catalog, options)
         if record_basis:

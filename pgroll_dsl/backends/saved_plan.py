@@ -52,7 +52,13 @@ def refusals(conn: psycopg.Connection[Any], state: State, saved: SavedPlan,
     server = conn.info.server_version
     if options.get("security_invoker") and server < _INVOKER_SINCE:
         found.append(f"server: the plan's views use security_invoker (PostgreSQL 15+); this "
-                     f"server is {server // 10000}: plan against it with --postgres-url")
+                     f"server is {server // 10000}: plan against it with --postgres-url, or with "
+                     f"--pg-version {server // 10000}")
+    if options.get("security_invoker") is False and server >= _INVOKER_SINCE:
+        # Views without it run with their owner's rights: row security policies and grants
+        # of the tables would not apply to the version's clients on this server.
+        found.append(f"server: the plan was made for PostgreSQL 14 (views without "
+                     f"security_invoker); this server is {server // 10000}: plan against it")
     shadowed = saved.plan.builtins.shadowed_by(defined_routines(conn))
     if shadowed:
         found.append(f"routines: this database defines {', '.join(shadowed)} of its own; the "

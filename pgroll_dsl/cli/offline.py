@@ -181,9 +181,9 @@ def _one_source(history: Path | None, snapshot: Path | None, url: str | None) ->
 
 _PgVersionOpt = Annotated[int | None, typer.Option(
     "--pg-version", min=9, max=99, metavar="N",
-    help="PostgreSQL major version the safety lints of raw SQL assume (default: pg-version "
-    "of the tool.pgroll-dsl table of pyproject.toml, else a live --postgres-url's server, "
-    "else 15).")]
+    help="PostgreSQL major version the safety lints of raw SQL assume, and an offline plan "
+    "is made for (default: pg-version of the tool.pgroll-dsl table of pyproject.toml, else "
+    "a live --postgres-url's server, else 15).")]
 
 
 def validate(
