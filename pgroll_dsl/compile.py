@@ -171,10 +171,10 @@ def catalog_before(source: CatalogSource, migration: Path | None) -> Before:
     """The catalog (and previous version schema) for ``migration`` from ``source``."""
     if source.snapshot is not None:
         from pgroll_dsl.frontend import read_source
-        from pgroll_dsl.frontend.snapshot import load_snapshot
+        from pgroll_dsl.frontend.snapshot import read_snapshot
 
-        text = read_source(source.snapshot)
-        return Before(load_snapshot(text, str(source.snapshot)), None, ())
+        snapshot = read_snapshot(read_source(source.snapshot), str(source.snapshot))
+        return Before(snapshot.catalog, snapshot.previous_version_schema, ())
     if source.postgres_url is not None:
         if source.read_live is None:
             raise _environment(codes.CANNOT_CONNECT, "no way to read a live database here")

@@ -129,16 +129,26 @@ def test_plan_of_an_object_against_a_snapshot(tmp_path: Path) -> None:
     snapshot = tmp_path / "catalog.json"
     from pgroll_dsl import render
 
-    snapshot.write_text(render.CATALOG["json"](api.load_catalog(history=history)),
-                        encoding="utf-8")
+    catalog = api.load_catalog(history=history)
+    snapshot.write_text(render.CATALOG["json"](catalog, None), encoding="utf-8")
     from_snapshot = api.plan_migration(migration, snapshot=snapshot).plan
     assert from_history.previous_version_schema == "public_01_items"
     assert from_snapshot.previous_version_schema is None
-    # The one difference: a snapshot does not say which version schema came before, so the
-    # sync triggers' writer test cannot name it (a saved plan is refused where one exists).
+    # The one difference: a snapshot that does not say which version schema came before
+    # (one of a database with no migration, or written before snapshots held it): the sync
+    # triggers' writer test cannot name it (a saved plan is refused where one exists).
     assert without_previous_version(from_history.start, "public_01_items") == [
         step.sql for step in from_snapshot.start]
     assert [s.sql for s in from_history.start] != [s.sql for s in from_snapshot.start]
+    # One that names it gives the history's plan, phase for phase.
+    named = tmp_path / "named.json"
+    named.write_text(render.CATALOG["json"](catalog, "public_01_items"), encoding="utf-8")
+    assert '"previous_version_schema": "public_01_items"' in named.read_text()
+    from_named = api.plan_migration(migration, snapshot=named).plan
+    assert from_named.previous_version_schema == "public_01_items"
+    for phase in ("start", "complete", "rollback"):
+        assert [s.sql for s in getattr(from_named, phase)] == [
+            s.sql for s in getattr(from_history, phase)], phase
 
 
 def test_plan_of_an_invalid_migration_raises(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api
-from tests.live_helpers import Connection, client, dsn_of, schemas, without_previous_version
+from tests.live_helpers import Connection, client, dsn_of, schemas
 from tests.test_api import RETYPE, SETUP
 
 SEED = 40
@@ -178,10 +178,11 @@ def test_dump_catalog_and_plan_against_the_live_database(pg_dsn: str, pg_conn: C
     migration = api.compile_file(folder / "02_price_int.pgroll").migration
     live = api.plan_migration(migration, postgres_url=dsn).plan
     offline = api.plan_migration(migration, snapshot=snapshot).plan
-    assert live.previous_version_schema == "public_01_items"
-    # A snapshot does not name the previous version schema: the writer test lacks its arm.
-    assert without_previous_version(live.start, "public_01_items") == [
-        s.sql for s in offline.start]
+    assert live.previous_version_schema == offline.previous_version_schema == "public_01_items"
+    # The snapshot names the latest migration's version schema: the same plan, phase for phase.
+    for phase in ("start", "complete", "rollback"):
+        assert [s.sql for s in getattr(live, phase)] == [
+            s.sql for s in getattr(offline, phase)], phase
     assert api.validate(folder / "02_price_int.pgroll", postgres_url=dsn).ok
 
 

@@ -22,7 +22,7 @@ from pgroll_dsl.catalog import (
 )
 from pgroll_dsl.diagnostics import CompileError, codes
 from pgroll_dsl.diagnostics.codes import Code
-from pgroll_dsl.frontend.snapshot import load_snapshot
+from pgroll_dsl.frontend.snapshot import Snapshot, load_snapshot, read_snapshot
 from pgroll_dsl.ir import ConstraintType, ForeignKeyAction, IdentityValues, MatchType
 from pgroll_dsl.render.snapshot import dump_snapshot
 
@@ -162,6 +162,20 @@ def test_round_trip(catalog: Catalog) -> None:
     assert loaded == catalog
     assert loaded.source == "snapshot db.json"
     assert dump_snapshot(loaded) == text
+
+
+def test_the_previous_version_schema_is_kept_when_there_is_one() -> None:
+    """Written after the schema when given; absent (older snapshots) or null reads as none."""
+    text = dump_snapshot(SMALL, 'app_07 "odd"')
+    document = json.loads(text)
+    assert list(document)[:4] == ["format", "version", "schema", "previous_version_schema"]
+    assert document["previous_version_schema"] == 'app_07 "odd"'
+    assert read_snapshot(text, "s.json") == Snapshot(SMALL, 'app_07 "odd"')
+    assert load_snapshot(text, "s.json") == SMALL
+    assert read_snapshot(dump_snapshot(SMALL), "s.json") == Snapshot(SMALL, None)
+    assert "previous_version_schema" not in dump_snapshot(SMALL)
+    nothing = "{" + HEADER + ', "previous_version_schema": null}'
+    assert read_snapshot(nothing, "s.json").previous_version_schema is None
 
 
 def test_every_field_is_written_when_not_default() -> None:
@@ -316,6 +330,9 @@ MALFORMED = [
      codes.UNKNOWN_KEY, '"owned_by"'),
     ("{" + HEADER + ',\n "tables": [{"name": "t", "columns": [{"name": "c", "type": "int",\n'
      '  "identity": "SOMETIMES"}]}]}', codes.INVALID_VALUE, 'SOMETIMES"'),
+    ("{" + HEADER + ',\n "previous_version_schema": 1}', codes.WRONG_TYPE, "1}"),
+    ("{" + HEADER + ',\n "previous_version_schema": ""}', codes.INVALID_VALUE, '"}'),
+    ("{" + HEADER + ',\n "previous_version_schema": ["a"]}', codes.WRONG_TYPE, '["a"]'),
 ]
 
 

@@ -103,6 +103,31 @@ def test_snapshot_of_a_live_database_plans_like_the_database(
                     if not line.startswith("-- catalog")]
 
 
+def test_snapshot_of_a_migrated_database_names_its_latest_version(
+    pg_conn: psycopg.Connection[Any], pg_dsn: str, tmp_path: Path
+) -> None:
+    """Every phase as the database's own plan: complete drops the previous version schema,
+    and the sync triggers tell its writers from the new version's."""
+    dsn = make_conninfo(pg_dsn, dbname=pg_conn.info.dbname)
+    assert invoke("init", "--postgres-url", dsn).exit_code == 0
+    for name in ("01_create_users.pgroll", "02_add_orders.pgroll"):
+        started = invoke("start", str(EXAMPLES / name), "--complete", "--postgres-url", dsn)
+        assert started.exit_code == 0, started.stderr
+    snapshot = tmp_path / "catalog.json"
+    dumped = invoke("catalog", "dump", "--postgres-url", dsn, "-o", str(snapshot))
+    assert dumped.exit_code == 0, dumped.stderr
+    assert json.loads(snapshot.read_text())["previous_version_schema"] == "public_02_add_orders"
+    migration = str(EXAMPLES / "03_users_email_not_null.pgroll")
+    offline = invoke("plan", migration, "--catalog", str(snapshot))
+    live = invoke("plan", migration, "--postgres-url", dsn)
+    assert offline.exit_code == live.exit_code == 0, offline.stderr + live.stderr
+    assert "-- previous version schema: public_02_add_orders" in offline.stdout
+    assert 'DROP SCHEMA IF EXISTS "public_02_add_orders"' in offline.stdout
+    body = [line for line in offline.stdout.splitlines() if not line.startswith("-- catalog")]
+    assert body == [line for line in live.stdout.splitlines()
+                    if not line.startswith("-- catalog")]
+
+
 def _views(sql: str) -> list[str]:
     return [line for line in sql.splitlines() if line.startswith("CREATE VIEW")]
 

@@ -88,8 +88,17 @@ def load_catalog(*, history: str | Path | None = None, snapshot: str | Path | No
 
 
 def dump_catalog(postgres_url: Database, schema: str = "public") -> str:
-    """A snapshot of a live schema (JSON), for ``snapshot=`` here or ``--catalog``."""
-    return render.CATALOG["json"](load_catalog(postgres_url=postgres_url, schema=schema))
+    """A snapshot of a live schema (JSON), for ``snapshot=`` here or ``--catalog``.
+
+    It names the version schema of the database's latest migration too: a plan made from it
+    is then the plan made against the database.
+    """
+    source = catalog_source(postgres_url=postgres_url, schema=schema)
+    try:
+        before = driver.catalog_before(source, None)
+    except CompileError as err:
+        raise InvalidMigration.of(err) from None
+    return render.CATALOG["json"](before.catalog, before.previous_version_schema)
 
 
 def plan_migration(migration: Migration, *, history: str | Path | None = None,

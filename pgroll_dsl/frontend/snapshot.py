@@ -9,20 +9,20 @@ written only when it differs from the model's default (``physical`` only when it
 
 The document is ``{"format": "pgroll-dsl-catalog", "version": 1, "schema": ..., "tables":
 [...], "enums": [...], "sequences": [...]}``, with an optional ``"routines"`` (see
-``ROUTINES``); below the top level the shape follows the model
-(``catalog/model.py``) field by field, so a field added to the model is written and read
-without a change here. This module defines the format and reads it; ``render/snapshot.py``
-writes it. Reading is strict: an unknown key, a value of the wrong type, a missing
-required field (``format``, ``version``, ``schema`` and every model field without a default)
-or a name given twice in one list is a diagnostic pointing at the line and column of the
-offending text.
+``ROUTINES``) and ``"previous_version_schema"`` (see ``PREVIOUS``); below the top level the
+shape follows the model (``catalog/model.py``) field by field, so a field added to the model
+is written and read without a change here. This module defines the format and reads it;
+``render/snapshot.py`` writes it. Reading is strict: an unknown key, a value of the wrong
+type, a missing required field (``format``, ``version``, ``schema`` and every model field
+without a default) or a name given twice in one list is a diagnostic pointing at the line and
+column of the offending text.
 """
 
 from __future__ import annotations
 
 import json
 import types
-from dataclasses import MISSING, Field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, fields, is_dataclass
 from enum import StrEnum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -50,6 +50,12 @@ _HEADER = ("format", "version")
 # reads as "none". ``{"functions": [names], "operators": [symbols], "casts": [[source,
 # target]], "opaque": bool}``, each member optional.
 ROUTINES = "routines"
+# The optional top-level key naming the version schema of the database's latest migration
+# when the snapshot was taken (``catalog dump``): a plan made from the snapshot then drops it
+# at complete and tells its clients from the new version's, as a plan made against the
+# database does. Written only when there is one; a snapshot without it (older ones, or a
+# database with no migration) reads as "none".
+PREVIOUS = "previous_version_schema"
 _ROUTINE_SETS = ("functions", "operators", "casts")
 _WHAT = {
     Catalog: "catalog", Table: "table", Column: "column", Constraint: "constraint",
@@ -74,15 +80,29 @@ _HINTS: dict[type, dict[str, Any]] = {cls: get_type_hints(cls) for cls in _WHAT}
 # ---- reading ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a snapshot holds: the catalog, and the version schema of the latest migration."""
+
+    catalog: Catalog
+    previous_version_schema: str | None = None
+
+
 def load_snapshot(text: str, path: str) -> Catalog:
-    """Read a snapshot document back into a catalog.
+    """Read a snapshot document back into a catalog (see :func:`read_snapshot`)."""
+    return read_snapshot(text, path).catalog
+
+
+def read_snapshot(text: str, path: str) -> Snapshot:
+    """Read a snapshot document back into a catalog and its previous version schema.
 
     Args:
         text: The document.
         path: Where it was read from, for diagnostics and the catalog's ``source``.
 
     Returns:
-        The catalog, with ``source`` set to ``"snapshot <path>"``.
+        The catalog, with ``source`` set to ``"snapshot <path>"``, and the previous version
+        schema the document names (``None`` when it names none).
 
     Raises:
         CompileError: The text is not JSON, not a catalog snapshot of a supported version,
@@ -90,13 +110,13 @@ def load_snapshot(text: str, path: str) -> Catalog:
     """
     root = parse_json(text, path)
     errors: list[Diagnostic] = []
-    catalog = _read_document(root, path, errors)
-    if errors or not isinstance(catalog, Catalog):
+    snapshot = _read_document(root, path, errors)
+    if errors or not isinstance(snapshot, Snapshot):
         raise CompileError(errors)
-    return catalog
+    return snapshot
 
 
-def _read_document(root: JNode, path: str, errors: list[Diagnostic]) -> Catalog | _Invalid:
+def _read_document(root: JNode, path: str, errors: list[Diagnostic]) -> Snapshot | _Invalid:
     if not isinstance(root.value, dict):
         errors.append(Diagnostic(codes.WRONG_TYPE,
                                  f"a catalog snapshot is an object, not {_a(root.type_name)}",
@@ -110,9 +130,20 @@ def _read_document(root: JNode, path: str, errors: list[Diagnostic]) -> Catalog 
         routines = _decode_routines(members[ROUTINES], errors)
         if isinstance(routines, Routines):
             extra["routines"] = routines
-    catalog = _decode_object(root, Catalog, errors, ignore=(*_HEADER, ROUTINES), extra=extra,
-                             required=("schema",))
-    return catalog if isinstance(catalog, Catalog) else _INVALID
+    previous: str | None = None
+    if PREVIOUS in members:
+        node = members[PREVIOUS]
+        if not isinstance(node.value, str | None):
+            errors.append(_wrong_type(PREVIOUS, "string", node))
+        elif node.value == "":
+            errors.append(Diagnostic(codes.INVALID_VALUE,
+                                     f"{PREVIOUS!r} names a schema: it cannot be empty",
+                                     node.span))
+        else:
+            previous = node.value
+    catalog = _decode_object(root, Catalog, errors, ignore=(*_HEADER, ROUTINES, PREVIOUS),
+                             extra=extra, required=("schema",))
+    return Snapshot(catalog, previous) if isinstance(catalog, Catalog) else _INVALID
 
 
 def _decode_routines(node: JNode, errors: list[Diagnostic]) -> Routines | _Invalid:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     # The report, and the source text of a path (for the excerpt under a diagnostic).
     SourceLookup = Callable[[str], str | None]
     DiagnosticsRenderer = Callable[[Report, SourceLookup], str]
-    CatalogRenderer = Callable[[Catalog], str]
+    CatalogRenderer = Callable[[Catalog, str | None], str]
 
 R = TypeVar("R")
 
@@ -150,10 +150,10 @@ DOCUMENT_FORMATS = frozenset({"json", "sarif", "gitlab"})
 
 # ---- catalog snapshots -------------------------------------------------------------------
 
-def _catalog_json(catalog: Catalog) -> str:
+def _catalog_json(catalog: Catalog, previous_version_schema: str | None = None) -> str:
     from pgroll_dsl.render.snapshot import dump_snapshot
 
-    return dump_snapshot(catalog)
+    return dump_snapshot(catalog, previous_version_schema)
 
 
 CATALOG: Formats[CatalogRenderer] = Formats("catalog", {"json": _catalog_json})

@@ -14,19 +14,23 @@ from enum import StrEnum
 from typing import Any
 
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.frontend.snapshot import FIELDS, FORMAT, ROUTINES, VERSION
+from pgroll_dsl.frontend.snapshot import FIELDS, FORMAT, PREVIOUS, ROUTINES, VERSION
 
 
-def dump_snapshot(catalog: Catalog) -> str:
+def dump_snapshot(catalog: Catalog, previous_version_schema: str | None = None) -> str:
     """Render a catalog as a snapshot document.
 
     Args:
         catalog: The catalog to write; its ``source`` is not part of the snapshot.
+        previous_version_schema: The version schema of the database's latest migration
+            (``PREVIOUS``), written when there is one.
 
     Returns:
         JSON text with a trailing newline; equal catalogs give identical text.
     """
     document: dict[str, Any] = {"format": FORMAT, "version": VERSION, "schema": catalog.schema}
+    if previous_version_schema is not None:
+        document[PREVIOUS] = previous_version_schema
     for name in ("tables", "enums", "sequences"):
         document[name] = [_encode_object(item) for item in getattr(catalog, name)]
     if catalog.routines:  # optional: written only when there are any (see ROUTINES)
