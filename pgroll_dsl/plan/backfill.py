@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 from pgroll_dsl.catalog.derived import (
     BACKFILL_SETTING,
+    BACKFILLED_BY,
     FROM_SETTING,
     MARKER,
     NEW_PREFIX,
@@ -69,6 +70,10 @@ _INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 # called anything, ``found`` or ``_pgroll_size`` included, without meeting a variable.
 ROW = "_pgroll_row"
 MARKER_COLUMN = quote_ident(MARKER)  # in a SET list, where the alias may not go
+BY_COLUMN = quote_ident(BACKFILLED_BY)
+# The transaction a batch of the first pass runs in: the ``xmin`` of every row it writes (the
+# batch is never in a subtransaction: no EXCEPTION clause around it).
+_THIS_XID = "pg_catalog.pg_current_xact_id()::pg_catalog.xid"
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
 # How the loop's NOTICEs begin: progress (rows done in the DETAIL, ``progress_rows``) and a wait
@@ -81,9 +86,12 @@ def add_marker(ctx: Context, table: Table) -> None:
     if table.physical in ctx.marked_tables:
         return
     ctx.marked_tables.add(table.physical)
+    ctx.marker_steps[table.physical] = len(ctx.start)
     ctx.step(Phase.START, f"ALTER TABLE {ctx.table_ref(table)} ADD COLUMN IF NOT EXISTS "
-             f"{quote_ident(MARKER)} boolean NOT NULL DEFAULT true",
-             f"backfill marker on {table.physical} (constant default: no rewrite)",
+             f"{quote_ident(MARKER)} boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "
+             f"{BY_COLUMN} pg_catalog.xid",
+             f"backfill marker on {table.physical} (constant default: no rewrite), and "
+             f"{BACKFILLED_BY} (no default)",
              relation=table.physical, safe=(safety.CONSTANT_DEFAULT,))
 
 
@@ -116,6 +124,10 @@ def finish(ctx: Context) -> None:
     own index) or by the partition's pages, so a batch reads one partition's index and the
     cost of a batch does not grow with the number of partitions. The sync triggers are the
     parent's, which PostgreSQL puts on every partition.
+
+    A table whose copies can be written by one statement, and whose copies and marker all
+    exist before its first sync trigger, is backfilled in two passes (see :func:`place`):
+    the first one is kept aside in ``ctx.first_pass`` until the steps are placed.
     """
     steps: list[Step] = []
     for step in ctx.late_start:
@@ -126,18 +138,126 @@ def finish(ctx: Context) -> None:
         key = ctx.backfill_keys[table]
         specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
         assignments = direct_assignments(specs)
+        two = bool(assignments) and _two_passes(ctx, table)
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
         parent = next((t for t in ctx.before.tables if t.physical == table), None)
         leaves = ([leaf.physical for leaf in ctx.before.leaf_partitions(parent.name)]
                   if parent is not None and parent.partitioned else [table])
+        integer = table in ctx.integer_keyed
+        firsts = []
         for leaf in leaves:
             of = f" (partition of {table})" if leaf != table else ""
+            if two:
+                firsts.append(replace(
+                    step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
+                                           integer=integer, mode=FIRST), key=key,
+                    relation=leaf, summary=f"backfill {leaf}{of}, first pass, before its sync "
+                    f"triggers exist: in batches {batches}, writing the copies itself"))
+                steps.append(replace(
+                    step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
+                                           integer=integer, mode=SECOND), key=key,
+                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: the rows written "
+                    "since the first pass read them (by pages if it ran; else in batches "
+                    f"{batches}, {how})"))
+                continue
             steps.append(replace(
                 step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                       integer=table in ctx.integer_keyed), key=key,
+                                       integer=integer), key=key,
                 relation=leaf, summary=f"backfill {leaf}{of} in batches {batches}, {how}"))
+        if two:
+            ctx.first_pass[table] = firsts
     ctx.late_start[:] = steps
+
+
+def _tree(ctx: Context, table: str) -> set[str]:
+    """The table and every partition below it, by physical name."""
+    names = {table}
+    parent = next((t for t in ctx.before.tables if t.physical == table), None)
+    below = [parent] if parent is not None else []
+    while below:
+        current = below.pop()
+        for partition in ctx.before.partitions(current.name):
+            names.add(partition.physical)
+            below.append(partition)
+    return names
+
+
+def _first_sync_step(ctx: Context, table: str) -> int | None:
+    positions = [ctx.sync_functions[s.named(kind)] for s in ctx.syncs if s.table == table
+                 for kind in s.kinds()]
+    return min(positions) if positions else None
+
+
+def _two_passes(ctx: Context, table: str) -> bool:
+    """Whether ``table`` may get a first pass before its sync triggers.
+
+    Every copy the backfill fills and the marker must exist before the table's first sync
+    trigger (not so when a later operation on the table adds a copy after an earlier one's
+    triggers), and no exclusion constraint may be built on a copy at start: it is built
+    under ACCESS EXCLUSIVE while the copies are empty, and stale copies could conflict.
+    """
+    marker = ctx.marker_steps.get(table)
+    first = _first_sync_step(ctx, table)
+    if marker is None or first is None or marker > first:
+        return False
+    ref = qualified(ctx.schema, table)
+    for spec in ctx.syncs:
+        if spec.table != table or spec.up is None:
+            continue
+        target = quote_ident(spec.up.target)
+        adds = (f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {target} ",
+                f"ALTER TABLE {ref} ADD COLUMN {target} ")
+        if not any(s.sql.startswith(adds) for s in ctx.start[:first]):
+            return False
+    tree = _tree(ctx, table)
+    return not any(s.cost is Cost.BUILD_LOCKED and s.relation in tree
+                   for s in (*ctx.start, *ctx.late_start))
+
+
+def place(ctx: Context) -> None:
+    """Put both passes of each two-pass table into start (after ``mark_last_triggers``).
+
+    The first pass goes right before the table's first sync trigger function: no BEFORE
+    UPDATE row trigger exists yet, so its ``UPDATE`` costs what a plain one does. It
+    leaves the marker alone and records its transaction in ``BACKFILLED_BY``; a row a
+    client writes meanwhile (not synced: no trigger yet) gets another ``xmin``.
+
+    The second pass goes after the sync triggers and NOT VALID checks, before the table's
+    first index build on a copy and before the version schema's views: it redoes the
+    marked rows whose ``xmin`` is not the first pass's. A unique index (or any index) is
+    thus built over current copies only: built after the first pass, it would see the stale
+    copy of a row a client changed meanwhile (a unique value moved from one row to another
+    gives two rows the same stale and current value: a spurious violation, of the build or
+    of a client's write). Clients of the new version only appear once both passes ran.
+    """
+    if not ctx.first_pass:
+        return
+    inserts: list[tuple[int, list[Step]]] = []
+    seconds: dict[str, list[Step]] = {}
+    rest = []
+    for step in ctx.late_start:
+        owner = next((t for t in ctx.first_pass
+                      if step.kind is StepKind.BACKFILL and step.relation in _tree(ctx, t)),
+                     None)
+        if owner is None:
+            rest.append(step)
+        else:
+            seconds.setdefault(owner, []).append(step)
+    ctx.late_start[:] = rest
+    for table, firsts in ctx.first_pass.items():
+        first = _first_sync_step(ctx, table)
+        assert first is not None
+        last = max(position for s in ctx.syncs if s.table == table for kind in s.kinds()
+                   for position in (ctx.sync_triggers[s.named(kind)],))
+        tree = _tree(ctx, table)
+        builds = [i for i in range(last + 1, len(ctx.start))
+                  if ctx.start[i].cost in (Cost.BUILD, Cost.BUILD_LOCKED)
+                  and ctx.start[i].relation in tree]
+        inserts.append((builds[0] if builds else len(ctx.start), seconds.get(table, [])))
+        inserts.append((first, firsts))
+    for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
+        ctx.start[position:position] = steps
 
 
 def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
@@ -163,13 +283,21 @@ def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# Which backfill a statement is: the only one, or the first or second of two passes.
+ONLY, FIRST, SECOND = "only", "first", "second"
+
+
 def backfill_sql(schema: str, table: str, key: tuple[str, ...],
                  assignments: tuple[tuple[str, str], ...], options: PlanOptions,
-                 integer: bool = False) -> str:
+                 integer: bool = False, mode: str = ONLY) -> str:
     """The batched loop as one ``DO`` block, committing after every batch."""
     target = qualified(schema, table)
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
-    body = _Body(target, quote_literal(table), f"{ROW}.{quote_ident(MARKER)}", fast, options)
+    marker = f"{ROW}.{quote_ident(MARKER)}"
+    unchanged = f"{ROW}.{BY_COLUMN} IS DISTINCT FROM {ROW}.xmin"
+    rows = {ONLY: marker, FIRST: f"{unchanged} AND {marker}",
+            SECOND: f"{marker} AND {unchanged}"}[mode]
+    body = _Body(target, quote_literal(table), rows, fast, options, mode)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
 
@@ -180,9 +308,10 @@ class _Body:
 
     target: str  # the table, qualified
     table_literal: str  # its physical name as a literal, for the progress NOTICE
-    marker: str
+    marker: str  # which rows a batch writes (the marker is set, ...)
     fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
     options: PlanOptions
+    mode: str = ONLY  # FIRST: before the sync triggers; SECOND: after a FIRST
 
     @property
     def size(self) -> int:
@@ -230,9 +359,38 @@ class _Body:
             "  ) THEN",
             "    _pgroll_fast := false;",
             "  END IF;",
+            *(self._first_gate() if self.mode == FIRST else []),
+        ]
+
+    def _first_gate(self) -> list[str]:
+        """The first pass writes nothing unless it can write every copy directly.
+
+        Nor once a sync trigger of the table exists (it then is not the first pass of a
+        start that is still before its triggers): the second pass does everything.
+        """
+        return [
+            "  IF NOT _pgroll_fast OR EXISTS (",
+            "    SELECT FROM pg_catalog.pg_trigger",
+            f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND ("
+            + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
+                          for prefix in SYNC_TRIGGER_PREFIXES) + ")",
+            "  ) THEN",
+            "    RETURN;",
+            "  END IF;",
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
+        if self.mode == FIRST:
+            # Not the marker: the sync triggers do not exist yet, a row a client writes now
+            # keeps it and gets another xmin, and the second pass redoes it.
+            return [
+                f"{indent}IF _pgroll_replica THEN",
+                f"{indent}  PERFORM {_REPLICA};",
+                f"{indent}END IF;",
+                f"{indent}UPDATE {self.target} AS {ROW} SET {self.fast}, {BY_COLUMN} = "
+                f"{_THIS_XID}",
+                f"{indent}  WHERE {where};",
+            ]
         slow = f"{indent}UPDATE {self.target} AS {ROW} SET {MARKER_COLUMN} = true WHERE {where};"
         if not self.fast:
             return [slow]
@@ -332,8 +490,11 @@ class _Body:
             *self._declare([*variables, "  _pgroll_bounded boolean := false;",
                             *(["  _pgroll_first numeric;", "  _pgroll_last numeric;",
                                "  _pgroll_dense boolean;"] if integer else [])]),
+            *(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]
+              if self.mode == SECOND and self.fast else []),
             "BEGIN",
             *self._probe(),
+            *(self._after_first() if self.mode == SECOND and self.fast else []),
             *(self._density(keys) if integer else []),
             *self._slice(end),
             # The last key now, after the sync triggers were committed: a row inserted later
@@ -422,7 +583,23 @@ class _Body:
             "  END IF;",
         ]
 
-    def by_pages(self) -> str:
+    def _after_first(self) -> list[str]:
+        """The second pass, when the first one ran (the same check passed): by pages.
+
+        Few rows are left (those clients wrote while the first pass ran): one sequential
+        read of the table finds them, where a key range scan would visit every key. The
+        first worker does it all; the others have nothing to do.
+        """
+        return [
+            "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
+            f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN",
+            *(f"  {line}" for line in self._pages_loop()),
+            "    END IF;",
+            "    RETURN;",
+            "  END IF;",
+        ]
+
+    def _pages_loop(self) -> list[str]:
         # Pages instead of keys: about 50 rows a page to begin with, then sized by time.
         # The largest table of its tree: each partition (or inheriting table) has pages of
         # its own, and one range of page numbers covers them all at once.
@@ -434,11 +611,7 @@ class _Body:
         where = (f"{ROW}.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid\n"
                  f"      AND {ROW}.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)"
                  f"::tid AND {self.marker}")
-        lines = [
-            "",
-            *self._declare(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]),
-            "BEGIN",
-            *self._probe(),
+        return [
             f"  _pgroll_last_page := {pages};",
             "  _pgroll_size := greatest(1, _pgroll_size / 50);",
             "  _pgroll_least := _pgroll_size;",
@@ -449,6 +622,15 @@ class _Body:
             "    _pgroll_page := _pgroll_page + _pgroll_size;",
             *self._after_batch(),
             "  END LOOP;",
+        ]
+
+    def by_pages(self) -> str:
+        lines = [
+            "",
+            *self._declare(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]),
+            "BEGIN",
+            *self._probe(),
+            *self._pages_loop(),
             "END",
             "",
         ]
@@ -512,12 +694,13 @@ def mark_last_triggers(ctx: Context) -> None:
 
 
 def drop_steps(ctx: Context) -> list[Step]:
-    """Complete and rollback: the marker column goes."""
+    """Complete and rollback: the marker column goes (and the first pass's, if any)."""
     steps = []
     for physical in sorted(ctx.marked_tables):
+        by = f", DROP COLUMN IF EXISTS {BY_COLUMN}"
         steps += [
             Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
-                 f"EXISTS {quote_ident(MARKER)}", summary=f"drop the backfill marker of "
+                 f"EXISTS {quote_ident(MARKER)}{by}", summary=f"drop the backfill marker of "
                  f"{physical}", relation=physical, safe=(safety.DROP_COLUMN,),
                  origin=ctx.origin),
         ]

@@ -54,6 +54,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     ctx.origin = migration.span
     backfill.finish(ctx)
     backfill.mark_last_triggers(ctx)
+    backfill.place(ctx)  # (moves start steps: after mark_last_triggers, which uses positions)
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     if not options.version_schema:  # the tables change; no schema of views shows them
         views = ViewSteps([], [], [], [])
