@@ -167,8 +167,24 @@ def values(conn: Connection, table: str, column: str) -> dict[int, Any]:
 
 
 def table_rows(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple[Any, ...]]:
-    """Every row of a physical table (every column, markers included), in a stable order."""
-    statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table))
+    """Every row of a physical table (every column, markers included), in a stable order.
+
+    During a migration the backfill's marker reads as whether the row still waits for the
+    backfill: a row a first pass wrote keeps the marker set, and its ``_pgroll_backfilled_by``
+    (left out: a transaction id) equal to its ``xmin`` says it is done.
+    """
+    names = [str(r[0]) for r in conn.execute(
+        "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = %s::regclass"
+        " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (sql.Identifier(schema, table).as_string(conn),)).fetchall()]
+    if "_pgroll_backfilled_by" not in names:
+        statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table))
+        return sorted(conn.execute(statement).fetchall(), key=repr)
+    fields = [sql.SQL("_pgroll_needs_backfill AND _pgroll_backfilled_by IS DISTINCT FROM xmin")
+              if name == "_pgroll_needs_backfill" else sql.Identifier(name)
+              for name in names if name != "_pgroll_backfilled_by"]
+    statement = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(fields),
+                                                      sql.Identifier(schema, table))
     return sorted(conn.execute(statement).fetchall(), key=repr)
 
 

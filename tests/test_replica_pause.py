@@ -62,7 +62,8 @@ def _caught_up(conn: psycopg.Connection[Any], timeout: float = 60) -> None:
 
 def _left(dsn: str) -> int:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(f"SELECT count(*) FROM t WHERE {MARKER}").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM t WHERE {MARKER} "
+                           "AND _pgroll_backfilled_by IS DISTINCT FROM xmin").fetchone()
     assert row is not None
     return int(row[0])
 

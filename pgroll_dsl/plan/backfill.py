@@ -223,39 +223,43 @@ def place(ctx: Context) -> None:
     leaves the marker alone and records its transaction in ``BACKFILLED_BY``; a row a
     client writes meanwhile (not synced: no trigger yet) gets another ``xmin``.
 
-    The second pass goes after the sync triggers and NOT VALID checks, before the table's
-    first index build on a copy and before the version schema's views: it redoes the
-    marked rows whose ``xmin`` is not the first pass's. A unique index (or any index) is
-    thus built over current copies only: built after the first pass, it would see the stale
-    copy of a row a client changed meanwhile (a unique value moved from one row to another
-    gives two rows the same stale and current value: a spurious violation, of the build or
-    of a client's write). Clients of the new version only appear once both passes ran.
+    The second pass is the backfill step of a single pass, where it was (after the views),
+    with one exception: it redoes the marked rows whose ``xmin`` is not the first pass's,
+    and a unique index (or exclusion constraint) on a copy must only ever see current
+    copies. Built after the first pass, it would see the stale copy of a row a client
+    changed meanwhile: a unique value moved from one row to another gives two rows the same
+    (stale and current) value, a spurious violation of the build or of a client's write.
+    Where start builds such an index before the views, the second pass goes right before
+    the first of them (after the sync triggers and NOT VALID checks, before the views): the
+    index is built over current copies, and exists, as before, before any client of the new
+    version does.
     """
     if not ctx.first_pass:
         return
     inserts: list[tuple[int, list[Step]]] = []
     seconds: dict[str, list[Step]] = {}
-    rest = []
+    moved: set[int] = set()
     for step in ctx.late_start:
         owner = next((t for t in ctx.first_pass
                       if step.kind is StepKind.BACKFILL and step.relation in _tree(ctx, t)),
                      None)
-        if owner is None:
-            rest.append(step)
-        else:
+        if owner is not None:
             seconds.setdefault(owner, []).append(step)
-    ctx.late_start[:] = rest
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
         last = max(position for s in ctx.syncs if s.table == table for kind in s.kinds()
                    for position in (ctx.sync_triggers[s.named(kind)],))
         tree = _tree(ctx, table)
-        builds = [i for i in range(last + 1, len(ctx.start))
+        unique = [i for i in range(last + 1, len(ctx.start))
                   if ctx.start[i].cost in (Cost.BUILD, Cost.BUILD_LOCKED)
-                  and ctx.start[i].relation in tree]
-        inserts.append((builds[0] if builds else len(ctx.start), seconds.get(table, [])))
+                  and ctx.start[i].relation in tree
+                  and ctx.start[i].sql.startswith("CREATE UNIQUE INDEX")]
+        if unique:
+            inserts.append((unique[0], seconds[table]))
+            moved.update(id(step) for step in seconds[table])
         inserts.append((first, firsts))
+    ctx.late_start[:] = [step for step in ctx.late_start if id(step) not in moved]
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
         ctx.start[position:position] = steps
 
