@@ -76,11 +76,11 @@ def _plan(plan: Plan, summary: MigrationSummary) -> list[str]:
         lines += [f"**Start blocks clients** in {len(heavy)} step"
                   f"{'' if len(heavy) == 1 else 's'}: "
                   + "; ".join(f"{_cell(s.summary)} ({_lock_on(s)})" for s in heavy) + ".", ""]
-    backfills = [s for s in plan.start if s.kind is StepKind.BACKFILL]
-    if backfills:
+    backfilled = list(dict.fromkeys(s.relation for s in plan.start
+                                    if s.kind is StepKind.BACKFILL))  # a table once
+    if backfilled:
         lines += ["Backfilled: " + ", ".join(
-            f"`{_cell(s.relation or '?')}` ({_rows(summary, s.relation)})" for s in backfills)
-            + ".", ""]
+            f"`{_cell(r or '?')}` ({_rows(summary, r)})" for r in backfilled) + ".", ""]
     lines += ["| phase | lock | on | held for | steps |", "|---|---|---|---|---|"]
     for phase in Phase:
         grouped: dict[tuple[str, str, str], int] = {}
