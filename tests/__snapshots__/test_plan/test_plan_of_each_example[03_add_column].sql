@@ -18,11 +18,11 @@ SET lock_timeout = '500ms';
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_description" varchar(255);
 
--- [2] 03_add_column.yaml:3:7: backfill marker on products (constant default: no rewrite)
+-- [2] 03_add_column.yaml:3:7: backfill marker on products (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."products" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
 -- [3] 03_add_column.yaml:3:7: trigger function _pgroll_trigger_000_products_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
@@ -399,7 +399,7 @@ ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_che
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -483,7 +483,7 @@ ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_new_des
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

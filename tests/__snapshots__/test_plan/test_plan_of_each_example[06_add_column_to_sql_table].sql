@@ -11,123 +11,19 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (17 steps) ====
+-- ==== start (18 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 
--- [2] 06_add_column_to_sql_table.yaml:3:7: backfill marker on users (constant default: no rewrite)
+-- [2] 06_add_column_to_sql_table.yaml:3:7: backfill marker on users (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_users_description' THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_description")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_description")::record THEN
-      NEW."_pgroll_new_description" := (UPPER(OLD."name"));
-    END IF;
-  END IF;
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."_pgroll_new_description" := (UPPER(NEW."name"));
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [5] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_users_description', true);
-  RETURN NEW;
-END
-$pgroll$;
-
--- [6] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
---     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
-
--- [7] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
---     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END) ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
-
--- [8] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
---     lock: SHARE ROW EXCLUSIVE on users; catalog only
-CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
-    THEN false
-    ELSE NEW."_pgroll_needs_backfill"
-    OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
-  EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
-
--- steps 9-16 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [9] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
-
--- [10] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [11] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [12] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
---     lock: ACCESS SHARE on products; catalog only
-CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
-
--- [13] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
---     lock: none on products; catalog only
-ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
-
--- [14] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
---     lock: none on products; catalog only
-ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
-
--- [15] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [16] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 9-16 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [17] 06_add_column_to_sql_table.yaml:3:7: backfill users in batches keyed on id, writing the copies itself
+-- [3] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -172,6 +68,251 @@ BEGIN
   ) THEN
     _pgroll_fast := false;
   END IF;
+  IF NOT _pgroll_fast OR EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."users"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
+  ) THEN
+    RETURN;
+  END IF;
+  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."users" AS _pgroll_row;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
+    SELECT reltuples FROM pg_catalog.pg_class
+    WHERE oid = '"public"."users"'::regclass));
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
+    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."users" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN
+      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."users" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_replica THEN
+      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    END IF;
+    UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
+LANGUAGE plpgsql SET search_path = "public", pg_temp
+AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_users_description' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF ROW(NEW."_pgroll_new_description")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_description")::record THEN
+      NEW."_pgroll_new_description" := (UPPER(OLD."name"));
+    END IF;
+  END IF;
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [5] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
+LANGUAGE plpgsql SET search_path = "public", pg_temp
+AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_description" := (UPPER(NEW."name"));
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_users_description', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
+
+-- [8] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END) ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
+
+-- [9] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
+
+-- steps 10-17 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [10] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
+
+-- [11] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [12] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [13] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on products; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
+
+-- [14] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
+
+-- [15] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+--     lock: none on products; catalog only
+ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
+
+-- [16] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [17] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 10-17 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [18] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on users; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."users"."id"%TYPE;
+  _pgroll_upper_0 "public"."users"."id"%TYPE;
+  _pgroll_to_0 "public"."users"."id"%TYPE;
+  _pgroll_end_0 "public"."users"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+BEGIN
+  BEGIN
+    UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."users"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_fast THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
+        IF _pgroll_replica THEN
+          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        END IF;
+        UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false
+          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      ELSE
+        UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      END IF;
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."users" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -213,9 +354,9 @@ BEGIN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
       UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     ELSE
-      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -280,7 +421,7 @@ ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" T
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -334,7 +475,7 @@ ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_descri
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
 COMMIT;

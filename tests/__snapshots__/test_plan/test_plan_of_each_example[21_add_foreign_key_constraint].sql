@@ -17,11 +17,11 @@ SET lock_timeout = '500ms';
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" integer;
 
--- [2] 21_add_foreign_key_constraint.yaml:3:7: backfill marker on posts (constant default: no rewrite)
+-- [2] 21_add_foreign_key_constraint.yaml:3:7: backfill marker on posts (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
 -- [3] 21_add_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
@@ -305,7 +305,7 @@ ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "u
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-5 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -365,7 +365,7 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_user_i
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (43 steps) ====
+-- ==== start (44 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -24,215 +24,13 @@ ALTER TABLE "public"."events" ALTER COLUMN "_pgroll_new_name" SET DEFAULT ('unkn
 --     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
 COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the event';
 
--- [4] 35_alter_column_multiple.yaml:3:7: backfill marker on events (constant default: no rewrite)
+-- [4] 35_alter_column_multiple.yaml:3:7: backfill marker on events (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [5] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_events_name' THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_name")::record THEN
-      NEW."_pgroll_new_name" := (SELECT CASE WHEN OLD."name" IS NULL OR LENGTH(OLD."name") <= 3 THEN 'placeholder' ELSE OLD."name" END);
-    END IF;
-  END IF;
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [6] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."name" := (NEW."_pgroll_new_name");
-  RETURN NEW;
-END
-$pgroll$;
-
--- [7] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
-LANGUAGE plpgsql SET search_path = "public", pg_temp
-AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL OR LENGTH(NEW."name") <= 3 THEN 'placeholder' ELSE NEW."name" END);
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [8] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_events_name', true);
-  RETURN NEW;
-END
-$pgroll$;
-
--- [9] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
---     lock: SHARE ROW EXCLUSIVE on events; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
-
--- [10] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
---     lock: SHARE ROW EXCLUSIVE on events; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
-
--- [11] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
---     lock: SHARE ROW EXCLUSIVE on events; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
-    ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
-
--- [12] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
---     lock: SHARE ROW EXCLUSIVE on events; catalog only
-CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
-  EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
-
--- [13] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
---     lock: ACCESS EXCLUSIVE on events; catalog only
-ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
-
--- [14] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
---     lock: ACCESS EXCLUSIVE on events; catalog only
-ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
-
--- [15] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
---     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
---     runs outside a transaction block
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
-
--- steps 16-40 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [16] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
-
--- [17] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [18] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [19] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [20] 35_alter_column_multiple.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [21] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on events; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
-
--- [22] 35_alter_column_multiple.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
-
--- [23] 35_alter_column_multiple.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
-
--- [24] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [25] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [26] 35_alter_column_multiple.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
-
--- [27] 35_alter_column_multiple.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
-
--- [28] 35_alter_column_multiple.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
-
--- [29] 35_alter_column_multiple.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
-
--- [30] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [31] 35_alter_column_multiple.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [32] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
-
--- [33] 35_alter_column_multiple.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [34] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [35] 35_alter_column_multiple.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [36] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [37] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [38] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [39] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [40] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 16-40 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [41] 35_alter_column_multiple.yaml:3:7: backfill events in batches keyed on id, writing the copies itself
+-- [5] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -277,6 +75,238 @@ BEGIN
   ) THEN
     _pgroll_fast := false;
   END IF;
+  IF NOT _pgroll_fast OR EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."events"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
+  ) THEN
+    RETURN;
+  END IF;
+  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."events" AS _pgroll_row;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
+    SELECT reltuples FROM pg_catalog.pg_class
+    WHERE oid = '"public"."events"'::regclass));
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
+    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."events" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN
+      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_replica THEN
+      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    END IF;
+    UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [6] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
+LANGUAGE plpgsql SET search_path = "public", pg_temp
+AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_events_name' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF ROW(NEW."_pgroll_new_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_name")::record THEN
+      NEW."_pgroll_new_name" := (SELECT CASE WHEN OLD."name" IS NULL OR LENGTH(OLD."name") <= 3 THEN 'placeholder' ELSE OLD."name" END);
+    END IF;
+  END IF;
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."name" := (NEW."_pgroll_new_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
+LANGUAGE plpgsql SET search_path = "public", pg_temp
+AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL OR LENGTH(NEW."name") <= 3 THEN 'placeholder' ELSE NEW."name" END);
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [9] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_events_name', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [10] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
+
+-- [11] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
+
+-- [12] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
+
+-- [13] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
+
+-- [14] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
+
+-- [15] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
+
+-- [16] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on events; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."events"."id"%TYPE;
+  _pgroll_upper_0 "public"."events"."id"%TYPE;
+  _pgroll_to_0 "public"."events"."id"%TYPE;
+  _pgroll_end_0 "public"."events"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+BEGIN
+  BEGIN
+    UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."events"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_fast THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
+        IF _pgroll_replica THEN
+          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        END IF;
+        UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
+          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      ELSE
+        UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      END IF;
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."events" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -318,9 +348,9 @@ BEGIN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
       UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     ELSE
-      UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+      UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -336,11 +366,122 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [42] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [17] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+--     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
+
+-- steps 18-42 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [18] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
+
+-- [19] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [20] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [21] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [22] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [23] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
+
+-- [24] 35_alter_column_multiple.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [25] 35_alter_column_multiple.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [26] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [27] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [28] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [29] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [30] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [31] 35_alter_column_multiple.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [32] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [33] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [34] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [35] 35_alter_column_multiple.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [36] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [37] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [38] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [39] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [40] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [41] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [42] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 18-42 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [43] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [43] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [44] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
@@ -405,7 +546,7 @@ ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE U
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -465,7 +606,7 @@ ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name"
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;

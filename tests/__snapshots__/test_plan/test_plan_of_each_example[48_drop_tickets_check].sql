@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (56 steps) ====
+-- ==== start (57 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -22,316 +22,13 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_nam
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip" integer;
 
--- [3] 48_drop_tickets_check.yaml:3:7: backfill marker on tickets (constant default: no rewrite)
+-- [3] 48_drop_tickets_check.yaml:3:7: backfill marker on tickets (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [4] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
-    PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-  ELSIF ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_name")::record THEN
-    NEW."_pgroll_new_sellers_name" := (OLD."sellers_name");
-  END IF;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [5] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
-  RETURN NEW;
-END
-$pgroll$;
-
--- [6] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
-  RETURN NEW;
-END
-$pgroll$;
-
--- [7] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_tickets_sellers_name', true);
-  RETURN NEW;
-END
-$pgroll$;
-
--- [8] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
-
--- [9] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
-
--- [10] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
-    ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
-
--- [11] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    THEN false
-    ELSE NEW."_pgroll_needs_backfill"
-    OR NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
-
--- [12] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
-    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_zip")::record THEN
-      NEW."_pgroll_new_sellers_zip" := (OLD."sellers_zip");
-    END IF;
-  END IF;
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [13] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
-  RETURN NEW;
-END
-$pgroll$;
-
--- [14] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-#variable_conflict use_column
-BEGIN
-  NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
-  NEW."_pgroll_needs_backfill" := false;
-  RETURN NEW;
-END
-$pgroll$;
-
--- [15] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
---     lock: none; catalog only
-CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
-LANGUAGE plpgsql AS $pgroll$
-BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_001_tickets_sellers_zip', true);
-  RETURN NEW;
-END
-$pgroll$;
-
--- [16] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
-
--- [17] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
-
--- [18] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
-    ELSE false END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
-
--- [19] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    THEN false
-    ELSE NEW."_pgroll_needs_backfill"
-    OR NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END
-    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
-  EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
-
--- [20] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
-ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
-
--- [21] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
-ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
-
--- [22] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
---     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
-ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
-
--- [23] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
---     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
---     runs outside a transaction block
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
-
--- steps 24-52 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [24] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
-
--- [25] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [26] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [27] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [28] 48_drop_tickets_check.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [29] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on events; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
-
--- [30] 48_drop_tickets_check.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
-
--- [31] 48_drop_tickets_check.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
-
--- [32] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
-
--- [33] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
---     lock: none on fruits; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
-
--- [34] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [35] 48_drop_tickets_check.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
-
--- [36] 48_drop_tickets_check.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
-
--- [37] 48_drop_tickets_check.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
-
--- [38] 48_drop_tickets_check.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
-
--- [39] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [40] 48_drop_tickets_check.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [41] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
-
--- [42] 48_drop_tickets_check.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [43] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [44] 48_drop_tickets_check.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [45] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [46] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [47] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [48] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
-
--- [49] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
---     lock: none on sellers; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
-
--- [50] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on tickets; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
-
--- [51] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
---     lock: none on tickets; catalog only
-ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
-
--- [52] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 24-52 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [53] 48_drop_tickets_check.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
+-- [4] 48_drop_tickets_check.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -376,6 +73,323 @@ BEGIN
   ) THEN
     _pgroll_fast := false;
   END IF;
+  IF NOT _pgroll_fast OR EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tickets"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
+  ) THEN
+    RETURN;
+  END IF;
+  SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
+    FROM "public"."tickets" AS _pgroll_row;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
+    SELECT reltuples FROM pg_catalog.pg_class
+    WHERE oid = '"public"."tickets"'::regclass));
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
+    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+  END IF;
+  SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
+    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN
+      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    ELSE
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_replica THEN
+      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    END IF;
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [5] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
+    PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+  ELSIF ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_name")::record THEN
+    NEW."_pgroll_new_sellers_name" := (OLD."sellers_name");
+  END IF;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [6] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [7] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [8] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_000_tickets_sellers_name', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [9] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
+
+-- [10] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
+
+-- [11] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
+
+-- [12] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
+
+-- [13] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
+    IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
+    ELSIF ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_zip")::record THEN
+      NEW."_pgroll_new_sellers_zip" := (OLD."sellers_zip");
+    END IF;
+  END IF;
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [14] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [15] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+#variable_conflict use_column
+BEGIN
+  NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+  NEW."_pgroll_needs_backfill" := false;
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [16] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
+LANGUAGE plpgsql AS $pgroll$
+BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.written', '_pgroll_trigger_001_tickets_sellers_zip', true);
+  RETURN NEW;
+END
+$pgroll$;
+
+-- [17] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
+
+-- [18] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
+
+-- [19] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
+    ELSE false END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
+
+-- [20] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    THEN false
+    ELSE NEW."_pgroll_needs_backfill"
+    OR NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END
+    AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
+  EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
+
+-- [21] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
+
+-- [22] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
+
+-- [23] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
+
+-- [24] 48_drop_tickets_check.yaml:3:7: backfill tickets, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_end_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+BEGIN
+  BEGIN
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tickets"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_fast THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+        IF _pgroll_replica THEN
+          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        END IF;
+        UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false
+          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      ELSE
+        UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      END IF;
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
   SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
     FROM "public"."tickets" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -417,9 +431,9 @@ BEGIN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
       UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+        WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     ELSE
-      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -435,15 +449,142 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [54] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [25] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+--     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
+
+-- steps 26-54 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [26] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
+
+-- [27] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [28] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [29] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [30] 48_drop_tickets_check.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [31] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [32] 48_drop_tickets_check.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [33] 48_drop_tickets_check.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [34] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [35] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [36] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [37] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [38] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [39] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [40] 48_drop_tickets_check.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [41] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [42] 48_drop_tickets_check.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [43] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [44] 48_drop_tickets_check.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [45] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [46] 48_drop_tickets_check.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [47] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [48] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [49] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [50] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [51] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [52] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [53] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [54] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 26-54 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [55] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [55] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [56] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [56] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+-- [57] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
 
@@ -536,7 +677,7 @@ ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING IND
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -620,7 +761,7 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sell
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

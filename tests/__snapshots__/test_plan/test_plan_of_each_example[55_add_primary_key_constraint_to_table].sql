@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (55 steps) ====
+-- ==== start (56 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -32,13 +32,84 @@ ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_new_id" integer;
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval('tasks_id_seq'::regclass));
 
--- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill marker on tasks (constant default: no rewrite)
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill marker on tasks (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
-ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true;
+ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, first pass, before its sync triggers exist: in batches by pages (no key), writing the copies itself
+--     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+BEGIN
+  BEGIN
+    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  IF NOT _pgroll_replica AND EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tasks"'::regclass AND NOT tgisinternal
+      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
+      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
+      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
+  ) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR EXISTS (
+    SELECT FROM pg_catalog.pg_trigger
+    WHERE tgrelid = '"public"."tasks"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
+  ) THEN
+    RETURN;
+  END IF;
+  _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+  _pgroll_size := greatest(1, _pgroll_size / 50);
+  _pgroll_least := _pgroll_size;
+  _pgroll_most := _pgroll_most / 50;
+  WHILE _pgroll_page <= _pgroll_last_page LOOP
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_replica THEN
+      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    END IF;
+    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
+    _pgroll_page := _pgroll_page + _pgroll_size;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -56,7 +127,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -67,7 +138,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -79,7 +150,7 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -89,21 +160,21 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
+-- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
+-- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
+-- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -112,7 +183,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UP
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"();
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
+-- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -122,178 +193,11 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+-- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
---     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
---     runs outside a transaction block
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
-
--- steps 15-53 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [15] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
-
--- [16] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on events; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
-
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
-
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
-
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
-
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
---     lock: none on fruits; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
-
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
-
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
-
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
-
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
-
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on library; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
-
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
---     lock: none on library; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
-
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
---     lock: none on library; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
-
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
-
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on phonebook; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
-
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
---     lock: none on phonebook; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
-
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
---     lock: none on phonebook; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
-
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
-
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
---     lock: none on sellers; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
-
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on tasks; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
-
--- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
---     lock: none on tasks; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
-
--- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on telephone_providers; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
-
--- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
---     lock: none on telephone_providers; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
-
--- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on tickets; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
-
--- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
---     lock: none on tickets; catalog only
-ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
-
--- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 15-53 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [54] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
+-- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -346,10 +250,10 @@ BEGIN
       END IF;
       UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false
         WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     ELSE
       UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     END IF;
     _pgroll_page := _pgroll_page + _pgroll_size;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
@@ -364,7 +268,174 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [55] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+--     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
+
+-- steps 17-55 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [17] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
+
+-- [18] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
+
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on library; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
+
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
+
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+--     lock: none on library; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
+
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on phonebook; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
+
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
+
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+--     lock: none on phonebook; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
+
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on tasks; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
+
+-- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+--     lock: none on tasks; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
+
+-- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on telephone_providers; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
+
+-- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+--     lock: none on telephone_providers; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
+
+-- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [54] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [55] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 17-55 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [56] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
@@ -433,7 +504,7 @@ ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
@@ -499,7 +570,7 @@ DROP TABLE IF EXISTS "public"."tasks";
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill";
+ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
