@@ -35,10 +35,11 @@ from pgroll_dsl.backends.runner import (
     RunOptions,
     StepEvent,
 )
-from pgroll_dsl.plan.model import Phase, StepKind
+from pgroll_dsl.plan.model import Phase
 from tests.live_helpers import (
     SCHEMA,
     Connection,
+    after_the_triggers,
     apply,
     client,
     dsn_of,
@@ -216,7 +217,7 @@ def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
 
     def write(event: StepEvent) -> None:
         step = event.step
-        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
+        if event.phase is Phase.START and after_the_triggers(step) \
                 and not written.is_set():
             with psycopg.connect(dsn, autocommit=True) as new:
                 new.execute(sql.SQL("SET search_path TO {}").format(
@@ -267,7 +268,7 @@ def test_a_write_before_the_backfill_keeps_its_value_whatever_operation_is_last(
 
     def write(event: StepEvent) -> None:
         step = event.step
-        if event.phase is Phase.START and step is not None and step.kind is StepKind.BACKFILL \
+        if event.phase is Phase.START and after_the_triggers(step) \
                 and not written.is_set():
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(sql.SQL("SET search_path TO {}").format(

@@ -101,8 +101,13 @@ def _rows(conn: Connection, table: str, masked: str = "") -> list[tuple[Any, ...
         "SELECT attname, atttypid = 'json'::regtype FROM pg_attribute WHERE attrelid = "
         "%s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
         (f"public.{table}",)).fetchall()
+    # The marker as whether the row still waits for the backfill (a first pass leaves it
+    # set, and its transaction in _pgroll_backfilled_by: an xid, left out).
     listed = ", ".join(f'"{c}" IS NULL' if c == masked else
-                       f'"{c}"::jsonb::text' if json else f'"{c}"::text' for c, json in columns)
+                       f'("{c}" AND _pgroll_backfilled_by IS DISTINCT FROM xmin)::text'
+                       if c == "_pgroll_needs_backfill" else
+                       f'"{c}"::jsonb::text' if json else f'"{c}"::text' for c, json in columns
+                       if c != "_pgroll_backfilled_by")
     return sorted(conn.execute(f"SELECT {listed} FROM public.{table}").fetchall(), key=repr)
 
 

@@ -171,13 +171,19 @@ class Executor:
         self.on_wait = on_wait
         self.ran: list[str] = []  # every statement sent, in order (the log)
         self._backfilling: tuple[str, int] | None = None  # table, estimated rows
+        # Rows each table's earlier backfill steps of this run reported (a table backfilled
+        # in two passes: the second one's rows count on from the first one's).
+        self._backfilled: dict[str, int] = {}
+        self._before = 0  # ... for the step being run
         conn.add_notice_handler(self._notice)
 
     def report_progress(self, rows: int) -> None:
         """The backfill of the step being run has done ``rows`` rows so far."""
-        if self._backfilling is not None and self.on_progress is not None:
+        if self._backfilling is not None:
             table, total = self._backfilling
-            self.on_progress(table, rows, total)
+            self._backfilled[table] = self._before + rows
+            if self.on_progress is not None:
+                self.on_progress(table, self._before + rows, total)
 
     def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
         # The backfill's DO block reports the rows done so far in each NOTICE's detail; which
@@ -215,9 +221,10 @@ class Executor:
             total = self._as_the_step(
                 step, lambda: estimated_rows(self.conn, self.session.schema, table))
             self._backfilling = (table, total)
+            self._before = self._backfilled.get(table, 0)
             self._noted = -NOTE_EVERY  # a new backfill's first note is shown at once
             if self.on_progress is not None:
-                self.on_progress(table, 0, total)
+                self.on_progress(table, self._before, total)
         try:
             if backfill and step.key and self.backfill_workers > 1:
                 self._in_workers(step)
