@@ -75,7 +75,7 @@ from pgroll_dsl.plan.triggers import (
     trigger_sql,
 )
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.expressions import column_references
+from pgroll_dsl.sql.expressions import NON_VOLATILE_FUNCTIONS, calls, column_references
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 # For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
@@ -213,6 +213,10 @@ def _two_passes(ctx: Context, table: str) -> bool:
     trigger (not so when a later operation on the table adds a copy after an earlier one's
     triggers), and no exclusion constraint may be built on a copy at start: it is built
     under ACCESS EXCLUSIVE while the copies are empty, and stale copies could conflict.
+    Nor may an ``up`` call a volatile function (``nextval``, ``random()``, a function the
+    planner does not know): the first pass would call it once more for each row a client
+    writes before the second pass, where a single pass calls it once. (A sub-query is
+    fine: its value is read when the row is written, by either pass or by a trigger.)
     """
     marker = ctx.marker_steps.get(table)
     first = _first_sync_step(ctx, table)
@@ -222,6 +226,9 @@ def _two_passes(ctx: Context, table: str) -> bool:
     for spec in ctx.syncs:
         if spec.table != table or spec.up is None:
             continue
+        called = calls(spec.up.expression)
+        if not called.parsed or not called.functions <= NON_VOLATILE_FUNCTIONS:
+            return False
         target = quote_ident(spec.up.target)
         adds = (f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {target} ",
                 f"ALTER TABLE {ref} ADD COLUMN {target} ")

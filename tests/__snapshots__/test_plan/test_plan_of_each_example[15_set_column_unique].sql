@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (22 steps) ====
 
 -- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,112 +22,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 15_set_column_unique.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
-  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
-  _pgroll_to_0 "public"."reviews"."id"%TYPE;
-  _pgroll_end_0 "public"."reviews"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-BEGIN
-  BEGIN
-    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."reviews"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
-    _pgroll_fast := false;
-  END IF;
-  IF NOT _pgroll_fast OR EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."reviews"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
-  ) THEN
-    RETURN;
-  END IF;
-  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
-    FROM "public"."reviews" AS _pgroll_row;
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
-    SELECT reltuples FROM pg_catalog.pg_class
-    WHERE oid = '"public"."reviews"'::regclass));
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
-    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN
-      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_replica THEN
-      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    END IF;
-    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [4] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
+-- [3] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -146,7 +41,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+-- [4] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -157,7 +52,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 15_set_column_unique.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
+-- [5] 15_set_column_unique.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -170,7 +65,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [6] 15_set_column_unique.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -180,21 +75,21 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [7] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [9] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [8] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [10] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [9] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END)
@@ -203,14 +98,65 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [11] 15_set_column_unique.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [10] 15_set_column_unique.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [12] 15_set_column_unique.yaml:3:7: backfill reviews, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [11] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
+--     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
+--     runs outside a transaction block
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
+
+-- steps 12-21 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [12] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
+
+-- [13] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_15_set_column_unique"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [14] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [15] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [16] 15_set_column_unique.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [17] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [18] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
+
+-- [19] 15_set_column_unique.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [20] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [21] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 12-21 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [22] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -233,8 +179,6 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
-  _pgroll_page bigint := 0;
-  _pgroll_last_page bigint;
 BEGIN
   BEGIN
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false WHERE false;
@@ -256,40 +200,6 @@ BEGIN
       AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
-  END IF;
-  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
-    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-        END IF;
-        UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    END LOOP;
-    END IF;
-    RETURN;
   END IF;
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."reviews" AS _pgroll_row;
@@ -332,9 +242,9 @@ BEGIN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
       UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review" || '-' || (random()*1000000)::integer), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -349,57 +259,6 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
-
--- [13] 15_set_column_unique.yaml:3:7: build unique index reviews_review_unique
---     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
---     runs outside a transaction block
-CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
-
--- steps 14-23 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [14] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_15_set_column_unique";
-
--- [15] 15_set_column_unique.yaml:1:1: view bills of version public_15_set_column_unique
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_15_set_column_unique"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [16] 15_set_column_unique.yaml:1:1: view clients of version public_15_set_column_unique
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_15_set_column_unique"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [17] 15_set_column_unique.yaml:1:1: view employees of version public_15_set_column_unique
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_15_set_column_unique"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [18] 15_set_column_unique.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_15_set_column_unique"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [19] 15_set_column_unique.yaml:1:1: view fruits of version public_15_set_column_unique
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_15_set_column_unique"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [20] 15_set_column_unique.yaml:1:1: view reviews of version public_15_set_column_unique
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_15_set_column_unique"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
-
--- [21] 15_set_column_unique.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_15_set_column_unique"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [22] 15_set_column_unique.yaml:1:1: view sellers of version public_15_set_column_unique
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [23] 15_set_column_unique.yaml:1:1: view users of version public_15_set_column_unique
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 14-23 as done in its state schema here, in the same transaction)
-COMMIT;
 
 -- ==== complete (6 steps) ====
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (49 steps) ====
+-- ==== start (48 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -23,112 +23,7 @@ ALTER TABLE "public"."library" ADD COLUMN "_pgroll_new_value" int;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."library" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 53_add_column_with_volatile_default.yaml:3:7: backfill library, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on library; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."library"."id"%TYPE;
-  _pgroll_upper_0 "public"."library"."id"%TYPE;
-  _pgroll_to_0 "public"."library"."id"%TYPE;
-  _pgroll_end_0 "public"."library"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-BEGIN
-  BEGIN
-    UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."library"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
-    _pgroll_fast := false;
-  END IF;
-  IF NOT _pgroll_fast OR EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."library"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
-  ) THEN
-    RETURN;
-  END IF;
-  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
-    FROM "public"."library" AS _pgroll_row;
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
-    SELECT reltuples FROM pg_catalog.pg_class
-    WHERE oid = '"public"."library"'::regclass));
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
-    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."library" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."library" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."library" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN
-      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."library" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."library" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."library" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_replica THEN
-      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    END IF;
-    UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'library', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."library" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version updates of rows not backfilled yet: up)
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000_library_value (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -147,7 +42,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes: up)
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: trigger function ~pgroll_trigger_000_library_value (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_library_value"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -160,7 +55,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000-set_library_value
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: trigger function _pgroll_trigger_000-set_library_value
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_library_value"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -170,186 +65,186 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
--- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
--- [9] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_library_value"();
 
--- [10] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
+-- [9] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- steps 11-47 run in one transaction: clients see all of them or none
+-- steps 10-46 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
 
--- [12] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [13] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+-- [12] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [14] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [15] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [16] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [18] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [19] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [20] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [21] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [23] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [23] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [25] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [26] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+-- [25] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
 
--- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [26] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [28] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [29] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+-- [28] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [30] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
+-- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [31] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+-- [30] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [32] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
+-- [31] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [33] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+-- [32] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [33] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [35] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [36] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+-- [35] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [37] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
+-- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [38] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+-- [37] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [38] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [40] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [41] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+-- [40] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [42] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
+-- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [43] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+-- [42] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [44] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
+-- [43] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [45] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+-- [44] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [46] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
+-- [45] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [47] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+-- [46] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 11-47 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 10-46 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [48] 53_add_column_with_volatile_default.yaml:3:7: backfill library, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [47] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -372,8 +267,6 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
-  _pgroll_page bigint := 0;
-  _pgroll_last_page bigint;
 BEGIN
   BEGIN
     UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_needs_backfill" = false WHERE false;
@@ -395,40 +288,6 @@ BEGIN
       AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
   ) THEN
     _pgroll_fast := false;
-  END IF;
-  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
-    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."library"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."library"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-        END IF;
-        UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."library" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'library', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    END LOOP;
-    END IF;
-    RETURN;
   END IF;
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."library" AS _pgroll_row;
@@ -471,9 +330,9 @@ BEGIN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
       UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     ELSE
-      UPDATE "public"."library" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      UPDATE "public"."library" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -489,7 +348,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [49] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [48] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
