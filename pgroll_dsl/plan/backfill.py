@@ -222,6 +222,12 @@ def _two_passes(ctx: Context, table: str) -> bool:
     first = _first_sync_step(ctx, table)
     if marker is None or first is None or marker > first:
         return False
+    # Only trigger functions and triggers between the two passes (see ``place``): a
+    # constraint or an index on a copy made there would meet the stale copies of rows
+    # clients wrote during the first pass.
+    if not all(s.sql.startswith(_TRIGGER_DDL)
+               for s in ctx.start[first:_last_sync_trigger(ctx, table) + 1]):
+        return False
     ref = qualified(ctx.schema, table)
     for spec in ctx.syncs:
         if spec.table != table or spec.up is None:
@@ -239,6 +245,11 @@ def _two_passes(ctx: Context, table: str) -> bool:
                    for s in (*ctx.start, *ctx.late_start))
 
 
+def _last_sync_trigger(ctx: Context, table: str) -> int:
+    return max(ctx.sync_triggers[s.named(kind)] for s in ctx.syncs if s.table == table
+               for kind in s.kinds())
+
+
 def place(ctx: Context) -> None:
     """Put both passes of each two-pass table into start (after ``mark_last_triggers``).
 
@@ -247,16 +258,17 @@ def place(ctx: Context) -> None:
     leaves the marker alone and records its transaction in ``BACKFILLED_BY``; a row a
     client writes meanwhile (not synced: no trigger yet) gets another ``xmin``.
 
-    The second pass is the backfill step of a single pass, where it was (after the views),
-    with one exception: it redoes the marked rows whose ``xmin`` is not the first pass's,
-    and a unique index (or exclusion constraint) on a copy must only ever see current
-    copies. Built after the first pass, it would see the stale copy of a row a client
-    changed meanwhile: a unique value moved from one row to another gives two rows the same
-    (stale and current) value, a spurious violation of the build or of a client's write.
-    Where start builds such an index before the views, the second pass goes right before
-    the first of them (after the sync triggers and NOT VALID checks, before the views): the
-    index is built over current copies, and exists, as before, before any client of the new
-    version does.
+    The second pass (the marked rows whose ``xmin`` is not the first pass's) goes right
+    after the table's last sync trigger, before anything else is made on the copies: until
+    it ends, the copy of a row a client wrote during the first pass is stale, and every
+    object that reads copies would act on it. A unique index (or exclusion constraint)
+    would see the stale and the current value of a unique value moved from one row to
+    another: a spurious violation of the build or of a client's write. A foreign key copied
+    onto a copy would check and act on the stale value: ``ON DELETE CASCADE`` would delete
+    a child whose current value no longer references the deleted row, ``NO ACTION`` would
+    refuse a client's legitimate delete (tests/test_review_two_pass.py). So the NOT VALID
+    checks, the keys, the index builds and the new version's views all come after it: the
+    new version appears with every copy filled.
     """
     if not ctx.first_pass:
         return
@@ -272,16 +284,8 @@ def place(ctx: Context) -> None:
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
-        last = max(position for s in ctx.syncs if s.table == table for kind in s.kinds()
-                   for position in (ctx.sync_triggers[s.named(kind)],))
-        tree = _tree(ctx, table)
-        unique = [i for i in range(last + 1, len(ctx.start))
-                  if ctx.start[i].cost in (Cost.BUILD, Cost.BUILD_LOCKED)
-                  and ctx.start[i].relation in tree
-                  and ctx.start[i].sql.startswith("CREATE UNIQUE INDEX")]
-        if unique:
-            inserts.append((unique[0], seconds[table]))
-            moved.update(id(step) for step in seconds[table])
+        inserts.append((_last_sync_trigger(ctx, table) + 1, seconds[table]))
+        moved.update(id(step) for step in seconds[table])
         inserts.append((first, firsts))
     ctx.late_start[:] = [step for step in ctx.late_start if id(step) not in moved]
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
@@ -311,6 +315,8 @@ def direct_assignments(specs: list[TriggerSpec]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# What may stand between a table's two passes: its sync triggers and their functions.
+_TRIGGER_DDL = ("CREATE OR REPLACE FUNCTION ", "CREATE OR REPLACE TRIGGER ")
 # Which backfill a statement is: the only one, or the first or second of two passes.
 ONLY, FIRST, SECOND = "only", "first", "second"
 
@@ -518,8 +524,7 @@ class _Body:
             *self._declare([*variables, "  _pgroll_bounded boolean := false;",
                             *(["  _pgroll_first numeric;", "  _pgroll_last numeric;",
                                "  _pgroll_dense boolean;"] if integer else [])]),
-            *(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]
-              if self.mode == SECOND and self.fast else []),
+            *(_PAGE_VARIABLES if self.mode == SECOND and self.fast else []),
             "BEGIN",
             *self._probe(),
             *(self._after_first() if self.mode == SECOND and self.fast else []),
@@ -628,34 +633,49 @@ class _Body:
         ]
 
     def _pages_loop(self) -> list[str]:
-        # Pages instead of keys: about 50 rows a page to begin with, then sized by time.
-        # The largest table of its tree: each partition (or inheriting table) has pages of
-        # its own, and one range of page numbers covers them all at once.
-        pages = ("(WITH RECURSIVE tree(oid) AS (SELECT "
-                 f"{quote_literal(self.target)}::regclass::oid UNION ALL SELECT inhrelid FROM "
-                 "pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n"
-                 "    SELECT max(pg_catalog.pg_relation_size(oid)) / "
+        """The rows still to do, page range by page range, read once in page order.
+
+        Pages instead of keys: about 50 rows a page to begin with, then sized by time. The
+        largest table of its tree: each partition (or inheriting table) has pages of its
+        own, and one range of page numbers covers them all at once. A table rewritten while
+        the loop commits between batches (``CLUSTER``, ``VACUUM FULL``, which move rows to
+        pages the loop has read and keep their ``xmin``) gets a new file
+        (``pg_relation_filenode``): the loop then reads it again from its first page, or a
+        row a client wrote during the first pass would keep its stale copy
+        (tests/test_review_two_pass.py).
+        """
+        tree = ("(WITH RECURSIVE tree(oid) AS (SELECT "
+                f"{quote_literal(self.target)}::regclass::oid UNION ALL SELECT inhrelid FROM "
+                "pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n")
+        pages = (f"{tree}      SELECT max(pg_catalog.pg_relation_size(oid)) / "
                  "pg_catalog.current_setting('block_size')::bigint FROM tree)")
+        files = (f"{tree}      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) "
+                 "ORDER BY oid) FROM tree)")
         where = (f"{ROW}.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid\n"
                  f"      AND {ROW}.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)"
                  f"::tid AND {self.marker}")
         return [
-            f"  _pgroll_last_page := {pages};",
             "  _pgroll_size := greatest(1, _pgroll_size / 50);",
             "  _pgroll_least := _pgroll_size;",
             "  _pgroll_most := _pgroll_most / 50;",
-            "  WHILE _pgroll_page <= _pgroll_last_page LOOP",
-            "    _pgroll_started := pg_catalog.clock_timestamp();",
-            *self._update(where, "    "),
-            "    _pgroll_page := _pgroll_page + _pgroll_size;",
-            *self._after_batch(),
+            "  LOOP  -- once, or again if the table was rewritten meanwhile",
+            f"    _pgroll_files := {files};",
+            "    _pgroll_page := 0;",
+            f"    _pgroll_last_page := {pages};",
+            "    WHILE _pgroll_page <= _pgroll_last_page LOOP",
+            "      _pgroll_started := pg_catalog.clock_timestamp();",
+            *self._update(where, "      "),
+            "      _pgroll_page := _pgroll_page + _pgroll_size;",
+            *(f"  {line}" for line in self._after_batch()),
+            "    END LOOP;",
+            f"    EXIT WHEN {files} IS NOT DISTINCT FROM _pgroll_files;",
             "  END LOOP;",
         ]
 
     def by_pages(self) -> str:
         lines = [
             "",
-            *self._declare(["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;"]),
+            *self._declare(_PAGE_VARIABLES),
             "BEGIN",
             *self._probe(),
             *self._pages_loop(),
@@ -663,6 +683,10 @@ class _Body:
             "",
         ]
         return "\n".join(lines)
+
+
+_PAGE_VARIABLES = ["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;",
+                   "  _pgroll_files oid[];"]
 
 
 def _setting(name: str) -> str:

@@ -211,81 +211,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [12] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
---     lock: ACCESS EXCLUSIVE on posts; catalog only
-ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
-
--- [13] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
---     lock: ACCESS EXCLUSIVE on posts; catalog only
-ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
-
--- steps 14-28 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [14] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
-
--- [15] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [16] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [17] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [18] 22_add_check_constraint.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [19] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [20] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [21] 22_add_check_constraint.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [22] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
-
--- [23] 22_add_check_constraint.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [24] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
-
--- [25] 22_add_check_constraint.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [26] 22_add_check_constraint.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [27] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [28] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 14-28 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [29] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [12] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -310,6 +236,7 @@ DECLARE
   _pgroll_replica boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
 BEGIN
   BEGIN
     UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (SELECT CASE WHEN length(_pgroll_row."title") <= 3 THEN LPAD(_pgroll_row."title", 4, '-') ELSE _pgroll_row."title" END), "_pgroll_needs_backfill" = false WHERE false;
@@ -334,34 +261,41 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (SELECT CASE WHEN length(_pgroll_row."title") <= 3 THEN LPAD(_pgroll_row."title", 4, '-') ELSE _pgroll_row."title" END), "_pgroll_needs_backfill" = false
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
         END IF;
-        UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (SELECT CASE WHEN length(_pgroll_row."title") <= 3 THEN LPAD(_pgroll_row."title", 4, '-') ELSE _pgroll_row."title" END), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
     END LOOP;
     END IF;
     RETURN;
@@ -424,6 +358,80 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [13] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
+
+-- [14] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
+
+-- steps 15-29 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [15] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
+
+-- [16] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [17] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [18] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [19] 22_add_check_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [20] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [21] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [22] 22_add_check_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [23] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [24] 22_add_check_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [25] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [26] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [27] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [28] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [29] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 15-29 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [30] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)

@@ -210,85 +210,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [12] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
-ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
-
--- steps 13-29 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [13] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
-
--- [14] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [15] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [16] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [17] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [18] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [19] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [20] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [21] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
-
--- [22] 27_drop_unique_constraint.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [23] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
-
--- [24] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [25] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
-
--- [26] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [27] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [28] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [29] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 13-29 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [30] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [12] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -313,6 +235,7 @@ DECLARE
   _pgroll_replica boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
 BEGIN
   BEGIN
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false WHERE false;
@@ -337,34 +260,41 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
         END IF;
-        UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
     END LOOP;
     END IF;
     RETURN;
@@ -427,6 +357,84 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [13] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
+
+-- steps 14-30 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [14] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
+
+-- [15] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [16] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [17] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [18] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [19] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [20] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [22] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
+
+-- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [24] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [25] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [26] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
+
+-- [27] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [28] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [29] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [30] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 14-30 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [31] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)

@@ -196,105 +196,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
--- [11] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
---     lock: ACCESS EXCLUSIVE on people; catalog only
-ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
-
--- steps 12-33 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [12] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
-
--- [13] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [14] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [15] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [16] 30_add_column_simple_up.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [17] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
-
--- [18] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [19] 30_add_column_simple_up.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
-
--- [20] 30_add_column_simple_up.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
-
--- [21] 30_add_column_simple_up.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
-
--- [22] 30_add_column_simple_up.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
-
--- [23] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [24] 30_add_column_simple_up.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [25] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
-
--- [26] 30_add_column_simple_up.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [27] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
-
--- [28] 30_add_column_simple_up.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [29] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [30] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [31] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [32] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
-
--- [33] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 12-33 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [34] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [11] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -319,6 +221,7 @@ DECLARE
   _pgroll_replica boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
 BEGIN
   BEGIN
     UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
@@ -343,34 +246,41 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."people" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
         END IF;
-        UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."people" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
     END LOOP;
     END IF;
     RETURN;
@@ -433,6 +343,104 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [12] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
+
+-- steps 13-34 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [13] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
+
+-- [14] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [15] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [16] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [17] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [18] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
+
+-- [19] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [20] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [21] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [22] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [23] 30_add_column_simple_up.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [24] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [25] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [26] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
+
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [28] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
+
+-- [29] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [30] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [31] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [32] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [33] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
+
+-- [34] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 13-34 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [35] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)

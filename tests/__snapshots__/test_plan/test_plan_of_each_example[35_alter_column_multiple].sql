@@ -218,15 +218,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPD
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
--- [14] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
---     lock: ACCESS EXCLUSIVE on events; catalog only
-ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
-
--- [15] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
---     lock: ACCESS EXCLUSIVE on events; catalog only
-ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
-
--- [16] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [14] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -251,6 +243,7 @@ DECLARE
   _pgroll_replica boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
 BEGIN
   BEGIN
     UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
@@ -275,34 +268,41 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
         END IF;
-        UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
     END LOOP;
     END IF;
     RETURN;
@@ -365,6 +365,14 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [15] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
+
+-- [16] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
 
 -- [17] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
 --     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently

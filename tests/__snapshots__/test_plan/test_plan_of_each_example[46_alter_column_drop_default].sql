@@ -212,133 +212,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"();
 
--- [12] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
---     lock: ACCESS EXCLUSIVE on tickets; catalog only
-ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
-
--- steps 13-41 run in one transaction: clients see all of them or none
-BEGIN;
-
--- [13] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
---     lock: none; catalog only
-CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
-
--- [14] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on bills; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
-
--- [15] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on clients; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
-
--- [16] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on employees; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
-
--- [17] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
---     lock: none on employees; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
-
--- [18] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on events; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
-
--- [19] 46_alter_column_drop_default.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
-
--- [20] 46_alter_column_drop_default.yaml:1:1: a column default of view events
---     lock: none on events; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
-
--- [21] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on fruits; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
-
--- [22] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
---     lock: none on fruits; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
-
--- [23] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on items; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
-
--- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
-
--- [25] 46_alter_column_drop_default.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
-
--- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
-
--- [27] 46_alter_column_drop_default.yaml:1:1: a column default of view items
---     lock: none on items; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
-
--- [28] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on orders; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
-
--- [29] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
---     lock: none on orders; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
-
--- [30] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on people; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
-
--- [31] 46_alter_column_drop_default.yaml:1:1: a column default of view people
---     lock: none on people; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
-
--- [32] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on posts; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
-
--- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
---     lock: none on posts; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
-
--- [34] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on reviews; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
-
--- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
-
--- [36] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
---     lock: none on reviews; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
-
--- [37] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on sellers; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
-
--- [38] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
---     lock: none on sellers; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
-
--- [39] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on tickets; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
-
--- [40] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
---     lock: none on tickets; catalog only
-ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
-
--- [41] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
---     lock: ACCESS SHARE on users; catalog only
-CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
-
--- (the live executor records steps 13-41 as done in its state schema here, in the same transaction)
-COMMIT;
-
--- [42] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [12] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -363,6 +237,7 @@ DECLARE
   _pgroll_replica boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
 BEGIN
   BEGIN
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_ticket_type" = (_pgroll_row."ticket_type"), "_pgroll_needs_backfill" = false WHERE false;
@@ -387,34 +262,41 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_ticket_type" = (_pgroll_row."ticket_type"), "_pgroll_needs_backfill" = false
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
         END IF;
-        UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_ticket_type" = (_pgroll_row."ticket_type"), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      ELSE
-        UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
     END LOOP;
     END IF;
     RETURN;
@@ -477,6 +359,132 @@ BEGIN
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [13] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
+
+-- steps 14-42 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [14] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+--     lock: none; catalog only
+CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
+
+-- [15] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on bills; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
+
+-- [16] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on clients; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
+
+-- [17] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on employees; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
+
+-- [18] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
+--     lock: none on employees; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
+
+-- [19] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on events; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
+
+-- [20] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
+
+-- [21] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+--     lock: none on events; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
+
+-- [22] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on fruits; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
+
+-- [23] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
+--     lock: none on fruits; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
+
+-- [24] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on items; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
+
+-- [25] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
+
+-- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
+
+-- [27] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
+
+-- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+--     lock: none on items; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
+
+-- [29] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on orders; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
+
+-- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
+--     lock: none on orders; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
+
+-- [31] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on people; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
+
+-- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view people
+--     lock: none on people; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
+
+-- [33] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on posts; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
+
+-- [34] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
+--     lock: none on posts; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
+
+-- [35] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on reviews; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
+
+-- [36] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
+
+-- [37] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+--     lock: none on reviews; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
+
+-- [38] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on sellers; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
+
+-- [39] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
+--     lock: none on sellers; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
+
+-- [40] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on tickets; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
+
+-- [41] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
+--     lock: none on tickets; catalog only
+ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
+
+-- [42] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+--     lock: ACCESS SHARE on users; catalog only
+CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
+
+-- (the live executor records steps 14-42 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- [43] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)

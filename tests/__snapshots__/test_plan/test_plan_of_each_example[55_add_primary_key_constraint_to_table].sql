@@ -46,6 +46,7 @@ DO $pgroll_backfill$
 DECLARE
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
   _pgroll_most bigint := 1000000;
@@ -83,28 +84,35 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
-  _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
-  WHILE _pgroll_page <= _pgroll_last_page LOOP
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_replica THEN
-      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    END IF;
-    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-      WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+  LOOP  -- once, or again if the table was rewritten meanwhile
+    _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+    _pgroll_page := 0;
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND _pgroll_row."_pgroll_needs_backfill";
-    _pgroll_page := _pgroll_page + _pgroll_size;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
   END LOOP;
 END
 $pgroll_backfill$;
@@ -193,11 +201,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
---     lock: ACCESS EXCLUSIVE on tasks; catalog only
-ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
-
--- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
+-- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -205,6 +209,7 @@ DO $pgroll_backfill$
 DECLARE
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
+  _pgroll_files oid[];
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
   _pgroll_most bigint := 1000000;
@@ -236,37 +241,48 @@ BEGIN
   ) THEN
     _pgroll_fast := false;
   END IF;
-  _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-    SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
-  WHILE _pgroll_page <= _pgroll_last_page LOOP
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+  LOOP  -- once, or again if the table was rewritten meanwhile
+    _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+    _pgroll_page := 0;
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_fast THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
+        IF _pgroll_replica THEN
+          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        END IF;
+        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false
+          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      ELSE
+        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
       END IF;
-      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false
-        WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-    ELSE
-      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill" AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-    END IF;
-    _pgroll_page := _pgroll_page + _pgroll_size;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
   END LOOP;
 END
 $pgroll_backfill$;
+
+-- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
 -- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
