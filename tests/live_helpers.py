@@ -180,8 +180,8 @@ def table_rows(conn: Connection, table: str, schema: str = SCHEMA) -> list[tuple
     """Every row of a physical table (every column, markers included), in a stable order.
 
     During a migration the backfill's marker reads as whether the row still waits for the
-    backfill: a row a first pass wrote keeps the marker set, and its ``_pgroll_backfilled_by``
-    (left out: a transaction id) equal to its ``xmin`` says it is done.
+    backfill, and with two passes only while its ``_pgroll_backfilled_by`` (left out: a
+    transaction id) is not its ``xmin``.
     """
     names = [str(r[0]) for r in conn.execute(
         "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = %s::regclass"

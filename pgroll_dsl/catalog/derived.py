@@ -24,8 +24,8 @@ SYNC_TRIGGER_PREFIXES = (TRIGGER_PREFIX, LATE_TRIGGER_PREFIX)
 WRITTEN_MARK = "-set"
 WRITTEN_TRIGGER_PATTERN = f"^{TRIGGER_PREFIX}a?[0-9]+{WRITTEN_MARK}_"  # see ``_place``
 MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the backfill
-# The transaction (an ``xid``) whose first backfill pass wrote the row's copies; the row has
-# not been written since when it equals the row's ``xmin`` (see plan/backfill.py).
+# The transaction (an ``xid``) whose backfill pass (of two) wrote the row's copies; the row
+# has not been written since when it equals the row's ``xmin`` (see plan/backfill.py).
 BACKFILLED_BY = "_pgroll_backfilled_by"
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.

@@ -35,17 +35,20 @@ How a batch works, and why:
   batches cost 7-19 % more than a plain ``UPDATE``. So where every copy of the table can be
   written by the statement and exists, with the marker, before the table's first sync
   trigger (see :func:`finish` and :func:`place`), a first pass runs right before that
-  trigger: the same loop, which sets ``BACKFILLED_BY`` to its transaction's id and leaves
-  the marker alone. No trigger syncs a client's write meanwhile, but the row's new version
-  has another ``xmin``; the second pass, after the triggers, writes again the rows that are
-  marked and whose ``xmin`` is not their ``BACKFILLED_BY``, reading the table once by pages.
-  A row the first pass wrote keeps its marker until complete drops it: to the sync
-  triggers it is a row the backfill has not reached (they compute its copies from ``up``
-  on every write, as before), and the row is done only by the marker *and* the ``xmin``.
-  The first pass writes nothing unless the probe accepts the statement (else the second
-  pass is the whole backfill, as a single pass was), nor once a sync trigger of the table
-  exists. Its batches never run inside a block with an EXCEPTION clause: a subtransaction
-  would give the rows another ``xmin`` than ``pg_current_xact_id()``.
+  trigger: the same loop, which clears the marker and stamps each row it writes with its
+  transaction's id (``BACKFILLED_BY``). No trigger syncs a client's write meanwhile, but the
+  row's new version has another ``xmin``; the second pass, right after the triggers and
+  before anything else reads the copies (checks, keys, indexes, the new version's views: see
+  :func:`place`), writes again every row whose ``xmin`` is not its stamp, reading the table
+  once by pages. That includes rows clients wrote through the triggers in between: their
+  copies are recomputed from the same ``up`` (no volatile call: see :func:`_two_passes`),
+  and no client of the new version, whose write ``up`` would not give back, exists yet. A
+  row is then backfilled and unmarked as after a single pass: the triggers skip a write
+  that changes nothing. The first pass writes nothing unless the probe accepts the
+  statement (else the second pass is the whole backfill, as a single pass was), nor once a
+  sync trigger of the table exists. Its batches never run inside a block with an EXCEPTION
+  clause: a subtransaction would give the rows another ``xmin`` than
+  ``pg_current_xact_id()``.
 """
 
 from __future__ import annotations
@@ -329,8 +332,10 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
     marker = f"{ROW}.{quote_ident(MARKER)}"
     unchanged = f"{ROW}.{BY_COLUMN} IS DISTINCT FROM {ROW}.xmin"
-    rows = {ONLY: marker, FIRST: f"{unchanged} AND {marker}",
-            SECOND: f"{marker} AND {unchanged}"}[mode]
+    # Two passes: a row is done when a pass wrote it and no one since (its xmin is the
+    # stamp), whatever its marker says: the first pass clears the marker with no trigger
+    # to set it again on a client's write.
+    rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
     body = _Body(target, quote_literal(table), rows, fast, options, mode)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
@@ -414,18 +419,25 @@ class _Body:
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
+        # Each pass of two stamps the rows it writes with its transaction (their xmin): a
+        # pass run again (a resumed start) skips them, and any later write shows.
+        stamp = f", {BY_COLUMN} = {_THIS_XID}" if self.mode != ONLY else ""
         if self.mode == FIRST:
-            # Not the marker: the sync triggers do not exist yet, a row a client writes now
-            # keeps it and gets another xmin, and the second pass redoes it.
+            # The marker cleared too, so that the triggers take the row for backfilled and
+            # skip a write that changes nothing, as after a single pass. A client's write
+            # meanwhile (no trigger yet) leaves the row unmarked with a stale copy and
+            # another xmin: the second pass, before any client of the new version, redoes
+            # every row whose xmin is not its stamp.
             return [
                 f"{indent}IF _pgroll_replica THEN",
                 f"{indent}  PERFORM {_REPLICA};",
                 f"{indent}END IF;",
-                f"{indent}UPDATE {self.target} AS {ROW} SET {self.fast}, {BY_COLUMN} = "
-                f"{_THIS_XID}",
+                f"{indent}UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false"
+                f"{stamp}",
                 f"{indent}  WHERE {where};",
             ]
-        slow = f"{indent}UPDATE {self.target} AS {ROW} SET {MARKER_COLUMN} = true WHERE {where};"
+        slow = (f"{indent}UPDATE {self.target} AS {ROW} SET {MARKER_COLUMN} = true{stamp} "
+                f"WHERE {where};")
         if not self.fast:
             return [slow]
         return [
@@ -435,7 +447,8 @@ class _Body:
             f"{indent}  IF _pgroll_replica THEN",
             f"{indent}    PERFORM {_REPLICA};",
             f"{indent}  END IF;",
-            f"{indent}  UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false",
+            f"{indent}  UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false"
+            f"{stamp}",
             f"{indent}    WHERE {where};",
             f"{indent}ELSE",
             f"  {slow}",
