@@ -285,3 +285,37 @@ def test_frozen_rows_written_by_the_first_pass_are_not_redone(admin_dsn: str,
                              " AND NOT _pgroll_needs_backfill").fetchone()
     assert frozen == (ROWS,)  # written by the first pass, unmarked, still recognised
     assert sum(s.kind is StepKind.BACKFILL for s in plan.start) == 2
+
+
+def test_after_two_passes_a_write_that_changes_nothing_runs_no_trigger(
+        admin_dsn: str, pg_conn: Connection) -> None:
+    """Every row ends unmarked, as after a single pass: a write of another column, through
+    either version, skips the sync functions in their ``WHEN`` (were the first pass's rows
+    left marked, the first write of each would run them, at two thirds of a plain write's
+    speed on a narrow table)."""
+    runner = make_runner(admin_dsn, batch_size=1000)
+    try:
+        apply(runner, SETUP)
+        _seed(pg_conn)
+        plan = runner.start(migration(TWO, "02_two"))
+        assert sum(s.kind is StepKind.BACKFILL for s in plan.start) == 4  # two tables, two each
+        marked = pg_conn.execute("SELECT (SELECT count(*) FROM t WHERE _pgroll_needs_backfill)"
+                                 " + (SELECT count(*) FROM s WHERE _pgroll_needs_backfill)"
+                                 ).fetchone()
+        assert marked == (0,)
+        for version, statement in ((OLD, "UPDATE t SET b = b || '!' WHERE id <= 50"),
+                                   (NEW, "UPDATE t SET b = b || '?' WHERE id <= 50"),
+                                   (OLD, "UPDATE s SET id = id WHERE id <= 50")):
+            with client(admin_dsn, version) as conn:
+                conn.execute("SET track_functions = 'pl'")
+                with conn.transaction():
+                    conn.execute(statement)
+                    calls = conn.execute(
+                        "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+                        "WHERE funcname LIKE '%pgroll_trigger%'").fetchone()
+                assert calls == (0,), (version, statement)
+        wrong = pg_conn.execute("SELECT count(*) FROM t WHERE _pgroll_new_u IS DISTINCT FROM "
+                                "upper(u)").fetchone()
+        assert wrong == (0,)
+    finally:
+        runner.close()
