@@ -56,9 +56,10 @@ def _quiet(conn: Connection) -> None:
     conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
 
 
-def _runner(dsn: str, on_step: Any = None, batch_size: int = 3, **session: Any) -> Runner:
+def _runner(dsn: str, on_step: Any = None, batch_size: int = 3, two_passes: bool = True,
+            **session: Any) -> Runner:
     runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA, **session),
-                               batch_size=batch_size, on_step=on_step))
+                               batch_size=batch_size, on_step=on_step, two_passes=two_passes))
     runner.init()
     return runner
 
@@ -225,7 +226,9 @@ def test_new_version_null_write_before_the_backfill_is_kept(pg_conn: Connection,
                 new.execute("update items set qty = NULL where id = 7")
             written.set()
 
-    runner = _runner(dsn, write)
+    # One pass, after the views: a new-version client may write a row the backfill has not
+    # reached (with two passes the new version appears once every copy is filled).
+    runner = _runner(dsn, write, two_passes=False)
     runner.start(migration("alter table items alter qty type bigint up `qty::bigint` "
                            "down `qty::int`;", "02_x"))
     assert written.is_set()
@@ -276,7 +279,9 @@ def test_a_write_before_the_backfill_keeps_its_value_whatever_operation_is_last(
                 conn.execute(statement)
             written.set()
 
-    runner = _runner(dsn, write)
+    # One pass, after the views: a new-version client may write a row the backfill has not
+    # reached (with two passes the new version appears once every copy is filled).
+    runner = _runner(dsn, write, two_passes=False)
     runner.start(migration("alter table t add x int up `a * 2`;\n"
                            + LAST_NEEDS_NO_BACKFILL[last], "02_x"))
     assert written.is_set()

@@ -90,6 +90,7 @@ class RunOptions:
     on_statement: Callable[[str, float | None], None] | None = None  # see live.StatementCallback
     skip_validation: bool = False  # plan without checking the migration against the schema
     version_schema: bool = True  # start creates the version schema of the migration
+    two_passes: bool = True  # see PlanOptions.two_passes
 
 
 def _grant_hint(state_schema: str) -> str:
@@ -237,7 +238,7 @@ class Runner:
             batch_size=self.options.batch_size, batch_delay=self.options.batch_delay,
             batch_time_ms=self.options.batch_time_ms,
             max_replica_lag_mb=self.options.max_replica_lag_mb, previous_version_schema=previous,
-            version_schema=self.options.version_schema)
+            version_schema=self.options.version_schema, two_passes=self.options.two_passes)
         if not self.options.skip_validation:
             return plan_migration(migration, catalog, options)
         try:

@@ -158,7 +158,7 @@ def finish(ctx: Context) -> None:
         key = ctx.backfill_keys[table]
         specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
         assignments = direct_assignments(specs)
-        two = bool(assignments) and _two_passes(ctx, table)
+        two = bool(assignments) and ctx.options.two_passes and _two_passes(ctx, table)
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
         parent = next((t for t in ctx.before.tables if t.physical == table), None)

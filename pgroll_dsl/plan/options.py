@@ -23,6 +23,9 @@ class PlanOptions:
     security_invoker: bool = True  # PostgreSQL 15+: views run with the caller's rights
     optimize: bool = True
     version_schema: bool = True  # False: no version schema (pgroll's --use-version-schema)
+    # False: one backfill pass after the views, as pgroll does, even where two would do
+    # (plan/backfill.py): the new version then exists while the backfill runs.
+    two_passes: bool = True
 
     @classmethod
     def for_server(cls, server_version: int | None, **options: Any) -> PlanOptions:
