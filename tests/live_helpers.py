@@ -92,12 +92,14 @@ def after_the_triggers(step: Step | None) -> bool:
         and ", first pass, before its sync triggers exist" not in step.summary
 
 
-def runner_at_backfill(dsn: str, actions: Callable[[], None],
-                       schema: str = SCHEMA) -> tuple[Runner, threading.Event]:
+def runner_at_backfill(dsn: str, actions: Callable[[], None], schema: str = SCHEMA,
+                       two_passes: bool = False) -> tuple[Runner, threading.Event]:
     """A Runner on ``schema`` that runs ``actions`` once, just before the backfill step.
 
     The rows are then still marked as not backfilled: what ``actions`` write lands on rows
-    the backfill has not reached, every time. The event says whether ``actions`` ran.
+    the backfill has not reached, every time. The event says whether ``actions`` ran. One
+    pass unless told (``two_passes``): with two, the new version appears only once every copy
+    is filled, and no client of it meets such a row.
     """
     done = threading.Event()
 
@@ -109,7 +111,7 @@ def runner_at_backfill(dsn: str, actions: Callable[[], None],
             actions()
 
     runner = Runner(RunOptions(session=Session(url=dsn, schema=schema),
-                               batch_size=BATCH_SIZE, on_step=hook))
+                               batch_size=BATCH_SIZE, on_step=hook, two_passes=two_passes))
     runner.init()
     return runner, done
 
@@ -293,13 +295,16 @@ class Timeline:
 
 
 def timed_runner(dsn: str, timeline: Timeline, batch_size: int) -> Runner:
-    """A Runner whose executor records when each step ran (for the concurrency tests)."""
+    """A Runner whose executor records when each step ran (for the concurrency tests).
+
+    One backfill pass, after the views, so that new-version clients write while it runs.
+    """
 
     def retried(step: Any, attempt: int, delay: float) -> None:
         timeline.retries.append(f"{step.summary}: retry {attempt} after {delay:.2f}s")
 
     runner = Runner(RunOptions(session=Session(url=dsn, schema=SCHEMA), batch_size=batch_size,
-                               on_retry=retried))
+                               on_retry=retried, two_passes=False))
     run_step = runner.executor.run_step
 
     def timed(step: Step, *args: Any, **kwargs: Any) -> None:

@@ -526,7 +526,7 @@ def test_up_failing_on_the_stored_row_fails_as_the_backfill_does(dsn: str, pg_co
     text = "alter table t add x int up `100 / (b - 3)`;"
     if passes == "one pass":
         text = "alter table t add y int up `1`;\n" + text
-    runner, done = runner_at_backfill(dsn, act)
+    runner, done = runner_at_backfill(dsn, act, two_passes=passes == "two passes")
     try:
         with pytest.raises(CommandError, match="division by zero"):
             runner.start(migration(text, "02_x"))
