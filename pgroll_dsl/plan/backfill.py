@@ -275,22 +275,21 @@ def place(ctx: Context) -> None:
     """
     if not ctx.first_pass:
         return
-    inserts: list[tuple[int, list[Step]]] = []
-    seconds: dict[str, list[Step]] = {}
-    moved: set[int] = set()
+    # Each two-pass table's second-pass steps (one per leaf partition) leave the late steps.
+    trees = {table: _tree(ctx, table) for table in ctx.first_pass}
+    seconds: dict[str, list[Step]] = {table: [] for table in ctx.first_pass}
+    late: list[Step] = []
     for step in ctx.late_start:
-        owner = next((t for t in ctx.first_pass
-                      if step.kind is StepKind.BACKFILL and step.relation in _tree(ctx, t)),
-                     None)
-        if owner is not None:
-            seconds.setdefault(owner, []).append(step)
+        owner = next((t for t, tree in trees.items()
+                      if step.kind is StepKind.BACKFILL and step.relation in tree), None)
+        (late if owner is None else seconds[owner]).append(step)
+    ctx.late_start[:] = late
+    inserts: list[tuple[int, list[Step]]] = []
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
         inserts.append((_last_sync_trigger(ctx, table) + 1, seconds[table]))
-        moved.update(id(step) for step in seconds[table])
         inserts.append((first, firsts))
-    ctx.late_start[:] = [step for step in ctx.late_start if id(step) not in moved]
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
         ctx.start[position:position] = steps
 
