@@ -27,6 +27,13 @@ MARKER = "_pgroll_needs_backfill"  # the column that says a row still needs the 
 # The transaction (an ``xid``) whose backfill pass (of two) wrote the row's copies; the row
 # has not been written since when it equals the row's ``xmin`` (see plan/backfill.py).
 BACKFILLED_BY = "_pgroll_backfilled_by"
+# The first pass's watch on a table (plan/backfill.py): a statement trigger (and its function)
+# that counts, in a sequence, every statement that writes the table other than the backfill's
+# own, and a sequence the first pass counts its complete runs in. The second pass reads none
+# of the table when the first ran to its end and no statement wrote since the watch began.
+WATCH_PREFIX = "_pgroll_watch_"
+WRITES_PREFIX = "_pgroll_writes_"
+PASSED_PREFIX = "_pgroll_passed_"
 # A setting the backfill sets to its table's name in its own transactions: that table's
 # sync triggers skip rows meanwhile, because the backfill writes the copies and the marker.
 BACKFILL_SETTING = "pgroll_dsl.backfilling"
@@ -50,6 +57,12 @@ def derived(prefix: str, *parts: str) -> str:
     digest = hashlib.blake2s(encoded, digest_size=_HASH_CHARS // 2).hexdigest()
     keep = encoded[:MAX_NAME_BYTES - _HASH_CHARS - 1].decode(errors="ignore")
     return f"{keep}_{digest}"
+
+
+def watch_names(table: str) -> tuple[str, str, str]:
+    """The first pass's watch on ``table``: trigger (and function), writes, complete runs."""
+    return (derived(WATCH_PREFIX, table), derived(WRITES_PREFIX, table),
+            derived(PASSED_PREFIX, table))
 
 
 def version_schema(schema: str, version: str) -> str:

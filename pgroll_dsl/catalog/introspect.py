@@ -40,6 +40,7 @@ import psycopg
 from pglast import ast, parse_sql, parser
 from psycopg.rows import tuple_row
 
+from pgroll_dsl.catalog.derived import PASSED_PREFIX, WRITES_PREFIX
 from pgroll_dsl.catalog.index_keys import element_options, spelled_operator
 from pgroll_dsl.catalog.model import (
     Catalog,
@@ -483,8 +484,10 @@ def _enums(cur: Cursor, schema: str) -> tuple[EnumType, ...]:
 
 
 def _sequences(cur: Cursor, schema: str) -> tuple[Sequence, ...]:
+    """The schema's sequences but a backfill watch's counts (a migration's, not the user's)."""
     sequences = (Sequence(name=name, owned_by_table=table, owned_by_column=column)
-                 for name, table, column in _fetch(cur, _SEQUENCES, schema))
+                 for name, table, column in _fetch(cur, _SEQUENCES, schema)
+                 if not name.startswith((WRITES_PREFIX, PASSED_PREFIX)))
     return tuple(sorted(sequences, key=lambda s: s.name))
 
 

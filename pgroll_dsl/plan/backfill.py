@@ -64,6 +64,7 @@ from pgroll_dsl.catalog.derived import (
     SLICE_SETTING,
     SYNC_TRIGGER_PREFIXES,
     TO_SETTING,
+    watch_names,
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan import safety
@@ -165,21 +166,28 @@ def finish(ctx: Context) -> None:
         leaves = ([leaf.physical for leaf in ctx.before.leaf_partitions(parent.name)]
                   if parent is not None and parent.partitioned else [table])
         integer = table in ctx.integer_keyed
-        firsts = []
+        # A plain table's first pass is watched (see ``watch_steps``); a partitioned one's
+        # is not: a statement on a partition fires no trigger of its parent.
+        watch = two and leaves == [table]
+        firsts = watch_steps(ctx, table) if watch else []
+        if watch:
+            ctx.watched.add(table)
         for leaf in leaves:
             of = f" (partition of {table})" if leaf != table else ""
             if two:
                 firsts.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=FIRST), key=key,
+                                           integer=integer, mode=FIRST, watch=watch), key=key,
                     relation=leaf, summary=f"backfill {leaf}{of}, first pass, before its sync "
                     f"triggers exist: in batches {batches}, writing the copies itself"))
+                skip = ("none if no statement wrote the table since the first pass began, "
+                        "else " if watch else "")
                 steps.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=SECOND), key=key,
-                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: the rows written "
-                    "since the first pass read them (by pages if it ran; else in batches "
-                    f"{batches}, {how})"))
+                                           integer=integer, mode=SECOND, watch=watch), key=key,
+                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: {skip}the rows "
+                    "written since the first pass read them (by pages if it ran; else in "
+                    f"batches {batches}, {how})"))
                 continue
             steps.append(replace(
                 step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
@@ -188,6 +196,68 @@ def finish(ctx: Context) -> None:
         if two:
             ctx.first_pass[table] = firsts
     ctx.late_start[:] = steps
+
+
+def watch_steps(ctx: Context, table: str) -> list[Step]:
+    """What lets the second pass skip its read of a table no one wrote during the first.
+
+    That read (every row's ``xmin``, and the hint bits it sets) costs about a tenth of the
+    first pass, and finds nothing on a table no client writes meanwhile. Two sequences, a
+    statement trigger and its function, made in one transaction before the first pass:
+    the trigger counts (``nextval``, which no rollback undoes) every statement that may
+    write the table, before it writes a row, but the backfill's own (``BACKFILL_SETTING``);
+    the first pass counts in the other sequence each time it reaches the end of the whole
+    table. The second pass reads nothing when the first has reached its end and the count
+    of statements is still zero (see ``_Body._skip``). A statement trigger fires for every
+    kind of write (INSERT, UPDATE, DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a
+    foreign key's action); not for a write through an inheritance parent, which the second
+    pass checks for, nor on a partition for its parent's statement, so a partitioned table
+    is not watched. The function runs as its owner (SECURITY DEFINER, a fixed
+    ``search_path``): a client may write the table without any right on the sequences.
+    """
+    trigger, writes, passed = (qualified(ctx.schema, n) for n in watch_names(table))
+    name = watch_names(table)[0]
+    ref = qualified(ctx.schema, table)
+    body = "\n".join([
+        "",
+        "BEGIN",
+        f"  IF {_setting(BACKFILL_SETTING)} IS DISTINCT FROM {quote_literal(ref)} THEN",
+        f"    PERFORM pg_catalog.nextval({quote_literal(writes)}::pg_catalog.regclass);",
+        "  END IF;",
+        "  RETURN NULL;",
+        "END",
+        "",
+    ])
+    why = f"backfill watch on {table}"
+    return [
+        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, relation=table,
+             summary=f"{why}: counts the statements that write it", origin=ctx.origin),
+        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {passed}", lock=Lock.NONE, relation=table,
+             summary=f"{why}: counts the runs that reach the end of the table",
+             origin=ctx.origin, joins_previous=True),
+        Step(sql=f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger\n"
+             "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n"
+             f"AS {dollar_quote(body, 'pgroll')}", lock=Lock.NONE,
+             summary=f"{why}: function", origin=ctx.origin, joins_previous=True),
+        Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE OR "
+             f"DELETE OR TRUNCATE ON {ref} FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()",
+             lock=Lock.SHARE_ROW_EXCLUSIVE, relation=table, summary=f"{why}: trigger",
+             origin=ctx.origin, joins_previous=True),
+    ]
+
+
+def _unwatch_step(ctx: Context, table: str) -> Step:
+    """Right after the second pass: the watch costs each statement a call; none needs it now.
+
+    (About 20 microseconds, a tenth of a one-row ``UPDATE``: measured, docs/benchmarks.md.)
+    Disabled, not dropped: ``DISABLE TRIGGER`` takes the lock the sync triggers took, which
+    lets clients read; complete and rollback drop it.
+    """
+    name = watch_names(table)[0]
+    return Step(sql=f"ALTER TABLE {qualified(ctx.schema, table)} DISABLE TRIGGER "
+                f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=table,
+                summary=f"backfill watch on {table}: off, its second pass is over",
+                origin=ctx.origin)
 
 
 def _tree(ctx: Context, table: str) -> set[str]:
@@ -288,7 +358,8 @@ def place(ctx: Context) -> None:
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
-        inserts.append((_last_sync_trigger(ctx, table) + 1, seconds[table]))
+        after = [_unwatch_step(ctx, table)] if table in ctx.watched else []
+        inserts.append((_last_sync_trigger(ctx, table) + 1, [*seconds[table], *after]))
         inserts.append((first, firsts))
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
         ctx.start[position:position] = steps
@@ -325,8 +396,11 @@ ONLY, FIRST, SECOND = "only", "first", "second"
 
 def backfill_sql(schema: str, table: str, key: tuple[str, ...],
                  assignments: tuple[tuple[str, str], ...], options: PlanOptions,
-                 integer: bool = False, mode: str = ONLY) -> str:
-    """The batched loop as one ``DO`` block, committing after every batch."""
+                 integer: bool = False, mode: str = ONLY, watch: bool = False) -> str:
+    """The batched loop as one ``DO`` block, committing after every batch.
+
+    ``watch``: the table's first pass is watched (see :func:`watch_steps`).
+    """
     target = qualified(schema, table)
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
     marker = f"{ROW}.{quote_ident(MARKER)}"
@@ -335,7 +409,8 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # stamp), whatever its marker says: the first pass clears the marker with no trigger
     # to set it again on a client's write.
     rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
-    body = _Body(target, quote_literal(table), rows, fast, options, mode)
+    body = _Body(target, quote_literal(table), rows, fast, options, mode,
+                 (schema, *watch_names(table)) if watch else ())
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
 
@@ -350,6 +425,8 @@ class _Body:
     fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
     options: PlanOptions
     mode: str = ONLY  # FIRST: before the sync triggers; SECOND: after a FIRST
+    # A watched first pass (``watch_steps``): schema, trigger, the two sequences' names.
+    watch: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -372,6 +449,8 @@ class _Body:
         # than every trigger's WHEN, and the table's own triggers (an audit trail, an
         # "updated_at") do not see the backfill's writes either.
         return [
+            # A watched pass's probe is not a client's write (see watch_steps).
+            *([f"  PERFORM {self._backfilling()};"] if self.watch else []),
             "  BEGIN",
             f"    UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false "
             "WHERE false;",
@@ -399,6 +478,46 @@ class _Body:
             "  END IF;",
             *(self._first_gate() if self.mode == FIRST else []),
         ]
+
+    def _backfilling(self) -> str:
+        """For this transaction: the table's sync triggers and its watch skip its writes."""
+        return (f"pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, "
+                f"{quote_literal(self.target)}, true)")
+
+    def _passed(self) -> list[str]:
+        """A watched first pass that reached the end of the whole table counts it.
+
+        Not a worker's share (the others' may not have), nor a pass that returned early.
+        """
+        if self.mode != FIRST or not self.watch:
+            return []
+        return [
+            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' THEN",
+            "    PERFORM pg_catalog.nextval("
+            f"{quote_literal(qualified(self.watch[0], self.watch[3]))}::pg_catalog.regclass);",
+            "  END IF;",
+        ]
+
+    def _skip(self) -> str:
+        """Whether the second pass has nothing to read (see :func:`watch_steps`).
+
+        The first pass reached the end of the table, no statement wrote it since its watch
+        began, the watch is still in place, and no inheritance parent could have written it
+        without firing it.
+        """
+        schema, trigger, writes, passed = self.watch
+
+        def sequence(name: str, called: bool) -> str:
+            return ("EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = "
+                    f"{quote_literal(schema)} AND sequencename = {quote_literal(name)} "
+                    f"AND last_value IS {'NOT ' if called else ''}NULL)")
+
+        table = f"{quote_literal(self.target)}::pg_catalog.regclass"
+        return (f"{sequence(passed, True)}\n      AND {sequence(writes, False)}\n"
+                "      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                f"{table} AND tgname = {quote_literal(trigger)} AND tgenabled IN ('O', 'A'))\n"
+                "      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = "
+                f"{table} OR inhparent = {table})")
 
     def _first_gate(self) -> list[str]:
         """The first pass writes nothing unless it can write every copy directly.
@@ -428,6 +547,7 @@ class _Body:
             # another xmin: the second pass, before any client of the new version, redoes
             # every row whose xmin is not its stamp.
             return [
+                *([f"{indent}PERFORM {self._backfilling()};"] if self.watch else []),
                 f"{indent}IF _pgroll_replica THEN",
                 f"{indent}  PERFORM {_REPLICA};",
                 f"{indent}END IF;",
@@ -441,8 +561,7 @@ class _Body:
             return [slow]
         return [
             f"{indent}IF _pgroll_fast THEN",
-            f"{indent}  PERFORM pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, "
-            f"{quote_literal(self.target)}, true);",
+            f"{indent}  PERFORM {self._backfilling()};",
             f"{indent}  IF _pgroll_replica THEN",
             f"{indent}    PERFORM {_REPLICA};",
             f"{indent}  END IF;",
@@ -571,6 +690,7 @@ class _Body:
             f"    {first} WHERE ({keys}) > {up}",
             f"      ORDER BY {keys} LIMIT 1;",
             "  END LOOP;",
+            *self._passed(),
             "END",
             "",
         ]
@@ -635,10 +755,20 @@ class _Body:
         read of the table finds them, where a key range scan would visit every key. The
         first worker does it all; the others have nothing to do.
         """
+        loop = [f"  {line}" for line in self._pages_loop()]
+        if self.watch:
+            loop = [
+                f"    IF {self._skip()} THEN",
+                f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
+                f"began: nothing left', {self.table_literal};",
+                "    ELSE",
+                *(f"  {line}" for line in loop),
+                "    END IF;",
+            ]
         return [
             "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN",
-            *(f"  {line}" for line in self._pages_loop()),
+            *loop,
             "    END IF;",
             "    RETURN;",
             "  END IF;",
@@ -691,6 +821,7 @@ class _Body:
             "BEGIN",
             *self._probe(),
             *self._pages_loop(),
+            *self._passed(),
             "END",
             "",
         ]
@@ -760,6 +891,16 @@ def mark_last_triggers(ctx: Context) -> None:
 def drop_steps(ctx: Context) -> list[Step]:
     """Complete and rollback: the marker column goes (and the first pass's, if any)."""
     steps = []
+    for physical in sorted(ctx.watched):
+        trigger, writes, passed = (qualified(ctx.schema, n) for n in watch_names(physical))
+        steps += [
+            Step(sql=f"DROP FUNCTION IF EXISTS {trigger}() CASCADE", summary="drop the backfill "
+                 f"watch on {physical}", relation=physical, safe=(safety.DROP_FUNCTION,),
+                 origin=ctx.origin),
+            Step(sql=f"DROP SEQUENCE IF EXISTS {writes}, {passed}", lock=Lock.NONE,
+                 summary=f"drop the backfill watch's counts on {physical}",
+                 safe=(safety.DROP_SEQUENCE,), origin=ctx.origin),
+        ]
     for physical in sorted(ctx.marked_tables):
         by = f", DROP COLUMN IF EXISTS {BY_COLUMN}"
         steps += [

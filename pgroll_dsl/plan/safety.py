@@ -30,6 +30,8 @@ DROP_COLUMN = Exemption(
     "added by this migration")
 DROP_TABLE = Exemption("ban-drop-table", "complete or rollback: no client reads this table")
 DROP_FUNCTION = Exemption("ban-drop-function", "a trigger function of this migration")
+DROP_SEQUENCE = Exemption("ban-drop-sequence", "the backfill watch's counts: only this "
+                          "migration's trigger and backfill use them")
 DROP_CONSTRAINT = Exemption(
     "ban-drop-constraint", "a helper constraint of this migration, or the one it drops, once "
     "no old client relies on it")
@@ -71,6 +73,7 @@ PREFER_TIMESTAMPTZ = Exemption("prefer-timestamp-tz", _AUTHORS_TYPE)
 GENERATED = (STATEMENT_TIMEOUT, ROBUST)
 
 ORDER = (STATEMENT_TIMEOUT, ROBUST, DROP_SCHEMA, DROP_COLUMN, DROP_TABLE, DROP_FUNCTION,
+         DROP_SEQUENCE,
          DROP_CONSTRAINT, RENAME_COLUMN, RENAME_TABLE, RENAME_OBJECT, NOT_NULL_CHECKED,
          CONSTANT_DEFAULT, INDEX_ON_ONLY, DROP_INDEX_LOCKED, *FK_FROM_PARTITIONS,
          *KEY_FROM_PARTITIONS, PREFER_BIGINT,

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (18 steps) ====
+-- ==== start (23 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -23,7 +23,38 @@ ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- steps 3-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [3] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the statements that write it
+--     lock: none on users; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_users";
+
+-- [4] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the runs that reach the end of the table
+--     lock: none on users; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_users";
+
+-- [5] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_users"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_users"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [6] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: trigger
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_users" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."users" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_users"();
+
+-- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [7] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -47,6 +78,7 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
   BEGIN
     UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -109,6 +141,7 @@ BEGIN
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
     IF _pgroll_replica THEN
       PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
     END IF;
@@ -125,10 +158,13 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_users"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
--- [4] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
+-- [8] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -147,7 +183,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
+-- [9] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -160,7 +196,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
+-- [10] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -170,21 +206,21 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
+-- [11] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
 
--- [8] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
+-- [12] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
--- [9] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
+-- [13] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
@@ -194,7 +230,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
 
--- [10] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [14] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -221,6 +257,7 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
   BEGIN
     UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -244,42 +281,49 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    LOOP  -- once, or again if the table was rewritten meanwhile
-      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_users' AND last_value IS NOT NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_users' AND last_value IS NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."users"'::pg_catalog.regclass AND tgname = '_pgroll_watch_users' AND tgenabled IN ('O', 'A'))
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass OR inhparent = '"public"."users"'::pg_catalog.regclass) THEN
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'users';
+    ELSE
+      _pgroll_size := greatest(1, _pgroll_size / 50);
+      _pgroll_least := _pgroll_size;
+      _pgroll_most := _pgroll_most / 50;
+      LOOP  -- once, or again if the table was rewritten meanwhile
+        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-      _pgroll_page := 0;
-      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+        _pgroll_page := 0;
+        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-      WHILE _pgroll_page <= _pgroll_last_page LOOP
-        _pgroll_started := pg_catalog.clock_timestamp();
-        IF _pgroll_fast THEN
-          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
-          IF _pgroll_replica THEN
-            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        WHILE _pgroll_page <= _pgroll_last_page LOOP
+          _pgroll_started := pg_catalog.clock_timestamp();
+          IF _pgroll_fast THEN
+            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
+            IF _pgroll_replica THEN
+              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+            END IF;
+            UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+          ELSE
+            UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
           END IF;
-          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        ELSE
-          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        END IF;
-        _pgroll_page := _pgroll_page + _pgroll_size;
-        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-        _pgroll_done := _pgroll_done + _pgroll_rows;
-        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
-        COMMIT;
-        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-          - _pgroll_started);
-        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-      END LOOP;
-      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+          _pgroll_page := _pgroll_page + _pgroll_size;
+          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+          _pgroll_done := _pgroll_done + _pgroll_rows;
+          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
+          COMMIT;
+          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+            - _pgroll_started);
+          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        END LOOP;
+        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-    END LOOP;
+      END LOOP;
+    END IF;
     END IF;
     RETURN;
   END IF;
@@ -342,47 +386,51 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- steps 11-18 run in one transaction: clients see all of them or none
+-- [15] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off, its second pass is over
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+ALTER TABLE "public"."users" DISABLE TRIGGER "_pgroll_watch_users";
+
+-- steps 16-23 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+-- [16] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
 
--- [12] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+-- [17] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [13] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+-- [18] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [14] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+-- [19] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [15] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [20] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [16] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [21] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [17] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [22] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [18] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [23] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 11-18 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-23 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== complete (7 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
@@ -425,18 +473,30 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCA
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
 
--- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch on users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_users"() CASCADE;
+
+-- [8] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch's counts on users
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_users", "public"."_pgroll_passed_users";
+
+-- [9] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (9 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 06_add_column_to_sql_table.yaml:1:1: drop version schema public_06_add_column_to_sql_table
@@ -479,11 +539,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCA
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+-- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch on users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_users"() CASCADE;
+
+-- [8] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch's counts on users
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_users", "public"."_pgroll_passed_users";
+
+-- [9] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
 --     lock: ACCESS EXCLUSIVE on users; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (31 steps) ====
+-- ==== start (36 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,7 +22,38 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 27_drop_unique_constraint.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- steps 3-6 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [3] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: counts the statements that write it
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_reviews";
+
+-- [4] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: counts the runs that reach the end of the table
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_reviews";
+
+-- [5] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_reviews"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [6] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: trigger
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."reviews" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_reviews"();
+
+-- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [7] 27_drop_unique_constraint.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -46,6 +77,7 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
   BEGIN
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -108,6 +140,7 @@ BEGIN
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
     IF _pgroll_replica THEN
       PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
     END IF;
@@ -124,10 +157,13 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
--- [4] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
+-- [8] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -145,7 +181,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+-- [9] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -157,7 +193,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 27_drop_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
+-- [10] 27_drop_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -169,7 +205,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [11] 27_drop_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -179,28 +215,28 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [12] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [9] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [13] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [10] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [14] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [11] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [15] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
@@ -210,7 +246,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [12] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [16] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -237,6 +273,7 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
   BEGIN
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -260,42 +297,49 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    LOOP  -- once, or again if the table was rewritten meanwhile
-      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_reviews' AND last_value IS NOT NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_reviews' AND last_value IS NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."reviews"'::pg_catalog.regclass AND tgname = '_pgroll_watch_reviews' AND tgenabled IN ('O', 'A'))
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass OR inhparent = '"public"."reviews"'::pg_catalog.regclass) THEN
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
+    ELSE
+      _pgroll_size := greatest(1, _pgroll_size / 50);
+      _pgroll_least := _pgroll_size;
+      _pgroll_most := _pgroll_most / 50;
+      LOOP  -- once, or again if the table was rewritten meanwhile
+        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-      _pgroll_page := 0;
-      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+        _pgroll_page := 0;
+        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-      WHILE _pgroll_page <= _pgroll_last_page LOOP
-        _pgroll_started := pg_catalog.clock_timestamp();
-        IF _pgroll_fast THEN
-          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-          IF _pgroll_replica THEN
-            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        WHILE _pgroll_page <= _pgroll_last_page LOOP
+          _pgroll_started := pg_catalog.clock_timestamp();
+          IF _pgroll_fast THEN
+            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+            IF _pgroll_replica THEN
+              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+            END IF;
+            UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+          ELSE
+            UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
           END IF;
-          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (_pgroll_row."review"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        ELSE
-          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        END IF;
-        _pgroll_page := _pgroll_page + _pgroll_size;
-        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-        _pgroll_done := _pgroll_done + _pgroll_rows;
-        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-        COMMIT;
-        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-          - _pgroll_started);
-        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-      END LOOP;
-      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+          _pgroll_page := _pgroll_page + _pgroll_size;
+          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+          _pgroll_done := _pgroll_done + _pgroll_rows;
+          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+          COMMIT;
+          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+            - _pgroll_started);
+          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        END LOOP;
+        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-    END LOOP;
+      END LOOP;
+    END IF;
     END IF;
     RETURN;
   END IF;
@@ -358,91 +402,95 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [13] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [17] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: off, its second pass is over
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
+
+-- [18] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- steps 14-30 run in one transaction: clients see all of them or none
+-- steps 19-35 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [14] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [19] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [15] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [20] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [16] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [21] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [17] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [22] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [18] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+-- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [19] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [24] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [20] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [25] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [21] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+-- [26] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [22] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [27] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [23] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+-- [28] 27_drop_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [24] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [29] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [25] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+-- [30] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [26] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [31] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [27] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [32] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [28] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [33] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [29] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [34] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [30] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [35] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 14-30 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 19-35 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [31] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [36] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- ==== complete (7 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
@@ -493,18 +541,30 @@ ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [7] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [9] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop version schema public_27_drop_unique_constraint
@@ -553,11 +613,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [9] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [10] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (35 steps) ====
+-- ==== start (40 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -27,7 +27,38 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [4] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- steps 4-7 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [4] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the statements that write it
+--     lock: none on people; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_people";
+
+-- [5] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the runs that reach the end of the table
+--     lock: none on people; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_people";
+
+-- [6] 30_add_column_simple_up.yaml:1:1: backfill watch on people: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_people"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_people"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [7] 30_add_column_simple_up.yaml:1:1: backfill watch on people: trigger
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_people" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."people" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_people"();
+
+-- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [8] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -51,6 +82,7 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
   BEGIN
     UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -113,6 +145,7 @@ BEGIN
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."people" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
     IF _pgroll_replica THEN
       PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
     END IF;
@@ -129,10 +162,13 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."people" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_people"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
--- [5] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
+-- [9] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -150,7 +186,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
+-- [10] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -162,7 +198,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
+-- [11] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -172,21 +208,21 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
+-- [12] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [9] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
+-- [13] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [10] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
+-- [14] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
@@ -196,7 +232,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
--- [11] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [15] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -223,6 +259,7 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
   BEGIN
     UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -246,42 +283,49 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    LOOP  -- once, or again if the table was rewritten meanwhile
-      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_people' AND last_value IS NOT NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_people' AND last_value IS NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."people"'::pg_catalog.regclass AND tgname = '_pgroll_watch_people' AND tgenabled IN ('O', 'A'))
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass OR inhparent = '"public"."people"'::pg_catalog.regclass) THEN
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'people';
+    ELSE
+      _pgroll_size := greatest(1, _pgroll_size / 50);
+      _pgroll_least := _pgroll_size;
+      _pgroll_most := _pgroll_most / 50;
+      LOOP  -- once, or again if the table was rewritten meanwhile
+        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-      _pgroll_page := 0;
-      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+        _pgroll_page := 0;
+        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-      WHILE _pgroll_page <= _pgroll_last_page LOOP
-        _pgroll_started := pg_catalog.clock_timestamp();
-        IF _pgroll_fast THEN
-          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
-          IF _pgroll_replica THEN
-            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        WHILE _pgroll_page <= _pgroll_last_page LOOP
+          _pgroll_started := pg_catalog.clock_timestamp();
+          IF _pgroll_fast THEN
+            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
+            IF _pgroll_replica THEN
+              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+            END IF;
+            UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+          ELSE
+            UPDATE "public"."people" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
           END IF;
-          UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        ELSE
-          UPDATE "public"."people" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        END IF;
-        _pgroll_page := _pgroll_page + _pgroll_size;
-        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-        _pgroll_done := _pgroll_done + _pgroll_rows;
-        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', _pgroll_done USING DETAIL = _pgroll_done::text;
-        COMMIT;
-        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-          - _pgroll_started);
-        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-      END LOOP;
-      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+          _pgroll_page := _pgroll_page + _pgroll_size;
+          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+          _pgroll_done := _pgroll_done + _pgroll_rows;
+          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'people', _pgroll_done USING DETAIL = _pgroll_done::text;
+          COMMIT;
+          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+            - _pgroll_started);
+          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        END LOOP;
+        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-    END LOOP;
+      END LOOP;
+    END IF;
     END IF;
     RETURN;
   END IF;
@@ -344,111 +388,115 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [12] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+-- [16] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off, its second pass is over
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
+
+-- [17] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- steps 13-34 run in one transaction: clients see all of them or none
+-- steps 18-39 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [13] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [18] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [14] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [19] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [15] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [20] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [16] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [21] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [17] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+-- [22] 30_add_column_simple_up.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [18] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [23] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [19] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [24] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [20] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [25] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [21] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [26] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [22] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [23] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [24] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [29] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [25] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+-- [30] 30_add_column_simple_up.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [26] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [31] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [27] 30_add_column_simple_up.yaml:1:1: a column default of view people
+-- [32] 30_add_column_simple_up.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [28] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [33] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [29] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+-- [34] 30_add_column_simple_up.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [30] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [35] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [31] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [36] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [32] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [37] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [33] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [38] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [34] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [39] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 13-34 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-39 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [35] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [40] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 
--- ==== complete (9 steps) ====
+-- ==== complete (11 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
@@ -503,18 +551,30 @@ ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
 
--- [9] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [9] 30_add_column_simple_up.yaml:1:1: drop the backfill watch on people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_people"() CASCADE;
+
+-- [10] 30_add_column_simple_up.yaml:1:1: drop the backfill watch's counts on people
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_people", "public"."_pgroll_passed_people";
+
+-- [11] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (7 steps) ====
+-- ==== rollback (9 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 30_add_column_simple_up.yaml:1:1: drop version schema public_30_add_column_simple_up
@@ -557,11 +617,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_people_description"() CASC
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_new_description";
 
--- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+-- [7] 30_add_column_simple_up.yaml:1:1: drop the backfill watch on people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_people"() CASCADE;
+
+-- [8] 30_add_column_simple_up.yaml:1:1: drop the backfill watch's counts on people
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_people", "public"."_pgroll_passed_people";
+
+-- [9] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;

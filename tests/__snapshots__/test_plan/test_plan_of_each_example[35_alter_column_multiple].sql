@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (44 steps) ====
+-- ==== start (49 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -30,7 +30,38 @@ COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the 
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [5] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- steps 5-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [5] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the statements that write it
+--     lock: none on events; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_events";
+
+-- [6] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the runs that reach the end of the table
+--     lock: none on events; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_events";
+
+-- [7] 35_alter_column_multiple.yaml:1:1: backfill watch on events: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_events"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_events"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [8] 35_alter_column_multiple.yaml:1:1: backfill watch on events: trigger
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_events" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."events" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_events"();
+
+-- (the live executor records steps 5-8 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [9] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -54,6 +85,7 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
   BEGIN
     UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -116,6 +148,7 @@ BEGIN
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
     IF _pgroll_replica THEN
       PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
     END IF;
@@ -132,10 +165,13 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_events"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
--- [6] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
+-- [10] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -154,7 +190,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
+-- [11] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -165,7 +201,7 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
+-- [12] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -178,7 +214,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
+-- [13] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -188,21 +224,21 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
+-- [14] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
 
--- [11] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
+-- [15] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
--- [12] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
+-- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
@@ -211,14 +247,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
 
--- [13] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
+-- [17] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
--- [14] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [18] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -245,6 +281,7 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
   BEGIN
     UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -268,42 +305,49 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    LOOP  -- once, or again if the table was rewritten meanwhile
-      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_events' AND last_value IS NOT NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_events' AND last_value IS NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."events"'::pg_catalog.regclass AND tgname = '_pgroll_watch_events' AND tgenabled IN ('O', 'A'))
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass OR inhparent = '"public"."events"'::pg_catalog.regclass) THEN
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'events';
+    ELSE
+      _pgroll_size := greatest(1, _pgroll_size / 50);
+      _pgroll_least := _pgroll_size;
+      _pgroll_most := _pgroll_most / 50;
+      LOOP  -- once, or again if the table was rewritten meanwhile
+        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-      _pgroll_page := 0;
-      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+        _pgroll_page := 0;
+        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-      WHILE _pgroll_page <= _pgroll_last_page LOOP
-        _pgroll_started := pg_catalog.clock_timestamp();
-        IF _pgroll_fast THEN
-          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
-          IF _pgroll_replica THEN
-            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        WHILE _pgroll_page <= _pgroll_last_page LOOP
+          _pgroll_started := pg_catalog.clock_timestamp();
+          IF _pgroll_fast THEN
+            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
+            IF _pgroll_replica THEN
+              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+            END IF;
+            UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+          ELSE
+            UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
           END IF;
-          UPDATE "public"."events" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL OR LENGTH(_pgroll_row."name") <= 3 THEN 'placeholder' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        ELSE
-          UPDATE "public"."events" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        END IF;
-        _pgroll_page := _pgroll_page + _pgroll_size;
-        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-        _pgroll_done := _pgroll_done + _pgroll_rows;
-        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
-        COMMIT;
-        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-          - _pgroll_started);
-        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-      END LOOP;
-      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+          _pgroll_page := _pgroll_page + _pgroll_size;
+          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+          _pgroll_done := _pgroll_done + _pgroll_rows;
+          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'events', _pgroll_done USING DETAIL = _pgroll_done::text;
+          COMMIT;
+          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+            - _pgroll_started);
+          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        END LOOP;
+        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-    END LOOP;
+      END LOOP;
+    END IF;
     END IF;
     RETURN;
   END IF;
@@ -366,136 +410,140 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [15] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+-- [19] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off, its second pass is over
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" DISABLE TRIGGER "_pgroll_watch_events";
+
+-- [20] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
 
--- [16] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+-- [21] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
 
--- [17] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+-- [22] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
 --     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
--- steps 18-42 run in one transaction: clients see all of them or none
+-- steps 23-47 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [18] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+-- [23] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
 
--- [19] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+-- [24] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [20] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+-- [25] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [21] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+-- [26] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [22] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+-- [27] 35_alter_column_multiple.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [23] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [28] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [24] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [29] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [25] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [30] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [26] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [31] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [27] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [32] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [28] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [33] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [29] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [34] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [30] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [35] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [31] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [36] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [32] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [37] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [33] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+-- [38] 35_alter_column_multiple.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [34] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [39] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [35] 35_alter_column_multiple.yaml:1:1: a column default of view people
+-- [40] 35_alter_column_multiple.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [36] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [41] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [37] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+-- [42] 35_alter_column_multiple.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [38] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [43] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [39] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [44] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [40] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [45] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [41] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [46] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [42] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [47] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 18-42 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 23-47 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [43] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [48] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [44] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [49] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
--- ==== complete (8 steps) ====
+-- ==== complete (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
@@ -550,18 +598,30 @@ ALTER TABLE IF EXISTS "public"."events" DROP CONSTRAINT IF EXISTS "_pgroll_check
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE USING INDEX "events_event_name_unique";
 
--- [8] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [8] 35_alter_column_multiple.yaml:1:1: drop the backfill watch on events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_events"() CASCADE;
+
+-- [9] 35_alter_column_multiple.yaml:1:1: drop the backfill watch's counts on events
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_events", "public"."_pgroll_passed_events";
+
+-- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop version schema public_35_alter_column_multiple
@@ -610,11 +670,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_events_name"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [8] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [8] 35_alter_column_multiple.yaml:1:1: drop the backfill watch on events
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_events"() CASCADE;
+
+-- [9] 35_alter_column_multiple.yaml:1:1: drop the backfill watch's counts on events
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_events", "public"."_pgroll_passed_events";
+
+-- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (58 steps) ====
+-- ==== start (63 steps) ====
 
 -- [1] 45_add_table_check_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -28,7 +28,38 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [4] 45_add_table_check_constraint.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+-- steps 4-7 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [4] 45_add_table_check_constraint.yaml:1:1: backfill watch on tickets: counts the statements that write it
+--     lock: none on tickets; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_tickets";
+
+-- [5] 45_add_table_check_constraint.yaml:1:1: backfill watch on tickets: counts the runs that reach the end of the table
+--     lock: none on tickets; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_tickets";
+
+-- [6] 45_add_table_check_constraint.yaml:1:1: backfill watch on tickets: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tickets"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [7] 45_add_table_check_constraint.yaml:1:1: backfill watch on tickets: trigger
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
+
+-- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [8] 45_add_table_check_constraint.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -52,6 +83,7 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -114,6 +146,7 @@ BEGIN
       SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
     END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
     IF _pgroll_replica THEN
       PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
     END IF;
@@ -130,10 +163,13 @@ BEGIN
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END LOOP;
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
--- [5] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
+-- [9] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -148,7 +184,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+-- [10] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -159,7 +195,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
+-- [11] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -170,7 +206,7 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [12] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -180,21 +216,21 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [13] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [10] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+-- [14] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [11] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+-- [15] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
@@ -203,7 +239,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
 
--- [12] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+-- [16] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
@@ -213,7 +249,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [13] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+-- [17] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -232,7 +268,7 @@ BEGIN
 END
 $pgroll$;
 
--- [14] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+-- [18] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -243,7 +279,7 @@ BEGIN
 END
 $pgroll$;
 
--- [15] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+-- [19] 45_add_table_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -256,7 +292,7 @@ BEGIN
 END
 $pgroll$;
 
--- [16] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [20] 45_add_table_check_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -266,21 +302,21 @@ BEGIN
 END
 $pgroll$;
 
--- [17] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [21] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [18] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+-- [22] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [19] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+-- [23] 45_add_table_check_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
@@ -289,14 +325,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE I
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
 
--- [20] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+-- [24] 45_add_table_check_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_45_add_table_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_44_add_table_unique_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [21] 45_add_table_check_constraint.yaml:3:7: backfill tickets, second pass: the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [25] 45_add_table_check_constraint.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -323,6 +359,7 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false WHERE false;
   EXCEPTION WHEN OTHERS THEN
@@ -346,42 +383,49 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    _pgroll_size := greatest(1, _pgroll_size / 50);
-    _pgroll_least := _pgroll_size;
-    _pgroll_most := _pgroll_most / 50;
-    LOOP  -- once, or again if the table was rewritten meanwhile
-      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tickets' AND last_value IS NOT NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tickets' AND last_value IS NULL)
+      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."tickets"'::pg_catalog.regclass AND tgname = '_pgroll_watch_tickets' AND tgenabled IN ('O', 'A'))
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass OR inhparent = '"public"."tickets"'::pg_catalog.regclass) THEN
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
+    ELSE
+      _pgroll_size := greatest(1, _pgroll_size / 50);
+      _pgroll_least := _pgroll_size;
+      _pgroll_most := _pgroll_most / 50;
+      LOOP  -- once, or again if the table was rewritten meanwhile
+        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-      _pgroll_page := 0;
-      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+        _pgroll_page := 0;
+        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-      WHILE _pgroll_page <= _pgroll_last_page LOOP
-        _pgroll_started := pg_catalog.clock_timestamp();
-        IF _pgroll_fast THEN
-          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
-          IF _pgroll_replica THEN
-            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        WHILE _pgroll_page <= _pgroll_last_page LOOP
+          _pgroll_started := pg_catalog.clock_timestamp();
+          IF _pgroll_fast THEN
+            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+            IF _pgroll_replica THEN
+              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+            END IF;
+            UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+          ELSE
+            UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
           END IF;
-          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        ELSE
-          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-        END IF;
-        _pgroll_page := _pgroll_page + _pgroll_size;
-        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-        _pgroll_done := _pgroll_done + _pgroll_rows;
-        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
-        COMMIT;
-        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-          - _pgroll_started);
-        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-      END LOOP;
-      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+          _pgroll_page := _pgroll_page + _pgroll_size;
+          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+          _pgroll_done := _pgroll_done + _pgroll_rows;
+          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+          COMMIT;
+          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+            - _pgroll_started);
+          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+        END LOOP;
+        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-    END LOOP;
+      END LOOP;
+    END IF;
     END IF;
     RETURN;
   END IF;
@@ -444,164 +488,168 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [22] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [26] 45_add_table_check_constraint.yaml:1:1: backfill watch on tickets: off, its second pass is over
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
+
+-- [27] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [23] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [28] 45_add_table_check_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [24] 45_add_table_check_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [29] 45_add_table_check_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [25] 45_add_table_check_constraint.yaml:3:7: add check check_zip_name (not valid)
+-- [30] 45_add_table_check_constraint.yaml:3:7: add check check_zip_name (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
 
--- steps 26-55 run in one transaction: clients see all of them or none
+-- steps 31-60 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [26] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
+-- [31] 45_add_table_check_constraint.yaml:1:1: create version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_45_add_table_check_constraint";
 
--- [27] 45_add_table_check_constraint.yaml:1:1: view bills of version public_45_add_table_check_constraint
+-- [32] 45_add_table_check_constraint.yaml:1:1: view bills of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [28] 45_add_table_check_constraint.yaml:1:1: view clients of version public_45_add_table_check_constraint
+-- [33] 45_add_table_check_constraint.yaml:1:1: view clients of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [29] 45_add_table_check_constraint.yaml:1:1: view employees of version public_45_add_table_check_constraint
+-- [34] 45_add_table_check_constraint.yaml:1:1: view employees of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [30] 45_add_table_check_constraint.yaml:1:1: a column default of view employees
+-- [35] 45_add_table_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [31] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
+-- [36] 45_add_table_check_constraint.yaml:1:1: view events of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [32] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+-- [37] 45_add_table_check_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [33] 45_add_table_check_constraint.yaml:1:1: a column default of view events
+-- [38] 45_add_table_check_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [34] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
+-- [39] 45_add_table_check_constraint.yaml:1:1: view fruits of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [35] 45_add_table_check_constraint.yaml:1:1: a column default of view fruits
+-- [40] 45_add_table_check_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [36] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
+-- [41] 45_add_table_check_constraint.yaml:1:1: view items of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [37] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [42] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [38] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [43] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [39] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [44] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [40] 45_add_table_check_constraint.yaml:1:1: a column default of view items
+-- [45] 45_add_table_check_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [41] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
+-- [46] 45_add_table_check_constraint.yaml:1:1: view orders of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [42] 45_add_table_check_constraint.yaml:1:1: a column default of view orders
+-- [47] 45_add_table_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [43] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
+-- [48] 45_add_table_check_constraint.yaml:1:1: view people of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [44] 45_add_table_check_constraint.yaml:1:1: a column default of view people
+-- [49] 45_add_table_check_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [45] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
+-- [50] 45_add_table_check_constraint.yaml:1:1: view posts of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [46] 45_add_table_check_constraint.yaml:1:1: a column default of view posts
+-- [51] 45_add_table_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [47] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
+-- [52] 45_add_table_check_constraint.yaml:1:1: view reviews of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [48] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+-- [53] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [49] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
+-- [54] 45_add_table_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [50] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
+-- [55] 45_add_table_check_constraint.yaml:1:1: view sellers of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [51] 45_add_table_check_constraint.yaml:1:1: a column default of view sellers
+-- [56] 45_add_table_check_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [52] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
+-- [57] 45_add_table_check_constraint.yaml:1:1: view tickets of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [53] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+-- [58] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [54] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
+-- [59] 45_add_table_check_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_45_add_table_check_constraint"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
 
--- [55] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
+-- [60] 45_add_table_check_constraint.yaml:1:1: view users of version public_45_add_table_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_45_add_table_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 26-55 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 31-60 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [56] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [61] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [57] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [62] 45_add_table_check_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [58] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
+-- [63] 45_add_table_check_constraint.yaml:3:7: validate check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "check_zip_name";
 
--- ==== complete (11 steps) ====
+-- ==== complete (13 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 45_add_table_check_constraint.yaml:1:1: drop the previous version schema public_44_add_table_unique_constraint
@@ -678,18 +726,30 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [11] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [11] 45_add_table_check_constraint.yaml:1:1: drop the backfill watch on tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
+
+-- [12] 45_add_table_check_constraint.yaml:1:1: drop the backfill watch's counts on tickets
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
+
+-- [13] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (12 steps) ====
+-- ==== rollback (14 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 45_add_table_check_constraint.yaml:1:1: drop version schema public_45_add_table_check_constraint
@@ -762,11 +822,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CAS
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [12] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [12] 45_add_table_check_constraint.yaml:1:1: drop the backfill watch on tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
+
+-- [13] 45_add_table_check_constraint.yaml:1:1: drop the backfill watch's counts on tickets
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
+
+-- [14] 45_add_table_check_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;
