@@ -44,9 +44,9 @@ def _seed(conn: Connection) -> None:
                  "'BEGIN UPDATE public.t SET v = v + 3 WHERE id = i; END'")
 
 
-def _sync_triggers(conn: Connection) -> int:
-    row = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.t'::regclass "
-                       "AND tgname ~ '^[_~]pgroll_trigger_'").fetchone()
+def _sync_triggers(conn: Connection, table: str) -> int:
+    row = conn.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass "
+                       "AND tgname ~ '^[_~]pgroll_trigger_'", (f"public.{table}",)).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -102,23 +102,24 @@ def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
 
 
 class _Writer:
-    """After the first batch of t's first pass: one write (and a check that it was then)."""
+    """After the first batch of a table's first pass: one write (and a check it was then)."""
 
-    def __init__(self, dsn: str, write: Callable[[Connection], object] | None) -> None:
+    def __init__(self, dsn: str, write: Callable[[Connection], object] | None,
+                 table: str = "t") -> None:
         self.conn = psycopg.connect(dsn, autocommit=True)
         self.write = write
+        self.table = table
         self.lock = threading.Lock()
         self.in_first_pass: bool | None = None
 
     def __call__(self, table: str, rows: int, total: int) -> None:
         with self.lock:
             # (rows == 0: the report before the pass's first batch)
-            if self.write is None or self.in_first_pass is not None or table != "t" or not rows:
-                return
-            if _sync_triggers(self.conn) > 0:
+            if (self.write is None or self.in_first_pass is not None or table != self.table
+                    or not rows or _sync_triggers(self.conn, table) > 0):
                 return
             self.write(self.conn)
-            self.in_first_pass = _sync_triggers(self.conn) == 0  # done before the triggers
+            self.in_first_pass = _sync_triggers(self.conn, table) == 0  # before the triggers
 
 
 def _start(dsn: str, conn: Connection, write: Callable[[Connection], object] | None,
@@ -221,3 +222,27 @@ def test_a_first_pass_that_did_not_reach_the_end_is_not_taken_for_one(
     row = pg_conn.execute("SELECT last_value FROM pg_sequences "
                           "WHERE sequencename = '_pgroll_passed_t'").fetchone()
     assert row == (None,)
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_a_table_without_a_key(admin_dsn: str, pg_conn: Connection, write: bool) -> None:
+    """Its passes go by pages; the watch is the same."""
+    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0)
+    apply(runner, "create table k (a int, b int);")
+    pg_conn.execute(f"INSERT INTO k SELECT g, g FROM generate_series(1, {ROWS}) g")
+    runner.close()
+    hook = _Writer(admin_dsn, (lambda c: c.execute("UPDATE public.k SET a = -a WHERE b < 5"))
+                   if write else None, table="k")
+    messages: list[str] = []
+    runner = make_runner(admin_dsn, batch_size=1, batch_time_ms=0, batch_delay=0.02,
+                         on_progress=hook, on_message=messages.append)
+    try:
+        runner.start(migration("alter table k add w int not null up `a * 2`;", "02_k"))
+    finally:
+        hook.conn.close()
+        runner.close()
+    assert hook.in_first_pass is (True if write else None)
+    assert any(SKIPPED in m for m in messages) is not write, messages
+    wrong = pg_conn.execute("SELECT count(*) FROM k WHERE _pgroll_new_w IS DISTINCT FROM a * 2"
+                            ).fetchone()
+    assert wrong == (0,)

@@ -498,13 +498,16 @@ class _Body:
             "  END IF;",
         ]
 
-    def _skip(self) -> str:
-        """Whether the second pass has nothing to read (see :func:`watch_steps`).
+    def _skip(self) -> list[str]:
+        """The second pass returns at once when it has nothing to read (``watch_steps``).
 
         The first pass reached the end of the table, no statement wrote it since its watch
         began, the watch is still in place, and no inheritance parent could have written it
-        without firing it.
+        without firing it. Checked first: the probe and the rest are not needed then (a
+        few milliseconds, which count on a small table).
         """
+        if self.mode != SECOND or not self.watch:
+            return []
         schema, trigger, writes, passed = self.watch
 
         def sequence(name: str, called: bool) -> str:
@@ -513,11 +516,20 @@ class _Body:
                     f"AND last_value IS {'NOT ' if called else ''}NULL)")
 
         table = f"{quote_literal(self.target)}::pg_catalog.regclass"
-        return (f"{sequence(passed, True)}\n      AND {sequence(writes, False)}\n"
-                "      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
-                f"{table} AND tgname = {quote_literal(trigger)} AND tgenabled IN ('O', 'A'))\n"
-                "      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = "
-                f"{table} OR inhparent = {table})")
+        return [
+            f"  IF {sequence(passed, True)}",
+            f"    AND {sequence(writes, False)}",
+            "    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
+            f"{table} AND tgname = {quote_literal(trigger)} AND tgenabled IN ('O', 'A'))",
+            "    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = "
+            f"{table} OR inhparent = {table}) THEN",
+            f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
+            f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
+            f"began: nothing left', {self.table_literal};",
+            "    END IF;",
+            "    RETURN;",
+            "  END IF;",
+        ]
 
     def _first_gate(self) -> list[str]:
         """The first pass writes nothing unless it can write every copy directly.
@@ -657,6 +669,7 @@ class _Body:
                                "  _pgroll_dense boolean;"] if integer else [])]),
             *(_PAGE_VARIABLES if self.mode == SECOND and self.fast else []),
             "BEGIN",
+            *self._skip(),
             *self._probe(),
             *(self._after_first() if self.mode == SECOND and self.fast else []),
             *(self._density(keys) if integer else []),
@@ -755,20 +768,10 @@ class _Body:
         read of the table finds them, where a key range scan would visit every key. The
         first worker does it all; the others have nothing to do.
         """
-        loop = [f"  {line}" for line in self._pages_loop()]
-        if self.watch:
-            loop = [
-                f"    IF {self._skip()} THEN",
-                f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
-                f"began: nothing left', {self.table_literal};",
-                "    ELSE",
-                *(f"  {line}" for line in loop),
-                "    END IF;",
-            ]
         return [
             "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN",
-            *loop,
+            *(f"  {line}" for line in self._pages_loop()),
             "    END IF;",
             "    RETURN;",
             "  END IF;",
@@ -819,6 +822,7 @@ class _Body:
             "",
             *self._declare(_PAGE_VARIABLES),
             "BEGIN",
+            *self._skip(),
             *self._probe(),
             *self._pages_loop(),
             *self._passed(),

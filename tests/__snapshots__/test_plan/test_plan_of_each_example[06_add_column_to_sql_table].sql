@@ -257,6 +257,15 @@ DECLARE
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_users' AND last_value IS NOT NULL)
+    AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_users' AND last_value IS NULL)
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."users"'::pg_catalog.regclass AND tgname = '_pgroll_watch_users' AND tgenabled IN ('O', 'A'))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass OR inhparent = '"public"."users"'::pg_catalog.regclass) THEN
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'users';
+    END IF;
+    RETURN;
+  END IF;
   PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
   BEGIN
     UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false WHERE false;
@@ -281,49 +290,42 @@ BEGIN
   END IF;
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
-    IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_users' AND last_value IS NOT NULL)
-      AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_users' AND last_value IS NULL)
-      AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."users"'::pg_catalog.regclass AND tgname = '_pgroll_watch_users' AND tgenabled IN ('O', 'A'))
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass OR inhparent = '"public"."users"'::pg_catalog.regclass) THEN
-      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'users';
-    ELSE
-      _pgroll_size := greatest(1, _pgroll_size / 50);
-      _pgroll_least := _pgroll_size;
-      _pgroll_most := _pgroll_most / 50;
-      LOOP  -- once, or again if the table was rewritten meanwhile
-        _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-        _pgroll_page := 0;
-        _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-        WHILE _pgroll_page <= _pgroll_last_page LOOP
-          _pgroll_started := pg_catalog.clock_timestamp();
-          IF _pgroll_fast THEN
-            PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
-            IF _pgroll_replica THEN
-              PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-            END IF;
-            UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
-              WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
-          ELSE
-            UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
           END IF;
-          _pgroll_page := _pgroll_page + _pgroll_size;
-          GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-          _pgroll_done := _pgroll_done + _pgroll_rows;
-          RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
-          COMMIT;
-          _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-            - _pgroll_started);
-          _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-            (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-        END LOOP;
-        EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'users', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
       END LOOP;
-    END IF;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
     END IF;
     RETURN;
   END IF;

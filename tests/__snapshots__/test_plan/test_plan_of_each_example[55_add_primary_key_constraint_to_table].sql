@@ -256,6 +256,15 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tasks' AND last_value IS NOT NULL)
+    AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tasks' AND last_value IS NULL)
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."tasks"'::pg_catalog.regclass AND tgname = '_pgroll_watch_tasks' AND tgenabled IN ('O', 'A'))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass OR inhparent = '"public"."tasks"'::pg_catalog.regclass) THEN
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
+    END IF;
+    RETURN;
+  END IF;
   PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
   BEGIN
     UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
