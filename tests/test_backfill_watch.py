@@ -246,3 +246,80 @@ def test_a_table_without_a_key(admin_dsn: str, pg_conn: Connection, write: bool)
     wrong = pg_conn.execute("SELECT count(*) FROM k WHERE _pgroll_new_w IS DISTINCT FROM a * 2"
                             ).fetchone()
     assert wrong == (0,)
+
+
+EVENTS = """
+create table events (id bigint not null, at date not null, n int,
+                     primary key (id, at)) partition by range (at);
+create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');
+create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01')
+  partition by hash (id);
+create table events_2026_0 partition of events_2026 for values with (modulus 2, remainder 0);
+create table events_2026_1 partition of events_2026 for values with (modulus 2, remainder 1);
+insert into events select g, date '2025-01-01' + (g % 700), g from generate_series(1, 600) g;
+"""
+EVENTS_LEAVES = ("events_2025", "events_2026_0", "events_2026_1")
+# Rows of the first leaf the first pass writes (events_2025: ids 1-364), written once the
+# pass is on a later leaf: through the root, the leaf itself, or through another level.
+EVENT_WRITES: dict[str, Callable[[Connection], object]] = {
+    "none": lambda c: None,
+    "root": lambda c: c.execute("UPDATE public.events SET n = n + 1 WHERE id = 2"),
+    "leaf": lambda c: c.execute("UPDATE public.events_2025 SET n = n + 1 WHERE id = 3"),
+    "copy into the root": lambda c: _copy_event(c),
+    "insert into a level between": lambda c: c.execute(
+        "INSERT INTO public.events_2026 VALUES (9001, '2026-03-01', 5)"),
+}
+
+
+def _copy_event(conn: Connection) -> None:
+    with conn.cursor() as cur, cur.copy("COPY public.events (id, at, n) FROM STDIN") as copy:
+        copy.write_row((9002, "2025-02-01", 6))
+
+
+@pytest.mark.parametrize("kind", list(EVENT_WRITES))
+def test_a_partitioned_table(admin_dsn: str, pg_conn: Connection, kind: str) -> None:
+    """Every level has the watch; a statement on any of them makes each leaf's pass read."""
+    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0)
+    apply(runner, f"sql up `{EVENTS}`;", "01_setup")
+    runner.close()
+    write = EVENT_WRITES[kind]
+    done: list[str] = []
+    conn = psycopg.connect(admin_dsn, autocommit=True)
+
+    def hook(table: str, rows: int, total: int) -> None:
+        if kind == "none" or done or table == EVENTS_LEAVES[0] or not rows:
+            return
+        if _sync_triggers(conn, table) == 0:
+            write(conn)
+            done.append(table if _sync_triggers(conn, table) == 0 else "too late")
+
+    messages: list[str] = []
+    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0, batch_delay=0.02,
+                         on_progress=hook, on_message=messages.append)
+    try:
+        plan = runner.start(migration("alter table events add w int not null up `n * 2`;",
+                                      "02_events"))
+    finally:
+        runner.close()
+        conn.close()
+    firsts = [s.relation for s in plan.start if ", first pass," in s.summary]
+    assert firsts == list(EVENTS_LEAVES)
+    skipped = sorted(leaf for leaf in EVENTS_LEAVES
+                     if any(m.startswith(f"backfill {leaf}: {SKIPPED}") for m in messages))
+    if kind == "none":
+        assert skipped == list(EVENTS_LEAVES), messages
+    else:
+        assert done and done[0] != "too late", done
+        assert skipped == [], messages
+    wrong = pg_conn.execute("SELECT count(*) FROM events WHERE _pgroll_new_w IS DISTINCT FROM "
+                            "n * 2").fetchone()
+    assert wrong == (0,)
+    runner = make_runner(admin_dsn, init=False)
+    try:
+        runner.complete()
+    finally:
+        runner.close()
+    left = pg_conn.execute("SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = "
+                           "'_pgroll_watch_events'), (SELECT count(*) FROM pg_class WHERE "
+                           "relname ~ '^_pgroll_(writes|passed)_')").fetchone()
+    assert left == (0, 0)

@@ -221,8 +221,7 @@ class Executor:
             total = self._as_the_step(
                 step, lambda: estimated_rows(self.conn, self.session.schema, table))
             self._backfilling = (table, total)
-            if table not in self._backfilled:  # (a second pass goes on with the first's)
-                self._noted = -NOTE_EVERY  # a new backfill's first note is shown at once
+            self._noted = -NOTE_EVERY  # each pass's first note is shown at once
             self._before = self._backfilled.setdefault(table, 0)
             if self.on_progress is not None:
                 self.on_progress(table, self._before, total)

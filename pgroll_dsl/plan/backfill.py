@@ -166,25 +166,25 @@ def finish(ctx: Context) -> None:
         leaves = ([leaf.physical for leaf in ctx.before.leaf_partitions(parent.name)]
                   if parent is not None and parent.partitioned else [table])
         integer = table in ctx.integer_keyed
-        # A plain table's first pass is watched (see ``watch_steps``); a partitioned one's
-        # is not: a statement on a partition fires no trigger of its parent.
-        watch = two and leaves == [table]
-        firsts = watch_steps(ctx, table) if watch else []
+        watch = two  # see watch_steps
+        firsts = watch_steps(ctx, table, leaves) if watch else []
         if watch:
-            ctx.watched.add(table)
+            ctx.watched[table] = tuple(leaves)
         for leaf in leaves:
             of = f" (partition of {table})" if leaf != table else ""
             if two:
                 firsts.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=FIRST, watch=watch), key=key,
+                                           integer=integer, mode=FIRST,
+                                           watch=table if watch else None), key=key,
                     relation=leaf, summary=f"backfill {leaf}{of}, first pass, before its sync "
                     f"triggers exist: in batches {batches}, writing the copies itself"))
                 skip = ("none if no statement wrote the table since the first pass began, "
                         "else " if watch else "")
                 steps.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=SECOND, watch=watch), key=key,
+                                           integer=integer, mode=SECOND,
+                                           watch=table if watch else None), key=key,
                     relation=leaf, summary=f"backfill {leaf}{of}, second pass: {skip}the rows "
                     "written since the first pass read them (by pages if it ran; else in "
                     f"batches {batches}, {how})"))
@@ -198,30 +198,30 @@ def finish(ctx: Context) -> None:
     ctx.late_start[:] = steps
 
 
-def watch_steps(ctx: Context, table: str) -> list[Step]:
+def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     """What lets the second pass skip its read of a table no one wrote during the first.
 
     That read (every row's ``xmin``, and the hint bits it sets) costs about a tenth of the
-    first pass, and finds nothing on a table no client writes meanwhile. Two sequences, a
-    statement trigger and its function, made in one transaction before the first pass:
-    the trigger counts (``nextval``, which no rollback undoes) every statement that may
-    write the table, before it writes a row, but the backfill's own (``BACKFILL_SETTING``);
-    the first pass counts in the other sequence each time it reaches the end of the whole
-    table. The second pass reads nothing when the first has reached its end and the count
-    of statements is still zero (see ``_Body._skip``). A statement trigger fires for every
-    kind of write (INSERT, UPDATE, DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a
-    foreign key's action); not for a write through an inheritance parent, which the second
-    pass checks for, nor on a partition for its parent's statement, so a partitioned table
-    is not watched. The function runs as its owner (SECURITY DEFINER, a fixed
-    ``search_path``): a client may write the table without any right on the sequences.
+    first pass, and finds nothing on a table no client writes meanwhile. In one transaction
+    before the first pass: a statement trigger on the table and on each of its partitions
+    (a statement fires the triggers of the table it names only), whose function counts in a
+    sequence (``nextval``, which no rollback undoes) every statement that may write the
+    tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set); and a
+    sequence for each leaf that its first pass counts in when it reaches the end of the
+    leaf. A leaf's second pass reads nothing when its first pass reached its end, no
+    statement was counted, and every table of the tree still has the trigger enabled (a
+    partition attached since has not) and the tree no inheritance parent (see
+    ``_Body._skip``). A statement trigger fires for every kind of write (INSERT, UPDATE,
+    DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a foreign key's action). The function
+    runs as its owner (SECURITY DEFINER, a fixed ``search_path``): a client may write the
+    table without any right on the sequences.
     """
-    trigger, writes, passed = (qualified(ctx.schema, n) for n in watch_names(table))
-    name = watch_names(table)[0]
-    ref = qualified(ctx.schema, table)
+    name, writes_name, _ = watch_names(table)
+    trigger, writes = qualified(ctx.schema, name), qualified(ctx.schema, writes_name)
     body = "\n".join([
         "",
         "BEGIN",
-        f"  IF {_setting(BACKFILL_SETTING)} IS DISTINCT FROM {quote_literal(ref)} THEN",
+        f"  IF COALESCE({_setting(BACKFILL_SETTING)}, '') = '' THEN",
         f"    PERFORM pg_catalog.nextval({quote_literal(writes)}::pg_catalog.regclass);",
         "  END IF;",
         "  RETURN NULL;",
@@ -229,35 +229,47 @@ def watch_steps(ctx: Context, table: str) -> list[Step]:
         "",
     ])
     why = f"backfill watch on {table}"
-    return [
+    steps = [
         Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, relation=table,
              summary=f"{why}: counts the statements that write it", origin=ctx.origin),
-        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {passed}", lock=Lock.NONE, relation=table,
-             summary=f"{why}: counts the runs that reach the end of the table",
-             origin=ctx.origin, joins_previous=True),
+        *(Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {qualified(ctx.schema, _passed(leaf))}",
+               lock=Lock.NONE, relation=leaf, summary=f"{why}: counts the runs that reach the "
+               f"end of {leaf}", origin=ctx.origin) for leaf in leaves),
         Step(sql=f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger\n"
              "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n"
              f"AS {dollar_quote(body, 'pgroll')}", lock=Lock.NONE,
-             summary=f"{why}: function", origin=ctx.origin, joins_previous=True),
-        Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE OR "
-             f"DELETE OR TRUNCATE ON {ref} FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()",
-             lock=Lock.SHARE_ROW_EXCLUSIVE, relation=table, summary=f"{why}: trigger",
-             origin=ctx.origin, joins_previous=True),
+             summary=f"{why}: function", origin=ctx.origin),
+        *(Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE OR "
+               f"DELETE OR TRUNCATE ON {qualified(ctx.schema, member)} FOR EACH STATEMENT "
+               f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
+               summary=f"{why}: trigger on {member}", origin=ctx.origin)
+          for member in _members(ctx, table)),
     ]
+    return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
 
 
-def _unwatch_step(ctx: Context, table: str) -> Step:
+def _passed(leaf: str) -> str:
+    return watch_names(leaf)[2]
+
+
+def _members(ctx: Context, table: str) -> list[str]:
+    """The table, then its partitions (every level) in name order."""
+    return [table, *sorted(_tree(ctx, table) - {table})]
+
+
+def _unwatch_steps(ctx: Context, table: str) -> list[Step]:
     """Right after the second pass: the watch costs each statement a call; none needs it now.
 
     (About 20 microseconds, a tenth of a one-row ``UPDATE``: measured, docs/benchmarks.md.)
     Disabled, not dropped: ``DISABLE TRIGGER`` takes the lock the sync triggers took, which
-    lets clients read; complete and rollback drop it.
+    lets clients read; complete and rollback drop it. One transaction for the whole tree.
     """
-    name = watch_names(table)[0]
-    return Step(sql=f"ALTER TABLE {qualified(ctx.schema, table)} DISABLE TRIGGER "
-                f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=table,
-                summary=f"backfill watch on {table}: off, its second pass is over",
-                origin=ctx.origin)
+    name = quote_ident(watch_names(table)[0])
+    steps = [Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} DISABLE TRIGGER {name}",
+                  lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
+                  summary=f"backfill watch on {table}: off on {member}, the second pass is over",
+                  origin=ctx.origin) for member in _members(ctx, table)]
+    return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
 
 
 def _tree(ctx: Context, table: str) -> set[str]:
@@ -358,7 +370,7 @@ def place(ctx: Context) -> None:
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
-        after = [_unwatch_step(ctx, table)] if table in ctx.watched else []
+        after = _unwatch_steps(ctx, table) if table in ctx.watched else []
         inserts.append((_last_sync_trigger(ctx, table) + 1, [*seconds[table], *after]))
         inserts.append((first, firsts))
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
@@ -396,10 +408,11 @@ ONLY, FIRST, SECOND = "only", "first", "second"
 
 def backfill_sql(schema: str, table: str, key: tuple[str, ...],
                  assignments: tuple[tuple[str, str], ...], options: PlanOptions,
-                 integer: bool = False, mode: str = ONLY, watch: bool = False) -> str:
+                 integer: bool = False, mode: str = ONLY, watch: str | None = None) -> str:
     """The batched loop as one ``DO`` block, committing after every batch.
 
-    ``watch``: the table's first pass is watched (see :func:`watch_steps`).
+    ``watch``: the table (``table`` or its partitioned parent) whose watch this pass keeps
+    or reads (see :func:`watch_steps`).
     """
     target = qualified(schema, table)
     fast = ", ".join(f"{quote_ident(c)} = ({e})" for c, e in assignments)
@@ -410,7 +423,7 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # to set it again on a client's write.
     rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
     body = _Body(target, quote_literal(table), rows, fast, options, mode,
-                 (schema, *watch_names(table)) if watch else ())
+                 (schema, watch, *watch_names(watch)[:2], _passed(table)) if watch else ())
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
 
@@ -425,7 +438,8 @@ class _Body:
     fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
     options: PlanOptions
     mode: str = ONLY  # FIRST: before the sync triggers; SECOND: after a FIRST
-    # A watched first pass (``watch_steps``): schema, trigger, the two sequences' names.
+    # A watched pass (``watch_steps``): schema, watched table, its trigger, its count of
+    # statements, this table's count of first passes (names).
     watch: tuple[str, ...] = ()
 
     @property
@@ -494,35 +508,40 @@ class _Body:
         return [
             f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' THEN",
             "    PERFORM pg_catalog.nextval("
-            f"{quote_literal(qualified(self.watch[0], self.watch[3]))}::pg_catalog.regclass);",
+            f"{quote_literal(qualified(self.watch[0], self.watch[4]))}::pg_catalog.regclass);",
             "  END IF;",
         ]
 
     def _skip(self) -> list[str]:
         """The second pass returns at once when it has nothing to read (``watch_steps``).
 
-        The first pass reached the end of the table, no statement wrote it since its watch
-        began, the watch is still in place, and no inheritance parent could have written it
-        without firing it. Checked first: the probe and the rest are not needed then (a
-        few milliseconds, which count on a small table).
+        This table's first pass reached its end, no statement wrote the watched table (or
+        any of its partitions) since the watch began, every table of the tree has the watch
+        enabled (none attached since, no inheritance child without it), and the tree has no
+        inheritance parent, whose statements would fire none of it. Checked first: the
+        probe and the rest are not needed then (a few milliseconds, which count on a small
+        table).
         """
         if self.mode != SECOND or not self.watch:
             return []
-        schema, trigger, writes, passed = self.watch
+        schema, watched, trigger, writes, passed = self.watch
 
         def sequence(name: str, called: bool) -> str:
             return ("EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = "
                     f"{quote_literal(schema)} AND sequencename = {quote_literal(name)} "
                     f"AND last_value IS {'NOT ' if called else ''}NULL)")
 
-        table = f"{quote_literal(self.target)}::pg_catalog.regclass"
+        root = f"{quote_literal(qualified(schema, watched))}::pg_catalog.regclass"
         return [
             f"  IF {sequence(passed, True)}",
             f"    AND {sequence(writes, False)}",
-            "    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
-            f"{table} AND tgname = {quote_literal(trigger)} AND tgenabled IN ('O', 'A'))",
-            "    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = "
-            f"{table} OR inhparent = {table}) THEN",
+            f"    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT {root}::oid UNION ALL",
+            "        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = "
+            "tree.oid)",
+            "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
+            f"tgrelid = tree.oid AND tgname = {quote_literal(trigger)}",
+            "        AND tgenabled IN ('O', 'A')))",
+            f"    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {root}) THEN",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
             f"began: nothing left', {self.table_literal};",
@@ -895,13 +914,14 @@ def mark_last_triggers(ctx: Context) -> None:
 def drop_steps(ctx: Context) -> list[Step]:
     """Complete and rollback: the marker column goes (and the first pass's, if any)."""
     steps = []
-    for physical in sorted(ctx.watched):
-        trigger, writes, passed = (qualified(ctx.schema, n) for n in watch_names(physical))
+    for physical, leaves in sorted(ctx.watched.items()):
+        name, writes, _ = watch_names(physical)
+        counts = ", ".join(qualified(ctx.schema, n) for n in (writes, *map(_passed, leaves)))
         steps += [
-            Step(sql=f"DROP FUNCTION IF EXISTS {trigger}() CASCADE", summary="drop the backfill "
-                 f"watch on {physical}", relation=physical, safe=(safety.DROP_FUNCTION,),
-                 origin=ctx.origin),
-            Step(sql=f"DROP SEQUENCE IF EXISTS {writes}, {passed}", lock=Lock.NONE,
+            Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, name)}() CASCADE",
+                 summary=f"drop the backfill watch on {physical}", relation=physical,
+                 safe=(safety.DROP_FUNCTION,), origin=ctx.origin),
+            Step(sql=f"DROP SEQUENCE IF EXISTS {counts}", lock=Lock.NONE,
                  summary=f"drop the backfill watch's counts on {physical}",
                  safe=(safety.DROP_SEQUENCE,), origin=ctx.origin),
         ]

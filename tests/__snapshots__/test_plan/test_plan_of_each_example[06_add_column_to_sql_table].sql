@@ -30,7 +30,7 @@ BEGIN;
 --     lock: none on users; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_users";
 
--- [4] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the runs that reach the end of the table
+-- [4] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the runs that reach the end of users
 --     lock: none on users; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_users";
 
@@ -40,14 +40,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_users"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_users"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [6] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: trigger
+-- [6] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: trigger on users
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_users" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."users" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_users"();
 
@@ -259,8 +259,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_users' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_users' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."users"'::pg_catalog.regclass AND tgname = '_pgroll_watch_users' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass OR inhparent = '"public"."users"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_users'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'users';
     END IF;
@@ -388,7 +391,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [15] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off, its second pass is over
+-- [15] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off on users, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 ALTER TABLE "public"."users" DISABLE TRIGGER "_pgroll_watch_users";
 

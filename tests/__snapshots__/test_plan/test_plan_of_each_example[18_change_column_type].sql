@@ -34,7 +34,7 @@ BEGIN;
 --     lock: none on reviews; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_reviews";
 
--- [5] 18_change_column_type.yaml:1:1: backfill watch on reviews: counts the runs that reach the end of the table
+-- [5] 18_change_column_type.yaml:1:1: backfill watch on reviews: counts the runs that reach the end of reviews
 --     lock: none on reviews; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_reviews";
 
@@ -44,14 +44,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_reviews"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [7] 18_change_column_type.yaml:1:1: backfill watch on reviews: trigger
+-- [7] 18_change_column_type.yaml:1:1: backfill watch on reviews: trigger on reviews
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."reviews" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_reviews"();
 
@@ -282,8 +282,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_reviews' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_reviews' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."reviews"'::pg_catalog.regclass AND tgname = '_pgroll_watch_reviews' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass OR inhparent = '"public"."reviews"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_reviews'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
     END IF;
@@ -411,7 +414,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 18_change_column_type.yaml:1:1: backfill watch on reviews: off, its second pass is over
+-- [18] 18_change_column_type.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
 

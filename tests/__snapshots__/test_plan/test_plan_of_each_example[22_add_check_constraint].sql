@@ -30,7 +30,7 @@ BEGIN;
 --     lock: none on posts; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_posts";
 
--- [4] 22_add_check_constraint.yaml:1:1: backfill watch on posts: counts the runs that reach the end of the table
+-- [4] 22_add_check_constraint.yaml:1:1: backfill watch on posts: counts the runs that reach the end of posts
 --     lock: none on posts; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_posts";
 
@@ -40,14 +40,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_posts"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [6] 22_add_check_constraint.yaml:1:1: backfill watch on posts: trigger
+-- [6] 22_add_check_constraint.yaml:1:1: backfill watch on posts: trigger on posts
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_posts" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."posts" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_posts"();
 
@@ -276,8 +276,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_posts' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_posts' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."posts"'::pg_catalog.regclass AND tgname = '_pgroll_watch_posts' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass OR inhparent = '"public"."posts"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'posts';
     END IF;
@@ -405,7 +408,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off, its second pass is over
+-- [17] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 

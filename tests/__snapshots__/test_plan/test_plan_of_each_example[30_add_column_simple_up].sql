@@ -34,7 +34,7 @@ BEGIN;
 --     lock: none on people; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_people";
 
--- [5] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the runs that reach the end of the table
+-- [5] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the runs that reach the end of people
 --     lock: none on people; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_people";
 
@@ -44,14 +44,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_people"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_people"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [7] 30_add_column_simple_up.yaml:1:1: backfill watch on people: trigger
+-- [7] 30_add_column_simple_up.yaml:1:1: backfill watch on people: trigger on people
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_people" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."people" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_people"();
 
@@ -261,8 +261,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_people' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_people' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."people"'::pg_catalog.regclass AND tgname = '_pgroll_watch_people' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass OR inhparent = '"public"."people"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_people'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'people';
     END IF;
@@ -390,7 +393,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [16] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off, its second pass is over
+-- [16] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
 

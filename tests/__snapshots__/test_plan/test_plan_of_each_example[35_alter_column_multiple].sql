@@ -37,7 +37,7 @@ BEGIN;
 --     lock: none on events; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_events";
 
--- [6] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the runs that reach the end of the table
+-- [6] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the runs that reach the end of events
 --     lock: none on events; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_events";
 
@@ -47,14 +47,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_events"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_events"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [8] 35_alter_column_multiple.yaml:1:1: backfill watch on events: trigger
+-- [8] 35_alter_column_multiple.yaml:1:1: backfill watch on events: trigger on events
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_events" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."events" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_events"();
 
@@ -283,8 +283,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_events' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_events' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."events"'::pg_catalog.regclass AND tgname = '_pgroll_watch_events' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass OR inhparent = '"public"."events"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_events'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'events';
     END IF;
@@ -412,7 +415,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off, its second pass is over
+-- [19] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off on events, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" DISABLE TRIGGER "_pgroll_watch_events";
 

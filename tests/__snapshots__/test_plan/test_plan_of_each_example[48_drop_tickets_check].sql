@@ -35,7 +35,7 @@ BEGIN;
 --     lock: none on tickets; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_tickets";
 
--- [5] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: counts the runs that reach the end of the table
+-- [5] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: counts the runs that reach the end of tickets
 --     lock: none on tickets; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_tickets";
 
@@ -45,14 +45,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tickets"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [7] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: trigger
+-- [7] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: trigger on tickets
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
 
@@ -362,8 +362,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tickets' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tickets' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."tickets"'::pg_catalog.regclass AND tgname = '_pgroll_watch_tickets' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass OR inhparent = '"public"."tickets"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
     END IF;
@@ -491,7 +494,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off, its second pass is over
+-- [26] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 

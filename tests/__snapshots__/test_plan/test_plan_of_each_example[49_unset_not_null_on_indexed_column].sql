@@ -30,7 +30,7 @@ BEGIN;
 --     lock: none on fruits; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_fruits";
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: counts the runs that reach the end of the table
+-- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: counts the runs that reach the end of fruits
 --     lock: none on fruits; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_fruits";
 
@@ -40,14 +40,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_fruits"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_fruits"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: trigger
+-- [6] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: trigger on fruits
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_fruits" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."fruits" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_fruits"();
 
@@ -276,8 +276,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_fruits' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_fruits' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."fruits"'::pg_catalog.regclass AND tgname = '_pgroll_watch_fruits' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass OR inhparent = '"public"."fruits"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."fruits"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_fruits'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'fruits';
     END IF;
@@ -405,7 +408,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: off, its second pass is over
+-- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: off on fruits, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" DISABLE TRIGGER "_pgroll_watch_fruits";
 

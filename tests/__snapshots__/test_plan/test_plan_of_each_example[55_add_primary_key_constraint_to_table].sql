@@ -45,7 +45,7 @@ BEGIN;
 --     lock: none on tasks; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_tasks";
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: counts the runs that reach the end of the table
+-- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: counts the runs that reach the end of tasks
 --     lock: none on tasks; catalog only
 CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_tasks";
 
@@ -55,14 +55,14 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tasks"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
 END
 $pgroll$;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: trigger
+-- [8] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: trigger on tasks
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_tasks" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tasks" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tasks"();
 
@@ -258,8 +258,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tasks' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tasks' AND last_value IS NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = '"public"."tasks"'::pg_catalog.regclass AND tgname = '_pgroll_watch_tasks' AND tgenabled IN ('O', 'A'))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass OR inhparent = '"public"."tasks"'::pg_catalog.regclass) THEN
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL
+        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tasks'
+        AND tgenabled IN ('O', 'A')))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
     END IF;
@@ -326,7 +329,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: off, its second pass is over
+-- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: off on tasks, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" DISABLE TRIGGER "_pgroll_watch_tasks";
 
