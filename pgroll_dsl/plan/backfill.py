@@ -462,12 +462,16 @@ class _Body:
         # altogether (session_replication_role: a superuser, or granted SET on it)? Cheaper
         # than every trigger's WHEN, and the table's own triggers (an audit trail, an
         # "updated_at") do not see the backfill's writes either.
+        # A watched pass's probe is not a client's write (see watch_steps): the setting says
+        # so for the probe alone (cleared, or undone with the probe's subtransaction), or the
+        # sync triggers would skip the first batch of a pass that leaves the copies to them.
+        watched = bool(self.watch)
         return [
-            # A watched pass's probe is not a client's write (see watch_steps).
-            *([f"  PERFORM {self._backfilling()};"] if self.watch else []),
             "  BEGIN",
+            *([f"    PERFORM {self._backfilling()};"] if watched else []),
             f"    UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false "
             "WHERE false;",
+            *([f"    PERFORM {self._backfilling(on=False)};"] if watched else []),
             "  EXCEPTION WHEN OTHERS THEN",
             "    _pgroll_fast := false;",
             "  END;",
@@ -493,10 +497,10 @@ class _Body:
             *(self._first_gate() if self.mode == FIRST else []),
         ]
 
-    def _backfilling(self) -> str:
+    def _backfilling(self, on: bool = True) -> str:
         """For this transaction: the table's sync triggers and its watch skip its writes."""
         return (f"pg_catalog.set_config({quote_literal(BACKFILL_SETTING)}, "
-                f"{quote_literal(self.target)}, true)")
+                f"{quote_literal(self.target if on else '')}, true)")
 
     def _passed(self) -> list[str]:
         """A watched first pass that reached the end of the whole table counts it.

@@ -77,9 +77,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -285,9 +286,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;

@@ -78,9 +78,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
     UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (SELECT CASE WHEN length(_pgroll_row."title") <= 3 THEN LPAD(_pgroll_row."title", 4, '-') ELSE _pgroll_row."title" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -286,9 +287,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
     UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (SELECT CASE WHEN length(_pgroll_row."title") <= 3 THEN LPAD(_pgroll_row."title", 4, '-') ELSE _pgroll_row."title" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;

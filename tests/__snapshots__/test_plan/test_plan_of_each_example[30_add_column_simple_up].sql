@@ -82,9 +82,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
     UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -271,9 +272,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
     UPDATE "public"."people" AS _pgroll_row SET "_pgroll_new_description" = ('temporary-description'), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;

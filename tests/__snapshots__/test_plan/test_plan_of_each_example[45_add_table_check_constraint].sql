@@ -83,9 +83,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -371,9 +372,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (SELECT CASE WHEN _pgroll_row."sellers_name" != 'alice' AND _pgroll_row."sellers_zip" <= 0 THEN 123 WHEN _pgroll_row."sellers_name" != 'alice' THEN _pgroll_row."sellers_zip" ELSE _pgroll_row."sellers_zip" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;

@@ -83,9 +83,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -372,9 +373,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
     UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;

@@ -78,9 +78,10 @@ DECLARE
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
 BEGIN
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
     UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
@@ -286,9 +287,10 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
   BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
     UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
   EXCEPTION WHEN OTHERS THEN
     _pgroll_fast := false;
   END;
