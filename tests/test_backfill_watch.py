@@ -323,3 +323,25 @@ def test_a_partitioned_table(admin_dsn: str, pg_conn: Connection, kind: str) -> 
                            "'_pgroll_watch_events'), (SELECT count(*) FROM pg_class WHERE "
                            "relname ~ '^_pgroll_(writes|passed)_')").fetchone()
     assert left == (0, 0)
+
+
+def test_a_pass_that_leaves_the_copies_to_the_triggers(admin_dsn: str,
+                                                       pg_conn: Connection) -> None:
+    """The server refuses the statement (text to int): the first pass writes nothing and
+    counts nothing, the second does the whole backfill through the triggers."""
+    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0)
+    apply(runner, "create table q (id int primary key, s text);")
+    pg_conn.execute(f"INSERT INTO q SELECT g, g::text FROM generate_series(1, {ROWS}) g")
+    runner.close()
+    messages: list[str] = []
+    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0, on_message=messages.append)
+    try:
+        plan = runner.start(migration("alter table q alter s type int up `s` down `s::text`;",
+                                      "02_q"))
+    finally:
+        runner.close()
+    assert any(", first pass," in s.summary for s in plan.start)
+    assert not any(SKIPPED in m for m in messages), messages
+    wrong = pg_conn.execute("SELECT count(*) FROM q WHERE _pgroll_new_s IS DISTINCT FROM s::int"
+                            ).fetchone()
+    assert wrong == (0,)
