@@ -208,13 +208,16 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     sequence (``nextval``, which no rollback undoes) every statement that may write the
     tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set); and a
     sequence for each leaf that its first pass counts in when it reaches the end of the
-    leaf. A leaf's second pass reads nothing when its first pass reached its end, no
-    statement was counted, and every table of the tree still has the trigger enabled (a
-    partition attached since has not) and the tree no inheritance parent (see
-    ``_Body._skip``). A statement trigger fires for every kind of write (INSERT, UPDATE,
-    DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a foreign key's action). The function
-    runs as its owner (SECURITY DEFINER, a fixed ``search_path``): a client may write the
-    table without any right on the sequences.
+    leaf. The trigger fires whatever ``session_replication_role`` (``ENABLE ALWAYS``). A
+    leaf's second pass reads nothing when its first pass reached its end, no statement was
+    counted, every table of the tree still has the trigger as it was made, in the watch's
+    own transaction (a partition attached since has none; one disabled and enabled again
+    meanwhile, as ``pg_restore --disable-triggers`` does, has another row), and the tree had
+    no inheritance parent while its first pass ran nor has one now (see ``_Body._skip``). A
+    statement trigger fires for every kind of write (INSERT, UPDATE, DELETE, TRUNCATE, COPY,
+    MERGE, a view's, a rule's, a foreign key's action). The function runs as its owner
+    (SECURITY DEFINER, a fixed ``search_path``): a client may write the table without any
+    right on the sequences.
     """
     name, writes_name, _ = watch_names(table)
     trigger, writes = qualified(ctx.schema, name), qualified(ctx.schema, writes_name)
@@ -239,11 +242,17 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
              "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n"
              f"AS {dollar_quote(body, 'pgroll')}", lock=Lock.NONE,
              summary=f"{why}: function", origin=ctx.origin),
-        *(Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE OR "
-               f"DELETE OR TRUNCATE ON {qualified(ctx.schema, member)} FOR EACH STATEMENT "
-               f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
-               summary=f"{why}: trigger on {member}", origin=ctx.origin)
-          for member in _members(ctx, table)),
+        *(step for member in _members(ctx, table) for step in (
+            Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE "
+                 f"OR DELETE OR TRUNCATE ON {qualified(ctx.schema, member)} FOR EACH STATEMENT "
+                 f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE,
+                 relation=member, summary=f"{why}: trigger on {member}", origin=ctx.origin),
+            # Also for a client with session_replication_role = replica (a bulk load that
+            # skips foreign keys, a logical replication worker).
+            Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} ENABLE ALWAYS TRIGGER "
+                 f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
+                 summary=f"{why}: the trigger fires in every replication role",
+                 origin=ctx.origin))),
     ]
     return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
 
@@ -505,16 +514,29 @@ class _Body:
     def _passed(self) -> list[str]:
         """A watched first pass that reached the end of the whole table counts it.
 
-        Not a worker's share (the others' may not have), nor a pass that returned early.
+        Not a worker's share (the others' may not have), nor a pass that returned early,
+        nor one during which the table had an inheritance parent (see ``_first_gate``).
         """
         if self.mode != FIRST or not self.watch:
             return []
         return [
-            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' THEN",
+            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_inherited",
+            f"      AND NOT {self._inherited()} THEN",
             "    PERFORM pg_catalog.nextval("
             f"{quote_literal(qualified(self.watch[0], self.watch[4]))}::pg_catalog.regclass);",
             "  END IF;",
         ]
+
+    def _root(self) -> str:
+        """The watched table (``table`` or its partitioned parent), as a ``regclass``."""
+        return f"{quote_literal(qualified(self.watch[0], self.watch[1]))}::pg_catalog.regclass"
+
+    def _inherited(self) -> str:
+        """Whether the watched table inherits from another table.
+
+        The parent's statements write it without firing its watch.
+        """
+        return f"EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {self._root()})"
 
     def _skip(self) -> list[str]:
         """The second pass returns at once when it has nothing to read (``watch_steps``).
@@ -535,17 +557,21 @@ class _Body:
                     f"{quote_literal(schema)} AND sequencename = {quote_literal(name)} "
                     f"AND last_value IS {'NOT ' if called else ''}NULL)")
 
-        root = f"{quote_literal(qualified(schema, watched))}::pg_catalog.regclass"
+        root = self._root()
+        # The transaction that made the watch: its sequences' and triggers' rows have it.
+        made = ("(SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+                f"n.oid = c.relnamespace WHERE n.nspname = {quote_literal(schema)} AND "
+                f"c.relname = {quote_literal(writes)})")
         return [
             f"  IF {sequence(passed, True)}",
             f"    AND {sequence(writes, False)}",
             f"    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT {root}::oid UNION ALL",
             "        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = "
             "tree.oid)",
-            "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
+            "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE "
             f"tgrelid = tree.oid AND tgname = {quote_literal(trigger)}",
-            "        AND tgenabled IN ('O', 'A')))",
-            f"    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {root}) THEN",
+            f"        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) {made}))",
+            f"    AND NOT {self._inherited()} THEN",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
             f"began: nothing left', {self.table_literal};",
@@ -569,6 +595,9 @@ class _Body:
             "  ) THEN",
             "    RETURN;",
             "  END IF;",
+            # A parent's write during the pass would not be counted, even if the table
+            # leaves the parent before the pass ends: checked at both ends.
+            *([f"  _pgroll_inherited := {self._inherited()};"] if self.watch else []),
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
@@ -669,6 +698,7 @@ class _Body:
             *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
               if self.fast else []),
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
+            *(["  _pgroll_inherited boolean;"] if self.mode == FIRST and self.watch else []),
         ]
 
     def keyed(self, key: tuple[str, ...], integer: bool) -> str:

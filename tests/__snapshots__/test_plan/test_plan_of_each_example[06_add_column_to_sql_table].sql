@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the statements that write it
@@ -51,10 +51,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_users" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."users" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_users"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on users; catalog only
+ALTER TABLE "public"."users" ENABLE ALWAYS TRIGGER "_pgroll_watch_users";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [8] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -77,6 +81,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."users"', true);
@@ -107,6 +112,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."users" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -159,13 +165,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."users" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_users"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
+-- [9] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -184,7 +191,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
+-- [10] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -197,7 +204,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
+-- [11] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -207,21 +214,21 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
+-- [12] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
 
--- [12] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
+-- [13] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
--- [13] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
+-- [14] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
@@ -231,7 +238,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
 
--- [14] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -262,8 +269,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_users' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."users"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_users'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_users'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_users')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'users';
@@ -393,46 +400,46 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [15] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off on users, the second pass is over
+-- [16] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off on users, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 ALTER TABLE "public"."users" DISABLE TRIGGER "_pgroll_watch_users";
 
--- steps 16-23 run in one transaction: clients see all of them or none
+-- steps 17-24 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [16] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+-- [17] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
 
--- [17] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+-- [18] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [18] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+-- [19] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [19] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+-- [20] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [20] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [21] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [21] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [22] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [22] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [23] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [23] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [24] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 16-23 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 17-24 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (9 steps) ====

@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (30 steps) ====
+-- ==== start (31 steps) ====
 
 -- [1] 16_set_nullable.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,7 +22,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 16_set_nullable.yaml:1:1: backfill watch on reviews: counts the statements that write it
@@ -50,10 +50,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."reviews" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_reviews"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 16_set_nullable.yaml:1:1: backfill watch on reviews: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_watch_reviews";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 16_set_nullable.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [8] 16_set_nullable.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -76,6 +80,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
@@ -106,6 +111,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."reviews" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -158,13 +164,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
+-- [9] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -183,7 +190,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+-- [10] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -194,7 +201,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
+-- [11] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -207,7 +214,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [12] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -217,21 +224,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [13] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [13] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [14] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [14] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [15] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
@@ -240,14 +247,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [15] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [16] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [16] 16_set_nullable.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [17] 16_set_nullable.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -278,8 +285,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_reviews' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_reviews'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_reviews'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_reviews')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
@@ -409,66 +416,66 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 16_set_nullable.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
+-- [18] 16_set_nullable.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
 
--- [18] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [19] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [19] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
+-- [20] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- steps 20-29 run in one transaction: clients see all of them or none
+-- steps 21-30 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
+-- [21] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_16_set_nullable";
 
--- [21] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
+-- [22] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_16_set_nullable"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
+-- [23] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_16_set_nullable"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
+-- [24] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_16_set_nullable"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 16_set_nullable.yaml:1:1: a column default of view employees
+-- [25] 16_set_nullable.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_16_set_nullable"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
+-- [26] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_16_set_nullable"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [26] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
+-- [27] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_16_set_nullable"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [27] 16_set_nullable.yaml:1:1: a column default of view reviews
+-- [28] 16_set_nullable.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_16_set_nullable"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [28] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
+-- [29] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [29] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
+-- [30] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 20-29 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 21-30 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [30] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+-- [31] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (36 steps) ====
+-- ==== start (37 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_title" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 22_add_check_constraint.yaml:1:1: backfill watch on posts: counts the statements that write it
@@ -51,10 +51,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_posts" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."posts" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_posts"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 22_add_check_constraint.yaml:1:1: backfill watch on posts: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_watch_posts";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 22_add_check_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [8] 22_add_check_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -77,6 +81,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
@@ -107,6 +112,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."posts" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -159,13 +165,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
+-- [9] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -184,7 +191,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
+-- [10] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -195,7 +202,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
+-- [11] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -208,7 +215,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
+-- [12] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -218,21 +225,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
+-- [13] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
--- [13] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
+-- [14] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [14] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
+-- [15] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -241,14 +248,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
 
--- [15] 22_add_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
+-- [16] 22_add_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [16] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [17] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -279,8 +286,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_posts' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_posts')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'posts';
@@ -410,89 +417,89 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+-- [18] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 
--- [18] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+-- [19] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
 
--- [19] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
+-- [20] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
 
--- steps 20-34 run in one transaction: clients see all of them or none
+-- steps 21-35 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+-- [21] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
 
--- [21] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+-- [22] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+-- [23] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+-- [24] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 22_add_check_constraint.yaml:1:1: a column default of view employees
+-- [25] 22_add_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+-- [26] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [26] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+-- [27] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [27] 22_add_check_constraint.yaml:1:1: a column default of view orders
+-- [28] 22_add_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [28] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+-- [29] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [29] 22_add_check_constraint.yaml:1:1: a column default of view posts
+-- [30] 22_add_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [30] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+-- [31] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [31] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [32] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [32] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [33] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [33] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+-- [34] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [34] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+-- [35] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 20-34 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 21-35 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [35] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [36] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- [36] 22_add_check_constraint.yaml:3:7: validate title_length
+-- [37] 22_add_check_constraint.yaml:3:7: validate title_length
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (32 steps) ====
+-- ==== start (33 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" inte
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: counts the statements that write it
@@ -51,10 +51,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_posts" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."posts" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_posts"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_watch_posts";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [8] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -77,6 +81,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
@@ -107,6 +112,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."posts" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -159,13 +165,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version updates of rows not backfilled yet: up)
+-- [9] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_user_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -183,7 +190,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_user_id (new-version writes: down)
+-- [10] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_user_id (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -199,7 +206,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 24_drop_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes: up)
+-- [11] 24_drop_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_user_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -211,7 +218,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
+-- [12] 24_drop_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_user_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -221,28 +228,28 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
+-- [13] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [13] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
+-- [14] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [14] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
+-- [15] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
 
--- [15] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
+-- [16] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
@@ -252,7 +259,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR U
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
--- [16] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [17] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -283,8 +290,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_posts' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_posts')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'posts';
@@ -414,74 +421,74 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+-- [18] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 
--- steps 18-32 run in one transaction: clients see all of them or none
+-- steps 19-33 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [18] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+-- [19] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
 
--- [19] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+-- [20] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [20] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+-- [21] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [21] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+-- [22] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [22] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [23] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [23] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [24] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [24] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [25] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [25] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [26] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [26] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [27] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [27] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [28] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [28] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [29] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [29] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [30] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [30] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [31] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [31] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [32] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [32] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [33] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 18-32 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 19-33 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (7 steps) ====

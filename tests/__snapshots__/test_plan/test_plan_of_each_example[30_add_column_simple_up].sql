@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (40 steps) ====
+-- ==== start (41 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -27,7 +27,7 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 4-7 run in one transaction: clients see all of them or none
+-- steps 4-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [4] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the statements that write it
@@ -55,10 +55,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_people" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."people" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_people"();
 
--- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+-- [8] 30_add_column_simple_up.yaml:1:1: backfill watch on people: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ENABLE ALWAYS TRIGGER "_pgroll_watch_people";
+
+-- (the live executor records steps 4-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [9] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -81,6 +85,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."people"', true);
@@ -111,6 +116,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."people" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -163,13 +169,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."people" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_people"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [9] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
+-- [10] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -187,7 +194,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
+-- [11] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -199,7 +206,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
+-- [12] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -209,21 +216,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
+-- [13] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [13] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
+-- [14] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [14] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
+-- [15] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
@@ -233,7 +240,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
--- [15] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [16] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -264,8 +271,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_people' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."people"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_people'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_people'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_people')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'people';
@@ -395,109 +402,109 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [16] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
+-- [17] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
 
--- [17] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+-- [18] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- steps 18-39 run in one transaction: clients see all of them or none
+-- steps 19-40 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [18] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [19] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [19] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [20] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [20] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [21] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [21] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [22] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [22] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+-- [23] 30_add_column_simple_up.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [23] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [24] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [24] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [25] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [25] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [26] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [26] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [29] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [29] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [30] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [30] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+-- [31] 30_add_column_simple_up.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [31] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [32] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [32] 30_add_column_simple_up.yaml:1:1: a column default of view people
+-- [33] 30_add_column_simple_up.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [33] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [34] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [34] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+-- [35] 30_add_column_simple_up.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [35] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [36] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [36] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [37] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [37] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [38] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [38] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [39] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [39] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [40] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 18-39 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 19-40 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [40] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [41] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 

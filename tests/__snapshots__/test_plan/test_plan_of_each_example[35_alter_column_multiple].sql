@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (49 steps) ====
+-- ==== start (50 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -30,7 +30,7 @@ COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the 
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 5-8 run in one transaction: clients see all of them or none
+-- steps 5-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [5] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the statements that write it
@@ -58,10 +58,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_events" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."events" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_events"();
 
--- (the live executor records steps 5-8 as done in its state schema here, in the same transaction)
+-- [9] 35_alter_column_multiple.yaml:1:1: backfill watch on events: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on events; catalog only
+ALTER TABLE "public"."events" ENABLE ALWAYS TRIGGER "_pgroll_watch_events";
+
+-- (the live executor records steps 5-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [9] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [10] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -84,6 +88,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."events"', true);
@@ -114,6 +119,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."events" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -166,13 +172,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."events" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_events"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [10] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
+-- [11] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -191,7 +198,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
+-- [12] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -202,7 +209,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
+-- [13] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -215,7 +222,7 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
+-- [14] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -225,21 +232,21 @@ BEGIN
 END
 $pgroll$;
 
--- [14] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
+-- [15] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
 
--- [15] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
+-- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
--- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
+-- [17] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
@@ -248,14 +255,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
 
--- [17] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
+-- [18] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
--- [18] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [19] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -286,8 +293,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_events' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."events"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_events'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_events'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_events')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'events';
@@ -417,134 +424,134 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off on events, the second pass is over
+-- [20] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off on events, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" DISABLE TRIGGER "_pgroll_watch_events";
 
--- [20] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+-- [21] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
 
--- [21] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+-- [22] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
 
--- [22] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+-- [23] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
 --     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
--- steps 23-47 run in one transaction: clients see all of them or none
+-- steps 24-48 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [23] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+-- [24] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
 
--- [24] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+-- [25] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [25] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+-- [26] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [26] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+-- [27] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [27] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+-- [28] 35_alter_column_multiple.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [28] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [29] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [29] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [30] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [30] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [31] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [31] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [32] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [32] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [33] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [33] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [34] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [34] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [35] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [35] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [36] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [36] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [37] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [37] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [38] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [38] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+-- [39] 35_alter_column_multiple.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [39] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [40] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [40] 35_alter_column_multiple.yaml:1:1: a column default of view people
+-- [41] 35_alter_column_multiple.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [41] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [42] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [42] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+-- [43] 35_alter_column_multiple.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [43] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [44] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [44] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [45] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [45] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [46] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [46] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [47] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [47] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [48] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 23-47 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 24-48 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [48] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [49] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [49] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [50] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 

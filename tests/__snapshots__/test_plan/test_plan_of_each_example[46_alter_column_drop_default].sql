@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (48 steps) ====
+-- ==== start (49 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_ticket_type
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: counts the statements that write it
@@ -51,10 +51,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_watch_tickets";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 46_alter_column_drop_default.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+-- [8] 46_alter_column_drop_default.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -77,6 +81,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
@@ -107,6 +112,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
     FROM "public"."tickets" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -159,13 +165,14 @@ BEGIN
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version updates of rows not backfilled yet: up)
+-- [9] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -183,7 +190,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_ticket_type (new-version writes: down)
+-- [10] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_ticket_type (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -194,7 +201,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes: up)
+-- [11] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -206,7 +213,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
+-- [12] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -216,21 +223,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
+-- [13] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE UPDATE OF "_pgroll_new_ticket_type" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"();
 
--- [13] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
+-- [14] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
--- [14] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
+-- [15] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
@@ -239,7 +246,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE I
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"();
 
--- [15] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
+-- [16] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
@@ -249,7 +256,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"();
 
--- [16] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [17] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -280,8 +287,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tickets' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tickets')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
@@ -411,137 +418,137 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+-- [18] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 
--- [18] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
+-- [19] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
 
--- steps 19-47 run in one transaction: clients see all of them or none
+-- steps 20-48 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [19] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+-- [20] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
 
--- [20] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+-- [21] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [21] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+-- [22] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [22] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+-- [23] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [23] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
+-- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [24] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+-- [25] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [25] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [27] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [27] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+-- [28] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
+-- [29] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [29] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+-- [30] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [31] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [31] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [34] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [34] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+-- [35] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
+-- [36] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [36] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+-- [37] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [37] 46_alter_column_drop_default.yaml:1:1: a column default of view people
+-- [38] 46_alter_column_drop_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [38] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+-- [39] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [39] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
+-- [40] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [40] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+-- [41] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [41] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [42] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [42] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [43] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [43] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+-- [44] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [44] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
+-- [45] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [45] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+-- [46] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [46] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
+-- [47] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [47] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+-- [48] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 19-47 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-48 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [48] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+-- [49] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 

@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (64 steps) ====
+-- ==== start (65 steps) ====
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -28,7 +28,7 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 4-7 run in one transaction: clients see all of them or none
+-- steps 4-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [4] 47_add_table_foreign_key_constraint.yaml:1:1: backfill watch on tickets: counts the statements that write it
@@ -56,10 +56,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
 
--- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+-- [8] 47_add_table_foreign_key_constraint.yaml:1:1: backfill watch on tickets: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_watch_tickets";
+
+-- (the live executor records steps 4-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+-- [9] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -82,6 +86,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
@@ -112,6 +117,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
     FROM "public"."tickets" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -164,13 +170,14 @@ BEGIN
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [9] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
+-- [10] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -185,7 +192,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+-- [11] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -196,7 +203,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
+-- [12] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -207,7 +214,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [13] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -217,21 +224,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [14] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [14] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+-- [15] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [15] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+-- [16] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
@@ -240,7 +247,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
 
--- [16] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+-- [17] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
@@ -250,7 +257,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [17] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+-- [18] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -268,7 +275,7 @@ BEGIN
 END
 $pgroll$;
 
--- [18] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+-- [19] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -279,7 +286,7 @@ BEGIN
 END
 $pgroll$;
 
--- [19] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+-- [20] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -291,7 +298,7 @@ BEGIN
 END
 $pgroll$;
 
--- [20] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [21] 47_add_table_foreign_key_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -301,21 +308,21 @@ BEGIN
 END
 $pgroll$;
 
--- [21] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [22] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [22] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+-- [23] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [23] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+-- [24] 47_add_table_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
@@ -324,7 +331,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE I
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
 
--- [24] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+-- [25] 47_add_table_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_47_add_table_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_46_alter_column_drop_default' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name), 2147483647)), false) END)
@@ -334,7 +341,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [25] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [26] 47_add_table_foreign_key_constraint.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -365,8 +372,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tickets' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tickets')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
@@ -496,166 +503,166 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 47_add_table_foreign_key_constraint.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+-- [27] 47_add_table_foreign_key_constraint.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 
--- [27] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [28] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [28] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [29] 47_add_table_foreign_key_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [29] 47_add_table_foreign_key_constraint.yaml:3:7: copy check check_zip_name (not valid)
+-- [30] 47_add_table_foreign_key_constraint.yaml:3:7: copy check check_zip_name (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_check_zip_name" CHECK ("_pgroll_new_sellers_name" = 'alice' OR "_pgroll_new_sellers_zip" > 0) NOT VALID;
 
--- [30] 47_add_table_foreign_key_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [31] 47_add_table_foreign_key_constraint.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- [31] 47_add_table_foreign_key_constraint.yaml:3:7: add foreign key fk_sellers (not valid)
+-- [32] 47_add_table_foreign_key_constraint.yaml:3:7: add foreign key fk_sellers (not valid)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- steps 32-60 run in one transaction: clients see all of them or none
+-- steps 33-61 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [32] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
+-- [33] 47_add_table_foreign_key_constraint.yaml:1:1: create version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_47_add_table_foreign_key_constraint";
 
--- [33] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
+-- [34] 47_add_table_foreign_key_constraint.yaml:1:1: view bills of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [34] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
+-- [35] 47_add_table_foreign_key_constraint.yaml:1:1: view clients of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [35] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
+-- [36] 47_add_table_foreign_key_constraint.yaml:1:1: view employees of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [36] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [37] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [37] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
+-- [38] 47_add_table_foreign_key_constraint.yaml:1:1: view events of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [38] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [39] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [39] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
+-- [40] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [40] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
+-- [41] 47_add_table_foreign_key_constraint.yaml:1:1: view fruits of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [41] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
+-- [42] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [42] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
+-- [43] 47_add_table_foreign_key_constraint.yaml:1:1: view items of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [43] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [44] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [44] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [45] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [45] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [46] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [46] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
+-- [47] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [47] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
+-- [48] 47_add_table_foreign_key_constraint.yaml:1:1: view orders of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [48] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [49] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [49] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
+-- [50] 47_add_table_foreign_key_constraint.yaml:1:1: view people of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [50] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
+-- [51] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [51] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
+-- [52] 47_add_table_foreign_key_constraint.yaml:1:1: view posts of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [52] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [53] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [53] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
+-- [54] 47_add_table_foreign_key_constraint.yaml:1:1: view reviews of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [54] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [55] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [55] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [56] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [56] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
+-- [57] 47_add_table_foreign_key_constraint.yaml:1:1: view sellers of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [57] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
+-- [58] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [58] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
+-- [59] 47_add_table_foreign_key_constraint.yaml:1:1: view tickets of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [59] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
+-- [60] 47_add_table_foreign_key_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_47_add_table_foreign_key_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [60] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
+-- [61] 47_add_table_foreign_key_constraint.yaml:1:1: view users of version public_47_add_table_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_47_add_table_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 32-60 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 33-61 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [61] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [62] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [62] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [63] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [63] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
+-- [64] 47_add_table_foreign_key_constraint.yaml:3:7: validate _pgroll_dup_check_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_check_zip_name";
 
--- [64] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
+-- [65] 47_add_table_foreign_key_constraint.yaml:3:7: validate fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
 

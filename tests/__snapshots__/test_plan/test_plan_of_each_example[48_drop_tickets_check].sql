@@ -12,7 +12,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (62 steps) ====
+-- ==== start (63 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -28,7 +28,7 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 4-7 run in one transaction: clients see all of them or none
+-- steps 4-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [4] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: counts the statements that write it
@@ -56,10 +56,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
 
--- (the live executor records steps 4-7 as done in its state schema here, in the same transaction)
+-- [8] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_watch_tickets";
+
+-- (the live executor records steps 4-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 48_drop_tickets_check.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+-- [9] 48_drop_tickets_check.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -82,6 +86,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
@@ -112,6 +117,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."ticket_id"), max(_pgroll_row."ticket_id") INTO _pgroll_first, _pgroll_last
     FROM "public"."tickets" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -164,13 +170,14 @@ BEGIN
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [9] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
+-- [10] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -185,7 +192,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+-- [11] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -196,7 +203,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
+-- [12] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -207,7 +214,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [13] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -217,21 +224,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [14] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [14] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+-- [15] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [15] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+-- [16] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -240,7 +247,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
 
--- [16] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+-- [17] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -250,7 +257,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [17] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+-- [18] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -268,7 +275,7 @@ BEGIN
 END
 $pgroll$;
 
--- [18] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+-- [19] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -279,7 +286,7 @@ BEGIN
 END
 $pgroll$;
 
--- [19] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+-- [20] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -291,7 +298,7 @@ BEGIN
 END
 $pgroll$;
 
--- [20] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [21] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -301,21 +308,21 @@ BEGIN
 END
 $pgroll$;
 
--- [21] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [22] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [22] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+-- [23] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [23] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+-- [24] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -324,7 +331,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE I
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
 
--- [24] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+-- [25] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -334,7 +341,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [25] 48_drop_tickets_check.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [26] 48_drop_tickets_check.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -365,8 +372,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tickets' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tickets'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tickets')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
@@ -496,158 +503,158 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+-- [27] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 
--- [27] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [28] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [28] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [29] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [29] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
+-- [30] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [30] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [31] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- steps 31-59 run in one transaction: clients see all of them or none
+-- steps 32-60 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [31] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
+-- [32] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
 
--- [32] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
+-- [33] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [33] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
+-- [34] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [34] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
+-- [35] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [35] 48_drop_tickets_check.yaml:1:1: a column default of view employees
+-- [36] 48_drop_tickets_check.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [36] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+-- [37] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [37] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [38] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [38] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [39] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [39] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+-- [40] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [40] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
+-- [41] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [41] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+-- [42] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [42] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [43] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [43] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [44] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [44] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [45] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [45] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [46] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [46] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+-- [47] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [47] 48_drop_tickets_check.yaml:1:1: a column default of view orders
+-- [48] 48_drop_tickets_check.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [48] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+-- [49] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [49] 48_drop_tickets_check.yaml:1:1: a column default of view people
+-- [50] 48_drop_tickets_check.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [50] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+-- [51] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [51] 48_drop_tickets_check.yaml:1:1: a column default of view posts
+-- [52] 48_drop_tickets_check.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [52] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+-- [53] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [53] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [54] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [54] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [55] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [55] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+-- [56] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [56] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
+-- [57] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [57] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+-- [58] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [58] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
+-- [59] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [59] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+-- [60] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 31-59 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 32-60 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [60] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [61] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [61] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [62] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [62] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+-- [63] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (49 steps) ====
+-- ==== start (50 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_new_name" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-6 run in one transaction: clients see all of them or none
+-- steps 3-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: counts the statements that write it
@@ -51,10 +51,14 @@ $pgroll$;
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_watch_fruits" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."fruits" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_fruits"();
 
--- (the live executor records steps 3-6 as done in its state schema here, in the same transaction)
+-- [7] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_watch_fruits";
+
+-- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -77,6 +81,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_inherited boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
@@ -107,6 +112,7 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
+  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass);
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."fruits" AS _pgroll_row;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
@@ -159,13 +165,14 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_fruits"'::pg_catalog.regclass);
   END IF;
 END
 $pgroll_backfill$;
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -184,7 +191,7 @@ BEGIN
 END
 $pgroll$;
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_name (new-version writes: down)
+-- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -195,7 +202,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
+-- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -208,7 +215,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
+-- [12] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -218,21 +225,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
+-- [13] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."fruits" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"();
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
+-- [14] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
+-- [15] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
@@ -241,14 +248,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"();
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
+-- [16] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_name"();
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [17] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -279,8 +286,8 @@ BEGIN
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_fruits' AND last_value IS NULL)
     AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."fruits"'::pg_catalog.regclass::oid UNION ALL
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_fruits'
-        AND tgenabled IN ('O', 'A')))
+      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_fruits'
+        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_fruits')))
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'fruits';
@@ -410,145 +417,145 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: off on fruits, the second pass is over
+-- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: off on fruits, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" DISABLE TRIGGER "_pgroll_watch_fruits";
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
+-- [19] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON "public"."fruits" ("_pgroll_new_name");
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
+-- [20] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name") WITH (fillfactor = '70');
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
+-- [21] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
--- steps 21-49 run in one transaction: clients see all of them or none
+-- steps 22-50 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+-- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+-- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+-- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
+-- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
+-- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
+-- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
+-- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [41] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [41] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
+-- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [43] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [43] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [44] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [44] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [45] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [45] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [46] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [46] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
+-- [47] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [47] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [48] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [48] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
+-- [49] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [49] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [50] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 21-49 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 22-50 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (10 steps) ====
