@@ -206,14 +206,17 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     before the first pass: a statement trigger on the table and on each of its partitions
     (a statement fires the triggers of the table it names only), whose function counts in a
     sequence (``nextval``, which no rollback undoes) every statement that may write the
-    tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set); and a
+    tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set: not a
+    statement a user's trigger makes on the backfill's write, one trigger deeper); and a
     sequence for each leaf that its first pass counts in when it reaches the end of the
     leaf. The trigger fires whatever ``session_replication_role`` (``ENABLE ALWAYS``). A
     leaf's second pass reads nothing when its first pass reached its end, no statement was
     counted, every table of the tree still has the trigger as it was made, in the watch's
     own transaction (a partition attached since has none; one disabled and enabled again
     meanwhile, as ``pg_restore --disable-triggers`` does, has another row), and the tree had
-    no inheritance parent while its first pass ran nor has one now (see ``_Body._skip``). A
+    no inheritance parent, nor a table a logical replication subscription writes (its
+    worker fires no statement trigger), while its first pass ran, nor has now (see
+    ``_Body._skip``). A
     statement trigger fires for every kind of write (INSERT, UPDATE, DELETE, TRUNCATE, COPY,
     MERGE, a view's, a rule's, a foreign key's action). The function runs as its owner
     (SECURITY DEFINER, a fixed ``search_path``): a client may write the table without any
@@ -224,7 +227,10 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     body = "\n".join([
         "",
         "BEGIN",
-        f"  IF COALESCE({_setting(BACKFILL_SETTING)}, '') = '' THEN",
+        # The backfill's own statement counts nothing (its setting is set), but a statement
+        # it sets off, a user's trigger writing the table, does (one trigger deeper).
+        f"  IF COALESCE({_setting(BACKFILL_SETTING)}, '') = '' OR pg_catalog.pg_trigger_depth() "
+        "> 1 THEN",
         f"    PERFORM pg_catalog.nextval({quote_literal(writes)}::pg_catalog.regclass);",
         "  END IF;",
         "  RETURN NULL;",
@@ -520,8 +526,8 @@ class _Body:
         if self.mode != FIRST or not self.watch:
             return []
         return [
-            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_inherited",
-            f"      AND NOT {self._inherited()} THEN",
+            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched",
+            f"      AND NOT {self._unwatched()} THEN",
             "    PERFORM pg_catalog.nextval("
             f"{quote_literal(qualified(self.watch[0], self.watch[4]))}::pg_catalog.regclass);",
             "  END IF;",
@@ -531,12 +537,20 @@ class _Body:
         """The watched table (``table`` or its partitioned parent), as a ``regclass``."""
         return f"{quote_literal(qualified(self.watch[0], self.watch[1]))}::pg_catalog.regclass"
 
-    def _inherited(self) -> str:
-        """Whether the watched table inherits from another table.
+    def _unwatched(self) -> str:
+        """Whether the watched table may be written by statements that fire no watch.
 
-        The parent's statements write it without firing its watch.
+        Those of an inheritance parent (its statements fire its own statement triggers), and
+        a logical replication subscription's apply worker (it fires row triggers only): the
+        table, or a table of its tree, is one a subscription writes.
         """
-        return f"EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {self._root()})"
+        root = self._root()
+        return (f"(EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {root})\n"
+                "      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT "
+                f"{root}::oid UNION ALL SELECT inhrelid\n"
+                "        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n"
+                "      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = "
+                "tree.oid))")
 
     def _skip(self) -> list[str]:
         """The second pass returns at once when it has nothing to read (``watch_steps``).
@@ -571,7 +585,7 @@ class _Body:
             "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE "
             f"tgrelid = tree.oid AND tgname = {quote_literal(trigger)}",
             f"        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) {made}))",
-            f"    AND NOT {self._inherited()} THEN",
+            f"    AND NOT {self._unwatched()} THEN",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
             f"began: nothing left', {self.table_literal};",
@@ -597,7 +611,7 @@ class _Body:
             "  END IF;",
             # A parent's write during the pass would not be counted, even if the table
             # leaves the parent before the pass ends: checked at both ends.
-            *([f"  _pgroll_inherited := {self._inherited()};"] if self.watch else []),
+            *([f"  _pgroll_unwatched := {self._unwatched()};"] if self.watch else []),
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
@@ -698,7 +712,7 @@ class _Body:
             *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
               if self.fast else []),
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
-            *(["  _pgroll_inherited boolean;"] if self.mode == FIRST and self.watch else []),
+            *(["  _pgroll_unwatched boolean;"] if self.mode == FIRST and self.watch else []),
         ]
 
     def keyed(self, key: tuple[str, ...], integer: bool) -> str:

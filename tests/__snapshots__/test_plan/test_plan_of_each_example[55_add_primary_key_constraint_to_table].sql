@@ -55,7 +55,7 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tasks"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $pgroll$
 BEGIN
-  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' THEN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);
   END IF;
   RETURN NULL;
@@ -91,7 +91,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
-  _pgroll_inherited boolean;
+  _pgroll_unwatched boolean;
 BEGIN
   BEGIN
     PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
@@ -122,7 +122,10 @@ BEGIN
   ) THEN
     RETURN;
   END IF;
-  _pgroll_inherited := EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass);
+  _pgroll_unwatched := (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
+        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid));
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
@@ -154,8 +157,11 @@ BEGIN
     EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_inherited
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass) THEN
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
+      AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
+        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass);
   END IF;
 END
@@ -270,7 +276,10 @@ BEGIN
         SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tasks'
         AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tasks')))
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass) THEN
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
+        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
     END IF;
