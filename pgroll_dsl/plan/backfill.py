@@ -166,26 +166,20 @@ def finish(ctx: Context) -> None:
         leaves = ([leaf.physical for leaf in ctx.before.leaf_partitions(parent.name)]
                   if parent is not None and parent.partitioned else [table])
         integer = table in ctx.integer_keyed
-        watch = two  # see watch_steps
-        firsts = watch_steps(ctx, table, leaves) if watch else []
-        if watch:
-            ctx.watched[table] = tuple(leaves)
+        firsts = watch_steps(ctx, table, leaves) if two else []  # every first pass is watched
         for leaf in leaves:
             of = f" (partition of {table})" if leaf != table else ""
             if two:
                 firsts.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=FIRST,
-                                           watch=table if watch else None), key=key,
+                                           integer=integer, mode=FIRST, watch=table), key=key,
                     relation=leaf, summary=f"backfill {leaf}{of}, first pass, before its sync "
                     f"triggers exist: in batches {batches}, writing the copies itself"))
-                skip = ("none if no statement wrote the table since the first pass began, "
-                        "else " if watch else "")
                 steps.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
-                                           integer=integer, mode=SECOND,
-                                           watch=table if watch else None), key=key,
-                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: {skip}the rows "
+                                           integer=integer, mode=SECOND, watch=table), key=key,
+                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: none if no "
+                    "statement wrote the table since the first pass began, else the rows "
                     "written since the first pass read them (by pages if it ran; else in "
                     f"batches {batches}, {how})"))
                 continue
@@ -216,9 +210,9 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     meanwhile, as ``pg_restore --disable-triggers`` does, has another row), and the tree had
     no inheritance parent, nor a table a logical replication subscription writes (its
     worker fires no statement trigger), while its first pass ran, nor has now (see
-    ``_Body._skip``). A
-    statement trigger fires for every kind of write (INSERT, UPDATE, DELETE, TRUNCATE, COPY,
-    MERGE, a view's, a rule's, a foreign key's action). The function runs as its owner
+    ``_Body._skip``). A statement trigger fires for every kind of write (INSERT, UPDATE,
+    DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a foreign key's action). The
+    function runs as its owner
     (SECURITY DEFINER, a fixed ``search_path``): a client may write the table without any
     right on the sequences.
     """
@@ -254,7 +248,8 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
                  f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE,
                  relation=member, summary=f"{why}: trigger on {member}", origin=ctx.origin),
             # Also for a client with session_replication_role = replica (a bulk load that
-            # skips foreign keys, a logical replication worker).
+            # skips foreign keys). (A logical replication worker fires no statement trigger
+            # at all: see _Body._unwatched.)
             Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} ENABLE ALWAYS TRIGGER "
                  f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
                  summary=f"{why}: the trigger fires in every replication role",
@@ -385,8 +380,8 @@ def place(ctx: Context) -> None:
     for table, firsts in ctx.first_pass.items():
         first = _first_sync_step(ctx, table)
         assert first is not None
-        after = _unwatch_steps(ctx, table) if table in ctx.watched else []
-        inserts.append((_last_sync_trigger(ctx, table) + 1, [*seconds[table], *after]))
+        inserts.append((_last_sync_trigger(ctx, table) + 1,
+                        [*seconds[table], *_unwatch_steps(ctx, table)]))
         inserts.append((first, firsts))
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
         ctx.start[position:position] = steps
@@ -438,9 +433,35 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # to set it again on a client's write.
     rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
     body = _Body(target, quote_literal(table), rows, fast, options, mode,
-                 (schema, watch, *watch_names(watch)[:2], _passed(table)) if watch else ())
+                 _Watch(schema, watch, _passed(table)) if watch else None)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
+
+
+@dataclass(frozen=True, slots=True)
+class _Watch:
+    """What a watched pass keeps or reads (see :func:`watch_steps`)."""
+
+    schema: str
+    table: str  # the watched table: the pass's own, or its partitioned parent
+    passed: str  # the sequence that counts this leaf's first passes to its end
+
+    @property
+    def trigger(self) -> str:
+        return watch_names(self.table)[0]
+
+    @property
+    def writes(self) -> str:
+        return watch_names(self.table)[1]
+
+    def regclass(self) -> str:
+        return f"{quote_literal(qualified(self.schema, self.table))}::pg_catalog.regclass"
+
+
+def _tree_cte(root: str) -> str:
+    """``WITH RECURSIVE tree(oid)``: ``root`` (a ``regclass``), its partitions and children."""
+    return (f"WITH RECURSIVE tree(oid) AS (SELECT {root}::oid UNION ALL SELECT inhrelid FROM "
+            "pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,9 +474,7 @@ class _Body:
     fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
     options: PlanOptions
     mode: str = ONLY  # FIRST: before the sync triggers; SECOND: after a FIRST
-    # A watched pass (``watch_steps``): schema, watched table, its trigger, its count of
-    # statements, this table's count of first passes (names).
-    watch: tuple[str, ...] = ()
+    watch: _Watch | None = None  # a watched pass (``watch_steps``)
 
     @property
     def size(self) -> int:
@@ -480,7 +499,7 @@ class _Body:
         # A watched pass's probe is not a client's write (see watch_steps): the setting says
         # so for the probe alone (cleared, or undone with the probe's subtransaction), or the
         # sync triggers would skip the first batch of a pass that leaves the copies to them.
-        watched = bool(self.watch)
+        watched = self.watch is not None
         return [
             "  BEGIN",
             *([f"    PERFORM {self._backfilling()};"] if watched else []),
@@ -523,19 +542,15 @@ class _Body:
         Not a worker's share (the others' may not have), nor a pass that returned early,
         nor one during which the table had an inheritance parent (see ``_first_gate``).
         """
-        if self.mode != FIRST or not self.watch:
+        if self.mode != FIRST or self.watch is None:
             return []
+        passed = quote_literal(qualified(self.watch.schema, self.watch.passed))
         return [
             f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched",
             f"      AND NOT {self._unwatched()} THEN",
-            "    PERFORM pg_catalog.nextval("
-            f"{quote_literal(qualified(self.watch[0], self.watch[4]))}::pg_catalog.regclass);",
+            f"    PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass);",
             "  END IF;",
         ]
-
-    def _root(self) -> str:
-        """The watched table (``table`` or its partitioned parent), as a ``regclass``."""
-        return f"{quote_literal(qualified(self.watch[0], self.watch[1]))}::pg_catalog.regclass"
 
     def _unwatched(self) -> str:
         """Whether the watched table may be written by statements that fire no watch.
@@ -544,11 +559,10 @@ class _Body:
         a logical replication subscription's apply worker (it fires row triggers only): the
         table, or a table of its tree, is one a subscription writes.
         """
-        root = self._root()
+        assert self.watch is not None
+        root = self.watch.regclass()
         return (f"(EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {root})\n"
-                "      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT "
-                f"{root}::oid UNION ALL SELECT inhrelid\n"
-                "        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n"
+                f"      OR EXISTS ({_tree_cte(root)}\n"
                 "      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = "
                 "tree.oid))")
 
@@ -556,34 +570,31 @@ class _Body:
         """The second pass returns at once when it has nothing to read (``watch_steps``).
 
         This table's first pass reached its end, no statement wrote the watched table (or
-        any of its partitions) since the watch began, every table of the tree has the watch
-        enabled (none attached since, no inheritance child without it), and the tree has no
-        inheritance parent, whose statements would fire none of it. Checked first: the
-        probe and the rest are not needed then (a few milliseconds, which count on a small
-        table).
+        any of its partitions) since the watch began, every table of the tree has the
+        trigger row the watch's own transaction made (none attached since, no inheritance
+        child without it, none disabled and enabled again), and nothing writes the tree
+        without firing it (``_unwatched``). Checked first: the probe and the rest are not
+        needed then (a few milliseconds, which count on a small table).
         """
-        if self.mode != SECOND or not self.watch:
+        if self.mode != SECOND or self.watch is None:
             return []
-        schema, watched, trigger, writes, passed = self.watch
+        schema = self.watch.schema
 
         def sequence(name: str, called: bool) -> str:
             return ("EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = "
                     f"{quote_literal(schema)} AND sequencename = {quote_literal(name)} "
                     f"AND last_value IS {'NOT ' if called else ''}NULL)")
 
-        root = self._root()
         # The transaction that made the watch: its sequences' and triggers' rows have it.
         made = ("(SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
                 f"n.oid = c.relnamespace WHERE n.nspname = {quote_literal(schema)} AND "
-                f"c.relname = {quote_literal(writes)})")
+                f"c.relname = {quote_literal(self.watch.writes)})")
         return [
-            f"  IF {sequence(passed, True)}",
-            f"    AND {sequence(writes, False)}",
-            f"    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT {root}::oid UNION ALL",
-            "        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = "
-            "tree.oid)",
+            f"  IF {sequence(self.watch.passed, True)}",
+            f"    AND {sequence(self.watch.writes, False)}",
+            f"    AND NOT EXISTS ({_tree_cte(self.watch.regclass())}",
             "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE "
-            f"tgrelid = tree.oid AND tgname = {quote_literal(trigger)}",
+            f"tgrelid = tree.oid AND tgname = {quote_literal(self.watch.trigger)}",
             f"        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) {made}))",
             f"    AND NOT {self._unwatched()} THEN",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
@@ -611,7 +622,8 @@ class _Body:
             "  END IF;",
             # A parent's write during the pass would not be counted, even if the table
             # leaves the parent before the pass ends: checked at both ends.
-            *([f"  _pgroll_unwatched := {self._unwatched()};"] if self.watch else []),
+            *([f"  _pgroll_unwatched := {self._unwatched()};"] if self.watch is not None
+              else []),
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
@@ -625,7 +637,8 @@ class _Body:
             # another xmin: the second pass, before any client of the new version, redoes
             # every row whose xmin is not its stamp.
             return [
-                *([f"{indent}PERFORM {self._backfilling()};"] if self.watch else []),
+                *([f"{indent}PERFORM {self._backfilling()};"] if self.watch is not None
+                  else []),
                 f"{indent}IF _pgroll_replica THEN",
                 f"{indent}  PERFORM {_REPLICA};",
                 f"{indent}END IF;",
@@ -712,7 +725,8 @@ class _Body:
             *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
               if self.fast else []),
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
-            *(["  _pgroll_unwatched boolean;"] if self.mode == FIRST and self.watch else []),
+            *(["  _pgroll_unwatched boolean;"] if self.mode == FIRST and self.watch is not None
+              else []),
         ]
 
     def keyed(self, key: tuple[str, ...], integer: bool) -> str:
@@ -856,9 +870,7 @@ class _Body:
         row a client wrote during the first pass would keep its stale copy
         (tests/test_review_two_pass.py).
         """
-        tree = ("(WITH RECURSIVE tree(oid) AS (SELECT "
-                f"{quote_literal(self.target)}::regclass::oid UNION ALL SELECT inhrelid FROM "
-                "pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)\n")
+        tree = f"({_tree_cte(quote_literal(self.target) + '::regclass')}\n"
         pages = (f"{tree}      SELECT max(pg_catalog.pg_relation_size(oid)) / "
                  "pg_catalog.current_setting('block_size')::bigint FROM tree)")
         files = (f"{tree}      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) "
@@ -962,7 +974,8 @@ def mark_last_triggers(ctx: Context) -> None:
 def drop_steps(ctx: Context) -> list[Step]:
     """Complete and rollback: the marker column goes (and the first pass's, if any)."""
     steps = []
-    for physical, leaves in sorted(ctx.watched.items()):
+    for physical, firsts in sorted(ctx.first_pass.items()):
+        leaves = [s.relation for s in firsts if s.kind is StepKind.BACKFILL and s.relation]
         name, writes, _ = watch_names(physical)
         counts = ", ".join(qualified(ctx.schema, n) for n in (writes, *map(_passed, leaves)))
         steps += [

@@ -46,8 +46,6 @@ class Context:
     marked_tables: set[str] = field(default_factory=set)
     marker_steps: dict[str, int] = field(default_factory=dict)  # table -> its marker's step
     first_pass: dict[str, list[Step]] = field(default_factory=dict)  # two-pass tables: pass 1
-    # Two-pass tables (and their leaf partitions) whose first pass is watched (backfill.py)
-    watched: dict[str, tuple[str, ...]] = field(default_factory=dict)
     syncs: list[TriggerSpec] = field(default_factory=list)  # sync triggers, in firing order
     sync_functions: dict[str, int] = field(default_factory=dict)  # function -> its start step
     sync_triggers: dict[str, int] = field(default_factory=dict)  # trigger -> its start step

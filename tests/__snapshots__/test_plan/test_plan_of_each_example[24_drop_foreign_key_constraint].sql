@@ -113,8 +113,7 @@ BEGIN
     RETURN;
   END IF;
   _pgroll_unwatched := (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid));
   SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
     FROM "public"."posts" AS _pgroll_row;
@@ -170,8 +169,7 @@ BEGIN
   END LOOP;
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass);
   END IF;
@@ -294,13 +292,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_posts' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_posts' AND last_value IS NULL)
-    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL
-        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_posts'
         AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_posts')))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'posts';

@@ -123,8 +123,7 @@ BEGIN
     RETURN;
   END IF;
   _pgroll_unwatched := (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid));
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
@@ -159,8 +158,7 @@ BEGIN
   END LOOP;
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass);
   END IF;
@@ -272,13 +270,11 @@ DECLARE
 BEGIN
   IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tasks' AND last_value IS NOT NULL)
     AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tasks' AND last_value IS NULL)
-    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL
-        SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tasks'
         AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tasks')))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid
-        FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
