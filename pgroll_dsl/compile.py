@@ -206,7 +206,7 @@ class Planned:
     warnings: tuple[Diagnostic, ...]
 
 
-def plan_file(path: Path, source: CatalogSource, *, batch_size: int = 1000,
+def plan_file(path: Path, source: CatalogSource, *, batch_size: int | None = None,
               batch_delay: float = 0.0, optimize: bool = True, batch_time_ms: int = 50,
               max_replica_lag_mb: int = 0, lint: LintSettings | None = None,
               record_basis: bool = True) -> Planned:

@@ -41,7 +41,7 @@ def dsn_of(pg_dsn: str, pg_conn: Connection) -> str:
     return make_conninfo(pg_dsn, dbname=pg_conn.info.dbname)
 
 
-def make_runner(dsn: str, batch_size: int = BATCH_SIZE, *, init: bool = True,
+def make_runner(dsn: str, batch_size: int | None = BATCH_SIZE, *, init: bool = True,
                 lock_timeout_ms: int = 500, holder_wait_s: float = 60.0,
                 **options: Any) -> Runner:
     """A Runner on the test database's ``public`` schema (initialised unless told not to).

@@ -371,13 +371,13 @@ def test_an_option_that_would_plan_other_steps_is_refused(pg_conn: Connection, p
     path = _saved_plan(tmp_path, "json")
     before, history = introspect(pg_conn), _history(pg_conn)
     for flags, said in ((["--backfill-batch-size", "7"], "--backfill-batch-size 7 differs from "
-                         "the saved plan's 1000"),
+                         "the saved plan's default"),
                         (["--no-use-version-schema"], "--use-version-schema False differs")):
         result = invoke("start", "--plan", str(path), *flags, "--postgres-url", dsn)
         assert result.exit_code == 2, result.stdout + result.stderr
         assert said in result.stderr and "Traceback" not in result.stderr
         assert introspect(pg_conn) == before and _history(pg_conn) == history
-    result = invoke("start", "--plan", str(path), "--backfill-batch-size", "1000",
+    result = invoke("start", "--plan", str(path), "--backfill-batch-time", "50",
                     "--backfill-workers", "2", "--postgres-url", dsn)
     assert result.exit_code == 0, result.stdout + result.stderr
 

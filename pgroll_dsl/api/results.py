@@ -28,19 +28,20 @@ MessageCallback = Callable[[str], None]
 class Backfill:
     """How rows are copied into new columns (the ``--backfill-*`` flags).
 
-    Batches of at least ``batch_size`` rows, resized to take about ``batch_time_ms`` (0: a
+    A first batch of ``batch_size`` rows (``None``: as many as the table's size says fit in
+    ``batch_time_ms``), and never fewer, resized to take about ``batch_time_ms`` (0: a
     fixed size), ``batch_delay_s`` apart, over ``workers`` connections, paused while a
     streaming replica is more than ``max_replica_lag_mb`` behind (0: never).
     """
 
-    batch_size: int = 1000
+    batch_size: int | None = None
     batch_delay_s: float = 0.0
     batch_time_ms: int = 50
     workers: int = 1
     max_replica_lag_mb: int = 0
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.workers < 1:
+        if (self.batch_size is not None and self.batch_size < 1) or self.workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
         if self.batch_delay_s < 0 or self.batch_time_ms < 0 or self.max_replica_lag_mb < 0:
             raise ValueError("batch_delay_s, batch_time_ms and max_replica_lag_mb must not be "

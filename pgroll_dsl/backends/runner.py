@@ -78,7 +78,7 @@ class RunOptions:
 
     session: Session
     state_schema: str = "pgroll"
-    batch_size: int = 1000
+    batch_size: int | None = None  # None: the first batch from the table's size
     batch_delay: float = 0.0
     batch_time_ms: int = 50  # backfill batches resized to take about this long; 0: fixed size
     backfill_workers: int = 1  # connections a keyed backfill is split over

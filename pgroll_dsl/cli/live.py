@@ -52,7 +52,7 @@ def _say(message: str) -> None:
 
 
 def _runner(url: str, schema: str, state: str, lock: int, role: str | None,
-            batch_size: int = 1000, batch_delay: float = 0.0,
+            batch_size: int | None = None, batch_delay: float = 0.0,
             lock_wait: float = 60.0, batch_time: int = 50, workers: int = 1,
             max_lag: int = 0, *, verbose: bool = False, skip_validation: bool = False,
             version_schema: bool = True) -> tuple[Migrator, BackfillProgress]:
@@ -200,7 +200,8 @@ def _refuse_other_options(ctx: typer.Context, saved: SavedPlan) -> None:
             continue
         given, planned = ctx.params[param], saved.basis.options.get(field)
         if given != planned:
-            usage_error(f"{flag} {given} differs from the saved plan's {planned}: the plan runs "
+            shown = "default" if planned is None else planned  # e.g. a batch size by table size
+            usage_error(f"{flag} {given} differs from the saved plan's {shown}: the plan runs "
                         f"as reviewed; leave the option out, or plan again with it")
 
 
@@ -213,7 +214,7 @@ def start(
                                            help="Complete right after starting.")] = False,
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
-    backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+    backfill_batch_size: BatchOpt = None, backfill_batch_delay: DelayOpt = 0.0,
     lock_wait: WaitOpt = 60.0, backfill_batch_time: BatchTimeOpt = 50,
     backfill_workers: WorkersOpt = 1, backfill_max_replica_lag: LagOpt = 0,
     skip_validation: SkipValidationOpt = False, use_version_schema: VersionSchemaOpt = True,
@@ -304,7 +305,7 @@ def migrate(
                                            help="Also complete the last one.")] = False,
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", lock_timeout: LockOpt = 500, role: RoleOpt = None,
-    backfill_batch_size: BatchOpt = 1000, backfill_batch_delay: DelayOpt = 0.0,
+    backfill_batch_size: BatchOpt = None, backfill_batch_delay: DelayOpt = 0.0,
     lock_wait: WaitOpt = 60.0, backfill_batch_time: BatchTimeOpt = 50,
     backfill_workers: WorkersOpt = 1, backfill_max_replica_lag: LagOpt = 0,
     expect_one: Annotated[bool, typer.Option(

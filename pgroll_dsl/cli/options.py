@@ -99,8 +99,11 @@ WaitOpt = Annotated[float, typer.Option(
          "before it asks for its lock.")]
 RoleOpt = Annotated[str | None, typer.Option("--role", envvar="PGROLL_ROLE",
                                              help="SET ROLE for the migration session.")]
-BatchOpt = Annotated[int, typer.Option("--backfill-batch-size", min=1,
-                                       help="Rows per backfill batch.")]
+BatchOpt = Annotated[int | None, typer.Option(
+    "--backfill-batch-size", min=1, show_default=False,
+    help="Rows in the first backfill batch, and the fewest in any. Default: as many as fit "
+    "--backfill-batch-time by the table's size (1000 without statistics or with a batch "
+    "time of 0).")]
 DelayOpt = Annotated[float, typer.Option("--backfill-batch-delay", min=0.0,
                                          help="Seconds between backfill batches.")]
 BatchTimeOpt = Annotated[int, typer.Option(

@@ -24,9 +24,15 @@ How a batch works, and why:
   scan ``size`` keys ahead) updated where the marker is still set. A client that writes a row
   of the range first clears its marker, and the ``UPDATE`` re-checks the marker of a row it
   had to wait for, so it never overwrites a client's write and needs no ``FOR UPDATE`` read.
-* **Batches sized by time.** The first has ``batch_size`` keys; each next one is resized so
-  that a batch takes about ``batch_time_ms`` (never more than twice the last), which keeps
-  the row locks a client may wait for short on any table, and the per-batch overhead small.
+* **Batches sized by time.** The first has ``batch_size`` keys, or without one what the
+  table's size says fits in ``batch_time_ms`` (``_Body._estimate``: a small table is one
+  batch); each next one is resized so that a batch takes about ``batch_time_ms`` (never
+  more than twice the last), which keeps the row locks a client may wait for short on any
+  table, and the per-batch overhead small.
+* **Few statements.** Each statement of the block is planned the first time it runs: a
+  few hundredths of a millisecond each, which on a table of ten thousand rows add up to a
+  tenth of the work. The catalog is read in one statement (``_Body._prelude``), and the
+  watch's checks avoid recursive queries.
 * **Without a key** (no primary key nor unique NOT NULL column), batches are ranges of pages
   read by a TID range scan: each page once.
 * **Two passes, where it can.** While any BEFORE UPDATE row trigger exists on a table,
@@ -97,6 +103,12 @@ BY_COLUMN = quote_ident(BACKFILLED_BY)
 _THIS_XID = "pg_catalog.pg_current_xact_id()::pg_catalog.xid"
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
+# The first batch when no size is asked for and the table has no statistics (pgroll's size).
+DEFAULT_BATCH = 1000
+# The rate a first batch is sized by, in bytes of the whole table (heap, TOAST and indexes:
+# a row's share of them) per millisecond: two thirds of what the slowest machine measured
+# does (the 2-core CI machine: one UPDATE of a table goes through ~32 MB of it a second).
+WRITE_RATE_KB_PER_MS = 20
 # How the loop's NOTICEs begin: progress (rows done in the DETAIL, ``progress_rows``) and a wait
 # for a lagging replica (``backfill_note``), which the executor passes on to the operator.
 NOTICE = "pgroll-dsl backfill"
@@ -432,8 +444,9 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # stamp), whatever its marker says: the first pass clears the marker with no trigger
     # to set it again on a client's write.
     rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
-    body = _Body(target, quote_literal(table), rows, fast, options, mode,
-                 _Watch(schema, watch, _passed(table)) if watch else None)
+    watched = (_Watch(schema, watch, _passed(table), partitioned=watch != table)
+               if watch else None)
+    body = _Body(target, quote_literal(table), rows, fast, options, mode, watched)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
 
@@ -445,6 +458,7 @@ class _Watch:
     schema: str
     table: str  # the watched table: the pass's own, or its partitioned parent
     passed: str  # the sequence that counts this leaf's first passes to its end
+    partitioned: bool = False  # the table has partitions (each has the trigger too)
 
     @property
     def trigger(self) -> str:
@@ -456,6 +470,21 @@ class _Watch:
 
     def regclass(self) -> str:
         return f"{quote_literal(qualified(self.schema, self.table))}::pg_catalog.regclass"
+
+    def sequence(self, name: str) -> str:
+        """The watch's sequence ``name`` (``NULL`` if it is not there)."""
+        return f"pg_catalog.to_regclass({quote_literal(qualified(self.schema, name))})"
+
+    def original(self, relation: str, alias: str) -> str:
+        """``relation`` has the watch's trigger as its transaction made it (enabled ALWAYS).
+
+        That transaction made the writes sequence too: the two catalog rows have its
+        ``xmin``. (A trigger disabled and enabled again has another.)
+        """
+        return (f"EXISTS (SELECT FROM pg_catalog.pg_trigger {alias} JOIN pg_catalog.pg_class "
+                f"{alias}_s ON {alias}_s.oid = {self.sequence(self.writes)} AND {alias}.xmin "
+                f"OPERATOR(pg_catalog.=) {alias}_s.xmin WHERE {alias}.tgrelid = {relation} AND "
+                f"{alias}.tgname = {quote_literal(self.trigger)} AND {alias}.tgenabled = 'A')")
 
 
 def _tree_cte(root: str) -> str:
@@ -478,7 +507,9 @@ class _Body:
 
     @property
     def size(self) -> int:
-        return max(1, self.options.batch_size)
+        """The first batch (until the table's size says otherwise: ``estimated``)."""
+        asked = self.options.batch_size
+        return DEFAULT_BATCH if asked is None else max(1, asked)
 
     @property
     def time_ms(self) -> int:
@@ -516,20 +547,83 @@ class _Body:
             "  EXCEPTION WHEN OTHERS THEN",
             "    _pgroll_replica := false;",
             "  END;",
-            # Without it, the table's own BEFORE UPDATE triggers fire on the batch, after the
-            # copies were computed: one that changes a column an `up` reads (trims, defaults)
-            # would leave a copy out of step. The triggers then compute the copies.
-            "  IF NOT _pgroll_replica AND EXISTS (",
-            "    SELECT FROM pg_catalog.pg_trigger",
-            f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND NOT tgisinternal",
-            "      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update",
-            *(f"      AND NOT pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
-              for prefix in SYNC_TRIGGER_PREFIXES),
-            "  ) THEN",
-            "    _pgroll_fast := false;",
-            "  END IF;",
-            *(self._first_gate() if self.mode == FIRST else []),
         ]
+
+    def _prelude(self, key: str | None) -> list[str]:
+        """What the loop reads of the catalog before it starts, in one statement.
+
+        One query instead of one per fact: each statement of the block is planned the first
+        time it runs, which on a table of a few thousand rows costs as much as the rows
+        (docs/benchmarks.md). ``key``: an integer key's column, whose bounds give its density.
+        """
+        table = f"{quote_literal(self.target)}::pg_catalog.regclass"
+        triggers = ("SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND ("
+                    + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
+                                  for prefix in SYNC_TRIGGER_PREFIXES) + ")")
+        facts: list[tuple[str, str]] = []
+        if self.fast:
+            # Without the replica role, the table's own BEFORE UPDATE triggers fire on the
+            # batch, after the copies were computed: one that changes a column an `up` reads
+            # (trims, defaults) would leave a copy out of step. The triggers then compute the
+            # copies.
+            facts.append(("_pgroll_user", "EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
+                          "tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND "
+                          "tgtype & 19 = 19 AND NOT ("  # row, before, update; not ours
+                          + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(p)})"
+                                        for p in SYNC_TRIGGER_PREFIXES) + "))"))
+        if self.mode == FIRST:
+            facts.append(("_pgroll_synced", f"EXISTS ({triggers})"))
+            if self.watch is not None:
+                # A parent's write during the pass would not be counted, even if the table
+                # leaves the parent before the pass ends: checked at both ends.
+                facts.append(("_pgroll_unwatched", self._unwatched()))
+        if self.estimated:
+            facts.append(("_pgroll_size", self._estimate()))
+        if key is not None:
+            facts += [("_pgroll_tuples", "c.reltuples"),
+                      ("_pgroll_first", f"(SELECT min({key}) FROM {self.target} AS {ROW})"),
+                      ("_pgroll_last", f"(SELECT max({key}) FROM {self.target} AS {ROW})")]
+        if not facts:
+            return []
+        lines = [
+            "  SELECT " + ",\n    ".join(expression for _, expression in facts),
+            f"    INTO {', '.join(name for name, _ in facts)}",
+            f"    FROM pg_catalog.pg_class c WHERE c.oid = {table};",
+        ]
+        if self.fast:
+            lines += ["  IF _pgroll_user AND NOT _pgroll_replica THEN",
+                      "    _pgroll_fast := false;",
+                      "  END IF;"]
+        if self.mode == FIRST:
+            # The first pass writes nothing unless it can write every copy directly, nor
+            # once a sync trigger of the table exists (it then is not the first pass of a
+            # start that is still before its triggers): the second pass does everything.
+            lines += ["  IF NOT _pgroll_fast OR _pgroll_synced THEN",
+                      "    RETURN;",
+                      "  END IF;"]
+        if self.estimated:
+            lines.append(f"  _pgroll_least := least(_pgroll_size, {DEFAULT_BATCH});")
+        return lines
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the first batch is sized by the table's size (no size asked for)."""
+        return self.options.batch_size is None and self.time_ms > 0
+
+    def _estimate(self) -> str:
+        """The rows that fit in one batch's time at an assumed rate (``WRITE_RATE_KB_PER_MS``).
+
+        From the table's statistics: its rows, and its size with TOAST and indexes (a row
+        with large values or many indexes costs more to write); ``DEFAULT_BATCH`` without
+        them. A table smaller than that is backfilled in one batch, whose row locks are held
+        no longer than a batch may take; each batch after the first is sized by the time the
+        last one took.
+        """
+        budget = self.time_ms * WRITE_RATE_KB_PER_MS * 1024
+        return (f"CASE WHEN c.reltuples > 0 THEN least({MAX_BATCH}, greatest(1, "
+                f"pg_catalog.ceil(c.reltuples * {budget} / "
+                "greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint "
+                f"ELSE {DEFAULT_BATCH} END")
 
     def _backfilling(self, on: bool = True) -> str:
         """For this transaction: the table's sync triggers and its watch skip its writes."""
@@ -540,31 +634,34 @@ class _Body:
         """A watched first pass that reached the end of the whole table counts it.
 
         Not a worker's share (the others' may not have), nor a pass that returned early,
-        nor one during which the table had an inheritance parent (see ``_first_gate``).
+        nor one during which the table had an inheritance parent (see ``_prelude``).
         """
         if self.mode != FIRST or self.watch is None:
             return []
         passed = quote_literal(qualified(self.watch.schema, self.watch.passed))
         return [
-            f"  IF {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched",
-            f"      AND NOT {self._unwatched()} THEN",
-            f"    PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass);",
-            "  END IF;",
+            f"  PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass)",
+            f"    WHERE {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched",
+            f"      AND NOT {self._unwatched()};",
         ]
 
     def _unwatched(self) -> str:
         """Whether the watched table may be written by statements that fire no watch.
 
         Those of an inheritance parent (its statements fire its own statement triggers), and
-        a logical replication subscription's apply worker (it fires row triggers only): the
-        table, or a table of its tree, is one a subscription writes.
+        a logical replication subscription's apply worker (it fires row triggers only): a
+        table of the tree, one with the watch's trigger, is one a subscription writes. (A
+        table that joined the tree without the trigger stops the skip anyway: ``_skip``.)
+        No recursive query over the tree: planning one costs a third of a millisecond, at
+        each end of every first pass.
         """
         assert self.watch is not None
         root = self.watch.regclass()
+        written = (f"{self.watch.original('s.srrelid', 'w')}" if self.watch.partitioned
+                   else f"srrelid = {root}")  # a table without partitions: itself
         return (f"(EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = {root})\n"
-                f"      OR EXISTS ({_tree_cte(root)}\n"
-                "      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = "
-                "tree.oid))")
+                f"      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE "
+                f"{written}))")
 
     def _skip(self) -> list[str]:
         """The second pass returns at once when it has nothing to read (``watch_steps``).
@@ -578,24 +675,20 @@ class _Body:
         """
         if self.mode != SECOND or self.watch is None:
             return []
-        schema = self.watch.schema
-
-        def sequence(name: str, called: bool) -> str:
-            return ("EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = "
-                    f"{quote_literal(schema)} AND sequencename = {quote_literal(name)} "
-                    f"AND last_value IS {'NOT ' if called else ''}NULL)")
-
-        # The transaction that made the watch: its sequences' and triggers' rows have it.
-        made = ("(SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
-                f"n.oid = c.relnamespace WHERE n.nspname = {quote_literal(schema)} AND "
-                f"c.relname = {quote_literal(self.watch.writes)})")
+        watch = self.watch
+        root = watch.regclass()
+        # Every table of the tree has the original trigger: the root, and each table below
+        # one that has it (a table attached anywhere in the tree is below one of those). A
+        # table without partitions has no table below it (an inheritance child has none).
+        below = (f"SELECT FROM pg_catalog.pg_inherits i WHERE {watch.original('i.inhparent', 'p')}"
+                 f"\n      AND NOT {watch.original('i.inhrelid', 'c')}" if watch.partitioned
+                 else f"SELECT FROM pg_catalog.pg_inherits WHERE inhparent = {root}")
         return [
-            f"  IF {sequence(self.watch.passed, True)}",
-            f"    AND {sequence(self.watch.writes, False)}",
-            f"    AND NOT EXISTS ({_tree_cte(self.watch.regclass())}",
-            "      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE "
-            f"tgrelid = tree.oid AND tgname = {quote_literal(self.watch.trigger)}",
-            f"        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) {made}))",
+            "  IF pg_catalog.pg_sequence_last_value("
+            f"{watch.sequence(watch.passed)}) IS NOT NULL",
+            f"    AND pg_catalog.pg_sequence_last_value({watch.sequence(watch.writes)}) IS NULL",
+            f"    AND {watch.original(root, 'r')}",
+            f"    AND NOT EXISTS ({below})",
             f"    AND NOT {self._unwatched()} THEN",
             f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
@@ -603,27 +696,6 @@ class _Body:
             "    END IF;",
             "    RETURN;",
             "  END IF;",
-        ]
-
-    def _first_gate(self) -> list[str]:
-        """The first pass writes nothing unless it can write every copy directly.
-
-        Nor once a sync trigger of the table exists (it then is not the first pass of a
-        start that is still before its triggers): the second pass does everything.
-        """
-        return [
-            "  IF NOT _pgroll_fast OR EXISTS (",
-            "    SELECT FROM pg_catalog.pg_trigger",
-            f"    WHERE tgrelid = {quote_literal(self.target)}::regclass AND ("
-            + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
-                          for prefix in SYNC_TRIGGER_PREFIXES) + ")",
-            "  ) THEN",
-            "    RETURN;",
-            "  END IF;",
-            # A parent's write during the pass would not be counted, even if the table
-            # leaves the parent before the pass ends: checked at both ends.
-            *([f"  _pgroll_unwatched := {self._unwatched()};"] if self.watch is not None
-              else []),
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
@@ -636,12 +708,12 @@ class _Body:
             # meanwhile (no trigger yet) leaves the row unmarked with a stale copy and
             # another xmin: the second pass, before any client of the new version, redoes
             # every row whose xmin is not its stamp.
+            # One statement for both settings (each statement is planned once more).
+            replica = f"CASE WHEN _pgroll_replica THEN {_REPLICA} END"
+            settings = (f"{self._backfilling()}, {replica}" if self.watch is not None
+                        else replica)
             return [
-                *([f"{indent}PERFORM {self._backfilling()};"] if self.watch is not None
-                  else []),
-                f"{indent}IF _pgroll_replica THEN",
-                f"{indent}  PERFORM {_REPLICA};",
-                f"{indent}END IF;",
+                f"{indent}PERFORM {settings};",
                 f"{indent}UPDATE {self.target} AS {ROW} SET {self.fast}, {MARKER_COLUMN} = false"
                 f"{stamp}",
                 f"{indent}  WHERE {where};",
@@ -725,6 +797,8 @@ class _Body:
             *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
               if self.fast else []),
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
+            *(["  _pgroll_user boolean;"] if self.fast else []),
+            *(["  _pgroll_synced boolean;"] if self.mode == FIRST else []),
             *(["  _pgroll_unwatched boolean;"] if self.mode == FIRST and self.watch is not None
               else []),
         ]
@@ -747,13 +821,15 @@ class _Body:
             "",
             *self._declare([*variables, "  _pgroll_bounded boolean := false;",
                             *(["  _pgroll_first numeric;", "  _pgroll_last numeric;",
-                               "  _pgroll_dense boolean;"] if integer else [])]),
+                               "  _pgroll_tuples real;", "  _pgroll_dense boolean;"]
+                              if integer else [])]),
             *(_PAGE_VARIABLES if self.mode == SECOND and self.fast else []),
             "BEGIN",
             *self._skip(),
             *self._probe(),
+            *self._prelude(keys if integer else None),
             *(self._after_first() if self.mode == SECOND and self.fast else []),
-            *(self._density(keys) if integer else []),
+            *(self._density() if integer else []),
             *self._slice(end),
             # The last key now, after the sync triggers were committed: a row inserted later
             # was filled by them. Without this bound a table that gets inserts faster than a
@@ -790,19 +866,15 @@ class _Body:
         ]
         return "\n".join(lines)
 
-    def _density(self, key: str) -> list[str]:
+    @staticmethod
+    def _density() -> list[str]:
         """Whether an integer key has few gaps: then a batch is ``size`` values, not keys.
 
         That spares the index scan ahead. A sparse key (random ids) would give empty
-        batches, and keeps the scan.
+        batches, and keeps the scan. (Its bounds and row count: ``_prelude``.)
         """
-        return [
-            f"  SELECT min({key}), max({key}) INTO _pgroll_first, _pgroll_last",
-            f"    FROM {self.target} AS {ROW};",
-            "  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (",
-            "    SELECT reltuples FROM pg_catalog.pg_class",
-            f"    WHERE oid = {quote_literal(self.target)}::regclass));",
-        ]
+        return ["  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, "
+                "_pgroll_tuples);"]
 
     @staticmethod
     def _next_upper(keys: str, table: str, low: str, upper: list[str], descending: str,
@@ -819,9 +891,10 @@ class _Body:
         if not integer:
             return [f"    {line}" for line in ahead]
         return [
-            "    IF _pgroll_dense THEN",
-            "      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), "
-            "_pgroll_last);",
+            "    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one",
+            "      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + "
+            "(_pgroll_size - 1)) < _pgroll_size / 4",
+            "        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;",
             "    ELSE",
             *(f"      {line}" for line in ahead),
             "    END IF;",
@@ -903,6 +976,7 @@ class _Body:
             "BEGIN",
             *self._skip(),
             *self._probe(),
+            *self._prelude(None),
             *self._pages_loop(),
             *self._passed(),
             "END",

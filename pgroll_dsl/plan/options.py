@@ -15,7 +15,9 @@ class PlanOptions:
     """Settings that change the plan but not its meaning."""
 
     schema: str = "public"
-    batch_size: int = 1000
+    # Rows in the first backfill batch, and the fewest in any; None: the first batch is what
+    # fits ``batch_time_ms`` by the table's size (plan/backfill.py, ``first_batch``).
+    batch_size: int | None = None
     batch_delay: float = 0.0
     batch_time_ms: int = 50  # backfill batches are resized to take about this long; 0: fixed
     max_replica_lag_mb: int = 0  # the backfill waits while a replica is further behind; 0: never

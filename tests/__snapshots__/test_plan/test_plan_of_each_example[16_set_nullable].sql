@@ -70,6 +70,7 @@ DECLARE
   _pgroll_bounded boolean := false;
   _pgroll_first numeric;
   _pgroll_last numeric;
+  _pgroll_tuples real;
   _pgroll_dense boolean;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
@@ -80,6 +81,8 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_user boolean;
+  _pgroll_synced boolean;
   _pgroll_unwatched boolean;
 BEGIN
   BEGIN
@@ -96,29 +99,24 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."reviews"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_user, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_user AND NOT _pgroll_replica THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."reviews"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
-  ) THEN
+  IF NOT _pgroll_fast OR _pgroll_synced THEN
     RETURN;
   END IF;
-  _pgroll_unwatched := (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid));
-  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
-    FROM "public"."reviews" AS _pgroll_row;
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
-    SELECT reltuples FROM pg_catalog.pg_class
-    WHERE oid = '"public"."reviews"'::regclass));
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
@@ -133,8 +131,9 @@ BEGIN
   WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN
-      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
     ELSE
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
         ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
@@ -149,10 +148,7 @@ BEGIN
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
         ORDER BY _pgroll_row."id" DESC LIMIT 1;
     END IF;
-    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-    IF _pgroll_replica THEN
-      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
     UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
       WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
@@ -166,12 +162,10 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
+  PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass)
+    WHERE pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
-    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass);
-  END IF;
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass));
 END
 $pgroll_backfill$;
 
@@ -271,6 +265,7 @@ DECLARE
   _pgroll_bounded boolean := false;
   _pgroll_first numeric;
   _pgroll_last numeric;
+  _pgroll_tuples real;
   _pgroll_dense boolean;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
@@ -281,18 +276,17 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_user boolean;
   _pgroll_page bigint := 0;
   _pgroll_last_page bigint;
   _pgroll_files oid[];
 BEGIN
-  IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_reviews' AND last_value IS NOT NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_reviews' AND last_value IS NULL)
-    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_reviews'
-        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_reviews')))
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_reviews"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."reviews"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_reviews' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."reviews"'::pg_catalog.regclass)
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
     END IF;
@@ -312,15 +306,17 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."reviews"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_user, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_user AND NOT _pgroll_replica THEN
     _pgroll_fast := false;
   END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
     _pgroll_size := greatest(1, _pgroll_size / 50);
@@ -362,11 +358,7 @@ BEGIN
     END IF;
     RETURN;
   END IF;
-  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
-    FROM "public"."reviews" AS _pgroll_row;
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
-    SELECT reltuples FROM pg_catalog.pg_class
-    WHERE oid = '"public"."reviews"'::regclass));
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
@@ -381,8 +373,9 @@ BEGIN
   WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN
-      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
     ELSE
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
         ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;

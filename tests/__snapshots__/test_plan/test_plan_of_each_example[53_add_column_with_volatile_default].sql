@@ -257,6 +257,7 @@ DECLARE
   _pgroll_bounded boolean := false;
   _pgroll_first numeric;
   _pgroll_last numeric;
+  _pgroll_tuples real;
   _pgroll_dense boolean;
   _pgroll_size bigint := 1000;
   _pgroll_least bigint := 1000;
@@ -267,6 +268,7 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_user boolean;
 BEGIN
   BEGIN
     UPDATE "public"."library" AS _pgroll_row SET "_pgroll_new_value" = ((random() * 1000)::int), "_pgroll_needs_backfill" = false WHERE false;
@@ -280,20 +282,18 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."library"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."library" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."library" AS _pgroll_row)
+    INTO _pgroll_user, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."library"'::pg_catalog.regclass;
+  IF _pgroll_user AND NOT _pgroll_replica THEN
     _pgroll_fast := false;
   END IF;
-  SELECT min(_pgroll_row."id"), max(_pgroll_row."id") INTO _pgroll_first, _pgroll_last
-    FROM "public"."library" AS _pgroll_row;
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, (
-    SELECT reltuples FROM pg_catalog.pg_class
-    WHERE oid = '"public"."library"'::regclass));
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
     _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
     _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
@@ -308,8 +308,9 @@ BEGIN
   WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
     EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
     _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN
-      _pgroll_upper_0 := least(_pgroll_lower_0::numeric + (_pgroll_size - 1), _pgroll_last);
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
     ELSE
       SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."library" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
         ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;

@@ -91,6 +91,8 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_user boolean;
+  _pgroll_synced boolean;
   _pgroll_unwatched boolean;
 BEGIN
   BEGIN
@@ -107,24 +109,20 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."tasks"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
+    INTO _pgroll_user, _pgroll_synced, _pgroll_unwatched, _pgroll_size
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
+  IF _pgroll_user AND NOT _pgroll_replica THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."tasks"'::regclass AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))
-  ) THEN
+  IF NOT _pgroll_fast OR _pgroll_synced THEN
     RETURN;
   END IF;
-  _pgroll_unwatched := (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid));
+  _pgroll_least := least(_pgroll_size, 1000);
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
@@ -136,10 +134,7 @@ BEGIN
       SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
     WHILE _pgroll_page <= _pgroll_last_page LOOP
       _pgroll_started := pg_catalog.clock_timestamp();
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
       UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
         WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
@@ -156,12 +151,10 @@ BEGIN
     EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
   END LOOP;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
+  PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass)
+    WHERE pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
-    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass);
-  END IF;
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass));
 END
 $pgroll_backfill$;
 
@@ -267,15 +260,14 @@ DECLARE
   _pgroll_took double precision;
   _pgroll_fast boolean := true;
   _pgroll_replica boolean;
+  _pgroll_user boolean;
 BEGIN
-  IF EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_passed_tasks' AND last_value IS NOT NULL)
-    AND EXISTS (SELECT FROM pg_catalog.pg_sequences WHERE schemaname = 'public' AND sequencename = '_pgroll_writes_tasks' AND last_value IS NULL)
-    AND NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM tree WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE tgrelid = tree.oid AND tgname = '_pgroll_watch_tasks'
-        AND tgenabled = 'A' AND t.xmin OPERATOR(pg_catalog.=) (SELECT c.xmin FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = '_pgroll_writes_tasks')))
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_tasks"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."tasks"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_tasks' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."tasks"'::pg_catalog.regclass)
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::pg_catalog.regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT FROM pg_catalog.pg_subscription_rel JOIN tree ON srrelid = tree.oid)) THEN
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
     END IF;
@@ -295,15 +287,14 @@ BEGIN
   EXCEPTION WHEN OTHERS THEN
     _pgroll_replica := false;
   END;
-  IF NOT _pgroll_replica AND EXISTS (
-    SELECT FROM pg_catalog.pg_trigger
-    WHERE tgrelid = '"public"."tasks"'::regclass AND NOT tgisinternal
-      AND tgenabled <> 'D' AND tgtype & 19 = 19  -- row, before, update
-      AND NOT pg_catalog.starts_with(tgname, '_pgroll_trigger_')
-      AND NOT pg_catalog.starts_with(tgname, '~pgroll_trigger_')
-  ) THEN
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
+    INTO _pgroll_user, _pgroll_size
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
+  IF _pgroll_user AND NOT _pgroll_replica THEN
     _pgroll_fast := false;
   END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
   _pgroll_size := greatest(1, _pgroll_size / 50);
   _pgroll_least := _pgroll_size;
   _pgroll_most := _pgroll_most / 50;
