@@ -557,9 +557,8 @@ class _Body:
         (docs/benchmarks.md). ``key``: an integer key's column, whose bounds give its density.
         """
         table = f"{quote_literal(self.target)}::pg_catalog.regclass"
-        triggers = ("SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND ("
-                    + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
-                                  for prefix in SYNC_TRIGGER_PREFIXES) + ")")
+        ours = " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
+                           for prefix in SYNC_TRIGGER_PREFIXES)  # a sync trigger's name
         facts: list[tuple[str, str]] = []
         if self.fast:
             # Without the replica role, the table's own BEFORE UPDATE triggers fire on the
@@ -568,11 +567,10 @@ class _Body:
             # copies.
             facts.append(("_pgroll_user", "EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
                           "tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND "
-                          "tgtype & 19 = 19 AND NOT ("  # row, before, update; not ours
-                          + " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(p)})"
-                                        for p in SYNC_TRIGGER_PREFIXES) + "))"))
+                          f"tgtype & 19 = 19 AND NOT ({ours}))"))  # row, before, update
         if self.mode == FIRST:
-            facts.append(("_pgroll_synced", f"EXISTS ({triggers})"))
+            facts.append(("_pgroll_synced", "EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
+                          f"tgrelid = c.oid AND ({ours}))"))
             if self.watch is not None:
                 # A parent's write during the pass would not be counted, even if the table
                 # leaves the parent before the pass ends: checked at both ends.
