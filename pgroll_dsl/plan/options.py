@@ -16,7 +16,7 @@ class PlanOptions:
 
     schema: str = "public"
     # Rows in the first backfill batch, and the fewest in any; None: the first batch is what
-    # fits ``batch_time_ms`` by the table's size (plan/backfill.py, ``first_batch``).
+    # fits ``batch_time_ms`` by the table's size (plan/backfill.py, ``_Body._estimate``).
     batch_size: int | None = None
     batch_delay: float = 0.0
     batch_time_ms: int = 50  # backfill batches are resized to take about this long; 0: fixed
