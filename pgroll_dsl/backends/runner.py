@@ -33,7 +33,7 @@ from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.plan.document import plan_document, plan_from_document
 from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, Unit, units
-from pgroll_dsl.plan.planner import PlanOptions, plan_migration
+from pgroll_dsl.plan.planner import PlanOptions, partitions_hold, plan_migration
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
 from pgroll_dsl.sql.ddl import qualified
@@ -436,11 +436,8 @@ class Runner:
                          "AND tgname = %s)")
                 params = (qualified(schema, requirement.relation or ""), requirement.name)
             case Requirement.PARTITIONS:  # the same partitions as at start, none more or less
-                query = ("SELECT coalesce(string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
-                         "\"C\"), '') = %s FROM pg_inherits i JOIN pg_class c ON c.oid = "
-                         "i.inhrelid WHERE i.inhparent = to_regclass(%s)")
-                params = (requirement.name, qualified(schema, requirement.relation or ""))
-        row = self.conn.execute(query, params).fetchone()
+                query, params = f"SELECT {partitions_hold(schema, requirement)}", ()
+        row = self.conn.execute(query, params or None).fetchone()
         return bool(row and row[0])
 
     def complete(self) -> str:

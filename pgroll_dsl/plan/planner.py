@@ -18,7 +18,7 @@ from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
 from pgroll_dsl.plan import backfill
 from pgroll_dsl.plan.context import Context, flush_trigger_drops
-from pgroll_dsl.plan.model import Plan, Requirement, Requires, Step, StepKind
+from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
 from pgroll_dsl.plan.optimize import catalog_after
 from pgroll_dsl.plan.options import PlanOptions
@@ -58,7 +58,9 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     if not options.version_schema:  # the tables change; no schema of views shows them
         views = ViewSteps([], [], [], [])
-    start = [*ctx.start, *views.create, *ctx.late_start, *ctx.validate]
+    start = [*ctx.start, *views.create, *ctx.late_start]
+    requires = _requires(ctx, start)
+    start += [*_partitions_check(ctx, requires), *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     if any(isinstance(op, ir.Sql) for op in migration.operations):
@@ -78,7 +80,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
                                                 concurrent_last=True))),
         rollback=tuple(map(generated, _contract(ctx, views.drop_new, rollback, tables,
                                                 concurrent_last=False))),
-        notes=tuple(ctx.notes), catalog_source=catalog.source, requires=_requires(ctx, start),
+        notes=tuple(ctx.notes), catalog_source=catalog.source, requires=requires,
         builtins=relied_on(ctx.syncs),
     )
 
@@ -138,6 +140,52 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
     schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
         else ()
     return (*schema, *columns, *triggers, *partitions)
+
+
+def partitions_hold(schema: str, requirement: Requires) -> str:
+    """A boolean expression: ``requirement.relation``'s partitions are ``requirement.name``.
+
+    The direct partitions, by name, as start planned them (``_requires``); a table that is
+    gone has none.
+    """
+    assert requirement.kind is Requirement.PARTITIONS and requirement.relation is not None
+    table = quote_literal(qualified(schema, requirement.relation))
+    return ("(SELECT coalesce(pg_catalog.string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
+            '"C"), \'\') FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = '
+            f"i.inhrelid WHERE i.inhparent = pg_catalog.to_regclass({table})) = "
+            f"{quote_literal(requirement.name)}")
+
+
+def _partitions_check(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
+    """At the end of start, before the checks are validated: no partition came or went.
+
+    Start made a backfill (and indexes, foreign keys) for each partition there was when it
+    was planned; a partition created or attached since has rows without their copies, which
+    the new version would show (NULL, or a NOT NULL check failing with a message that does
+    not say why). Complete checks the same before it drops anything; checked here too, the
+    new version is never left with them, and the operator learns what to do at once.
+    """
+    checks = [r for r in requires if r.kind is Requirement.PARTITIONS]
+    if not checks:
+        return []
+    body = "\n".join(
+        f"  IF NOT {partitions_hold(ctx.schema, r)} THEN\n"
+        f"    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
+        f"{quote_literal(_changed(r))},\n"
+        "      HINT = 'Roll the migration back (pgroll-dsl rollback), then start it again.';\n"
+        "  END IF;" for r in checks)
+    tables = ", ".join(r.relation or "" for r in checks)
+    return [Step(sql=do_block(body), lock=Lock.NONE, relation=tables, origin=ctx.origin,
+                 summary=f"the partitions of {tables} are those start was planned for")]
+
+
+def _changed(requirement: Requires) -> str:
+    planned = requirement.name.replace(",", ", ") or "none"
+    return (f"the partitions of table {requirement.relation} changed during start (it was "
+            f"planned for {planned}): a partition created, attached or detached meanwhile has "
+            "not had the steps start makes for each partition (backfill, indexes, foreign "
+            "keys); once this start is rolled back, start the migration again: it is then "
+            "planned for the partitions there are")
 
 
 def _in_play(ctx: Context, table: Table, changed: set[str]) -> bool:
