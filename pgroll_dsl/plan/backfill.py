@@ -86,7 +86,7 @@ from pgroll_dsl.plan.triggers import (
 )
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.expressions import NON_VOLATILE_FUNCTIONS, calls, column_references
-from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
+from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_ident, quote_literal
 
 # For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
 # table's own.
@@ -266,6 +266,12 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
                  f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
                  summary=f"{why}: the trigger fires in every replication role",
                  origin=ctx.origin))),
+        # Last, so that the snapshot is taken as late as it can be (see _Watch.untouched).
+        Step(sql=do_block(f"  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', "
+                          f"{quote_literal(writes)}, pg_catalog.pg_current_snapshot());"),
+             lock=Lock.NONE, relation=table, origin=ctx.origin,
+             summary=f"{why}: the transactions still running now (what they change in the "
+             "catalog counts as changed after the watch began)"),
     ]
     return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
 
@@ -487,28 +493,39 @@ class _Watch:
                 f"{alias}.tgname = {quote_literal(self.trigger)} AND {alias}.tgenabled = 'A')")
 
     def untouched(self, leaf: str) -> str:
-        """No catalog row of ``leaf`` or of a table above it is younger than the watch.
+        """No catalog row of ``leaf`` or above it may have been written since the watch began.
 
-        ``leaf``: a ``regclass``. The watch's age is its transaction's, which made the
-        writes sequence's ``pg_class`` row. A table taken out of the tree and put back
-        (``DETACH`` and ``ATTACH PARTITION`` rewrite its ``pg_class`` row), or made an
-        inheritance child for a while (``INHERIT`` and ``NO INHERIT`` rewrite its
-        ``pg_attribute`` rows), may have been written through another parent meanwhile,
-        which fires that parent's statement triggers only: the tree looks as the watch made
-        it again (tests/test_review_sized.py). ``ANALYZE``, ``VACUUM`` and ``CREATE INDEX``
-        update the row in place (same ``xmin``); ``GRANT`` and ``ALTER TABLE`` do not, and
-        the second pass then reads (safe, slower). Start itself changes neither row between
-        the watch and the second pass: only trigger functions and triggers stand there, and
-        the watch's trigger has already set ``relhastriggers``.
+        ``leaf``: a ``regclass``. A table taken out of the tree and put back (``DETACH`` and
+        ``ATTACH PARTITION`` rewrite its ``pg_class`` row), or made an inheritance child for
+        a while (``INHERIT`` and ``NO INHERIT`` rewrite its ``pg_attribute`` rows), may have
+        been written through another parent meanwhile, which fires that parent's statement
+        triggers only: the tree looks as the watch made it again
+        (tests/test_review_sized.py). Which rows are that recent: not the watch's own
+        transaction's (the writes sequence's row has its ``xmin``), but those of a
+        transaction the watch's last statement saw running (its snapshot, kept as the
+        sequence's comment: one with an older transaction id may commit later,
+        tests/test_review_untouched.py) or that began after it. ``ANALYZE``, ``VACUUM`` and
+        ``CREATE INDEX`` update ``pg_class`` in place (the same ``xmin``); ``GRANT`` and
+        most of ``ALTER TABLE`` write a new row, and the second pass then reads (safe,
+        slower). Start itself writes neither row between the watch and the second pass: only
+        trigger functions and triggers stand there, and the watch's trigger has already set
+        ``relhastriggers``. Without a well-formed comment, nothing skips.
         """
         members = (f"pg_catalog.pg_partition_ancestors({leaf}) m" if self.partitioned
                    else f"(VALUES ({leaf}::pg_catalog.oid)) m(relid)")
-        younger = "pg_catalog.age({}.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin)"
-        return (f"NOT EXISTS (SELECT FROM pg_catalog.pg_class s, {members} WHERE s.oid = "
-                f"{self.sequence(self.writes)}\n      AND (EXISTS (SELECT FROM "
-                f"pg_catalog.pg_class c WHERE c.oid = m.relid AND {younger.format('c')})\n"
-                "      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
-                f"m.relid AND {younger.format('a')})))")
+        raw = "::text::bigint"  # an xid's 32 bits, or an xid8's low 32 bits with the modulo
+        low = f"{raw} % 4294967296"
+        recent = (f"{{0}}.xmin OPERATOR(pg_catalog.<>) s.xmin AND ({{0}}.xmin{raw} IN (SELECT "
+                  f"x{low} FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age({{0}}."
+                  f"xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap){low})::text::"
+                  "xid))")
+        return (f"NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT "
+                "CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END "
+                "AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, "
+                f"{members}\n      WHERE s.oid = {self.sequence(self.writes)} AND (k.snap IS "
+                f"NULL\n      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid "
+                f"AND {recent.format('c')})\n      OR EXISTS (SELECT FROM pg_catalog.pg_attribute"
+                f" a WHERE a.attrelid = m.relid AND {recent.format('a')})))")
 
 
 def _tree_cte(root: str) -> str:
@@ -692,10 +709,10 @@ class _Body:
         any of its partitions) since the watch began, every table of the tree has the
         trigger row the watch's own transaction made (none attached since, no inheritance
         child without it, none disabled and enabled again), and nothing writes the tree
-        without firing it (``_unwatched``), nor did between the passes (``_Watch.untouched``:
-        no table on the way from this one to the root left the tree and came back, nor
-        had an inheritance parent for a while). Checked first: the probe and the rest are not
-        needed then (a few milliseconds, which count on a small table).
+        without firing it (``_unwatched``), nor did since the watch began
+        (``_Watch.untouched``: no table on the way from this one to the root left the tree
+        and came back, nor had an inheritance parent for a while). Checked first: the probe
+        and the rest are not needed then (a few milliseconds, which count on a small table).
         """
         if self.mode != SECOND or self.watch is None:
             return []

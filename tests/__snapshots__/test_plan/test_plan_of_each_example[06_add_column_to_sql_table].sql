@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (24 steps) ====
+-- ==== start (25 steps) ====
 
 -- [1] 06_add_column_to_sql_table.yaml:3:7: add column users.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on users; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."users" ADD COLUMN "_pgroll_new_description" varchar(255);
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-7 run in one transaction: clients see all of them or none
+-- steps 3-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: counts the statements that write it
@@ -55,10 +55,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_users" BEFORE INSERT OR UPDATE OR DELET
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 ALTER TABLE "public"."users" ENABLE ALWAYS TRIGGER "_pgroll_watch_users";
 
--- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
+-- [8] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on users; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_users"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [9] 06_add_column_to_sql_table.yaml:3:7: backfill users, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -170,7 +178,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [9] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
+-- [10] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000_users_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -189,7 +197,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
+-- [11] 06_add_column_to_sql_table.yaml:3:7: trigger function ~pgroll_trigger_000_users_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_users_description"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -202,7 +210,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
+-- [12] 06_add_column_to_sql_table.yaml:3:7: trigger function _pgroll_trigger_000-set_users_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_users_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -212,21 +220,21 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
+-- [13] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000-set_users_description on users (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_users_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."users" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_users_description"();
 
--- [13] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
+-- [14] 06_add_column_to_sql_table.yaml:3:7: trigger _pgroll_trigger_000_users_description on users (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_users_description"();
 
--- [14] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
+-- [15] 06_add_column_to_sql_table.yaml:3:7: trigger ~pgroll_trigger_000_users_description on users (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT OR UPDATE ON "public"."users" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_06_add_column_to_sql_table' THEN true WHEN 'public' THEN false WHEN 'public_05_sql' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_06_add_column_to_sql_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_05_sql'::name), 2147483647)), false) END)
@@ -236,7 +244,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_users_description" BEFORE INSERT 
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."users"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_users_description"();
 
--- [15] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [16] 06_add_column_to_sql_table.yaml:3:7: backfill users, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on users; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -269,9 +277,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_users"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_users"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."users"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_users' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."users"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."users"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_users"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."users"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_users"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."users"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."users"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -401,46 +410,46 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [16] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off on users, the second pass is over
+-- [17] 06_add_column_to_sql_table.yaml:1:1: backfill watch on users: off on users, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on users; catalog only
 ALTER TABLE "public"."users" DISABLE TRIGGER "_pgroll_watch_users";
 
--- steps 17-24 run in one transaction: clients see all of them or none
+-- steps 18-25 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [17] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
+-- [18] 06_add_column_to_sql_table.yaml:1:1: create version schema public_06_add_column_to_sql_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_06_add_column_to_sql_table";
 
--- [18] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
+-- [19] 06_add_column_to_sql_table.yaml:1:1: view bills of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [19] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
+-- [20] 06_add_column_to_sql_table.yaml:1:1: view clients of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [20] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
+-- [21] 06_add_column_to_sql_table.yaml:1:1: view products of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "description" AS "description", "stock" AS "stock", "category" AS "category" FROM "public"."products";
 
--- [21] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [22] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [22] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
+-- [23] 06_add_column_to_sql_table.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_06_add_column_to_sql_table"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [23] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
+-- [24] 06_add_column_to_sql_table.yaml:1:1: view sellers of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [24] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
+-- [25] 06_add_column_to_sql_table.yaml:1:1: view users of version public_06_add_column_to_sql_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_06_add_column_to_sql_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "_pgroll_new_description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 17-24 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-25 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (9 steps) ====

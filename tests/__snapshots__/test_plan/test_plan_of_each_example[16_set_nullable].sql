@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (31 steps) ====
+-- ==== start (32 steps) ====
 
 -- [1] 16_set_nullable.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -22,7 +22,7 @@ ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" tex
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-7 run in one transaction: clients see all of them or none
+-- steps 3-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 16_set_nullable.yaml:1:1: backfill watch on reviews: counts the statements that write it
@@ -54,10 +54,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DEL
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_watch_reviews";
 
--- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
+-- [8] 16_set_nullable.yaml:1:1: backfill watch on reviews: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on reviews; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_reviews"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 16_set_nullable.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [9] 16_set_nullable.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -169,7 +177,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [9] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
+-- [10] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -188,7 +196,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+-- [11] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -199,7 +207,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
+-- [12] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -212,7 +220,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [13] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -222,21 +230,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [14] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [14] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [15] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [15] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [16] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
@@ -245,14 +253,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [16] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [17] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [17] 16_set_nullable.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [18] 16_set_nullable.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -285,9 +293,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."reviews"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_reviews' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."reviews"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."reviews"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."reviews"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -417,66 +426,66 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 16_set_nullable.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
+-- [19] 16_set_nullable.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
 
--- [19] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [20] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [20] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
+-- [21] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- steps 21-30 run in one transaction: clients see all of them or none
+-- steps 22-31 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [21] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
+-- [22] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_16_set_nullable";
 
--- [22] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
+-- [23] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_16_set_nullable"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [23] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
+-- [24] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_16_set_nullable"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [24] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
+-- [25] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_16_set_nullable"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [25] 16_set_nullable.yaml:1:1: a column default of view employees
+-- [26] 16_set_nullable.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_16_set_nullable"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [26] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
+-- [27] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_16_set_nullable"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [27] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
+-- [28] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_16_set_nullable"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [28] 16_set_nullable.yaml:1:1: a column default of view reviews
+-- [29] 16_set_nullable.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_16_set_nullable"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [29] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
+-- [30] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [30] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
+-- [31] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 21-30 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 22-31 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [31] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+-- [32] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (37 steps) ====
+-- ==== start (38 steps) ====
 
 -- [1] 22_add_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_title" charac
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-7 run in one transaction: clients see all of them or none
+-- steps 3-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 22_add_check_constraint.yaml:1:1: backfill watch on posts: counts the statements that write it
@@ -55,10 +55,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_posts" BEFORE INSERT OR UPDATE OR DELET
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_watch_posts";
 
--- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
+-- [8] 22_add_check_constraint.yaml:1:1: backfill watch on posts: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on posts; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_posts"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 22_add_check_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [9] 22_add_check_constraint.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -170,7 +178,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [9] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
+-- [10] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -189,7 +197,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
+-- [11] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -200,7 +208,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
+-- [12] 22_add_check_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -213,7 +221,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
+-- [13] 22_add_check_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -223,21 +231,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
+-- [14] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
--- [14] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
+-- [15] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [15] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
+-- [16] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
@@ -246,14 +254,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
 
--- [16] 22_add_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
+-- [17] 22_add_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [17] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [18] 22_add_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -286,9 +294,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_posts"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_posts"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."posts"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_posts' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."posts"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."posts"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_posts"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."posts"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_posts"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -418,89 +427,89 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+-- [19] 22_add_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 
--- [19] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+-- [20] 22_add_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
 
--- [20] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
+-- [21] 22_add_check_constraint.yaml:3:7: add check title_length (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "title_length" CHECK (length("_pgroll_new_title") > 3) NOT VALID;
 
--- steps 21-35 run in one transaction: clients see all of them or none
+-- steps 22-36 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [21] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
+-- [22] 22_add_check_constraint.yaml:1:1: create version schema public_22_add_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_22_add_check_constraint";
 
--- [22] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
+-- [23] 22_add_check_constraint.yaml:1:1: view bills of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_22_add_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [23] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
+-- [24] 22_add_check_constraint.yaml:1:1: view clients of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_22_add_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [24] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
+-- [25] 22_add_check_constraint.yaml:1:1: view employees of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_22_add_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [25] 22_add_check_constraint.yaml:1:1: a column default of view employees
+-- [26] 22_add_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_22_add_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [26] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
+-- [27] 22_add_check_constraint.yaml:1:1: view fruits of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_22_add_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [27] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
+-- [28] 22_add_check_constraint.yaml:1:1: view orders of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_22_add_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [28] 22_add_check_constraint.yaml:1:1: a column default of view orders
+-- [29] 22_add_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_22_add_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [29] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
+-- [30] 22_add_check_constraint.yaml:1:1: view posts of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_22_add_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [30] 22_add_check_constraint.yaml:1:1: a column default of view posts
+-- [31] 22_add_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_22_add_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [31] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
+-- [32] 22_add_check_constraint.yaml:1:1: view reviews of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_22_add_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [32] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [33] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [33] 22_add_check_constraint.yaml:1:1: a column default of view reviews
+-- [34] 22_add_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_22_add_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [34] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
+-- [35] 22_add_check_constraint.yaml:1:1: view sellers of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_22_add_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [35] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
+-- [36] 22_add_check_constraint.yaml:1:1: view users of version public_22_add_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_22_add_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 21-35 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 22-36 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [36] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [37] 22_add_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- [37] 22_add_check_constraint.yaml:3:7: validate title_length
+-- [38] 22_add_check_constraint.yaml:3:7: validate title_length
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 

@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (41 steps) ====
+-- ==== start (42 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -27,7 +27,7 @@ COMMENT ON COLUMN "public"."people"."_pgroll_new_description" IS 'This is a comm
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."people" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 4-8 run in one transaction: clients see all of them or none
+-- steps 4-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [4] 30_add_column_simple_up.yaml:1:1: backfill watch on people: counts the statements that write it
@@ -59,10 +59,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_people" BEFORE INSERT OR UPDATE OR DELE
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ENABLE ALWAYS TRIGGER "_pgroll_watch_people";
 
--- (the live executor records steps 4-8 as done in its state schema here, in the same transaction)
+-- [9] 30_add_column_simple_up.yaml:1:1: backfill watch on people: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on people; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_people"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 4-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [9] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [10] 30_add_column_simple_up.yaml:3:7: backfill people, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -174,7 +182,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [10] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
+-- [11] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000_people_description (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -192,7 +200,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
+-- [12] 30_add_column_simple_up.yaml:3:7: trigger function ~pgroll_trigger_000_people_description (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -204,7 +212,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
+-- [13] 30_add_column_simple_up.yaml:3:7: trigger function _pgroll_trigger_000-set_people_description
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_people_description"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -214,21 +222,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
+-- [14] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [14] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
+-- [15] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [15] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
+-- [16] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
@@ -238,7 +246,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
--- [16] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [17] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -271,9 +279,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_people"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_people"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."people"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_people' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."people"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."people"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_people"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."people"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_people"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."people"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."people"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -403,109 +412,109 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [17] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
+-- [18] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
 
--- [18] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+-- [19] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- steps 19-40 run in one transaction: clients see all of them or none
+-- steps 20-41 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [19] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [20] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [20] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [21] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [21] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [22] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [22] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [23] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [23] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+-- [24] 30_add_column_simple_up.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [24] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [25] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [25] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [26] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [26] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [29] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [29] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [30] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [30] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [31] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [31] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+-- [32] 30_add_column_simple_up.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [32] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [33] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [33] 30_add_column_simple_up.yaml:1:1: a column default of view people
+-- [34] 30_add_column_simple_up.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [34] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [35] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [35] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+-- [36] 30_add_column_simple_up.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [36] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [37] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [37] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [38] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [38] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [39] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [39] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [40] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [40] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [41] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 19-40 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-41 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [41] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [42] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 

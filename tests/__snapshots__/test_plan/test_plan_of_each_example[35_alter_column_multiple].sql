@@ -10,7 +10,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (50 steps) ====
+-- ==== start (51 steps) ====
 
 -- [1] 35_alter_column_multiple.yaml:3:7: add column _pgroll_new_name (copy of name)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
@@ -30,7 +30,7 @@ COMMENT ON COLUMN "public"."events"."_pgroll_new_name" IS 'the full name of the 
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."events" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 5-9 run in one transaction: clients see all of them or none
+-- steps 5-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [5] 35_alter_column_multiple.yaml:1:1: backfill watch on events: counts the statements that write it
@@ -62,10 +62,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_events" BEFORE INSERT OR UPDATE OR DELE
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ENABLE ALWAYS TRIGGER "_pgroll_watch_events";
 
--- (the live executor records steps 5-9 as done in its state schema here, in the same transaction)
+-- [10] 35_alter_column_multiple.yaml:1:1: backfill watch on events: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on events; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_events"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 5-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [10] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+-- [11] 35_alter_column_multiple.yaml:3:7: backfill events, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -177,7 +185,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [11] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
+-- [12] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000_events_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -196,7 +204,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
+-- [13] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_down999_events_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -207,7 +215,7 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
+-- [14] 35_alter_column_multiple.yaml:3:7: trigger function ~pgroll_trigger_000_events_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_events_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -220,7 +228,7 @@ BEGIN
 END
 $pgroll$;
 
--- [14] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
+-- [15] 35_alter_column_multiple.yaml:3:7: trigger function _pgroll_trigger_000-set_events_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_events_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -230,21 +238,21 @@ BEGIN
 END
 $pgroll$;
 
--- [15] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
+-- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
 
--- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
+-- [17] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
--- [17] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
+-- [18] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
@@ -253,14 +261,14 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
 
--- [18] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
+-- [19] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
--- [19] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [20] 35_alter_column_multiple.yaml:3:7: backfill events, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on events; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -293,9 +301,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_events"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_events"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."events"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_events' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."events"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."events"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_events"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."events"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_events"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."events"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."events"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -425,134 +434,134 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [20] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off on events, the second pass is over
+-- [21] 35_alter_column_multiple.yaml:1:1: backfill watch on events: off on events, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" DISABLE TRIGGER "_pgroll_watch_events";
 
--- [21] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
+-- [22] 35_alter_column_multiple.yaml:3:7: NOT NULL of name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "_pgroll_check_not_null_name" CHECK ("_pgroll_new_name" IS NOT NULL) NOT VALID;
 
--- [22] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
+-- [23] 35_alter_column_multiple.yaml:3:7: add check event_name_length (not valid)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "event_name_length" CHECK (length("_pgroll_new_name") > 3) NOT VALID;
 
--- [23] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
+-- [24] 35_alter_column_multiple.yaml:3:7: build unique index events_event_name_unique
 --     lock: SHARE UPDATE EXCLUSIVE on events; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "events_event_name_unique" ON "public"."events" ("_pgroll_new_name");
 
--- steps 24-48 run in one transaction: clients see all of them or none
+-- steps 25-49 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [24] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
+-- [25] 35_alter_column_multiple.yaml:1:1: create version schema public_35_alter_column_multiple
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_35_alter_column_multiple";
 
--- [25] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
+-- [26] 35_alter_column_multiple.yaml:1:1: view bills of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [26] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
+-- [27] 35_alter_column_multiple.yaml:1:1: view clients of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [27] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
+-- [28] 35_alter_column_multiple.yaml:1:1: view employees of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [28] 35_alter_column_multiple.yaml:1:1: a column default of view employees
+-- [29] 35_alter_column_multiple.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [29] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
+-- [30] 35_alter_column_multiple.yaml:1:1: view events of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name" FROM "public"."events";
 
--- [30] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [31] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [31] 35_alter_column_multiple.yaml:1:1: a column default of view events
+-- [32] 35_alter_column_multiple.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [32] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
+-- [33] 35_alter_column_multiple.yaml:1:1: view fruits of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [33] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
+-- [34] 35_alter_column_multiple.yaml:1:1: view items of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [34] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [35] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [35] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [36] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [36] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [37] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [37] 35_alter_column_multiple.yaml:1:1: a column default of view items
+-- [38] 35_alter_column_multiple.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [38] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
+-- [39] 35_alter_column_multiple.yaml:1:1: view orders of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [39] 35_alter_column_multiple.yaml:1:1: a column default of view orders
+-- [40] 35_alter_column_multiple.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [40] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
+-- [41] 35_alter_column_multiple.yaml:1:1: view people of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [41] 35_alter_column_multiple.yaml:1:1: a column default of view people
+-- [42] 35_alter_column_multiple.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [42] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
+-- [43] 35_alter_column_multiple.yaml:1:1: view posts of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [43] 35_alter_column_multiple.yaml:1:1: a column default of view posts
+-- [44] 35_alter_column_multiple.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [44] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
+-- [45] 35_alter_column_multiple.yaml:1:1: view reviews of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [45] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [46] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [46] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
+-- [47] 35_alter_column_multiple.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_35_alter_column_multiple"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [47] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
+-- [48] 35_alter_column_multiple.yaml:1:1: view sellers of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [48] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
+-- [49] 35_alter_column_multiple.yaml:1:1: view users of version public_35_alter_column_multiple
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_35_alter_column_multiple"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 24-48 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 25-49 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [49] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
+-- [50] 35_alter_column_multiple.yaml:3:7: validate _pgroll_check_not_null_name
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_null_name";
 
--- [50] 35_alter_column_multiple.yaml:3:7: validate event_name_length
+-- [51] 35_alter_column_multiple.yaml:3:7: validate event_name_length
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 

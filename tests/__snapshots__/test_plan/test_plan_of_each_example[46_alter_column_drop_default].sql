@@ -11,7 +11,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (49 steps) ====
+-- ==== start (50 steps) ====
 
 -- [1] 46_alter_column_drop_default.yaml:3:7: add column _pgroll_new_ticket_type (copy of ticket_type)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -23,7 +23,7 @@ ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_ticket_type
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 3-7 run in one transaction: clients see all of them or none
+-- steps 3-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: counts the statements that write it
@@ -55,10 +55,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DEL
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_watch_tickets";
 
--- (the live executor records steps 3-7 as done in its state schema here, in the same transaction)
+-- [8] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on tickets; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_tickets"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [8] 46_alter_column_drop_default.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+-- [9] 46_alter_column_drop_default.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -170,7 +178,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [9] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version updates of rows not backfilled yet: up)
+-- [10] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000_tickets_ticket_type (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -188,7 +196,7 @@ BEGIN
 END
 $pgroll$;
 
--- [10] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_ticket_type (new-version writes: down)
+-- [11] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_ticket_type (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -199,7 +207,7 @@ BEGIN
 END
 $pgroll$;
 
--- [11] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes: up)
+-- [12] 46_alter_column_drop_default.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_ticket_type (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -211,7 +219,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
+-- [13] 46_alter_column_drop_default.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_ticket_type
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -221,21 +229,21 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
+-- [14] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_ticket_type on tickets (a new-version UPDATE that sets ticket_type)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_ticket_type" BEFORE UPDATE OF "_pgroll_new_ticket_type" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_ticket_type"();
 
--- [14] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
+-- [15] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_000_tickets_ticket_type on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_ticket_type"();
 
--- [15] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
+-- [16] 46_alter_column_drop_default.yaml:3:7: trigger _pgroll_trigger_down999_tickets_ticket_type on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
@@ -244,7 +252,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE I
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type"();
 
--- [16] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
+-- [17] 46_alter_column_drop_default.yaml:3:7: trigger ~pgroll_trigger_000_tickets_ticket_type on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
@@ -254,7 +262,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_ticket_type" BEFORE INSER
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_ticket_type"();
 
--- [17] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [18] 46_alter_column_drop_default.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -287,9 +295,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."tickets"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_tickets' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."tickets"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."tickets"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."tickets"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -419,137 +428,137 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+-- [19] 46_alter_column_drop_default.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 
--- [19] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
+-- [20] 46_alter_column_drop_default.yaml:3:7: NOT NULL of ticket_type as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_ticket_type" CHECK ("_pgroll_new_ticket_type" IS NOT NULL) NOT VALID;
 
--- steps 20-48 run in one transaction: clients see all of them or none
+-- steps 21-49 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
+-- [21] 46_alter_column_drop_default.yaml:1:1: create version schema public_46_alter_column_drop_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_46_alter_column_drop_default";
 
--- [21] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
+-- [22] 46_alter_column_drop_default.yaml:1:1: view bills of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
+-- [23] 46_alter_column_drop_default.yaml:1:1: view clients of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
+-- [24] 46_alter_column_drop_default.yaml:1:1: view employees of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
+-- [25] 46_alter_column_drop_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
+-- [26] 46_alter_column_drop_default.yaml:1:1: view events of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [26] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [27] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [27] 46_alter_column_drop_default.yaml:1:1: a column default of view events
+-- [28] 46_alter_column_drop_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [28] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
+-- [29] 46_alter_column_drop_default.yaml:1:1: view fruits of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [29] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
+-- [30] 46_alter_column_drop_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [30] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
+-- [31] 46_alter_column_drop_default.yaml:1:1: view items of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [31] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [32] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [33] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [34] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [34] 46_alter_column_drop_default.yaml:1:1: a column default of view items
+-- [35] 46_alter_column_drop_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [35] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
+-- [36] 46_alter_column_drop_default.yaml:1:1: view orders of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [36] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
+-- [37] 46_alter_column_drop_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [37] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
+-- [38] 46_alter_column_drop_default.yaml:1:1: view people of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [38] 46_alter_column_drop_default.yaml:1:1: a column default of view people
+-- [39] 46_alter_column_drop_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [39] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
+-- [40] 46_alter_column_drop_default.yaml:1:1: view posts of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [40] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
+-- [41] 46_alter_column_drop_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [41] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
+-- [42] 46_alter_column_drop_default.yaml:1:1: view reviews of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [42] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [43] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [43] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
+-- [44] 46_alter_column_drop_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [44] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
+-- [45] 46_alter_column_drop_default.yaml:1:1: view sellers of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [45] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
+-- [46] 46_alter_column_drop_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [46] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
+-- [47] 46_alter_column_drop_default.yaml:1:1: view tickets of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [47] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
+-- [48] 46_alter_column_drop_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_46_alter_column_drop_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [48] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
+-- [49] 46_alter_column_drop_default.yaml:1:1: view users of version public_46_alter_column_drop_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_46_alter_column_drop_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 20-48 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 21-49 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [49] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
+-- [50] 46_alter_column_drop_default.yaml:3:7: validate _pgroll_check_not_null_ticket_type
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 

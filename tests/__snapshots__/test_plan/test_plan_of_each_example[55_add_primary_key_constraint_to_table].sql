@@ -13,7 +13,7 @@ SET standard_conforming_strings = on;
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (62 steps) ====
+-- ==== start (63 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -38,7 +38,7 @@ ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval(
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- steps 5-9 run in one transaction: clients see all of them or none
+-- steps 5-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [5] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: counts the statements that write it
@@ -70,10 +70,18 @@ CREATE OR REPLACE TRIGGER "_pgroll_watch_tasks" BEFORE INSERT OR UPDATE OR DELET
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "_pgroll_watch_tasks";
 
--- (the live executor records steps 5-9 as done in its state schema here, in the same transaction)
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on tasks; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_tasks"', pg_catalog.pg_current_snapshot());
+END
+$pgroll$;
+
+-- (the live executor records steps 5-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, first pass, before its sync triggers exist: in batches by pages (no key), writing the copies itself
+-- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, first pass, before its sync triggers exist: in batches by pages (no key), writing the copies itself
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -158,7 +166,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
+-- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -176,7 +184,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
+-- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -187,7 +195,7 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
+-- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -199,7 +207,7 @@ BEGIN
 END
 $pgroll$;
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
+-- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -209,21 +217,21 @@ BEGIN
 END
 $pgroll$;
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
+-- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
+-- [17] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END) ELSE false END
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
+-- [18] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -232,7 +240,7 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UP
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"();
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
+-- [19] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -242,7 +250,7 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
     AND pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"')
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
+-- [20] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
 --     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -266,9 +274,10 @@ BEGIN
     AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"')) IS NULL
     AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."tasks"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_tasks' AND r.tgenabled = 'A')
     AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."tasks"'::pg_catalog.regclass)
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s, (VALUES ('"public"."tasks"'::pg_catalog.regclass::pg_catalog.oid)) m(relid) WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"')
-      AND (EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND pg_catalog.age(c.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))
-      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<) pg_catalog.age(s.xmin))))
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s CROSS JOIN LATERAL (SELECT CASE WHEN d ~ '^[0-9]+:[0-9]+:[0-9,]*$' THEN d::pg_catalog.pg_snapshot END AS snap FROM pg_catalog.obj_description(s.oid, 'pg_class') d) k, (VALUES ('"public"."tasks"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"') AND (k.snap IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(c.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin::text::bigint IN (SELECT x::text::bigint % 4294967296 FROM pg_catalog.pg_snapshot_xip(k.snap) x) OR pg_catalog.age(a.xmin) <= pg_catalog.age((pg_catalog.pg_snapshot_xmax(k.snap)::text::bigint % 4294967296)::text::xid)))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)) THEN
     IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
@@ -337,182 +346,182 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: off on tasks, the second pass is over
+-- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: off on tasks, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" DISABLE TRIGGER "_pgroll_watch_tasks";
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+-- [22] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+-- [23] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- steps 23-61 run in one transaction: clients see all of them or none
+-- steps 24-62 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+-- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [54] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [54] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+-- [55] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [55] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [56] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [56] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+-- [57] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
 --     lock: none on tasks; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
 
--- [57] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [58] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [58] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+-- [59] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [59] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [60] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [60] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+-- [61] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [61] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [62] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 23-61 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 24-62 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [62] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [63] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
