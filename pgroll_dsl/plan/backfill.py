@@ -363,6 +363,85 @@ def _last_sync_trigger(ctx: Context, table: str) -> int:
                for kind in s.kinds())
 
 
+def gather(ctx: Context) -> None:
+    """Every copy of a table before its first sync trigger, where that gives it two passes.
+
+    Each operation's steps come in its order, so a second operation on a table (a second
+    column added, a column added and another retyped) adds its copy after the first one's
+    sync triggers: the table would get a single pass, after the triggers, at about half the
+    speed of its first pass (every row then goes through a BEFORE row trigger,
+    docs/benchmarks.md). Between the table's first sync trigger function and its last sync
+    trigger, its copies' ``ADD COLUMN`` steps (and the marker's) move up to before that
+    function, and its comments and ``NOT VALID`` constraints move down to after that
+    trigger (a constraint made later only holds later; the copies exist before any
+    function that names them). Only when nothing else stands there (any other step, one on
+    another table but trigger DDL, or a step joined to the one before it: the order is
+    left as it was), and only when the table then gets its two passes (``_two_passes``):
+    the fault harness (tests/test_fault_harness.py) writes at every step boundary of each
+    pair of operations on one table.
+    """
+    if not ctx.options.two_passes:
+        return
+    for table in dict.fromkeys(s.table for s in ctx.syncs if s.up is not None):
+        order = _gathered(ctx, table)
+        if order is None:
+            continue
+        saved = (list(ctx.start), dict(ctx.marker_steps), dict(ctx.sync_functions),
+                 dict(ctx.sync_triggers))
+        _reorder(ctx, order)
+        specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
+        if not (direct_assignments(specs) and _two_passes(ctx, table)):
+            ctx.start[:] = saved[0]
+            for kept, was in zip((ctx.marker_steps, ctx.sync_functions, ctx.sync_triggers),
+                                 saved[1:], strict=True):
+                kept.clear()
+                kept.update(was)
+
+
+def _gathered(ctx: Context, table: str) -> list[int] | None:
+    """The new order of start's steps for ``table`` (see :func:`gather`), or ``None``."""
+    first = _first_sync_step(ctx, table)
+    if first is None:
+        return None
+    last = _last_sync_trigger(ctx, table)
+    ref = qualified(ctx.schema, table)
+    copies = [quote_ident(s.up.target) for s in ctx.syncs if s.table == table and s.up]
+    adds = tuple(f"ALTER TABLE {ref} ADD COLUMN {exists}{column} "
+                 for column in (*copies, quote_ident(MARKER)) for exists in ("IF NOT EXISTS ", ""))
+    if any(s.joins_previous for s in ctx.start[first:last + 2]):
+        return None  # a transaction of several steps there: left as it is
+    up: list[int] = []
+    down: list[int] = []
+    for position in range(first, last + 1):
+        step = ctx.start[position]
+        if step.sql.startswith(_TRIGGER_DDL):
+            continue
+        if step.relation != table:
+            return None
+        if step.sql.startswith(adds):
+            up.append(position)
+        elif step.sql.startswith("COMMENT ON ") or (
+                step.sql.startswith(f"ALTER TABLE {ref} ADD CONSTRAINT ")
+                and step.sql.endswith(" NOT VALID")):
+            down.append(position)
+        else:
+            return None
+    if not up:
+        return None
+    moved = {*up, *down}
+    stay = [p for p in range(first, last + 1) if p not in moved]
+    return [*range(first), *up, *stay, *down, *range(last + 1, len(ctx.start))]
+
+
+def _reorder(ctx: Context, order: list[int]) -> None:
+    """Put start's steps in ``order`` (old positions), and the positions kept of them too."""
+    moved_to = {old: new for new, old in enumerate(order)}
+    ctx.start[:] = [ctx.start[old] for old in order]
+    for positions in (ctx.marker_steps, ctx.sync_functions, ctx.sync_triggers):
+        for name, old in positions.items():
+            positions[name] = moved_to[old]
+
+
 def place(ctx: Context) -> None:
     """Put both passes of each two-pass table into start (after ``mark_last_triggers``).
 

@@ -52,6 +52,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         ctx.after_swap.clear()
         ctx.before = ctx.after
     ctx.origin = migration.span
+    backfill.gather(ctx)  # (before finish, which decides which tables get two passes)
     backfill.finish(ctx)
     backfill.mark_last_triggers(ctx)
     backfill.place(ctx)  # (moves start steps: after mark_last_triggers, which uses positions)
