@@ -160,6 +160,18 @@ def test_a_hash_partition_tree_attached_under_a_leaf_level_during_the_first_pass
     assert _skipped(messages) == [], messages
 
 
+def foreign_round_trip(c: Connection, back: Connection | None = None) -> None:
+    """events_2025 moved under f, written through it, moved back (by ``back`` if given)."""
+    c.execute("CREATE TABLE f (LIKE events) PARTITION BY RANGE (at)")
+    c.execute("ALTER TABLE events DETACH PARTITION events_2025")
+    c.execute("ALTER TABLE f ATTACH PARTITION events_2025 "
+              "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    c.execute("UPDATE f SET n = n + 1000 WHERE id = 3")
+    c.execute("ALTER TABLE f DETACH PARTITION events_2025")
+    (back or c).execute("ALTER TABLE events ATTACH PARTITION events_2025 "
+                        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+
+
 def test_a_passed_leaf_written_through_a_foreign_parent_and_moved_back(
         admin_dsn: str, pg_conn: Connection) -> None:
     """A passed leaf moved under another partitioned table, written through it (which fires
@@ -167,17 +179,7 @@ def test_a_passed_leaf_written_through_a_foreign_parent_and_moved_back(
     as the watch made them, nothing was counted, but the leaf's catalog row is younger than
     the watch (was a strict xfail before _Watch.untouched)."""
     _setup(admin_dsn)
-
-    def act(c: Connection) -> None:
-        c.execute("CREATE TABLE f (LIKE events) PARTITION BY RANGE (at)")
-        c.execute("ALTER TABLE events DETACH PARTITION events_2025")
-        c.execute("ALTER TABLE f ATTACH PARTITION events_2025 "
-                  "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-        c.execute("UPDATE f SET n = n + 1000 WHERE id = 3")
-        c.execute("ALTER TABLE f DETACH PARTITION events_2025")
-        c.execute("ALTER TABLE events ATTACH PARTITION events_2025 "
-                  "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-    hook = Hook(admin_dsn, LATE, act)
+    hook = Hook(admin_dsn, LATE, foreign_round_trip)
     messages: list[str] = []
     _start(admin_dsn, hook, messages)
     assert hook.fired and hook.error is None, hook.error

@@ -18,7 +18,7 @@ import pytest
 
 from pgroll_dsl.backends.runner import StepEvent
 from tests.live_helpers import Connection, dsn_of
-from tests.test_review_sized import PLAIN, PLAIN_TEXT
+from tests.test_review_sized import PLAIN, PLAIN_TEXT, foreign_round_trip
 from tests.test_review_watch_partitions import (
     LATE,
     LEAVES,
@@ -49,17 +49,6 @@ def role_dsn(request: pytest.FixtureRequest, admin_dsn: str,
         yield from _owner(pg_conn, admin_dsn)
 
 
-def _foreign_round_trip(c: Connection) -> None:
-    c.execute("CREATE TABLE f (LIKE events) PARTITION BY RANGE (at)")
-    c.execute("ALTER TABLE events DETACH PARTITION events_2025")
-    c.execute("ALTER TABLE f ATTACH PARTITION events_2025 "
-              "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-    c.execute("UPDATE f SET n = n + 1000 WHERE id = 3")
-    c.execute("ALTER TABLE f DETACH PARTITION events_2025")
-    c.execute("ALTER TABLE events ATTACH PARTITION events_2025 "
-              "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-
-
 def _in_early(early: psycopg.Connection[tuple[object, ...]],
               action: Callable[[Connection], object]) -> Callable[[Connection], object]:
     """``action`` in ``early``'s transaction (its xid taken before start), then commit."""
@@ -74,14 +63,7 @@ def _move_back_in_early(early: psycopg.Connection[tuple[object, ...]]
     """Out, written and detached by ``c`` (young rows), attached back by ``early``: the last
     rewrite of every row of the leaf carries the old xid."""
     def run(c: Connection) -> None:
-        c.execute("CREATE TABLE f (LIKE events) PARTITION BY RANGE (at)")
-        c.execute("ALTER TABLE events DETACH PARTITION events_2025")
-        c.execute("ALTER TABLE f ATTACH PARTITION events_2025 "
-                  "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-        c.execute("UPDATE f SET n = n + 1000 WHERE id = 3")
-        c.execute("ALTER TABLE f DETACH PARTITION events_2025")
-        early.execute("ALTER TABLE events ATTACH PARTITION events_2025 "
-                      "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+        foreign_round_trip(c, early)
         early.commit()
     return run
 
@@ -98,7 +80,7 @@ def test_foreign_round_trip_in_a_transaction_older_than_the_watch(
     early = psycopg.connect(admin_dsn)
     early.execute("SELECT pg_current_xact_id()")
     act = (_move_back_in_early(early) if when == "only the move back"
-           else _in_early(early, _foreign_round_trip))
+           else _in_early(early, foreign_round_trip))
     messages: list[str] = []
     try:
         if when != "between the passes":
@@ -223,7 +205,7 @@ def test_round_trip_then_the_catalog_frozen(admin_dsn: str, pg_conn: Connection,
                                             how: str) -> None:
     """Frozen catalog rows keep their raw xmin (age() unchanged): the leaf still reads."""
     _setup(admin_dsn)
-    hook = Hook(admin_dsn, LATE, _foreign_round_trip)
+    hook = Hook(admin_dsn, LATE, foreign_round_trip)
 
     def freeze(c: Connection) -> None:
         for statement in FREEZE[how]:
