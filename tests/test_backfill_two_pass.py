@@ -169,14 +169,17 @@ def test_the_plan_has_two_passes_around_the_triggers() -> None:
         assert any("DROP COLUMN IF EXISTS \"_pgroll_backfilled_by\"" in s.sql for s in phase)
 
 
-def test_two_ops_on_one_table_get_one_pass() -> None:
-    """A later operation adds a copy after an earlier one's triggers: no first pass."""
+def test_two_ops_on_one_table_get_two_passes() -> None:
+    """A later operation's copy is added before the earlier one's triggers (backfill.gather,
+    tests/test_backfill_gather.py): both are filled by the first pass."""
     catalog, _ = apply_migration(Catalog(), migration(SETUP, "01_setup"))
     plan = plan_migration(migration("alter table t add x int up `a * 2`;\n"
                                     "alter table t alter b type int up `length(b)` "
                                     "down `b::text`;", "02_two"), catalog)
-    backfills = [s for s in plan.start if s.kind is StepKind.BACKFILL]
-    assert len(backfills) == 1 and "pass" not in backfills[0].summary
+    backfills = [s.summary for s in plan.start if s.kind is StepKind.BACKFILL]
+    assert len(backfills) == 2 and ", first pass" in backfills[0], backfills
+    first = next(i for i, s in enumerate(plan.start) if ", first pass" in s.summary)
+    assert all(i < first for i, s in enumerate(plan.start) if "ADD COLUMN" in s.sql)
 
 
 @pytest.mark.parametrize("workers", [1, 3])

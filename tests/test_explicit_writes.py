@@ -184,6 +184,10 @@ def test_the_triggers_fire_in_order(started: Any, pg_conn: Connection) -> None:
     names = [r[0] for r in pg_conn.execute(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.t'::regclass "
         "AND NOT tgisinternal ORDER BY tgname COLLATE \"C\"").fetchall()]
+    # (The backfill's watch, a statement trigger disabled after the second pass, is not a
+    # row trigger: the table gets two passes since backfill.gather.)
+    assert "_pgroll_watch_t" in names
+    names.remove("_pgroll_watch_t")
     assert names == ["_pgroll_trigger_000-set_t_x", "_pgroll_trigger_000_t_x",
                      "_pgroll_trigger_001-set_t_b", "_pgroll_trigger_001_t_b",
                      "_pgroll_trigger_down998_t_b",
