@@ -777,13 +777,15 @@ def run_cut(dsn: str, args: list[str], target: str, at_boundary: Callable[[bool]
 def stderr_problems(stderr: str, phase: str, step_named: str, file: Path,
                     notes: tuple[str, ...] = ()) -> list[str]:
     """One ``error:`` line that names the step and the server's reason, ``hint:`` lines
-    that name the recovery, nothing else (but lines starting with ``notes``), no traceback."""
+    that name the recovery, nothing else (but the backfill's own lines, such as a second
+    pass that had nothing to read, and lines starting with ``notes``), no traceback."""
     problems = []
     if "Traceback" in stderr:
         problems.append("a Python traceback on stderr")
     lines = [line for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error: ")]
-    others = [line for line in lines if not line.startswith(("error: ", "hint: ", *notes))]
+    others = [line for line in lines
+              if not line.startswith(("error: ", "hint: ", "backfill ", *notes))]
     if len(errors) != 1:
         problems.append(f"{len(errors)} error lines, expected one")
     if others:
@@ -1537,9 +1539,11 @@ SHORTAGES = {
     "no CREATE on the database": Shortage(
         CHANGE, "REVOKE CREATE ON DATABASE {db} FROM {role}", "create version schema"),
     "no CREATE on schema public": Shortage(
-        CHANGE, "REVOKE CREATE ON SCHEMA public FROM {role}", "trigger function"),
+        # (items gets two passes: the watch's sequence is the first object made in public)
+        CHANGE, "REVOKE CREATE ON SCHEMA public FROM {role}", "backfill watch on items: counts"),
     "TRIGGER revoked from the owner": Shortage(
-        CHANGE, "REVOKE TRIGGER ON public.items FROM {role}", "trigger _pgroll_trigger"),
+        CHANGE, "REVOKE TRIGGER ON public.items FROM {role}",
+        "backfill watch on items: trigger on items"),
     "UPDATE revoked from the owner": Shortage(
         CHANGE, "REVOKE UPDATE ON public.items FROM {role}", "backfill items"),
     "a state table column it cannot update": Shortage(
