@@ -142,7 +142,7 @@ def test_during_a_single_pass(admin_dsn: str, pg_conn: Connection) -> None:
     _again(admin_dsn, pg_conn, text, False)
 
 
-def test_unchanged_partitions_pass_and_say_nothing(admin_dsn: str, pg_conn: Connection) -> None:
+def test_unchanged_partitions_pass(admin_dsn: str, pg_conn: Connection) -> None:
     """The check is a step of start's plan; with the partitions planned, start ends."""
     _setup(admin_dsn, SETUP)
     runner = make_runner(admin_dsn, init=False)

@@ -11,12 +11,13 @@ b72dd2c~1 too). The watch now keeps its last statement's snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
 from pgroll_dsl.backends.runner import StepEvent
+from tests import test_review_watch_partitions as wp
 from tests.live_helpers import Connection, dsn_of
 from tests.test_review_sized import PLAIN, PLAIN_TEXT, foreign_round_trip
 from tests.test_review_watch_partitions import (
@@ -25,7 +26,6 @@ from tests.test_review_watch_partitions import (
     Hook,
     _before_second_pass,
     _complete_and_check,
-    _owner,
     _setup,
     _skipped,
     _start,
@@ -40,13 +40,7 @@ def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
     return dsn_of(pg_dsn, pg_conn)
 
 
-@pytest.fixture(params=["superuser", "owner"])
-def role_dsn(request: pytest.FixtureRequest, admin_dsn: str,
-             pg_conn: Connection) -> Iterator[str]:
-    if request.param == "superuser":
-        yield admin_dsn
-    else:
-        yield from _owner(pg_conn, admin_dsn)
+role_dsn = wp.role_dsn  # superuser, or the tables' owner
 
 
 def _in_early(early: psycopg.Connection[tuple[object, ...]],

@@ -60,7 +60,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     if not options.version_schema:  # the tables change; no schema of views shows them
         views = ViewSteps([], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start]
-    requires = _requires(ctx, start)
+    requires = _requires(ctx, [*start, *ctx.validate])  # (the check reads them: before it)
     start += [*_partitions_check(ctx, requires), *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
