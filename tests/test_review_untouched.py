@@ -248,3 +248,22 @@ def test_moved_out_before_the_watch_and_back_between_the_passes(
     assert "events_2025" not in _skipped(messages)
     assert _wrong(pg_conn) == [], messages
     _complete_and_check(admin_dsn, pg_conn)
+
+
+@pytest.mark.parametrize("comment", [None, "'not a snapshot'", "'100:100:'", "'{}'",
+                                     "'{1,x}'"])
+def test_without_the_digest_nothing_skips(admin_dsn: str, pg_conn: Connection,
+                                          comment: str | None) -> None:
+    """The writes sequence's comment gone (None), or not the watch's digest (a word, the
+    ``pg_snapshot`` text an earlier version kept, braces without a number, a stray letter),
+    before the first second pass: no leaf skips, no error, every copy right."""
+    _setup(admin_dsn)
+    text = "NULL" if comment is None else comment
+    on_step, done = _before_second_pass(admin_dsn, lambda c: c.execute(
+        f"COMMENT ON SEQUENCE public._pgroll_writes_events IS {text}"), leaf=LEAVES[0])
+    messages: list[str] = []
+    _start(admin_dsn, None, messages, on_step=on_step)
+    assert done
+    assert _skipped(messages) == [], messages
+    assert _wrong(pg_conn) == [], messages
+    _complete_and_check(admin_dsn, pg_conn)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,31 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     return conn
 
 
+@contextmanager
+def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """A backfill's ``DO`` block runs with ``check_function_bodies`` off, then the setting is reset.
+
+    PL/pgSQL compiles an inline block at every run, and with the check on it parses each SQL
+    statement of the block at compile time, then again when the statement first runs: about
+    a millisecond of each pass, which counts on a small table (docs/benchmarks.md). The
+    check is a syntax check only; the blocks are the planner's own text and the author's
+    expressions in them were parsed before planning. Trigger functions, which run in
+    clients' writes, are still created with the session's setting.
+    """
+    conn.execute("SET check_function_bodies TO off")
+    try:
+        yield
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.execute("RESET check_function_bodies")
+
+
+def _unchecked(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """A backfill worker's connection, which runs nothing but its share of the block."""
+    conn.execute("SET check_function_bodies TO off")
+    return conn
+
+
 class Executor:
     """Runs steps on one connection; reports backfill progress and lock retries."""
 
@@ -227,7 +253,11 @@ class Executor:
                 self.on_progress(table, self._before, total)
         try:
             if backfill and step.key and self.backfill_workers > 1:
-                self._in_workers(step)
+                with bodies_unchecked(self.conn):
+                    self._in_workers(step)
+            elif backfill:
+                with bodies_unchecked(self.conn):
+                    self._retrying(lambda: self._execute(step), lambda: step, step)
             else:
                 self._retrying(lambda: self._execute(step), lambda: step, step,
                                again=self._again(step))
@@ -269,7 +299,7 @@ class Executor:
         total = self._backfilling[1] if self._backfilling is not None else 0
         try:
             self._statement(step.sql, lambda: run_backfill_workers(
-                lambda: connect(self.session), self.conn, self.session.schema, step,
+                lambda: _unchecked(connect(self.session)), self.conn, self.session.schema, step,
                 self.backfill_workers, total, self.report_progress,
                 retries=self.session.retries, on_note=self.note))
         except psycopg.Error as err:
