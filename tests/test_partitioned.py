@@ -458,6 +458,46 @@ def test_partitions_changed_during_a_migration_refuse_complete(
                        r"\(events_2025, events_2026\)"):
         runner.complete()
     runner.rollback()
-    assert query(pg_conn, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = "
-                          "a.attrelid WHERE c.relname = 'events' AND a.attname LIKE '_pgroll%%' "
-                          "AND NOT a.attisdropped") == [(0,)]
+    # The partition detached meanwhile loses start's columns too: it can be attached again.
+    for table in ("events", "events_2025"):
+        assert query(pg_conn, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = "
+                              "a.attrelid WHERE c.relname = %s AND a.attname LIKE '_pgroll%%' "
+                              "AND NOT a.attisdropped", (table,)) == [(0,)]
+    if "DETACH" in change:
+        pg_conn.execute("ALTER TABLE events ATTACH PARTITION events_2025 "
+                        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+
+
+_ANY_LEFT = ("SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = "
+             "a.attrelid WHERE c.relnamespace = 'public'::regnamespace AND "
+             "a.attname LIKE '\\_pgroll%%' AND NOT a.attisdropped ORDER BY 1, 2")
+
+
+@pytest.mark.parametrize("change, back", [
+    ("ALTER TABLE events DETACH PARTITION events_2026",  # a level with its own partitions
+     "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO "
+     "('2027-01-01')"),
+    ("ALTER TABLE events_2026 DETACH PARTITION events_2026_1",  # a leaf a level down
+     "ALTER TABLE events_2026 ATTACH PARTITION events_2026_1 FOR VALUES WITH (modulus 2, "
+     "remainder 1)"),
+    ("ALTER TABLE events DETACH PARTITION events_2025; DROP TABLE events_2025", None),
+    ("ALTER TABLE events DETACH PARTITION events_2025; CREATE TABLE x (_pgroll_new_kept int); "
+     "ALTER TABLE events_2025 ADD COLUMN _pgroll_new_kept int; "  # now a child of x
+     "ALTER TABLE events_2025 INHERIT x", None),
+])
+def test_rollback_takes_start_columns_from_partitions_that_left(
+        pg_conn: Connection, runner: Runner, change: str, back: str | None) -> None:
+    """Every kind of copy (an added column, a retyped one) and the marker and stamp: gone from
+    each table that was a partition at start, attached or not at rollback, and each detached
+    one can be attached again. A detached table dropped since is no error. A column of the
+    migration's names that the detached table has from a parent of its own stays."""
+    setup(runner)
+    runner.start(migration("alter table events add score int not null up `n + 1`;\n"
+                           "alter table events alter n type bigint up `n` down `n`;",
+                           "02_two"))
+    pg_conn.execute(change)
+    runner.rollback()
+    assert query(pg_conn, _ANY_LEFT) == ([("events_2025", "_pgroll_new_kept"),
+                                          ("x", "_pgroll_new_kept")] if "kept" in change else [])
+    if back is not None:
+        pg_conn.execute(back)

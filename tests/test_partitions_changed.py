@@ -80,11 +80,22 @@ def _stopped(run: Callable[[], object]) -> str:
     return str(failed.value)
 
 
+_COLUMNS = ("SELECT count(*) FROM pg_attribute WHERE attrelid = %s::regclass AND attname ~ "
+            "'^_pgroll' AND NOT attisdropped")
+
+
 def _again(dsn: str, conn: Connection, text: str, detached: bool) -> None:
-    """The failed start was rolled back, leaving nothing; a second one covers every partition."""
+    """The failed start was rolled back, leaving nothing; a second one covers every partition.
+
+    ``detached``: the partition that left the tree during start lost start's columns with
+    the rollback, and can be attached again (a partition has its parent's columns, no more).
+    """
     assert _left(conn) == (0, 0, 0)
-    assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'events'::regclass "
-                        "AND attname ~ '^_pgroll' AND NOT attisdropped").fetchone() == (0,)
+    assert conn.execute(_COLUMNS, ["events"]).fetchone() == (0,)
+    if detached:
+        assert conn.execute(_COLUMNS, ["events_2025"]).fetchone() == (0,)
+        conn.execute("ALTER TABLE events ATTACH PARTITION events_2025 "
+                     "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
     _start(dsn, None, [], text=text)
     assert _wrong(conn) == []
     _finish(dsn)

@@ -11,7 +11,7 @@ wraps complete and rollback into one transaction each (``_contract``).
 from __future__ import annotations
 
 from pgroll_dsl import ir
-from pgroll_dsl.catalog.derived import version_schema
+from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER, NEW_PREFIX, version_schema
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
@@ -26,7 +26,7 @@ from pgroll_dsl.plan.safety import generated
 from pgroll_dsl.plan.triggers import relied_on
 from pgroll_dsl.plan.views import ViewSteps, view_steps
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import do_block, quote_literal
+from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_literal
 
 
 def plan_migration(migration: ir.Migration, catalog: Catalog,
@@ -71,6 +71,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(backfill.drop_steps(ctx))
+    rollback.extend(_left_the_tree(ctx, requires))
     tables = ({t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
               | set(ctx.hidden.values()))
     return Plan(
@@ -173,11 +174,53 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...]) -> list[Step
         f"  IF NOT {partitions_hold(ctx.schema, r)} THEN\n"
         f"    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
         f"{quote_literal(_changed(r))},\n"
-        "      HINT = 'Roll the migration back (pgroll-dsl rollback), then start it again.';\n"
+        "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
+        "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
         "  END IF;" for r in checks)
     tables = ", ".join(r.relation or "" for r in checks)
     return [Step(sql=do_block(body), lock=Lock.NONE, relation=tables, origin=ctx.origin,
                  summary=f"the partitions of {tables} are those start was planned for")]
+
+
+def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
+    """At the end of rollback: start's columns on a partition that left its tree meanwhile.
+
+    Rollback drops the copies, the marker and the stamp from each partitioned table, and the
+    drop reaches the partitions attached then. One detached during the migration keeps them
+    as columns of its own, and could not be attached again (a partition has its parent's
+    columns and no more). Each partition start was planned for that exists and is no longer
+    a partition of its parent loses the columns only a migration names so (not inherited
+    from another parent: a table it joined since keeps what it gave); their constraints and
+    indexes go with them. A partition dropped or renamed since is left alone.
+    """
+    pairs = [(r.relation, partition) for r in requires
+             if r.kind is Requirement.PARTITIONS and r.relation is not None
+             for partition in r.name.split(",") if partition]
+    if not pairs:
+        return []
+    ours = (f"(pg_catalog.starts_with(attname, {quote_literal(NEW_PREFIX)}) OR attname IN "
+            f"({quote_literal(MARKER)}, {quote_literal(BACKFILLED_BY)}))")
+    body = []
+    for parent, partition in pairs:
+        table = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, partition))})"
+        above = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, parent))})"
+        body += [
+            f"  IF {table} IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits "
+            f"WHERE inhrelid = {table} AND inhparent = {above}) THEN",
+            f"    FOR _pgroll_column IN SELECT attname FROM pg_catalog.pg_attribute WHERE "
+            f"attrelid = {table} AND attnum > 0 AND NOT attisdropped AND attinhcount = 0 "
+            f"AND {ours} LOOP",
+            "      EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', "
+            f"{table}, _pgroll_column);",
+            "    END LOOP;",
+            "  END IF;",
+        ]
+    sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_column name;\nBEGIN\n"
+                               + "\n".join(body) + "\nEND\n")
+    parents = ", ".join(sorted({parent for parent, _ in pairs}))
+    return [Step(sql=sql, relation=parents, origin=ctx.origin,
+                 summary=f"drop the columns start added from the partitions of {parents} "
+                 "that left them since")]
 
 
 def _changed(requirement: Requires) -> str:
