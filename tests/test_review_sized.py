@@ -177,7 +177,7 @@ def test_a_passed_leaf_written_through_a_foreign_parent_and_moved_back(
     """A passed leaf moved under another partitioned table, written through it (which fires
     that table's statement triggers only) and moved back: the tree and its trigger rows are
     as the watch made them, nothing was counted, but the leaf's catalog row is younger than
-    the watch (was a strict xfail before _Watch.untouched)."""
+    the watch (was a strict xfail before Watch.untouched)."""
     _setup(admin_dsn)
     hook = Hook(admin_dsn, LATE, foreign_round_trip)
     messages: list[str] = []
@@ -215,7 +215,7 @@ def test_a_plain_table_written_through_a_passing_inheritance_parent(
         admin_dsn: str, pg_conn: Connection) -> None:
     """Made an inheritance child during its first pass, written through the parent, made
     NO INHERIT before the pass ends: both ends see no parent, nothing was counted, but its
-    attribute rows are younger than the watch (was a strict xfail before _Watch.untouched)."""
+    attribute rows are younger than the watch (was a strict xfail before Watch.untouched)."""
     _setup(admin_dsn, PLAIN)
 
     def act(c: Connection) -> None:

@@ -1,4 +1,4 @@
-"""Adversarial review of b72dd2c (``_Watch.untouched``): the second pass skips only when no
+"""Adversarial review of b72dd2c (``Watch.untouched``): the second pass skips only when no
 pg_class or pg_attribute row of its leaf or of a table above it is younger than the watch.
 
 Every test checks the data: each row's copy equals ``up`` of its current values

@@ -325,6 +325,17 @@ class Catalog:
                          else (partition,))
         return tuple(sorted(found, key=lambda t: t.name))
 
+    def tree(self, physical: str) -> set[str]:
+        """The table with this physical name and every partition below it, by physical name."""
+        names = {physical}
+        below = [t for t in self.tables if t.physical == physical][:1]
+        while below:
+            current = below.pop()
+            for partition in self.partitions(current.name):
+                names.add(partition.physical)
+                below.append(partition)
+        return names
+
     def with_table(self, table: Table) -> Catalog:
         """A copy with ``table`` added or replaced (matched by virtual name)."""
         others = tuple(t for t in self.tables if t.name != table.name)

@@ -84,9 +84,10 @@ from pgroll_dsl.plan.triggers import (
     trigger_function_sql,
     trigger_sql,
 )
-from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.plan.watch import Watch, passed, unwatch_steps, watch_steps
+from pgroll_dsl.sql.ddl import current_setting, qualified
 from pgroll_dsl.sql.expressions import NON_VOLATILE_FUNCTIONS, calls, column_references
-from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_ident, quote_literal
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 # For this transaction only: no trigger fires, ours (the batch writes what they would) nor the
 # table's own.
@@ -204,125 +205,6 @@ def finish(ctx: Context) -> None:
     ctx.late_start[:] = steps
 
 
-def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
-    """What lets the second pass skip its read of a table no one wrote during the first.
-
-    That read (every row's ``xmin``, and the hint bits it sets) costs about a tenth of the
-    first pass, and finds nothing on a table no client writes meanwhile. In one transaction
-    before the first pass: a statement trigger on the table and on each of its partitions
-    (a statement fires the triggers of the table it names only), whose function counts in a
-    sequence (``nextval``, which no rollback undoes) every statement that may write the
-    tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set: not a
-    statement a user's trigger makes on the backfill's write, one trigger deeper); and a
-    sequence for each leaf that its first pass counts in when it reaches the end of the
-    leaf. The trigger fires whatever ``session_replication_role`` (``ENABLE ALWAYS``). A
-    leaf's second pass reads nothing when its first pass reached its end, no statement was
-    counted, every table of the tree still has the trigger as it was made, in the watch's
-    own transaction (a partition attached since has none; one disabled and enabled again
-    meanwhile, as ``pg_restore --disable-triggers`` does, has another row), and the tree had
-    no inheritance parent, nor a table a logical replication subscription writes (its
-    worker fires no statement trigger), while its first pass ran, nor has now (see
-    ``_Body._skip``). A statement trigger fires for every kind of write (INSERT, UPDATE,
-    DELETE, TRUNCATE, COPY, MERGE, a view's, a rule's, a foreign key's action). The
-    function runs as its owner
-    (SECURITY DEFINER, a fixed ``search_path``): a client may write the table without any
-    right on the sequences.
-    """
-    name, writes_name, _ = watch_names(table)
-    trigger, writes = qualified(ctx.schema, name), qualified(ctx.schema, writes_name)
-    body = "\n".join([
-        "",
-        "BEGIN",
-        # The backfill's own statement counts nothing (its setting is set), but a statement
-        # it sets off, a user's trigger writing the table, does (one trigger deeper).
-        f"  IF COALESCE({_setting(BACKFILL_SETTING)}, '') = '' OR pg_catalog.pg_trigger_depth() "
-        "> 1 THEN",
-        f"    PERFORM pg_catalog.nextval({quote_literal(writes)}::pg_catalog.regclass);",
-        "  END IF;",
-        "  RETURN NULL;",
-        "END",
-        "",
-    ])
-    why = f"backfill watch on {table}"
-    steps = [
-        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, relation=table,
-             summary=f"{why}: counts the statements that write it", origin=ctx.origin),
-        *(Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {qualified(ctx.schema, _passed(leaf))}",
-               lock=Lock.NONE, relation=leaf, summary=f"{why}: counts the runs that reach the "
-               f"end of {leaf}", origin=ctx.origin) for leaf in leaves),
-        Step(sql=f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger\n"
-             "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n"
-             f"AS {dollar_quote(body, 'pgroll')}", lock=Lock.NONE,
-             summary=f"{why}: function", origin=ctx.origin),
-        *(step for member in _members(ctx, table) for step in (
-            Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE "
-                 f"OR DELETE OR TRUNCATE ON {qualified(ctx.schema, member)} FOR EACH STATEMENT "
-                 f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE,
-                 relation=member, summary=f"{why}: trigger on {member}", origin=ctx.origin),
-            # Also for a client with session_replication_role = replica (a bulk load that
-            # skips foreign keys). (A logical replication worker fires no statement trigger
-            # at all: see _Body._unwatched.)
-            Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} ENABLE ALWAYS TRIGGER "
-                 f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
-                 summary=f"{why}: the trigger fires in every replication role",
-                 origin=ctx.origin))),
-        # Last, so that the snapshot is taken as late as it can be (see _Watch.untouched).
-        Step(sql=do_block(f"  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', "
-                          f"{quote_literal(writes)}, {_RUNNING});"),
-             lock=Lock.NONE, relation=table, origin=ctx.origin,
-             summary=f"{why}: the transactions still running now (what they change in the "
-             "catalog counts as changed after the watch began)"),
-    ]
-    return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
-
-
-# The watch's snapshot, digested for the skip's check (_Watch.untouched): an ``xid[]``, the
-# first transaction id not yet given out, then those still running (an ``xid8``'s low 32
-# bits are its ``xid``). Parsing a ``pg_snapshot`` and taking it apart again at every
-# second pass cost half a millisecond of a few.
-_RUNNING = ("(SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::"
-            "pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid "
-            "FROM pg_catalog.pg_snapshot_xip(s) x))::text FROM pg_catalog.pg_current_snapshot() s)")
-_RUNNING_FORM = "^[{][0-9]+(,[0-9]+)*[}]$"  # what the check reads as the digest, else no skip
-
-
-def _passed(leaf: str) -> str:
-    return watch_names(leaf)[2]
-
-
-def _members(ctx: Context, table: str) -> list[str]:
-    """The table, then its partitions (every level) in name order."""
-    return [table, *sorted(_tree(ctx, table) - {table})]
-
-
-def _unwatch_steps(ctx: Context, table: str) -> list[Step]:
-    """Right after the second pass: the watch costs each statement a call; none needs it now.
-
-    (About 20 microseconds, a tenth of a one-row ``UPDATE``: measured, docs/benchmarks.md.)
-    Disabled, not dropped: ``DISABLE TRIGGER`` takes the lock the sync triggers took, which
-    lets clients read; complete and rollback drop it. One transaction for the whole tree.
-    """
-    name = quote_ident(watch_names(table)[0])
-    steps = [Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} DISABLE TRIGGER {name}",
-                  lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
-                  summary=f"backfill watch on {table}: off on {member}, the second pass is over",
-                  origin=ctx.origin) for member in _members(ctx, table)]
-    return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
-
-
-def _tree(ctx: Context, table: str) -> set[str]:
-    """The table and every partition below it, by physical name."""
-    names = {table}
-    parent = next((t for t in ctx.before.tables if t.physical == table), None)
-    below = [parent] if parent is not None else []
-    while below:
-        current = below.pop()
-        for partition in ctx.before.partitions(current.name):
-            names.add(partition.physical)
-            below.append(partition)
-    return names
-
-
 def _first_sync_step(ctx: Context, table: str) -> int | None:
     positions = [ctx.sync_functions[s.named(kind)] for s in ctx.syncs if s.table == table
                  for kind in s.kinds()]
@@ -361,7 +243,7 @@ def _two_passes(ctx: Context, table: str) -> bool:
         adds = _adds(ref, spec.up.target)
         if not any(s.sql.startswith(adds) for s in ctx.start[:first]):
             return False
-    tree = _tree(ctx, table)
+    tree = ctx.before.tree(table)
     return not any(s.cost is Cost.BUILD_LOCKED and s.relation in tree
                    for s in (*ctx.start, *ctx.late_start))
 
@@ -474,7 +356,7 @@ def place(ctx: Context) -> None:
     if not ctx.first_pass:
         return
     # Each two-pass table's second-pass steps (one per leaf partition) leave the late steps.
-    trees = {table: _tree(ctx, table) for table in ctx.first_pass}
+    trees = {table: ctx.before.tree(table) for table in ctx.first_pass}
     seconds: dict[str, list[Step]] = {table: [] for table in ctx.first_pass}
     late: list[Step] = []
     for step in ctx.late_start:
@@ -487,7 +369,7 @@ def place(ctx: Context) -> None:
         first = _first_sync_step(ctx, table)
         assert first is not None
         inserts.append((_last_sync_trigger(ctx, table) + 1,
-                        [*seconds[table], *_unwatch_steps(ctx, table)]))
+                        [*seconds[table], *unwatch_steps(ctx, table)]))
         inserts.append((first, firsts))
     for position, steps in sorted(inserts, key=lambda pair: pair[0], reverse=True):
         ctx.start[position:position] = steps
@@ -538,83 +420,11 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # stamp), whatever its marker says: the first pass clears the marker with no trigger
     # to set it again on a client's write.
     rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
-    watched = (_Watch(schema, watch, _passed(table), partitioned=watch != table)
+    watched = (Watch(schema, watch, passed(table), partitioned=watch != table)
                if watch else None)
     body = _Body(target, quote_literal(table), rows, fast, options, mode, watched)
     text = body.keyed(key, integer) if key else body.by_pages()
     return "DO " + dollar_quote(text, "pgroll_backfill")
-
-
-@dataclass(frozen=True, slots=True)
-class _Watch:
-    """What a watched pass keeps or reads (see :func:`watch_steps`)."""
-
-    schema: str
-    table: str  # the watched table: the pass's own, or its partitioned parent
-    passed: str  # the sequence that counts this leaf's first passes to its end
-    partitioned: bool = False  # the table has partitions (each has the trigger too)
-
-    @property
-    def trigger(self) -> str:
-        return watch_names(self.table)[0]
-
-    @property
-    def writes(self) -> str:
-        return watch_names(self.table)[1]
-
-    def regclass(self) -> str:
-        return f"{quote_literal(qualified(self.schema, self.table))}::pg_catalog.regclass"
-
-    def sequence(self, name: str) -> str:
-        """The watch's sequence ``name`` (``NULL`` if it is not there)."""
-        return f"pg_catalog.to_regclass({quote_literal(qualified(self.schema, name))})"
-
-    def original(self, relation: str, alias: str) -> str:
-        """``relation`` has the watch's trigger as its transaction made it (enabled ALWAYS).
-
-        That transaction made the writes sequence too: the two catalog rows have its
-        ``xmin``. (A trigger disabled and enabled again has another.)
-        """
-        return (f"EXISTS (SELECT FROM pg_catalog.pg_trigger {alias} JOIN pg_catalog.pg_class "
-                f"{alias}_s ON {alias}_s.oid = {self.sequence(self.writes)} AND {alias}.xmin "
-                f"OPERATOR(pg_catalog.=) {alias}_s.xmin WHERE {alias}.tgrelid = {relation} AND "
-                f"{alias}.tgname = {quote_literal(self.trigger)} AND {alias}.tgenabled = 'A')")
-
-    def untouched(self, leaf: str) -> str:
-        """No catalog row of ``leaf`` or above it may have been written since the watch began.
-
-        ``leaf``: a ``regclass``. A table taken out of the tree and put back (``DETACH`` and
-        ``ATTACH PARTITION`` rewrite its ``pg_class`` row), or made an inheritance child for
-        a while (``INHERIT`` and ``NO INHERIT`` rewrite its ``pg_attribute`` rows), may have
-        been written through another parent meanwhile, which fires that parent's statement
-        triggers only: the tree looks as the watch made it again
-        (tests/test_review_sized.py). Which rows are that recent: not the watch's own
-        transaction's (the writes sequence's row has its ``xmin``), but those of a
-        transaction the watch's last statement saw running (its snapshot, digested as the
-        sequence's comment: ``_RUNNING``; one with an older transaction id may commit
-        later, tests/test_review_untouched.py) or that began after it. ``ANALYZE``,
-        ``VACUUM`` and ``CREATE INDEX`` update ``pg_class`` in place (the same ``xmin``);
-        ``GRANT`` and most of ``ALTER TABLE`` write a new row, and the second pass then
-        reads (safe, slower). Start itself writes neither row between the watch and the
-        second pass: only trigger functions and triggers stand there, and the watch's
-        trigger has already set ``relhastriggers``. Without a well-formed comment, nothing
-        skips.
-        """
-        members = (f"pg_catalog.pg_partition_ancestors({leaf}) m" if self.partitioned
-                   else f"(VALUES ({leaf}::pg_catalog.oid)) m(relid)")
-        recent = ("{0}.xmin OPERATOR(pg_catalog.<>) s.xmin AND ({0}.xmin OPERATOR(pg_catalog.=) "
-                  "ANY (k.running) OR pg_catalog.age({0}.xmin) <= pg_catalog.age(k.running[1]))")
-        # The comment read from pg_description itself (obj_description is an SQL function,
-        # planned at each call); a LEFT JOIN: without a comment, no skip.
-        return (f"NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE "
-                f"WHEN d.description ~ {quote_literal(_RUNNING_FORM)} THEN d.description::"
-                "pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE "
-                "d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                f"AND d.objsubid = 0) k ON true, {members}\n      WHERE s.oid = "
-                f"{self.sequence(self.writes)} AND (k.running IS NULL\n      OR EXISTS (SELECT "
-                f"FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND {recent.format('c')})\n"
-                "      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
-                f"m.relid AND {recent.format('a')})))")
 
 
 def _tree_cte(root: str) -> str:
@@ -633,7 +443,7 @@ class _Body:
     fast: str  # ``copy = (expression), ...``; empty: the triggers compute the copies
     options: PlanOptions
     mode: str = ONLY  # FIRST: before the sync triggers; SECOND: after a FIRST
-    watch: _Watch | None = None  # a watched pass (``watch_steps``)
+    watch: Watch | None = None  # a watched pass (``watch_steps``)
 
     @property
     def size(self) -> int:
@@ -769,7 +579,8 @@ class _Body:
         passed = quote_literal(qualified(self.watch.schema, self.watch.passed))
         return [
             f"  PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass)",
-            f"    WHERE {_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched",
+            f"    WHERE {current_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' "
+            "AND NOT _pgroll_unwatched",
             f"      AND NOT {self._unwatched()};",
         ]
 
@@ -799,7 +610,7 @@ class _Body:
         trigger row the watch's own transaction made (none attached since, no inheritance
         child without it, none disabled and enabled again), and nothing writes the tree
         without firing it (``_unwatched``), nor did since the watch began
-        (``_Watch.untouched``: no table on the way from this one to the root left the tree
+        (``Watch.untouched``: no table on the way from this one to the root left the tree
         and came back, nor had an inheritance parent for a while). Checked first: the probe
         and the rest are not needed then (a few milliseconds, which count on a small table).
         """
@@ -821,7 +632,8 @@ class _Body:
             f"    AND NOT EXISTS ({below})",
             f"    AND {watch.untouched(f'{quote_literal(self.target)}::pg_catalog.regclass')}",
             f"    AND NOT {self._unwatched()} THEN",
-            f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN  -- said once, not by each worker",
+            f"    IF {current_setting(f'{FROM_SETTING}0')} IS NULL THEN  "
+            "-- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
             f"began: nothing left', {self.table_literal};",
             "    END IF;",
@@ -966,8 +778,8 @@ class _Body:
             # was filled by them. Without this bound a table that gets inserts faster than a
             # batch takes would be chased for ever.
             f"  SELECT {keys} INTO {', '.join(last)} FROM {table} ORDER BY {descending} LIMIT 1;",
-            f"  IF {_setting(f'{FROM_SETTING}0')} IS NOT NULL THEN",
-            *(f"    {v} := {_setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
+            f"  IF {current_setting(f'{FROM_SETTING}0')} IS NOT NULL THEN",
+            *(f"    {v} := {current_setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
             f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
             "  ELSE  -- the whole table, or the first worker's share",
             f"    {first} ORDER BY {keys} LIMIT 1;",
@@ -1040,9 +852,9 @@ class _Body:
         together they cover every key whatever clients do meanwhile.
         """
         return [
-            f"  IF {_setting(SLICE_SETTING)} = 'on' THEN",
-            f"    _pgroll_bounded := {_setting(f'{TO_SETTING}0')} IS NOT NULL;",
-            *(f"    {v} := {_setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
+            f"  IF {current_setting(SLICE_SETTING)} = 'on' THEN",
+            f"    _pgroll_bounded := {current_setting(f'{TO_SETTING}0')} IS NOT NULL;",
+            *(f"    {v} := {current_setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
             "  END IF;",
         ]
 
@@ -1055,7 +867,7 @@ class _Body:
         """
         return [
             "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
-            f"    IF {_setting(f'{FROM_SETTING}0')} IS NULL THEN",
+            f"    IF {current_setting(f'{FROM_SETTING}0')} IS NULL THEN",
             *(f"  {line}" for line in self._pages_loop()),
             "    END IF;",
             "    RETURN;",
@@ -1120,10 +932,6 @@ _PAGE_VARIABLES = ["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;",
                    "  _pgroll_files oid[];"]
 
 
-def _setting(name: str) -> str:
-    return f"pg_catalog.current_setting({quote_literal(name)}, true)"
-
-
 def progress_rows(detail: str | None) -> int | None:
     """The rows done so far, from a backfill NOTICE's detail (``None``: not one of ours)."""
     return int(detail) if detail is not None and detail.isdigit() else None
@@ -1182,7 +990,7 @@ def drop_steps(ctx: Context) -> list[Step]:
     for physical, firsts in sorted(ctx.first_pass.items()):
         leaves = [s.relation for s in firsts if s.kind is StepKind.BACKFILL and s.relation]
         name, writes, _ = watch_names(physical)
-        counts = ", ".join(qualified(ctx.schema, n) for n in (writes, *map(_passed, leaves)))
+        counts = ", ".join(qualified(ctx.schema, n) for n in (writes, *map(passed, leaves)))
         steps += [
             Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, name)}() CASCADE",
                  summary=f"drop the backfill watch on {physical}", relation=physical,

@@ -48,3 +48,8 @@ def comment_on(kind: str, target: str, text: str | None) -> str:
     """``COMMENT ON COLUMN|TABLE target IS 'text'`` (or ``IS NULL``)."""
     value = quote_literal(text) if text is not None else "NULL"
     return f"COMMENT ON {kind} {target} IS {value}"
+
+
+def current_setting(name: str) -> str:
+    """The value of the setting ``name`` in this session, ``NULL`` if it was never set."""
+    return f"pg_catalog.current_setting({quote_literal(name)}, true)"
