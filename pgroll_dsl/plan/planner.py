@@ -188,14 +188,16 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
     Rollback drops the copies, the marker and the stamp from each partitioned table, and the
     drop reaches the partitions attached then. One detached during the migration keeps them
     as columns of its own, and could not be attached again (a partition has its parent's
-    columns and no more). Each partition start was planned for that exists and is no longer
-    a partition of its parent loses the columns only a migration names so (not inherited
-    from another parent: a table it joined since keeps what it gave); their constraints and
-    indexes go with them. A partition dropped or renamed since is left alone.
+    columns and no more). Each partition start was planned for (those ``requires`` checks)
+    that exists and is no longer a partition of its parent loses the columns only a
+    migration names so (not inherited from another parent: a table it joined since keeps
+    what it gave); their constraints and indexes go with them. A partition dropped or
+    renamed since is left alone, and one with an object of its own on those columns (a view
+    over the archived table) keeps them, with a warning: the rollback itself goes on.
     """
-    pairs = [(r.relation, partition) for r in requires
-             if r.kind is Requirement.PARTITIONS and r.relation is not None
-             for partition in r.name.split(",") if partition]
+    checked = {r.relation for r in requires if r.kind is Requirement.PARTITIONS}
+    pairs = [(table.physical, partition.physical) for table in ctx.before.tables
+             if table.physical in checked for partition in ctx.before.partitions(table.name)]
     if not pairs:
         return []
     ours = (f"(pg_catalog.starts_with(attname, {quote_literal(NEW_PREFIX)}) OR attname IN "
@@ -207,12 +209,18 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
         body += [
             f"  IF {table} IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits "
             f"WHERE inhrelid = {table} AND inhparent = {above}) THEN",
-            f"    FOR _pgroll_column IN SELECT attname FROM pg_catalog.pg_attribute WHERE "
+            "    BEGIN",
+            f"      FOR _pgroll_column IN SELECT attname FROM pg_catalog.pg_attribute WHERE "
             f"attrelid = {table} AND attnum > 0 AND NOT attisdropped AND attinhcount = 0 "
             f"AND {ours} LOOP",
-            "      EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', "
+            "        EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', "
             f"{table}, _pgroll_column);",
-            "    END LOOP;",
+            "      END LOOP;",
+            "    EXCEPTION WHEN dependent_objects_still_exist THEN",
+            "      RAISE WARNING 'table % left the partitions of % during the migration and "
+            "keeps the columns start added: %', "
+            f"{quote_literal(partition)}, {quote_literal(parent)}, SQLERRM;",
+            "    END;",
             "  END IF;",
         ]
     sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_column name;\nBEGIN\n"

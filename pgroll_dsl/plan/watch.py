@@ -93,11 +93,15 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
 
 # The watch's snapshot, digested for the skip's check (Watch.untouched): an ``xid[]``, the
 # first transaction id not yet given out, then those still running (an ``xid8``'s low 32
-# bits are its ``xid``). Parsing a ``pg_snapshot`` and taking it apart again at every
-# second pass cost half a millisecond of a few.
+# bits are its ``xid``), then every transaction id that holds its lock now: a snapshot lists
+# top-level transactions only, and the catalog rows a subtransaction writes carry its own id
+# (tests/test_review_digest_and_detached.py). Parsing a ``pg_snapshot`` and taking it apart
+# again at every second pass cost half a millisecond of a few.
 _RUNNING = ("(SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::"
             "pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid "
-            "FROM pg_catalog.pg_snapshot_xip(s) x))::text FROM pg_catalog.pg_current_snapshot() s)")
+            "FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM "
+            "pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text "
+            "FROM pg_catalog.pg_current_snapshot() s)")
 _RUNNING_FORM = "^[{][0-9]+(,[0-9]+)*[}]$"  # what the check reads as the digest, else no skip
 
 
@@ -181,17 +185,20 @@ class Watch:
         ``GRANT`` and most of ``ALTER TABLE`` write a new row, and the second pass then
         reads (safe, slower). Start itself writes neither row between the watch and the
         second pass: only trigger functions and triggers stand there, and the watch's
-        trigger has already set ``relhastriggers``. Without a well-formed comment, nothing
-        skips.
+        trigger has already set ``relhastriggers``. Without a well-formed comment of the watch's own
+        transaction, nothing skips.
         """
         members = (f"pg_catalog.pg_partition_ancestors({leaf}) m" if self.partitioned
                    else f"(VALUES ({leaf}::pg_catalog.oid)) m(relid)")
         recent = ("{0}.xmin OPERATOR(pg_catalog.<>) s.xmin AND ({0}.xmin OPERATOR(pg_catalog.=) "
                   "ANY (k.running) OR pg_catalog.age({0}.xmin) <= pg_catalog.age(k.running[1]))")
         # The comment read from pg_description itself (obj_description is an SQL function,
-        # planned at each call); a LEFT JOIN: without a comment, no skip.
+        # planned at each call); a LEFT JOIN: without a comment, no skip. Only the watch's
+        # own transaction's comment counts (its row has the sequence's xmin): one another
+        # role wrote could say anything, or not be an xid[] at all.
         return (f"NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE "
-                f"WHEN d.description ~ {quote_literal(_RUNNING_FORM)} THEN d.description::"
+                "WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ "
+                f"{quote_literal(_RUNNING_FORM)} THEN d.description::"
                 "pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE "
                 "d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
                 f"AND d.objsubid = 0) k ON true, {members}\n      WHERE s.oid = "
