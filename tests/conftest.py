@@ -8,6 +8,8 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from tests.live_helpers import Connection, dsn_of
+
 pytest_plugins = ["tests.postgres"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,3 +41,9 @@ class DSLSnapshot(SingleFileSnapshotExtension):
 def dsl_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots stored as DSL files (``pytest --snapshot-update`` accepts changes)."""
     return snapshot.use_extension(DSLSnapshot)
+
+
+@pytest.fixture
+def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
+    """A connection string for the test's own database (``pg_dsn`` names the server's)."""
+    return dsn_of(pg_dsn, pg_conn)

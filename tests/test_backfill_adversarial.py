@@ -41,7 +41,6 @@ from tests.live_helpers import (
     Connection,
     apply,
     client,
-    dsn_of,
     make_runner,
     migration,
     table_rows,
@@ -79,11 +78,6 @@ def _owner(pg_conn: Connection, dsn: str) -> Iterator[str]:
         pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
         pg_conn.execute(f'DROP OWNED BY "{role}"')
         pg_conn.execute(f'DROP ROLE "{role}"')
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 @pytest.fixture

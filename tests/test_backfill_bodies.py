@@ -27,10 +27,11 @@ def _step(sql: str, kind: StepKind) -> Step:
 
 def _executor(pg_dsn: str, pg_conn: Connection) -> tuple[live.Executor, list[str]]:
     pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
-    conn = live.connect(live.Session(url=dsn_of(pg_dsn, pg_conn)))
+    session = live.Session(url=dsn_of(pg_dsn, pg_conn))
+    conn = live.connect(session)
     seen: list[str] = []
     conn.add_notice_handler(lambda d: seen.append(d.message_primary or ""))
-    return live.Executor(conn, live.Session(url=dsn_of(pg_dsn, pg_conn))), seen
+    return live.Executor(conn, session), seen
 
 
 def test_a_backfill_block_runs_unchecked_and_the_setting_comes_back(

@@ -31,7 +31,7 @@ from pgroll_dsl.catalog.replay import apply_migration
 from pgroll_dsl.plan.model import StepKind
 from pgroll_dsl.plan.planner import plan_migration
 from tests import fault_model as fm
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import Connection, apply, client, make_runner, migration
 
 pytestmark = pytest.mark.postgres
 
@@ -137,11 +137,6 @@ def _expected(conn: Connection) -> None:
     index = conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
                          "'public._pgroll_dup_t_u_key'::regclass").fetchone()
     assert index == (True,)
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def test_the_plan_has_two_passes_around_the_triggers() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import Connection, apply, client, make_runner, migration
 
 pytestmark = pytest.mark.postgres
 
@@ -94,11 +94,6 @@ WRITES: dict[str, Callable[[Connection], object]] = {
         c.execute("DELETE FROM public.t WHERE id = 9"),
         c.execute("INSERT INTO public.t (id, v, pid) VALUES (9, 999, 3)")),
 }
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 class _Writer:

@@ -25,7 +25,6 @@ from tests.live_helpers import (
     Connection,
     apply,
     client,
-    dsn_of,
     make_runner,
     migration,
     triggers_and_functions,
@@ -40,11 +39,6 @@ MARKER = "_pgroll_needs_backfill"
 # not backfilled carry it), and a type change with both directions.
 TWO = ("alter table t add x bigint default 5 up `a * 2`;\n"
        "alter table t alter b type int up `b::int` down `b::text`;")
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from pgroll_dsl.backends.runner import CommandError, StepEvent
 from pgroll_dsl.plan.model import StepKind
-from tests.live_helpers import Connection, client, dsn_of, make_runner, migration
+from tests.live_helpers import Connection, client, make_runner, migration
 from tests.test_review_watch_partitions import (
     EVENTS,
     NEW,
@@ -67,11 +67,6 @@ CHANGES: dict[str, Callable[[Connection], None]] = {
     "created at the root": _created, "attached at the root": _attached,
     "created under the level between": _created_below, "detached": _detached,
 }
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def _stopped(run: Callable[[], object]) -> str:

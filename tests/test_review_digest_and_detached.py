@@ -35,11 +35,6 @@ from tests.test_review_watch_partitions import (
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
-
-
 # --- 79b75f6: the digest ----------------------------------------------------------------------
 
 

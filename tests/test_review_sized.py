@@ -47,11 +47,6 @@ PLAIN_TEXT = "alter table t add w int not null up `n * 2`;"
 WATCH = "_pgroll_watch_events"
 
 
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
-
-
 def _new_version_wrong(dsn: str, table: str) -> list[tuple[Any, ...]]:
     with client(dsn, NEW) as new:
         return new.execute(f"SELECT id, n, w FROM {table} WHERE w IS DISTINCT FROM n * 2"

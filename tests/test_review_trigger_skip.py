@@ -26,7 +26,6 @@ from tests.live_helpers import (
     always_firing,
     apply,
     client,
-    dsn_of,
     make_runner,
     migration,
 )
@@ -35,11 +34,6 @@ pytestmark = pytest.mark.postgres
 
 OLD = "public_01_setup"
 NEW = "public_02_x"
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def _rows(conn: Connection, table: str) -> list[tuple[Any, ...]]:

@@ -21,7 +21,6 @@ from tests.live_helpers import (
     after_the_triggers,
     apply,
     client,
-    dsn_of,
     make_runner,
     migration,
 )
@@ -30,11 +29,6 @@ pytestmark = pytest.mark.postgres
 
 OLD = "public_01_setup"
 NEW = "public_02_two"
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def _triggers_on(conn: Connection, table: str) -> int:

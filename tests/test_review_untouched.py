@@ -18,7 +18,7 @@ import pytest
 
 from pgroll_dsl.backends.runner import StepEvent
 from tests import test_review_watch_partitions as wp
-from tests.live_helpers import Connection, dsn_of
+from tests.live_helpers import Connection
 from tests.test_review_sized import PLAIN, PLAIN_TEXT, foreign_round_trip
 from tests.test_review_watch_partitions import (
     LATE,
@@ -33,11 +33,6 @@ from tests.test_review_watch_partitions import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 role_dsn = wp.role_dsn  # superuser, or the tables' owner

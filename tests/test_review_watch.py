@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from tests import fault_model as fm
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import Connection, apply, client, make_runner, migration
 
 pytestmark = pytest.mark.postgres
 
@@ -31,11 +31,6 @@ SETUP = ("create table p (id int primary key);\n"
 MIGRATION = "alter table t add w bigint not null up `v * 1000 + coalesce(pid, 0)`;"
 ROWS = 400
 SKIPPED = "no statement wrote it since the first pass began"
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def _seed(conn: Connection, table: str = "public.t") -> None:

@@ -21,7 +21,7 @@ from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.backends.runner import CommandError, StepEvent
 from tests import fault_model as fm
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.live_helpers import Connection, apply, client, make_runner, migration
 
 pytestmark = pytest.mark.postgres
 
@@ -50,11 +50,6 @@ insert into events select g, date '2025-01-01' + (g % 900), (array['a','b','c'])
 """
 LEAVES = ["events_2025", "events_2026_a", "events_2026_b0", "events_2026_b1",
           "events_2026_other", "events_rest"]
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 def _owner(pg_conn: Connection, dsn: str) -> Iterator[str]:

@@ -24,7 +24,6 @@ from tests.live_helpers import (
     always_firing,
     apply,
     client,
-    dsn_of,
     make_runner,
     migration,
 )
@@ -68,11 +67,6 @@ WRITES: list[tuple[str, str]] = [
     ("public", "UPDATE {t} SET a = a * 3 WHERE id = {id}"),
     ("public", "UPDATE {t} SET id = id + 500 WHERE id = {id}"),
 ]
-
-
-@pytest.fixture
-def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
-    return dsn_of(pg_dsn, pg_conn)
 
 
 @pytest.fixture(params=list(CASES))

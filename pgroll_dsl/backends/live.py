@@ -1,7 +1,8 @@
 """The live executor: runs a Plan's steps, exactly as the plan file shows them.
 
 One dedicated connection in autocommit mode (``CREATE INDEX CONCURRENTLY`` and the backfill's
-per-batch COMMIT need it), with ``lock_timeout`` on every statement. A step that needs a lock
+per-batch COMMIT need it), with ``lock_timeout`` on every statement; a backfill's block runs with
+``check_function_bodies`` off (``bodies_unchecked``). A step that needs a lock
 that blocks clients (``SHARE ROW EXCLUSIVE`` and stronger) first waits, without asking for it,
 until no other transaction holds a lock that conflicts: a request waiting in the lock queue
 would make every later client wait behind it. Then it asks, bounded by ``lock_timeout``; one
@@ -15,7 +16,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +153,9 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     return conn
 
 
+_UNCHECKED = "SET check_function_bodies TO off"
+
+
 @contextmanager
 def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
     """A backfill's ``DO`` block runs with ``check_function_bodies`` off, then the setting is reset.
@@ -163,7 +167,7 @@ def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
     expressions in them were parsed before planning. Trigger functions, which run in
     clients' writes, are still created with the session's setting.
     """
-    conn.execute("SET check_function_bodies TO off")
+    conn.execute(_UNCHECKED)
     try:
         yield
     finally:
@@ -173,7 +177,7 @@ def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 def _unchecked(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """A backfill worker's connection, which runs nothing but its share of the block."""
-    conn.execute("SET check_function_bodies TO off")
+    conn.execute(_UNCHECKED)
     return conn
 
 
@@ -253,14 +257,11 @@ class Executor:
                 self.on_progress(table, self._before, total)
         try:
             if backfill and step.key and self.backfill_workers > 1:
-                with bodies_unchecked(self.conn):
-                    self._in_workers(step)
-            elif backfill:
-                with bodies_unchecked(self.conn):
-                    self._retrying(lambda: self._execute(step), lambda: step, step)
+                self._in_workers(step)  # on connections of their own, unchecked (_unchecked)
             else:
-                self._retrying(lambda: self._execute(step), lambda: step, step,
-                               again=self._again(step))
+                with bodies_unchecked(self.conn) if backfill else nullcontext():
+                    self._retrying(lambda: self._execute(step), lambda: step, step,
+                                   again=self._again(step))
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err

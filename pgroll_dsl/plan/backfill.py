@@ -170,8 +170,7 @@ def finish(ctx: Context) -> None:
             continue
         table = step.relation
         key = ctx.backfill_keys[table]
-        specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
-        assignments = direct_assignments(specs)
+        assignments = direct_assignments(_filled(ctx, table))
         two = bool(assignments) and ctx.options.two_passes and _two_passes(ctx, table)
         how = "writing the copies itself" if assignments else "the triggers fill the copies"
         batches = (f"keyed on {', '.join(key)}" if key else "by pages (no key)")
@@ -248,6 +247,11 @@ def _two_passes(ctx: Context, table: str) -> bool:
                    for s in (*ctx.start, *ctx.late_start))
 
 
+def _filled(ctx: Context, table: str) -> list[TriggerSpec]:
+    """The sync specs of ``table`` with an ``up``: the copies its backfill fills."""
+    return [s for s in ctx.syncs if s.table == table and s.up is not None]
+
+
 def _adds(ref: str, column: str) -> tuple[str, str]:
     """How the step that adds ``column`` to the table ``ref`` (qualified) begins."""
     return (f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(column)} ",
@@ -285,8 +289,7 @@ def gather(ctx: Context) -> None:
         if order is None:
             continue
         _reorder(ctx, order)
-        specs = [s for s in ctx.syncs if s.table == table and s.up is not None]
-        if not (direct_assignments(specs) and _two_passes(ctx, table)):
+        if not (direct_assignments(_filled(ctx, table)) and _two_passes(ctx, table)):
             _reorder(ctx, sorted(range(len(order)), key=order.__getitem__))  # as it was
 
 

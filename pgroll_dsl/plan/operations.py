@@ -23,10 +23,10 @@ from pgroll_dsl.plan.context import (
 )
 from pgroll_dsl.plan.model import Cost, Exemption, Lock, Phase, StepKind
 from pgroll_dsl.plan.triggers import Side
-from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified
+from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified, regclass_or_null
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
-from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
+from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
 from pgroll_dsl.sql.transactions import runs_in_a_transaction
 from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
@@ -176,7 +176,7 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
     if hidden is not None:
         # The table this one replaces was hidden at start; until it was, "t" is the old table
         # (a start that stopped before the hide), which rollback must not drop.
-        exists = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, hidden))})"
+        exists = regclass_or_null(ctx.schema, hidden)
         drop = do_block(f"  IF {exists} IS NOT NULL THEN\n    {drop};\n  END IF;")
         safe = ()  # a linter does not look inside the block
     ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", relation=name, safe=safe)

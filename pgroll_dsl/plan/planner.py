@@ -25,7 +25,7 @@ from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.safety import generated
 from pgroll_dsl.plan.triggers import relied_on
 from pgroll_dsl.plan.views import ViewSteps, view_steps
-from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.ddl import qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_literal
 
 
@@ -116,7 +116,7 @@ def _lock_step(ctx: Context, tables: list[str]) -> Step:
     transaction, so clients never queue behind it for longer than that.
     """
     body = "\n".join(
-        f"  IF pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, t))}) IS NOT NULL "
+        f"  IF {regclass_or_null(ctx.schema, t)} IS NOT NULL "
         f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
         for t in tables)
     return Step(sql=do_block(body),
@@ -151,10 +151,9 @@ def partitions_hold(schema: str, requirement: Requires) -> str:
     gone has none.
     """
     assert requirement.kind is Requirement.PARTITIONS and requirement.relation is not None
-    table = quote_literal(qualified(schema, requirement.relation))
     return ("(SELECT coalesce(pg_catalog.string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
             '"C"), \'\') FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = '
-            f"i.inhrelid WHERE i.inhparent = pg_catalog.to_regclass({table})) = "
+            f"i.inhrelid WHERE i.inhparent = {regclass_or_null(schema, requirement.relation)}) = "
             f"{quote_literal(requirement.name)}")
 
 
@@ -204,8 +203,8 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
             f"({quote_literal(MARKER)}, {quote_literal(BACKFILLED_BY)}))")
     body = []
     for parent, partition in pairs:
-        table = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, partition))})"
-        above = f"pg_catalog.to_regclass({quote_literal(qualified(ctx.schema, parent))})"
+        table = regclass_or_null(ctx.schema, partition)
+        above = regclass_or_null(ctx.schema, parent)
         body += [
             f"  IF {table} IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits "
             f"WHERE inhrelid = {table} AND inhparent = {above}) THEN",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, watch_names
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Lock, Step
-from pgroll_dsl.sql.ddl import current_setting, qualified
+from pgroll_dsl.sql.ddl import current_setting, qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_ident, quote_literal
 
 
@@ -155,7 +155,7 @@ class Watch:
 
     def sequence(self, name: str) -> str:
         """The watch's sequence ``name`` (``NULL`` if it is not there)."""
-        return f"pg_catalog.to_regclass({quote_literal(qualified(self.schema, name))})"
+        return regclass_or_null(self.schema, name)
 
     def original(self, relation: str, alias: str) -> str:
         """``relation`` has the watch's trigger as its transaction made it (enabled ALWAYS).

@@ -50,6 +50,11 @@ def comment_on(kind: str, target: str, text: str | None) -> str:
     return f"COMMENT ON {kind} {target} IS {value}"
 
 
+def regclass_or_null(schema: str, name: str) -> str:
+    """The relation ``schema.name`` as a ``regclass``, ``NULL`` if it is not there (no error)."""
+    return f"pg_catalog.to_regclass({quote_literal(qualified(schema, name))})"
+
+
 def current_setting(name: str) -> str:
     """The value of the setting ``name`` in this session, ``NULL`` if it was never set."""
     return f"pg_catalog.current_setting({quote_literal(name)}, true)"
