@@ -90,6 +90,16 @@ def _start_in_thread(dsn: str, limit: int, workers: int = 1, said: list[str] | N
     return thread, failures
 
 
+def _told_to_wait(said: list[str], thread: threading.Thread, timeout: float = 60) -> None:
+    """Until the backfill says it waits for the replica (or start ends): not a fixed sleep,
+    which a loaded machine outran before start reached its first batch."""
+    deadline = time.monotonic() + timeout
+    while (thread.is_alive() and time.monotonic() < deadline
+           and not any("waiting for a replica" in m for m in said)):
+        time.sleep(0.05)
+    time.sleep(0.5)  # a second worker's batch in flight when the first began to wait
+
+
 def _replay(standby_dsn: str, paused: bool) -> None:
     with psycopg.connect(standby_dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
@@ -104,7 +114,7 @@ def test_backfill_waits_for_a_paused_replica_then_finishes(
     began = time.monotonic()
     try:
         thread, failures = _start_in_thread(dsn, limit=1, workers=workers, said=said)
-        time.sleep(3)
+        _told_to_wait(said, thread)
         assert thread.is_alive(), f"start finished while the replica was paused: {failures}"
         left = _left(dsn)
         assert 0 < left < ROWS, f"{left} of {ROWS} rows left: the backfill should wait part-way"

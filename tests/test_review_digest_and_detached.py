@@ -278,14 +278,22 @@ def test_a_view_on_the_detached_partition(pg_conn: Connection, admin_dsn: str) -
     """A client archives the detached partition behind a view (SELECT *: it names every
     column, the copies too). Rollback's DROP COLUMN (no CASCADE) fails on the dependency:
     the whole rollback was refused, where before 84d8bdf it undid the migration. Now the
-    table keeps the columns (the view needs them) and the rollback goes on."""
-    runner = _started(admin_dsn)
+    table keeps the columns (the view needs them) and the rollback goes on; the operator is
+    told (the executor showed progress notes only, and the warning reached the log alone)."""
+    _started(admin_dsn).close()
+    said: list[str] = []
+    runner = Runner(RunOptions(session=Session(url=admin_dsn, schema="public"),
+                               on_message=said.append))
     try:
         pg_conn.execute("ALTER TABLE events DETACH PARTITION events_2025")
         pg_conn.execute("CREATE VIEW archive_2025 AS SELECT * FROM events_2025")
         runner.rollback()
     finally:
         runner.close()
+    assert [m for m in said if m.startswith("warning: ")] == [
+        "warning: table events_2025 left the partitions of events during the migration and "
+        "keeps the columns start added: cannot drop column _pgroll_new_score of table "
+        "events_2025 because other objects depend on it"], said
     assert [r for r in _ours(pg_conn) if r[0] == "events"] == []
     assert {r[0] for r in _ours(pg_conn)} == {"events_2025"}  # kept: the view needs them
     assert pg_conn.execute("SELECT count(*) FROM archive_2025").fetchone() is not None

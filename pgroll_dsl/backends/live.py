@@ -221,6 +221,12 @@ class Executor:
         rows = progress_rows(diagnostic.message_detail)
         if rows is not None:
             self.report_progress(rows)
+        elif diagnostic.severity_nonlocalized == "WARNING":
+            # A step that went on past something the operator must act on (a table that left
+            # a partitioned table keeps start's columns; an author's RAISE WARNING): every
+            # one is shown, unthrottled, where psql would have shown it too.
+            if self.on_note is not None and diagnostic.message_primary:
+                self.on_note(f"warning: {diagnostic.message_primary}")
         else:
             self.note(backfill_note(diagnostic.message_primary, diagnostic.message_detail))
 
