@@ -1,11 +1,11 @@
-"""Run every live-executor benchmark in turn: backfill (as superuser and as the table's
-owner), triggers, trigger_when, lock_wait, load,
+"""Run every live-executor benchmark in turn: backfill and its fixed cost (as superuser and as
+the table's owner), triggers, trigger_when, lock_wait, load,
 replica_lag.
 
 Usage: python benchmarks/run_all.py [--quick] [--runs N]
 
 Each script starts its own throwaway PostgreSQL 18, prints its table and writes
-benchmarks/results/<name>.json and .png. About 9 minutes on two cores (--quick: about 2).
+benchmarks/results/<name>.json and .png. About 12 minutes on two cores (--quick: about 3).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("triggers.py",), ("trigger_when.py",),
+SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("backfill_fixed.py",),
+           ("backfill_fixed.py", "--owner"), ("triggers.py",), ("trigger_when.py",),
            ("lock_wait.py",),
            ("load.py",),
            ("replica_lag.py",))
