@@ -428,8 +428,11 @@ def test_an_unreachable_database_is_named_without_its_password(pg_dsn: str) -> N
 
 def test_shell_completion_and_the_single_command_path() -> None:
     program = str(Path(sys.executable).parent / "pgroll-dsl")  # the installed console script
-    shown = subprocess.run([program, "--show-completion", "bash"],
-                           capture_output=True, text=True, env={**os.environ, "SHELL": "bash"})
+    # Typer's own switch for tests: the shell is the option's value, not detected from the
+    # parent processes (which found none when the suite ran as a background job).
+    shown = subprocess.run([program, "--show-completion", "bash"], capture_output=True,
+                           text=True, env={**os.environ, "SHELL": "bash",
+                                           "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert shown.returncode == 0, shown.stderr
     assert "_PGROLL_DSL_COMPLETE" in shown.stdout
     words = subprocess.run([program], capture_output=True, text=True,
