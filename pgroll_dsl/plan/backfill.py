@@ -539,7 +539,12 @@ class _Body:
             # The first pass writes nothing unless it can write every copy directly, nor
             # once a sync trigger of the table exists (it then is not the first pass of a
             # start that is still before its triggers): the second pass does everything.
+            unfilled: list[str] = []
+            if self.watch is not None:
+                first, count = self._unfilled("IF", "      ")
+                unfilled = [f"    {first}", count, "    END IF;"]
             lines += ["  IF NOT _pgroll_fast OR _pgroll_synced THEN",
+                      *unfilled,
                       "    RETURN;",
                       "  END IF;"]
         if self.estimated:
@@ -572,20 +577,36 @@ class _Body:
                 f"{quote_literal(self.target if on else '')}, true)")
 
     def _passed(self) -> list[str]:
-        """A watched first pass that reached the end of the whole table counts it.
+        """A watched first pass that reached the end of the table, or of its share, counts it.
 
-        Not a worker's share (the others' may not have), nor a pass that returned early,
-        nor one during which the table had an inheritance parent (see ``_prelude``).
+        Not one during which the table had an inheritance parent (see ``_prelude``). A
+        worker's share counts as the whole pass does: the executor runs the second pass only
+        once every share of the step has reached its end (a failed share fails the step; a
+        resumed start runs every share again), so a count the second pass finds means the
+        shares covered the table, unless one of them could not count: a share that returned
+        early (``_unfilled``) or ran while the table had a parent counts a write instead,
+        which makes every second pass read.
         """
         if self.mode != FIRST or self.watch is None:
             return []
         passed = quote_literal(qualified(self.watch.schema, self.watch.passed))
         return [
-            f"  PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass)",
-            f"    WHERE {current_setting(SLICE_SETTING)} IS DISTINCT FROM 'on' "
-            "AND NOT _pgroll_unwatched",
-            f"      AND NOT {self._unwatched()};",
+            f"  IF NOT _pgroll_unwatched AND NOT {self._unwatched()} THEN",
+            f"    PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass);",
+            *self._unfilled("  ELSIF", "    "),
+            "  END IF;",
         ]
+
+    def _unfilled(self, keyword: str, indent: str) -> list[str]:
+        """A worker's share that leaves rows to the second pass counts a write in the watch.
+
+        The other shares count their passes: without it, the second pass would take the
+        count for the whole table's and skip the rows this share left.
+        """
+        assert self.watch is not None
+        writes = quote_literal(qualified(self.watch.schema, self.watch.writes))
+        return [f"{keyword} {current_setting(SLICE_SETTING)} = 'on' THEN  -- a worker's share",
+                f"{indent}PERFORM pg_catalog.nextval({writes}::pg_catalog.regclass);"]
 
     def _unwatched(self) -> str:
         """Whether the watched table may be written by statements that fire no watch.

@@ -122,6 +122,9 @@ BEGIN
     _pgroll_fast := false;
   END IF;
   IF NOT _pgroll_fast OR _pgroll_synced THEN
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
+      PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);
+    END IF;
     RETURN;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
@@ -171,10 +174,12 @@ BEGIN
     SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
       ORDER BY _pgroll_row."id" LIMIT 1;
   END LOOP;
-  PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass)
-    WHERE pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
-      AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
-      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass));
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass);
+  ELSIF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 

@@ -128,6 +128,9 @@ BEGIN
     _pgroll_fast := false;
   END IF;
   IF NOT _pgroll_fast OR _pgroll_synced THEN
+    IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
+      PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);
+    END IF;
     RETURN;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
@@ -159,10 +162,12 @@ BEGIN
     EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
       SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
   END LOOP;
-  PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass)
-    WHERE pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) IS DISTINCT FROM 'on' AND NOT _pgroll_unwatched
-      AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
-      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass));
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass);
+  ELSIF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);
+  END IF;
 END
 $pgroll_backfill$;
 
