@@ -539,10 +539,7 @@ class _Body:
             # The first pass writes nothing unless it can write every copy directly, nor
             # once a sync trigger of the table exists (it then is not the first pass of a
             # start that is still before its triggers): the second pass does everything.
-            unfilled: list[str] = []
-            if self.watch is not None:
-                first, count = self._unfilled("IF", "      ")
-                unfilled = [f"    {first}", count, "    END IF;"]
+            unfilled = [f"    {self._unfilled()}"] if self.watch is not None else []
             lines += ["  IF NOT _pgroll_fast OR _pgroll_synced THEN",
                       *unfilled,
                       "    RETURN;",
@@ -579,13 +576,11 @@ class _Body:
     def _passed(self) -> list[str]:
         """A watched first pass that reached the end of the table, or of its share, counts it.
 
-        Not one during which the table had an inheritance parent (see ``_prelude``). A
-        worker's share counts as the whole pass does: the executor runs the second pass only
-        once every share of the step has reached its end (a failed share fails the step; a
-        resumed start runs every share again), so a count the second pass finds means the
-        shares covered the table, unless one of them could not count: a share that returned
-        early (``_unfilled``) or ran while the table had a parent counts a write instead,
-        which makes every second pass read.
+        Not one during which the table had an inheritance parent (see ``_prelude``): that
+        one counts a write instead (``_unfilled``). A worker's share counts as the whole
+        pass does: the executor runs the second pass only once every share of the step has
+        reached its end (a failed share fails the step; a resumed start runs the step
+        again), so a count with no write beside it means the last run covered the table.
         """
         if self.mode != FIRST or self.watch is None:
             return []
@@ -593,20 +588,23 @@ class _Body:
         return [
             f"  IF NOT _pgroll_unwatched AND NOT {self._unwatched()} THEN",
             f"    PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass);",
-            *self._unfilled("  ELSIF", "    "),
+            "  ELSE",
+            f"    {self._unfilled()}",
             "  END IF;",
         ]
 
-    def _unfilled(self, keyword: str, indent: str) -> list[str]:
-        """A worker's share that leaves rows to the second pass counts a write in the watch.
+    def _unfilled(self) -> str:
+        """A watched first pass that leaves rows to the second pass counts a write in the watch.
 
-        The other shares count their passes: without it, the second pass would take the
-        count for the whole table's and skip the rows this share left.
+        Every one that returns early or ran unwatched: the count of another pass, or of
+        another worker's share, may be in the passes sequence (a share of this step, or of a
+        run killed before this one resumed it), and would otherwise let the second pass skip
+        the rows this one left (tests/test_backfill_shares.py, tests/test_review_shares.py).
         """
         assert self.watch is not None
         writes = quote_literal(qualified(self.watch.schema, self.watch.writes))
-        return [f"{keyword} {current_setting(SLICE_SETTING)} = 'on' THEN  -- a worker's share",
-                f"{indent}PERFORM pg_catalog.nextval({writes}::pg_catalog.regclass);"]
+        return (f"PERFORM pg_catalog.nextval({writes}::pg_catalog.regclass);  "
+                "-- the second pass reads")
 
     def _unwatched(self) -> str:
         """Whether the watched table may be written by statements that fire no watch.

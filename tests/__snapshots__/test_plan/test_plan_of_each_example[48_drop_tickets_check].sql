@@ -127,9 +127,7 @@ BEGIN
     _pgroll_fast := false;
   END IF;
   IF NOT _pgroll_fast OR _pgroll_synced THEN
-    IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
-      PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);
-    END IF;
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
@@ -182,8 +180,8 @@ BEGIN
   IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
-  ELSIF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN  -- a worker's share
-    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);  -- the second pass reads
   END IF;
 END
 $pgroll_backfill$;
