@@ -60,6 +60,25 @@ def _session(dsn: str, start: int | None, end: int | None) -> Connection:
     return conn
 
 
+def _planned(dsn: str, conn: Connection) -> tuple[tuple[Step, ...], int, int]:
+    """A table of ROWS rows, and start's steps for a column added to it with the indexes of
+    its first and second pass; nothing of start run yet."""
+    runner = make_runner(dsn, batch_size=20, batch_time_ms=0)
+    apply(runner, "create table t (id int primary key, v int);")
+    conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
+    plan = runner.plan(migration("alter table t add w bigint not null up `v * 2`;", "02_w"))
+    runner.close()
+    first, second = (i for i, s in enumerate(plan.start) if s.kind is StepKind.BACKFILL)
+    return plan.start, first, second
+
+
+def _wrong(conn: Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM t WHERE _pgroll_new_w IS DISTINCT FROM v * 2"
+                       ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 @pytest.mark.parametrize("early", ["second share", "first share"])
 def test_a_share_that_returned_early_makes_the_second_pass_read(
         admin_dsn: str, pg_conn: Connection, early: str) -> None:
@@ -67,13 +86,7 @@ def test_a_share_that_returned_early_makes_the_second_pass_read(
     table when it begins (as a resumed start whose triggers exist would) and returns at
     once. Without its count of a write, the second pass took the first share's count for
     the whole table's and skipped: the other share's rows kept no copy."""
-    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0)
-    apply(runner, "create table t (id int primary key, v int);")
-    pg_conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
-    plan = runner.plan(migration("alter table t add w bigint not null up `v * 2`;", "02_w"))
-    runner.close()
-    steps = plan.start
-    first, second = (i for i, s in enumerate(steps) if s.kind is StepKind.BACKFILL)
+    steps, first, second = _planned(admin_dsn, pg_conn)
     pg_conn.execute("CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS "
                     "'BEGIN RETURN NEW; END'")
     _run(pg_conn, steps[:first])
@@ -97,9 +110,7 @@ def test_a_share_that_returned_early_makes_the_second_pass_read(
     notes: list[str] = []
     pg_conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
     pg_conn.execute(steps[second].sql)
-    wrong = pg_conn.execute("SELECT count(*) FROM t WHERE _pgroll_new_w IS DISTINCT FROM "
-                            "v * 2").fetchone()
-    assert wrong == (0,)
+    assert _wrong(pg_conn) == 0
     assert not any(SKIPPED in n for n in notes), notes
     assert counted == (1, 1), counted  # the filling share's pass, the other's write
 
@@ -108,13 +119,7 @@ def test_shares_that_both_filled_let_the_second_pass_skip(
         admin_dsn: str, pg_conn: Connection) -> None:
     """The same by hand with both shares filling: two counts, no write, the second pass
     reads nothing, and every row has its copy (the shares covered the keys between them)."""
-    runner = make_runner(admin_dsn, batch_size=20, batch_time_ms=0)
-    apply(runner, "create table t (id int primary key, v int);")
-    pg_conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
-    plan = runner.plan(migration("alter table t add w bigint not null up `v * 2`;", "02_w"))
-    runner.close()
-    steps = plan.start
-    first, second = (i for i, s in enumerate(steps) if s.kind is StepKind.BACKFILL)
+    steps, first, second = _planned(admin_dsn, pg_conn)
     _run(pg_conn, steps[:first])
     for share in [(CUT, None), (None, CUT)]:
         with _session(admin_dsn, *share) as conn:
@@ -124,6 +129,4 @@ def test_shares_that_both_filled_let_the_second_pass_skip(
     pg_conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
     pg_conn.execute(steps[second].sql)
     assert any(SKIPPED in n for n in notes), notes
-    wrong = pg_conn.execute("SELECT count(*) FROM t WHERE _pgroll_new_w IS DISTINCT FROM "
-                            "v * 2").fetchone()
-    assert wrong == (0,)
+    assert _wrong(pg_conn) == 0

@@ -45,12 +45,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.backends.workers import _share, boundaries
 from pgroll_dsl.plan.model import Step, StepKind
 from tests import fault_model as fm
 from tests.live_helpers import Connection, apply, client, make_runner, migration
+from tests.test_backfill_shares import _run
+from tests.test_review_watch_partitions import _owner
 
 pytestmark = pytest.mark.postgres
 
@@ -63,45 +64,9 @@ NEW = "public_02_w"
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _owner(pg_conn: Connection, dsn: str) -> Iterator[str]:
-    role = f"owner_{pg_conn.info.backend_pid}"
-    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
-    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
-    try:
-        yield make_conninfo(dsn, user=role)
-    finally:
-        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
-        pg_conn.execute(f'DROP OWNED BY "{role}"')
-        pg_conn.execute(f'DROP ROLE "{role}"')
-
-
 @pytest.fixture
 def owner_dsn(admin_dsn: str, pg_conn: Connection) -> Iterator[str]:
     yield from _owner(pg_conn, admin_dsn)
-
-
-def _units(steps: tuple[Step, ...]) -> Iterator[list[Step]]:
-    unit: list[Step] = []
-    for step in steps:
-        if unit and not step.joins_previous:
-            yield unit
-            unit = []
-        unit.append(step)
-    if unit:
-        yield unit
-
-
-def _run(conn: Connection, steps: tuple[Step, ...]) -> None:
-    """Steps as the executor groups them (a transactional unit in one transaction)."""
-    for unit in _units(steps):
-        if unit[0].transactional:
-            with conn.transaction():
-                for step in unit:
-                    conn.execute(step.sql)
-        else:
-            for step in unit:
-                conn.execute(step.sql)
 
 
 def _session(dsn: str, key: tuple[str, ...], start: tuple[str, ...] | None,
