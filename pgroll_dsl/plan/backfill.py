@@ -84,7 +84,7 @@ from pgroll_dsl.plan.triggers import (
     trigger_function_sql,
     trigger_sql,
 )
-from pgroll_dsl.plan.watch import Watch, passed, unwatch_steps, watch_steps
+from pgroll_dsl.plan.watch import Watch, count_in, passed, unwatch_steps, watch_steps
 from pgroll_dsl.sql.ddl import current_setting, qualified
 from pgroll_dsl.sql.expressions import NON_VOLATILE_FUNCTIONS, calls, column_references
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
@@ -538,7 +538,8 @@ class _Body:
         if self.mode == FIRST:
             # The first pass writes nothing unless it can write every copy directly, nor
             # once a sync trigger of the table exists (it then is not the first pass of a
-            # start that is still before its triggers): the second pass does everything.
+            # start that is still before its triggers): the second pass does everything, and
+            # a watched pass says so in the watch (``_unfilled``).
             unfilled = [f"    {self._unfilled()}"] if self.watch is not None else []
             lines += ["  IF NOT _pgroll_fast OR _pgroll_synced THEN",
                       *unfilled,
@@ -584,10 +585,9 @@ class _Body:
         """
         if self.mode != FIRST or self.watch is None:
             return []
-        passed = quote_literal(qualified(self.watch.schema, self.watch.passed))
         return [
             f"  IF NOT _pgroll_unwatched AND NOT {self._unwatched()} THEN",
-            f"    PERFORM pg_catalog.nextval({passed}::pg_catalog.regclass);",
+            f"    PERFORM {count_in(self.watch.schema, self.watch.passed)};",
             "  ELSE",
             f"    {self._unfilled()}",
             "  END IF;",
@@ -602,8 +602,7 @@ class _Body:
         the rows this one left (tests/test_backfill_shares.py, tests/test_review_shares.py).
         """
         assert self.watch is not None
-        writes = quote_literal(qualified(self.watch.schema, self.watch.writes))
-        return (f"PERFORM pg_catalog.nextval({writes}::pg_catalog.regclass);  "
+        return (f"PERFORM {count_in(self.watch.schema, self.watch.writes)};  "
                 "-- the second pass reads")
 
     def _unwatched(self) -> str:

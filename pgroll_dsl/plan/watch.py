@@ -28,11 +28,13 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     (a statement fires the triggers of the table it names only), whose function counts in a
     sequence (``nextval``, which no rollback undoes) every statement that may write the
     tree, before it writes a row, but the backfill's own (``BACKFILL_SETTING`` set: not a
-    statement a user's trigger makes on the backfill's write, one trigger deeper); and a
-    sequence for each leaf that its first pass counts in when it reaches the end of the
-    leaf. The trigger fires whatever ``session_replication_role`` (``ENABLE ALWAYS``). A
-    leaf's second pass reads nothing when its first pass reached its end, no statement was
-    counted, every table of the tree still has the trigger as it was made, in the watch's
+    statement a user's trigger makes on the backfill's write, one trigger deeper), and every
+    first pass that leaves rows to the second (``backfill._Body._unfilled``); and a
+    sequence for each leaf that its first pass, or each worker's share of it, counts in when
+    it reaches its end. The trigger fires whatever ``session_replication_role``
+    (``ENABLE ALWAYS``). A leaf's second pass reads nothing when its first pass reached its
+    end, no statement was counted, every table of the tree still has the trigger as it was
+    made, in the watch's
     own transaction (a partition attached since has none; one disabled and enabled again
     meanwhile, as ``pg_restore --disable-triggers`` does, has another row), and the tree had
     no inheritance parent, nor a table a logical replication subscription writes (its
@@ -52,7 +54,7 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
         # it sets off, a user's trigger writing the table, does (one trigger deeper).
         f"  IF COALESCE({current_setting(BACKFILL_SETTING)}, '') = '' OR "
         "pg_catalog.pg_trigger_depth() > 1 THEN",
-        f"    PERFORM pg_catalog.nextval({quote_literal(writes)}::pg_catalog.regclass);",
+        f"    PERFORM {count_in(ctx.schema, writes_name)};",
         "  END IF;",
         "  RETURN NULL;",
         "END",
@@ -105,6 +107,11 @@ _RUNNING = ("(SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294
 _RUNNING_FORM = "^[{][0-9]+(,[0-9]+)*[}]$"  # what the check reads as the digest, else no skip
 
 
+def count_in(schema: str, sequence: str) -> str:
+    """One more in the watch's ``sequence`` (``nextval``: no rollback undoes it)."""
+    return f"pg_catalog.nextval({quote_literal(qualified(schema, sequence))}::pg_catalog.regclass)"
+
+
 def passed(leaf: str) -> str:
     """The sequence that counts the first passes of ``leaf`` that reached its end."""
     return watch_names(leaf)[2]
@@ -146,7 +153,10 @@ class Watch:
 
     @property
     def writes(self) -> str:
-        """The sequence that counts the statements that write the table."""
+        """The sequence that counts the statements that write the table.
+
+        And the first passes that left rows to the second (``backfill._Body._unfilled``).
+        """
         return watch_names(self.table)[1]
 
     def regclass(self) -> str:
