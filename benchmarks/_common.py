@@ -213,6 +213,17 @@ def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
     return total
 
 
+def backfill_durations(statements: Sequence[Statement], plan: dict[str, Any]) -> list[float]:
+    """Seconds each backfill step of a JSON plan took (its logged statements summed), in order."""
+    order = [_normal(step["sql"]) for step in plan["start"] if step.get("kind") == "backfill"]
+    took = dict.fromkeys(order, 0.0)
+    for statement in statements:
+        text = _normal(statement.text)
+        if text in took:
+            took[text] += statement.end - statement.begin
+    return [took[text] for text in order]
+
+
 def backfill_window(statements: Sequence[Statement], backfill_sql: set[str]
                     ) -> tuple[float, float, float] | None:
     """(first begin, last end, busy seconds) of the logged backfill statements, or None."""

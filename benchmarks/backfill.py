@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ FLOORS: dict[str, tuple[str, bool]] = {
 _FLOOR_NAMED = {spec: name for name, spec in FLOORS.items()}  # (kind, trigger) -> floor name
 
 
-def floor(bench: Bench, rows: int, name: str) -> float:
+def floor(bench: Bench, rows: int, name: str, new_session: bool = False) -> float:
+    """The floor's UPDATE, timed by the client; ``new_session``: in a session of its own."""
     kind, trigger = FLOORS[name]
     _migration, ddl, update, _check = KINDS[kind]
     with bench.database() as db, bench.connect(db) as conn:
@@ -88,9 +90,10 @@ def floor(bench: Bench, rows: int, name: str) -> float:
         if trigger:
             conn.execute(IDLE_TRIGGER)
         vacuum_and_checkpoint(conn)
-        begin = time.perf_counter()
-        conn.execute(update)
-        return time.perf_counter() - begin
+        with bench.connect(db) if new_session else nullcontext(conn) as timed:
+            begin = time.perf_counter()
+            timed.execute(update)
+            return time.perf_counter() - begin
 
 
 # Options of ``start`` that change the planned backfill statement: ``plan`` must be given them

@@ -35,7 +35,7 @@ from typing import Any
 
 from _common import (
     Bench,
-    backfill_statements,
+    backfill_durations,
     fmt,
     machine,
     migration_file,
@@ -47,45 +47,23 @@ from _common import (
     vacuum_and_checkpoint,
     write_json,
 )
-from backfill import KINDS
+from backfill import _FLOOR_NAMED, KINDS, floor
 
 from pgroll_dsl.catalog.introspect import introspect
 
 _MARK = "pgroll-bench-mark|"
 
 
-def whole_steps(bench: Bench, kind: str, path: Path) -> list[float]:
-    """Each backfill statement's logged duration (seconds), in plan order."""
+def whole_steps(bench: Bench, path: Path) -> list[float]:
+    """Each backfill step's logged duration (seconds), in plan order."""
     with bench.database() as db, bench.connect(db) as conn:
         bench.make_table(db, 1)
         bench.pgroll("init", db)
         plan = plan_json(bench, db, path)
-        order = [" ".join(s["sql"].split()).rstrip(";") for s in plan["start"]
-                 if s.get("kind") == "backfill"]
-        wanted = backfill_statements(plan)
         vacuum_and_checkpoint(conn)
         bench.mark_log()
         bench.pgroll("start", db, str(path))
-        took = dict.fromkeys(order, 0.0)
-        for statement in bench.logged():
-            text = " ".join(statement.text.split()).rstrip(";")
-            if text in wanted:
-                took[text] += statement.end - statement.begin
-        return [took[text] for text in order]
-
-
-def floor_one_row(bench: Bench, kind: str) -> float:
-    """The floor's UPDATE of one row, in a new session (as ``backfill.py`` times it)."""
-    _migration, ddl, update, _check = KINDS[kind]
-    with bench.database() as db:
-        bench.make_table(db, 1)
-        with bench.connect(db) as conn:
-            conn.execute(ddl)
-            vacuum_and_checkpoint(conn)
-        with bench.connect(db) as conn:
-            begin = time.perf_counter()
-            conn.execute(update)
-            return time.perf_counter() - begin
+        return backfill_durations(bench.logged(), plan)
 
 
 def instrumented(block: str, step: int) -> tuple[str, list[str]]:
@@ -169,8 +147,8 @@ def main() -> None:
             bench.pgroll("init", db)
             plan = plan_json(bench, db, path)
         for _run in range(runs):  # interleaved
-            steps.append(whole_steps(bench, args.kind, path))
-            floors.append(floor_one_row(bench, args.kind))
+            steps.append(whole_steps(bench, path))
+            floors.append(floor(bench, 1, _FLOOR_NAMED[args.kind, False], new_session=True))
             by_statement(bench, path, plan, spent, texts)
 
     names = [f"pass {n + 1}" for n in range(len(steps[0]))]

@@ -14,62 +14,72 @@ every row's copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from contextlib import nullcontext
+from typing import Any
 
 import psycopg
 import pytest
 
 from pgroll_dsl.backends.workers import _share
-from pgroll_dsl.plan.model import Step, StepKind
+from pgroll_dsl.plan.model import Phase, Step, StepKind, units
 from tests.live_helpers import Connection, apply, make_runner, migration
+from tests.test_backfill_watch import SKIPPED
 
 pytestmark = pytest.mark.postgres
 
 ROWS = 400
 CUT = 201  # the second share's first key
-SKIPPED = "no statement wrote it since the first pass began"
-
-
-def _units(steps: tuple[Step, ...]) -> Iterator[list[Step]]:
-    """The steps as the executor groups them: each with those that join it."""
-    unit: list[Step] = []
-    for step in steps:
-        if unit and not step.joins_previous:
-            yield unit
-            unit = []
-        unit.append(step)
-    if unit:
-        yield unit
 
 
 def _run(conn: Connection, steps: tuple[Step, ...]) -> None:
-    for unit in _units(steps):
-        if unit[0].transactional:
-            with conn.transaction():
-                for step in unit:
-                    conn.execute(step.sql)
-        else:
-            for step in unit:
+    """Start's ``steps`` as the executor groups them (``model.units``)."""
+    for unit in units(Phase.START, steps):
+        with conn.transaction() if unit.atomic else nullcontext():
+            for step in unit.steps:
                 conn.execute(step.sql)
 
 
-def _session(dsn: str, start: int | None, end: int | None) -> Connection:
+def _passes(steps: tuple[Step, ...]) -> tuple[int, int]:
+    first, second = (i for i, s in enumerate(steps) if s.kind is StepKind.BACKFILL)
+    return first, second
+
+
+def _second(conn: Connection, steps: tuple[Step, ...]) -> list[str]:
+    """From after the first pass to the second pass included; the second pass's notices."""
+    first, second = _passes(steps)
+    _run(conn, steps[first + 1:second])
+    notes: list[str] = []
+    conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
+    conn.execute(steps[second].sql)
+    return notes
+
+
+def _counts(conn: Connection) -> tuple[Any, ...]:
+    row = conn.execute("SELECT (SELECT last_value FROM pg_sequences WHERE sequencename = "
+                        "'_pgroll_passed_t'), (SELECT last_value FROM pg_sequences WHERE "
+                        "sequencename = '_pgroll_writes_t')").fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _session(dsn: str, key: tuple[str, ...], start: tuple[str, ...] | None,
+             end: tuple[str, ...] | None, *options: str) -> Connection:
+    """A session with a worker's settings (``_share``, the executor's own)."""
     conn = psycopg.connect(dsn, autocommit=True)
-    _share(conn, ("id",), None if start is None else (str(start),),
-           None if end is None else (str(end),))
+    for option in options:
+        conn.execute(option)
+    _share(conn, key, start, end)
     return conn
 
 
-def _planned(dsn: str, conn: Connection) -> tuple[tuple[Step, ...], int, int]:
-    """A table of ROWS rows, and start's steps for a column added to it with the indexes of
-    its first and second pass; nothing of start run yet."""
+def _planned(dsn: str, conn: Connection) -> tuple[Step, ...]:
+    """A table of ROWS rows, and start's steps for a column added to it (none run yet)."""
     runner = make_runner(dsn, batch_size=20, batch_time_ms=0)
     apply(runner, "create table t (id int primary key, v int);")
     conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
     plan = runner.plan(migration("alter table t add w bigint not null up `v * 2`;", "02_w"))
     runner.close()
-    first, second = (i for i, s in enumerate(plan.start) if s.kind is StepKind.BACKFILL)
-    return plan.start, first, second
+    return plan.start
 
 
 def _wrong(conn: Connection) -> int:
@@ -86,14 +96,16 @@ def test_a_share_that_returned_early_makes_the_second_pass_read(
     table when it begins (as a resumed start whose triggers exist would) and returns at
     once. Without its count of a write, the second pass took the first share's count for
     the whole table's and skipped: the other share's rows kept no copy."""
-    steps, first, second = _planned(admin_dsn, pg_conn)
+    steps = _planned(admin_dsn, pg_conn)
+    first, _ = _passes(steps)
     pg_conn.execute("CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS "
                     "'BEGIN RETURN NEW; END'")
     _run(pg_conn, steps[:first])
-    shares = [(None, CUT), (CUT, None)]
+    cut = (str(CUT),)
+    shares = [(None, cut), (cut, None)]
     if early == "first share":
         shares.reverse()
-    filling, returning = (_session(admin_dsn, *share) for share in shares)
+    filling, returning = (_session(admin_dsn, ("id",), *share) for share in shares)
     try:
         filling.execute(steps[first].sql)
         pg_conn.execute('CREATE TRIGGER "_pgroll_trigger_zz" AFTER UPDATE ON t '
@@ -103,13 +115,8 @@ def test_a_share_that_returned_early_makes_the_second_pass_read(
     finally:
         filling.close()
         returning.close()
-    counted = pg_conn.execute("SELECT (SELECT last_value FROM pg_sequences WHERE sequencename "
-                              "= '_pgroll_passed_t'), (SELECT last_value FROM pg_sequences "
-                              "WHERE sequencename = '_pgroll_writes_t')").fetchone()
-    _run(pg_conn, steps[first + 1:second])
-    notes: list[str] = []
-    pg_conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
-    pg_conn.execute(steps[second].sql)
+    counted = _counts(pg_conn)
+    notes = _second(pg_conn, steps)
     assert _wrong(pg_conn) == 0
     assert not any(SKIPPED in n for n in notes), notes
     assert counted == (1, 1), counted  # the filling share's pass, the other's write
@@ -119,14 +126,13 @@ def test_shares_that_both_filled_let_the_second_pass_skip(
         admin_dsn: str, pg_conn: Connection) -> None:
     """The same by hand with both shares filling: two counts, no write, the second pass
     reads nothing, and every row has its copy (the shares covered the keys between them)."""
-    steps, first, second = _planned(admin_dsn, pg_conn)
+    steps = _planned(admin_dsn, pg_conn)
+    first, _ = _passes(steps)
     _run(pg_conn, steps[:first])
-    for share in [(CUT, None), (None, CUT)]:
-        with _session(admin_dsn, *share) as conn:
+    cut = (str(CUT),)
+    for share in [(cut, None), (None, cut)]:
+        with _session(admin_dsn, ("id",), *share) as conn:
             conn.execute(steps[first].sql)
-    _run(pg_conn, steps[first + 1:second])
-    notes: list[str] = []
-    pg_conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
-    pg_conn.execute(steps[second].sql)
+    notes = _second(pg_conn, steps)
     assert any(SKIPPED in n for n in notes), notes
     assert _wrong(pg_conn) == 0

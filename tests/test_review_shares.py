@@ -46,16 +46,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgroll_dsl.backends.workers import _share, boundaries
-from pgroll_dsl.plan.model import Step, StepKind
+from pgroll_dsl.backends.workers import boundaries
+from pgroll_dsl.plan.model import Step
 from tests import fault_model as fm
 from tests.live_helpers import Connection, apply, client, make_runner, migration
-from tests.test_backfill_shares import _run
+from tests.test_backfill_shares import _counts, _passes, _run, _second, _session
+from tests.test_backfill_watch import SKIPPED
 from tests.test_review_watch_partitions import _owner
 
 pytestmark = pytest.mark.postgres
 
-SKIPPED = "no statement wrote it since the first pass began"
 TEXT = "alter table t add w bigint up `v * 2`;"
 OLD = "public_01_setup"
 NEW = "public_02_w"
@@ -67,16 +67,6 @@ NEW = "public_02_w"
 @pytest.fixture
 def owner_dsn(admin_dsn: str, pg_conn: Connection) -> Iterator[str]:
     yield from _owner(pg_conn, admin_dsn)
-
-
-def _session(dsn: str, key: tuple[str, ...], start: tuple[str, ...] | None,
-             end: tuple[str, ...] | None, *options: str) -> Connection:
-    """A session with a worker's settings (``_share``, the executor's own)."""
-    conn = psycopg.connect(dsn, autocommit=True)
-    for option in options:
-        conn.execute(option)
-    _share(conn, key, start, end)
-    return conn
 
 
 def _plan(dsn: str, setup: str, text: str = TEXT, rows: str | None = None,
@@ -94,32 +84,9 @@ def _plan(dsn: str, setup: str, text: str = TEXT, rows: str | None = None,
         runner.close()
 
 
-def _passes(steps: tuple[Step, ...]) -> tuple[int, int]:
-    first, second = (i for i, s in enumerate(steps) if s.kind is StepKind.BACKFILL)
-    return first, second
-
-
-def _second(conn: Connection, steps: tuple[Step, ...]) -> list[str]:
-    """From after the first pass to the second pass included; the second pass's notices."""
-    first, second = _passes(steps)
-    _run(conn, steps[first + 1:second])
-    notes: list[str] = []
-    conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
-    conn.execute(steps[second].sql)
-    return notes
-
-
 def _wrong(conn: Connection, up: str = "v * 2") -> list[tuple[Any, ...]]:
     return conn.execute(f"SELECT id, v, _pgroll_new_w FROM public.t WHERE _pgroll_new_w "
                         f"IS DISTINCT FROM {up} ORDER BY 1").fetchall()
-
-
-def _counts(conn: Connection) -> tuple[Any, ...]:
-    row = conn.execute("SELECT (SELECT last_value FROM pg_sequences WHERE sequencename = "
-                        "'_pgroll_passed_t'), (SELECT last_value FROM pg_sequences WHERE "
-                        "sequencename = '_pgroll_writes_t')").fetchone()
-    assert row is not None
-    return tuple(row)
 
 
 def _wait_orphans(conn: Connection) -> None:
