@@ -105,24 +105,26 @@ def test_type_names_are_quoted_as_postgresql_quotes_them(pg_conn: Any) -> None:
     shared = {w for category, found in CATEGORIES.items() for w in found
               if server.get(w) == category}
     assert len(shared) > 400  # the test compares the keyword tables, not a handful
-    words = sorted(shared | {"email", "Email", "a b", "_x1"})
+    words = sorted(shared | {"email", "Email", "a b", "_x1", "a$b", "money$", "_$"})
     theirs = dict(pg_conn.execute("SELECT w, quote_ident(w) FROM unnest(%s::text[]) w",
                                   (words,)).fetchall())
     ours = {w: quote_type_name(w) for w in words}
     assert {w: q for w, q in ours.items() if q != theirs[w]} == {}
 
 
-def test_a_type_named_like_a_keyword_is_planned_quoted(pg_conn: Any) -> None:
-    """Replay of ``CREATE TYPE "position"`` spells the columns' type as introspection does."""
+@pytest.mark.parametrize("type_name", ["position", "a$b"])
+def test_a_type_named_like_a_keyword_is_planned_quoted(pg_conn: Any, type_name: str) -> None:
+    """Replay of ``CREATE TYPE "position"`` (or ``a$b``, legal bare) spells the columns' type
+    as introspection does."""
     from pgroll_dsl.catalog.introspect import introspect
     from pgroll_dsl.catalog.model import Catalog
     from pgroll_dsl.catalog.sql_ddl import apply_sql
 
-    script = ("CREATE TYPE \"position\" AS ENUM ('a', 'b'); "
-              "CREATE TABLE t (id int PRIMARY KEY, c \"position\")")
+    script = (f"CREATE TYPE \"{type_name}\" AS ENUM ('a', 'b'); "
+              f"CREATE TABLE t (id int PRIMARY KEY, c \"{type_name}\")")
     pg_conn.execute(script)
     replayed = apply_sql(Catalog(), script)[0].table("t")
     live = introspect(pg_conn).table("t")
     assert replayed is not None and live is not None
     assert replayed.column("c") == live.column("c")
-    assert live.column("c").type == '"position"'  # type: ignore[union-attr]
+    assert live.column("c").type == f'"{type_name}"'  # type: ignore[union-attr]

@@ -25,6 +25,8 @@ RESERVED_WORDS = frozenset(RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
 _TYPE_KEYWORDS = frozenset(RESERVED_WORDS | COL_NAME_KEYWORDS)
 
 _SIMPLE_WORD = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+# PostgreSQL's quote_ident (and so format_type) leaves only these bare; a ``$`` it quotes.
+_BARE_FOR_QUOTE_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
 # Types whose modifier sits after the first word: timestamp(3) with time zone.
 _MODIFIER_AFTER_FIRST_WORD = re.compile(r"(time|timestamp) with(out)? time zone\Z")
 
@@ -46,9 +48,11 @@ def quote_name(name: str, keywords: Collection[str] = ()) -> str:
 def quote_type_name(name: str) -> str:
     """A user-defined type's name (or its schema's) as format_type spells it.
 
-    Quoted when it is a keyword other than an unreserved one, or when it would fold.
+    Quoted when it is a keyword other than an unreserved one, when it would fold, or when it
+    holds a ``$`` (legal bare, but quoted by the server's quote_ident): a replayed catalog must
+    spell a type exactly as an introspected one does, or the two compare unequal.
     """
-    if _SIMPLE_WORD.match(name) and name not in _TYPE_KEYWORDS:
+    if _BARE_FOR_QUOTE_IDENT.match(name) and name not in _TYPE_KEYWORDS:
         return name
     return quote_ident(name)
 
