@@ -63,18 +63,22 @@ CONFLICTS: dict[Lock, tuple[str, ...]] = {
     Lock.SHARE: ("RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
                  "ExclusiveLock", "AccessExclusiveLock"),
 }
-# The step's tables and the tables their foreign keys join them to (adding or dropping a
-# foreign key locks both ends).
+# The step's tables, the tables their foreign keys join them to (adding or dropping a
+# foreign key locks both ends), and the partitions below all of them: ALTER TABLE, LOCK TABLE
+# and CREATE TRIGGER on a partitioned table lock each partition too, where a client that
+# reads one partition directly holds its lock only.
 _HOLDERS = (
-    "WITH named AS (SELECT pg_catalog.to_regclass(n) AS oid FROM pg_catalog.unnest(%s::text[]) "
-    "n), related AS (SELECT oid FROM named UNION SELECT confrelid FROM pg_catalog.pg_constraint "
-    "WHERE contype = 'f' AND conrelid IN (SELECT oid FROM named) UNION SELECT conrelid FROM "
-    "pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT oid FROM named) "
-    "UNION SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace s "
-    "ON s.oid = c.relnamespace WHERE s.nspname = ANY(%s::text[])) "
+    "WITH RECURSIVE named AS (SELECT pg_catalog.to_regclass(n) AS oid FROM "
+    "pg_catalog.unnest(%s::text[]) n), joined AS (SELECT oid FROM named UNION SELECT confrelid "
+    "FROM pg_catalog.pg_constraint WHERE contype = 'f' AND conrelid IN (SELECT oid FROM named) "
+    "UNION SELECT conrelid FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid IN "
+    "(SELECT oid FROM named)), related(oid) AS (SELECT oid FROM joined UNION SELECT "
+    "i.inhrelid FROM pg_catalog.pg_inherits i JOIN related r ON i.inhparent = r.oid) "
     "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l WHERE l.granted AND l.locktype = "
-    "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND l.relation "
-    "IN (SELECT oid FROM related) AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+    "'relation' AND l.pid <> pg_catalog.pg_backend_pid() AND l.mode = ANY(%s) AND (l.relation "
+    "IN (SELECT oid FROM related) OR l.relation IN (SELECT c.oid FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = "
+    "ANY(%s::text[]))) AND l.database = (SELECT oid FROM pg_catalog.pg_database "
     "WHERE datname = pg_catalog.current_database()) ORDER BY 1")
 
 
@@ -266,7 +270,7 @@ class Executor:
                 self._in_workers(step)  # on connections of their own, unchecked (_unchecked)
             else:
                 with bodies_unchecked(self.conn) if backfill else nullcontext():
-                    self._retrying(lambda: self._execute(step), lambda: step, step,
+                    self._retrying(lambda: self._execute(step), lambda: step, (step,),
                                    again=self._again(step))
         except _ALREADY_DONE as err:
             if not resuming:
@@ -295,9 +299,8 @@ class Executor:
                 current[0] = _RECORD  # a failure now is the state's, not the last step's
                 after()
 
-        gate = next((s for s in steps if s.lock in CONFLICTS and s.relation), steps[0])
         try:
-            self._retrying(body, lambda: current[0], gate, schemas=dropped_schemas)
+            self._retrying(body, lambda: current[0], steps, schemas=dropped_schemas)
         except _ALREADY_DONE as err:
             raise StepFailed(current[0], err) from err
 
@@ -337,13 +340,14 @@ class Executor:
         return lambda: self._clear_invalid_index(name)
 
     def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
-                  gate: Step, again: Callable[[], None] | None = None,
+                  gate: tuple[Step, ...], again: Callable[[], None] | None = None,
                   schemas: tuple[str, ...] = ()) -> None:
         """Run ``body``; on a ``RETRYABLE`` error, back off and run it again.
 
         (A lock timeout, a deadlock, or a row a client moved to another partition.) Before
         each attempt, wait until no other transaction holds a lock that conflicts with the
-        one ``gate`` asks for (up to ``holder_wait_s`` in all); before a retry, run ``again``.
+        ones ``gate``'s steps ask for (up to ``holder_wait_s`` in all); before a retry, run
+        ``again``.
         """
         attempt = 0
         deadline = time.monotonic() + self.session.holder_wait_s
@@ -380,29 +384,33 @@ class Executor:
         except psycopg.Error as err:
             raise self._failed(step, err) from err
 
-    def _wait_for_holders(self, step: Step, deadline: float,
+    def _wait_for_holders(self, gate: tuple[Step, ...], deadline: float,
                           schemas: tuple[str, ...] = ()) -> None:
-        """Poll ``pg_locks`` until no other backend holds a lock the step's would queue behind.
+        """Poll ``pg_locks`` until no other backend holds a lock the steps' would queue behind.
 
-        Then the step's own request is granted at once, or waits only for clients that
-        arrived in between. At ``deadline`` it stops waiting: the request then waits its
-        ``lock_timeout`` and is retried as usual.
+        ``gate``: the steps of one transaction (or one step), whose tables are waited for all
+        at once, for the strongest lock any of them takes: a later step's table (rollback's
+        drop of start's columns from a partition that left its tree) is locked in the same
+        transaction as the first's. Then the requests are granted at once, or wait only for
+        clients that arrived in between. At ``deadline`` it stops waiting: the request then
+        waits its ``lock_timeout`` and is retried as usual.
         """
-        modes = CONFLICTS.get(step.lock) if step.relation else None
+        strong = [s for s in gate if s.lock in CONFLICTS and s.relation]
+        modes = sorted({mode for s in strong for mode in CONFLICTS[s.lock]})
         if schemas:  # dropping a view takes ACCESS EXCLUSIVE on it
-            modes = CONFLICTS[Lock.ACCESS_EXCLUSIVE]
-        if modes is None:
+            modes = list(CONFLICTS[Lock.ACCESS_EXCLUSIVE])
+        if not modes:
             return
-        relations = step.relation.split(", ") if step.relation else []
+        relations = dict.fromkeys(n for s in strong for n in (s.relation or "").split(", "))
         names = [qualified(self.session.schema, n) for n in relations]
         reported: list[int] = []
         while time.monotonic() < deadline:
             holders = [int(r[0]) for r in self.conn.execute(
-                _HOLDERS, (names, list(schemas), list(modes))).fetchall()]
+                _HOLDERS, (names, modes, list(schemas))).fetchall()]
             if not holders:
                 return
             if holders != reported and self.on_wait is not None:
-                self.on_wait(step, holders)
+                self.on_wait(strong[0] if strong else gate[0], holders)
                 reported = holders
             time.sleep(0.02)
 

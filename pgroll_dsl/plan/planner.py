@@ -225,7 +225,11 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
     sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_column name;\nBEGIN\n"
                                + "\n".join(body) + "\nEND\n")
     parents = ", ".join(sorted({parent for parent, _ in pairs}))
-    return [Step(sql=sql, relation=parents, origin=ctx.origin,
+    # The partitions too: one that left its tree is locked here, not through its parent, and
+    # the executor waits for the clients of every table a step names before it asks.
+    tables = ", ".join(dict.fromkeys([*sorted({parent for parent, _ in pairs}),
+                                      *(partition for _, partition in pairs)]))
+    return [Step(sql=sql, relation=tables, origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
 
