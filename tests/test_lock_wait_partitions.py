@@ -142,3 +142,22 @@ def _columns(conn: Connection, table: str) -> list[str]:
     return [r[0] for r in conn.execute(
         "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 "
         "and not attisdropped", (f"public.{table}",)).fetchall()]
+
+
+def test_the_wait_says_what_it_waits_for(pg_conn: Connection, pg_dsn: str) -> None:
+    """An old-version client holds its view while complete would drop it: the message names
+    the tables and the views the transaction waits for, and the lock it will ask for."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    messages: list[str] = []
+    runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS, on_message=messages.append)
+    try:
+        apply(runner, SETUP)
+        runner.start(migration(CHANGE, "02_change"))
+        _held_while(dsn, runner, runner.complete, "select count(*) from public_01_setup.ev",
+                    messages)
+        waits = [m for m in messages if m.startswith("waiting for backend")]
+        assert waits and all(
+            " to release ev (or a partition below) and the views of public_01_setup before "
+            "asking for ACCESS EXCLUSIVE (" in m for m in waits), waits
+    finally:
+        runner.close()

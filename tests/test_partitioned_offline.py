@@ -268,13 +268,13 @@ def test_create_index_partition_by_partition() -> None:
         (f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name("ek", "events_2026_1")}" ON '
          '"public"."events_2026_1" ("kind")', Lock.SHARE_UPDATE_EXCLUSIVE, False),
         ('ALTER INDEX "public"."ek" ATTACH PARTITION "public"."events_2025_ek"',
-         Lock.ACCESS_SHARE, True),
+         Lock.ACCESS_EXCLUSIVE, True),
         ('ALTER INDEX "public"."events_2026_ek" ATTACH PARTITION "public"."events_2026_0_ek"',
-         Lock.ACCESS_SHARE, True),
+         Lock.ACCESS_EXCLUSIVE, True),
         ('ALTER INDEX "public"."events_2026_ek" ATTACH PARTITION "public"."events_2026_1_ek"',
-         Lock.ACCESS_SHARE, True),
+         Lock.ACCESS_EXCLUSIVE, True),
         ('ALTER INDEX "public"."ek" ATTACH PARTITION "public"."events_2026_ek"',
-         Lock.ACCESS_SHARE, True),
+         Lock.ACCESS_EXCLUSIVE, True),
     ]
     rollback = [s.sql for s in planned.rollback if "DROP INDEX" in s.sql]
     assert rollback == [

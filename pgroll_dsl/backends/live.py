@@ -31,7 +31,8 @@ from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
-WaitCallback = Callable[[Step, list[int]], None]  # the step, the pids it waits for
+# The step, the pids it waits for, what they hold (tables, views), the lock it will ask for.
+WaitCallback = Callable[[Step, list[int], str, Lock], None]
 NOTE_EVERY = 10.0  # seconds between two notes of a backfill passed on (Executor.note)
 # --verbose: a statement about to run (seconds None), then once it ran (the seconds it took).
 StatementCallback = Callable[[str, float | None], None]
@@ -397,12 +398,14 @@ class Executor:
         """
         strong = [s for s in gate if s.lock in CONFLICTS and s.relation]
         modes = sorted({mode for s in strong for mode in CONFLICTS[s.lock]})
+        lock = max((s.lock for s in strong), key=list(Lock).index, default=Lock.NONE)
         if schemas:  # dropping a view takes ACCESS EXCLUSIVE on it
-            modes = list(CONFLICTS[Lock.ACCESS_EXCLUSIVE])
+            modes, lock = list(CONFLICTS[Lock.ACCESS_EXCLUSIVE]), Lock.ACCESS_EXCLUSIVE
         if not modes:
             return
-        relations = dict.fromkeys(n for s in strong for n in (s.relation or "").split(", "))
+        relations = list(dict.fromkeys(n for s in strong for n in (s.relation or "").split(", ")))
         names = [qualified(self.session.schema, n) for n in relations]
+        held = _listed(relations, f"the views of {', '.join(schemas)}" if schemas else "")
         reported: list[int] = []
         while time.monotonic() < deadline:
             holders = [int(r[0]) for r in self.conn.execute(
@@ -410,7 +413,7 @@ class Executor:
             if not holders:
                 return
             if holders != reported and self.on_wait is not None:
-                self.on_wait(strong[0] if strong else gate[0], holders)
+                self.on_wait(strong[0] if strong else gate[0], holders, held, lock)
                 reported = holders
             time.sleep(0.02)
 
@@ -431,3 +434,11 @@ def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> in
         (f"{quote_ident(schema)}.{quote_ident(table)}",),
     ).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _listed(tables: list[str], views: str) -> str:
+    """What a wait is for, as a message says it: a few tables by name, then how many more."""
+    shown = ", ".join(tables[:4]) + (f" and {len(tables) - 4} more" if len(tables) > 4 else "")
+    if shown:
+        shown += " (or a partition below)"
+    return " and ".join(part for part in (shown, views) if part)

@@ -32,7 +32,7 @@ from pgroll_dsl.catalog.fingerprint import digest
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before, validate
 from pgroll_dsl.plan.document import plan_document, plan_from_document
-from pgroll_dsl.plan.model import Phase, Plan, Requirement, Requires, Step, Unit, units
+from pgroll_dsl.plan.model import Lock, Phase, Plan, Requirement, Requires, Step, Unit, units
 from pgroll_dsl.plan.planner import PlanOptions, partitions_hold, plan_migration
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
@@ -133,10 +133,10 @@ class Runner:
         """Close the connection (which releases the run lock, if held)."""
         self.conn.close()
 
-    def _waiting(self, step: Step, pids: list[int]) -> None:
+    def _waiting(self, step: Step, pids: list[int], held: str, lock: Lock) -> None:
         listed = ", ".join(str(p) for p in pids)
         self._say(f"waiting for {'backend' if len(pids) == 1 else 'backends'} {listed} to "
-                  f"release {step.relation} before asking for {step.lock.value} "
+                  f"release {held} before asking for {lock.value} "
                   f"({step.summary}); clients are not held up meanwhile")
 
     def _say(self, message: str) -> None:

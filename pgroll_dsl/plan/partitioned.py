@@ -81,8 +81,10 @@ def index_steps(ctx: Context, table: Table, name: str, create: str, body: str,
                 sql=f"ALTER INDEX {qualified(ctx.schema, index)} ATTACH PARTITION "
                 f"{qualified(ctx.schema, child)}",
                 summary=f"attach {child} (of partition {partition.name}) to {index}; "
-                f"ACCESS EXCLUSIVE on {child} alone", lock=Lock.ACCESS_SHARE,
-                relation=current.physical, origin=ctx.origin))
+                f"ACCESS EXCLUSIVE on {child} alone",
+                # Every query of the partition opens its indexes: its readers and writers
+                # hold that index, and the executor waits for them before it asks.
+                lock=Lock.ACCESS_EXCLUSIVE, relation=partition.physical, origin=ctx.origin))
 
     build(table, name)
     rollback = [Step(sql=f"DROP INDEX IF EXISTS {qualified(ctx.schema, name)}",
