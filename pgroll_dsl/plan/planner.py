@@ -100,12 +100,25 @@ def _contract(ctx: Context, view_drops: list[Step], steps: list[Step], tables: s
     """
     atomic = [s for s in steps if s.transactional]
     alone = [s for s in steps if not s.transactional]
-    touched = sorted({name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
-                      for name in s.relation.split(", ") if name in tables})
+    named = {name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
+             for name in s.relation.split(", ") if name in tables}
+    # A partition is locked with its parent (LOCK TABLE recurses), in clients' order: parent
+    # first. One that left the tree meanwhile is locked by the step that changes it.
+    touched = sorted(name for name in named if not _under(ctx, name, named))
     if touched and len(view_drops) + len(atomic) > 1:
         atomic.insert(0, _lock_step(ctx, touched))
     atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
+
+
+def _under(ctx: Context, physical: str, tables: set[str]) -> bool:
+    """Whether a table above ``physical`` (a partition's parent, its parent...) is in ``tables``."""
+    table = next((t for t in ctx.before.tables if t.physical == physical), None)
+    while table is not None and table.partition_of:
+        table = ctx.before.table(table.partition_of)
+        if table is not None and table.physical in tables:
+            return True
+    return False
 
 
 def _lock_step(ctx: Context, tables: list[str]) -> Step:
