@@ -14,6 +14,11 @@ and commits; half a second after it began, one of:
   lock wait existed);
 * a plain ``ALTER TABLE t ADD COLUMN w int NOT NULL DEFAULT 0`` (no lock_timeout).
 
+With ``--partitioned`` the table is partitioned by range of ``id`` into two halves (``t_0``
+and ``t_1``), the client still works on ``t``, and the reader reads one partition directly
+(``SELECT count(*) FROM t_0``), as a report or an archive job does: its lock is on that
+partition only, while the migration's lock on ``t`` reaches every partition.
+
 Reported: the client's max / p99 / p50 latency while the command ran, its max while the
 reader held its lock, and how long the command took (median, min–max over interleaved runs).
 Nothing is asserted.
@@ -77,20 +82,36 @@ class Client(threading.Thread):
                 time.sleep(0.002)
 
 
-def reader(dsn: str, hold: float, held: list[float]) -> None:
+def reader(dsn: str, hold: float, held: list[float], table: str) -> None:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        conn.execute("SELECT count(*) FROM t")
+        conn.execute(f"SELECT count(*) FROM {table}")
         held.append(time.time())
         time.sleep(hold)
         conn.commit()
         held.append(time.time())
 
 
-def trial(bench: Bench, rows: int, hold: float, how: str, files: Path) -> dict[str, Any]:
+def partitioned_table(bench: Bench, db: str, rows: int) -> None:
+    """``t`` as :meth:`Bench.make_table` makes it, partitioned by range of id in two halves."""
+    with bench.connect(db) as conn:
+        conn.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int, payload text) "
+                     "PARTITION BY RANGE (id)")
+        half = rows // 2 + 1
+        conn.execute(f"CREATE TABLE t_0 PARTITION OF t FOR VALUES FROM (MINVALUE) TO ({half})")
+        conn.execute(f"CREATE TABLE t_1 PARTITION OF t FOR VALUES FROM ({half}) TO (MAXVALUE)")
+        conn.execute("INSERT INTO t SELECT g, g, md5(g::text) FROM generate_series(1, %s) g",
+                     (rows,))
+
+
+def trial(bench: Bench, rows: int, hold: float, how: str, files: Path,
+          partitioned: bool = False) -> dict[str, Any]:
     with bench.database() as db:
-        bench.make_table(db, rows)
+        if partitioned:
+            partitioned_table(bench, db, rows)
+        else:
+            bench.make_table(db, rows)
         with bench.connect(db) as conn:
             conn.execute("VACUUM ANALYZE t")
         flags = COMMANDS[how]
@@ -101,7 +122,8 @@ def trial(bench: Bench, rows: int, hold: float, how: str, files: Path) -> dict[s
         client.start()
         time.sleep(1.0)
         held: list[float] = []
-        hold_thread = threading.Thread(target=reader, args=(bench.dsn(db), hold, held))
+        hold_thread = threading.Thread(target=reader, args=(bench.dsn(db), hold, held,
+                                                            "t_0" if partitioned else "t"))
         hold_thread.start()
         time.sleep(0.5)
         begin = time.time()
@@ -134,20 +156,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--hold", type=float, default=5.0, help="reader holds its lock (s)")
     parser.add_argument("--quick", action="store_true", help="1 run, a 2-s reader")
+    parser.add_argument("--partitioned", action="store_true",
+                        help="t partitioned in two; the reader reads one partition directly")
     args = parser.parse_args()
+    name = "lock_wait_partitioned" if args.partitioned else "lock_wait"
     runs, hold = (1, 2.0) if args.quick else (args.runs, args.hold)
 
     trials: dict[str, list[dict[str, Any]]] = {how: [] for how in COMMANDS}
     with Bench() as bench, tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):
             for how, done in trials.items():
-                done.append(trial(bench, args.rows, hold, how, Path(tmp)))
+                done.append(trial(bench, args.rows, hold, how, Path(tmp), args.partitioned))
                 print(f"run {run + 1}: {how}: max {done[-1]['max'] * 1000:.0f} ms, "
                       f"command {done[-1]['command_seconds']:.2f} s", flush=True)
 
     keys = ("max", "p99", "p50", "max_while_reader_holds", "max_before", "command_seconds")
     results: dict[str, Any] = {"machine": machine(), "rows": args.rows, "runs": runs,
                                "reader_holds_seconds": hold, "migration": MIGRATION.strip(),
+                               "partitioned": args.partitioned,
                                "plain": PLAIN, "cases": {}}
     table = []
     for how, done in trials.items():
@@ -159,14 +185,15 @@ def main() -> None:
         results["cases"][how] = case
         table.append([how, *(fmt(case[k], 1000, 1) for k in keys[:5]),
                       fmt(case["command_seconds"]), case["errors"], case["exit_codes"]])
-    print(f"client latency (ms) while the command runs; a reader holds ACCESS SHARE for {hold} s")
+    print(f"client latency (ms) while the command runs; a reader holds ACCESS SHARE for {hold} s"
+          + (" on one partition" if args.partitioned else ""))
     print_table(["command", "max", "p99", "p50", "max while reader holds", "max before",
                  "command s", "client errors", "exit"], table)
-    write_json("lock_wait", results)
-    plot(results, {how: done[-1] for how, done in trials.items()})
+    write_json(name, results)
+    plot(results, {how: done[-1] for how, done in trials.items()}, name)
 
 
-def plot(results: dict[str, Any], last: dict[str, dict[str, Any]]) -> None:
+def plot(results: dict[str, Any], last: dict[str, dict[str, Any]], name: str) -> None:
     plt = pyplot()
     if plt is None:
         return
@@ -185,7 +212,7 @@ def plot(results: dict[str, Any], last: dict[str, dict[str, Any]]) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="upper right")
     axes[0].set_ylabel("client statement latency, ms")
-    save_plot(figure, "lock_wait")
+    save_plot(figure, name)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Run every live-executor benchmark in turn: backfill and its fixed cost (as superuser and as
-the table's owner), triggers, trigger_when, lock_wait, load,
-replica_lag.
+the table's owner), triggers, trigger_when, lock_wait (a plain and a partitioned table),
+load, replica_lag.
 
 Usage: python benchmarks/run_all.py [--quick] [--runs N]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 SCRIPTS = (("backfill.py",), ("backfill.py", "--owner"), ("backfill_fixed.py",),
            ("backfill_fixed.py", "--owner"), ("triggers.py",), ("trigger_when.py",),
-           ("lock_wait.py",),
+           ("lock_wait.py",), ("lock_wait.py", "--partitioned"),
            ("load.py",),
            ("replica_lag.py",))
 
