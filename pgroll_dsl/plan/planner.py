@@ -60,7 +60,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     if not options.version_schema:  # the tables change; no schema of views shows them
         views = ViewSteps([], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start]
-    requires = _requires(ctx, [*start, *ctx.validate])  # (the check reads them: before it)
+    trees = _trees_at_start(ctx, catalog, migration)
+    requires = _requires(ctx, [*start, *ctx.validate], trees)  # (the check reads them first)
     start += [*_partitions_check(ctx, requires), *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
@@ -71,24 +72,24 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(backfill.drop_steps(ctx))
-    rollback.extend(_left_the_tree(ctx, requires))
+    rollback.extend(_left_the_tree(ctx, requires, trees))
     tables = ({t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
               | set(ctx.hidden.values()))
     return Plan(
         migration=migration.name, schema=options.schema, version_schema=version,
         previous_version_schema=options.previous_version_schema,
         start=tuple(map(generated, start)),
-        complete=tuple(map(generated, _contract(ctx, complete_views, complete, tables,
-                                                concurrent_last=True))),
-        rollback=tuple(map(generated, _contract(ctx, views.drop_new, rollback, tables,
-                                                concurrent_last=False))),
+        complete=tuple(map(generated, _contract(ctx, catalog, complete_views, complete,
+                                                tables, concurrent_last=True))),
+        rollback=tuple(map(generated, _contract(ctx, catalog, views.drop_new, rollback,
+                                                tables, concurrent_last=False))),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=requires,
         builtins=relied_on(ctx.syncs),
     )
 
 
-def _contract(ctx: Context, view_drops: list[Step], steps: list[Step], tables: set[str],
-              concurrent_last: bool) -> tuple[Step, ...]:
+def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list[Step],
+              tables: set[str], concurrent_last: bool) -> tuple[Step, ...]:
     """Complete or rollback: one transaction that drops views, then locks every table it changes.
 
     Views go before the tables are locked: a client holds a view while it waits for the
@@ -102,27 +103,38 @@ def _contract(ctx: Context, view_drops: list[Step], steps: list[Step], tables: s
     alone = [s for s in steps if not s.transactional]
     named = {name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
              for name in s.relation.split(", ") if name in tables}
-    # A partition is locked with its parent (LOCK TABLE recurses), in clients' order: parent
-    # first. One that left the tree meanwhile is locked by the step that changes it.
-    touched = sorted(name for name in named if not _under(ctx, name, named))
+    touched = sorted(named, key=lambda name: (_depth(ctx, before, name), name))
     if touched and len(view_drops) + len(atomic) > 1:
         atomic.insert(0, _lock_step(ctx, touched))
     atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
 
 
-def _under(ctx: Context, physical: str, tables: set[str]) -> bool:
-    """Whether a table above ``physical`` (a partition's parent, its parent...) is in ``tables``."""
-    table = next((t for t in ctx.before.tables if t.physical == physical), None)
-    while table is not None and table.partition_of:
-        table = ctx.before.table(table.partition_of)
-        if table is not None and table.physical in tables:
-            return True
-    return False
+def _depth(ctx: Context, before: Catalog, physical: str) -> int:
+    """How many tables stand above ``physical`` (partition parents), for the lock step's order.
+
+    The lock step takes parents before their partitions, as a client does (a query of the
+    root locks it, then its partitions); in name order a partition that sorts before its
+    root (``a_2025`` under ``ev``) would be locked first, a deadlock with such a client.
+    Judged by the catalog before start (``before``: where a partition detached or dropped
+    since was), else after complete; a table in neither (hidden by start) counts as a
+    partition, locked after the roots. Every table stays named: one detached meanwhile is
+    then locked here too, before the first change, not halfway through the transaction.
+    """
+    name = next((n for n, hidden in ctx.hidden.items() if hidden == physical), physical)
+    for catalog in (before, ctx.final):
+        table = next((t for t in catalog.tables if t.physical == name), None)
+        if table is not None:
+            depth = 0
+            while table is not None and table.partition_of:
+                depth += 1
+                table = catalog.table(table.partition_of)
+            return depth
+    return 1
 
 
 def _lock_step(ctx: Context, tables: list[str]) -> Step:
-    """ACCESS EXCLUSIVE on every table at once, in name order, before the first change.
+    """ACCESS EXCLUSIVE on every table at once, parents first, before the first change.
 
     A table that is not there (a start interrupted before it created it) is skipped; the
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
@@ -137,8 +149,29 @@ def _lock_step(ctx: Context, tables: list[str]) -> Step:
                 relation=", ".join(tables), origin=ctx.origin)
 
 
-def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
-    """What start made and complete keeps: the version schema, copies, sync triggers."""
+def _trees_at_start(ctx: Context, catalog: Catalog, migration: ir.Migration) -> Catalog:
+    """The catalog whose partition trees are those start leaves (and complete begins with).
+
+    Start plans each partition's steps on the partitions there are before it; the final
+    catalog differs where complete drops or renames a partition (``drop table ev_2025``),
+    which start leaves attached under its name. Raw SQL runs at start and may itself
+    create, attach or detach partitions: then the final catalog is the better guess.
+    """
+    if any(isinstance(op, ir.Sql) for op in migration.operations):
+        return ctx.final
+    return catalog
+
+
+def _at_start(ctx: Context, physical: str) -> str:
+    """A table's name during the migration: a dropped table whose name is reused is hidden."""
+    return ctx.hidden.get(physical, physical)
+
+
+def _requires(ctx: Context, start: list[Step], trees: Catalog) -> tuple[Requires, ...]:
+    """What start made and complete keeps: the version schema, copies, sync triggers.
+
+    ``trees``: the partitions start leaves (``_trees_at_start``).
+    """
     touched = {name for s in start if s.relation for name in s.relation.split(", ")}
     columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
                for t in ctx.final.tables if t.physical in touched for c in t.columns]
@@ -149,9 +182,10 @@ def _requires(ctx: Context, start: list[Step]) -> tuple[Requires, ...]:
     changed = {name for s in (*ctx.start, *ctx.late_start, *ctx.validate) if s.relation
                for name in s.relation.split(", ")}
     partitions = [Requires(Requirement.PARTITIONS,
-                           ",".join(sorted(p.physical for p in ctx.before.partitions(t.name))),
-                           t.physical)
-                  for t in ctx.before.tables if t.partitioned and _in_play(ctx, t, changed)]
+                           ",".join(sorted(_at_start(ctx, p.physical)
+                                           for p in trees.partitions(t.name))),
+                           _at_start(ctx, t.physical))
+                  for t in trees.tables if t.partitioned and _in_play(trees, t, changed)]
     schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
         else ()
     return (*schema, *columns, *triggers, *partitions)
@@ -194,7 +228,7 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...]) -> list[Step
                  summary=f"the partitions of {tables} are those start was planned for")]
 
 
-def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
+def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog) -> list[Step]:
     """At the end of rollback: start's columns on a partition that left its tree meanwhile.
 
     Rollback drops the copies, the marker and the stamp from each partitioned table, and the
@@ -208,8 +242,9 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
     over the archived table) keeps them, with a warning: the rollback itself goes on.
     """
     checked = {r.relation for r in requires if r.kind is Requirement.PARTITIONS}
-    pairs = [(table.physical, partition.physical) for table in ctx.before.tables
-             if table.physical in checked for partition in ctx.before.partitions(table.name)]
+    pairs = [(_at_start(ctx, table.physical), _at_start(ctx, partition.physical))
+             for table in trees.tables if _at_start(ctx, table.physical) in checked
+             for partition in trees.partitions(table.name)]
     if not pairs:
         return []
     ours = (f"(pg_catalog.starts_with(attname, {quote_literal(NEW_PREFIX)}) OR attname IN "
@@ -256,19 +291,19 @@ def _changed(requirement: Requires) -> str:
             "planned for the partitions there are")
 
 
-def _in_play(ctx: Context, table: Table, changed: set[str]) -> bool:
+def _in_play(trees: Catalog, table: Table, changed: set[str]) -> bool:
     """Whether start changed the table, a table above it or a table below it."""
     above: Table | None = table
     while above is not None:
         if above.physical in changed:
             return True
-        above = ctx.before.table(above.partition_of) if above.partition_of else None
-    return _below(ctx, table, changed)
+        above = trees.table(above.partition_of) if above.partition_of else None
+    return _below(trees, table, changed)
 
 
-def _below(ctx: Context, table: Table, changed: set[str]) -> bool:
-    return any(p.physical in changed or _below(ctx, p, changed)
-               for p in ctx.before.partitions(table.name))
+def _below(trees: Catalog, table: Table, changed: set[str]) -> bool:
+    return any(p.physical in changed or _below(trees, p, changed)
+               for p in trees.partitions(table.name))
 
 
 def _completed(final: Catalog, migration: ir.Migration) -> Catalog:
