@@ -101,7 +101,24 @@ def test_a_lock_on_a_table_that_left_the_tree_is_waited_for(pg_conn: Connection,
 
 def _held_while(dsn: str, runner: Any, run: Callable[[], Any], holding: str,
                 messages: list[str], reader_table: str = "public.ev") -> None:
-    """``run`` in a thread while a holder keeps ``holding``'s lock; a reader must not stall."""
+    """``run`` while a holder keeps ``holding``'s lock; a reader must not stall, and the
+    phase must say that it waits for the holder."""
+    stalls, waited = held_while(dsn, run, holding, [
+        f"select count(*) from {reader_table}",
+        f"insert into {reader_table} (id, at, n) values (1000, '2025-06-01', 0)",
+        f"delete from {reader_table} where id = 1000"], messages)
+    assert waited, messages
+    assert max(stalls) < STALL_S, (max(stalls), len(stalls))
+
+
+def held_while(dsn: str, run: Callable[[], Any], holding: str, reads: list[str],
+               messages: list[str], hold_s: float = HOLD_S) -> tuple[list[float], bool]:
+    """``run`` in a thread while a holder keeps ``holding``'s lock for ``hold_s``.
+
+    Returns a client's stalls (each round of ``reads``) meanwhile, from the phase's first
+    step on, and whether the phase said it waited for the holder (while the holder still
+    held its lock); the phase must finish once the holder is gone.
+    """
     outcome: list[Any] = []
 
     def target() -> None:
@@ -117,22 +134,20 @@ def _held_while(dsn: str, runner: Any, run: Callable[[], Any], holding: str,
             thread = threading.Thread(target=target)
             thread.start()
             stalls = []
-            ends = time.monotonic() + HOLD_S
-            while time.monotonic() < ends:  # from the phase's first step on
+            ends = time.monotonic() + hold_s
+            while time.monotonic() < ends:
                 began = time.monotonic()
-                reader.execute(f"select count(*) from {reader_table}")
-                reader.execute(f"insert into {reader_table} (id, at, n) "
-                               "values (1000, '2025-06-01', 0)")
-                reader.execute(f"delete from {reader_table} where id = 1000")
+                for statement in reads:
+                    reader.execute(statement)
                 stalls.append(time.monotonic() - began)
                 time.sleep(0.01)
             assert thread.is_alive()  # still waiting for the holder
-            assert any(f"backend {holder.info.backend_pid} " in m for m in messages), messages
-            assert max(stalls) < STALL_S, (max(stalls), len(stalls))
+            waited = any(f"backend {holder.info.backend_pid} " in m for m in messages)
         thread.join(timeout=60)
         assert not thread.is_alive()
         [result] = outcome
         assert not isinstance(result, BaseException), result
+        return stalls, waited
     finally:
         holder.close()
         reader.close()

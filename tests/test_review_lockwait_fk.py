@@ -14,9 +14,8 @@ from __future__ import annotations
 import pytest
 
 from tests.live_helpers import Connection, apply, dsn_of, make_runner, migration
-from tests.test_lock_wait_partitions import LOCK_TIMEOUT_MS, STALL_S
+from tests.test_lock_wait_partitions import LOCK_TIMEOUT_MS, STALL_S, held_while
 from tests.test_lock_wait_partitions import SETUP as EVENTS
-from tests.test_review_lockwait_names import held_while
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 

@@ -13,15 +13,16 @@ tests/test_lock_wait_partitions.py, only the partition's name differs.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
-from tests.test_lock_wait_partitions import CHANGE, HOLD_S, LOCK_TIMEOUT_MS, STALL_S, _columns
+from tests.live_helpers import Connection, apply, dsn_of, make_runner, migration
+from tests.test_lock_wait_partitions import (
+    CHANGE,
+    LOCK_TIMEOUT_MS,
+    STALL_S,
+    _columns,
+    held_while,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
@@ -65,43 +66,3 @@ def test_a_detached_partition_with_a_hostile_name_is_waited_for(pg_conn: Connect
         assert pg_conn.execute(f"select count(*) from {quoted}").fetchone() == rows
     finally:
         runner.close()
-
-
-def held_while(dsn: str, run: Callable[[], Any], holding: str, reads: list[str],
-               messages: list[str], hold_s: float = HOLD_S) -> tuple[list[float], bool]:
-    """``run`` in a thread while a holder keeps ``holding``'s lock for ``hold_s``.
-
-    Returns a client's stalls (each round of ``reads``) meanwhile, and whether the phase said
-    it waited for the holder; the phase must finish once the holder is gone.
-    """
-    outcome: list[Any] = []
-
-    def target() -> None:
-        try:
-            outcome.append(run())
-        except BaseException as err:  # noqa: BLE001 - handed to the test thread
-            outcome.append(err)
-
-    holder, reader = client(dsn, "public"), client(dsn, "public")
-    try:
-        with holder.transaction():
-            holder.execute(holding)
-            thread = threading.Thread(target=target)
-            thread.start()
-            stalls = []
-            ends = time.monotonic() + hold_s
-            while time.monotonic() < ends:
-                began = time.monotonic()
-                for statement in reads:
-                    reader.execute(statement)
-                stalls.append(time.monotonic() - began)
-                time.sleep(0.01)
-            waited = any(f"backend {holder.info.backend_pid} " in m for m in messages)
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-        [result] = outcome
-        assert not isinstance(result, BaseException), result
-        return stalls, waited
-    finally:
-        holder.close()
-        reader.close()
