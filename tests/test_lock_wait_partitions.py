@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
+from pgroll_dsl.backends.runner import Runner
 from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
@@ -40,6 +42,17 @@ create table ev_2026_h1 partition of ev_2026 for values with (modulus 2, remaind
 insert into ev select g, date '2025-01-01' + (g * 3 % 700), g from generate_series(1, 200) g;
 `;"""
 CHANGE = "alter table ev add note text not null default 'x';"
+
+
+def two_partitions(first: str) -> str:
+    """A setup of ``ev`` with two partitions, the first named ``first`` (quoted as needed)."""
+    return f"""sql up `
+create table ev (id bigint not null, at date not null, n int, primary key (id, at))
+  partition by range (at);
+create table {first} partition of ev for values from ('2025-01-01') to ('2026-01-01');
+create table ev_2026 partition of ev for values from ('2026-01-01') to ('2027-01-01');
+insert into ev select g, date '2025-01-01' + (g * 3 % 700), g from generate_series(1, 200) g;
+`;"""
 LOCK_TIMEOUT_MS = 300
 STALL_S = 0.1  # the issue's bound for a client's longest stall
 HOLD_S = 2.0  # how long the holder keeps its lock: several lock timeouts
@@ -58,48 +71,50 @@ HOLDERS = {  # where the holder's lock sits: the statement it runs in its transa
 CASES = [(phase, where) for phase in ("start", "complete", "rollback") for where in HOLDERS]
 
 
-@pytest.mark.parametrize(("phase", "where"), CASES)
-def test_a_lock_on_one_partition_is_waited_for(pg_conn: Connection, pg_dsn: str, phase: str,
-                                               where: str) -> None:
+@contextmanager
+def _migrating(pg_conn: Connection, pg_dsn: str, messages: list[str],
+               started: bool = True) -> Iterator[tuple[str, Runner]]:
+    """The test database's DSN and a Runner with ``SETUP`` applied (and ``CHANGE`` started)."""
     dsn = dsn_of(pg_dsn, pg_conn)
-    messages: list[str] = []
     runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS, on_message=messages.append)
     try:
         apply(runner, SETUP)
-        change = migration(CHANGE, "02_change")
-        if phase != "start":
-            runner.start(change)
-        _held_while(dsn, runner, _phase(runner, phase, change), HOLDERS[where], messages)
-        if phase == "complete":
-            assert pg_conn.execute("select count(*) filter (where note = 'x'), count(*) "
-                                   "from ev").fetchone() == (200, 200)
-        if phase == "rollback":
-            assert [c for c in _columns(pg_conn, "ev") if "note" in c] == []
+        if started:
+            runner.start(migration(CHANGE, "02_change"))
+        yield dsn, runner
     finally:
         runner.close()
+
+
+@pytest.mark.parametrize(("phase", "where"), CASES)
+def test_a_lock_on_one_partition_is_waited_for(pg_conn: Connection, pg_dsn: str, phase: str,
+                                               where: str) -> None:
+    messages: list[str] = []
+    with _migrating(pg_conn, pg_dsn, messages, started=phase != "start") as (dsn, runner):
+        change = migration(CHANGE, "02_change")
+        _held_while(dsn, _phase(runner, phase, change), HOLDERS[where], messages)
+    if phase == "complete":
+        assert pg_conn.execute("select count(*) filter (where note = 'x'), count(*) "
+                               "from ev").fetchone() == (200, 200)
+    if phase == "rollback":
+        assert [c for c in _columns(pg_conn, "ev") if "note" in c] == []
 
 
 def test_a_lock_on_a_table_that_left_the_tree_is_waited_for(pg_conn: Connection,
                                                              pg_dsn: str) -> None:
     """Rollback drops start's columns from a partition detached meanwhile: that table's
     clients are waited for too."""
-    dsn = dsn_of(pg_dsn, pg_conn)
     messages: list[str] = []
-    runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS, on_message=messages.append)
-    try:
-        apply(runner, SETUP)
-        runner.start(migration(CHANGE, "02_change"))
+    with _migrating(pg_conn, pg_dsn, messages) as (dsn, runner):
         pg_conn.execute("alter table ev detach partition ev_2025")
         rows = pg_conn.execute("select count(*) from ev_2025").fetchone()
-        _held_while(dsn, runner, runner.rollback, "select count(*) from public.ev_2025",
-                    messages, reader_table="public.ev_2025")
-        assert [c for c in _columns(pg_conn, "ev_2025") if "pgroll" in c or "note" in c] == []
-        assert pg_conn.execute("select count(*) from ev_2025").fetchone() == rows
-    finally:
-        runner.close()
+        _held_while(dsn, runner.rollback, "select count(*) from public.ev_2025", messages,
+                    reader_table="public.ev_2025")
+    assert [c for c in _columns(pg_conn, "ev_2025") if "pgroll" in c or "note" in c] == []
+    assert pg_conn.execute("select count(*) from ev_2025").fetchone() == rows
 
 
-def _held_while(dsn: str, runner: Any, run: Callable[[], Any], holding: str,
+def _held_while(dsn: str, run: Callable[[], Any], holding: str,
                 messages: list[str], reader_table: str = "public.ev") -> None:
     """``run`` while a holder keeps ``holding``'s lock; a reader must not stall, and the
     phase must say that it waits for the holder."""
@@ -162,17 +177,10 @@ def _columns(conn: Connection, table: str) -> list[str]:
 def test_the_wait_says_what_it_waits_for(pg_conn: Connection, pg_dsn: str) -> None:
     """An old-version client holds its view while complete would drop it: the message names
     the tables and the views the transaction waits for, and the lock it will ask for."""
-    dsn = dsn_of(pg_dsn, pg_conn)
     messages: list[str] = []
-    runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS, on_message=messages.append)
-    try:
-        apply(runner, SETUP)
-        runner.start(migration(CHANGE, "02_change"))
-        _held_while(dsn, runner, runner.complete, "select count(*) from public_01_setup.ev",
-                    messages)
-        waits = [m for m in messages if m.startswith("waiting for backend")]
-        assert waits and all(
-            " to release ev (or a partition below) and the views of public_01_setup before "
-            "asking for ACCESS EXCLUSIVE (" in m for m in waits), waits
-    finally:
-        runner.close()
+    with _migrating(pg_conn, pg_dsn, messages) as (dsn, runner):
+        _held_while(dsn, runner.complete, "select count(*) from public_01_setup.ev", messages)
+    waits = [m for m in messages if m.startswith("waiting for backend")]
+    assert waits and all(
+        " to release ev (or a partition below) and the views of public_01_setup before "
+        "asking for ACCESS EXCLUSIVE (" in m for m in waits), waits

@@ -27,22 +27,9 @@ import pytest
 
 from pgroll_dsl.backends.runner import StepEvent
 from tests.live_helpers import Connection, apply, client, dsn_of, make_runner, migration
+from tests.test_lock_wait_partitions import LOCK_TIMEOUT_MS, STALL_S, two_partitions
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
-
-LOCK_TIMEOUT_MS = 300
-STALL_S = 0.1
-
-
-def _setup(first: str) -> str:
-    return f"""sql up `
-create table ev (id bigint not null, at date not null, n int, primary key (id, at))
-  partition by range (at);
-create table {first} partition of ev for values from ('2025-01-01') to ('2026-01-01');
-create table ev_2026 partition of ev for values from ('2026-01-01') to ('2027-01-01');
-insert into ev select g, date '2025-01-01' + (g * 3 % 700), g from generate_series(1, 200) g;
-`;"""
-
 
 class _Client:
     """A client transaction run in a thread: ``first`` now, ``second`` after ``gap_s``."""
@@ -108,7 +95,7 @@ def test_complete_dropping_a_partition_locks_its_root_first(pg_conn: Connection,
                                                              partition: str) -> None:
     dsn = dsn_of(pg_dsn, pg_conn)
     c, retries, _ = _run(
-        dsn, _setup(partition),
+        dsn, two_partitions(partition),
         f"alter table ev drop column n; drop table {partition};",
         "complete", "lock ",
         "insert into public.ev (id, at, n) values (5000, '2026-06-01', 1)",  # holds ev, ev_2026
@@ -124,7 +111,7 @@ def test_rollback_locks_a_detached_partition_with_the_others(pg_conn: Connection
                                                               pg_dsn: str) -> None:
     dsn = dsn_of(pg_dsn, pg_conn)
     c, retries, _ = _run(
-        dsn, _setup("ev_2025"), "alter table ev add note text not null default 'x';",
+        dsn, two_partitions("ev_2025"), "alter table ev add note text not null default 'x';",
         "rollback", "drop the columns start added from the partitions",
         "select count(*) from public.ev_2025",  # an archive job reads the detached table...
         "insert into public.ev (id, at, n) values (5000, '2026-06-01', 1)",  # ...then writes
@@ -150,7 +137,7 @@ def test_start_of_a_change_to_the_root_and_a_partition_drop(pg_conn: Connection,
     dsn = dsn_of(pg_dsn, pg_conn)
     runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS)
     try:
-        apply(runner, _setup("ev_2025"))
+        apply(runner, two_partitions("ev_2025"))
         runner.start(migration(f"alter table ev add note text not null default 'x'; {second}",
                                "02_change"))
         getattr(runner, ending)()

@@ -22,6 +22,7 @@ from tests.test_lock_wait_partitions import (
     STALL_S,
     _columns,
     held_while,
+    two_partitions,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
@@ -33,13 +34,7 @@ NAMES = [
         "fixed only by a step holding its tables as a tuple"))),
     'Ev.2025 "q\'s"',  # a dot, quotes, upper case and a space: this one holds
 ]
-SETUP = """sql up `
-create table ev (id bigint not null, at date not null, n int, primary key (id, at))
-  partition by range (at);
-create table {name} partition of ev for values from ('2025-01-01') to ('2026-01-01');
-create table ev_2026 partition of ev for values from ('2026-01-01') to ('2027-01-01');
-insert into ev select g, date '2025-01-01' + (g * 3 % 700), g from generate_series(1, 200) g;
-`;"""
+
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -50,7 +45,7 @@ def test_a_detached_partition_with_a_hostile_name_is_waited_for(pg_conn: Connect
     messages: list[str] = []
     runner = make_runner(dsn, lock_timeout_ms=LOCK_TIMEOUT_MS, on_message=messages.append)
     try:
-        apply(runner, SETUP.replace("{name}", quoted.replace("`", "``")))
+        apply(runner, two_partitions(quoted.replace("`", "``")))
         runner.start(migration(CHANGE, "02_change"))
         pg_conn.execute(f"alter table ev detach partition {quoted}")
         rows = pg_conn.execute(f"select count(*) from {quoted}").fetchone()

@@ -325,6 +325,15 @@ class Catalog:
                          else (partition,))
         return tuple(sorted(found, key=lambda t: t.name))
 
+    def above(self, table: Table) -> tuple[Table, ...]:
+        """The tables above ``table`` in its partition tree: its parent, that one's... the root."""
+        found: list[Table] = []
+        parent = self.table(table.partition_of) if table.partition_of else None
+        while parent is not None:
+            found.append(parent)
+            parent = self.table(parent.partition_of) if parent.partition_of else None
+        return tuple(found)
+
     def tree(self, physical: str) -> set[str]:
         """The table with this physical name and every partition below it, by physical name."""
         names = {physical}

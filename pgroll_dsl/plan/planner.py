@@ -125,11 +125,7 @@ def _depth(ctx: Context, before: Catalog, physical: str) -> int:
     for catalog in (before, ctx.final):
         table = next((t for t in catalog.tables if t.physical == name), None)
         if table is not None:
-            depth = 0
-            while table is not None and table.partition_of:
-                depth += 1
-                table = catalog.table(table.partition_of)
-            return depth
+            return len(catalog.above(table))
     return 1
 
 
@@ -272,11 +268,11 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
         ]
     sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_column name;\nBEGIN\n"
                                + "\n".join(body) + "\nEND\n")
-    parents = ", ".join(sorted({parent for parent, _ in pairs}))
+    parent_names = sorted({parent for parent, _ in pairs})
+    parents = ", ".join(parent_names)
     # The partitions too: one that left its tree is locked here, not through its parent, and
     # the executor waits for the clients of every table a step names before it asks.
-    tables = ", ".join(dict.fromkeys([*sorted({parent for parent, _ in pairs}),
-                                      *(partition for _, partition in pairs)]))
+    tables = ", ".join(dict.fromkeys([*parent_names, *(partition for _, partition in pairs)]))
     return [Step(sql=sql, relation=tables, origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
@@ -293,12 +289,8 @@ def _changed(requirement: Requires) -> str:
 
 def _in_play(trees: Catalog, table: Table, changed: set[str]) -> bool:
     """Whether start changed the table, a table above it or a table below it."""
-    above: Table | None = table
-    while above is not None:
-        if above.physical in changed:
-            return True
-        above = trees.table(above.partition_of) if above.partition_of else None
-    return _below(trees, table, changed)
+    return (any(t.physical in changed for t in (table, *trees.above(table)))
+            or _below(trees, table, changed))
 
 
 def _below(trees: Catalog, table: Table, changed: set[str]) -> bool:
