@@ -22,7 +22,7 @@ _REPORT = ("DO $b$BEGIN RAISE NOTICE 'bodies %', "
 
 
 def _step(sql: str, kind: StepKind) -> Step:
-    return Step(sql=sql, summary="test", lock=Lock.NONE, relation="t", kind=kind)
+    return Step(sql=sql, summary="test", lock=Lock.NONE, tables=("t",), kind=kind)
 
 
 def _executor(pg_dsn: str, pg_conn: Connection) -> tuple[live.Executor, list[str]]:

@@ -194,7 +194,7 @@ def test_a_backfill_step_retried_on_lock_timeouts_resets_the_setting(
         with pytest.raises(live.StepFailed):
             executor.run_step(Step(
                 sql="DO $b$BEGIN RAISE EXCEPTION USING ERRCODE = 'lock_not_available'; END$b$",
-                summary="test", lock=Lock.NONE, relation="t", kind=StepKind.BACKFILL))
+                summary="test", lock=Lock.NONE, tables=("t",), kind=StepKind.BACKFILL))
         assert retried == [1, 2]
         assert executor.conn.execute("SHOW check_function_bodies").fetchone() == ("on",)
         with pytest.raises(psycopg.errors.SyntaxError):

@@ -1,12 +1,12 @@
-"""Review of a7b79ff: a partition whose name holds ", " and that left its tree is not waited for.
+"""Review of a7b79ff: a partition whose name holds ", " and that left its tree is waited for.
 
-Rollback's step that drops start's columns from a partition detached meanwhile now names that
-partition in its ``relation`` (``_left_the_tree``), and the executor splits a step's relation on
-", " to find the tables to wait for (``_wait_for_holders``); ``_contract`` splits it the same way
-to choose the tables its first step locks. A partition named ``ev_2025, old`` is split into
-``ev_2025`` and ``old``: neither exists, so its clients are not waited for, the table is not in
-the lock step, and the DO block's ``ALTER TABLE`` queues behind a reader of it while every
-later client of that table queues behind the migration for ``lock_timeout``, at each retry.
+Rollback's step that drops start's columns from a partition detached meanwhile names that
+partition among its tables (``_left_the_tree``), and the executor waits for the clients of a
+step's tables (``_wait_for_holders``); ``_contract`` locks them in its first step. When a step
+held them as one text joined by ", ", a partition named ``ev_2025, old`` was split into
+``ev_2025`` and ``old``: neither exists, so its clients were not waited for, the table was not
+in the lock step, and the DO block's ``ALTER TABLE`` queued behind a reader of it while every
+later client of that table queued behind the migration for ``lock_timeout``, at each retry.
 Same shape as test_a_lock_on_a_table_that_left_the_tree_is_waited_for in
 tests/test_lock_wait_partitions.py, only the partition's name differs.
 """
@@ -28,10 +28,9 @@ from tests.test_lock_wait_partitions import (
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
 NAMES = [
-    pytest.param("ev_2025, old", marks=pytest.mark.xfail(strict=True, reason=(
-        "a step's relation is a text of names joined by ', ', split again by the executor's "
-        "lock wait and by the lock step (older than a7b79ff for a root table so named); "
-        "fixed only by a step holding its tables as a tuple"))),
+    # Failed before a step held its tables as a tuple: its relation, a text of names joined
+    # by ", ", was split again by the executor's lock wait and by the lock step.
+    "ev_2025, old",
     'Ev.2025 "q\'s"',  # a dot, quotes, upper case and a space: this one holds
 ]
 

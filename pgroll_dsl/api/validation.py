@@ -177,9 +177,9 @@ def with_row_estimates(summaries: Sequence[MigrationSummary], database: Database
     from pgroll_dsl.backends.statistics import row_estimates
     from pgroll_dsl.plan.model import StepKind
 
-    tables = {step.relation for summary in summaries if summary.plan is not None
-              for step in summary.plan.start
-              if step.kind is StepKind.BACKFILL and step.relation is not None}
+    tables = {table for summary in summaries if summary.plan is not None
+              for step in summary.plan.start if step.kind is StepKind.BACKFILL
+              for table in step.tables}
     try:
         estimates = row_estimates(conninfo(database), schema, tables)
     except CompileError:

@@ -256,9 +256,9 @@ class Executor:
         """
         if resuming and step.index is not None:
             self._clear_invalid_index(step.index)
-        backfill = step.kind is StepKind.BACKFILL and step.relation is not None
-        if backfill and step.relation is not None:
-            table = step.relation
+        backfill = step.kind is StepKind.BACKFILL and bool(step.tables)
+        if backfill:
+            table = step.tables[0]
             total = self._as_the_step(
                 step, lambda: estimated_rows(self.conn, self.session.schema, table))
             self._backfilling = (table, total)
@@ -396,14 +396,14 @@ class Executor:
         clients that arrived in between. At ``deadline`` it stops waiting: the request then
         waits its ``lock_timeout`` and is retried as usual.
         """
-        strong = [s for s in gate if s.lock in CONFLICTS and s.relation]
+        strong = [s for s in gate if s.lock in CONFLICTS and s.tables]
         modes = sorted({mode for s in strong for mode in CONFLICTS[s.lock]})
         lock = max((s.lock for s in strong), key=list(Lock).index, default=Lock.NONE)
         if schemas:  # dropping a view takes ACCESS EXCLUSIVE on it
             modes, lock = list(CONFLICTS[Lock.ACCESS_EXCLUSIVE]), Lock.ACCESS_EXCLUSIVE
         if not modes:
             return
-        relations = list(dict.fromkeys(n for s in strong for n in (s.relation or "").split(", ")))
+        relations = list(dict.fromkeys(n for s in strong for n in s.tables))
         names = [qualified(self.session.schema, n) for n in relations]
         held = _listed(relations, f"the views of {', '.join(schemas)}" if schemas else "")
         reported: list[int] = []

@@ -45,9 +45,8 @@ _UNOWNED = (
 
 def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[str]:
     """One message per existing table of the plan's steps that the role does not own."""
-    names = sorted({qualified(schema, step.relation) for phase in Phase
-                    for step in plan.phase(phase)
-                    if step.relation is not None and step.lock in _OWNERS})
+    names = sorted({qualified(schema, table) for phase in Phase for step in plan.phase(phase)
+                    if step.lock in _OWNERS for table in step.tables})
     return [f"the role {quote_ident(user)} does not own table {quote_ident(table)} (its owner "
             f"is {quote_ident(owner)}): run the migration as the owner, or GRANT "
             f"{quote_ident(owner)} TO {quote_ident(user)}"

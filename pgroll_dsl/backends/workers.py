@@ -37,8 +37,7 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int,
 
     ``estimate`` is the planner's row count (the executor's progress total).
     """
-    assert step.relation is not None
-    table = qualified(schema, step.relation)
+    table = qualified(schema, step.tables[0])
     columns = ", ".join(quote_ident(c) for c in step.key)
     # Aliased: ORDER BY would otherwise sort by the text forms, named like the columns.
     texts = ", ".join(f"{quote_ident(c)}::text AS _pgroll_k{i}" for i, c in enumerate(step.key))

@@ -126,7 +126,7 @@ def add_marker(ctx: Context, table: Table) -> None:
              f"{BY_COLUMN} pg_catalog.xid",
              f"backfill marker on {table.physical} (constant default: no rewrite), and "
              f"{BACKFILLED_BY} (no default)",
-             relation=table.physical, safe=(safety.CONSTANT_DEFAULT,))
+             tables=(table.physical,), safe=(safety.CONSTANT_DEFAULT,))
 
 
 def schedule(ctx: Context, table: Table) -> None:
@@ -135,11 +135,12 @@ def schedule(ctx: Context, table: Table) -> None:
     Its statement is written by :func:`finish` once every operation is planned: a later
     operation on the same table adds copies the same batches fill.
     """
-    if any(s.kind is StepKind.BACKFILL and s.relation == table.physical for s in ctx.late_start):
+    if any(s.kind is StepKind.BACKFILL and s.tables == (table.physical,)
+           for s in ctx.late_start):
         return
     ctx.late_start.append(Step(
         sql="", summary=f"backfill {table.physical}", lock=Lock.ROW_EXCLUSIVE,
-        relation=table.physical, cost=Cost.BACKFILL, transactional=False,
+        tables=(table.physical,), cost=Cost.BACKFILL, transactional=False,
         kind=StepKind.BACKFILL, origin=ctx.origin,
     ))
     key = _key(ctx, table)
@@ -165,10 +166,10 @@ def finish(ctx: Context) -> None:
     """
     steps: list[Step] = []
     for step in ctx.late_start:
-        if step.kind is not StepKind.BACKFILL or step.relation is None:
+        if step.kind is not StepKind.BACKFILL or not step.tables:
             steps.append(step)
             continue
-        table = step.relation
+        table = step.tables[0]
         key = ctx.backfill_keys[table]
         assignments = direct_assignments(_filled(ctx, table))
         two = bool(assignments) and ctx.options.two_passes and _two_passes(ctx, table)
@@ -185,12 +186,12 @@ def finish(ctx: Context) -> None:
                 firsts.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
                                            integer=integer, mode=FIRST, watch=table), key=key,
-                    relation=leaf, summary=f"backfill {leaf}{of}, first pass, before its sync "
+                    tables=(leaf,), summary=f"backfill {leaf}{of}, first pass, before its sync "
                     f"triggers exist: in batches {batches}, writing the copies itself"))
                 steps.append(replace(
                     step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
                                            integer=integer, mode=SECOND, watch=table), key=key,
-                    relation=leaf, summary=f"backfill {leaf}{of}, second pass: none if no "
+                    tables=(leaf,), summary=f"backfill {leaf}{of}, second pass: none if no "
                     "statement wrote the table since the first pass began, else the rows "
                     "written since the first pass read them (by pages if it ran; else in "
                     f"batches {batches}, {how})"))
@@ -198,7 +199,7 @@ def finish(ctx: Context) -> None:
             steps.append(replace(
                 step, sql=backfill_sql(ctx.schema, leaf, key, assignments, ctx.options,
                                        integer=integer), key=key,
-                relation=leaf, summary=f"backfill {leaf}{of} in batches {batches}, {how}"))
+                tables=(leaf,), summary=f"backfill {leaf}{of} in batches {batches}, {how}"))
         if two:
             ctx.first_pass[table] = firsts
     ctx.late_start[:] = steps
@@ -243,7 +244,7 @@ def _two_passes(ctx: Context, table: str) -> bool:
         if not any(s.sql.startswith(adds) for s in ctx.start[:first]):
             return False
     tree = ctx.before.tree(table)
-    return not any(s.cost is Cost.BUILD_LOCKED and s.relation in tree
+    return not any(s.cost is Cost.BUILD_LOCKED and any(t in tree for t in s.tables)
                    for s in (*ctx.start, *ctx.late_start))
 
 
@@ -310,7 +311,7 @@ def _gathered(ctx: Context, table: str) -> list[int] | None:
         step = ctx.start[position]
         if step.sql.startswith(_TRIGGER_DDL):
             continue
-        if step.relation != table:
+        if step.tables != (table,):
             return None
         if step.sql.startswith(adds):
             up.append(position)
@@ -364,7 +365,7 @@ def place(ctx: Context) -> None:
     late: list[Step] = []
     for step in ctx.late_start:
         owner = next((t for t, tree in trees.items()
-                      if step.kind is StepKind.BACKFILL and step.relation in tree), None)
+                      if step.kind is StepKind.BACKFILL and step.tables[0] in tree), None)
         (late if owner is None else seconds[owner]).append(step)
     ctx.late_start[:] = late
     inserts: list[tuple[int, list[Step]]] = []
@@ -1009,12 +1010,12 @@ def drop_steps(ctx: Context) -> list[Step]:
     """Complete and rollback: the marker column goes (and the first pass's, if any)."""
     steps = []
     for physical, firsts in sorted(ctx.first_pass.items()):
-        leaves = [s.relation for s in firsts if s.kind is StepKind.BACKFILL and s.relation]
+        leaves = [s.tables[0] for s in firsts if s.kind is StepKind.BACKFILL and s.tables]
         name, writes, _ = watch_names(physical)
         counts = ", ".join(qualified(ctx.schema, n) for n in (writes, *map(passed, leaves)))
         steps += [
             Step(sql=f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, name)}() CASCADE",
-                 summary=f"drop the backfill watch on {physical}", relation=physical,
+                 summary=f"drop the backfill watch on {physical}", tables=(physical,),
                  safe=(safety.DROP_FUNCTION,), origin=ctx.origin),
             Step(sql=f"DROP SEQUENCE IF EXISTS {counts}", lock=Lock.NONE,
                  summary=f"drop the backfill watch's counts on {physical}",
@@ -1025,7 +1026,7 @@ def drop_steps(ctx: Context) -> list[Step]:
         steps += [
             Step(sql=f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} DROP COLUMN IF "
                  f"EXISTS {quote_ident(MARKER)}{by}", summary=f"drop the backfill marker of "
-                 f"{physical}", relation=physical, safe=(safety.DROP_COLUMN,),
+                 f"{physical}", tables=(physical,), safe=(safety.DROP_COLUMN,),
                  origin=ctx.origin),
         ]
     return steps

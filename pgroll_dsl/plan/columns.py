@@ -116,7 +116,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
                  lock=Lock.NONE)
         ctx.step(Phase.START, written_trigger_sql(spec), f"trigger {written} on "
                  f"{table.physical} (a new-version UPDATE that sets {column})",
-                 relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+                 tables=(table.physical,), lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
     for kind in spec.kinds():
@@ -124,13 +124,13 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.sync_triggers[trigger] = len(ctx.start)  # rewritten if it is the table's last
         ctx.step(Phase.START, trigger_sql(spec, kind),
                  f"trigger {trigger} on {table.physical} ({_WRITERS[kind]})",
-                 relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+                 tables=(table.physical,), lock=Lock.SHARE_ROW_EXCLUSIVE)
         ctx.triggers.append((table.physical, trigger))
     ctx.syncs.append(spec)
     for made_name in made:
         drop = f"DROP FUNCTION IF EXISTS {qualified(ctx.schema, made_name)}() CASCADE"
         ctx.trigger_drops.append(made_name)  # complete drops it with what it keeps in sync
-        ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", relation=table.physical,
+        ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", tables=(table.physical,),
                  safe=(safety.DROP_FUNCTION,))
 
 
@@ -146,13 +146,13 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         type_sql = render_type(rewrite.type) if rewrite.type is not None else column.type
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(temp)} "
                  f"{type_sql}", f"add column {temp} (copy of {rewrite.name})",
-                 relation=table.physical, safe=safety.type_choices([type_sql]))
+                 tables=(table.physical,), safe=safety.type_choices([type_sql]))
         default = column.default
         if rewrite.default is not None:
             default = rewrite.default.value.text if rewrite.default.value is not None else None
         if default is not None:
             ctx.step(Phase.START, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET "
-                     f"DEFAULT ({default})", f"default of {temp}", relation=table.physical)
+                     f"DEFAULT ({default})", f"default of {temp}", tables=(table.physical,))
         comment = column.comment if rewrite.comment is None else rewrite.comment.value
         if comment is not None:
             comment_step(ctx, Phase.START, table, temp, comment)
@@ -208,19 +208,19 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
                 f"{idents(columns)} {target}{deferrable(fk.deferrable, fk.initially_deferred)}"
                 " NOT VALID",
                 summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
-                lock=Lock.SHARE_ROW_EXCLUSIVE, relation=f"{other.physical}, {table.physical}",
+                lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(other.physical, table.physical),
                 origin=ctx.origin,
             ))
             ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
                      f"{quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
-                     relation=other.physical, safe=(safety.DROP_CONSTRAINT,))
+                     tables=(other.physical,), safe=(safety.DROP_CONSTRAINT,))
             ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
                      f"{quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
-                     relation=other.physical, safe=(safety.DROP_CONSTRAINT,))
+                     tables=(other.physical,), safe=(safety.DROP_CONSTRAINT,))
             ctx.after_swap.append(Step(
                 sql=f"ALTER TABLE IF EXISTS {source} RENAME CONSTRAINT {quote_ident(dup)} TO "
                 f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
-                relation=other.physical, safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
+                tables=(other.physical,), safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
             validate_step(ctx, other, dup)
 
 
@@ -233,20 +233,20 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
                 ctx.step(Phase.COMPLETE, f"ALTER SEQUENCE IF EXISTS "
                          f"{qualified(ctx.schema, sequence.name)} OWNED BY {ref}."
                          f"{quote_ident(temp)}", f"hand sequence {sequence.name} to {temp}",
-                         relation=sequence.name)
+                         tables=(sequence.name,))
     old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(physical_name(table, n))}" for n in names)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ref} {old}"],
                f"drop the sync triggers and the old column{'s' if len(names) > 1 else ''} "
                f"{', '.join(names)} together", table.physical, safe=(safety.DROP_COLUMN,))
     for name, temp in names.items():
         ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} "
-                 f"TO {quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical,
+                 f"TO {quote_ident(name)}", f"rename {temp} to {name}", tables=(table.physical,),
                  safe=(safety.RENAME_COLUMN,))
     ctx.complete.extend(ctx.after_swap)
     ctx.after_swap.clear()
     drop = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(t)}" for t in names.values())
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} {drop}",
-             f"drop the copies {', '.join(names.values())}", relation=table.physical,
+             f"drop the copies {', '.join(names.values())}", tables=(table.physical,),
              safe=(safety.DROP_COLUMN,))
 
 
@@ -299,7 +299,7 @@ def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
         no_inherit = " NO INHERIT" if op.check.no_inherit else ""
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT "
                  f"{quote_ident(op.check.name.name)} CHECK ({expr}){no_inherit} NOT VALID",
-                 f"add check {op.check.name.name} (not valid)", relation=table.physical)
+                 f"add check {op.check.name.name} (not valid)", tables=(table.physical,))
         validate_step(ctx, table, op.check.name.name)
     if op.references is not None and table.partitioned:
         fk = op.references
@@ -315,7 +315,7 @@ def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(fk.name.name)} "
                  f"FOREIGN KEY ({quote_ident(temp)}) {target}"
                  f"{deferrable(fk.deferrable, fk.initially_deferred)} NOT VALID",
-                 f"add foreign key {fk.name.name} (not valid)", relation=table.physical,
+                 f"add foreign key {fk.name.name} (not valid)", tables=(table.physical,),
                  lock=Lock.SHARE_ROW_EXCLUSIVE)
         validate_step(ctx, table, fk.name.name)
     if op.unique is not None:
@@ -323,7 +323,7 @@ def plan_alter_column(ctx: Context, op: ir.AlterColumn) -> None:
         copies.unique_index(ctx, table, name, (temp,))
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} UNIQUE "
                  f"USING INDEX {quote_ident(name)}", f"attach unique constraint {name}",
-                 relation=table.physical)
+                 tables=(table.physical,))
 
 
 def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
@@ -351,14 +351,14 @@ def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
             kind = "PRIMARY KEY" if pk else "UNIQUE"
             ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} "
                      f"{kind} USING INDEX {quote_ident(name)}", f"attach {name}",
-                     relation=table.physical)
+                     tables=(table.physical,))
         case ir.ConstraintType.CHECK:
             expr = rename_columns(op.check.text if op.check else "true",
                                   dict(zip(columns, temps, strict=True)))
             no_inherit = " NO INHERIT" if op.no_inherit else ""
             ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} CHECK "
                      f"({expr}){no_inherit} NOT VALID", f"add check {name} (not valid)",
-                     relation=table.physical)
+                     tables=(table.physical,))
             validate_step(ctx, table, name)
         case ir.ConstraintType.FOREIGN_KEY if table.partitioned:
             fk = op.references
@@ -382,7 +382,7 @@ def plan_create_constraint(ctx: Context, op: ir.CreateConstraint) -> None:
             ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} "
                      f"FOREIGN KEY {idents(temps)} {target} NOT VALID",
                      f"add foreign key {name} (not valid)",
-                     relation=table.physical, lock=Lock.SHARE_ROW_EXCLUSIVE)
+                     tables=(table.physical,), lock=Lock.SHARE_ROW_EXCLUSIVE)
             validate_step(ctx, table, name)
         case ir.ConstraintType.EXCLUDE:
             pass  # rejected by the front ends

@@ -115,11 +115,11 @@ def atomically(ctx: Context, statements: list[str], summary: str, relation: str,
     write finds the trigger gone but the old NOT NULL column still there (or the reverse).
     """
     if len(statements) == 1:
-        ctx.step(Phase.COMPLETE, statements[0], summary, relation=relation, safe=safe)
+        ctx.step(Phase.COMPLETE, statements[0], summary, tables=(relation,), safe=safe)
         return
     body = "\n".join(f"  {s};" for s in statements)
     ctx.step(Phase.COMPLETE, do_block(body), summary,
-             relation=relation, safe=safe)
+             tables=(relation,), safe=safe)
 
 
 def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
@@ -128,11 +128,11 @@ def comment_step(ctx: Context, phase: Phase, table: Table, column: str | None,
     if column is None:
         ctx.step(phase, comment_on("TABLE", ctx.table_ref(table), text),
                  f"comment on table {table.name}", lock=Lock.SHARE_UPDATE_EXCLUSIVE,
-                 relation=table.physical)
+                 tables=(table.physical,))
     else:
         target = f"{ctx.table_ref(table)}.{quote_ident(column)}"
         ctx.step(phase, comment_on("COLUMN", target, text), f"comment on {table.name}.{column}",
-                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, relation=table.physical)
+                 lock=Lock.SHARE_UPDATE_EXCLUSIVE, tables=(table.physical,))
 
 
 def validate_step(ctx: Context, table: Table, constraint: str) -> None:
@@ -143,7 +143,7 @@ def validate_step(ctx: Context, table: Table, constraint: str) -> None:
     """
     ctx.validate.append(Step(
         sql=f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} VALIDATE CONSTRAINT "
-        f"{quote_ident(constraint)}", summary=f"validate {constraint}", relation=table.physical,
+        f"{quote_ident(constraint)}", summary=f"validate {constraint}", tables=(table.physical,),
         lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
 
 
@@ -156,7 +156,7 @@ def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> 
     ref = ctx.table_ref(table)
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check)} CHECK "
              f"({quote_ident(physical)} IS NOT NULL) NOT VALID",
-             f"NOT NULL of {name} as a check (not valid)", relation=table.physical)
+             f"NOT NULL of {name} as a check (not valid)", tables=(table.physical,))
     validate_step(ctx, table, check)
     after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ref} ALTER COLUMN {quote_ident(name)} SET "
                   "NOT NULL", f"set {name} NOT NULL (the valid check spares the scan)",
@@ -169,5 +169,5 @@ def not_null_via_check(ctx: Context, table: Table, physical: str, name: str) -> 
 def after_rename(ctx: Context, table: Table, sql: str, summary: str,
                   lock: Lock = Lock.ACCESS_EXCLUSIVE, safe: tuple[Exemption, ...] = ()) -> None:
     """A complete step that needs the column's final name: it runs right after the swap."""
-    ctx.after_swap.append(Step(sql=sql, summary=summary, relation=table.physical, lock=lock,
+    ctx.after_swap.append(Step(sql=sql, summary=summary, tables=(table.physical,), lock=lock,
                                safe=safe, origin=ctx.origin))

@@ -104,7 +104,7 @@ def _names_now(table: Table, names: dict[str, str]) -> dict[str, str]:
 def _copied_before(ctx: Context, copy: _Copy) -> bool:
     """Whether an earlier operation of the migration already made this copy."""
     quoted = quote_ident(copy.name)
-    return any(quoted in step.sql and step.relation == copy.table.physical
+    return any(quoted in step.sql and step.tables == (copy.table.physical,)
                for step in (*ctx.start, *ctx.late_start))
 
 
@@ -134,7 +134,7 @@ def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy
     if again:
         ctx.step(Phase.START, f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS "
                  f"{quote_ident(copy.name)}", f"drop {copy.name}: it is made again over both "
-                 "copies", relation=copy.table.physical, safe=(safety.DROP_CONSTRAINT,))
+                 "copies", tables=(copy.table.physical,), safe=(safety.DROP_CONSTRAINT,))
     fk = constraint.references
     if fk is not None and copy.table.partitioned:  # NOT VALID on each leaf (partitioned.py)
         own = f"({', '.join(copy.column(c) for c in constraint.columns)})"
@@ -157,7 +157,7 @@ def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy
             Lock.SHARE_ROW_EXCLUSIVE
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(copy.name)} {body} "
              "NOT VALID", f"copy {what} {constraint.name} (not valid)",
-             relation=copy.table.physical, lock=lock)
+             tables=(copy.table.physical,), lock=lock)
     if not again:
         validate_step(ctx, copy.table, copy.name)
         rename_constraint_after(ctx, copy.table, copy.name, constraint.name)
@@ -233,7 +233,7 @@ def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bo
     elements = ", ".join(exclusion_sql(e, _key_sql(copy, e.key)) for e in constraint.elements)
     steps = [Step(sql=f"ALTER TABLE {ctx.table_ref(table)} DROP CONSTRAINT IF EXISTS "
                   f"{quote_ident(copy.name)}", summary=f"drop {copy.name}: it is made again "
-                  "over both copies", relation=table.physical, safe=(safety.DROP_CONSTRAINT,),
+                  "over both copies", tables=(table.physical,), safe=(safety.DROP_CONSTRAINT,),
                   origin=ctx.origin)] if again else []
     steps.append(Step(
         sql=f"ALTER TABLE {ctx.table_ref(table)} ADD CONSTRAINT {quote_ident(copy.name)} "
@@ -241,7 +241,7 @@ def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bo
         f"{deferrable(constraint.deferrable, constraint.initially_deferred)}",
         summary=f"copy exclusion constraint {constraint.name}: its index is built under the "
         "lock, reads and writes wait for a scan of the table",
-        relation=table.physical, cost=Cost.BUILD_LOCKED, origin=ctx.origin))
+        tables=(table.physical,), cost=Cost.BUILD_LOCKED, origin=ctx.origin))
     if again or _expressions_use(copy, constraint.predicate,
                                  [e.key for e in constraint.elements]):
         _after_backfill(ctx, table, *steps)
@@ -252,7 +252,7 @@ def _copy_exclusion(ctx: Context, constraint: Constraint, copy: _Copy, again: bo
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} DROP CONSTRAINT "
              f"IF EXISTS {quote_ident(constraint.name)}",
              f"drop exclusion constraint {constraint.name} (its copy stays)",
-             relation=table.physical, safe=(safety.DROP_CONSTRAINT,))
+             tables=(table.physical,), safe=(safety.DROP_CONSTRAINT,))
     ctx.notes.append(f"exclusion constraint {constraint.name} on {table.name} is rebuilt on "
                      "the copy at start under ACCESS EXCLUSIVE: reads and writes of "
                      f"{table.name} wait while its index is built (PostgreSQL cannot build "
@@ -296,7 +296,7 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
         steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS "
                       f"{qualified(ctx.schema, partition_index_name(name, leaf.name))}",
                       summary=f"drop {name} of partition {leaf.name}: it is made again over "
-                      "both copies", relation=leaf.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                      "both copies", tables=(leaf.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE,
                       transactional=False, origin=ctx.origin)
                  for leaf in ctx.before.leaf_partitions(table.name)] if again else []
         steps += partitioned.key_index_steps(ctx, table, name, _index_body(index, copy),
@@ -304,7 +304,7 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
     elif table.partitioned:  # partition by partition (partitioned.py); no concurrent drop
         steps = [Step(sql=f"DROP INDEX IF EXISTS {qualified(ctx.schema, name)}",
                       summary=f"drop {name}: it is made again over both copies (catalog only)",
-                      relation=table.physical, safe=(safety.DROP_INDEX_LOCKED,),
+                      tables=(table.physical,), safe=(safety.DROP_INDEX_LOCKED,),
                       origin=ctx.origin)] if again else []
         steps += partitioned.index_steps(
             ctx, table, name, f"CREATE {'UNIQUE ' if index.unique else ''}INDEX",
@@ -312,10 +312,10 @@ def _build_index(ctx: Context, index: Index, copy: _Copy, again: bool, summary: 
     else:
         steps = [Step(sql=f"DROP INDEX CONCURRENTLY IF EXISTS {qualified(ctx.schema, name)}",
                       summary=f"drop {name}: it is made again over both copies",
-                      relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                      tables=(table.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE,
                       transactional=False, origin=ctx.origin)] if again else []
         steps.append(Step(sql=_index_sql(ctx, index, copy), summary=summary,
-                          relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+                          tables=(table.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE,
                           cost=Cost.BUILD, transactional=False, index=name, origin=ctx.origin))
     expression_key = any(table.column(key) is None for key in index.columns)
     if again or (index.unique and (index.nulls_not_distinct or expression_key
@@ -388,7 +388,7 @@ def unique_index(ctx: Context, table: Table, name: str, columns: tuple[str, ...]
     """Start: a unique index built concurrently (a constraint is later made from it)."""
     ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(name)} "
              f"ON {ctx.table_ref(table)} {idents(columns)}", f"build unique index {name}",
-             relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
+             tables=(table.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
              transactional=False, index=name)
 
 

@@ -26,7 +26,7 @@ from pgroll_dsl.source import Span
 def _step(step: Step) -> dict[str, Any]:
     return {
         "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
-        "relation": step.relation, "cost": step.cost.value,
+        "relation": step.relation, "tables": list(step.tables), "cost": step.cost.value,
         "transactional": step.transactional, "joins_previous": step.joins_previous,
         "kind": step.kind.value, "index": step.index,
         "origin": str(step.origin) if step.origin is not None else None,
@@ -62,10 +62,18 @@ def _origin(text: str | None) -> Span | None:
         return None
 
 
+def _tables(item: dict[str, Any]) -> tuple[str, ...]:
+    """A step's tables; a document written before they were a list has only their text."""
+    if "tables" in item:
+        return tuple(item["tables"])
+    relation = item.get("relation")
+    return tuple(relation.split(", ")) if relation else ()
+
+
 def _read_step(item: dict[str, Any]) -> Step:
     return Step(
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
-        relation=item.get("relation"), cost=Cost(item["cost"]),
+        tables=_tables(item), cost=Cost(item["cost"]),
         transactional=bool(item["transactional"]),
         joins_previous=bool(item.get("joins_previous", False)), kind=StepKind(item["kind"]),
         index=item.get("index"), key=tuple(item.get("key", ())),

@@ -78,7 +78,9 @@ class Step:
     sql: str
     summary: str
     lock: Lock = Lock.ACCESS_EXCLUSIVE
-    relation: str | None = None
+    # The tables it locks, each a name (never split again: a table may be named "a, b"); the
+    # executor waits for their clients, and complete's lock step takes them up front.
+    tables: tuple[str, ...] = ()
     cost: Cost = Cost.CATALOG
     transactional: bool = True
     kind: StepKind = StepKind.STATEMENT
@@ -88,6 +90,11 @@ class Step:
     # Runs in the transaction of the step before it, at start too (see ``units``).
     joins_previous: bool = False
     origin: Span | None = field(default=None, compare=False)
+
+    @property
+    def relation(self) -> str | None:
+        """How the plan file and messages name its tables ("a, b"); for display only."""
+        return ", ".join(self.tables) or None
 
 
 class Requirement(StrEnum):

@@ -160,7 +160,7 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
                         | {c.references.table.name for c in op.constraints if c.references})
     ctx.step(Phase.START, f"CREATE TABLE {qualified(ctx.schema, physical)} (\n  {body}\n)",
              f"create table {name}",
-             relation=", ".join(referenced) if referenced else name,
+             tables=tuple(referenced) if referenced else (name,),
              lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE,
              safe=safety.type_choices(render_type(c.type) for c in op.columns))
     table = ctx.after.table(name)
@@ -179,7 +179,7 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
         exists = regclass_or_null(ctx.schema, hidden)
         drop = do_block(f"  IF {exists} IS NOT NULL THEN\n    {drop};\n  END IF;")
         safe = ()  # a linter does not look inside the block
-    ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", relation=name, safe=safe)
+    ctx.step(Phase.ROLLBACK, drop, f"drop table {name}", tables=(name,), safe=safe)
 
 
 def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
@@ -189,7 +189,7 @@ def _plan_rename_table(ctx: Context, op: ir.RenameTable) -> None:
     ctx.step(Phase.COMPLETE,
              f"ALTER TABLE IF EXISTS {qualified(ctx.schema, table.physical)} RENAME TO "
              f"{quote_ident(op.to.name)}",
-             f"rename table {op.from_.name} to {op.to.name}", relation=table.physical, last=True,
+             f"rename table {op.from_.name} to {op.to.name}", tables=(table.physical,), last=True,
              safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
 
 
@@ -204,14 +204,14 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
         ctx.hidden[physical] = hidden
         # IF EXISTS: run again after a crash that came after the rename, it does nothing.
         ctx.step(Phase.START, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, physical)} RENAME "
-                 f"TO {quote_ident(hidden)}", f"hide table {physical}", relation=physical,
+                 f"TO {quote_ident(hidden)}", f"hide table {physical}", tables=(physical,),
                  safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
         ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {qualified(ctx.schema, hidden)} RENAME "
-                 f"TO {quote_ident(physical)}", f"restore table {physical}", relation=hidden,
+                 f"TO {quote_ident(physical)}", f"restore table {physical}", tables=(hidden,),
                  safe=(safety.RENAME_TABLE, safety.RENAME_OBJECT))
         physical = hidden
     ctx.step(Phase.COMPLETE, f"DROP TABLE IF EXISTS {qualified(ctx.schema, physical)}",
-             f"drop table {op.name.name}", relation=physical, safe=(safety.DROP_TABLE,))
+             f"drop table {op.name.name}", tables=(physical,), safe=(safety.DROP_TABLE,))
 
 
 def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
@@ -244,7 +244,7 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     rewrites = is_serial(column.type) or (generated is not None and generated.identity is not None)
     cost = Cost.REWRITE if rewrites else Cost.CATALOG
     ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN {' '.join(add)}",
-             f"add column {table.name}.{name} as {temp}", relation=table.physical, cost=cost,
+             f"add column {table.name}.{name} as {temp}", tables=(table.physical,), cost=cost,
              safe=(*((safety.CONSTANT_DEFAULT,) if fast else ()),
                    *safety.type_choices([render_type(column.type)])))
     if column.comment is not None:
@@ -259,15 +259,15 @@ def _plan_add_column(ctx: Context, op: ir.AddColumn) -> None:
     if not fast and default is not None:  # the new version's view carries it meanwhile
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(temp)} SET DEFAULT "
                  f"({default.text})", f"set the default of {table.name}.{name}",
-                 relation=table.physical)
+                 tables=(table.physical,))
     if needs_trigger:
         backfill.schedule(ctx, table)
     flush_trigger_drops(ctx)  # before the rename: the trigger writes the column by this name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ref} RENAME COLUMN {quote_ident(temp)} TO "
-             f"{quote_ident(name)}", f"rename {temp} to {name}", relation=table.physical,
+             f"{quote_ident(name)}", f"rename {temp} to {name}", tables=(table.physical,),
              safe=(safety.RENAME_COLUMN,))
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ref} DROP COLUMN IF EXISTS "
-             f"{quote_ident(temp)}", f"drop column {temp}", relation=table.physical,
+             f"{quote_ident(temp)}", f"drop column {temp}", tables=(table.physical,),
              safe=(safety.DROP_COLUMN,))
 
 
@@ -290,7 +290,7 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
         expr = rename_columns(check.constraint.text, {name: temp})
         ctx.step(Phase.START, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(check.name.name)} "
                  f"CHECK ({expr}) NOT VALID", f"add check {check.name.name} (not valid)",
-                 relation=table.physical)
+                 tables=(table.physical,))
         validate_step(ctx, table, check.name.name)
     if column.references is not None and table.partitioned:
         fk = column.references
@@ -306,22 +306,22 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
                  + references_sql(ctx, fk.table.name, (fk.column.name,), fk.on_delete,
                                   fk.on_update, fk.match_type)
                  + deferrable(fk.deferrable, fk.initially_deferred) + " NOT VALID",
-                 f"add foreign key {fk.name.name} (not valid)", relation=table.physical,
+                 f"add foreign key {fk.name.name} (not valid)", tables=(table.physical,),
                  lock=Lock.SHARE_ROW_EXCLUSIVE)
         validate_step(ctx, table, fk.name.name)
     if column.unique:
         index = _new_unique_key(table, ctx.after.table(table.name), name)
         ctx.step(Phase.START, f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
                  f"{quote_ident(index)} ON {ref} ({quote_ident(temp)})",
-                 f"build unique index {index}", relation=table.physical,
+                 f"build unique index {index}", tables=(table.physical,),
                  lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
                  index=index)
         ctx.step(Phase.COMPLETE, f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(index)} "
                  f"UNIQUE USING INDEX {quote_ident(index)}", f"attach unique constraint {index}",
-                 relation=table.physical)
+                 tables=(table.physical,))
         ctx.step(Phase.ROLLBACK, f"DROP INDEX CONCURRENTLY IF EXISTS "
                  f"{qualified(ctx.schema, index)}", f"drop index {index}",
-                 relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
+                 tables=(table.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
 
 
 def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
@@ -334,7 +334,7 @@ def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
         return  # dropped later in this migration: complete drops it under its old name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME COLUMN "
              f"{quote_ident(column.physical)} TO {quote_ident(op.to.name)}",
-             f"rename column {op.from_.name} to {op.to.name}", relation=table.physical,
+             f"rename column {op.from_.name} to {op.to.name}", tables=(table.physical,),
              last=True, safe=(safety.RENAME_COLUMN,))
 
 
@@ -370,12 +370,12 @@ def _plan_create_index(ctx: Context, op: ir.CreateIndex) -> None:
         return
     sql = (f"CREATE {unique}INDEX CONCURRENTLY {quote_ident(op.name.name)} ON "
            f"{ctx.table_ref(table)}{body}")
-    ctx.step(Phase.START, sql, f"build index {op.name.name}", relation=table.physical,
+    ctx.step(Phase.START, sql, f"build index {op.name.name}", tables=(table.physical,),
              lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD, transactional=False,
              index=op.name.name)
     ctx.step(Phase.ROLLBACK, f"DROP INDEX CONCURRENTLY IF EXISTS "
              f"{qualified(ctx.schema, op.name.name)}", f"drop index {op.name.name}",
-             relation=table.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
+             tables=(table.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE, transactional=False)
 
 
 def _plan_partitioned_index(ctx: Context, table: Table, name: str, create: str,
@@ -392,7 +392,7 @@ def _plan_drop_index(ctx: Context, op: ir.DropIndex) -> None:
         table = found[0]
         ctx.step(Phase.COMPLETE, f"DROP INDEX IF EXISTS {qualified(ctx.schema, op.name.name)}",
                  f"drop index {op.name.name} of partitioned table {table.name}, with its "
-                 "partitions' (catalog only)", relation=table.physical,
+                 "partitions' (catalog only)", tables=(table.physical,),
                  safe=(safety.DROP_INDEX_LOCKED,))
         ctx.notes.append(
             f"drop_index {op.name.name}: PostgreSQL cannot drop an index of a partitioned "
@@ -410,7 +410,7 @@ def _plan_rename_constraint(ctx: Context, op: ir.RenameConstraint) -> None:
         return
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
              f"{quote_ident(op.from_.name)} TO {quote_ident(op.to.name)}",
-             f"rename constraint {op.from_.name} to {op.to.name}", relation=table.physical,
+             f"rename constraint {op.from_.name} to {op.to.name}", tables=(table.physical,),
              last=True, safe=(safety.RENAME_OBJECT,))
 
 
@@ -429,9 +429,9 @@ def _plan_set_replica_identity(ctx: Context, op: ir.SetReplicaIdentity) -> None:
                                 identity.index.name if identity.index else None)
     old = _replica_identity_sql(table.replica_identity, table.replica_identity_index)
     ctx.step(Phase.START, f"ALTER TABLE {ctx.table_ref(table)} REPLICA IDENTITY {new}",
-             f"set replica identity of {table.name}", relation=table.physical)
+             f"set replica identity of {table.name}", tables=(table.physical,))
     ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} REPLICA IDENTITY "
-             f"{old}", f"restore replica identity of {table.name}", relation=table.physical)
+             f"{old}", f"restore replica identity of {table.name}", tables=(table.physical,))
 
 
 def _plan_sql(ctx: Context, op: ir.Sql) -> None:

@@ -111,7 +111,7 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
         ctx.early_complete.append(Step(
             sql=do_block(body),
             summary=f"change the type of {column.name} (no rewrite) under its view",
-            relation=table.physical, origin=ctx.origin))
+            tables=(table.physical,), origin=ctx.origin))
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "
                          f"{column.type} -> {canonical_type(op.type)} needs no rewrite, so no "
                          "copy and no backfill (new-version clients see the old type until "

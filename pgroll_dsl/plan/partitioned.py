@@ -66,13 +66,13 @@ def index_steps(ctx: Context, table: Table, name: str, create: str, body: str,
             start.append(Step(
                 sql=f"{create} CONCURRENTLY IF NOT EXISTS {quote_ident(index)} ON {ref}{body}",
                 summary=f"build {what} {index} on partition {current.name}",
-                relation=current.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
+                tables=(current.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
                 transactional=False, index=index, origin=ctx.origin))
             return
         start.append(Step(
             sql=f"{create} IF NOT EXISTS {quote_ident(index)} ON ONLY {ref}{body}",
             summary=f"{what} {index} on {current.name} alone (catalog only, valid once "
-            "every partition's is attached)", relation=current.physical, lock=Lock.SHARE,
+            "every partition's is attached)", tables=(current.physical,), lock=Lock.SHARE,
             safe=(safety.INDEX_ON_ONLY,), origin=ctx.origin))
         for partition in ctx.before.partitions(current.name):
             child = partition_index_name(name, partition.name)
@@ -84,17 +84,17 @@ def index_steps(ctx: Context, table: Table, name: str, create: str, body: str,
                 f"ACCESS EXCLUSIVE on {child} alone",
                 # Every query of the partition opens its indexes: its readers and writers
                 # hold that index, and the executor waits for them before it asks.
-                lock=Lock.ACCESS_EXCLUSIVE, relation=partition.physical, origin=ctx.origin))
+                lock=Lock.ACCESS_EXCLUSIVE, tables=(partition.physical,), origin=ctx.origin))
 
     build(table, name)
     rollback = [Step(sql=f"DROP INDEX IF EXISTS {qualified(ctx.schema, name)}",
                      summary=f"drop {what} {name} of partitioned table {table.name}, with its "
-                     "partitions' (catalog only)", relation=table.physical,
+                     "partitions' (catalog only)", tables=(table.physical,),
                      safe=(safety.DROP_INDEX_LOCKED,), origin=ctx.origin)]
     if len(made) > 1:
         rollback.append(Step(
             sql="DROP INDEX IF EXISTS " + ", ".join(qualified(ctx.schema, i) for i in made[1:]),
-            summary="drop the partitions' indexes not attached yet", relation=table.physical,
+            summary="drop the partitions' indexes not attached yet", tables=(table.physical,),
             safe=(safety.DROP_INDEX_LOCKED,), origin=ctx.origin))
     return [*start, *attaches], rollback
 
@@ -146,22 +146,22 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
             ctx.start.append(Step(
                 sql=f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote_ident(name)}",
                 summary=f"drop {name} of partition {leaf.name}: it is made again over both "
-                "copies", relation=leaf.physical, safe=(safety.DROP_CONSTRAINT,),
+                "copies", tables=(leaf.physical,), safe=(safety.DROP_CONSTRAINT,),
                 origin=ctx.origin))
         ctx.start.append(Step(
             sql=f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} FOREIGN KEY {columns} "
             f"{target} NOT VALID", summary=f"foreign key {name} on partition {leaf.name} (not "
-            "valid)", relation=f"{leaf.physical}, {referenced}", lock=Lock.SHARE_ROW_EXCLUSIVE,
+            "valid)", tables=(leaf.physical, referenced), lock=Lock.SHARE_ROW_EXCLUSIVE,
             origin=ctx.origin))
         ctx.validate.append(Step(
             sql=f"ALTER TABLE IF EXISTS {ref} VALIDATE CONSTRAINT {quote_ident(name)}",
-            summary=f"validate {name} on partition {leaf.name}", relation=leaf.physical,
+            summary=f"validate {name} on partition {leaf.name}", tables=(leaf.physical,),
             lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
         if final_name != name and not again:
             ctx.after_swap.append(Step(
                 sql=f"ALTER TABLE IF EXISTS {ref} RENAME CONSTRAINT {quote_ident(name)} TO "
                 f"{quote_ident(final_name)}", summary=f"name {name} of partition {leaf.name} "
-                f"back to {final_name}", relation=leaf.physical, safe=(safety.RENAME_OBJECT,),
+                f"back to {final_name}", tables=(leaf.physical,), safe=(safety.RENAME_OBJECT,),
                 origin=ctx.origin))
     if again:
         return
@@ -170,7 +170,7 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         f"FOREIGN KEY {final_columns} {target}",
         summary=f"foreign key {final_name} of partitioned table {table.name}: takes each "
         "partition's valid one as its share (catalog only, no scan)",
-        relation=f"{table.physical}, {referenced}", safe=safety.FK_FROM_PARTITIONS,
+        tables=(table.physical, referenced), safe=safety.FK_FROM_PARTITIONS,
         origin=ctx.origin))
 
 
@@ -185,7 +185,7 @@ def key_index_steps(ctx: Context, table: Table, name: str, body: str,
         sql=f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
         f"{quote_ident(partition_index_name(name, leaf.name))} ON {ctx.table_ref(leaf)}{body}",
         summary=f"build {what} {name} on partition {leaf.name} (its share of the key)",
-        relation=leaf.physical, lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
+        tables=(leaf.physical,), lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.BUILD,
         transactional=False, index=partition_index_name(name, leaf.name), origin=ctx.origin)
         for leaf in ctx.before.leaf_partitions(table.name)]
 
@@ -214,11 +214,11 @@ def key_constraint_steps(ctx: Context, table: Table, index: str, name: str, kind
             sql=f"ALTER TABLE {ctx.table_ref(leaf)} ADD CONSTRAINT {quote_ident(own)} {using} "
             f"USING INDEX {quote_ident(partition_index_name(index, leaf.name))}{later}",
             summary=f"{name}'s share on partition {leaf.name}: its unique index becomes a "
-            "constraint (catalog only)", relation=leaf.physical, origin=ctx.origin))
+            "constraint (catalog only)", tables=(leaf.physical,), origin=ctx.origin))
     steps.append(Step(
         sql=f"ALTER TABLE {ctx.table_ref(table)} ADD CONSTRAINT {quote_ident(name)} {kind} "
         f"{columns}{tail}{later}",
         summary=f"{kind.lower()} {name} of partitioned table {table.name}: takes each "
         "partition's constraint as its share (catalog only, no index built)",
-        relation=table.physical, safe=safety.KEY_FROM_PARTITIONS, origin=ctx.origin))
+        tables=(table.physical,), safe=safety.KEY_FROM_PARTITIONS, origin=ctx.origin))
     return steps

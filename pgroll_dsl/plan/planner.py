@@ -101,8 +101,8 @@ def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list
     """
     atomic = [s for s in steps if s.transactional]
     alone = [s for s in steps if not s.transactional]
-    named = {name for s in atomic if s.relation and s.kind is not StepKind.RAW_SQL
-             for name in s.relation.split(", ") if name in tables}
+    named = {name for s in atomic if s.kind is not StepKind.RAW_SQL
+             for name in s.tables if name in tables}
     touched = sorted(named, key=lambda name: (_depth(ctx, before, name), name))
     if touched and len(view_drops) + len(atomic) > 1:
         atomic.insert(0, _lock_step(ctx, touched))
@@ -142,7 +142,7 @@ def _lock_step(ctx: Context, tables: list[str]) -> Step:
         for t in tables)
     return Step(sql=do_block(body),
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
-                relation=", ".join(tables), origin=ctx.origin)
+                tables=tuple(tables), origin=ctx.origin)
 
 
 def _trees_at_start(ctx: Context, catalog: Catalog, migration: ir.Migration) -> Catalog:
@@ -168,15 +168,14 @@ def _requires(ctx: Context, start: list[Step], trees: Catalog) -> tuple[Requires
 
     ``trees``: the partitions start leaves (``_trees_at_start``).
     """
-    touched = {name for s in start if s.relation for name in s.relation.split(", ")}
+    touched = {name for s in start for name in s.tables}
     columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
                for t in ctx.final.tables if t.physical in touched for c in t.columns]
     triggers = [Requires(Requirement.TRIGGER, name, table) for table, name in ctx.triggers]
     # Steps made per partition (indexes, foreign keys, backfills) hold for the partitions
     # there were: one attached or detached since start has none of them. (Views do not
     # count: they are of the parents.)
-    changed = {name for s in (*ctx.start, *ctx.late_start, *ctx.validate) if s.relation
-               for name in s.relation.split(", ")}
+    changed = {name for s in (*ctx.start, *ctx.late_start, *ctx.validate) for name in s.tables}
     partitions = [Requires(Requirement.PARTITIONS,
                            ",".join(sorted(_at_start(ctx, p.physical)
                                            for p in trees.partitions(t.name))),
@@ -219,9 +218,10 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...]) -> list[Step
         "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
         "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
         "  END IF;" for r in checks)
-    tables = ", ".join(r.relation or "" for r in checks)
-    return [Step(sql=do_block(body), lock=Lock.NONE, relation=tables, origin=ctx.origin,
-                 summary=f"the partitions of {tables} are those start was planned for")]
+    tables = tuple(r.relation for r in checks if r.relation is not None)
+    return [Step(sql=do_block(body), lock=Lock.NONE, tables=tables, origin=ctx.origin,
+                 summary=f"the partitions of {', '.join(tables)} are those start was planned "
+                 "for")]
 
 
 def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog) -> list[Step]:
@@ -272,8 +272,8 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     parents = ", ".join(parent_names)
     # The partitions too: one that left its tree is locked here, not through its parent, and
     # the executor waits for the clients of every table a step names before it asks.
-    tables = ", ".join(dict.fromkeys([*parent_names, *(partition for _, partition in pairs)]))
-    return [Step(sql=sql, relation=tables, origin=ctx.origin,
+    tables = tuple(dict.fromkeys([*parent_names, *(partition for _, partition in pairs)]))
+    return [Step(sql=sql, tables=tables, origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
 

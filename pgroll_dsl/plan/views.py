@@ -40,7 +40,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     for table in viewed(final):
         create.append(_view(ctx, version, table))
         create += [_step(ctx, sql, f"a column default of view {table.name}",
-                         relation=table.physical) for sql in _default_sql(version, table)]
+                         tables=(table.physical,)) for sql in _default_sql(version, table)]
     # One transaction (``units``): a client whose search_path names the schema must not find
     # it without its views, or it writes the tables and the triggers take it for a new one.
     create[1:] = [replace(step, joins_previous=True) for step in create[1:]]
@@ -85,9 +85,9 @@ def viewed(catalog: Catalog) -> tuple[Table, ...]:
     return tuple(t for t in catalog.tables if t.partition_of is None)
 
 
-def _step(ctx: Context, sql: str, summary: str, relation: str | None = None,
+def _step(ctx: Context, sql: str, summary: str, tables: tuple[str, ...] = (),
           safe: tuple[Exemption, ...] = ()) -> Step:
-    return Step(sql=sql, summary=summary, lock=Lock.NONE, relation=relation, safe=safe,
+    return Step(sql=sql, summary=summary, lock=Lock.NONE, tables=tables, safe=safe,
                 origin=ctx.origin)
 
 
@@ -125,6 +125,6 @@ def _view(ctx: Context, version: str, table: Table) -> Step:
         sql=view_sql(ctx, version, table),
         summary=f"view {table.name} of version {version}",
         lock=Lock.ACCESS_SHARE,
-        relation=table.physical,
+        tables=(table.physical,),
         origin=ctx.origin,
     )

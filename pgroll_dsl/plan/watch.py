@@ -62,10 +62,10 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     ])
     why = f"backfill watch on {table}"
     steps = [
-        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, relation=table,
+        Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, tables=(table,),
              summary=f"{why}: counts the statements that write it", origin=ctx.origin),
         *(Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {qualified(ctx.schema, passed(leaf))}",
-               lock=Lock.NONE, relation=leaf, summary=f"{why}: counts the runs that reach the "
+               lock=Lock.NONE, tables=(leaf,), summary=f"{why}: counts the runs that reach the "
                f"end of {leaf}", origin=ctx.origin) for leaf in leaves),
         Step(sql=f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger\n"
              "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n"
@@ -75,18 +75,18 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
             Step(sql=f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE "
                  f"OR DELETE OR TRUNCATE ON {qualified(ctx.schema, member)} FOR EACH STATEMENT "
                  f"EXECUTE FUNCTION {trigger}()", lock=Lock.SHARE_ROW_EXCLUSIVE,
-                 relation=member, summary=f"{why}: trigger on {member}", origin=ctx.origin),
+                 tables=(member,), summary=f"{why}: trigger on {member}", origin=ctx.origin),
             # Also for a client with session_replication_role = replica (a bulk load that
             # skips foreign keys). (A logical replication worker fires no statement trigger
             # at all: see backfill._Body._unwatched.)
             Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} ENABLE ALWAYS TRIGGER "
-                 f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
+                 f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(member,),
                  summary=f"{why}: the trigger fires in every replication role",
                  origin=ctx.origin))),
         # Last, so that the snapshot is taken as late as it can be (see Watch.untouched).
         Step(sql=do_block(f"  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', "
                           f"{quote_literal(writes)}, {_RUNNING});"),
-             lock=Lock.NONE, relation=table, origin=ctx.origin,
+             lock=Lock.NONE, tables=(table,), origin=ctx.origin,
              summary=f"{why}: the transactions still running now (what they change in the "
              "catalog counts as changed after the watch began)"),
     ]
@@ -131,7 +131,7 @@ def unwatch_steps(ctx: Context, table: str) -> list[Step]:
     """
     name = quote_ident(watch_names(table)[0])
     steps = [Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} DISABLE TRIGGER {name}",
-                  lock=Lock.SHARE_ROW_EXCLUSIVE, relation=member,
+                  lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(member,),
                   summary=f"backfill watch on {table}: off on {member}, the second pass is over",
                   origin=ctx.origin) for member in members(ctx, table)]
     return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
