@@ -149,7 +149,7 @@ def test_a_lost_connection_is_phase_incomplete_and_start_resumes(
         if rows > 0 and not killed.is_set():
             killed.set()
             pg_conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = 'pgroll-dsl' AND datname = "
+                            "WHERE starts_with(application_name, 'pgroll-dsl') AND datname = "
                             "current_database()")
 
     with api.connect(dsn, backfill=api.Backfill(batch_size=5, batch_time_ms=0),

@@ -315,7 +315,8 @@ def test_a_lost_connection_says_how_to_recover(pg_conn: Connection, pg_dsn: str,
     def kill_when_backfilling() -> None:
         for _ in range(400):
             if query(pg_conn, "select pg_terminate_backend(pid) from pg_stat_activity "
-                     "where application_name = 'pgroll-dsl' and pid <> pg_backend_pid() "
+                     "where starts_with(application_name, 'pgroll-dsl') "
+                     "and pid <> pg_backend_pid() "
                      "and starts_with(query, 'DO $pgroll_backfill$')"):
                 return
             threading.Event().wait(0.05)

@@ -240,7 +240,7 @@ def run_in_order(first: list[str], second: list[str], dsn: str, blocker: Connect
             holding = probe.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                 "WHERE l.locktype = 'advisory' AND l.granted "
-                "AND a.application_name = 'pgroll-dsl' "
+                "AND starts_with(a.application_name, 'pgroll-dsl') "
                 "AND a.datname = current_database()").fetchone()
             if holding and holding[0]:
                 time.sleep(0.3)  # past its checks, into the phase

@@ -32,6 +32,7 @@ from pgroll_dsl.api.results import (
     MessageCallback,
     Migrated,
     Pending,
+    Progress,
     ProgressCallback,
     Pulled,
     SessionOptions,
@@ -187,6 +188,15 @@ class Migrator:
         with _translated():
             found = self._runner.status()
         return Status(found["schema"], found["version"], found["status"])
+
+    def progress(self) -> Progress | None:
+        """Where the active migration stands and who runs it; None when none is active.
+
+        Reads only (it never takes the run lock): safe while another process runs a phase.
+        """
+        with _translated():
+            found = self._runner.progress()
+        return Progress.of(found) if found is not None else None
 
     def latest(self) -> str:
         """The newest version schema: what an application puts in its ``search_path``."""

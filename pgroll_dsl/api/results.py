@@ -7,9 +7,9 @@ the results say what a command did, in the terms the CLI prints.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pgroll_dsl.diagnostics import Diagnostic, Severity
 
@@ -149,6 +149,35 @@ class Status:
     def to_dict(self) -> dict[str, str]:
         """The ``status`` document of pgroll (what ``pgroll-dsl status`` prints as JSON)."""
         return {"schema": self.schema, "version": self.version, "status": self.status}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where the active migration stands, and whether a process runs it (``status --detail``).
+
+    ``state`` is "starting", "start interrupted", "started" (start is over: complete or roll
+    back), "completing", "complete interrupted", "rolling back", "rollback interrupted" or
+    "started by another tool"; ``next`` says what the operator runs next. ``step`` names the
+    step under way, or the one an interrupted phase stopped at (``"start 13/40: backfill
+    …"``). ``pid`` is the backend of the process that runs a phase now (None: none does).
+    ``detail`` is the whole JSON object ``status --detail`` prints (docs/cli.md).
+    """
+
+    migration: str
+    state: str
+    next: str
+    step: str | None
+    pid: int | None
+    detail: dict[str, Any] = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, detail: dict[str, Any]) -> Progress:
+        """From the executor's ``progress`` document."""
+        step, running = detail["step"], detail["running"]
+        shown = (f"{step['phase']} {step['number']}/{step['of']}: {step['summary']}"
+                 if step is not None else None)
+        return cls(detail["migration"], detail["state"], detail["next"], shown,
+                   running["pid"] if running is not None else None, detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from pgroll_dsl.backends.live import (
     first_line,
 )
 from pgroll_dsl.backends.probe import type_change_problems, unowned_tables
+from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
@@ -284,6 +285,7 @@ class Runner:
                 for unit in units(Phase.START, plan.start):
                     if unit.first < done:
                         continue
+                    self._name_step(Phase.START, unit.first, plan.start, migration.name)
                     self._event(Phase.START, unit.first, plan.start)
                     self._start_unit(migration.name, unit, plan.start,
                                      resuming=unit.first == done and done > 0)
@@ -297,6 +299,8 @@ class Runner:
             except psycopg.Error as err:  # the record of a step failed: the connection broke
                 raise PartialFailure(f"start stopped after step {ran}: {first_line(err)}",
                                      Phase.START) from err
+            finally:
+                self._name_session(SESSION)
             return plan
 
     def _start_unit(self, name: str, unit: Unit, steps: tuple[Step, ...],
@@ -311,6 +315,7 @@ class Runner:
         if unit.steps[0].transactional:
             def before(offset: int, _step: Step) -> None:
                 if offset:
+                    self._name_step(Phase.START, unit.first + offset, steps, name)
                     self._event(Phase.START, unit.first + offset, steps, in_transaction=True)
 
             self.executor.run_atomically(unit.steps, before,
@@ -384,27 +389,53 @@ class Runner:
         if not grouped:
             finish()
             return
-        for position, unit in enumerate(grouped):
-            end = unit.first + len(unit.steps)
-            last = position == len(grouped) - 1
+        try:
+            for position, unit in enumerate(grouped):
+                self._name_step(phase, unit.first, steps, name)
+                self._run_unit(name, phase, steps, unit, position == len(grouped) - 1,
+                               _dropped_schemas(plan, phase), finish)
+        finally:
+            self._name_session(SESSION)
 
-            def after(end: int = end, last: bool = last, atomic: bool = unit.atomic) -> None:
-                self.state.record_progress(name, end, phase)
-                if last:
-                    self._event(phase, len(steps), steps, in_transaction=atomic)
-                    finish()
+    def _run_unit(self, name: str, phase: Phase, steps: tuple[Step, ...], unit: Unit,
+                  last: bool, dropped: tuple[str, ...], finish: Callable[[], None]) -> None:
+        """One transaction of a phase (or one step that runs outside any), then its record."""
+        end = unit.first + len(unit.steps)
 
-            def before(offset: int, _step: Step, first: int = unit.first) -> None:
-                self._event(phase, first + offset, steps, in_transaction=True)
+        def after() -> None:
+            self.state.record_progress(name, end, phase)
+            if last:
+                self._event(phase, len(steps), steps, in_transaction=unit.atomic)
+                finish()
 
-            if unit.atomic:
-                self.executor.run_atomically(unit.steps, before, after,
-                                             _dropped_schemas(plan, phase))
-            else:
-                self._event(phase, unit.first, steps)
-                self.executor.run_step(unit.steps[0], resuming=True)
-                with self.conn.transaction():
-                    after()
+        def before(offset: int, _step: Step) -> None:
+            if offset:  # the unit's first step is named already, before its lock wait
+                self._name_step(phase, unit.first + offset, steps, name)
+            self._event(phase, unit.first + offset, steps, in_transaction=True)
+
+        if unit.atomic:
+            self.executor.run_atomically(unit.steps, before, after, dropped)
+        else:
+            self._event(phase, unit.first, steps)
+            self.executor.run_step(unit.steps[0], resuming=True)
+            with self.conn.transaction():
+                after()
+
+    def _name_step(self, phase: Phase, index: int, steps: tuple[Step, ...], name: str) -> None:
+        """Name the session after the step it runs next (before the step's lock wait)."""
+        self._name_session(session_name(phase, index, len(steps), name))
+
+    def _name_session(self, name: str) -> None:
+        """What ``pg_stat_activity`` shows as this session's name (``progress.session_name``).
+
+        Inside a phase's transaction the name is transactional: a retried attempt names its
+        step again. A broken connection keeps whatever name it had; nothing reads it then.
+        """
+        if self.conn.closed or self.conn.broken:
+            return
+        with suppress(psycopg.Error):
+            self.conn.execute("SELECT pg_catalog.set_config('application_name', %s, false)",
+                              (name,))
 
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""
@@ -505,6 +536,15 @@ class Runner:
         else:
             status = "Complete" if latest else "No migrations"
         return {"schema": self.state.schema, "version": latest or "", "status": status}
+
+    def progress(self) -> dict[str, Any] | None:
+        """Where the active migration stands, and who runs it (``status --detail``)."""
+        with self._errors():
+            self._require_init()
+            active = self.state.active()
+            if active is None:
+                return None
+            return progress(active, running(self.conn, self.state.holder()))
 
     def latest_schema(self) -> str:
         """The version schema an application puts first in its search_path."""

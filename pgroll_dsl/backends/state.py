@@ -106,10 +106,15 @@ class State:
         The lock is the connection's: it goes away with the process that holds it, however
         that process ends.
         """
-        key = self._lock_key()
-        got = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        got = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)).fetchone()
         if got is not None and got[0]:
             return None
+        holder = self.holder()
+        return holder if holder is not None else 0
+
+    def holder(self) -> int | None:
+        """The backend pid that holds the schema's run lock, without taking it; else None."""
+        key = self._lock_key()
         # pg_locks shows a bigint key as two halves: classid the high, objid the low 32 bits.
         holder = self.conn.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
@@ -117,7 +122,7 @@ class State:
             "AND objid = (%s::bigint & 4294967295)::text::oid "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (key, key)).fetchone()
-        return int(holder[0]) if holder is not None else 0
+        return int(holder[0]) if holder is not None else None
 
     def unlock(self) -> None:
         """Release the run lock taken by :meth:`try_lock`."""

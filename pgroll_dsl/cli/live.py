@@ -283,6 +283,9 @@ def rollback(
 def status(
     postgres_url: LiveUrlOpt = DEFAULT_URL, schema: SchemaOpt = "public",
     pgroll_schema: StateOpt = "pgroll", role: RoleOpt = None,
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="Also where the active migration stands: the step under way or "
+        "where it stopped, whether a process runs it, and what to run next.")] = False,
 ) -> None:
     """Print the schema's migration status as JSON (as pgroll does)."""
     import json
@@ -291,7 +294,10 @@ def status(
 
     runner, _ = _runner(postgres_url, schema, pgroll_schema, 500, role)
     try:
-        document = runner.status().to_dict()
+        document: dict[str, object] = {**runner.status().to_dict()}
+        if detail:
+            found = runner.progress()
+            document["progress"] = found.detail if found is not None else None
     except api.PgrollDslError as err:
         live_exit(err)
     finally:
