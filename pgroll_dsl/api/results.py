@@ -156,10 +156,11 @@ class Progress:
     """Where the active migration stands, and whether a process runs it (``status --detail``).
 
     ``state`` is "starting", "start interrupted", "started" (start is over: complete or roll
-    back), "completing", "complete interrupted", "rolling back", "rollback interrupted" or
-    "started by another tool"; ``next`` says what the operator runs next. ``step`` names the
-    step under way, or the one an interrupted phase stopped at (``"start 13/40: backfill
-    …"``). ``pid`` is the backend of the process that runs a phase now (None: none does).
+    back), "completing", "complete interrupted", "rolling back", "rollback interrupted",
+    "running" (a process holds the run lock between phases) or "started by another tool";
+    ``next`` says what the operator runs next. ``step`` names the step under way, or the one
+    an interrupted phase stopped at (``"start 13/40: backfill …"``). ``pid`` is the backend
+    of the process that runs a phase now (None: none does).
     ``detail`` is the whole JSON object ``status --detail`` prints (docs/cli.md).
     """
 
