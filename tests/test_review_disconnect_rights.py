@@ -577,8 +577,8 @@ def install(target, sync, admin_dsn):
         with psycopg.connect(admin_dsn, autocommit=True, application_name="review cut") as c:
             ended = c.execute(
                 "SELECT pid, pg_terminate_backend(pid, 10000) FROM (SELECT pid FROM "
-                "pg_stat_activity WHERE datname = current_database() AND application_name = "
-                "'pgroll-dsl' OFFSET 0) s").fetchall()
+                "pg_stat_activity WHERE datname = current_database() AND "
+                "starts_with(application_name, 'pgroll-dsl') OFFSET 0) s").fetchall()
         with open(os.path.join(sync, "cut"), "w") as f:
             json.dump(ended, f)
 
@@ -999,7 +999,8 @@ def _pgroll_backend(admin: Connection, timeout: float = 30.0,
     while time.monotonic() < deadline:
         row = admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
-            "application_name = 'pgroll-dsl' AND (NOT %s OR wait_event_type = 'Lock')",
+            "starts_with(application_name, 'pgroll-dsl') "
+            "AND (NOT %s OR wait_event_type = 'Lock')",
             (waiting,)).fetchone()
         if row is not None:
             return int(row[0])
@@ -1126,7 +1127,8 @@ def test_dba_terminates_a_concurrent_index_build(server: Server, templates: Temp
                 while pid is None and time.monotonic() < deadline and running.poll() is None:
                     row = admin.execute(
                         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND application_name = 'pgroll-dsl' AND wait_event_type = 'Lock' "
+                        "AND starts_with(application_name, 'pgroll-dsl') "
+                        "AND wait_event_type = 'Lock' "
                         "AND query LIKE 'CREATE INDEX CONCURRENTLY%'").fetchone()
                     pid = None if row is None else int(row[0])
                     time.sleep(0.01)

@@ -6,11 +6,13 @@
   partitioned table; start with two backfill workers and a writing client, then complete or
   rollback. Holds; so does the lock wait on a foreign key's target named ``r, s`` (failed at
   0c113d0^).
-* The ownership probe now checks every table of a step. A step names a foreign key's target
-  (a partition's key at start, the parent's at complete, ``create table ... references``),
-  where PostgreSQL asks REFERENCES (and, for complete's ``LOCK ... ACCESS EXCLUSIVE``, UPDATE,
-  DELETE or TRUNCATE), not ownership: two strict xfails are new refusals of migrations that
-  ran at 0c113d0^, one is older (a single target was checked before too).
+* The ownership probe checked every table of a step at 0c113d0. A step names a foreign key's
+  target (a partition's key at start, the parent's at complete, ``create table ...
+  references``), where PostgreSQL asks REFERENCES (and, for complete's ``LOCK ... ACCESS
+  EXCLUSIVE``, UPDATE, DELETE or TRUNCATE), not ownership: two migrations that ran at
+  0c113d0^ were refused, and one was refused before too (a single target was checked). A
+  step now says which of its tables it only references (``Step.referenced``), and the probe
+  asks those rights of them; the three pass.
 * Plans saved by 0c113d0^ (``fixtures/review_step_tables``, written by its ``make.py``): they
   read (digest, SQL text), equal this version's plan, and run through ``start --plan``.
 """
@@ -27,6 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -285,12 +288,10 @@ def test_a_plain_tables_foreign_key_needs_only_references_on_the_other(
         assert _leftovers(pg_conn) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "0c113d0: the probe checks every table of a step, and a partitioned table's foreign key "
-    "steps name the referenced table (leaf, refd) and (ev, refd): a role with REFERENCES and "
-    "UPDATE on refd, enough for each statement the plan runs (ADD FOREIGN KEY: REFERENCES; "
-    "complete's LOCK ... ACCESS EXCLUSIVE: UPDATE), is refused at start ('does not own table "
-    "refd'); at 0c113d0^ start and complete ran"))
+# Failed at 0c113d0: the probe asked to own every table of a step, and a partitioned table's
+# foreign key steps name the referenced table. REFERENCES and UPDATE on refd are enough for each
+# statement the plan runs (ADD FOREIGN KEY: REFERENCES; complete's LOCK ... ACCESS EXCLUSIVE:
+# UPDATE); a step's ``referenced`` tables are now checked for those rights only.
 def test_a_partitioned_tables_foreign_key_with_the_rights_it_needs_runs(
         pg_conn: Connection, pg_dsn: str) -> None:
     with _roles(pg_conn) as (migrator, owner):
@@ -306,7 +307,8 @@ def test_a_partitioned_tables_foreign_key_short_of_the_lock_right_is_refused_up_
     At 0c113d0^ start ran and complete failed at that step; now start refuses, nothing done."""
     with _roles(pg_conn) as (migrator, owner):
         dsn = _as_migrator(pg_conn, pg_dsn, migrator, owner, "REFERENCES")
-        with pytest.raises(CommandError, match='does not own table "refd"'):
+        with pytest.raises(CommandError, match='may not lock table "refd".*GRANT UPDATE ON '
+                           '"refd"'):
             _start_and(dsn, PARTITIONED_FK, "complete")
         assert _leftovers(pg_conn) == []
         assert pg_conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
@@ -314,10 +316,8 @@ def test_a_partitioned_tables_foreign_key_short_of_the_lock_right_is_refused_up_
                                ).fetchone() == (0,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "create table ... references refd needs only REFERENCES on refd, but the create step "
-    "names refd with SHARE ROW EXCLUSIVE, a lock of _OWNERS: the probe refuses start ('does "
-    "not own table refd'). Not new: at 0c113d0^ the step's text was 'refd', checked the same"))
+# Failed at 0c113d0 and before: create table ... references refd needs only REFERENCES on
+# refd, and the probe asked to own it.
 def test_create_table_referencing_a_table_it_may_reference(pg_conn: Connection,
                                                            pg_dsn: str) -> None:
     with _roles(pg_conn) as (migrator, owner):
@@ -327,10 +327,8 @@ def test_create_table_referencing_a_table_it_may_reference(pg_conn: Connection,
                                "conrelid = 'child'::regclass").fetchone() == (1,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "0c113d0: create table ... references refd, refd2 (REFERENCES granted on both) is now "
-    "refused at start ('does not own table refd'); at 0c113d0^ the step's text 'refd, refd2' "
-    "named no table, so the probe let it through and start and complete ran"))
+# Failed at 0c113d0 (refused at start, 'does not own table refd'); at 0c113d0^ the step's
+# text 'refd, refd2' named no table, so the probe checked nothing.
 def test_create_table_referencing_two_tables_it_may_reference(pg_conn: Connection,
                                                               pg_dsn: str) -> None:
     with _roles(pg_conn) as (migrator, owner):
@@ -370,7 +368,9 @@ def _saved_setup(pg_conn: Connection, pg_dsn: str) -> tuple[str, ModuleType]:
 def test_a_plan_saved_before_reads_as_the_plan_made_now(plan_format: str) -> None:
     """The fixture was written by 0c113d0^ (make.py): no "tables", its steps of two and three
     tables ("ev_a, refd", complete's lock "ev, plain, refd") only as text. Its digest and, for
-    SQL, its text still check, and its steps are those this version plans (same options)."""
+    SQL, its text still check, and its steps are those this version plans (same options), but
+    for ``referenced`` (the foreign keys' targets among a step's tables), which it does not
+    carry: the probe then asks to own them, as 0c113d0^ did."""
     text = (SAVED / f"02_change.{plan_format}").read_text()
     if plan_format == "json":
         assert all("tables" not in step for phase in Phase for step in json.loads(text)[phase])
@@ -381,7 +381,10 @@ def test_a_plan_saved_before_reads_as_the_plan_made_now(plan_format: str) -> Non
     options = PlanOptions(previous_version_schema=f"public_{version_schema_name(setup)}")
     fresh = plan_migration(migration(make.CHANGE, "02_change"), catalog, options)
     for phase in Phase:
-        assert saved.plan.phase(phase) == fresh.phase(phase), phase
+        assert saved.plan.phase(phase) == tuple(replace(s, referenced=())
+                                                for s in fresh.phase(phase)), phase
+    assert any(s.referenced for s in fresh.start) and not any(s.referenced
+                                                             for s in saved.plan.start)
     lock = [s for s in saved.plan.complete if s.summary.startswith("lock ")]
     assert [s.tables for s in lock] == [("ev", "plain", "refd")]
     assert ("ev_a", "refd") in [s.tables for s in saved.plan.start]

@@ -41,16 +41,45 @@ _UNOWNED = (
     "FROM pg_catalog.unnest(%s::text[]) AS n(name) JOIN pg_catalog.pg_class c "
     "ON c.oid = pg_catalog.to_regclass(n.name) "
     "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
+# A table a step only points a foreign key at needs REFERENCES; one that complete's or
+# rollback's lock step takes only for such a step needs a right LOCK TABLE accepts.
+_UNGRANTED = (
+    "SELECT c.relname, n.needs, current_user FROM ROWS FROM (pg_catalog.unnest(%s::text[]), "
+    "pg_catalog.unnest(%s::text[])) AS n(name, needs) JOIN pg_catalog.pg_class c "
+    "ON c.oid = pg_catalog.to_regclass(n.name) "
+    "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') "
+    "AND NOT pg_catalog.has_table_privilege(c.oid, n.needs) ORDER BY 1, 2")
+_LOCK_RIGHTS = "UPDATE, DELETE, TRUNCATE"  # any of them (and MAINTAIN from PostgreSQL 17)
 
 
 def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[str]:
-    """One message per existing table of the plan's steps that the role does not own."""
-    names = sorted({qualified(schema, table) for phase in Phase for step in plan.phase(phase)
-                    if step.lock in _OWNERS for table in step.tables})
-    return [f"the role {quote_ident(user)} does not own table {quote_ident(table)} (its owner "
-            f"is {quote_ident(owner)}): run the migration as the owner, or GRANT "
-            f"{quote_ident(owner)} TO {quote_ident(user)}"
-            for table, owner, user in conn.execute(_UNOWNED, (names,))]
+    """One message per existing table of the plan's steps that the role may not change.
+
+    The tables a step changes must be the role's; a table it only references (a foreign
+    key's target), or locks for such a step, needs only that right.
+    """
+    steps = [step for phase in Phase for step in plan.phase(phase) if step.lock in _OWNERS]
+    names = sorted({qualified(schema, table) for step in steps for table in step.tables
+                    if table not in step.referenced})
+    messages = [f"the role {quote_ident(user)} does not own table {quote_ident(table)} (its "
+                f"owner is {quote_ident(owner)}): run the migration as the owner, or GRANT "
+                f"{quote_ident(owner)} TO {quote_ident(user)}"
+                for table, owner, user in conn.execute(_UNOWNED, (names,))]
+    lock = _LOCK_RIGHTS + (", MAINTAIN" if conn.info.server_version >= 170000 else "")
+    needs = sorted({(qualified(schema, table), lock if step.lock is Lock.ACCESS_EXCLUSIVE
+                     else "REFERENCES") for step in steps for table in step.referenced})
+    found = conn.execute(_UNGRANTED, ([n for n, _ in needs], [r for _, r in needs]))
+    return messages + [_ungranted(table, right, user) for table, right, user in found]
+
+
+def _ungranted(table: str, right: str, user: str) -> str:
+    who, name = quote_ident(user), quote_ident(table)
+    if right == "REFERENCES":
+        return (f"the role {who} may not reference table {name}, which a foreign key of the "
+                f"migration points at: GRANT REFERENCES ON {name} TO {who}")
+    return (f"the role {who} may not lock table {name}, which a foreign key of the migration "
+            "points at and complete or rollback locks in ACCESS EXCLUSIVE mode with the "
+            f"tables it changes: GRANT UPDATE ON {name} TO {who} (or {right.split(', ', 1)[1]})")
 
 
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,

@@ -209,6 +209,7 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
                 " NOT VALID",
                 summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
                 lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(other.physical, table.physical),
+                referenced=(table.physical,),
                 origin=ctx.origin,
             ))
             ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "

@@ -26,7 +26,8 @@ from pgroll_dsl.source import Span
 def _step(step: Step) -> dict[str, Any]:
     return {
         "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
-        "relation": step.relation, "tables": list(step.tables), "cost": step.cost.value,
+        "relation": step.relation, "tables": list(step.tables),
+        "referenced": list(step.referenced), "cost": step.cost.value,
         "transactional": step.transactional, "joins_previous": step.joins_previous,
         "kind": step.kind.value, "index": step.index,
         "origin": str(step.origin) if step.origin is not None else None,
@@ -73,7 +74,8 @@ def _tables(item: dict[str, Any]) -> tuple[str, ...]:
 def _read_step(item: dict[str, Any]) -> Step:
     return Step(
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
-        tables=_tables(item), cost=Cost(item["cost"]),
+        tables=_tables(item), referenced=tuple(item.get("referenced", ())),
+        cost=Cost(item["cost"]),
         transactional=bool(item["transactional"]),
         joins_previous=bool(item.get("joins_previous", False)), kind=StepKind(item["kind"]),
         index=item.get("index"), key=tuple(item.get("key", ())),

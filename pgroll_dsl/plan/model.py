@@ -81,6 +81,9 @@ class Step:
     # The tables it locks, each a name (never split again: a table may be named "a, b"); the
     # executor waits for their clients, and complete's lock step takes them up front.
     tables: tuple[str, ...] = ()
+    # Of ``tables``, those it only points a foreign key at (or, in the lock step, only locks
+    # for such a step): the role needs the right to reference (or lock) them, not to own them.
+    referenced: tuple[str, ...] = ()
     cost: Cost = Cost.CATALOG
     transactional: bool = True
     kind: StepKind = StepKind.STATEMENT

@@ -161,6 +161,7 @@ def _plan_create_table(ctx: Context, op: ir.CreateTable) -> None:
     ctx.step(Phase.START, f"CREATE TABLE {qualified(ctx.schema, physical)} (\n  {body}\n)",
              f"create table {name}",
              tables=tuple(referenced) if referenced else (name,),
+             referenced=tuple(referenced),
              lock=Lock.SHARE_ROW_EXCLUSIVE if referenced else Lock.NONE,
              safe=safety.type_choices(render_type(c.type) for c in op.columns))
     table = ctx.after.table(name)

@@ -151,7 +151,8 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         ctx.start.append(Step(
             sql=f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} FOREIGN KEY {columns} "
             f"{target} NOT VALID", summary=f"foreign key {name} on partition {leaf.name} (not "
-            "valid)", tables=(leaf.physical, referenced), lock=Lock.SHARE_ROW_EXCLUSIVE,
+            "valid)", tables=(leaf.physical, referenced), referenced=(referenced,),
+            lock=Lock.SHARE_ROW_EXCLUSIVE,
             origin=ctx.origin))
         ctx.validate.append(Step(
             sql=f"ALTER TABLE IF EXISTS {ref} VALIDATE CONSTRAINT {quote_ident(name)}",
@@ -170,7 +171,8 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         f"FOREIGN KEY {final_columns} {target}",
         summary=f"foreign key {final_name} of partitioned table {table.name}: takes each "
         "partition's valid one as its share (catalog only, no scan)",
-        tables=(table.physical, referenced), safe=safety.FK_FROM_PARTITIONS,
+        tables=(table.physical, referenced), referenced=(referenced,),
+        safe=safety.FK_FROM_PARTITIONS,
         origin=ctx.origin))
 
 

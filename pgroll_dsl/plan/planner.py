@@ -104,8 +104,9 @@ def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list
     named = {name for s in atomic if s.kind is not StepKind.RAW_SQL
              for name in s.tables if name in tables}
     touched = sorted(named, key=lambda name: (_depth(ctx, before, name), name))
+    changed = {n for s in atomic for n in s.tables if n not in s.referenced}
     if touched and len(view_drops) + len(atomic) > 1:
-        atomic.insert(0, _lock_step(ctx, touched))
+        atomic.insert(0, _lock_step(ctx, touched, [t for t in touched if t not in changed]))
     atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
 
@@ -129,7 +130,7 @@ def _depth(ctx: Context, before: Catalog, physical: str) -> int:
     return 1
 
 
-def _lock_step(ctx: Context, tables: list[str]) -> Step:
+def _lock_step(ctx: Context, tables: list[str], referenced: list[str]) -> Step:
     """ACCESS EXCLUSIVE on every table at once, parents first, before the first change.
 
     A table that is not there (a start interrupted before it created it) is skipped; the
@@ -142,7 +143,7 @@ def _lock_step(ctx: Context, tables: list[str]) -> Step:
         for t in tables)
     return Step(sql=do_block(body),
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
-                tables=tuple(tables), origin=ctx.origin)
+                tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)
 
 
 def _trees_at_start(ctx: Context, catalog: Catalog, migration: ir.Migration) -> Catalog:
