@@ -109,6 +109,20 @@ create table items (
 );
 """
 
+
+@dataclass(frozen=True)
+class Setup:
+    """The old version a migration of the corpus runs on: the setup migration's text (and a
+    key naming it in test ids). ``PLAIN`` is ``SETUP``; another layout of ``items`` (a
+    partitioned one) keeps its columns, so the model, the clients and the checks are the
+    same whatever the layout."""
+
+    key: str
+    text: str
+
+
+PLAIN = Setup("plain", SETUP)
+
 # The roles of the clients, and the slice of the seeded rows (id % len(ROLES)) each one
 # owns. DEPLOYED is an application deployed for the new version before start: its
 # search_path names the new version schema first, then the target schema (``DEPLOYED_PATH``,
@@ -489,6 +503,19 @@ class GenAdd(Op):
         return row
 
 
+class RefFk(Op):
+    """A second foreign key on ``ref_id`` (to ``refs``): NOT VALID, then validated; on a
+    partitioned ``items``, partition by partition. No value changes. Not in ``OP_KINDS``
+    (the pair corpus stays as it is): the partitioned kill harness names it itself."""
+
+    key = "ref_fk"
+    kinds = frozenset({"ref"})
+
+    def dsl(self, before: Schema) -> str:
+        return (f"alter table items add constraint items_ref_fk2 foreign key "
+                f"({before.name_of('ref')}) references refs (id);")
+
+
 OP_KINDS: tuple[Op, ...] = (QtyBigint(), ScoreAdd(), IndexVal(), RefBigint(), RenameName(),
                             ValNotNull(), CheckQty(), DropName(), TitleText(), AddPages(),
                             TriAdd(), UBigint(), GenAdd())
@@ -503,10 +530,12 @@ class Spec:
     """One migration of the corpus: a sequence of operation kinds on ``items``."""
 
     ops: tuple[Op, ...]
+    setup: Setup = PLAIN
 
     @property
     def key(self) -> str:
-        return "+".join(op.key for op in self.ops)
+        ops = "+".join(op.key for op in self.ops)
+        return ops if self.setup == PLAIN else f"{ops}@{self.setup.key}"
 
     @property
     def stages(self) -> list[Schema]:
@@ -540,8 +569,8 @@ class Spec:
         return [n for n, k in BASE_SCHEMA.columns if final.get(n) == k]
 
 
-def spec(*keys: str) -> Spec:
-    return Spec(tuple(OPS[k] for k in keys))
+def spec(*keys: str, setup: Setup = PLAIN) -> Spec:
+    return Spec(tuple(OPS[k] for k in keys), setup)
 
 
 def _interacts(a: Op, b: Op) -> bool:
@@ -587,8 +616,8 @@ def compile_spec(s: Spec, name: str = CHANGE_NAME) -> ir.Migration:
     return api.compile_source(s.text, f"{name}.pgroll").migration
 
 
-def setup_migration() -> ir.Migration:
-    return api.compile_source(SETUP, f"{SETUP_NAME}.pgroll").migration
+def setup_migration(setup: Setup = PLAIN) -> ir.Migration:
+    return api.compile_source(setup.text, f"{SETUP_NAME}.pgroll").migration
 
 
 def offline_rejection(s: Spec) -> str | None:
@@ -596,7 +625,7 @@ def offline_rejection(s: Spec) -> str | None:
     (without a database), else None."""
     try:
         migration = compile_spec(s)
-        catalog = replay([setup_migration()]).catalog
+        catalog = replay([setup_migration(s.setup)]).catalog
         validate(migration, Before(catalog, OLD_VERSION, ()))
     except CompileError as err:
         return ",".join(sorted({d.code.id for d in err.diagnostics}))
@@ -925,7 +954,8 @@ def make_runner(dsn: str, schema: str = SCHEMA, batch_size: int = BATCH_SIZE,
     return runner
 
 
-def prepare(conn: Connection, dsn: str, schema: str = SCHEMA, rows: int = SEED_ROWS) -> None:
+def prepare(conn: Connection, dsn: str, schema: str = SCHEMA, rows: int = SEED_ROWS,
+            setup: Setup = PLAIN) -> None:
     """Create the setup's functions, apply the setup migration (the old version) and seed
     refs and items.
 
@@ -939,7 +969,7 @@ def prepare(conn: Connection, dsn: str, schema: str = SCHEMA, rows: int = SEED_R
         conn.execute(sql.SQL(SETUP_SQL).format(sql.Identifier(schema)))
     runner = make_runner(dsn, schema)
     try:
-        runner.start(setup_migration())
+        runner.start(setup_migration(setup))
         runner.complete()
     finally:
         runner.close()
@@ -1118,21 +1148,21 @@ class Reference:
     error: str | None
 
 
-_REFERENCES: dict[str, Reference] = {}
+_REFERENCES: dict[tuple[str, str], Reference] = {}
 
 
 def cached_reference(s: Spec) -> Reference | None:
     """The clean run of ``s``, if one was made already in this session."""
-    return _REFERENCES.get(s.text)
+    return _REFERENCES.get((s.setup.text, s.text))
 
 
 def reference(conn: Connection, dsn: str, s: Spec) -> Reference:
     """The catalog a clean run of ``s`` gives, computed once per migration text (in the
     ``ref`` schema of the calling test's database, before the test's own run)."""
-    if s.text in _REFERENCES:
-        return _REFERENCES[s.text]
+    if (s.setup.text, s.text) in _REFERENCES:
+        return _REFERENCES[s.setup.text, s.text]
     schema = f"{REF_SCHEMA}{len(_REFERENCES)}"
-    prepare(conn, dsn, schema)
+    prepare(conn, dsn, schema, setup=s.setup)
     runner = make_runner(dsn, schema)
     try:
         runner.start(compile_spec(s))
@@ -1144,7 +1174,7 @@ def reference(conn: Connection, dsn: str, s: Spec) -> Reference:
         found = Reference(None, (), f"{type(err).__name__}: {err}")
     finally:
         runner.close()
-    _REFERENCES[s.text] = found
+    _REFERENCES[s.setup.text, s.text] = found
     return found
 
 

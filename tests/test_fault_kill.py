@@ -41,6 +41,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from pgroll_dsl.plan.model import Plan
 from tests import fault_model as fm
 from tests.fault_model import (
     BASE,
@@ -143,13 +144,14 @@ class Templates:
     dump: str | None
     reference: fm.Reference
     rows: int
+    plan: Plan | None = None  # the plan start was made from (its steps' summaries)
 
 
 def make_templates(server: Server, s: Spec, directory: Path, rows: int = fm.SEED_ROWS,
                    ) -> Templates:
     setup = server.create()
     with psycopg.connect(server.dsn(setup), autocommit=True) as conn:
-        fm.prepare(conn, server.dsn(setup), rows=rows)
+        fm.prepare(conn, server.dsn(setup), rows=rows, setup=s.setup)
         before = fm.fingerprint(conn)
         dump = fm.schema_dump(server.dsn(setup))
         runner = fm.make_runner(server.dsn(setup))
@@ -172,7 +174,7 @@ def make_templates(server: Server, s: Spec, directory: Path, rows: int = fm.SEED
     totals = {"start": len(plan.start), "complete": len(plan.complete),
               "rollback": len(plan.rollback)}
     return Templates(s, fm.write_file(directory, fm.CHANGE_NAME, s.text), setup, started,
-                     totals, before, dump, reference, rows)
+                     totals, before, dump, reference, rows, plan)
 
 
 # ---- one kill point ------------------------------------------------------------------------
@@ -246,32 +248,66 @@ def recover(outcome: Outcome, args: list[str], dsn: str, moment: str) -> bool:
         return False
 
 
-def kill_point(server: Server, t: Templates, phase: str, target: str, recovery: str,
-               use_cli_status: bool = False) -> list[str]:
+def kill(outcome: Outcome, clients: Round, command: list[str], dsn: str, admin: Connection,
+         target: str, label: str, use_cli_status: bool = False) -> bool:
+    """Run ``command`` killed at ``target``: it must die by the signal (no traceback),
+    ``status`` must say the phase did not finish, and the clients write after it (as
+    ``label``). False when the process was not killed."""
+    killed = fm.cli(command, dsn, env={KILL: target})
+    if not killed.killed:
+        outcome.add(f"not killed at {target}: {killed.describe()}")
+        return False
+    if fm.no_traceback(killed):
+        outcome.add(f"{fm.no_traceback(killed)}")
+    check_status(outcome, dsn, admin, f"after the kill at {target}", None, use_cli_status)
+    clients.write(admin, f"after the kill at {target}", label)
+    return True
+
+
+PHASE_COMMANDS = {"start": lambda t: ["start", str(t.file), *BATCH],
+                  "complete": lambda t: ["complete"], "rollback": lambda t: ["rollback"]}
+# The phase label of a client write made after a kill of each phase (``fault_model.classify``).
+PHASE_LABELS = {"start": "between", "complete": "complete", "rollback": "rollback"}
+
+
+def final_checks(outcome: Outcome, admin: Connection, dsn: str, t: Templates,
+                 ending: str) -> None:
+    """The model of every write, and the invariants of ``ending``: the catalog of a clean
+    run after complete, the schema exactly as before start after rollback."""
+    fm.build_model(outcome, admin, ending, seeded=t.rows)
+    if ending == "complete":
+        fm.check_completed(outcome, admin, dsn, t.reference)
+    else:
+        fm.check_rolled_back(outcome, admin, dsn, t.before, t.dump)
+
+
+def kill_point(server: Server, t: Templates, phase: str, target: str | list[str],
+               recovery: str, use_cli_status: bool = False) -> list[str]:
     """Kill ``phase`` at ``target`` (``<phase>:<n>`` or ``backfill:<k>``), write, recover,
-    check. Returns the problems found (empty: the point passed)."""
+    check. Returns the problems found (empty: the point passed).
+
+    ``target`` may be a list: the phase is run again after each kill, killed at the next
+    target (the resumed run of a start, a complete or rollback again), and the recovery
+    follows the last kill: repeated crashes on one database, one process a point."""
     s = t.spec
+    targets = [target] if isinstance(target, str) else target
     outcome = Outcome(s)
     template = t.setup if phase == "start" else t.started
-    command = {"start": ["start", str(t.file), *BATCH], "complete": ["complete"],
-               "rollback": ["rollback"]}[phase]
-    label = {"start": "between", "complete": "complete", "rollback": "rollback"}[phase]
-    fm.count("kill points", 1)
+    command = PHASE_COMMANDS[phase](t)
+    label = PHASE_LABELS[phase]
+    tag = targets[0] if len(targets) == 1 else f"{targets[0]}, ..., {targets[-1]}"
+    fm.count("kill points", len(targets))
     with server.clone(template) as (dsn, admin):
         clients = Round(dsn, s, outcome, t.rows)
         try:
-            killed = fm.cli(command, dsn, env={KILL: target})
-            if not killed.killed:
-                outcome.add(f"not killed at {target}: {killed.describe()}")
-                return [f"[{target} -> {recovery}] {p}" for p in outcome.problems]
-            if fm.no_traceback(killed):
-                outcome.add(f"{fm.no_traceback(killed)}")
-            check_status(outcome, dsn, admin, f"after the kill at {target}", None,
-                         use_cli_status)
-            clients.write(admin, f"after the kill at {target}", label)
+            for where in targets:
+                if not kill(outcome, clients, command, dsn, admin, where, label,
+                            use_cli_status and where == targets[0]):
+                    return [f"[{tag} -> {recovery}] {p}" for p in outcome.problems]
+            last = targets[-1]
             if recovery == "resume":
-                if not recover(outcome, command, dsn, f"(start again after {target})"):
-                    return [f"[{target} -> {recovery}] {p}" for p in outcome.problems]
+                if not recover(outcome, command, dsn, f"(start again after {last})"):
+                    return [f"[{tag} -> {recovery}] {p}" for p in outcome.problems]
                 check_status(outcome, dsn, admin, "after the resumed start",
                              {"status": "In progress", "version": fm.CHANGE_NAME})
                 clients.write(admin, "after the resumed start", "between")
@@ -285,21 +321,17 @@ def kill_point(server: Server, t: Templates, phase: str, target: str, recovery: 
                 ending = "complete"
             else:
                 ending = "complete" if recovery == "complete" else "rollback"
-                if not recover(outcome, [ending], dsn, f"({ending} after {target})"):
-                    return [f"[{target} -> {recovery}] {p}" for p in outcome.problems]
+                if not recover(outcome, [ending], dsn, f"({ending} after {last})"):
+                    return [f"[{tag} -> {recovery}] {p}" for p in outcome.problems]
             final = ({"status": "Complete", "version": fm.CHANGE_NAME} if ending == "complete"
                      else {"status": "Complete", "version": fm.SETUP_NAME})
-            check_status(outcome, dsn, admin, f"after the recovery from {target}", final,
+            check_status(outcome, dsn, admin, f"after the recovery from {last}", final,
                          use_cli_status)
             clients.write(admin, f"after {ending}", "after")
         finally:
             clients.close()
-        fm.build_model(outcome, admin, ending, seeded=t.rows)
-        if ending == "complete":
-            fm.check_completed(outcome, admin, dsn, t.reference)
-        else:
-            fm.check_rolled_back(outcome, admin, dsn, t.before, t.dump)
-    return [f"[{target} -> {recovery}] {p}" for p in outcome.problems]
+        final_checks(outcome, admin, dsn, t, ending)
+    return [f"[{tag} -> {recovery}] {p}" for p in outcome.problems]
 
 
 def report(s: Spec, title: str, problems: list[str], points: int) -> None:
@@ -308,6 +340,31 @@ def report(s: Spec, title: str, problems: list[str], points: int) -> None:
         more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
         pytest.fail(f"{title} [{s.key}], {points} kill points\nmigration:\n{s.text}"
                     f"problems:\n  {shown}{more}", pytrace=False)
+
+
+def schedule(phase: str, total: int) -> list[tuple[int, str]]:
+    """Every boundary of ``phase`` (of ``total`` steps) with its recovery: a start killed at
+    step ``n`` is resumed when ``n`` is odd and rolled back when it is even, both at the first
+    and the last point; complete and rollback are run again."""
+    if phase != "start":
+        return [(n, phase) for n in fm.iter_boundaries(total)]
+    points = [(n, "resume" if n % 2 == 1 else "rollback") for n in fm.iter_boundaries(total)]
+    return [*points, (1, "rollback"), (total + 1, "resume" if total % 2 == 1 else "rollback")]
+
+
+def run_points(server: Server, t: Templates, phase: str,
+               points: list[tuple[int, str]]) -> list[str]:
+    """Kill ``phase`` at each of ``points`` (step, recovery); the problems of all of them.
+
+    Two kill points at a time (each on its own database): the processes' start-up is the
+    cost, and the points are independent."""
+
+    def point(where: tuple[int, str]) -> list[str]:
+        n, recovery = where
+        return kill_point(server, t, phase, f"{phase}:{n}", recovery, use_cli_status=n == 1)
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return [p for found in pool.map(point, points) for p in found]
 
 
 # The smoke scope (CI's second server) kills at every boundary of the largest reproduction
@@ -324,23 +381,8 @@ def test_kill_at_every_step_boundary(server: Server, tmp_path: Path, s: Spec,
                                      phase: str) -> None:
     t = make_templates(server, s, tmp_path)
     total = t.totals[phase]
-
-    if phase == "start":
-        # Resume at odd steps, roll back at even ones; both at the first and the last point.
-        points = [(n, "resume" if n % 2 == 1 else "rollback")
-                  for n in fm.iter_boundaries(total)]
-        points += [(1, "rollback"), (total + 1, "resume" if total % 2 == 1 else "rollback")]
-    else:
-        points = [(n, phase) for n in fm.iter_boundaries(total)]
-
-    def point(where: tuple[int, str]) -> list[str]:
-        n, recovery = where
-        return kill_point(server, t, phase, f"{phase}:{n}", recovery, use_cli_status=n == 1)
-
-    # Two kill points at a time (each on its own database): the processes' start-up is the
-    # cost, and the points are independent.
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        problems = [p for found in pool.map(point, points) for p in found]
+    points = schedule(phase, total)
+    problems = run_points(server, t, phase, points)
     report(s, f"SIGKILL before every step of {phase} ({total} steps), then recovery",
            problems, len(points))
 
