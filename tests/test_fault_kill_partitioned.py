@@ -172,28 +172,41 @@ def test_kill_at_every_step_boundary_of_a_partitioned_table(server: fk.Server,
 def backfill_templates(server: fk.Server, tmp_path_factory: pytest.TempPathFactory,
                        ) -> fk.Templates:
     """``SPEC`` on ``fk.BACKFILL_ROWS`` seeded rows: 29 in items_high_0, 23 in items_high_1
-    and 8 in items_low, backfilled in that order, 3 rows a batch (21 batches)."""
+    and 8 in items_low, backfilled in that order, 3 rows a batch (10 + 8 + 3 batches)."""
     return fk.make_templates(server, SPEC, tmp_path_factory.mktemp("backfill"),
                              rows=fk.BACKFILL_ROWS)
 
 
 # Killed after the first batch of the first leaf, after the first leaf's last batch, inside
-# the second leaf (then rolled back) and inside the last leaf.
-BACKFILL_KILLS = [(1, "resume"), (10, "resume"), (14, "rollback"), (20, "resume")]
+# the second leaf (then rolled back), inside the last leaf; and twice in a row, the resumed
+# run killed after three batches too, clients writing between the runs. (A kill after ``k``
+# batches comes once the process has read the ``k``-th batch's NOTICE: the backfill's DO
+# block may have committed a few more by then, up to the rest of its leaf. Three kills in a
+# row could find nothing left to backfill.)
+BACKFILL_KILLS = [((1,), "resume"), ((10,), "resume"), ((14,), "rollback"), ((20,), "resume"),
+                  ((3, 3), "resume")]
 
 
 @pytest.mark.skipif(SMOKE, reason="the full scope kills inside the backfill")
-@pytest.mark.parametrize(("batches", "recovery"), BACKFILL_KILLS)
+@pytest.mark.parametrize(("batches", "recovery"), BACKFILL_KILLS,
+                         ids=[f"{'x'.join(map(str, b))}-{r}" for b, r in BACKFILL_KILLS])
 def test_kill_inside_the_backfill_of_a_partition(server: fk.Server,
                                                  backfill_templates: fk.Templates,
-                                                 batches: int, recovery: str) -> None:
-    """Killed after ``batches`` committed batches of the per-leaf backfills: the resumed
-    start backfills what is left of each leaf without overwriting rows clients wrote in
-    between, and a rollback restores every row."""
-    problems = fk.kill_point(server, backfill_templates, "start", f"backfill:{batches}",
-                             recovery)
+                                                 batches: tuple[int, ...],
+                                                 recovery: str) -> None:
+    """Killed after ``batches`` committed batches of the per-leaf backfills (each resumed
+    run killed after the next number): the resumed start backfills what is left of each
+    leaf without overwriting rows clients wrote in between, and a rollback restores every
+    row."""
+    targets = [f"backfill:{k}" for k in batches]
+    problems = fk.kill_point(server, backfill_templates, "start", targets, recovery)
     fk.report(SPEC, f"SIGKILL after {batches} backfill batches of a partitioned table, then "
-                    f"{recovery}", problems, 1)
+                    f"{recovery}", problems, len(targets))
+
+
+def write_before_the_detach(_outcome: fm.Outcome, clients: fk.Round, _dsn: str,
+                            admin: fk.Connection) -> None:
+    clients.write(admin, "before the detach", "between")
 
 
 def with_items_low_detached(server: fk.Server, t: fk.Templates, template: str,
@@ -246,7 +259,7 @@ def test_rollback_drops_starts_columns_from_a_partition_detached_after_start(
 
     problems = with_items_low_detached(
         server, t, t.started,
-        lambda _o, clients, _d, admin: clients.write(admin, "before the detach", "between"),
+        write_before_the_detach,
         rolled_back)
     fk.report(SPEC, f"items_low detached after start, SIGKILL at {target}, rollback again",
               problems, 1)
@@ -279,3 +292,28 @@ def test_a_start_resumed_after_a_partition_left_the_tree_stops_and_rolls_back(
 
     problems = with_items_low_detached(server, t, t.setup, killed, resumed)
     fk.report(SPEC, f"SIGKILL at {target}, items_low detached, start again", problems, 1)
+
+
+def test_complete_refuses_after_a_partition_left_the_tree_and_rollback_cleans_it(
+        server: fk.Server, templates: fk.Templates) -> None:
+    """items_low is detached between start and complete: items_low has had start's steps
+    but is no longer under items, so complete must refuse (exit 1 or 3), name the partitions,
+    and change nothing; the rollback after it must leave items_low as it was."""
+    t = templates
+
+    def refused(outcome: fm.Outcome, dsn: str, admin: fk.Connection) -> bool:
+        before = fm.fingerprint(admin)
+        result = fm.cli(["complete"], dsn)
+        if fm.no_traceback(result):
+            outcome.add(f"{fm.no_traceback(result)}")
+        if result.returncode not in (1, 3) or "partitions of table" not in result.stderr:
+            outcome.add(f"complete did not refuse the changed partitions: {result.describe()}")
+        for diff in fm.fingerprint_diff(before, fm.fingerprint(admin)):
+            outcome.add(f"the refused complete changed the schema: {diff}")
+        return fk.recover(outcome, ["rollback"], dsn, "(rollback after the refused complete)")
+
+    problems = with_items_low_detached(
+        server, t, t.started,
+        write_before_the_detach,
+        refused)
+    fk.report(SPEC, "items_low detached after start, complete, then rollback", problems, 1)
