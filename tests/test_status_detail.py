@@ -171,8 +171,9 @@ def test_a_running_rollback_is_rolling_back(pg_conn: Connection, pg_dsn: str,
 
 
 def test_the_api_reads_the_same(pg_conn: Connection, pg_dsn: str, tmp_path: Path) -> None:
-    """``Migrator.progress``: the same object, never taking the run lock (a second reader
-    while a run holds it gets its answer, and the run is not disturbed)."""
+    """``Migrator.progress``: the same object as ``status --detail``; and while another
+    session holds the run lock, a reader gets its answer (it does not wait for the lock),
+    which names that session as running."""
     dsn = dsn_of(pg_dsn, pg_conn)
     change, steps = _files(tmp_path, dsn)
     killed = fm.cli(["start", str(change)], dsn, env={"PGROLL_DSL_KILL_AT": "start:3"})

@@ -92,7 +92,8 @@ def progress(active: Active, holder: Running | None) -> dict[str, Any]:
         return {**document, "state": "started by another tool", "step": None,
                 "next": "complete or roll it back with the tool that started it"}
     phase, number = _where(active, holder)
-    state, next_step = _state(active, phase, holder)
+    started = active.done(Phase.START) >= len(active.plan[Phase.START.value])
+    state, next_step = _state(phase, started, holder)
     listed = active.plan[phase.value]
     step = None
     if 0 < number <= len(listed):
@@ -112,10 +113,11 @@ def _where(active: Active, holder: Running | None) -> tuple[Phase, int]:
     return Phase.START, active.done(Phase.START) + 1
 
 
-def _state(active: Active, phase: Phase, holder: Running | None) -> tuple[str, str]:
-    """What the migration is doing, in a few words, and what the operator does next."""
-    total = len(active.plan[Phase.START.value]) if active.plan else 0
-    started = active.done(Phase.START) >= total
+def _state(phase: Phase, started: bool, holder: Running | None) -> tuple[str, str]:
+    """What the migration is doing, in a few words, and what the operator does next.
+
+    ``started``: every step of start is recorded done.
+    """
     if holder is not None and started and holder.step() is None:
         # Between phases (its checks, before complete's first step) or not one of ours.
         return "running", "wait for it to finish: it holds the schema's run lock"

@@ -144,8 +144,14 @@ class Runner:
         if self.options.on_message is not None:
             self.options.on_message(message)
 
-    def _event(self, phase: Phase, index: int, steps: tuple[Step, ...],
+    def _event(self, phase: Phase, index: int, steps: tuple[Step, ...], name: str,
                in_transaction: bool = False) -> None:
+        """A step boundary of migration ``name``: name the session, then call ``on_step``.
+
+        The session is named after the step it runs next (``progress.session_name``).
+        """
+        if index < len(steps):
+            self._name_session(session_name(phase, index, len(steps), name))
         if self.options.on_step is not None:
             step = steps[index] if index < len(steps) else None
             self.options.on_step(StepEvent(phase=phase, index=index, total=len(steps),
@@ -285,12 +291,11 @@ class Runner:
                 for unit in units(Phase.START, plan.start):
                     if unit.first < done:
                         continue
-                    self._name_step(Phase.START, unit.first, plan.start, migration.name)
-                    self._event(Phase.START, unit.first, plan.start)
+                    self._event(Phase.START, unit.first, plan.start, migration.name)
                     self._start_unit(migration.name, unit, plan.start,
                                      resuming=unit.first == done and done > 0)
                     ran = unit.first + len(unit.steps)
-                self._event(Phase.START, len(plan.start), plan.start)
+                self._event(Phase.START, len(plan.start), plan.start, migration.name)
             except ConnectionLost as lost:
                 raise PartialFailure(f"the connection was lost during start: {lost}",
                                      Phase.START) from lost
@@ -315,8 +320,8 @@ class Runner:
         if unit.steps[0].transactional:
             def before(offset: int, _step: Step) -> None:
                 if offset:
-                    self._name_step(Phase.START, unit.first + offset, steps, name)
-                    self._event(Phase.START, unit.first + offset, steps, in_transaction=True)
+                    self._event(Phase.START, unit.first + offset, steps, name,
+                                in_transaction=True)
 
             self.executor.run_atomically(unit.steps, before,
                                          lambda: self.state.record_progress(name, end))
@@ -391,7 +396,6 @@ class Runner:
             return
         try:
             for position, unit in enumerate(grouped):
-                self._name_step(phase, unit.first, steps, name)
                 self._run_unit(name, phase, steps, unit, position == len(grouped) - 1,
                                _dropped_schemas(plan, phase), finish)
         finally:
@@ -405,25 +409,21 @@ class Runner:
         def after() -> None:
             self.state.record_progress(name, end, phase)
             if last:
-                self._event(phase, len(steps), steps, in_transaction=unit.atomic)
+                self._event(phase, len(steps), steps, name, in_transaction=unit.atomic)
                 finish()
 
         def before(offset: int, _step: Step) -> None:
-            if offset:  # the unit's first step is named already, before its lock wait
-                self._name_step(phase, unit.first + offset, steps, name)
-            self._event(phase, unit.first + offset, steps, in_transaction=True)
+            self._event(phase, unit.first + offset, steps, name, in_transaction=True)
 
         if unit.atomic:
+            # Named before the transaction's lock wait too, not only once it holds its locks.
+            self._name_session(session_name(phase, unit.first, len(steps), name))
             self.executor.run_atomically(unit.steps, before, after, dropped)
         else:
-            self._event(phase, unit.first, steps)
+            self._event(phase, unit.first, steps, name)
             self.executor.run_step(unit.steps[0], resuming=True)
             with self.conn.transaction():
                 after()
-
-    def _name_step(self, phase: Phase, index: int, steps: tuple[Step, ...], name: str) -> None:
-        """Name the session after the step it runs next (before the step's lock wait)."""
-        self._name_session(session_name(phase, index, len(steps), name))
 
     def _name_session(self, name: str) -> None:
         """What ``pg_stat_activity`` shows as this session's name (``progress.session_name``).
