@@ -624,6 +624,36 @@ def test_a_statement_timeout_does_not_cut_the_backfill(admin_dsn: str,
     _check_main(pg_conn, model)
 
 
+def test_an_idle_session_timeout_does_not_end_the_session_that_waits_for_workers(
+        admin_dsn: str, pg_conn: Connection) -> None:
+    """While backfill workers run, the executor's own session waits for them, idle, holding
+    the run lock. A role's or a database's ``idle_session_timeout`` shorter than the backfill
+    ended it: start stopped with "terminating connection due to idle-session timeout", and
+    again on every resume of a backfill that takes longer."""
+    pg_conn.execute(f'ALTER DATABASE "{pg_conn.info.dbname}" SET idle_session_timeout = 300')
+    runner = make_runner(admin_dsn, batch_size=50, batch_time_ms=0, batch_delay=0.02,
+                         backfill_workers=2)
+    apply(runner, "create table t (id int primary key, a int, b text);")
+    model = _seed(pg_conn, 4000)  # 40 batches a worker, 0.8 s at least
+    runner.start(migration(MAIN, "02_x"))
+    assert not runner.conn.closed
+    _check_main(pg_conn, model)
+    runner.complete()
+
+
+def test_a_transaction_timeout_does_not_cut_a_long_step(admin_dsn: str,
+                                                        pg_conn: Connection) -> None:
+    """A step longer than a role's or a database's ``transaction_timeout`` (PostgreSQL 17):
+    here author SQL, elsewhere a VALIDATE or an index build on a big table."""
+    if pg_conn.info.server_version < 170000:
+        pytest.skip("transaction_timeout is new in PostgreSQL 17")
+    pg_conn.execute(f'ALTER DATABASE "{pg_conn.info.dbname}" SET transaction_timeout = 300')
+    runner = make_runner(admin_dsn)
+    apply(runner, "create table t (id int primary key, a int, b text);")
+    runner.start(migration("sql up `SELECT pg_sleep(0.6)` down `SELECT 1`;", "02_slow"))
+    runner.complete()
+
+
 # ---- 3. the fallback to the triggers, hostile names ---------------------------------------
 
 FALLBACKS = {

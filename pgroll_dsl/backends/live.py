@@ -136,6 +136,13 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+# The timeouts a role or a database may set that would cut a migration's session, with the
+# server version that has each (statement_timeout: every version, set on its own below).
+# idle_in_transaction_session_timeout stays: the executor is never idle in a transaction of
+# its own, and one stuck there holding locks is what that timeout is for.
+_SESSION_TIMEOUTS = (("idle_session_timeout", 140000), ("transaction_timeout", 170000))
+
+
 def connect(session: Session) -> psycopg.Connection[Any]:
     """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl")
@@ -147,6 +154,12 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     # Long steps (the backfill is one statement, index builds, VALIDATE) must not be cut by a
     # statement_timeout set on the role or the database: lock_timeout bounds every wait.
     conn.execute("SET statement_timeout TO 0")
+    # Nor may a role's idle_session_timeout (14+) end the session while it waits, idle, for
+    # backfill workers (the run lock would go with it), nor its transaction_timeout (17+) cut
+    # a long step's transaction (a VALIDATE, author SQL, complete's).
+    for setting, since in _SESSION_TIMEOUTS:
+        if conn.info.server_version >= since:
+            conn.execute(f"SET {setting} TO 0")
     # Key values pass through text to backfill workers: floats exactly (the default since
     # PostgreSQL 12, unless the role or the database lowered it).
     conn.execute("SET extra_float_digits TO 3")
