@@ -1022,3 +1022,26 @@ def test_a_row_moved_to_another_partition_under_a_batch(admin_dsn: str, pg_conn:
     left = pg_conn.execute(f"SELECT count(*) FROM p WHERE ({UNDONE}) OR _pgroll_new_x IS "
                            "DISTINCT FROM a * 2").fetchone()
     assert left == (0,)
+
+
+@pytest.mark.parametrize("isolation", ["repeatable read", "serializable"])
+def test_a_default_isolation_level_of_the_role_does_not_fail_the_backfill(
+        admin_dsn: str, pg_conn: Connection, isolation: str) -> None:
+    """A role or a database may make every transaction REPEATABLE READ or SERIALIZABLE. A
+    batch that waited for a client's row lock then failed with a serialization error (and was
+    run again from the block's start) where READ COMMITTED re-checks the row: the executor's
+    sessions are READ COMMITTED, and no batch is retried."""
+    escaped = isolation.replace(" ", "\\ ")
+    dsn = make_conninfo(admin_dsn, options=f"-c default_transaction_isolation={escaped}")
+    retries: list[tuple[Any, int, float]] = []
+    runner = make_runner(dsn, two_passes=False, batch_size=40, batch_time_ms=0,
+                         batch_delay=0.003,  # one pass: new clients write during it
+                         on_retry=lambda *retry: retries.append(retry))
+    with psycopg.connect(dsn) as other:  # what any other session of the role gets
+        assert other.execute("SHOW default_transaction_isolation").fetchone() == (isolation,)
+    apply(runner, "create table t (id int primary key, a int, b text);")
+    model = _seed(pg_conn, 4000)
+    _start_with_clients(runner, admin_dsn, model)
+    _check_main(pg_conn, model)
+    runner.complete()
+    assert not retries, [(step.summary, attempt) for step, attempt, _delay in retries]

@@ -154,6 +154,10 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     # Long steps (the backfill is one statement, index builds, VALIDATE) must not be cut by a
     # statement_timeout set on the role or the database: lock_timeout bounds every wait.
     conn.execute("SET statement_timeout TO 0")
+    # A backfill batch re-checks the marker of a row a client wrote while it waited, which is
+    # what READ COMMITTED does; under a role's REPEATABLE READ or SERIALIZABLE default it
+    # fails with a serialization error instead, and is run again from its start.
+    conn.execute("SET default_transaction_isolation TO 'read committed'")
     # Nor may a role's idle_session_timeout (14+) end the session while it waits, idle, for
     # backfill workers (the run lock would go with it), nor its transaction_timeout (17+) cut
     # a long step's transaction (a VALIDATE, author SQL, complete's).
