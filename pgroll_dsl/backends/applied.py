@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
+from pgroll_dsl.backends.conninfo import connect_to_read
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
@@ -20,7 +21,7 @@ def applied_migrations(url: str, schema: str, state_schema: str = "pgroll") -> f
     None if the history was never initialised. An unreachable database is PGD901.
     """
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with connect_to_read(url) as conn:
             state = State(conn, state_schema, schema)
             return frozenset(state.history()) if state.initialized() else frozenset()
     except psycopg.Error as err:

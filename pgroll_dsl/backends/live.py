@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from pgroll_dsl.backends.conninfo import ENCODING
 from pgroll_dsl.backends.workers import RETRYABLE, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
@@ -145,7 +146,8 @@ _SESSION_TIMEOUTS = (("idle_session_timeout", 140000), ("transaction_timeout", 1
 
 def connect(session: Session) -> psycopg.Connection[Any]:
     """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
-    conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl")
+    conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl",
+                           client_encoding=ENCODING)
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
     conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
     # Literals are quoted for standard strings (as the plan file's header pins): a server

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.backends.commands import connect_failure
+from pgroll_dsl.backends.conninfo import connect_to_read
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
@@ -25,7 +26,7 @@ def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
     An unreachable database is an environment error (PGD901).
     """
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with connect_to_read(url) as conn:
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
             previous = version_schema(schema, latest) if latest else None

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import psycopg
 
+from pgroll_dsl.backends.conninfo import connect_to_read
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.sql.quoting import quote_ident
@@ -24,7 +25,7 @@ def row_estimates(url: str, schema: str, tables: Iterable[str]) -> dict[str, int
         return {}
     names = [f"{quote_ident(schema)}.{quote_ident(t)}" for t in wanted]
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with connect_to_read(url) as conn:
             rows = conn.execute(
                 "SELECT t.name, c.reltuples::bigint FROM unnest(%s::text[], %s::text[]) "
                 "AS t(name, qualified) JOIN pg_catalog.pg_class c "

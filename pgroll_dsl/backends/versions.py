@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import psycopg
 
+from pgroll_dsl.backends.conninfo import connect_to_read
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.derived import version_schema
@@ -25,7 +26,7 @@ def latest_version_schema(url: str, schema: str = "public",
                           state_schema: str = "pgroll") -> str:
     """The newest version schema of ``schema`` (pgroll's ``latest schema``)."""
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with connect_to_read(url) as conn:
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
     except psycopg.Error as err:
