@@ -136,6 +136,30 @@ def test_a_connection_lost_while_recording_an_index_build_exits_3(
     assert "again to resume" in done.stderr, done.stderr[-3000:]
 
 
+@pytest.mark.parametrize("command", ["status", "start", "complete", "rollback"])
+def test_a_state_schema_of_another_layout_is_one_line_not_a_traceback(
+        pg_conn: Connection, pg_dsn: str, tmp_path: Path, command: str) -> None:
+    """The state schema's tables are not what this version reads (another pgroll's layout,
+    or changed by hand): every command that reads the state said so with a Python traceback
+    and exit 1. It says which read failed, that nothing was changed, and exits 1."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, TWO_TABLES)
+    runner.close()
+    _quiet(pg_conn)
+    pg_conn.execute("ALTER TABLE pgroll.migrations RENAME COLUMN done TO finished")
+    path = tmp_path / "02_idx.pgroll"
+    path.write_text("create index t_payload_idx on t (payload);\n")
+    args = [command, str(path)] if command == "start" else [command]
+    done = subprocess.run([sys.executable, "-m", "pgroll_dsl", *args, "--postgres-url", dsn],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, (done.returncode, done.stderr[-3000:])
+    assert ('error: reading the catalog or the state (schema "pgroll") failed, nothing was '
+            "changed: column m.done does not exist") in done.stderr, done.stderr
+    assert one(pg_conn, "SELECT to_regclass('public.t_payload_idx') IS NULL") == (True,)
+
+
 # ---- 2. raw SQL that cannot run in a transaction block ----------------------------------
 
 

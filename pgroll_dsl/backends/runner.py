@@ -178,7 +178,11 @@ class Runner:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """A missing right or a dead connection: one line that says what to do (exit 2)."""
+        """Reads before a phase changes anything: a failure is one line, never a traceback.
+
+        A missing right or a dead connection says what to do (exit 2); anything else (a state
+        schema of another layout, a catalog the read does not expect) is a plain failure.
+        """
         try:
             yield
         except psycopg.errors.InsufficientPrivilege as err:
@@ -186,6 +190,11 @@ class Runner:
                               f"{_grant_hint(self.state.state_schema)}") from None
         except psycopg.OperationalError as err:
             raise Unreachable(f"the database connection failed: {first_line(err)}") from None
+        except psycopg.Error as err:
+            raise CommandError(
+                "reading the catalog or the state (schema "
+                f"{quote_ident(self.state.state_schema)}) failed, nothing was changed: "
+                f"{first_line(err)}") from None
 
     def _require_init(self) -> None:
         if not self.state.initialized():
