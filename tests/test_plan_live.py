@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from pgroll_dsl import api
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
@@ -158,3 +159,36 @@ def test_every_example_starts_rolls_back_and_completes(chain_db: tuple[Any, str]
 
 def test_psql_is_available() -> None:
     assert Path(psql_binary()).exists()
+
+
+@pytest.mark.parametrize("setting", ["statement_timeout = 300", "transaction_timeout = 300",
+                                     "client_encoding = 'LATIN1'"])
+def test_a_plan_file_runs_under_the_databases_session_defaults(
+        chain_db: tuple[Any, str], setting: str) -> None:
+    """The settings a DBA puts on a database or a role reach psql's session too: a
+    ``statement_timeout`` (or ``transaction_timeout``, PostgreSQL 17) shorter than the
+    backfill, which is one statement, cut it; ``client_encoding = LATIN1`` mangled a table
+    named in Cyrillic. The file's header sets what the executor's session sets (its
+    ``read committed`` too, whose reason tests/test_backfill_adversarial.py shows)."""
+    conn, dsn = chain_db
+    if setting.startswith("transaction_timeout") and conn.info.server_version < 170000:
+        pytest.skip("transaction_timeout is new in PostgreSQL 17")
+    table = sql.Identifier("public", "товары")
+    conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, a int)").format(table))
+    conn.execute(sql.SQL("INSERT INTO {} SELECT g, g FROM generate_series(1, 2000) g")
+                 .format(table))
+    catalog = introspect(conn)
+    conn.execute(sql.SQL(f"ALTER DATABASE {{}} SET {setting}").format(
+        sql.Identifier(conn.info.dbname)))
+    text = 'alter table "товары" add b int not null up `a * 2`;\n'
+    if setting.startswith("transaction_timeout"):  # the backfill commits batch by batch
+        text += "sql up `SELECT pg_sleep(0.5)` down `SELECT 1`;\n"  # a long transaction
+    migration = api.compile_source(text, "01_b.pgroll").migration
+    # 40 batches of 50 rows, 20 ms apart: the backfill takes longer than the timeouts.
+    plan = plan_migration(migration, catalog, PlanOptions(batch_size=50, batch_time_ms=0,
+                                                          batch_delay=0.02))
+    run_psql(dsn, render_phase(plan, Phase.START))
+    run_psql(dsn, render_phase(plan, Phase.COMPLETE))
+    wrong = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE b IS DISTINCT FROM a * 2")
+                         .format(table)).fetchone()
+    assert wrong == (0,)

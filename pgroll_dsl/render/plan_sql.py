@@ -29,6 +29,11 @@ def render_plan(plan: Plan, phases: tuple[Phase, ...] = tuple(Phase),
     return _header(plan, lock_timeout_ms, steps) + "\n".join(_phase_body(plan, p) for p in phases)
 
 
+# transaction_timeout is new in PostgreSQL 17: a plain SET would fail on older servers.
+_NO_TRANSACTION_TIMEOUT = ("DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int "
+                           ">= 170000 THEN SET transaction_timeout = 0; END IF; END$$;")
+
+
 def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     lines = [
         f"-- pgroll-dsl {__version__} plan for migration {plan.migration}",
@@ -41,7 +46,16 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     lines = [_one_line(line) for line in lines]
     lines += _file_notes(plan, steps)
     lines += [
+        # The session the live executor opens (backends/live.py connect), for psql: the file is
+        # UTF-8 whatever the role's client_encoding or psql's locale (as pg_dump's files);
+        # a role's statement_timeout (or transaction_timeout, 17+) would cut a long step (the
+        # backfill is one statement), which lock_timeout bounds instead; and a backfill batch
+        # re-checks the rows clients wrote meanwhile as READ COMMITTED does.
+        "SET client_encoding = 'UTF8';",
         "SET standard_conforming_strings = on;",
+        "SET statement_timeout = 0;",
+        _NO_TRANSACTION_TIMEOUT,
+        "SET default_transaction_isolation = 'read committed';",
         # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
         f"SET search_path TO {quote_ident(plan.schema)};",
         f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",

@@ -3,7 +3,11 @@
 -- previous version schema: public_39_add_column_with_multiple_pk_in_table
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
+SET client_encoding = 'UTF8';
 SET standard_conforming_strings = on;
+SET statement_timeout = 0;
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = 0; END IF; END$$;
+SET default_transaction_isolation = 'read committed';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 

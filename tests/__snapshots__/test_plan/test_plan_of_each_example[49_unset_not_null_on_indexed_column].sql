@@ -7,7 +7,11 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- safe despite prefer-text-field: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-text-field
+SET client_encoding = 'UTF8';
 SET standard_conforming_strings = on;
+SET statement_timeout = 0;
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = 0; END IF; END$$;
+SET default_transaction_isolation = 'read committed';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
