@@ -52,7 +52,7 @@ def _owner(pg_conn: Connection, dsn: str) -> Iterator[str]:
     try:
         yield next(owners)
     finally:
-        owners.close()
+        next(owners, None)  # its cleanup: the role's objects go to the superuser, then it
 
 
 # ---- settings that hold ---------------------------------------------------------------------
