@@ -3,8 +3,11 @@ SET``, or ``options=-c ...`` in the connection string), on a real PostgreSQL.
 
 Each test runs the cycle (start with clients writing through the old and the new version
 while the backfill runs, two backfill workers, complete; a second start rolled back) and
-checks the data, not only that the commands returned. The settings that hold keep a passing
-test; a confirmed defect is ``xfail(strict=True)`` and its reason says where it comes from.
+checks the data, not only that the commands returned. Four settings broke it:
+client_min_messages (progress and warnings lost), a forced row security policy (rows skipped
+by the backfill), exit_on_error (start ended half done) and default_tablespace (a rebuilt
+index moved); backends/live.connect() now sets each, and each test's docstring says what
+went wrong before. The other settings held as they were.
 """
 
 from __future__ import annotations
@@ -203,16 +206,13 @@ def test_a_read_only_default_fails_every_phase_in_one_line_changing_nothing(
 # ---- defects --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "backends/live.connect() leaves the role's client_min_messages: at 'warning' the backfill's "
-    "progress NOTICEs (plan/backfill.py RAISE NOTICE, read by Executor._notice and the "
-    "workers' notice handler) never reach the client, so progress stays at 0 rows; at 'error' "
-    "an author's RAISE WARNING, which the executor passes on as 'warning: ...', is lost too. "
-    "Fix: SET client_min_messages TO notice in connect()"))
 @pytest.mark.parametrize("level", ["warning", "error"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_client_min_messages_of_the_role_does_not_hide_progress_nor_warnings(
         admin_dsn: str, pg_conn: Connection, level: str, workers: int) -> None:
+    """At a role's 'warning' the backfill's progress NOTICEs (read by Executor._notice and
+    the workers' handler) never reached the client: progress stayed at 0 rows; at 'error' an
+    author's RAISE WARNING was lost too. connect() sets client_min_messages to notice."""
     seen: list[tuple[str, int, int]] = []
     said: list[str] = []
     runner = make_runner(_options(admin_dsn, f"client_min_messages={level}"), batch_size=100,
@@ -235,17 +235,15 @@ def test_client_min_messages_of_the_role_does_not_hide_progress_nor_warnings(
 
 
 @pytest.mark.parametrize("row_security", [
-    pytest.param("on", marks=pytest.mark.xfail(strict=True, reason=(
-        "with row_security = on (the default) and a table under FORCE ROW LEVEL SECURITY, the "
-        "backfill's UPDATE (plan/backfill.py) as the owner sees only the rows its policies "
-        "let through and skips the rest without an error: start succeeds, complete leaves "
-        "the new column NULL in the hidden rows. Fix: SET row_security TO off in "
-        "backends/live.connect() (the backfill then fails at once and start is undone), or "
-        "refuse such a table at start (backends/probe.py) unless the role has BYPASSRLS"))),
+    "on",
     "off",
 ])
 def test_a_forced_row_security_policy_does_not_hide_rows_from_the_backfill(
         admin_dsn: str, pg_conn: Connection, row_security: str) -> None:
+    """With row_security on (the default) and a table under FORCE ROW LEVEL SECURITY, the
+    backfill's UPDATE as the owner saw only the rows its policies let through and skipped
+    the rest without an error: complete left the new column NULL in the hidden rows.
+    connect() sets row_security off: the backfill fails at once and start is undone."""
     with _owner(pg_conn, admin_dsn) as owner:
         runner = make_runner(owner)
         apply(runner, SETUP)
@@ -271,14 +269,11 @@ def test_a_forced_row_security_policy_does_not_hide_rows_from_the_backfill(
         assert wrong.fetchone() == (0,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "backends/live.connect() leaves the role's exit_on_error: the backfill's DO block probes "
-    "session_replication_role inside BEGIN ... EXCEPTION (plan/backfill.py), which a role "
-    "that is not a superuser fails, and exit_on_error turns that caught error into FATAL: "
-    "start stops with 'the connection was lost during start' (exit 3), half done, and does "
-    "again at every resume. Fix: SET exit_on_error TO off in connect()"))
 def test_exit_on_error_of_the_role_does_not_end_the_start(admin_dsn: str,
                                                           pg_conn: Connection) -> None:
+    """The backfill's block probes session_replication_role inside BEGIN ... EXCEPTION,
+    which a role that is not a superuser fails; a role's exit_on_error turned that caught
+    error into FATAL: start stopped half done, and again at every resume."""
     with _owner(pg_conn, admin_dsn) as owner:
         runner = make_runner(owner)
         apply(runner, SETUP)
@@ -318,15 +313,11 @@ def tablespace(pg_conn: Connection) -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "backends/live.connect() leaves the role's default_tablespace: an index the plan builds "
-    "again for a type change (CREATE INDEX CONCURRENTLY without TABLESPACE: the catalog "
-    "model's tablespace None means 'the database's default', catalog/model.py) lands in the "
-    "role's default_tablespace, not where the original index was. Fix: SET "
-    "default_tablespace TO '' in connect() (the plan names a tablespace when the original "
-    "had one)"))
 def test_default_tablespace_of_the_role_does_not_move_a_rebuilt_index(
         admin_dsn: str, pg_conn: Connection, tablespace: str) -> None:
+    """An index the plan builds again for a type change (no TABLESPACE clause: the catalog
+    model's None is the database's default) landed in the role's default_tablespace, not
+    where the original was."""
     runner = make_runner(admin_dsn)
     apply(runner, "create table t (id int primary key, b text);\ncreate index t_b on t (b);")
     runner.close()

@@ -160,6 +160,18 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     # what READ COMMITTED does; under a role's REPEATABLE READ or SERIALIZABLE default it
     # fails with a serialization error instead, and is run again from its start.
     conn.execute("SET default_transaction_isolation TO 'read committed'")
+    # The backfill reports its progress in NOTICEs, and author SQL its warnings: a role's
+    # client_min_messages of warning or error hid them.
+    conn.execute("SET client_min_messages TO notice")
+    # A table whose policies apply to its owner (FORCE ROW LEVEL SECURITY) would hide rows
+    # from the backfill, which then left their copies empty: with row_security off such a
+    # query fails instead, and start is undone.
+    conn.execute("SET row_security TO off")
+    # An error the plan's blocks catch (a probe of a right the role lacks) must not end the
+    # session; nor may a role's default_tablespace move what the plan makes again (an index
+    # rebuilt for a type change): without a TABLESPACE clause, the database's default.
+    conn.execute("SET exit_on_error TO off")
+    conn.execute("SET default_tablespace TO ''")
     # Nor may a role's idle_session_timeout (14+) end the session while it waits, idle, for
     # backfill workers (the run lock would go with it), nor its transaction_timeout (17+) cut
     # a long step's transaction (a VALIDATE, author SQL, complete's).
