@@ -1,4 +1,4 @@
-"""What the live start asks the server before anything runs: ownership, type changes.
+"""What the live start asks the server before anything runs: ownership, policies, types.
 
 A table the migration alters must be the role's (``ALTER TABLE``, ``CREATE TRIGGER``, a
 rollback's ``LOCK``): found out at its step, the steps before it are done, and the rollback
@@ -25,7 +25,7 @@ import psycopg
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.model import Catalog
-from pgroll_dsl.plan.model import Lock, Phase, Plan
+from pgroll_dsl.plan.model import Lock, Phase, Plan, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
@@ -80,6 +80,34 @@ def _ungranted(table: str, right: str, user: str) -> str:
     return (f"the role {who} may not lock table {name}, which a foreign key of the migration "
             "points at and complete or rollback locks in ACCESS EXCLUSIVE mode with the "
             f"tables it changes: GRANT UPDATE ON {name} TO {who} (or {right.split(', ', 1)[1]})")
+
+
+# A table whose policies apply to its owner too, for a role that policies apply to.
+_FORCED_POLICIES = (
+    "SELECT c.relname, current_user FROM pg_catalog.unnest(%s::text[]) AS n(name) "
+    "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name) "
+    "WHERE c.relrowsecurity AND c.relforcerowsecurity AND NOT EXISTS (SELECT FROM "
+    "pg_catalog.pg_roles r WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls)) "
+    "ORDER BY 1")
+
+
+def hidden_rows(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[str]:
+    """One message per table to backfill whose row security policies apply to the role.
+
+    With ``FORCE ROW LEVEL SECURITY`` a table's policies apply to its owner, and would hide
+    rows from the backfill's ``UPDATE``: their copies would stay empty. The session runs with
+    ``row_security = off`` (``live.connect``), so the backfill would fail half way through
+    start; refused here, nothing has changed. (Only the backfill reads rows: a ``VALIDATE``
+    and an index build see them all.)
+    """
+    names = sorted({qualified(schema, table) for step in plan.start
+                    if step.kind is StepKind.BACKFILL for table in step.tables})
+    return [f"table {quote_ident(table)} has row-level security forced on its owner (FORCE ROW "
+            f"LEVEL SECURITY), whose policies would hide rows from the backfill: run the "
+            f"migration as a role with BYPASSRLS (ALTER ROLE {quote_ident(user)} BYPASSRLS) "
+            f"or a superuser, or ALTER TABLE {quote_ident(table)} NO FORCE ROW LEVEL SECURITY "
+            "until the migration is complete"
+            for table, user in conn.execute(_FORCED_POLICIES, (names,))]
 
 
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,

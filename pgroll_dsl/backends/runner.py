@@ -24,7 +24,7 @@ from pgroll_dsl.backends.live import (
     connect,
     first_line,
 )
-from pgroll_dsl.backends.probe import type_change_problems, unowned_tables
+from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
 from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
@@ -288,7 +288,8 @@ class Runner:
                                                                                    saved)
                 done = 0
                 with self._errors():
-                    unowned = unowned_tables(self.conn, self.state.schema, plan)
+                    unowned = (unowned_tables(self.conn, self.state.schema, plan)
+                               + hidden_rows(self.conn, self.state.schema, plan))
                 if unowned:
                     raise CommandError("start refused, nothing was changed: "
                                        + "; ".join(unowned))
