@@ -155,7 +155,7 @@ def test_a_state_schema_of_another_layout_is_one_line_not_a_traceback(
                           capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.returncode == 1, (done.returncode, done.stderr[-3000:])
-    assert ('error: reading the catalog or the state (schema "pgroll") failed, nothing was '
+    assert ('error: a query of the catalog or the state (schema "pgroll") failed, nothing was '
             "changed: column m.done does not exist") in done.stderr, done.stderr
     assert one(pg_conn, "SELECT to_regclass('public.t_payload_idx') IS NULL") == (True,)
 

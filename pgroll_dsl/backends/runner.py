@@ -178,7 +178,8 @@ class Runner:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Reads before a phase changes anything: a failure is one line, never a traceback.
+        """Queries before a phase changes anything (reads, the record of a start): a failure is
+        one line, never a traceback.
 
         A missing right or a dead connection says what to do (exit 2); anything else (a state
         schema of another layout, a catalog the read does not expect) is a plain failure.
@@ -192,7 +193,7 @@ class Runner:
             raise Unreachable(f"the database connection failed: {first_line(err)}") from None
         except psycopg.Error as err:
             raise CommandError(
-                "reading the catalog or the state (schema "
+                "a query of the catalog or the state (schema "
                 f"{quote_ident(self.state.state_schema)}) failed, nothing was changed: "
                 f"{first_line(err)}") from None
 
