@@ -178,11 +178,11 @@ class Runner:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Queries before a phase changes anything (reads, the record of a start): a failure is
-        one line, never a traceback.
+        """Queries before a phase changes anything: a failure is one line, never a traceback.
 
-        A missing right or a dead connection says what to do (exit 2); anything else (a state
-        schema of another layout, a catalog the read does not expect) is a plain failure.
+        (Reads, and the record of a start.) A missing right or a dead connection says what to
+        do (exit 2); anything else (a state schema of another layout, a catalog the read does
+        not expect, a read-only transaction) is a plain failure.
         """
         try:
             yield
