@@ -29,6 +29,7 @@ from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
+from pgroll_dsl.sql.session import settings_for
 
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
@@ -137,50 +138,15 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-# The timeouts a role or a database may set that would cut a migration's session, with the
-# server version that has each (statement_timeout: every version, set on its own below).
-# idle_in_transaction_session_timeout stays: the executor is never idle in a transaction of
-# its own, and one stuck there holding locks is what that timeout is for.
-_SESSION_TIMEOUTS = (("idle_session_timeout", 140000), ("transaction_timeout", 170000))
-
-
 def connect(session: Session) -> psycopg.Connection[Any]:
     """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl",
                            client_encoding=ENCODING)
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
     conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
-    # Literals are quoted for standard strings (as the plan file's header pins): a server
-    # configured otherwise must not read a backslash in a quoted comment as an escape.
-    conn.execute("SET standard_conforming_strings TO on")
-    # Long steps (the backfill is one statement, index builds, VALIDATE) must not be cut by a
-    # statement_timeout set on the role or the database: lock_timeout bounds every wait.
-    conn.execute("SET statement_timeout TO 0")
-    # A backfill batch re-checks the marker of a row a client wrote while it waited, which is
-    # what READ COMMITTED does; under a role's REPEATABLE READ or SERIALIZABLE default it
-    # fails with a serialization error instead, and is run again from its start.
-    conn.execute("SET default_transaction_isolation TO 'read committed'")
-    # The backfill reports its progress in NOTICEs, and author SQL its warnings: a role's
-    # client_min_messages of warning or error hid them.
-    conn.execute("SET client_min_messages TO notice")
-    # A table whose policies apply to its owner (FORCE ROW LEVEL SECURITY) would hide rows
-    # from the backfill, which then left their copies empty: with row_security off such a
-    # query fails instead, and start is undone.
-    conn.execute("SET row_security TO off")
-    # An error the plan's blocks catch (a probe of a right the role lacks) must not end the
-    # session; nor may a role's default_tablespace move what the plan makes again (an index
-    # rebuilt for a type change): without a TABLESPACE clause, the database's default.
-    conn.execute("SET exit_on_error TO off")
-    conn.execute("SET default_tablespace TO ''")
-    # Nor may a role's idle_session_timeout (14+) end the session while it waits, idle, for
-    # backfill workers (the run lock would go with it), nor its transaction_timeout (17+) cut
-    # a long step's transaction (a VALIDATE, author SQL, complete's).
-    for setting, since in _SESSION_TIMEOUTS:
-        if conn.info.server_version >= since:
-            conn.execute(f"SET {setting} TO 0")
-    # Key values pass through text to backfill workers: floats exactly (the default since
-    # PostgreSQL 12, unless the role or the database lowered it).
-    conn.execute("SET extra_float_digits TO 3")
+    # What the role's or the database's defaults would break (sql/session.py says why).
+    for setting in settings_for(conn.info.server_version):
+        conn.execute(setting.statement())
     if session.lock_timeout_ms > 0:
         conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:

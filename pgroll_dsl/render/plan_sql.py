@@ -13,6 +13,7 @@ from pgroll_dsl import __version__
 from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind, units
 from pgroll_dsl.plan.safety import ORDER
 from pgroll_dsl.sql.quoting import quote_ident
+from pgroll_dsl.sql.session import SETTINGS, Setting
 
 LOCK_TIMEOUT_MS = 500
 
@@ -29,9 +30,12 @@ def render_plan(plan: Plan, phases: tuple[Phase, ...] = tuple(Phase),
     return _header(plan, lock_timeout_ms, steps) + "\n".join(_phase_body(plan, p) for p in phases)
 
 
-# transaction_timeout is new in PostgreSQL 17: a plain SET would fail on older servers.
-_NO_TRANSACTION_TIMEOUT = ("DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int "
-                           ">= 170000 THEN SET transaction_timeout = 0; END IF; END$$;")
+def _setting(setting: Setting) -> str:
+    """A session setting for psql; one an older server lacks, set only where it exists."""
+    if not setting.since:
+        return f"{setting.statement()};"
+    return (f"DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= "
+            f"{setting.since} THEN {setting.statement()}; END IF; END$$;")
 
 
 def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
@@ -47,15 +51,10 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
     lines += _file_notes(plan, steps)
     lines += [
         # The session the live executor opens (backends/live.py connect), for psql: the file is
-        # UTF-8 whatever the role's client_encoding or psql's locale (as pg_dump's files);
-        # a role's statement_timeout (or transaction_timeout, 17+) would cut a long step (the
-        # backfill is one statement), which lock_timeout bounds instead; and a backfill batch
-        # re-checks the rows clients wrote meanwhile as READ COMMITTED does.
+        # UTF-8 whatever the role's client_encoding or psql's locale (as pg_dump's files), and
+        # what a role's or database's defaults would break is set back (sql/session.py).
         "SET client_encoding = 'UTF8';",
-        "SET standard_conforming_strings = on;",
-        "SET statement_timeout = 0;",
-        _NO_TRANSACTION_TIMEOUT,
-        "SET default_transaction_isolation = 'read committed';",
+        *(_setting(setting) for setting in SETTINGS),
         # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
         f"SET search_path TO {quote_ident(plan.schema)};",
         f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",

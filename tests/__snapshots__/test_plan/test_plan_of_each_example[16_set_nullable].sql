@@ -7,10 +7,16 @@
 -- safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts
 SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SET statement_timeout = 0;
-DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = 0; END IF; END$$;
+SET standard_conforming_strings = 'on';
+SET statement_timeout = '0';
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = '0'; END IF; END$$;
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 140000 THEN SET idle_session_timeout = '0'; END IF; END$$;
 SET default_transaction_isolation = 'read committed';
+SET client_min_messages = 'notice';
+SET row_security = 'off';
+SET exit_on_error = 'off';
+SET default_tablespace = '';
+SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
