@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -295,9 +296,9 @@ def test_exit_on_error_of_the_role_does_not_end_the_start(admin_dsn: str,
 def tablespace(pg_conn: Connection) -> Iterator[str]:
     """A tablespace of the test's own (an empty directory the server's user owns)."""
     name = f"review_ts_{pg_conn.info.backend_pid}"
-    directory = Path(f"/tmp/pgroll-dsl-{name}")
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir()
+    # In the system's temporary directory, not pytest's: as root, the server runs as another
+    # user, who cannot enter pytest's private one.
+    directory = Path(tempfile.mkdtemp(prefix=f"pgroll-dsl-{name}-"))
     data: Any = pg_conn.execute("SHOW data_directory").fetchone()
     owner = os.stat(str(data[0])).st_uid  # the server's user (a local server)
     if os.geteuid() == 0:

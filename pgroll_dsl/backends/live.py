@@ -144,9 +144,9 @@ def connect(session: Session) -> psycopg.Connection[Any]:
                            client_encoding=ENCODING)
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
     conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
-    # What the role's or the database's defaults would break (sql/session.py says why).
-    for setting in settings_for(conn.info.server_version):
-        conn.execute(setting.statement())
+    # What the role's or the database's defaults would break (sql/session.py says why), in
+    # one round trip: every backfill worker opens a connection too.
+    conn.execute("; ".join(s.statement() for s in settings_for(conn.info.server_version)))
     if session.lock_timeout_ms > 0:
         conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:

@@ -289,11 +289,11 @@ class Runner:
                                                                                    saved)
                 done = 0
                 with self._errors():
-                    unowned = (unowned_tables(self.conn, self.state.schema, plan)
+                    refused = (unowned_tables(self.conn, self.state.schema, plan)
                                + hidden_rows(self.conn, self.state.schema, plan))
-                if unowned:
+                if refused:
                     raise CommandError("start refused, nothing was changed: "
-                                       + "; ".join(unowned))
+                                       + "; ".join(refused))
                 with self._errors():
                     self.state.record_start(migration.name, to_document(migration),
                                             plan_document(plan))
