@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.backends.conninfo import ENCODING
-from pgroll_dsl.backends.workers import RETRYABLE, run_backfill_workers
+from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
@@ -264,9 +264,8 @@ class Executor:
             if self.on_progress is not None:
                 self.on_progress(table, self._before, total)
         try:
-            if backfill and step.key and self.backfill_workers > 1:
-                self._in_workers(step)  # on connections of their own, unchecked (_unchecked)
-            else:
+            if not (backfill and step.key and self.backfill_workers > 1
+                    and self._in_workers(step)):  # on connections of their own (_unchecked)
                 with bodies_unchecked(self.conn) if backfill else nullcontext():
                     self._retrying(lambda: self._execute(step), lambda: step, (step,),
                                    again=self._again(step))
@@ -302,16 +301,30 @@ class Executor:
         except _ALREADY_DONE as err:
             raise StepFailed(current[0], err) from err
 
-    def _in_workers(self, step: Step) -> None:
-        """The backfill on ``backfill_workers`` connections of the same session settings."""
+    def _in_workers(self, step: Step) -> bool:
+        """The backfill on ``backfill_workers`` connections of the same session settings.
+
+        On fewer where the server refuses more (``open_workers``), with a warning; ``False``
+        when it refuses every one: the step then runs on the executor's own connection.
+        """
         total = self._backfilling[1] if self._backfilling is not None else 0
+        connections, refused = open_workers(lambda: _unchecked(connect(self.session)),
+                                            self.backfill_workers)
+        if refused is not None and self.on_note is not None:
+            runs_on = (f"{len(connections)} of them" if connections
+                       else "the migration's own connection")
+            self.on_note(f"warning: backfill of {step.tables[0]}: the server refused worker "
+                         f"connection {len(connections) + 1} of {self.backfill_workers} "
+                         f"({refused}); the backfill runs on {runs_on}")
+        if not connections:
+            return False
         try:
             self._statement(step.sql, lambda: run_backfill_workers(
-                lambda: _unchecked(connect(self.session)), self.conn, self.session.schema, step,
-                self.backfill_workers, total, self.report_progress,
-                retries=self.session.retries, on_note=self.note))
+                connections, self.conn, self.session.schema, step, total,
+                self.report_progress, retries=self.session.retries, on_note=self.note))
         except psycopg.Error as err:
             raise StepFailed(step, err) from err
+        return True
 
     def _execute(self, step: Step) -> None:
         self._statement(step.sql, lambda: self.conn.execute(step.sql))  # the plan's own text

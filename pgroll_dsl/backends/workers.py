@@ -50,31 +50,55 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int,
     return found
 
 
-def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connection,
-                         schema: str, step: Step, workers: int, estimate: int,
-                         on_rows: Callable[[int], None], retries: int = 10,
-                         on_note: Callable[[str | None], None] | None = None) -> None:
-    """Run the backfill ``step`` on ``workers`` connections; the first error is raised.
+def open_workers(open_connection: Callable[[], Connection],
+                 workers: int) -> tuple[list[Connection], str | None]:
+    """Up to ``workers`` connections, and why there are fewer (the server's refusal), if so.
 
-    A worker whose batch waits out ``lock_timeout`` (or meets a deadlock) runs its share
-    again, as the single-connection backfill does (rows done stay done). When one fails for
-    any other reason, the others are cancelled: start fails at once and is rolled back.
+    The role's ``CONNECTION LIMIT``, the database's, or ``max_connections`` may leave room
+    for fewer backfill connections than asked for. The executor's own connection works, so
+    a refusal now is one of those limits (libpq gives no SQLSTATE for a failed connection to
+    tell them apart): the backfill runs on the connections it got, or on the executor's own,
+    rather than failing a start whose every other step can run.
     """
-    starts = boundaries(conn, schema, step, workers, estimate)
+    opened: list[Connection] = []
+    for _ in range(workers):
+        try:
+            opened.append(open_connection())
+        except psycopg.OperationalError as err:
+            # The server's own words, without libpq's "connection to server at ...".
+            return opened, str(err).strip().splitlines()[-1].split("FATAL:", 1)[-1].strip()
+    return opened, None
+
+
+def run_backfill_workers(connections: list[Connection], conn: Connection, schema: str,
+                         step: Step, estimate: int, on_rows: Callable[[int], None],
+                         retries: int = 10,
+                         on_note: Callable[[str | None], None] | None = None) -> None:
+    """Run the backfill ``step`` on ``connections``, a share each; the first error is raised.
+
+    The connections are closed here. A worker whose batch waits out ``lock_timeout`` (or
+    meets a deadlock) runs its share again, as the single-connection backfill does (rows
+    done stay done). When one fails for any other reason, the others are cancelled: start
+    fails at once and is rolled back.
+    """
+    try:
+        starts = boundaries(conn, schema, step, len(connections), estimate)
+    except BaseException:
+        _close(connections)
+        raise
+    _close(connections[len(starts):])  # fewer distinct keys than connections
+    connections = connections[:len(starts)]
     if not starts:
         return  # no row at all
     done = [0] * len(starts)
     errors: list[BaseException] = []
-    opened: list[Connection] = []
     lock = threading.Lock()
 
     def work(number: int) -> None:
-        mine: list[Connection] = []
+        worker = connections[number]
         try:
-            with open_connection() as worker:
-                mine.append(worker)
+            with worker:
                 with lock:
-                    opened.append(worker)
                     if errors:
                         return
 
@@ -98,10 +122,11 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
             with lock:
                 first = not errors
                 errors.append(err)
-                others = [c for c in opened if c not in mine] if first else []
-            for other in others:
-                with contextlib.suppress(psycopg.Error):
-                    other.cancel_safe()
+            if first:
+                for other in connections:
+                    if other is not worker:
+                        with contextlib.suppress(psycopg.Error):
+                            other.cancel_safe()
 
     threads = [threading.Thread(target=work, args=(n,), name=f"backfill worker {n}")
                for n in range(len(starts))]
@@ -111,6 +136,12 @@ def run_backfill_workers(open_connection: Callable[[], Connection], conn: Connec
         thread.join()
     if errors:
         raise errors[0]
+
+
+def _close(connections: list[Connection]) -> None:
+    for connection in connections:
+        with contextlib.suppress(psycopg.Error):
+            connection.close()
 
 
 # Errors after which running the same statement (the same transaction) again may succeed: a
