@@ -194,8 +194,10 @@ def test_a_read_only_default_fails_every_phase_in_one_line_changing_nothing(
     for args in (["complete"], ["rollback"]):
         result = fm.cli(args, read_only)
         assert fm.no_traceback(result) is None, result.describe()
-        assert result.returncode == 3, result.describe()
-        assert "(nothing was changed)" in result.stderr, result.describe()
+        assert result.returncode == 1, result.describe()
+        assert "read-only transaction" in result.stderr, result.describe()
+        assert "Nothing was changed" in result.stderr, result.describe()
+        assert len(result.stderr.strip().splitlines()) == 1, result.describe()
         assert fm.fingerprint_diff(started, fm.fingerprint(pg_conn)) == []
     runner.complete()
     runner.close()

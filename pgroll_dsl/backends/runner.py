@@ -191,11 +191,30 @@ class Runner:
                               f"{_grant_hint(self.state.state_schema)}") from None
         except psycopg.OperationalError as err:
             raise Unreachable(f"the database connection failed: {first_line(err)}") from None
+        except psycopg.errors.ReadOnlySqlTransaction as err:
+            raise CommandError(self._read_only(err)) from None
         except psycopg.Error as err:
             raise CommandError(
                 "a query of the catalog or the state (schema "
                 f"{quote_ident(self.state.state_schema)}) failed, nothing was changed: "
                 f"{first_line(err)}") from None
+
+    def _read_only(self, err: psycopg.Error) -> str:
+        """Why the server refused a write, and where to run instead: nothing was changed.
+
+        A URL that points at a hot standby (a replica, or the old primary after a failover)
+        is the usual cause; a role's or database's ``default_transaction_read_only`` the other.
+        """
+        standby = None
+        with suppress(psycopg.Error):
+            row = self.conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchone()
+            standby = bool(row[0]) if row is not None else None
+        if standby:
+            return ("the server is a standby (in recovery) and accepts no writes; run "
+                    "pgroll-dsl against the primary. Nothing was changed")
+        return (f"the server refused a write ({first_line(err)}): the session is read-only "
+                "(default_transaction_read_only set for the role or the database?). Nothing "
+                "was changed")
 
     def _require_init(self) -> None:
         if not self.state.initialized():
@@ -209,6 +228,8 @@ class Runner:
             raise Unreachable(f"permission denied: {first_line(err)}; init needs the right to "
                               f"create schema {self.state.state_schema} (GRANT CREATE ON "
                               "DATABASE ... TO <role>), or a superuser") from None
+        except psycopg.errors.ReadOnlySqlTransaction as err:
+            raise CommandError(f"init failed: {self._read_only(err)}") from None
         except psycopg.Error as err:
             raise CommandError(f"init failed: {first_line(err)}") from None
         for note in notes:
@@ -511,6 +532,10 @@ class Runner:
             raise PartialFailure(f"the connection was lost during {phase.value}: {lost}",
                                  phase) from lost
         except StepFailed as failure:
+            if isinstance(failure.cause, psycopg.errors.ReadOnlySqlTransaction) and (
+                    self._done(phase) == 0):
+                raise CommandError(f"{phase.value} failed: {self._read_only(failure.cause)}"
+                                   ) from None
             state = ("nothing was changed" if self._done(phase) == 0
                      else "the steps before it are done")
             raise PartialFailure(f"{phase.value} failed: {failure} ({state}); fix the cause and "
