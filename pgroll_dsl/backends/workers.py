@@ -117,7 +117,7 @@ def run_backfill_workers(connections: list[Connection], conn: Connection, schema
                 # a key's text form may round: a float with extra_float_digits = 0).
                 _share(worker, step.key, starts[number] if number else None,
                        starts[number + 1] if number + 1 < len(starts) else None)
-                _with_retries(worker, step.sql, retries)
+                _with_retries(worker, step.sql, retries, stopped=lambda: bool(errors))
         except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
             with lock:
                 first = not errors
@@ -132,8 +132,23 @@ def run_backfill_workers(connections: list[Connection], conn: Connection, schema
                for n in range(len(starts))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException as interrupt:  # Ctrl-C or SIGTERM reaches the main thread only
+        # The workers' statements stop with the process: left running, each would go on
+        # with its share after the operator was told that start stopped, beside a resumed
+        # start (its connection holds no run lock), until the server notices the client
+        # is gone.
+        with lock:
+            errors.append(interrupt)  # a worker not started yet does not start
+        while any(thread.is_alive() for thread in threads):  # again: one may start its
+            for connection in connections:                    # statement after a cancel
+                with contextlib.suppress(psycopg.Error):
+                    connection.cancel_safe()
+            for thread in threads:
+                thread.join(timeout=0.1)
+        raise
     if errors:
         raise errors[0]
 
@@ -151,8 +166,12 @@ RETRYABLE = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected,
              psycopg.errors.SerializationFailure)
 
 
-def _with_retries(conn: Connection, statement: str, retries: int) -> None:
+def _with_retries(conn: Connection, statement: str, retries: int,
+                  stopped: Callable[[], bool] = lambda: False) -> None:
+    """``statement`` again after a ``RETRYABLE`` error; not once ``stopped`` (another failed)."""
     for attempt in range(retries + 1):
+        if stopped():
+            return
         try:
             conn.execute(statement)
             return

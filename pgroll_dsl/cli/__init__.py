@@ -17,6 +17,7 @@ Exit codes: 0 success, 1 diagnostics at error severity, 2 usage or environment p
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 from functools import cache
 from importlib import import_module
@@ -113,6 +114,11 @@ def main() -> None:
     walk them once more only to free memory the process is about to give back. The live
     commands, which may run for hours, keep the collector as it is.
     """
+    # SIGTERM (a service manager's or a container's stop) ends a run as Ctrl-C does: the
+    # statement under way is cancelled, a phase's transaction rolled back, the backfill's
+    # workers stopped, and the operator told how to resume; not a silent exit that leaves
+    # the server running what the process had sent.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     first = sys.argv[1] if len(sys.argv) > 1 else None
     short = first in _SHORT and gc.isenabled()
     if short:

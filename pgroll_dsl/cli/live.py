@@ -254,6 +254,9 @@ def _simple(action: str, url: str, schema: str, state: str, lock: int, role: str
         return finished.name
     except api.PgrollDslError as err:
         live_exit(err)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the phase's transaction was rolled back
+        typer.echo(f"interrupted: run `pgroll-dsl {action}` again to finish it", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         runner.close()
 

@@ -1,0 +1,116 @@
+"""Ctrl-C and SIGTERM stop a live run cleanly, its backfill workers included.
+
+A service manager or a container runtime stops a process with SIGTERM (then SIGKILL after a
+grace period). pgroll-dsl used to die at once on SIGTERM, with no word, and leave the server
+running what it had sent until the server noticed the client was gone. With
+``--backfill-workers``, Ctrl-C stopped the executor's statement but not the workers': their
+sessions went on with their shares after the operator was told start had stopped, and next
+to a resumed start, since a worker's connection holds no run lock. Now both signals cancel
+every statement under way (the executor's and each worker's), roll back the transaction of a
+phase, say how to resume, and exit 130; the resumed run then finishes with every row right.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import fault_model as fm
+from tests.live_helpers import Connection, dsn_of
+
+ROWS = 3000
+MIGRATION = "alter table t add w bigint not null up `v * 2`;\n"
+# Sessions of ours still running a statement: none may outlive the process.
+RUNNING = ("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND "
+           "application_name LIKE 'pgroll-dsl%' AND pid <> pg_catalog.pg_backend_pid()")
+DONE = "SELECT count(*) FROM t WHERE NOT _pgroll_needs_backfill"
+BACKFILLS = ("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND "
+             "query LIKE 'DO $pgroll_backfill$%'")
+
+
+def _wait_for(conn: Connection, query: str, at_least: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(query).fetchone()
+        if row is not None and row[0] >= at_least:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not seen in {timeout} s: {query}")
+
+
+def _stop(process: subprocess.Popen[str], how: signal.Signals) -> tuple[int, str]:
+    process.send_signal(how)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out + err
+
+
+@pytest.fixture
+def table(pg_dsn: str, pg_conn: Connection) -> str:
+    pg_conn.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL)")
+    pg_conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
+    pg_conn.execute("ANALYZE t")
+    dsn = dsn_of(pg_dsn, pg_conn)
+    assert fm.cli(["init"], dsn).returncode == 0
+    return dsn
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_signal_during_the_backfill_stops_every_session_and_start_resumes(
+        table: str, pg_conn: Connection, tmp_path: Path, how: signal.Signals,
+        workers: int) -> None:
+    path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
+    process = fm.cli_popen(["start", str(path), "--backfill-workers", str(workers),
+                            "--backfill-batch-size", "100", "--backfill-batch-time", "0",
+                            "--backfill-batch-delay", "0.1"], table)
+    _wait_for(pg_conn, BACKFILLS, workers)
+    code, err = _stop(process, how)
+    assert "Traceback" not in err, err
+    assert code == 130, err
+    assert f"interrupted: run `pgroll-dsl start {path}` again to resume" in err, err
+    # Cancelled before the process exited: no statement of ours runs on (a worker's batch
+    # would otherwise sleep out its delay and write on), and none went on to the end of its
+    # share after the signal (the process used to wait for its workers to finish).
+    assert pg_conn.execute(RUNNING).fetchone() == (0,)
+    written = pg_conn.execute(DONE).fetchone()
+    time.sleep(0.3)  # three batch delays: a batch still running would have written more
+    assert pg_conn.execute(DONE).fetchone() == written
+    assert written is not None and written[0] < ROWS, written
+    status = fm.status_of(table)
+    assert status["status"] == "In progress", status
+    resumed = fm.cli(["start", str(path)], table)
+    assert resumed.returncode == 0, resumed.describe()
+    done = fm.cli(["complete"], table)
+    assert done.returncode == 0, done.describe()
+    rows = pg_conn.execute("SELECT count(*), count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
+    assert rows == (ROWS, ROWS)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_complete_waits_rolls_it_back_and_complete_runs_again(
+        table: str, pg_conn: Connection, tmp_path: Path, how: signal.Signals) -> None:
+    path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
+    assert fm.cli(["start", str(path)], table).returncode == 0
+    with psycopg.connect(table) as reader:  # a client's transaction that has read t
+        reader.execute("SELECT count(*) FROM t").fetchone()
+        process = fm.cli_popen(["complete"], table)
+        _wait_for(pg_conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE "
+                  "application_name LIKE 'pgroll-dsl complete%'", 1)
+        time.sleep(0.3)  # waiting for the reader, before or inside its transaction
+        code, err = _stop(process, how)
+        assert "Traceback" not in err, err
+        assert code == 130, err
+        assert "interrupted: run `pgroll-dsl complete` again to finish it" in err, err
+        assert pg_conn.execute(RUNNING).fetchone() == (0,)
+    detail = fm.cli(["status", "--detail"], table)
+    assert detail.returncode == 0, detail.describe()
+    assert '"state": "started"' in detail.stdout, detail.stdout  # complete left nothing done
+    done = fm.cli(["complete"], table)
+    assert done.returncode == 0, done.describe()
+    rows = pg_conn.execute("SELECT count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
+    assert rows == (ROWS,)
