@@ -36,7 +36,10 @@ BACKFILLS = ("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'ac
 def _wait_for(conn: Connection, query: str, at_least: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()
+        try:
+            row = conn.execute(query).fetchone()
+        except psycopg.errors.UndefinedColumn:  # start has not added the marker yet
+            row = None
         if row is not None and row[0] >= at_least:
             return
         time.sleep(0.02)
@@ -114,3 +117,35 @@ def test_a_signal_while_complete_waits_rolls_it_back_and_complete_runs_again(
     assert done.returncode == 0, done.describe()
     rows = pg_conn.execute("SELECT count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
     assert rows == (ROWS,)
+
+
+def test_workers_a_killed_run_left_running_are_stopped_before_the_next_run_goes_on(
+        table: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """SIGKILL gives no chance to cancel: the workers' statements run on on the server.
+
+    Each worker's share is one batch, then a long delay: killed during it, the workers stay
+    until the delay ends. A worker's connection holds no run lock, so the resumed start used
+    to go on beside them; it now stops them first (they hold the workers' advisory lock).
+    """
+    pg_conn.execute(f"DELETE FROM t WHERE id > {3 * 100}")
+    pg_conn.execute("ANALYZE t")  # the shares are cut from the row estimate
+    path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
+    process = fm.cli_popen(["start", str(path), "--backfill-workers", "3",
+                            "--backfill-batch-size", "100", "--backfill-batch-time", "0",
+                            "--backfill-batch-delay", "5"], table)
+    _wait_for(pg_conn, DONE, 300)  # every share's batch committed; the workers wait
+    process.kill()
+    process.communicate(timeout=60)
+    orphans = {pid for (pid,) in pg_conn.execute(
+        "SELECT pid FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND "
+        "query LIKE 'DO $pgroll_backfill$%'").fetchall()}
+    assert len(orphans) == 3, orphans  # the scenario: the workers outlive their process
+    resumed = fm.cli(["start", str(path)], table)
+    assert resumed.returncode == 0, resumed.describe()
+    listed = ", ".join(map(str, sorted(orphans)))
+    assert (f"stopped the backfill workers of an earlier run that ended without them "
+            f"(backends {listed})") in resumed.stderr, resumed.describe()
+    done = fm.cli(["complete"], table)
+    assert done.returncode == 0, done.describe()
+    rows = pg_conn.execute("SELECT count(*), count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
+    assert rows == (300, 300)

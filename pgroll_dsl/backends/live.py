@@ -191,8 +191,11 @@ class Executor:
                  on_retry: RetryCallback | None = None,
                  on_wait: WaitCallback | None = None, backfill_workers: int = 1,
                  on_statement: StatementCallback | None = None,
-                 on_note: Callable[[str], None] | None = None) -> None:
+                 on_note: Callable[[str], None] | None = None,
+                 workers_lock: int | None = None) -> None:
         self.conn = conn
+        # The advisory lock key each worker's connection holds shared (State.workers_key).
+        self.workers_lock = workers_lock
         self.on_note = on_note
         self._noted = -NOTE_EVERY  # time.monotonic() of the last note passed on
         self.on_statement = on_statement
@@ -308,8 +311,7 @@ class Executor:
         when it refuses every one: the step then runs on the executor's own connection.
         """
         total = self._backfilling[1] if self._backfilling is not None else 0
-        connections, refused = open_workers(lambda: _unchecked(connect(self.session)),
-                                            self.backfill_workers)
+        connections, refused = open_workers(self._worker, self.backfill_workers)
         if refused is not None and self.on_note is not None:
             runs_on = (f"{len(connections)} of them" if connections
                        else "the migration's own connection")
@@ -325,6 +327,13 @@ class Executor:
         except psycopg.Error as err:
             raise StepFailed(step, err) from err
         return True
+
+    def _worker(self) -> psycopg.Connection[Any]:
+        """A backfill worker's connection, marked as one while it lives (``workers_lock``)."""
+        conn = _unchecked(connect(self.session))
+        if self.workers_lock is not None:
+            conn.execute("SELECT pg_catalog.pg_advisory_lock_shared(%s)", (self.workers_lock,))
+        return conn
 
     def _execute(self, step: Step) -> None:
         self._statement(step.sql, lambda: self.conn.execute(step.sql))  # the plan's own text

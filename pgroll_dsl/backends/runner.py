@@ -7,6 +7,7 @@ schema is active at a time; complete and rollback run the plan stored at start.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident
+
+# How long the backfill workers of a run that died may take to end once told to.
+STRAY_WAIT_S = 30.0
 
 
 class CommandError(Exception):
@@ -127,7 +131,8 @@ class Runner:
         self.executor = Executor(self.conn, options.session, options.on_progress,
                                  options.on_retry, self._waiting,
                                  backfill_workers=options.backfill_workers,
-                                 on_statement=options.on_statement, on_note=self._say)
+                                 on_statement=options.on_statement, on_note=self._say,
+                                 workers_lock=self.state.workers_key())
         self._held = 0
 
     def close(self) -> None:
@@ -167,6 +172,7 @@ class Runner:
                     raise CommandError(
                         f'another pgroll-dsl run is working on schema "{self.state.schema}" '
                         f"(backend pid {holder}); wait for it to finish, or stop it")
+                self._stop_stray_workers()
         self._held += 1
         try:
             yield
@@ -175,6 +181,38 @@ class Runner:
             if self._held == 0 and not self.conn.closed and not self.conn.broken:
                 with suppress(psycopg.Error):
                     self.state.unlock()
+
+    def _stop_stray_workers(self) -> None:
+        """Stop the backfill workers of a run that died before this run goes on.
+
+        A worker's connection holds no run lock: killed (SIGKILL, a lost host), a run leaves
+        its workers' statements running until the server notices the client is gone (at
+        their next message to it; never while one waits for a row lock). One would go on
+        writing copies beside this run, after this run's own backfill and views, over a
+        new-version client's write.
+        """
+        stray = self.state.stray_workers()
+        if not stray:
+            return
+        listed = ", ".join(map(str, stray))
+        for pid in stray:
+            try:
+                self.conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (pid,))
+            except psycopg.errors.InsufficientPrivilege as err:
+                raise CommandError(
+                    f"backfill workers of an earlier run of schema \"{self.state.schema}\" "
+                    f"are still running (backends {listed}) and may not be stopped by this "
+                    f"role: {first_line(err)}; wait for them to end, or stop them "
+                    "(SELECT pg_terminate_backend(pid)) as their role or a superuser") from None
+        deadline = time.monotonic() + STRAY_WAIT_S
+        while self.state.stray_workers():
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"backfill workers of an earlier run (backends {listed}) did not end "
+                    f"within {STRAY_WAIT_S:.0f} s of being told to; run the command again")
+            time.sleep(0.05)
+        self._say(f"stopped the backfill workers of an earlier run that ended without them "
+                  f"(backends {listed}), so that they write nothing beside this one")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -24,6 +24,9 @@ INIT_LOCK = 12388221127840347
 # and the target schema: two schemas sharing one lock is a 2**-64 chance, not a 32-bit one.
 # Held by start, complete, rollback and migrate.
 RUN_LOCK = "pgroll-dsl run"
+# Every backfill worker's connection holds this one's key shared: a run that takes the run
+# lock then finds the workers of a run that died (their connections hold no run lock) by it.
+WORKERS_LOCK = "pgroll-dsl backfill workers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +99,20 @@ class State:
         name, migration, plan, started, completed, rolled_back = rows[0]
         return Active(name, migration, plan, started or 0, completed or 0, rolled_back or 0)
 
-    def _lock_key(self) -> int:
-        name = "\0".join((RUN_LOCK, self.state_schema, self.schema)).encode()
+    def _lock_key(self, lock: str = RUN_LOCK) -> int:
+        name = "\0".join((lock, self.state_schema, self.schema)).encode()
         return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+
+    def workers_key(self) -> int:
+        """The advisory lock key each backfill worker of this schema holds shared."""
+        return self._lock_key(WORKERS_LOCK)
+
+    def stray_workers(self) -> list[int]:
+        """Backends still holding the workers' key: those of a run that died, if any.
+
+        Asked with the run lock held: no live run of this schema has workers then.
+        """
+        return self._holders(self.workers_key())
 
     def try_lock(self) -> int | None:
         """Take the schema's run lock (session level); ``None`` if taken, else the holder's pid.
@@ -114,15 +128,19 @@ class State:
 
     def holder(self) -> int | None:
         """The backend pid that holds the schema's run lock, without taking it; else None."""
-        key = self._lock_key()
+        holders = self._holders(self._lock_key())
+        return holders[0] if holders else None
+
+    def _holders(self, key: int) -> list[int]:
+        """The backends that hold the advisory lock ``key`` (session level), in pid order."""
         # pg_locks shows a bigint key as two halves: classid the high, objid the low 32 bits.
-        holder = self.conn.execute(
+        rows = self.conn.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
             "AND classid = ((%s::bigint >> 32) & 4294967295)::text::oid "
             "AND objid = (%s::bigint & 4294967295)::text::oid "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            (key, key)).fetchone()
-        return int(holder[0]) if holder is not None else None
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY pid", (key, key)).fetchall()
+        return [int(pid) for (pid,) in rows]
 
     def unlock(self) -> None:
         """Release the run lock taken by :meth:`try_lock`."""
