@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.backends.conninfo import ENCODING
+from pgroll_dsl.backends.one_session import PID
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
@@ -140,19 +141,39 @@ def first_line(err: BaseException) -> str:
 
 def connect(session: Session) -> psycopg.Connection[Any]:
     """The migration connection: autocommit, lock timeout, role, search_path, no inference."""
+    return connect_pinned(session)[0]
+
+
+def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
+    """``connect``, and the server session (``pg_backend_pid()``) that has the settings.
+
+    One round trip, one implicit transaction: whatever a pooler does, the settings and the
+    pid are one server session's (``one_session.py``). Nothing is prepared on the server
+    (``prepare_threshold=None``): a pooler in transaction mode would run a prepared
+    statement's next use on another server connection, where it does not exist, and leave
+    the statement on one that another client of the pool then gets.
+    """
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl",
-                           client_encoding=ENCODING)
+                           client_encoding=ENCODING, prepare_threshold=None)
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
-    conn.execute("SET pgroll.no_inferred_migrations TO 'TRUE'")
-    # What the role's or the database's defaults would break (sql/session.py says why), in
-    # one round trip: every backfill worker opens a connection too.
-    conn.execute("; ".join(s.statement() for s in settings_for(conn.info.server_version)))
+    # Then what the role's or the database's defaults would break (sql/session.py says why).
+    setup = ["SET pgroll.no_inferred_migrations TO 'TRUE'",
+             *(s.statement() for s in settings_for(conn.info.server_version))]
     if session.lock_timeout_ms > 0:
-        conn.execute(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
+        setup.append(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:
-        conn.execute(f"SET ROLE {quote_ident(session.role)}")
-    conn.execute(f"SET search_path TO {quote_ident(session.schema)}")
-    return conn
+        setup.append(f"SET ROLE {quote_ident(session.role)}")
+    setup += [f"SET search_path TO {quote_ident(session.schema)}", f"SELECT {PID}"]
+    try:
+        cursor = conn.execute("; ".join(setup))
+        while cursor.nextset():
+            pass
+        row = cursor.fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    assert row is not None
+    return conn, int(row[0])
 
 
 _UNCHECKED = "SET check_function_bodies TO off"
