@@ -22,9 +22,10 @@ from pgroll_dsl.backends.live import (
     Executor,
     Session,
     StepFailed,
-    connect,
+    connect_pinned,
     first_line,
 )
+from pgroll_dsl.backends.one_session import PID, changed
 from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
 from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
@@ -118,13 +119,15 @@ class Runner:
 
     start, complete and rollback are one state machine: each phase records how many of its
     steps have run (complete and rollback inside the transaction that ran them), so running a
-    phase again after a crash finishes it; and only one run at a time works on a schema.
+    phase again after a crash finishes it; and only one run at a time works on a schema. A
+    run stays in the server session its connection began in (``one_session.py``): the pid
+    ``session_pid``, checked with the run lock and at each step boundary.
     """
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         try:
-            self.conn = connect(options.session)
+            self.conn, self.session_pid = connect_pinned(options.session)
         except psycopg.Error as err:
             raise Unreachable(f"cannot connect: {first_line(err)}") from None
         self.state = State(self.conn, options.state_schema, options.session.schema)
@@ -153,10 +156,10 @@ class Runner:
                in_transaction: bool = False) -> None:
         """A step boundary of migration ``name``: name the session, then call ``on_step``.
 
-        The session is named after the step it runs next (``progress.session_name``).
+        The session is named after the step it runs next (``progress.session_name``), the
+        last one's name again after it; the same query checks the session (``_name_session``).
         """
-        if index < len(steps):
-            self._name_session(session_name(phase, index, len(steps), name))
+        self._name_session(session_name(phase, index, len(steps), name), phase)
         if self.options.on_step is not None:
             step = steps[index] if index < len(steps) else None
             self.options.on_step(StepEvent(phase=phase, index=index, total=len(steps),
@@ -167,12 +170,13 @@ class Runner:
         """Hold the schema's run lock: a second run fails at once, naming this one's pid."""
         with self._errors():
             if self._held == 0:
-                holder = self.state.try_lock()
-                if holder is not None:
-                    raise CommandError(
-                        f'another pgroll-dsl run is working on schema "{self.state.schema}" '
-                        f"(backend pid {holder}); wait for it to finish, or stop it")
-                self._stop_stray_workers()
+                self._lock()
+                try:
+                    self._stop_stray_workers()
+                except BaseException:
+                    with suppress(psycopg.Error):
+                        self.state.unlock()
+                    raise
         self._held += 1
         try:
             yield
@@ -213,6 +217,29 @@ class Runner:
             time.sleep(0.05)
         self._say(f"stopped the backfill workers of an earlier run that ended without them "
                   f"(backends {listed}), so that they write nothing beside this one")
+
+    def _lock(self) -> None:
+        """Take the run lock in the connection's session, and check that it is still that one.
+
+        The lock is asked for only in that session (``State.try_lock``). The check is a query
+        of its own: behind a pooler in transaction mode the statement after the lock may
+        already run elsewhere. A lock taken is then let go, if this statement reaches its
+        session, before the run stops; nothing was changed yet.
+        """
+        holder, pid = self.state.try_lock(self.session_pid)
+        if pid == self.session_pid:
+            if holder is not None:
+                raise CommandError(
+                    f'another pgroll-dsl run is working on schema "{self.state.schema}" '
+                    f"(backend pid {holder}); wait for it to finish, or stop it")
+            holder, pid = self.state.holder_seen()
+            if pid == self.session_pid and holder == pid:
+                return
+            with suppress(psycopg.Error):
+                self.state.unlock()
+        now = pid if pid != self.session_pid else holder or 0
+        raise CommandError(f"{changed(self.session_pid, now, 'before the first step')}; "
+                           "nothing was changed")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -487,7 +514,7 @@ class Runner:
 
         if unit.atomic:
             # Named before the transaction's lock wait too, not only once it holds its locks.
-            self._name_session(session_name(phase, unit.first, len(steps), name))
+            self._name_session(session_name(phase, unit.first, len(steps), name), phase)
             self.executor.run_atomically(unit.steps, before, after, dropped)
         else:
             self._event(phase, unit.first, steps, name)
@@ -495,17 +522,42 @@ class Runner:
             with self.conn.transaction():
                 after()
 
-    def _name_session(self, name: str) -> None:
+    def _name_session(self, name: str, phase: Phase | None = None) -> None:
         """What ``pg_stat_activity`` shows as this session's name (``progress.session_name``).
 
         Inside a phase's transaction the name is transactional: a retried attempt names its
         step again. A broken connection keeps whatever name it had; nothing reads it then.
+        With ``phase`` (a step boundary) the same query reads the server session's pid, and
+        a run that lost its session stops (``_check_session``); a failure to name the session
+        does not skip that check where a query can still run.
         """
         if self.conn.closed or self.conn.broken:
             return
-        with suppress(psycopg.Error):
-            self.conn.execute("SELECT pg_catalog.set_config('application_name', %s, false)",
-                              (name,))
+        try:
+            row = self.conn.execute(
+                f"SELECT pg_catalog.set_config('application_name', %s, false), {PID}",
+                (name,)).fetchone()
+        except psycopg.Error:
+            if phase is None or self.conn.broken or self.conn.info.transaction_status \
+                    is psycopg.pq.TransactionStatus.INERROR:
+                return  # the step's own statement fails, and says why
+            row = self.conn.execute(f"SELECT NULL, {PID}").fetchone()
+        if phase is not None and row is not None:
+            self._check_session(int(row[1]), phase)
+
+    def _check_session(self, pid: int, phase: Phase) -> None:
+        """Stop the phase before its next step if it runs in another server session.
+
+        What ran is recorded (each step with its record, as always): running the phase
+        again, on a connection that keeps its session, resumes it.
+        """
+        if pid == self.session_pid:
+            return
+        again = {Phase.START: "run start again there to resume it, or rollback to undo it",
+                 Phase.COMPLETE: "run complete again there to finish it",
+                 Phase.ROLLBACK: "run rollback again there to finish it"}[phase]
+        raise PartialFailure(f"{phase.value} stopped: {changed(self.session_pid, pid)}, "
+                             f"and {again}", phase)
 
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""

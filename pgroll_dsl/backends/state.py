@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from pgroll_dsl.backends import state_sql
+from pgroll_dsl.backends.one_session import PID
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.sql.quoting import quote_ident
 
@@ -27,6 +28,12 @@ RUN_LOCK = "pgroll-dsl run"
 # Every backfill worker's connection holds this one's key shared: a run that takes the run
 # lock then finds the workers of a run that died (their connections hold no run lock) by it.
 WORKERS_LOCK = "pgroll-dsl backfill workers"
+# The run lock's row in pg_locks (the key twice), which shows a bigint key as two halves:
+# classid the high, objid the low 32 bits.
+_HELD = ("locktype = 'advisory' AND granted AND objsubid = 1 "
+         "AND classid = ((%s::bigint >> 32) & 4294967295)::text::oid "
+         "AND objid = (%s::bigint & 4294967295)::text::oid "
+         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,37 +121,52 @@ class State:
         """
         return self._holders(self.workers_key())
 
-    def try_lock(self) -> int | None:
-        """Take the schema's run lock (session level); ``None`` if taken, else the holder's pid.
+    def try_lock(self, session: int) -> tuple[int | None, int]:
+        """Take the schema's run lock (session level) in server session ``session`` only.
 
-        The lock is the connection's: it goes away with the process that holds it, however
-        that process ends.
+        Returns who holds it (``None``: this session took it; 0: the holder let go
+        meanwhile) and the pid (``pg_backend_pid()``) of the session the statement ran in.
+        When that is not ``session`` (a pooler chose it, ``one_session.py``), nothing was
+        asked for: a lock taken there would stay with a server connection of the pooler.
+        The lock is the session's: it goes away with the process that holds it, however that
+        process ends.
         """
-        got = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key(),)).fetchone()
-        if got is not None and got[0]:
-            return None
+        got = self.conn.execute(f"SELECT CASE WHEN {PID} = %s THEN pg_try_advisory_lock(%s) "
+                                f"END, {PID}", (session, self._lock_key())).fetchone()
+        assert got is not None
+        pid = int(got[1])
+        if got[0] or pid != session:
+            return None, pid
         holder = self.holder()
-        return holder if holder is not None else 0
+        return (holder if holder is not None else 0), pid
 
     def holder(self) -> int | None:
         """The backend pid that holds the schema's run lock, without taking it; else None."""
-        holders = self._holders(self._lock_key())
-        return holders[0] if holders else None
+        return self.holder_seen()[0]
+
+    def holder_seen(self) -> tuple[int | None, int]:
+        """:meth:`holder`, and the pid of the server session that read it."""
+        key = self._lock_key()
+        found = self.conn.execute(f"SELECT (SELECT pid FROM pg_locks WHERE {_HELD}), {PID}",
+                                  (key, key)).fetchone()
+        assert found is not None
+        return (int(found[0]) if found[0] is not None else None), int(found[1])
 
     def _holders(self, key: int) -> list[int]:
         """The backends that hold the advisory lock ``key`` (session level), in pid order."""
-        # pg_locks shows a bigint key as two halves: classid the high, objid the low 32 bits.
-        rows = self.conn.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-            "AND classid = ((%s::bigint >> 32) & 4294967295)::text::oid "
-            "AND objid = (%s::bigint & 4294967295)::text::oid "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "ORDER BY pid", (key, key)).fetchall()
+        rows = self.conn.execute(f"SELECT pid FROM pg_locks WHERE {_HELD} ORDER BY pid",
+                                 (key, key)).fetchall()
         return [int(pid) for (pid,) in rows]
 
     def unlock(self) -> None:
-        """Release the run lock taken by :meth:`try_lock`."""
-        self.conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(),))
+        """Release the run lock taken by :meth:`try_lock`, if this session holds it.
+
+        A session that does not hold it (the run lost its session to a pooler) asks nothing:
+        the server would warn that it does not own the lock.
+        """
+        key = self._lock_key()
+        self.conn.execute("SELECT pg_advisory_unlock(%s) WHERE EXISTS (SELECT FROM pg_locks "
+                          f"WHERE {_HELD} AND pid = {PID})", (key, key, key))
 
     def latest_version(self) -> str | None:
         """The version schema suffix of the newest migration whose version schema exists."""
