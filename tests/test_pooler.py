@@ -1,0 +1,387 @@
+"""Through a real PgBouncer: a run that loses its server session stops, and recovers after.
+
+The live executor's run lock and session settings belong to one server session. PgBouncer in
+transaction mode (what many hosted offerings hand out) runs each transaction on any server
+connection of its pool, and a lone run rarely notices: the pooler hands it the connection it
+released last. Here other clients take that connection from under it, as an application's
+clients on the same pool do, and the tests show what that does unguarded (the lock and the
+settings end up with another client), that each phase then stops with the one message
+(``backends/one_session.py``) before the next step, and that the same command run directly
+against the server afterwards resumes or rolls back. A pool in session mode keeps a client's
+session: there start and complete run through, with clients of the pool busy meanwhile.
+
+Skipped where no ``pgbouncer`` program is installed (CI installs one).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import psycopg
+import pytest
+
+from pgroll_dsl.backends.runner import PartialFailure, StepEvent
+from pgroll_dsl.plan.model import Phase
+from tests.live_helpers import (
+    Connection,
+    apply,
+    columns,
+    dsn_of,
+    make_runner,
+    migration,
+    one,
+    query,
+    schemas,
+)
+from tests.pgbouncer import Pooler, backend_pid, program, take_session
+
+pytestmark = pytest.mark.skipif(program() is None, reason="no pgbouncer program installed")
+
+SETUP = "create table t (id int primary key, v text);\n"
+ADD = "alter table t add column w int not null default 1 up `id * 2`;\n"
+ROWS = 20
+CHANGED = "the server session changed between two steps (backend pid"
+WHERE_TO = "Connect to the server directly or through a pool in session mode"
+
+
+@pytest.fixture
+def direct(pg_dsn: str, pg_conn: Connection) -> str:
+    """The test database, set up: ``t`` with rows, the state schema initialised."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn)
+    apply(runner, SETUP, "01_t")
+    runner.close()
+    pg_conn.execute("INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, %s) g", (ROWS,))
+    return dsn
+
+
+@pytest.fixture
+def transaction_pool(direct: str, tmp_path: Path) -> Iterator[Pooler]:
+    with Pooler(direct, tmp_path, mode="transaction") as pooler:
+        yield pooler
+
+
+def _advisory_locks(conn: Connection) -> list[int]:
+    """The sessions that hold an advisory lock in this database (the run lock is one)."""
+    return [r[0] for r in query(conn, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
+                                      "AND database = (SELECT oid FROM pg_database WHERE "
+                                      "datname = current_database()) ORDER BY pid")]
+
+
+def _no_advisory_locks(conn: Connection) -> list[int]:
+    """Wait (a few seconds at most) for the pooler's server sessions to end; what is left."""
+    deadline = time.monotonic() + 10
+    while _advisory_locks(conn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _advisory_locks(conn)
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pgroll_dsl", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _the_state(conn: Connection) -> list[tuple[object, ...]]:
+    return query(conn, "SELECT name, done FROM pgroll.migrations ORDER BY created_at, name")
+
+
+# ---- what a transaction pool does to a session, unguarded -----------------------------------
+
+
+def test_a_transaction_pool_gives_the_lock_and_the_settings_to_another_client(
+        transaction_pool: Pooler, pg_conn: Connection) -> None:
+    """No pgroll-dsl here: what the executor did through such a pool before it checked.
+
+    A "run" takes the lock and sets lock_timeout; another client of the pool gets its server
+    session between two of its transactions, with the lock and the setting; the run's next
+    transaction is in another session, without either; and a second run, handed the first
+    session later, takes the lock again: nothing is serialised.
+    """
+    run = psycopg.connect(transaction_pool.dsn, autocommit=True, prepare_threshold=None)
+    first = one(run, "SELECT pg_try_advisory_lock(42), pg_backend_pid()")
+    assert first[0] is True
+    run.execute("SET lock_timeout = '500ms'")
+    other = take_session(transaction_pool.dsn, first[1])  # the pool's next client
+    assert _advisory_locks(pg_conn) == [first[1]] == [backend_pid(other)]
+    assert one(other, "SHOW lock_timeout") == ("500ms",)
+    moved = backend_pid(run)
+    assert moved != first[1]
+    assert one(run, "SHOW lock_timeout") == ("0",)
+    assert one(run, "SELECT pg_advisory_unlock(42)") == (False,)  # not this session's
+    other.rollback()  # its session back to the pool, the lock still on it
+    other.close()
+    second = psycopg.connect(transaction_pool.dsn, autocommit=True, prepare_threshold=None)
+    assert one(second, "SELECT pg_try_advisory_lock(42), pg_backend_pid()") == (True, first[1])
+    run.close()
+    second.close()
+    transaction_pool.stop()
+    assert _no_advisory_locks(pg_conn) == []
+
+
+def test_a_lone_client_alternates_between_server_sessions_with_round_robin(
+        direct: str, tmp_path: Path, pg_conn: Connection) -> None:
+    """With ``server_round_robin`` each transaction runs in the next session: pgroll-dsl
+    stops before the first step (the lock is checked from a query of its own), changing
+    nothing and leaving no lock behind; directly against the server the same start runs."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    with Pooler(direct, tmp_path, mode="transaction", round_robin=True) as pooler:
+        with psycopg.connect(pooler.dsn, autocommit=True) as warm, \
+                psycopg.connect(pooler.dsn, autocommit=True) as warm_too:
+            with warm.transaction(), warm_too.transaction():  # two server sessions at once
+                assert backend_pid(warm) != backend_pid(warm_too)
+        with psycopg.connect(pooler.dsn, autocommit=True, prepare_threshold=None) as lone:
+            pids = [backend_pid(lone) for _ in range(4)]
+        assert pids[0] != pids[1] and pids[0] == pids[2] and pids[1] == pids[3], pids
+        done = _cli("start", str(path), "--postgres-url", pooler.dsn)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 1, (done.returncode, done.stderr)
+        assert "error: the server session changed before the first step (backend pid" \
+            in done.stderr, done.stderr
+        assert WHERE_TO in done.stderr and "; nothing was changed" in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert _advisory_locks(pg_conn) == []  # asked for in the run's own session only
+    assert _the_state(pg_conn) == [("01_t", True)]
+    assert "public_02_w" not in schemas(pg_conn)
+    done = _cli("start", str(path), "--postgres-url", direct, "--complete")
+    assert done.returncode == 0, done.stderr
+    assert query(pg_conn, "SELECT count(*) FILTER (WHERE w = id * 2) FROM t") == [(ROWS,)]
+
+
+# ---- the CLI through a transaction pool: each phase stops, then recovers directly ------------
+
+
+class _Output:
+    """A command's stderr, read as it comes; ``waiting`` once it waits for a lock holder."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self.waiting = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+            if line.startswith("waiting for backend"):
+                self.waiting.set()
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+def _run_holder(conn: Connection) -> int:
+    """The session that holds the run lock (one waits for it to be taken)."""
+    deadline = time.monotonic() + 30
+    while not (found := _advisory_locks(conn)):
+        assert time.monotonic() < deadline, "the run lock was never taken"
+        time.sleep(0.01)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _moved_mid_phase(pooler: Pooler, direct: str, pg_conn: Connection,
+                     args: list[str]) -> tuple[subprocess.CompletedProcess[str], int, int]:
+    """Run a command through ``pooler`` and take its server session while a step waits.
+
+    A client holds ``t`` directly, so the phase's first step that locks it waits for the
+    holder, polling in short transactions; in between, another client of the pool takes the
+    run's server session and keeps it. Then the holder lets go, and the step runs in another
+    session. Returns the command's result, the run's first session and the other client's
+    (checked before it lets go: it holds the run lock and the run's lock_timeout).
+    """
+    blocker = psycopg.connect(direct)
+    blocker.execute("SELECT count(*) FROM t")  # ACCESS SHARE until the transaction ends
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pgroll_dsl", *args, "--postgres-url", pooler.dsn],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    output = _Output(process.stderr)
+    try:
+        assert output.waiting.wait(60), output.text()
+        first = _run_holder(pg_conn)
+        other = take_session(pooler.dsn, first)
+        taken = (backend_pid(other), _advisory_locks(pg_conn), one(other, "SHOW lock_timeout"))
+        blocker.rollback()
+        process.wait(timeout=120)
+        other.rollback()
+        other.close()
+    finally:
+        blocker.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert taken == (first, [first], ("500ms",)), taken
+    return (subprocess.CompletedProcess(process.args, process.returncode, "", output.text()),
+            first, taken[0])
+
+
+def _stopped(done: subprocess.CompletedProcess[str], phase: str, first: int) -> None:
+    """Exit 3, the message on one line, and the hint: no traceback."""
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 3, (done.returncode, done.stderr)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"error: {phase} stopped: {CHANGED} {first}, then "), errors
+    assert WHERE_TO in errors[0], errors
+    hints = [line for line in done.stderr.splitlines() if line.startswith("hint: ")]
+    assert len(hints) == 1 and f"`pgroll-dsl {phase}" in hints[0], done.stderr
+
+
+def _steps_done(conn: Connection, phase: str) -> int:
+    return int(one(conn, f"SELECT {phase}_steps_done FROM pgroll.pgroll_dsl_plans "
+                         "WHERE name = '02_w'")[0])
+
+
+def _added(conn: Connection) -> None:
+    """02_w is applied: w filled from up, the old version's schema gone, nothing held."""
+    assert _the_state(conn) == [("01_t", True), ("02_w", True)]
+    assert ("w", "integer", True) in columns(conn, "t")
+    assert query(conn, "SELECT count(*) FILTER (WHERE w = id * 2), count(*) FROM t") \
+        == [(ROWS, ROWS)]
+    assert "public_01_t" not in schemas(conn) and "public_02_w" in schemas(conn)
+    assert _advisory_locks(conn) == []
+
+
+def _as_before(conn: Connection) -> None:
+    """02_w is undone: t as 01_t made it, every row kept, no trace of the migration."""
+    assert _the_state(conn) == [("01_t", True)]
+    assert [c[0] for c in columns(conn, "t")] == ["id", "v"]
+    assert query(conn, "SELECT count(*) FROM t") == [(ROWS,)]
+    assert "public_02_w" not in schemas(conn) and "public_01_t" in schemas(conn)
+    assert _advisory_locks(conn) == []
+
+
+@pytest.mark.parametrize("then", ["start", "rollback"])
+def test_start_through_a_transaction_pool_stops_then_resumes_or_rolls_back_directly(
+        transaction_pool: Pooler, direct: str, pg_conn: Connection, tmp_path: Path,
+        then: str) -> None:
+    """Start's first step runs in another session; start stops before its second, with the
+    step recorded; directly against the server, start resumes at step 2, or rollback undoes
+    the step."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    done, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, ["start", str(path)])
+    _stopped(done, "start", first)
+    assert "run start again there to resume it, or rollback to undo it" in done.stderr
+    assert _steps_done(pg_conn, "start") == 1
+    transaction_pool.stop()
+    assert _no_advisory_locks(pg_conn) == []
+    if then == "start":
+        again = _cli("start", str(path), "--postgres-url", direct)
+        assert again.returncode == 0, again.stderr
+        assert 'resuming the start of "02_w" at step 2 of' in again.stderr, again.stderr
+        assert _cli("complete", "--postgres-url", direct).returncode == 0
+        _added(pg_conn)
+    else:
+        again = _cli("rollback", "--postgres-url", direct)
+        assert again.returncode == 0, again.stderr
+        _as_before(pg_conn)
+
+
+@pytest.mark.parametrize(("phase", "then"), [("complete", "complete"), ("complete", "rollback"),
+                                             ("rollback", "rollback")])
+def test_complete_and_rollback_through_a_transaction_pool_stop_then_finish_directly(
+        transaction_pool: Pooler, direct: str, pg_conn: Connection, tmp_path: Path,
+        phase: str, then: str) -> None:
+    """The phase's one transaction runs in another session: its first step boundary (inside
+    it) stops the phase, and the transaction is rolled back whole. Directly against the
+    server, the phase runs again; after a complete that stopped before its first step was
+    recorded, rollback is still open too."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    assert _cli("start", str(path), "--postgres-url", direct).returncode == 0
+    done, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, [phase])
+    _stopped(done, phase, first)
+    assert _steps_done(pg_conn, phase) == 0
+    assert _the_state(pg_conn) == [("01_t", True), ("02_w", False)]
+    transaction_pool.stop()
+    assert _no_advisory_locks(pg_conn) == []
+    again = _cli(then, "--postgres-url", direct)
+    assert again.returncode == 0, again.stderr
+    if then == "complete":
+        _added(pg_conn)
+    else:
+        _as_before(pg_conn)
+
+
+# ---- the executor in-process: where it stops, and that the pid check is not skipped --------
+
+
+def test_the_run_stops_at_the_step_boundary_after_its_session_was_taken(
+        transaction_pool: Pooler, direct: str, pg_conn: Connection) -> None:
+    """Deterministic: the other client takes the session at start's boundary before step 2
+    (the run is between two transactions there); step 2 runs elsewhere, and start stops at
+    the boundary before step 3, raising ``PartialFailure`` for start."""
+    taken: list[Connection] = []
+
+    def take(event: StepEvent) -> None:
+        if event.index == 1 and not taken:
+            taken.append(take_session(transaction_pool.dsn, runner.session_pid))
+
+    runner = make_runner(transaction_pool.dsn, init=False, on_step=take)
+    try:
+        with pytest.raises(PartialFailure) as stopped:
+            runner.start(migration(ADD, "02_w"))
+    finally:
+        runner.close()
+    assert stopped.value.phase is Phase.START
+    assert str(stopped.value).startswith(f"start stopped: {CHANGED} {runner.session_pid}, ")
+    assert _steps_done(pg_conn, "start") == 2
+    assert _advisory_locks(pg_conn) == [runner.session_pid] == [backend_pid(taken[0])]
+    taken[0].close()
+    transaction_pool.stop()
+    assert _no_advisory_locks(pg_conn) == []
+    again = make_runner(direct, init=False)
+    try:
+        again.start(migration(ADD, "02_w"))
+        again.complete()
+    finally:
+        again.close()
+    _added(pg_conn)
+
+
+# ---- a pool in session mode: no false alarm ------------------------------------------------
+
+
+def test_start_and_complete_run_through_a_session_pool_with_its_clients_busy(
+        direct: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """A session-mode pool keeps the run's server session: with other clients of the pool
+    running transactions all along (and backfill workers on sessions of their own), start
+    and complete succeed through it, and the run lock goes with the run."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    stop = threading.Event()
+    seen: set[int] = set()
+
+    def busy() -> None:
+        with psycopg.connect(pooler.dsn, autocommit=True) as client:
+            while not stop.is_set():
+                with client.transaction():
+                    seen.add(backend_pid(client))
+                time.sleep(0.001)
+
+    with Pooler(direct, tmp_path, mode="session", pool_size=5) as pooler:
+        clients = [threading.Thread(target=busy) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        try:
+            started = _cli("start", str(path), "--postgres-url", pooler.dsn,
+                           "--backfill-workers", "2")
+            completed = _cli("complete", "--postgres-url", pooler.dsn)
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join()
+        assert started.returncode == 0, started.stderr
+        assert completed.returncode == 0, completed.stderr
+        assert "warning" not in started.stderr + completed.stderr
+        assert len(seen) == 2  # the clients kept a session each
+        _added(pg_conn)
