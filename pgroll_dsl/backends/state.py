@@ -147,7 +147,7 @@ class State:
     def holder_seen(self) -> tuple[int | None, int]:
         """:meth:`holder`, and the pid of the server session that read it."""
         key = self._lock_key()
-        found = self.conn.execute(f"SELECT (SELECT pid FROM pg_locks WHERE {_HELD}), {PID}",
+        found = self.conn.execute(f"SELECT (SELECT pid FROM pg_locks WHERE {_HELD} LIMIT 1), {PID}",
                                   (key, key)).fetchone()
         assert found is not None
         return (int(found[0]) if found[0] is not None else None), int(found[1])
