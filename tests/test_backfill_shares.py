@@ -68,7 +68,9 @@ def _session(dsn: str, key: tuple[str, ...], start: tuple[str, ...] | None,
     conn = psycopg.connect(dsn, autocommit=True)
     for option in options:
         conn.execute(option)
-    _share(conn, key, start, end)
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert pid is not None
+    _share(conn, pid[0], key, start, end)
     return conn
 
 

@@ -386,3 +386,26 @@ def test_start_and_complete_run_through_a_session_pool_with_its_clients_busy(
         assert "warning" not in started.stderr + completed.stderr
         assert len(seen) == 2  # the clients kept a session each
         _added(pg_conn)
+
+
+def test_workers_through_a_session_pool_twice_read_no_share_of_the_last_run(
+        direct: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """A session pool hands the next run the server sessions of the last run's workers.
+
+    PgBouncer resets a session it hands on (``DISCARD ALL``), which leaves a setting that
+    was made empty, not unset: a worker's share bounds read as an empty key the next time
+    (``invalid input syntax for type integer: ""``, start rolled back), where they must read
+    as no bound. Both runs fill every row.
+    """
+    first = tmp_path / "02_w.pgroll"
+    first.write_text(ADD)
+    second = tmp_path / "03_x.pgroll"
+    second.write_text("alter table t add column x int not null default 1 up `id * 3`;\n")
+    pg_conn.execute("ANALYZE t")  # a row estimate: the key range is cut into shares
+    with Pooler(direct, tmp_path, mode="session", pool_size=3) as pooler:
+        for path in (first, second):
+            started = _cli("start", str(path), "--postgres-url", pooler.dsn,
+                           "--backfill-workers", "2", "--complete")
+            assert started.returncode == 0, started.stderr
+    assert query(pg_conn, "SELECT count(*) FILTER (WHERE w = id * 2 AND x = id * 3), "
+                 "count(*) FROM t") == [(ROWS, ROWS)]

@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl.backends.conninfo import ENCODING
-from pgroll_dsl.backends.one_session import PID
+from pgroll_dsl.backends.one_session import PID, SessionChanged
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
-from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX
+from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX, SLICE_SETTING
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
@@ -163,7 +163,11 @@ def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
         setup.append(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:
         setup.append(f"SET ROLE {quote_ident(session.role)}")
-    setup += [f"SET search_path TO {quote_ident(session.schema)}", f"SELECT {PID}"]
+    # Not a backfill worker's session (workers._share makes it one): a server session that
+    # a pool hands on may still say it is one, with another worker's share of the keys.
+    not_a_worker = f"pg_catalog.set_config({quote_literal(SLICE_SETTING)}, '', false)"
+    setup += [f"SET search_path TO {quote_ident(session.schema)}",
+              f"SELECT {not_a_worker}, {PID}"]
     try:
         cursor = conn.execute("; ".join(setup))
         while cursor.nextset():
@@ -173,7 +177,7 @@ def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
         conn.close()
         raise
     assert row is not None
-    return conn, int(row[0])
+    return conn, int(row[-1])
 
 
 _UNCHECKED = "SET check_function_bodies TO off"
@@ -345,16 +349,20 @@ class Executor:
             self._statement(step.sql, lambda: run_backfill_workers(
                 connections, self.conn, self.session.schema, step, total,
                 self.report_progress, retries=self.session.retries, on_note=self.note))
-        except psycopg.Error as err:
+        except (psycopg.Error, SessionChanged) as err:
             raise StepFailed(step, err) from err
         return True
 
-    def _worker(self) -> psycopg.Connection[Any]:
-        """A backfill worker's connection, marked as one while it lives (``workers_lock``)."""
-        conn = _unchecked(connect(self.session))
+    def _worker(self) -> tuple[psycopg.Connection[Any], int]:
+        """A backfill worker's connection, marked as one while it lives (``workers_lock``).
+
+        With the server session its settings were made in (``connect_pinned``).
+        """
+        conn, pid = connect_pinned(self.session)
+        _unchecked(conn)
         if self.workers_lock is not None:
             conn.execute("SELECT pg_catalog.pg_advisory_lock_shared(%s)", (self.workers_lock,))
-        return conn
+        return conn, pid
 
     def _execute(self, step: Step) -> None:
         self._statement(step.sql, lambda: self.conn.execute(step.sql))  # the plan's own text

@@ -22,6 +22,10 @@ from __future__ import annotations
 PID = "pg_catalog.pg_backend_pid()"  # the server session a statement runs in
 
 
+class SessionChanged(Exception):
+    """A statement ran in another server session than the one its connection was set up in."""
+
+
 def changed(first: int, now: int, when: str = "between two steps") -> str:
     """What went wrong and where to connect instead (no recovery: that depends on the phase)."""
     return (f"the server session changed {when} (backend pid {first}, then {now}), as it "
@@ -30,4 +34,4 @@ def changed(first: int, now: int, when: str = "between two steps") -> str:
             "server directly or through a pool in session mode")
 
 
-__all__ = ["PID", "changed"]
+__all__ = ["PID", "SessionChanged", "changed"]

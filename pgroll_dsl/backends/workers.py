@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from pgroll_dsl.backends.one_session import PID, SessionChanged, changed
 from pgroll_dsl.catalog.derived import FROM_SETTING, SLICE_SETTING, TO_SETTING
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
 from pgroll_dsl.plan.model import Step
@@ -28,6 +29,7 @@ from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident
 
 Connection = psycopg.Connection[Any]
+Pinned = tuple[Connection, int]  # a connection, and the server session its settings are in
 Key = tuple[str, ...]  # a key's columns as text (their output form)
 
 
@@ -50,8 +52,8 @@ def boundaries(conn: Connection, schema: str, step: Step, workers: int,
     return found
 
 
-def open_workers(open_connection: Callable[[], Connection],
-                 workers: int) -> tuple[list[Connection], str | None]:
+def open_workers(open_connection: Callable[[], Pinned],
+                 workers: int) -> tuple[list[Pinned], str | None]:
     """Up to ``workers`` connections, and why there are fewer (the server's refusal), if so.
 
     The role's ``CONNECTION LIMIT``, the database's, or ``max_connections`` may leave room
@@ -60,7 +62,7 @@ def open_workers(open_connection: Callable[[], Connection],
     tell them apart): the backfill runs on the connections it got, or on the executor's own,
     rather than failing a start whose every other step can run.
     """
-    opened: list[Connection] = []
+    opened: list[Pinned] = []
     for _ in range(workers):
         try:
             opened.append(open_connection())
@@ -70,17 +72,18 @@ def open_workers(open_connection: Callable[[], Connection],
     return opened, None
 
 
-def run_backfill_workers(connections: list[Connection], conn: Connection, schema: str,
+def run_backfill_workers(pinned: list[Pinned], conn: Connection, schema: str,
                          step: Step, estimate: int, on_rows: Callable[[int], None],
                          retries: int = 10,
                          on_note: Callable[[str | None], None] | None = None) -> None:
-    """Run the backfill ``step`` on ``connections``, a share each; the first error is raised.
+    """Run the backfill ``step`` on the ``pinned`` connections, a share each.
 
-    The connections are closed here. A worker whose batch waits out ``lock_timeout`` (or
-    meets a deadlock) runs its share again, as the single-connection backfill does (rows
-    done stay done). When one fails for any other reason, the others are cancelled: start
-    fails at once and is rolled back.
+    The first error is raised; the connections are closed here. A worker whose batch waits
+    out ``lock_timeout`` (or meets a deadlock) runs its share again, as the
+    single-connection backfill does (rows done stay done). When one fails for any other
+    reason, the others are cancelled: start fails at once and is rolled back.
     """
+    connections = [connection for connection, _ in pinned]
     try:
         starts = boundaries(conn, schema, step, len(connections), estimate)
     except BaseException:
@@ -115,7 +118,7 @@ def run_backfill_workers(connections: list[Connection], conn: Connection, schema
                 worker.add_notice_handler(notice)
                 # The first share has no lower bound (its first key is the table's first, and
                 # a key's text form may round: a float with extra_float_digits = 0).
-                _share(worker, step.key, starts[number] if number else None,
+                _share(worker, pinned[number][1], step.key, starts[number] if number else None,
                        starts[number + 1] if number + 1 < len(starts) else None)
                 _with_retries(worker, step.sql, retries, stopped=lambda: bool(errors))
         except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
@@ -181,13 +184,23 @@ def _with_retries(conn: Connection, statement: str, retries: int,
             time.sleep(min(5.0, 0.05 * 2 ** (attempt + 1)) * (0.5 + random.random()))
 
 
-def _share(conn: Connection, key: Key, start: Key | None, end: Key | None) -> None:
-    """This session's share of the keys: from ``start``, up to ``end`` (excluded)."""
-    settings = [(SLICE_SETTING, "on")]
-    if start is not None:
-        settings += [(f"{FROM_SETTING}{i}", value) for i, value in enumerate(start)]
-    if end is not None:
-        settings += [(f"{TO_SETTING}{i}", value) for i, value in enumerate(end)]
-    for name, value in settings:
-        conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+def _share(conn: Connection, pid: int, key: Key, start: Key | None, end: Key | None) -> None:
+    """This session's share of the keys: from ``start``, up to ``end`` (excluded).
+
+    Every bound is set, an open end as an empty value (``plan.backfill.share_bound``), in one
+    statement that also reads the server session it ran in: a server session handed on by a
+    pool may hold another worker's bounds, and a pool in transaction mode may run this
+    statement and the backfill's in two sessions (``one_session.py``), which ``pid``, the
+    session the connection's settings were made in, tells.
+    """
     assert start is None or len(start) == len(key)
+    assert end is None or len(end) == len(key)
+    settings = [(SLICE_SETTING, "on")]
+    settings += [(f"{FROM_SETTING}{i}", start[i] if start else "") for i in range(len(key))]
+    settings += [(f"{TO_SETTING}{i}", end[i] if end else "") for i in range(len(key))]
+    calls = ", ".join("pg_catalog.set_config(%s, %s, false)" for _ in settings)
+    row = conn.execute(f"SELECT {calls}, {PID}", [v for pair in settings for v in pair]
+                       ).fetchone()
+    if row is None or row[-1] != pid:
+        raise SessionChanged(changed(pid, int(row[-1]) if row else 0,
+                                     "between a backfill worker's statements"))

@@ -654,7 +654,7 @@ class _Body:
             f"    AND NOT EXISTS ({below})",
             f"    AND {watch.untouched(f'{quote_literal(self.target)}::pg_catalog.regclass')}",
             f"    AND NOT {self._unwatched()} THEN",
-            f"    IF {current_setting(f'{FROM_SETTING}0')} IS NULL THEN  "
+            f"    IF {share_bound(f'{FROM_SETTING}0')} IS NULL THEN  "
             "-- said once, not by each worker",
             f"      RAISE NOTICE '{NOTICE} %: no statement wrote it since the first pass "
             f"began: nothing left', {self.table_literal};",
@@ -800,8 +800,8 @@ class _Body:
             # was filled by them. Without this bound a table that gets inserts faster than a
             # batch takes would be chased for ever.
             f"  SELECT {keys} INTO {', '.join(last)} FROM {table} ORDER BY {descending} LIMIT 1;",
-            f"  IF {current_setting(f'{FROM_SETTING}0')} IS NOT NULL THEN",
-            *(f"    {v} := {current_setting(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
+            f"  IF {share_bound(f'{FROM_SETTING}0')} IS NOT NULL THEN",
+            *(f"    {v} := {share_bound(f'{FROM_SETTING}{i}')};" for i, v in enumerate(lower)),
             f"    {first} WHERE ({keys}) >= {low} ORDER BY {keys} LIMIT 1;",
             "  ELSE  -- the whole table, or the first worker's share",
             f"    {first} ORDER BY {keys} LIMIT 1;",
@@ -875,8 +875,8 @@ class _Body:
         """
         return [
             f"  IF {current_setting(SLICE_SETTING)} = 'on' THEN",
-            f"    _pgroll_bounded := {current_setting(f'{TO_SETTING}0')} IS NOT NULL;",
-            *(f"    {v} := {current_setting(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
+            f"    _pgroll_bounded := {share_bound(f'{TO_SETTING}0')} IS NOT NULL;",
+            *(f"    {v} := {share_bound(f'{TO_SETTING}{i}')};" for i, v in enumerate(end)),
             "  END IF;",
         ]
 
@@ -889,7 +889,7 @@ class _Body:
         """
         return [
             "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
-            f"    IF {current_setting(f'{FROM_SETTING}0')} IS NULL THEN",
+            f"    IF {share_bound(f'{FROM_SETTING}0')} IS NULL THEN",
             *(f"  {line}" for line in self._pages_loop()),
             "    END IF;",
             "    RETURN;",
@@ -952,6 +952,18 @@ class _Body:
 
 _PAGE_VARIABLES = ["  _pgroll_page bigint := 0;", "  _pgroll_last_page bigint;",
                    "  _pgroll_files oid[];"]
+
+
+def share_bound(name: str) -> str:
+    """A bound of a worker's share, from its session's setting ``name``; ``NULL``: none.
+
+    Read only in a worker's session (``SLICE_SETTING`` is ``on``), and an empty value is
+    none: a server session that a pool hands on keeps what an earlier one set, and RESET or
+    DISCARD ALL leaves a setting that was made empty, never unset.
+    """
+    # In parentheses: PL/pgSQL ends an IF's condition at the first THEN outside them.
+    return (f"(CASE WHEN {current_setting(SLICE_SETTING)} = 'on' THEN "
+            f"NULLIF({current_setting(name)}, '') END)")
 
 
 def progress_rows(detail: str | None) -> int | None:

@@ -138,12 +138,12 @@ BEGIN
   _pgroll_least := least(_pgroll_size, 1000);
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
-    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
   END IF;
   SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   ELSE  -- the whole table, or the first worker's share
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
@@ -314,7 +314,7 @@ BEGIN
       OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
     AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
       OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)) THEN
-    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN  -- said once, not by each worker
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
       RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
     END IF;
     RETURN;
@@ -345,7 +345,7 @@ BEGIN
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
   IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
-    IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NULL THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
     _pgroll_most := _pgroll_most / 50;
@@ -387,12 +387,12 @@ BEGIN
   END IF;
   _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
   IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true) IS NOT NULL;
-    _pgroll_to_0 := pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true);
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
   END IF;
   SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true) IS NOT NULL THEN
-    _pgroll_lower_0 := pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true);
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
   ELSE  -- the whole table, or the first worker's share
     SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
