@@ -94,7 +94,7 @@ def test_the_sql_form_stays_a_plan_file_with_fingerprints(tmp_path: Path) -> Non
      "the SQL differs from the plan the file carries"),
     ("sql", lambda t: t.replace("-- [1] ", "-- [1]  ", 1),
      "the SQL differs from the plan the file carries"),
-    ("sql", lambda t: t[:-20] + "A" + t[-19:], "damaged"),
+    ("sql", lambda t: t[:-20] + ("B" if t[-20] == "A" else "A") + t[-19:], "damaged"),
     ("json", lambda t: t.replace("SET NOT NULL", "DROP NOT NULL", 1),
      "digest does not match"),
     ("json", lambda t: t.replace('"public_02_add_orders"', '"public_01_create_users"'),

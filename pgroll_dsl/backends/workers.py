@@ -187,20 +187,28 @@ def _with_retries(conn: Connection, statement: str, retries: int,
 def _share(conn: Connection, pid: int, key: Key, start: Key | None, end: Key | None) -> None:
     """This session's share of the keys: from ``start``, up to ``end`` (excluded).
 
-    Every bound is set, an open end as an empty value (``plan.backfill.share_bound``), in one
-    statement that also reads the server session it ran in: a server session handed on by a
-    pool may hold another worker's bounds, and a pool in transaction mode may run this
-    statement and the backfill's in two sessions (``one_session.py``), which ``pid``, the
-    session the connection's settings were made in, tells.
+    One statement, which also reads the server session it ran in: a pool in transaction mode
+    may run this statement and the backfill's in two sessions (``one_session.py``), which
+    ``pid``, the session the connection's settings were made in, tells. An open end clears
+    what a server session a pool handed on may hold of another worker's share (empty:
+    ``plan.backfill.share_bound``), and is left unset in a session that never had one: a
+    block of a plan saved before empty bounds read as none reads it as no bound only so.
     """
     assert start is None or len(start) == len(key)
     assert end is None or len(end) == len(key)
-    settings = [(SLICE_SETTING, "on")]
-    settings += [(f"{FROM_SETTING}{i}", start[i] if start else "") for i in range(len(key))]
-    settings += [(f"{TO_SETTING}{i}", end[i] if end else "") for i in range(len(key))]
-    calls = ", ".join("pg_catalog.set_config(%s, %s, false)" for _ in settings)
-    row = conn.execute(f"SELECT {calls}, {PID}", [v for pair in settings for v in pair]
-                       ).fetchone()
+    calls = ["pg_catalog.set_config(%s, %s, false)"]
+    params: list[str] = [SLICE_SETTING, "on"]
+    for prefix, bound in ((FROM_SETTING, start), (TO_SETTING, end)):
+        for i in range(len(key)):
+            name = f"{prefix}{i}"
+            if bound is not None:
+                calls.append("pg_catalog.set_config(%s, %s, false)")
+                params += [name, bound[i]]
+            else:
+                calls.append("CASE WHEN pg_catalog.current_setting(%s, true) IS NOT NULL THEN "
+                             "pg_catalog.set_config(%s, '', false) END")
+                params += [name, name]
+    row = conn.execute(f"SELECT {', '.join(calls)}, {PID}", params).fetchone()
     if row is None or row[-1] != pid:
         raise SessionChanged(changed(pid, int(row[-1]) if row else 0,
                                      "between a backfill worker's statements"))
