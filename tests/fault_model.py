@@ -1498,12 +1498,20 @@ def cli(args: list[str], dsn: str, env: dict[str, str] | None = None, timeout: f
 
 
 def cli_popen(args: list[str], dsn: str, env: dict[str, str] | None = None,
-              ) -> subprocess.Popen[str]:
+              ctrl_c: bool = False) -> subprocess.Popen[str]:
+    """``cli`` without waiting; ``ctrl_c``: SIGINT at its default, as a terminal delivers it.
+
+    A process started in the background by a non-interactive shell (``nohup``, ``&`` in a
+    CI script) inherits SIGINT ignored, and Python then leaves it so: the CLI would never see
+    the SIGINT a test sends.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
     environment.update(env or {})
     count("CLI processes", 1)
+    default_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if ctrl_c else None
     return subprocess.Popen([*CLI, *args, "--postgres-url", dsn], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environment)
+                            stderr=subprocess.PIPE, text=True, env=environment,
+                            preexec_fn=default_sigint)
 
 
 def no_traceback(result: CliResult) -> str | None:

@@ -12,7 +12,6 @@ phase, say how to resume, and exit 130; the resumed run then finishes with every
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -47,19 +46,6 @@ def _wait_for(conn: Connection, query: str, at_least: int, timeout: float = 30) 
     raise AssertionError(f"not seen in {timeout} s: {query}")
 
 
-def _popen(args: list[str], dsn: str) -> subprocess.Popen[str]:
-    """``fm.cli_popen``, with Ctrl-C's signal as a terminal delivers it.
-
-    A process started in the background by a non-interactive shell (``nohup``, ``&`` in a
-    CI script) inherits SIGINT ignored, and Python then leaves it so: the CLI would never
-    see the signal the test sends.
-    """
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
-    return subprocess.Popen([*fm.CLI, *args, "--postgres-url", dsn], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environment,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
 def _stop(process: subprocess.Popen[str], how: signal.Signals) -> tuple[int, str]:
     process.send_signal(how)
     out, err = process.communicate(timeout=60)
@@ -82,9 +68,9 @@ def test_a_signal_during_the_backfill_stops_every_session_and_start_resumes(
         table: str, pg_conn: Connection, tmp_path: Path, how: signal.Signals,
         workers: int) -> None:
     path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
-    process = _popen(["start", str(path), "--backfill-workers", str(workers),
+    process = fm.cli_popen(["start", str(path), "--backfill-workers", str(workers),
                             "--backfill-batch-size", "100", "--backfill-batch-time", "0",
-                            "--backfill-batch-delay", "0.1"], table)
+                            "--backfill-batch-delay", "0.1"], table, ctrl_c=True)
     _wait_for(pg_conn, BACKFILLS, workers)
     code, err = _stop(process, how)
     assert "Traceback" not in err, err
@@ -115,7 +101,7 @@ def test_a_signal_while_complete_waits_rolls_it_back_and_complete_runs_again(
     assert fm.cli(["start", str(path)], table).returncode == 0
     with psycopg.connect(table) as reader:  # a client's transaction that has read t
         reader.execute("SELECT count(*) FROM t").fetchone()
-        process = _popen(["complete"], table)
+        process = fm.cli_popen(["complete"], table, ctrl_c=True)
         _wait_for(pg_conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE "
                   "application_name LIKE 'pgroll-dsl complete%'", 1)
         time.sleep(0.3)  # waiting for the reader, before or inside its transaction
@@ -144,7 +130,7 @@ def test_workers_a_killed_run_left_running_are_stopped_before_the_next_run_goes_
     pg_conn.execute(f"DELETE FROM t WHERE id > {3 * 100}")
     pg_conn.execute("ANALYZE t")  # the shares are cut from the row estimate
     path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
-    process = _popen(["start", str(path), "--backfill-workers", "3",
+    process = fm.cli_popen(["start", str(path), "--backfill-workers", "3",
                             "--backfill-batch-size", "100", "--backfill-batch-time", "0",
                             "--backfill-batch-delay", "5"], table)
     _wait_for(pg_conn, DONE, 300)  # every share's batch committed; the workers wait

@@ -199,15 +199,15 @@ class Runner:
         if not stray:
             return
         listed = ", ".join(map(str, stray))
-        for pid in stray:
-            try:
-                self.conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (pid,))
-            except psycopg.errors.InsufficientPrivilege as err:
-                raise CommandError(
-                    f"backfill workers of an earlier run of schema \"{self.state.schema}\" "
-                    f"are still running (backends {listed}) and may not be stopped by this "
-                    f"role: {first_line(err)}; wait for them to end, or stop them "
-                    "(SELECT pg_terminate_backend(pid)) as their role or a superuser") from None
+        try:
+            self.conn.execute("SELECT pg_catalog.pg_terminate_backend(pid) FROM "
+                              "pg_catalog.unnest(%s::int[]) pid", (stray,))
+        except psycopg.errors.InsufficientPrivilege as err:
+            raise CommandError(
+                f"backfill workers of an earlier run of schema \"{self.state.schema}\" are "
+                f"still running (backends {listed}) and may not be stopped by this role: "
+                f"{first_line(err)}; wait for them to end, or stop them "
+                "(SELECT pg_terminate_backend(pid)) as their role or a superuser") from None
         deadline = time.monotonic() + STRAY_WAIT_S
         while self.state.stray_workers():
             if time.monotonic() > deadline:
@@ -622,12 +622,11 @@ class Runner:
             raise PartialFailure(f"the connection was lost during {phase.value}: {lost}",
                                  phase) from lost
         except StepFailed as failure:
-            if isinstance(failure.cause, psycopg.errors.ReadOnlySqlTransaction) and (
-                    self._done(phase) == 0):
+            untouched = self._done(phase) == 0
+            if untouched and isinstance(failure.cause, psycopg.errors.ReadOnlySqlTransaction):
                 raise CommandError(f"{phase.value} failed: {self._read_only(failure.cause)}"
                                    ) from None
-            state = ("nothing was changed" if self._done(phase) == 0
-                     else "the steps before it are done")
+            state = "nothing was changed" if untouched else "the steps before it are done"
             raise PartialFailure(f"{phase.value} failed: {failure} ({state}); fix the cause and "
                                  f"run {phase.value} again", phase) from failure
         except psycopg.Error as err:

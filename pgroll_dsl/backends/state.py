@@ -28,8 +28,8 @@ RUN_LOCK = "pgroll-dsl run"
 # Every backfill worker's connection holds this one's key shared: a run that takes the run
 # lock then finds the workers of a run that died (their connections hold no run lock) by it.
 WORKERS_LOCK = "pgroll-dsl backfill workers"
-# The run lock's row in pg_locks (the key twice), which shows a bigint key as two halves:
-# classid the high, objid the low 32 bits.
+# A session-level advisory lock's rows in pg_locks (its key twice), which shows a bigint key
+# as two halves: classid the high, objid the low 32 bits. For the run lock and the workers'.
 _HELD = ("locktype = 'advisory' AND granted AND objsubid = 1 "
          "AND classid = ((%s::bigint >> 32) & 4294967295)::text::oid "
          "AND objid = (%s::bigint & 4294967295)::text::oid "
