@@ -994,6 +994,38 @@ def seed_model(model: RowModel, rows: int = SEED_ROWS) -> None:
         model.old_write(i, {k: v for k, v in values.items() if k != "id"}, True, "seed")
 
 
+QUEUED_WRITE_TIMEOUT = 60.0  # seconds a queued write may take to finish or to wait for a lock
+
+
+def await_in_flight(probe: Connection, clients: Iterable[Client],
+                    pending: Sequence[tuple[Write, Future[Write]]],
+                    timeout: float = QUEUED_WRITE_TIMEOUT) -> list[str]:
+    """Wait until each client's queued writes are done or it waits for a lock; what was not.
+
+    A write queued inside the executor's transaction must meet it in flight: the schedule
+    is deterministic only if what the executor does next finds the write either done or
+    waiting. A write that merely has not reached the server yet (a busy machine: the full
+    suite on two cores) would run after the commit, against what the commit changed, with
+    values chosen for what was there before: a failure of the schedule, not of the
+    executor. So this waits as long as it takes (``timeout`` bounds a real hang), and says
+    which clients it gave up on, for the test to report as such.
+    """
+    deadline = time.monotonic() + timeout
+    late: list[str] = []
+    for client in clients:
+        mine = [f for w, f in pending if w.role == client.role]
+        while not all(f.done() for f in mine):
+            if waiting_for_lock(probe, client.pid):
+                break
+            if time.monotonic() > deadline:
+                late.append(f"a queued write of the {client.role} client neither finished nor "
+                            f"waited for a lock within {timeout:.0f} s: the schedule cannot "
+                            "say what the executor met")
+                break
+            time.sleep(0.002)
+    return late
+
+
 def waiting_for_lock(conn: Connection, pid: int) -> bool:
     """Whether the backend ``pid`` is running a statement that waits for a lock."""
     row = conn.execute("SELECT state = 'active' AND wait_event_type = 'Lock' "

@@ -201,14 +201,9 @@ class StepWriter:
                 self.outcome.add(f"a sweep write blocked for {fm.SYNC_WRITE_TIMEOUT}s: "
                                  f"{write.describe()}")
 
-    def await_blocked(self, timeout: float = 3.0) -> None:
-        deadline = time.monotonic() + timeout
-        for client in self.clients.values():
-            mine = [f for w, f in self.pending if w.role == client.role]
-            while not all(f.done() for f in mine) and time.monotonic() < deadline:
-                if fm.waiting_for_lock(self.probe, client.pid):
-                    break
-                time.sleep(0.002)
+    def await_blocked(self) -> None:
+        for problem in fm.await_in_flight(self.probe, self.clients.values(), self.pending):
+            self.outcome.add(problem)
 
     def settle(self) -> None:
         """Wait for the writes queued inside a transaction (it has committed by now)."""

@@ -309,17 +309,8 @@ class Clients:
                 fm.count("client writes queued behind the executor's locks",
                          sum(not f.done() for _, f in self.pending))
 
-    def await_blocked(self, timeout: float = 3.0) -> None:
-        deadline = time.monotonic() + timeout
-        for client in self.all.values():
-            mine = [f for w, f in self.pending if w.role == client.role]
-            while not all(f.done() for f in mine):
-                if fm.waiting_for_lock(self.probe, client.pid):
-                    break
-                if time.monotonic() > deadline:
-                    fm.count("client writes neither done nor waiting for a lock after 3 s", 1)
-                    break
-                time.sleep(0.003)
+    def await_blocked(self) -> None:
+        self.problems += fm.await_in_flight(self.probe, self.all.values(), self.pending)
 
     def settle(self, timeout: float = 30.0) -> None:
         for write, future in self.pending:
