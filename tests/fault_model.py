@@ -1530,8 +1530,9 @@ def cli(args: list[str], dsn: str, env: dict[str, str] | None = None, timeout: f
 
 
 def cli_popen(args: list[str], dsn: str, env: dict[str, str] | None = None,
-              ctrl_c: bool = False) -> subprocess.Popen[str]:
-    """``cli`` without waiting; ``ctrl_c``: SIGINT at its default, as a terminal delivers it.
+              ctrl_c: bool = False, sigterm_ignored: bool = False) -> subprocess.Popen[str]:
+    """``cli`` without waiting; ``ctrl_c``: SIGINT at its default, as a terminal delivers it;
+    ``sigterm_ignored``: SIGTERM ignored, as a parent may hand it on.
 
     A process started in the background by a non-interactive shell (``nohup``, ``&`` in a
     CI script) inherits SIGINT ignored, and Python then leaves it so: the CLI would never see
@@ -1540,10 +1541,16 @@ def cli_popen(args: list[str], dsn: str, env: dict[str, str] | None = None,
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PGROLL")}
     environment.update(env or {})
     count("CLI processes", 1)
-    default_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if ctrl_c else None
+
+    def signals() -> None:
+        if ctrl_c:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if sigterm_ignored:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     return subprocess.Popen([*CLI, *args, "--postgres-url", dsn], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=environment,
-                            preexec_fn=default_sigint)
+                            preexec_fn=signals if ctrl_c or sigterm_ignored else None)
 
 
 def no_traceback(result: CliResult) -> str | None:

@@ -119,6 +119,29 @@ def test_a_signal_while_complete_waits_rolls_it_back_and_complete_runs_again(
     assert rows == (ROWS,)
 
 
+def test_sigterm_ignored_by_the_parent_stays_ignored(
+        table: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """A parent that starts the CLI with SIGTERM ignored (a supervisor that stops its
+    children otherwise) is obeyed: the signal does not interrupt complete's lock wait, and
+    complete finishes once the reader lets go."""
+    path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
+    assert fm.cli(["start", str(path)], table).returncode == 0
+    with psycopg.connect(table) as reader:
+        reader.execute("SELECT count(*) FROM t").fetchone()
+        process = fm.cli_popen(["complete"], table, ctrl_c=True, sigterm_ignored=True)
+        _wait_for(pg_conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE "
+                  "application_name LIKE 'pgroll-dsl complete%'", 1)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert process.poll() is None, process.communicate()
+    out, err = process.communicate(timeout=60)  # the reader's transaction has ended
+    assert process.returncode == 0, out + err
+    assert "interrupted" not in err, err
+    rows = pg_conn.execute("SELECT count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
+    assert rows == (ROWS,)
+
+
 def test_workers_a_killed_run_left_running_are_stopped_before_the_next_run_goes_on(
         table: str, pg_conn: Connection, tmp_path: Path) -> None:
     """SIGKILL gives no chance to cancel: the workers' statements run on on the server.

@@ -117,8 +117,10 @@ def main() -> None:
     # SIGTERM (a service manager's or a container's stop) ends a run as Ctrl-C does: the
     # statement under way is cancelled, a phase's transaction rolled back, the backfill's
     # workers stopped, and the operator told how to resume; not a silent exit that leaves
-    # the server running what the process had sent.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # the server running what the process had sent. A parent that started us with SIGTERM
+    # ignored meant it so (as Python leaves an ignored SIGINT ignored).
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     first = sys.argv[1] if len(sys.argv) > 1 else None
     short = first in _SHORT and gc.isenabled()
     if short:
