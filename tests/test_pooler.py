@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import psycopg
 import pytest
@@ -154,27 +153,70 @@ def test_a_lone_client_alternates_between_server_sessions_with_round_robin(
     assert query(pg_conn, "SELECT count(*) FILTER (WHERE w = id * 2) FROM t") == [(ROWS,)]
 
 
-# ---- the CLI through a transaction pool: each phase stops, then recovers directly ------------
+# ---- a run through a transaction pool: refused before its first step -----------------------
 
 
-class _Output:
-    """A command's stderr, read as it comes; ``waiting`` once it waits for a lock holder."""
+@pytest.mark.parametrize("phase", ["start", "complete", "rollback"])
+def test_a_lone_run_through_a_transaction_pool_is_refused_before_its_first_step(
+        transaction_pool: Pooler, direct: str, pg_conn: Connection, tmp_path: Path,
+        phase: str) -> None:
+    """No other client of the pool is busy, so every transaction of the run would get its
+    session back, and the run would go through until a client took the session between two
+    steps. The second connection of ``Runner._session_shared`` is handed the run's session:
+    the command stops before its first step, in one line, having changed nothing and left
+    no lock; directly against the server the same command runs."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    if phase != "start":
+        assert _cli("start", str(path), "--postgres-url", direct).returncode == 0
+    before = (_the_state(pg_conn), columns(pg_conn, "t"), schemas(pg_conn))
+    args = [str(path)] if phase == "start" else []
+    done = _cli(phase, *args, "--postgres-url", transaction_pool.dsn)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert done.stderr.startswith("error: another connection was handed this run's server "
+                                  "session (backend pid "), done.stderr
+    assert WHERE_TO in done.stderr and "; nothing was changed" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert (_the_state(pg_conn), columns(pg_conn, "t"), schemas(pg_conn)) == before
+    assert _advisory_locks(pg_conn) == []
+    if phase != "start":
+        assert _steps_done(pg_conn, phase) == 0
+    transaction_pool.stop()
+    assert _cli(phase, *args, "--postgres-url", direct).returncode == 0
+    if phase == "rollback":
+        _as_before(pg_conn)
+    else:
+        if phase == "start":
+            assert _cli("complete", "--postgres-url", direct).returncode == 0
+        _added(pg_conn)
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: list[str] = []
-        self.waiting = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
 
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line)
-            if line.startswith("waiting for backend"):
-                self.waiting.set()
+def test_a_session_pool_with_no_session_to_spare_runs_through(
+        direct: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """The second connection waits for a server session the pool does not have (one, the
+    run's): it tells nothing within its bound, and the run goes on (no false alarm, no
+    hang)."""
+    path = tmp_path / "02_w.pgroll"
+    path.write_text(ADD)
+    with Pooler(direct, tmp_path, mode="session", pool_size=1) as pooler:
+        done = _cli("start", str(path), "--postgres-url", pooler.dsn, "--complete")
+    assert done.returncode == 0, done.stderr
+    _added(pg_conn)
 
-    def text(self) -> str:
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
+
+# ---- behind a pool the probe cannot see through: each phase stops, then recovers directly ---
+
+
+class _Waiting:
+    """``on_message``: set once the run waits for a lock holder."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, message: str) -> None:
+        if message.startswith("waiting for backend"):
+            self.event.set()
 
 
 def _run_holder(conn: Connection) -> int:
@@ -188,51 +230,59 @@ def _run_holder(conn: Connection) -> int:
 
 
 def _moved_mid_phase(pooler: Pooler, direct: str, pg_conn: Connection,
-                     args: list[str]) -> tuple[subprocess.CompletedProcess[str], int, int]:
-    """Run a command through ``pooler`` and take its server session while a step waits.
+                     phase: str) -> tuple[PartialFailure, int, int]:
+    """Run ``phase`` through ``pooler`` and take its server session while a step waits.
 
-    A client holds ``t`` directly, so the phase's first step that locks it waits for the
-    holder, polling in short transactions; in between, another client of the pool takes the
-    run's server session and keeps it. Then the holder lets go, and the step runs in another
-    session. Returns the command's result, the run's first session and the other client's
-    (checked before it lets go: it holds the run lock and the run's lock_timeout).
+    The run's probe of its session is off (``RunOptions.probe_session``): the pool stands
+    for one that a second connection cannot see through, and the step-boundary checks are
+    what is left. A client holds ``t`` directly, so the phase's first step that locks it
+    waits for the holder, polling in short transactions; in between, another client of the
+    pool takes the run's server session and keeps it. Then the holder lets go, and the step
+    runs in another session. Returns how the phase stopped, the run's first session and the
+    other client's (checked before it lets go: it holds the run lock and the run's
+    lock_timeout).
     """
     blocker = psycopg.connect(direct)
     blocker.execute("SELECT count(*) FROM t")  # ACCESS SHARE until the transaction ends
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pgroll_dsl", *args, "--postgres-url", pooler.dsn],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    output = _Output(process.stderr)
+    waiting = _Waiting()
+    runner = make_runner(pooler.dsn, init=False, probe_session=False, on_message=waiting)
+    stopped: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            if phase == "start":
+                runner.start(migration(ADD, "02_w"))
+            else:
+                getattr(runner, phase)()
+        except BaseException as err:  # noqa: BLE001 - the test looks at it
+            stopped.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
     try:
-        assert output.waiting.wait(60), output.text()
+        assert waiting.event.wait(60), "the run never waited for the holder"
         first = _run_holder(pg_conn)
         other = take_session(pooler.dsn, first)
         taken = (backend_pid(other), _advisory_locks(pg_conn), one(other, "SHOW lock_timeout"))
         blocker.rollback()
-        process.wait(timeout=120)
+        thread.join(timeout=120)
         other.rollback()
         other.close()
     finally:
         blocker.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        thread.join(timeout=120)
+        runner.close()
     assert taken == (first, [first], ("500ms",)), taken
-    return (subprocess.CompletedProcess(process.args, process.returncode, "", output.text()),
-            first, taken[0])
+    assert len(stopped) == 1 and isinstance(stopped[0], PartialFailure), stopped
+    return stopped[0], first, taken[0]
 
 
-def _stopped(done: subprocess.CompletedProcess[str], phase: str, first: int) -> None:
-    """Exit 3, the message on one line, and the hint: no traceback."""
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == 3, (done.returncode, done.stderr)
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, done.stderr
-    assert errors[0].startswith(f"error: {phase} stopped: {CHANGED} {first}, then "), errors
-    assert WHERE_TO in errors[0], errors
-    hints = [line for line in done.stderr.splitlines() if line.startswith("hint: ")]
-    assert len(hints) == 1 and f"`pgroll-dsl {phase}" in hints[0], done.stderr
+def _stopped(failure: PartialFailure, phase: str, first: int) -> None:
+    """The phase's one message: what changed, where to connect, what to run there."""
+    assert failure.phase is Phase(phase)
+    message = str(failure)
+    assert message.startswith(f"{phase} stopped: {CHANGED} {first}, then "), message
+    assert WHERE_TO in message and f"run {phase} again there" in message, message
 
 
 def _steps_done(conn: Connection, phase: str) -> int:
@@ -268,9 +318,9 @@ def test_start_through_a_transaction_pool_stops_then_resumes_or_rolls_back_direc
     the step."""
     path = tmp_path / "02_w.pgroll"
     path.write_text(ADD)
-    done, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, ["start", str(path)])
-    _stopped(done, "start", first)
-    assert "run start again there to resume it, or rollback to undo it" in done.stderr
+    failure, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, "start")
+    _stopped(failure, "start", first)
+    assert "run start again there to resume it, or rollback to undo it" in str(failure)
     assert _steps_done(pg_conn, "start") == 1
     transaction_pool.stop()
     assert _no_advisory_locks(pg_conn) == []
@@ -298,8 +348,8 @@ def test_complete_and_rollback_through_a_transaction_pool_stop_then_finish_direc
     path = tmp_path / "02_w.pgroll"
     path.write_text(ADD)
     assert _cli("start", str(path), "--postgres-url", direct).returncode == 0
-    done, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, [phase])
-    _stopped(done, phase, first)
+    failure, first, _ = _moved_mid_phase(transaction_pool, direct, pg_conn, phase)
+    _stopped(failure, phase, first)
     assert _steps_done(pg_conn, phase) == 0
     assert _the_state(pg_conn) == [("01_t", True), ("02_w", False)]
     transaction_pool.stop()
@@ -326,7 +376,7 @@ def test_the_run_stops_at_the_step_boundary_after_its_session_was_taken(
         if event.index == 1 and not taken:
             taken.append(take_session(transaction_pool.dsn, runner.session_pid))
 
-    runner = make_runner(transaction_pool.dsn, init=False, on_step=take)
+    runner = make_runner(transaction_pool.dsn, init=False, on_step=take, probe_session=False)
     try:
         with pytest.raises(PartialFailure) as stopped:
             runner.start(migration(ADD, "02_w"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+import select
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -178,6 +179,53 @@ def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
         raise
     assert row is not None
     return conn, int(row[-1])
+
+
+def session_of_a_second_connection(url: str, wait_s: float) -> int | None:
+    """The server session (pid) a second connection to ``url`` runs a query in, or None.
+
+    ``one_session.py`` says why. The probe must never stop a run that is fine: a refused
+    connection (a connection limit) or a pool with no server connection free (it would hand
+    one over later) tells nothing (None), and the run goes on with its step-boundary
+    checks. So the query is sent without waiting for it, and its answer waited for
+    ``wait_s`` at most.
+    """
+    try:
+        probe = psycopg.connect(url, autocommit=True, application_name="pgroll-dsl probe",
+                                prepare_threshold=None,
+                                connect_timeout=max(2, round(wait_s)))
+    except psycopg.Error:
+        return None
+    try:
+        pgconn = probe.pgconn
+        pgconn.send_query(f"SELECT {PID}".encode())
+        deadline = time.monotonic() + wait_s
+        while pgconn.flush():  # a non-blocking connection: the query may not be sent yet
+            if not _ready(pgconn.socket, deadline, write=True):
+                return None
+        while pgconn.is_busy():
+            if not _ready(pgconn.socket, deadline):
+                return None
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+            return None
+        value = result.get_value(0, 0)
+        return None if value is None else int(value)
+    except psycopg.Error:
+        return None
+    finally:
+        probe.close()
+
+
+def _ready(socket: int, deadline: float, write: bool = False) -> bool:
+    """Whether ``socket`` can be read (or written) before ``deadline``."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return False
+    readable, writable, _ = select.select([] if write else [socket], [socket] if write else [],
+                                          [], left)
+    return bool(writable if write else readable)
 
 
 _UNCHECKED = "SET check_function_bodies TO off"

@@ -15,6 +15,15 @@ compares the server's own ``pg_backend_pid()``: read with the settings (the same
 so that the pid is the settings' session), with the run lock, and at every step boundary
 (the query that names the session reads it too). A different pid stops the run, before
 the step, with :func:`changed` and what to run next.
+
+A lone run through a pool in transaction mode would mostly get its session back (PgBouncer
+hands out the connection released last) and go on, until a client of the pool takes the
+session between two steps: the run then stops half-way, exit 3. So before the first step,
+with the run lock held, a second connection asks the same URL for its server session
+(``live.session_of_a_second_connection``). Directly against the server, and through a pool
+in session mode, two open connections never share one; behind a pool in transaction or
+statement mode the second is handed the run's session as soon as the run is between two
+transactions. Then the run stops there, with :func:`shared`, having changed nothing.
 """
 
 from __future__ import annotations
@@ -26,12 +35,21 @@ class SessionChanged(Exception):
     """A statement ran in another server session than the one its connection was set up in."""
 
 
+_WHY = ("a connection pooler in transaction or statement mode: a run's lock and session "
+        "settings stay in the session they were made in. Connect to the server directly or "
+        "through a pool in session mode")
+
+
 def changed(first: int, now: int, when: str = "between two steps") -> str:
     """What went wrong and where to connect instead (no recovery: that depends on the phase)."""
     return (f"the server session changed {when} (backend pid {first}, then {now}), as it "
-            "does behind a connection pooler in transaction or statement mode: a run's lock "
-            "and session settings stay in the session they were made in. Connect to the "
-            "server directly or through a pool in session mode")
+            f"does behind {_WHY}")
 
 
-__all__ = ["PID", "SessionChanged", "changed"]
+def shared(pid: int) -> str:
+    """A second connection was handed the run's own server session (nothing has run yet)."""
+    return (f"another connection was handed this run's server session (backend pid {pid}) "
+            f"while the run held it, as it is behind {_WHY}")
+
+
+__all__ = ["PID", "SessionChanged", "changed", "shared"]

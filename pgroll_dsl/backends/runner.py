@@ -24,8 +24,9 @@ from pgroll_dsl.backends.live import (
     StepFailed,
     connect_pinned,
     first_line,
+    session_of_a_second_connection,
 )
-from pgroll_dsl.backends.one_session import PID, changed
+from pgroll_dsl.backends.one_session import PID, changed, shared
 from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
 from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
@@ -44,6 +45,9 @@ from pgroll_dsl.sql.quoting import quote_ident
 
 # How long the backfill workers of a run that died may take to end once told to.
 STRAY_WAIT_S = 30.0
+# How long the second connection of Runner._session_shared may take to answer; longer tells
+# nothing (a pool with no server connection free) and the run goes on.
+PROBE_WAIT_S = 2.0
 
 
 class CommandError(Exception):
@@ -97,6 +101,7 @@ class RunOptions:
     skip_validation: bool = False  # plan without checking the migration against the schema
     version_schema: bool = True  # start creates the version schema of the migration
     two_passes: bool = True  # see PlanOptions.two_passes
+    probe_session: bool = True  # see Runner._session_shared
 
 
 def _grant_hint(state_schema: str) -> str:
@@ -234,12 +239,27 @@ class Runner:
                     f"(backend pid {holder}); wait for it to finish, or stop it")
             holder, pid = self.state.holder_seen()
             if pid == self.session_pid and holder == pid:
-                return
+                if not self._session_shared():
+                    return
+                with suppress(psycopg.Error):
+                    self.state.unlock()
+                raise CommandError(f"{shared(self.session_pid)}; nothing was changed")
             with suppress(psycopg.Error):
                 self.state.unlock()
         now = pid if pid != self.session_pid else holder or 0
         raise CommandError(f"{changed(self.session_pid, now, 'before the first step')}; "
                            "nothing was changed")
+
+    def _session_shared(self) -> bool:
+        """Is this run's server session handed to other connections too (``one_session.py``)?
+
+        Asked once, with the run lock held, before the first step; ``RunOptions.probe_session``
+        off skips it (tests of the step-boundary checks behind such a pool).
+        """
+        if not self.options.probe_session:
+            return False
+        other = session_of_a_second_connection(self.options.session.url, PROBE_WAIT_S)
+        return other == self.session_pid
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
