@@ -1566,6 +1566,14 @@ def status_of(dsn: str) -> dict[str, Any]:
     return document
 
 
+def status_of_detail(dsn: str) -> dict[str, Any]:
+    """The ``progress`` object of ``status --detail`` (None: no migration is active)."""
+    result = cli(["status", "--detail"], dsn)
+    assert result.returncode == 0, result.describe()
+    progress: dict[str, Any] = json.loads(result.stdout)["progress"]
+    return progress
+
+
 def write_file(directory: Path, name: str, text: str) -> Path:
     path = directory / f"{name}.pgroll"
     path.write_text(text, encoding="utf-8")

@@ -163,9 +163,13 @@ def test_workers_a_killed_run_left_running_are_stopped_before_the_next_run_goes_
         "SELECT pid FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND "
         "query LIKE 'DO $pgroll_backfill$%'").fetchall()}
     assert len(orphans) == 3, orphans  # the scenario: the workers outlive their process
+    listed = ", ".join(map(str, sorted(orphans)))
+    seen = fm.status_of_detail(table)  # what an operator is told meanwhile
+    assert seen["running"] is None and seen["workers"] == sorted(orphans), seen
+    assert seen["state"] == "start interrupted", seen
+    assert f"still running (backends {listed}): the next run stops them first" in seen["next"]
     resumed = fm.cli(["start", str(path)], table)
     assert resumed.returncode == 0, resumed.describe()
-    listed = ", ".join(map(str, sorted(orphans)))
     assert (f"stopped the backfill workers of an earlier run that ended without them "
             f"(backends {listed})") in resumed.stderr, resumed.describe()
     done = fm.cli(["complete"], table)

@@ -39,7 +39,7 @@ def _holder(name: str) -> Running:
 ])
 def test_each_state(done: tuple[int, int, int], holder: Running | None, state: str,
                     step: tuple[str, int] | None, next_step: str) -> None:
-    found = progress(Active("m", {}, _plan(), *done), holder)
+    found = progress(Active("m", {}, _plan(), *done), holder, [])
     assert found["state"] == state
     assert found["next"] == next_step
     shown = found["step"]
@@ -52,7 +52,7 @@ def test_each_state(done: tuple[int, int, int], holder: Running | None, state: s
 
 
 def test_started_by_another_tool() -> None:
-    found = progress(Active("m", {}, None), None)
+    found = progress(Active("m", {}, None), None, [])
     assert found["state"] == "started by another tool" and found["step"] is None
     assert found["steps"]["start"] == [0, None]
     assert "the tool that started it" in found["next"]
@@ -67,3 +67,17 @@ def test_a_session_name_keeps_its_step_within_63_bytes(name: str) -> None:
     assert text.startswith("pgroll-dsl rollback 12/250 ")
     assert name.startswith(text.removeprefix("pgroll-dsl rollback 12/250 "))
     assert _holder(text).step() == (Phase.ROLLBACK, 12, 250)
+
+
+def test_workers_of_a_stopped_run_are_named() -> None:
+    """Backfill workers with no run lock holder are a stopped run's, still running: the
+    next step says the next run stops them; beside a running phase they are its own."""
+    found = progress(Active("m", {}, _plan(), 2, 0, 0), None, [41, 42])
+    assert found["workers"] == [41, 42]
+    assert found["state"] == "start interrupted"
+    assert found["next"] == ("run start again to resume it, or rollback; the backfill workers "
+                             "of the run that stopped are still running (backends 41, 42): "
+                             "the next run stops them first")
+    running = progress(Active("m", {}, _plan(), 2, 0, 0), _holder("pgroll-dsl start 3/4 m"),
+                       [41])
+    assert running["workers"] == [41] and "still running" not in running["next"]

@@ -160,7 +160,9 @@ class Progress:
     "running" (a process holds the run lock between phases) or "started by another tool";
     ``next`` says what the operator runs next. ``step`` names the step under way, or the one
     an interrupted phase stopped at (``"start 13/40: backfill …"``). ``pid`` is the backend
-    of the process that runs a phase now (None: none does).
+    of the process that runs a phase now (None: none does). ``workers`` are the backends of
+    backfill workers: the running start's, or, when no process runs a phase, those of a
+    start that was killed, still writing until the next run stops them.
     ``detail`` is the whole JSON object ``status --detail`` prints (docs/cli.md).
     """
 
@@ -170,6 +172,7 @@ class Progress:
     step: str | None
     pid: int | None
     detail: dict[str, Any] = field(compare=False, repr=False)
+    workers: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, detail: dict[str, Any]) -> Progress:
@@ -178,7 +181,8 @@ class Progress:
         shown = (f"{step['phase']} {step['number']}/{step['of']}: {step['summary']}"
                  if step is not None else None)
         return cls(detail["migration"], detail["state"], detail["next"], shown,
-                   running["pid"] if running is not None else None, detail)
+                   running["pid"] if running is not None else None, detail,
+                   tuple(detail["workers"]))
 
 
 @dataclass(frozen=True, slots=True)

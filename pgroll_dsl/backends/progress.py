@@ -78,8 +78,12 @@ def running(conn: psycopg.Connection[Any], pid: int | None) -> Running | None:
     return Running(pid, name or "", state, waiting, seconds)
 
 
-def progress(active: Active, holder: Running | None) -> dict[str, Any]:
-    """The ``progress`` object of ``status --detail``: see docs/cli.md, "status"."""
+def progress(active: Active, holder: Running | None, workers: list[int]) -> dict[str, Any]:
+    """The ``progress`` object of ``status --detail``: see docs/cli.md, "status".
+
+    ``workers``: the backends of backfill workers (``State.workers``). Without a holder of
+    the run lock they are a killed run's, still writing until the next run stops them.
+    """
     steps = {p.value: [active.done(p), len(active.plan[p.value]) if active.plan else None]
              for p in Phase}
     document: dict[str, Any] = {
@@ -87,6 +91,7 @@ def progress(active: Active, holder: Running | None) -> dict[str, Any]:
         "running": None if holder is None else {
             "pid": holder.pid, "session": holder.name, "state": holder.state,
             "waiting": holder.waiting, "seconds": holder.seconds},
+        "workers": workers,
     }
     if active.plan is None:
         return {**document, "state": "started by another tool", "step": None,
@@ -94,6 +99,10 @@ def progress(active: Active, holder: Running | None) -> dict[str, Any]:
     phase, number = _where(active, holder)
     started = active.done(Phase.START) >= len(active.plan[Phase.START.value])
     state, next_step = _state(phase, started, holder)
+    if workers and holder is None:
+        listed = ", ".join(map(str, workers))
+        next_step += (f"; the backfill workers of the run that stopped are still running "
+                      f"(backends {listed}): the next run stops them first")
     listed = active.plan[phase.value]
     step = None
     if 0 < number <= len(listed):

@@ -689,7 +689,8 @@ class Runner:
             active = self.state.active()
             if active is None:
                 return None
-            return progress(active, running(self.conn, self.state.holder()))
+            return progress(active, running(self.conn, self.state.holder()),
+                            self.state.workers())
 
     def latest_schema(self) -> str:
         """The version schema an application puts first in its search_path."""

@@ -114,12 +114,16 @@ class State:
         """The advisory lock key each backfill worker of this schema holds shared."""
         return self._lock_key(WORKERS_LOCK)
 
+    def workers(self) -> list[int]:
+        """The backends of backfill workers of this schema: a run's, or a dead run's."""
+        return self._holders(self.workers_key())
+
     def stray_workers(self) -> list[int]:
         """Backends still holding the workers' key: those of a run that died, if any.
 
         Asked with the run lock held: no live run of this schema has workers then.
         """
-        return self._holders(self.workers_key())
+        return self.workers()
 
     def try_lock(self, session: int) -> tuple[int | None, int]:
         """Take the schema's run lock (session level) in server session ``session`` only.
