@@ -15,10 +15,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from tests import fault_model as fm
 from tests.live_helpers import Connection, dsn_of
@@ -176,3 +178,71 @@ def test_workers_a_killed_run_left_running_are_stopped_before_the_next_run_goes_
     assert done.returncode == 0, done.describe()
     rows = pg_conn.execute("SELECT count(*), count(*) FILTER (WHERE w = v * 2) FROM t").fetchone()
     assert rows == (300, 300)
+
+
+@pytest.fixture
+def owned(pg_dsn: str, pg_conn: Connection) -> Iterator[tuple[str, str]]:
+    """(the superuser's DSN, the role that owns ``public``, ``t`` and the state schema)."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    role = f"owner_{pg_conn.info.backend_pid}"
+    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
+    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
+    with psycopg.connect(make_conninfo(dsn, user=role), autocommit=True) as owner:
+        owner.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL)")
+        owner.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 300) g")
+        owner.execute("ANALYZE t")
+    try:
+        yield dsn, role
+    finally:
+        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+        pg_conn.execute(f'DROP OWNED BY "{role}"')
+        pg_conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_workers_a_role_may_not_stop_are_named_and_the_run_refused(
+        owned: tuple[str, str], pg_conn: Connection, tmp_path: Path) -> None:
+    """A start run by a superuser (``--role`` the owner) is killed with its workers waiting;
+    the owner, who may not signal a superuser's backends, runs start again: it is refused
+    in one line naming the workers and what to do, changing nothing. Once they are stopped
+    as the message says, the owner's rollback runs and leaves the table as it was."""
+    dsn, role = owned
+    as_owner = make_conninfo(dsn, user=role)
+    assert fm.cli(["init", "--role", role], dsn).returncode == 0
+    path = fm.write_file(tmp_path, "01_add_w", MIGRATION)
+    process = fm.cli_popen(["start", str(path), "--role", role, "--backfill-workers", "3",
+                            "--backfill-batch-size", "100", "--backfill-batch-time", "0",
+                            "--backfill-batch-delay", "30"], dsn)
+    _wait_for(pg_conn, DONE, 300)
+    process.kill()
+    process.communicate(timeout=60)
+    orphans = sorted(pid for (pid,) in pg_conn.execute(
+        "SELECT pid FROM pg_catalog.pg_stat_activity WHERE state = 'active' AND "
+        "query LIKE 'DO $pgroll_backfill$%'").fetchall())
+    assert len(orphans) == 3, orphans
+    recorded = fm.status_of_detail(dsn)["steps"]
+    refused = fm.cli(["start", str(path)], as_owner)
+    assert "Traceback" not in refused.stderr, refused.describe()
+    assert refused.returncode == 1, refused.describe()
+    listed = ", ".join(map(str, orphans))
+    assert refused.stderr.startswith(
+        f'error: backfill workers of an earlier run of schema "public" are still running '
+        f"(backends {listed}) and may not be stopped by this role: "), refused.describe()
+    assert "or stop them (SELECT pg_terminate_backend(pid)) as their role or a superuser" \
+        in refused.stderr, refused.describe()
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.describe()
+    assert fm.status_of_detail(dsn)["steps"] == recorded  # nothing ran
+    assert pg_conn.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = "
+                           "'advisory' AND granted AND pid <> ALL(%s)",
+                           (orphans,)).fetchone() == (0,)  # no run lock left behind
+    pg_conn.execute("SELECT pg_catalog.pg_terminate_backend(pid) FROM "
+                    "pg_catalog.unnest(%s::int[]) pid", (orphans,))
+    _wait_for(pg_conn, "SELECT 3 - count(*) FROM pg_catalog.pg_stat_activity WHERE "
+              "query LIKE 'DO $pgroll_backfill$%' AND state = 'active'", 3)
+    undone = fm.cli(["rollback"], as_owner)  # the saved plan's 30-s delays: no resume here
+    assert undone.returncode == 0, undone.describe()
+    assert "stopped the backfill workers" not in undone.stderr, undone.describe()
+    assert pg_conn.execute("SELECT count(*) FROM t").fetchone() == (300,)
+    assert [r[0] for r in pg_conn.execute(
+        "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 't'::regclass AND "
+        "attnum > 0 AND NOT attisdropped ORDER BY attnum").fetchall()] == ["id", "v"]
