@@ -74,10 +74,6 @@ def test_a_signal_during_the_backfill_stops_every_session_and_start_resumes(
                             "--backfill-batch-size", "100", "--backfill-batch-time", "0",
                             "--backfill-batch-delay", "0.1"], table, ctrl_c=True)
     _wait_for(pg_conn, BACKFILLS, workers)
-    seen = fm.status_of_detail(table)  # the run's own workers, beside the run
-    assert seen["running"] is not None, seen
-    assert len(seen["workers"]) == (workers if workers > 1 else 0), seen
-    assert "still running" not in seen["next"], seen
     code, err = _stop(process, how)
     assert "Traceback" not in err, err
     assert code == 130, err
