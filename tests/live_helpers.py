@@ -41,6 +41,28 @@ def dsn_of(pg_dsn: str, pg_conn: Connection) -> str:
     return make_conninfo(pg_dsn, dbname=pg_conn.info.dbname)
 
 
+@contextmanager
+def owner_of_t(pg_conn: Connection, dsn: str, role: str, rows: int) -> Iterator[str]:
+    """A login role, not a superuser, that owns ``public`` and ``t`` (``rows`` rows of
+    ``id bigint``, ``v int``); the DSN connects as it. Dropped afterwards, with what it owns.
+    """
+    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
+    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
+    as_role = make_conninfo(dsn, user=role)
+    with psycopg.connect(as_role, autocommit=True) as owner:
+        owner.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL)")
+        owner.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {rows}) g")
+        owner.execute("ANALYZE t")
+    try:
+        yield as_role
+    finally:
+        pg_conn.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT -1')
+        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+        pg_conn.execute(f'DROP OWNED BY "{role}"')
+        pg_conn.execute(f'DROP ROLE "{role}"')
+
+
 def make_runner(dsn: str, batch_size: int | None = BATCH_SIZE, *, init: bool = True,
                 lock_timeout_ms: int = 500, holder_wait_s: float = 60.0,
                 **options: Any) -> Runner:

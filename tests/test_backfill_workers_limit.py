@@ -19,7 +19,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from tests import fault_model as fm
-from tests.live_helpers import Connection, dsn_of
+from tests.live_helpers import Connection, dsn_of, owner_of_t
 
 ROWS = 3000
 WORKERS = 4
@@ -31,20 +31,8 @@ def limited(pg_dsn: str, pg_conn: Connection) -> Iterator[tuple[str, str]]:
     """(the superuser's DSN, a DSN of the table's owner, a role that is not a superuser)."""
     dsn = dsn_of(pg_dsn, pg_conn)
     role = f"limited_{pg_conn.info.backend_pid}"
-    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
-    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
-    with psycopg.connect(make_conninfo(dsn, user=role), autocommit=True) as owner:
-        owner.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL)")
-        owner.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
-        owner.execute("ANALYZE t")
-    try:
+    with owner_of_t(pg_conn, dsn, role, ROWS):
         yield dsn, role
-    finally:
-        pg_conn.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT -1')
-        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
-        pg_conn.execute(f'DROP OWNED BY "{role}"')
-        pg_conn.execute(f'DROP ROLE "{role}"')
 
 
 def _writer(dsn: str, stop: threading.Event, wrote: list[int]) -> threading.Thread:

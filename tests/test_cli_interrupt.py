@@ -23,7 +23,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from tests import fault_model as fm
-from tests.live_helpers import Connection, dsn_of
+from tests.live_helpers import Connection, dsn_of, owner_of_t
 
 ROWS = 3000
 MIGRATION = "alter table t add w bigint not null up `v * 2`;\n"
@@ -185,19 +185,8 @@ def owned(pg_dsn: str, pg_conn: Connection) -> Iterator[tuple[str, str]]:
     """(the superuser's DSN, the role that owns ``public``, ``t`` and the state schema)."""
     dsn = dsn_of(pg_dsn, pg_conn)
     role = f"owner_{pg_conn.info.backend_pid}"
-    pg_conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    pg_conn.execute(f'GRANT ALL ON DATABASE "{pg_conn.info.dbname}" TO "{role}"')
-    pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
-    with psycopg.connect(make_conninfo(dsn, user=role), autocommit=True) as owner:
-        owner.execute("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL)")
-        owner.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 300) g")
-        owner.execute("ANALYZE t")
-    try:
+    with owner_of_t(pg_conn, dsn, role, 300):
         yield dsn, role
-    finally:
-        pg_conn.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
-        pg_conn.execute(f'DROP OWNED BY "{role}"')
-        pg_conn.execute(f'DROP ROLE "{role}"')
 
 
 def test_workers_a_role_may_not_stop_are_named_and_the_run_refused(
