@@ -49,15 +49,21 @@ CHANGED = "the server session changed between two steps (backend pid"
 WHERE_TO = "Connect to the server directly or through a pool in session mode"
 
 
-@pytest.fixture
-def direct(pg_dsn: str, pg_conn: Connection) -> str:
+def set_up(pg_dsn: str, pg_conn: Connection) -> str:
     """The test database, set up: ``t`` with rows, the state schema initialised."""
     dsn = dsn_of(pg_dsn, pg_conn)
     runner = make_runner(dsn)
     apply(runner, SETUP, "01_t")
     runner.close()
     pg_conn.execute("INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, %s) g", (ROWS,))
+    pg_conn.execute("ANALYZE t")  # a row estimate: the key range can be cut into shares
     return dsn
+
+
+@pytest.fixture
+def direct(pg_dsn: str, pg_conn: Connection) -> str:
+    """The test database (``set_up``), reached directly."""
+    return set_up(pg_dsn, pg_conn)
 
 
 @pytest.fixture

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import random
 import re
-import select
+import selectors
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgroll_dsl.backends.conninfo import ENCODING
 from pgroll_dsl.backends.one_session import PID, SessionChanged
@@ -145,17 +146,37 @@ def connect(session: Session) -> psycopg.Connection[Any]:
     return connect_pinned(session)[0]
 
 
-def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
+# How long a connection beside the run's own (its second connection, a backfill worker's)
+# waits for a server session: a pool with none free would keep it waiting for as long as the
+# run's own holds one. Longer, and the run goes on without it.
+SERVER_WAIT_S = 2.0
+
+
+def connect_pinned(session: Session, wait_s: float | None = None
+                   ) -> tuple[psycopg.Connection[Any], int]:
     """``connect``, and the server session (``pg_backend_pid()``) that has the settings.
 
     One round trip, one implicit transaction: whatever a pooler does, the settings and the
     pid are one server session's (``one_session.py``). Nothing is prepared on the server
     (``prepare_threshold=None``): a pooler in transaction mode would run a prepared
     statement's next use on another server connection, where it does not exist, and leave
-    the statement on one that another client of the pool then gets.
+    the statement on one that another client of the pool then gets. With ``wait_s``, a
+    server session that does not come within it fails the connection
+    (``psycopg.OperationalError``), as a server's refusal does.
     """
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl",
                            client_encoding=ENCODING, prepare_threshold=None)
+    if wait_s is not None:
+        try:
+            answered = first_answer(conn, "SELECT 1", wait_s)
+        except BaseException:
+            conn.close()
+            raise
+        if answered is None:
+            conn.close()
+            raise psycopg.OperationalError(
+                f"no server session was free for it within {wait_s:.0f} s (a pool with fewer "
+                "server connections than the run and its workers)")
     # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
     # Then what the role's or the database's defaults would break (sql/session.py says why).
     setup = ["SET pgroll.no_inferred_migrations TO 'TRUE'",
@@ -181,14 +202,71 @@ def connect_pinned(session: Session) -> tuple[psycopg.Connection[Any], int]:
     return conn, int(row[-1])
 
 
-def session_of_a_second_connection(url: str, wait_s: float) -> int | None:
+def same_server(url: str, conn: psycopg.Connection[Any]) -> str:
+    """``url``, but to the host and port ``conn`` reached (and its address, if it has one).
+
+    A URL may name several hosts (``host=a,b``, ``load_balance_hosts=random``) or a name
+    that resolves to several addresses: the run's second connection (``one_session.py``)
+    and its backfill workers must reach the server, or the pooler, the run did.
+    """
+    info = conn.info
+    pinned: dict[str, Any] = {"host": info.host, "port": info.port}
+    with suppress(psycopg.NotSupportedError):  # a libpq before 12 cannot tell
+        if info.hostaddr:
+            pinned["hostaddr"] = info.hostaddr
+    if "load_balance_hosts" in conninfo_to_dict(url):
+        pinned["load_balance_hosts"] = "disable"
+    return make_conninfo(url, **pinned)
+
+
+def first_answer(conn: psycopg.Connection[Any], query: str, wait_s: float) -> str | None:
+    """The first value of ``query``'s first row set, waited for ``wait_s`` at most.
+
+    None if none came by then (the connection is then unusable: close it). A pool with no
+    server connection free keeps a client's query waiting, however long: this must not hold
+    up a run that could go on without that connection. ``query`` may hold several
+    statements (one transaction: one server session behind any pooler).
+    """
+    pgconn = conn.pgconn
+    deadline = time.monotonic() + wait_s
+    with selectors.DefaultSelector() as selector:  # any descriptor number, unlike select()
+
+        def ready(event: int) -> bool:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            selector.register(pgconn.socket, event)
+            try:
+                return bool(selector.select(left))
+            finally:
+                selector.unregister(pgconn.socket)
+
+        pgconn.send_query(query.encode())
+        while pgconn.flush():  # a non-blocking connection: the query may not be sent yet
+            if not ready(selectors.EVENT_WRITE):
+                return None
+        value: str | None = None
+        while True:
+            while pgconn.is_busy():
+                if not ready(selectors.EVENT_READ):
+                    return None
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                return value
+            if result.status == psycopg.pq.ExecStatus.TUPLES_OK and value is None:
+                cell = result.get_value(0, 0) if result.ntuples else None
+                value = "" if cell is None else cell.decode()
+
+
+def session_of_a_second_connection(url: str, wait_s: float, then: str = "") -> int | None:
     """The server session (pid) a second connection to ``url`` runs a query in, or None.
 
     ``one_session.py`` says why. The probe must never stop a run that is fine: a refused
     connection (a connection limit) or a pool with no server connection free (it would hand
     one over later) tells nothing (None), and the run goes on with its step-boundary
-    checks. So the query is sent without waiting for it, and its answer waited for
-    ``wait_s`` at most.
+    checks. ``then`` runs in the same transaction, so in the same server session
+    (``one_session.leave``).
     """
     try:
         probe = psycopg.connect(url, autocommit=True, application_name="pgroll-dsl probe",
@@ -197,35 +275,13 @@ def session_of_a_second_connection(url: str, wait_s: float) -> int | None:
     except psycopg.Error:
         return None
     try:
-        pgconn = probe.pgconn
-        pgconn.send_query(f"SELECT {PID}".encode())
-        deadline = time.monotonic() + wait_s
-        while pgconn.flush():  # a non-blocking connection: the query may not be sent yet
-            if not _ready(pgconn.socket, deadline, write=True):
-                return None
-        while pgconn.is_busy():
-            if not _ready(pgconn.socket, deadline):
-                return None
-            pgconn.consume_input()
-        result = pgconn.get_result()
-        if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
-            return None
-        value = result.get_value(0, 0)
-        return None if value is None else int(value)
-    except psycopg.Error:
+        pid = first_answer(probe, f"SELECT {PID}; {then}" if then else f"SELECT {PID}",
+                           wait_s)
+        return int(pid) if pid else None
+    except (psycopg.Error, OSError, ValueError):
         return None
     finally:
         probe.close()
-
-
-def _ready(socket: int, deadline: float, write: bool = False) -> bool:
-    """Whether ``socket`` can be read (or written) before ``deadline``."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return False
-    readable, writable, _ = select.select([] if write else [socket], [socket] if write else [],
-                                          [], left)
-    return bool(writable if write else readable)
 
 
 _UNCHECKED = "SET check_function_bodies TO off"
@@ -406,7 +462,7 @@ class Executor:
 
         With the server session its settings were made in (``connect_pinned``).
         """
-        conn, pid = connect_pinned(self.session)
+        conn, pid = connect_pinned(self.session, SERVER_WAIT_S)
         _unchecked(conn)
         if self.workers_lock is not None:
             conn.execute("SELECT pg_catalog.pg_advisory_lock_shared(%s)", (self.workers_lock,))

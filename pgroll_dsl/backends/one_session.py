@@ -23,7 +23,9 @@ with the run lock held, a second connection asks the same URL for its server ses
 (``live.session_of_a_second_connection``). Directly against the server, and through a pool
 in session mode, two open connections never share one; behind a pool in transaction or
 statement mode the second is handed the run's session as soon as the run is between two
-transactions. Then the run stops there, with :func:`shared`, having changed nothing.
+transactions. Then the run stops there, with :func:`shared`, having changed nothing; the second
+connection's own query lets the run lock and the settings go in that session (:func:`leave`),
+so that the application client the pooler hands it to next gets neither.
 """
 
 from __future__ import annotations
@@ -52,4 +54,17 @@ def shared(pid: int) -> str:
             f"while the run held it, as it is behind {_WHY}")
 
 
-__all__ = ["PID", "SessionChanged", "changed", "shared"]
+def leave(session_pid: int, release: str) -> str:
+    """A statement that undoes, in server session ``session_pid`` only, what a run put there.
+
+    ``release`` (PL/pgSQL) lets the run lock go; then the session's settings are reset
+    (``RESET ALL`` leaves the role, which ``RESET ROLE`` takes back). A run that stops
+    behind a pooler does not know which connection of the pool its session is on by then:
+    the statement checks the pid itself, so it can be sent on any, and does nothing
+    elsewhere. Sent in the same transaction as a query of the pid, it says where it ran.
+    """
+    return (f"DO $pgroll_leave$BEGIN IF {PID} = {int(session_pid)} THEN {release} "
+            "RESET ALL; RESET ROLE; END IF; END$pgroll_leave$")
+
+
+__all__ = ["PID", "SessionChanged", "changed", "leave", "shared"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,17 @@ import psycopg
 
 from pgroll_dsl import __version__, ir
 from pgroll_dsl.backends.live import (
+    SERVER_WAIT_S,
     ConnectionLost,
     Executor,
     Session,
     StepFailed,
     connect_pinned,
     first_line,
+    same_server,
     session_of_a_second_connection,
 )
-from pgroll_dsl.backends.one_session import PID, changed, shared
+from pgroll_dsl.backends.one_session import PID, changed, leave, shared
 from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
 from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
@@ -45,9 +47,6 @@ from pgroll_dsl.sql.quoting import quote_ident
 
 # How long the backfill workers of a run that died may take to end once told to.
 STRAY_WAIT_S = 30.0
-# How long the second connection of Runner._session_shared may take to answer; longer tells
-# nothing (a pool with no server connection free) and the run goes on.
-PROBE_WAIT_S = 2.0
 
 
 class CommandError(Exception):
@@ -135,8 +134,11 @@ class Runner:
             self.conn, self.session_pid = connect_pinned(options.session)
         except psycopg.Error as err:
             raise Unreachable(f"cannot connect: {first_line(err)}") from None
+        # The run's second connection and its workers go where its own went (``same_server``).
+        self.session = replace(options.session, url=same_server(options.session.url,
+                                                                 self.conn))
         self.state = State(self.conn, options.state_schema, options.session.schema)
-        self.executor = Executor(self.conn, options.session, options.on_progress,
+        self.executor = Executor(self.conn, self.session, options.on_progress,
                                  options.on_retry, self._waiting,
                                  backfill_workers=options.backfill_workers,
                                  on_statement=options.on_statement, on_note=self._say,
@@ -241,25 +243,49 @@ class Runner:
             if pid == self.session_pid and holder == pid:
                 if not self._session_shared():
                     return
-                with suppress(psycopg.Error):
-                    self.state.unlock()
-                raise CommandError(f"{shared(self.session_pid)}; nothing was changed")
-            with suppress(psycopg.Error):
-                self.state.unlock()
+                raise CommandError(f"{shared(self.session_pid)}; nothing was changed"
+                                   f"{self._left_behind(probed=True)}")
         now = pid if pid != self.session_pid else holder or 0
         raise CommandError(f"{changed(self.session_pid, now, 'before the first step')}; "
-                           "nothing was changed")
+                           f"nothing was changed{self._left_behind()}")
 
     def _session_shared(self) -> bool:
         """Is this run's server session handed to other connections too (``one_session.py``)?
 
         Asked once, with the run lock held, before the first step; ``RunOptions.probe_session``
-        off skips it (tests of the step-boundary checks behind such a pool).
+        off skips it (tests of the step-boundary checks behind such a pool). Where it is, the
+        second connection's query has already let the lock and the settings go there.
         """
         if not self.options.probe_session:
             return False
-        other = session_of_a_second_connection(self.options.session.url, PROBE_WAIT_S)
+        other = session_of_a_second_connection(
+            self.session.url, SERVER_WAIT_S,
+            then=leave(self.session_pid, self.state.release_sql()))
         return other == self.session_pid
+
+    def _left_behind(self, probed: bool = False) -> str:
+        """Before a run that lost its session stops: let go what it left in that session.
+
+        The pooler runs each of our statements in whichever session is free, and another
+        client may hold ours: ``one_session.leave`` is sent until it lands there, for
+        ``SERVER_WAIT_S`` at most (``probed``: the second connection's query did it, if the
+        lock is gone). Returns what the operator should know if the lock stays there.
+        """
+        statement = f"SELECT {PID}; {leave(self.session_pid, self.state.release_sql())}"
+        deadline = time.monotonic() + SERVER_WAIT_S
+        with suppress(psycopg.Error):
+            if probed and not self.state.holds_lock(self.session_pid):
+                return ""
+            while time.monotonic() < deadline:
+                row = self.conn.execute(statement).fetchone()
+                if row is not None and row[0] == self.session_pid:
+                    return ""  # the lock and the settings went in that session
+                time.sleep(0.005)
+            if not self.state.holds_lock(self.session_pid):
+                return ""
+        return (f"; the run lock stays with the pooler's server connection (backend pid "
+                f"{self.session_pid}) until the pooler closes it, and refuses runs meanwhile: "
+                f"restart the pooler, or SELECT pg_terminate_backend({self.session_pid})")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -162,6 +162,23 @@ class State:
                                  (key, key)).fetchall()
         return [int(pid) for (pid,) in rows]
 
+    def release_sql(self) -> str:
+        """PL/pgSQL that lets the run lock go in the session that runs it, if it holds it.
+
+        For ``one_session.leave``, a statement with no parameters: the key is written in.
+        """
+        key = self._lock_key()
+        held = _HELD % (key, key)
+        return (f"IF EXISTS (SELECT FROM pg_catalog.pg_locks WHERE {held} AND pid = {PID}) "
+                f"THEN PERFORM pg_catalog.pg_advisory_unlock({key}); END IF;")
+
+    def holds_lock(self, pid: int) -> bool:
+        """Whether server session ``pid`` holds the run lock (read from any session)."""
+        key = self._lock_key()
+        row = self.conn.execute(f"SELECT EXISTS (SELECT FROM pg_locks WHERE {_HELD} AND "
+                                "pid = %s)", (key, key, pid)).fetchone()
+        return bool(row and row[0])
+
     def unlock(self) -> None:
         """Release the run lock taken by :meth:`try_lock`, if this session holds it.
 
