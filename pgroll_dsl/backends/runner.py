@@ -273,7 +273,7 @@ class Runner:
         """
         statement = f"SELECT {PID}; {leave(self.session_pid, self.state.release_sql())}"
         deadline = time.monotonic() + SERVER_WAIT_S
-        with suppress(psycopg.Error):
+        try:
             if probed and not self.state.holds_lock(self.session_pid):
                 return ""
             while time.monotonic() < deadline:
@@ -283,6 +283,8 @@ class Runner:
                 time.sleep(0.005)
             if not self.state.holds_lock(self.session_pid):
                 return ""
+        except psycopg.Error:
+            return ""  # the connection is gone: nothing more to learn or to do from here
         return (f"; the run lock stays with the pooler's server connection (backend pid "
                 f"{self.session_pid}) until the pooler closes it, and refuses runs meanwhile: "
                 f"restart the pooler, or SELECT pg_terminate_backend({self.session_pid})")
