@@ -96,8 +96,8 @@ def test_a_refused_run_leaves_no_lock_when_a_client_takes_its_session_meanwhile(
     real = runner_module.session_of_a_second_connection  # type: ignore[attr-defined]
     taken: list[psycopg.Connection] = []
     with Pooler(direct, tmp_path, mode="transaction", pool_size=3) as pooler:
-        def probe_then_a_client(url: str, wait_s: float, then: str = "") -> int | None:
-            pid = real(url, wait_s, then)
+        def probe_then_a_client(url: str, wait_s: float, query: str) -> int | None:
+            pid = real(url, wait_s, query)
             if pid is not None:
                 taken.append(take_session(pooler.dsn, pid))
             return pid

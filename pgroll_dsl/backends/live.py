@@ -259,13 +259,14 @@ def first_answer(conn: psycopg.Connection[Any], query: str, wait_s: float) -> st
                 value = "" if cell is None else cell.decode()
 
 
-def session_of_a_second_connection(url: str, wait_s: float, then: str = "") -> int | None:
+def session_of_a_second_connection(url: str, wait_s: float,
+                                   query: str = f"SELECT {PID}") -> int | None:
     """The server session (pid) a second connection to ``url`` runs a query in, or None.
 
     ``one_session.py`` says why. The probe must never stop a run that is fine: a refused
     connection (a connection limit) or a pool with no server connection free (it would hand
     one over later) tells nothing (None), and the run goes on with its step-boundary
-    checks. ``then`` runs in the same transaction, so in the same server session
+    checks. ``query`` returns the pid first, and may do more in that session
     (``one_session.leave``).
     """
     try:
@@ -275,8 +276,7 @@ def session_of_a_second_connection(url: str, wait_s: float, then: str = "") -> i
     except psycopg.Error:
         return None
     try:
-        pid = first_answer(probe, f"SELECT {PID}; {then}" if then else f"SELECT {PID}",
-                           wait_s)
+        pid = first_answer(probe, query, wait_s)
         return int(pid) if pid else None
     except (psycopg.Error, OSError, ValueError):
         return None

@@ -55,16 +55,17 @@ def shared(pid: int) -> str:
 
 
 def leave(session_pid: int, release: str) -> str:
-    """A statement that undoes, in server session ``session_pid`` only, what a run put there.
+    """A query of the session it runs in, which undoes what a run put in ``session_pid``.
 
-    ``release`` (PL/pgSQL) lets the run lock go; then the session's settings are reset
-    (``RESET ALL`` leaves the role, which ``RESET ROLE`` takes back). A run that stops
-    behind a pooler does not know which connection of the pool its session is on by then:
-    the statement checks the pid itself, so it can be sent on any, and does nothing
-    elsewhere. Sent in the same transaction as a query of the pid, it says where it ran.
+    In server session ``session_pid`` only: ``release`` (PL/pgSQL) lets the run lock go;
+    then the session's settings are reset (``RESET ALL`` leaves the role, which ``RESET
+    ROLE`` takes back). A run that stops behind a pooler does not know which connection of
+    the pool its session is on by then: the statement checks the pid itself, so it can be
+    sent on any, and does nothing elsewhere. The pid it returns (one transaction, so one
+    session) says where it ran.
     """
-    return (f"DO $pgroll_leave$BEGIN IF {PID} = {int(session_pid)} THEN {release} "
-            "RESET ALL; RESET ROLE; END IF; END$pgroll_leave$")
+    return (f"SELECT {PID}; DO $pgroll_leave$BEGIN IF {PID} = {int(session_pid)} THEN "
+            f"{release} RESET ALL; RESET ROLE; END IF; END$pgroll_leave$")
 
 
 __all__ = ["PID", "SessionChanged", "changed", "leave", "shared"]

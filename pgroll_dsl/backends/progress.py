@@ -100,9 +100,9 @@ def progress(active: Active, holder: Running | None, workers: list[int]) -> dict
     started = active.done(Phase.START) >= len(active.plan[Phase.START.value])
     state, next_step = _state(phase, started, holder)
     if workers and holder is None:
-        listed = ", ".join(map(str, workers))
+        pids = ", ".join(map(str, workers))
         next_step += (f"; the backfill workers of the run that stopped are still running "
-                      f"(backends {listed}): the next run stops them first")
+                      f"(backends {pids}): the next run stops them first")
     listed = active.plan[phase.value]
     step = None
     if 0 < number <= len(listed):

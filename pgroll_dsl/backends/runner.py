@@ -202,7 +202,7 @@ class Runner:
         writing copies beside this run, after this run's own backfill and views, over a
         new-version client's write.
         """
-        stray = self.state.stray_workers()
+        stray = self.state.workers()  # with the run lock held: a dead run's
         if not stray:
             return
         listed = ", ".join(map(str, stray))
@@ -216,7 +216,7 @@ class Runner:
                 f"{first_line(err)}; wait for them to end, or stop them "
                 "(SELECT pg_terminate_backend(pid)) as their role or a superuser") from None
         deadline = time.monotonic() + STRAY_WAIT_S
-        while self.state.stray_workers():
+        while self.state.workers():
             if time.monotonic() > deadline:
                 raise CommandError(
                     f"backfill workers of an earlier run (backends {listed}) did not end "
@@ -258,10 +258,13 @@ class Runner:
         """
         if not self.options.probe_session:
             return False
-        other = session_of_a_second_connection(
-            self.session.url, SERVER_WAIT_S,
-            then=leave(self.session_pid, self.state.release_sql()))
+        other = session_of_a_second_connection(self.session.url, SERVER_WAIT_S,
+                                               self._leave_sql())
         return other == self.session_pid
+
+    def _leave_sql(self) -> str:
+        """``one_session.leave`` for this run's session and run lock."""
+        return leave(self.session_pid, self.state.release_sql())
 
     def _left_behind(self, probed: bool = False) -> str:
         """Before a run that lost its session stops: let go what it left in that session.
@@ -271,7 +274,7 @@ class Runner:
         ``SERVER_WAIT_S`` at most (``probed``: the second connection's query did it, if the
         lock is gone). Returns what the operator should know if the lock stays there.
         """
-        statement = f"SELECT {PID}; {leave(self.session_pid, self.state.release_sql())}"
+        statement = self._leave_sql()
         deadline = time.monotonic() + SERVER_WAIT_S
         try:
             if probed and not self.state.holds_lock(self.session_pid):

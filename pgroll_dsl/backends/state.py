@@ -115,15 +115,12 @@ class State:
         return self._lock_key(WORKERS_LOCK)
 
     def workers(self) -> list[int]:
-        """The backends of backfill workers of this schema: a run's, or a dead run's."""
-        return self._holders(self.workers_key())
+        """The backends of backfill workers of this schema: a run's, or a dead run's.
 
-    def stray_workers(self) -> list[int]:
-        """Backends still holding the workers' key: those of a run that died, if any.
-
-        Asked with the run lock held: no live run of this schema has workers then.
+        Asked with the run lock held, they are those of a run that died: no live run of this
+        schema has workers then.
         """
-        return self.workers()
+        return self._holders(self.workers_key())
 
     def try_lock(self, session: int) -> tuple[int | None, int]:
         """Take the schema's run lock (session level) in server session ``session`` only.
@@ -174,10 +171,7 @@ class State:
 
     def holds_lock(self, pid: int) -> bool:
         """Whether server session ``pid`` holds the run lock (read from any session)."""
-        key = self._lock_key()
-        row = self.conn.execute(f"SELECT EXISTS (SELECT FROM pg_locks WHERE {_HELD} AND "
-                                "pid = %s)", (key, key, pid)).fetchone()
-        return bool(row and row[0])
+        return pid in self._holders(self._lock_key())
 
     def unlock(self) -> None:
         """Release the run lock taken by :meth:`try_lock`, if this session holds it.
@@ -185,9 +179,7 @@ class State:
         A session that does not hold it (the run lost its session to a pooler) asks nothing:
         the server would warn that it does not own the lock.
         """
-        key = self._lock_key()
-        self.conn.execute("SELECT pg_advisory_unlock(%s) WHERE EXISTS (SELECT FROM pg_locks "
-                          f"WHERE {_HELD} AND pid = {PID})", (key, key, key))
+        self.conn.execute(f"DO $pgroll_unlock$BEGIN {self.release_sql()} END$pgroll_unlock$")
 
     def latest_version(self) -> str | None:
         """The version schema suffix of the newest migration whose version schema exists."""
