@@ -70,6 +70,7 @@ from pgroll_dsl.catalog.derived import (
     SLICE_SETTING,
     SYNC_TRIGGER_PREFIXES,
     TO_SETTING,
+    WATCH_PREFIX,
     watch_names,
 )
 from pgroll_dsl.catalog.model import Table
@@ -503,15 +504,20 @@ class _Body:
         table = f"{quote_literal(self.target)}::pg_catalog.regclass"
         ours = " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(prefix)})"
                            for prefix in SYNC_TRIGGER_PREFIXES)  # a sync trigger's name
+        watch = f"pg_catalog.starts_with(tgname, {quote_literal(WATCH_PREFIX)})"
         facts: list[tuple[str, str]] = []
         if self.fast:
-            # Without the replica role, the table's own BEFORE UPDATE triggers fire on the
-            # batch, after the copies were computed: one that changes a column an `up` reads
-            # (trims, defaults) would leave a copy out of step. The triggers then compute the
-            # copies.
-            facts.append(("_pgroll_user", "EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
-                          "tgrelid = c.oid AND NOT tgisinternal AND tgenabled <> 'D' AND "
-                          f"tgtype & 19 = 19 AND NOT ({ours}))"))  # row, before, update
+            # The table's own UPDATE triggers, of any kind: how each is enabled ('O', 'A',
+            # 'R', 'D'), in lower case for a BEFORE row trigger. One of those fires on the
+            # batch, after the copies were computed, without the replica role: one that
+            # changes a column an `up` reads (trims, defaults) would leave a copy out of step,
+            # so the triggers then compute the copies. Any of them may write the table on the
+            # batch (``_fires``).
+            facts.append(("_pgroll_fires", "(SELECT pg_catalog.string_agg(DISTINCT CASE WHEN "
+                          "tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE "
+                          "tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                          "c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT "
+                          f"({ours} OR {watch}))"))  # update; row, before, update
         if self.mode == FIRST:
             facts.append(("_pgroll_synced", "EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE "
                           f"tgrelid = c.oid AND ({ours}))"))
@@ -533,22 +539,42 @@ class _Body:
             f"    FROM pg_catalog.pg_class c WHERE c.oid = {table};",
         ]
         if self.fast:
-            lines += ["  IF _pgroll_user AND NOT _pgroll_replica THEN",
+            lines += [*self._fires(),
+                      "  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN",
                       "    _pgroll_fast := false;",
                       "  END IF;"]
         if self.mode == FIRST:
             # The first pass writes nothing unless it can write every copy directly, nor
             # once a sync trigger of the table exists (it then is not the first pass of a
-            # start that is still before its triggers): the second pass does everything, and
-            # a watched pass says so in the watch (``_unfilled``).
+            # start that is still before its triggers), nor where a trigger of the table's
+            # own fires on its batches (``_fires``): the second pass does everything, and a
+            # watched pass says so in the watch (``_unfilled``).
             unfilled = [f"    {self._unfilled()}"] if self.watch is not None else []
-            lines += ["  IF NOT _pgroll_fast OR _pgroll_synced THEN",
+            lines += ["  IF NOT _pgroll_fast OR _pgroll_synced",
+                      "      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN",
                       *unfilled,
                       "    RETURN;",
                       "  END IF;"]
         if self.estimated:
             lines.append(f"  _pgroll_least := least(_pgroll_size, {DEFAULT_BATCH});")
         return lines
+
+    @staticmethod
+    def _fires() -> list[str]:
+        """Where a trigger of the table's own fires on the batches, the sync triggers must too.
+
+        Such a trigger (an audit or summary one) may write the table, inside the batch's
+        transaction: a client's write, which the sync triggers fire for (one trigger deeper,
+        see ``triggers._not_backfilling``). With the replica role, those enabled ``ALWAYS``
+        or ``REPLICA`` fire and ours do not: the batches then run without it, as the table's
+        owner's do (the table's own triggers enabled at origin fire on them too). And the
+        first pass, before the sync triggers exist, leaves the whole table to the second
+        (``_prelude``): such a write has the batch's ``xmin``, which the second pass would
+        take for the first pass's own.
+        """
+        return ["  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN",
+                "    _pgroll_replica := false;",
+                "  END IF;"]
 
     @property
     def estimated(self) -> bool:
@@ -762,7 +788,7 @@ class _Body:
             *(["  _pgroll_fast boolean := true;", "  _pgroll_replica boolean;"]
               if self.fast else []),
             *(["  _pgroll_lag numeric;"] if self.options.max_replica_lag_mb > 0 else []),
-            *(["  _pgroll_user boolean;"] if self.fast else []),
+            *(["  _pgroll_fires text;"] if self.fast else []),
             *(["  _pgroll_synced boolean;"] if self.mode == FIRST else []),
             *(["  _pgroll_unwatched boolean;"] if self.mode == FIRST and self.watch is not None
               else []),

@@ -494,8 +494,16 @@ def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
 
 
 def _not_backfilling(spec: TriggerSpec) -> str:
-    return (f"pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
-            f"FROM {quote_literal(qualified(spec.schema, spec.table))}")
+    """Not a row of the backfill's own statement, which writes the copies and the marker itself.
+
+    A statement one trigger deeper is a client's write (the table's own trigger, an audit or
+    summary one, writing the table on the backfill's batch, inside its transaction): the sync
+    triggers fire for it. The backfill's statement runs in a ``DO`` block, at depth 0, and
+    ``WHEN`` is evaluated before the trigger's function is called.
+    """
+    return (f"(pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
+            f"FROM {quote_literal(qualified(spec.schema, spec.table))}\n"
+            "      OR pg_catalog.pg_trigger_depth() > 0)")
 
 
 def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
