@@ -9,9 +9,10 @@ How a batch works, and why:
 
 * **It writes the values itself.** Each batch is one ``UPDATE`` that sets every copy of the
   table from its ``up`` expression (names turned into physical columns) and clears the marker,
-  with the sync triggers skipped for that transaction: with ``session_replication_role =
-  replica`` where the role may set it (no trigger fires, the table's own neither), else by
-  their ``WHEN`` clause, which reads the setting ``BACKFILL_SETTING``. A per-row PL/pgSQL
+  with the sync triggers skipped for that transaction by their ``WHEN`` clause, which reads
+  the setting ``BACKFILL_SETTING`` (they fire in every replication role), and with
+  ``session_replication_role = replica`` where the role may set it (the table's own
+  triggers enabled at origin do not fire either). A per-row PL/pgSQL
   trigger costs more than the write itself; the single statement runs at about the speed of
   a plain ``UPDATE``. Where the statement cannot
   give what the triggers give, the batch only touches the marker and lets the triggers
@@ -81,6 +82,7 @@ from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.triggers import (
     Kind,
     TriggerSpec,
+    enabled_always,
     on_the_row,
     trigger_function_sql,
     trigger_sql,
@@ -231,7 +233,8 @@ def _two_passes(ctx: Context, table: str) -> bool:
     # Only trigger functions and triggers between the two passes (see ``place``): a
     # constraint or an index on a copy made there would meet the stale copies of rows
     # clients wrote during the first pass.
-    if not all(s.sql.startswith(_TRIGGER_DDL)
+    ddl = _trigger_ddl(ctx, table)
+    if not all(s.sql.startswith(ddl)
                for s in ctx.start[first:_last_sync_trigger(ctx, table) + 1]):
         return False
     ref = qualified(ctx.schema, table)
@@ -261,8 +264,17 @@ def _adds(ref: str, column: str) -> tuple[str, str]:
 
 
 def _last_sync_trigger(ctx: Context, table: str) -> int:
+    """The step that ends the table's last sync trigger (it enables it ALWAYS).
+
+    A step joined to the ``CREATE TRIGGER`` (see ``triggers.enabled_always``).
+    """
     return max(ctx.sync_triggers[s.named(kind)] for s in ctx.syncs if s.table == table
-               for kind in s.kinds())
+               for kind in s.kinds()) + 1
+
+
+def _trigger_ddl(ctx: Context, table: str) -> tuple[str, ...]:
+    """How the steps that make the table's sync triggers (and their functions) begin."""
+    return (*_TRIGGER_DDL, enabled_always(ctx.schema, table))
 
 
 def gather(ctx: Context) -> None:
@@ -304,13 +316,16 @@ def _gathered(ctx: Context, table: str) -> list[int] | None:
     ref = qualified(ctx.schema, table)
     copies = [s.up.target for s in ctx.syncs if s.table == table and s.up]
     adds = tuple(start for column in (*copies, MARKER) for start in _adds(ref, column))
-    if any(s.joins_previous for s in ctx.start[first:last + 2]):
+    always = enabled_always(ctx.schema, table)  # joined to its trigger: stays beside it
+    if any(s.joins_previous and not s.sql.startswith(always)
+           for s in ctx.start[first:last + 2]):
         return None  # a transaction of several steps there: left as it is
     up: list[int] = []
     down: list[int] = []
+    ddl = _trigger_ddl(ctx, table)
     for position in range(first, last + 1):
         step = ctx.start[position]
-        if step.sql.startswith(_TRIGGER_DDL):
+        if step.sql.startswith(ddl):
             continue
         if step.tables != (table,):
             return None
@@ -468,10 +483,11 @@ class _Body:
         if not self.fast:
             return []
         # Planned once, on no row: an assignment the server refuses sends the whole backfill
-        # to the triggers before anything is written. Then: may this role skip triggers
-        # altogether (session_replication_role: a superuser, or granted SET on it)? Cheaper
-        # than every trigger's WHEN, and the table's own triggers (an audit trail, an
-        # "updated_at") do not see the backfill's writes either.
+        # to the triggers before anything is written. Then: may this role take the replica
+        # role (session_replication_role: a superuser, or granted SET on it)? The table's own
+        # triggers (an audit trail, an "updated_at") then do not see the backfill's writes,
+        # and its BEFORE row triggers cannot change a column an `up` read. (The sync
+        # triggers fire in every role: their WHEN skips the batch's rows.)
         # A watched pass's probe is not a client's write (see watch_steps): the setting says
         # so for the probe alone (cleared, or undone with the probe's subtransaction), or the
         # sync triggers would skip the first batch of a pass that leaves the copies to them.
@@ -512,7 +528,7 @@ class _Body:
             # batch, after the copies were computed, without the replica role: one that
             # changes a column an `up` reads (trims, defaults) would leave a copy out of step,
             # so the triggers then compute the copies. Any of them may write the table on the
-            # batch (``_fires``).
+            # batch (the first pass, below).
             facts.append(("_pgroll_fires", "(SELECT pg_catalog.string_agg(DISTINCT CASE WHEN "
                           "tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE "
                           "tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = "
@@ -539,42 +555,29 @@ class _Body:
             f"    FROM pg_catalog.pg_class c WHERE c.oid = {table};",
         ]
         if self.fast:
-            lines += [*self._fires(),
-                      "  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN",
+            lines += ["  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN",
                       "    _pgroll_fast := false;",
                       "  END IF;"]
         if self.mode == FIRST:
             # The first pass writes nothing unless it can write every copy directly, nor
             # once a sync trigger of the table exists (it then is not the first pass of a
             # start that is still before its triggers), nor where a trigger of the table's
-            # own fires on its batches (``_fires``): the second pass does everything, and a
-            # watched pass says so in the watch (``_unfilled``).
+            # own on UPDATE fires on its batches (enabled ALWAYS, or REPLICA with the replica
+            # role, or at origin without it): such a trigger may write the table inside the
+            # batch's transaction, a client's write that the sync triggers fire for (one
+            # trigger deeper, see ``triggers._not_backfilling``), but before they exist it
+            # has the batch's ``xmin``, which the second pass would take for the first
+            # pass's own. The second pass does everything, and a watched pass says so in the
+            # watch (``_unfilled``).
             unfilled = [f"    {self._unfilled()}"] if self.watch is not None else []
-            lines += ["  IF NOT _pgroll_fast OR _pgroll_synced",
-                      "      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN",
+            lines += ["  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires",
+                      "      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN",
                       *unfilled,
                       "    RETURN;",
                       "  END IF;"]
         if self.estimated:
             lines.append(f"  _pgroll_least := least(_pgroll_size, {DEFAULT_BATCH});")
         return lines
-
-    @staticmethod
-    def _fires() -> list[str]:
-        """Where a trigger of the table's own fires on the batches, the sync triggers must too.
-
-        Such a trigger (an audit or summary one) may write the table, inside the batch's
-        transaction: a client's write, which the sync triggers fire for (one trigger deeper,
-        see ``triggers._not_backfilling``). With the replica role, those enabled ``ALWAYS``
-        or ``REPLICA`` fire and ours do not: the batches then run without it, as the table's
-        owner's do (the table's own triggers enabled at origin fire on them too). And the
-        first pass, before the sync triggers exist, leaves the whole table to the second
-        (``_prelude``): such a write has the batch's ``xmin``, which the second pass would
-        take for the first pass's own.
-        """
-        return ["  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN",
-                "    _pgroll_replica := false;",
-                "  END IF;"]
 
     @property
     def estimated(self) -> bool:

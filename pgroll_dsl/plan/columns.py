@@ -43,6 +43,7 @@ from pgroll_dsl.plan.triggers import (
     Side,
     TriggerSpec,
     copies_read,
+    enabled_always,
     generated_on_new,
     may_skip,
     trigger_function_sql,
@@ -117,6 +118,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.step(Phase.START, written_trigger_sql(spec), f"trigger {written} on "
                  f"{table.physical} (a new-version UPDATE that sets {column})",
                  tables=(table.physical,), lock=Lock.SHARE_ROW_EXCLUSIVE)
+        _always(ctx, table.physical, written)
         ctx.triggers.append((table.physical, written))
         made.insert(0, written)
     for kind in spec.kinds():
@@ -125,6 +127,7 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.step(Phase.START, trigger_sql(spec, kind),
                  f"trigger {trigger} on {table.physical} ({_WRITERS[kind]})",
                  tables=(table.physical,), lock=Lock.SHARE_ROW_EXCLUSIVE)
+        _always(ctx, table.physical, trigger)
         ctx.triggers.append((table.physical, trigger))
     ctx.syncs.append(spec)
     for made_name in made:
@@ -132,6 +135,16 @@ def install_trigger(ctx: Context, table: Table, column: str, up: Side | None,
         ctx.trigger_drops.append(made_name)  # complete drops it with what it keeps in sync
         ctx.step(Phase.ROLLBACK, drop, f"drop trigger {made_name}", tables=(table.physical,),
                  safe=(safety.DROP_FUNCTION,))
+
+
+def _always(ctx: Context, table: str, trigger: str) -> None:
+    """The trigger just made fires in every replication role, in its transaction.
+
+    See ``triggers.enabled_always``.
+    """
+    ctx.step(Phase.START, enabled_always(ctx.schema, table, trigger),
+             f"trigger {trigger} fires in every replication role", tables=(table,),
+             lock=Lock.SHARE_ROW_EXCLUSIVE, joins_previous=True)
 
 
 def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | None) -> None:

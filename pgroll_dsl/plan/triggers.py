@@ -493,17 +493,37 @@ def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
     return changes
 
 
-def _not_backfilling(spec: TriggerSpec) -> str:
-    """Not a row of the backfill's own statement, which writes the copies and the marker itself.
+def _not_backfilling(spec: TriggerSpec, condition: str) -> str:
+    """``condition``, on every row but those of the backfill's own statement.
 
-    A statement one trigger deeper is a client's write (the table's own trigger, an audit or
-    summary one, writing the table on the backfill's batch, inside its transaction): the sync
-    triggers fire for it. The backfill's statement runs in a ``DO`` block, at depth 0, and
-    ``WHEN`` is evaluated before the trigger's function is called.
+    The backfill writes the copies and the marker itself (with the setting naming the table,
+    see plan/backfill.py). A statement one trigger deeper is a client's write (the table's own
+    trigger, an audit or summary one, writing the table on the backfill's batch, inside its
+    transaction): the sync triggers fire for it. The backfill's statement runs in a ``DO``
+    block, at depth 0, and ``WHEN`` is evaluated before the trigger's function is called.
+    Tested first, in a ``CASE``: the sync triggers fire in every replication role (see
+    ``enabled_always``), so a superuser's batch, with the replica role, meets their ``WHEN``
+    on every row; a setting's read costs it less than the writer's test.
     """
-    return (f"(pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
-            f"FROM {quote_literal(qualified(spec.schema, spec.table))}\n"
-            "      OR pg_catalog.pg_trigger_depth() > 0)")
+    return (f"CASE WHEN pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) "
+            f"IS DISTINCT FROM {quote_literal(qualified(spec.schema, spec.table))}\n"
+            f"      OR pg_catalog.pg_trigger_depth() > 0\n    THEN {condition}\n    ELSE false END")
+
+
+def enabled_always(schema: str, table: str, name: str | None = None) -> str:
+    """The statement that makes a sync trigger fire whatever ``session_replication_role``.
+
+    A session with the replica role fires only triggers enabled ``ALWAYS`` or ``REPLICA``: a
+    logical replication subscription's apply worker, a bulk load that skips foreign keys
+    (a superuser, or a role granted the setting). At origin, their writes would leave the
+    copies stale, silently: after complete the new version would show the value a row had
+    before (tests/test_replica_role_writers.py). A step joined to the ``CREATE TRIGGER``:
+    no moment in which the trigger exists and such a write skips it. PostgreSQL passes the
+    state on to the partitions, and to those made later. Without ``name``: how the
+    statement begins for any trigger of the table.
+    """
+    start = f"ALTER TABLE {qualified(schema, table)} ENABLE ALWAYS TRIGGER "
+    return start if name is None else start + quote_ident(name)
 
 
 def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
@@ -527,8 +547,8 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
         return (
             f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE {events} ON {table} "
             f"FOR EACH ROW\n"
-            f"  WHEN (CASE WHEN {row}.{marker} THEN {writer} ELSE false END\n"
-            f"    AND {_not_backfilling(spec)})\n"
+            f"  WHEN (CASE WHEN {row}.{marker}\n    THEN {_not_backfilling(spec, writer)}\n"
+            "    ELSE false END)\n"
             f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
         )
     new_version = kind is Kind.DOWN
@@ -542,7 +562,7 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
         f"{table} FOR EACH ROW\n"
-        f"  WHEN ({side}\n    AND {_not_backfilling(spec)})\n"
+        f"  WHEN ({_not_backfilling(spec, side)})\n"
         f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
     )
 
@@ -576,7 +596,7 @@ def written_trigger_sql(spec: TriggerSpec) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(spec.written)} BEFORE UPDATE OF "
         f"{quote_ident(spec.up.target)} ON {qualified(schema, table)} FOR EACH ROW\n"
-        f"  WHEN (OLD.{quote_ident(MARKER)} AND {spec.writer()}\n"
-        f"    AND {_not_backfilling(spec)})\n"
+        f"  WHEN (CASE WHEN OLD.{quote_ident(MARKER)}\n"
+        f"    THEN {_not_backfilling(spec, spec.writer())}\n    ELSE false END)\n"
         f"  EXECUTE FUNCTION {qualified(schema, spec.written)}()"
     )

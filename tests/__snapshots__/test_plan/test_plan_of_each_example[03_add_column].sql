@@ -22,7 +22,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (32 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -72,44 +72,81 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 6-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [6] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description on products (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."products" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_products_description"();
 
--- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version updates of rows not backfilled yet: up)
+-- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_products_description";
+
+-- (the live executor records steps 6-7 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 8-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [8] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
--- [8] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes: up)
+-- [9] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_products_description";
+
+-- (the live executor records steps 8-9 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 10-11 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [10] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_products_description"();
 
--- [9] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
+-- [11] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_products_description";
+
+-- (the live executor records steps 10-11 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [12] 03_add_column.yaml:10:7: add column products.stock as _pgroll_new_stock
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 --     safe despite adding-field-with-default: a constant default: PostgreSQL adds it without rewriting the table
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_stock" int DEFAULT (100) NOT NULL;
 
--- [10] 03_add_column.yaml:17:7: add column products.category as _pgroll_new_category
+-- [13] 03_add_column.yaml:17:7: add column products.category as _pgroll_new_category
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD COLUMN "_pgroll_new_category" varchar(255);
 
--- [11] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version updates of rows not backfilled yet: up)
+-- [14] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001_products_category (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -128,7 +165,7 @@ BEGIN
 END
 $pgroll$;
 
--- [12] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes: up)
+-- [15] 03_add_column.yaml:17:7: trigger function ~pgroll_trigger_001_products_category (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_products_category"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -141,7 +178,7 @@ BEGIN
 END
 $pgroll$;
 
--- [13] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001-set_products_category
+-- [16] 03_add_column.yaml:17:7: trigger function _pgroll_trigger_001-set_products_category
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_products_category"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -151,72 +188,109 @@ BEGIN
 END
 $pgroll$;
 
--- [14] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category on products (a new-version UPDATE that sets category)
+-- steps 17-18 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [17] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category on products (a new-version UPDATE that sets category)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPDATE OF "_pgroll_new_category" ON "public"."products" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_products_category"();
 
--- [15] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version updates of rows not backfilled yet: up)
+-- [18] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001-set_products_category";
+
+-- (the live executor records steps 17-18 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 19-20 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [19] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
--- [16] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes: up)
+-- [20] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001_products_category";
+
+-- (the live executor records steps 19-20 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 21-22 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [21] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_category"::text COLLATE "C" IS DISTINCT FROM (NEW."name" || '-category')::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_products_category"();
 
--- [17] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
+-- [22] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on products; catalog only
+ALTER TABLE "public"."products" ENABLE ALWAYS TRIGGER "~pgroll_trigger_001_products_category";
+
+-- (the live executor records steps 21-22 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [23] 03_add_column.yaml:17:7: NOT NULL of category as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
--- steps 18-24 run in one transaction: clients see all of them or none
+-- steps 24-30 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [18] 03_add_column.yaml:1:1: create version schema public_03_add_column
+-- [24] 03_add_column.yaml:1:1: create version schema public_03_add_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_03_add_column";
 
--- [19] 03_add_column.yaml:1:1: view bills of version public_03_add_column
+-- [25] 03_add_column.yaml:1:1: view bills of version public_03_add_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_03_add_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [20] 03_add_column.yaml:1:1: view customers of version public_03_add_column
+-- [26] 03_add_column.yaml:1:1: view customers of version public_03_add_column
 --     lock: ACCESS SHARE on customers; catalog only
 CREATE VIEW "public_03_add_column"."customers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."customers";
 
--- [21] 03_add_column.yaml:1:1: view products of version public_03_add_column
+-- [27] 03_add_column.yaml:1:1: view products of version public_03_add_column
 --     lock: ACCESS SHARE on products; catalog only
 CREATE VIEW "public_03_add_column"."products" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "_pgroll_new_description" AS "description", "_pgroll_new_stock" AS "stock", "_pgroll_new_category" AS "category" FROM "public"."products";
 
--- [22] 03_add_column.yaml:1:1: a column default of view products
+-- [28] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "id" SET DEFAULT nextval('products_id_seq'::regclass);
 
--- [23] 03_add_column.yaml:1:1: a column default of view products
+-- [29] 03_add_column.yaml:1:1: a column default of view products
 --     lock: none on products; catalog only
 ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 100;
 
--- [24] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
+-- [30] 03_add_column.yaml:1:1: view sellers of version public_03_add_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- (the live executor records steps 18-24 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 24-30 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [25] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
+-- [31] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -261,9 +335,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."products" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."products"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -324,7 +395,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [26] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+-- [32] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
 --     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 

@@ -20,7 +20,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (8 steps) ====
+-- ==== start (9 steps) ====
 
 -- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_price (new-version writes: down)
 --     lock: none; catalog only
@@ -33,44 +33,55 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 2-3 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_09_drop_column' THEN true WHEN 'public' THEN false WHEN 'public_08_create_fruits_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_09_drop_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_08_create_fruits_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_09_drop_column' THEN true WHEN 'public' THEN false WHEN 'public_08_create_fruits_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_09_drop_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_08_create_fruits_table'::name), 2147483647)), false) END)
     THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
     ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"();
 
--- steps 3-8 run in one transaction: clients see all of them or none
+-- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_fruits_price";
+
+-- (the live executor records steps 2-3 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 4-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [3] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
+-- [4] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
 
--- [4] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
+-- [5] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_09_drop_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [5] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
+-- [6] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_09_drop_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [6] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
+-- [7] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_09_drop_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [7] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
+-- [8] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [8] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
+-- [9] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 4-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (3 steps) ====

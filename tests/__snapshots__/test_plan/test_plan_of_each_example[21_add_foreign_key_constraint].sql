@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (28 steps) ====
+-- ==== start (32 steps) ====
 
 -- [1] 21_add_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -94,111 +94,159 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 7-8 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [7] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [8] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
+-- [8] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_posts_user_id";
+
+-- (the live executor records steps 7-8 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 9-10 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [9] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [9] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
+-- [10] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_posts_user_id";
+
+-- (the live executor records steps 9-10 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 11-12 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [11] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
     THEN NEW."user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_user_id")::text COLLATE "C"
     ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
 
--- [10] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
+-- [12] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_posts_user_id";
+
+-- (the live executor records steps 11-12 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 13-14 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [13] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
--- [11] 21_add_foreign_key_constraint.yaml:3:7: add foreign key fk_users_id (not valid)
+-- [14] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_posts_user_id";
+
+-- (the live executor records steps 13-14 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [15] 21_add_foreign_key_constraint.yaml:3:7: add foreign key fk_users_id (not valid)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "fk_users_id" FOREIGN KEY ("_pgroll_new_user_id") REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE CASCADE ON UPDATE NO ACTION NOT VALID;
 
--- steps 12-26 run in one transaction: clients see all of them or none
+-- steps 16-30 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [12] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
+-- [16] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_21_add_foreign_key_constraint";
 
--- [13] 21_add_foreign_key_constraint.yaml:1:1: view bills of version public_21_add_foreign_key_constraint
+-- [17] 21_add_foreign_key_constraint.yaml:1:1: view bills of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [14] 21_add_foreign_key_constraint.yaml:1:1: view clients of version public_21_add_foreign_key_constraint
+-- [18] 21_add_foreign_key_constraint.yaml:1:1: view clients of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [15] 21_add_foreign_key_constraint.yaml:1:1: view employees of version public_21_add_foreign_key_constraint
+-- [19] 21_add_foreign_key_constraint.yaml:1:1: view employees of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [16] 21_add_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [20] 21_add_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [17] 21_add_foreign_key_constraint.yaml:1:1: view fruits of version public_21_add_foreign_key_constraint
+-- [21] 21_add_foreign_key_constraint.yaml:1:1: view fruits of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [18] 21_add_foreign_key_constraint.yaml:1:1: view orders of version public_21_add_foreign_key_constraint
+-- [22] 21_add_foreign_key_constraint.yaml:1:1: view orders of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [19] 21_add_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [23] 21_add_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [20] 21_add_foreign_key_constraint.yaml:1:1: view posts of version public_21_add_foreign_key_constraint
+-- [24] 21_add_foreign_key_constraint.yaml:1:1: view posts of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "_pgroll_new_user_id" AS "user_id" FROM "public"."posts";
 
--- [21] 21_add_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [25] 21_add_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [22] 21_add_foreign_key_constraint.yaml:1:1: view reviews of version public_21_add_foreign_key_constraint
+-- [26] 21_add_foreign_key_constraint.yaml:1:1: view reviews of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [23] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [27] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [24] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [28] 21_add_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_21_add_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [25] 21_add_foreign_key_constraint.yaml:1:1: view sellers of version public_21_add_foreign_key_constraint
+-- [29] 21_add_foreign_key_constraint.yaml:1:1: view sellers of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [26] 21_add_foreign_key_constraint.yaml:1:1: view users of version public_21_add_foreign_key_constraint
+-- [30] 21_add_foreign_key_constraint.yaml:1:1: view users of version public_21_add_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 12-26 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-30 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [27] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
+-- [31] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -275,7 +323,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [28] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
+-- [32] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "fk_users_id";
 

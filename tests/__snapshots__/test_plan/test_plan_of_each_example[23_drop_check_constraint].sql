@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (36 steps) ====
+-- ==== start (40 steps) ====
 
 -- [1] 23_drop_check_constraint.yaml:3:7: add column _pgroll_new_title (copy of title)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -128,14 +128,11 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR _pgroll_synced
-      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
@@ -247,42 +244,90 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 14-15 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [14] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
--- [15] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
+-- [15] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_posts_title";
+
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 16-17 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [16] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [16] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
+-- [17] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_title fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_posts_title";
+
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 18-19 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [18] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
 
--- [17] 23_drop_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
+-- [19] 23_drop_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_posts_title";
+
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 20-21 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [20] 23_drop_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_23_drop_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_22_add_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_title"::text COLLATE "C" IS DISTINCT FROM (NEW."title")::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [18] 23_drop_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [21] 23_drop_check_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_title fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_posts_title";
+
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [22] 23_drop_check_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -347,9 +392,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -451,81 +493,81 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 23_drop_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+-- [23] 23_drop_check_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 
--- [20] 23_drop_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
+-- [24] 23_drop_check_constraint.yaml:3:7: NOT NULL of title as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "_pgroll_check_not_null_title" CHECK ("_pgroll_new_title" IS NOT NULL) NOT VALID;
 
--- steps 21-35 run in one transaction: clients see all of them or none
+-- steps 25-39 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [21] 23_drop_check_constraint.yaml:1:1: create version schema public_23_drop_check_constraint
+-- [25] 23_drop_check_constraint.yaml:1:1: create version schema public_23_drop_check_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_23_drop_check_constraint";
 
--- [22] 23_drop_check_constraint.yaml:1:1: view bills of version public_23_drop_check_constraint
+-- [26] 23_drop_check_constraint.yaml:1:1: view bills of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [23] 23_drop_check_constraint.yaml:1:1: view clients of version public_23_drop_check_constraint
+-- [27] 23_drop_check_constraint.yaml:1:1: view clients of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [24] 23_drop_check_constraint.yaml:1:1: view employees of version public_23_drop_check_constraint
+-- [28] 23_drop_check_constraint.yaml:1:1: view employees of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [25] 23_drop_check_constraint.yaml:1:1: a column default of view employees
+-- [29] 23_drop_check_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [26] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
+-- [30] 23_drop_check_constraint.yaml:1:1: view fruits of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [27] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
+-- [31] 23_drop_check_constraint.yaml:1:1: view orders of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [28] 23_drop_check_constraint.yaml:1:1: a column default of view orders
+-- [32] 23_drop_check_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [29] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
+-- [33] 23_drop_check_constraint.yaml:1:1: view posts of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "_pgroll_new_title" AS "title" FROM "public"."posts";
 
--- [30] 23_drop_check_constraint.yaml:1:1: a column default of view posts
+-- [34] 23_drop_check_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [31] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
+-- [35] 23_drop_check_constraint.yaml:1:1: view reviews of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [32] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+-- [36] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [33] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
+-- [37] 23_drop_check_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_23_drop_check_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [34] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
+-- [38] 23_drop_check_constraint.yaml:1:1: view sellers of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [35] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
+-- [39] 23_drop_check_constraint.yaml:1:1: view users of version public_23_drop_check_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_23_drop_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 21-35 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 25-39 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [36] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
+-- [40] 23_drop_check_constraint.yaml:3:7: validate _pgroll_check_not_null_title
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 

@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (34 steps) ====
+-- ==== start (38 steps) ====
 
 -- [1] 24_drop_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -128,14 +128,11 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR _pgroll_synced
-      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
@@ -251,42 +248,90 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 14-15 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [14] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
--- [15] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
+-- [15] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_posts_user_id";
+
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 16-17 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [16] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
--- [16] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
+-- [17] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_posts_user_id";
+
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 18-19 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [18] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
 
--- [17] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
+-- [19] 24_drop_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_posts_user_id";
+
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 20-21 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [20] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_24_drop_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_23_drop_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_24_drop_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_23_drop_check_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."user_id")::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
--- [18] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [21] 24_drop_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_posts_user_id";
+
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [22] 24_drop_foreign_key_constraint.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -351,9 +396,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -455,74 +497,74 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+-- [23] 24_drop_foreign_key_constraint.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
 
--- steps 20-34 run in one transaction: clients see all of them or none
+-- steps 24-38 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
+-- [24] 24_drop_foreign_key_constraint.yaml:1:1: create version schema public_24_drop_foreign_key_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_24_drop_foreign_key_constraint";
 
--- [21] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
+-- [25] 24_drop_foreign_key_constraint.yaml:1:1: view bills of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
+-- [26] 24_drop_foreign_key_constraint.yaml:1:1: view clients of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
+-- [27] 24_drop_foreign_key_constraint.yaml:1:1: view employees of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
+-- [28] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
+-- [29] 24_drop_foreign_key_constraint.yaml:1:1: view fruits of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [26] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
+-- [30] 24_drop_foreign_key_constraint.yaml:1:1: view orders of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [27] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
+-- [31] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [28] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
+-- [32] 24_drop_foreign_key_constraint.yaml:1:1: view posts of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [29] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
+-- [33] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [30] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
+-- [34] 24_drop_foreign_key_constraint.yaml:1:1: view reviews of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [31] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [35] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [32] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
+-- [36] 24_drop_foreign_key_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_24_drop_foreign_key_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [33] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
+-- [37] 24_drop_foreign_key_constraint.yaml:1:1: view sellers of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [34] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
+-- [38] 24_drop_foreign_key_constraint.yaml:1:1: view users of version public_24_drop_foreign_key_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 20-34 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 24-38 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (7 steps) ====

@@ -20,7 +20,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (38 steps) ====
+-- ==== start (42 steps) ====
 
 -- [1] 27_drop_unique_constraint.yaml:3:7: add column _pgroll_new_review (copy of review)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -127,14 +127,11 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR _pgroll_synced
-      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
@@ -246,42 +243,90 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 14-15 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [14] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [15] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [15] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_reviews_review";
+
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 16-17 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [16] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [16] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [17] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_reviews_review";
+
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 18-19 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [18] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [17] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [19] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_reviews_review";
+
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 20-21 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [20] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_review"::text COLLATE "C" IS DISTINCT FROM (NEW."review")::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [18] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [21] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_reviews_review";
+
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [22] 27_drop_unique_constraint.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -346,9 +391,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -450,89 +492,89 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [19] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
+-- [23] 27_drop_unique_constraint.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
 
--- [20] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [24] 27_drop_unique_constraint.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- steps 21-37 run in one transaction: clients see all of them or none
+-- steps 25-41 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [21] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
+-- [25] 27_drop_unique_constraint.yaml:1:1: create version schema public_27_drop_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_27_drop_unique_constraint";
 
--- [22] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
+-- [26] 27_drop_unique_constraint.yaml:1:1: view bills of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [23] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
+-- [27] 27_drop_unique_constraint.yaml:1:1: view clients of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [24] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
+-- [28] 27_drop_unique_constraint.yaml:1:1: view employees of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [25] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
+-- [29] 27_drop_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [26] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
+-- [30] 27_drop_unique_constraint.yaml:1:1: view fruits of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [27] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
+-- [31] 27_drop_unique_constraint.yaml:1:1: view orders of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [28] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
+-- [32] 27_drop_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [29] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
+-- [33] 27_drop_unique_constraint.yaml:1:1: view people of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age" FROM "public"."people";
 
--- [30] 27_drop_unique_constraint.yaml:1:1: a column default of view people
+-- [34] 27_drop_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [31] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
+-- [35] 27_drop_unique_constraint.yaml:1:1: view posts of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [32] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
+-- [36] 27_drop_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [33] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
+-- [37] 27_drop_unique_constraint.yaml:1:1: view reviews of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review", "rating" AS "rating" FROM "public"."reviews";
 
--- [34] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [38] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [35] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
+-- [39] 27_drop_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_27_drop_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [36] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
+-- [40] 27_drop_unique_constraint.yaml:1:1: view sellers of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [37] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
+-- [41] 27_drop_unique_constraint.yaml:1:1: view users of version public_27_drop_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_27_drop_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 21-37 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 25-41 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [38] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
+-- [42] 27_drop_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 

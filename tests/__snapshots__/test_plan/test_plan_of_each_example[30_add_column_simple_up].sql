@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (42 steps) ====
+-- ==== start (45 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -132,14 +132,11 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."people" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."people"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR _pgroll_synced
-      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_people"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
@@ -239,34 +236,71 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 14-15 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [14] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
--- [15] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
+-- [15] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_people_description";
+
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 16-17 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [16] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
--- [16] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
+-- [17] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_people_description";
+
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 18-19 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [18] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM ('temporary-description')::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
--- [17] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+-- [19] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on people; catalog only
+ALTER TABLE "public"."people" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_people_description";
+
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [20] 30_add_column_simple_up.yaml:3:7: backfill people, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on people; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -331,9 +365,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."people" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."people"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -435,109 +466,109 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [18] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
+-- [21] 30_add_column_simple_up.yaml:1:1: backfill watch on people: off on people, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
 
--- [19] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
+-- [22] 30_add_column_simple_up.yaml:3:7: NOT NULL of description as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- steps 20-41 run in one transaction: clients see all of them or none
+-- steps 23-44 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
+-- [23] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_30_add_column_simple_up";
 
--- [21] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
+-- [24] 30_add_column_simple_up.yaml:1:1: view bills of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [22] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
+-- [25] 30_add_column_simple_up.yaml:1:1: view clients of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [23] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
+-- [26] 30_add_column_simple_up.yaml:1:1: view employees of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [24] 30_add_column_simple_up.yaml:1:1: a column default of view employees
+-- [27] 30_add_column_simple_up.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [25] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
+-- [28] 30_add_column_simple_up.yaml:1:1: view fruits of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [26] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
+-- [29] 30_add_column_simple_up.yaml:1:1: view items of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [27] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [30] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [28] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [31] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [29] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [32] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [30] 30_add_column_simple_up.yaml:1:1: a column default of view items
+-- [33] 30_add_column_simple_up.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [31] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
+-- [34] 30_add_column_simple_up.yaml:1:1: view orders of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [32] 30_add_column_simple_up.yaml:1:1: a column default of view orders
+-- [35] 30_add_column_simple_up.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [33] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
+-- [36] 30_add_column_simple_up.yaml:1:1: view people of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "_pgroll_new_description" AS "description" FROM "public"."people";
 
--- [34] 30_add_column_simple_up.yaml:1:1: a column default of view people
+-- [37] 30_add_column_simple_up.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [35] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
+-- [38] 30_add_column_simple_up.yaml:1:1: view posts of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [36] 30_add_column_simple_up.yaml:1:1: a column default of view posts
+-- [39] 30_add_column_simple_up.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [37] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
+-- [40] 30_add_column_simple_up.yaml:1:1: view reviews of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [38] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [41] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [39] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
+-- [42] 30_add_column_simple_up.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_30_add_column_simple_up"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [40] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
+-- [43] 30_add_column_simple_up.yaml:1:1: view sellers of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [41] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
+-- [44] 30_add_column_simple_up.yaml:1:1: view users of version public_30_add_column_simple_up
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 20-41 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 23-44 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [42] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [45] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 

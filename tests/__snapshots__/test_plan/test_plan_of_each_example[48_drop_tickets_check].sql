@@ -22,7 +22,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (64 steps) ====
+-- ==== start (72 steps) ====
 
 -- [1] 48_drop_tickets_check.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -133,14 +133,11 @@ BEGIN
     (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
-  IF NOT _pgroll_fast OR _pgroll_synced
-      OR NOT _pgroll_replica AND _pgroll_fires ~* '[OA]' THEN
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
     PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);  -- the second pass reads
     RETURN;
   END IF;
@@ -247,44 +244,92 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 15-16 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [15] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [16] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+-- [16] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name";
+
+-- (the live executor records steps 15-16 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 17-18 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [17] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [17] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+-- [18] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_tickets_sellers_name";
+
+-- (the live executor records steps 17-18 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 19-20 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [19] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
     ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
 
--- [18] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+-- [20] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_tickets_sellers_name";
+
+-- (the live executor records steps 19-20 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 21-22 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [21] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [19] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+-- [22] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_tickets_sellers_name";
+
+-- (the live executor records steps 21-22 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [23] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -302,7 +347,7 @@ BEGIN
 END
 $pgroll$;
 
--- [20] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+-- [24] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -313,7 +358,7 @@ BEGIN
 END
 $pgroll$;
 
--- [21] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+-- [25] 48_drop_tickets_check.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -325,7 +370,7 @@ BEGIN
 END
 $pgroll$;
 
--- [22] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [26] 48_drop_tickets_check.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -335,44 +380,92 @@ BEGIN
 END
 $pgroll$;
 
--- [23] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- steps 27-28 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [27] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [24] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+-- [28] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip";
+
+-- (the live executor records steps 27-28 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 29-30 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [29] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [25] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+-- [30] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001_tickets_sellers_zip";
+
+-- (the live executor records steps 29-30 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 31-32 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [31] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
     ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
 
--- [26] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+-- [32] 48_drop_tickets_check.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip";
+
+-- (the live executor records steps 31-32 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 33-34 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [33] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_48_drop_tickets_check' THEN true WHEN 'public' THEN false WHEN 'public_47_add_table_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_47_add_table_foreign_key_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [27] 48_drop_tickets_check.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+-- [34] 48_drop_tickets_check.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "~pgroll_trigger_001_tickets_sellers_zip";
+
+-- (the live executor records steps 33-34 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [35] 48_drop_tickets_check.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
 --     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -437,9 +530,6 @@ BEGIN
     (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -541,158 +631,158 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [28] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+-- [36] 48_drop_tickets_check.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
 
--- [29] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [37] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [30] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [38] 48_drop_tickets_check.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [31] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
+-- [39] 48_drop_tickets_check.yaml:3:7: copy foreign key fk_sellers (not valid)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_dup_fk_sellers" FOREIGN KEY ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip") REFERENCES "public"."sellers" ("name", "zip") MATCH SIMPLE ON DELETE NO ACTION ON UPDATE NO ACTION NOT VALID;
 
--- [32] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
+-- [40] 48_drop_tickets_check.yaml:3:7: build unique index _pgroll_dup_unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- steps 33-61 run in one transaction: clients see all of them or none
+-- steps 41-69 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [33] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
+-- [41] 48_drop_tickets_check.yaml:1:1: create version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_48_drop_tickets_check";
 
--- [34] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
+-- [42] 48_drop_tickets_check.yaml:1:1: view bills of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [35] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
+-- [43] 48_drop_tickets_check.yaml:1:1: view clients of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [36] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
+-- [44] 48_drop_tickets_check.yaml:1:1: view employees of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [37] 48_drop_tickets_check.yaml:1:1: a column default of view employees
+-- [45] 48_drop_tickets_check.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [38] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
+-- [46] 48_drop_tickets_check.yaml:1:1: view events of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [39] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [47] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [40] 48_drop_tickets_check.yaml:1:1: a column default of view events
+-- [48] 48_drop_tickets_check.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [41] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
+-- [49] 48_drop_tickets_check.yaml:1:1: view fruits of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [42] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
+-- [50] 48_drop_tickets_check.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [43] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
+-- [51] 48_drop_tickets_check.yaml:1:1: view items of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [44] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [52] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [45] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [53] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [46] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [54] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [47] 48_drop_tickets_check.yaml:1:1: a column default of view items
+-- [55] 48_drop_tickets_check.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [48] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
+-- [56] 48_drop_tickets_check.yaml:1:1: view orders of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [49] 48_drop_tickets_check.yaml:1:1: a column default of view orders
+-- [57] 48_drop_tickets_check.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [50] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
+-- [58] 48_drop_tickets_check.yaml:1:1: view people of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [51] 48_drop_tickets_check.yaml:1:1: a column default of view people
+-- [59] 48_drop_tickets_check.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [52] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
+-- [60] 48_drop_tickets_check.yaml:1:1: view posts of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [53] 48_drop_tickets_check.yaml:1:1: a column default of view posts
+-- [61] 48_drop_tickets_check.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [54] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
+-- [62] 48_drop_tickets_check.yaml:1:1: view reviews of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [55] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [63] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [56] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
+-- [64] 48_drop_tickets_check.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [57] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
+-- [65] 48_drop_tickets_check.yaml:1:1: view sellers of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [58] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
+-- [66] 48_drop_tickets_check.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [59] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
+-- [67] 48_drop_tickets_check.yaml:1:1: view tickets of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [60] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
+-- [68] 48_drop_tickets_check.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_48_drop_tickets_check"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [61] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
+-- [69] 48_drop_tickets_check.yaml:1:1: view users of version public_48_drop_tickets_check
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_48_drop_tickets_check"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 33-61 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 41-69 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [62] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [70] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [63] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [71] 48_drop_tickets_check.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- [64] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
+-- [72] 48_drop_tickets_check.yaml:3:7: validate _pgroll_dup_fk_sellers
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sellers";
 

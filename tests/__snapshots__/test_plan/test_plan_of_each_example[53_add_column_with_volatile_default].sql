@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (48 steps) ====
+-- ==== start (51 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -75,189 +75,226 @@ BEGIN
 END
 $pgroll$;
 
+-- steps 6-7 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
-  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
--- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_library_value";
+
+-- (the live executor records steps 6-7 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 8-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END) ELSE false END
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
+    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
+    ELSE false END
+    ELSE false END)
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
--- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
+-- [9] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_library_value";
+
+-- (the live executor records steps 8-9 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- steps 10-11 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [10] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
-    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0))
+  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0
+    THEN NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
+    ELSE false END)
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_library_value"();
 
--- [9] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
+-- [11] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_library_value";
+
+-- (the live executor records steps 10-11 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [12] 53_add_column_with_volatile_default.yaml:3:7: NOT NULL of value as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- steps 10-46 run in one transaction: clients see all of them or none
+-- steps 13-49 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [10] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
+-- [13] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_53_add_column_with_volatile_default";
 
--- [11] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
+-- [14] 53_add_column_with_volatile_default.yaml:1:1: view bills of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [12] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
+-- [15] 53_add_column_with_volatile_default.yaml:1:1: view clients of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [13] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
+-- [16] 53_add_column_with_volatile_default.yaml:1:1: view employees of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [14] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
+-- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [15] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
+-- [18] 53_add_column_with_volatile_default.yaml:1:1: view events of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [16] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [17] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
+-- [20] 53_add_column_with_volatile_default.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [18] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
+-- [21] 53_add_column_with_volatile_default.yaml:1:1: view fruits of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [19] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
+-- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [20] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
+-- [23] 53_add_column_with_volatile_default.yaml:1:1: view items of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [21] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [22] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [25] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [23] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [26] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [24] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
+-- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [25] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
+-- [28] 53_add_column_with_volatile_default.yaml:1:1: view library of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "_pgroll_new_value" AS "value" FROM "public"."library";
 
--- [26] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [27] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
+-- [30] 53_add_column_with_volatile_default.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [28] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
+-- [31] 53_add_column_with_volatile_default.yaml:1:1: view orders of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [29] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
+-- [32] 53_add_column_with_volatile_default.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [30] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
+-- [33] 53_add_column_with_volatile_default.yaml:1:1: view people of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [31] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
+-- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [32] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
+-- [35] 53_add_column_with_volatile_default.yaml:1:1: view phonebook of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [33] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [34] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
+-- [37] 53_add_column_with_volatile_default.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [35] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
+-- [38] 53_add_column_with_volatile_default.yaml:1:1: view posts of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [36] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
+-- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [37] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
+-- [40] 53_add_column_with_volatile_default.yaml:1:1: view reviews of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [38] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [39] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
+-- [42] 53_add_column_with_volatile_default.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [40] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
+-- [43] 53_add_column_with_volatile_default.yaml:1:1: view sellers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [41] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
+-- [44] 53_add_column_with_volatile_default.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [42] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
+-- [45] 53_add_column_with_volatile_default.yaml:1:1: view telephone_providers of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [43] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
+-- [46] 53_add_column_with_volatile_default.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [44] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
+-- [47] 53_add_column_with_volatile_default.yaml:1:1: view tickets of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [45] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
+-- [48] 53_add_column_with_volatile_default.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [46] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
+-- [49] 53_add_column_with_volatile_default.yaml:1:1: view users of version public_53_add_column_with_volatile_default
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 10-46 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 13-49 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [47] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
+-- [50] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -302,9 +339,6 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."library" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."library"'::pg_catalog.regclass;
-  IF _pgroll_replica AND _pgroll_fires ~* '[AR]' THEN
-    _pgroll_replica := false;
-  END IF;
   IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
     _pgroll_fast := false;
   END IF;
@@ -365,7 +399,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [48] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [51] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
