@@ -44,7 +44,7 @@ from pgroll_dsl.backends.runner import CommandError, Runner
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.replay import apply_migration, version_schema_name
 from pgroll_dsl.plan.backfill import share_bound
-from pgroll_dsl.plan.model import Phase
+from pgroll_dsl.plan.model import Phase, Step, StepKind
 from pgroll_dsl.plan.planner import PlanOptions, plan_migration
 from pgroll_dsl.render.saved_plan import read_saved
 from pgroll_dsl.sql.ddl import current_setting
@@ -368,14 +368,33 @@ def _before_b594ef9(sql: str) -> str:
     return _SHARE_BOUND.sub(lambda m: current_setting(m.group(1)), sql)
 
 
+def _as_saved(steps: tuple[Step, ...]) -> list[Step]:
+    """This version's steps as the fixture's version planned them, as far as that goes.
+
+    Since 5ecf433 each sync trigger is enabled ALWAYS in a step of its own (the fixture has
+    none), and the sync triggers' WHEN and the backfill blocks read otherwise (fd4951e,
+    5ecf433): those two kinds of step are compared without their SQL.
+    """
+    kept = [s for s in steps if not (s.summary.startswith("trigger ")
+                                     and s.summary.endswith(" fires in every replication role"))]
+    return [replace(s, referenced=(), sql=_before_b594ef9(s.sql)) for s in kept]
+
+
+def _same_step(saved: Step, fresh: Step) -> bool:
+    if fresh.kind is StepKind.BACKFILL or fresh.sql.startswith("CREATE OR REPLACE TRIGGER "):
+        return replace(saved, sql="") == replace(fresh, sql="")
+    return saved == fresh
+
+
 @pytest.mark.parametrize("plan_format", ["json", "sql"])
 def test_a_plan_saved_before_reads_as_the_plan_made_now(plan_format: str) -> None:
     """The fixture was written by 0c113d0^ (make.py): no "tables", its steps of two and three
     tables ("ev_a, refd", complete's lock "ev, plain, refd") only as text. Its digest and, for
     SQL, its text still check, and its steps are those this version plans (same options), but
     for ``referenced`` (the foreign keys' targets among a step's tables), which it does not
-    carry: the probe then asks to own them, as 0c113d0^ did; and for how the backfill blocks
-    read a worker's share bounds (an empty one is none since b594ef9)."""
+    carry: the probe then asks to own them, as 0c113d0^ did; for how the backfill blocks
+    read a worker's share bounds (an empty one is none since b594ef9); and for what
+    ``_as_saved`` says."""
     text = (SAVED / f"02_change.{plan_format}").read_text()
     if plan_format == "json":
         assert all("tables" not in step for phase in Phase for step in json.loads(text)[phase])
@@ -386,9 +405,11 @@ def test_a_plan_saved_before_reads_as_the_plan_made_now(plan_format: str) -> Non
     options = PlanOptions(previous_version_schema=f"public_{version_schema_name(setup)}")
     fresh = plan_migration(migration(make.CHANGE, "02_change"), catalog, options)
     for phase in Phase:
-        assert saved.plan.phase(phase) == tuple(
-            replace(s, referenced=(), sql=_before_b594ef9(s.sql)) for s in fresh.phase(phase)
-        ), phase
+        made = _as_saved(fresh.phase(phase))
+        assert len(saved.plan.phase(phase)) == len(made), phase
+        assert all(_same_step(a, b) for a, b in zip(saved.plan.phase(phase), made, strict=True)), (
+            phase, [(a, b) for a, b in zip(saved.plan.phase(phase), made, strict=True)
+                    if not _same_step(a, b)])
     assert any(s.referenced for s in fresh.start) and not any(s.referenced
                                                              for s in saved.plan.start)
     lock = [s for s in saved.plan.complete if s.summary.startswith("lock ")]
