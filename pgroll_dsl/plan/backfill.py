@@ -524,11 +524,12 @@ class _Body:
         facts: list[tuple[str, str]] = []
         if self.fast:
             # The table's own UPDATE triggers, of any kind: how each is enabled ('O', 'A',
-            # 'R', 'D'), in lower case for a BEFORE row trigger. One of those fires on the
-            # batch, after the copies were computed, without the replica role: one that
-            # changes a column an `up` reads (trims, defaults) would leave a copy out of step,
-            # so the triggers then compute the copies. Any of them may write the table on the
-            # batch (the first pass, below).
+            # 'R', 'D'), in lower case for a BEFORE row trigger. One of those that fires on
+            # the batch (at origin without the replica role; enabled ALWAYS, or REPLICA with
+            # it) fires after the copies were computed: one that changes a column an `up`
+            # reads (trims, defaults) would leave a copy out of step, so the triggers then
+            # compute the copies. Any of them may write the table on the batch (the first
+            # pass, below).
             facts.append(("_pgroll_fires", "(SELECT pg_catalog.string_agg(DISTINCT CASE WHEN "
                           "tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE "
                           "tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = "
@@ -555,7 +556,9 @@ class _Body:
             f"    FROM pg_catalog.pg_class c WHERE c.oid = {table};",
         ]
         if self.fast:
-            lines += ["  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN",
+            # (A BEFORE row trigger fires where it is enabled for the batch's role.)
+            lines += ["  IF _pgroll_fires",
+                      "      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN",
                       "    _pgroll_fast := false;",
                       "  END IF;"]
         if self.mode == FIRST:

@@ -335,7 +335,8 @@ BEGIN
     (SELECT max(_pgroll_row."id") FROM "public"."products" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."products"'::pg_catalog.regclass;
-  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
     _pgroll_fast := false;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);

@@ -133,7 +133,8 @@ BEGIN
     (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
-  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
     _pgroll_fast := false;
   END IF;
   IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
@@ -530,7 +531,8 @@ BEGIN
     (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
     INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
-  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
     _pgroll_fast := false;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);

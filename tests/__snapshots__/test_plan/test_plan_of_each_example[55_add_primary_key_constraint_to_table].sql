@@ -134,7 +134,8 @@ BEGIN
     CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
     INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
-  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
     _pgroll_fast := false;
   END IF;
   IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
@@ -369,7 +370,8 @@ BEGIN
     CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
     INTO _pgroll_fires, _pgroll_size
     FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
-  IF NOT _pgroll_replica AND _pgroll_fires ~ '[oar]' THEN
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
     _pgroll_fast := false;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
