@@ -163,16 +163,17 @@ def test_a_write_that_bypasses_triggers(admin_dsn: str, pg_conn: Connection, kin
     assert _wrong(pg_conn) == []
 
 
-def test_replica_write_after_start_is_not_synced_either(admin_dsn: str,
-                                                        pg_conn: Connection) -> None:
-    """Context for the replica case: after start the sync triggers (ENABLE, origin) skip such
-    a write too, so a replica-mode writer is unsupported once the triggers exist."""
+def test_replica_write_after_start_is_synced(admin_dsn: str, pg_conn: Connection) -> None:
+    """Context for the replica case: after start the sync triggers fire for such a write
+    too (they are enabled ALWAYS; until 5ecf433 they skipped it, and this test said so:
+    tests/test_replica_role_writers.py)."""
     _prepare(admin_dsn, pg_conn)
     _start(admin_dsn, None, [])
     with pg_conn.transaction():
         pg_conn.execute("SET LOCAL session_replication_role = replica")
         pg_conn.execute("UPDATE public.t SET v = v + 1 WHERE id = 1")
-    assert _wrong(pg_conn) == [(1, 2, 2, 1002)]
+    assert pg_conn.execute("SELECT v FROM t WHERE id = 1").fetchone() == (2,)
+    assert _wrong(pg_conn) == []
 
 
 # --- transactions ---------------------------------------------------------------------------
