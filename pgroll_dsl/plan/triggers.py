@@ -493,21 +493,20 @@ def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
     return changes
 
 
-def _not_backfilling(spec: TriggerSpec, condition: str) -> str:
-    """``condition``, on every row but those of the backfill's own statement.
+def _not_backfilling(spec: TriggerSpec) -> str:
+    """Not a row of the backfill's own statement, which writes the copies and the marker itself.
 
-    The backfill writes the copies and the marker itself (with the setting naming the table,
-    see plan/backfill.py). A statement one trigger deeper is a client's write (the table's own
-    trigger, an audit or summary one, writing the table on the backfill's batch, inside its
-    transaction): the sync triggers fire for it. The backfill's statement runs in a ``DO``
-    block, at depth 0, and ``WHEN`` is evaluated before the trigger's function is called.
-    Tested first, in a ``CASE``: the sync triggers fire in every replication role (see
-    ``enabled_always``), so a superuser's batch, with the replica role, meets their ``WHEN``
-    on every row; a setting's read costs it less than the writer's test.
+    The backfill sets the setting to the table's name in its transactions (plan/backfill.py).
+    A statement one trigger deeper is a client's write (the table's own trigger, an audit or
+    summary one, writing the table on the backfill's batch, inside its transaction): the
+    sync triggers fire for it. The backfill's statement runs in a ``DO`` block, at depth 0,
+    and ``WHEN`` is evaluated before the trigger's function is called. Tested last: a
+    client's write reads the setting only where the trigger has something to do, and the
+    depth only within the backfill's transactions.
     """
-    return (f"CASE WHEN pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) "
-            f"IS DISTINCT FROM {quote_literal(qualified(spec.schema, spec.table))}\n"
-            f"      OR pg_catalog.pg_trigger_depth() > 0\n    THEN {condition}\n    ELSE false END")
+    return (f"(pg_catalog.current_setting({quote_literal(BACKFILL_SETTING)}, true) IS DISTINCT "
+            f"FROM {quote_literal(qualified(spec.schema, spec.table))}\n"
+            "      OR pg_catalog.pg_trigger_depth() > 0)")
 
 
 def enabled_always(schema: str, table: str, name: str | None = None) -> str:
@@ -547,8 +546,8 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
         return (
             f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE {events} ON {table} "
             f"FOR EACH ROW\n"
-            f"  WHEN (CASE WHEN {row}.{marker}\n    THEN {_not_backfilling(spec, writer)}\n"
-            "    ELSE false END)\n"
+            f"  WHEN (CASE WHEN {row}.{marker} THEN {writer} ELSE false END\n"
+            f"    AND {_not_backfilling(spec)})\n"
             f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
         )
     new_version = kind is Kind.DOWN
@@ -562,7 +561,7 @@ def trigger_sql(spec: TriggerSpec, kind: Kind) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(name)} BEFORE INSERT OR UPDATE ON "
         f"{table} FOR EACH ROW\n"
-        f"  WHEN ({_not_backfilling(spec, side)})\n"
+        f"  WHEN ({side}\n    AND {_not_backfilling(spec)})\n"
         f"  EXECUTE FUNCTION {qualified(spec.schema, name)}()"
     )
 
@@ -596,7 +595,7 @@ def written_trigger_sql(spec: TriggerSpec) -> str:
     return (
         f"CREATE OR REPLACE TRIGGER {quote_ident(spec.written)} BEFORE UPDATE OF "
         f"{quote_ident(spec.up.target)} ON {qualified(schema, table)} FOR EACH ROW\n"
-        f"  WHEN (CASE WHEN OLD.{quote_ident(MARKER)}\n"
-        f"    THEN {_not_backfilling(spec, spec.writer())}\n    ELSE false END)\n"
+        f"  WHEN (OLD.{quote_ident(MARKER)} AND {spec.writer()}\n"
+        f"    AND {_not_backfilling(spec)})\n"
         f"  EXECUTE FUNCTION {qualified(schema, spec.written)}()"
     )

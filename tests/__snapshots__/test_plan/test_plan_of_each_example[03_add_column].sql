@@ -78,12 +78,9 @@ BEGIN;
 -- [6] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description on products (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_products_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_products_description"();
 
 -- [7] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000-set_products_description fires in every replication role
@@ -99,12 +96,9 @@ BEGIN;
 -- [8] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_products_description" BEFORE UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_products_description"();
 
 -- [9] 03_add_column.yaml:3:7: trigger _pgroll_trigger_000_products_description fires in every replication role
@@ -120,13 +114,12 @@ BEGIN;
 -- [10] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_products_description" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM (UPPER(NEW."name"))::text COLLATE "C" END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_products_description"();
 
 -- [11] 03_add_column.yaml:3:7: trigger ~pgroll_trigger_000_products_description fires in every replication role
@@ -194,12 +187,9 @@ BEGIN;
 -- [17] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category on products (a new-version UPDATE that sets category)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_products_category" BEFORE UPDATE OF "_pgroll_new_category" ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_products_category"();
 
 -- [18] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001-set_products_category fires in every replication role
@@ -215,12 +205,9 @@ BEGIN;
 -- [19] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category on products (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_products_category"();
 
 -- [20] 03_add_column.yaml:17:7: trigger _pgroll_trigger_001_products_category fires in every replication role
@@ -236,13 +223,12 @@ BEGIN;
 -- [21] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category on products (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on products; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_products_category" BEFORE INSERT OR UPDATE ON "public"."products" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_03_add_column' THEN true WHEN 'public' THEN false WHEN 'public_02_create_another_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_03_add_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_02_create_another_table'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_category"::text COLLATE "C" IS DISTINCT FROM (NEW."name" || '-category')::text COLLATE "C" END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."products"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_products_category"();
 
 -- [22] 03_add_column.yaml:17:7: trigger ~pgroll_trigger_001_products_category fires in every replication role

@@ -39,12 +39,11 @@ BEGIN;
 -- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_09_drop_column' THEN true WHEN 'public' THEN false WHEN 'public_08_create_fruits_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_09_drop_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_08_create_fruits_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_09_drop_column' THEN true WHEN 'public' THEN false WHEN 'public_08_create_fruits_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_09_drop_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_08_create_fruits_table'::name), 2147483647)), false) END)
     THEN NEW."price"::text COLLATE "C" IS DISTINCT FROM ((0)::numeric(10,2))::text COLLATE "C"
     ELSE false END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"();
 
 -- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price fires in every replication role

@@ -100,12 +100,9 @@ BEGIN;
 -- [7] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id on posts (a new-version UPDATE that sets user_id)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_user_id" BEFORE UPDATE OF "_pgroll_new_user_id" ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_user_id"();
 
 -- [8] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_posts_user_id fires in every replication role
@@ -121,12 +118,9 @@ BEGIN;
 -- [9] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_user_id"();
 
 -- [10] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_000_posts_user_id fires in every replication role
@@ -142,12 +136,11 @@ BEGIN;
 -- [11] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
     THEN NEW."user_id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_user_id")::text COLLATE "C"
     ELSE false END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"();
 
 -- [12] 21_add_foreign_key_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_user_id fires in every replication role
@@ -163,10 +156,9 @@ BEGIN;
 -- [13] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_user_id" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
-    ELSE false END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_21_add_foreign_key_constraint' THEN true WHEN 'public' THEN false WHEN 'public_20_create_posts_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_20_create_posts_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_user_id"();
 
 -- [14] 21_add_foreign_key_constraint.yaml:3:7: trigger ~pgroll_trigger_000_posts_user_id fires in every replication role

@@ -250,12 +250,9 @@ BEGIN;
 -- [14] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
 -- [15] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review fires in every replication role
@@ -271,12 +268,9 @@ BEGIN;
 -- [16] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
 -- [17] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_reviews_review fires in every replication role
@@ -292,10 +286,9 @@ BEGIN;
 -- [18] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
-    ELSE false END)
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
 -- [19] 27_drop_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review fires in every replication role
@@ -311,13 +304,12 @@ BEGIN;
 -- [20] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_27_drop_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_26_add_column_with_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_27_drop_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_26_add_column_with_check_constraint'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_review"::text COLLATE "C" IS DISTINCT FROM (NEW."review")::text COLLATE "C" END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
 -- [21] 27_drop_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review fires in every replication role

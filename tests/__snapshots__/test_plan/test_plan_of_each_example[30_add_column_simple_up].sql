@@ -243,12 +243,9 @@ BEGIN;
 -- [14] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description on people (a new-version UPDATE that sets description)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_people_description" BEFORE UPDATE OF "_pgroll_new_description" ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_people_description"();
 
 -- [15] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000-set_people_description fires in every replication role
@@ -264,12 +261,9 @@ BEGIN;
 -- [16] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description on people (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_people_description"();
 
 -- [17] 30_add_column_simple_up.yaml:3:7: trigger _pgroll_trigger_000_people_description fires in every replication role
@@ -285,13 +279,12 @@ BEGIN;
 -- [18] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description on people (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on people; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_people_description" BEFORE INSERT OR UPDATE ON "public"."people" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_30_add_column_simple_up' THEN true WHEN 'public' THEN false WHEN 'public_29_set_replica_identity' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_29_set_replica_identity'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_description"::text COLLATE "C" IS DISTINCT FROM ('temporary-description')::text COLLATE "C" END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."people"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_people_description"();
 
 -- [19] 30_add_column_simple_up.yaml:3:7: trigger ~pgroll_trigger_000_people_description fires in every replication role

@@ -259,12 +259,9 @@ BEGIN;
 -- [16] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name on events (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_events_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_events_name"();
 
 -- [17] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000-set_events_name fires in every replication role
@@ -280,12 +277,9 @@ BEGIN;
 -- [18] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name on events (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_events_name"();
 
 -- [19] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_000_events_name fires in every replication role
@@ -301,12 +295,11 @@ BEGIN;
 -- [20] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
     ELSE false END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();
 
 -- [21] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name fires in every replication role
@@ -322,10 +315,9 @@ BEGIN;
 -- [22] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name on events (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    ELSE false END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_events_name"();
 
 -- [23] 35_alter_column_multiple.yaml:3:7: trigger ~pgroll_trigger_000_events_name fires in every replication role

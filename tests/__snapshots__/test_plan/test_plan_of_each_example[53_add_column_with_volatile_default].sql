@@ -81,12 +81,9 @@ BEGIN;
 -- [6] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value on library (a new-version UPDATE that sets value)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_library_value" BEFORE UPDATE OF "_pgroll_new_value" ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_library_value"();
 
 -- [7] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000-set_library_value fires in every replication role
@@ -102,12 +99,9 @@ BEGIN;
 -- [8] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value on library (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_library_value"();
 
 -- [9] 53_add_column_with_volatile_default.yaml:3:7: trigger _pgroll_trigger_000_library_value fires in every replication role
@@ -123,10 +117,9 @@ BEGIN;
 -- [10] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value on library (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on library; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_library_value" BEFORE INSERT OR UPDATE ON "public"."library" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
-    ELSE false END)
+  WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_53_add_column_with_volatile_default' THEN true WHEN 'public' THEN false WHEN 'public_52_create_table_with_exclusion_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_53_add_column_with_volatile_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_52_create_table_with_exclusion_constraint'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."library"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_library_value"();
 
 -- [11] 53_add_column_with_volatile_default.yaml:3:7: trigger ~pgroll_trigger_000_library_value fires in every replication role

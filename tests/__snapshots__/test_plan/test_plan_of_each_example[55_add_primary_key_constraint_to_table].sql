@@ -238,12 +238,9 @@ BEGIN;
 -- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN OLD."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
 -- [17] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id fires in every replication role
@@ -259,12 +256,9 @@ BEGIN;
 -- [18] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN NEW."_pgroll_needs_backfill"
-    THEN CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
-    ELSE false END
-    ELSE false END)
+  WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END) ELSE false END
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
 -- [19] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id fires in every replication role
@@ -280,12 +274,11 @@ BEGIN;
 -- [20] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     THEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
     ELSE false END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"();
 
 -- [21] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id fires in every replication role
@@ -301,13 +294,12 @@ BEGIN;
 -- [22] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
-  WHEN (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
-      OR pg_catalog.pg_trigger_depth() > 0
-    THEN CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
+  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
     THEN false
     ELSE NEW."_pgroll_needs_backfill"
     OR NEW."_pgroll_new_id"::text COLLATE "C" IS DISTINCT FROM (NEW."id")::text COLLATE "C" END
-    ELSE false END)
+    AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
+      OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
 -- [23] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id fires in every replication role
