@@ -510,7 +510,9 @@ def _not_backfilling(spec: TriggerSpec) -> str:
 
 
 def enabled_always(schema: str, table: str, name: str | None = None) -> str:
-    """The statement that makes a sync trigger fire whatever ``session_replication_role``.
+    """The statement that makes a trigger of ours fire whatever ``session_replication_role``.
+
+    The sync triggers' (and the backfill watch's, plan/watch.py).
 
     A session with the replica role fires only triggers enabled ``ALWAYS`` or ``REPLICA``: a
     logical replication subscription's apply worker, a bulk load that skips foreign keys

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, watch_names
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Lock, Step
+from pgroll_dsl.plan.triggers import enabled_always
 from pgroll_dsl.sql.ddl import current_setting, qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_ident, quote_literal
 
@@ -79,8 +80,8 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
             # Also for a client with session_replication_role = replica (a bulk load that
             # skips foreign keys). (A logical replication worker fires no statement trigger
             # at all: see backfill._Body._unwatched.)
-            Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} ENABLE ALWAYS TRIGGER "
-                 f"{quote_ident(name)}", lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(member,),
+            Step(sql=enabled_always(ctx.schema, member, name),
+                 lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(member,),
                  summary=f"{why}: the trigger fires in every replication role",
                  origin=ctx.origin))),
         # Last, so that the snapshot is taken as late as it can be (see Watch.untouched).
