@@ -79,7 +79,7 @@ LOCK_TIMEOUT_MS = 200
 CLIENT_STATEMENT_TIMEOUT = "20s"  # a blocked client fails the test instead of hanging it
 SYNC_WRITE_TIMEOUT = 15.0  # seconds a write at a boundary outside a transaction may take
 REFS = 5  # refs(id) holds 1..REFS
-SEED_ROWS = 16  # four for each role (``SLICE``)
+SEED_ROWS = 16  # three or four for each role (``SLICE``)
 
 # ``triple`` and ``third`` are functions of the migrated schema, created by ``prepare`` before
 # ``SETUP`` runs (a raw ``sql`` operation cannot share a migration with others; a reference
@@ -127,14 +127,20 @@ PLAIN = Setup("plain", SETUP)
 # owns. DEPLOYED is an application deployed for the new version before start: its
 # search_path names the new version schema first, then the target schema (``DEPLOYED_PATH``,
 # set as ``app.connection_options`` sets it), so it writes the physical table while that
-# schema does not exist and the new version's views once it does (``written_by``).
-OLD, NEW, BASE, DEPLOYED = "old", "new", "base", "deployed"
-ROLES = (OLD, NEW, BASE, DEPLOYED)
-SLICE = {OLD: 0, NEW: 1, BASE: 2, DEPLOYED: 3}
-ID_BASE = {OLD: 100_000, NEW: 200_000, BASE: 300_000, DEPLOYED: 500_000}
+# schema does not exist and the new version's views once it does (``written_by``). REPLICA
+# writes the base table as BASE does, with ``session_replication_role = replica``: what a
+# logical replication subscription's apply worker and a bulk load that skips foreign keys
+# do, which fires only the triggers enabled ALWAYS (or REPLICA).
+OLD, NEW, BASE, DEPLOYED, REPLICA = "old", "new", "base", "deployed", "replica"
+ROLES = (OLD, NEW, BASE, DEPLOYED, REPLICA)
+SLICE = {OLD: 0, NEW: 1, BASE: 2, DEPLOYED: 3, REPLICA: 4}
+ID_BASE = {OLD: 100_000, NEW: 200_000, BASE: 300_000, DEPLOYED: 500_000, REPLICA: 600_000}
 DEPLOYED_PATH = (NEW_VERSION, SCHEMA)
 # The relations (by schema) a client of each role may write through.
-REACHES = {OLD: {OLD_VERSION}, NEW: {NEW_VERSION}, BASE: {SCHEMA}, DEPLOYED: {NEW_VERSION, SCHEMA}}
+REACHES = {OLD: {OLD_VERSION}, NEW: {NEW_VERSION}, BASE: {SCHEMA}, DEPLOYED: {NEW_VERSION, SCHEMA},
+           REPLICA: {SCHEMA}}
+# Clients that write the base table knowing the old schema only.
+BASE_WRITERS = (BASE, REPLICA)
 
 # SQLSTATEs of "the relation (or its schema) is gone".
 GONE = {"42P01", "3F000"}
@@ -737,7 +743,7 @@ def written_by(s: Spec, role: str, new_visible: bool) -> tuple[Schema, list[str]
         return s.final, None
     if role == DEPLOYED:
         return s.final, s.base_columns()
-    return BASE_SCHEMA, s.base_columns() if role == BASE else None
+    return BASE_SCHEMA, s.base_columns() if role in BASE_WRITERS else None
 
 
 def write_values(version: Schema, role: str, seq: int, row_id: int, insert: bool,
@@ -776,7 +782,7 @@ def _value(kind: str, version: Schema, free: bool, role: str, seq: int, row_id: 
     if kind == "title":
         return f"{tag}{seq}-{row_id}"
     if kind == "ref":
-        return None if role != BASE and seq % 4 == 3 else seq % REFS + 1
+        return None if role not in BASE_WRITERS and seq % 4 == 3 else seq % REFS + 1
     if kind == "name":
         return f"{tag} name {seq}"
     if kind == "score":
@@ -867,6 +873,8 @@ class Client:
         self.role = role
         self.search_path = search_path
         self.conn = connect_client(dsn, search_path, role)
+        if role == REPLICA:  # a superuser's session (the harness's clients are)
+            self.conn.execute("SET session_replication_role = replica")
         self.pid = self.conn.info.backend_pid
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fault-{role}")
         self.writes: list[Write] = []
@@ -1259,7 +1267,7 @@ def classify(write: Write, old_exists: bool, new_exists: bool, base_columns: Seq
     if (write.role == NEW and write.phase in ("rollback", "after") and not new_exists
             and write.sqlstate in GONE):
         return "E2 new version dropped by rollback"
-    if (write.role == BASE and write.kind == "insert" and write.sqlstate == "23502"
+    if (write.role in BASE_WRITERS and write.kind == "insert" and write.sqlstate == "23502"
             and write.phase in ("complete", "after")):
         column = re.search(r'column "([^"]+)"', write.error or "")
         if column and column[1] not in base_columns and column[1] not in write.values:

@@ -4,9 +4,11 @@ For each migration of the corpus (every pair of operation kinds on ``items``, in
 where the order can matter, a few triples, and the issue's reproductions) and each ending
 (complete, rollback), the executor reports every boundary between two steps through
 ``RunOptions.on_step``. At each boundary, each client that exists (old version, new version
-once its schema exists, the physical table, and an application deployed for the new version
-from the beginning, whose ``items`` is the physical table until the new version schema exists
-and after rollback dropped it) inserts a fresh row and updates one of its own.
+once its schema exists, the physical table, the physical table with
+``session_replication_role = replica`` as a logical replication apply worker writes it, and
+an application deployed for the new version from the beginning, whose ``items`` is the
+physical table until the new version schema exists and after rollback dropped it) inserts a
+fresh row and updates one of its own.
 Inside the executor's transaction (complete and rollback hold ACCESS EXCLUSIVE there) a write
 would wait for the commit, so those are queued on the client's own thread and waited for after
 the phase; elsewhere the hook submits every client's writes at once and waits for each, which
@@ -53,6 +55,7 @@ from tests.fault_model import (
     NEW_VERSION,
     OLD,
     OLD_VERSION,
+    REPLICA,
     SCHEMA,
     STATS,
     Client,
@@ -116,6 +119,7 @@ class StepWriter:
         self.clients: dict[str, Client] = {
             OLD: Client(dsn, OLD, OLD_VERSION),
             BASE: Client(dsn, BASE, SCHEMA),
+            REPLICA: Client(dsn, REPLICA, SCHEMA),
             DEPLOYED: Client(dsn, DEPLOYED, DEPLOYED_PATH),
         }
         self.probe = psycopg.connect(dsn, autocommit=True)
@@ -313,8 +317,9 @@ class Phase:
 
 def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
                       rows: int = 45) -> Outcome:
-    """Threads write through old, new (once it exists) and base clients, continuously, during
-    start and then complete or rollback; every write is counted and must be in the result."""
+    """Threads write through old, new (once it exists), base and replica-role base clients,
+    continuously, during start and then complete or rollback; every write is counted and must
+    be in the result."""
     ref = fm.reference(conn, dsn, s) if ending == "complete" else None
     fm.prepare(conn, dsn, rows=rows)
     before = fm.fingerprint(conn)
@@ -325,6 +330,7 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
     probe = psycopg.connect(dsn, autocommit=True)
     clients = {OLD: Client(dsn, OLD, OLD_VERSION, seeded=rows),
                BASE: Client(dsn, BASE, SCHEMA, seeded=rows),
+               REPLICA: Client(dsn, REPLICA, SCHEMA, seeded=rows),
                NEW: Client(dsn, NEW, NEW_VERSION, seeded=rows)}
     probe_lock = threading.Lock()
 
@@ -335,6 +341,8 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
     threads = [
         fm.free_writer(clients[OLD], BASE_SCHEMA, stop, phase),
         fm.free_writer(clients[BASE], BASE_SCHEMA, stop, phase, s.base_columns(),
+                       stop_on_expected_gone=False),
+        fm.free_writer(clients[REPLICA], BASE_SCHEMA, stop, phase, s.base_columns(),
                        stop_on_expected_gone=False),
         fm.free_writer(clients[NEW], s.final, stop, phase, wait_for=new_exists),
     ]
