@@ -97,10 +97,16 @@ def apply(runner: Runner, text: str, name: str = "01_setup") -> Plan:
     return plan
 
 
-def client(dsn: str, version: str) -> Connection:
-    """An application of one version: autocommit, ``search_path`` set to its version schema."""
+def client(dsn: str, version: str, *, replica: bool = False) -> Connection:
+    """An application of one version: autocommit, ``search_path`` set to its version schema.
+
+    ``replica``: with ``session_replication_role = replica`` (a superuser's), as a logical
+    replication apply worker or a bulk load that skips foreign keys writes.
+    """
     conn = psycopg.connect(dsn, autocommit=True, application_name=f"client {version}")
     conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(version)))
+    if replica:
+        conn.execute("SET session_replication_role = replica")
     return conn
 
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 import itertools
 import threading
 
-import psycopg
 import pytest
 from psycopg import sql
 
-from tests.live_helpers import Connection, make_runner, migration, version_schema
+from tests.live_helpers import Connection, client, make_runner, migration, version_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -51,22 +50,15 @@ CASES: dict[str, tuple[str, str, str, str]] = {
 WHEN = ("during the backfill", "after start")
 
 
-def _replica(dsn: str, schema: str) -> Connection:
-    """A session with the replica role whose names resolve in ``schema`` (a version's)."""
-    conn = psycopg.connect(dsn, autocommit=True)
-    conn.execute("SET session_replication_role = replica")
-    conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-    return conn
-
-
 def _write_old(dsn: str, case: str) -> None:
     """Through the base table and the old version, each with the replica role: an insert and
     an update of a row that exists before start (each its own)."""
     old_col = CASES[case][3]
-    with _replica(dsn, "public") as base:  # the physical column keeps its name until complete
+    # the base table: the physical column keeps its name until complete
+    with client(dsn, "public", replica=True) as base:
         base.execute("INSERT INTO t (id, v) VALUES (1000, 7)")
         base.execute("UPDATE t SET v = 70 WHERE id = 10")
-    with _replica(dsn, OLD) as old:
+    with client(dsn, OLD, replica=True) as old:
         old.execute(f"INSERT INTO t (id, {old_col}) VALUES (2000, 8)")
         old.execute(f"UPDATE t SET {old_col} = 80 WHERE id = 20")
 
@@ -74,7 +66,7 @@ def _write_old(dsn: str, case: str) -> None:
 def _write_new(dsn: str, case: str) -> None:
     """The same through the new version (it exists once the backfill is over)."""
     _, _, new_col, old_col = CASES[case]
-    with _replica(dsn, NEW) as new:
+    with client(dsn, NEW, replica=True) as new:
         if new_col == old_col:  # a type change: the new version writes the column itself
             new.execute(f"INSERT INTO t (id, {new_col}) VALUES (3000, 18)")
             new.execute(f"UPDATE t SET {new_col} = 180 WHERE id = 160")

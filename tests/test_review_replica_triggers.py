@@ -29,7 +29,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import embedded
@@ -42,6 +41,7 @@ from tests.live_helpers import (
     owner_of_t,
     version_schema,
 )
+from tests.test_user_triggers_backfill import _wrong  # every copy of t against v * 2
 
 pytestmark = pytest.mark.postgres
 
@@ -59,11 +59,6 @@ def _setup(runner_dsn: str) -> None:
         runner.complete()
     finally:
         runner.close()
-
-
-def _wrong(conn: Connection, copy: str = "_pgroll_new_w") -> list[tuple[Any, ...]]:
-    return conn.execute(f"SELECT id, v, {copy} FROM public.t "
-                        f"WHERE {copy} IS DISTINCT FROM v * 2 ORDER BY id").fetchall()
 
 
 def _wrong_new(conn: Connection) -> list[tuple[Any, ...]]:
@@ -109,13 +104,6 @@ PARTITIONED = ("CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL) PARTITION
                f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g;")
 
 
-def _replica(dsn: str, schema: str) -> Connection:
-    conn = psycopg.connect(dsn, autocommit=True)
-    conn.execute("SET session_replication_role = replica")
-    conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-    return conn
-
-
 @pytest.mark.parametrize("how", ["partition of", "attach like"])
 def test_a_partition_made_after_start_gets_always_sync_triggers(
         pg_conn: Connection, admin_dsn: str, how: str) -> None:
@@ -137,11 +125,11 @@ def test_a_partition_made_after_start_gets_always_sync_triggers(
             "SELECT tgname, tgenabled::text FROM pg_trigger WHERE tgrelid = 't_high'::regclass "
             "AND tgname ~ 'pgroll_trigger' ORDER BY tgname").fetchall()
         assert states and all(state == "A" for _, state in states), states
-        with _replica(admin_dsn, "public") as base:
+        with client(admin_dsn, "public", replica=True) as base:
             base.execute("INSERT INTO t (id, v) VALUES (1001, 5), (1002, 6)")
             base.execute("UPDATE t SET v = 60 WHERE id = 1002")
             base.execute("UPDATE t SET id = 1003 WHERE id = 3")  # moves into t_high
-        with _replica(admin_dsn, NEW) as new:
+        with client(admin_dsn, NEW, replica=True) as new:
             new.execute("INSERT INTO t (id, v, w) VALUES (1004, 7, 14)")
             new.execute("UPDATE t SET w = 16, v = 8 WHERE id = 1001")
         assert _wrong(pg_conn) == []
@@ -266,13 +254,13 @@ def _old_writes(dsn: str, step: int) -> None:
     """Replica-role writes through the base table and the old version: UPDATE, INSERT ... ON
     CONFLICT (both arms), DELETE, COPY; ids apart for each step."""
     base_id = 1000 + 100 * step
-    with _replica(dsn, OLD) as old:
+    with client(dsn, OLD, replica=True) as old:
         old.execute(f"UPDATE t SET v = v + 1, s = s || 'x' WHERE id IN ({step + 1}, {step + 11})")
         old.execute(f"INSERT INTO t (id, v, s) VALUES ({step + 21}, 5, 'conflict'), "
                     f"({base_id}, 6, 'new') ON CONFLICT (id) DO UPDATE "
                     "SET v = excluded.v, s = excluded.s")
         old.execute(f"DELETE FROM t WHERE id = {step + 31}")
-    with _replica(dsn, "public") as base:
+    with client(dsn, "public", replica=True) as base:
         with base.cursor().copy("COPY t (id, v, s) FROM STDIN") as copy:
             copy.write_row((base_id + 1, 7, "copied"))
         base.execute(f"UPDATE t SET v = 9, s = 'base' WHERE id = {step + 41}")
@@ -325,7 +313,7 @@ def test_replica_writers_during_each_pass_of_a_multi_operation_migration(
         runner.start(migration(MULTI, NAME))
         assert errors == []
         assert len(written) == 2 and "first pass" in written[0], written
-        with _replica(admin_dsn, NEW) as new:
+        with client(admin_dsn, NEW, replica=True) as new:
             new.execute("INSERT INTO t (id, v, name, w) VALUES (5000, 18, 'n', 'N') "
                         "ON CONFLICT (id) DO NOTHING")
             new.execute("INSERT INTO t (id, v, name, w) VALUES (50, 40, 'm', 'M') "
