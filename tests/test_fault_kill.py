@@ -1,17 +1,18 @@
 """The kill harness: the real command line killed with SIGKILL at every step boundary.
 
-``PGROLL_DSL_KILL_AT=<phase>:<n>`` makes ``pgroll-dsl`` kill itself right before step ``n``
-of a phase (``n = total + 1``: after the last step, before the phase is recorded finished);
-``backfill:<k>`` after ``k`` backfill batches. For each migration of the issue's
-reproductions (and one whose sync triggers call a function of the migrated schema and read
-a stored generated column: ``KILL_SPECS``), and each phase, the harness kills a real process
-at every boundary, lets the version clients write (old, new once its schema exists, the
-physical table, and an application deployed for the new version before start, which writes
-the physical table while the new version schema does not exist), checks that ``status``
-tells the truth, recovers the way the tool says (start again, complete again, rollback
-again, or rollback after a crashed start) and checks the same data invariants as the
-in-process harness: the model of ``fault_model`` row for row, the catalog of a clean run
-after complete, the schema exactly as before after rollback.
+``PGROLL_DSL_KILL_AT=<phase>:<n>`` makes ``pgroll-dsl`` kill itself right before step ``n`` of
+a phase (``n = total + 1``: after the last step, before the phase is recorded finished);
+``backfill:<k>`` after ``k`` backfill batches. For each migration of the issue's reproductions
+(and one whose sync triggers call a function of the migrated schema and read a stored generated
+column: ``KILL_SPECS``), and each phase, the harness kills a real process at every boundary,
+lets the version clients write (old, new once its schema exists, the physical table, the
+physical table with ``session_replication_role = replica`` as a logical replication apply
+worker writes it, and an application deployed for the new version before start, which writes
+the physical table while the new version schema does not exist), checks that ``status`` tells
+the truth, recovers the way the tool says (start again, complete again, rollback again, or
+rollback after a crashed start) and checks the same data invariants as the in-process harness:
+the model of ``fault_model`` row for row, the catalog of a clean run after complete, the schema
+exactly as before after rollback.
 
 Each kill point runs on its own database cloned from a template (``CREATE DATABASE ...
 TEMPLATE``), so a point costs two short processes. A start killed at step ``n`` is resumed
@@ -51,6 +52,7 @@ from tests.fault_model import (
     NEW_VERSION,
     OLD,
     OLD_VERSION,
+    REPLICA,
     SCHEMA,
     Client,
     Outcome,
@@ -187,6 +189,7 @@ class Round:
         self.dsn, self.spec, self.outcome, self.rows = dsn, s, outcome, rows
         self.clients = {OLD: Client(dsn, OLD, OLD_VERSION, seeded=rows),
                         BASE: Client(dsn, BASE, SCHEMA, seeded=rows),
+                        REPLICA: Client(dsn, REPLICA, SCHEMA, seeded=rows),
                         DEPLOYED: Client(dsn, DEPLOYED, DEPLOYED_PATH, seeded=rows)}
 
     def write(self, admin: Connection, where: str, phase: str) -> None:
