@@ -38,6 +38,7 @@ from tests.fault_model import (
     NEW_VERSION,
     OLD,
     OLD_VERSION,
+    REPLICA,
     SCHEMA,
     Client,
     Outcome,
@@ -111,7 +112,9 @@ def check_one_winner(results: list[fm.CliResult]) -> fm.CliResult:
 
 
 class Writers:
-    """Free-running clients of old, new (once it exists) and base during a race."""
+    """Free-running clients of old, new (once it exists) and base during a race, and the base
+    table written again with ``session_replication_role = replica`` (as a logical replication
+    apply worker writes it)."""
 
     def __init__(self, dsn: str, s: Spec, rows: int) -> None:
         self.stop = threading.Event()
@@ -120,11 +123,14 @@ class Writers:
         self.probe_lock = threading.Lock()
         self.clients = {OLD: Client(dsn, OLD, OLD_VERSION, seeded=rows),
                         BASE: Client(dsn, BASE, SCHEMA, seeded=rows),
+                        REPLICA: Client(dsn, REPLICA, SCHEMA, seeded=rows),
                         NEW: Client(dsn, NEW, NEW_VERSION, seeded=rows)}
         self.threads = [
             fm.free_writer(self.clients[OLD], BASE_SCHEMA, self.stop, self.current,
                            pause=PAUSE),
             fm.free_writer(self.clients[BASE], BASE_SCHEMA, self.stop, self.current,
+                           s.base_columns(), stop_on_expected_gone=False, pause=PAUSE),
+            fm.free_writer(self.clients[REPLICA], BASE_SCHEMA, self.stop, self.current,
                            s.base_columns(), stop_on_expected_gone=False, pause=PAUSE),
             fm.free_writer(self.clients[NEW], s.final, self.stop, self.current,
                            wait_for=self.new_exists, pause=PAUSE),
