@@ -121,6 +121,35 @@ def test_a_signal_while_complete_waits_rolls_it_back_and_complete_runs_again(
     assert rows == (ROWS,)
 
 
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_before_start_recorded_anything_says_there_is_nothing_to_undo(
+        table: str, pg_conn: Connection, tmp_path: Path, how: signal.Signals) -> None:
+    """Start asks the server whether the type change can carry its default over (on an empty
+    copy of the table) before it records anything; a client's lock on the table makes it
+    wait there. Stopped then, it must not send the operator to a rollback that would answer
+    "no active migration": nothing was changed, and the same start then runs."""
+    path = fm.write_file(tmp_path, "01_v_bigint", "alter table t alter v type bigint;\n")
+    with psycopg.connect(table) as holder:
+        holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        process = fm.cli_popen(["start", str(path), "--lock-timeout", "60000"], table,
+                               ctrl_c=True)
+        _wait_for(pg_conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE "
+                  "application_name LIKE 'pgroll-dsl%' AND wait_event_type = 'Lock'", 1)
+        code, err = _stop(process, how)
+        holder.rollback()
+    assert "Traceback" not in err, err
+    assert code == 130, err
+    assert f"interrupted before the start of {path} changed anything: nothing to undo" in err, err
+    assert "rollback" not in err, err
+    assert pg_conn.execute(RUNNING).fetchone() == (0,)
+    assert fm.status_of(table)["status"] == "No migrations", fm.status_of(table)
+    assert pg_conn.execute("SELECT count(*) FROM pgroll.migrations").fetchone() == (0,)
+    started = fm.cli(["start", str(path), "--complete"], table)
+    assert started.returncode == 0, started.describe()
+    rows = pg_conn.execute("SELECT count(*) FILTER (WHERE v::bigint = id) FROM t").fetchone()
+    assert rows == (ROWS,)
+
+
 def test_sigterm_ignored_by_the_parent_stays_ignored(
         table: str, pg_conn: Connection, tmp_path: Path) -> None:
     """A parent that starts the CLI with SIGTERM ignored (a supervisor that stops its

@@ -173,6 +173,15 @@ class Migrator:
         return Started(loaded.migration.name, plan.version_schema,
                        plan.previous_version_schema, complete, loaded.warnings)
 
+    @property
+    def start_recorded(self) -> bool:
+        """Whether the last ``start`` got as far as recording its migration (or resumed one).
+
+        After a start cut short (``KeyboardInterrupt``, a signal), ``False`` means it changed
+        nothing: there is nothing to resume or roll back.
+        """
+        return self._runner.start_recorded
+
     def complete(self) -> Finished:
         """Complete the active migration: the old version goes away."""
         with _translated():

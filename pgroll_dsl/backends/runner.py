@@ -144,6 +144,10 @@ class Runner:
                                  on_statement=options.on_statement, on_note=self._say,
                                  workers_lock=self.state.workers_key())
         self._held = 0
+        # Whether the last ``start`` got as far as recording its migration (or resumed one
+        # recorded before): until then an interrupted start changed nothing, and an operator
+        # told to roll it back would meet "no active migration".
+        self.start_recorded = False
 
     def close(self) -> None:
         """Close the connection (which releases the run lock, if held)."""
@@ -409,9 +413,11 @@ class Runner:
         steps run instead of a new plan, once the database is checked to be the one it was
         made for (``backends/saved_plan.py``); the state records them as it records a plan.
         """
+        self.start_recorded = False
         with self.exclusive():
             resumed = self._interrupted(migration)
             if resumed is not None:
+                self.start_recorded = True
                 plan, done = resumed
                 if saved is not None and plan != saved.plan:
                     raise CommandError(f'"{migration.name}" was started with another plan than '
@@ -431,6 +437,7 @@ class Runner:
                 if refused:
                     raise CommandError("start refused, nothing was changed: "
                                        + "; ".join(refused))
+                self.start_recorded = True  # from here on, the record may be there
                 with self._errors():
                     self.state.record_start(migration.name, to_document(migration),
                                             plan_document(plan))

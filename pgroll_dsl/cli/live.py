@@ -158,8 +158,12 @@ def _start(runner: Migrator, progress: BackfillProgress, path: Path | None, comp
     except KeyboardInterrupt:
         progress.stop()
         again = f"--plan {saved.path}" if saved is not None else str(path)
-        typer.echo(f"interrupted: run `pgroll-dsl start {again}` again to resume, or "
-                   "`pgroll-dsl rollback` to undo what was done", err=True)
+        if runner.start_recorded:
+            typer.echo(f"interrupted: run `pgroll-dsl start {again}` again to resume, or "
+                       "`pgroll-dsl rollback` to undo what was done", err=True)
+        else:  # still planning or asking the server: nothing to resume or roll back
+            typer.echo(f"interrupted before the start of {again} changed anything: nothing "
+                       "to undo", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
