@@ -29,24 +29,30 @@ rewritten, with ``ON DELETE SET DEFAULT``, is refused (23503): a strict xfail,
 ``test_set_default_through_the_new_version_of_a_rewritten_column``. Everything else here
 reaches the other version.
 
-Two-phase commit (``PREPARE TRANSACTION`` before start, ``COMMIT PREPARED`` during the
-backfill) needs ``max_prepared_transactions`` > 0: its test skips where the server has 0
-(the embedded test server does).
+Two-phase commit: a transaction older than start writes during the backfill, is
+``PREPARE``d, and another session commits it while start goes on (on a server of the
+module's own: the test servers have ``max_prepared_transactions = 0``).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+from pgroll_dsl import embedded
 from pgroll_dsl.backends.runner import Runner, StepEvent
+from pgroll_dsl.embedded import EmbeddedServer
 from pgroll_dsl.plan.model import Phase, StepKind
 from tests.live_helpers import Connection, client, make_runner, migration, version_schema
 
@@ -526,9 +532,66 @@ def test_a_repeatable_read_transaction_older_than_start(
     assert set(model.expected) >= {20_000, 20_001}
 
 
-def test_two_phase_commit(pg_conn: Connection) -> None:
-    """A transaction PREPAREd before start and committed during the backfill."""
-    row = pg_conn.execute("SELECT current_setting('max_prepared_transactions')::int").fetchone()
-    if row is None or row[0] == 0:
-        pytest.skip("max_prepared_transactions = 0 on this server: no PREPARE TRANSACTION")
-    pytest.fail("the server allows PREPARE TRANSACTION: write this test")
+@pytest.fixture(scope="module")
+def two_phase() -> Iterator[str]:
+    """A server of the module's own that takes ``PREPARE TRANSACTION`` (the test servers
+    have ``max_prepared_transactions = 0``, PostgreSQL's default); its superuser's DSN."""
+    settings = {**embedded._SERVER_SETTINGS, "max_prepared_transactions": "10"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embedded, "_SERVER_SETTINGS", settings)
+        programs = os.environ.get("PGROLL_DSL_TEST_PG_BIN")
+        server = EmbeddedServer(programs=Path(programs) if programs else None)
+        server.start()
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
+
+
+class Prepared(OldSnapshots):
+    """As ``OldSnapshots``, but each transaction is ``PREPARE``d at once after its writes
+    (its locks stay, its session is free) and another session runs ``COMMIT PREPARED`` half a
+    second later, while start goes on (and waits for its locks where it needs them)."""
+
+    def _commit(self) -> None:
+        prepared = []
+        for slot, (side, conn) in enumerate(self.conns.items()):
+            gid = f"pgroll_dsl_test_{uuid.uuid4().hex[:8]}_{slot}"
+            try:
+                conn.execute(sql.SQL("PREPARE TRANSACTION {}").format(sql.Literal(gid)))
+                prepared.append(gid)
+            except psycopg.Error as err:
+                self.model.errors.append(f"prepare, {side}: {err.sqlstate} {err}")
+        time.sleep(0.5)
+        with psycopg.connect(self.dsn, autocommit=True) as other:
+            for gid in prepared:
+                other.execute(sql.SQL("COMMIT PREPARED {}").format(sql.Literal(gid)))
+        self.model.expected.update(self.pending)
+
+
+@pytest.mark.parametrize("migration_name", list(MIGRATIONS))
+@pytest.mark.parametrize("moment", ["during the first pass", "before the second pass",
+                                    "during the only pass"])
+def test_two_phase_commit(two_phase: str, migration_name: str, moment: str) -> None:
+    """A transaction older than start writes during the backfill, is PREPAREd, and is
+    committed by another session while start goes on: its writes reach the other version."""
+    name = f"two_phase_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(two_phase, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = make_conninfo(two_phase, dbname=name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        _prepare(dsn)
+        _seed(conn)
+        conn.execute("CREATE TABLE public.other (x int)")
+        model = Model(migration_name)
+        writes = Prepared(dsn, model, moment, ("base", "old"))
+        try:
+            _run(dsn, MIGRATIONS[migration_name][0], writes,
+                 two_passes=moment != "during the only pass",
+                 check=lambda after_complete: _check(conn, model, after_complete),
+                 between=writes.close)
+        finally:
+            writes.close()
+        assert set(model.expected) >= {20_000, 20_001}
+        left = conn.execute("SELECT count(*) FROM pg_catalog.pg_prepared_xacts").fetchone()
+        assert left == (0,)
