@@ -313,6 +313,68 @@ def _fill(spec: TriggerSpec, indent: str) -> list[str]:
     return [*lines, f"{indent}END;"]
 
 
+def _unchanged(column: str) -> str:
+    """True where the UPDATE leaves ``column`` as it was.
+
+    Compared by stored bytes: json and point have no ``=`` for ``IS NOT DISTINCT FROM``.
+    """
+    name = quote_ident(column)
+    return f"ROW(NEW.{name})::record OPERATOR(pg_catalog.*=) ROW(OLD.{name})::record"
+
+
+def _written_by_name(spec: TriggerSpec, down: Side, up: Side) -> list[str]:
+    """``down``'s function, first: ``up`` for an UPDATE that wrote the old column by its name.
+
+    An UPDATE that changed the old column and not its copy wrote the old column itself, so
+    ``up`` carries it to the copy instead of ``down`` setting it back.
+
+    The new version's view never names the old column (its name there is the copy's), so a
+    new-version session changes it only through the table itself: a foreign key's action
+    (``ON DELETE SET DEFAULT``, ``ON UPDATE CASCADE`` of the old column's key), a function or
+    another table's trigger that writes the table by its columns' names. ``down`` from the
+    unchanged copy used to set the old column back, silently undoing that write (and a
+    ``SET DEFAULT`` action then failed its own check: 23503).
+    """
+    return [
+        "  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT",
+        f"    IF NOT {_unchanged(down.target)}",
+        f"        AND {_unchanged(up.target)} THEN",
+        *_in_the_schema(spec, up, "      "),
+        "      RETURN NEW;",
+        "    END IF;",
+        "  END IF;",
+    ]
+
+
+def _in_the_schema(spec: TriggerSpec, up: Side, indent: str) -> list[str]:
+    """``up`` assigned in ``down``'s function, with the schema's ``search_path`` if it needs it.
+
+    ``down``'s function has the schema as its own ``search_path`` only if ``down`` needs it
+    (``resolves_names``): that ``SET`` costs every call. The rare write of the old column by
+    its name sets the path for itself, and back, in the transaction (an error ends the
+    statement, which undoes it).
+    """
+    computed = dict(spec.generated)
+    texts = [up.expression] + [computed[physical] for _, physical in used_variables(up)
+                               if physical in computed]
+    if not any(resolves_names(text) for text in texts):
+        return _assign(spec, up, indent)
+    taken = {name for name, _ in up.variables}
+    saved = "pgroll_path"
+    while saved in taken:
+        saved += "_"
+    path = quote_literal(f"{quote_ident(spec.schema)}, pg_temp")
+    return [
+        f"{indent}DECLARE",
+        f"{indent}  {saved} text := pg_catalog.current_setting('search_path');",
+        f"{indent}BEGIN",
+        f"{indent}  PERFORM pg_catalog.set_config('search_path', {path}, true);",
+        *_assign(spec, up, indent + "  "),
+        f"{indent}  PERFORM pg_catalog.set_config('search_path', {saved}, true);",
+        f"{indent}END;",
+    ]
+
+
 def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     """``CREATE OR REPLACE FUNCTION`` for one migrated column and one kind of trigger.
 
@@ -325,14 +387,15 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     body = ["#variable_conflict use_column", "BEGIN"]
     if kind is Kind.FILL:
         assert spec.up is not None and spec.written is not None
-        target = quote_ident(spec.up.target)
         setting, mine = quote_literal(WRITTEN_SETTING), quote_literal(spec.name)
+        # An old column written by its name is left to ``down``'s function (``_written_by_name``).
+        copy = _unchanged(spec.up.target)
+        unwritten = ([f"ELSIF {copy} THEN"] if spec.down is None
+                     else [f"ELSIF {copy}", f"    AND {_unchanged(spec.down.target)} THEN"])
         fill = [
             f"IF pg_catalog.current_setting({setting}, true) = {mine} THEN",
             f"  PERFORM pg_catalog.set_config({setting}, '', true);  -- written: kept",
-            # Compared by stored bytes: json and point have no = for IS NOT DISTINCT FROM.
-            f"ELSIF ROW(NEW.{target})::record OPERATOR(pg_catalog.*=) ROW(OLD.{target})::record"
-            " THEN",
+            *unwritten,
             *_fill(spec, "  "),
             "END IF;",
         ]
@@ -344,6 +407,8 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     else:
         side = spec.side(kind)
         assert side is not None
+        if kind is Kind.DOWN and spec.up is not None:
+            body += _written_by_name(spec, side, spec.up)
         body.extend(_assign(spec, side, "  "))
     if spec.marks and kind is not Kind.DOWN:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")

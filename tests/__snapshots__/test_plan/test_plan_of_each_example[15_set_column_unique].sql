@@ -42,7 +42,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record
+        AND ROW(NEW."review")::record OPERATOR(pg_catalog.*=) ROW(OLD."review")::record THEN
       NEW."_pgroll_new_review" := (OLD."review" || '-' || (random()*1000000)::integer);
     END IF;
   END IF;
@@ -57,6 +58,19 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() R
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."review")::record OPERATOR(pg_catalog.*=) ROW(OLD."review")::record
+        AND ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record THEN
+      DECLARE
+        pgroll_path text := pg_catalog.current_setting('search_path');
+      BEGIN
+        PERFORM pg_catalog.set_config('search_path', '"public", pg_temp', true);
+        NEW."_pgroll_new_review" := (NEW."review" || '-' || (random()*1000000)::integer);
+        PERFORM pg_catalog.set_config('search_path', pgroll_path, true);
+      END;
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."review" := (NEW."_pgroll_new_review");
   RETURN NEW;
 END

@@ -206,7 +206,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_rating' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_rating")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_rating")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_rating")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_rating")::record
+        AND ROW(NEW."rating")::record OPERATOR(pg_catalog.*=) ROW(OLD."rating")::record THEN
       NEW."_pgroll_new_rating" := (CAST(OLD."rating" AS integer));
     END IF;
   END IF;
@@ -222,6 +223,13 @@ LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."rating")::record OPERATOR(pg_catalog.*=) ROW(OLD."rating")::record
+        AND ROW(NEW."_pgroll_new_rating")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_rating")::record THEN
+      NEW."_pgroll_new_rating" := (CAST(NEW."rating" AS integer));
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."rating" := (CAST(NEW."_pgroll_new_rating" AS text));
   RETURN NEW;
 END

@@ -43,7 +43,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_user_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record
+        AND ROW(NEW."user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."user_id")::record THEN
       DECLARE
         "user_id" "public"."posts"."user_id"%TYPE := OLD."user_id";
       BEGIN
@@ -62,6 +63,23 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_user_id"() RE
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."user_id")::record
+        AND ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record THEN
+      DECLARE
+        pgroll_path text := pg_catalog.current_setting('search_path');
+      BEGIN
+        PERFORM pg_catalog.set_config('search_path', '"public", pg_temp', true);
+        DECLARE
+          "user_id" "public"."posts"."user_id"%TYPE := NEW."user_id";
+        BEGIN
+          NEW."_pgroll_new_user_id" := (SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE users.id = user_id) THEN user_id ELSE NULL END);
+        END;
+        PERFORM pg_catalog.set_config('search_path', pgroll_path, true);
+      END;
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."user_id" := (NEW."_pgroll_new_user_id");
   RETURN NEW;
 END

@@ -203,7 +203,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_title' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record
+        AND ROW(NEW."title")::record OPERATOR(pg_catalog.*=) ROW(OLD."title")::record THEN
       NEW."_pgroll_new_title" := (SELECT CASE WHEN length(OLD."title") <= 3 THEN LPAD(OLD."title", 4, '-') ELSE OLD."title" END);
     END IF;
   END IF;
@@ -218,6 +219,19 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETU
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."title")::record OPERATOR(pg_catalog.*=) ROW(OLD."title")::record
+        AND ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record THEN
+      DECLARE
+        pgroll_path text := pg_catalog.current_setting('search_path');
+      BEGIN
+        PERFORM pg_catalog.set_config('search_path', '"public", pg_temp', true);
+        NEW."_pgroll_new_title" := (SELECT CASE WHEN length(NEW."title") <= 3 THEN LPAD(NEW."title", 4, '-') ELSE NEW."title" END);
+        PERFORM pg_catalog.set_config('search_path', pgroll_path, true);
+      END;
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."title" := (NEW."_pgroll_new_title");
   RETURN NEW;
 END

@@ -202,7 +202,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_user_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record
+        AND ROW(NEW."user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."user_id")::record THEN
       NEW."_pgroll_new_user_id" := (OLD."user_id");
     END IF;
   END IF;
@@ -218,6 +219,13 @@ LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."user_id")::record
+        AND ROW(NEW."_pgroll_new_user_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_user_id")::record THEN
+      NEW."_pgroll_new_user_id" := (NEW."user_id");
+      RETURN NEW;
+    END IF;
+  END IF;
   DECLARE
     "user_id" "public"."posts"."_pgroll_new_user_id"%TYPE := NEW."_pgroll_new_user_id";
   BEGIN

@@ -201,7 +201,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_reviews_review' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record
+        AND ROW(NEW."review")::record OPERATOR(pg_catalog.*=) ROW(OLD."review")::record THEN
       NEW."_pgroll_new_review" := (OLD."review");
     END IF;
   END IF;
@@ -217,6 +218,13 @@ LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."review")::record OPERATOR(pg_catalog.*=) ROW(OLD."review")::record
+        AND ROW(NEW."_pgroll_new_review")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_review")::record THEN
+      NEW."_pgroll_new_review" := (NEW."review");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."review" := (NEW."_pgroll_new_review" || '-' || (random()*1000000)::integer);
   RETURN NEW;
 END

@@ -202,7 +202,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_posts_title' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record
+        AND ROW(NEW."title")::record OPERATOR(pg_catalog.*=) ROW(OLD."title")::record THEN
       NEW."_pgroll_new_title" := (OLD."title");
     END IF;
   END IF;
@@ -218,6 +219,13 @@ LANGUAGE plpgsql SET search_path = "public", pg_temp
 AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."title")::record OPERATOR(pg_catalog.*=) ROW(OLD."title")::record
+        AND ROW(NEW."_pgroll_new_title")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_title")::record THEN
+      NEW."_pgroll_new_title" := (NEW."title");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."title" := (SELECT CASE WHEN NEW."_pgroll_new_title" IS NULL THEN 'placeholder title' ELSE NEW."_pgroll_new_title" END);
   RETURN NEW;
 END

@@ -202,7 +202,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_ticket_type' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_ticket_type")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_ticket_type")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_ticket_type")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_ticket_type")::record
+        AND ROW(NEW."ticket_type")::record OPERATOR(pg_catalog.*=) ROW(OLD."ticket_type")::record THEN
       NEW."_pgroll_new_ticket_type" := (OLD."ticket_type");
     END IF;
   END IF;
@@ -217,6 +218,13 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_ticket_type
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."ticket_type")::record OPERATOR(pg_catalog.*=) ROW(OLD."ticket_type")::record
+        AND ROW(NEW."_pgroll_new_ticket_type")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_ticket_type")::record THEN
+      NEW."_pgroll_new_ticket_type" := (NEW."ticket_type");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."ticket_type" := (NEW."_pgroll_new_ticket_type");
   RETURN NEW;
 END

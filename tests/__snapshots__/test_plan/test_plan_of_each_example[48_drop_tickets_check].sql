@@ -206,7 +206,8 @@ LANGUAGE plpgsql AS $pgroll$
 BEGIN
   IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tickets_sellers_name' THEN
     PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-  ELSIF ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_name")::record THEN
+  ELSIF ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_name")::record
+      AND ROW(NEW."sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."sellers_name")::record THEN
     NEW."_pgroll_new_sellers_name" := (OLD."sellers_name");
   END IF;
   RETURN NEW;
@@ -219,6 +220,13 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_nam
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."sellers_name")::record
+        AND ROW(NEW."_pgroll_new_sellers_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_name")::record THEN
+      NEW."_pgroll_new_sellers_name" := (NEW."sellers_name");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."sellers_name" := (NEW."_pgroll_new_sellers_name");
   RETURN NEW;
 END
@@ -331,7 +339,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_001_tickets_sellers_zip' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_zip")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_zip")::record
+        AND ROW(NEW."sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."sellers_zip")::record THEN
       NEW."_pgroll_new_sellers_zip" := (OLD."sellers_zip");
     END IF;
   END IF;
@@ -346,6 +355,13 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."sellers_zip")::record
+        AND ROW(NEW."_pgroll_new_sellers_zip")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_sellers_zip")::record THEN
+      NEW."_pgroll_new_sellers_zip" := (NEW."sellers_zip");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."sellers_zip" := (NEW."_pgroll_new_sellers_zip");
   RETURN NEW;
 END

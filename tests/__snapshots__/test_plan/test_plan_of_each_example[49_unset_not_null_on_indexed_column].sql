@@ -203,7 +203,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_fruits_name' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_name")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_name")::record
+        AND ROW(NEW."name")::record OPERATOR(pg_catalog.*=) ROW(OLD."name")::record THEN
       NEW."_pgroll_new_name" := (SELECT CASE WHEN OLD."name" IS NULL THEN 'unknown fruit' ELSE OLD."name" END);
     END IF;
   END IF;
@@ -218,6 +219,19 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"() RETU
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."name")::record OPERATOR(pg_catalog.*=) ROW(OLD."name")::record
+        AND ROW(NEW."_pgroll_new_name")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_name")::record THEN
+      DECLARE
+        pgroll_path text := pg_catalog.current_setting('search_path');
+      BEGIN
+        PERFORM pg_catalog.set_config('search_path', '"public", pg_temp', true);
+        NEW."_pgroll_new_name" := (SELECT CASE WHEN NEW."name" IS NULL THEN 'unknown fruit' ELSE NEW."name" END);
+        PERFORM pg_catalog.set_config('search_path', pgroll_path, true);
+      END;
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."name" := (NEW."_pgroll_new_name");
   RETURN NEW;
 END

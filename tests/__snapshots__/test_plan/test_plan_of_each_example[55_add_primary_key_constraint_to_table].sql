@@ -190,7 +190,8 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."_pgroll_needs_backfill" THEN
     IF pg_catalog.current_setting('pgroll_dsl.written', true) = '_pgroll_trigger_000_tasks_id' THEN
       PERFORM pg_catalog.set_config('pgroll_dsl.written', '', true);  -- written: kept
-    ELSIF ROW(NEW."_pgroll_new_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_id")::record THEN
+    ELSIF ROW(NEW."_pgroll_new_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_id")::record
+        AND ROW(NEW."id")::record OPERATOR(pg_catalog.*=) ROW(OLD."id")::record THEN
       NEW."_pgroll_new_id" := (OLD."id");
     END IF;
   END IF;
@@ -205,6 +206,13 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT
+    IF NOT ROW(NEW."id")::record OPERATOR(pg_catalog.*=) ROW(OLD."id")::record
+        AND ROW(NEW."_pgroll_new_id")::record OPERATOR(pg_catalog.*=) ROW(OLD."_pgroll_new_id")::record THEN
+      NEW."_pgroll_new_id" := (NEW."id");
+      RETURN NEW;
+    END IF;
+  END IF;
   NEW."id" := (NEW."_pgroll_new_id");
   RETURN NEW;
 END
