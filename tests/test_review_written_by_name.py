@@ -26,18 +26,20 @@ where the case says so, during the only backfill pass on rows it has not reached
 row is checked through the old version and the new one after start, and the new one after
 complete.
 
-Found (strict xfails):
+Found, and fixed since (the tests pass now):
 
-- the down trigger's ``WHEN`` skips a write whose old column equals ``down`` of the copy, so
-  the branch never runs for it: with a pair that is no round trip (``up v * 2``, ``down v``)
-  a by-name ``SET v = 2`` on a row 1 -> 2 leaves the copy 2, not 4; on a row the backfill
-  has not reached, a by-name ``SET v = NULL`` (``down`` of the unfilled copy is NULL) leaves
-  the copy NULL with the marker cleared: refused by a NOT NULL copy's check (23514, new
-  with this change: before, the write was lost silently), or NULL for good in the new
-  version where ``up`` gives a value;
-- the branch computes its own column's copy only: a later operation's copy whose ``up``
-  reads that column keeps the value of the old one;
-- a dropped column's ``down`` (no ``up``, so no branch) still overwrites a by-name write.
+- the down trigger's ``WHEN`` skipped a write whose old column equals ``down`` of the copy,
+  so the branch never ran for it: with a pair that is no round trip (``up v * 2``, ``down
+  v``) a by-name ``SET v = 2`` on a row 1 -> 2 left the copy 2, not 4; on a row the
+  backfill had not reached, a by-name ``SET v = NULL`` (``down`` of the unfilled copy is
+  NULL) left the copy NULL with the marker cleared: refused by a NOT NULL copy's check
+  (23514), or NULL for good where ``up`` gives a value. The ``WHEN`` now also fires where
+  the copy is not ``up`` of the old column;
+- a dropped column's ``down`` (no ``up``, so no branch) overwrote a by-name write: its
+  function now keeps an UPDATE that changed the column.
+
+Found, left (a strict xfail): the branch computes its own column's copy only: a later
+operation's copy whose ``up`` reads that column keeps the value of the old one.
 
 Passing: rename + type change + added column, ``set not null`` and a check beside a type
 change (one statement or two), the ordinary writes (an upper-case user trigger's change of
@@ -243,25 +245,22 @@ def test_type_change_with_not_null_and_a_check_on_the_same_column(
     assert _differences(pg_conn, NEW, "v", new) == []
 
 
-@pytest.mark.xfail(strict=True, raises=psycopg.errors.CheckViolation, reason=(
-    "UPDATE public.t SET v = NULL in a new-version session, on a row the backfill has not "
-    "reached: fill leaves the row to down, but down's trigger WHEN skips it (NEW.v is NULL, "
-    "and so is down of the unfilled copy), the copy stays NULL with the marker cleared, and "
-    "the copy's NOT NULL check refuses the write (23514 _pgroll_check_not_null_v); on a "
-    "reached row the same write gives up(NULL) = 2"))
 def test_a_by_name_null_on_an_unreached_row_of_a_not_null_copy(pg_conn: Connection,
                                                                 admin_dsn: str) -> None:
+    """Refused (23514) before: the copy stayed NULL with the marker cleared. ``up`` of NULL
+    is 2, as an old-version write of NULL gets."""
     runner = _started(admin_dsn, pg_conn, NULLABLE, SIMPLE_ROWS, SAME_COLUMN["one statement"],
                       lambda: _new_session(admin_dsn,
                                            f"UPDATE public.t SET v = NULL WHERE id = {ROWS}"))
-    runner.close()
+    try:
+        assert _differences(pg_conn, OLD, "v", {ROWS: (None,)}) == []
+        assert _differences(pg_conn, NEW, "v", {ROWS: (2,)}) == []
+        runner.complete()
+    finally:
+        runner.close()
+    assert _differences(pg_conn, NEW, "v", {ROWS: (2,)}) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "up `coalesce(v, -1)`, down `v`: UPDATE public.t SET v = NULL in a new-version session "
-    "on a row the backfill has not reached leaves the copy NULL for good (down's trigger "
-    "WHEN skips the row, the marker is cleared so the backfill passes it over): the new "
-    "version shows NULL, not up(NULL) = -1, before and after complete"))
 def test_a_by_name_null_on_an_unreached_row_of_a_nullable_copy(pg_conn: Connection,
                                                                admin_dsn: str) -> None:
     text = "alter table t alter v type bigint up `coalesce(v, -1)` down `v::int`;\n"
@@ -278,10 +277,6 @@ DROPPED = "create table public.t (id bigint primary key, v int not null, d int n
 DROPPED_ROWS = f"INSERT INTO t SELECT g, g, g FROM generate_series(1, {ROWS}) g"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a dropped column's down-only function has no by-name branch (_written_by_name needs "
-    "up): UPDATE public.t SET d = 7 in a new-version session is overwritten by down "
-    "(v + 100), lost from the old version, though the new version cannot name d at all"))
 def test_a_dropped_column_with_down_only_written_by_its_name(pg_conn: Connection,
                                                              admin_dsn: str) -> None:
     runner = _started(admin_dsn, pg_conn, DROPPED, DROPPED_ROWS,
@@ -483,10 +478,6 @@ def test_lower_up_with_down_as_it_is(pg_conn: Connection, admin_dsn: str) -> Non
     assert _differences(pg_conn, NEW, "v", new) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "up `v * 2`, down `v`: a by-name write of the value down gives of the copy (SET v = 2 "
-    "on a row 1 -> 2) is skipped by the down trigger's WHEN (NEW.v is down(NEW.copy)), so "
-    "the copy stays 2 where up(2) = 4; SET v = 3 gives 6"))
 def test_a_by_name_write_of_down_of_the_copy(pg_conn: Connection, admin_dsn: str) -> None:
     text = "alter table t alter v type bigint up `v * 2` down `v::int`;\n"
     runner = _started(admin_dsn, pg_conn, SIMPLE, SIMPLE_ROWS, text)

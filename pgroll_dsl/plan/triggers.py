@@ -409,6 +409,9 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
         assert side is not None
         if kind is Kind.DOWN and spec.up is not None:
             body += _written_by_name(spec, side, spec.up)
+        elif kind is Kind.DOWN:  # a dropped column: no copy, its write by name is kept
+            body += [f"  IF TG_OP = 'UPDATE' AND NOT {_unchanged(side.target)} THEN",
+                     "    RETURN NEW;", "  END IF;"]
         body.extend(_assign(spec, side, "  "))
     if spec.marks and kind is not Kind.DOWN:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
@@ -555,6 +558,13 @@ def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
         return None
     if kind is Kind.UP and spec.marker:  # the copy of a row not backfilled is not filled yet
         return f"NEW.{quote_ident(MARKER)}\n    OR {changes}"
+    if kind is Kind.DOWN and spec.up is not None:
+        # The old column written by its name to down's value of the copy (NULL on a row not
+        # backfilled, a pair that is no round trip) still needs up (``_written_by_name``).
+        back = _changed_by(spec.up)
+        if back is None:
+            return None
+        return f"CASE WHEN {changes} THEN true\n      ELSE {back} END"
     return changes
 
 

@@ -28,6 +28,9 @@ CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"() RET
 LANGUAGE plpgsql AS $pgroll$
 #variable_conflict use_column
 BEGIN
+  IF TG_OP = 'UPDATE' AND NOT ROW(NEW."price")::record OPERATOR(pg_catalog.*=) ROW(OLD."price")::record THEN
+    RETURN NEW;
+  END IF;
   NEW."price" := (0);
   RETURN NEW;
 END

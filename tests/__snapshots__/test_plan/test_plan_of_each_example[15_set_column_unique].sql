@@ -141,9 +141,7 @@ BEGIN;
 -- [11] 15_set_column_unique.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END)
-    THEN NEW."review"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_review")::text COLLATE "C"
-    ELSE false END
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_15_set_column_unique' THEN true WHEN 'public' THEN false WHEN 'public_14_add_reviews_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_14_add_reviews_table'::name), 2147483647)), false) END)
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();

@@ -300,7 +300,8 @@ BEGIN;
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
-    THEN NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C"
+    THEN CASE WHEN NEW."rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."_pgroll_new_rating" AS text))::text COLLATE "C" THEN true
+      ELSE NEW."_pgroll_new_rating"::text COLLATE "C" IS DISTINCT FROM (CAST(NEW."rating" AS integer))::text COLLATE "C" END
     ELSE false END
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."reviews"'
       OR pg_catalog.pg_trigger_depth() > 0))

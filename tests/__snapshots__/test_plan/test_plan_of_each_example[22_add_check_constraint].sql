@@ -302,9 +302,7 @@ BEGIN;
 -- [18] 22_add_check_constraint.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
-    THEN NEW."title"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_title")::text COLLATE "C"
-    ELSE false END
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_22_add_check_constraint' THEN true WHEN 'public' THEN false WHEN 'public_21_add_foreign_key_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_22_add_check_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_21_add_foreign_key_constraint'::name), 2147483647)), false) END)
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."posts"'
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();

@@ -309,9 +309,7 @@ BEGIN;
 -- [20] 35_alter_column_multiple.yaml:3:7: trigger _pgroll_trigger_down999_events_name on events (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on events; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_events_name" BEFORE INSERT OR UPDATE ON "public"."events" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
-    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
-    ELSE false END
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_35_alter_column_multiple' THEN true WHEN 'public' THEN false WHEN 'public_34_create_events_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_35_alter_column_multiple'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_34_create_events_table'::name), 2147483647)), false) END)
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."events"'
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_events_name"();

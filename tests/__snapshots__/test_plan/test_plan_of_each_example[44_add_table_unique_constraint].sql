@@ -296,7 +296,8 @@ BEGIN;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
-    THEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C"
+    THEN CASE WHEN NEW."sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_name")::text COLLATE "C" THEN true
+      ELSE NEW."_pgroll_new_sellers_name"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_name")::text COLLATE "C" END
     ELSE false END
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
       OR pg_catalog.pg_trigger_depth() > 0))
@@ -432,7 +433,8 @@ BEGIN;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
-    THEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C"
+    THEN CASE WHEN NEW."sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_sellers_zip")::text COLLATE "C" THEN true
+      ELSE NEW."_pgroll_new_sellers_zip"::text COLLATE "C" IS DISTINCT FROM (NEW."sellers_zip")::text COLLATE "C" END
     ELSE false END
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
       OR pg_catalog.pg_trigger_depth() > 0))

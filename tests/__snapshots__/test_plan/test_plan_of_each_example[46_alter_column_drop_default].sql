@@ -295,7 +295,8 @@ BEGIN;
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_ticket_type" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_46_alter_column_drop_default' THEN true WHEN 'public' THEN false WHEN 'public_45_add_table_check_constraint' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_46_alter_column_drop_default'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_45_add_table_check_constraint'::name), 2147483647)), false) END)
-    THEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C"
+    THEN CASE WHEN NEW."ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_ticket_type")::text COLLATE "C" THEN true
+      ELSE NEW."_pgroll_new_ticket_type"::text COLLATE "C" IS DISTINCT FROM (NEW."ticket_type")::text COLLATE "C" END
     ELSE false END
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tickets"'
       OR pg_catalog.pg_trigger_depth() > 0))

@@ -302,9 +302,7 @@ BEGIN;
 -- [18] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
-  WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
-    THEN NEW."name"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_name")::text COLLATE "C"
-    ELSE false END
+  WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."fruits"'
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"();

@@ -283,7 +283,8 @@ BEGIN;
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
-    THEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C"
+    THEN CASE WHEN NEW."id"::text COLLATE "C" IS DISTINCT FROM (NEW."_pgroll_new_id")::text COLLATE "C" THEN true
+      ELSE NEW."_pgroll_new_id"::text COLLATE "C" IS DISTINCT FROM (NEW."id")::text COLLATE "C" END
     ELSE false END
     AND (pg_catalog.current_setting('pgroll_dsl.backfilling', true) IS DISTINCT FROM '"public"."tasks"'
       OR pg_catalog.pg_trigger_depth() > 0))
