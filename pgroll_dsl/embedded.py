@@ -45,6 +45,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -206,12 +207,18 @@ class EmbeddedServer:
             ``postgres``) instead of the wheel's, for another major version; a standby runs
             its primary's. An installation of the system's is only read: as root, only the
             server's own files are opened to ``nobody``.
+        settings: Server settings written after the throwaway server's own (durability off,
+            a local port), each value as ``postgresql.conf`` takes it: ``{"wal_level":
+            "logical"}`` for a server that publishes, ``{"max_prepared_transactions": "10"}``
+            for one that takes ``PREPARE TRANSACTION``. A standby has its primary's.
     """
 
     def __init__(self, directory: Path | None = None, *,
                  standby_of: EmbeddedServer | None = None,
-                 programs: Path | None = None) -> None:
+                 programs: Path | None = None,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.directory = directory
+        self.settings = dict(settings or {})
         self.standby_of = standby_of
         self.programs: Path | None = (standby_of.programs if standby_of is not None
                                       else programs)
@@ -426,7 +433,7 @@ class EmbeddedServer:
             raise EmbeddedUnavailable(self._failure("initdb failed", result))
         with (self._data / "postgresql.conf").open("a") as conf:
             conf.write("\n# pgroll-dsl throwaway server\n")
-            for name, value in _SERVER_SETTINGS.items():
+            for name, value in {**_SERVER_SETTINGS, **self.settings}.items():
                 conf.write(f"{name} = {value}\n")
 
     def _base_backup(self, primary: EmbeddedServer) -> None:

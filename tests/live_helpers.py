@@ -8,12 +8,14 @@ application deployed against one version of the schema does: an autocommit conne
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,6 +28,7 @@ from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
 from pgroll_dsl.catalog.derived import BACKFILL_SETTING, TRIGGER_PREFIX
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
+from pgroll_dsl.embedded import EmbeddedServer
 from pgroll_dsl.plan.model import Phase, Plan, Step, StepKind
 from pgroll_dsl.plan.triggers import is_new_version
 from pgroll_dsl.sql.quoting import quote_literal
@@ -95,6 +98,19 @@ def apply(runner: Runner, text: str, name: str = "01_setup") -> Plan:
     plan = runner.start(migration(text, name))
     runner.complete()
     return plan
+
+
+@contextmanager
+def own_server(**settings: str) -> Iterator[str]:
+    """A server of the caller's own, with ``settings`` beside the test servers' (of the
+    programs ``PGROLL_DSL_TEST_PG_BIN`` names, if set); its superuser's DSN."""
+    programs = os.environ.get("PGROLL_DSL_TEST_PG_BIN")
+    server = EmbeddedServer(programs=Path(programs) if programs else None, settings=settings)
+    server.start()
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
 
 
 def client(dsn: str, version: str, *, replica: bool = False) -> Connection:

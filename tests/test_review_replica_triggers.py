@@ -21,23 +21,20 @@ with one and two workers; a real subscription's apply worker on a migrated subsc
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from pgroll_dsl import embedded
-from pgroll_dsl.embedded import EmbeddedServer
 from tests.live_helpers import (
     Connection,
     client,
     make_runner,
     migration,
+    own_server,
     owner_of_t,
     version_schema,
 )
@@ -341,16 +338,8 @@ def test_replica_writers_during_each_pass_of_a_multi_operation_migration(
 @pytest.fixture(scope="module")
 def logical() -> Iterator[str]:
     """A server of the module's own with wal_level = logical; its superuser's DSN."""
-    settings = {**embedded._SERVER_SETTINGS, "wal_level": "logical"}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedded, "_SERVER_SETTINGS", settings)
-        programs = os.environ.get("PGROLL_DSL_TEST_PG_BIN")
-        server = EmbeddedServer(programs=Path(programs) if programs else None)
-        server.start()
-    try:
-        yield server.dsn
-    finally:
-        server.stop()
+    with own_server(wal_level="logical") as dsn:
+        yield dsn
 
 
 def _subscribed(dsn: str, tag: str) -> tuple[str, str]:

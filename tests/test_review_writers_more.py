@@ -37,13 +37,11 @@ module's own: the test servers have ``max_prepared_transactions = 0``).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -51,11 +49,16 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgroll_dsl import embedded
 from pgroll_dsl.backends.runner import Runner, StepEvent
-from pgroll_dsl.embedded import EmbeddedServer
 from pgroll_dsl.plan.model import Phase, StepKind
-from tests.live_helpers import Connection, client, make_runner, migration, version_schema
+from tests.live_helpers import (
+    Connection,
+    client,
+    make_runner,
+    migration,
+    own_server,
+    version_schema,
+)
 
 pytestmark = [pytest.mark.postgres]
 
@@ -526,16 +529,8 @@ def test_a_repeatable_read_transaction_older_than_start(
 def two_phase() -> Iterator[str]:
     """A server of the module's own that takes ``PREPARE TRANSACTION`` (the test servers
     have ``max_prepared_transactions = 0``, PostgreSQL's default); its superuser's DSN."""
-    settings = {**embedded._SERVER_SETTINGS, "max_prepared_transactions": "10"}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedded, "_SERVER_SETTINGS", settings)
-        programs = os.environ.get("PGROLL_DSL_TEST_PG_BIN")
-        server = EmbeddedServer(programs=Path(programs) if programs else None)
-        server.start()
-    try:
-        yield server.dsn
-    finally:
-        server.stop()
+    with own_server(max_prepared_transactions="10") as dsn:
+        yield dsn
 
 
 class Prepared(OldSnapshots):
