@@ -510,15 +510,21 @@ class OldSnapshots(Writes):
                                     "during the only pass"])
 def test_a_repeatable_read_transaction_older_than_start(
         pg_conn: Connection, admin_dsn: str, migration_name: str, moment: str) -> None:
-    _prepare(admin_dsn)
-    _seed(pg_conn)
-    pg_conn.execute("CREATE TABLE public.other (x int)")
+    _older_than_start(OldSnapshots, admin_dsn, pg_conn, migration_name, moment)
+
+
+def _older_than_start(kind: type[OldSnapshots], dsn: str, conn: Connection,
+                      migration_name: str, moment: str) -> None:
+    """Transactions of ``kind`` older than start write at ``moment`` and commit later."""
+    _prepare(dsn)
+    _seed(conn)
+    conn.execute("CREATE TABLE public.other (x int)")
     model = Model(migration_name)
-    writes = OldSnapshots(admin_dsn, model, moment, ("base", "old"))
+    writes = kind(dsn, model, moment, ("base", "old"))
     try:
-        _run(admin_dsn, MIGRATIONS[migration_name][0], writes,
+        _run(dsn, MIGRATIONS[migration_name][0], writes,
              two_passes=moment != "during the only pass",
-             check=lambda after_complete: _check(pg_conn, model, after_complete),
+             check=lambda after_complete: _check(conn, model, after_complete),
              between=writes.close)
     finally:
         writes.close()
@@ -565,18 +571,6 @@ def test_two_phase_commit(two_phase: str, migration_name: str, moment: str) -> N
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     dsn = make_conninfo(two_phase, dbname=name)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        _prepare(dsn)
-        _seed(conn)
-        conn.execute("CREATE TABLE public.other (x int)")
-        model = Model(migration_name)
-        writes = Prepared(dsn, model, moment, ("base", "old"))
-        try:
-            _run(dsn, MIGRATIONS[migration_name][0], writes,
-                 two_passes=moment != "during the only pass",
-                 check=lambda after_complete: _check(conn, model, after_complete),
-                 between=writes.close)
-        finally:
-            writes.close()
-        assert set(model.expected) >= {20_000, 20_001}
+        _older_than_start(Prepared, dsn, conn, migration_name, moment)
         left = conn.execute("SELECT count(*) FROM pg_catalog.pg_prepared_xacts").fetchone()
         assert left == (0,)

@@ -137,6 +137,15 @@ def _differences(conn: Connection, schema: str, columns: str, expected: Rows) ->
 
 # --- 1. several operations on one table ------------------------------------------------------
 
+def _holds(pg_conn: Connection, runner: Runner, old: tuple[str, Rows],
+           new: tuple[str, Rows]) -> None:
+    """Each version's rows as expected (its columns, the rows) once start is done, then the
+    new version's again after complete."""
+    assert _differences(pg_conn, OLD, *old) + _differences(pg_conn, NEW, *new) == []
+    runner.complete()
+    assert _differences(pg_conn, NEW, *new) == []
+
+
 SIMPLE = "create table public.t (id bigint primary key, v int not null)"
 SIMPLE_ROWS = f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g"
 
@@ -157,12 +166,9 @@ def test_rename_type_change_and_an_added_column_reading_it(pg_conn: Connection,
         written = [1, 2, 3, *UNREACHED]
         old = {i: (500 + i if i in written else i,) for i in range(1, ROWS + 1)}
         new = {i: (2 * old[i][0], 2 * i + 1000) for i in old}
-        assert _differences(pg_conn, OLD, "v", old) + _differences(pg_conn, NEW, "x, w", new) \
-            == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v", old), ("x, w", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "x, w", new) == []
 
 
 TWO = "create table public.t (id bigint primary key, a int not null, b int not null)"
@@ -185,12 +191,9 @@ def test_two_type_changes_where_the_second_up_reads_the_first_column(
             old_client.execute("UPDATE t SET a = 50 WHERE id = 2")  # the reference
         old = {1: (50, 100), 2: (50, 200)}
         new = {1: (100, 200), 2: (100, 300)}  # b' = b + a' for both
-        assert _differences(pg_conn, OLD, "a, b", old) + _differences(pg_conn, NEW, "a, b", new) \
-            == []
-        runner.complete()
+        _holds(pg_conn, runner, ("a, b", old), ("a, b", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "a, b", new) == []
 
 
 def test_two_type_changes_a_by_name_write_of_the_column_the_other_reads_not(
@@ -204,12 +207,9 @@ def test_two_type_changes_a_by_name_write_of_the_column_the_other_reads_not(
         _new_session(admin_dsn, write.format(1))
         old = {1: (1, 7), 2: (2, 200), ROWS: (ROWS, 7)}
         new = {1: (2, 9), 2: (4, 204), ROWS: (2 * ROWS, 7 + 2 * ROWS)}
-        assert _differences(pg_conn, OLD, "a, b", old) + _differences(pg_conn, NEW, "a, b", new) \
-            == []
-        runner.complete()
+        _holds(pg_conn, runner, ("a, b", old), ("a, b", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "a, b", new) == []
 
 
 NULLABLE = "create table public.t (id bigint primary key, v int)"
@@ -238,11 +238,9 @@ def test_type_change_with_not_null_and_a_check_on_the_same_column(
         _new_session(admin_dsn, *(w.format(1 + k) for k, w in enumerate(writes)))
         old = {1: (-3,), 2: (7,), 3: (None,), 4: (4,), ROWS: (-3,), ROWS - 1: (7,)}
         new = {1: (2,), 2: (14,), 3: (2,), 4: (8,), ROWS: (2,), ROWS - 1: (14,)}
-        assert _differences(pg_conn, OLD, "v", old) + _differences(pg_conn, NEW, "v", new) == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v", old), ("v", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "v", new) == []
 
 
 def test_a_by_name_null_on_an_unreached_row_of_a_not_null_copy(pg_conn: Connection,
@@ -362,12 +360,9 @@ def test_ordinary_writes_and_an_upper_case_user_trigger(pg_conn: Connection,
             conn.execute("INSERT INTO t (id, v, n) VALUES (101, 31, 'i')")
         old.update({100: (15, "i"), 101: (31, "i")})
         new.update({100: (31, "i"), 101: (62, "i")})
-        assert _differences(pg_conn, OLD, "v, n", old) + _differences(pg_conn, NEW, "v, n", new) \
-            == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v, n", old), ("v, n", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "v, n", new) == []
 
 
 # --- 3. the schema's search_path for up ------------------------------------------------------
@@ -423,11 +418,9 @@ def test_the_session_path_after_a_by_name_write_that_needs_the_schema(
             assert _path(conn) == f"{NEW}, public"
         old = {1: (11,), 2: (12,), 3: (3,), 4: (14,)}
         new = {1: (11,), 2: (12,), 3: (3,), 4: (14,)}
-        assert _differences(pg_conn, OLD, "v", old) + _differences(pg_conn, NEW, "v", new) == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v", old), ("v", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "v", new) == []
 
 
 # --- 4. generated columns, pairs that are no round trip -------------------------------------
@@ -449,12 +442,9 @@ def test_a_stored_generated_column_read_by_up(pg_conn: Connection, admin_dsn: st
         _new_session(admin_dsn, both.format(1), alone.format(2))
         old = {1: (5, 3), 2: (6, 1), 3: (3, 1), ROWS: (5, 3), ROWS - 1: (6, 1)}
         new = {1: (35, 3), 2: (16, 1), 3: (13, 1), ROWS: (35, 3), ROWS - 1: (16, 1)}
-        assert _differences(pg_conn, OLD, "v, w", old) + _differences(pg_conn, NEW, "v, w", new) \
-            == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v, w", old), ("v, w", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "v, w", new) == []
 
 
 TEXTS = "create table public.t (id bigint primary key, v text not null)"
@@ -471,11 +461,9 @@ def test_lower_up_with_down_as_it_is(pg_conn: Connection, admin_dsn: str) -> Non
                      "UPDATE public.t SET v = 'v2' WHERE id = 2")
         old = {1: ("AbC",), 2: ("v2",), 3: ("V3",)}
         new = {1: ("abc",), 2: ("v2",), 3: ("v3",)}
-        assert _differences(pg_conn, OLD, "v", old) + _differences(pg_conn, NEW, "v", new) == []
-        runner.complete()
+        _holds(pg_conn, runner, ("v", old), ("v", new))
     finally:
         runner.close()
-    assert _differences(pg_conn, NEW, "v", new) == []
 
 
 def test_a_by_name_write_of_down_of_the_copy(pg_conn: Connection, admin_dsn: str) -> None:
