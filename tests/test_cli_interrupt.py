@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from pgroll_dsl.backends.live import bodies_unchecked
 from tests import fault_model as fm
 from tests.live_helpers import Connection, dsn_of, owner_of_t
 
@@ -264,3 +265,24 @@ def test_workers_a_role_may_not_stop_are_named_and_the_run_refused(
     assert [r[0] for r in pg_conn.execute(
         "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 't'::regclass AND "
         "attnum > 0 AND NOT attisdropped ORDER BY attnum").fetchall()] == ["id", "v"]
+
+
+def test_an_interrupt_that_leaves_the_connection_busy_stays_an_interrupt(table: str) -> None:
+    """A backfill block runs with ``check_function_bodies`` off, reset after it. A Ctrl-C or
+    SIGTERM can leave the connection busy with the cancelled block; the reset then failed
+    with "another command is already in progress", and that error, in place of the
+    interrupt, made start report a failed step (exit 3, not 130: seen once on CI)."""
+    conn = psycopg.connect(table, autocommit=True)
+    try:
+        with pytest.raises(KeyboardInterrupt), bodies_unchecked(conn):
+            conn.pgconn.send_query(b"SELECT pg_catalog.pg_sleep(0.1)")  # not read back
+            raise KeyboardInterrupt
+    finally:
+        conn.close()  # busy still: no COMMIT on the way out, as ``with`` would send
+    with psycopg.connect(table, autocommit=True) as conn, bodies_unchecked(conn):
+        row = conn.execute("SHOW check_function_bodies").fetchone()
+        assert row == ("off",)  # the block's own setting
+    with psycopg.connect(table, autocommit=True) as conn:
+        with bodies_unchecked(conn):
+            pass
+        assert conn.execute("SHOW check_function_bodies").fetchone() == ("on",)  # reset after

@@ -301,9 +301,16 @@ def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
     conn.execute(_UNCHECKED)
     try:
         yield
-    finally:
-        if not conn.closed and not conn.broken:
-            conn.execute("RESET check_function_bodies")
+    except BaseException:
+        # What stopped the block goes on, whatever the RESET meets: a Ctrl-C or SIGTERM may
+        # leave the connection busy with the cancelled block ("another command is already
+        # in progress"), and that error, raised here, turned an interrupt into a failed start.
+        with suppress(psycopg.Error):
+            if not conn.closed and not conn.broken:
+                conn.execute("RESET check_function_bodies")
+        raise
+    if not conn.closed and not conn.broken:
+        conn.execute("RESET check_function_bodies")
 
 
 def _unchecked(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
