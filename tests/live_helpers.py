@@ -100,6 +100,15 @@ def apply(runner: Runner, text: str, name: str = "01_setup") -> Plan:
     return plan
 
 
+def applied(dsn: str, text: str, name: str = "01_setup") -> None:
+    """``apply`` on a runner of its own, closed afterwards."""
+    runner = make_runner(dsn)
+    try:
+        apply(runner, text, name)
+    finally:
+        runner.close()
+
+
 @contextmanager
 def own_server(**settings: str) -> Iterator[str]:
     """A server of the caller's own, with ``settings`` beside the test servers' (of the

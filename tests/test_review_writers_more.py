@@ -53,6 +53,7 @@ from pgroll_dsl.backends.runner import Runner, StepEvent
 from pgroll_dsl.plan.model import Phase, StepKind
 from tests.live_helpers import (
     Connection,
+    applied,
     client,
     make_runner,
     migration,
@@ -232,12 +233,7 @@ def _check(conn: Connection, model: Model, after_complete: bool) -> list[str]:
 
 
 def _prepare(dsn: str, setup: str = SETUP) -> None:
-    runner = make_runner(dsn, batch_size=20, batch_time_ms=0)
-    try:
-        runner.start(migration(setup, "01_setup"))
-        runner.complete()
-    finally:
-        runner.close()
+    applied(dsn, setup)
 
 
 def _seed(pg_conn: Connection) -> None:

@@ -58,7 +58,7 @@ import pytest
 from psycopg import sql
 
 from pgroll_dsl.backends.runner import Runner
-from tests.live_helpers import Connection, client, make_runner, migration, version_schema
+from tests.live_helpers import Connection, applied, client, make_runner, migration, version_schema
 
 pytestmark = [pytest.mark.postgres]
 
@@ -76,12 +76,7 @@ def _started(dsn: str, pg_conn: Connection, ddl: str, fill: str, text: str,
     ``during``: run once in the only backfill pass, while the rows ``UNREACHED`` are still
     marked; without it, two passes (the new version appears once every copy is filled).
     """
-    setup = make_runner(dsn, batch_size=BATCH)
-    try:
-        setup.start(migration(f"sql up `{ddl}`;\n", "01_setup"))
-        setup.complete()
-    finally:
-        setup.close()
+    applied(dsn, f"sql up `{ddl}`;\n")
     pg_conn.execute(fill)
     pg_conn.execute("ANALYZE t")
     ran: list[BaseException | None] = []  # what ``during`` raised (the executor swallows it)

@@ -33,7 +33,7 @@ import pytest
 from psycopg import sql
 
 from pgroll_dsl.backends.runner import Runner
-from tests.live_helpers import Connection, client, make_runner, migration, version_schema
+from tests.live_helpers import Connection, applied, client, make_runner, migration, version_schema
 
 pytestmark = [pytest.mark.postgres]
 
@@ -101,12 +101,7 @@ def _wrong(conn: Connection, column: str, factor: int, expected: dict[int, int],
 def test_a_new_version_write_of_the_old_column_by_its_name_reaches_both_versions(
         pg_conn: Connection, admin_dsn: str, writer: str, migration_name: str,
         two_passes: bool) -> None:
-    setup = make_runner(admin_dsn, batch_size=BATCH)
-    try:
-        setup.start(migration(SETUP, "01_setup"))
-        setup.complete()
-    finally:
-        setup.close()
+    applied(admin_dsn, SETUP)
     pg_conn.execute(f"INSERT INTO t SELECT g, g FROM generate_series(1, {ROWS}) g")
     pg_conn.execute("ANALYZE t")
     expected = {i: i for i in range(1, ROWS + 1)}

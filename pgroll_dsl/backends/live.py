@@ -299,18 +299,17 @@ def bodies_unchecked(conn: psycopg.Connection[Any]) -> Iterator[None]:
     clients' writes, are still created with the session's setting.
     """
     conn.execute(_UNCHECKED)
+    stopped = True
     try:
         yield
-    except BaseException:
+        stopped = False
+    finally:
         # What stopped the block goes on, whatever the RESET meets: a Ctrl-C or SIGTERM may
         # leave the connection busy with the cancelled block ("another command is already
         # in progress"), and that error, raised here, turned an interrupt into a failed start.
-        with suppress(psycopg.Error):
+        with suppress(psycopg.Error) if stopped else nullcontext():
             if not conn.closed and not conn.broken:
                 conn.execute("RESET check_function_bodies")
-        raise
-    if not conn.closed and not conn.broken:
-        conn.execute("RESET check_function_bodies")
 
 
 def _unchecked(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:

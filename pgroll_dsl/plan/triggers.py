@@ -298,9 +298,7 @@ def _fill(spec: TriggerSpec, indent: str) -> list[str]:
     taken = {name for side in (*spec.earlier, spec.up) for name, _ in used_variables(side)}
     held: dict[str, str] = {}  # copy -> the variable that holds it, no name ``up`` uses
     for side in spec.earlier:
-        variable = f"pgroll_copy_{len(held)}"
-        while variable in taken:
-            variable += "_"
+        variable = _fresh(f"pgroll_copy_{len(held)}", taken)
         held.setdefault(side.target, quote_ident(variable))
     lines = [f"{indent}DECLARE", *(
         f"{indent}  {variable} {qualified(spec.schema, spec.table)}.{quote_ident(copy)}%TYPE;"
@@ -322,11 +320,12 @@ def _unchanged(column: str) -> str:
     return f"ROW(NEW.{name})::record OPERATOR(pg_catalog.*=) ROW(OLD.{name})::record"
 
 
-def _written_by_name(spec: TriggerSpec, down: Side, up: Side) -> list[str]:
-    """``down``'s function, first: ``up`` for an UPDATE that wrote the old column by its name.
+def _written_by_name(spec: TriggerSpec, down: Side, up: Side | None) -> list[str]:
+    """``down``'s function, first: an UPDATE that wrote the old column by its name.
 
     An UPDATE that changed the old column and not its copy wrote the old column itself, so
-    ``up`` carries it to the copy instead of ``down`` setting it back.
+    ``up`` carries it to the copy instead of ``down`` setting it back; a dropped column (no
+    ``up``, no copy) keeps what was written.
 
     The new version's view never names the old column (its name there is the copy's), so a
     new-version session changes it only through the table itself: a foreign key's action
@@ -335,6 +334,9 @@ def _written_by_name(spec: TriggerSpec, down: Side, up: Side) -> list[str]:
     unchanged copy used to set the old column back, silently undoing that write (and a
     ``SET DEFAULT`` action then failed its own check: 23503).
     """
+    if up is None:
+        return [f"  IF TG_OP = 'UPDATE' AND NOT {_unchanged(down.target)} THEN",
+                "    RETURN NEW;", "  END IF;"]
     return [
         "  IF TG_OP = 'UPDATE' THEN  -- OLD is no record on INSERT",
         f"    IF NOT {_unchanged(down.target)}",
@@ -346,6 +348,33 @@ def _written_by_name(spec: TriggerSpec, down: Side, up: Side) -> list[str]:
     ]
 
 
+def _schema_path(spec: TriggerSpec) -> str:
+    """The schema as a ``search_path``, ``pg_temp`` last.
+
+    A writer's temporary table must not stand for the schema's in a sub-query.
+    """
+    return f"{quote_ident(spec.schema)}, pg_temp"
+
+
+def _needs_schema_path(sides: tuple[Side | None, ...], computed: dict[str, str]) -> bool:
+    """Whether evaluating ``sides`` looks a name up (``resolves_names``).
+
+    The generated columns of ``computed`` that they read count too: their expressions are
+    evaluated in their place.
+    """
+    texts = [side.expression for side in sides if side is not None]
+    texts += [computed[physical] for side in sides if side is not None
+              for _, physical in used_variables(side) if physical in computed]
+    return any(resolves_names(text) for text in texts)
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    """``name``, with ``_`` added until it is none of ``taken``."""
+    while name in taken:
+        name += "_"
+    return name
+
+
 def _in_the_schema(spec: TriggerSpec, up: Side, indent: str) -> list[str]:
     """``up`` assigned in ``down``'s function, with the schema's ``search_path`` if it needs it.
 
@@ -354,21 +383,15 @@ def _in_the_schema(spec: TriggerSpec, up: Side, indent: str) -> list[str]:
     its name sets the path for itself, and back, in the transaction (an error ends the
     statement, which undoes it).
     """
-    computed = dict(spec.generated)
-    texts = [up.expression] + [computed[physical] for _, physical in used_variables(up)
-                               if physical in computed]
-    if not any(resolves_names(text) for text in texts):
+    if not _needs_schema_path((up,), dict(spec.generated)):
         return _assign(spec, up, indent)
-    taken = {name for name, _ in up.variables}
-    saved = "pgroll_path"
-    while saved in taken:
-        saved += "_"
-    path = quote_literal(f"{quote_ident(spec.schema)}, pg_temp")
+    saved = _fresh("pgroll_path", {name for name, _ in up.variables})
     return [
         f"{indent}DECLARE",
         f"{indent}  {saved} text := pg_catalog.current_setting('search_path');",
         f"{indent}BEGIN",
-        f"{indent}  PERFORM pg_catalog.set_config('search_path', {path}, true);",
+        f"{indent}  PERFORM pg_catalog.set_config('search_path', "
+        f"{quote_literal(_schema_path(spec))}, true);",
         *_assign(spec, up, indent + "  "),
         f"{indent}  PERFORM pg_catalog.set_config('search_path', {saved}, true);",
         f"{indent}END;",
@@ -407,11 +430,8 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     else:
         side = spec.side(kind)
         assert side is not None
-        if kind is Kind.DOWN and spec.up is not None:
+        if kind is Kind.DOWN:
             body += _written_by_name(spec, side, spec.up)
-        elif kind is Kind.DOWN:  # a dropped column: no copy, its write by name is kept
-            body += [f"  IF TG_OP = 'UPDATE' AND NOT {_unchanged(side.target)} THEN",
-                     "    RETURN NEW;", "  END IF;"]
         body.extend(_assign(spec, side, "  "))
     if spec.marks and kind is not Kind.DOWN:
         body.append(f"  NEW.{quote_ident(MARKER)} := false;")
@@ -420,12 +440,8 @@ def trigger_function_sql(spec: TriggerSpec, kind: Kind) -> str:
     name = spec.named(kind)
     evaluated = (*spec.earlier, spec.up) if kind is Kind.FILL else (spec.side(kind),)
     computed = dict(spec.generated) if kind is not Kind.FILL else {}  # read from OLD there
-    texts = [side.expression for side in evaluated if side is not None]
-    texts += [computed[physical] for side in evaluated if side is not None
-              for _, physical in used_variables(side) if physical in computed]
-    # pg_temp last: a writer's temporary table must not stand for the schema's in a sub-query
-    path = (f"SET search_path = {quote_ident(spec.schema)}, pg_temp\n"
-            if any(resolves_names(text) for text in texts) else "")
+    path = (f"SET search_path = {_schema_path(spec)}\n"
+            if _needs_schema_path(evaluated, computed) else "")
     return (
         f"CREATE OR REPLACE FUNCTION {qualified(spec.schema, name)}() RETURNS trigger\n"
         f"LANGUAGE plpgsql {path}AS {dollar_quote(chr(10) + text + chr(10))}"
@@ -546,7 +562,8 @@ def needed_when(spec: TriggerSpec, kind: Kind) -> str | None:
 
     The function writes the copy from ``up`` for old-version writers (also on every row the
     backfill has not reached: its copy is not filled yet, and the table's last one clears
-    its marker), the old column from ``down`` for new-version writers. When none of that
+    its marker), the old column from ``down`` for new-version writers (and ``down``'s also
+    where the copy is not ``up`` of the old column: ``_written_by_name``). When none of that
     applies, running it writes exactly what the row holds: most writes to a busy table
     change other columns, and a PL/pgSQL call costs more than the write itself. ``None``: no
     skipping (see :func:`_changed_by`).
