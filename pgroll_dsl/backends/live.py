@@ -92,15 +92,23 @@ _HOLDERS = (
 _RECORD = Step(sql="", summary="record the steps done in the state schema", lock=Lock.NONE)
 
 
+# SQLSTATEs whose detail says what depends on an object: dependent_objects_still_exist, and
+# feature_not_supported ("cannot alter type of a column used by a view or rule").
+_DEPENDED_ON = frozenset({"2BP01", "0A000"})
+
+
 class StepFailed(Exception):
     """A step failed; ``step`` says which, ``cause`` why (the database's message)."""
 
     def __init__(self, step: Step, cause: Exception) -> None:
         # The server's own message and hint; not its detail or context, which repeat the plan's
-        # SQL and the internal columns of a failing row.
+        # SQL and the internal columns of a failing row, but where the detail names what
+        # depends on a column (a view of the user's that keeps complete from dropping it).
         diag = cause.diag if isinstance(cause, psycopg.Error) else None
         primary = diag.message_primary if diag is not None else None
         message = (primary or str(cause).strip() or type(cause).__name__).strip()
+        if diag is not None and diag.sqlstate in _DEPENDED_ON and diag.message_detail:
+            message += f" ({' '.join(diag.message_detail.split())})"
         if diag is not None and diag.message_hint:
             message += f" (hint: {diag.message_hint})"
         super().__init__(in_authors_terms(f"{step.summary}: {message}"))

@@ -15,6 +15,8 @@ NEW_PREFIX = "_pgroll_new_"  # columns under this name are copies made by the mi
 DUP_PREFIX = "_pgroll_dup_"  # constraints and indexes rebuilt on a copy
 NOT_NULL_PREFIX = "_pgroll_check_not_null_"
 DEL_PREFIX = "_pgroll_del_"  # a dropped table whose name a later operation reuses
+# An old column parked for a moment at complete while what uses it moves to its copy.
+OLD_PREFIX = "_pgroll_old_"
 TRIGGER_PREFIX = "_pgroll_trigger_"  # the sync triggers for new-version writers, and ...
 LATE_TRIGGER_PREFIX = "~pgroll_trigger_"  # ... for the others (see ``late_trigger_name``)
 # How every sync trigger's name (and its function's) begins: the user's triggers do not.

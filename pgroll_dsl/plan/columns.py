@@ -25,7 +25,7 @@ from pgroll_dsl.catalog.derived import (
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.partitions import kept_key_columns
-from pgroll_dsl.plan import backfill, copies, partitioned, safety
+from pgroll_dsl.plan import backfill, copies, dependents, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
     atomically,
@@ -248,6 +248,12 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
                          f"{qualified(ctx.schema, sequence.name)} OWNED BY {ref}."
                          f"{quote_ident(temp)}", f"hand sequence {sequence.name} to {temp}",
                          tables=(sequence.name,))
+    pairs = [(physical_name(table, n), temp) for n, temp in names.items()]
+    ctx.carried.setdefault(ref, []).extend(old for old, _ in pairs)
+    ctx.step(Phase.COMPLETE, dependents.carry_over_sql(ref, pairs),
+             f"carry the views, rules, policies, triggers and statistics that use "
+             f"{', '.join(names)} over to the new column{'s' if len(names) > 1 else ''}",
+             tables=(table.physical,))
     old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(physical_name(table, n))}" for n in names)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ref} {old}"],
                f"drop the sync triggers and the old column{'s' if len(names) > 1 else ''} "

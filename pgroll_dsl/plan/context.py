@@ -38,6 +38,9 @@ class Context:
     complete: list[Step] = field(default_factory=list)
     early_complete: list[Step] = field(default_factory=list)  # before any rename
     view_drops: list[Step] = field(default_factory=list)  # complete: before the table locks
+    # complete: per table (as the plan names it), the old columns whose copies replace them;
+    # what uses them is locked before the tables and carried over (``plan/dependents.py``).
+    carried: dict[str, list[str]] = field(default_factory=dict)
     hidden: dict[str, str] = field(default_factory=dict)  # dropped table -> its name at start
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped

@@ -16,7 +16,7 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
-from pgroll_dsl.plan import backfill
+from pgroll_dsl.plan import backfill, dependents
 from pgroll_dsl.plan.context import Context, flush_trigger_drops
 from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
@@ -80,16 +80,18 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         previous_version_schema=options.previous_version_schema,
         start=tuple(map(generated, start)),
         complete=tuple(map(generated, _contract(ctx, catalog, complete_views, complete,
-                                                tables, concurrent_last=True))),
+                                                tables, concurrent_last=True,
+                                                carried=ctx.carried))),
         rollback=tuple(map(generated, _contract(ctx, catalog, views.drop_new, rollback,
-                                                tables, concurrent_last=False))),
+                                                tables, concurrent_last=False, carried={}))),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=requires,
         builtins=relied_on(ctx.syncs),
     )
 
 
 def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list[Step],
-              tables: set[str], concurrent_last: bool) -> tuple[Step, ...]:
+              tables: set[str], concurrent_last: bool,
+              carried: dict[str, list[str]]) -> tuple[Step, ...]:
     """Complete or rollback: one transaction that drops views, then locks every table it changes.
 
     Views go before the tables are locked: a client holds a view while it waits for the
@@ -97,7 +99,8 @@ def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list
     for the client that waits for it. The steps that cannot run in a transaction
     (``DROP INDEX CONCURRENTLY``) run on their own: after the transaction at complete (an
     index the old version used goes once it is gone), before it at rollback (an index only the
-    new version used).
+    new version used). ``carried``: the old columns whose users complete moves to the copies
+    (``plan/dependents.py``); the lock step takes the views among those users first.
     """
     atomic = [s for s in steps if s.transactional]
     alone = [s for s in steps if not s.transactional]
@@ -106,7 +109,8 @@ def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list
     touched = sorted(named, key=lambda name: (_depth(ctx, before, name), name))
     changed = {n for s in atomic for n in s.tables if n not in s.referenced}
     if touched and len(view_drops) + len(atomic) > 1:
-        atomic.insert(0, _lock_step(ctx, touched, [t for t in touched if t not in changed]))
+        atomic.insert(0, _lock_step(ctx, touched, [t for t in touched if t not in changed],
+                                    carried))
     atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
 
@@ -130,8 +134,12 @@ def _depth(ctx: Context, before: Catalog, physical: str) -> int:
     return 1
 
 
-def _lock_step(ctx: Context, tables: list[str], referenced: list[str]) -> Step:
+def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
+               carried: dict[str, list[str]]) -> Step:
     """ACCESS EXCLUSIVE on every table at once, parents first, before the first change.
+
+    Before them, the views that use a column in ``carried`` (a client of a view locks the
+    view, then the table: the same order).
 
     A table that is not there (a start interrupted before it created it) is skipped; the
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
@@ -141,7 +149,10 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str]) -> Step:
         f"  IF {regclass_or_null(ctx.schema, t)} IS NOT NULL "
         f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
         for t in tables)
-    return Step(sql=do_block(body),
+    views = [dependents.lock_sql(table, columns) for table, columns in carried.items()]
+    sql = (do_block(body) if not views else "DO " + dollar_quote(
+        "\nDECLARE\n  _pgroll_view oid;\nBEGIN\n" + "\n".join([*views, body]) + "\nEND\n"))
+    return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)
 

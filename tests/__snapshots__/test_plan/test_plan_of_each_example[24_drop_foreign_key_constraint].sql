@@ -569,9 +569,9 @@ CREATE VIEW "public_24_drop_foreign_key_constraint"."users" WITH (security_invok
 -- (the live executor records steps 24-38 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== complete (7 steps) ====
+-- ==== complete (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
@@ -583,14 +583,167 @@ DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
 -- [2] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
+DECLARE
+  _pgroll_view oid;
 BEGIN
+  FOR _pgroll_view IN SELECT DISTINCT r.ev_class
+      FROM (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND (d.refobjid = pg_catalog.to_regclass('"public"."posts"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."posts"'))))
+          AND a.attname = ANY (ARRAY['user_id']::pg_catalog.name[])
+          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
+      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid
+      WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', _pgroll_view::pg_catalog.regclass);
+  END LOOP;
   IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
     LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
   END IF;
 END
 $pgroll$;
 
--- [3] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use user_id over to the new column
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_what text[];
+  _pgroll_statement text[];
+  _pgroll_view oid[];
+  _pgroll_i int;
+  _pgroll_remake oid[] := '{}';
+  _pgroll_again text[] := '{}';
+  _pgroll_gone text[] := '{}';
+BEGIN
+  SELECT pg_catalog.array_agg(what ORDER BY kind, objid, n), pg_catalog.array_agg(statement ORDER BY kind, objid, n),
+      pg_catalog.array_agg(view ORDER BY kind, objid, n)
+    INTO _pgroll_what, _pgroll_statement, _pgroll_view FROM (
+    WITH u AS (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND (d.refobjid = pg_catalog.to_regclass('"public"."posts"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."posts"'))))
+          AND a.attname = ANY (ARRAY['user_id']::pg_catalog.name[])
+          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass))
+    SELECT 1 AS kind, u.objid, 1 AS n, pg_catalog.pg_describe_object(CASE WHEN r.rulename = '_RETURN'
+        THEN 'pg_catalog.pg_class'::pg_catalog.regclass ELSE u.classid END, CASE WHEN r.rulename = '_RETURN' THEN c.oid ELSE u.objid END, 0) AS what,
+      CASE WHEN r.rulename <> '_RETURN' THEN pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', 'CREATE OR REPLACE RULE')
+        WHEN c.relkind = 'v' THEN pg_catalog.format('CREATE OR REPLACE VIEW %s%s AS %s', c.oid::pg_catalog.regclass,
+        COALESCE(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', ''), pg_catalog.pg_get_viewdef(c.oid)) END AS statement,
+      CASE WHEN r.rulename = '_RETURN' THEN c.oid END AS view
+      FROM u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+      WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+    UNION ALL
+    SELECT 2, u.objid, 1, pg_catalog.pg_describe_object(u.classid, u.objid, 0),
+      pg_catalog.format('ALTER POLICY %I ON %s%s%s', p.polname, p.polrelid::pg_catalog.regclass,
+      ' USING (' || pg_catalog.pg_get_expr(p.polqual, p.polrelid) || ')',
+      ' WITH CHECK (' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) || ')'), NULL
+      FROM u JOIN pg_catalog.pg_policy p ON p.oid = u.objid
+      WHERE u.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+    UNION ALL
+    SELECT 3, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, NULL
+      FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid
+      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+      pg_catalog.pg_get_triggerdef(t.oid),
+      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
+        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
+      pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', t.tgname, t.tgrelid::pg_catalog.regclass)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]) WITH ORDINALITY x(s, n)
+      WHERE u.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND NOT t.tgisinternal AND t.tgparentid = 0
+        AND NOT (pg_catalog.starts_with(t.tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(t.tgname, '~pgroll_trigger_')) AND x.s IS NOT NULL
+    UNION ALL
+    SELECT 4, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, NULL
+      FROM u JOIN pg_catalog.pg_statistic_ext s ON s.oid = u.objid JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      'DROP STATISTICS ' || pg_catalog.format('%I.%I', n.nspname, s.stxname),
+      pg_catalog.pg_get_statisticsobjdef(s.oid),
+      pg_catalog.format('ALTER STATISTICS %s OWNER TO %I', pg_catalog.format('%I.%I', n.nspname, s.stxname), pg_catalog.pg_get_userbyid(s.stxowner)),
+      CASE WHEN s.stxstattarget >= 0 THEN 'ALTER STATISTICS ' || pg_catalog.format('%I.%I', n.nspname, s.stxname) || ' SET STATISTICS ' || s.stxstattarget END,
+      'COMMENT ON STATISTICS ' || pg_catalog.format('%I.%I', n.nspname, s.stxname) || ' IS '
+        || pg_catalog.quote_literal(pg_catalog.obj_description(s.oid, 'pg_statistic_ext'))]) WITH ORDINALITY x(s, n)
+      WHERE u.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass AND x.s IS NOT NULL
+    ) o;
+  _pgroll_i := pg_catalog.array_position(_pgroll_statement, NULL);
+  IF _pgroll_i IS NOT NULL THEN
+    RAISE EXCEPTION 'complete cannot carry % over to the new column: %', _pgroll_what[_pgroll_i], 'it holds data computed from the old one' USING ERRCODE = 'dependent_objects_still_exist', HINT = 'drop it before complete and create it again after; until then, complete changes nothing';
+  END IF;
+  IF _pgroll_statement IS NULL THEN  -- nothing uses the old column
+    RETURN;
+  END IF;
+  -- Which views cannot be replaced in place (their columns change type): tried, undone.
+  FOR _pgroll_i IN 1 .. pg_catalog.array_length(_pgroll_statement, 1) LOOP
+    CONTINUE WHEN _pgroll_view[_pgroll_i] IS NULL;
+    BEGIN
+      ALTER TABLE "public"."posts" RENAME COLUMN "user_id" TO "_pgroll_old_user_id";
+      ALTER TABLE "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
+      EXECUTE _pgroll_statement[_pgroll_i];
+      RAISE EXCEPTION USING ERRCODE = 'PGRL1';
+    EXCEPTION
+      WHEN invalid_table_definition THEN
+        _pgroll_remake := _pgroll_remake || _pgroll_view[_pgroll_i];
+      WHEN SQLSTATE 'PGRL1' THEN
+        NULL;
+    END;
+  END LOOP;
+  -- Those are made again, with every view built on them (nearest first), and all that
+  -- a DROP VIEW takes along; read now, while the names are the old ones.
+  WITH RECURSIVE built(oid, depth) AS (
+      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v
+      UNION ALL
+      SELECT r.ev_class, b.depth + 1 FROM built b
+      JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
+        AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),
+    members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)
+  SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text ORDER BY m.depth DESC, m.oid), '{}'),
+      COALESCE(pg_catalog.array_agg(c.oid::pg_catalog.regclass::text) FILTER (WHERE c.relkind <> 'v'), '{}'),
+      (SELECT COALESCE(pg_catalog.array_agg(x ORDER BY m2.depth, m2.oid, x.n), '{}') FROM members m2
+        JOIN pg_catalog.pg_class c ON c.oid = m2.oid CROSS JOIN LATERAL (SELECT c.oid::pg_catalog.regclass::text AS v) vn
+        CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      pg_catalog.format('CREATE VIEW %s%s AS %s', v, COALESCE(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', ''), pg_catalog.pg_get_viewdef(c.oid)),
+      pg_catalog.format('ALTER VIEW %s OWNER TO %I', v, pg_catalog.pg_get_userbyid(c.relowner)),
+      'COMMENT ON VIEW ' || v || ' IS ' || pg_catalog.quote_literal(pg_catalog.obj_description(c.oid, 'pg_class'))]
+      || ARRAY(SELECT pg_catalog.format('GRANT %s ON %s TO ', g.privilege_type, v) || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+        FROM pg_catalog.aclexplode(c.relacl) g WHERE g.grantee <> c.relowner)
+      || ARRAY(SELECT x FROM pg_catalog.pg_attribute a CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+          pg_catalog.format('COMMENT ON COLUMN %s.%I IS ', v, a.attname) || pg_catalog.quote_literal(pg_catalog.col_description(c.oid, a.attnum)),
+          (SELECT pg_catalog.format('ALTER VIEW %s ALTER COLUMN %I SET DEFAULT %s', v, a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid))
+             FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid AND d.adnum = a.attnum)] || ARRAY(
+          SELECT pg_catalog.format('GRANT %s (%I) ON %s TO ', g.privilege_type, a.attname, v) || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+            FROM pg_catalog.aclexplode(a.attacl) g)) x
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      pg_catalog.pg_get_triggerdef(t.oid),
+      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
+        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
+      pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', t.tgname, t.tgrelid::pg_catalog.regclass)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]) x WHERE t.tgrelid = c.oid)
+      || ARRAY(SELECT pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', 'CREATE OR REPLACE RULE') FROM pg_catalog.pg_rewrite r
+        WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN')
+        ) WITH ORDINALITY x(x, n) WHERE x.x IS NOT NULL)
+    INTO _pgroll_gone, _pgroll_what, _pgroll_again
+    FROM members m JOIN pg_catalog.pg_class c ON c.oid = m.oid;
+  IF pg_catalog.cardinality(_pgroll_what) > 0 THEN
+    RAISE EXCEPTION 'complete cannot carry % over to the new column: %', pg_catalog.array_to_string(_pgroll_what, ', '), 'it holds data computed from the old one' USING ERRCODE = 'dependent_objects_still_exist', HINT = 'drop it before complete and create it again after; until then, complete changes nothing';
+  END IF;
+  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP
+    EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];
+  END LOOP;
+  ALTER TABLE "public"."posts" RENAME COLUMN "user_id" TO "_pgroll_old_user_id";
+  ALTER TABLE "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
+  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP
+    EXECUTE _pgroll_again[_pgroll_i];
+  END LOOP;
+  FOR _pgroll_i IN 1 .. pg_catalog.array_length(_pgroll_statement, 1) LOOP
+    CONTINUE WHEN _pgroll_view[_pgroll_i] = ANY (_pgroll_remake);
+    EXECUTE _pgroll_statement[_pgroll_i];
+  END LOOP;
+  ALTER TABLE "public"."posts" RENAME COLUMN "user_id" TO "_pgroll_new_user_id";
+  ALTER TABLE "public"."posts" RENAME COLUMN "_pgroll_old_user_id" TO "user_id";
+END
+$pgroll$;
+
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -604,31 +757,31 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
 
--- [5] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch on posts
+-- [6] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch on posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
 
--- [6] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch's counts on posts
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch's counts on posts
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
 
--- [7] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [8] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

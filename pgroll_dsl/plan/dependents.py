@@ -1,0 +1,308 @@
+"""What else uses a column that complete replaces by its copy: carried over to the copy.
+
+A rewritten column (a type change, a new constraint...) is a copy until complete drops the
+old column and gives the copy its name. The user's own objects that name the old column —
+views, rules, row-level security policies, triggers (their ``WHEN`` or ``UPDATE OF``
+list), extended statistics — pin it: ``DROP COLUMN`` refuses (or, for statistics, silently
+drops them) and complete stopped with "other objects depend on it", after a start that may
+have backfilled for hours. These objects are not in the catalog model (it knows tables), so
+the plan finds them when complete runs, in complete's transaction:
+
+* each one's definition is read as PostgreSQL prints it (``pg_get_viewdef`` and the like),
+  while the names are still the old ones;
+* the old column is parked under another name and the copy takes the column's name, so the
+  same text now names the copy;
+* views and rules are replaced in place (``CREATE OR REPLACE``: owner, privileges, options,
+  their own triggers and the views built on them stay), policies are altered, triggers and
+  statistics objects are made again (with their enabled state, owner, target and comment);
+* the names go back, and the usual steps drop the old column and rename the copy.
+
+A view whose columns change type with the column cannot be replaced in place
+(PostgreSQL's rule): which views those are is found by trying, undone at once; each is
+dropped with the views built on it and made again, with what ``DROP VIEW`` takes along
+(options, owner, privileges, comments, column defaults, triggers, rules). A materialized
+view cannot be carried (it holds data computed from the old column): complete stops before
+it changes anything, saying which one and what to do. Whatever else uses the column (a
+function with a SQL-standard body...) is left to ``DROP COLUMN``, whose message names it.
+
+Views are locked before the tables (``lock_sql``), as a client reading a view locks it and
+then the table under it: taking the table first and the view after would wait for a client
+that waits for us.
+"""
+
+from __future__ import annotations
+
+from pgroll_dsl.catalog.derived import OLD_PREFIX, SYNC_TRIGGER_PREFIXES, derived
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
+
+_REGCLASS = "pg_catalog.regclass"
+
+
+def parked_name(column: str) -> str:
+    """Where the old column waits while its users move to the copy."""
+    return derived(OLD_PREFIX, column)
+
+
+def _used(table: str, columns: list[str], indent: str) -> str:
+    """``(classid, objid)`` of every object that uses one of ``columns`` of ``table``'s tree.
+
+    ``table`` as the plan names it. Normal dependencies (those that make ``DROP COLUMN``
+    refuse) and statistics objects (dropped with the column otherwise).
+    """
+    names = ", ".join(quote_literal(c) for c in columns)
+    regclass = f"pg_catalog.to_regclass({quote_literal(table)})"
+    return "\n".join([
+        "SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d",
+        f"{indent}  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid "
+        "AND a.attnum = d.refobjsubid",
+        f"{indent}  WHERE d.refclassid = 'pg_catalog.pg_class'::{_REGCLASS}",
+        # (A table that is not partitioned has no partition tree, not even itself.)
+        f"{indent}    AND (d.refobjid = {regclass} "
+        f"OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree({regclass})))",
+        f"{indent}    AND a.attname = ANY (ARRAY[{names}]::pg_catalog.name[])",
+        f"{indent}    AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::"
+        f"{_REGCLASS})"])
+
+
+def lock_sql(table: str, columns: list[str]) -> str:
+    """Lines of a ``DO`` block that lock the views using ``columns``, before the tables."""
+    return "\n".join([
+        "  FOR _pgroll_view IN SELECT DISTINCT r.ev_class",
+        f"      FROM ({_used(table, columns, '      ')}) u",
+        "      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
+        "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'",
+        f"      WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} ORDER BY 1 LOOP",
+        "    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', "
+        f"_pgroll_view::{_REGCLASS});",
+        "  END LOOP;"])
+
+
+def _ours(name: str) -> str:
+    """A boolean SQL expression: the trigger named ``name`` is a sync trigger of ours."""
+    return " OR ".join(f"pg_catalog.starts_with({name}, {quote_literal(p)})"
+                       for p in SYNC_TRIGGER_PREFIXES)
+
+
+# What makes each kind of object again, as SQL over its catalog row.
+_OPTIONS = "COALESCE(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')"
+_VIEW = ("pg_catalog.format('CREATE OR REPLACE VIEW %s%s AS %s', c.oid::pg_catalog.regclass,\n"
+         f"        {_OPTIONS}, pg_catalog.pg_get_viewdef(c.oid))")
+_RULE = ("pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', "
+         "'CREATE OR REPLACE RULE')")
+_POLICY = ("pg_catalog.format('ALTER POLICY %I ON %s%s%s', p.polname, "
+           "p.polrelid::pg_catalog.regclass,\n"
+           "      ' USING (' || pg_catalog.pg_get_expr(p.polqual, p.polrelid) || ')',\n"
+           "      ' WITH CHECK (' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) || ')')")
+
+
+def _trigger(drop: bool) -> str:
+    """Statements that make trigger ``t`` again: its drop, definition, state and comment."""
+    on = "t.tgname, t.tgrelid::pg_catalog.regclass"
+    return ",\n".join([
+        *([f"      pg_catalog.format('DROP TRIGGER %I ON %s', {on})"] if drop else []),
+        "      pg_catalog.pg_get_triggerdef(t.oid)",
+        "      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' "
+        "WHEN 'R' THEN 'ENABLE REPLICA'\n"
+        f"        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', {on})",
+        f"      pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', {on})\n"
+        "        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))"])
+
+
+_STATS = "pg_catalog.format('%I.%I', n.nspname, s.stxname)"
+_STATISTICS = ",\n".join([
+    f"      'DROP STATISTICS ' || {_STATS}",
+    "      pg_catalog.pg_get_statisticsobjdef(s.oid)",
+    f"      pg_catalog.format('ALTER STATISTICS %s OWNER TO %I', {_STATS}, "
+    "pg_catalog.pg_get_userbyid(s.stxowner))",
+    f"      CASE WHEN s.stxstattarget >= 0 THEN 'ALTER STATISTICS ' || {_STATS} || "
+    "' SET STATISTICS ' || s.stxstattarget END",
+    f"      'COMMENT ON STATISTICS ' || {_STATS} || ' IS '\n"
+    "        || pg_catalog.quote_literal(pg_catalog.obj_description(s.oid, 'pg_statistic_ext'))"])
+_GRANTEE = ("CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+            "pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable "
+            "THEN ' WITH GRANT OPTION' ELSE '' END")
+# Everything of view ``c`` that a DROP VIEW takes with it, as statements that make it again
+# (NULLs where there is nothing to make); ``v`` is its name.
+_VIEW_AGAIN = "\n".join([
+    f"pg_catalog.format('CREATE VIEW %s%s AS %s', v, {_OPTIONS},\n"
+    "        pg_catalog.pg_get_viewdef(c.oid)),",
+    "      pg_catalog.format('ALTER VIEW %s OWNER TO %I', v, "
+    "pg_catalog.pg_get_userbyid(c.relowner)),",
+    "      'COMMENT ON VIEW ' || v || ' IS ' || pg_catalog.quote_literal("
+    "pg_catalog.obj_description(c.oid, 'pg_class'))]",
+    "      || ARRAY(SELECT pg_catalog.format('GRANT %s ON %s TO ', g.privilege_type, v) || "
+    f"{_GRANTEE}",
+    "        FROM pg_catalog.aclexplode(c.relacl) g WHERE g.grantee <> c.relowner)",
+    "      || ARRAY(SELECT x FROM pg_catalog.pg_attribute a CROSS JOIN LATERAL pg_catalog.unnest("
+    "ARRAY[",
+    "          pg_catalog.format('COMMENT ON COLUMN %s.%I IS ', v, a.attname) || "
+    "pg_catalog.quote_literal(pg_catalog.col_description(c.oid, a.attnum)),",
+    "          (SELECT pg_catalog.format('ALTER VIEW %s ALTER COLUMN %I SET DEFAULT %s', v, "
+    "a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid))",
+    "             FROM pg_catalog.pg_attrdef d WHERE d.adrelid = c.oid AND d.adnum = a.attnum)]"
+    " || ARRAY(",
+    "          SELECT pg_catalog.format('GRANT %s (%I) ON %s TO ', g.privilege_type, a.attname, v)"
+    f" || {_GRANTEE}",
+    "            FROM pg_catalog.aclexplode(a.attacl) g)) x",
+    "        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)",
+    "      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest("
+    "ARRAY[",
+    _trigger(drop=False) + "]) x WHERE t.tgrelid = c.oid)",
+    f"      || ARRAY(SELECT {_RULE} FROM pg_catalog.pg_rewrite r",
+    "        WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN')"])
+
+
+def _made(table: str, columns: list[str]) -> str:
+    """A query of ``(what, statement, view)`` for the objects that use ``columns``, in order.
+
+    ``statement`` is NULL for what cannot be made again (a materialized view); ``view`` is
+    the view's oid where the object is a view. A trigger's drop comes before its creation,
+    then its enabled state and comment; read before any rename, the text names the old
+    column.
+    """
+    return "\n".join([
+        f"    WITH u AS ({_used(table, columns, '      ')})",
+        "    SELECT 1 AS kind, u.objid, 1 AS n, pg_catalog.pg_describe_object(CASE "
+        "WHEN r.rulename = '_RETURN'",
+        f"        THEN 'pg_catalog.pg_class'::{_REGCLASS} ELSE u.classid END, "
+        "CASE WHEN r.rulename = '_RETURN' THEN c.oid ELSE u.objid END, 0) AS what,",
+        f"      CASE WHEN r.rulename <> '_RETURN' THEN {_RULE}",
+        f"        WHEN c.relkind = 'v' THEN {_VIEW} END AS statement,",
+        "      CASE WHEN r.rulename = '_RETURN' THEN c.oid END AS view",
+        "      FROM u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
+        "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class",
+        f"      WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        "    UNION ALL",
+        "    SELECT 2, u.objid, 1, pg_catalog.pg_describe_object(u.classid, u.objid, 0),",
+        f"      {_POLICY}, NULL",
+        "      FROM u JOIN pg_catalog.pg_policy p ON p.oid = u.objid",
+        f"      WHERE u.classid = 'pg_catalog.pg_policy'::{_REGCLASS}",
+        "    UNION ALL",
+        "    SELECT 3, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, "
+        "NULL",
+        "      FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid",
+        "      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[",
+        f"{_trigger(drop=True)}]) WITH ORDINALITY x(s, n)",
+        f"      WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
+        "AND t.tgparentid = 0",
+        f"        AND NOT ({_ours('t.tgname')}) AND x.s IS NOT NULL",
+        "    UNION ALL",
+        "    SELECT 4, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, "
+        "NULL",
+        "      FROM u JOIN pg_catalog.pg_statistic_ext s ON s.oid = u.objid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace",
+        f"      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[\n{_STATISTICS}]) "
+        "WITH ORDINALITY x(s, n)",
+        f"      WHERE u.classid = 'pg_catalog.pg_statistic_ext'::{_REGCLASS} "
+        "AND x.s IS NOT NULL"])
+
+
+# Raised (and caught) to undo a trial: whether a view can be replaced in place.
+_TRIED = "PGRL1"
+
+
+def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
+    """A ``DO`` block: what uses each old column of ``pairs`` (old, copy) moves to its copy.
+
+    ``table`` is the table as the plan names it (``"public"."t"``). A view whose columns
+    change type with the column is dropped, with the views built on it, and made again
+    (its options, owner, privileges, comments, column defaults, triggers and rules too);
+    the others are replaced in place. Which is which is found by trying, undone at once.
+    """
+    rename = f"{{}}ALTER TABLE {table} RENAME COLUMN "
+    park = [f"{rename}{quote_ident(old)} TO {quote_ident(parked_name(old))};\n"
+            f"{rename}{quote_ident(copy)} TO {quote_ident(old)};" for old, copy in pairs]
+    back = [f"{rename}{quote_ident(old)} TO {quote_ident(copy)};\n"
+            f"{rename}{quote_ident(parked_name(old))} TO {quote_ident(old)};"
+            for old, copy in pairs]
+
+    def lines(statements: list[str], indent: str) -> list[str]:
+        return [line.format(indent) for s in statements for line in s.split("\n")]
+
+    hint = quote_literal("drop it before complete and create it again after; until then, "
+                         "complete changes nothing")
+
+    def refuse(what: str, why: str) -> str:
+        return (f"RAISE EXCEPTION 'complete cannot carry % over to the new column: %', {what}, "
+                f"{why} USING ERRCODE = 'dependent_objects_still_exist', HINT = {hint};")
+
+    held = quote_literal("it holds data computed from the old one")
+    body = "\n".join([
+        "DECLARE",
+        "  _pgroll_what text[];",
+        "  _pgroll_statement text[];",
+        "  _pgroll_view oid[];",
+        "  _pgroll_i int;",
+        "  _pgroll_remake oid[] := '{}';",
+        "  _pgroll_again text[] := '{}';",
+        "  _pgroll_gone text[] := '{}';",
+        "BEGIN",
+        "  SELECT pg_catalog.array_agg(what ORDER BY kind, objid, n), "
+        "pg_catalog.array_agg(statement ORDER BY kind, objid, n),",
+        "      pg_catalog.array_agg(view ORDER BY kind, objid, n)",
+        "    INTO _pgroll_what, _pgroll_statement, _pgroll_view FROM (",
+        _made(table, [old for old, _ in pairs]),
+        "    ) o;",
+        "  _pgroll_i := pg_catalog.array_position(_pgroll_statement, NULL);",
+        "  IF _pgroll_i IS NOT NULL THEN",
+        f"    {refuse('_pgroll_what[_pgroll_i]', held)}",
+        "  END IF;",
+        "  IF _pgroll_statement IS NULL THEN  -- nothing uses the old column",
+        "    RETURN;",
+        "  END IF;",
+        "  -- Which views cannot be replaced in place (their columns change type): tried, undone.",
+        "  FOR _pgroll_i IN 1 .. pg_catalog.array_length(_pgroll_statement, 1) LOOP",
+        "    CONTINUE WHEN _pgroll_view[_pgroll_i] IS NULL;",
+        "    BEGIN",
+        *lines(park, "      "),
+        "      EXECUTE _pgroll_statement[_pgroll_i];",
+        f"      RAISE EXCEPTION USING ERRCODE = '{_TRIED}';",
+        "    EXCEPTION",
+        "      WHEN invalid_table_definition THEN",
+        "        _pgroll_remake := _pgroll_remake || _pgroll_view[_pgroll_i];",
+        f"      WHEN SQLSTATE '{_TRIED}' THEN",
+        "        NULL;",
+        "    END;",
+        "  END LOOP;",
+        "  -- Those are made again, with every view built on them (nearest first), and all that",
+        "  -- a DROP VIEW takes along; read now, while the names are the old ones.",
+        "  WITH RECURSIVE built(oid, depth) AS (",
+        "      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v",
+        "      UNION ALL",
+        "      SELECT r.ev_class, b.depth + 1 FROM built b",
+        "      JOIN pg_catalog.pg_depend d ON d.refclassid = "
+        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
+        f"        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        "      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),",
+        "    members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)",
+        "  SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text "
+        "ORDER BY m.depth DESC, m.oid), '{}'),",
+        "      COALESCE(pg_catalog.array_agg(c.oid::pg_catalog.regclass::text) FILTER "
+        "(WHERE c.relkind <> 'v'), '{}'),",
+        "      (SELECT COALESCE(pg_catalog.array_agg(x ORDER BY m2.depth, m2.oid, x.n), '{}') "
+        "FROM members m2",
+        "        JOIN pg_catalog.pg_class c ON c.oid = m2.oid CROSS JOIN LATERAL "
+        "(SELECT c.oid::pg_catalog.regclass::text AS v) vn",
+        f"        CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[\n      {_VIEW_AGAIN}",
+        "        ) WITH ORDINALITY x(x, n) WHERE x.x IS NOT NULL)",
+        "    INTO _pgroll_gone, _pgroll_what, _pgroll_again",
+        "    FROM members m JOIN pg_catalog.pg_class c ON c.oid = m.oid;",
+        "  IF pg_catalog.cardinality(_pgroll_what) > 0 THEN",
+        "    " + refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", held),
+        "  END IF;",
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP",
+        "    EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];",
+        "  END LOOP;",
+        *lines(park, "  "),
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP",
+        "    EXECUTE _pgroll_again[_pgroll_i];",
+        "  END LOOP;",
+        "  FOR _pgroll_i IN 1 .. pg_catalog.array_length(_pgroll_statement, 1) LOOP",
+        "    CONTINUE WHEN _pgroll_view[_pgroll_i] = ANY (_pgroll_remake);",
+        "    EXECUTE _pgroll_statement[_pgroll_i];",
+        "  END LOOP;",
+        *lines(back, "  "),
+        "END",
+        "",
+    ])
+    return "DO " + dollar_quote("\n" + body)
