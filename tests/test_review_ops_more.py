@@ -34,7 +34,18 @@ be as before start.
 The only client failures allowed are the documented ones (docs/plan.md, the fault harness's
 E1/E2): a write through the old version once complete dropped it, through the new version
 once rollback dropped it, and a write of the physical table by its old name once complete
-renamed it (the application's, like any renamed table).
+renamed it (the application's, like any renamed table). With a single backfill pass
+(``one_pass`` scenarios, the new version before the backfill), a new-version UPDATE by a
+retyped key of a row not backfilled yet finds nothing: the view shows the key's copy, still
+NULL (docs/plan.md, Limitations, "A new-version read of a row the backfill has not reached
+yet").
+
+Found (strict xfails, complete only; rollback passes): ``rename_constraint`` of a check on a
+column the same migration retypes makes complete fail every time (the copy already carries
+the new name; ``RENAME CONSTRAINT`` then names the original, gone with the old column); a
+primary key retyped under ``REPLICA IDENTITY USING INDEX`` leaves the table without a
+replica identity (UPDATE and DELETE of a published table then fail). Everything else here
+holds.
 """
 
 from __future__ import annotations
@@ -343,7 +354,7 @@ SCENARIOS = [
                           else (None if q % 7 == 3 and s == NEW else n * 1000 + q % 1000)),
         holds=("SELECT count(*) FROM (SELECT a FROM t WHERE a IS NOT NULL GROUP BY a "
                "HAVING count(*) > 1) s",),
-        constraints=("t_a_key",), one_pass=True),
+        constraints=("t_a_key",)),
     Scenario(
         "ac_add_check",
         "alter table t alter d add constraint t_d_pos check `d > 0` "
@@ -353,7 +364,7 @@ SCENARIOS = [
         value=values_with(d=lambda s, c, q, n: default_value(s, c, q, n) if s == OLD
                           else (None if q % 4 == 3 and s == NEW else (q * 7 + n) % 13 + 1)),
         holds=(COUNT.format(t="t", cond="coalesce(d > 0, true)"),),
-        constraints=("t_d_pos",), one_pass=True),
+        constraints=("t_d_pos",)),
     Scenario(
         "ac_add_references",
         "alter table t alter d add constraint t_d_fk references r (id) "
@@ -363,7 +374,7 @@ SCENARIOS = [
         value=values_with(d=lambda s, c, q, n: default_value(s, c, q, n) if s == OLD
                           else (None if q % 4 == 3 and s == NEW else (q + n) % 5 + 1)),
         holds=("SELECT count(*) FROM t WHERE d IS NOT NULL AND d NOT IN (SELECT id FROM r)",),
-        constraints=("t_d_fk",), one_pass=True),
+        constraints=("t_d_fk",)),
     # -- drop_constraint / drop_multicolumn_constraint: copies without the constraint --------
     Scenario(
         "drop_check_d",
@@ -382,7 +393,7 @@ SCENARIOS = [
         up=same, down=with_(b=lambda r: greatest(r["a"], r["b"])),
         value=values_with(a=lambda s, c, q, n: a_le_b(OLD if s == NEW else NEW, c, q, n),
                           b=lambda s, c, q, n: a_le_b(OLD if s == NEW else NEW, c, q, n)),
-        rolled_back_holds=(COUNT.format(t="t", cond="coalesce(a <= b, true)"),), one_pass=True),
+        rolled_back_holds=(COUNT.format(t="t", cond="coalesce(a <= b, true)"),)),
     Scenario(
         "drop_fk_ab",
         "alter table t drop constraint t_ab_fk down (a "
@@ -575,7 +586,7 @@ SCENARIOS = [
                "(SELECT id FROM t)",
                "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.t'::regclass "
                "AND attname = 'id' AND atttypid <> 'bigint'::regtype"),
-        constraints=("t_pkey", "ch_t_fk"), one_pass=True),
+        constraints=("t_pkey", "ch_t_fk")),
 ]
 
 
