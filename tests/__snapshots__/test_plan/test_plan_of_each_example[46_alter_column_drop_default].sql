@@ -655,7 +655,7 @@ BEGIN
           AND (d.refobjid = pg_catalog.to_regclass('"public"."tickets"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."tickets"'))))
           AND a.attname = ANY (ARRAY['ticket_type']::pg_catalog.name[])
           AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
-      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid
+      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
       WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass ORDER BY 1 LOOP
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', _pgroll_view::pg_catalog.regclass);
   END LOOP;
@@ -762,7 +762,8 @@ BEGIN
       (SELECT COALESCE(pg_catalog.array_agg(x ORDER BY m2.depth, m2.oid, x.n), '{}') FROM members m2
         JOIN pg_catalog.pg_class c ON c.oid = m2.oid CROSS JOIN LATERAL (SELECT c.oid::pg_catalog.regclass::text AS v) vn
         CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
-      pg_catalog.format('CREATE VIEW %s%s AS %s', v, COALESCE(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', ''), pg_catalog.pg_get_viewdef(c.oid)),
+      pg_catalog.format('CREATE VIEW %s%s AS %s', v, COALESCE(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', ''),
+        pg_catalog.pg_get_viewdef(c.oid)),
       pg_catalog.format('ALTER VIEW %s OWNER TO %I', v, pg_catalog.pg_get_userbyid(c.relowner)),
       'COMMENT ON VIEW ' || v || ' IS ' || pg_catalog.quote_literal(pg_catalog.obj_description(c.oid, 'pg_class'))]
       || ARRAY(SELECT pg_catalog.format('GRANT %s ON %s TO ', g.privilege_type, v) || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
