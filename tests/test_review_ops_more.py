@@ -40,11 +40,11 @@ retyped key of a row not backfilled yet finds nothing: the view shows the key's 
 NULL (docs/plan.md, Limitations, "A new-version read of a row the backfill has not reached
 yet").
 
-Found (strict xfails, complete only; rollback passes): ``rename_constraint`` of a check on a
-column the same migration retypes makes complete fail every time (the copy already carries
-the new name; ``RENAME CONSTRAINT`` then names the original, gone with the old column); a
-primary key retyped under ``REPLICA IDENTITY USING INDEX`` leaves the table without a
-replica identity (UPDATE and DELETE of a published table then fail). Everything else here
+Found, and fixed since (each failed complete, never rollback): ``rename_constraint`` of a
+check on a column the same migration retypes made complete fail every time (the copy took
+the new name back; ``RENAME CONSTRAINT`` then named the original, gone with the old column);
+a primary key retyped under ``REPLICA IDENTITY USING INDEX`` left the table without a
+replica identity (UPDATE and DELETE of a published table then failed). Everything else here
 holds.
 """
 
@@ -265,20 +265,6 @@ def a_le_b(strict: str, column: str, seq: int, n: int) -> Any:
     return None if seq % 5 == 4 else 9 + (seq + n) % 4
 
 
-RENAME_OF_A_REBUILT_CONSTRAINT = (
-    "complete fails every time (nothing changed, the migration can only be rolled back): "
-    "the type change rebuilds t_d_chk on the copy under the renamed name "
-    "(_pgroll_dup_t_d_nonneg, named back to t_d_nonneg at complete step 5), the old one goes "
-    "with the old column (step 3), and rename_constraint's own step 9 then renames t_d_chk, "
-    "which no longer exists (42704)")
-REPLICA_IDENTITY_LOST = (
-    "complete leaves the table without a replica identity: the old t_pkey (the REPLICA "
-    "IDENTITY USING INDEX index) goes with the old column, and ADD CONSTRAINT t_pkey PRIMARY "
-    "KEY USING INDEX _pgroll_dup_t_pkey does not make the new index the replica identity "
-    "(relreplident 'i', no index with indisreplident): UPDATE and DELETE of a published "
-    "table then fail with 55000")
-
-
 SCENARIOS = [
     # -- create_constraint over two columns: copies of both, triggers over both ---------------
     Scenario(
@@ -427,7 +413,7 @@ SCENARIOS = [
         down=with_(d=lambda r: None if r["d"] is None else pg_div(r["d"], 10)),
         value=values_with(d=lambda s, c, q, n: None if q % 4 == 3 else (q * 7 + n) % 13),
         holds=(COUNT.format(t="t", cond="coalesce(d >= 0, true)"),),
-        constraints=("t_d_nonneg",), xfail_complete=RENAME_OF_A_REBUILT_CONSTRAINT),
+        constraints=("t_d_nonneg",)),
     Scenario(
         "type_and_rename_constraint",
         "alter table t alter d type bigint up `d * 10` down `(d / 10)::int`;\n"
@@ -521,7 +507,7 @@ SCENARIOS = [
         T, T, key_retyped=True,
         up=same, down=same,
         holds=(REPLICA_IDENTITY_INDEX,),
-        constraints=("t_pkey",), xfail_complete=REPLICA_IDENTITY_LOST),
+        constraints=("t_pkey",)),
     Scenario(
         "key_retyped_under_replica_identity_index",
         "alter table t alter id type bigint;",
@@ -530,7 +516,7 @@ SCENARIOS = [
         up=same, down=same,
         holds=(REPLICA_IDENTITY_INDEX,),
         rolled_back_holds=(REPLICA_IDENTITY_INDEX,),
-        constraints=("t_pkey",), xfail_complete=REPLICA_IDENTITY_LOST),
+        constraints=("t_pkey",)),
     Scenario(
         "create_table_referencing_retyped_key",
         "create table ch2 (id int primary key, t_id int constraint ch2_t_fk references t (id));\n"

@@ -28,6 +28,7 @@ from pgroll_dsl.catalog.partitions import kept_key_columns
 from pgroll_dsl.plan import backfill, copies, dependents, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
+    at_start,
     atomically,
     comment_step,
     drop_functions_sql,
@@ -209,6 +210,7 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
             ref = fk.references
             if ref is None or ref.table != table.name or not set(ref.columns) & names.keys():
                 continue
+            fk = replace(fk, name=at_start(ctx, other, fk.name))
             dup = derived(DUP_PREFIX, fk.name)
             source = ctx.table_ref(other)
             columns = tuple(physical_name(other, c) for c in fk.columns)

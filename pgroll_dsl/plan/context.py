@@ -41,6 +41,9 @@ class Context:
     # complete: per table (as the plan names it), the old columns whose copies replace them;
     # what uses them is locked before the tables and carried over (``plan/dependents.py``).
     carried: dict[str, list[str]] = field(default_factory=dict)
+    # (table's physical name, constraint's name) -> the name the constraint has until
+    # complete renames it: a ``rename_constraint`` of this migration (see ``at_start``).
+    constraint_names: dict[tuple[str, str], str] = field(default_factory=dict)
     hidden: dict[str, str] = field(default_factory=dict)  # dropped table -> its name at start
     renames: list[Step] = field(default_factory=list)  # complete: after all other steps
     after_swap: list[Step] = field(default_factory=list)  # complete: once columns are swapped
@@ -174,3 +177,14 @@ def after_rename(ctx: Context, table: Table, sql: str, summary: str,
     """A complete step that needs the column's final name: it runs right after the swap."""
     ctx.after_swap.append(Step(sql=sql, summary=summary, tables=(table.physical,), lock=lock,
                                safe=safe, origin=ctx.origin))
+
+
+def at_start(ctx: Context, table: Table, constraint: str) -> str:
+    """The name ``constraint`` of ``table`` has in the database until complete's renames.
+
+    A ``rename_constraint`` renames at complete, last of all, while the catalog the later
+    operations are planned on already has the new name: a copy rebuilt for such a
+    constraint must take back the name the original has, which the rename then changes.
+    """
+    return ctx.constraint_names.get((table.physical, constraint), constraint)
+

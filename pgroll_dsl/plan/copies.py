@@ -25,6 +25,7 @@ from pgroll_dsl.plan import backfill, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
     after_rename,
+    at_start,
     references_sql,
     validate_step,
 )
@@ -55,6 +56,7 @@ def rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
     for constraint in table.constraints:
         if constraint.name == skip or not _constraint_uses(constraint) & names.keys():
             continue
+        constraint = replace(constraint, name=at_start(ctx, table, constraint.name))
         copy = _Copy(table, derived(DUP_PREFIX, constraint.name), now)
         again = _copied_before(ctx, copy)
         match constraint.type:
@@ -63,6 +65,8 @@ def rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
             case ir.ConstraintType.UNIQUE | ir.ConstraintType.PRIMARY_KEY:
                 _copy_key(ctx, constraint, copy, again)
                 rebuilt_indexes.add(constraint.name)
+                if not again:
+                    _keep_replica_identity(ctx, table, backing_index(constraint).name)
             case ir.ConstraintType.EXCLUDE:
                 _copy_exclusion(ctx, constraint, copy, again)
                 rebuilt_indexes.add(constraint.name)
@@ -71,7 +75,29 @@ def rebuild_constraints(ctx: Context, table: Table, names: dict[str, str],
             continue
         if _index_uses(table, index) & names.keys():
             copy = _Copy(table, derived(DUP_PREFIX, index.name), now)
-            _copy_index(ctx, index, copy, _copied_before(ctx, copy))
+            again = _copied_before(ctx, copy)
+            _copy_index(ctx, index, copy, again)
+            if not again:
+                _keep_replica_identity(ctx, table, index.name)
+
+
+def _keep_replica_identity(ctx: Context, table: Table, index: str) -> None:
+    """The table's replica identity stays its index when that index is rebuilt on a copy.
+
+    PostgreSQL keeps ``REPLICA IDENTITY USING INDEX`` on the index itself: dropping the old
+    index with the old column leaves the table with an identity of no index, and once its
+    copy has taken the name back, an UPDATE of a published table fails ("does not have a
+    replica identity and publishes updates"). Said again right after the copy is named
+    (the identity the table has when complete ends, which a ``set_replica_identity`` of the
+    same migration may have set).
+    """
+    final = ctx.final.table(table.name) or table
+    if table.partitioned or final.replica_identity != "index" \
+            or final.replica_identity_index != index:
+        return
+    after_rename(ctx, table, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} REPLICA IDENTITY "
+                 f"USING INDEX {quote_ident(index)}",
+                 f"replica identity of {table.name}: index {index} again")
 
 
 @dataclass(frozen=True, slots=True)

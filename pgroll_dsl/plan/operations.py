@@ -15,6 +15,7 @@ from pgroll_dsl.plan import backfill, columns, partitioned, safety
 from pgroll_dsl.plan.columns import install_trigger
 from pgroll_dsl.plan.context import (
     Context,
+    at_start,
     comment_step,
     flush_trigger_drops,
     not_null_via_check,
@@ -409,6 +410,7 @@ def _plan_rename_constraint(ctx: Context, op: ir.RenameConstraint) -> None:
     table = ctx.before.table(op.table.name)
     if table is None:
         return
+    ctx.constraint_names[table.physical, op.to.name] = at_start(ctx, table, op.from_.name)
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME CONSTRAINT "
              f"{quote_ident(op.from_.name)} TO {quote_ident(op.to.name)}",
              f"rename constraint {op.from_.name} to {op.to.name}", tables=(table.physical,),
