@@ -25,7 +25,7 @@ from pgroll_dsl.catalog.derived import (
 )
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.catalog.partitions import kept_key_columns
-from pgroll_dsl.plan import backfill, copies, dependents, partitioned, safety
+from pgroll_dsl.plan import attributes, backfill, copies, dependents, partitioned, safety
 from pgroll_dsl.plan.context import (
     Context,
     at_start,
@@ -158,9 +158,9 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
         assert column is not None
         temp = names[rewrite.name]
         type_sql = render_type(rewrite.type) if rewrite.type is not None else column.type
-        ctx.step(Phase.START, f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(temp)} "
-                 f"{type_sql}", f"add column {temp} (copy of {rewrite.name})",
-                 tables=(table.physical,), safe=safety.type_choices([type_sql]))
+        ctx.step(Phase.START, attributes.add_copy_sql(ref, column.physical, temp, type_sql),
+                 f"add column {temp} (copy of {rewrite.name}, with its collation, privileges "
+                 "and settings)", tables=(table.physical,), safe=safety.type_choices([type_sql]))
         default = column.default
         if rewrite.default is not None:
             default = rewrite.default.value.text if rewrite.default.value is not None else None

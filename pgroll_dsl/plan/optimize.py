@@ -18,11 +18,13 @@ from dataclasses import replace
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan import grants
+from pgroll_dsl.plan.attributes import collation_sql
 from pgroll_dsl.plan.context import Context, comment_step
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
+from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
 from pgroll_dsl.sql.type_names import canonical_type
 
 _VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
@@ -93,8 +95,11 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
         # The new version's view depends on the column: swap it in one transaction, so that
         # clients never see the view missing.
         final = ctx.final.table(table.name) or table
-        alter = (f"ALTER TABLE {ref} ALTER COLUMN {quote_ident(column.physical)} TYPE "
-                 f"{render_type(op.type)}")
+        # The column keeps its collation, as a copy does (``attributes``): PostgreSQL's
+        # ALTER COLUMN ... TYPE would give it the new type's default.
+        alter = (f"EXECUTE {quote_literal(f'ALTER TABLE {ref} ALTER COLUMN ')} || "
+                 f"{quote_literal(quote_ident(column.physical) + ' TYPE ' + render_type(op.type))}"
+                 f" || {collation_sql(ref, column.physical)}")
         view = qualified(ctx.version_schema, final.name)
         body = "\n".join([
             f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
@@ -112,6 +117,7 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
             sql=do_block(body),
             summary=f"change the type of {column.name} (no rewrite) under its view",
             tables=(table.physical,), origin=ctx.origin))
+        ctx.early_complete.extend(grants.grants_step(ctx, (final,)))  # the view is new
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "
                          f"{column.type} -> {canonical_type(op.type)} needs no rewrite, so no "
                          "copy and no backfill (new-version clients see the old type until "

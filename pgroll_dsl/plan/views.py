@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.plan import safety
+from pgroll_dsl.plan import grants, safety
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Exemption, Lock, Step
 from pgroll_dsl.sql.ddl import qualified
@@ -41,6 +41,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
         create.append(_view(ctx, version, table))
         create += [_step(ctx, sql, f"a column default of view {table.name}",
                          tables=(table.physical,)) for sql in _default_sql(version, table)]
+    create += grants.grants_step(ctx, viewed(final))
     # One transaction (``units``): a client whose search_path names the schema must not find
     # it without its views, or it writes the tables and the triggers take it for a new one.
     create[1:] = [replace(step, joins_previous=True) for step in create[1:]]
@@ -70,7 +71,8 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     body = "\n".join(f"  {s};" for s in statements)
     recreate = [Step(sql=do_block(body),
                      summary=f"rebuild the views of {version} after the raw SQL",
-                     lock=Lock.ACCESS_SHARE, origin=ctx.origin)]
+                     lock=Lock.ACCESS_SHARE, origin=ctx.origin),
+                *grants.grants_step(ctx, viewed(completed))]
     return ViewSteps(create, drop_previous, drop_new, recreate)
 
 

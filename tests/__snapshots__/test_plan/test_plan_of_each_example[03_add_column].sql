@@ -22,7 +22,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (32 steps) ====
+-- ==== start (33 steps) ====
 
 -- [1] 03_add_column.yaml:3:7: add column products.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on products; catalog only
@@ -242,7 +242,7 @@ COMMIT;
 --     lock: ACCESS EXCLUSIVE on products; catalog only
 ALTER TABLE "public"."products" ADD CONSTRAINT "_pgroll_check_not_null_category" CHECK ("_pgroll_new_category" IS NOT NULL) NOT VALID;
 
--- steps 24-30 run in one transaction: clients see all of them or none
+-- steps 24-31 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [24] 03_add_column.yaml:1:1: create version schema public_03_add_column
@@ -273,10 +273,50 @@ ALTER VIEW "public_03_add_column"."products" ALTER COLUMN "stock" SET DEFAULT 10
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_03_add_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- (the live executor records steps 24-30 as done in its state schema here, in the same transaction)
+-- [31] 03_add_column.yaml:1:1: the roles that use public and its tables get the same rights on public_03_add_column and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_03_add_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_03_add_column"."bills"', '"public"."bills"'),
+      ('"public_03_add_column"."customers"', '"public"."customers"'),
+      ('"public_03_add_column"."products"', '"public"."products"'),
+      ('"public_03_add_column"."sellers"', '"public"."sellers"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_03_add_column"."products"', '_pgroll_new_description', 'description'),
+      ('"public_03_add_column"."products"', '_pgroll_new_stock', 'stock'),
+      ('"public_03_add_column"."products"', '_pgroll_new_category', 'category'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 24-31 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [31] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
+-- [32] 03_add_column.yaml:3:7: backfill products in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on products; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -382,7 +422,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [32] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
+-- [33] 03_add_column.yaml:17:7: validate _pgroll_check_not_null_category
 --     lock: SHARE UPDATE EXCLUSIVE on products; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not_null_category";
 

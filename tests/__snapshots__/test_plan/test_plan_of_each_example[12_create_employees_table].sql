@@ -23,7 +23,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (11 steps) ====
+-- ==== start (12 steps) ====
 
 -- [1] 12_create_employees_table.yaml:3:7: create table employees
 --     lock: none on employees; catalog only
@@ -41,7 +41,7 @@ COMMENT ON COLUMN "public"."employees"."role" IS 'This is a comment for the role
 --     lock: SHARE UPDATE EXCLUSIVE on employees; catalog only
 COMMENT ON TABLE "public"."employees" IS 'This is a comment for the employees table';
 
--- steps 4-11 run in one transaction: clients see all of them or none
+-- steps 4-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [4] 12_create_employees_table.yaml:1:1: create version schema public_12_create_employees_table
@@ -76,7 +76,47 @@ CREATE VIEW "public_12_create_employees_table"."sellers" WITH (security_invoker 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_12_create_employees_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 4-11 as done in its state schema here, in the same transaction)
+-- [12] 12_create_employees_table.yaml:1:1: the roles that use public and its tables get the same rights on public_12_create_employees_table and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_12_create_employees_table') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_12_create_employees_table"."bills"', '"public"."bills"'),
+      ('"public_12_create_employees_table"."clients"', '"public"."clients"'),
+      ('"public_12_create_employees_table"."employees"', '"public"."employees"'),
+      ('"public_12_create_employees_table"."fruits"', '"public"."fruits"'),
+      ('"public_12_create_employees_table"."sellers"', '"public"."sellers"'),
+      ('"public_12_create_employees_table"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 4-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (1 step) ====

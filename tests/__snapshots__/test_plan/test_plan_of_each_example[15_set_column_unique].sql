@@ -20,11 +20,52 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (26 steps) ====
+-- ==== start (27 steps) ====
 
--- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review)
+-- [1] 15_set_column_unique.yaml:3:7: add column _pgroll_new_review (copy of review, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
-ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" text;
+DO $pgroll$
+DECLARE
+  _pgroll_old record;
+  _pgroll_copy record;
+  _pgroll_grant record;
+BEGIN
+  ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_new_review" text;
+  -- What the column has besides its type: collation, privileges, statistics target,
+  -- options; storage and compression where the type stays.
+  SELECT * INTO _pgroll_old FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = 'review';
+  SELECT * INTO _pgroll_copy FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = '_pgroll_new_review';
+  IF _pgroll_old.attcollation <> 0 AND _pgroll_copy.attcollation <> 0
+      AND _pgroll_old.attcollation <> _pgroll_copy.attcollation THEN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %I.%I', '"public"."reviews"', '_pgroll_new_review',
+      pg_catalog.format_type(_pgroll_copy.atttypid, _pgroll_copy.atttypmod),
+      (SELECT n.nspname FROM pg_catalog.pg_collation o JOIN pg_catalog.pg_namespace n ON n.oid = o.collnamespace WHERE o.oid = _pgroll_old.attcollation),
+      (SELECT o.collname FROM pg_catalog.pg_collation o WHERE o.oid = _pgroll_old.attcollation));
+  END IF;
+  FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP
+    EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_review', '"public"."reviews"',
+      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END
+      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+  IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', '"public"."reviews"', '_pgroll_new_review', _pgroll_old.attstattarget);
+  END IF;
+  IF _pgroll_old.attoptions IS NOT NULL THEN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET (%s)', '"public"."reviews"', '_pgroll_new_review',
+      pg_catalog.array_to_string(_pgroll_old.attoptions, ', '));
+  END IF;
+  IF _pgroll_old.atttypid = _pgroll_copy.atttypid THEN
+    IF _pgroll_old.attstorage <> _pgroll_copy.attstorage THEN
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STORAGE %s', '"public"."reviews"', '_pgroll_new_review',
+        CASE _pgroll_old.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END);
+    END IF;
+    IF _pgroll_old.attcompression <> '' THEN
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', '"public"."reviews"', '_pgroll_new_review',
+        CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
+    END IF;
+  END IF;
+END
+$pgroll$;
 
 -- [2] 15_set_column_unique.yaml:3:7: backfill marker on reviews (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -176,7 +217,7 @@ COMMIT;
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- steps 16-25 run in one transaction: clients see all of them or none
+-- steps 16-26 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [16] 15_set_column_unique.yaml:1:1: create version schema public_15_set_column_unique
@@ -219,10 +260,51 @@ CREATE VIEW "public_15_set_column_unique"."sellers" WITH (security_invoker = tru
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_15_set_column_unique"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 16-25 as done in its state schema here, in the same transaction)
+-- [26] 15_set_column_unique.yaml:1:1: the roles that use public and its tables get the same rights on public_15_set_column_unique and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_15_set_column_unique') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_15_set_column_unique"."bills"', '"public"."bills"'),
+      ('"public_15_set_column_unique"."clients"', '"public"."clients"'),
+      ('"public_15_set_column_unique"."employees"', '"public"."employees"'),
+      ('"public_15_set_column_unique"."fruits"', '"public"."fruits"'),
+      ('"public_15_set_column_unique"."reviews"', '"public"."reviews"'),
+      ('"public_15_set_column_unique"."sellers"', '"public"."sellers"'),
+      ('"public_15_set_column_unique"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_15_set_column_unique"."reviews"', '_pgroll_new_review', 'review'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 16-26 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [26] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
+-- [27] 15_set_column_unique.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$

@@ -20,7 +20,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (12 steps) ====
+-- ==== start (13 steps) ====
 
 -- [1] 17_add_rating_column.yaml:3:7: add column reviews.rating as _pgroll_new_rating
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -28,7 +28,7 @@ SET lock_timeout = '500ms';
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN "_pgroll_new_rating" text DEFAULT (0) NOT NULL;
 
--- steps 2-12 run in one transaction: clients see all of them or none
+-- steps 2-13 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [2] 17_add_rating_column.yaml:1:1: create version schema public_17_add_rating_column
@@ -75,7 +75,48 @@ CREATE VIEW "public_17_add_rating_column"."sellers" WITH (security_invoker = tru
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_17_add_rating_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 2-12 as done in its state schema here, in the same transaction)
+-- [13] 17_add_rating_column.yaml:1:1: the roles that use public and its tables get the same rights on public_17_add_rating_column and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_17_add_rating_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_17_add_rating_column"."bills"', '"public"."bills"'),
+      ('"public_17_add_rating_column"."clients"', '"public"."clients"'),
+      ('"public_17_add_rating_column"."employees"', '"public"."employees"'),
+      ('"public_17_add_rating_column"."fruits"', '"public"."fruits"'),
+      ('"public_17_add_rating_column"."reviews"', '"public"."reviews"'),
+      ('"public_17_add_rating_column"."sellers"', '"public"."sellers"'),
+      ('"public_17_add_rating_column"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_17_add_rating_column"."reviews"', '_pgroll_new_rating', 'rating'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 2-13 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (3 steps) ====

@@ -21,11 +21,52 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (32 steps) ====
+-- ==== start (33 steps) ====
 
--- [1] 21_add_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id)
+-- [1] 21_add_foreign_key_constraint.yaml:3:7: add column _pgroll_new_user_id (copy of user_id, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
-ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" integer;
+DO $pgroll$
+DECLARE
+  _pgroll_old record;
+  _pgroll_copy record;
+  _pgroll_grant record;
+BEGIN
+  ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" integer;
+  -- What the column has besides its type: collation, privileges, statistics target,
+  -- options; storage and compression where the type stays.
+  SELECT * INTO _pgroll_old FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'user_id';
+  SELECT * INTO _pgroll_copy FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_user_id';
+  IF _pgroll_old.attcollation <> 0 AND _pgroll_copy.attcollation <> 0
+      AND _pgroll_old.attcollation <> _pgroll_copy.attcollation THEN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %I.%I', '"public"."posts"', '_pgroll_new_user_id',
+      pg_catalog.format_type(_pgroll_copy.atttypid, _pgroll_copy.atttypmod),
+      (SELECT n.nspname FROM pg_catalog.pg_collation o JOIN pg_catalog.pg_namespace n ON n.oid = o.collnamespace WHERE o.oid = _pgroll_old.attcollation),
+      (SELECT o.collname FROM pg_catalog.pg_collation o WHERE o.oid = _pgroll_old.attcollation));
+  END IF;
+  FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP
+    EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_user_id', '"public"."posts"',
+      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END
+      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+  IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', '"public"."posts"', '_pgroll_new_user_id', _pgroll_old.attstattarget);
+  END IF;
+  IF _pgroll_old.attoptions IS NOT NULL THEN
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET (%s)', '"public"."posts"', '_pgroll_new_user_id',
+      pg_catalog.array_to_string(_pgroll_old.attoptions, ', '));
+  END IF;
+  IF _pgroll_old.atttypid = _pgroll_copy.atttypid THEN
+    IF _pgroll_old.attstorage <> _pgroll_copy.attstorage THEN
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STORAGE %s', '"public"."posts"', '_pgroll_new_user_id',
+        CASE _pgroll_old.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END);
+    END IF;
+    IF _pgroll_old.attcompression <> '' THEN
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', '"public"."posts"', '_pgroll_new_user_id',
+        CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
+    END IF;
+  END IF;
+END
+$pgroll$;
 
 -- [2] 21_add_foreign_key_constraint.yaml:3:7: backfill marker on posts (constant default: no rewrite), and _pgroll_backfilled_by (no default)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -188,7 +229,7 @@ COMMIT;
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ADD CONSTRAINT "fk_users_id" FOREIGN KEY ("_pgroll_new_user_id") REFERENCES "public"."users" ("id") MATCH SIMPLE ON DELETE CASCADE ON UPDATE NO ACTION NOT VALID;
 
--- steps 16-30 run in one transaction: clients see all of them or none
+-- steps 16-31 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [16] 21_add_foreign_key_constraint.yaml:1:1: create version schema public_21_add_foreign_key_constraint
@@ -251,10 +292,53 @@ CREATE VIEW "public_21_add_foreign_key_constraint"."sellers" WITH (security_invo
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_21_add_foreign_key_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 16-30 as done in its state schema here, in the same transaction)
+-- [31] 21_add_foreign_key_constraint.yaml:1:1: the roles that use public and its tables get the same rights on public_21_add_foreign_key_constraint and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_21_add_foreign_key_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_21_add_foreign_key_constraint"."bills"', '"public"."bills"'),
+      ('"public_21_add_foreign_key_constraint"."clients"', '"public"."clients"'),
+      ('"public_21_add_foreign_key_constraint"."employees"', '"public"."employees"'),
+      ('"public_21_add_foreign_key_constraint"."fruits"', '"public"."fruits"'),
+      ('"public_21_add_foreign_key_constraint"."orders"', '"public"."orders"'),
+      ('"public_21_add_foreign_key_constraint"."posts"', '"public"."posts"'),
+      ('"public_21_add_foreign_key_constraint"."reviews"', '"public"."reviews"'),
+      ('"public_21_add_foreign_key_constraint"."sellers"', '"public"."sellers"'),
+      ('"public_21_add_foreign_key_constraint"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_21_add_foreign_key_constraint"."posts"', '_pgroll_new_user_id', 'user_id'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 16-31 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [31] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
+-- [32] 21_add_foreign_key_constraint.yaml:3:7: backfill posts in batches keyed on id, the triggers fill the copies
 --     lock: ROW EXCLUSIVE on posts; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -331,7 +415,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [32] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
+-- [33] 21_add_foreign_key_constraint.yaml:3:7: validate fk_users_id
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "fk_users_id";
 

@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (20 steps) ====
+-- ==== start (21 steps) ====
 
 -- [1] 26_add_column_with_check_constraint.yaml:3:7: add column people.age as _pgroll_new_age
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -33,7 +33,7 @@ ALTER TABLE "public"."people" ADD COLUMN "_pgroll_new_age" int DEFAULT (18) NOT 
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "age_check" CHECK ("_pgroll_new_age" >= 18) NOT VALID;
 
--- steps 3-19 run in one transaction: clients see all of them or none
+-- steps 3-20 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [3] 26_add_column_with_check_constraint.yaml:1:1: create version schema public_26_add_column_with_check_constraint
@@ -104,10 +104,54 @@ CREATE VIEW "public_26_add_column_with_check_constraint"."sellers" WITH (securit
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_26_add_column_with_check_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 3-19 as done in its state schema here, in the same transaction)
+-- [20] 26_add_column_with_check_constraint.yaml:1:1: the roles that use public and its tables get the same rights on public_26_add_column_with_check_constraint and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_26_add_column_with_check_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_26_add_column_with_check_constraint"."bills"', '"public"."bills"'),
+      ('"public_26_add_column_with_check_constraint"."clients"', '"public"."clients"'),
+      ('"public_26_add_column_with_check_constraint"."employees"', '"public"."employees"'),
+      ('"public_26_add_column_with_check_constraint"."fruits"', '"public"."fruits"'),
+      ('"public_26_add_column_with_check_constraint"."orders"', '"public"."orders"'),
+      ('"public_26_add_column_with_check_constraint"."people"', '"public"."people"'),
+      ('"public_26_add_column_with_check_constraint"."posts"', '"public"."posts"'),
+      ('"public_26_add_column_with_check_constraint"."reviews"', '"public"."reviews"'),
+      ('"public_26_add_column_with_check_constraint"."sellers"', '"public"."sellers"'),
+      ('"public_26_add_column_with_check_constraint"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_26_add_column_with_check_constraint"."people"', '_pgroll_new_age', 'age'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 3-20 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [20] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
+-- [21] 26_add_column_with_check_constraint.yaml:3:7: validate age_check
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 

@@ -20,13 +20,13 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (23 steps) ====
+-- ==== start (24 steps) ====
 
 -- [1] 29_set_replica_identity.yaml:3:7: set replica identity of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" REPLICA IDENTITY USING INDEX "fruits_pkey";
 
--- steps 2-23 run in one transaction: clients see all of them or none
+-- steps 2-24 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [2] 29_set_replica_identity.yaml:1:1: create version schema public_29_set_replica_identity
@@ -117,7 +117,52 @@ CREATE VIEW "public_29_set_replica_identity"."sellers" WITH (security_invoker = 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_29_set_replica_identity"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 2-23 as done in its state schema here, in the same transaction)
+-- [24] 29_set_replica_identity.yaml:1:1: the roles that use public and its tables get the same rights on public_29_set_replica_identity and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_29_set_replica_identity') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_29_set_replica_identity"."bills"', '"public"."bills"'),
+      ('"public_29_set_replica_identity"."clients"', '"public"."clients"'),
+      ('"public_29_set_replica_identity"."employees"', '"public"."employees"'),
+      ('"public_29_set_replica_identity"."fruits"', '"public"."fruits"'),
+      ('"public_29_set_replica_identity"."items"', '"public"."items"'),
+      ('"public_29_set_replica_identity"."orders"', '"public"."orders"'),
+      ('"public_29_set_replica_identity"."people"', '"public"."people"'),
+      ('"public_29_set_replica_identity"."posts"', '"public"."posts"'),
+      ('"public_29_set_replica_identity"."reviews"', '"public"."reviews"'),
+      ('"public_29_set_replica_identity"."sellers"', '"public"."sellers"'),
+      ('"public_29_set_replica_identity"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 2-24 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (1 step) ====

@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (45 steps) ====
+-- ==== start (46 steps) ====
 
 -- [1] 30_add_column_simple_up.yaml:3:7: add column people.description as _pgroll_new_description
 --     lock: ACCESS EXCLUSIVE on people; catalog only
@@ -469,7 +469,7 @@ ALTER TABLE "public"."people" DISABLE TRIGGER "_pgroll_watch_people";
 --     lock: ACCESS EXCLUSIVE on people; catalog only
 ALTER TABLE "public"."people" ADD CONSTRAINT "_pgroll_check_not_null_description" CHECK ("_pgroll_new_description" IS NOT NULL) NOT VALID;
 
--- steps 23-44 run in one transaction: clients see all of them or none
+-- steps 23-45 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [23] 30_add_column_simple_up.yaml:1:1: create version schema public_30_add_column_simple_up
@@ -560,10 +560,55 @@ CREATE VIEW "public_30_add_column_simple_up"."sellers" WITH (security_invoker = 
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_30_add_column_simple_up"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 23-44 as done in its state schema here, in the same transaction)
+-- [45] 30_add_column_simple_up.yaml:1:1: the roles that use public and its tables get the same rights on public_30_add_column_simple_up and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_30_add_column_simple_up') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_30_add_column_simple_up"."bills"', '"public"."bills"'),
+      ('"public_30_add_column_simple_up"."clients"', '"public"."clients"'),
+      ('"public_30_add_column_simple_up"."employees"', '"public"."employees"'),
+      ('"public_30_add_column_simple_up"."fruits"', '"public"."fruits"'),
+      ('"public_30_add_column_simple_up"."items"', '"public"."items"'),
+      ('"public_30_add_column_simple_up"."orders"', '"public"."orders"'),
+      ('"public_30_add_column_simple_up"."people"', '"public"."people"'),
+      ('"public_30_add_column_simple_up"."posts"', '"public"."posts"'),
+      ('"public_30_add_column_simple_up"."reviews"', '"public"."reviews"'),
+      ('"public_30_add_column_simple_up"."sellers"', '"public"."sellers"'),
+      ('"public_30_add_column_simple_up"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_30_add_column_simple_up"."people"', '_pgroll_new_description', 'description'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 23-45 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [45] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
+-- [46] 30_add_column_simple_up.yaml:3:7: validate _pgroll_check_not_null_description
 --     lock: SHARE UPDATE EXCLUSIVE on people; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_null_description";
 

@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (51 steps) ====
+-- ==== start (52 steps) ====
 
 -- [1] 53_add_column_with_volatile_default.yaml:3:7: add column library.value as _pgroll_new_value
 --     lock: ACCESS EXCLUSIVE on library; catalog only
@@ -133,7 +133,7 @@ COMMIT;
 --     lock: ACCESS EXCLUSIVE on library; catalog only
 ALTER TABLE "public"."library" ADD CONSTRAINT "_pgroll_check_not_null_value" CHECK ("_pgroll_new_value" IS NOT NULL) NOT VALID;
 
--- steps 13-49 run in one transaction: clients see all of them or none
+-- steps 13-50 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [13] 53_add_column_with_volatile_default.yaml:1:1: create version schema public_53_add_column_with_volatile_default
@@ -284,10 +284,60 @@ ALTER VIEW "public_53_add_column_with_volatile_default"."tickets" ALTER COLUMN "
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_53_add_column_with_volatile_default"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- (the live executor records steps 13-49 as done in its state schema here, in the same transaction)
+-- [50] 53_add_column_with_volatile_default.yaml:1:1: the roles that use public and its tables get the same rights on public_53_add_column_with_volatile_default and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_53_add_column_with_volatile_default') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_53_add_column_with_volatile_default"."bills"', '"public"."bills"'),
+      ('"public_53_add_column_with_volatile_default"."clients"', '"public"."clients"'),
+      ('"public_53_add_column_with_volatile_default"."employees"', '"public"."employees"'),
+      ('"public_53_add_column_with_volatile_default"."events"', '"public"."events"'),
+      ('"public_53_add_column_with_volatile_default"."fruits"', '"public"."fruits"'),
+      ('"public_53_add_column_with_volatile_default"."items"', '"public"."items"'),
+      ('"public_53_add_column_with_volatile_default"."library"', '"public"."library"'),
+      ('"public_53_add_column_with_volatile_default"."orders"', '"public"."orders"'),
+      ('"public_53_add_column_with_volatile_default"."people"', '"public"."people"'),
+      ('"public_53_add_column_with_volatile_default"."phonebook"', '"public"."phonebook"'),
+      ('"public_53_add_column_with_volatile_default"."posts"', '"public"."posts"'),
+      ('"public_53_add_column_with_volatile_default"."reviews"', '"public"."reviews"'),
+      ('"public_53_add_column_with_volatile_default"."sellers"', '"public"."sellers"'),
+      ('"public_53_add_column_with_volatile_default"."telephone_providers"', '"public"."telephone_providers"'),
+      ('"public_53_add_column_with_volatile_default"."tickets"', '"public"."tickets"'),
+      ('"public_53_add_column_with_volatile_default"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      ('"public_53_add_column_with_volatile_default"."library"', '_pgroll_new_value', 'value'))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
+
+-- (the live executor records steps 13-50 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [50] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
+-- [51] 53_add_column_with_volatile_default.yaml:3:7: backfill library in batches keyed on id, writing the copies itself
 --     lock: ROW EXCLUSIVE on library; backfills rows in batches
 --     runs outside a transaction block
 DO $pgroll_backfill$
@@ -393,7 +443,7 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- [51] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
+-- [52] 53_add_column_with_volatile_default.yaml:3:7: validate _pgroll_check_not_null_value
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 

@@ -1,0 +1,106 @@
+"""What a column has besides its type and constraints, kept when a copy replaces it.
+
+A copy is a new column: ``ADD COLUMN`` gives it its type's default collation, no column
+privileges, the default statistics target and storage, no options. At complete it takes the
+column's place, so without this a column ``COLLATE "C"`` would sort and compare by the
+database's collation after a ``set not null``, and a role granted ``SELECT (email)`` would
+lose it (its queries of the new version fail from start on). These settings are not in the
+catalog model, so the step that adds the copy reads them when start runs and gives the copy:
+
+* the collation, where the copy's type is collatable (a type change keeps it too: the
+  migration names a type, not a collation; the in-place type change says the same collation
+  explicitly, see ``collation_sql``);
+* the column privileges (``GRANT ... (copy)`` for each grantee of the column);
+* the statistics target and the options (``n_distinct``...), which ``ALTER COLUMN ... TYPE``
+  keeps;
+* the storage and compression, where the type stays (``ALTER COLUMN ... TYPE`` resets them
+  to the new type's defaults, and so does this).
+
+The copy has just been added and has no index yet: the collation's ``ALTER COLUMN ... TYPE``
+of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
+"""
+
+from __future__ import annotations
+
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
+
+
+def collation_sql(table: str, column: str) -> str:
+    """An SQL text expression: a ``COLLATE`` clause for ``column``'s collation, or ``''``.
+
+    The clause (`` COLLATE "pg_catalog"."C"``) where the collation is not its type's
+    default; ``table`` as the plan names it.
+    """
+    return (
+        "COALESCE((SELECT ' COLLATE ' || pg_catalog.quote_ident(n.nspname) || '.' || "
+        "pg_catalog.quote_ident(o.collname) FROM pg_catalog.pg_attribute a "
+        "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_catalog.pg_collation o ON o.oid = a.attcollation "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = o.collnamespace "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(table)}) "
+        f"AND a.attname = {quote_literal(column)} AND a.attcollation <> t.typcollation), '')")
+
+
+def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
+    """A ``DO`` block: ``ADD COLUMN copy type_sql``, then ``old``'s settings (see above).
+
+    One statement under the lock the ``ADD COLUMN`` takes anyway; run again (a resumed
+    start), it changes nothing more.
+    """
+    t, c = quote_literal(table), quote_literal(copy)
+    body = "\n".join([
+        "DECLARE",
+        "  _pgroll_old record;",
+        "  _pgroll_copy record;",
+        "  _pgroll_grant record;",
+        "BEGIN",
+        f"  ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(copy)} {type_sql};",
+        "  -- What the column has besides its type: collation, privileges, statistics target,",
+        "  -- options; storage and compression where the type stays.",
+        "  SELECT * INTO _pgroll_old FROM pg_catalog.pg_attribute WHERE attrelid = "
+        f"pg_catalog.to_regclass({t}) AND attname = {quote_literal(old)};",
+        "  SELECT * INTO _pgroll_copy FROM pg_catalog.pg_attribute WHERE attrelid = "
+        f"pg_catalog.to_regclass({t}) AND attname = {c};",
+        "  IF _pgroll_old.attcollation <> 0 AND _pgroll_copy.attcollation <> 0",
+        "      AND _pgroll_old.attcollation <> _pgroll_copy.attcollation THEN",
+        "    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %I.%I', "
+        f"{t}, {c},",
+        "      pg_catalog.format_type(_pgroll_copy.atttypid, _pgroll_copy.atttypmod),",
+        "      (SELECT n.nspname FROM pg_catalog.pg_collation o JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = o.collnamespace WHERE o.oid = _pgroll_old.attcollation),",
+        "      (SELECT o.collname FROM pg_catalog.pg_collation o "
+        "WHERE o.oid = _pgroll_old.attcollation));",
+        "  END IF;",
+        "  FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP",
+        "    EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
+        f"_pgroll_grant.privilege_type, {c}, {t},",
+        "      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+        "pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END",
+        "      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);",
+        "  END LOOP;",
+        "  IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)",
+        "    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', "
+        f"{t}, {c}, _pgroll_old.attstattarget);",
+        "  END IF;",
+        "  IF _pgroll_old.attoptions IS NOT NULL THEN",
+        "    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET (%s)', "
+        f"{t}, {c},",
+        "      pg_catalog.array_to_string(_pgroll_old.attoptions, ', '));",
+        "  END IF;",
+        "  IF _pgroll_old.atttypid = _pgroll_copy.atttypid THEN",
+        "    IF _pgroll_old.attstorage <> _pgroll_copy.attstorage THEN",
+        "      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STORAGE %s', "
+        f"{t}, {c},",
+        "        CASE _pgroll_old.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' "
+        "WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END);",
+        "    END IF;",
+        "    IF _pgroll_old.attcompression <> '' THEN",
+        "      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', "
+        f"{t}, {c},",
+        "        CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);",
+        "    END IF;",
+        "  END IF;",
+        "END",
+        "",
+    ])
+    return "DO " + dollar_quote("\n" + body)

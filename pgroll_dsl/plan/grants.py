@@ -1,0 +1,99 @@
+"""The roles that use the schema and its tables may use the version schema and its views.
+
+A version schema and its views are new objects of the role that runs the migration: no other
+role may use them. An application that connects as a role of its own (the usual set-up:
+the migration runs as the tables' owner or an admin) failed on its first query of the new
+version ("permission denied for schema public_02_..."), unless someone granted by hand, or
+set default privileges, between start and its deployment. The version schema now gets the
+``USAGE`` each role has on the schema it shows, and each view what each role may do with
+its table: the table's privileges (``SELECT``, ``INSERT``, ``UPDATE``, ``DELETE``,
+``REFERENCES``, ``TRIGGER``) and its columns' (under the view's name for the column), with
+the grant option where the role has it. A view runs with its caller's rights on the table
+(``security_invoker``), so a role gets through a view what it may do with the table, no
+more.
+
+The rights are read when the step runs (they are not in the catalog model), in the
+transaction that makes the schema and its views: a client never finds the schema without
+them.
+"""
+
+from __future__ import annotations
+
+from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.plan.context import Context
+from pgroll_dsl.plan.model import Lock, Step
+from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.quoting import dollar_quote, quote_literal
+
+# What a view can be granted of a table's privileges.
+_FOR_VIEWS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "TRIGGER")
+_GRANTEE = ("CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+            "pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN "
+            "_pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END")
+
+
+def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
+    """The step that grants on the version schema and the views of ``tables``.
+
+    None where there is no view; it joins the transaction of the step before it.
+    """
+    if not tables:
+        return []
+    return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables),
+                 summary=f"the roles that use {ctx.schema} and its tables get the same rights "
+                 f"on {ctx.version_schema} and its views", lock=Lock.NONE, origin=ctx.origin,
+                 joins_previous=True)]
+
+
+def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:
+    """A ``DO`` block: the version schema's and its views' rights, from ``schema``'s."""
+    views = ",\n".join(
+        f"      ({quote_literal(qualified(version, t.name))}, "
+        f"{quote_literal(qualified(schema, t.physical))})" for t in tables)
+    renamed = [(qualified(version, t.name), c.physical, c.name)
+               for t in tables for c in t.columns if c.physical != c.name]
+    names = ",\n".join(f"      ({quote_literal(v)}, {quote_literal(p)}, {quote_literal(n)})"
+                       for v, p, n in renamed) or "      (NULL, NULL, NULL)"
+    privileges = ", ".join(quote_literal(p) for p in _FOR_VIEWS)
+    body = "\n".join([
+        "DECLARE",
+        "  _pgroll_grant record;",
+        "BEGIN",
+        "  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n",
+        "      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, "
+        "pg_catalog.acldefault('n', n.nspowner))) g",
+        f"      WHERE n.nspname = {quote_literal(schema)} AND g.privilege_type = 'USAGE' LOOP",
+        "    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', "
+        f"{quote_literal(version)}) || {_GRANTEE};",
+        "  END LOOP;",
+        "  FOR _pgroll_grant IN",
+        "    WITH views(view, tab) AS (VALUES",
+        views + "),",
+        "    names(view, physical, name) AS (VALUES",
+        names + ")",
+        "    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col",
+        "      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)",
+        "      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, "
+        "pg_catalog.acldefault('r', c.relowner))) g",
+        f"      WHERE g.privilege_type IN ({privileges})",
+        "    UNION ALL",
+        "    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, "
+        "COALESCE(m.name, a.attname)",
+        "      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = "
+        "pg_catalog.to_regclass(v.tab)",
+        "      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname",
+        "      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g",
+        f"      WHERE g.privilege_type IN ({privileges}) AND EXISTS (SELECT FROM "
+        "pg_catalog.pg_attribute va",
+        "        WHERE va.attrelid = pg_catalog.to_regclass(v.view) "
+        "AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)",
+        "  LOOP",
+        "    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,",
+        "      CASE WHEN _pgroll_grant.col IS NULL THEN '' "
+        "ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)",
+        f"      || {_GRANTEE};",
+        "  END LOOP;",
+        "END",
+        "",
+    ])
+    return "DO " + dollar_quote("\n" + body)
