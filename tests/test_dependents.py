@@ -11,6 +11,7 @@ and, after rollback, that nothing of it changed.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -110,6 +111,11 @@ OBJECTS = {
                   "pg_get_userbyid(stxowner) FROM pg_statistic_ext "
                   "WHERE stxname = 'people_team_email'",
 }
+
+
+def _uncast(described: dict[str, list[tuple[Any, ...]]]) -> str:
+    """``described`` as text without the casts of a name to ``text``."""
+    return re.sub(r"\(([\w.]+)\)::text", r"\1", repr(described))
 
 
 def _described(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -316,3 +322,52 @@ def test_a_partitioned_table_and_its_partitions_views(pg_conn: Connection,
     assert [one(pg_conn, "SELECT count(*) FROM v_2025")[0],
             one(pg_conn, "SELECT sum(v) FROM all_v")[0]] == counts
     assert one(pg_conn, "SELECT count(*) FROM pg_trigger WHERE tgname = 'v_2026'")[0] == 1
+
+
+def test_a_type_change_in_place_takes_them_down_and_back(pg_conn: Connection,
+                                                        pg_dsn: str) -> None:
+    """``varchar`` to ``text`` changes the type in place at complete (no copy), which
+    ``ALTER COLUMN ... TYPE`` refuses while a view, rule, policy or trigger uses the column:
+    they go before it and come back after, from their definitions."""
+    pg_conn.execute("""
+        CREATE TABLE people (id int PRIMARY KEY, name varchar(50), note text);
+        INSERT INTO people SELECT g, 'n' || g, 'x' FROM generate_series(1, 10) g;
+        CREATE VIEW names AS SELECT id, name FROM people;
+        CREATE VIEW long_names AS SELECT id FROM names WHERE length(name) > 2;
+        COMMENT ON VIEW names IS 'the names';
+        CREATE RULE keep_names AS ON DELETE TO people WHERE OLD.name = 'n1' DO INSTEAD NOTHING;
+        CREATE POLICY named ON people AS RESTRICTIVE FOR UPDATE TO PUBLIC
+          USING (name IS NOT NULL) WITH CHECK (name <> '');
+        COMMENT ON POLICY named ON people IS 'no blank names';
+        CREATE TRIGGER same_name BEFORE UPDATE OF name ON people FOR EACH ROW
+          EXECUTE FUNCTION suppress_redundant_updates_trigger();
+        ALTER TABLE people DISABLE TRIGGER same_name;
+        CREATE STATISTICS name_note ON name, note FROM people;
+    """)
+    described = {
+        "views": "SELECT pg_get_viewdef('names'::regclass), pg_get_viewdef('long_names'::regclass),"
+                 " obj_description('names'::regclass, 'pg_class')",
+        "rule": "SELECT pg_get_ruledef(oid) FROM pg_rewrite WHERE rulename = 'keep_names'",
+        "policy": "SELECT polpermissive, polcmd, polroles::text, pg_get_expr(polqual, polrelid), "
+                  "pg_get_expr(polwithcheck, polrelid), obj_description(oid, 'pg_policy') "
+                  "FROM pg_policy WHERE polname = 'named'",
+        "trigger": "SELECT pg_get_triggerdef(oid), tgenabled FROM pg_trigger "
+                   "WHERE tgname = 'same_name'",
+        "statistics": "SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'name_note'",
+    }
+    before = {k: query(pg_conn, q) for k, q in described.items()}
+    runner = make_runner(dsn_of(pg_dsn, pg_conn))
+    try:
+        plan = runner.start(migration("alter table people alter name type text;", "02_name"))
+        assert not any("_pgroll_new_name" in s.sql for s in plan.start)  # in place indeed
+        runner.complete()
+    finally:
+        runner.close()
+    after = {k: query(pg_conn, q) for k, q in described.items()}
+    # The definitions print the same but for the cast to text the new type needs no more.
+    assert _uncast(after) == _uncast(before)
+    assert one(pg_conn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+               "attrelid = 'names'::regclass AND attname = 'name'")[0] == "text"
+    assert one(pg_conn, "SELECT count(*) FROM long_names")[0] == 1  # n10
+    pg_conn.execute("DELETE FROM people WHERE id = 1")  # the rule keeps it
+    assert one(pg_conn, "SELECT count(*) FROM people")[0] == 10

@@ -197,6 +197,57 @@ def _made(table: str, columns: list[str]) -> str:
         "AND x.s IS NOT NULL"])
 
 
+_HINT = quote_literal("drop it before complete and create it again after; until then, "
+                      "complete changes nothing")
+_HELD = quote_literal("it holds data computed from the old one")
+
+
+def _refuse(what: str, why: str) -> str:
+    """A RAISE that stops complete: ``what`` (SQL text) cannot come to the new column."""
+    return (f"RAISE EXCEPTION 'complete cannot carry % over to the new column: %', {what}, "
+            f"{why} USING ERRCODE = 'dependent_objects_still_exist', HINT = {_HINT};")
+
+
+def _remake_views(refusal: str) -> list[str]:
+    """Lines that take down the views of ``_pgroll_remake`` and every view built on them.
+
+    What makes them again (with all that ``DROP VIEW`` takes along) goes to
+    ``_pgroll_again``, nearest first, read while the names are the ones the definitions
+    use; ``refusal`` runs where a materialized view is among them.
+    """
+    return [
+        "  -- These views are made again, with every view built on them (nearest first), and",
+        "  -- all that a DROP VIEW takes along; read now, as their definitions name things.",
+        "  WITH RECURSIVE built(oid, depth) AS (",
+        "      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v",
+        "      UNION ALL",
+        "      SELECT r.ev_class, b.depth + 1 FROM built b",
+        "      JOIN pg_catalog.pg_depend d ON d.refclassid = "
+        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
+        f"        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        "      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),",
+        "    members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)",
+        "  SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text "
+        "ORDER BY m.depth DESC, m.oid), '{}'),",
+        "      COALESCE(pg_catalog.array_agg(c.oid::pg_catalog.regclass::text) FILTER "
+        "(WHERE c.relkind <> 'v'), '{}'),",
+        "      (SELECT COALESCE(pg_catalog.array_agg(x ORDER BY m2.depth, m2.oid, x.n), '{}') "
+        "FROM members m2",
+        "        JOIN pg_catalog.pg_class c ON c.oid = m2.oid CROSS JOIN LATERAL "
+        "(SELECT c.oid::pg_catalog.regclass::text AS v) vn",
+        f"        CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[\n      {_VIEW_AGAIN}",
+        "        ) WITH ORDINALITY x(x, n) WHERE x.x IS NOT NULL)",
+        "    INTO _pgroll_gone, _pgroll_what, _pgroll_again",
+        "    FROM members m JOIN pg_catalog.pg_class c ON c.oid = m.oid;",
+        "  IF pg_catalog.cardinality(_pgroll_what) > 0 THEN",
+        "    " + refusal,
+        "  END IF;",
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP",
+        "    EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];",
+        "  END LOOP;",
+    ]
+
+
 # Raised (and caught) to undo a trial: whether a view can be replaced in place.
 _TRIED = "PGRL1"
 
@@ -219,14 +270,7 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
     def lines(statements: list[str], indent: str) -> list[str]:
         return [line.format(indent) for s in statements for line in s.split("\n")]
 
-    hint = quote_literal("drop it before complete and create it again after; until then, "
-                         "complete changes nothing")
-
-    def refuse(what: str, why: str) -> str:
-        return (f"RAISE EXCEPTION 'complete cannot carry % over to the new column: %', {what}, "
-                f"{why} USING ERRCODE = 'dependent_objects_still_exist', HINT = {hint};")
-
-    held = quote_literal("it holds data computed from the old one")
+    refuse, held = _refuse, _HELD
     body = "\n".join([
         "DECLARE",
         "  _pgroll_what text[];",
@@ -264,35 +308,7 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "        NULL;",
         "    END;",
         "  END LOOP;",
-        "  -- Those are made again, with every view built on them (nearest first), and all that",
-        "  -- a DROP VIEW takes along; read now, while the names are the old ones.",
-        "  WITH RECURSIVE built(oid, depth) AS (",
-        "      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v",
-        "      UNION ALL",
-        "      SELECT r.ev_class, b.depth + 1 FROM built b",
-        "      JOIN pg_catalog.pg_depend d ON d.refclassid = "
-        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
-        f"        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
-        "      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),",
-        "    members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)",
-        "  SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text "
-        "ORDER BY m.depth DESC, m.oid), '{}'),",
-        "      COALESCE(pg_catalog.array_agg(c.oid::pg_catalog.regclass::text) FILTER "
-        "(WHERE c.relkind <> 'v'), '{}'),",
-        "      (SELECT COALESCE(pg_catalog.array_agg(x ORDER BY m2.depth, m2.oid, x.n), '{}') "
-        "FROM members m2",
-        "        JOIN pg_catalog.pg_class c ON c.oid = m2.oid CROSS JOIN LATERAL "
-        "(SELECT c.oid::pg_catalog.regclass::text AS v) vn",
-        f"        CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[\n      {_VIEW_AGAIN}",
-        "        ) WITH ORDINALITY x(x, n) WHERE x.x IS NOT NULL)",
-        "    INTO _pgroll_gone, _pgroll_what, _pgroll_again",
-        "    FROM members m JOIN pg_catalog.pg_class c ON c.oid = m.oid;",
-        "  IF pg_catalog.cardinality(_pgroll_what) > 0 THEN",
-        "    " + refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", held),
-        "  END IF;",
-        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP",
-        "    EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];",
-        "  END LOOP;",
+        *_remake_views(refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", held)),
         *lines(park, "  "),
         "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP",
         "    EXECUTE _pgroll_again[_pgroll_i];",
@@ -306,3 +322,89 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "",
     ])
     return "DO " + dollar_quote("\n" + body)
+
+
+_POLICY_AGAIN = (
+    "pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR %s TO %s', p.polname, "
+    "p.polrelid::pg_catalog.regclass,\n"
+    "        CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,\n"
+    "        CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' "
+    "WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,\n"
+    "        (SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE "
+    "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ') "
+    "FROM pg_catalog.unnest(p.polroles) r))\n"
+    "        || COALESCE(' USING (' || pg_catalog.pg_get_expr(p.polqual, p.polrelid) || ')', '')\n"
+    "        || COALESCE(' WITH CHECK (' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) "
+    "|| ')', '')")
+
+
+def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """What uses ``columns`` is taken down before their type changes in place, made after.
+
+    ``ALTER COLUMN ... TYPE`` refuses while a view, rule, policy or trigger uses the column
+    (statistics objects it rebuilds itself). Returns the ``DECLARE`` lines, the lines that
+    read and drop those objects, and the lines that make them again: views with every view
+    built on them (as ``_remake_views``), rules, policies and triggers from their
+    definitions, read before the change.
+    """
+    used = _used(table, columns, "      ")
+    declare = ["  _pgroll_remake oid[];", "  _pgroll_gone text[];", "  _pgroll_again text[];",
+               "  _pgroll_what text[];", "  _pgroll_drop text[];", "  _pgroll_make text[];",
+               "  _pgroll_i int;"]
+    on_rule = "r.rulename, r.ev_class::pg_catalog.regclass"
+    # Rules, policies and triggers as (kind, objid, drop, make[]).
+    objects = "\n".join([
+        f"  WITH u AS ({used}),",
+        "    objects(kind, objid, drop, make) AS (",
+        f"      SELECT 1, r.oid, pg_catalog.format('DROP RULE %I ON %s', {on_rule}), "
+        f"ARRAY[{_RULE}]",
+        "        FROM u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid",
+        f"        WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} "
+        "AND r.rulename <> '_RETURN'",
+        "      UNION ALL",
+        "      SELECT 2, p.oid, pg_catalog.format('DROP POLICY %I ON %s', p.polname, "
+        "p.polrelid::pg_catalog.regclass),",
+        f"        ARRAY[{_POLICY_AGAIN},",
+        "        pg_catalog.format('COMMENT ON POLICY %I ON %s IS ', p.polname, "
+        "p.polrelid::pg_catalog.regclass)",
+        "          || pg_catalog.quote_literal(pg_catalog.obj_description(p.oid, 'pg_policy'))]",
+        "        FROM u JOIN pg_catalog.pg_policy p ON p.oid = u.objid",
+        f"        WHERE u.classid = 'pg_catalog.pg_policy'::{_REGCLASS}",
+        "      UNION ALL",
+        "      SELECT 3, t.oid, pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, "
+        "t.tgrelid::pg_catalog.regclass),",
+        f"        ARRAY[\n{_trigger(drop=False)}]",
+        "        FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid",
+        f"        WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
+        "AND t.tgparentid = 0",
+        f"          AND NOT ({_ours('t.tgname')}))",
+    ])
+    before = [
+        "  -- What uses the column (views, rules, policies, triggers) goes until its type has",
+        "  -- changed, and comes back: ALTER COLUMN ... TYPE refuses while they use it.",
+        "  SELECT COALESCE(pg_catalog.array_agg(DISTINCT r.ev_class) FILTER (WHERE r.rulename = "
+        "'_RETURN'), '{}')",
+        f"    INTO _pgroll_remake FROM ({used}) u",
+        "    JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
+        f"WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS};",
+        *_remake_views(_refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", _HELD)),
+        objects,
+        "  SELECT COALESCE(pg_catalog.array_agg(o.drop ORDER BY o.kind, o.objid), '{}'),",
+        "      COALESCE((SELECT pg_catalog.array_agg(x.x ORDER BY o2.kind, o2.objid, x.n) "
+        "FROM objects o2",
+        "        CROSS JOIN LATERAL pg_catalog.unnest(o2.make) WITH ORDINALITY x(x, n) "
+        "WHERE x.x IS NOT NULL), '{}')",
+        "    INTO _pgroll_drop, _pgroll_make FROM objects o;",
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_drop, 1), 0) LOOP",
+        "    EXECUTE _pgroll_drop[_pgroll_i];",
+        "  END LOOP;",
+    ]
+    after = [
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP",
+        "    EXECUTE _pgroll_again[_pgroll_i];",
+        "  END LOOP;",
+        "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_make, 1), 0) LOOP",
+        "    EXECUTE _pgroll_make[_pgroll_i];",
+        "  END LOOP;",
+    ]
+    return declare, before, after

@@ -18,13 +18,13 @@ from dataclasses import replace
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.model import Catalog, Table
-from pgroll_dsl.plan import grants
+from pgroll_dsl.plan import dependents, grants
 from pgroll_dsl.plan.attributes import collation_sql
 from pgroll_dsl.plan.context import Context, comment_step
 from pgroll_dsl.plan.model import Lock, Phase, Step
 from pgroll_dsl.plan.views import view_statements
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal, render_type
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal, render_type
 from pgroll_dsl.sql.type_names import canonical_type
 
 _VARCHAR = re.compile(r"character varying(?:\((\d+)\))?\Z")
@@ -101,9 +101,13 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
                  f"{quote_literal(quote_ident(column.physical) + ' TYPE ' + render_type(op.type))}"
                  f" || {collation_sql(ref, column.physical)}")
         view = qualified(ctx.version_schema, final.name)
+        declare, before, after = dependents.around_type_change(ref, [column.physical])
+        ctx.carried.setdefault(ref, []).append(column.physical)  # their views locked first
         body = "\n".join([
+            "DECLARE", *declare, "BEGIN", *before,
             f"  DROP VIEW IF EXISTS {view};", f"  {alter};",
             *(f"  {sql};" for sql in view_statements(ctx, ctx.version_schema, final)),
+            *after, "END", "",
         ])
         # The view goes first of all, before the table is locked: a client reading the view
         # holds it while it waits for the table, and would otherwise wait for us in turn.
@@ -114,8 +118,9 @@ def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
         # First in complete: the view names the columns as start left them, before any of
         # this migration's renames.
         ctx.early_complete.append(Step(
-            sql=do_block(body),
-            summary=f"change the type of {column.name} (no rewrite) under its view",
+            sql="DO " + dollar_quote("\n" + body),
+            summary=f"change the type of {column.name} (no rewrite) under its view, and under "
+            "the views, rules, policies and triggers that use it",
             tables=(table.physical,), origin=ctx.origin))
         ctx.early_complete.extend(grants.grants_step(ctx, (final,)))  # the view is new
         ctx.notes.append(f"optimized: alter_column {table.name}.{column.name}: "

@@ -560,8 +560,8 @@ BEGIN
         NULL;
     END;
   END LOOP;
-  -- Those are made again, with every view built on them (nearest first), and all that
-  -- a DROP VIEW takes along; read now, while the names are the old ones.
+  -- These views are made again, with every view built on them (nearest first), and
+  -- all that a DROP VIEW takes along; read now, as their definitions name things.
   WITH RECURSIVE built(oid, depth) AS (
       SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v
       UNION ALL
