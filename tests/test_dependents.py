@@ -371,3 +371,38 @@ def test_a_type_change_in_place_takes_them_down_and_back(pg_conn: Connection,
     assert one(pg_conn, "SELECT count(*) FROM long_names")[0] == 1  # n10
     pg_conn.execute("DELETE FROM people WHERE id = 1")  # the rule keeps it
     assert one(pg_conn, "SELECT count(*) FROM people")[0] == 10
+
+
+@pytest.mark.parametrize("dropped", ["column", "table"])
+def test_start_says_what_would_keep_complete_from_dropping(pg_conn: Connection, pg_dsn: str,
+                                                           dropped: str) -> None:
+    """A view of the schema's own on a column or table the migration drops makes complete
+    stop (``DROP`` without ``CASCADE``: the user decides). Start says so, before the
+    backfill; complete's failure names the view; once the view is gone, complete runs."""
+    pg_conn.execute("""
+        CREATE TABLE people (id int PRIMARY KEY, email text, note text);
+        CREATE VIEW emails AS SELECT id, email FROM people;
+        CREATE VIEW notes AS SELECT id, note FROM people;
+    """)
+    said: list[str] = []
+    text = "alter table people drop email;" if dropped == "column" else "drop table people;"
+    runner = make_runner(dsn_of(pg_dsn, pg_conn), on_message=said.append)
+    try:
+        runner.start(migration(text, "02_drop"))
+        warnings = [s for s in said if s.startswith("warning:")]
+        if dropped == "column":
+            assert warnings == ["warning: view emails uses column email of table people, which "
+                                "complete drops: complete stops there until it is dropped or "
+                                "changed (do it before complete)"], said
+        else:
+            assert len(warnings) == 1 and "view emails, view notes uses table people" in \
+                warnings[0], said
+        with pytest.raises((CommandError, PartialFailure)) as failed:
+            runner.complete()
+        assert "view emails depends on" in str(failed.value)
+        pg_conn.execute("DROP VIEW emails")
+        if dropped == "table":
+            pg_conn.execute("DROP VIEW notes")
+        runner.complete()
+    finally:
+        runner.close()

@@ -35,6 +35,7 @@ from pgroll_dsl.plan.context import (
     not_null_via_check,
     references_sql,
     validate_step,
+    version_schemas,
 )
 from pgroll_dsl.plan.copies import physical_name
 from pgroll_dsl.plan.model import Lock, Phase, Step
@@ -287,6 +288,10 @@ def plan_drop_column(ctx: Context, op: ir.DropColumn) -> None:
     column = table.column(op.column.name) if table is not None else None
     if table is None or column is None:
         return
+    ctx.step(Phase.START, dependents.warn_sql(
+        ctx.table_ref(table), [column.physical], version_schemas(ctx),
+        f"column {column.name} of table {table.name}"),
+        f"say what uses column {column.name}, which complete drops", lock=Lock.NONE)
     if op.down is not None:
         after = ctx.after.table(table.name) or table
         install_trigger(ctx, table, column.name, up=None,

@@ -188,3 +188,7 @@ def at_start(ctx: Context, table: Table, constraint: str) -> str:
     """
     return ctx.constraint_names.get((table.physical, constraint), constraint)
 
+
+def version_schemas(ctx: Context) -> tuple[str, ...]:
+    """The version schemas whose views complete drops before anything else."""
+    return tuple(s for s in (ctx.options.previous_version_schema, ctx.version_schema) if s)

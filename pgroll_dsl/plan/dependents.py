@@ -408,3 +408,48 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
         "  END LOOP;",
     ]
     return declare, before, after
+
+
+def warn_sql(table: str, columns: list[str] | None, ours: tuple[str, ...], what: str) -> str:
+    """A ``DO`` block at start: a warning naming what would keep complete from dropping.
+
+    ``columns`` of ``table`` (``None``: the table itself) go at complete, without
+    ``CASCADE``: a view, rule, policy, trigger or another table's foreign key of the schema's
+    own that uses them makes complete stop there. Said at start, before the backfill, so that
+    the operator drops or changes them by then. ``ours``: the version schemas, whose views
+    complete drops first; ``what`` says what goes, for the message.
+    """
+    regclass = f"pg_catalog.to_regclass({quote_literal(table)})"
+    if columns is None:
+        used = (f"SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d "
+                f"WHERE d.refclassid = 'pg_catalog.pg_class'::{_REGCLASS} "
+                f"AND d.refobjid = {regclass} AND d.deptype = 'n'")
+    else:
+        used = _used(table, columns, "      ") + " AND d.deptype = 'n'"
+    schemas = ", ".join(quote_literal(s) for s in ours) or "NULL"
+    body = "\n".join([
+        "DECLARE",
+        "  _pgroll_what text;",
+        "BEGIN",
+        "  SELECT pg_catalog.string_agg(CASE WHEN r.rulename = '_RETURN' THEN "
+        f"pg_catalog.pg_describe_object('pg_catalog.pg_class'::{_REGCLASS}, c.oid, 0)",
+        "      ELSE pg_catalog.pg_describe_object(u.classid, u.objid, 0) END, ', ' "
+        "ORDER BY u.classid, u.objid)",
+        f"    INTO _pgroll_what FROM ({used}) u",
+        "    LEFT JOIN pg_catalog.pg_rewrite r ON u.classid = "
+        f"'pg_catalog.pg_rewrite'::{_REGCLASS} AND r.oid = u.objid",
+        "    LEFT JOIN pg_catalog.pg_class c ON c.oid = r.ev_class",
+        "    LEFT JOIN pg_catalog.pg_trigger t ON u.classid = "
+        f"'pg_catalog.pg_trigger'::{_REGCLASS} AND t.oid = u.objid",
+        f"    WHERE (c.oid IS NULL OR c.relnamespace::pg_catalog.regnamespace::text "
+        f"NOT IN ({schemas}))",
+        f"      AND (t.oid IS NULL OR NOT ({_ours('t.tgname')}));",
+        "  IF _pgroll_what IS NOT NULL THEN",
+        f"    RAISE WARNING '% uses %, which complete drops: complete stops there until it "
+        "is dropped or changed (do it before complete)', _pgroll_what, "
+        f"{quote_literal(what)};",
+        "  END IF;",
+        "END",
+        "",
+    ])
+    return "DO " + dollar_quote("\n" + body)

@@ -11,7 +11,7 @@ from typing import assert_never
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import DEL_PREFIX, derived, new_name
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import backfill, columns, partitioned, safety
+from pgroll_dsl.plan import backfill, columns, dependents, partitioned, safety
 from pgroll_dsl.plan.columns import install_trigger
 from pgroll_dsl.plan.context import (
     Context,
@@ -21,6 +21,7 @@ from pgroll_dsl.plan.context import (
     not_null_via_check,
     references_sql,
     validate_step,
+    version_schemas,
 )
 from pgroll_dsl.plan.model import Cost, Exemption, Lock, Phase, StepKind
 from pgroll_dsl.plan.triggers import Side
@@ -200,6 +201,10 @@ def _plan_drop_table(ctx: Context, op: ir.DropTable) -> None:
     if table is None:
         return
     physical = table.physical
+    ctx.step(Phase.START, dependents.warn_sql(
+        qualified(ctx.schema, physical), None, version_schemas(ctx),
+        f"table {op.name.name}"), f"say what uses table {op.name.name}, which complete drops",
+        lock=Lock.NONE)
     if ctx.final.table(op.name.name) is not None:
         # The name is reused later in this migration: move the old table out of its way.
         hidden = derived(DEL_PREFIX, physical)

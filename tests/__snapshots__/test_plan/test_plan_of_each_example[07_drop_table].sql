@@ -20,32 +20,52 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (6 steps) ====
+-- ==== start (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- [1] 07_drop_table.yaml:3:7: say what uses table products, which complete drops
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_what text;
+BEGIN
+  SELECT pg_catalog.string_agg(CASE WHEN r.rulename = '_RETURN' THEN pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)
+      ELSE pg_catalog.pg_describe_object(u.classid, u.objid, 0) END, ', ' ORDER BY u.classid, u.objid)
+    INTO _pgroll_what FROM (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = pg_catalog.to_regclass('"public"."products"') AND d.deptype = 'n') u
+    LEFT JOIN pg_catalog.pg_rewrite r ON u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = u.objid
+    LEFT JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+    LEFT JOIN pg_catalog.pg_trigger t ON u.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND t.oid = u.objid
+    WHERE (c.oid IS NULL OR c.relnamespace::pg_catalog.regnamespace::text NOT IN ('public_06_add_column_to_sql_table', 'public_07_drop_table'))
+      AND (t.oid IS NULL OR NOT (pg_catalog.starts_with(t.tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(t.tgname, '~pgroll_trigger_')));
+  IF _pgroll_what IS NOT NULL THEN
+    RAISE WARNING '% uses %, which complete drops: complete stops there until it is dropped or changed (do it before complete)', _pgroll_what, 'table products';
+  END IF;
+END
+$pgroll$;
+
+-- steps 2-7 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 07_drop_table.yaml:1:1: create version schema public_07_drop_table
+-- [2] 07_drop_table.yaml:1:1: create version schema public_07_drop_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_07_drop_table";
 
--- [2] 07_drop_table.yaml:1:1: view bills of version public_07_drop_table
+-- [3] 07_drop_table.yaml:1:1: view bills of version public_07_drop_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_07_drop_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [3] 07_drop_table.yaml:1:1: view clients of version public_07_drop_table
+-- [4] 07_drop_table.yaml:1:1: view clients of version public_07_drop_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_07_drop_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [4] 07_drop_table.yaml:1:1: view sellers of version public_07_drop_table
+-- [5] 07_drop_table.yaml:1:1: view sellers of version public_07_drop_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_07_drop_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [5] 07_drop_table.yaml:1:1: view users of version public_07_drop_table
+-- [6] 07_drop_table.yaml:1:1: view users of version public_07_drop_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_07_drop_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [6] 07_drop_table.yaml:1:1: the roles that use public and its tables get the same rights on public_07_drop_table and its views
+-- [7] 07_drop_table.yaml:1:1: the roles that use public and its tables get the same rights on public_07_drop_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -83,7 +103,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 2-7 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (3 steps) ====

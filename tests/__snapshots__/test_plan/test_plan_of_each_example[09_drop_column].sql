@@ -20,9 +20,34 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (10 steps) ====
+-- ==== start (11 steps) ====
 
--- [1] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_price (new-version writes: down)
+-- [1] 09_drop_column.yaml:3:7: say what uses column price, which complete drops
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_what text;
+BEGIN
+  SELECT pg_catalog.string_agg(CASE WHEN r.rulename = '_RETURN' THEN pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)
+      ELSE pg_catalog.pg_describe_object(u.classid, u.objid, 0) END, ', ' ORDER BY u.classid, u.objid)
+    INTO _pgroll_what FROM (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND (d.refobjid = pg_catalog.to_regclass('"public"."fruits"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."fruits"'))))
+          AND a.attname = ANY (ARRAY['price']::pg_catalog.name[])
+          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass) AND d.deptype = 'n') u
+    LEFT JOIN pg_catalog.pg_rewrite r ON u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = u.objid
+    LEFT JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+    LEFT JOIN pg_catalog.pg_trigger t ON u.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND t.oid = u.objid
+    WHERE (c.oid IS NULL OR c.relnamespace::pg_catalog.regnamespace::text NOT IN ('public_08_create_fruits_table', 'public_09_drop_column'))
+      AND (t.oid IS NULL OR NOT (pg_catalog.starts_with(t.tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(t.tgname, '~pgroll_trigger_')));
+  IF _pgroll_what IS NOT NULL THEN
+    RAISE WARNING '% uses %, which complete drops: complete stops there until it is dropped or changed (do it before complete)', _pgroll_what, 'column price of table fruits';
+  END IF;
+END
+$pgroll$;
+
+-- [2] 09_drop_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_price (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -36,10 +61,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 2-3 run in one transaction: clients see all of them or none
+-- steps 3-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [2] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price on fruits (new-version writes: down)
+-- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_09_drop_column' THEN true WHEN 'public' THEN false WHEN 'public_08_create_fruits_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_09_drop_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_08_create_fruits_table'::name), 2147483647)), false) END)
@@ -49,41 +74,41 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_price" BEFORE INSERT O
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_price"();
 
--- [3] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price fires in every replication role
+-- [4] 09_drop_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_price fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_fruits_price";
 
--- (the live executor records steps 2-3 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 3-4 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 4-10 run in one transaction: clients see all of them or none
+-- steps 5-11 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [4] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
+-- [5] 09_drop_column.yaml:1:1: create version schema public_09_drop_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_09_drop_column";
 
--- [5] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
+-- [6] 09_drop_column.yaml:1:1: view bills of version public_09_drop_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_09_drop_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [6] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
+-- [7] 09_drop_column.yaml:1:1: view clients of version public_09_drop_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_09_drop_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [7] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
+-- [8] 09_drop_column.yaml:1:1: view fruits of version public_09_drop_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_09_drop_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [8] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
+-- [9] 09_drop_column.yaml:1:1: view sellers of version public_09_drop_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_09_drop_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [9] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
+-- [10] 09_drop_column.yaml:1:1: view users of version public_09_drop_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_09_drop_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [10] 09_drop_column.yaml:1:1: the roles that use public and its tables get the same rights on public_09_drop_column and its views
+-- [11] 09_drop_column.yaml:1:1: the roles that use public and its tables get the same rights on public_09_drop_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -122,7 +147,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 4-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 5-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== complete (3 steps) ====
