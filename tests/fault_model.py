@@ -38,6 +38,7 @@ import dataclasses
 import difflib
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -616,6 +617,29 @@ REPRO_A = spec("qty_bigint", "score_add", "index_val", "ref_bigint")
 REPRO_B = spec("rename_name", "drop_name")
 REPRO_C = spec("add_pages", "title_text")  # Alembic's order
 REPROS = [REPRO_A, REPRO_B, REPRO_C]
+
+
+def sample_specs(count: int, seed: int, sizes: Sequence[int] = (3, 4),
+                 exclude: Iterable[str] = ()) -> list[Spec]:
+    """``count`` random migrations of three or four distinct operation kinds, drawn with
+    ``random.Random(seed)`` (the same seed gives the same list, in the same order): each one
+    applicable (``Spec.applicable``), accepted by the compiler (``offline_rejection``), and
+    neither repeated nor one of ``exclude`` (keys). Sizes alternate, so both are drawn
+    whatever ``count`` is. Fewer than ``count`` only if the space runs out."""
+    rng = random.Random(seed)
+    seen = set(exclude)
+    out: list[Spec] = []
+    attempts = 0
+    while len(out) < count and attempts < 200 * (count + 10):
+        attempts += 1
+        size = sizes[len(out) % len(sizes)]
+        candidate = Spec(tuple(rng.sample(OP_KINDS, size)))
+        if candidate.key in seen:
+            continue
+        seen.add(candidate.key)
+        if candidate.applicable() and offline_rejection(candidate) is None:
+            out.append(candidate)
+    return out
 
 
 def compile_spec(s: Spec, name: str = CHANGE_NAME) -> ir.Migration:

@@ -25,6 +25,17 @@ need a lock retry: the clients only run single short statements, so a lock the e
 get within lock_timeout is held by a client statement that is itself waiting for the executor
 (a lock-order inversion, which under steady traffic makes the phase retry again and again).
 
+Beyond the pairs and the hand-picked triples, a seeded random sample of migrations of three
+and four distinct operation kinds (``fm.sample_specs``: applicable, accepted by the compiler,
+not in the corpus already) runs the same schedule (``test_sampled_migrations_...``; ids are
+the op keys). By default a small fixed sample (seed 0); for exploration:
+
+* ``PGROLL_DSL_FAULT_SAMPLE=N``: draw N migrations instead (0: none);
+* ``PGROLL_DSL_FAULT_SEED=S``: draw them with seed S (a larger N of the same seed begins
+  with the smaller N's migrations, so a failure found in a large sample keeps its place);
+* ``PGROLL_DSL_FAULT_SPECS=a+b+c,d+e+f``: also run these migrations (op keys joined by
+  ``+``, separated by commas), e.g. every ordering of an interacting triple.
+
 A second schedule lets threads write continuously instead (free-running), and a few focused
 tests cover rollback under old-version inserts, complete under direct readers of the physical
 table, and the compiler's refusals.
@@ -90,6 +101,16 @@ def _unique(specs: list[Spec]) -> list[Spec]:
 SCOPE = os.environ.get("PGROLL_DSL_FAULT_SCOPE", "full")
 CORPUS = _unique([*fm.REPROS, *(fm.all_pairs() if SCOPE != "smoke" else []), *fm.TRIPLES])
 ACCEPTED, REJECTED = fm.split_corpus(CORPUS)
+# A seeded random sample of three- and four-operation migrations beyond the hand-picked ones
+# (``fm.sample_specs``): SAMPLE_DEFAULT of them with seed 0 unless the environment asks for
+# more, another seed, or explicit migrations (see the module docstring).
+SAMPLE_DEFAULT = 10
+SAMPLE_SIZE = int(os.environ.get("PGROLL_DSL_FAULT_SAMPLE", SAMPLE_DEFAULT))
+SAMPLE_SEED = int(os.environ.get("PGROLL_DSL_FAULT_SEED", 0))
+EXPLICIT = [fm.spec(*key.split("+"))
+            for key in os.environ.get("PGROLL_DSL_FAULT_SPECS", "").split(",") if key.strip()]
+SAMPLED = _unique([*EXPLICIT, *fm.sample_specs(SAMPLE_SIZE, SAMPLE_SEED,
+                                               exclude=[s.key for s in CORPUS])])
 # Pairs that cannot be one migration: both rewrite qty through a copy (PGD320: write the final
 # definition in one operation). Checked below: exactly these, and only with PGD3xx codes.
 EXPECTED_REJECTED = {"qty_bigint+check_qty": "PGD320", "check_qty+qty_bigint": "PGD320"}
@@ -104,6 +125,7 @@ def _summary(request: pytest.FixtureRequest) -> None:
     STATS["corpus: pairs (both orders where the order can matter)"] = len(fm.all_pairs())
     STATS["corpus: triples"] = len(fm.TRIPLES)
     STATS["corpus: issue reproductions"] = len(fm.REPROS)
+    STATS[f"sampled migrations (seed {SAMPLE_SEED})"] = len(SAMPLED)
 
 
 # ---- the step-boundary schedule ------------------------------------------------------------
@@ -300,6 +322,32 @@ def test_writes_at_every_step_boundary(pg_conn: Connection, pg_dsn: str, s: Spec
                                        ending: str) -> None:
     outcome = run_step_schedule(pg_conn, dsn_of(pg_dsn, pg_conn), s, ending)
     outcome.fail_if_problems(f"writes at every step boundary, then {ending}")
+
+
+@pytest.mark.parametrize("ending", ["complete", "rollback"])
+@pytest.mark.parametrize("s", SAMPLED, ids=lambda s: s.key)
+def test_sampled_migrations_at_every_step_boundary(pg_conn: Connection, pg_dsn: str, s: Spec,
+                                                   ending: str) -> None:
+    """The step-boundary schedule on the random sample of three and four operations."""
+    outcome = run_step_schedule(pg_conn, dsn_of(pg_dsn, pg_conn), s, ending)
+    outcome.fail_if_problems(f"writes at every step boundary, then {ending}")
+
+
+def test_the_sample_is_fixed_and_acceptable() -> None:
+    """The default sample is the same list on every run (ids stay stable), holds both sizes,
+    and only migrations the compiler accepts that the hand-picked corpus does not hold."""
+    corpus = {s.key for s in CORPUS}
+    first = fm.sample_specs(SAMPLE_DEFAULT, 0, exclude=corpus)
+    again = fm.sample_specs(SAMPLE_DEFAULT, 0, exclude=corpus)
+    assert [s.key for s in first] == [s.key for s in again]
+    assert len(first) == SAMPLE_DEFAULT
+    assert {len(s.ops) for s in first} == {3, 4}
+    assert not corpus & {s.key for s in first}
+    assert all(len(set(s.ops)) == len(s.ops) and s.applicable() for s in first)
+    assert fm.split_corpus(first)[1] == {}
+    # A larger sample of the same seed begins with the smaller one.
+    assert [s.key for s in fm.sample_specs(2 * SAMPLE_DEFAULT, 0, exclude=corpus)][
+        :SAMPLE_DEFAULT] == [s.key for s in first]
 
 
 # ---- free-running writers ------------------------------------------------------------------
