@@ -33,6 +33,7 @@ the op keys). By default a small fixed sample (seed 0); for exploration:
 * ``PGROLL_DSL_FAULT_SAMPLE=N``: draw N migrations instead (0: none);
 * ``PGROLL_DSL_FAULT_SEED=S``: draw them with seed S (a larger N of the same seed begins
   with the smaller N's migrations, so a failure found in a large sample keeps its place);
+* ``PGROLL_DSL_FAULT_OPS=3,4,5``: the numbers of operations drawn, in turn (default 3,4);
 * ``PGROLL_DSL_FAULT_SPECS=a+b+c,d+e+f``: also run these migrations (op keys joined by
   ``+``, separated by commas), e.g. every ordering of an interacting triple.
 
@@ -77,8 +78,11 @@ from tests.fault_model import (
 from tests.live_helpers import dsn_of
 
 # Seeded rows after the clients' own (``fm.SEED_ROWS``) that only the sweep before the
-# backfill writes, one per column of the new version (but the generated ones).
-SWEEP_ROWS = 10
+# backfill writes, one per column of the new version (but the generated ones): as many as
+# the widest new version has, the old version's columns and one for each operation kind that
+# adds a column (ten were too few for four such kinds in one migration).
+SWEEP_ROWS = sum(1 for _, kind in BASE_SCHEMA.columns if kind not in ("id", *fm.GENERATED)) \
+    + sum(len(op.after(BASE_SCHEMA).columns) > len(BASE_SCHEMA.columns) for op in fm.OP_KINDS)
 
 if TYPE_CHECKING:
     from pgroll_dsl.backends.runner import StepEvent
@@ -107,9 +111,10 @@ ACCEPTED, REJECTED = fm.split_corpus(CORPUS)
 SAMPLE_DEFAULT = 10
 SAMPLE_SIZE = int(os.environ.get("PGROLL_DSL_FAULT_SAMPLE", SAMPLE_DEFAULT))
 SAMPLE_SEED = int(os.environ.get("PGROLL_DSL_FAULT_SEED", 0))
+SAMPLE_OPS = tuple(int(n) for n in os.environ.get("PGROLL_DSL_FAULT_OPS", "3,4").split(","))
 EXPLICIT = [fm.spec(*key.split("+"))
             for key in os.environ.get("PGROLL_DSL_FAULT_SPECS", "").split(",") if key.strip()]
-SAMPLED = _unique([*EXPLICIT, *fm.sample_specs(SAMPLE_SIZE, SAMPLE_SEED,
+SAMPLED = _unique([*EXPLICIT, *fm.sample_specs(SAMPLE_SIZE, SAMPLE_SEED, SAMPLE_OPS,
                                                exclude=[s.key for s in CORPUS])])
 # Pairs that cannot be one migration: both rewrite qty through a copy (PGD320: write the final
 # definition in one operation). Checked below: exactly these, and only with PGD3xx codes.
@@ -348,6 +353,18 @@ def test_the_sample_is_fixed_and_acceptable() -> None:
     # A larger sample of the same seed begins with the smaller one.
     assert [s.key for s in fm.sample_specs(2 * SAMPLE_DEFAULT, 0, exclude=corpus)][
         :SAMPLE_DEFAULT] == [s.key for s in first]
+
+
+def test_the_sweep_has_a_row_for_every_column_of_the_widest_version() -> None:
+    """A migration of every operation kind that adds a column has the widest new version;
+    the sweep sets each of its columns on a row of its own (``StepWriter.sweep``)."""
+    adders = [op for op in fm.OP_KINDS
+              if len(op.after(BASE_SCHEMA).columns) > len(BASE_SCHEMA.columns)]
+    widest = Spec(tuple(adders))
+    assert widest.applicable() and fm.offline_rejection(widest) is None
+    columns = [n for n in widest.final.names()
+               if n != "id" and widest.final.kind_of(n) not in fm.GENERATED]
+    assert len(columns) == SWEEP_ROWS
 
 
 # ---- free-running writers ------------------------------------------------------------------
