@@ -1331,11 +1331,15 @@ def build_model(outcome: Outcome, admin: Connection, ending: str,
 
     A write counts as a write of the relation it went through (``Write.through``): a version
     schema's view, or the physical table. A base-table write counts as an old-version write
-    while the table still had the migration's shape (the row written had a ``_pgroll_``
-    column, or columns the completed table does not have), and as a new-version write once
-    complete has made the table the new version (never when the migration ends in rollback:
-    the table is then the old one). A client that wrote somewhere its role never writes
-    (``REACHES``) is a problem of its own.
+    while the table was the old version or still had the migration's shape (issued during
+    start, which free-running writers also label the writes made before it: the table is
+    then the old one whatever its shape; or the row written had a ``_pgroll_`` column, or
+    columns the completed table does not have), and as a new-version write once complete
+    has made the table the new version (never when the migration ends in rollback: the table
+    is then the old one). The shape alone cannot tell a write before start from one after
+    complete when the migration keeps every column's name (``qty_bigint+u_bigint+...``).
+    A client that wrote somewhere its role never writes (``REACHES``) is a problem of its
+    own.
     """
     s = outcome.spec
     model = RowModel(s)
@@ -1366,7 +1370,8 @@ def build_model(outcome: Outcome, admin: Connection, ending: str,
             model.new_write(write.row_id, write.values, insert, who)
         else:
             returned = set(write.returned)
-            migrating = any(c.startswith("_pgroll") for c in returned) or returned != final_names
+            migrating = (write.phase == "start" or returned != final_names
+                         or any(c.startswith("_pgroll") for c in returned))
             if migrating or ending == "rollback":
                 model.old_write(write.row_id, write.values, insert, who)
             else:

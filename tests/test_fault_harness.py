@@ -447,7 +447,10 @@ def run_free_schedule(conn: Connection, dsn: str, s: Spec, ending: str,
     return outcome
 
 
-FREE_RUNNING = _unique([*fm.REPROS, *fm.TRIPLES])
+# And one that keeps every column's name: base-table writes before start have the shape
+# the table has after complete, yet they are old-version writes (``fm.build_model``).
+SAME_NAMES = fm.spec("val_not_null", "ref_bigint", "qty_bigint")
+FREE_RUNNING = _unique([*fm.REPROS, *fm.TRIPLES, SAME_NAMES])
 
 
 @pytest.mark.parametrize("ending", ["complete", "rollback"])
