@@ -123,6 +123,31 @@ class Setup:
 
 
 PLAIN = Setup("plain", SETUP)
+# ``items`` partitioned by RANGE (id): ``items_low`` a plain leaf, ``items_high``
+# sub-partitioned by HASH (id) into two leaves; the seeded rows fall into all three
+# (``test_fault_kill_partitioned``, and the harness's sample with
+# ``PGROLL_DSL_FAULT_SETUP=partitioned``).
+PARTITIONED = Setup("partitioned", """sql up `
+create table refs (id int primary key);
+create table items (
+  id int not null primary key,
+  qty int,
+  val int,
+  title varchar(50),
+  ref_id int constraint items_ref_fk references refs (id),
+  name text,
+  u int,
+  w int,
+  g int generated always as (triple(w)) stored
+) partition by range (id);
+create table items_low partition of items for values from (minvalue) to (9);
+create table items_high partition of items for values from (9) to (maxvalue)
+  partition by hash (id);
+create table items_high_0 partition of items_high for values with (modulus 2, remainder 0);
+create table items_high_1 partition of items_high for values with (modulus 2, remainder 1);
+`;
+""")
+SETUPS = {setup.key: setup for setup in (PLAIN, PARTITIONED)}
 
 # The roles of the clients, and the slice of the seeded rows (id % len(ROLES)) each one
 # owns. DEPLOYED is an application deployed for the new version before start: its
@@ -620,12 +645,13 @@ REPROS = [REPRO_A, REPRO_B, REPRO_C]
 
 
 def sample_specs(count: int, seed: int, sizes: Sequence[int] = (3, 4),
-                 exclude: Iterable[str] = ()) -> list[Spec]:
+                 exclude: Iterable[str] = (), setup: Setup = PLAIN) -> list[Spec]:
     """``count`` random migrations of three or four distinct operation kinds, drawn with
     ``random.Random(seed)`` (the same seed gives the same list, in the same order): each one
     applicable (``Spec.applicable``), accepted by the compiler (``offline_rejection``), and
     neither repeated nor one of ``exclude`` (keys). Sizes alternate, so both are drawn
-    whatever ``count`` is. Fewer than ``count`` only if the space runs out."""
+    whatever ``count`` is; all on ``setup``. Fewer than ``count`` only if the space runs
+    out."""
     rng = random.Random(seed)
     seen = set(exclude)
     out: list[Spec] = []
@@ -633,7 +659,7 @@ def sample_specs(count: int, seed: int, sizes: Sequence[int] = (3, 4),
     while len(out) < count and attempts < 200 * (count + 10):
         attempts += 1
         size = sizes[len(out) % len(sizes)]
-        candidate = Spec(tuple(rng.sample(OP_KINDS, size)))
+        candidate = Spec(tuple(rng.sample(OP_KINDS, size)), setup)
         if candidate.key in seen:
             continue
         seen.add(candidate.key)

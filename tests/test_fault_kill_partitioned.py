@@ -50,26 +50,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
 _summary = fk._summary  # the harness's size at the end of the session
 
-PARTITIONED = fm.Setup("partitioned", """sql up `
-create table refs (id int primary key);
-create table items (
-  id int not null primary key,
-  qty int,
-  val int,
-  title varchar(50),
-  ref_id int constraint items_ref_fk references refs (id),
-  name text,
-  u int,
-  w int,
-  g int generated always as (triple(w)) stored
-) partition by range (id);
-create table items_low partition of items for values from (minvalue) to (9);
-create table items_high partition of items for values from (9) to (maxvalue)
-  partition by hash (id);
-create table items_high_0 partition of items_high for values with (modulus 2, remainder 0);
-create table items_high_1 partition of items_high for values with (modulus 2, remainder 1);
-`;
-""")
+PARTITIONED = fm.PARTITIONED  # items partitioned: see the module docstring
 # How ``items_low`` attaches again (the setup's bounds).
 ATTACH_LOW = "ALTER TABLE public.items ATTACH PARTITION public.items_low " \
              "FOR VALUES FROM (MINVALUE) TO (9)"
