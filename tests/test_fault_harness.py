@@ -111,7 +111,7 @@ ACCEPTED, REJECTED = fm.split_corpus(CORPUS)
 # A seeded random sample of three- and four-operation migrations beyond the hand-picked ones
 # (``fm.sample_specs``): SAMPLE_DEFAULT of them with seed 0 unless the environment asks for
 # more, another seed, or explicit migrations (see the module docstring).
-SAMPLE_DEFAULT = 10
+SAMPLE_DEFAULT = 20
 SAMPLE_SIZE = int(os.environ.get("PGROLL_DSL_FAULT_SAMPLE", SAMPLE_DEFAULT))
 SAMPLE_SEED = int(os.environ.get("PGROLL_DSL_FAULT_SEED", 0))
 SAMPLE_OPS = tuple(int(n) for n in os.environ.get("PGROLL_DSL_FAULT_OPS", "3,4").split(","))
