@@ -3,8 +3,10 @@
 ``tests/test_fault_harness.py`` runs a seeded random sample of migrations of three and four
 operation kinds (``PGROLL_DSL_FAULT_SAMPLE``/``_SEED``/``_OPS``/``_SPECS``). On the plain
 ``items`` of ``fault_model`` no write was lost; the same sample on a partitioned ``items``
-(``test_fault_kill_partitioned.PARTITIONED``) found one defect, which this file reproduces
-without the harness (``xfail(strict=True)``: a fix makes them pass, and then the marks go).
+(``PGROLL_DSL_FAULT_SETUP=partitioned``, ``fault_model.PARTITIONED``) found one defect,
+which this file reproduces without the harness (``xfail(strict=True)``: a fix makes them
+pass, and then the marks go). In the harness: ``PGROLL_DSL_FAULT_SETUP=partitioned
+PGROLL_DSL_FAULT_SAMPLE=0 PGROLL_DSL_FAULT_SPECS=index_val+title_text``.
 
 A type change PostgreSQL makes without a rewrite (``varchar(50)`` -> ``text``) is planned
 in place: no copy, the type changes at complete (``plan/optimize.py``). On a partitioned
