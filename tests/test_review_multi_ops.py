@@ -4,8 +4,7 @@
 operation kinds (``PGROLL_DSL_FAULT_SAMPLE``/``_SEED``/``_OPS``/``_SPECS``). On the plain
 ``items`` of ``fault_model`` no write was lost; the same sample on a partitioned ``items``
 (``PGROLL_DSL_FAULT_SETUP=partitioned``, ``fault_model.PARTITIONED``) found one defect,
-which this file reproduces without the harness (``xfail(strict=True)``: a fix makes them
-pass, and then the marks go). In the harness: ``PGROLL_DSL_FAULT_SETUP=partitioned
+which this file reproduces without the harness. In the harness: ``PGROLL_DSL_FAULT_SETUP=partitioned
 PGROLL_DSL_FAULT_SAMPLE=0 PGROLL_DSL_FAULT_SPECS=index_val+title_text``.
 
 A type change PostgreSQL makes without a rewrite (``varchar(50)`` -> ``text``) is planned
@@ -31,20 +30,8 @@ so on, and ``Runner._check_requirements`` refuses complete. Seen in the plan
 (``pgroll-dsl plan --format json``): ``requires`` names ``title`` for ``t`` and
 ``_pgroll_new_title`` for each partition.
 
-Proposed fix (``plan/optimize.py``, ``catalog_after``): name the column back on the
-partitions too, at every depth, e.g. after the parent's ``replace``::
-
-    pending = list(after.partitions(op.table.name))
-    while pending:
-        part = pending.pop()
-        pending.extend(after.partitions(part.name))
-        after = after.with_table(replace(part, columns=tuple(
-            replace(c, physical=c.name) if c.name == op.column.name else c
-            for c in part.columns)))
-
-(``follow_parents`` again would move the column to the end of each partition's list:
-``partition_columns`` matches by physical name.) With this patched in for a trial, the
-tests below pass, and so does the harness's sample on the partitioned ``items``.
+Fixed since: ``catalog_after`` names the column back on every partition below the table,
+at every depth; the tests below failed before (as strict xfails) and pass now.
 """
 
 from __future__ import annotations
@@ -54,7 +41,6 @@ from typing import Any
 import pytest
 
 from pgroll_dsl import api
-from pgroll_dsl.backends.runner import CommandError
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.plan.model import Requirement
@@ -73,14 +59,8 @@ create table t_high_1 partition of t_high for values with (modulus 2, remainder 
 PARTITIONS = ("t_high", "t_high_0", "t_high_1", "t_low")
 INDEX = "create index t_v_idx on t (v);"
 TO_TEXT = "alter table t alter title type text;"
-LAST = f"{INDEX}\n{TO_TEXT}\n"  # the in-place change last: refused at complete
+LAST = f"{INDEX}\n{TO_TEXT}\n"  # the in-place change last: complete refused it
 FIRST = f"{TO_TEXT}\n{INDEX}\n"  # the same two the other way round: completes
-
-DEFECT = ("an in-place type change (no copy) as the last operation on a partitioned table: "
-          "the planner's final catalog keeps the copy's name _pgroll_new_title on the "
-          "partitions (optimize.catalog_after renames it back on the parent only), "
-          "plan.requires asks for it, and complete always refuses")
-
 
 def _replayed() -> Catalog:
     catalog, warnings = apply_sql(Catalog(), TREE)
@@ -107,7 +87,6 @@ def test_the_other_order_requires_the_column_by_its_name_on_every_partition() ->
                for names in required.values()), required
 
 
-@pytest.mark.xfail(strict=True, reason=DEFECT)
 def test_an_in_place_type_change_last_requires_no_copy_on_the_partitions() -> None:
     required = _required_columns(LAST)
     assert set(required) == {"t", *PARTITIONS}
@@ -138,7 +117,6 @@ def test_the_other_order_completes(pg_conn: Connection, pg_dsn: str) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, raises=CommandError, reason=DEFECT)
 def test_an_in_place_type_change_last_on_a_partitioned_table_completes(
         pg_conn: Connection, pg_dsn: str) -> None:
     rows = _start_and_complete(pg_conn, pg_dsn, LAST)

@@ -78,12 +78,17 @@ def catalog_after(before: Catalog, op: ir.Operation, optimize: bool) -> Catalog:
     table = before.table(op.table.name)
     if table is None or not can_alter_in_place(table, op):
         return after
-    changed = after.table(op.table.name)
-    assert changed is not None
-    columns = tuple(
-        replace(c, physical=c.name) if c.name == op.column.name else c for c in changed.columns
-    )
-    return after.with_table(replace(changed, columns=columns))
+    # The column keeps its name, on the table and on every partition below it (at every
+    # depth: ``apply_operation`` gave each the copy's name, and complete would ask for it).
+    pending = [after.table(op.table.name)]
+    while pending:
+        changed = pending.pop()
+        assert changed is not None
+        pending.extend(after.partitions(changed.name))
+        after = after.with_table(replace(changed, columns=tuple(
+            replace(c, physical=c.name) if c.name == op.column.name else c
+            for c in changed.columns)))
+    return after
 
 
 def plan_alter_in_place(ctx: Context, table: Table, op: ir.AlterColumn) -> None:
