@@ -104,3 +104,14 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "",
     ])
     return "DO " + dollar_quote("\n" + body)
+
+
+def adds_copy(sql: str, table: str, copy: str) -> bool:
+    """Whether ``sql`` is :func:`add_copy_sql`'s for ``copy`` of ``table``.
+
+    ``table`` as the plan names it. The backfill's planner moves such a step with the
+    ``ADD COLUMN`` steps it gathers before a table's sync triggers.
+    """
+    return sql.startswith("DO ") and (
+        f"\n  ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(copy)} " in sql)
+

@@ -75,7 +75,7 @@ from pgroll_dsl.catalog.derived import (
     watch_names,
 )
 from pgroll_dsl.catalog.model import Table
-from pgroll_dsl.plan import safety
+from pgroll_dsl.plan import attributes, safety
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Cost, Lock, Phase, Step, StepKind
 from pgroll_dsl.plan.options import PlanOptions
@@ -244,8 +244,7 @@ def _two_passes(ctx: Context, table: str) -> bool:
         called = calls(spec.up.expression)
         if not called.parsed or not called.functions <= NON_VOLATILE_FUNCTIONS:
             return False
-        adds = _adds(ref, spec.up.target)
-        if not any(s.sql.startswith(adds) for s in ctx.start[:first]):
+        if not any(_adds(s.sql, ref, spec.up.target) for s in ctx.start[:first]):
             return False
     tree = ctx.before.tree(table)
     return not any(s.cost is Cost.BUILD_LOCKED and any(t in tree for t in s.tables)
@@ -257,10 +256,15 @@ def _filled(ctx: Context, table: str) -> list[TriggerSpec]:
     return [s for s in ctx.syncs if s.table == table and s.up is not None]
 
 
-def _adds(ref: str, column: str) -> tuple[str, str]:
-    """How the step that adds ``column`` to the table ``ref`` (qualified) begins."""
-    return (f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(column)} ",
-            f"ALTER TABLE {ref} ADD COLUMN {quote_ident(column)} ")
+def _adds(sql: str, ref: str, column: str) -> bool:
+    """Whether the step ``sql`` adds ``column`` to the table ``ref`` (qualified).
+
+    A plain ``ADD COLUMN``, or the block that adds a copy with the old column's settings
+    (``attributes.add_copy_sql``).
+    """
+    return (sql.startswith((f"ALTER TABLE {ref} ADD COLUMN IF NOT EXISTS {quote_ident(column)} ",
+                            f"ALTER TABLE {ref} ADD COLUMN {quote_ident(column)} "))
+            or attributes.adds_copy(sql, ref, column))
 
 
 def _last_sync_trigger(ctx: Context, table: str) -> int:
@@ -315,7 +319,6 @@ def _gathered(ctx: Context, table: str) -> list[int] | None:
     last = _last_sync_trigger(ctx, table)
     ref = qualified(ctx.schema, table)
     copies = [s.up.target for s in ctx.syncs if s.table == table and s.up]
-    adds = tuple(start for column in (*copies, MARKER) for start in _adds(ref, column))
     always = enabled_always(ctx.schema, table)  # joined to its trigger: stays beside it
     if any(s.joins_previous and not s.sql.startswith(always)
            for s in ctx.start[first:last + 2]):
@@ -329,7 +332,7 @@ def _gathered(ctx: Context, table: str) -> list[int] | None:
             continue
         if step.tables != (table,):
             return None
-        if step.sql.startswith(adds):
+        if any(_adds(step.sql, ref, column) for column in (*copies, MARKER)):
             up.append(position)
         elif step.sql.startswith("COMMENT ON ") or (
                 step.sql.startswith(f"ALTER TABLE {ref} ADD CONSTRAINT ")

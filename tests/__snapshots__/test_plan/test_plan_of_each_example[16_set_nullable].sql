@@ -20,7 +20,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (29 steps) ====
+-- ==== start (37 steps) ====
 
 -- [1] 16_set_nullable.yaml:3:7: add column _pgroll_new_review (copy of review, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -73,7 +73,167 @@ $pgroll$;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
+-- steps 3-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [3] 16_set_nullable.yaml:1:1: backfill watch on reviews: counts the statements that write it
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_reviews";
+
+-- [4] 16_set_nullable.yaml:1:1: backfill watch on reviews: counts the runs that reach the end of reviews
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_reviews";
+
+-- [5] 16_set_nullable.yaml:1:1: backfill watch on reviews: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_reviews"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [6] 16_set_nullable.yaml:1:1: backfill watch on reviews: trigger on reviews
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."reviews" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_reviews"();
+
+-- [7] 16_set_nullable.yaml:1:1: backfill watch on reviews: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_watch_reviews";
+
+-- [8] 16_set_nullable.yaml:1:1: backfill watch on reviews: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on reviews; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_reviews"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [9] 16_set_nullable.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
+  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
+  _pgroll_to_0 "public"."reviews"."id"%TYPE;
+  _pgroll_end_0 "public"."reviews"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [10] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000_reviews_review (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -93,7 +253,7 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
+-- [11] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_review (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -117,7 +277,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
+-- [12] 16_set_nullable.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_review (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -130,7 +290,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
+-- [13] 16_set_nullable.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_review
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -140,10 +300,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 7-8 run in one transaction: clients see all of them or none
+-- steps 14-15 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [7] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
+-- [14] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review on reviews (a new-version UPDATE that sets review)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE OF "_pgroll_new_review" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
@@ -151,17 +311,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_review" BEFORE UPDATE
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_review"();
 
--- [8] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review fires in every replication role
+-- [15] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_review fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_reviews_review";
 
--- (the live executor records steps 7-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 9-10 run in one transaction: clients see all of them or none
+-- steps 16-17 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [9] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
+-- [16] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END) ELSE false END
@@ -169,17 +329,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_review"();
 
--- [10] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review fires in every replication role
+-- [17] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_000_reviews_review fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_reviews_review";
 
--- (the live executor records steps 9-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 11-12 run in one transaction: clients see all of them or none
+-- steps 18-19 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
+-- [18] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
@@ -187,17 +347,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_review" BEFORE INSERT
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_review"();
 
--- [12] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review fires in every replication role
+-- [19] 16_set_nullable.yaml:3:7: trigger _pgroll_trigger_down999_reviews_review fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_reviews_review";
 
--- (the live executor records steps 11-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 13-14 run in one transaction: clients see all of them or none
+-- steps 20-21 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [13] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
+-- [20] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_16_set_nullable' THEN true WHEN 'public' THEN false WHEN 'public_15_set_column_unique' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_16_set_nullable'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_15_set_column_unique'::name), 2147483647)), false) END)
@@ -205,66 +365,237 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_review" BEFORE INSERT OR 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_review"();
 
--- [14] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review fires in every replication role
+-- [21] 16_set_nullable.yaml:3:7: trigger ~pgroll_trigger_000_reviews_review fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_reviews_review";
 
--- (the live executor records steps 13-14 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [15] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
+-- [22] 16_set_nullable.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
+  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
+  _pgroll_to_0 "public"."reviews"."id"%TYPE;
+  _pgroll_end_0 "public"."reviews"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_reviews"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."reviews"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_reviews' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."reviews"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."reviews"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    ELSE
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [23] 16_set_nullable.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
+
+-- [24] 16_set_nullable.yaml:3:7: NOT NULL of review as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_review" CHECK ("_pgroll_new_review" IS NOT NULL) NOT VALID;
 
--- [16] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
+-- [25] 16_set_nullable.yaml:3:7: build unique index _pgroll_dup_reviews_review_unique
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_reviews_review_unique" ON "public"."reviews" ("_pgroll_new_review");
 
--- steps 17-27 run in one transaction: clients see all of them or none
+-- steps 26-36 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [17] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
+-- [26] 16_set_nullable.yaml:1:1: create version schema public_16_set_nullable
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_16_set_nullable";
 
--- [18] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
+-- [27] 16_set_nullable.yaml:1:1: view bills of version public_16_set_nullable
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_16_set_nullable"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [19] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
+-- [28] 16_set_nullable.yaml:1:1: view clients of version public_16_set_nullable
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_16_set_nullable"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [20] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
+-- [29] 16_set_nullable.yaml:1:1: view employees of version public_16_set_nullable
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_16_set_nullable"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [21] 16_set_nullable.yaml:1:1: a column default of view employees
+-- [30] 16_set_nullable.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_16_set_nullable"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [22] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
+-- [31] 16_set_nullable.yaml:1:1: view fruits of version public_16_set_nullable
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_16_set_nullable"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [23] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
+-- [32] 16_set_nullable.yaml:1:1: view reviews of version public_16_set_nullable
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_16_set_nullable"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "_pgroll_new_review" AS "review" FROM "public"."reviews";
 
--- [24] 16_set_nullable.yaml:1:1: a column default of view reviews
+-- [33] 16_set_nullable.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_16_set_nullable"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [25] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
+-- [34] 16_set_nullable.yaml:1:1: view sellers of version public_16_set_nullable
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_16_set_nullable"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [26] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
+-- [35] 16_set_nullable.yaml:1:1: view users of version public_16_set_nullable
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_16_set_nullable"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [27] 16_set_nullable.yaml:1:1: the roles that use public and its tables get the same rights on public_16_set_nullable and its views
+-- [36] 16_set_nullable.yaml:1:1: the roles that use public and its tables get the same rights on public_16_set_nullable and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -305,122 +636,16 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 17-27 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 26-36 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [28] 16_set_nullable.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
-  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
-  _pgroll_to_0 "public"."reviews"."id"%TYPE;
-  _pgroll_end_0 "public"."reviews"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_tuples real;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
-    c.reltuples,
-    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
-    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
-    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
-    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
-    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
-      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
-        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
-      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_review" = (SELECT CASE WHEN _pgroll_row."review" IS NULL THEN _pgroll_row."product" || ' is good' ELSE _pgroll_row."review" END), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    ELSE
-      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    END IF;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [29] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
+-- [37] 16_set_nullable.yaml:3:7: validate _pgroll_check_not_null_review
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- ==== complete (9 steps) ====
+-- ==== complete (11 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
@@ -629,18 +854,30 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "_pgroll_dup_reviews_review_unique";
 
--- [9] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [9] 16_set_nullable.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [10] 16_set_nullable.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [11] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 16_set_nullable.yaml:1:1: drop version schema public_16_set_nullable
@@ -689,11 +926,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_review"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_review";
 
--- [8] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [8] 16_set_nullable.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [9] 16_set_nullable.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [10] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (30 steps) ====
+-- ==== start (38 steps) ====
 
 -- [1] 18_change_column_type.yaml:3:7: add column _pgroll_new_rating (copy of rating, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
@@ -78,7 +78,167 @@ ALTER TABLE "public"."reviews" ALTER COLUMN "_pgroll_new_rating" SET DEFAULT (0)
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."reviews" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [4] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version updates of rows not backfilled yet: up)
+-- steps 4-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [4] 18_change_column_type.yaml:1:1: backfill watch on reviews: counts the statements that write it
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_reviews";
+
+-- [5] 18_change_column_type.yaml:1:1: backfill watch on reviews: counts the runs that reach the end of reviews
+--     lock: none on reviews; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_reviews";
+
+-- [6] 18_change_column_type.yaml:1:1: backfill watch on reviews: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_reviews"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [7] 18_change_column_type.yaml:1:1: backfill watch on reviews: trigger on reviews
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_reviews" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."reviews" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_reviews"();
+
+-- [8] 18_change_column_type.yaml:1:1: backfill watch on reviews: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_watch_reviews";
+
+-- [9] 18_change_column_type.yaml:1:1: backfill watch on reviews: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on reviews; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_reviews"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 4-9 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [10] 18_change_column_type.yaml:3:7: backfill reviews, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
+  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
+  _pgroll_to_0 "public"."reviews"."id"%TYPE;
+  _pgroll_end_0 "public"."reviews"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_reviews"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_reviews"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [11] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000_reviews_rating (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -97,7 +257,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_rating (new-version writes: down)
+-- [12] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_down999_reviews_rating (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -116,7 +276,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes: up)
+-- [13] 18_change_column_type.yaml:3:7: trigger function ~pgroll_trigger_000_reviews_rating (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -128,7 +288,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_rating
+-- [14] 18_change_column_type.yaml:3:7: trigger function _pgroll_trigger_000-set_reviews_rating
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -138,10 +298,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 8-9 run in one transaction: clients see all of them or none
+-- steps 15-16 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [8] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
+-- [15] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating on reviews (a new-version UPDATE that sets rating)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE OF "_pgroll_new_rating" ON "public"."reviews" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
@@ -149,17 +309,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_reviews_rating" BEFORE UPDATE
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_reviews_rating"();
 
--- [9] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating fires in every replication role
+-- [16] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000-set_reviews_rating fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_reviews_rating";
 
--- (the live executor records steps 8-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 15-16 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 10-11 run in one transaction: clients see all of them or none
+-- steps 17-18 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [10] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews (new-version updates of rows not backfilled yet: up)
+-- [17] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating on reviews (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END) ELSE false END
@@ -167,17 +327,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_reviews_rating" BEFORE INSERT OR 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_reviews_rating"();
 
--- [11] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating fires in every replication role
+-- [18] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_000_reviews_rating fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_reviews_rating";
 
--- (the live executor records steps 10-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 17-18 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 12-13 run in one transaction: clients see all of them or none
+-- steps 19-20 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [12] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating on reviews (new-version writes: down)
+-- [19] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating on reviews (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
@@ -188,17 +348,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_reviews_rating" BEFORE INSERT
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_reviews_rating"();
 
--- [13] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating fires in every replication role
+-- [20] 18_change_column_type.yaml:3:7: trigger _pgroll_trigger_down999_reviews_rating fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_reviews_rating";
 
--- (the live executor records steps 12-13 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 19-20 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 14-15 run in one transaction: clients see all of them or none
+-- steps 21-22 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [14] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating on reviews (old-version and base-table writes: up)
+-- [21] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating on reviews (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR UPDATE ON "public"."reviews" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_18_change_column_type' THEN true WHEN 'public' THEN false WHEN 'public_17_add_rating_column' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_18_change_column_type'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_17_add_rating_column'::name), 2147483647)), false) END)
@@ -209,65 +369,236 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_reviews_rating" BEFORE INSERT OR 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_reviews_rating"();
 
--- [15] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating fires in every replication role
+-- [22] 18_change_column_type.yaml:3:7: trigger ~pgroll_trigger_000_reviews_rating fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_reviews_rating";
 
--- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 21-22 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [16] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
+-- [23] 18_change_column_type.yaml:3:7: backfill reviews, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
+  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
+  _pgroll_to_0 "public"."reviews"."id"%TYPE;
+  _pgroll_end_0 "public"."reviews"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_reviews"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."reviews"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_reviews' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."reviews"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."reviews"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_reviews"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."reviews"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."reviews"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'reviews';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."reviews"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    ELSE
+      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [24] 18_change_column_type.yaml:1:1: backfill watch on reviews: off on reviews, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on reviews; catalog only
+ALTER TABLE "public"."reviews" DISABLE TRIGGER "_pgroll_watch_reviews";
+
+-- [25] 18_change_column_type.yaml:3:7: NOT NULL of rating as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "_pgroll_check_not_null_rating" CHECK ("_pgroll_new_rating" IS NOT NULL) NOT VALID;
 
--- steps 17-28 run in one transaction: clients see all of them or none
+-- steps 26-37 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [17] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
+-- [26] 18_change_column_type.yaml:1:1: create version schema public_18_change_column_type
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_18_change_column_type";
 
--- [18] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
+-- [27] 18_change_column_type.yaml:1:1: view bills of version public_18_change_column_type
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_18_change_column_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [19] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
+-- [28] 18_change_column_type.yaml:1:1: view clients of version public_18_change_column_type
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_18_change_column_type"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [20] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
+-- [29] 18_change_column_type.yaml:1:1: view employees of version public_18_change_column_type
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_18_change_column_type"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [21] 18_change_column_type.yaml:1:1: a column default of view employees
+-- [30] 18_change_column_type.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_18_change_column_type"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [22] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
+-- [31] 18_change_column_type.yaml:1:1: view fruits of version public_18_change_column_type
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_18_change_column_type"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [23] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
+-- [32] 18_change_column_type.yaml:1:1: view reviews of version public_18_change_column_type
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_18_change_column_type"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "review" AS "review", "_pgroll_new_rating" AS "rating" FROM "public"."reviews";
 
--- [24] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [33] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [25] 18_change_column_type.yaml:1:1: a column default of view reviews
+-- [34] 18_change_column_type.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_18_change_column_type"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [26] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
+-- [35] 18_change_column_type.yaml:1:1: view sellers of version public_18_change_column_type
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_18_change_column_type"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [27] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
+-- [36] 18_change_column_type.yaml:1:1: view users of version public_18_change_column_type
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_18_change_column_type"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [28] 18_change_column_type.yaml:1:1: the roles that use public and its tables get the same rights on public_18_change_column_type and its views
+-- [37] 18_change_column_type.yaml:1:1: the roles that use public and its tables get the same rights on public_18_change_column_type and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -308,122 +639,16 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 17-28 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 26-37 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [29] 18_change_column_type.yaml:3:7: backfill reviews in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on reviews; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."reviews"."id"%TYPE;
-  _pgroll_upper_0 "public"."reviews"."id"%TYPE;
-  _pgroll_to_0 "public"."reviews"."id"%TYPE;
-  _pgroll_end_0 "public"."reviews"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_tuples real;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
-    c.reltuples,
-    (SELECT min(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row),
-    (SELECT max(_pgroll_row."id") FROM "public"."reviews" AS _pgroll_row)
-    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."reviews"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
-    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
-    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
-      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
-        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."reviews"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
-      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_new_rating" = (CAST(_pgroll_row."rating" AS integer)), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    ELSE
-      UPDATE "public"."reviews" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    END IF;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'reviews', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."reviews" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [30] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
+-- [38] 18_change_column_type.yaml:3:7: validate _pgroll_check_not_null_rating
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
--- ==== complete (8 steps) ====
+-- ==== complete (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
@@ -628,18 +853,30 @@ ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "rating" SET NOT NULL;
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_rating";
 
--- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [8] 18_change_column_type.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [9] 18_change_column_type.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [10] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop version schema public_18_change_column_type
@@ -688,11 +925,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_reviews_rating"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_new_rating";
 
--- [8] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
+-- [8] 18_change_column_type.yaml:1:1: drop the backfill watch on reviews
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
+
+-- [9] 18_change_column_type.yaml:1:1: drop the backfill watch's counts on reviews
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
+
+-- [10] 18_change_column_type.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

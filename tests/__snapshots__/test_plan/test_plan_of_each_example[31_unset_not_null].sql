@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (38 steps) ====
+-- ==== start (46 steps) ====
 
 -- [1] 31_unset_not_null.yaml:3:7: add column _pgroll_new_title (copy of title, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -74,7 +74,167 @@ $pgroll$;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
+-- steps 3-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [3] 31_unset_not_null.yaml:1:1: backfill watch on posts: counts the statements that write it
+--     lock: none on posts; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_posts";
+
+-- [4] 31_unset_not_null.yaml:1:1: backfill watch on posts: counts the runs that reach the end of posts
+--     lock: none on posts; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_posts";
+
+-- [5] 31_unset_not_null.yaml:1:1: backfill watch on posts: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_posts"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [6] 31_unset_not_null.yaml:1:1: backfill watch on posts: trigger on posts
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_posts" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."posts" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_posts"();
+
+-- [7] 31_unset_not_null.yaml:1:1: backfill watch on posts: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_watch_posts";
+
+-- [8] 31_unset_not_null.yaml:1:1: backfill watch on posts: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on posts; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_posts"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [9] 31_unset_not_null.yaml:3:7: backfill posts, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+--     lock: ROW EXCLUSIVE on posts; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."posts"."id"%TYPE;
+  _pgroll_upper_0 "public"."posts"."id"%TYPE;
+  _pgroll_to_0 "public"."posts"."id"%TYPE;
+  _pgroll_end_0 "public"."posts"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
+    UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+    UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_posts"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_posts"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [10] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_000_posts_title (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -93,7 +253,7 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
+-- [11] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_down999_posts_title (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_posts_title"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -112,7 +272,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 31_unset_not_null.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
+-- [12] 31_unset_not_null.yaml:3:7: trigger function ~pgroll_trigger_000_posts_title (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -124,7 +284,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
+-- [13] 31_unset_not_null.yaml:3:7: trigger function _pgroll_trigger_000-set_posts_title
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -134,10 +294,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 7-8 run in one transaction: clients see all of them or none
+-- steps 14-15 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [7] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
+-- [14] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title on posts (a new-version UPDATE that sets title)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF "_pgroll_new_title" ON "public"."posts" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
@@ -145,17 +305,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_posts_title" BEFORE UPDATE OF
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_posts_title"();
 
--- [8] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title fires in every replication role
+-- [15] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000-set_posts_title fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_posts_title";
 
--- (the live executor records steps 7-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 9-10 run in one transaction: clients see all of them or none
+-- steps 16-17 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [9] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
+-- [16] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title on posts (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END) ELSE false END
@@ -163,17 +323,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_posts_title"();
 
--- [10] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title fires in every replication role
+-- [17] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_000_posts_title fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_posts_title";
 
--- (the live executor records steps 9-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 11-12 run in one transaction: clients see all of them or none
+-- steps 18-19 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
+-- [18] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_down999_posts_title on posts (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
@@ -181,17 +341,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_posts_title" BEFORE INSERT OR
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_posts_title"();
 
--- [12] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_down999_posts_title fires in every replication role
+-- [19] 31_unset_not_null.yaml:3:7: trigger _pgroll_trigger_down999_posts_title fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_posts_title";
 
--- (the live executor records steps 11-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 13-14 run in one transaction: clients see all of them or none
+-- steps 20-21 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [13] 31_unset_not_null.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
+-- [20] 31_unset_not_null.yaml:3:7: trigger ~pgroll_trigger_000_posts_title on posts (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPDATE ON "public"."posts" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_31_unset_not_null' THEN true WHEN 'public' THEN false WHEN 'public_30_add_column_simple_up' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_31_unset_not_null'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_30_add_column_simple_up'::name), 2147483647)), false) END)
@@ -202,105 +362,276 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_posts_title" BEFORE INSERT OR UPD
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_posts_title"();
 
--- [14] 31_unset_not_null.yaml:3:7: trigger ~pgroll_trigger_000_posts_title fires in every replication role
+-- [21] 31_unset_not_null.yaml:3:7: trigger ~pgroll_trigger_000_posts_title fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on posts; catalog only
 ALTER TABLE "public"."posts" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_posts_title";
 
--- (the live executor records steps 13-14 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 15-37 run in one transaction: clients see all of them or none
+-- [22] 31_unset_not_null.yaml:3:7: backfill posts, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on posts; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."posts"."id"%TYPE;
+  _pgroll_upper_0 "public"."posts"."id"%TYPE;
+  _pgroll_to_0 "public"."posts"."id"%TYPE;
+  _pgroll_end_0 "public"."posts"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_posts"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_posts"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_posts"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."posts"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_posts' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."posts"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."posts"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_posts"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."posts"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."posts"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'posts';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
+    UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."posts"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    ELSE
+      UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [23] 31_unset_not_null.yaml:1:1: backfill watch on posts: off on posts, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on posts; catalog only
+ALTER TABLE "public"."posts" DISABLE TRIGGER "_pgroll_watch_posts";
+
+-- steps 24-46 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [15] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
+-- [24] 31_unset_not_null.yaml:1:1: create version schema public_31_unset_not_null
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_31_unset_not_null";
 
--- [16] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
+-- [25] 31_unset_not_null.yaml:1:1: view bills of version public_31_unset_not_null
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_31_unset_not_null"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [17] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
+-- [26] 31_unset_not_null.yaml:1:1: view clients of version public_31_unset_not_null
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_31_unset_not_null"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [18] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
+-- [27] 31_unset_not_null.yaml:1:1: view employees of version public_31_unset_not_null
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_31_unset_not_null"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [19] 31_unset_not_null.yaml:1:1: a column default of view employees
+-- [28] 31_unset_not_null.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_31_unset_not_null"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [20] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
+-- [29] 31_unset_not_null.yaml:1:1: view fruits of version public_31_unset_not_null
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_31_unset_not_null"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."fruits";
 
--- [21] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
+-- [30] 31_unset_not_null.yaml:1:1: view items of version public_31_unset_not_null
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_31_unset_not_null"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [22] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [31] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [23] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [32] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [24] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [33] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [25] 31_unset_not_null.yaml:1:1: a column default of view items
+-- [34] 31_unset_not_null.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_31_unset_not_null"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [26] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
+-- [35] 31_unset_not_null.yaml:1:1: view orders of version public_31_unset_not_null
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_31_unset_not_null"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [27] 31_unset_not_null.yaml:1:1: a column default of view orders
+-- [36] 31_unset_not_null.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_31_unset_not_null"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [28] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
+-- [37] 31_unset_not_null.yaml:1:1: view people of version public_31_unset_not_null
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_31_unset_not_null"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description" FROM "public"."people";
 
--- [29] 31_unset_not_null.yaml:1:1: a column default of view people
+-- [38] 31_unset_not_null.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_31_unset_not_null"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [30] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
+-- [39] 31_unset_not_null.yaml:1:1: view posts of version public_31_unset_not_null
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_31_unset_not_null"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_title" AS "title", "user_id" AS "user_id" FROM "public"."posts";
 
--- [31] 31_unset_not_null.yaml:1:1: a column default of view posts
+-- [40] 31_unset_not_null.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_31_unset_not_null"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [32] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
+-- [41] 31_unset_not_null.yaml:1:1: view reviews of version public_31_unset_not_null
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_31_unset_not_null"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [33] 31_unset_not_null.yaml:1:1: a column default of view reviews
+-- [42] 31_unset_not_null.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [34] 31_unset_not_null.yaml:1:1: a column default of view reviews
+-- [43] 31_unset_not_null.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_31_unset_not_null"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [35] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
+-- [44] 31_unset_not_null.yaml:1:1: view sellers of version public_31_unset_not_null
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_31_unset_not_null"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description" FROM "public"."sellers";
 
--- [36] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
+-- [45] 31_unset_not_null.yaml:1:1: view users of version public_31_unset_not_null
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_31_unset_not_null"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [37] 31_unset_not_null.yaml:1:1: the roles that use public and its tables get the same rights on public_31_unset_not_null and its views
+-- [46] 31_unset_not_null.yaml:1:1: the roles that use public and its tables get the same rights on public_31_unset_not_null and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -345,118 +676,12 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 15-37 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 24-46 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [38] 31_unset_not_null.yaml:3:7: backfill posts in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on posts; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."posts"."id"%TYPE;
-  _pgroll_upper_0 "public"."posts"."id"%TYPE;
-  _pgroll_to_0 "public"."posts"."id"%TYPE;
-  _pgroll_end_0 "public"."posts"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_tuples real;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
-    c.reltuples,
-    (SELECT min(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row),
-    (SELECT max(_pgroll_row."id") FROM "public"."posts" AS _pgroll_row)
-    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."posts"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
-    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
-    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
-      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
-        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."posts"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
-      UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_new_title" = (_pgroll_row."title"), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    ELSE
-      UPDATE "public"."posts" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    END IF;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'posts', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."posts" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
+-- ==== complete (8 steps) ====
 
--- ==== complete (6 steps) ====
-
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
@@ -649,18 +874,30 @@ $pgroll$;
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [6] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [6] 31_unset_not_null.yaml:1:1: drop the backfill watch on posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
+
+-- [7] 31_unset_not_null.yaml:1:1: drop the backfill watch's counts on posts
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
+
+-- [8] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 31_unset_not_null.yaml:1:1: drop version schema public_31_unset_not_null
@@ -709,11 +946,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_posts_title"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_new_title";
 
--- [8] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [8] 31_unset_not_null.yaml:1:1: drop the backfill watch on posts
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
+
+-- [9] 31_unset_not_null.yaml:1:1: drop the backfill watch's counts on posts
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
+
+-- [10] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -22,7 +22,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (64 steps) ====
+-- ==== start (72 steps) ====
 
 -- [1] 44_add_table_unique_constraint.yaml:3:7: add column _pgroll_new_sellers_name (copy of sellers_name, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -120,7 +120,167 @@ $pgroll$;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [4] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
+-- steps 4-9 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [4] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: counts the statements that write it
+--     lock: none on tickets; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_tickets";
+
+-- [5] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: counts the runs that reach the end of tickets
+--     lock: none on tickets; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_tickets";
+
+-- [6] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tickets"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [7] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: trigger on tickets
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_tickets" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tickets" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tickets"();
+
+-- [8] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_watch_tickets";
+
+-- [9] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on tickets; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_tickets"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 4-9 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [10] 44_add_table_unique_constraint.yaml:3:7: backfill tickets, first pass, before its sync triggers exist: in batches keyed on ticket_id, writing the copies itself
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_end_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row),
+    (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tickets"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tickets"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [11] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000_tickets_sellers_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -136,7 +296,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
+-- [12] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down999_tickets_sellers_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -154,7 +314,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 44_add_table_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
+-- [13] 44_add_table_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_000_tickets_sellers_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -165,7 +325,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
+-- [14] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_000-set_tickets_sellers_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -175,10 +335,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 8-9 run in one transaction: clients see all of them or none
+-- steps 15-16 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [8] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
+-- [15] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name on tickets (a new-version UPDATE that sets sellers_name)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE UPDATE OF "_pgroll_new_sellers_name" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -186,17 +346,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name" BEFORE 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tickets_sellers_name"();
 
--- [9] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name fires in every replication role
+-- [16] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000-set_tickets_sellers_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_tickets_sellers_name";
 
--- (the live executor records steps 8-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 15-16 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 10-11 run in one transaction: clients see all of them or none
+-- steps 17-18 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [10] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
+-- [17] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN OLD."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END) ELSE false END
@@ -204,17 +364,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tickets_sellers_name" BEFORE UPDA
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tickets_sellers_name"();
 
--- [11] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name fires in every replication role
+-- [18] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_000_tickets_sellers_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_tickets_sellers_name";
 
--- (the live executor records steps 10-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 17-18 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 12-13 run in one transaction: clients see all of them or none
+-- steps 19-20 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [12] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
+-- [19] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -225,17 +385,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tickets_sellers_name" BEFORE 
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tickets_sellers_name"();
 
--- [13] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name fires in every replication role
+-- [20] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down999_tickets_sellers_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_tickets_sellers_name";
 
--- (the live executor records steps 12-13 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 19-20 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 14-15 run in one transaction: clients see all of them or none
+-- steps 21-22 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [14] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
+-- [21] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -246,14 +406,14 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tickets_sellers_name" BEFORE INSE
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tickets_sellers_name"();
 
--- [15] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name fires in every replication role
+-- [22] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_000_tickets_sellers_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_tickets_sellers_name";
 
--- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 21-22 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [16] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
+-- [23] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001_tickets_sellers_zip (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -272,7 +432,7 @@ BEGIN
 END
 $pgroll$;
 
--- [17] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
+-- [24] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_down998_tickets_sellers_zip (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -290,7 +450,7 @@ BEGIN
 END
 $pgroll$;
 
--- [18] 44_add_table_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
+-- [25] 44_add_table_unique_constraint.yaml:3:7: trigger function ~pgroll_trigger_001_tickets_sellers_zip (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -302,7 +462,7 @@ BEGIN
 END
 $pgroll$;
 
--- [19] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
+-- [26] 44_add_table_unique_constraint.yaml:3:7: trigger function _pgroll_trigger_001-set_tickets_sellers_zip
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -312,10 +472,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 20-21 run in one transaction: clients see all of them or none
+-- steps 27-28 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [20] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
+-- [27] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip on tickets (a new-version UPDATE that sets sellers_zip)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE UPDATE OF "_pgroll_new_sellers_zip" ON "public"."tickets" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -323,17 +483,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip" BEFORE U
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_001-set_tickets_sellers_zip"();
 
--- [21] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip fires in every replication role
+-- [28] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001-set_tickets_sellers_zip fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001-set_tickets_sellers_zip";
 
--- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 27-28 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 22-23 run in one transaction: clients see all of them or none
+-- steps 29-30 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [22] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
+-- [29] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip on tickets (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END) ELSE false END
@@ -341,17 +501,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_001_tickets_sellers_zip" BEFORE INSER
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_001_tickets_sellers_zip"();
 
--- [23] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip fires in every replication role
+-- [30] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_001_tickets_sellers_zip fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_001_tickets_sellers_zip";
 
--- (the live executor records steps 22-23 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 29-30 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 24-25 run in one transaction: clients see all of them or none
+-- steps 31-32 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [24] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
+-- [31] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip on tickets (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -362,17 +522,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip" BEFORE I
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down998_tickets_sellers_zip"();
 
--- [25] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip fires in every replication role
+-- [32] 44_add_table_unique_constraint.yaml:3:7: trigger _pgroll_trigger_down998_tickets_sellers_zip fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down998_tickets_sellers_zip";
 
--- (the live executor records steps 24-25 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 31-32 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 26-27 run in one transaction: clients see all of them or none
+-- steps 33-34 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [26] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
+-- [33] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip on tickets (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSERT OR UPDATE ON "public"."tickets" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_44_add_table_unique_constraint' THEN true WHEN 'public' THEN false WHEN 'public_43_create_tickets_table' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_44_add_table_unique_constraint'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_43_create_tickets_table'::name), 2147483647)), false) END)
@@ -383,150 +543,321 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_001_tickets_sellers_zip" BEFORE INSER
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_001_tickets_sellers_zip"();
 
--- [27] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip fires in every replication role
+-- [34] 44_add_table_unique_constraint.yaml:3:7: trigger ~pgroll_trigger_001_tickets_sellers_zip fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ENABLE ALWAYS TRIGGER "~pgroll_trigger_001_tickets_sellers_zip";
 
--- (the live executor records steps 26-27 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 33-34 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [28] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
+-- [35] 44_add_table_unique_constraint.yaml:3:7: backfill tickets, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on ticket_id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_end_0 "public"."tickets"."ticket_id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_tickets"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."tickets"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_tickets' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."tickets"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."tickets"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tickets"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tickets"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tickets"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tickets';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row),
+    (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tickets"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    ELSE
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."ticket_id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [36] 44_add_table_unique_constraint.yaml:1:1: backfill watch on tickets: off on tickets, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on tickets; catalog only
+ALTER TABLE "public"."tickets" DISABLE TRIGGER "_pgroll_watch_tickets";
+
+-- [37] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_name as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_name" CHECK ("_pgroll_new_sellers_name" IS NOT NULL) NOT VALID;
 
--- [29] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
+-- [38] 44_add_table_unique_constraint.yaml:3:7: NOT NULL of sellers_zip as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "_pgroll_check_not_null_sellers_zip" CHECK ("_pgroll_new_sellers_zip" IS NOT NULL) NOT VALID;
 
--- [30] 44_add_table_unique_constraint.yaml:3:7: build unique index unique_zip_name
+-- [39] 44_add_table_unique_constraint.yaml:3:7: build unique index unique_zip_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "unique_zip_name" ON "public"."tickets" ("_pgroll_new_sellers_name", "_pgroll_new_sellers_zip");
 
--- steps 31-61 run in one transaction: clients see all of them or none
+-- steps 40-70 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [31] 44_add_table_unique_constraint.yaml:1:1: create version schema public_44_add_table_unique_constraint
+-- [40] 44_add_table_unique_constraint.yaml:1:1: create version schema public_44_add_table_unique_constraint
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_44_add_table_unique_constraint";
 
--- [32] 44_add_table_unique_constraint.yaml:1:1: view bills of version public_44_add_table_unique_constraint
+-- [41] 44_add_table_unique_constraint.yaml:1:1: view bills of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [33] 44_add_table_unique_constraint.yaml:1:1: view clients of version public_44_add_table_unique_constraint
+-- [42] 44_add_table_unique_constraint.yaml:1:1: view clients of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [34] 44_add_table_unique_constraint.yaml:1:1: view employees of version public_44_add_table_unique_constraint
+-- [43] 44_add_table_unique_constraint.yaml:1:1: view employees of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [35] 44_add_table_unique_constraint.yaml:1:1: a column default of view employees
+-- [44] 44_add_table_unique_constraint.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [36] 44_add_table_unique_constraint.yaml:1:1: view events of version public_44_add_table_unique_constraint
+-- [45] 44_add_table_unique_constraint.yaml:1:1: view events of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [37] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
+-- [46] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [38] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
+-- [47] 44_add_table_unique_constraint.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [39] 44_add_table_unique_constraint.yaml:1:1: view fruits of version public_44_add_table_unique_constraint
+-- [48] 44_add_table_unique_constraint.yaml:1:1: view fruits of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [40] 44_add_table_unique_constraint.yaml:1:1: a column default of view fruits
+-- [49] 44_add_table_unique_constraint.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [41] 44_add_table_unique_constraint.yaml:1:1: view items of version public_44_add_table_unique_constraint
+-- [50] 44_add_table_unique_constraint.yaml:1:1: view items of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [42] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [51] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [43] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [52] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [44] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [53] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [45] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
+-- [54] 44_add_table_unique_constraint.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [46] 44_add_table_unique_constraint.yaml:1:1: view orders of version public_44_add_table_unique_constraint
+-- [55] 44_add_table_unique_constraint.yaml:1:1: view orders of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [47] 44_add_table_unique_constraint.yaml:1:1: a column default of view orders
+-- [56] 44_add_table_unique_constraint.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [48] 44_add_table_unique_constraint.yaml:1:1: view people of version public_44_add_table_unique_constraint
+-- [57] 44_add_table_unique_constraint.yaml:1:1: view people of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [49] 44_add_table_unique_constraint.yaml:1:1: a column default of view people
+-- [58] 44_add_table_unique_constraint.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [50] 44_add_table_unique_constraint.yaml:1:1: view posts of version public_44_add_table_unique_constraint
+-- [59] 44_add_table_unique_constraint.yaml:1:1: view posts of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [51] 44_add_table_unique_constraint.yaml:1:1: a column default of view posts
+-- [60] 44_add_table_unique_constraint.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [52] 44_add_table_unique_constraint.yaml:1:1: view reviews of version public_44_add_table_unique_constraint
+-- [61] 44_add_table_unique_constraint.yaml:1:1: view reviews of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [53] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
+-- [62] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [54] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
+-- [63] 44_add_table_unique_constraint.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [55] 44_add_table_unique_constraint.yaml:1:1: view sellers of version public_44_add_table_unique_constraint
+-- [64] 44_add_table_unique_constraint.yaml:1:1: view sellers of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [56] 44_add_table_unique_constraint.yaml:1:1: a column default of view sellers
+-- [65] 44_add_table_unique_constraint.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [57] 44_add_table_unique_constraint.yaml:1:1: view tickets of version public_44_add_table_unique_constraint
+-- [66] 44_add_table_unique_constraint.yaml:1:1: view tickets of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "_pgroll_new_sellers_name" AS "sellers_name", "_pgroll_new_sellers_zip" AS "sellers_zip", "ticket_type" AS "ticket_type" FROM "public"."tickets";
 
--- [58] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
+-- [67] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [59] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
+-- [68] 44_add_table_unique_constraint.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_44_add_table_unique_constraint"."tickets" ALTER COLUMN "ticket_type" SET DEFAULT 'paper';
 
--- [60] 44_add_table_unique_constraint.yaml:1:1: view users of version public_44_add_table_unique_constraint
+-- [69] 44_add_table_unique_constraint.yaml:1:1: view users of version public_44_add_table_unique_constraint
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_44_add_table_unique_constraint"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [61] 44_add_table_unique_constraint.yaml:1:1: the roles that use public and its tables get the same rights on public_44_add_table_unique_constraint and its views
+-- [70] 44_add_table_unique_constraint.yaml:1:1: the roles that use public and its tables get the same rights on public_44_add_table_unique_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -574,126 +905,20 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 31-61 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 40-70 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [62] 44_add_table_unique_constraint.yaml:3:7: backfill tickets in batches keyed on ticket_id, writing the copies itself
---     lock: ROW EXCLUSIVE on tickets; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."tickets"."ticket_id"%TYPE;
-  _pgroll_upper_0 "public"."tickets"."ticket_id"%TYPE;
-  _pgroll_to_0 "public"."tickets"."ticket_id"%TYPE;
-  _pgroll_end_0 "public"."tickets"."ticket_id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_tuples real;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
-    c.reltuples,
-    (SELECT min(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row),
-    (SELECT max(_pgroll_row."ticket_id") FROM "public"."tickets" AS _pgroll_row)
-    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tickets"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
-    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
-  END IF;
-  SELECT _pgroll_row."ticket_id" INTO _pgroll_end_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
-  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
-    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
-    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."ticket_id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
-      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
-        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
-    ELSE
-      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."ticket_id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."ticket_id" INTO _pgroll_upper_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."ticket_id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tickets"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
-      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    ELSE
-      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    END IF;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tickets', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."ticket_id" INTO _pgroll_lower_0 FROM "public"."tickets" AS _pgroll_row WHERE (_pgroll_row."ticket_id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."ticket_id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [63] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
+-- [71] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_name
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_name";
 
--- [64] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
+-- [72] 44_add_table_unique_constraint.yaml:3:7: validate _pgroll_check_not_null_sellers_zip
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- ==== complete (12 steps) ====
+-- ==== complete (14 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 44_add_table_unique_constraint.yaml:1:1: drop the previous version schema public_43_create_tickets_table
@@ -930,18 +1155,30 @@ ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "unique_zip_name";
 
--- [12] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [12] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch on tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
+
+-- [13] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch's counts on tickets
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
+
+-- [14] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (12 steps) ====
+-- ==== rollback (14 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 44_add_table_unique_constraint.yaml:1:1: drop version schema public_44_add_table_unique_constraint
@@ -1014,11 +1251,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_tickets_sellers_zip"() CAS
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_new_sellers_name", DROP COLUMN IF EXISTS "_pgroll_new_sellers_zip";
 
--- [12] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [12] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch on tickets
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
+
+-- [13] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch's counts on tickets
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
+
+-- [14] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;

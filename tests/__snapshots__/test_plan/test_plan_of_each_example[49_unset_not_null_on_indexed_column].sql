@@ -21,7 +21,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (48 steps) ====
+-- ==== start (56 steps) ====
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:3:7: add column _pgroll_new_name (copy of name, with its collation, privileges and settings)
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
@@ -74,7 +74,167 @@ $pgroll$;
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."fruits" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
+-- steps 3-8 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [3] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: counts the statements that write it
+--     lock: none on fruits; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_fruits";
+
+-- [4] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: counts the runs that reach the end of fruits
+--     lock: none on fruits; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_fruits";
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_fruits"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_fruits"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [6] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: trigger on fruits
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_fruits" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."fruits" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_fruits"();
+
+-- [7] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_watch_fruits";
+
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on fruits; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_fruits"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 3-8 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, first pass, before its sync triggers exist: in batches keyed on id, writing the copies itself
+--     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."fruits"."id"%TYPE;
+  _pgroll_upper_0 "public"."fruits"."id"%TYPE;
+  _pgroll_to_0 "public"."fruits"."id"%TYPE;
+  _pgroll_end_0 "public"."fruits"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
+    UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."fruits"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."fruits"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_fruits"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+    UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."fruits"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_fruits"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_fruits"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000_fruits_name (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -94,7 +254,7 @@ BEGIN
 END
 $pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_name (new-version writes: down)
+-- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_down999_fruits_name (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -118,7 +278,7 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
+-- [12] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function ~pgroll_trigger_000_fruits_name (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql SET search_path = "public", pg_temp
@@ -131,7 +291,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
+-- [13] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger function _pgroll_trigger_000-set_fruits_name
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -141,10 +301,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 7-8 run in one transaction: clients see all of them or none
+-- steps 14-15 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
+-- [14] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name on fruits (a new-version UPDATE that sets name)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF "_pgroll_new_name" ON "public"."fruits" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
@@ -152,17 +312,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_fruits_name" BEFORE UPDATE OF
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_fruits_name"();
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name fires in every replication role
+-- [15] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000-set_fruits_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_fruits_name";
 
--- (the live executor records steps 7-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 14-15 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 9-10 run in one transaction: clients see all of them or none
+-- steps 16-17 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
+-- [16] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name on fruits (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END) ELSE false END
@@ -170,17 +330,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPD
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_fruits_name"();
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name fires in every replication role
+-- [17] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_000_fruits_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_fruits_name";
 
--- (the live executor records steps 9-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 11-12 run in one transaction: clients see all of them or none
+-- steps 18-19 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
+-- [18] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name on fruits (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN ((CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
@@ -188,17 +348,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_fruits_name" BEFORE INSERT OR
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_fruits_name"();
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name fires in every replication role
+-- [19] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger _pgroll_trigger_down999_fruits_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_fruits_name";
 
--- (the live executor records steps 11-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 13-14 run in one transaction: clients see all of them or none
+-- steps 20-21 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
+-- [20] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name on fruits (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPDATE ON "public"."fruits" FOR EACH ROW
   WHEN (NOT (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_49_unset_not_null_on_indexed_column' THEN true WHEN 'public' THEN false WHEN 'public_48_drop_tickets_check' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_49_unset_not_null_on_indexed_column'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_48_drop_tickets_check'::name), 2147483647)), false) END)
@@ -206,148 +366,319 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_fruits_name" BEFORE INSERT OR UPD
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_fruits_name"();
 
--- [14] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name fires in every replication role
+-- [21] 49_unset_not_null_on_indexed_column.yaml:3:7: trigger ~pgroll_trigger_000_fruits_name fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_fruits_name";
 
--- (the live executor records steps 13-14 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [15] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
+-- [22] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches keyed on id, writing the copies itself)
+--     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_lower_0 "public"."fruits"."id"%TYPE;
+  _pgroll_upper_0 "public"."fruits"."id"%TYPE;
+  _pgroll_to_0 "public"."fruits"."id"%TYPE;
+  _pgroll_end_0 "public"."fruits"."id"%TYPE;
+  _pgroll_bounded boolean := false;
+  _pgroll_first numeric;
+  _pgroll_last numeric;
+  _pgroll_tuples real;
+  _pgroll_dense boolean;
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_fruits"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_fruits"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_fruits"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."fruits"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_fruits' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."fruits"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."fruits"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_fruits"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."fruits"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."fruits"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'fruits';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
+    UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
+    c.reltuples,
+    (SELECT min(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row),
+    (SELECT max(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row)
+    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."fruits"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
+    _pgroll_size := greatest(1, _pgroll_size / 50);
+    _pgroll_least := _pgroll_size;
+    _pgroll_most := _pgroll_most / 50;
+    LOOP  -- once, or again if the table was rewritten meanwhile
+      _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."fruits"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+      _pgroll_page := 0;
+      _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."fruits"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+      WHILE _pgroll_page <= _pgroll_last_page LOOP
+        _pgroll_started := pg_catalog.clock_timestamp();
+        IF _pgroll_fast THEN
+          PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
+          IF _pgroll_replica THEN
+            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+          END IF;
+          UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+            WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        ELSE
+          UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+        END IF;
+        _pgroll_page := _pgroll_page + _pgroll_size;
+        GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+        _pgroll_done := _pgroll_done + _pgroll_rows;
+        RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', _pgroll_done USING DETAIL = _pgroll_done::text;
+        COMMIT;
+        _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+          - _pgroll_started);
+        _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+          (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+      END LOOP;
+      EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."fruits"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+    END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
+  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
+    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
+    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
+  END IF;
+  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
+    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
+  ELSE  -- the whole table, or the first worker's share
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
+  END IF;
+  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
+    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
+    _pgroll_started := pg_catalog.clock_timestamp();
+    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
+      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
+        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
+    ELSE
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
+        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
+      IF NOT FOUND THEN  -- the last batch: up to the last key
+        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
+      END IF;
+    END IF;
+    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
+      _pgroll_upper_0 := _pgroll_end_0;
+    END IF;
+    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
+      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
+        ORDER BY _pgroll_row."id" DESC LIMIT 1;
+    END IF;
+    IF _pgroll_fast THEN
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
+      IF _pgroll_replica THEN
+        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+      END IF;
+      UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    ELSE
+      UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+    END IF;
+    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+    _pgroll_done := _pgroll_done + _pgroll_rows;
+    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', _pgroll_done USING DETAIL = _pgroll_done::text;
+    COMMIT;
+    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+      - _pgroll_started);
+    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
+      ORDER BY _pgroll_row."id" LIMIT 1;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: backfill watch on fruits: off on fruits, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on fruits; catalog only
+ALTER TABLE "public"."fruits" DISABLE TRIGGER "_pgroll_watch_fruits";
+
+-- [24] 49_unset_not_null_on_indexed_column.yaml:3:7: build unique index _pgroll_dup_fruits_name_key
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_fruits_name_key" ON "public"."fruits" ("_pgroll_new_name");
 
--- [16] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
+-- [25] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_name" ON "public"."fruits" USING hash ("_pgroll_new_name") WITH (fillfactor = '70');
 
--- [17] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
+-- [26] 49_unset_not_null_on_indexed_column.yaml:3:7: copy index idx_fruits_unique_name
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "_pgroll_dup_idx_fruits_unique_name" ON "public"."fruits" USING btree ("_pgroll_new_name");
 
--- steps 18-47 run in one transaction: clients see all of them or none
+-- steps 27-56 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [18] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
+-- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: create version schema public_49_unset_not_null_on_indexed_column
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_49_unset_not_null_on_indexed_column";
 
--- [19] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
+-- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: view bills of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [20] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
+-- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: view clients of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [21] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
+-- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: view employees of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [22] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
+-- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [23] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
+-- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: view events of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [24] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [25] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
+-- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [26] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
+-- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: view fruits of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "_pgroll_new_name" AS "name", "size" AS "size" FROM "public"."fruits";
 
--- [27] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
+-- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [28] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
+-- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: view items of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [29] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [30] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [31] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [32] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
+-- [41] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [33] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
+-- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: view orders of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [34] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
+-- [43] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [35] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
+-- [44] 49_unset_not_null_on_indexed_column.yaml:1:1: view people of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [36] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
+-- [45] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [37] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
+-- [46] 49_unset_not_null_on_indexed_column.yaml:1:1: view posts of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [38] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
+-- [47] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [39] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
+-- [48] 49_unset_not_null_on_indexed_column.yaml:1:1: view reviews of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [40] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [49] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [41] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
+-- [50] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [42] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
+-- [51] 49_unset_not_null_on_indexed_column.yaml:1:1: view sellers of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [43] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
+-- [52] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [44] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
+-- [53] 49_unset_not_null_on_indexed_column.yaml:1:1: view tickets of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [45] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
+-- [54] 49_unset_not_null_on_indexed_column.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_49_unset_not_null_on_indexed_column"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [46] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
+-- [55] 49_unset_not_null_on_indexed_column.yaml:1:1: view users of version public_49_unset_not_null_on_indexed_column
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_49_unset_not_null_on_indexed_column"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [47] 49_unset_not_null_on_indexed_column.yaml:1:1: the roles that use public and its tables get the same rights on public_49_unset_not_null_on_indexed_column and its views
+-- [56] 49_unset_not_null_on_indexed_column.yaml:1:1: the roles that use public and its tables get the same rights on public_49_unset_not_null_on_indexed_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -394,118 +725,12 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 18-47 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 27-56 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [48] 49_unset_not_null_on_indexed_column.yaml:3:7: backfill fruits in batches keyed on id, writing the copies itself
---     lock: ROW EXCLUSIVE on fruits; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_lower_0 "public"."fruits"."id"%TYPE;
-  _pgroll_upper_0 "public"."fruits"."id"%TYPE;
-  _pgroll_to_0 "public"."fruits"."id"%TYPE;
-  _pgroll_end_0 "public"."fruits"."id"%TYPE;
-  _pgroll_bounded boolean := false;
-  _pgroll_first numeric;
-  _pgroll_last numeric;
-  _pgroll_tuples real;
-  _pgroll_dense boolean;
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END,
-    c.reltuples,
-    (SELECT min(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row),
-    (SELECT max(_pgroll_row."id") FROM "public"."fruits" AS _pgroll_row)
-    INTO _pgroll_fires, _pgroll_size, _pgroll_tuples, _pgroll_first, _pgroll_last
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."fruits"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_dense := _pgroll_last - _pgroll_first + 1 <= 2 * greatest(1, _pgroll_tuples);
-  IF pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN
-    _pgroll_bounded := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END) IS NOT NULL;
-    _pgroll_to_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_to_0', true), '') END);
-  END IF;
-  SELECT _pgroll_row."id" INTO _pgroll_end_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-  IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NOT NULL THEN
-    _pgroll_lower_0 := (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END);
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0) ORDER BY _pgroll_row."id" LIMIT 1;
-  ELSE  -- the whole table, or the first worker's share
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" LIMIT 1;
-  END IF;
-  WHILE FOUND AND (_pgroll_lower_0) <= (_pgroll_end_0) AND (NOT _pgroll_bounded OR (_pgroll_lower_0) < (_pgroll_to_0)) LOOP
-    EXIT WHEN _pgroll_dense AND _pgroll_lower_0 > _pgroll_last;
-    _pgroll_started := pg_catalog.clock_timestamp();
-    IF _pgroll_dense THEN  -- a tail of less than a quarter batch joins this one
-      _pgroll_upper_0 := CASE WHEN _pgroll_last - (_pgroll_lower_0::numeric + (_pgroll_size - 1)) < _pgroll_size / 4
-        THEN _pgroll_last ELSE _pgroll_lower_0::numeric + (_pgroll_size - 1) END;
-    ELSE
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") >= (_pgroll_lower_0)
-        ORDER BY _pgroll_row."id" OFFSET _pgroll_size - 1 LIMIT 1;
-      IF NOT FOUND THEN  -- the last batch: up to the last key
-        SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row ORDER BY _pgroll_row."id" DESC LIMIT 1;
-      END IF;
-    END IF;
-    IF (_pgroll_upper_0) > (_pgroll_end_0) THEN  -- rows inserted since the start are filled
-      _pgroll_upper_0 := _pgroll_end_0;
-    END IF;
-    IF _pgroll_bounded AND (_pgroll_upper_0) >= (_pgroll_to_0) THEN  -- this worker's share ends before
-      SELECT _pgroll_row."id" INTO _pgroll_upper_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") < (_pgroll_to_0)
-        ORDER BY _pgroll_row."id" DESC LIMIT 1;
-    END IF;
-    IF _pgroll_fast THEN
-      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."fruits"', true);
-      IF _pgroll_replica THEN
-        PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-      END IF;
-      UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_new_name" = (SELECT CASE WHEN _pgroll_row."name" IS NULL THEN 'unknown fruit' ELSE _pgroll_row."name" END), "_pgroll_needs_backfill" = false
-        WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    ELSE
-      UPDATE "public"."fruits" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_needs_backfill";
-    END IF;
-    GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-    _pgroll_done := _pgroll_done + _pgroll_rows;
-    RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'fruits', _pgroll_done USING DETAIL = _pgroll_done::text;
-    COMMIT;
-    _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-      - _pgroll_started);
-    _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-      (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    SELECT _pgroll_row."id" INTO _pgroll_lower_0 FROM "public"."fruits" AS _pgroll_row WHERE (_pgroll_row."id") > (_pgroll_upper_0)
-      ORDER BY _pgroll_row."id" LIMIT 1;
-  END LOOP;
-END
-$pgroll_backfill$;
+-- ==== complete (11 steps) ====
 
--- ==== complete (9 steps) ====
-
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
@@ -714,18 +939,30 @@ ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_frui
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_fruits"() CASCADE;
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_fruits", "public"."_pgroll_passed_fruits";
+
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (8 steps) ====
+-- ==== rollback (10 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop version schema public_49_unset_not_null_on_indexed_column
@@ -774,11 +1011,23 @@ DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_fruits_name"() CASCADE;
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_new_name";
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [8] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_fruits"() CASCADE;
+
+-- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_fruits", "public"."_pgroll_passed_fruits";
+
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -23,7 +23,7 @@ SET extra_float_digits = '3';
 SET search_path TO "public";
 SET lock_timeout = '500ms';
 
--- ==== start (60 steps) ====
+-- ==== start (68 steps) ====
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:3:7: create table tasks
 --     lock: none on tasks; catalog only
@@ -89,7 +89,140 @@ ALTER TABLE "public"."tasks" ALTER COLUMN "_pgroll_new_id" SET DEFAULT (nextval(
 -- squawk-ignore adding-field-with-default
 ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_needs_backfill" boolean NOT NULL DEFAULT true, ADD COLUMN IF NOT EXISTS "_pgroll_backfilled_by" pg_catalog.xid;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
+-- steps 5-10 run in one transaction: clients see all of them or none
+BEGIN;
+
+-- [5] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: counts the statements that write it
+--     lock: none on tasks; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_writes_tasks";
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: counts the runs that reach the end of tasks
+--     lock: none on tasks; catalog only
+CREATE SEQUENCE IF NOT EXISTS "public"."_pgroll_passed_tasks";
+
+-- [7] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: function
+--     lock: none; catalog only
+CREATE OR REPLACE FUNCTION "public"."_pgroll_watch_tasks"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $pgroll$
+BEGIN
+  IF COALESCE(pg_catalog.current_setting('pgroll_dsl.backfilling', true), '') = '' OR pg_catalog.pg_trigger_depth() > 1 THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);
+  END IF;
+  RETURN NULL;
+END
+$pgroll$;
+
+-- [8] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: trigger on tasks
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+CREATE OR REPLACE TRIGGER "_pgroll_watch_tasks" BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "public"."tasks" FOR EACH STATEMENT EXECUTE FUNCTION "public"."_pgroll_watch_tasks"();
+
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: the trigger fires in every replication role
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "_pgroll_watch_tasks";
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: the transactions still running now (what they change in the catalog counts as changed after the watch began)
+--     lock: none on tasks; catalog only
+DO $pgroll$
+BEGIN
+  EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', '"public"."_pgroll_writes_tasks"', (SELECT (ARRAY[(pg_catalog.pg_snapshot_xmax(s)::text::bigint % 4294967296)::text::pg_catalog.xid] || ARRAY(SELECT (x::text::bigint % 4294967296)::text::pg_catalog.xid FROM pg_catalog.pg_snapshot_xip(s) x) || ARRAY(SELECT l.transactionid FROM pg_catalog.pg_locks l WHERE l.locktype = 'transactionid'))::text FROM pg_catalog.pg_current_snapshot() s));
+END
+$pgroll$;
+
+-- (the live executor records steps 5-10 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, first pass, before its sync triggers exist: in batches by pages (no key), writing the copies itself
+--     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+  _pgroll_synced boolean;
+  _pgroll_unwatched boolean;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
+    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'))),
+    (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
+    INTO _pgroll_fires, _pgroll_synced, _pgroll_unwatched, _pgroll_size
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires
+      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);  -- the second pass reads
+    RETURN;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_size := greatest(1, _pgroll_size / 50);
+  _pgroll_least := _pgroll_size;
+  _pgroll_most := _pgroll_most / 50;
+  LOOP  -- once, or again if the table was rewritten meanwhile
+    _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+    _pgroll_page := 0;
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true), CASE WHEN _pgroll_replica THEN pg_catalog.set_config('session_replication_role', 'replica', true) END;
+      UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+        WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+  END LOOP;
+  IF NOT _pgroll_unwatched AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)) THEN
+    PERFORM pg_catalog.nextval('"public"."_pgroll_passed_tasks"'::pg_catalog.regclass);
+  ELSE
+    PERFORM pg_catalog.nextval('"public"."_pgroll_writes_tasks"'::pg_catalog.regclass);  -- the second pass reads
+  END IF;
+END
+$pgroll_backfill$;
+
+-- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000_tasks_id (new-version updates of rows not backfilled yet: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -108,7 +241,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
+-- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_down999_tasks_id (new-version writes: down)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -126,7 +259,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
+-- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function ~pgroll_trigger_000_tasks_id (old-version and base-table writes: up)
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."~pgroll_trigger_000_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -138,7 +271,7 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
+-- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger function _pgroll_trigger_000-set_tasks_id
 --     lock: none; catalog only
 CREATE OR REPLACE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"() RETURNS trigger
 LANGUAGE plpgsql AS $pgroll$
@@ -148,10 +281,10 @@ BEGIN
 END
 $pgroll$;
 
--- steps 9-10 run in one transaction: clients see all of them or none
+-- steps 16-17 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
+-- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id on tasks (a new-version UPDATE that sets id)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_pgroll_new_id" ON "public"."tasks" FOR EACH ROW
   WHEN (OLD."_pgroll_needs_backfill" AND (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -159,17 +292,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000-set_tasks_id" BEFORE UPDATE OF "_
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000-set_tasks_id"();
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id fires in every replication role
+-- [17] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000-set_tasks_id fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000-set_tasks_id";
 
--- (the live executor records steps 9-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 16-17 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 11-12 run in one transaction: clients see all of them or none
+-- steps 18-19 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
+-- [18] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id on tasks (new-version updates of rows not backfilled yet: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN NEW."_pgroll_needs_backfill" THEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END) ELSE false END
@@ -177,17 +310,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_000_tasks_id"();
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id fires in every replication role
+-- [19] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_000_tasks_id fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "_pgroll_trigger_000_tasks_id";
 
--- (the live executor records steps 11-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 18-19 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 13-14 run in one transaction: clients see all of them or none
+-- steps 20-21 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
+-- [20] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id on tasks (new-version writes: down)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -198,17 +331,17 @@ CREATE OR REPLACE TRIGGER "_pgroll_trigger_down999_tasks_id" BEFORE INSERT OR UP
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."_pgroll_trigger_down999_tasks_id"();
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id fires in every replication role
+-- [21] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger _pgroll_trigger_down999_tasks_id fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "_pgroll_trigger_down999_tasks_id";
 
--- (the live executor records steps 13-14 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 20-21 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- steps 15-16 run in one transaction: clients see all of them or none
+-- steps 22-23 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [15] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
+-- [22] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id on tasks (old-version and base-table writes: up)
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE ON "public"."tasks" FOR EACH ROW
   WHEN (CASE WHEN (CASE (pg_catalog.current_schemas(false))[1] WHEN 'public_55_add_primary_key_constraint_to_table' THEN true WHEN 'public' THEN false WHEN 'public_54_create_index_with_opclass' THEN false ELSE COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_55_add_primary_key_constraint_to_table'::name) < LEAST(COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public'::name), 2147483647), COALESCE(pg_catalog.array_position(pg_catalog.current_schemas(false), 'public_54_create_index_with_opclass'::name), 2147483647)), false) END)
@@ -219,182 +352,283 @@ CREATE OR REPLACE TRIGGER "~pgroll_trigger_000_tasks_id" BEFORE INSERT OR UPDATE
       OR pg_catalog.pg_trigger_depth() > 0))
   EXECUTE FUNCTION "public"."~pgroll_trigger_000_tasks_id"();
 
--- [16] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id fires in every replication role
+-- [23] 55_add_primary_key_constraint_to_table.yaml:15:7: trigger ~pgroll_trigger_000_tasks_id fires in every replication role
 --     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ENABLE ALWAYS TRIGGER "~pgroll_trigger_000_tasks_id";
 
--- (the live executor records steps 15-16 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 22-23 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [17] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
+-- [24] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks, second pass: none if no statement wrote the table since the first pass began, else the rows written since the first pass read them (by pages if it ran; else in batches by pages (no key), writing the copies itself)
+--     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
+--     runs outside a transaction block
+DO $pgroll_backfill$
+#variable_conflict use_variable
+DECLARE
+  _pgroll_page bigint := 0;
+  _pgroll_last_page bigint;
+  _pgroll_files oid[];
+  _pgroll_size bigint := 1000;
+  _pgroll_least bigint := 1000;
+  _pgroll_most bigint := 1000000;
+  _pgroll_rows bigint;
+  _pgroll_done bigint := 0;
+  _pgroll_started timestamptz;
+  _pgroll_took double precision;
+  _pgroll_fast boolean := true;
+  _pgroll_replica boolean;
+  _pgroll_fires text;
+BEGIN
+  IF pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_passed_tasks"')) IS NOT NULL
+    AND pg_catalog.pg_sequence_last_value(pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"')) IS NULL
+    AND EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_class r_s ON r_s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"') AND r.xmin OPERATOR(pg_catalog.=) r_s.xmin WHERE r.tgrelid = '"public"."tasks"'::pg_catalog.regclass AND r.tgname = '_pgroll_watch_tasks' AND r.tgenabled = 'A')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhparent = '"public"."tasks"'::pg_catalog.regclass)
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class s LEFT JOIN LATERAL (SELECT CASE WHEN d.xmin OPERATOR(pg_catalog.=) s.xmin AND d.description ~ '^[{][0-9]+(,[0-9]+)*[}]$' THEN d.description::pg_catalog.xid[] END AS running FROM pg_catalog.pg_description d WHERE d.objoid = s.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0) k ON true, (VALUES ('"public"."tasks"'::pg_catalog.regclass::pg_catalog.oid)) m(relid)
+      WHERE s.oid = pg_catalog.to_regclass('"public"."_pgroll_writes_tasks"') AND (k.running IS NULL
+      OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = m.relid AND c.xmin OPERATOR(pg_catalog.<>) s.xmin AND (c.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(c.xmin) <= pg_catalog.age(k.running[1])))
+      OR EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.relid AND a.xmin OPERATOR(pg_catalog.<>) s.xmin AND (a.xmin OPERATOR(pg_catalog.=) ANY (k.running) OR pg_catalog.age(a.xmin) <= pg_catalog.age(k.running[1])))))
+    AND NOT (EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = '"public"."tasks"'::pg_catalog.regclass)
+      OR EXISTS (SELECT FROM pg_catalog.pg_subscription_rel s WHERE srrelid = '"public"."tasks"'::pg_catalog.regclass)) THEN
+    IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN  -- said once, not by each worker
+      RAISE NOTICE 'pgroll-dsl backfill %: no statement wrote it since the first pass began: nothing left', 'tasks';
+    END IF;
+    RETURN;
+  END IF;
+  BEGIN
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
+    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
+    PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_fast := false;
+  END;
+  BEGIN
+    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    _pgroll_replica := true;
+    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+  EXCEPTION WHEN OTHERS THEN
+    _pgroll_replica := false;
+  END;
+  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
+    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
+    INTO _pgroll_fires, _pgroll_size
+    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
+  IF _pgroll_fires
+      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
+    _pgroll_fast := false;
+  END IF;
+  _pgroll_least := least(_pgroll_size, 1000);
+  _pgroll_size := greatest(1, _pgroll_size / 50);
+  _pgroll_least := _pgroll_size;
+  _pgroll_most := _pgroll_most / 50;
+  LOOP  -- once, or again if the table was rewritten meanwhile
+    _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
+    _pgroll_page := 0;
+    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
+    WHILE _pgroll_page <= _pgroll_last_page LOOP
+      _pgroll_started := pg_catalog.clock_timestamp();
+      IF _pgroll_fast THEN
+        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
+        IF _pgroll_replica THEN
+          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+        END IF;
+        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      ELSE
+        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin;
+      END IF;
+      _pgroll_page := _pgroll_page + _pgroll_size;
+      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
+      _pgroll_done := _pgroll_done + _pgroll_rows;
+      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
+      COMMIT;
+      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
+        - _pgroll_started);
+      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
+        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
+    END LOOP;
+    EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
+      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
+  END LOOP;
+END
+$pgroll_backfill$;
+
+-- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: backfill watch on tasks: off on tasks, the second pass is over
+--     lock: SHARE ROW EXCLUSIVE on tasks; catalog only
+ALTER TABLE "public"."tasks" DISABLE TRIGGER "_pgroll_watch_tasks";
+
+-- [26] 55_add_primary_key_constraint_to_table.yaml:15:7: NOT NULL of id as a check (not valid)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "_pgroll_check_not_null_id" CHECK ("_pgroll_new_id" IS NOT NULL) NOT VALID;
 
--- [18] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
+-- [27] 55_add_primary_key_constraint_to_table.yaml:15:7: build unique index tasks_pkey
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; builds an index concurrently
 --     runs outside a transaction block
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "tasks_pkey" ON "public"."tasks" ("_pgroll_new_id");
 
--- steps 19-58 run in one transaction: clients see all of them or none
+-- steps 28-67 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [19] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
+-- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: create version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 CREATE SCHEMA IF NOT EXISTS "public_55_add_primary_key_constraint_to_table";
 
--- [20] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
+-- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view bills of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on bills; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
 
--- [21] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
+-- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: view clients of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on clients; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."clients" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "credit_card" AS "credit_card" FROM "public"."clients";
 
--- [22] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
+-- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: view employees of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on employees; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."employees" WITH (security_invoker = true) AS SELECT "id" AS "id", "job_title" AS "job_title" FROM "public"."employees";
 
--- [23] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
+-- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view employees
 --     lock: none on employees; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."employees" ALTER COLUMN "id" SET DEFAULT nextval('employees_id_seq'::regclass);
 
--- [24] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
+-- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: view events of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on events; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."events" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name" FROM "public"."events";
 
--- [25] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "id" SET DEFAULT nextval('events_id_seq'::regclass);
 
--- [26] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
+-- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view events
 --     lock: none on events; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."events" ALTER COLUMN "name" SET DEFAULT 'unknown event';
 
--- [27] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
+-- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: view fruits of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on fruits; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."fruits" WITH (security_invoker = true) AS SELECT "id" AS "id", "size" AS "size", "name" AS "name" FROM "public"."fruits";
 
--- [28] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
+-- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view fruits
 --     lock: none on fruits; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."fruits" ALTER COLUMN "size" SET DEFAULT 'small';
 
--- [29] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
+-- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: view items of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on items; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."items" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "price" AS "price", "created_at" AS "created_at" FROM "public"."items";
 
--- [30] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "id" SET DEFAULT nextval('items_id_seq'::regclass);
 
--- [31] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "name" SET DEFAULT 'unnamed';
 
--- [32] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "price" SET DEFAULT 0.00;
 
--- [33] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
+-- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view items
 --     lock: none on items; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."items" ALTER COLUMN "created_at" SET DEFAULT now();
 
--- [34] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
+-- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: view library of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on library; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."library" WITH (security_invoker = true) AS SELECT "id" AS "id", "returned" AS "returned", "title" AS "title", "summary" AS "summary", "value" AS "value" FROM "public"."library";
 
--- [35] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "id" SET DEFAULT nextval('library_id_seq'::regclass);
 
--- [36] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
+-- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view library
 --     lock: none on library; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."library" ALTER COLUMN "value" SET DEFAULT (random() * 1000)::int;
 
--- [37] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
+-- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: view orders of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on orders; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."orders" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "quantity" AS "quantity" FROM "public"."orders";
 
--- [38] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
+-- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view orders
 --     lock: none on orders; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."orders" ALTER COLUMN "id" SET DEFAULT nextval('orders_id_seq'::regclass);
 
--- [39] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
+-- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: view people of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on people; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."people" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "age" AS "age", "description" AS "description", "birth_date" AS "birth_date" FROM "public"."people";
 
--- [40] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
+-- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view people
 --     lock: none on people; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."people" ALTER COLUMN "age" SET DEFAULT 18;
 
--- [41] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
+-- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: view phonebook of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on phonebook; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" WITH (security_invoker = true) AS SELECT "id" AS "id", "provider_id" AS "provider_id", "name" AS "name", "city" AS "city", "phone" AS "phone" FROM "public"."phonebook";
 
--- [42] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "id" SET DEFAULT nextval('phonebook_id_seq'::regclass);
 
--- [43] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
+-- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view phonebook
 --     lock: none on phonebook; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."phonebook" ALTER COLUMN "provider_id" SET DEFAULT nextval('phonebook_provider_id_seq'::regclass);
 
--- [44] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
+-- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view posts of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on posts; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."posts" WITH (security_invoker = true) AS SELECT "id" AS "id", "user_id" AS "user_id", "title" AS "title" FROM "public"."posts";
 
--- [45] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
+-- [54] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view posts
 --     lock: none on posts; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."posts" ALTER COLUMN "id" SET DEFAULT nextval('posts_id_seq'::regclass);
 
--- [46] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
+-- [55] 55_add_primary_key_constraint_to_table.yaml:1:1: view reviews of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on reviews; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."reviews" WITH (security_invoker = true) AS SELECT "id" AS "id", "username" AS "username", "product" AS "product", "rating" AS "rating", "review" AS "review" FROM "public"."reviews";
 
--- [47] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [56] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "id" SET DEFAULT nextval('reviews_id_seq'::regclass);
 
--- [48] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
+-- [57] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view reviews
 --     lock: none on reviews; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."reviews" ALTER COLUMN "rating" SET DEFAULT 0;
 
--- [49] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
+-- [58] 55_add_primary_key_constraint_to_table.yaml:1:1: view sellers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on sellers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."sellers" WITH (security_invoker = true) AS SELECT "name" AS "name", "zip" AS "zip", "description" AS "description", "rating" AS "rating" FROM "public"."sellers";
 
--- [50] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
+-- [59] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view sellers
 --     lock: none on sellers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."sellers" ALTER COLUMN "rating" SET DEFAULT 10;
 
--- [51] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
+-- [60] 55_add_primary_key_constraint_to_table.yaml:1:1: view tasks of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tasks; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tasks" WITH (security_invoker = true) AS SELECT "_pgroll_new_id" AS "id", "title" AS "title", "description" AS "description", "deadline" AS "deadline" FROM "public"."tasks";
 
--- [52] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
+-- [61] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tasks
 --     lock: none on tasks; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tasks" ALTER COLUMN "id" SET DEFAULT nextval('tasks_id_seq'::regclass);
 
--- [53] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
+-- [62] 55_add_primary_key_constraint_to_table.yaml:1:1: view telephone_providers of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on telephone_providers; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "tax_id" AS "tax_id", "headquarters" AS "headquarters" FROM "public"."telephone_providers";
 
--- [54] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
+-- [63] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view telephone_providers
 --     lock: none on telephone_providers; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."telephone_providers" ALTER COLUMN "id" SET DEFAULT nextval('telephone_providers_id_seq'::regclass);
 
--- [55] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
+-- [64] 55_add_primary_key_constraint_to_table.yaml:1:1: view tickets of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on tickets; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."tickets" WITH (security_invoker = true) AS SELECT "ticket_id" AS "ticket_id", "ticket_type" AS "ticket_type", "sellers_name" AS "sellers_name", "sellers_zip" AS "sellers_zip" FROM "public"."tickets";
 
--- [56] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
+-- [65] 55_add_primary_key_constraint_to_table.yaml:1:1: a column default of view tickets
 --     lock: none on tickets; catalog only
 ALTER VIEW "public_55_add_primary_key_constraint_to_table"."tickets" ALTER COLUMN "ticket_id" SET DEFAULT nextval('tickets_ticket_id_seq'::regclass);
 
--- [57] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
+-- [66] 55_add_primary_key_constraint_to_table.yaml:1:1: view users of version public_55_add_primary_key_constraint_to_table
 --     lock: ACCESS SHARE on users; catalog only
 CREATE VIEW "public_55_add_primary_key_constraint_to_table"."users" WITH (security_invoker = true) AS SELECT "id" AS "id", "name" AS "name", "description" AS "description" FROM "public"."users";
 
--- [58] 55_add_primary_key_constraint_to_table.yaml:1:1: the roles that use public and its tables get the same rights on public_55_add_primary_key_constraint_to_table and its views
+-- [67] 55_add_primary_key_constraint_to_table.yaml:1:1: the roles that use public and its tables get the same rights on public_55_add_primary_key_constraint_to_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -445,96 +679,16 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 19-58 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 28-67 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- [59] 55_add_primary_key_constraint_to_table.yaml:15:7: backfill tasks in batches by pages (no key), writing the copies itself
---     lock: ROW EXCLUSIVE on tasks; backfills rows in batches
---     runs outside a transaction block
-DO $pgroll_backfill$
-#variable_conflict use_variable
-DECLARE
-  _pgroll_page bigint := 0;
-  _pgroll_last_page bigint;
-  _pgroll_files oid[];
-  _pgroll_size bigint := 1000;
-  _pgroll_least bigint := 1000;
-  _pgroll_most bigint := 1000000;
-  _pgroll_rows bigint;
-  _pgroll_done bigint := 0;
-  _pgroll_started timestamptz;
-  _pgroll_took double precision;
-  _pgroll_fast boolean := true;
-  _pgroll_replica boolean;
-  _pgroll_fires text;
-BEGIN
-  BEGIN
-    UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false WHERE false;
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_fast := false;
-  END;
-  BEGIN
-    PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-    _pgroll_replica := true;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
-  EXCEPTION WHEN OTHERS THEN
-    _pgroll_replica := false;
-  END;
-  SELECT (SELECT pg_catalog.string_agg(DISTINCT CASE WHEN tgtype & 19 = 19 THEN pg_catalog.lower(tgenabled::text) ELSE tgenabled::text END, '') FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 16 = 16 AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_') OR pg_catalog.starts_with(tgname, '_pgroll_watch_'))),
-    CASE WHEN c.reltuples > 0 THEN least(1000000, greatest(1, pg_catalog.ceil(c.reltuples * 1024000 / greatest(pg_catalog.pg_total_relation_size(c.oid), 1))))::bigint ELSE 1000 END
-    INTO _pgroll_fires, _pgroll_size
-    FROM pg_catalog.pg_class c WHERE c.oid = '"public"."tasks"'::pg_catalog.regclass;
-  IF _pgroll_fires
-      ~ (CASE WHEN _pgroll_replica THEN '[ar]' ELSE '[oa]' END) THEN
-    _pgroll_fast := false;
-  END IF;
-  _pgroll_least := least(_pgroll_size, 1000);
-  _pgroll_size := greatest(1, _pgroll_size / 50);
-  _pgroll_least := _pgroll_size;
-  _pgroll_most := _pgroll_most / 50;
-  LOOP  -- once, or again if the table was rewritten meanwhile
-    _pgroll_files := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree);
-    _pgroll_page := 0;
-    _pgroll_last_page := (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT max(pg_catalog.pg_relation_size(oid)) / pg_catalog.current_setting('block_size')::bigint FROM tree);
-    WHILE _pgroll_page <= _pgroll_last_page LOOP
-      _pgroll_started := pg_catalog.clock_timestamp();
-      IF _pgroll_fast THEN
-        PERFORM pg_catalog.set_config('pgroll_dsl.backfilling', '"public"."tasks"', true);
-        IF _pgroll_replica THEN
-          PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-        END IF;
-        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_new_id" = (_pgroll_row."id"), "_pgroll_needs_backfill" = false
-          WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
-      ELSE
-        UPDATE "public"."tasks" AS _pgroll_row SET "_pgroll_needs_backfill" = true WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
-      AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_needs_backfill";
-      END IF;
-      _pgroll_page := _pgroll_page + _pgroll_size;
-      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
-      _pgroll_done := _pgroll_done + _pgroll_rows;
-      RAISE NOTICE 'pgroll-dsl backfill %: % rows', 'tasks', _pgroll_done USING DETAIL = _pgroll_done::text;
-      COMMIT;
-      _pgroll_took := 1000 * extract(epoch FROM pg_catalog.clock_timestamp()
-        - _pgroll_started);
-      _pgroll_size := greatest(_pgroll_least, least(_pgroll_most, _pgroll_size * 2,
-        (_pgroll_size * 50 / greatest(_pgroll_took, 1))::bigint));
-    END LOOP;
-    EXIT WHEN (WITH RECURSIVE tree(oid) AS (SELECT '"public"."tasks"'::regclass::oid UNION ALL SELECT inhrelid FROM pg_catalog.pg_inherits JOIN tree ON inhparent = tree.oid)
-      SELECT pg_catalog.array_agg(pg_catalog.pg_relation_filenode(oid) ORDER BY oid) FROM tree) IS NOT DISTINCT FROM _pgroll_files;
-  END LOOP;
-END
-$pgroll_backfill$;
-
--- [60] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
+-- [68] 55_add_primary_key_constraint_to_table.yaml:15:7: validate _pgroll_check_not_null_id
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
--- ==== complete (10 steps) ====
+-- ==== complete (12 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
@@ -747,18 +901,30 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tasks"() CASCADE;
+
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tasks", "public"."_pgroll_passed_tasks";
+
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== rollback (9 steps) ====
+-- ==== rollback (11 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop version schema public_55_add_primary_key_constraint_to_table
@@ -813,11 +979,23 @@ ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_new_id";
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."tasks";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [9] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tasks"() CASCADE;
+
+-- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tasks", "public"."_pgroll_passed_tasks";
+
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
