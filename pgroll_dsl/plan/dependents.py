@@ -52,15 +52,16 @@ def _used(table: str, columns: list[str], indent: str) -> str:
     names = ", ".join(quote_literal(c) for c in columns)
     regclass = f"pg_catalog.to_regclass({quote_literal(table)})"
     return "\n".join([
-        "SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d",
-        f"{indent}  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid "
-        "AND a.attnum = d.refobjsubid",
-        f"{indent}  WHERE d.refclassid = 'pg_catalog.pg_class'::{_REGCLASS}",
+        "SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES "
+        f"({regclass}::pg_catalog.oid)) v(r)",
         # (A table that is not partitioned has no partition tree, not even itself.)
-        f"{indent}    AND (d.refobjid = {regclass} "
-        f"OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree({regclass})))",
-        f"{indent}    AND a.attname = ANY (ARRAY[{names}]::pg_catalog.name[])",
-        f"{indent}    AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::"
+        f"{indent}    UNION SELECT relid FROM pg_catalog.pg_partition_tree({regclass})) t(relid)",
+        f"{indent}  JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid "
+        f"AND a.attname = ANY (ARRAY[{names}]::pg_catalog.name[])",
+        f"{indent}  JOIN pg_catalog.pg_depend d ON d.refclassid = "
+        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = a.attrelid "
+        "AND d.refobjsubid = a.attnum",
+        f"{indent}  WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::"
         f"{_REGCLASS})"])
 
 
@@ -281,6 +282,9 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "  _pgroll_again text[] := '{}';",
         "  _pgroll_gone text[] := '{}';",
         "BEGIN",
+        f"  IF NOT EXISTS ({_used(table, [old for old, _ in pairs], '      ')}) THEN",
+        "    RETURN;  -- nothing uses the old column: the usual case, and quickly told",
+        "  END IF;",
         "  SELECT pg_catalog.array_agg(what ORDER BY kind, objid, n), "
         "pg_catalog.array_agg(statement ORDER BY kind, objid, n),",
         "      pg_catalog.array_agg(view ORDER BY kind, objid, n)",
@@ -382,6 +386,7 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
     before = [
         "  -- What uses the column (views, rules, policies, triggers) goes until its type has",
         "  -- changed, and comes back: ALTER COLUMN ... TYPE refuses while they use it.",
+        f"  IF EXISTS ({used}) THEN",
         "  SELECT COALESCE(pg_catalog.array_agg(DISTINCT r.ev_class) FILTER (WHERE r.rulename = "
         "'_RETURN'), '{}')",
         f"    INTO _pgroll_remake FROM ({used}) u",
@@ -398,6 +403,7 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
         "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_drop, 1), 0) LOOP",
         "    EXECUTE _pgroll_drop[_pgroll_i];",
         "  END LOOP;",
+        "  END IF;",
     ]
     after = [
         "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP",

@@ -30,12 +30,11 @@ DECLARE
 BEGIN
   SELECT pg_catalog.string_agg(CASE WHEN r.rulename = '_RETURN' THEN pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0)
       ELSE pg_catalog.pg_describe_object(u.classid, u.objid, 0) END, ', ' ORDER BY u.classid, u.objid)
-    INTO _pgroll_what FROM (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-          AND (d.refobjid = pg_catalog.to_regclass('"public"."fruits"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."fruits"'))))
-          AND a.attname = ANY (ARRAY['price']::pg_catalog.name[])
-          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass) AND d.deptype = 'n') u
+    INTO _pgroll_what FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."fruits"')::pg_catalog.oid)) v(r)
+          UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."fruits"'))) t(relid)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['price']::pg_catalog.name[])
+        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+        WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass) AND d.deptype = 'n') u
     LEFT JOIN pg_catalog.pg_rewrite r ON u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = u.objid
     LEFT JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
     LEFT JOIN pg_catalog.pg_trigger t ON u.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND t.oid = u.objid

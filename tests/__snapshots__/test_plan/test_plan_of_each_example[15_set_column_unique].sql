@@ -428,12 +428,11 @@ DECLARE
   _pgroll_view oid;
 BEGIN
   FOR _pgroll_view IN SELECT DISTINCT r.ev_class
-      FROM (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-          AND (d.refobjid = pg_catalog.to_regclass('"public"."reviews"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))))
-          AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
-          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
+      FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."reviews"')::pg_catalog.oid)) v(r)
+          UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))) t(relid)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
+        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+        WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
       JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
       WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass ORDER BY 1 LOOP
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', _pgroll_view::pg_catalog.regclass);
@@ -456,15 +455,21 @@ DECLARE
   _pgroll_again text[] := '{}';
   _pgroll_gone text[] := '{}';
 BEGIN
+  IF NOT EXISTS (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."reviews"')::pg_catalog.oid)) v(r)
+          UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))) t(relid)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
+        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+        WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) THEN
+    RETURN;  -- nothing uses the old column: the usual case, and quickly told
+  END IF;
   SELECT pg_catalog.array_agg(what ORDER BY kind, objid, n), pg_catalog.array_agg(statement ORDER BY kind, objid, n),
       pg_catalog.array_agg(view ORDER BY kind, objid, n)
     INTO _pgroll_what, _pgroll_statement, _pgroll_view FROM (
-    WITH u AS (SELECT DISTINCT d.classid, d.objid FROM pg_catalog.pg_depend d
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-          AND (d.refobjid = pg_catalog.to_regclass('"public"."reviews"') OR d.refobjid IN (SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))))
-          AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
-          AND (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass))
+    WITH u AS (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."reviews"')::pg_catalog.oid)) v(r)
+          UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))) t(relid)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
+        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+        WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass))
     SELECT 1 AS kind, u.objid, 1 AS n, pg_catalog.pg_describe_object(CASE WHEN r.rulename = '_RETURN'
         THEN 'pg_catalog.pg_class'::pg_catalog.regclass ELSE u.classid END, CASE WHEN r.rulename = '_RETURN' THEN c.oid ELSE u.objid END, 0) AS what,
       CASE WHEN r.rulename <> '_RETURN' THEN pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', 'CREATE OR REPLACE RULE')
