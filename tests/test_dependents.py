@@ -22,6 +22,7 @@ import pytest
 
 from pgroll_dsl.backends.runner import CommandError, PartialFailure, StepEvent
 from pgroll_dsl.plan.model import Phase
+from tests.fault_model import waiting_for_lock
 from tests.live_helpers import (
     Connection,
     dsn_of,
@@ -266,17 +267,24 @@ def test_a_view_reader_arriving_inside_complete_waits_for_it_without_a_retry(
     read: list[Any] = []
     readers: list[threading.Thread] = []
 
-    def reader() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+    pids: list[int] = []
+
+    def reader(conn: Connection) -> None:
+        with conn:
             read.append(one(conn, "SELECT count(*) FROM team_of")[0])
 
     carry: list[int] = []
 
     def on_step(event: StepEvent) -> None:
         if event.phase is Phase.COMPLETE and event.index in carry and not readers:
-            readers.append(threading.Thread(target=reader))
+            conn = psycopg.connect(dsn, autocommit=True)
+            pids.append(conn.info.backend_pid)
+            readers.append(threading.Thread(target=reader, args=(conn,)))
             readers[0].start()
-            time.sleep(0.5)  # the reader is waiting on its first lock now
+            deadline = time.monotonic() + 30
+            while not waiting_for_lock(pg_conn, pids[0]):  # its first lock, whichever
+                assert time.monotonic() < deadline, "the reader never waited"
+                time.sleep(0.01)
 
     runner = make_runner(dsn, on_step=on_step, on_retry=lambda *a: retries.append(a),
                          lock_timeout_ms=2000)
