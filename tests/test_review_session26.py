@@ -6,21 +6,27 @@ Everything runs on the live server and checks catalogs and data, not only that a
 returned. What holds (hostile names everywhere, check options, transition-table and
 constraint triggers, joins of two rewritten tables, rollbacks and failed completes that
 leave the catalog exactly as it was, grants through the new version...) is pinned by
-ordinary tests. Defects found are strict xfails, each with its diagnosis and a proposed fix
-in its reason:
+ordinary tests. The defects it found (each a strict xfail with its diagnosis first; fixed
+since, the marks gone, each test failed before its fix):
 
 * a reader of a view built on a view complete makes again (a type change, carried over or in
-  place) deadlocks with complete: the lock step locks the views that use the column, not
-  the views built on them, which complete then drops;
+  place) deadlocked with complete: the lock step locked the views that use the column, not
+  the views built on them, which complete then drops. And ``LOCK TABLE`` of a view locks
+  the table under it too, so locking one view and waiting for the next held the table that
+  the next one's reader waited for: a deadlock that this file's readers-and-writers test
+  met once under load. The lock step now locks every such view, with those built on them,
+  all at once or not at all (``NOWAIT`` in a subtransaction, again every 5 ms within
+  ``lock_timeout``);
 * a rule made again (a rule of the table around an in-place type change, a rule of a view
-  made again) loses its comment and its enabled state;
-* a trigger of a partitioned table made again loses the state its clone had on a partition
+  made again) lost its comment and its enabled state;
+* a trigger of a partitioned table made again lost the state its clone had on a partition
   (``ALTER TABLE partition DISABLE TRIGGER``);
-* a column of the table named like the parked name (``_pgroll_old_<c>``) makes complete fail
-  every time, and start says nothing;
-* a view of another role, when the migration runs as the table's owner, makes complete fail
-  in the lock step with "permission denied for schema/table ..." that names neither the view
-  nor why (before the carry-over, DROP COLUMN's message named the view).
+* a column of the table named like the parked name (``_pgroll_old_<c>``) made complete fail
+  every time, and one named like the copy (``_pgroll_new_<c>``) was taken for the copy (its
+  data lost): both are refused before anything runs (PGD203);
+* a view of another role, when the migration runs as the table's owner, made complete fail
+  in the lock step with "permission denied for schema/table ..." that named neither the
+  view nor why: complete now says which view, whose it is, and what to do.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import psycopg
 import pytest
 
 from pgroll_dsl.backends.runner import CommandError, PartialFailure, StepEvent
+from pgroll_dsl.diagnostics import CompileError
 from pgroll_dsl.plan.model import Phase
 from tests.live_helpers import (
     Connection,
@@ -648,18 +655,8 @@ def test_readers_and_writers_of_the_views_during_start_and_complete(pg_conn: Con
                "WHERE attrelid = 'shown'::regclass AND attname = 'team'")[0] == "bigint"
 
 
-# ---- defects (strict xfails) -----------------------------------------------------------------
+# ---- defects found here, fixed since (each failed before) -------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT: deadlock between complete and a reader of a view built on a view complete makes "
-    "again. dependents.lock_sql locks only the views that use the column (pg_depend on the "
-    "column), ORDER BY oid; the views built on them are not locked, but _remake_views drops "
-    "them (DROP VIEW v2). A reader of v2 holds v2 and waits for v1 (locked by the lock step); "
-    "complete's DROP VIEW v2 waits for the reader: deadlock (the reader gets 40P01, or, with "
-    "lock_timeout < deadlock_timeout, complete retries). Fix: lock_sql locks the closure of "
-    "views built on those views too (the recursive query of _remake_views over pg_depend/"
-    "pg_rewrite), outermost first (a reader locks v2, then v1, then the table: ORDER BY the "
-    "depth descending), before the tables"))
 @pytest.mark.parametrize("case", ["carried over", "in place"])
 def test_a_reader_of_a_view_on_a_remade_view_waits_for_complete(pg_conn: Connection,
                                                                 pg_dsn: str, case: str) -> None:
@@ -706,15 +703,6 @@ def test_a_reader_of_a_view_on_a_remade_view_waits_for_complete(pg_conn: Connect
     assert (read, retries) == ([18], [])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT: a rule made again loses its comment and its enabled state. "
-    "dependents.around_type_change (in-place type change) drops the table's rules and makes "
-    "them from pg_get_ruledef alone (no COMMENT ON RULE, no ALTER TABLE ... DISABLE/ENABLE "
-    "REPLICA/ALWAYS RULE from ev_enabled); _VIEW_AGAIN (a view made again) does the same for "
-    "the view's rules. Fix: add, as _trigger does for triggers, 'COMMENT ON RULE %I ON %s IS' "
-    "|| quote_literal(obj_description(r.oid, 'pg_rewrite')) and, for tables, ALTER TABLE %s "
-    "DISABLE RULE / ENABLE REPLICA RULE / ENABLE ALWAYS RULE %I from ev_enabled. (The carry-"
-    "over's CREATE OR REPLACE RULE keeps both: the set-not-null case passes.)"))
 @pytest.mark.parametrize("case", ["in place", "view made again"])
 def test_rules_made_again_keep_their_comment_and_state(pg_conn: Connection, pg_dsn: str,
                                                       case: str) -> None:
@@ -759,15 +747,6 @@ def test_rules_of_the_carry_over_keep_their_comment_and_state(pg_conn: Connectio
     assert query(pg_conn, described) == before == [("D", "skips")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT: a partitioned table's trigger made again loses what its clones had on the "
-    "partitions: dependents._made drops the parent's trigger (clones, tgparentid <> 0, are "
-    "skipped) and creates it again, which clones it enabled and without comment onto every "
-    "partition; 'ALTER TABLE ev_b DISABLE TRIGGER tv' is lost, so a trigger the user had "
-    "turned off on one partition fires again after complete. Fix: in _made's trigger arm, "
-    "also emit for each clone (pg_trigger c WHERE c.tgparentid = t.oid) its ALTER TABLE "
-    "<partition> DISABLE/ENABLE REPLICA/ENABLE ALWAYS TRIGGER and COMMENT ON TRIGGER, after "
-    "the parent's CREATE TRIGGER (the same for around_type_change)"))
 def test_a_partitions_clone_of_a_trigger_keeps_its_state(pg_conn: Connection,
                                                         pg_dsn: str) -> None:
     pg_conn.execute("""
@@ -794,58 +773,32 @@ def test_a_partitions_clone_of_a_trigger_keeps_its_state(pg_conn: Connection,
     assert query(pg_conn, described) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT: a column named like the parked name makes complete fail every time. "
-    "dependents.parked_name is derived(OLD_PREFIX, column) whatever the table has; with a "
-    "user column _pgroll_old_team, carry_over_sql's 'RENAME COLUMN team TO _pgroll_old_team' "
-    "fails (42701) at each complete, and start said nothing (the copy's name, _pgroll_new_, "
-    "is checked: a column _pgroll_new_team does not stop the migration). Fix: choose the "
-    "parked name at plan time among names the table does not have (as the copy's), or "
-    "refuse at compile time with a diagnostic"))
-def test_a_column_named_like_the_parked_name(pg_conn: Connection, pg_dsn: str) -> None:
-    pg_conn.execute("""
-      CREATE TABLE p (id int PRIMARY KEY, team int, _pgroll_old_team int);
-      INSERT INTO p VALUES (1, 1, 7);
-      CREATE VIEW pv AS SELECT id, team, _pgroll_old_team FROM p;
-    """)
-    _run(dsn_of(pg_dsn, pg_conn), "alter table p alter team type bigint up `team` down `team`;")
-    assert query(pg_conn, "SELECT * FROM pv") == [(1, 1, 7)]
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT (older than 11b6597, data loss): a column of the user's named like the copy "
-    "(_pgroll_new_team) is taken for the copy. attributes.add_copy_sql (before it "
-    "columns._duplicate) says ADD COLUMN IF NOT EXISTS, which skips silently: the sync "
-    "triggers and the backfill overwrite the user's column with up(team), and complete drops "
-    "team and renames the user's column to team, which keeps the user's column's type (text, "
-    "not the bigint asked for); the user's column and its data are gone. Fix: at plan time, "
-    "refuse (a diagnostic) or pick another derived name when the table already has a column "
-    "of the copy's (or the parked) name; IF NOT EXISTS only where a resumed start made it "
-    "(known from pgroll's state)"))
-def test_a_column_named_like_the_copy_is_kept(pg_conn: Connection, pg_dsn: str) -> None:
-    pg_conn.execute("""
-      CREATE TABLE p (id int PRIMARY KEY, team int, _pgroll_new_team text);
+@pytest.mark.parametrize("taken", ["_pgroll_old_team", "_pgroll_new_team"])
+def test_a_column_named_like_the_migrations_own_is_refused(pg_conn: Connection, pg_dsn: str,
+                                                            taken: str) -> None:
+    """Found here and fixed since: a user column named like the copy (``_pgroll_new_team``)
+    was taken for the copy (``ADD COLUMN IF NOT EXISTS`` skipped it: the triggers and the
+    backfill overwrote it with ``up``, complete renamed it to ``team``, its data and its type
+    gone); one named like the parked old column (``_pgroll_old_team``) made complete fail
+    every time. Both are refused before anything runs (PGD203), and nothing changes."""
+    pg_conn.execute(f"""
+      CREATE TABLE p (id int PRIMARY KEY, team int, {taken} text);
       INSERT INTO p VALUES (1, 1, 'seven');
+      CREATE VIEW pv AS SELECT id, team, {taken} FROM p;
     """)
-    _run(dsn_of(pg_dsn, pg_conn), "alter table p alter team type bigint up `team` down `team`;")
-    assert query(pg_conn, "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                 "WHERE attrelid = 'p'::regclass AND attnum > 0 AND NOT attisdropped "
-                 "ORDER BY attname") == [("_pgroll_new_team", "text"), ("id", "integer"),
-                                         ("team", "bigint")]
-    assert query(pg_conn, "SELECT id, team, _pgroll_new_team FROM p") == [(1, 1, "seven")]
+    shape = ("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+             "WHERE attrelid = 'p'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY 1")
+    before = query(pg_conn, shape)
+    with pytest.raises(CompileError) as refused:
+        _run(dsn_of(pg_dsn, pg_conn),
+             "alter table p alter team type bigint up `team` down `team`;")
+    said = str(refused.value)
+    assert "PGD203" in said or any(d.code.id == "PGD203" for d in refused.value.diagnostics)
+    assert f'has a column "{taken}"' in said, said
+    assert query(pg_conn, shape) == before
+    assert query(pg_conn, "SELECT * FROM pv") == [(1, 1, "seven")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DEFECT (message): the migration runs as the table's owner; a view of another role (in a "
-    "schema of its own) uses the column. Complete fails in its lock step with 'permission "
-    "denied for schema rep' or, once the owner may use the schema and the view, 'permission "
-    "denied for table t' (LOCK TABLE on a view locks its base tables with the view owner's "
-    "rights), naming neither the view nor why; start warned of nothing. Before the carry-"
-    "over, DROP COLUMN's error named the view. Fix: lock_sql (and carry_over_sql) check "
-    "first that the current role owns (pg_has_role(c.relowner, 'USAGE')) each view it must "
-    "lock and replace, and raise 'complete cannot carry view rep.tv over to the new column: "
-    "it belongs to role X, not to <current_user>' with the hint the materialized view gets; "
-    "better, warn at start (as warn_sql does for drops)"))
 @pytest.mark.parametrize("usage", [False, True])
 def test_a_view_of_another_role_is_named_by_the_failure(pg_conn: Connection, pg_dsn: str,
                                                         usage: bool) -> None:

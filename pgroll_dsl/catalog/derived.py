@@ -77,6 +77,14 @@ def new_name(column: str) -> str:
     return derived(NEW_PREFIX, column)
 
 
+def parked_name(column: str) -> str:
+    """Where a rewritten column's old column waits for a moment at complete.
+
+    Meanwhile what uses it moves to its copy (``plan/dependents.py``).
+    """
+    return derived(OLD_PREFIX, column)
+
+
 def trigger_name(order: int, table: str, column: str) -> str:
     """The ``fill`` trigger (and its function) of one migrated column (``plan/triggers.py``).
 

@@ -25,6 +25,7 @@ from pglast.parser import ParseError
 
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.apply import apply_operation
+from pgroll_dsl.catalog.derived import new_name, parked_name
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.combine import combine
@@ -191,6 +192,7 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
             if table := require_table(catalog, op.table, sink):
                 check_add_column(op, table, catalog, sink)
                 _name_taken_until_complete(op, table, sink)
+                _names_of_the_migration_free(op, table, (op.column.name,), sink)
         case ir.DropColumn():
             if table := require_table(catalog, op.table, sink):
                 check_drop_column(op, table, sink)
@@ -200,6 +202,7 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
         case ir.AlterColumn():
             if table := require_table(catalog, op.table, sink):
                 check_alter_column(op, table, catalog, sink)
+                _names_of_the_migration_free(op, table, (op.column,), sink)
         case ir.CreateIndex():
             _create_index(op, catalog, sink)
         case ir.DropIndex():
@@ -207,6 +210,7 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
         case ir.CreateConstraint():
             if table := require_table(catalog, op.table, sink):
                 check_create_constraint(op, table, catalog, sink)
+                _names_of_the_migration_free(op, table, op.columns, sink)
         case ir.DropConstraint():
             if table := require_table(catalog, op.table, sink):
                 check_drop_constraint(op, table, sink)
@@ -224,6 +228,26 @@ def _check(op: ir.Operation, catalog: Catalog, sink: Diagnostics) -> None:
             _sql(op, catalog, sink)
         case _:
             assert_never(op)
+
+
+def _names_of_the_migration_free(op: ir.Operation, table: Table,
+                                 columns: tuple[ir.Ident, ...], sink: Diagnostics) -> None:
+    """PGD203: a column of the table already has a name the migration gives a column of its own.
+
+    A copy ``_pgroll_new_<c>`` is added ``IF NOT EXISTS`` (a resumed start finds it made):
+    a column of the user's by that name would be taken for the copy, filled with ``up`` and
+    renamed to ``c`` at complete, its data gone. Complete parks the old column as
+    ``_pgroll_old_<c>`` for a moment, which such a column would make fail every time.
+    """
+    taken = {c.physical for c in table.columns}
+    for column in columns:
+        for name in (new_name(column.name), parked_name(column.name)):
+            if name in taken:
+                sink.report(codes.COLUMN_ALREADY_EXISTS, column.span or op.span,
+                            f'table "{table.name}" has a column "{name}": the migration '
+                            f'names a column of its own so while it changes "{column.name}"',
+                            f'rename "{name}" first (names that begin with _pgroll_ are the '
+                            "migration's)")
 
 
 def _name_taken_until_complete(op: ir.AddColumn, table: Table, sink: Diagnostics) -> None:

@@ -32,15 +32,10 @@ that waits for us.
 
 from __future__ import annotations
 
-from pgroll_dsl.catalog.derived import OLD_PREFIX, SYNC_TRIGGER_PREFIXES, derived
+from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES, parked_name
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 _REGCLASS = "pg_catalog.regclass"
-
-
-def parked_name(column: str) -> str:
-    """Where the old column waits while its users move to the copy."""
-    return derived(OLD_PREFIX, column)
 
 
 def _used(table: str, columns: list[str], indent: str) -> str:
@@ -66,15 +61,61 @@ def _used(table: str, columns: list[str], indent: str) -> str:
 
 
 def lock_sql(table: str, columns: list[str]) -> str:
-    """Lines of a ``DO`` block that lock the views using ``columns``, before the tables."""
+    """Lines of a ``DO`` block that lock the views using ``columns``, before the tables.
+
+    With the views built on them: complete may drop and make again every one of them
+    (``_remake_views``). A client reading a view locks it, then what it is built on, then
+    the table; and ``LOCK TABLE`` of a view locks what it is built on too, the table
+    included. Locking one view and then waiting for another would hold the table that the
+    other's reader waits for: a deadlock. So the views are locked all at once or not at all
+    (``NOWAIT``, in a subtransaction that gives back what it got), tried again every 5 ms
+    for as long as ``lock_timeout`` allows a wait; then the failure is the step's, as a lock
+    timeout is (the executor tries the transaction again). A view using a column that the
+    role running complete may not change stops complete here, naming it (locking it would
+    fail with a message that names neither the view nor why). ``_pgroll_view``,
+    ``_pgroll_owner`` and ``_pgroll_since`` are declared by the caller.
+    """
+    pad = "      "
     return "\n".join([
-        "  FOR _pgroll_view IN SELECT DISTINCT r.ev_class",
-        f"      FROM ({_used(table, columns, '      ')}) u",
-        "      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
+        "  _pgroll_since := pg_catalog.clock_timestamp();",
+        "  LOOP",
+        "    BEGIN",
+        f"{pad}FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (",
+        f"{pad}    SELECT DISTINCT r.ev_class, 0",
+        f"{pad}      FROM ({_used(table, columns, pad + '      ')}) u",
+        f"{pad}      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
         "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'",
-        f"      WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} ORDER BY 1 LOOP",
-        "    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', "
+        f"{pad}      WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        f"{pad}    UNION ALL",
+        f"{pad}    SELECT r.ev_class, b.depth + 1 FROM built b",
+        f"{pad}      JOIN pg_catalog.pg_depend d ON d.refclassid = "
+        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
+        f"{pad}        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        f"{pad}      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid",
+        f"{pad}      JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v')",
+        f"{pad}  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
+        "ON c.oid = b.oid",
+        f"{pad}  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP",
+        f"{pad}  IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN",
+        f"{pad}    RAISE EXCEPTION 'complete cannot carry view % over to the new column: it "
+        "belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, "
+        "pg_catalog.pg_get_userbyid(_pgroll_owner), current_user",
+        f"{pad}      USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role "
+        "that owns the table and the view (a member of both owners), or drop the view before "
+        "complete and create it again after';",
+        f"{pad}  END IF;",
+        f"{pad}  EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', "
         f"_pgroll_view::{_REGCLASS});",
+        f"{pad}END LOOP;",
+        f"{pad}EXIT;",
+        "    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
+        f"{pad}IF pg_catalog.current_setting('lock_timeout') <> '0' AND "
+        "pg_catalog.clock_timestamp() - _pgroll_since",
+        f"{pad}    >= pg_catalog.current_setting('lock_timeout')::interval THEN",
+        f"{pad}  RAISE;",
+        f"{pad}END IF;",
+        f"{pad}PERFORM pg_catalog.pg_sleep(0.005);",
+        "    END;",
         "  END LOOP;"])
 
 
@@ -97,16 +138,48 @@ _POLICY = ("pg_catalog.format('ALTER POLICY %I ON %s%s%s', p.polname, "
 
 
 def _trigger(drop: bool) -> str:
-    """Statements that make trigger ``t`` again: its drop, definition, state and comment."""
+    """An array of the statements that make trigger ``t`` again.
+
+    Its drop (``drop``), definition, state and comment; then, for a trigger of a
+    partitioned table, the state and comment its clones had on the partitions (making the
+    parent's again clones it enabled and without comment onto each of them).
+    """
     on = "t.tgname, t.tgrelid::pg_catalog.regclass"
-    return ",\n".join([
-        *([f"      pg_catalog.format('DROP TRIGGER %I ON %s', {on})"] if drop else []),
-        "      pg_catalog.pg_get_triggerdef(t.oid)",
-        "      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' "
-        "WHEN 'R' THEN 'ENABLE REPLICA'\n"
-        f"        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', {on})",
-        f"      pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', {on})\n"
-        "        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))"])
+    clone = "k.tgname, k.tgrelid::pg_catalog.regclass"
+    return "\n".join([
+        "ARRAY[",
+        *([f"      pg_catalog.format('DROP TRIGGER %I ON %s', {on}),"] if drop else []),
+        "      pg_catalog.pg_get_triggerdef(t.oid),",
+        f"      {_state('t.tgenabled', 'TRIGGER', on)},",
+        f"      pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', {on})",
+        "        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]",
+        "      || ARRAY(SELECT y FROM pg_catalog.pg_trigger k CROSS JOIN LATERAL pg_catalog.unnest("
+        f"ARRAY[{_state('k.tgenabled', 'TRIGGER', clone)},",
+        f"        pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', {clone})",
+        "        || pg_catalog.quote_literal(pg_catalog.obj_description(k.oid, 'pg_trigger'))]) y",
+        "        WHERE k.tgparentid <> 0 AND k.tgname = t.tgname AND k.tgrelid IN "
+        "(SELECT relid FROM pg_catalog.pg_partition_tree(t.tgrelid)))"])
+
+
+def _state(enabled: str, kind: str, on: str) -> str:
+    """``ALTER TABLE ... DISABLE / ENABLE REPLICA / ENABLE ALWAYS kind`` from ``enabled``.
+
+    ``enabled`` is ``tgenabled`` or ``ev_enabled``; NULL for the default (at origin).
+    """
+    return (f"pg_catalog.format('ALTER TABLE %2$s ' || CASE {enabled} WHEN 'D' THEN 'DISABLE' "
+            f"WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END || ' {kind} %1$I',"
+            f" {on})")
+
+
+def _rule(view: bool) -> str:
+    """An array of the statements that make rule ``r`` again.
+
+    Its definition, its comment and (on a table: a view's have none) its enabled state.
+    """
+    on = "r.rulename, r.ev_class::pg_catalog.regclass"
+    return (f"ARRAY[{_RULE}, pg_catalog.format('COMMENT ON RULE %I ON %s IS ', {on})\n"
+            "        || pg_catalog.quote_literal(pg_catalog.obj_description(r.oid, 'pg_rewrite'))"
+            + ("" if view else f",\n        {_state('r.ev_enabled', 'RULE', on)}") + "]")
 
 
 _STATS = "pg_catalog.format('%I.%I', n.nspname, s.stxname)"
@@ -146,10 +219,10 @@ _VIEW_AGAIN = "\n".join([
     f" || {_GRANTEE}",
     "            FROM pg_catalog.aclexplode(a.attacl) g)) x",
     "        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)",
-    "      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest("
-    "ARRAY[",
-    _trigger(drop=False) + "]) x WHERE t.tgrelid = c.oid)",
-    f"      || ARRAY(SELECT {_RULE} FROM pg_catalog.pg_rewrite r",
+    "      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest(",
+    _trigger(drop=False) + ") x WHERE t.tgrelid = c.oid)",
+    "      || ARRAY(SELECT x FROM pg_catalog.pg_rewrite r CROSS JOIN LATERAL pg_catalog.unnest(",
+    f"        {_rule(view=True)}) x",
     "        WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN')"])
 
 
@@ -182,8 +255,8 @@ def _made(table: str, columns: list[str]) -> str:
         "    SELECT 3, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, "
         "NULL",
         "      FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid",
-        "      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[",
-        f"{_trigger(drop=True)}]) WITH ORDINALITY x(s, n)",
+        "      CROSS JOIN LATERAL pg_catalog.unnest(",
+        f"      {_trigger(drop=True)}) WITH ORDINALITY x(s, n)",
         f"      WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
         "AND t.tgparentid = 0",
         f"        AND NOT ({_ours('t.tgname')}) AND x.s IS NOT NULL",
@@ -360,8 +433,8 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
     objects = "\n".join([
         f"  WITH u AS ({used}),",
         "    objects(kind, objid, drop, make) AS (",
-        f"      SELECT 1, r.oid, pg_catalog.format('DROP RULE %I ON %s', {on_rule}), "
-        f"ARRAY[{_RULE}]",
+        f"      SELECT 1, r.oid, pg_catalog.format('DROP RULE %I ON %s', {on_rule}),",
+        f"        {_rule(view=False)}",
         "        FROM u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid",
         f"        WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} "
         "AND r.rulename <> '_RETURN'",
@@ -377,7 +450,7 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
         "      UNION ALL",
         "      SELECT 3, t.oid, pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, "
         "t.tgrelid::pg_catalog.regclass),",
-        f"        ARRAY[\n{_trigger(drop=False)}]",
+        f"        {_trigger(drop=False)}",
         "        FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid",
         f"        WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
         "AND t.tgparentid = 0",

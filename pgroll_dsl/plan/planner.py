@@ -151,7 +151,8 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
         for t in tables)
     views = [dependents.lock_sql(table, columns) for table, columns in carried.items()]
     sql = (do_block(body) if not views else "DO " + dollar_quote(
-        "\nDECLARE\n  _pgroll_view oid;\nBEGIN\n" + "\n".join([*views, body]) + "\nEND\n"))
+        "\nDECLARE\n  _pgroll_view oid;\n  _pgroll_owner oid;\n  _pgroll_since timestamptz;\n"
+        "BEGIN\n" + "\n".join([*views, body]) + "\nEND\n"))
     return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)

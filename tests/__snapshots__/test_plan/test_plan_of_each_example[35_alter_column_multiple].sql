@@ -740,16 +740,43 @@ DROP SCHEMA IF EXISTS "public_34_create_events_table" CASCADE;
 DO $pgroll$
 DECLARE
   _pgroll_view oid;
+  _pgroll_owner oid;
+  _pgroll_since timestamptz;
 BEGIN
-  FOR _pgroll_view IN SELECT DISTINCT r.ev_class
-      FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."events"')::pg_catalog.oid)) v(r)
-          UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."events"'))) t(relid)
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['name']::pg_catalog.name[])
-        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
-        WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
-      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
-      WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass ORDER BY 1 LOOP
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', _pgroll_view::pg_catalog.regclass);
+  _pgroll_since := pg_catalog.clock_timestamp();
+  LOOP
+    BEGIN
+      FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (
+          SELECT DISTINCT r.ev_class, 0
+            FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."events"')::pg_catalog.oid)) v(r)
+                UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."events"'))) t(relid)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['name']::pg_catalog.name[])
+              JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+              WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
+            JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
+            WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+          UNION ALL
+          SELECT r.ev_class, b.depth + 1 FROM built b
+            JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
+              AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+            JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid
+            JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v')
+        SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c ON c.oid = b.oid
+        GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP
+        IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN
+          RAISE EXCEPTION 'complete cannot carry view % over to the new column: it belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner), current_user
+            USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role that owns the table and the view (a member of both owners), or drop the view before complete and create it again after';
+        END IF;
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', _pgroll_view::pg_catalog.regclass);
+      END LOOP;
+      EXIT;
+    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
+      IF pg_catalog.current_setting('lock_timeout') <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since
+          >= pg_catalog.current_setting('lock_timeout')::interval THEN
+        RAISE;
+      END IF;
+      PERFORM pg_catalog.pg_sleep(0.005);
+    END;
   END LOOP;
   IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
     LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
@@ -802,13 +829,17 @@ BEGIN
     UNION ALL
     SELECT 3, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, NULL
       FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid
-      CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      CROSS JOIN LATERAL pg_catalog.unnest(
+      ARRAY[
       pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass),
       pg_catalog.pg_get_triggerdef(t.oid),
-      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
-        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
+      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
       pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', t.tgname, t.tgrelid::pg_catalog.regclass)
-        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]) WITH ORDINALITY x(s, n)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]
+      || ARRAY(SELECT y FROM pg_catalog.pg_trigger k CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[pg_catalog.format('ALTER TABLE %2$s ' || CASE k.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', k.tgname, k.tgrelid::pg_catalog.regclass),
+        pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', k.tgname, k.tgrelid::pg_catalog.regclass)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(k.oid, 'pg_trigger'))]) y
+        WHERE k.tgparentid <> 0 AND k.tgname = t.tgname AND k.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(t.tgrelid)))) WITH ORDINALITY x(s, n)
       WHERE u.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND NOT t.tgisinternal AND t.tgparentid = 0
         AND NOT (pg_catalog.starts_with(t.tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(t.tgname, '~pgroll_trigger_')) AND x.s IS NOT NULL
     UNION ALL
@@ -873,13 +904,19 @@ BEGIN
           SELECT pg_catalog.format('GRANT %s (%I) ON %s TO ', g.privilege_type, a.attname, v) || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
             FROM pg_catalog.aclexplode(a.attacl) g)) x
         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[
+      || ARRAY(SELECT x FROM pg_catalog.pg_trigger t CROSS JOIN LATERAL pg_catalog.unnest(
+ARRAY[
       pg_catalog.pg_get_triggerdef(t.oid),
-      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
-        WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
+      pg_catalog.format('ALTER TABLE %2$s ' || CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', t.tgname, t.tgrelid::pg_catalog.regclass),
       pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', t.tgname, t.tgrelid::pg_catalog.regclass)
-        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]) x WHERE t.tgrelid = c.oid)
-      || ARRAY(SELECT pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', 'CREATE OR REPLACE RULE') FROM pg_catalog.pg_rewrite r
+        || pg_catalog.quote_literal(pg_catalog.obj_description(t.oid, 'pg_trigger'))]
+      || ARRAY(SELECT y FROM pg_catalog.pg_trigger k CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[pg_catalog.format('ALTER TABLE %2$s ' || CASE k.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END || ' TRIGGER %1$I', k.tgname, k.tgrelid::pg_catalog.regclass),
+        pg_catalog.format('COMMENT ON TRIGGER %I ON %s IS ', k.tgname, k.tgrelid::pg_catalog.regclass)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(k.oid, 'pg_trigger'))]) y
+        WHERE k.tgparentid <> 0 AND k.tgname = t.tgname AND k.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree(t.tgrelid)))) x WHERE t.tgrelid = c.oid)
+      || ARRAY(SELECT x FROM pg_catalog.pg_rewrite r CROSS JOIN LATERAL pg_catalog.unnest(
+        ARRAY[pg_catalog.regexp_replace(pg_catalog.pg_get_ruledef(r.oid), '^CREATE RULE', 'CREATE OR REPLACE RULE'), pg_catalog.format('COMMENT ON RULE %I ON %s IS ', r.rulename, r.ev_class::pg_catalog.regclass)
+        || pg_catalog.quote_literal(pg_catalog.obj_description(r.oid, 'pg_rewrite'))]) x
         WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN')
         ) WITH ORDINALITY x(x, n) WHERE x.x IS NOT NULL)
     INTO _pgroll_gone, _pgroll_what, _pgroll_again
