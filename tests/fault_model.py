@@ -1055,6 +1055,23 @@ def seed_model(model: RowModel, rows: int = SEED_ROWS) -> None:
 QUEUED_WRITE_TIMEOUT = 60.0  # seconds a queued write may take to finish or to wait for a lock
 
 
+def settled(pending: list[tuple[Any, Future[Any]]]) -> list[str]:
+    """Wait for the writes queued inside a phase's transaction (it has committed by now).
+
+    ``pending`` holds (write, future) pairs, each write with a ``describe()``; it is emptied.
+    Returns what is still blocked 30 s on, for the test to report.
+    """
+    late = []
+    for write, future in pending:
+        try:
+            future.result(timeout=30)
+        except FutureTimeout:
+            late.append(f"a client write still blocked 30 s after the phase ended: "
+                        f"{write.describe()}")
+    pending.clear()
+    return late
+
+
 def await_in_flight(probe: Connection, clients: Iterable[Client],
                     pending: Sequence[tuple[Write, Future[Write]]],
                     timeout: float = QUEUED_WRITE_TIMEOUT) -> list[str]:

@@ -243,13 +243,8 @@ class StepWriter:
 
     def settle(self) -> None:
         """Wait for the writes queued inside a transaction (it has committed by now)."""
-        for write, future in self.pending:
-            try:
-                future.result(timeout=30)
-            except FutureTimeout:
-                self.outcome.add(f"a client write still blocked 30 s after the phase ended: "
-                                 f"{write.describe()}")
-        self.pending.clear()
+        for problem in fm.settled(self.pending):
+            self.outcome.add(problem)
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -890,13 +890,7 @@ class StepWriter:
                 time.sleep(0.002)
 
     def settle(self) -> None:
-        for write, future in self.pending:
-            try:
-                future.result(timeout=30)
-            except FutureTimeout:
-                self.problems.append(f"a write still blocked 30 s after the phase: "
-                                     f"{write.describe()}")
-        self.pending.clear()
+        self.problems += fm.settled(self.pending)
 
     def close(self) -> None:
         for client in self.clients.values():
