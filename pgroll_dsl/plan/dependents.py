@@ -27,7 +27,10 @@ function with a SQL-standard body...) is left to ``DROP COLUMN``, whose message 
 
 Views are locked before the tables (``lock_sql``), as a client reading a view locks it and
 then the table under it: taking the table first and the view after would wait for a client
-that waits for us.
+that waits for us. A type change made in place (``around_type_change``) takes the same
+objects down and makes them again around its ``ALTER COLUMN ... TYPE``, which refuses while
+they use the column. A column or table the migration drops is dropped without
+``CASCADE``: start says what uses it (``warn_sql``).
 """
 
 from __future__ import annotations
