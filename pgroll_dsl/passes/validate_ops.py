@@ -239,7 +239,8 @@ def _names_of_the_migration_free(op: ir.Operation, table: Table,
     renamed to ``c`` at complete, its data gone. Complete parks the old column as
     ``_pgroll_old_<c>`` for a moment, which such a column would make fail every time.
     """
-    taken = {c.physical for c in table.columns}
+    # (Not a copy this migration made already: a second alter of a column finds its own.)
+    taken = {c.physical for c in table.columns if c.physical != new_name(c.name)}
     for column in columns:
         for name in (new_name(column.name), parked_name(column.name)):
             if name in taken:
