@@ -22,6 +22,7 @@ of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
 
 from __future__ import annotations
 
+from pgroll_dsl.sql.ddl import grantee
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 
@@ -74,9 +75,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "  FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP",
         "    EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
         f"_pgroll_grant.privilege_type, {c}, {t},",
-        "      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
-        "pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END",
-        "      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);",
+        f"      {grantee('_pgroll_grant')});",
         "  END LOOP;",
         "  IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)",
         "    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', "

@@ -36,6 +36,7 @@ they use the column. A column or table the migration drops is dropped without
 from __future__ import annotations
 
 from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES, parked_name
+from pgroll_dsl.sql.ddl import grantee
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 _REGCLASS = "pg_catalog.regclass"
@@ -63,41 +64,52 @@ def _used(table: str, columns: list[str], indent: str) -> str:
         f"{_REGCLASS})"])
 
 
-def lock_sql(table: str, columns: list[str]) -> str:
-    """Lines of a ``DO`` block that lock the views using ``columns``, before the tables.
+def _built_on(base: str, indent: str) -> str:
+    """A recursive CTE ``built(oid, depth)``: ``base``'s relations and what is built on them.
 
-    With the views built on them: complete may drop and make again every one of them
-    (``_remake_views``). A client reading a view locks it, then what it is built on, then
-    the table; and ``LOCK TABLE`` of a view locks what it is built on too, the table
-    included. Locking one view and then waiting for another would hold the table that the
-    other's reader waits for: a deadlock. So the views are locked all at once or not at all
-    (``NOWAIT``, in a subtransaction that gives back what it got), tried again every 5 ms
-    for as long as ``lock_timeout`` allows a wait; then the failure is the step's, as a lock
-    timeout is (the executor tries the transaction again). A view using a column that the
-    role running complete may not change stops complete here, naming it (locking it would
-    fail with a message that names neither the view nor why). ``_pgroll_view``,
+    ``base`` is a query of oids (depth 0); every view or materialized view built on them
+    comes as often as it is reached (its greatest depth orders it after all it is built on).
+    """
+    return "\n".join([
+        f"WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM ({base}) b(v)",
+        f"{indent}  UNION ALL",
+        f"{indent}  SELECT r.ev_class, b.depth + 1 FROM built b",
+        f"{indent}    JOIN pg_catalog.pg_depend d ON d.refclassid = "
+        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
+        f"{indent}      AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
+        f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)"])
+
+
+def lock_sql(carried: dict[str, list[str]]) -> str:
+    """Lines of a ``DO`` block that lock the views using the columns of ``carried``.
+
+    ``carried``: per table (as the plan names it), the old columns whose users complete
+    moves; the lock step runs these lines before it locks the tables. With the views built
+    on them: complete may drop and make again every one of them (``_remake_views``). A
+    client reading a view locks it, then what it is built on, then the table; and ``LOCK
+    TABLE`` of a view locks what it is built on too, the table included. Locking one view
+    and then waiting for another would hold the table that the other's reader waits for: a
+    deadlock. So the views of every table are locked all at once or not at all (``NOWAIT``,
+    in a subtransaction that gives back what it got), tried again every 5 ms for as long as
+    ``lock_timeout`` allows a wait; then the failure is the step's, as a lock timeout is
+    (the executor tries the transaction again). A view using a column that the role
+    running complete may not change stops complete here, naming it (locking it would fail
+    with a message that names neither the view nor why). ``_pgroll_view``,
     ``_pgroll_owner`` and ``_pgroll_since`` are declared by the caller.
     """
     pad = "      "
+    direct = f"\n{pad}      UNION ".join(
+        f"SELECT r.ev_class FROM ({_used(table, columns, pad + '        ')}) u "
+        f"JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
+        f"AND u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} AND r.rulename = '_RETURN'"
+        for table, columns in carried.items())
     return "\n".join([
         "  _pgroll_since := pg_catalog.clock_timestamp();",
         "  LOOP",
         "    BEGIN",
-        f"{pad}FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (",
-        f"{pad}    SELECT DISTINCT r.ev_class, 0",
-        f"{pad}      FROM ({_used(table, columns, pad + '      ')}) u",
-        f"{pad}      JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
-        "JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'",
-        f"{pad}      WHERE u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
-        f"{pad}    UNION ALL",
-        f"{pad}    SELECT r.ev_class, b.depth + 1 FROM built b",
-        f"{pad}      JOIN pg_catalog.pg_depend d ON d.refclassid = "
-        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
-        f"{pad}        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
-        f"{pad}      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid",
-        f"{pad}      JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v')",
+        f"{pad}FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
         f"{pad}  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
-        "ON c.oid = b.oid",
+        "ON c.oid = b.oid AND c.relkind = 'v'",
         f"{pad}  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP",
         f"{pad}  IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN",
         f"{pad}    RAISE EXCEPTION 'complete cannot carry view % over to the new column: it "
@@ -195,9 +207,7 @@ _STATISTICS = ",\n".join([
     "' SET STATISTICS ' || s.stxstattarget END",
     f"      'COMMENT ON STATISTICS ' || {_STATS} || ' IS '\n"
     "        || pg_catalog.quote_literal(pg_catalog.obj_description(s.oid, 'pg_statistic_ext'))"])
-_GRANTEE = ("CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
-            "pg_catalog.pg_get_userbyid(g.grantee)) END || CASE WHEN g.is_grantable "
-            "THEN ' WITH GRANT OPTION' ELSE '' END")
+_GRANTEE = grantee("g")
 # Everything of view ``c`` that a DROP VIEW takes with it, as statements that make it again
 # (NULLs where there is nothing to make); ``v`` is its name.
 _VIEW_AGAIN = "\n".join([
@@ -295,14 +305,7 @@ def _remake_views(refusal: str) -> list[str]:
     return [
         "  -- These views are made again, with every view built on them (nearest first), and",
         "  -- all that a DROP VIEW takes along; read now, as their definitions name things.",
-        "  WITH RECURSIVE built(oid, depth) AS (",
-        "      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v",
-        "      UNION ALL",
-        "      SELECT r.ev_class, b.depth + 1 FROM built b",
-        "      JOIN pg_catalog.pg_depend d ON d.refclassid = "
-        f"'pg_catalog.pg_class'::{_REGCLASS} AND d.refobjid = b.oid",
-        f"        AND d.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS}",
-        "      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),",
+        f"  {_built_on('SELECT pg_catalog.unnest(_pgroll_remake)', '    ')},",
         "    members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)",
         "  SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text "
         "ORDER BY m.depth DESC, m.oid), '{}'),",
@@ -347,7 +350,6 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
     def lines(statements: list[str], indent: str) -> list[str]:
         return [line.format(indent) for s in statements for line in s.split("\n")]
 
-    refuse, held = _refuse, _HELD
     body = "\n".join([
         "DECLARE",
         "  _pgroll_what text[];",
@@ -369,7 +371,7 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "    ) o;",
         "  _pgroll_i := pg_catalog.array_position(_pgroll_statement, NULL);",
         "  IF _pgroll_i IS NOT NULL THEN",
-        f"    {refuse('_pgroll_what[_pgroll_i]', held)}",
+        f"    {_refuse('_pgroll_what[_pgroll_i]', _HELD)}",
         "  END IF;",
         "  IF _pgroll_statement IS NULL THEN  -- nothing uses the old column",
         "    RETURN;",
@@ -388,7 +390,7 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "        NULL;",
         "    END;",
         "  END LOOP;",
-        *_remake_views(refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", held)),
+        *_remake_views(_refuse("pg_catalog.array_to_string(_pgroll_what, ', ')", _HELD)),
         *lines(park, "  "),
         "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_again, 1), 0) LOOP",
         "    EXECUTE _pgroll_again[_pgroll_i];",

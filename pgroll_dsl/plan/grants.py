@@ -22,14 +22,12 @@ from __future__ import annotations
 from pgroll_dsl.catalog.model import Table
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Lock, Step
-from pgroll_dsl.sql.ddl import qualified
+from pgroll_dsl.sql.ddl import grantee, qualified
 from pgroll_dsl.sql.quoting import dollar_quote, quote_literal
 
 # What a view can be granted of a table's privileges.
 _FOR_VIEWS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "TRIGGER")
-_GRANTEE = ("CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
-            "pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN "
-            "_pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END")
+_GRANTEE = grantee("_pgroll_grant")
 
 
 def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:

@@ -149,10 +149,9 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
         f"  IF {regclass_or_null(ctx.schema, t)} IS NOT NULL "
         f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
         for t in tables)
-    views = [dependents.lock_sql(table, columns) for table, columns in carried.items()]
-    sql = (do_block(body) if not views else "DO " + dollar_quote(
+    sql = (do_block(body) if not carried else "DO " + dollar_quote(
         "\nDECLARE\n  _pgroll_view oid;\n  _pgroll_owner oid;\n  _pgroll_since timestamptz;\n"
-        "BEGIN\n" + "\n".join([*views, body]) + "\nEND\n"))
+        "BEGIN\n" + dependents.lock_sql(carried) + "\n" + body + "\nEND\n"))
     return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)

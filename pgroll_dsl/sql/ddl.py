@@ -58,3 +58,15 @@ def regclass_or_null(schema: str, name: str) -> str:
 def current_setting(name: str) -> str:
     """The value of the setting ``name`` in this session, ``NULL`` if it was never set."""
     return f"pg_catalog.current_setting({quote_literal(name)}, true)"
+
+
+def grantee(row: str) -> str:
+    """SQL text: the grantee of an ``aclexplode`` row ``row`` as a GRANT names it.
+
+    ``PUBLIC`` for the grantee 0, the role's quoted name otherwise, and ``WITH GRANT
+    OPTION`` where the row has it (``GRANT ... TO `` followed by this).
+    """
+    return (f"CASE WHEN {row}.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+            f"pg_catalog.pg_get_userbyid({row}.grantee)) END || CASE WHEN {row}.is_grantable "
+            "THEN ' WITH GRANT OPTION' ELSE '' END")
+

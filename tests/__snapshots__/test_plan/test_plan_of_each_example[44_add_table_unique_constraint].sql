@@ -46,8 +46,7 @@ BEGIN
   END IF;
   FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP
     EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_sellers_name', '"public"."tickets"',
-      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END
-      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
   IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', '"public"."tickets"', '_pgroll_new_sellers_name', _pgroll_old.attstattarget);
@@ -91,8 +90,7 @@ BEGIN
   END IF;
   FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP
     EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_sellers_zip', '"public"."tickets"',
-      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END
-      || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+      CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
   IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', '"public"."tickets"', '_pgroll_new_sellers_zip', _pgroll_old.attstattarget);
@@ -938,22 +936,17 @@ BEGIN
   _pgroll_since := pg_catalog.clock_timestamp();
   LOOP
     BEGIN
-      FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (
-          SELECT DISTINCT r.ev_class, 0
-            FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."tickets"')::pg_catalog.oid)) v(r)
-                UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."tickets"'))) t(relid)
-              JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['sellers_name', 'sellers_zip']::pg_catalog.name[])
-              JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
-              WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u
-            JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
-            WHERE u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-          UNION ALL
-          SELECT r.ev_class, b.depth + 1 FROM built b
-            JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
-              AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-            JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid
-            JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relkind = 'v')
-        SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c ON c.oid = b.oid
+      FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM (SELECT r.ev_class FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."tickets"')::pg_catalog.oid)) v(r)
+                  UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."tickets"'))) t(relid)
+                JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['sellers_name', 'sellers_zip']::pg_catalog.name[])
+                JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+                WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid AND u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.rulename = '_RETURN') b(v)
+            UNION ALL
+            SELECT r.ev_class, b.depth + 1 FROM built b
+              JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
+                AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+              JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)
+        SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c ON c.oid = b.oid AND c.relkind = 'v'
         GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP
         IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN
           RAISE EXCEPTION 'complete cannot carry view % over to the new column: it belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner), current_user
@@ -1072,13 +1065,12 @@ BEGIN
   END LOOP;
   -- These views are made again, with every view built on them (nearest first), and
   -- all that a DROP VIEW takes along; read now, as their definitions name things.
-  WITH RECURSIVE built(oid, depth) AS (
-      SELECT v, 0 FROM pg_catalog.unnest(_pgroll_remake) v
+  WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM (SELECT pg_catalog.unnest(_pgroll_remake)) b(v)
       UNION ALL
       SELECT r.ev_class, b.depth + 1 FROM built b
-      JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
-        AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),
+        JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
+          AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+        JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid),
     members AS (SELECT oid, max(depth) AS depth FROM built GROUP BY oid)
   SELECT COALESCE(pg_catalog.array_agg(m.oid::pg_catalog.regclass::text ORDER BY m.depth DESC, m.oid), '{}'),
       COALESCE(pg_catalog.array_agg(c.oid::pg_catalog.regclass::text) FILTER (WHERE c.relkind <> 'v'), '{}'),
