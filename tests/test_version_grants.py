@@ -97,3 +97,34 @@ def test_the_new_version_grants_what_the_table_grants(pg_conn: Connection, pg_ds
     _check(pg_conn, roles, "public_02_people")
     assert one(pg_conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'public_02_people' "
                "AND has_schema_privilege(%s, oid, 'USAGE')", (roles["stranger"],))[0] == 1
+
+
+LATE = {**MIGRATIONS, "added column": "alter table people rename email to mail;\n"
+                                     "alter table people add nick text;"}
+
+
+@pytest.mark.parametrize("case", ["rewrite and rename", "in place", "added column"])
+def test_rights_granted_while_the_migration_runs_reach_the_new_version_at_complete(
+        pg_conn: Connection, pg_dsn: str, roles: dict[str, str], case: str) -> None:
+    """A role granted on the table (and on a column) after start: refused by the new version's
+    view while the migration runs (its rights were read at start), let through after complete,
+    which reads them again. A right revoked from the table meanwhile is not given back.
+    Killed between complete's transaction and that step, complete run again does it."""
+    late = roles["stranger"]
+    runner = make_runner(dsn_of(pg_dsn, pg_conn))
+    try:
+        runner.start(migration(LATE[case], "02_people"))
+        pg_conn.execute(f'GRANT SELECT, UPDATE (note) ON public.people TO "{late}"')
+        pg_conn.execute(f'REVOKE SELECT ON public.people FROM "{roles["reporter"]}"')
+        assert _as(pg_conn, late, "SELECT id FROM public_02_people.people") == "42501"
+        runner.complete()
+    finally:
+        runner.close()
+    people = "public_02_people.people"
+    assert _as(pg_conn, late, f"SELECT id, mail FROM {people} ORDER BY id") == [
+        (1, "a@x"), (2, "b@x")]
+    assert _as(pg_conn, late, f"UPDATE {people} SET note = 'late' WHERE id = 2 "
+               "RETURNING note") == [("late",)]
+    assert _as(pg_conn, late, f"UPDATE {people} SET mail = 'x' WHERE id = 2") == "42501"
+    assert _as(pg_conn, late, f"DELETE FROM {people}") == "42501"
+    assert _as(pg_conn, roles["reporter"], f"SELECT id FROM {people}") == "42501"

@@ -14,7 +14,10 @@ more.
 
 The rights are read when the step runs (they are not in the catalog model), in the
 transaction that makes the schema and its views: a client never finds the schema without
-them.
+them. Complete reads them again for the version that stays (``regrant_step``): a role
+granted on a table while the migration ran (a new application role, a reporting role)
+would otherwise find its rights on the table and not on the new version's view. Only what
+a view lacks is granted, so the step costs a catalog read where nothing changed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from pgroll_dsl.sql.quoting import dollar_quote, quote_literal
 # What a view can be granted of a table's privileges.
 _FOR_VIEWS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES", "TRIGGER")
 _GRANTEE = grantee("_pgroll_grant")
+# The view (or version schema) has this right already (``h``, of its ACL, for ``g``, of the
+# table's): granted again only where it lacks it, so that complete's pass costs a read.
+_HAS = ("h.grantee = g.grantee AND h.privilege_type = g.privilege_type "
+        "AND (h.is_grantable OR NOT g.is_grantable))")
 
 
 def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
@@ -41,6 +48,21 @@ def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
                  summary=f"the roles that use {ctx.schema} and its tables get the same rights "
                  f"on {ctx.version_schema} and its views", lock=Lock.NONE, origin=ctx.origin,
                  joins_previous=True)]
+
+
+def regrant_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
+    """Complete's step that grants on the version that stays what was granted since start.
+
+    After complete's transaction, on its own: it changes no table, so it need not hold
+    complete's locks; a run killed before it does it when run again (GRANT of a right the
+    view has is a no-op). ``tables``: the catalog after complete (names are physical).
+    """
+    if not tables:
+        return []
+    return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables),
+                 summary=f"the rights granted on {ctx.schema} and its tables since start reach "
+                 f"{ctx.version_schema} and its views", lock=Lock.NONE, transactional=False,
+                 origin=ctx.origin)]
 
 
 def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:
@@ -60,7 +82,10 @@ def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:
         "  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n",
         "      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, "
         "pg_catalog.acldefault('n', n.nspowner))) g",
-        f"      WHERE n.nspname = {quote_literal(schema)} AND g.privilege_type = 'USAGE' LOOP",
+        f"      WHERE n.nspname = {quote_literal(schema)} AND g.privilege_type = 'USAGE'",
+        "        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn "
+        "CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h",
+        f"          WHERE vn.nspname = {quote_literal(version)} AND {_HAS} LOOP",
         "    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', "
         f"{quote_literal(version)}) || {_GRANTEE};",
         "  END LOOP;",
@@ -74,6 +99,9 @@ def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:
         "      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, "
         "pg_catalog.acldefault('r', c.relowner))) g",
         f"      WHERE g.privilege_type IN ({privileges})",
+        "        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc "
+        "CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h",
+        f"          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND {_HAS}",
         "    UNION ALL",
         "    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, "
         "COALESCE(m.name, a.attname)",
@@ -84,7 +112,8 @@ def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:
         f"      WHERE g.privilege_type IN ({privileges}) AND EXISTS (SELECT FROM "
         "pg_catalog.pg_attribute va",
         "        WHERE va.attrelid = pg_catalog.to_regclass(v.view) "
-        "AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)",
+        "AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped",
+        f"          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE {_HAS})",
         "  LOOP",
         "    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,",
         "      CASE WHEN _pgroll_grant.col IS NULL THEN '' "

@@ -605,7 +605,9 @@ DECLARE
 BEGIN
   FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_18_change_column_type' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_18_change_column_type') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
@@ -623,13 +625,16 @@ BEGIN
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
       FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
       LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
@@ -645,7 +650,7 @@ COMMIT;
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_rating";
 
--- ==== complete (10 steps) ====
+-- ==== complete (11 steps) ====
 
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
@@ -908,6 +913,53 @@ ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 
 -- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
+
+-- [11] 18_change_column_type.yaml:1:1: the rights granted on public and its tables since start reach public_18_change_column_type and its views
+--     lock: none; catalog only
+--     runs outside a transaction block
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_18_change_column_type' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_18_change_column_type') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_18_change_column_type"."bills"', '"public"."bills"'),
+      ('"public_18_change_column_type"."clients"', '"public"."clients"'),
+      ('"public_18_change_column_type"."employees"', '"public"."employees"'),
+      ('"public_18_change_column_type"."fruits"', '"public"."fruits"'),
+      ('"public_18_change_column_type"."reviews"', '"public"."reviews"'),
+      ('"public_18_change_column_type"."sellers"', '"public"."sellers"'),
+      ('"public_18_change_column_type"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- ==== rollback (10 steps) ====
 

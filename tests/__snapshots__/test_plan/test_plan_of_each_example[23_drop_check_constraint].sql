@@ -614,7 +614,9 @@ DECLARE
 BEGIN
   FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_23_drop_check_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_23_drop_check_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
@@ -634,13 +636,16 @@ BEGIN
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
       FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
       LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
@@ -656,7 +661,7 @@ COMMIT;
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_null_title";
 
--- ==== complete (10 steps) ====
+-- ==== complete (11 steps) ====
 
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
@@ -919,6 +924,55 @@ ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_back
 
 -- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
+
+-- [11] 23_drop_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_23_drop_check_constraint and its views
+--     lock: none; catalog only
+--     runs outside a transaction block
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_23_drop_check_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_23_drop_check_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_23_drop_check_constraint"."bills"', '"public"."bills"'),
+      ('"public_23_drop_check_constraint"."clients"', '"public"."clients"'),
+      ('"public_23_drop_check_constraint"."employees"', '"public"."employees"'),
+      ('"public_23_drop_check_constraint"."fruits"', '"public"."fruits"'),
+      ('"public_23_drop_check_constraint"."orders"', '"public"."orders"'),
+      ('"public_23_drop_check_constraint"."posts"', '"public"."posts"'),
+      ('"public_23_drop_check_constraint"."reviews"', '"public"."reviews"'),
+      ('"public_23_drop_check_constraint"."sellers"', '"public"."sellers"'),
+      ('"public_23_drop_check_constraint"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- ==== rollback (10 steps) ====
 

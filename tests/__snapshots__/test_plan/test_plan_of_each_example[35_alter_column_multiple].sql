@@ -674,7 +674,9 @@ DECLARE
 BEGIN
   FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_35_alter_column_multiple' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_35_alter_column_multiple') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
@@ -697,13 +699,16 @@ BEGIN
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
       FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
       LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
@@ -723,7 +728,7 @@ ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_n
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
--- ==== complete (11 steps) ====
+-- ==== complete (12 steps) ====
 
 -- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
@@ -990,6 +995,58 @@ ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_bac
 
 -- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
+
+-- [12] 35_alter_column_multiple.yaml:1:1: the rights granted on public and its tables since start reach public_35_alter_column_multiple and its views
+--     lock: none; catalog only
+--     runs outside a transaction block
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_35_alter_column_multiple' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_35_alter_column_multiple') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_35_alter_column_multiple"."bills"', '"public"."bills"'),
+      ('"public_35_alter_column_multiple"."clients"', '"public"."clients"'),
+      ('"public_35_alter_column_multiple"."employees"', '"public"."employees"'),
+      ('"public_35_alter_column_multiple"."events"', '"public"."events"'),
+      ('"public_35_alter_column_multiple"."fruits"', '"public"."fruits"'),
+      ('"public_35_alter_column_multiple"."items"', '"public"."items"'),
+      ('"public_35_alter_column_multiple"."orders"', '"public"."orders"'),
+      ('"public_35_alter_column_multiple"."people"', '"public"."people"'),
+      ('"public_35_alter_column_multiple"."posts"', '"public"."posts"'),
+      ('"public_35_alter_column_multiple"."reviews"', '"public"."reviews"'),
+      ('"public_35_alter_column_multiple"."sellers"', '"public"."sellers"'),
+      ('"public_35_alter_column_multiple"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- ==== rollback (10 steps) ====
 

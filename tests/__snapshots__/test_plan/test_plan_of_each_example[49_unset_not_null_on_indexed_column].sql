@@ -685,7 +685,9 @@ DECLARE
 BEGIN
   FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_49_unset_not_null_on_indexed_column' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_49_unset_not_null_on_indexed_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
@@ -709,13 +711,16 @@ BEGIN
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
       FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
       LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
@@ -727,7 +732,7 @@ $pgroll$;
 -- (the live executor records steps 27-56 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== complete (11 steps) ====
+-- ==== complete (12 steps) ====
 
 -- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
@@ -994,6 +999,59 @@ ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_bac
 
 -- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;
+
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
+--     lock: none; catalog only
+--     runs outside a transaction block
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_49_unset_not_null_on_indexed_column' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_49_unset_not_null_on_indexed_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_49_unset_not_null_on_indexed_column"."bills"', '"public"."bills"'),
+      ('"public_49_unset_not_null_on_indexed_column"."clients"', '"public"."clients"'),
+      ('"public_49_unset_not_null_on_indexed_column"."employees"', '"public"."employees"'),
+      ('"public_49_unset_not_null_on_indexed_column"."events"', '"public"."events"'),
+      ('"public_49_unset_not_null_on_indexed_column"."fruits"', '"public"."fruits"'),
+      ('"public_49_unset_not_null_on_indexed_column"."items"', '"public"."items"'),
+      ('"public_49_unset_not_null_on_indexed_column"."orders"', '"public"."orders"'),
+      ('"public_49_unset_not_null_on_indexed_column"."people"', '"public"."people"'),
+      ('"public_49_unset_not_null_on_indexed_column"."posts"', '"public"."posts"'),
+      ('"public_49_unset_not_null_on_indexed_column"."reviews"', '"public"."reviews"'),
+      ('"public_49_unset_not_null_on_indexed_column"."sellers"', '"public"."sellers"'),
+      ('"public_49_unset_not_null_on_indexed_column"."tickets"', '"public"."tickets"'),
+      ('"public_49_unset_not_null_on_indexed_column"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- ==== rollback (10 steps) ====
 

@@ -292,7 +292,9 @@ DECLARE
 BEGIN
   FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE' LOOP
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_53_add_column_with_volatile_default' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_53_add_column_with_volatile_default') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
@@ -319,13 +321,16 @@ BEGIN
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
       FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
       LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped)
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
@@ -447,7 +452,7 @@ $pgroll_backfill$;
 --     lock: SHARE UPDATE EXCLUSIVE on library; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_null_value";
 
--- ==== complete (10 steps) ====
+-- ==== complete (11 steps) ====
 
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
@@ -516,6 +521,62 @@ ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_ba
 
 -- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
+
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: the rights granted on public and its tables since start reach public_53_add_column_with_volatile_default and its views
+--     lock: none; catalog only
+--     runs outside a transaction block
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_53_add_column_with_volatile_default' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_53_add_column_with_volatile_default') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_53_add_column_with_volatile_default"."bills"', '"public"."bills"'),
+      ('"public_53_add_column_with_volatile_default"."clients"', '"public"."clients"'),
+      ('"public_53_add_column_with_volatile_default"."employees"', '"public"."employees"'),
+      ('"public_53_add_column_with_volatile_default"."events"', '"public"."events"'),
+      ('"public_53_add_column_with_volatile_default"."fruits"', '"public"."fruits"'),
+      ('"public_53_add_column_with_volatile_default"."items"', '"public"."items"'),
+      ('"public_53_add_column_with_volatile_default"."library"', '"public"."library"'),
+      ('"public_53_add_column_with_volatile_default"."orders"', '"public"."orders"'),
+      ('"public_53_add_column_with_volatile_default"."people"', '"public"."people"'),
+      ('"public_53_add_column_with_volatile_default"."phonebook"', '"public"."phonebook"'),
+      ('"public_53_add_column_with_volatile_default"."posts"', '"public"."posts"'),
+      ('"public_53_add_column_with_volatile_default"."reviews"', '"public"."reviews"'),
+      ('"public_53_add_column_with_volatile_default"."sellers"', '"public"."sellers"'),
+      ('"public_53_add_column_with_volatile_default"."telephone_providers"', '"public"."telephone_providers"'),
+      ('"public_53_add_column_with_volatile_default"."tickets"', '"public"."tickets"'),
+      ('"public_53_add_column_with_volatile_default"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- ==== rollback (7 steps) ====
 
