@@ -25,6 +25,7 @@ from pgroll_dsl.plan.model import Phase
 from tests.fault_model import waiting_for_lock
 from tests.live_helpers import (
     Connection,
+    client,
     dsn_of,
     make_runner,
     migration,
@@ -414,3 +415,45 @@ def test_start_says_what_would_keep_complete_from_dropping(pg_conn: Connection, 
         runner.complete()
     finally:
         runner.close()
+
+
+def test_start_says_which_update_of_triggers_new_version_writes_miss(
+        pg_conn: Connection, pg_dsn: str) -> None:
+    """A trigger of the application's on ``UPDATE OF`` a rewritten column (an audit of a
+    status) fires for old-version writes only while the migration runs: a new-version write
+    sets the copy. Start names it; after complete (which carries it over) it fires for the
+    writes of the version that stays. A trigger on another column is not named."""
+    pg_conn.execute("""
+        CREATE TABLE tasks (id int PRIMARY KEY, status text, note text);
+        INSERT INTO tasks VALUES (1, 'open', 'a'), (2, 'open', 'b');
+        CREATE TABLE "Status log" (id int, status text);
+        CREATE FUNCTION log_status() RETURNS trigger LANGUAGE plpgsql AS
+          $$BEGIN INSERT INTO "Status log" VALUES (NEW.id, NEW.status); RETURN NULL; END$$;
+        CREATE TRIGGER "On status" AFTER UPDATE OF status ON tasks
+          FOR EACH ROW EXECUTE FUNCTION log_status();
+        CREATE TRIGGER on_note AFTER UPDATE OF note ON tasks
+          FOR EACH ROW EXECUTE FUNCTION log_status();
+    """)
+    said: list[str] = []
+    dsn = dsn_of(pg_dsn, pg_conn)
+    runner = make_runner(dsn, on_message=said.append)
+    try:
+        runner.start(migration("alter table tasks alter status type varchar(20) set not null "
+                               "up `coalesce(status, 'open')` down `status`;", "02_status"))
+        warnings = [s for s in said if s.startswith("warning:")]
+        assert warnings == ['warning: trigger "On status" of table "public"."tasks" fires on '
+                            "UPDATE OF status: until complete a write through the new version "
+                            "sets the new column and does not fire it (complete carries it "
+                            "over)"], said
+        with client(dsn, "public") as old:  # the old shape: the table itself
+            old.execute("UPDATE tasks SET status = 'old side' WHERE id = 1")
+        with client(dsn, "public_02_status") as new:
+            new.execute("UPDATE tasks SET status = 'new side' WHERE id = 2")
+        assert query(pg_conn, 'SELECT * FROM "Status log" ORDER BY id') == [(1, "old side")]
+        runner.complete()
+    finally:
+        runner.close()
+    with client(dsn, "public_02_status") as new:
+        new.execute("UPDATE tasks SET status = 'done' WHERE id = 2")
+    assert query(pg_conn, 'SELECT * FROM "Status log" ORDER BY id, status') == [
+        (1, "old side"), (2, "done")]

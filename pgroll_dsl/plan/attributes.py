@@ -22,6 +22,7 @@ of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
 
 from __future__ import annotations
 
+from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES
 from pgroll_dsl.sql.ddl import grantee
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
@@ -54,6 +55,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "  _pgroll_old record;",
         "  _pgroll_copy record;",
         "  _pgroll_grant record;",
+        "  _pgroll_fires text;",
         "BEGIN",
         f"  ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(copy)} {type_sql};",
         "  -- What the column has besides its type: collation, privileges, statistics target,",
@@ -99,10 +101,37 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "        CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);",
         "    END IF;",
         "  END IF;",
+        *_update_of_warning(t, quote_literal(old)),
         "END",
         "",
     ])
     return "DO " + dollar_quote("\n" + body)
+
+
+def _update_of_warning(table: str, old: str) -> list[str]:
+    """Lines of the block: a warning naming the table's triggers that fire on ``UPDATE OF old``.
+
+    A write through the new version sets the copy, not the old column (``down`` fills that
+    from a trigger, which is no column of the statement's SET list), so such a trigger of
+    the application's (an audit of a status column) does not fire for it until complete,
+    which carries the trigger over to the copy (``plan/dependents.py``). Said at start, so
+    that the operator knows which writes the trigger misses meanwhile.
+    """
+    ours = " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(p)})"
+                       for p in SYNC_TRIGGER_PREFIXES)
+    return [
+        "  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)",
+        "    INTO _pgroll_fires FROM pg_catalog.pg_trigger WHERE tgrelid = "
+        f"pg_catalog.to_regclass({table})",
+        "      AND _pgroll_old.attnum = ANY (tgattr) AND NOT tgisinternal AND tgparentid = 0",
+        f"      AND NOT ({ours});",
+        "  IF _pgroll_fires IS NOT NULL THEN",
+        "    RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write "
+        "through the new version sets the new column and does not fire it (complete carries "
+        "it over)',",
+        f"      _pgroll_fires, {table}, pg_catalog.quote_ident({old});",
+        "  END IF;",
+    ]
 
 
 def adds_copy(sql: str, table: str, copy: str) -> bool:

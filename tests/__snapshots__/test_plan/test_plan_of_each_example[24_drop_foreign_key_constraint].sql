@@ -30,6 +30,7 @@ DECLARE
   _pgroll_old record;
   _pgroll_copy record;
   _pgroll_grant record;
+  _pgroll_fires text;
 BEGIN
   ALTER TABLE "public"."posts" ADD COLUMN IF NOT EXISTS "_pgroll_new_user_id" integer;
   -- What the column has besides its type: collation, privileges, statistics target,
@@ -63,6 +64,14 @@ BEGIN
       EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET COMPRESSION %s', '"public"."posts"', '_pgroll_new_user_id',
         CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
     END IF;
+  END IF;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)
+    INTO _pgroll_fires FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass('"public"."posts"')
+      AND _pgroll_old.attnum = ANY (tgattr) AND NOT tgisinternal AND tgparentid = 0
+      AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'));
+  IF _pgroll_fires IS NOT NULL THEN
+    RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write through the new version sets the new column and does not fire it (complete carries it over)',
+      _pgroll_fires, '"public"."posts"', pg_catalog.quote_ident('user_id');
   END IF;
 END
 $pgroll$;
