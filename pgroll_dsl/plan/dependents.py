@@ -80,22 +80,31 @@ def _built_on(base: str, indent: str) -> str:
         f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)"])
 
 
-def lock_sql(carried: dict[str, list[str]]) -> str:
-    """Lines of a ``DO`` block that lock the views using the columns of ``carried``.
+def lock_sql(carried: dict[str, list[str]], tables: list[str]) -> str:
+    """Lines of a ``DO`` block: the views using the columns of ``carried`` and the tables.
 
-    ``carried``: per table (as the plan names it), the old columns whose users complete
-    moves; the lock step runs these lines before it locks the tables. With the views built
-    on them: complete may drop and make again every one of them (``_remake_views``). A
-    client reading a view locks it, then what it is built on, then the table; and ``LOCK
-    TABLE`` of a view locks what it is built on too, the table included. Locking one view
-    and then waiting for another would hold the table that the other's reader waits for: a
-    deadlock. So the views of every table are locked all at once or not at all (``NOWAIT``,
-    in a subtransaction that gives back what it got), tried again every 5 ms for as long as
-    ``lock_timeout`` allows a wait; then the failure is the step's, as a lock timeout is
-    (the executor tries the transaction again). A view using a column that the role
-    running complete may not change stops complete here, naming it (locking it would fail
-    with a message that names neither the view nor why). ``_pgroll_view``,
-    ``_pgroll_owner`` and ``_pgroll_since`` are declared by the caller.
+    The views are locked, then (where there are any) the lines ``tables`` lock the tables with
+    ``NOWAIT``: all at once or not at all. ``carried``: per table (as the plan names it), the
+    old columns whose users complete moves. With the views built on them: complete may drop and
+    make again every one of them (``_remake_views``). A client reading a view locks it, then
+    what it is built on, then the table; a client that wrote the table and then reads the view,
+    the other way round. Complete takes the views before the tables, and each lock without
+    waiting in a subtransaction that gives back what it got where one is held
+    (``lock_not_available``), tried again every 5 ms for as long as ``lock_timeout`` allows a
+    wait; then the failure is the step's, as a lock timeout is (the executor tries the
+    transaction again): holding one and waiting for another could be a deadlock with a client
+    either way round. Where no view uses the columns, the tables are left to the caller's lines
+    that follow, which wait for them in the queue, as a lock step does.
+
+    A view is locked alone, by ``ALTER VIEW ... OWNER TO`` its owner (a change of nothing
+    that takes the view's ``ACCESS EXCLUSIVE`` lock) under a ``lock_timeout`` of 1 ms:
+    ``LOCK TABLE`` of a view locks every relation it reads, a table the migration does not
+    touch included (whose clients then waited for all of complete), and checks the view
+    owner's right to lock each (a view whose owner may only read the table stopped complete
+    for good). A view using a column that the role running complete may not change stops
+    complete here, naming it (altering it would fail with a message that names neither the
+    view nor why). ``_pgroll_view``, ``_pgroll_owner``, ``_pgroll_since`` and
+    ``_pgroll_wait`` are declared by the caller.
     """
     pad = "      "
     direct = f"\n{pad}      UNION ".join(
@@ -105,8 +114,10 @@ def lock_sql(carried: dict[str, list[str]]) -> str:
         for table, columns in carried.items())
     return "\n".join([
         "  _pgroll_since := pg_catalog.clock_timestamp();",
+        "  _pgroll_wait := pg_catalog.current_setting('lock_timeout');",
         "  LOOP",
         "    BEGIN",
+        f"{pad}PERFORM pg_catalog.set_config('lock_timeout', '1', true);",
         f"{pad}FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
         f"{pad}  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
         "ON c.oid = b.oid AND c.relkind = 'v'",
@@ -119,14 +130,17 @@ def lock_sql(carried: dict[str, list[str]]) -> str:
         "that owns the table and the view (a member of both owners), or drop the view before "
         "complete and create it again after';",
         f"{pad}  END IF;",
-        f"{pad}  EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', "
-        f"_pgroll_view::{_REGCLASS});",
+        f"{pad}  EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', "
+        f"_pgroll_view::{_REGCLASS}, pg_catalog.pg_get_userbyid(_pgroll_owner));",
         f"{pad}END LOOP;",
+        f"{pad}IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)",
+        *(f"{pad}{line}" for line in tables),
+        f"{pad}END IF;",
+        f"{pad}PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
         f"{pad}EXIT;",
         "    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
-        f"{pad}IF pg_catalog.current_setting('lock_timeout') <> '0' AND "
-        "pg_catalog.clock_timestamp() - _pgroll_since",
-        f"{pad}    >= pg_catalog.current_setting('lock_timeout')::interval THEN",
+        f"{pad}IF _pgroll_wait <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since",
+        f"{pad}    >= _pgroll_wait::interval THEN",
         f"{pad}  RAISE;",
         f"{pad}END IF;",
         f"{pad}PERFORM pg_catalog.pg_sleep(0.005);",

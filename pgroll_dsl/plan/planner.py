@@ -148,13 +148,16 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
     transaction, so clients never queue behind it for longer than that.
     """
-    body = "\n".join(
-        f"  IF {regclass_or_null(ctx.schema, t)} IS NOT NULL "
-        f"THEN\n    LOCK TABLE {qualified(ctx.schema, t)} IN ACCESS EXCLUSIVE MODE;\n  END IF;"
-        for t in tables)
+    def lock(table: str, mode: str) -> str:
+        return (f"  IF {regclass_or_null(ctx.schema, table)} IS NOT NULL THEN\n"
+                f"    LOCK TABLE {qualified(ctx.schema, table)} IN ACCESS EXCLUSIVE MODE{mode};"
+                "\n  END IF;")
+    body = "\n".join(lock(t, "") for t in tables)
+    nowait = [line for t in tables for line in lock(t, " NOWAIT").split("\n")]
     sql = (do_block(body) if not carried else "DO " + dollar_quote(
         "\nDECLARE\n  _pgroll_view oid;\n  _pgroll_owner oid;\n  _pgroll_since timestamptz;\n"
-        "BEGIN\n" + dependents.lock_sql(carried) + "\n" + body + "\nEND\n"))
+        "  _pgroll_wait text;\nBEGIN\n" + dependents.lock_sql(carried, nowait) + "\n" + body
+        + "\nEND\n"))
     return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)

@@ -750,10 +750,13 @@ DECLARE
   _pgroll_view oid;
   _pgroll_owner oid;
   _pgroll_since timestamptz;
+  _pgroll_wait text;
 BEGIN
   _pgroll_since := pg_catalog.clock_timestamp();
+  _pgroll_wait := pg_catalog.current_setting('lock_timeout');
   LOOP
     BEGIN
+      PERFORM pg_catalog.set_config('lock_timeout', '1', true);
       FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM (SELECT r.ev_class FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."tickets"')::pg_catalog.oid)) v(r)
                   UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."tickets"'))) t(relid)
                 JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['ticket_type']::pg_catalog.name[])
@@ -770,12 +773,18 @@ BEGIN
           RAISE EXCEPTION 'complete cannot carry view % over to the new column: it belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner), current_user
             USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role that owns the table and the view (a member of both owners), or drop the view before complete and create it again after';
         END IF;
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', _pgroll_view::pg_catalog.regclass);
+        EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner));
       END LOOP;
+      IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)
+        IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+          LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE NOWAIT;
+        END IF;
+      END IF;
+      PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);
       EXIT;
     EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
-      IF pg_catalog.current_setting('lock_timeout') <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since
-          >= pg_catalog.current_setting('lock_timeout')::interval THEN
+      IF _pgroll_wait <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since
+          >= _pgroll_wait::interval THEN
         RAISE;
       END IF;
       PERFORM pg_catalog.pg_sleep(0.005);
