@@ -134,9 +134,6 @@ INSERT INTO lines SELECT g, 1 + g % 30, g * 3, 'l' || g FROM generate_series(1, 
 # The number of steps of each phase of MIGRATION's plan (the kill points are parametrized
 # over them; ``test_the_phases_have_the_steps_enumerated`` keeps them true).
 STEPS = {"start": 53, "complete": 17, "rollback": 18}
-# Complete's steps in its transaction; the last one (rights granted since start reach the new
-# version) runs after it, so a complete killed after its transaction can only be finished.
-ATOMIC = 16
 LOCK_TIMEOUT_MS = 500
 
 # What the catalog says of the user's objects (pgroll's state schema left out); no oids.
@@ -505,8 +502,7 @@ def kill_point(w: World, phase: str, n: int, recovery: str) -> None:
 POINTS = ([pytest.param("start", n, "rollback", id=f"start:{n}-rollback")
            for n in range(1, STEPS["start"] + 2)]
           + [pytest.param("complete", n, recovery, id=f"complete:{n}-{recovery}")
-             for n in range(1, STEPS["complete"] + 2) for recovery in ("complete", "rollback")
-             if recovery == "complete" or n <= ATOMIC]
+             for n in range(1, STEPS["complete"] + 2) for recovery in ("complete", "rollback")]
           + [pytest.param("rollback", n, "rollback", id=f"rollback:{n}-rollback")
              for n in range(1, STEPS["rollback"] + 2)])
 
@@ -515,8 +511,8 @@ POINTS = ([pytest.param("start", n, "rollback", id=f"start:{n}-rollback")
 def test_killed_at_a_step_boundary_then_run_again(world: World, phase: str, n: int,
                                                   recovery: str) -> None:
     """SIGKILL right before step ``n`` of ``phase`` (``n = steps + 1``: after the last one),
-    clients write, then ``recovery``: complete again (or rollback instead: a complete killed
-    in its transaction changed nothing), rollback again, rollback after a killed start."""
+    clients write, then ``recovery``: complete again (or rollback instead: a killed complete
+    changed nothing), rollback again, rollback after a killed start."""
     kill_point(world, phase, n, recovery)
 
 

@@ -53,16 +53,15 @@ def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
 def regrant_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
     """Complete's step that grants on the version that stays what was granted since start.
 
-    After complete's transaction, on its own: it changes no table, so it need not hold
-    complete's locks; a run killed before it does it when run again (GRANT of a right the
-    view has is a no-op). ``tables``: the catalog after complete (names are physical).
+    The last of complete's transaction, so that complete stays one transaction (a run killed
+    anywhere changed nothing or everything); it costs a catalog read where nothing was
+    granted since. ``tables``: the catalog after complete (names are physical).
     """
     if not tables:
         return []
     return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables),
                  summary=f"the rights granted on {ctx.schema} and its tables since start reach "
-                 f"{ctx.version_schema} and its views", lock=Lock.NONE, transactional=False,
-                 origin=ctx.origin)]
+                 f"{ctx.version_schema} and its views", lock=Lock.NONE, origin=ctx.origin)]
 
 
 def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:

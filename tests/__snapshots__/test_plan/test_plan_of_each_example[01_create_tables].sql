@@ -119,7 +119,6 @@ COMMIT;
 
 -- [1] 01_create_tables.yaml:1:1: the rights granted on public and its tables since start reach public_01_create_tables and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;

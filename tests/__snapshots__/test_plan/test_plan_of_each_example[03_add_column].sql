@@ -433,7 +433,7 @@ ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not
 
 -- ==== complete (15 steps) ====
 
--- steps 1-14 run in one transaction: clients see all of them or none
+-- steps 1-15 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
@@ -524,12 +524,8 @@ ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_che
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [15] 03_add_column.yaml:1:1: the rights granted on public and its tables since start reach public_03_add_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -570,6 +566,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-15 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (12 steps) ====
 

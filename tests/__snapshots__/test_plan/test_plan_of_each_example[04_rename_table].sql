@@ -101,7 +101,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
@@ -127,12 +127,8 @@ $pgroll$;
 -- squawk-ignore renaming-table, renaming-object
 ALTER TABLE IF EXISTS "public"."customers" RENAME TO "clients";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 04_rename_table.yaml:1:1: the rights granted on public and its tables since start reach public_04_rename_table and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -173,6 +169,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

@@ -547,7 +547,7 @@ COMMIT;
 
 -- ==== complete (10 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
@@ -608,12 +608,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_users", "public"."_pgroll_passe
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [10] 06_add_column_to_sql_table.yaml:1:1: the rights granted on public and its tables since start reach public_06_add_column_to_sql_table and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -655,6 +651,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (9 steps) ====
 

@@ -113,7 +113,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
@@ -138,12 +138,8 @@ $pgroll$;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS "public"."products";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 07_drop_table.yaml:1:1: the rights granted on public and its tables since start reach public_07_drop_table and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -184,6 +180,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

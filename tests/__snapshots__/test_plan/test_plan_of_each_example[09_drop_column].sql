@@ -156,7 +156,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
@@ -186,12 +186,8 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 09_drop_column.yaml:1:1: the rights granted on public and its tables since start reach public_09_drop_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -233,6 +229,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

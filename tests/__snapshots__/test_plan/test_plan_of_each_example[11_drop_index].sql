@@ -98,20 +98,17 @@ COMMIT;
 
 -- ==== complete (3 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 11_drop_index.yaml:1:1: drop the previous version schema public_10_create_index
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_10_create_index" CASCADE;
 
--- [2] 11_drop_index.yaml:3:7: drop index idx_fruits_name
---     lock: SHARE UPDATE EXCLUSIVE; catalog only
---     runs outside a transaction block
-DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";
-
--- [3] 11_drop_index.yaml:1:1: the rights granted on public and its tables since start reach public_11_drop_index and its views
+-- [2] 11_drop_index.yaml:1:1: the rights granted on public and its tables since start reach public_11_drop_index and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -153,6 +150,14 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
+
+-- [3] 11_drop_index.yaml:3:7: drop index idx_fruits_name
+--     lock: SHARE UPDATE EXCLUSIVE; catalog only
+--     runs outside a transaction block
+DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_fruits_name";
 
 -- ==== rollback (1 step) ====
 

@@ -107,7 +107,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
@@ -132,12 +132,8 @@ $pgroll$;
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."employees" RENAME COLUMN "role" TO "job_title";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 13_rename_column.yaml:1:1: the rights granted on public and its tables since start reach public_13_rename_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -180,6 +176,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

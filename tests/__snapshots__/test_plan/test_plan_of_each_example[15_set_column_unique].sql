@@ -425,7 +425,7 @@ $pgroll_backfill$;
 
 -- ==== complete (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
@@ -673,12 +673,8 @@ ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USI
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [8] 15_set_column_unique.yaml:1:1: the rights granted on public and its tables since start reach public_15_set_column_unique and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -722,6 +718,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (8 steps) ====
 

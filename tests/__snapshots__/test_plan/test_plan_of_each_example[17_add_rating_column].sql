@@ -126,7 +126,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
@@ -151,12 +151,8 @@ $pgroll$;
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 17_add_rating_column.yaml:1:1: the rights granted on public and its tables since start reach public_17_add_rating_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -200,6 +196,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

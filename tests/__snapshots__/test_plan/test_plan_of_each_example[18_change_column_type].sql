@@ -661,7 +661,7 @@ ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_
 
 -- ==== complete (11 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 18_change_column_type.yaml:1:1: drop the previous version schema public_17_add_rating_column
@@ -929,12 +929,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_pas
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [11] 18_change_column_type.yaml:1:1: the rights granted on public and its tables since start reach public_18_change_column_type and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -978,6 +974,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (10 steps) ====
 

@@ -434,7 +434,7 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "fk_users_id";
 
 -- ==== complete (7 steps) ====
 
--- steps 1-6 run in one transaction: clients see all of them or none
+-- steps 1-7 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 21_add_foreign_key_constraint.yaml:1:1: drop the previous version schema public_20_create_posts_table
@@ -678,12 +678,8 @@ ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "u
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-6 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [7] 21_add_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_21_add_foreign_key_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -729,6 +725,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (8 steps) ====
 

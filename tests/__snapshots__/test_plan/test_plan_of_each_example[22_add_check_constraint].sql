@@ -684,7 +684,7 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 
 -- ==== complete (11 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
@@ -952,12 +952,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passe
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [11] 22_add_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_22_add_check_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1003,6 +999,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (10 steps) ====
 

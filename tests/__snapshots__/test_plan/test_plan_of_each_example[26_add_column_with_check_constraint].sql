@@ -162,7 +162,7 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
@@ -187,12 +187,8 @@ $pgroll$;
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_age" TO "age";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 26_add_column_with_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_26_add_column_with_check_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -239,6 +235,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

@@ -619,7 +619,7 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_n
 
 -- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
@@ -692,12 +692,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_people", "public"."_pgroll_pass
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [12] 30_add_column_simple_up.yaml:1:1: the rights granted on public and its tables since start reach public_30_add_column_simple_up and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -745,6 +741,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (9 steps) ====
 

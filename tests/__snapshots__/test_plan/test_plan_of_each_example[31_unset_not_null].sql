@@ -694,7 +694,7 @@ COMMIT;
 
 -- ==== complete (9 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
@@ -950,12 +950,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passe
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [9] 31_unset_not_null.yaml:1:1: the rights granted on public and its tables since start reach public_31_unset_not_null and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1003,6 +999,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (10 steps) ====
 

@@ -168,7 +168,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
@@ -193,12 +193,8 @@ $pgroll$;
 -- squawk-ignore renaming-object
 ALTER TABLE IF EXISTS "public"."people" RENAME CONSTRAINT "name_length" TO "name_length_check";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 33_rename_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_33_rename_check_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -246,6 +242,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

@@ -196,6 +196,9 @@ COMMIT;
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 34_create_events_table.yaml:1:1: drop the previous version schema public_33_rename_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -204,7 +207,6 @@ DROP SCHEMA IF EXISTS "public_33_rename_check_constraint" CASCADE;
 
 -- [2] 34_create_events_table.yaml:1:1: the rights granted on public and its tables since start reach public_34_create_events_table and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -253,6 +255,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

@@ -739,7 +739,7 @@ ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
 -- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
@@ -1011,12 +1011,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_events", "public"."_pgroll_pass
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [12] 35_alter_column_multiple.yaml:1:1: the rights granted on public and its tables since start reach public_35_alter_column_multiple and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1065,6 +1061,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (10 steps) ====
 

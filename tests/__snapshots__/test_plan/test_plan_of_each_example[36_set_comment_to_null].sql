@@ -182,7 +182,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
@@ -205,12 +205,8 @@ $pgroll$;
 --     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
 COMMENT ON COLUMN "public"."events"."name" IS NULL;
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 36_set_comment_to_null.yaml:1:1: the rights granted on public and its tables since start reach public_36_set_comment_to_null and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -259,6 +255,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (1 step) ====
 

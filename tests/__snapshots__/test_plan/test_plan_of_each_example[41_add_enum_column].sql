@@ -195,7 +195,7 @@ COMMIT;
 
 -- ==== complete (4 steps) ====
 
--- steps 1-3 run in one transaction: clients see all of them or none
+-- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
@@ -220,12 +220,8 @@ $pgroll$;
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_size" TO "size";
 
--- (the live executor records steps 1-3 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [4] 41_add_enum_column.yaml:1:1: the rights granted on public and its tables since start reach public_41_add_enum_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -274,6 +270,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

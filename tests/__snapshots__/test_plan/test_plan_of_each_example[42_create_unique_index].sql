@@ -194,6 +194,9 @@ COMMIT;
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 42_create_unique_index.yaml:1:1: drop the previous version schema public_41_add_enum_column
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -202,7 +205,6 @@ DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
 
 -- [2] 42_create_unique_index.yaml:1:1: the rights granted on public and its tables since start reach public_42_create_unique_index and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -251,6 +253,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (2 steps) ====
 

@@ -939,7 +939,7 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_
 
 -- ==== complete (15 steps) ====
 
--- steps 1-14 run in one transaction: clients see all of them or none
+-- steps 1-15 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 44_add_table_unique_constraint.yaml:1:1: drop the previous version schema public_43_create_tickets_table
@@ -1239,12 +1239,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_pas
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [15] 44_add_table_unique_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_44_add_table_unique_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1294,6 +1290,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-15 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (14 steps) ====
 

@@ -951,7 +951,7 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "fk_sellers";
 
 -- ==== complete (16 steps) ====
 
--- steps 1-15 run in one transaction: clients see all of them or none
+-- steps 1-16 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 47_add_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_46_alter_column_drop_default
@@ -1257,12 +1257,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_pas
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-15 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [16] 47_add_table_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_47_add_table_foreign_key_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1312,6 +1308,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-16 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (14 steps) ====
 

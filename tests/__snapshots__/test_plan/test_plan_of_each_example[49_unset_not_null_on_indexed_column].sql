@@ -743,7 +743,7 @@ COMMIT;
 
 -- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
@@ -1015,12 +1015,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_fruits", "public"."_pgroll_pass
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1070,6 +1066,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (10 steps) ====
 

@@ -243,6 +243,9 @@ COMMIT;
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 52_create_table_with_exclusion_constraint.yaml:1:1: drop the previous version schema public_51_create_table_with_table_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -251,7 +254,6 @@ DROP SCHEMA IF EXISTS "public_51_create_table_with_table_foreign_key_constraint"
 
 -- [2] 52_create_table_with_exclusion_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_52_create_table_with_exclusion_constraint and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -304,6 +306,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 

@@ -454,7 +454,7 @@ ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_
 
 -- ==== complete (11 steps) ====
 
--- steps 1-10 run in one transaction: clients see all of them or none
+-- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
@@ -519,12 +519,8 @@ ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_chec
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [11] 53_add_column_with_volatile_default.yaml:1:1: the rights granted on public and its tables since start reach public_53_add_column_with_volatile_default and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -577,6 +573,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (7 steps) ====
 

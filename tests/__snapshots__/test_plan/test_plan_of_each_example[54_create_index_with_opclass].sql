@@ -238,6 +238,9 @@ COMMIT;
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 54_create_index_with_opclass.yaml:1:1: drop the previous version schema public_53_add_column_with_volatile_default
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -246,7 +249,6 @@ DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
 
 -- [2] 54_create_index_with_opclass.yaml:1:1: the rights granted on public and its tables since start reach public_54_create_index_with_opclass and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -299,6 +301,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (2 steps) ====
 

@@ -701,7 +701,7 @@ ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_nu
 
 -- ==== complete (13 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
@@ -977,12 +977,8 @@ DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tasks", "public"."_pgroll_passe
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
-COMMIT;
-
 -- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: the rights granted on public and its tables since start reach public_55_add_primary_key_constraint_to_table and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -1036,6 +1032,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (11 steps) ====
 

@@ -262,6 +262,9 @@ COMMIT;
 
 -- ==== complete (2 steps) ====
 
+-- steps 1-2 run in one transaction: clients see all of them or none
+BEGIN;
+
 -- [1] 56_with_version_schema.yaml:1:1: drop the previous version schema public_55_add_primary_key_constraint_to_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
@@ -270,7 +273,6 @@ DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
 
 -- [2] 56_with_version_schema.yaml:1:1: the rights granted on public and its tables since start reach public_with_version_schema and its views
 --     lock: none; catalog only
---     runs outside a transaction block
 DO $pgroll$
 DECLARE
   _pgroll_grant record;
@@ -325,6 +327,9 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
+
+-- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
+COMMIT;
 
 -- ==== rollback (3 steps) ====
 
