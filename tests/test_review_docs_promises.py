@@ -324,14 +324,11 @@ def test_each_live_command_names_a_dead_database_without_its_password(
     assert "s3cret-pw" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.md, Live commands: a --postgres-url that is not a connection string is only called "
-    "invalid, its text not repeated (it may hold the password). validate DIR --postgres-url "
-    "(and pgroll_dsl.validate(postgres_url=), app.latest_version_schema) print psycopg's "
-    "message, which quotes the whole string, password included: backends/applied.py and "
-    "backends/versions.py use first_line(err) where live_catalog uses "
-    "commands.connect_failure"))
 def test_validate_does_not_repeat_a_malformed_url(tmp_path: Path) -> None:
+    """cli.md, Live commands: a --postgres-url that is not a connection string is only called
+    invalid, its text (which may hold the password) not repeated; validate DIR, which reads
+    the history, and app.latest_version_schema too (they printed psycopg's message, which
+    quotes the string)."""
     write(tmp_path / "m" / "01_a.pgroll", "create table a (id int primary key);\n")
     url = "postgresql://app:s3cret-pw@[::1/shop"
     result = run(tmp_path, "validate", "m", "--postgres-url", url)

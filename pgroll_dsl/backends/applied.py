@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import psycopg
 
+from pgroll_dsl.backends.commands import connect_failure
 from pgroll_dsl.backends.conninfo import connect_to_read
-from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 
@@ -26,7 +26,8 @@ def applied_migrations(url: str, schema: str, state_schema: str = "pgroll") -> f
             return frozenset(state.history()) if state.initialized() else frozenset()
     except psycopg.Error as err:
         raise CompileError([Diagnostic(codes.CANNOT_CONNECT,
-                                       f"cannot read the migration history: {first_line(err)}",
+                                       "cannot read the migration history: "
+                                       f"{connect_failure(url, err)}",
                                        None)]) from None
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import psycopg
 
+from pgroll_dsl.backends.commands import connect_failure
 from pgroll_dsl.backends.conninfo import connect_to_read
-from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.state import State
 from pgroll_dsl.catalog.derived import version_schema
 
@@ -30,7 +30,7 @@ def latest_version_schema(url: str, schema: str = "public",
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
     except psycopg.Error as err:
-        raise VersionUnavailable(f"cannot read the migration history: {first_line(err)}",
+        raise VersionUnavailable(f"cannot read the migration history: {connect_failure(url, err)}",
                                  True) from None
     if latest is None:
         raise VersionUnavailable(f'no version schema of schema "{schema}" in the history '
