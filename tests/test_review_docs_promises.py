@@ -517,7 +517,9 @@ def test_pull_that_cannot_write_is_not_an_unreachable_database(tmp_path: Path, d
     "render/pgroll_json.to_yaml dumps with allow_unicode=False, so a string with one "
     "non-ASCII letter is written double-quoted with escapes ('caf\\xE9', "
     "'\\xE9moji\\U0001F642'), a multi-line one on a single line: a reviewer cannot read the "
-    "SQL of a migration (or a baseline) that names a non-ASCII table or holds such a literal"))
+    "SQL of a migration (or a baseline) that names a non-ASCII table or holds such a literal. "
+    "allow_unicode=True alone is no fix: PyYAML then writes U+0085, U+2028 and U+2029 raw, "
+    "which YAML reads as line breaks (test_grammar's test_any_name_survives_emit_and_parse)"))
 def test_yaml_output_keeps_non_ascii_text_readable(tmp_path: Path) -> None:
     write(tmp_path / "01_s.pgroll", "sql up `UPDATE t\n  SET name = 'café'`;\n")
     write(tmp_path / "02_t.pgroll", 'create table "émoji🙂" (id int primary key);\n')
