@@ -301,11 +301,13 @@ class Migrator:
         (``Migrated.active``). Raises like ``start``; ``MigrationRefused`` when the files do
         not match the history.
         """
-        todo = self.pending(directory)
-        if todo.active is not None:
-            return Migrated(todo.active, (), ())
         started: list[Started] = []
-        with _translated(), self._runner.exclusive():  # one run for the whole directory
+        # One run for the whole directory, what is pending read under its lock (a run still
+        # working on the schema refuses this one).
+        with _translated(), self._runner.exclusive():
+            todo = self.pending(directory)
+            if todo.active is not None:
+                return Migrated(todo.active, (), ())
             for index, path in enumerate(todo.files):
                 last = index == len(todo.files) - 1
                 started.append(self.start(path, complete=complete or not last))

@@ -7,10 +7,11 @@ more. So a caller's connection names the database; it is never used (nor changed
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 def conninfo_of(conn: psycopg.Connection[Any]) -> str:
@@ -26,6 +27,25 @@ def conninfo_of(conn: psycopg.Connection[Any]) -> str:
 ENCODING = "UTF8"
 
 
+# How long a connection may take to open where the URL (``connect_timeout``) and the
+# environment (``PGCONNECT_TIMEOUT``) say nothing: libpq's default is to wait forever, and a
+# server that accepts the TCP connection and never answers (a host half down, a stuck
+# proxy) kept a command waiting with no word.
+CONNECT_TIMEOUT_S = 10
+
+
+def connect_timeout(url: str) -> dict[str, Any]:
+    """``connect_timeout`` for ``psycopg.connect``, unless ``url`` or the environment sets it."""
+    try:
+        given = "connect_timeout" in conninfo_to_dict(url)
+    except psycopg.Error:
+        given = False  # psycopg.connect says what is wrong with it
+    if given or os.environ.get("PGCONNECT_TIMEOUT"):
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
+
+
 def connect_to_read(url: str) -> psycopg.Connection[Any]:
     """A short look at the database (its catalog, history, statistics): autocommit, UTF-8."""
-    return psycopg.connect(url, autocommit=True, connect_timeout=10, client_encoding=ENCODING)
+    return psycopg.connect(url, autocommit=True, client_encoding=ENCODING,
+                           **connect_timeout(url))

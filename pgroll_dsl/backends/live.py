@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pgroll_dsl.backends.conninfo import ENCODING
+from pgroll_dsl.backends.conninfo import ENCODING, connect_timeout
 from pgroll_dsl.backends.one_session import PID, SessionChanged
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
 from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX, SLICE_SETTING
@@ -173,7 +173,8 @@ def connect_pinned(session: Session, wait_s: float | None = None
     (``psycopg.OperationalError``), as a server's refusal does.
     """
     conn = psycopg.connect(session.url, autocommit=True, application_name="pgroll-dsl",
-                           client_encoding=ENCODING, prepare_threshold=None)
+                           client_encoding=ENCODING, prepare_threshold=None,
+                           **connect_timeout(session.url))
     if wait_s is not None:
         try:
             answered = first_answer(conn, "SELECT 1", wait_s)

@@ -56,8 +56,8 @@ def pull(runner: Runner, directory: Path, syntax: str, prefixes: bool = False) -
         raise Unreachable(f"cannot read the history: {first_line(err)}") from None
     try:
         return _write(history, directory, syntax, prefixes)
-    except OSError as err:
-        raise Unreachable(f"cannot write to {directory}: {err.strerror or err}") from None
+    except OSError as err:  # the files' fault, not the database's (as baseline's)
+        raise CommandError(f"cannot write to {directory}: {err.strerror or err}") from None
 
 
 def _write(history: list[tuple[str, dict[str, Any], str]], directory: Path, syntax: str,

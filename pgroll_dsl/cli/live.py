@@ -342,17 +342,19 @@ def migrate(
                                verbose=verbose, skip_validation=skip_validation,
                                version_schema=use_version_schema)
     try:
-        todo = runner.pending(directory)
-        if todo.active is not None:
-            typer.echo(f'migration "{todo.active}" is active')
-            return
-        if not todo.files:
-            typer.echo("Database is up to date; no migrations to apply")
-            return
-        if expect_one and len(todo.files) > 1:
-            raise api.MigrationRefused(
-                f"expected one migration to apply but found {len(todo.files)}")
-        with runner.exclusive():  # one run at a time, for the whole directory
+        # One run at a time, for the whole directory: what is pending is read under the lock,
+        # so a run still working on the schema (a start in its backfill) refuses this one.
+        with runner.exclusive():
+            todo = runner.pending(directory)
+            if todo.active is not None:
+                typer.echo(f'migration "{todo.active}" is active')
+                return
+            if not todo.files:
+                typer.echo("Database is up to date; no migrations to apply")
+                return
+            if expect_one and len(todo.files) > 1:
+                raise api.MigrationRefused(
+                    f"expected one migration to apply but found {len(todo.files)}")
             for index, path in enumerate(todo.files):
                 _start(runner, progress, path, complete or index < len(todo.files) - 1,
                        version_schema=use_version_schema)

@@ -38,16 +38,23 @@ def to_yaml(migration: ir.Migration) -> str:
         pass
 
     def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-        style = "|" if "\n" in value else None
+        # Text is written as it reads (allow_unicode), but for the line breaks YAML knows
+        # beyond \n (NEL, LINE and PARAGRAPH SEPARATOR): PyYAML writes them as they are but
+        # in a double-quoted scalar, and read back they would break the line.
+        style = ('"' if any(c in value for c in _UNICODE_BREAKS)
+                 else "|" if "\n" in value else None)
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)
     document = to_document(migration)
     head = {"version_schema": document.pop("version_schema")} if "version_schema" in document \
         else {}
-    text = yaml.dump(head, Dumper=_Dumper, sort_keys=True, allow_unicode=False) if head else ""
-    return text + yaml.dump(document, Dumper=_Dumper, sort_keys=True, allow_unicode=False,
+    text = yaml.dump(head, Dumper=_Dumper, sort_keys=True, allow_unicode=True) if head else ""
+    return text + yaml.dump(document, Dumper=_Dumper, sort_keys=True, allow_unicode=True,
                             default_flow_style=False)
+
+
+_UNICODE_BREAKS = "\x85\u2028\u2029"
 
 
 def _compact(fields: Doc) -> Doc:
