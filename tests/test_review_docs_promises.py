@@ -517,3 +517,28 @@ def test_yaml_output_keeps_non_ascii_text_readable(tmp_path: Path) -> None:
     table = run(tmp_path, "convert", "02_t.pgroll", "--to", "yaml")
     assert "name: émoji🙂" in table.stdout, table.stdout
     assert yaml.safe_load(table.stdout)["operations"][0]["create_table"]["name"] == "émoji🙂"
+
+
+def test_a_file_with_a_byte_order_mark_reads_as_the_same_migration(tmp_path: Path) -> None:
+    """Some Windows editors put a byte order mark first in a UTF-8 file: it is not part of
+    the text (it was PGD004 'unexpected character' at 1:1). Every syntax, ``convert`` of
+    SQL, a file and stdin; a diagnostic's position is that of the text without it."""
+    bom = "\ufeff"
+    files = {"01_a.pgroll": "create table a (id int primary key);\n",
+             "02_b.json": '{"operations": [{"create_table": {"name": "b", "columns": '
+                          '[{"name": "id", "type": "int", "pk": true}]}}]}\n',
+             "03_c.yaml": "operations:\n- create_table:\n    name: c\n    columns:\n"
+                          "    - name: id\n      type: int\n      pk: true\n"}
+    for name, text in files.items():
+        write(tmp_path / "m" / name, bom + text)
+    checked = run(tmp_path, "validate", "m")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert run(tmp_path, "fmt", "--check", "m/01_a.pgroll").returncode == 0
+    write(tmp_path / "d.sql", bom + "CREATE TABLE d (id int PRIMARY KEY);\n")
+    for source, stdin in (("d.sql", ""), ("-", bom + "CREATE TABLE d (id int PRIMARY KEY);\n")):
+        converted = run(tmp_path, "convert", source, "--to", "dsl", stdin=stdin)
+        assert converted.returncode == 0 and "create table d" in converted.stdout, \
+            converted.stdout + converted.stderr
+    write(tmp_path / "bad" / "01_x.pgroll", bom + "create table x (id int primary key;\n")
+    bad = run(tmp_path, "validate", "bad")
+    assert bad.returncode == 1 and "01_x.pgroll:1:35: error[PGD001]" in bad.stdout + bad.stderr

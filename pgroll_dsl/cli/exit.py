@@ -45,7 +45,7 @@ def _source(path: str) -> str | None:
     if path in _GIVEN:
         return _GIVEN[path]
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")  # as frontend.read_source
     except (OSError, UnicodeDecodeError):
         return None
 

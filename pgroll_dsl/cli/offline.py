@@ -150,12 +150,12 @@ def _from_sql(source: str, history: Path | None, snapshot: Path | None, schema: 
     from pgroll_dsl import api
 
     if source == "-":
-        path, text, name = "<stdin>", sys.stdin.read(), "stdin"
+        path, text, name = "<stdin>", sys.stdin.read().removeprefix("\ufeff"), "stdin"
         remember_source(path, text)
     else:
         path, name = source, Path(source).stem
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            text = Path(source).read_text(encoding="utf-8-sig")  # as frontend.read_source
         except (OSError, UnicodeDecodeError) as err:
             usage_error(f"cannot read {source}: {err}")
     catalog = None

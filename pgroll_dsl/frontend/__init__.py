@@ -53,9 +53,12 @@ def duplicate_names(files: Iterable[Path]) -> list[Diagnostic]:
 
 
 def read_source(path: str | Path) -> str:
-    """Read a migration file as UTF-8; a problem becomes a diagnostic, never a traceback."""
+    """Read a migration file as UTF-8; a problem becomes a diagnostic, never a traceback.
+
+    A byte order mark (what some Windows editors put first) is not part of the text.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise CompileError([Diagnostic(codes.UNREADABLE_FILE,
