@@ -133,7 +133,7 @@ INSERT INTO lines SELECT g, 1 + g % 30, g * 3, 'l' || g FROM generate_series(1, 
 """
 # The number of steps of each phase of MIGRATION's plan (the kill points are parametrized
 # over them; ``test_the_phases_have_the_steps_enumerated`` keeps them true).
-STEPS = {"start": 53, "complete": 17, "rollback": 18}
+STEPS = {"start": 53, "complete": 19, "rollback": 18}
 LOCK_TIMEOUT_MS = 500
 
 # What the catalog says of the user's objects (pgroll's state schema left out); no oids.

@@ -386,11 +386,11 @@ def _as_saved(steps: tuple[Step, ...]) -> list[Step]:
 
 
 # Steps made since the fixture (it has none): the version schema's rights at start and their
-# second reading at complete (plan/grants.py), what uses a replaced column carried over
-# (plan/dependents.py). A copy is
+# second reading at complete (plan/grants.py), a copy's privileges read again at complete
+# (plan/attributes.py), what uses a replaced column carried over (plan/dependents.py). A copy is
 # added with its column's settings (plan/attributes.py): its step says so, and its SQL is
 # a block (compared without it, as ``_same_step`` says).
-_SINCE = ("the roles that use ", "the rights granted on ",
+_SINCE = ("the roles that use ", "the rights granted on ", "the new column",
           "carry the views, rules, policies, triggers and statistics")
 _ADDS = re.compile(r"^(add column _pgroll_new_\w+ \(copy of \w+), with its collation, "
                    r"privileges and settings\)$")

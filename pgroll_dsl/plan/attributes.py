@@ -23,7 +23,7 @@ of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
 from __future__ import annotations
 
 from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES
-from pgroll_dsl.sql.ddl import grantee
+from pgroll_dsl.sql.ddl import grantee, grantee_role
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 
@@ -132,6 +132,38 @@ def _update_of_warning(table: str, old: str) -> list[str]:
         f"      _pgroll_fires, {table}, pg_catalog.quote_ident({old});",
         "  END IF;",
     ]
+
+
+def privileges_sql(table: str, pairs: list[tuple[str, str]]) -> str:
+    """A ``DO`` block at complete: each copy of ``pairs`` (old, copy) takes its old column's.
+
+    Privileges, as the old column has them now. Start copied them once; what was granted or
+    revoked on the column since is on the old column, which complete drops: a ``REVOKE UPDATE
+    (email)`` made while the migration ran came back with the copy, a ``GRANT`` was lost. Where
+    both are alike (the usual case) nothing is done.
+    """
+    t = quote_literal(table)
+    lines = ["DECLARE", "  _pgroll_grant record;", "BEGIN"]
+    for old, copy in pairs:
+        o, c = quote_literal(old), quote_literal(copy)
+        acl = ("(SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = "
+               f"pg_catalog.to_regclass({t}) AND attname = {{}})")
+        lines += [
+            f"  IF {acl.format(o)} IS DISTINCT FROM {acl.format(c)} THEN",
+            "    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode("
+            f"{acl.format(c)}) g LOOP",
+            f"      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', {c}, {t},",
+            f"        {grantee_role('_pgroll_grant')});",
+            "    END LOOP;",
+            "    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode("
+            f"{acl.format(o)}) LOOP",
+            "      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
+            f"_pgroll_grant.privilege_type, {c}, {t},",
+            f"        {grantee('_pgroll_grant')});",
+            "    END LOOP;",
+            "  END IF;",
+        ]
+    return "DO " + dollar_quote("\n" + "\n".join([*lines, "END", ""]))
 
 
 def adds_copy(sql: str, table: str, copy: str) -> bool:

@@ -257,6 +257,11 @@ def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:
              f"carry the views, rules, policies, triggers and statistics that use "
              f"{', '.join(names)} over to the new column{'s' if len(names) > 1 else ''}",
              tables=(table.physical,))
+    ctx.step(Phase.COMPLETE, attributes.privileges_sql(ref, pairs),
+             f"the new column{'s' if len(names) > 1 else ''} {', '.join(names.values())} "
+             f"take{'' if len(names) > 1 else 's'} "
+             f"the privileges {', '.join(names)} {'have' if len(names) > 1 else 'has'} now",
+             tables=(table.physical,))
     old = ", ".join(f"DROP COLUMN IF EXISTS {quote_ident(physical_name(table, n))}" for n in names)
     atomically(ctx, [*drop_functions_sql(ctx), f"ALTER TABLE IF EXISTS {ref} {old}"],
                f"drop the sync triggers and the old column{'s' if len(names) > 1 else ''} "

@@ -66,7 +66,15 @@ def grantee(row: str) -> str:
     ``PUBLIC`` for the grantee 0, the role's quoted name otherwise, and ``WITH GRANT
     OPTION`` where the row has it (``GRANT ... TO `` followed by this).
     """
-    return (f"CASE WHEN {row}.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
-            f"pg_catalog.pg_get_userbyid({row}.grantee)) END || CASE WHEN {row}.is_grantable "
+    return (f"{grantee_role(row)} || CASE WHEN {row}.is_grantable "
             "THEN ' WITH GRANT OPTION' ELSE '' END")
+
+
+def grantee_role(row: str) -> str:
+    """SQL text: the role of a row with a ``grantee`` oid, as a GRANT or REVOKE names it.
+
+    ``PUBLIC`` for 0, else the role's quoted name.
+    """
+    return (f"CASE WHEN {row}.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+            f"pg_catalog.pg_get_userbyid({row}.grantee)) END")
 

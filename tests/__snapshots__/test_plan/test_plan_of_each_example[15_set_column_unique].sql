@@ -423,9 +423,9 @@ BEGIN
 END
 $pgroll_backfill$;
 
--- ==== complete (8 steps) ====
+-- ==== complete (9 steps) ====
 
--- steps 1-8 run in one transaction: clients see all of them or none
+-- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
@@ -643,7 +643,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
+-- [4] 15_set_column_unique.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = 'review') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = '_pgroll_new_review') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = '_pgroll_new_review')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_review', '"public"."reviews"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = 'review')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_review', '"public"."reviews"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -657,23 +676,23 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
+-- [6] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [6] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
+-- [7] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "reviews_review_unique";
 
--- [7] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [8] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [8] 15_set_column_unique.yaml:1:1: the rights granted on public and its tables since start reach public_15_set_column_unique and its views
+-- [9] 15_set_column_unique.yaml:1:1: the rights granted on public and its tables since start reach public_15_set_column_unique and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -719,7 +738,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (8 steps) ====

@@ -432,9 +432,9 @@ $pgroll_backfill$;
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "fk_users_id";
 
--- ==== complete (7 steps) ====
+-- ==== complete (8 steps) ====
 
--- steps 1-7 run in one transaction: clients see all of them or none
+-- steps 1-8 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 21_add_foreign_key_constraint.yaml:1:1: drop the previous version schema public_20_create_posts_table
@@ -652,7 +652,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 21_add_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
+-- [4] 21_add_foreign_key_constraint.yaml:3:7: the new column _pgroll_new_user_id takes the privileges user_id has now
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'user_id') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_user_id') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_user_id')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_user_id', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'user_id')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_user_id', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 21_add_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -666,19 +685,19 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 21_add_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+-- [6] 21_add_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
 
--- [6] 21_add_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [7] 21_add_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [7] 21_add_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_21_add_foreign_key_constraint and its views
+-- [8] 21_add_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_21_add_foreign_key_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -726,7 +745,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-7 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-8 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (8 steps) ====

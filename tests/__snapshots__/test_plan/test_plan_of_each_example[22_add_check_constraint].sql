@@ -682,9 +682,9 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "_pgroll_check_not_nu
 --     lock: SHARE UPDATE EXCLUSIVE on posts; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 
--- ==== complete (11 steps) ====
+-- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
@@ -902,7 +902,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
+-- [4] 22_add_check_constraint.yaml:3:7: the new column _pgroll_new_title takes the privileges title has now
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'title') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_title') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_title')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_title', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'title')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_title', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -916,43 +935,43 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
+-- [6] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [6] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
+-- [7] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 
--- [7] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
+-- [8] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
 
--- [8] 22_add_check_constraint.yaml:1:1: drop the backfill watch on posts
+-- [9] 22_add_check_constraint.yaml:1:1: drop the backfill watch on posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
 
--- [9] 22_add_check_constraint.yaml:1:1: drop the backfill watch's counts on posts
+-- [10] 22_add_check_constraint.yaml:1:1: drop the backfill watch's counts on posts
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
 
--- [10] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [11] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [11] 22_add_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_22_add_check_constraint and its views
+-- [12] 22_add_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_22_add_check_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1000,7 +1019,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

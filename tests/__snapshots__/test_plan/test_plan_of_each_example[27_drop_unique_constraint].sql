@@ -678,9 +678,9 @@ COMMIT;
 --     lock: SHARE UPDATE EXCLUSIVE on reviews; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_null_review";
 
--- ==== complete (11 steps) ====
+-- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 27_drop_unique_constraint.yaml:1:1: drop the previous version schema public_26_add_column_with_check_constraint
@@ -898,7 +898,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 27_drop_unique_constraint.yaml:3:7: drop the sync triggers and the old column review together
+-- [4] 27_drop_unique_constraint.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = 'review') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = '_pgroll_new_review') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = '_pgroll_new_review')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_review', '"public"."reviews"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."reviews"') AND attname = 'review')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_review', '"public"."reviews"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 27_drop_unique_constraint.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -912,43 +931,43 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 27_drop_unique_constraint.yaml:3:7: rename _pgroll_new_review to review
+-- [6] 27_drop_unique_constraint.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [6] 27_drop_unique_constraint.yaml:3:7: set review NOT NULL (the valid check spares the scan)
+-- [7] 27_drop_unique_constraint.yaml:3:7: set review NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 
--- [7] 27_drop_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_review
+-- [8] 27_drop_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [8] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch on reviews
+-- [9] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch on reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
 
--- [9] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch's counts on reviews
+-- [10] 27_drop_unique_constraint.yaml:1:1: drop the backfill watch's counts on reviews
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
 
--- [10] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
+-- [11] 27_drop_unique_constraint.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [11] 27_drop_unique_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_27_drop_unique_constraint and its views
+-- [12] 27_drop_unique_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_27_drop_unique_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -997,7 +1016,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

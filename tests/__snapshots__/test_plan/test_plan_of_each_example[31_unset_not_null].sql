@@ -692,9 +692,9 @@ $pgroll$;
 -- (the live executor records steps 24-46 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== complete (9 steps) ====
+-- ==== complete (10 steps) ====
 
--- steps 1-9 run in one transaction: clients see all of them or none
+-- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 31_unset_not_null.yaml:1:1: drop the previous version schema public_30_add_column_simple_up
@@ -912,7 +912,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 31_unset_not_null.yaml:3:7: drop the sync triggers and the old column title together
+-- [4] 31_unset_not_null.yaml:3:7: the new column _pgroll_new_title takes the privileges title has now
+--     lock: ACCESS EXCLUSIVE on posts; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'title') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_title') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = '_pgroll_new_title')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_title', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."posts"') AND attname = 'title')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_title', '"public"."posts"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 31_unset_not_null.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -926,31 +945,31 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
+-- [6] 31_unset_not_null.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [6] 31_unset_not_null.yaml:1:1: drop the backfill watch on posts
+-- [7] 31_unset_not_null.yaml:1:1: drop the backfill watch on posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
 
--- [7] 31_unset_not_null.yaml:1:1: drop the backfill watch's counts on posts
+-- [8] 31_unset_not_null.yaml:1:1: drop the backfill watch's counts on posts
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
 
--- [8] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
+-- [9] 31_unset_not_null.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [9] 31_unset_not_null.yaml:1:1: the rights granted on public and its tables since start reach public_31_unset_not_null and its views
+-- [10] 31_unset_not_null.yaml:1:1: the rights granted on public and its tables since start reach public_31_unset_not_null and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1000,7 +1019,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

@@ -737,9 +737,9 @@ ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "_pgroll_check_not_n
 --     lock: SHARE UPDATE EXCLUSIVE on events; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."events" VALIDATE CONSTRAINT "event_name_length";
 
--- ==== complete (12 steps) ====
+-- ==== complete (13 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 35_alter_column_multiple.yaml:1:1: drop the previous version schema public_34_create_events_table
@@ -957,7 +957,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 35_alter_column_multiple.yaml:3:7: drop the sync triggers and the old column name together
+-- [4] 35_alter_column_multiple.yaml:3:7: the new column _pgroll_new_name takes the privileges name has now
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."events"') AND attname = 'name') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."events"') AND attname = '_pgroll_new_name') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."events"') AND attname = '_pgroll_new_name')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_name', '"public"."events"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."events"') AND attname = 'name')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_name', '"public"."events"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 35_alter_column_multiple.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -971,47 +990,47 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 35_alter_column_multiple.yaml:3:7: rename _pgroll_new_name to name
+-- [6] 35_alter_column_multiple.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."events" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [6] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
+-- [7] 35_alter_column_multiple.yaml:3:7: set name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."events" ALTER COLUMN "name" SET NOT NULL;
 
--- [7] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
+-- [8] 35_alter_column_multiple.yaml:3:7: drop the check _pgroll_check_not_null_name
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."events" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_name";
 
--- [8] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
+-- [9] 35_alter_column_multiple.yaml:3:7: attach unique constraint events_event_name_unique
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 ALTER TABLE "public"."events" ADD CONSTRAINT "events_event_name_unique" UNIQUE USING INDEX "events_event_name_unique";
 
--- [9] 35_alter_column_multiple.yaml:1:1: drop the backfill watch on events
+-- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill watch on events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_events"() CASCADE;
 
--- [10] 35_alter_column_multiple.yaml:1:1: drop the backfill watch's counts on events
+-- [11] 35_alter_column_multiple.yaml:1:1: drop the backfill watch's counts on events
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_events", "public"."_pgroll_passed_events";
 
--- [11] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
+-- [12] 35_alter_column_multiple.yaml:1:1: drop the backfill marker of events
 --     lock: ACCESS EXCLUSIVE on events; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."events" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [12] 35_alter_column_multiple.yaml:1:1: the rights granted on public and its tables since start reach public_35_alter_column_multiple and its views
+-- [13] 35_alter_column_multiple.yaml:1:1: the rights granted on public and its tables since start reach public_35_alter_column_multiple and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1062,7 +1081,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

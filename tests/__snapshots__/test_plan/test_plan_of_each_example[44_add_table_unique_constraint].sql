@@ -937,9 +937,9 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_sellers_zip";
 
--- ==== complete (15 steps) ====
+-- ==== complete (16 steps) ====
 
--- steps 1-15 run in one transaction: clients see all of them or none
+-- steps 1-16 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 44_add_table_unique_constraint.yaml:1:1: drop the previous version schema public_43_create_tickets_table
@@ -1163,7 +1163,36 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 44_add_table_unique_constraint.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
+-- [4] 44_add_table_unique_constraint.yaml:3:7: the new columns _pgroll_new_sellers_name, _pgroll_new_sellers_zip take the privileges sellers_name, sellers_zip have now
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'sellers_name') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_sellers_name') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_sellers_name')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_sellers_name', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'sellers_name')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_sellers_name', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'sellers_zip') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_sellers_zip') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_sellers_zip')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_sellers_zip', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'sellers_zip')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_sellers_zip', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 44_add_table_unique_constraint.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1181,65 +1210,65 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 44_add_table_unique_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+-- [6] 44_add_table_unique_constraint.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
 
--- [6] 44_add_table_unique_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+-- [7] 44_add_table_unique_constraint.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
 
--- [7] 44_add_table_unique_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+-- [8] 44_add_table_unique_constraint.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
 
--- [8] 44_add_table_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+-- [9] 44_add_table_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
 
--- [9] 44_add_table_unique_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+-- [10] 44_add_table_unique_constraint.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
 
--- [10] 44_add_table_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+-- [11] 44_add_table_unique_constraint.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
 
--- [11] 44_add_table_unique_constraint.yaml:3:7: attach unique_zip_name
+-- [12] 44_add_table_unique_constraint.yaml:3:7: attach unique_zip_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "unique_zip_name";
 
--- [12] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch on tickets
+-- [13] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch on tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
 
--- [13] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch's counts on tickets
+-- [14] 44_add_table_unique_constraint.yaml:1:1: drop the backfill watch's counts on tickets
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
 
--- [14] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
+-- [15] 44_add_table_unique_constraint.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [15] 44_add_table_unique_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_44_add_table_unique_constraint and its views
+-- [16] 44_add_table_unique_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_44_add_table_unique_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1291,7 +1320,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-15 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-16 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (14 steps) ====

@@ -732,9 +732,9 @@ COMMIT;
 --     lock: SHARE UPDATE EXCLUSIVE on tickets; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_null_ticket_type";
 
--- ==== complete (11 steps) ====
+-- ==== complete (12 steps) ====
 
--- steps 1-11 run in one transaction: clients see all of them or none
+-- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
@@ -952,7 +952,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
+-- [4] 46_alter_column_drop_default.yaml:3:7: the new column _pgroll_new_ticket_type takes the privileges ticket_type has now
+--     lock: ACCESS EXCLUSIVE on tickets; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'ticket_type') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_ticket_type') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = '_pgroll_new_ticket_type')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_ticket_type', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tickets"') AND attname = 'ticket_type')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_ticket_type', '"public"."tickets"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -966,43 +985,43 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
+-- [6] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_ticket_type" TO "ticket_type";
 
--- [6] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
+-- [7] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL;
 
--- [7] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
+-- [8] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_ticket_type";
 
--- [8] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch on tickets
+-- [9] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch on tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
 
--- [9] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch's counts on tickets
+-- [10] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch's counts on tickets
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
 
--- [10] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [11] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [11] 46_alter_column_drop_default.yaml:1:1: the rights granted on public and its tables since start reach public_46_alter_column_drop_default and its views
+-- [12] 46_alter_column_drop_default.yaml:1:1: the rights granted on public and its tables since start reach public_46_alter_column_drop_default and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1054,7 +1073,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

@@ -741,9 +741,9 @@ $pgroll$;
 -- (the live executor records steps 27-56 as done in its state schema here, in the same transaction)
 COMMIT;
 
--- ==== complete (12 steps) ====
+-- ==== complete (13 steps) ====
 
--- steps 1-12 run in one transaction: clients see all of them or none
+-- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
@@ -961,7 +961,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: the new column _pgroll_new_name takes the privileges name has now
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."fruits"') AND attname = 'name') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."fruits"') AND attname = '_pgroll_new_name') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."fruits"') AND attname = '_pgroll_new_name')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_name', '"public"."fruits"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."fruits"') AND attname = 'name')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_name', '"public"."fruits"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -975,47 +994,47 @@ BEGIN
 END
 $pgroll$;
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ADD CONSTRAINT "fruits_name_key" UNIQUE USING INDEX "_pgroll_dup_fruits_name_key";
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
+-- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_fruits_name";
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_fruits"() CASCADE;
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_fruits", "public"."_pgroll_passed_fruits";
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
+-- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1067,7 +1086,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (10 steps) ====

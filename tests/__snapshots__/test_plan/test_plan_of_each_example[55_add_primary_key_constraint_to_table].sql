@@ -699,9 +699,9 @@ COMMIT;
 --     lock: SHARE UPDATE EXCLUSIVE on tasks; scans the table (reads and writes continue)
 ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_null_id";
 
--- ==== complete (13 steps) ====
+-- ==== complete (14 steps) ====
 
--- steps 1-13 run in one transaction: clients see all of them or none
+-- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
 -- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
@@ -923,7 +923,26 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the sync triggers and the old column id together
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: the new column _pgroll_new_id takes the privileges id has now
+--     lock: ACCESS EXCLUSIVE on tasks; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  IF (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tasks"') AND attname = 'id') IS DISTINCT FROM (SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tasks"') AND attname = '_pgroll_new_id') THEN
+    FOR _pgroll_grant IN SELECT DISTINCT g.grantee FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tasks"') AND attname = '_pgroll_new_id')) g LOOP
+      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', '_pgroll_new_id', '"public"."tasks"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END);
+    END LOOP;
+    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode((SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('"public"."tasks"') AND attname = 'id')) LOOP
+      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', _pgroll_grant.privilege_type, '_pgroll_new_id', '"public"."tasks"',
+        CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+END
+$pgroll$;
+
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the sync triggers and the old column id together
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -937,47 +956,47 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tasks" RENAME COLUMN "_pgroll_new_id" TO "id";
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tasks" ALTER COLUMN "id" SET NOT NULL;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_id";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
+-- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tasks"() CASCADE;
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tasks", "public"."_pgroll_passed_tasks";
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: the rights granted on public and its tables since start reach public_55_add_primary_key_constraint_to_table and its views
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: the rights granted on public and its tables since start reach public_55_add_primary_key_constraint_to_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -1033,7 +1052,7 @@ BEGIN
 END
 $pgroll$;
 
--- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
+-- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;
 
 -- ==== rollback (11 steps) ====
