@@ -336,6 +336,25 @@ def _remake_views(refusal: str) -> list[str]:
         "  IF pg_catalog.cardinality(_pgroll_what) > 0 THEN",
         "    " + refusal,
         "  END IF;",
+        "  -- A view made again gets its owner back (ALTER VIEW ... OWNER TO), which a role",
+        "  -- that is not a superuser may do only where that owner may create in the schema.",
+        "  SELECT pg_catalog.format('view %s belongs to role %I, which may not create in schema "
+        "%I', c.oid::pg_catalog.regclass, pg_catalog.pg_get_userbyid(c.relowner), n.nspname)",
+        "    INTO _pgroll_why FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = c.relnamespace",
+        "    WHERE c.oid::pg_catalog.regclass::text = ANY (_pgroll_gone)",
+        "      AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = "
+        "current_user)",
+        "      AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+        "      AND NOT pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'CREATE')",
+        "    ORDER BY c.oid LIMIT 1;",
+        "  IF _pgroll_why IS NOT NULL THEN",
+        "    RAISE EXCEPTION 'complete cannot make % again for the new column''s type: %', "
+        "pg_catalog.split_part(_pgroll_why, ' belongs', 1), _pgroll_why",
+        "      USING ERRCODE = 'insufficient_privilege', HINT = 'grant CREATE on that schema "
+        "to that role, run complete as a superuser, or drop the view before complete and "
+        "create it again after';",
+        "  END IF;",
         "  FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP",
         "    EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];",
         "  END LOOP;",
@@ -373,6 +392,7 @@ def carry_over_sql(table: str, pairs: list[tuple[str, str]]) -> str:
         "  _pgroll_remake oid[] := '{}';",
         "  _pgroll_again text[] := '{}';",
         "  _pgroll_gone text[] := '{}';",
+        "  _pgroll_why text;",
         "BEGIN",
         f"  IF NOT EXISTS ({_used(table, [old for old, _ in pairs], '      ')}) THEN",
         "    RETURN;  -- nothing uses the old column: the usual case, and quickly told",
@@ -445,6 +465,7 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
     """
     used = _used(table, columns, "      ")
     declare = ["  _pgroll_remake oid[];", "  _pgroll_gone text[];", "  _pgroll_again text[];",
+               "  _pgroll_why text;",
                "  _pgroll_what text[];", "  _pgroll_drop text[];", "  _pgroll_make text[];",
                "  _pgroll_i int;"]
     on_rule = "r.rulename, r.ev_class::pg_catalog.regclass"

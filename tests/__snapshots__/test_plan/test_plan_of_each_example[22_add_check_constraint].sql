@@ -757,6 +757,7 @@ DECLARE
   _pgroll_remake oid[] := '{}';
   _pgroll_again text[] := '{}';
   _pgroll_gone text[] := '{}';
+  _pgroll_why text;
 BEGIN
   IF NOT EXISTS (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."posts"')::pg_catalog.oid)) v(r)
           UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."posts"'))) t(relid)
@@ -884,6 +885,19 @@ ARRAY[
     FROM members m JOIN pg_catalog.pg_class c ON c.oid = m.oid;
   IF pg_catalog.cardinality(_pgroll_what) > 0 THEN
     RAISE EXCEPTION 'complete cannot carry % over to the new column: %', pg_catalog.array_to_string(_pgroll_what, ', '), 'it holds data computed from the old one' USING ERRCODE = 'dependent_objects_still_exist', HINT = 'drop it before complete and create it again after; until then, complete changes nothing';
+  END IF;
+  -- A view made again gets its owner back (ALTER VIEW ... OWNER TO), which a role
+  -- that is not a superuser may do only where that owner may create in the schema.
+  SELECT pg_catalog.format('view %s belongs to role %I, which may not create in schema %I', c.oid::pg_catalog.regclass, pg_catalog.pg_get_userbyid(c.relowner), n.nspname)
+    INTO _pgroll_why FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid::pg_catalog.regclass::text = ANY (_pgroll_gone)
+      AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+      AND NOT pg_catalog.has_schema_privilege(c.relowner, c.relnamespace, 'CREATE')
+    ORDER BY c.oid LIMIT 1;
+  IF _pgroll_why IS NOT NULL THEN
+    RAISE EXCEPTION 'complete cannot make % again for the new column''s type: %', pg_catalog.split_part(_pgroll_why, ' belongs', 1), _pgroll_why
+      USING ERRCODE = 'insufficient_privilege', HINT = 'grant CREATE on that schema to that role, run complete as a superuser, or drop the view before complete and create it again after';
   END IF;
   FOR _pgroll_i IN 1 .. COALESCE(pg_catalog.array_length(_pgroll_gone, 1), 0) LOOP
     EXECUTE 'DROP VIEW ' || _pgroll_gone[_pgroll_i];
