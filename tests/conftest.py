@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,33 @@ def dsl_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 def admin_dsn(pg_dsn: str, pg_conn: Connection) -> str:
     """A connection string for the test's own database (``pg_dsn`` names the server's)."""
     return dsn_of(pg_dsn, pg_conn)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never answers (a host behind a firewall that
+    swallows the traffic, a wrong service on the port); its number."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()

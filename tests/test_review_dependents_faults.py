@@ -41,13 +41,13 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.backends.live import Session
 from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions, StepEvent
 from pgroll_dsl.plan.model import Phase
 from tests import fault_model as fm
 from tests.live_helpers import apply, dsn_of, make_runner, migration, one, query
+from tests.test_fault_kill import Server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
@@ -228,38 +228,21 @@ class World:
     uses_before: list[tuple[Any, ...]] = field(default_factory=list)
     reference: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
-    created: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Its databases: templates, and a clone of one for each kill point (test_fault_kill's).
+    server: Server = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.server = Server(self.pg_dsn)
 
     def dsn(self, name: str) -> str:
-        return make_conninfo(self.pg_dsn, dbname=name)
+        return self.server.dsn(name)
 
     def create(self, template: str | None = None) -> str:
-        name = f"depf_{uuid.uuid4().hex[:12]}"
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template is not None:
-            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
-        with self.lock:
-            self.admin.execute(statement)
-            self.created.append(name)
-        return name
+        return self.server.create(template)
 
-    def drop(self, name: str) -> None:
-        with self.lock:
-            self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-            if name in self.created:
-                self.created.remove(name)
-
-    @contextlib.contextmanager
-    def clone(self, template: str) -> Iterator[tuple[str, Connection]]:
-        name = self.create(template)
-        conn = psycopg.connect(self.dsn(name), autocommit=True)
-        try:
-            yield self.dsn(name), conn
-        finally:
-            conn.close()
-            self.drop(name)
+    def clone(self, template: str) -> contextlib.AbstractContextManager[
+            tuple[str, Connection]]:
+        return self.server.clone(template)
 
 
 def quoted(role: str) -> str:
@@ -309,8 +292,7 @@ def world(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
             w.reference = catalog(conn)
         yield w
     finally:
-        for name in list(w.created):
-            w.drop(name)
+        w.server.close()
         admin.execute(f"DROP ROLE {quoted(owner)}")  # type: ignore[arg-type]
         admin.execute(f"DROP ROLE {quoted(reader)}")  # type: ignore[arg-type]
         admin.close()

@@ -15,10 +15,8 @@ marked ``xfail`` is a discrepancy, its reason the diagnosis.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -339,34 +337,6 @@ def test_validate_does_not_repeat_a_malformed_url(tmp_path: Path) -> None:
     assert "s3cret-pw" not in str(raised.value)
 
 
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A port that accepts connections and never answers (a host behind a firewall that
-    swallows the traffic, a wrong service on the port); its number."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 def test_catalog_dump_gives_up_on_a_silent_server_within_10_seconds(tmp_path: Path,

@@ -14,12 +14,10 @@ racing migrate and complete).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -418,33 +416,6 @@ def test_rights_granted_while_the_migration_runs_to_public_quoted_and_grantable_
 
 # ---- connect_timeout ---------------------------------------------------------------------------
 
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 def _key_value(dsn: str, **extra: str) -> str:
@@ -482,12 +453,12 @@ def test_connection_strings_that_set_connect_timeout_themselves(
 
 
 def test_the_urls_own_connect_timeout_bounds_the_wait_for_a_silent_server(
-        tmp_path: Path, silent_port: int) -> None:
+        tmp_path: Path, silent_server: int) -> None:
     """connect_timeout=2 in a key=value string: a server that never answers is given up
     after about 2 s (psycopg's least), not the default 10 s; exit 2."""
     began = time.monotonic()
     result = run_cli(tmp_path, "status", "--postgres-url",
-                     f"host=127.0.0.1 port={silent_port} dbname=shop user=app connect_timeout=2",
+                     f"host=127.0.0.1 port={silent_server} dbname=shop user=app connect_timeout=2",
                      timeout=30)
     took = time.monotonic() - began
     assert result.returncode == 2, result.stderr
