@@ -22,7 +22,7 @@ of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
 
 from __future__ import annotations
 
-from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES
+from pgroll_dsl.plan.dependents import sync_trigger
 from pgroll_dsl.sql.ddl import grantee, grantee_role
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
@@ -74,11 +74,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "      (SELECT o.collname FROM pg_catalog.pg_collation o "
         "WHERE o.oid = _pgroll_old.attcollation));",
         "  END IF;",
-        "  FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode(_pgroll_old.attacl) LOOP",
-        "    EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
-        f"_pgroll_grant.privilege_type, {c}, {t},",
-        f"      {grantee('_pgroll_grant')});",
-        "  END LOOP;",
+        *_grant_lines("_pgroll_old.attacl", c, t, "  "),
         "  IF _pgroll_old.attstattarget >= 0 THEN  -- (-1 before PostgreSQL 17, NULL since)",
         "    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', "
         f"{t}, {c}, _pgroll_old.attstattarget);",
@@ -117,8 +113,7 @@ def _update_of_warning(table: str, old: str) -> list[str]:
     which carries the trigger over to the copy (``plan/dependents.py``). Said at start, so
     that the operator knows which writes the trigger misses meanwhile.
     """
-    ours = " OR ".join(f"pg_catalog.starts_with(tgname, {quote_literal(p)})"
-                       for p in SYNC_TRIGGER_PREFIXES)
+    ours = sync_trigger("tgname")
     return [
         "  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)",
         "    INTO _pgroll_fires FROM pg_catalog.pg_trigger WHERE tgrelid = "
@@ -135,12 +130,12 @@ def _update_of_warning(table: str, old: str) -> list[str]:
 
 
 def privileges_sql(table: str, pairs: list[tuple[str, str]]) -> str:
-    """A ``DO`` block at complete: each copy of ``pairs`` (old, copy) takes its old column's.
+    """A ``DO`` block at complete: each copy of ``pairs`` (old, copy) takes its column's rights.
 
-    Privileges, as the old column has them now. Start copied them once; what was granted or
-    revoked on the column since is on the old column, which complete drops: a ``REVOKE UPDATE
-    (email)`` made while the migration ran came back with the copy, a ``GRANT`` was lost. Where
-    both are alike (the usual case) nothing is done.
+    As the old column has them now. Start copied them once; what was granted or revoked on
+    the column since is on the old column, which complete drops: a ``REVOKE UPDATE (email)``
+    made while the migration ran came back with the copy, a ``GRANT`` was lost. Where both
+    are alike (the usual case) nothing is done.
     """
     t = quote_literal(table)
     lines = ["DECLARE", "  _pgroll_grant record;", "BEGIN"]
@@ -155,15 +150,24 @@ def privileges_sql(table: str, pairs: list[tuple[str, str]]) -> str:
             f"      EXECUTE pg_catalog.format('REVOKE ALL (%I) ON %s FROM %s CASCADE', {c}, {t},",
             f"        {grantee_role('_pgroll_grant')});",
             "    END LOOP;",
-            "    FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode("
-            f"{acl.format(o)}) LOOP",
-            "      EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
-            f"_pgroll_grant.privilege_type, {c}, {t},",
-            f"        {grantee('_pgroll_grant')});",
-            "    END LOOP;",
+            *_grant_lines(acl.format(o), c, t, "    "),
             "  END IF;",
         ]
     return "DO " + dollar_quote("\n" + "\n".join([*lines, "END", ""]))
+
+
+def _grant_lines(acl: str, copy: str, table: str, indent: str) -> list[str]:
+    """Lines of a block: what ``acl`` (a column's ACL, as SQL) grants, granted on ``copy``.
+
+    ``copy`` and ``table`` are SQL literals; ``_pgroll_grant`` is declared by the block.
+    """
+    return [
+        f"{indent}FOR _pgroll_grant IN SELECT * FROM pg_catalog.aclexplode({acl}) LOOP",
+        f"{indent}  EXECUTE pg_catalog.format('GRANT %s (%I) ON %s TO %s', "
+        f"_pgroll_grant.privilege_type, {copy}, {table},",
+        f"{indent}    {grantee('_pgroll_grant')});",
+        f"{indent}END LOOP;",
+    ]
 
 
 def adds_copy(sql: str, table: str, copy: str) -> bool:

@@ -148,7 +148,7 @@ def lock_sql(carried: dict[str, list[str]], tables: list[str]) -> str:
         "  END LOOP;"])
 
 
-def _ours(name: str) -> str:
+def sync_trigger(name: str) -> str:
     """A boolean SQL expression: the trigger named ``name`` is a sync trigger of ours."""
     return " OR ".join(f"pg_catalog.starts_with({name}, {quote_literal(p)})"
                        for p in SYNC_TRIGGER_PREFIXES)
@@ -286,7 +286,7 @@ def _made(table: str, columns: list[str]) -> str:
         f"      {_trigger(drop=True)}) WITH ORDINALITY x(s, n)",
         f"      WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
         "AND t.tgparentid = 0",
-        f"        AND NOT ({_ours('t.tgname')}) AND x.s IS NOT NULL",
+        f"        AND NOT ({sync_trigger('t.tgname')}) AND x.s IS NOT NULL",
         "    UNION ALL",
         "    SELECT 4, u.objid, x.n, pg_catalog.pg_describe_object(u.classid, u.objid, 0), x.s, "
         "NULL",
@@ -494,7 +494,7 @@ def around_type_change(table: str, columns: list[str]) -> tuple[list[str], list[
         "        FROM u JOIN pg_catalog.pg_trigger t ON t.oid = u.objid",
         f"        WHERE u.classid = 'pg_catalog.pg_trigger'::{_REGCLASS} AND NOT t.tgisinternal "
         "AND t.tgparentid = 0",
-        f"          AND NOT ({_ours('t.tgname')}))",
+        f"          AND NOT ({sync_trigger('t.tgname')}))",
     ])
     before = [
         "  -- What uses the column (views, rules, policies, triggers) goes until its type has",
@@ -562,7 +562,7 @@ def warn_sql(table: str, columns: list[str] | None, ours: tuple[str, ...], what:
         f"'pg_catalog.pg_trigger'::{_REGCLASS} AND t.oid = u.objid",
         f"    WHERE (c.oid IS NULL OR c.relnamespace::pg_catalog.regnamespace::text "
         f"NOT IN ({schemas}))",
-        f"      AND (t.oid IS NULL OR NOT ({_ours('t.tgname')}));",
+        f"      AND (t.oid IS NULL OR NOT ({sync_trigger('t.tgname')}));",
         "  IF _pgroll_what IS NOT NULL THEN",
         f"    RAISE WARNING '% uses %, which complete drops: complete stops there until it "
         "is dropped or changed (do it before complete)', _pgroll_what, "

@@ -14,7 +14,7 @@ more.
 
 The rights are read when the step runs (they are not in the catalog model), in the
 transaction that makes the schema and its views: a client never finds the schema without
-them. Complete reads them again for the version that stays (``regrant_step``): a role
+them. Complete reads them again for the version that stays (``grants_step(again=True)``): a role
 granted on a table while the migration ran (a new application role, a reporting role)
 would otherwise find its rights on the table and not on the new version's view. Only what
 a view lacks is granted, so the step costs a catalog read where nothing changed.
@@ -37,31 +37,22 @@ _HAS = ("h.grantee = g.grantee AND h.privilege_type = g.privilege_type "
         "AND (h.is_grantable OR NOT g.is_grantable))")
 
 
-def grants_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
+def grants_step(ctx: Context, tables: tuple[Table, ...], again: bool = False) -> list[Step]:
     """The step that grants on the version schema and the views of ``tables``.
 
-    None where there is no view; it joins the transaction of the step before it.
+    None where there is no view. At start (and after raw SQL's rebuild) it joins the
+    transaction of the step before it. ``again``: complete's, the last of its transaction
+    (complete stays one transaction: a run killed anywhere changed nothing or everything),
+    for what was granted since start; ``tables`` are then the catalog after complete.
     """
     if not tables:
         return []
-    return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables),
-                 summary=f"the roles that use {ctx.schema} and its tables get the same rights "
-                 f"on {ctx.version_schema} and its views", lock=Lock.NONE, origin=ctx.origin,
-                 joins_previous=True)]
-
-
-def regrant_step(ctx: Context, tables: tuple[Table, ...]) -> list[Step]:
-    """Complete's step that grants on the version that stays what was granted since start.
-
-    The last of complete's transaction, so that complete stays one transaction (a run killed
-    anywhere changed nothing or everything); it costs a catalog read where nothing was
-    granted since. ``tables``: the catalog after complete (names are physical).
-    """
-    if not tables:
-        return []
-    return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables),
-                 summary=f"the rights granted on {ctx.schema} and its tables since start reach "
-                 f"{ctx.version_schema} and its views", lock=Lock.NONE, origin=ctx.origin)]
+    summary = (f"the rights granted on {ctx.schema} and its tables since start reach "
+               f"{ctx.version_schema} and its views" if again else
+               f"the roles that use {ctx.schema} and its tables get the same rights on "
+               f"{ctx.version_schema} and its views")
+    return [Step(sql=grants_sql(ctx.schema, ctx.version_schema, tables), summary=summary,
+                 lock=Lock.NONE, origin=ctx.origin, joins_previous=not again)]
 
 
 def grants_sql(schema: str, version: str, tables: tuple[Table, ...]) -> str:

@@ -16,7 +16,7 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
-from pgroll_dsl.plan import backfill, dependents, grants
+from pgroll_dsl.plan import backfill, dependents
 from pgroll_dsl.plan.context import Context, flush_trigger_drops
 from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
@@ -24,7 +24,7 @@ from pgroll_dsl.plan.optimize import catalog_after
 from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.safety import generated
 from pgroll_dsl.plan.triggers import relied_on
-from pgroll_dsl.plan.views import ViewSteps, view_steps, viewed
+from pgroll_dsl.plan.views import ViewSteps, view_steps
 from pgroll_dsl.sql.ddl import qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_literal
 
@@ -56,10 +56,9 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     backfill.finish(ctx)
     backfill.mark_last_triggers(ctx)
     backfill.place(ctx)  # (moves start steps: after mark_last_triggers, which uses positions)
-    completed = _completed(ctx.final, migration)
-    views = view_steps(ctx, ctx.final, completed)
+    views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
     if not options.version_schema:  # the tables change; no schema of views shows them
-        views = ViewSteps([], [], [], [])
+        views = ViewSteps([], [], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start]
     trees = _trees_at_start(ctx, catalog, migration)
     requires = _requires(ctx, [*start, *ctx.validate], trees)  # (the check reads them first)
@@ -69,8 +68,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
-    elif options.version_schema:
-        complete.extend(grants.regrant_step(ctx, viewed(completed)))
+    else:
+        complete.extend(views.regrant)
     rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)

@@ -24,7 +24,8 @@ class ViewSteps:
     create: list[Step]
     drop_previous: list[Step]
     drop_new: list[Step]
-    recreate: list[Step]
+    recreate: list[Step]  # after raw SQL at complete: the views made again, with their rights
+    regrant: list[Step]  # otherwise, at complete: the rights granted since start
 
 
 def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
@@ -73,7 +74,8 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
                      summary=f"rebuild the views of {version} after the raw SQL",
                      lock=Lock.ACCESS_SHARE, origin=ctx.origin),
                 *grants.grants_step(ctx, viewed(completed))]
-    return ViewSteps(create, drop_previous, drop_new, recreate)
+    regrant = grants.grants_step(ctx, viewed(completed), again=True)
+    return ViewSteps(create, drop_previous, drop_new, recreate, regrant)
 
 
 def viewed(catalog: Catalog) -> tuple[Table, ...]:
