@@ -545,8 +545,14 @@ def test_killed_in_the_first_pass_with_a_busy_writer_then_resumed(
                            ).fetchone() == (0,)
 
 
+# ``room``: pages with free space the free space map knows of (a fillfactor, then VACUUM), so
+# that a client's write of a row the pass has written lands on a page the pass has not read
+# yet; without it that happens now and then (a page pruned meanwhile).
+# ``always``: run by a superuser (the replica role), the audit trigger enabled ALWAYS.
+@pytest.mark.parametrize("room", [False, True], ids=["packed", "room"])
+@pytest.mark.parametrize("always", [False, True], ids=["owner", "always"])
 def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
-        admin_dsn: str, pg_conn: Connection) -> None:
+        admin_dsn: str, pg_conn: Connection, room: bool, always: bool) -> None:
     """As the table's owner (no session_replication_role), the table's own AFTER trigger (an
     audit) fires on the batches, and such a trigger may write the table inside the batch's
     transaction, where the second pass could not tell its write from the first pass's own
@@ -561,7 +567,8 @@ def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
     pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
     owner = make_conninfo(admin_dsn, user=role)
     try:
-        pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b text)")
+        pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b text)"
+                        + (" WITH (fillfactor = 50)" if room else ""))
         pg_conn.execute("CREATE TABLE audit (t_id int, at timestamptz DEFAULT now())")
         pg_conn.execute("CREATE FUNCTION audited() RETURNS trigger LANGUAGE plpgsql AS $$ "
                         "BEGIN INSERT INTO audit (t_id) VALUES (NEW.id); RETURN NEW; END $$")
@@ -569,8 +576,10 @@ def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
                         "EXECUTE FUNCTION audited()")
         for obj in ("TABLE t", "TABLE audit", "FUNCTION audited()"):
             pg_conn.execute(f'ALTER {obj} OWNER TO "{role}"')
+        if always:
+            pg_conn.execute("ALTER TABLE t ENABLE ALWAYS TRIGGER audited")
         pg_conn.execute("INSERT INTO t SELECT g, g, 'b' FROM generate_series(1, 600) g")
-        pg_conn.execute("ANALYZE t")
+        pg_conn.execute("VACUUM ANALYZE t" if room else "ANALYZE t")
         hooks = Hooks(admin_dsn, "t")
         writes = [
             lambda: hooks.base.execute("UPDATE public.t SET a = a + 100 WHERE id IN (1, 2)"),
@@ -579,7 +588,7 @@ def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
         ]
         hooks.first.extend(writes)  # none runs: the first pass reports no rows
         hooks.second.extend(writes)
-        runner = _raw_runner(owner, hooks)
+        runner = _raw_runner(admin_dsn if always else owner, hooks)
         try:
             plan = runner.start(migration("alter table t add x int up `a * 2`;", "02_x"))
             assert any("first pass" in s.summary for s in plan.start)
@@ -590,7 +599,7 @@ def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
             audits = dict(pg_conn.execute("SELECT t_id, count(*) FROM audit GROUP BY t_id"
                                           ).fetchall())
             assert set(audits) == set(range(1, 601)), len(audits)
-            assert max(audits.values()) <= 2, audits
+            assert max(audits.values()) <= 2, {k: n for k, n in audits.items() if n > 2}
             runner.complete()
         finally:
             runner.close()

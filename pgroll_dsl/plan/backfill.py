@@ -922,8 +922,15 @@ class _Body:
         read of the table finds them, where a key range scan would visit every key. The
         first worker does it all; the others have nothing to do.
         """
+        # The first pass's own check (``_prelude``), but for the sync triggers, which exist
+        # now: where a trigger of the table's fires on the batches the first pass wrote
+        # nothing, and reading by pages would write again a row a client wrote after the
+        # triggers, or inserted, wherever its new version lands on a page ahead (an audit
+        # trigger saw it three times). The keyed loop then reads each key once.
+        fires = "CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END"
         return [
-            "  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left",
+            f"  IF _pgroll_fast AND NOT coalesce(_pgroll_fires ~* ({fires}), false) THEN",
+            "    -- the first pass wrote the rows: find the few left",
             f"    IF {share_bound(f'{FROM_SETTING}0')} IS NULL THEN",
             *(f"  {line}" for line in self._pages_loop()),
             "    END IF;",

@@ -362,7 +362,8 @@ BEGIN
     _pgroll_fast := false;
   END IF;
   _pgroll_least := least(_pgroll_size, 1000);
-  IF _pgroll_fast THEN  -- the first pass wrote the rows: find the few left
+  IF _pgroll_fast AND NOT coalesce(_pgroll_fires ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END), false) THEN
+    -- the first pass wrote the rows: find the few left
     IF (CASE WHEN pg_catalog.current_setting('pgroll_dsl.backfill_slice', true) = 'on' THEN NULLIF(pg_catalog.current_setting('pgroll_dsl.backfill_from_0', true), '') END) IS NULL THEN
     _pgroll_size := greatest(1, _pgroll_size / 50);
     _pgroll_least := _pgroll_size;
