@@ -551,8 +551,9 @@ def test_killed_in_the_first_pass_with_a_busy_writer_then_resumed(
 # ``always``: run by a superuser (the replica role), the audit trigger enabled ALWAYS.
 @pytest.mark.parametrize("room", [False, True], ids=["packed", "room"])
 @pytest.mark.parametrize("always", [False, True], ids=["owner", "always"])
+@pytest.mark.parametrize("key", ["PRIMARY KEY", ""], ids=["keyed", "keyless"])
 def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
-        admin_dsn: str, pg_conn: Connection, room: bool, always: bool) -> None:
+        admin_dsn: str, pg_conn: Connection, room: bool, always: bool, key: str) -> None:
     """As the table's owner (no session_replication_role), the table's own AFTER trigger (an
     audit) fires on the batches, and such a trigger may write the table inside the batch's
     transaction, where the second pass could not tell its write from the first pass's own
@@ -567,7 +568,7 @@ def test_owner_without_replica_role_leaves_an_audited_table_to_one_pass(
     pg_conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
     owner = make_conninfo(admin_dsn, user=role)
     try:
-        pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b text)"
+        pg_conn.execute(f"CREATE TABLE t (id int {key}, a int, b text)"
                         + (" WITH (fillfactor = 50)" if room else ""))
         pg_conn.execute("CREATE TABLE audit (t_id int, at timestamptz DEFAULT now())")
         pg_conn.execute("CREATE FUNCTION audited() RETURNS trigger LANGUAGE plpgsql AS $$ "

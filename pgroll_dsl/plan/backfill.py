@@ -442,7 +442,13 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # Two passes: a row is done when a pass wrote it and no one since (its xmin is the
     # stamp), whatever its marker says: the first pass clears the marker with no trigger
     # to set it again on a client's write.
-    rows = {ONLY: marker, FIRST: unchanged, SECOND: unchanged}[mode]
+    # The second pass leaves a row whose marker a sync trigger cleared and that no first
+    # pass wrote (no stamp): a client wrote or inserted it through the triggers, which
+    # filled its copies. Only rows the first pass wrote can be stale without a marker; a row
+    # a client wrote would otherwise be written again wherever its new version lies ahead
+    # of a pass by pages (a table without a key), and an audit trigger see it once more.
+    second = f"{unchanged} AND ({marker} OR {ROW}.{BY_COLUMN} IS NOT NULL)"
+    rows = {ONLY: marker, FIRST: unchanged, SECOND: second}[mode]
     watched = (Watch(schema, watch, passed(table), partitioned=watch != table)
                if watch else None)
     body = _Body(target, quote_literal(table), rows, fast, options, mode, watched)
