@@ -125,15 +125,7 @@ def _chain_of_readers(dsn: str, relation: str, stop: threading.Event) -> list[th
 
 @pytest.mark.parametrize("reader", [
     "of the table, no view",
-    pytest.param("of a view of the column", marks=pytest.mark.xfail(strict=True, reason=(
-        "starvation: where a view uses a rewritten column the lock step (dependents.lock_sql) "
-        "never waits in the lock queue, it only tries (ALTER VIEW under lock_timeout 1 ms, "
-        "then LOCK TABLE ... NOWAIT) every 5 ms and gives up after lock_timeout; clients "
-        "whose transactions overlap hold the view (and the table) at every moment, so no try "
-        "ever finds it free and complete fails after every retry, where the queue (the path "
-        "without a view, and the old LOCK TABLE) gets the table as soon as the reader ahead "
-        "commits. With the defaults (lock_timeout 500 ms, 10 retries, holder wait 60 s) and "
-        "16 clients reading the view in 50 ms statements complete failed after 90 s"))),
+    "of a view of the column",
 ])
 def test_complete_gets_its_locks_under_a_stream_of_overlapping_readers(
         pg_conn: Connection, dsn: str, reader: str) -> None:

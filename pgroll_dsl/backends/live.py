@@ -27,8 +27,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pgroll_dsl.backends.conninfo import ENCODING, connect_timeout
 from pgroll_dsl.backends.one_session import PID, SessionChanged
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
-from pgroll_dsl.catalog.derived import DUP_PREFIX, NEW_PREFIX, NOT_NULL_PREFIX, SLICE_SETTING
+from pgroll_dsl.catalog.derived import (
+    DUP_PREFIX,
+    NEW_PREFIX,
+    NOT_NULL_PREFIX,
+    QUEUE_SETTING,
+    SLICE_SETTING,
+)
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
+from pgroll_dsl.plan.dependents import QUEUE_TABLES, QUEUE_VIEWS
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -44,6 +51,9 @@ StatementCallback = Callable[[str, float | None], None]
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
+
+# The orders complete's lock step waits in the queue in, by turns (see ``_retrying``).
+QUEUE_ORDERS = (QUEUE_TABLES, QUEUE_VIEWS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -354,6 +364,7 @@ class Executor:
         # in two passes: the second one's rows count on from the first one's).
         self._backfilled: dict[str, int] = {}
         self._before = 0  # ... for the step being run
+        self._queue: str | None = None  # how this try's lock step queues (``_retrying``)
         conn.add_notice_handler(self._notice)
 
     def report_progress(self, rows: int) -> None:
@@ -436,6 +447,9 @@ class Executor:
 
         def body() -> None:
             with self.conn.transaction():
+                if self._queue is not None:  # (for this transaction only)
+                    self.conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
+                                      (QUEUE_SETTING, self._queue))
                 for offset, step in enumerate(steps):
                     current[0] = step
                     before(offset, step)
@@ -517,13 +531,20 @@ class Executor:
         ones ``gate``'s steps ask for (up to ``holder_wait_s`` in all); before a retry, run
         ``again``.
         """
-        attempt = 0
+        attempt = queued = 0
         deadline = time.monotonic() + self.session.holder_wait_s
         while True:
             try:
                 self._wait_for_holders(gate, deadline, schemas)
                 if attempt and again is not None:
                     again()
+                # Holders that never went away, or the last try: the lock step waits for a
+                # view in the queue, where trying starves; each such try in the other order
+                # (plan/dependents.lock_block).
+                self._queue = None
+                if time.monotonic() >= deadline or attempt == self.session.retries:
+                    self._queue = QUEUE_ORDERS[queued % 2]
+                    queued += 1
                 body()
                 return
             except RETRYABLE as err:

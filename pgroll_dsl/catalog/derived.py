@@ -43,6 +43,9 @@ BACKFILL_SETTING = "pgroll_dsl.backfilling"
 # its SET list (the value is that copy's sync trigger): the sync trigger then keeps what the
 # client wrote, even NULL or the copy's old value, and clears it (see plan/triggers.py).
 WRITTEN_SETTING = "pgroll_dsl.written"
+# A setting the executor sets for a transaction whose lock step should wait for a view's
+# lock in the queue rather than try for it (see plan/dependents.lock_block).
+QUEUE_SETTING = "pgroll_dsl.lock_queue"
 # Settings a backfill worker's session carries: its share of the key range (see backfill.py).
 SLICE_SETTING = "pgroll_dsl.backfill_slice"  # 'on': from FROM_SETTING_<i> ...
 FROM_SETTING = "pgroll_dsl.backfill_from_"  # ... the first key, as text, column i

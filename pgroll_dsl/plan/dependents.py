@@ -25,7 +25,7 @@ view cannot be carried (it holds data computed from the old column): complete st
 it changes anything, saying which one and what to do. Whatever else uses the column (a
 function with a SQL-standard body...) is left to ``DROP COLUMN``, whose message names it.
 
-Views are locked before the tables (``lock_sql``), as a client reading a view locks it and
+Views are locked before the tables (``lock_block``), as a client reading a view locks it and
 then the table under it: taking the table first and the view after would wait for a client
 that waits for us. A type change made in place (``around_type_change``) takes the same
 objects down and makes them again around its ``ALTER COLUMN ... TYPE``, which refuses while
@@ -35,8 +35,8 @@ they use the column. A column or table the migration drops is dropped without
 
 from __future__ import annotations
 
-from pgroll_dsl.catalog.derived import SYNC_TRIGGER_PREFIXES, parked_name
-from pgroll_dsl.sql.ddl import grantee
+from pgroll_dsl.catalog.derived import QUEUE_SETTING, SYNC_TRIGGER_PREFIXES, parked_name
+from pgroll_dsl.sql.ddl import grantee, qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
 
 _REGCLASS = "pg_catalog.regclass"
@@ -80,31 +80,60 @@ def _built_on(base: str, indent: str) -> str:
         f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)"])
 
 
-def lock_sql(carried: dict[str, list[str]], tables: list[str]) -> str:
-    """Lines of a ``DO`` block: the views using the columns of ``carried`` and the tables.
+def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
+    """Lines that lock each of ``tables`` in ``mode``; one that is not there is skipped.
 
-    The views are locked, then (where there are any) the lines ``tables`` lock the tables with
-    ``NOWAIT``: all at once or not at all. ``carried``: per table (as the plan names it), the
-    old columns whose users complete moves. With the views built on them: complete may drop and
-    make again every one of them (``_remake_views``). A client reading a view locks it, then
-    what it is built on, then the table; a client that wrote the table and then reads the view,
-    the other way round. Complete takes the views before the tables, and each lock without
-    waiting in a subtransaction that gives back what it got where one is held
-    (``lock_not_available``), tried again every 5 ms for as long as ``lock_timeout`` allows a
-    wait; then the failure is the step's, as a lock timeout is (the executor tries the
-    transaction again): holding one and waiting for another could be a deadlock with a client
-    either way round. Where no view uses the columns, the tables are left to the caller's lines
-    that follow, which wait for them in the queue, as a lock step does.
+    (A start interrupted before it created a table leaves it to complete's checks.)
+    """
+    return [line for table in tables for line in (
+        f"  IF {regclass_or_null(schema, table)} IS NOT NULL THEN",
+        f"    LOCK TABLE {qualified(schema, table)} IN {mode};",
+        "  END IF;")]
+
+
+# How complete's lock step waits in the queue (the value of ``QUEUE_SETTING``): the views
+# first, or the tables in SHARE mode first (see ``lock_block``).
+QUEUE_VIEWS, QUEUE_TABLES = "views", "tables"
+
+
+def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) -> str:
+    """The ``DO`` block of complete's lock step: the views using the columns, then the tables.
+
+    ``carried``: per table (as the plan names it), the old columns whose users complete
+    moves. With the views built on them: complete may drop and make again every one of them
+    (``_remake_views``). A client reading a view locks it, then what it is built on, then the
+    table; one that writes through the view the same; a client that wrote the table and then
+    reads the view, the other way round. Whichever way complete waits for one while it holds
+    the other could be a deadlock with a client. So it first tries: the views, then the
+    tables, each without waiting, in a subtransaction that gives back what it got where one
+    is held (``lock_not_available``), again every 5 ms for as long as ``lock_timeout`` allows
+    a wait; then the failure is the step's, as a lock timeout is (the executor tries the
+    transaction again). Where no view uses the columns, the tables are waited for in the
+    queue, as a lock step does.
+
+    Trying never gets a view that clients read in transactions that overlap without a pause:
+    one of them holds it at every try. Where the executor says so (``QUEUE_SETTING``, set for
+    the transaction once its wait for holders ran out, and on its last try), the step waits
+    in the queue, as the step without a view waits for its tables: new clients queue behind
+    it, and it gets each lock as soon as those ahead are done. In one of two orders, which
+    the executor takes turns with (no order is free of a deadlock with every kind of client):
+    ``QUEUE_TABLES``, the tables in SHARE mode first (their writers wait, their readers and
+    the view's go on), then the views, then the tables in ACCESS EXCLUSIVE mode: no client
+    that wrote a table then holds it while it waits for a view; ``QUEUE_VIEWS``, the views
+    first, then the tables: for a client that writes through a view (it holds the view while
+    it waits for the table). All the waits together last no longer than ``lock_timeout`` nor
+    than ``deadlock_timeout``: a client caught the other way round (it holds what the step
+    waits for and waits for what the step holds) is then never the one PostgreSQL's
+    deadlock detector aborts, which checks after ``deadlock_timeout``; the step gives up
+    first, and its transaction is tried again.
 
     A view is locked alone, by ``ALTER VIEW ... OWNER TO`` its owner (a change of nothing
-    that takes the view's ``ACCESS EXCLUSIVE`` lock) under a ``lock_timeout`` of 1 ms:
-    ``LOCK TABLE`` of a view locks every relation it reads, a table the migration does not
-    touch included (whose clients then waited for all of complete), and checks the view
-    owner's right to lock each (a view whose owner may only read the table stopped complete
-    for good). A view using a column that the role running complete may not change stops
-    complete here, naming it (altering it would fail with a message that names neither the
-    view nor why). ``_pgroll_view``, ``_pgroll_owner``, ``_pgroll_since`` and
-    ``_pgroll_wait`` are declared by the caller.
+    that takes the view's ``ACCESS EXCLUSIVE`` lock): ``LOCK TABLE`` of a view locks every
+    relation it reads, a table the migration does not touch included (whose clients then
+    waited for all of complete), and checks the view owner's right to lock each (a view
+    whose owner may only read the table stopped complete for good). A view using a column
+    that the role running complete may not change stops complete here, naming it (altering
+    it would fail with a message that names neither the view nor why).
     """
     pad = "      "
     direct = f"\n{pad}      UNION ".join(
@@ -112,29 +141,67 @@ def lock_sql(carried: dict[str, list[str]], tables: list[str]) -> str:
         f"JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid "
         f"AND u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} AND r.rulename = '_RETURN'"
         for table, columns in carried.items())
-    return "\n".join([
-        "  _pgroll_since := pg_catalog.clock_timestamp();",
-        "  _pgroll_wait := pg_catalog.current_setting('lock_timeout');",
+
+    def views(limit: str) -> list[str]:
+        return [
+            f"FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
+            "  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
+            "ON c.oid = b.oid AND c.relkind = 'v'",
+            "  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP",
+            "  IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN",
+            "    RAISE EXCEPTION 'complete cannot carry view % over to the new column: it "
+            "belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, "
+            "pg_catalog.pg_get_userbyid(_pgroll_owner), current_user",
+            "      USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role "
+            "that owns the table and the view (a member of both owners), or drop the view "
+            "before complete and create it again after';",
+            "  END IF;",
+            f"  {limit}",
+            "  EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', "
+            f"_pgroll_view::{_REGCLASS}, pg_catalog.pg_get_userbyid(_pgroll_owner));",
+            "END LOOP;",
+        ]
+
+    def locks(mode: str, indent: str) -> list[str]:
+        return [f"{indent}{line}" for line in table_locks(schema, tables, mode)]
+
+    # What is left of the queue's budget, in milliseconds (at least 1: 0 is no limit).
+    left = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
+            "1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - "
+            "_pgroll_since))))::text, true);")
+    deadlock = "pg_catalog.current_setting('deadlock_timeout')::interval"
+    exclusive = "ACCESS EXCLUSIVE MODE"
+    lines = [
+        "",
+        "DECLARE",
+        "  _pgroll_view oid;",
+        "  _pgroll_owner oid;",
+        "  _pgroll_since timestamptz := pg_catalog.clock_timestamp();",
+        "  _pgroll_wait text := pg_catalog.current_setting('lock_timeout');",
+        "  _pgroll_budget interval;",
+        f"  _pgroll_queue text := pg_catalog.current_setting({quote_literal(QUEUE_SETTING)}, "
+        "true);",
+        "BEGIN",
+        f"  IF _pgroll_queue IN ('{QUEUE_VIEWS}', '{QUEUE_TABLES}') THEN",
+        "    -- in the queue, within one lock_timeout and one deadlock_timeout",
+        f"    _pgroll_budget := CASE WHEN _pgroll_wait = '0' THEN {deadlock}",
+        f"      ELSE least(_pgroll_wait::interval, {deadlock}) END;",
+        f"    {left}",
+        f"    IF _pgroll_queue = '{QUEUE_TABLES}' THEN",
+        *locks("SHARE MODE", "    "),
+        "    END IF;",
+        *(f"    {line}" for line in views(left)),
+        f"    {left}",
+        *locks(exclusive, "  "),
+        "    PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
+        "    RETURN;",
+        "  END IF;",
         "  LOOP",
         "    BEGIN",
         f"{pad}PERFORM pg_catalog.set_config('lock_timeout', '1', true);",
-        f"{pad}FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
-        f"{pad}  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
-        "ON c.oid = b.oid AND c.relkind = 'v'",
-        f"{pad}  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP",
-        f"{pad}  IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN",
-        f"{pad}    RAISE EXCEPTION 'complete cannot carry view % over to the new column: it "
-        "belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, "
-        "pg_catalog.pg_get_userbyid(_pgroll_owner), current_user",
-        f"{pad}      USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role "
-        "that owns the table and the view (a member of both owners), or drop the view before "
-        "complete and create it again after';",
-        f"{pad}  END IF;",
-        f"{pad}  EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', "
-        f"_pgroll_view::{_REGCLASS}, pg_catalog.pg_get_userbyid(_pgroll_owner));",
-        f"{pad}END LOOP;",
+        *(f"{pad}{line}" for line in views("-- (lock_timeout 1 ms: not in the queue)")),
         f"{pad}IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)",
-        *(f"{pad}{line}" for line in tables),
+        *locks(f"{exclusive} NOWAIT", pad),
         f"{pad}END IF;",
         f"{pad}PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
         f"{pad}EXIT;",
@@ -145,7 +212,12 @@ def lock_sql(carried: dict[str, list[str]], tables: list[str]) -> str:
         f"{pad}END IF;",
         f"{pad}PERFORM pg_catalog.pg_sleep(0.005);",
         "    END;",
-        "  END LOOP;"])
+        "  END LOOP;",
+        *locks(exclusive, ""),
+        "END",
+        "",
+    ]
+    return "DO " + dollar_quote("\n".join(lines), "pgroll_lock")
 
 
 def sync_trigger(name: str) -> str:

@@ -25,7 +25,7 @@ from pgroll_dsl.plan.options import PlanOptions
 from pgroll_dsl.plan.safety import generated
 from pgroll_dsl.plan.triggers import relied_on
 from pgroll_dsl.plan.views import ViewSteps, view_steps
-from pgroll_dsl.sql.ddl import qualified, regclass_or_null
+from pgroll_dsl.sql.ddl import regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_literal
 
 
@@ -147,16 +147,9 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
     transaction, so clients never queue behind it for longer than that.
     """
-    def lock(table: str, mode: str) -> str:
-        return (f"  IF {regclass_or_null(ctx.schema, table)} IS NOT NULL THEN\n"
-                f"    LOCK TABLE {qualified(ctx.schema, table)} IN ACCESS EXCLUSIVE MODE{mode};"
-                "\n  END IF;")
-    body = "\n".join(lock(t, "") for t in tables)
-    nowait = [line for t in tables for line in lock(t, " NOWAIT").split("\n")]
-    sql = (do_block(body) if not carried else "DO " + dollar_quote(
-        "\nDECLARE\n  _pgroll_view oid;\n  _pgroll_owner oid;\n  _pgroll_since timestamptz;\n"
-        "  _pgroll_wait text;\nBEGIN\n" + dependents.lock_sql(carried, nowait) + "\n" + body
-        + "\nEND\n"))
+    exclusive = dependents.table_locks(ctx.schema, tables, "ACCESS EXCLUSIVE MODE")
+    sql = (dependents.lock_block(carried, ctx.schema, tables) if carried
+           else do_block("\n".join(exclusive)))
     return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)

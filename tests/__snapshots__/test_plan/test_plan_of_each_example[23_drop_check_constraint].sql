@@ -684,15 +684,51 @@ DROP SCHEMA IF EXISTS "public_22_add_check_constraint" CASCADE;
 
 -- [2] 23_drop_check_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
-DO $pgroll$
+DO $pgroll_lock$
 DECLARE
   _pgroll_view oid;
   _pgroll_owner oid;
-  _pgroll_since timestamptz;
-  _pgroll_wait text;
+  _pgroll_since timestamptz := pg_catalog.clock_timestamp();
+  _pgroll_wait text := pg_catalog.current_setting('lock_timeout');
+  _pgroll_budget interval;
+  _pgroll_queue text := pg_catalog.current_setting('pgroll_dsl.lock_queue', true);
 BEGIN
-  _pgroll_since := pg_catalog.clock_timestamp();
-  _pgroll_wait := pg_catalog.current_setting('lock_timeout');
+  IF _pgroll_queue IN ('views', 'tables') THEN
+    -- in the queue, within one lock_timeout and one deadlock_timeout
+    _pgroll_budget := CASE WHEN _pgroll_wait = '0' THEN pg_catalog.current_setting('deadlock_timeout')::interval
+      ELSE least(_pgroll_wait::interval, pg_catalog.current_setting('deadlock_timeout')::interval) END;
+    PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
+    IF _pgroll_queue = 'tables' THEN
+      IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+        LOCK TABLE "public"."posts" IN SHARE MODE;
+      END IF;
+    END IF;
+    FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM (SELECT r.ev_class FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."posts"')::pg_catalog.oid)) v(r)
+                  UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."posts"'))) t(relid)
+                JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['title']::pg_catalog.name[])
+                JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+                WHERE (d.deptype = 'n' OR d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)) u JOIN pg_catalog.pg_rewrite r ON r.oid = u.objid AND u.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.rulename = '_RETURN') b(v)
+            UNION ALL
+            SELECT r.ev_class, b.depth + 1 FROM built b
+              JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = b.oid
+                AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+              JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)
+      SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c ON c.oid = b.oid AND c.relkind = 'v'
+      GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP
+      IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN
+        RAISE EXCEPTION 'complete cannot carry view % over to the new column: it belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner), current_user
+          USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role that owns the table and the view (a member of both owners), or drop the view before complete and create it again after';
+      END IF;
+      PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
+      EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner));
+    END LOOP;
+    PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
+    IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
+      LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
+    END IF;
+    PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);
+    RETURN;
+  END IF;
   LOOP
     BEGIN
       PERFORM pg_catalog.set_config('lock_timeout', '1', true);
@@ -712,6 +748,7 @@ BEGIN
           RAISE EXCEPTION 'complete cannot carry view % over to the new column: it belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner), current_user
             USING ERRCODE = 'insufficient_privilege', HINT = 'run complete as a role that owns the table and the view (a member of both owners), or drop the view before complete and create it again after';
         END IF;
+        -- (lock_timeout 1 ms: not in the queue)
         EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner));
       END LOOP;
       IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)
@@ -733,7 +770,7 @@ BEGIN
     LOCK TABLE "public"."posts" IN ACCESS EXCLUSIVE MODE;
   END IF;
 END
-$pgroll$;
+$pgroll_lock$;
 
 -- [3] 23_drop_check_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use title over to the new column
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
