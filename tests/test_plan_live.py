@@ -21,6 +21,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import api
+from pgroll_dsl.backends.live import Session
+from pgroll_dsl.backends.runner import Runner, RunOptions
 from pgroll_dsl.catalog import Catalog
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
@@ -192,3 +194,27 @@ def test_a_plan_file_runs_under_the_databases_session_defaults(
     wrong = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE b IS DISTINCT FROM a * 2")
                          .format(table)).fetchone()
     assert wrong == (0,)
+
+
+def test_a_plan_run_with_psql_records_no_inferred_migration(chain_db: tuple[Any, str]) -> None:
+    """pgroll's event trigger (installed by ``init``) records DDL run outside a migration as
+    inferred migrations: a plan run with psql is not in the history's active period, and
+    each of its statements (the copies, the triggers, the swap) was recorded. The file's
+    header sets pgroll's marker, as the live executor's session does."""
+    conn, dsn = chain_db
+    conn.execute("CREATE TABLE t (id int PRIMARY KEY, a int)")
+    conn.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g")
+    runner = Runner(RunOptions(session=Session(url=dsn)))
+    try:
+        runner.init()
+    finally:
+        runner.close()
+    catalog = introspect(conn)
+    migration = api.compile_source("alter table t alter a type bigint up `a` down `a`;\n",
+                                   "02_a.pgroll").migration
+    plan = plan_migration(migration, catalog, PlanOptions())
+    run_psql(dsn, render_phase(plan, Phase.START))
+    run_psql(dsn, render_phase(plan, Phase.COMPLETE))
+    assert conn.execute("SELECT name FROM pgroll.migrations").fetchall() == []
+    assert conn.execute("SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE "
+                        "attrelid = 't'::regclass AND attname = 'a'").fetchone() == ("bigint",)

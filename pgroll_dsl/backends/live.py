@@ -196,10 +196,9 @@ def connect_pinned(session: Session, wait_s: float | None = None
             raise psycopg.OperationalError(
                 f"no server session was free for it within {wait_s:.0f} s (a pool with fewer "
                 "server connections than the run and its workers)")
-    # pgroll's marker: its event trigger does not record our own DDL as inferred migrations.
-    # Then what the role's or the database's defaults would break (sql/session.py says why).
-    setup = ["SET pgroll.no_inferred_migrations TO 'TRUE'",
-             *(s.statement() for s in settings_for(conn.info.server_version))]
+    # What pgroll's event trigger would record, and what the role's or the database's
+    # defaults would break (sql/session.py says why).
+    setup = [s.statement() for s in settings_for(conn.info.server_version)]
     if session.lock_timeout_ms > 0:
         setup.append(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
     if session.role:

@@ -29,6 +29,9 @@ class Setting:
 
 
 SETTINGS = (
+    # pgroll's marker: its event trigger (installed by init) would record each DDL statement
+    # of ours as an inferred migration of its own, the plan's copies and triggers included.
+    Setting("pgroll.no_inferred_migrations", "TRUE"),
     # Literals are quoted for standard strings: a backslash in a quoted comment or default
     # must not be read as an escape.
     Setting("standard_conforming_strings", "on"),

@@ -4,6 +4,7 @@
 -- catalog: empty
 -- Generated: review it, do not edit it. Each phase runs with psql -v ON_ERROR_STOP=1.
 SET client_encoding = 'UTF8';
+SET pgroll.no_inferred_migrations = 'TRUE';
 SET standard_conforming_strings = 'on';
 SET statement_timeout = '0';
 DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = '0'; END IF; END$$;

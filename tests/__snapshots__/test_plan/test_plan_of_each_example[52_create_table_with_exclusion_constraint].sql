@@ -10,6 +10,7 @@
 -- safe despite prefer-timestamp-tz: the type is the author's choice
 -- squawk-ignore-file require-statement-timeout, prefer-robust-stmts, prefer-bigint-over-int, prefer-identity, prefer-timestamp-tz
 SET client_encoding = 'UTF8';
+SET pgroll.no_inferred_migrations = 'TRUE';
 SET standard_conforming_strings = 'on';
 SET statement_timeout = '0';
 DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = '0'; END IF; END$$;
