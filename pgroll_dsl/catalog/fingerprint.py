@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 from dataclasses import fields, is_dataclass
+from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from typing import Any
@@ -261,10 +262,38 @@ def _stored_form(node: Any) -> Any:
     return node
 
 
+# Date and time types whose literals PostgreSQL stores as values and prints back in its own
+# form (see ``_as_printed``).
+_MOMENTS = {"timestamptz", "timestamp", "date"}
+
+
+def _as_printed(cast: Any) -> Any:
+    """A date or time literal as its wall-clock time, as PostgreSQL's print of it reads.
+
+    ``'2020-01-01'::timestamptz`` in a check or default is stored as the value, and printed
+    back as ``'2020-01-01 00:00:00+00'``, with the offset of the TimeZone of the session
+    that reads it (the same midnight, the one the session that made it meant, where both
+    have one TimeZone): the author's text and the server's are compared by the date and
+    time they say, the offset left out. A literal that does not read as one (``now``,
+    another DateStyle) is left as written.
+    """
+    value = cast.arg.val
+    if cast.typeName.names[-1].sval not in _MOMENTS or not isinstance(value, ast.String):
+        return cast
+    try:
+        moment = datetime.fromisoformat((value.sval or "").strip())
+    except ValueError:
+        return cast
+    text = moment.replace(tzinfo=None).isoformat(sep=" ")
+    return ast.TypeCast(arg=ast.A_Const(val=ast.String(sval=text)), typeName=cast.typeName)
+
+
 def _strip(node: Any, types: dict[str, str] | None = None) -> Any:
     """The tree without cosmetic casts, in the forms PostgreSQL stores (``_stored_form``)."""
     if isinstance(node, ast.A_Expr):
         node = _stored_form(node)
+    if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const):
+        node = _as_printed(node)
     if (isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.A_Const | ast.ColumnRef)
             and _cosmetic(node, types)):
         return _strip(node.arg, types)
