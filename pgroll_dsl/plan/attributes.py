@@ -55,7 +55,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "  _pgroll_old record;",
         "  _pgroll_copy record;",
         "  _pgroll_grant record;",
-        "  _pgroll_fires text;",
+        "  _pgroll_fires record;",
         "BEGIN",
         f"  ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(copy)} {type_sql};",
         "  -- What the column has besides its type: collation, privileges, statistics target,",
@@ -105,27 +105,38 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
 
 
 def _update_of_warning(table: str, old: str) -> list[str]:
-    """Lines of the block: a warning naming the table's triggers that fire on ``UPDATE OF old``.
+    """Lines of the block: a warning naming the triggers that fire on ``UPDATE OF old``.
 
     A write through the new version sets the copy, not the old column (``down`` fills that
     from a trigger, which is no column of the statement's SET list), so such a trigger of
     the application's (an audit of a status column) does not fire for it until complete,
     which carries the trigger over to the copy (``plan/dependents.py``). Said at start, so
-    that the operator knows which writes the trigger misses meanwhile.
+    that the operator knows which writes the trigger misses meanwhile. The table's own, and
+    those made on one of its partitions alone (a clone of the parent's is the parent's):
+    one warning per table, the names as the plan writes a table's.
     """
-    ours = sync_trigger("tgname")
+    ours = sync_trigger("g.tgname")
+    name = ("'\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\".\"' || "
+            "pg_catalog.replace(c.relname, '\"', '\"\"') || '\"'")
     return [
-        "  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)",
-        "    INTO _pgroll_fires FROM pg_catalog.pg_trigger WHERE tgrelid = "
-        f"pg_catalog.to_regclass({table})",
-        "      AND _pgroll_old.attnum = ANY (tgattr) AND NOT tgisinternal AND tgparentid = 0",
-        f"      AND NOT ({ours});",
-        "  IF _pgroll_fires IS NOT NULL THEN",
+        "  FOR _pgroll_fires IN SELECT pg_catalog.string_agg(pg_catalog.quote_ident(g.tgname), "
+        "', ' ORDER BY g.tgname) AS names,",
+        f"      {name} AS relation",
+        f"    FROM (SELECT {table}::pg_catalog.regclass AS relid, 0 AS level UNION ALL",
+        f"      SELECT relid, level FROM pg_catalog.pg_partition_tree({table}) WHERE level > 0) p",
+        "    JOIN pg_catalog.pg_trigger g ON g.tgrelid = p.relid AND NOT g.tgisinternal "
+        "AND g.tgparentid = 0",
+        "    JOIN pg_catalog.pg_attribute a ON a.attrelid = p.relid "
+        f"AND a.attname = {old} AND a.attnum = ANY (g.tgattr)",
+        "    JOIN pg_catalog.pg_class c ON c.oid = p.relid",
+        "    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+        f"    WHERE NOT ({ours})",
+        "    GROUP BY p.level, n.nspname, c.relname ORDER BY p.level, n.nspname, c.relname LOOP",
         "    RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write "
         "through the new version sets the new column and does not fire it (complete carries "
         "it over)',",
-        f"      _pgroll_fires, {table}, pg_catalog.quote_ident({old});",
-        "  END IF;",
+        f"      _pgroll_fires.names, _pgroll_fires.relation, pg_catalog.quote_ident({old});",
+        "  END LOOP;",
     ]
 
 

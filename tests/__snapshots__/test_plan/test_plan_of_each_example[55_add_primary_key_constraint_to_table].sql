@@ -42,7 +42,7 @@ DECLARE
   _pgroll_old record;
   _pgroll_copy record;
   _pgroll_grant record;
-  _pgroll_fires text;
+  _pgroll_fires record;
 BEGIN
   ALTER TABLE "public"."tasks" ADD COLUMN IF NOT EXISTS "_pgroll_new_id" integer;
   -- What the column has besides its type: collation, privileges, statistics target,
@@ -77,14 +77,19 @@ BEGIN
         CASE _pgroll_old.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
     END IF;
   END IF;
-  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)
-    INTO _pgroll_fires FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass('"public"."tasks"')
-      AND _pgroll_old.attnum = ANY (tgattr) AND NOT tgisinternal AND tgparentid = 0
-      AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'));
-  IF _pgroll_fires IS NOT NULL THEN
+  FOR _pgroll_fires IN SELECT pg_catalog.string_agg(pg_catalog.quote_ident(g.tgname), ', ' ORDER BY g.tgname) AS names,
+      '"' || pg_catalog.replace(n.nspname, '"', '""') || '"."' || pg_catalog.replace(c.relname, '"', '""') || '"' AS relation
+    FROM (SELECT '"public"."tasks"'::pg_catalog.regclass AS relid, 0 AS level UNION ALL
+      SELECT relid, level FROM pg_catalog.pg_partition_tree('"public"."tasks"') WHERE level > 0) p
+    JOIN pg_catalog.pg_trigger g ON g.tgrelid = p.relid AND NOT g.tgisinternal AND g.tgparentid = 0
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = p.relid AND a.attname = 'id' AND a.attnum = ANY (g.tgattr)
+    JOIN pg_catalog.pg_class c ON c.oid = p.relid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT (pg_catalog.starts_with(g.tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(g.tgname, '~pgroll_trigger_'))
+    GROUP BY p.level, n.nspname, c.relname ORDER BY p.level, n.nspname, c.relname LOOP
     RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write through the new version sets the new column and does not fire it (complete carries it over)',
-      _pgroll_fires, '"public"."tasks"', pg_catalog.quote_ident('id');
-  END IF;
+      _pgroll_fires.names, _pgroll_fires.relation, pg_catalog.quote_ident('id');
+  END LOOP;
 END
 $pgroll$;
 
