@@ -6,6 +6,8 @@ rows through each version), and each exception class against the situation it st
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -184,6 +186,33 @@ def test_dump_catalog_and_plan_against_the_live_database(pg_dsn: str, pg_conn: C
         assert [s.sql for s in getattr(live, phase)] == [
             s.sql for s in getattr(offline, phase)], phase
     assert api.validate(folder / "02_price_int.pgroll", postgres_url=dsn).ok
+
+
+def test_a_schema_the_database_lacks_is_refused_not_read_as_empty(
+        pg_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """A mistyped --schema was read as an empty schema: ``catalog dump`` wrote a snapshot of
+    nothing, ``plan`` planned a CREATE TABLE into a schema start then failed on, and every
+    table a migration names was 'unknown'. Now PGD904, an environment error (exit 2)."""
+    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
+    pg_conn.execute('CREATE SCHEMA "App"')
+    wrong = ("app", "App ")
+    for schema in wrong:
+        with pytest.raises(api.InvalidMigration, match="PGD904|no schema") as caught:
+            api.dump_catalog(dsn, schema)
+        assert [d.code.id for d in caught.value.diagnostics] == ["PGD904"]
+        with pytest.raises(api.InvalidMigration, match="no schema"):
+            api.plan_migration(api.compile_file(folder / "01_items.pgroll").migration,
+                               postgres_url=dsn, schema=schema)
+        checked = api.validate(folder, postgres_url=dsn, schema=schema)
+        assert not checked.ok and checked.stopped
+    assert '"schema": "App"' in api.dump_catalog(dsn, "App")
+    done = subprocess.run([sys.executable, "-m", "pgroll_dsl", "catalog", "dump",
+                           "--postgres-url", dsn, "--schema", "app"], capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == 2, done
+    assert done.stderr.startswith('error[PGD904]: cannot read the catalog: the database has '
+                                  'no schema "app" (is --schema right?)'), done.stderr
+    assert done.stdout == ""
 
 
 def test_statements_heard_and_no_version_schema(pg_dsn: str, pg_conn: Connection,

@@ -18,15 +18,24 @@ from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.compile import Before
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
+from pgroll_dsl.sql.quoting import quote_ident
 
 
 def live_before(url: str, schema: str, state_schema: str = "pgroll") -> Before:
     """Introspect a live database read-only, with its latest version schema and its version.
 
-    An unreachable database is an environment error (PGD901).
+    An unreachable database is an environment error (PGD901), as is a schema it does not
+    have (PGD904).
     """
     try:
         with connect_to_read(url) as conn:
+            if conn.execute("SELECT FROM pg_catalog.pg_namespace WHERE nspname = %s",
+                            (schema,)).fetchone() is None:
+                # (A mistyped --schema read as an empty schema: every table unknown, or a
+                # snapshot of nothing.)
+                raise CompileError([Diagnostic(
+                    codes.NO_SUCH_SCHEMA, f"cannot read the catalog: the database has no "
+                    f"schema {quote_ident(schema)} (is --schema right?)", None)])
             state = State(conn, state_schema, schema)
             latest = state.latest_version() if state.initialized() else None
             previous = version_schema(schema, latest) if latest else None

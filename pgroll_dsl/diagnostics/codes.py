@@ -255,5 +255,7 @@ CANNOT_CONNECT = Code("PGD901", "cannot-connect", _E, "the database cannot be re
 NOT_A_DIRECTORY = Code("PGD902", "not-a-directory", _E, "a history directory that is not one")
 INVALID_CONFIG = Code("PGD903", "invalid-config", _E,
                       "the [tool.pgroll-dsl] table of pyproject.toml is not valid")
+NO_SUCH_SCHEMA = Code("PGD904", "no-such-schema", _E,
+                      "the database read has no schema of the --schema name")
 
 ALL_CODES: tuple[Code, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Code))
