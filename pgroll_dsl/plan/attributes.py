@@ -22,6 +22,7 @@ of the same type rewrites nothing, under the lock the ``ADD COLUMN`` took.
 
 from __future__ import annotations
 
+from pgroll_dsl.catalog.derived import LATE_TRIGGER_PREFIX
 from pgroll_dsl.plan.dependents import sync_trigger
 from pgroll_dsl.sql.ddl import grantee, grantee_role
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal
@@ -56,6 +57,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "  _pgroll_copy record;",
         "  _pgroll_grant record;",
         "  _pgroll_fires record;",
+        "  _pgroll_late text;",
         "BEGIN",
         f"  ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(copy)} {type_sql};",
         "  -- What the column has besides its type: collation, privileges, statistics target,",
@@ -98,6 +100,7 @@ def add_copy_sql(table: str, old: str, copy: str, type_sql: str) -> str:
         "    END IF;",
         "  END IF;",
         *_update_of_warning(t, quote_literal(old)),
+        *_late_warning(t, quote_literal(old)),
         "END",
         "",
     ])
@@ -137,6 +140,35 @@ def _update_of_warning(table: str, old: str) -> list[str]:
         "it over)',",
         f"      _pgroll_fires.names, _pgroll_fires.relation, pg_catalog.quote_ident({old});",
         "  END LOOP;",
+    ]
+
+
+def _late_warning(table: str, old: str) -> list[str]:
+    """Lines of the block: a warning naming the table's BEFORE triggers that fire after ``up``.
+
+    PostgreSQL fires a table's BEFORE triggers in the byte order of their names; ``up``'s
+    name (``~pgroll_trigger_...``, ``catalog.derived.late_trigger_name``) sorts after every
+    ASCII letter, digit and ``_``, so that the copy is computed from the row as the table's
+    own triggers leave it. A quoted name may sort after it (``~~norm``, a name beginning
+    with a letter outside ASCII): what such a trigger changes in a row (a column ``up``
+    reads) does not reach the copy. Said at start, naming it and what to do.
+    """
+    ours = sync_trigger("tgname")
+    return [
+        "  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)",
+        "    INTO _pgroll_late FROM pg_catalog.pg_trigger WHERE tgrelid = "
+        f"pg_catalog.to_regclass({table})",
+        "      AND NOT tgisinternal AND tgtype & 3 = 3 AND tgtype & 20 <> 0 "
+        "-- row, before, insert or update",
+        f"      AND tgname > {quote_literal(LATE_TRIGGER_PREFIX)}::pg_catalog.name "
+        f"AND NOT ({ours});",
+        "  IF _pgroll_late IS NOT NULL THEN",
+        "    RAISE WARNING 'trigger % of table % fires after the trigger that fills the new "
+        "column of % (a table''s BEFORE triggers fire in the order of their names): what it "
+        "changes in a row does not reach the new column; rename it to sort before "
+        f"{LATE_TRIGGER_PREFIX}, or drop it until complete',",
+        f"      _pgroll_late, {table}, pg_catalog.quote_ident({old});",
+        "  END IF;",
     ]
 
 

@@ -46,12 +46,13 @@ How a batch works, and why:
   transaction's id (``BACKFILLED_BY``). No trigger syncs a client's write meanwhile, but the
   row's new version has another ``xmin``; the second pass, right after the triggers and
   before anything else reads the copies (checks, keys, indexes, the new version's views: see
-  :func:`place`), writes again every row whose ``xmin`` is not its stamp, reading the table
-  once by pages. That includes rows clients wrote through the triggers in between: their
-  copies are recomputed from the same ``up`` (no volatile call: see :func:`_two_passes`),
-  and no client of the new version, whose write ``up`` would not give back, exists yet. A
-  row is then backfilled and unmarked as after a single pass: the triggers skip a write
-  that changes nothing. The first pass writes nothing unless the probe accepts the
+  :func:`place`), writes again every stamped row whose ``xmin`` is not its stamp (and any
+  row still marked), reading the table once by pages, and takes the stamp away. That
+  includes rows clients wrote through the triggers after the first pass had: their copies
+  are recomputed from the same ``up`` (no volatile call: see :func:`_two_passes`), and no
+  client of the new version, whose write ``up`` would not give back, exists yet. A row is
+  then backfilled and unmarked as after a single pass: the triggers skip a write that
+  changes nothing. The first pass writes nothing unless the probe accepts the
   statement (else the second pass is the whole backfill, as a single pass was), nor once a
   sync trigger of the table exists. Its batches never run inside a block with an EXCEPTION
   clause: a subtransaction would give the rows another ``xmin`` than
@@ -442,11 +443,12 @@ def backfill_sql(schema: str, table: str, key: tuple[str, ...],
     # Two passes: a row is done when a pass wrote it and no one since (its xmin is the
     # stamp), whatever its marker says: the first pass clears the marker with no trigger
     # to set it again on a client's write.
-    # The second pass leaves a row whose marker a sync trigger cleared and that no first
-    # pass wrote (no stamp): a client wrote or inserted it through the triggers, which
-    # filled its copies. Only rows the first pass wrote can be stale without a marker; a row
-    # a client wrote would otherwise be written again wherever its new version lies ahead
-    # of a pass by pages (a table without a key), and an audit trigger see it once more.
+    # The second pass leaves a row whose marker a sync trigger cleared and that has no
+    # stamp: a client wrote or inserted it through the triggers, which filled its copies,
+    # or the second pass wrote it (it takes the stamp away). Only rows the first pass wrote
+    # can be stale without a marker; a row a client wrote would otherwise be written again
+    # wherever its new version lies ahead of a pass by pages (a table without a key), and
+    # an audit trigger see it once more.
     second = f"{unchanged} AND ({marker} OR {ROW}.{BY_COLUMN} IS NOT NULL)"
     rows = {ONLY: marker, FIRST: unchanged, SECOND: second}[mode]
     watched = (Watch(schema, watch, passed(table), partitioned=watch != table)
@@ -705,9 +707,14 @@ class _Body:
         ]
 
     def _update(self, where: str, indent: str) -> list[str]:
-        # Each pass of two stamps the rows it writes with its transaction (their xmin): a
-        # pass run again (a resumed start) skips them, and any later write shows.
-        stamp = f", {BY_COLUMN} = {_THIS_XID}" if self.mode != ONLY else ""
+        # The first pass stamps the rows it writes with its transaction (their xmin): run
+        # again (a resumed start) it skips them, and any later write shows. The second pass
+        # takes the stamp away: the row is then done as after a single pass (unmarked, no
+        # stamp), and a client's later write, whose new version may lie on a page ahead of
+        # a pass by pages, does not make it one to write again (its audit trigger saw it
+        # three times); run again, it skips the rows it wrote the same way.
+        stamp = {ONLY: "", FIRST: f", {BY_COLUMN} = {_THIS_XID}",
+                 SECOND: f", {BY_COLUMN} = NULL"}[self.mode]
         if self.mode == FIRST:
             # The marker cleared too, so that the triggers take the row for backfilled and
             # skip a write that changes nothing, as after a single pass. A client's write

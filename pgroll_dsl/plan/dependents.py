@@ -121,11 +121,15 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     the view's go on), then the views, then the tables in ACCESS EXCLUSIVE mode: no client
     that wrote a table then holds it while it waits for a view; ``QUEUE_VIEWS``, the views
     first, then the tables: for a client that writes through a view (it holds the view while
-    it waits for the table). All the waits together last no longer than ``lock_timeout`` nor
-    than ``deadlock_timeout``: a client caught the other way round (it holds what the step
-    waits for and waits for what the step holds) is then never the one PostgreSQL's
-    deadlock detector aborts, which checks after ``deadlock_timeout``; the step gives up
-    first, and its transaction is tried again.
+    it waits for the table). All the waits together, from the start of the transaction
+    (complete's first steps hold the old version's views), last no longer than
+    ``lock_timeout`` nor than the shortest ``deadlock_timeout`` a client may have (this
+    session's, the server's default, any a database or role sets): a client caught the
+    other way round (it holds what the step waits for and waits for what the step holds) is
+    then never the one PostgreSQL's deadlock detector aborts, which checks after its own
+    ``deadlock_timeout``; the step gives up first, and its transaction is tried again. With
+    ``lock_timeout`` 0 the tries give up after that ``deadlock_timeout`` too (they went on
+    for ever, and the executor never got to the queue).
 
     A view is locked alone, by ``ALTER VIEW ... OWNER TO`` its owner (a change of nothing
     that takes the view's ``ACCESS EXCLUSIVE`` lock): ``LOCK TABLE`` of a view locks every
@@ -169,7 +173,15 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     left = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
             "1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - "
             "_pgroll_since))))::text, true);")
-    deadlock = "pg_catalog.current_setting('deadlock_timeout')::interval"
+    # The shortest deadlock_timeout a client may have: this session's, the server's default,
+    # and any a database or role sets (a session's own SET, a superuser's, is not seen).
+    deadlock = ("(SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,\n"
+                "        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings "
+                "WHERE name = 'deadlock_timeout'),\n"
+                "        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval "
+                "ELSE v::interval END))\n"
+                "      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,\n"
+                "        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\\_timeout=%')")
     exclusive = "ACCESS EXCLUSIVE MODE"
     lines = [
         "",
@@ -183,9 +195,11 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "true);",
         "BEGIN",
         f"  IF _pgroll_queue IN ('{QUEUE_VIEWS}', '{QUEUE_TABLES}') THEN",
-        "    -- in the queue, within one lock_timeout and one deadlock_timeout",
-        f"    _pgroll_budget := CASE WHEN _pgroll_wait = '0' THEN {deadlock}",
-        f"      ELSE least(_pgroll_wait::interval, {deadlock}) END;",
+        "    -- in the queue, within one lock_timeout and one deadlock_timeout of the",
+        "    -- transaction's start (its first steps may hold what a client waits for)",
+        "    _pgroll_since := pg_catalog.transaction_timestamp();",
+        "    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval "
+        f"END,\n      {deadlock});",
         f"    {left}",
         f"    IF _pgroll_queue = '{QUEUE_TABLES}' THEN",
         *locks("SHARE MODE", "    "),
@@ -206,8 +220,9 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         f"{pad}PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
         f"{pad}EXIT;",
         "    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
-        f"{pad}IF _pgroll_wait <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since",
-        f"{pad}    >= _pgroll_wait::interval THEN",
+        f"{pad}IF pg_catalog.clock_timestamp() - _pgroll_since >= (CASE WHEN _pgroll_wait "
+        "<> '0'",
+        f"{pad}    THEN _pgroll_wait::interval ELSE {deadlock} END) THEN  -- (0: the queue next)",
         f"{pad}  RAISE;",
         f"{pad}END IF;",
         f"{pad}PERFORM pg_catalog.pg_sleep(0.005);",

@@ -382,11 +382,11 @@ BEGIN
           IF _pgroll_replica THEN
             PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
           END IF;
-          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = NULL
             WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
         ELSE
-          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+          UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = NULL WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
         END IF;
         _pgroll_page := _pgroll_page + _pgroll_size;
@@ -442,10 +442,10 @@ BEGIN
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_new_description" = (UPPER(_pgroll_row."name")), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = NULL
         WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
     ELSE
-      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
+      UPDATE "public"."users" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = NULL WHERE (_pgroll_row."id") >= (_pgroll_lower_0) AND (_pgroll_row."id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;

@@ -33,6 +33,7 @@ DECLARE
   _pgroll_copy record;
   _pgroll_grant record;
   _pgroll_fires record;
+  _pgroll_late text;
 BEGIN
   ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_name" character varying(255);
   -- What the column has besides its type: collation, privileges, statistics target,
@@ -80,6 +81,14 @@ BEGIN
     RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write through the new version sets the new column and does not fire it (complete carries it over)',
       _pgroll_fires.names, _pgroll_fires.relation, pg_catalog.quote_ident('sellers_name');
   END LOOP;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)
+    INTO _pgroll_late FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass('"public"."tickets"')
+      AND NOT tgisinternal AND tgtype & 3 = 3 AND tgtype & 20 <> 0 -- row, before, insert or update
+      AND tgname > '~pgroll_trigger_'::pg_catalog.name AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'));
+  IF _pgroll_late IS NOT NULL THEN
+    RAISE WARNING 'trigger % of table % fires after the trigger that fills the new column of % (a table''s BEFORE triggers fire in the order of their names): what it changes in a row does not reach the new column; rename it to sort before ~pgroll_trigger_, or drop it until complete',
+      _pgroll_late, '"public"."tickets"', pg_catalog.quote_ident('sellers_name');
+  END IF;
 END
 $pgroll$;
 
@@ -91,6 +100,7 @@ DECLARE
   _pgroll_copy record;
   _pgroll_grant record;
   _pgroll_fires record;
+  _pgroll_late text;
 BEGIN
   ALTER TABLE "public"."tickets" ADD COLUMN IF NOT EXISTS "_pgroll_new_sellers_zip" integer;
   -- What the column has besides its type: collation, privileges, statistics target,
@@ -138,6 +148,14 @@ BEGIN
     RAISE WARNING 'trigger % of table % fires on UPDATE OF %: until complete a write through the new version sets the new column and does not fire it (complete carries it over)',
       _pgroll_fires.names, _pgroll_fires.relation, pg_catalog.quote_ident('sellers_zip');
   END LOOP;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(tgname), ', ' ORDER BY tgname)
+    INTO _pgroll_late FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass('"public"."tickets"')
+      AND NOT tgisinternal AND tgtype & 3 = 3 AND tgtype & 20 <> 0 -- row, before, insert or update
+      AND tgname > '~pgroll_trigger_'::pg_catalog.name AND NOT (pg_catalog.starts_with(tgname, '_pgroll_trigger_') OR pg_catalog.starts_with(tgname, '~pgroll_trigger_'));
+  IF _pgroll_late IS NOT NULL THEN
+    RAISE WARNING 'trigger % of table % fires after the trigger that fills the new column of % (a table''s BEFORE triggers fire in the order of their names): what it changes in a row does not reach the new column; rename it to sort before ~pgroll_trigger_, or drop it until complete',
+      _pgroll_late, '"public"."tickets"', pg_catalog.quote_ident('sellers_zip');
+  END IF;
 END
 $pgroll$;
 
@@ -666,11 +684,11 @@ BEGIN
           IF _pgroll_replica THEN
             PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
           END IF;
-          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = NULL
             WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
         ELSE
-          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
+          UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = NULL WHERE _pgroll_row.ctid >= pg_catalog.format('(%s,0)', _pgroll_page)::tid
       AND _pgroll_row.ctid < pg_catalog.format('(%s,0)', _pgroll_page + _pgroll_size)::tid AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
         END IF;
         _pgroll_page := _pgroll_page + _pgroll_size;
@@ -726,10 +744,10 @@ BEGIN
       IF _pgroll_replica THEN
         PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
       END IF;
-      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_new_sellers_name" = (_pgroll_row."sellers_name"), "_pgroll_new_sellers_zip" = (_pgroll_row."sellers_zip"), "_pgroll_needs_backfill" = false, "_pgroll_backfilled_by" = NULL
         WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
     ELSE
-      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = pg_catalog.pg_current_xact_id()::pg_catalog.xid WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
+      UPDATE "public"."tickets" AS _pgroll_row SET "_pgroll_needs_backfill" = true, "_pgroll_backfilled_by" = NULL WHERE (_pgroll_row."ticket_id") >= (_pgroll_lower_0) AND (_pgroll_row."ticket_id") <= (_pgroll_upper_0) AND _pgroll_row."_pgroll_backfilled_by" IS DISTINCT FROM _pgroll_row.xmin AND (_pgroll_row."_pgroll_needs_backfill" OR _pgroll_row."_pgroll_backfilled_by" IS NOT NULL);
     END IF;
     GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;
     _pgroll_done := _pgroll_done + _pgroll_rows;
@@ -972,9 +990,15 @@ DECLARE
   _pgroll_queue text := pg_catalog.current_setting('pgroll_dsl.lock_queue', true);
 BEGIN
   IF _pgroll_queue IN ('views', 'tables') THEN
-    -- in the queue, within one lock_timeout and one deadlock_timeout
-    _pgroll_budget := CASE WHEN _pgroll_wait = '0' THEN pg_catalog.current_setting('deadlock_timeout')::interval
-      ELSE least(_pgroll_wait::interval, pg_catalog.current_setting('deadlock_timeout')::interval) END;
+    -- in the queue, within one lock_timeout and one deadlock_timeout of the
+    -- transaction's start (its first steps may hold what a client waits for)
+    _pgroll_since := pg_catalog.transaction_timestamp();
+    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval END,
+      (SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,
+        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings WHERE name = 'deadlock_timeout'),
+        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval ELSE v::interval END))
+      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,
+        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\_timeout=%'));
     PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
     IF _pgroll_queue = 'tables' THEN
       IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
@@ -1037,8 +1061,12 @@ BEGIN
       PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);
       EXIT;
     EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
-      IF _pgroll_wait <> '0' AND pg_catalog.clock_timestamp() - _pgroll_since
-          >= _pgroll_wait::interval THEN
+      IF pg_catalog.clock_timestamp() - _pgroll_since >= (CASE WHEN _pgroll_wait <> '0'
+          THEN _pgroll_wait::interval ELSE (SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,
+        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings WHERE name = 'deadlock_timeout'),
+        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval ELSE v::interval END))
+      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,
+        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\_timeout=%') END) THEN  -- (0: the queue next)
         RAISE;
       END IF;
       PERFORM pg_catalog.pg_sleep(0.005);
