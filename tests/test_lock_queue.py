@@ -8,7 +8,8 @@ view in overlapping transactions hold it at every try, so once the wait for hold
 out (and on the executor's last try) the step waits in the queue, within one
 ``lock_timeout`` and one ``deadlock_timeout``. These tests run that mix of clients on a real
 server: complete finishes, and no client fails (no deadlock is resolved against a client),
-nothing a client committed is lost.
+nothing a client committed is lost. (A client caught between the view and the table, step by
+step, with deadlock_timeouts of its own: tests/test_review_session28.py.)
 """
 
 from __future__ import annotations
@@ -127,60 +128,3 @@ def test_complete_waits_in_the_queue_for_a_busy_view_and_no_client_fails(
     assert present == set(clients.committed)
 
 
-
-def test_a_client_caught_between_the_view_and_the_table_is_not_the_deadlock_victim(
-        pg_dsn: str, pg_conn: Connection) -> None:
-    """The step waits in the queue (tables first: the wait for holders ran out on a client
-    that holds the table); a client that writes through the view holds it and queues for
-    the table behind the step; the step gets the table and queues for the view: a deadlock.
-    With a ``lock_timeout`` of 3 s, above ``deadlock_timeout`` (1 s), the client's deadlock
-    check would come first and abort it; the step gives up at one ``deadlock_timeout``,
-    the client's insert goes through, and complete's next try (views first) finishes."""
-    dsn = dsn_of(pg_dsn, pg_conn)
-    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int);"
-                    "INSERT INTO t SELECT g, g FROM generate_series(1, 50) g;"
-                    "CREATE VIEW tv AS SELECT id FROM t WHERE v IS DISTINCT FROM -1;")
-    runner = make_runner(dsn)
-    try:
-        runner.start(migration(REWRITE_V, "02_v"))
-    finally:
-        runner.close()
-    errors: list[str] = []
-    began = time.monotonic()
-
-    def at(second: float) -> None:
-        time.sleep(max(0.0, began + second - time.monotonic()))
-
-    def through_view() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            at(0.8)  # complete waits for the table in SHARE mode by now
-            try:
-                with conn.transaction():
-                    conn.execute("INSERT INTO tv (id) VALUES (1000)")
-                    at(2.5)
-            except psycopg.Error as err:
-                errors.append(f"{err.sqlstate} {err}")
-
-    def complete() -> None:
-        runner = Runner(RunOptions(session=Session(url=dsn, lock_timeout_ms=3000, retries=4,
-                                                   holder_wait_s=0.5)))
-        try:
-            runner.complete()
-        except Exception as err:  # noqa: BLE001 - kept for the assertion
-            errors.append(f"complete: {err}")
-        finally:
-            runner.close()
-
-    with psycopg.connect(dsn, autocommit=True) as holder:
-        with holder.transaction():
-            holder.execute("INSERT INTO t VALUES (999, 999)")  # holds t past the holder wait
-            threads = [threading.Thread(target=f) for f in (through_view, complete)]
-            for thread in threads:
-                thread.start()
-            at(1.0)
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
-    assert one(pg_conn, "SELECT count(*) FROM t WHERE id IN (999, 1000)") == (2,)
-    assert one(pg_conn, "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE "
-               "attrelid = 't'::regclass AND attname = 'v'") == ("bigint",)

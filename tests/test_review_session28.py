@@ -26,7 +26,6 @@ from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
 from pgroll_dsl.plan.model import Phase
 from tests.live_helpers import (
     Connection,
-    after_the_triggers,
     applied,
     client,
     dsn_of,
@@ -34,6 +33,7 @@ from tests.live_helpers import (
     migration,
     one,
 )
+from tests.test_review_two_pass import Hooks
 
 pytestmark = pytest.mark.postgres
 
@@ -399,53 +399,6 @@ SHAPES = {
                         "CREATE TABLE t_low PARTITION OF t FOR VALUES FROM (MINVALUE) TO (300)",
                         "CREATE TABLE t_high PARTITION OF t FOR VALUES FROM (300) TO (MAXVALUE)"]),
 }
-
-
-class Hooks:
-    """Writes at a table's first-pass progress reports (no sync trigger yet), right before
-    its second pass, and at its second-pass reports (tests/test_review_two_pass.py's)."""
-
-    def __init__(self, dsn: str, table: str) -> None:
-        self.base = psycopg.connect(dsn, autocommit=True)
-        self.table = table
-        self.leaves: tuple[str, ...] = ()  # partitions reported on their own
-        self.lock = threading.Lock()
-        self.first: list[Any] = []
-        self.before_second: list[Any] = []
-        self.second: list[Any] = []
-        self.done: list[str] = []
-        self.in_second = False
-
-    def _synced(self, table: str) -> bool:
-        row = self.base.execute(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal "
-            "AND (tgname LIKE '\\_pgroll\\_trigger%%' OR tgname LIKE '~pgroll\\_trigger%%')",
-            (f"public.{table}",)).fetchone()
-        return row is not None and int(row[0]) > 0
-
-    def progress(self, table: str, rows: int, total: int) -> None:
-        with self.lock:
-            if table not in (self.table, *self.leaves) or rows == 0:
-                return
-            if not self._synced(table):
-                if self.first:
-                    self.first.pop(0)()
-                    self.done.append("first")
-            elif self.in_second and self.second:
-                self.second.pop(0)()
-                self.done.append("second")
-
-    def step(self, event: StepEvent) -> None:
-        step = event.step
-        if event.phase is Phase.START and after_the_triggers(step) and step is not None \
-                and step.relation in (self.table, *self.leaves) and not event.in_transaction:
-            self.in_second = True
-            while self.before_second:
-                self.before_second.pop(0)()
-                self.done.append("before_second")
-
-    def close(self) -> None:
-        self.base.close()
 
 
 def _stale(conn: Connection) -> list[tuple[Any, ...]]:
