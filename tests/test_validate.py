@@ -659,3 +659,20 @@ def test_merged_ups_compose_on_a_column_whose_name_has_a_quote() -> None:
     (op,) = merged.operations
     assert isinstance(op, ir.AlterColumn) and op.up is not None
     assert op.up.text == 'coalesce(("a""b"::bigint), 0)'
+
+
+def test_a_directory_without_migration_files_is_said(tmp_path: Path) -> None:
+    """``validate DIR`` of a directory with no migration file (a CI job pointed at the wrong
+    one) said '0 migrations checked, 0 errors' and nothing else: now a warning, PGD114,
+    beside the other directories' findings."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("not a migration\n", encoding="utf-8")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "01_t.pgroll").write_text("create table t (id int primary key);\n",
+                                      encoding="utf-8")
+    result = api.validate([empty, full])
+    assert result.ok and result.checked == 1
+    assert [(d.code.id, d.severity, d.message) for d in result.diagnostics] == [
+        ("PGD114", Severity.WARNING, f"no migration files in {empty}")]

@@ -117,6 +117,11 @@ def _validate_path(path: Path, source: CatalogSource, applied: Collection[str],
 
     if path.is_dir():
         files = migration_files(path)
+        if not files:  # (a CI job pointed at the wrong directory passed, silently)
+            into.found.append(Diagnostic(codes.NO_MIGRATION_FILES,
+                                         f"no migration files in {path}", None,
+                                         severity=codes.NO_MIGRATION_FILES.severity))
+            return
         into.skipped = sum(1 for f in files if migration_name(f) in applied)
         into.checked = len(files) - into.skipped
         planned: dict[str, MigrationSummary] = {}

@@ -59,6 +59,8 @@ CONFLICTING_OPTIONS = Code("PGD111", "conflicting-options", _E, "options that ex
 EMPTY_MIGRATION = Code("PGD112", "empty-migration", Severity.WARNING, "a file with no operation")
 DUPLICATE_MIGRATION_NAME = Code("PGD113", "duplicate-migration-name", _E,
                                 "two files of one directory have the same migration name")
+NO_MIGRATION_FILES = Code("PGD114", "no-migration-files", Severity.WARNING,
+                          "a directory given to validate holds no migration file")
 
 # PGD2xx: a name does not resolve against the schema the operation runs on.
 TABLE_ALREADY_EXISTS = Code("PGD201", "table-already-exists", _E,
