@@ -457,6 +457,41 @@ def test_the_urls_own_connect_timeout_bounds_the_wait_for_a_silent_server(
     assert took < 8, took
 
 
+def test_a_service_files_connect_timeout_bounds_the_wait_for_a_silent_server(
+        tmp_path: Path, silent_server: int) -> None:
+    """connect_timeout=2 in the connection service file's section that the URL names: psycopg
+    bounds the wait itself and reads no service file, so the default 10 s applied."""
+    services = write(tmp_path / "services.conf",
+                     f"[silent]\nhost=127.0.0.1\nport={silent_server}\ndbname=shop\n"
+                     "user=app\nconnect_timeout=2\n")
+    began = time.monotonic()
+    result = run_cli(tmp_path, "status", "--postgres-url", "service=silent",
+                     env={"PGSERVICEFILE": str(services)}, timeout=30)
+    took = time.monotonic() - began
+    assert result.returncode == 2, result.stderr
+    assert took < 8, took
+
+
+def test_which_services_set_connect_timeout(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from pgroll_dsl.backends.conninfo import CONNECT_TIMEOUT_S, connect_timeout
+    services = write(tmp_path / "services.conf",
+                     "[set]\nhost=h\nconnect_timeout=3\n[unset]\nhost=h\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    default = {"connect_timeout": CONNECT_TIMEOUT_S}
+    assert connect_timeout("service=set") == {"connect_timeout": "3"}
+    assert connect_timeout("service=set connect_timeout=5") == {}  # the URL's own
+    assert connect_timeout("service=unset") == default
+    assert connect_timeout("service=missing") == default
+    assert connect_timeout("host=h") == default
+    monkeypatch.setenv("PGSERVICE", "set")
+    assert connect_timeout("host=h") == {"connect_timeout": "3"}
+    monkeypatch.setenv("PGSERVICEFILE", str(tmp_path / "absent.conf"))
+    assert connect_timeout("service=set") == default
+
+
 # ---- migrate under the run lock ----------------------------------------------------------------
 
 def _project(tmp_path: Path) -> None:

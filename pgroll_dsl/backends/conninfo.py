@@ -7,7 +7,9 @@ more. So a caller's connection names the database; it is never used (nor changed
 
 from __future__ import annotations
 
+import configparser
 import os
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -35,14 +37,42 @@ CONNECT_TIMEOUT_S = 10
 
 
 def connect_timeout(url: str) -> dict[str, Any]:
-    """``connect_timeout`` for ``psycopg.connect``, unless ``url`` or the environment sets it."""
+    """``connect_timeout`` for ``psycopg.connect``, unless the URL or the environment sets it.
+
+    psycopg bounds the wait itself, by the URL's or ``PGCONNECT_TIMEOUT``'s value, and never
+    reads a connection service file: one the service names is passed on (it waited 10 s
+    where the service said 2).
+    """
     try:
-        given = "connect_timeout" in conninfo_to_dict(url)
+        params = conninfo_to_dict(url)
     except psycopg.Error:
-        given = False  # psycopg.connect says what is wrong with it
-    if given or os.environ.get("PGCONNECT_TIMEOUT"):
+        params = {}  # psycopg.connect says what is wrong with it
+    if "connect_timeout" in params or os.environ.get("PGCONNECT_TIMEOUT"):
         return {}
-    return {"connect_timeout": CONNECT_TIMEOUT_S}
+    service = params.get("service") or os.environ.get("PGSERVICE")
+    given = _service_setting(str(service), "connect_timeout") if service else None
+    return {"connect_timeout": given if given is not None else CONNECT_TIMEOUT_S}
+
+
+def _service_setting(service: str, key: str) -> str | None:
+    """What the connection service file's section ``service`` sets ``key`` to, if anything.
+
+    The files libpq reads, as it finds them: ``PGSERVICEFILE`` (else ``~/.pg_service.conf``),
+    then ``PGSYSCONFDIR/pg_service.conf``; the first that has the section is the one. (A
+    libpq built with another system directory is not looked at.)
+    """
+    files = [Path(os.environ.get("PGSERVICEFILE") or Path.home() / ".pg_service.conf")]
+    if os.environ.get("PGSYSCONFDIR"):
+        files.append(Path(os.environ["PGSYSCONFDIR"]) / "pg_service.conf")
+    for path in files:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if parser.has_section(service):
+            return parser.get(service, key, fallback=None)
+    return None
 
 
 def connect_to_read(url: str) -> psycopg.Connection[Any]:
