@@ -405,6 +405,27 @@ def test_a_plan_file_checked_out_with_other_line_endings_still_reads() -> None:
                    "plan.sql")
 
 
+def test_a_plan_saved_before_a_header_setting_was_added_still_reads() -> None:
+    """A session setting a later version adds to the header (sql/session.py) is not in a
+    plan saved before it: such a file still reads (the header is psql's; the live executor
+    sets them itself). A setting changed, added or a step's line edited is still refused."""
+    base = [("01_e", "create table e (id int primary key);")]
+    wanted, saved, _ = _offline(base, ("02_e", "alter table e add v text;"))
+    catalog, _ = apply_migration(Catalog(), migration(base[0][1], base[0][0]))
+    options = PlanOptions(previous_version_schema="public_01_e")
+    plan = replace(plan_migration(wanted, catalog, options),
+                   basis=basis(wanted, catalog, options))
+    text = save(plan, "sql")
+    added = "SET pgroll.no_inferred_migrations = 'TRUE';\n"
+    assert added in text
+    assert read_saved(text.replace(added, ""), "plan.sql").plan == plan
+    for edited in (text.replace("SET statement_timeout = '0';", "SET statement_timeout = '5s';"),
+                   text.replace(added, added + "SET work_mem = '1GB';\n"),
+                   text.replace("ADD COLUMN", "ADD  COLUMN", 1)):
+        with pytest.raises(SavedPlanError, match="the SQL differs"):
+            read_saved(edited, "plan.sql")
+
+
 def test_the_migration_fingerprint_is_the_same_in_every_syntax() -> None:
     from pgroll_dsl import render
     from pgroll_dsl.frontend import parse_source

@@ -30,7 +30,7 @@ def render_plan(plan: Plan, phases: tuple[Phase, ...] = tuple(Phase),
     return _header(plan, lock_timeout_ms, steps) + "\n".join(_phase_body(plan, p) for p in phases)
 
 
-def _setting(setting: Setting) -> str:
+def setting_line(setting: Setting) -> str:
     """A session setting for psql; one an older server lacks, set only where it exists."""
     if not setting.since:
         return f"{setting.statement()};"
@@ -54,7 +54,7 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
         # UTF-8 whatever the role's client_encoding or psql's locale (as pg_dump's files), and
         # what a role's or database's defaults would break is set back (sql/session.py).
         "SET client_encoding = 'UTF8';",
-        *(_setting(setting) for setting in SETTINGS),
+        *(setting_line(setting) for setting in SETTINGS),
         # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
         f"SET search_path TO {quote_ident(plan.schema)};",
         f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",
