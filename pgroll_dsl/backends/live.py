@@ -35,7 +35,7 @@ from pgroll_dsl.catalog.derived import (
     SLICE_SETTING,
 )
 from pgroll_dsl.plan.backfill import backfill_note, progress_rows
-from pgroll_dsl.plan.dependents import QUEUE_TABLES, QUEUE_VIEWS
+from pgroll_dsl.plan.dependents import QUEUE_ORDERS
 from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
@@ -51,9 +51,6 @@ StatementCallback = Callable[[str, float | None], None]
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
-
-# The orders complete's lock step waits in the queue in, by turns (see ``_retrying``).
-QUEUE_ORDERS = (QUEUE_TABLES, QUEUE_VIEWS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -363,7 +360,6 @@ class Executor:
         # in two passes: the second one's rows count on from the first one's).
         self._backfilled: dict[str, int] = {}
         self._before = 0  # ... for the step being run
-        self._queue: str | None = None  # how this try's lock step queues (``_retrying``)
         conn.add_notice_handler(self._notice)
 
     def report_progress(self, rows: int) -> None:
@@ -424,7 +420,7 @@ class Executor:
             if not (backfill and step.key and self.backfill_workers > 1
                     and self._in_workers(step)):  # on connections of their own (_unchecked)
                 with bodies_unchecked(self.conn) if backfill else nullcontext():
-                    self._retrying(lambda: self._execute(step), lambda: step, (step,),
+                    self._retrying(lambda _queue: self._execute(step), lambda: step, (step,),
                                    again=self._again(step))
         except _ALREADY_DONE as err:
             if not resuming:
@@ -444,11 +440,11 @@ class Executor:
         """
         current = [steps[0]]
 
-        def body() -> None:
+        def body(queue: str | None) -> None:
             with self.conn.transaction():
-                if self._queue is not None:  # (for this transaction only)
+                if queue is not None:  # (for this transaction only)
                     self.conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
-                                      (QUEUE_SETTING, self._queue))
+                                      (QUEUE_SETTING, queue))
                 for offset, step in enumerate(steps):
                     current[0] = step
                     before(offset, step)
@@ -520,7 +516,7 @@ class Executor:
             return None
         return lambda: self._clear_invalid_index(name)
 
-    def _retrying(self, body: Callable[[], None], current: Callable[[], Step],
+    def _retrying(self, body: Callable[[str | None], None], current: Callable[[], Step],
                   gate: tuple[Step, ...], again: Callable[[], None] | None = None,
                   schemas: tuple[str, ...] = ()) -> None:
         """Run ``body``; on a ``RETRYABLE`` error, back off and run it again.
@@ -528,7 +524,8 @@ class Executor:
         (A lock timeout, a deadlock, or a row a client moved to another partition.) Before
         each attempt, wait until no other transaction holds a lock that conflicts with the
         ones ``gate``'s steps ask for (up to ``holder_wait_s`` in all); before a retry, run
-        ``again``.
+        ``again``. ``body`` gets how its transaction's lock step waits in the queue
+        (``QUEUE_SETTING``), or ``None``: it tries.
         """
         attempt = queued = 0
         deadline = time.monotonic() + self.session.holder_wait_s
@@ -540,11 +537,11 @@ class Executor:
                 # Holders that never went away, or the last try: the lock step waits for a
                 # view in the queue, where trying starves; each such try in the other order
                 # (plan/dependents.lock_block).
-                self._queue = None
+                queue = None
                 if time.monotonic() >= deadline or attempt == self.session.retries:
-                    self._queue = QUEUE_ORDERS[queued % 2]
+                    queue = QUEUE_ORDERS[queued % len(QUEUE_ORDERS)]
                     queued += 1
-                body()
+                body(queue)
                 return
             except RETRYABLE as err:
                 attempt += 1

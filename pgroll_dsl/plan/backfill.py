@@ -106,6 +106,9 @@ BY_COLUMN = quote_ident(BACKFILLED_BY)
 # The transaction a batch of the first pass runs in: the ``xmin`` of every row it writes (the
 # batch is never in a subtransaction: no EXCEPTION clause around it).
 _THIS_XID = "pg_catalog.pg_current_xact_id()::pg_catalog.xid"
+# Which of the ``_pgroll_fires`` states (``_Body._prelude``) fire on a batch, any kind of
+# trigger: enabled ALWAYS, or REPLICA with the replica role, or at origin without it.
+_FIRES_ON_BATCHES = "CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END"
 # Batches grow no larger than this many keys (pages: a fiftieth of it), however fast rows go.
 MAX_BATCH = 1_000_000
 # The first batch when no size is asked for and the table has no statistics (pgroll's size).
@@ -585,7 +588,7 @@ class _Body:
             # watch (``_unfilled``).
             unfilled = [f"    {self._unfilled()}"] if self.watch is not None else []
             lines += ["  IF NOT _pgroll_fast OR _pgroll_synced OR _pgroll_fires",
-                      "      ~* (CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END) THEN",
+                      f"      ~* ({_FIRES_ON_BATCHES}) THEN",
                       *unfilled,
                       "    RETURN;",
                       "  END IF;"]
@@ -940,9 +943,9 @@ class _Body:
         # nothing, and reading by pages would write again a row a client wrote after the
         # triggers, or inserted, wherever its new version lands on a page ahead (an audit
         # trigger saw it three times). The keyed loop then reads each key once.
-        fires = "CASE WHEN _pgroll_replica THEN '[AR]' ELSE '[OA]' END"
         return [
-            f"  IF _pgroll_fast AND NOT coalesce(_pgroll_fires ~* ({fires}), false) THEN",
+            "  IF _pgroll_fast AND NOT coalesce(_pgroll_fires ~* "
+            f"({_FIRES_ON_BATCHES}), false) THEN",
             "    -- the first pass wrote the rows: find the few left",
             f"    IF {share_bound(f'{FROM_SETTING}0')} IS NULL THEN",
             *(f"  {line}" for line in self._pages_loop()),

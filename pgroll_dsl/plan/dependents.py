@@ -94,6 +94,7 @@ def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
 # How complete's lock step waits in the queue (the value of ``QUEUE_SETTING``): the views
 # first, or the tables in SHARE mode first (see ``lock_block``).
 QUEUE_VIEWS, QUEUE_TABLES = "views", "tables"
+QUEUE_ORDERS = (QUEUE_TABLES, QUEUE_VIEWS)  # the executor's tries in the queue take turns
 
 
 def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) -> str:
@@ -190,6 +191,7 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "  _pgroll_owner oid;",
         "  _pgroll_since timestamptz := pg_catalog.clock_timestamp();",
         "  _pgroll_wait text := pg_catalog.current_setting('lock_timeout');",
+        f"  _pgroll_deadlock interval := {deadlock};",
         "  _pgroll_budget interval;",
         f"  _pgroll_queue text := pg_catalog.current_setting({quote_literal(QUEUE_SETTING)}, "
         "true);",
@@ -199,7 +201,7 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "    -- transaction's start (its first steps may hold what a client waits for)",
         "    _pgroll_since := pg_catalog.transaction_timestamp();",
         "    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval "
-        f"END,\n      {deadlock});",
+        "END, _pgroll_deadlock);",
         f"    {left}",
         f"    IF _pgroll_queue = '{QUEUE_TABLES}' THEN",
         *locks("SHARE MODE", "    "),
@@ -222,7 +224,8 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
         f"{pad}IF pg_catalog.clock_timestamp() - _pgroll_since >= (CASE WHEN _pgroll_wait "
         "<> '0'",
-        f"{pad}    THEN _pgroll_wait::interval ELSE {deadlock} END) THEN  -- (0: the queue next)",
+        f"{pad}    THEN _pgroll_wait::interval ELSE _pgroll_deadlock END) THEN  "
+        "-- (0: the queue next)",
         f"{pad}  RAISE;",
         f"{pad}END IF;",
         f"{pad}PERFORM pg_catalog.pg_sleep(0.005);",

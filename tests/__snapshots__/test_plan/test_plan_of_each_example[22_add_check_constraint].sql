@@ -717,6 +717,11 @@ DECLARE
   _pgroll_owner oid;
   _pgroll_since timestamptz := pg_catalog.clock_timestamp();
   _pgroll_wait text := pg_catalog.current_setting('lock_timeout');
+  _pgroll_deadlock interval := (SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,
+        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings WHERE name = 'deadlock_timeout'),
+        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval ELSE v::interval END))
+      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,
+        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\_timeout=%');
   _pgroll_budget interval;
   _pgroll_queue text := pg_catalog.current_setting('pgroll_dsl.lock_queue', true);
 BEGIN
@@ -724,12 +729,7 @@ BEGIN
     -- in the queue, within one lock_timeout and one deadlock_timeout of the
     -- transaction's start (its first steps may hold what a client waits for)
     _pgroll_since := pg_catalog.transaction_timestamp();
-    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval END,
-      (SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,
-        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings WHERE name = 'deadlock_timeout'),
-        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval ELSE v::interval END))
-      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,
-        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\_timeout=%'));
+    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval END, _pgroll_deadlock);
     PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
     IF _pgroll_queue = 'tables' THEN
       IF pg_catalog.to_regclass('"public"."posts"') IS NOT NULL THEN
@@ -793,11 +793,7 @@ BEGIN
       EXIT;
     EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
       IF pg_catalog.clock_timestamp() - _pgroll_since >= (CASE WHEN _pgroll_wait <> '0'
-          THEN _pgroll_wait::interval ELSE (SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,
-        (SELECT (boot_val || unit)::interval FROM pg_catalog.pg_settings WHERE name = 'deadlock_timeout'),
-        pg_catalog.min(CASE WHEN v ~ '^[0-9]+$' THEN (v || 'ms')::interval ELSE v::interval END))
-      FROM pg_catalog.pg_db_role_setting, pg_catalog.unnest(setconfig) c,
-        pg_catalog.substr(c, 18) v WHERE c LIKE 'deadlock\_timeout=%') END) THEN  -- (0: the queue next)
+          THEN _pgroll_wait::interval ELSE _pgroll_deadlock END) THEN  -- (0: the queue next)
         RAISE;
       END IF;
       PERFORM pg_catalog.pg_sleep(0.005);
