@@ -128,3 +128,65 @@ def test_complete_waits_in_the_queue_for_a_busy_view_and_no_client_fails(
     assert present == set(clients.committed)
 
 
+
+
+def _started(pg_conn: Connection, dsn: str, setup: str) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int, cid int);"
+                    "CREATE TABLE c (id int PRIMARY KEY, name text);"
+                    "INSERT INTO c VALUES (1, 'a'), (2, 'b');"
+                    "INSERT INTO t SELECT g, g, 1 + g % 2 FROM generate_series(1, 50) g;"
+                    + setup)
+    runner = make_runner(dsn)
+    try:
+        runner.start(migration(REWRITE_V, "02_v"))
+    finally:
+        runner.close()
+
+
+def _queued_complete(dsn: str) -> None:
+    """complete whose one try waits in the queue, tables first (no wait for holders)."""
+    runner = Runner(RunOptions(session=Session(url=dsn, lock_timeout_ms=3000, retries=0,
+                                               holder_wait_s=0.0)))
+    try:
+        runner.complete()
+    finally:
+        runner.close()
+
+
+def test_in_the_queue_a_view_joining_a_table_the_migration_leaves_alone_leaves_it_alone(
+        pg_dsn: str, pg_conn: Connection) -> None:
+    """The "tables" order locks a view in SHARE mode before the tables (so that no client
+    writing through it holds it while it waits for them); ``LOCK TABLE`` of a view locks
+    all it reads, so a view that also reads ``c`` is not locked that way: a client with an
+    open transaction that wrote ``c`` neither stops complete nor waits for it."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    _started(pg_conn, dsn, "CREATE VIEW tv AS SELECT t.id, t.v, c.name FROM t "
+                           "JOIN c ON c.id = t.cid;")
+    with psycopg.connect(dsn) as writer:
+        writer.execute("UPDATE c SET name = 'z' WHERE id = 1")
+        _queued_complete(dsn)
+        writer.execute("UPDATE c SET name = 'y' WHERE id = 2")
+        writer.commit()
+    assert one(pg_conn, "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE "
+               "attrelid = 'tv'::regclass AND attname = 'v'") == ("bigint",)
+    assert one(pg_conn, "SELECT string_agg(name, '' ORDER BY id) FROM c") == ("zy",)
+
+
+def test_in_the_queue_a_view_whose_owner_may_only_read_the_table(
+        pg_dsn: str, pg_conn: Connection) -> None:
+    """Its owner may not lock the table in SHARE mode (it only has SELECT), so neither may
+    ``LOCK TABLE`` of the view: the "tables" order goes on without that lock (the table in
+    SHARE mode, then the view) and complete finishes."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    role = f"reader_{pg_conn.info.backend_pid}"
+    pg_conn.execute(f"CREATE ROLE {role}")
+    try:
+        _started(pg_conn, dsn, f"GRANT SELECT ON t TO {role};"
+                               "CREATE VIEW tv AS SELECT id, v FROM t;"
+                               f"ALTER VIEW tv OWNER TO {role};")
+        _queued_complete(dsn)
+        assert one(pg_conn, "SELECT format_type(atttypid, NULL), pg_get_userbyid(relowner) "
+                   "FROM pg_attribute JOIN pg_class ON oid = attrelid WHERE attrelid = "
+                   "'tv'::regclass AND attname = 'v'") == ("bigint", role)
+    finally:
+        pg_conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")

@@ -80,6 +80,31 @@ def _built_on(base: str, indent: str) -> str:
         f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)"])
 
 
+def _reads_other(indent: str, tables: str) -> str:
+    """Whether view ``_pgroll_view`` reads a relation the migration leaves alone.
+
+    Itself or through the views it reads, a relation other than a view, one of ``tables``
+    (an array of regclass) or one of their partitions: ``LOCK TABLE`` of the view would lock
+    that relation too.
+    """
+    regclass = f"pg_catalog.unnest({tables}) o(r)"
+    return "\n".join([
+        "EXISTS (WITH RECURSIVE reads(oid) AS (SELECT _pgroll_view",
+        f"{indent}  UNION SELECT d.refobjid FROM reads JOIN pg_catalog.pg_class v ON v.oid = "
+        "reads.oid AND v.relkind = 'v'",
+        f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid",
+        f"{indent}    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::"
+        f"{_REGCLASS} AND d.objid = r.oid",
+        f"{indent}      AND d.refclassid = 'pg_catalog.pg_class'::{_REGCLASS} "
+        "AND d.refobjid <> v.oid)",
+        f"{indent}  SELECT FROM reads JOIN pg_catalog.pg_class x ON x.oid = reads.oid "
+        "AND x.relkind <> 'v'",
+        f"{indent}  WHERE x.oid NOT IN (SELECT o.r::pg_catalog.oid FROM {regclass} "
+        "WHERE o.r IS NOT NULL",
+        f"{indent}    UNION SELECT p.relid::pg_catalog.oid FROM {regclass}, "
+        "pg_catalog.pg_partition_tree(o.r) p))"])
+
+
 def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
     """Lines that lock each of ``tables`` in ``mode``; one that is not there is skipped.
 
@@ -120,7 +145,11 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     the executor takes turns with (no order is free of a deadlock with every kind of client):
     ``QUEUE_TABLES``, the tables in SHARE mode first (their writers wait, their readers and
     the view's go on), then the views, then the tables in ACCESS EXCLUSIVE mode: no client
-    that wrote a table then holds it while it waits for a view; ``QUEUE_VIEWS``, the views
+    that wrote a table then holds it while it waits for a view (and each view first in SHARE
+    mode, by ``LOCK TABLE`` of it, which takes the tables under it too: a client writing
+    through the view then waits at the view instead of holding it while it waits for a
+    table; left out where the view's owner may not, or where the view reads a table the
+    migration leaves alone, whose writers would wait); ``QUEUE_VIEWS``, the views
     first, then the tables: for a client that writes through a view (it holds the view while
     it waits for the table). All the waits together, from the start of the transaction
     (complete's first steps hold the old version's views), last no longer than
@@ -147,12 +176,16 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         f"AND u.classid = 'pg_catalog.pg_rewrite'::{_REGCLASS} AND r.rulename = '_RETURN'"
         for table, columns in carried.items())
 
+    # The views built on the columns, each once, those built on others first.
+    each_view = [
+        f"FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
+        "  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
+        "ON c.oid = b.oid AND c.relkind = 'v'",
+        "  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP"]
+
     def views(limit: str) -> list[str]:
         return [
-            f"FOR _pgroll_view, _pgroll_owner IN {_built_on(direct, pad + '    ')}",
-            "  SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c "
-            "ON c.oid = b.oid AND c.relkind = 'v'",
-            "  GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP",
+            *each_view,
             "  IF NOT pg_catalog.pg_has_role(_pgroll_owner, 'USAGE') THEN",
             "    RAISE EXCEPTION 'complete cannot carry view % over to the new column: it "
             "belongs to role %, and % may not change it', _pgroll_view::pg_catalog.regclass, "
@@ -166,6 +199,9 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
             f"_pgroll_view::{_REGCLASS}, pg_catalog.pg_get_userbyid(_pgroll_owner));",
             "END LOOP;",
         ]
+
+    own = "ARRAY[{}]::pg_catalog.regclass[]".format(", ".join(
+        f"pg_catalog.to_regclass({quote_literal(qualified(schema, table))})" for table in tables))
 
     def locks(mode: str, indent: str) -> list[str]:
         return [f"{indent}{line}" for line in table_locks(schema, tables, mode)]
@@ -204,6 +240,17 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "END, _pgroll_deadlock);",
         f"    {left}",
         f"    IF _pgroll_queue = '{QUEUE_TABLES}' THEN",
+        *(f"      {line}" for line in each_view),
+        "        -- (not a view that would lock a table the migration leaves alone)",
+        f"        CONTINUE WHEN {_reads_other(pad + '    ', own)};",
+        "        BEGIN",
+        f"          {left}",
+        "          EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', "
+        f"_pgroll_view::{_REGCLASS});",
+        "        EXCEPTION WHEN insufficient_privilege THEN  -- (its owner may not lock all it "
+        "reads)",
+        "        END;",
+        "      END LOOP;",
         *locks("SHARE MODE", "    "),
         "    END IF;",
         *(f"    {line}" for line in views(left)),
