@@ -590,7 +590,7 @@ def test_a_blocked_step_waits_without_holding_clients_up(live: Live) -> None:
     """The step does not ask for its lock while a client holds one: nobody queues behind it."""
     messages: list[str] = []
     retries: list[int] = []
-    runner = make_runner(live.dsn, lock_timeout_ms=100, on_message=messages.append,
+    runner = make_runner(live.dsn, lock_timeout_ms=1000, on_message=messages.append,
                          on_retry=lambda step, attempt, _: retries.append(attempt))
     change = migration("alter table items add note text;", "02_change")
     holder, reader = live.client(OLD), live.client(OLD)
@@ -607,12 +607,13 @@ def test_a_blocked_step_waits_without_holding_clients_up(live: Live) -> None:
                     and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert any(f"backend {holder.info.backend_pid} " in m for m in messages), messages
-            time.sleep(0.3)  # longer than the lock timeout: the step is still waiting
+            time.sleep(1.1)  # longer than the lock timeout: the step is still waiting
             for _ in range(5):
                 began = time.monotonic()
                 assert one(reader, "select count(*) from items") == (10,)
                 reader.execute("update items set name = name where id = 1")
-                assert time.monotonic() - began < 0.1  # not queued behind the migration
+                # not queued behind the migration (that would take a whole lock timeout)
+                assert time.monotonic() - began < 0.5
         thread.join(timeout=60)
         [plan] = outcome
         assert isinstance(plan, Plan), plan
