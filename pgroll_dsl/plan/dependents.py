@@ -80,14 +80,13 @@ def _built_on(base: str, indent: str) -> str:
         f"{indent}    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)"])
 
 
-def _reads_other(indent: str, tables: str) -> str:
-    """Whether view ``_pgroll_view`` reads a relation the migration leaves alone.
+def _reads_other(indent: str, table: str) -> str:
+    """Whether view ``_pgroll_view`` reads a relation other than ``table`` (a regclass).
 
-    Itself or through the views it reads, a relation other than a view, one of ``tables``
-    (an array of regclass) or one of their partitions: ``LOCK TABLE`` of the view would lock
-    that relation too.
+    Itself or through the views it reads; a partition of ``table`` read directly counts:
+    ``LOCK TABLE`` of the view would lock that relation before ``table``, where clients of
+    ``table`` lock it after.
     """
-    regclass = f"pg_catalog.unnest({tables}) o(r)"
     return "\n".join([
         "EXISTS (WITH RECURSIVE reads(oid) AS (SELECT _pgroll_view",
         f"{indent}  UNION SELECT d.refobjid FROM reads JOIN pg_catalog.pg_class v ON v.oid = "
@@ -98,11 +97,7 @@ def _reads_other(indent: str, tables: str) -> str:
         f"{indent}      AND d.refclassid = 'pg_catalog.pg_class'::{_REGCLASS} "
         "AND d.refobjid <> v.oid)",
         f"{indent}  SELECT FROM reads JOIN pg_catalog.pg_class x ON x.oid = reads.oid "
-        "AND x.relkind <> 'v'",
-        f"{indent}  WHERE x.oid NOT IN (SELECT o.r::pg_catalog.oid FROM {regclass} "
-        "WHERE o.r IS NOT NULL",
-        f"{indent}    UNION SELECT p.relid::pg_catalog.oid FROM {regclass}, "
-        "pg_catalog.pg_partition_tree(o.r) p))"])
+        f"AND x.relkind <> 'v' AND x.oid IS DISTINCT FROM {table}::pg_catalog.oid)"])
 
 
 def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
@@ -116,10 +111,12 @@ def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
         "  END IF;")]
 
 
-# How complete's lock step waits in the queue (the value of ``QUEUE_SETTING``): the views
-# first, or the tables in SHARE mode first (see ``lock_block``).
-QUEUE_VIEWS, QUEUE_TABLES = "views", "tables"
-QUEUE_ORDERS = (QUEUE_TABLES, QUEUE_VIEWS)  # the executor's tries in the queue take turns
+# How complete's lock step waits in the queue (the value of ``QUEUE_SETTING``): the views in
+# SHARE mode, then as "tables"; the tables in SHARE mode first; the views first (see
+# ``lock_block``).
+QUEUE_SHARED, QUEUE_TABLES, QUEUE_VIEWS = "shared", "tables", "views"
+# The executor's tries in the queue take turns: each order is safe with some kinds of client.
+QUEUE_ORDERS = (QUEUE_SHARED, QUEUE_TABLES, QUEUE_VIEWS)
 
 
 def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) -> str:
@@ -141,18 +138,23 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     one of them holds it at every try. Where the executor says so (``QUEUE_SETTING``, set for
     the transaction once its wait for holders ran out, and on its last try), the step waits
     in the queue, as the step without a view waits for its tables: new clients queue behind
-    it, and it gets each lock as soon as those ahead are done. In one of two orders, which
+    it, and it gets each lock as soon as those ahead are done. In one of three orders, which
     the executor takes turns with (no order is free of a deadlock with every kind of client):
     ``QUEUE_TABLES``, the tables in SHARE mode first (their writers wait, their readers and
     the view's go on), then the views, then the tables in ACCESS EXCLUSIVE mode: no client
-    that wrote a table then holds it while it waits for a view (and each view first in SHARE
-    mode, by ``LOCK TABLE`` of it, which takes the tables under it too: a client writing
-    through the view then waits at the view instead of holding it while it waits for a
-    table; left out where the view's owner may not, or where the view reads a table the
-    migration leaves alone, whose writers would wait); ``QUEUE_VIEWS``, the views
-    first, then the tables: for a client that writes through a view (it holds the view while
-    it waits for the table). All the waits together, from the start of the transaction
-    (complete's first steps hold the old version's views), last no longer than
+    that wrote a table then holds it while it waits for a view; ``QUEUE_SHARED``, the same
+    after each view in SHARE mode, by ``LOCK TABLE`` of it, which takes the table under it
+    too: a client writing through the view then waits at the view instead of holding it
+    while it waits for the table (with readers of the view and both kinds of writer at once,
+    the only order that gets through); it deadlocks with a client that wrote the table and
+    then writes through the view, which "tables" does not. Only where the step locks one
+    table, for a view whose owner may lock it and that reads nothing else (``LOCK TABLE``
+    of the view locks what it reads in the view's order, and a table the migration leaves
+    alone would keep its writers waiting); other views are left to the rest of the order.
+    ``QUEUE_VIEWS``, the views first, then the tables: for a client that writes through a
+    view (it holds the view while it waits for the table). All the waits together, from
+    the start of the transaction (complete's first steps hold the old version's views), last
+    no longer than
     ``lock_timeout`` nor than the shortest ``deadlock_timeout`` a client may have (this
     session's, the server's default, any a database or role sets): a client caught the
     other way round (it holds what the step waits for and waits for what the step holds) is
@@ -200,8 +202,26 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
             "END LOOP;",
         ]
 
-    own = "ARRAY[{}]::pg_catalog.regclass[]".format(", ".join(
-        f"pg_catalog.to_regclass({quote_literal(qualified(schema, table))})" for table in tables))
+    def shared() -> list[str]:
+        """The views in SHARE mode (``QUEUE_SHARED``), where the step locks one table."""
+        if len(tables) != 1:
+            return []
+        table = f"pg_catalog.to_regclass({quote_literal(qualified(schema, tables[0]))})"
+        return [
+            f"    IF _pgroll_queue = '{QUEUE_SHARED}' THEN",
+            *(f"      {line}" for line in each_view),
+            "        -- (not a view that reads another relation: see lock_block)",
+            f"        CONTINUE WHEN {_reads_other(pad + '    ', table)};",
+            "        BEGIN",
+            f"          {left}",
+            "          EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', "
+            f"_pgroll_view::{_REGCLASS});",
+            "        EXCEPTION WHEN insufficient_privilege THEN  -- (its owner may not lock "
+            "the table)",
+            "        END;",
+            "      END LOOP;",
+            "    END IF;",
+        ]
 
     def locks(mode: str, indent: str) -> list[str]:
         return [f"{indent}{line}" for line in table_locks(schema, tables, mode)]
@@ -232,25 +252,15 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         f"  _pgroll_queue text := pg_catalog.current_setting({quote_literal(QUEUE_SETTING)}, "
         "true);",
         "BEGIN",
-        f"  IF _pgroll_queue IN ('{QUEUE_VIEWS}', '{QUEUE_TABLES}') THEN",
+        f"  IF _pgroll_queue IN ('{QUEUE_SHARED}', '{QUEUE_TABLES}', '{QUEUE_VIEWS}') THEN",
         "    -- in the queue, within one lock_timeout and one deadlock_timeout of the",
         "    -- transaction's start (its first steps may hold what a client waits for)",
         "    _pgroll_since := pg_catalog.transaction_timestamp();",
         "    _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval "
         "END, _pgroll_deadlock);",
         f"    {left}",
-        f"    IF _pgroll_queue = '{QUEUE_TABLES}' THEN",
-        *(f"      {line}" for line in each_view),
-        "        -- (not a view that would lock a table the migration leaves alone)",
-        f"        CONTINUE WHEN {_reads_other(pad + '    ', own)};",
-        "        BEGIN",
-        f"          {left}",
-        "          EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', "
-        f"_pgroll_view::{_REGCLASS});",
-        "        EXCEPTION WHEN insufficient_privilege THEN  -- (its owner may not lock all it "
-        "reads)",
-        "        END;",
-        "      END LOOP;",
+        *shared(),
+        f"    IF _pgroll_queue IN ('{QUEUE_SHARED}', '{QUEUE_TABLES}') THEN",
         *locks("SHARE MODE", "    "),
         "    END IF;",
         *(f"    {line}" for line in views(left)),

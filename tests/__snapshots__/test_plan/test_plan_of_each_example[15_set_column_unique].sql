@@ -465,13 +465,13 @@ DECLARE
   _pgroll_budget interval;
   _pgroll_queue text := pg_catalog.current_setting('pgroll_dsl.lock_queue', true);
 BEGIN
-  IF _pgroll_queue IN ('views', 'tables') THEN
+  IF _pgroll_queue IN ('shared', 'tables', 'views') THEN
     -- in the queue, within one lock_timeout and one deadlock_timeout of the
     -- transaction's start (its first steps may hold what a client waits for)
     _pgroll_since := pg_catalog.transaction_timestamp();
     _pgroll_budget := least(CASE WHEN _pgroll_wait <> '0' THEN _pgroll_wait::interval END, _pgroll_deadlock);
     PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
-    IF _pgroll_queue = 'tables' THEN
+    IF _pgroll_queue = 'shared' THEN
       FOR _pgroll_view, _pgroll_owner IN WITH RECURSIVE built(oid, depth) AS (SELECT v, 0 FROM (SELECT r.ev_class FROM (SELECT DISTINCT d.classid, d.objid FROM (SELECT r FROM (VALUES (pg_catalog.to_regclass('"public"."reviews"')::pg_catalog.oid)) v(r)
                   UNION SELECT relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('"public"."reviews"'))) t(relid)
                 JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname = ANY (ARRAY['review']::pg_catalog.name[])
@@ -484,21 +484,21 @@ BEGIN
               JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND r.ev_class <> b.oid)
         SELECT b.oid, c.relowner FROM built b JOIN pg_catalog.pg_class c ON c.oid = b.oid AND c.relkind = 'v'
         GROUP BY b.oid, c.relowner ORDER BY max(b.depth) DESC, b.oid LOOP
-        -- (not a view that would lock a table the migration leaves alone)
+        -- (not a view that reads another relation: see lock_block)
         CONTINUE WHEN EXISTS (WITH RECURSIVE reads(oid) AS (SELECT _pgroll_view
             UNION SELECT d.refobjid FROM reads JOIN pg_catalog.pg_class v ON v.oid = reads.oid AND v.relkind = 'v'
               JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
                 AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid <> v.oid)
-            SELECT FROM reads JOIN pg_catalog.pg_class x ON x.oid = reads.oid AND x.relkind <> 'v'
-            WHERE x.oid NOT IN (SELECT o.r::pg_catalog.oid FROM pg_catalog.unnest(ARRAY[pg_catalog.to_regclass('"public"."reviews"')]::pg_catalog.regclass[]) o(r) WHERE o.r IS NOT NULL
-              UNION SELECT p.relid::pg_catalog.oid FROM pg_catalog.unnest(ARRAY[pg_catalog.to_regclass('"public"."reviews"')]::pg_catalog.regclass[]) o(r), pg_catalog.pg_partition_tree(o.r) p));
+            SELECT FROM reads JOIN pg_catalog.pg_class x ON x.oid = reads.oid AND x.relkind <> 'v' AND x.oid IS DISTINCT FROM pg_catalog.to_regclass('"public"."reviews"')::pg_catalog.oid);
         BEGIN
           PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
           EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', _pgroll_view::pg_catalog.regclass);
-        EXCEPTION WHEN insufficient_privilege THEN  -- (its owner may not lock all it reads)
+        EXCEPTION WHEN insufficient_privilege THEN  -- (its owner may not lock the table)
         END;
       END LOOP;
+    END IF;
+    IF _pgroll_queue IN ('shared', 'tables') THEN
       IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
         LOCK TABLE "public"."reviews" IN SHARE MODE;
       END IF;
