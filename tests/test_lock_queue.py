@@ -155,7 +155,7 @@ def _queued_complete(dsn: str) -> None:
 
 def test_in_the_queue_a_view_joining_a_table_the_migration_leaves_alone_leaves_it_alone(
         pg_dsn: str, pg_conn: Connection) -> None:
-    """The "tables" order locks a view in SHARE mode before the tables (so that no client
+    """The "shared" order locks a view in SHARE mode before the tables (so that no client
     writing through it holds it while it waits for them); ``LOCK TABLE`` of a view locks
     all it reads, so a view that also reads ``c`` is not locked that way: a client with an
     open transaction that wrote ``c`` neither stops complete nor waits for it."""
@@ -175,7 +175,7 @@ def test_in_the_queue_a_view_joining_a_table_the_migration_leaves_alone_leaves_i
 def test_in_the_queue_a_view_whose_owner_may_only_read_the_table(
         pg_dsn: str, pg_conn: Connection) -> None:
     """Its owner may not lock the table in SHARE mode (it only has SELECT), so neither may
-    ``LOCK TABLE`` of the view: the "tables" order goes on without that lock (the table in
+    ``LOCK TABLE`` of the view: the "shared" order goes on without that lock (the table in
     SHARE mode, then the view) and complete finishes."""
     dsn = dsn_of(pg_dsn, pg_conn)
     role = f"reader_{pg_conn.info.backend_pid}"

@@ -193,7 +193,7 @@ def test_readers_that_arrive_after_the_wait_for_holders_do_not_starve_complete(
 # whose was higher (PGOPTIONS), made the client caught between the view and the table the
 # deadlock victim. Fixed: the budget is the least of this session's, the server's default and
 # every database's and role's setting. Left then: a superuser client's own SET in its
-# session, which no other session can read. Since the "tables" order locks the view in SHARE
+# session, which no other session can read. Since the "shared" order locks the view in SHARE
 # mode before the table, a client inserting through the view waits at the view and holds
 # nothing the step waits for: that case holds too. (Documented: a client that read the view
 # and then writes the table, with its own lower SET, can still be the victim.)
@@ -327,9 +327,10 @@ def test_readers_and_writers_of_both_kinds_at_once(pg_dsn: str, pg_conn: Connect
     Found later (a flake of CI's kind: 1 run in 16 with six retries): the "tables" order
     took the table in SHARE mode while a client that writes through the view held the view
     and waited for the table; the step then waited for the view, the deadlock's shape, and
-    gave up at its budget. With one try in the queue it failed 7 runs in 10. Fixed: that
-    order first locks the view in SHARE mode (with the table under it), which new writers
-    through the view wait for and readers do not; 0 in 20."""
+    gave up at its budget. With one try in the queue it failed 7 runs in 10. Fixed: the
+    first order in the queue ("shared") locks the view in SHARE mode (with the table under
+    it) before the table, which new writers through the view wait for and readers do not;
+    0 in 20."""
     dsn = dsn_of(pg_dsn, pg_conn)
     _with_view(pg_conn, dsn, FILTERED)
     load = Load(dsn)

@@ -1,17 +1,19 @@
 """Review of 89448c9 on a real PostgreSQL: complete's queued lock step, in the "tables"
-order, first locks each view that uses a carried column in SHARE mode by ``LOCK TABLE`` of
-the view (plan/dependents.py ``lock_block``), except where the view's owner may not or where
-the view reads a relation the migration leaves alone (``_reads_other``).
+order (since the fix below: the "shared" order), first locks each view that uses a carried
+column in SHARE mode by ``LOCK TABLE`` of the view (plan/dependents.py ``lock_block``),
+except where the view's owner may not or where the view reads a relation the migration
+leaves alone (``_reads_other``).
 
 What holds (each checked to fail with the view's SHARE lock skipped for every view, or with
 ``_reads_other`` or the ``insufficient_privilege`` handler taken out, where it depends on
-them): writers through a view built on a view, and through a view of a partitioned table
-or of one of its partitions, with overlapping readers, no longer deadlock with the step's
-one queued try; a client whose open transaction wrote a table the view reads otherwise
-(a join, a sublink, a scalar subquery, a CTE, a view on a view of it, in another schema) is
-neither waited for nor made to wait; which views the step holds in SHARE mode while it
-waits for the table (nested views, a view of two views, an owner that may or may not lock
-the table, a security_invoker view, a view using another table through a function).
+them): writers through a view built on a view, and through a view of a partitioned table,
+with overlapping readers, no longer deadlock with the step's one queued try (a view of one
+of its partitions, since the fix, with its third); a client whose open transaction wrote a
+table the view reads otherwise (a join, a sublink, a scalar subquery, a CTE, a view on a
+view of it, in another schema) is neither waited for nor made to wait; which views the step
+holds in SHARE mode while it waits for the table (nested views, a view of two views, an
+owner that may or may not lock the table, a security_invoker view, a view using another
+table through a function).
 
 Found: the SHARE lock of the view, held while the step waits for the tables under it, was a
 new deadlock with clients that hold a table and then want the view or another table:
@@ -235,7 +237,7 @@ def test_a_writer_of_a_table_the_view_reads_otherwise_is_never_blocked(
 
 
 def _share_held_while_waiting(pg_conn: Connection, dsn: str) -> set[str]:
-    """What complete's queued try ("tables" order) holds in SHARE mode while it waits for t,
+    """What complete's queued try ("shared" order) holds in SHARE mode while it waits for t,
     which a client's open transaction wrote (then commits)."""
     failed: list[BaseException] = []
 
@@ -267,7 +269,7 @@ def _share_held_while_waiting(pg_conn: Connection, dsn: str) -> set[str]:
     return held
 
 
-# The view's setup, then which relations complete's queued try ("tables" order) holds in
+# The view's setup, then which relations complete's queued try ("shared" order) holds in
 # SHARE mode while it waits for t.
 SHARE_LOCKED = {
     "a view": ("CREATE VIEW tv AS SELECT id, v FROM t;", {"tv"}),
