@@ -131,6 +131,7 @@ def test_complete_waits_in_the_queue_for_a_busy_view_and_no_client_fails(
 
 
 def _started(pg_conn: Connection, dsn: str, setup: str) -> None:
+    """t (with cid into c), c, ``setup``, and the start of the type change of t.v."""
     pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int, cid int);"
                     "CREATE TABLE c (id int PRIMARY KEY, name text);"
                     "INSERT INTO c VALUES (1, 'a'), (2, 'b');"

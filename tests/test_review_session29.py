@@ -38,6 +38,7 @@ import psycopg
 import pytest
 
 from tests.live_helpers import Connection, dsn_of, make_runner, migration, one
+from tests.test_lock_queue import _started
 from tests.test_review_session28 import FILTERED, Load, _completer, _is_v_bigint, _with_view
 
 pytestmark = pytest.mark.postgres
@@ -180,20 +181,6 @@ def test_writers_through_a_view_on_a_partitioned_table(
     _under_load(dsn, load, tries=1 if view == "t" else 3)
     _kept(pg_conn, load)
     assert _is_v_bigint(pg_conn)
-
-
-def _started(pg_conn: Connection, dsn: str, setup: str) -> None:
-    """t (with cid into c), c, ``setup``, and the start of the type change of t.v."""
-    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int, cid int);"
-                    "CREATE TABLE c (id int PRIMARY KEY, name text);"
-                    "INSERT INTO c VALUES (1, 'a'), (2, 'b');"
-                    "INSERT INTO t SELECT g, g, 1 + g % 2 FROM generate_series(1, 50) g;"
-                    + setup)
-    runner = make_runner(dsn)
-    try:
-        runner.start(migration("alter table t alter v type bigint up `v` down `v`;", "02_v"))
-    finally:
-        runner.close()
 
 
 READS_C = {
