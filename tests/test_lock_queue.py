@@ -128,8 +128,6 @@ def test_complete_waits_in_the_queue_for_a_busy_view_and_no_client_fails(
     assert present == set(clients.committed)
 
 
-
-
 def _started(pg_conn: Connection, dsn: str, setup: str) -> None:
     """t (with cid into c), c, ``setup``, and the start of the type change of t.v."""
     pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int, cid int);"
@@ -144,10 +142,11 @@ def _started(pg_conn: Connection, dsn: str, setup: str) -> None:
         runner.close()
 
 
-def _queued_complete(dsn: str) -> None:
-    """complete whose one try waits in the queue, tables first (no wait for holders)."""
-    runner = Runner(RunOptions(session=Session(url=dsn, lock_timeout_ms=3000, retries=0,
-                                               holder_wait_s=0.0)))
+def _queued_complete(dsn: str, tries: int = 1) -> None:
+    """complete whose tries wait in the queue (no wait for holders), in the executor's
+    orders in turn: "shared", "tables", "views"."""
+    runner = Runner(RunOptions(session=Session(url=dsn, lock_timeout_ms=3000,
+                                               retries=tries - 1, holder_wait_s=0.0)))
     try:
         runner.complete()
     finally:

@@ -201,7 +201,7 @@ def test_readers_that_arrive_after_the_wait_for_holders_do_not_starve_complete(
 
 @pytest.mark.parametrize("client_timeout, migrator_timeout", [
     (None, None),
-    ("400ms", None),  # (the strict xfail OWN_DEADLOCK_TIMEOUT was, until the view's SHARE lock)
+    ("400ms", None),  # (a strict xfail until the "shared" order)
     ("role 400ms", None),
     (None, "3s"),
 ], ids=["same", "client-lower", "client-role-lower", "migrator-higher"])
@@ -209,8 +209,8 @@ def test_a_client_caught_between_the_view_and_the_table_with_its_own_deadlock_ti
         pg_dsn: str, pg_conn: Connection, client_timeout: str | None,
         migrator_timeout: str | None) -> None:
     """test_lock_queue's deterministic deadlock, with sessions whose deadlock_timeout
-    differ: a writer holds t past the wait for holders (0.5 s), so complete queues (tables
-    first, SHARE) at 0.5 s; at 0.8 s a client inserts through the view; at 1.0 s the writer
+    differ: a writer holds t past the wait for holders (0.5 s), so complete queues (its first
+    order, "shared") at 0.5 s; at 0.8 s a client inserts through the view; at 1.0 s the writer
     commits. (Complete held tv in SHARE mode from 0.5 s, so the client waits at tv; before
     that lock, it held tv and waited for t while complete, with t in SHARE mode, waited for
     tv.)"""

@@ -38,8 +38,8 @@ import psycopg
 import pytest
 
 from tests.live_helpers import Connection, dsn_of, make_runner, migration, one
-from tests.test_lock_queue import _started
-from tests.test_review_session28 import FILTERED, Load, _completer, _is_v_bigint, _with_view
+from tests.test_lock_queue import _queued_complete, _started
+from tests.test_review_session28 import FILTERED, Load, _is_v_bigint, _with_view
 
 pytestmark = pytest.mark.postgres
 
@@ -62,22 +62,12 @@ VIEW_ORDER_OF_TABLES = (  # (fixed: the diagnosis, kept)
     "(with the view's SHARE lock skipped: 3 of 3 runs pass; with it 0 of 3)")
 
 
-def _complete(dsn: str, tries: int = 1) -> None:
-    """complete whose tries wait in the queue, in the executor's orders in turn ("shared",
-    "tables", "views")."""
-    runner = _completer(dsn, 3000, retries=tries - 1, holder_wait_s=0.0)
-    try:
-        runner.complete()
-    finally:
-        runner.close()
-
-
 def _under_load(dsn: str, load: Load, tries: int = 1) -> None:
     """``load`` at work around complete's queued tries (the first: "shared")."""
     load.start()
     time.sleep(0.3)
     try:
-        _complete(dsn, tries)
+        _queued_complete(dsn, tries)
         time.sleep(0.2)  # the clients go on against the completed schema
     finally:
         load.close()
@@ -214,7 +204,7 @@ def test_a_writer_of_a_table_the_view_reads_otherwise_is_never_blocked(
     with psycopg.connect(dsn) as writer:
         writer.execute("UPDATE c SET name = 'z' WHERE id = 1")
         began = time.monotonic()
-        _complete(dsn)
+        _queued_complete(dsn)
         assert time.monotonic() - began < 2.5
         writer.execute("SET LOCAL lock_timeout = '500ms'")
         writer.execute("UPDATE c SET name = 'y' WHERE id = 2")
@@ -230,7 +220,7 @@ def _share_held_while_waiting(pg_conn: Connection, dsn: str) -> set[str]:
 
     def run() -> None:
         try:
-            _complete(dsn)
+            _queued_complete(dsn)
         except BaseException as err:  # noqa: BLE001 (reported by the test)
             failed.append(err)
 

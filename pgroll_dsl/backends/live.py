@@ -535,7 +535,7 @@ class Executor:
                 if attempt and again is not None:
                     again()
                 # Holders that never went away, or the last try: the lock step waits for a
-                # view in the queue, where trying starves; each such try in the other order
+                # view in the queue, where trying starves; each such try in the next order
                 # (plan/dependents.lock_block).
                 queue = None
                 if time.monotonic() >= deadline or attempt == self.session.retries:

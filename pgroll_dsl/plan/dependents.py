@@ -154,9 +154,8 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     ``QUEUE_VIEWS``, the views first, then the tables: for a client that writes through a
     view (it holds the view while it waits for the table). All the waits together, from
     the start of the transaction (complete's first steps hold the old version's views), last
-    no longer than
-    ``lock_timeout`` nor than the shortest ``deadlock_timeout`` a client may have (this
-    session's, the server's default, any a database or role sets): a client caught the
+    no longer than ``lock_timeout`` nor than the shortest ``deadlock_timeout`` a client may
+    have (this session's, the server's default, any a database or role sets): a client caught the
     other way round (it holds what the step waits for and waits for what the step holds) is
     then never the one PostgreSQL's deadlock detector aborts, which checks after its own
     ``deadlock_timeout``; the step gives up first, and its transaction is tried again. With
