@@ -428,13 +428,16 @@ class Executor:
         finally:
             self._backfilling = None
 
-    def run_atomically(self, steps: tuple[Step, ...], before: Callable[[int, Step], None],
+    def run_atomically(self, steps: tuple[Step, ...],
+                       before: Callable[[int, Step], str | None],
                        after: Callable[[], None], dropped_schemas: tuple[str, ...] = ()) -> None:
         """Steps in one transaction, with ``after`` (the state's bookkeeping) inside it.
 
         A lock timeout (or a deadlock) anywhere rolls the whole transaction back and retries
         it from its first step: clients see all of it or nothing, and never wait behind a
-        waiting migration for longer than ``lock_timeout``. ``before`` runs before each step.
+        waiting migration for longer than ``lock_timeout``. ``before`` runs before each step;
+        what it returns (a query of the caller's, or None) is sent with the step, in the
+        same round trip.
         The transaction begins once no client holds its tables, nor the views of the version
         schemas it drops (``dropped_schemas``).
         """
@@ -447,8 +450,7 @@ class Executor:
                                       (QUEUE_SETTING, queue))
                 for offset, step in enumerate(steps):
                     current[0] = step
-                    before(offset, step)
-                    self._execute(step)
+                    self._execute(step, before(offset, step))
                 current[0] = _RECORD  # a failure now is the state's, not the last step's
                 after()
 
@@ -492,8 +494,14 @@ class Executor:
             conn.execute("SELECT pg_catalog.pg_advisory_lock_shared(%s)", (self.workers_lock,))
         return conn, pid
 
-    def _execute(self, step: Step) -> None:
-        self._statement(step.sql, lambda: self.conn.execute(step.sql))  # the plan's own text
+    def _execute(self, step: Step, with_it: str | None = None) -> None:
+        """The step's statement, the plan's own text, and ``with_it`` before it.
+
+        ``with_it`` (a query) goes in the same message: only inside a transaction, as a
+        message of several statements is a transaction of its own otherwise.
+        """
+        sql = step.sql if with_it is None else f"{with_it};\n{step.sql}"
+        self._statement(step.sql, lambda: self.conn.execute(sql))
 
     def _statement(self, sql: str, run: Callable[[], object]) -> None:
         """Run one statement of the plan: logged, and reported with its time (``--verbose``)."""

@@ -27,6 +27,7 @@ import psycopg
 
 from pgroll_dsl.backends.state import Active
 from pgroll_dsl.plan.model import Phase
+from pgroll_dsl.sql.quoting import quote_literal
 
 SESSION = "pgroll-dsl"  # a session's name when it runs no phase
 _NAMED = re.compile(r"^pgroll-dsl (start|complete|rollback) (\d+)/(\d+)(?: |$)")
@@ -46,6 +47,15 @@ def session_name(phase: Phase, index: int, total: int, migration: str) -> str:
     """
     name = f"{SESSION} {phase.value} {min(index + 1, total)}/{total} {migration}"
     return name.encode()[:_LIMIT].decode(errors="ignore")
+
+
+def naming(name: str) -> str:
+    """The query that names the session ``name`` (``pg_stat_activity.application_name``).
+
+    Not local to a transaction: the name stays when it commits, and goes back to the one
+    before only where it rolls back.
+    """
+    return f"SELECT pg_catalog.set_config('application_name', {quote_literal(name)}, false)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from pgroll_dsl.backends.live import (
 )
 from pgroll_dsl.backends.one_session import PID, changed, leave, shared
 from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
-from pgroll_dsl.backends.progress import SESSION, progress, running, session_name
+from pgroll_dsl.backends.progress import SESSION, naming, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
@@ -171,6 +171,22 @@ class Runner:
         last one's name again after it; the same query checks the session (``_name_session``).
         """
         self._name_session(session_name(phase, index, len(steps), name), phase)
+        self._hook(phase, index, steps, in_transaction)
+
+    def _within(self, phase: Phase, index: int, steps: tuple[Step, ...], name: str) -> str:
+        """A boundary inside a transaction, after its first step: ``on_step``, then a query.
+
+        The query names the session; the executor sends it with the step, in one round
+        trip. A transaction keeps its server session to the end (a pooler in transaction mode
+        too), so the check of the session at its first step (``_event``, or the one before
+        the transaction) holds for the rest of it; a round trip per step would only lengthen
+        the time the transaction holds its locks, which clients wait out.
+        """
+        self._hook(phase, index, steps, True)
+        return naming(session_name(phase, index, len(steps), name))
+
+    def _hook(self, phase: Phase, index: int, steps: tuple[Step, ...],
+              in_transaction: bool) -> None:
         if self.options.on_step is not None:
             step = steps[index] if index < len(steps) else None
             self.options.on_step(StepEvent(phase=phase, index=index, total=len(steps),
@@ -473,10 +489,10 @@ class Runner:
         """
         end = unit.first + len(unit.steps)
         if unit.steps[0].transactional:
-            def before(offset: int, _step: Step) -> None:
-                if offset:
-                    self._event(Phase.START, unit.first + offset, steps, name,
-                                in_transaction=True)
+            def before(offset: int, _step: Step) -> str | None:
+                # (The first step's boundary is _event's, before the transaction.)
+                return self._within(Phase.START, unit.first + offset, steps, name) \
+                    if offset else None
 
             self.executor.run_atomically(unit.steps, before,
                                          lambda: self.state.record_progress(name, end))
@@ -567,8 +583,11 @@ class Runner:
                 self._event(phase, len(steps), steps, name, in_transaction=unit.atomic)
                 finish()
 
-        def before(offset: int, _step: Step) -> None:
-            self._event(phase, unit.first + offset, steps, name, in_transaction=True)
+        def before(offset: int, _step: Step) -> str | None:
+            if offset:
+                return self._within(phase, unit.first + offset, steps, name)
+            self._event(phase, unit.first, steps, name, in_transaction=True)
+            return None
 
         if unit.atomic:
             # Named before the transaction's lock wait too, not only once it holds its locks.
@@ -592,9 +611,7 @@ class Runner:
         if self.conn.closed or self.conn.broken:
             return
         try:
-            row = self.conn.execute(
-                f"SELECT pg_catalog.set_config('application_name', %s, false), {PID}",
-                (name,)).fetchone()
+            row = self.conn.execute(f"{naming(name)}, {PID}").fetchone()
         except psycopg.Error:
             if phase is None or self.conn.broken or self.conn.info.transaction_status \
                     is psycopg.pq.TransactionStatus.INERROR:

@@ -1,0 +1,151 @@
+"""Complete's transaction makes one round trip per step, not two.
+
+Complete holds ACCESS EXCLUSIVE on every table it changes from its lock step to its commit,
+and a client of those tables waits that long. Where pgroll-dsl runs further from the server
+than the applications (an operator's shell, a deploy job in another network), every round
+trip inside that transaction is added to the wait: at 2 ms, a migration of 10 tables kept
+clients waiting 0.48 s when each step had a round trip of its own to name the session
+(``benchmarks/complete_stall.py --distance 2``), 0.27 s with the name sent with the step.
+
+The test counts the queries (simple ``Query`` and extended-protocol ``Sync`` messages) that
+reach the server through a proxy, from the first step of complete's transaction to its end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from pgroll_dsl.backends.runner import StepEvent
+from pgroll_dsl.plan.model import Phase
+from tests.live_helpers import client, dsn_of, make_runner, migration, version_schema
+
+pytestmark = pytest.mark.postgres
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+TABLES = 6
+_UNTYPED = 2  # an SSL or GSS request may come before the startup message, all without a type
+
+
+class Counter:
+    """A TCP proxy to the server that counts the queries its clients send."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.queries = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                near, _ = self.listener.accept()
+            except OSError:
+                return
+            far = socket.create_connection(self.target)
+            for end in (near, far):
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._pump, args=(near, far, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(far, near, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, count: bool) -> None:
+        buffer, untyped = b"", True
+        with source, sink:
+            while True:
+                try:
+                    chunk = source.recv(65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    with contextlib.suppress(OSError):
+                        sink.shutdown(socket.SHUT_WR)
+                    return
+                if count:
+                    buffer, untyped = self._count(buffer + chunk, untyped)
+                with contextlib.suppress(OSError):
+                    sink.sendall(chunk)
+
+    def _count(self, buffer: bytes, untyped: bool) -> tuple[bytes, bool]:
+        """Count the whole messages at the head of ``buffer``; the rest, and whether the
+        next message is still one without a type byte (before and at the startup)."""
+        while True:
+            if untyped:
+                if len(buffer) < 8:
+                    return buffer, True
+                length, code = struct.unpack("!II", buffer[:8])
+                if len(buffer) < length:
+                    return buffer, True
+                buffer = buffer[length:]
+                untyped = code in (80877103, 80877104)  # SSLRequest, GSSENCRequest
+                continue
+            if len(buffer) < 5:
+                return buffer, False
+            kind, length = buffer[:1], struct.unpack("!I", buffer[1:5])[0]
+            if len(buffer) < 1 + length:
+                return buffer, False
+            if kind in (b"Q", b"S"):
+                with self._lock:
+                    self.queries += 1
+            buffer = buffer[1 + length:]
+
+
+@pytest.fixture
+def counter(pg_dsn: str) -> Iterator[Counter]:
+    params = conninfo_to_dict(pg_dsn)
+    made = Counter(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_complete_sends_each_step_in_one_round_trip(pg_dsn: str, pg_conn: Connection,
+                                                    counter: Counter) -> None:
+    """From the first step of complete's transaction to the end of complete: at most one
+    query per step, and a few for the bookkeeping (the lock step's check of the session, the
+    records, the commit, the session named again); with a round trip of its own per step to
+    name the session, twice as many."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    for i in range(TABLES):
+        pg_conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int)")
+        pg_conn.execute(f"INSERT INTO t{i} SELECT g, g FROM generate_series(1, 5) g")
+    text = "".join(f"alter table t{i} add w int not null up `v * 2`;\n" for i in range(TABLES))
+    runner = make_runner(dsn)
+    try:
+        plan = runner.start(migration(text, "02_w"))
+    finally:
+        runner.close()
+    complete_steps = len(plan.phase(Phase.COMPLETE))
+    assert complete_steps >= 6 * TABLES
+
+    at_first_step: list[int] = []
+
+    def mark(event: StepEvent) -> None:
+        if event.phase is Phase.COMPLETE and event.index == 0 and event.in_transaction:
+            at_first_step.append(counter.queries)
+
+    through = make_conninfo(dsn, host="127.0.0.1", port=counter.port)
+    runner = make_runner(through, init=False, on_step=mark)
+    try:
+        runner.complete()
+    finally:
+        runner.close()
+    assert len(at_first_step) == 1
+    sent = counter.queries - at_first_step[0]
+    assert complete_steps <= sent <= complete_steps + 12, (sent, complete_steps)
+
+    with client(dsn, version_schema("02_w")) as new:
+        assert new.execute("SELECT count(*) FROM t0 WHERE w = v * 2").fetchone() == (5,)
