@@ -341,8 +341,13 @@ def test_statistics_that_claim_a_huge_table(pg_dsn: str, pg_conn: Connection, ke
     assert done[-1] == 3000
     # Dense: one batch. Sparse (ids 100003 apart) read as dense: batches of MAX_BATCH key
     # values, ~10 rows each, the size never grows past the cap: 300 batches (slow, not wrong;
-    # the density test trusts reltuples, as before this commit).
-    assert len(done) == (1 if key == "dense" else 300), done
+    # the density test trusts reltuples, as before this commit). A batch that the machine
+    # kept longer than the batch time halves the next one: a batch more each time (301 in
+    # one run of the suite).
+    if key == "dense":
+        assert len(done) == 1, done
+    else:
+        assert 300 <= len(done) <= 305, done
 
 
 def test_statistics_of_a_tiny_table_on_a_big_one(pg_dsn: str, pg_conn: Connection) -> None:
