@@ -149,3 +149,37 @@ def test_complete_sends_each_step_in_one_round_trip(pg_dsn: str, pg_conn: Connec
 
     with client(dsn, version_schema("02_w")) as new:
         assert new.execute("SELECT count(*) FROM t0 WHERE w = v * 2").fetchone() == (5,)
+
+
+@pytest.mark.parametrize("name", ["02_it's", "02_back\\slash", "02_ünïcode_%s_$1"])
+def test_a_hostile_migration_name_names_the_session_inside_the_transaction(
+        pg_dsn: str, pg_conn: Connection, name: str) -> None:
+    """The name goes into the query sent with each step as a literal: a quote, a backslash,
+    a placeholder or a non-ASCII letter in the migration's name names the session as it is
+    and breaks nothing (a complete of two tables: steps after the first of its
+    transaction)."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    for i in range(2):
+        pg_conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int)")
+        pg_conn.execute(f"INSERT INTO t{i} VALUES (1, 1)")
+    seen: list[str] = []
+
+    def look(event: StepEvent) -> None:
+        if event.phase is Phase.COMPLETE and event.index == 2:
+            seen.append(str(pg_conn.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = %s",
+                (runner.session_pid,)).fetchone()[0]))
+
+    runner = make_runner(dsn, on_step=look)
+    try:
+        runner.start(migration("alter table t0 add w int not null up `v * 2`;\n"
+                               "alter table t1 add w int not null up `v * 2`;\n", name))
+        runner.complete()
+    finally:
+        runner.close()
+    # At the boundary before step 3 the session is still named after step 2, sent with it.
+    # (The server keeps printable ASCII of a name: what else it shows differs by version.)
+    assert seen and seen[0].startswith("pgroll-dsl complete 2/"), seen
+    assert seen[0].endswith(name if name.isascii() else "code_%s_$1"), seen
+    with client(dsn, version_schema(name)) as new:
+        assert new.execute("SELECT w FROM t1").fetchone() == (2,)
