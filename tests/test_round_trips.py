@@ -4,8 +4,8 @@ Complete holds ACCESS EXCLUSIVE on every table it changes from its lock step to 
 and a client of those tables waits that long. Where pgroll-dsl runs further from the server
 than the applications (an operator's shell, a deploy job in another network), every round
 trip inside that transaction is added to the wait: at 2 ms, a migration of 10 tables kept
-clients waiting 0.48 s when each step had a round trip of its own to name the session
-(``benchmarks/complete_stall.py --distance 2``), 0.27 s with the name sent with the step.
+clients waiting 0.47 s when each step had a round trip of its own to name the session
+(``benchmarks/complete_stall.py --distance 2``), 0.25 s with the name sent with the step.
 
 The test counts the queries (simple ``Query`` and extended-protocol ``Sync`` messages) that
 reach the server through a proxy, from the first step of complete's transaction to its end.

@@ -174,13 +174,14 @@ class Runner:
         self._hook(phase, index, steps, in_transaction)
 
     def _within(self, phase: Phase, index: int, steps: tuple[Step, ...], name: str) -> str:
-        """A boundary inside a transaction, after its first step: ``on_step``, then a query.
+        """A boundary inside a transaction, after its first check: ``on_step``, then a query.
 
         The query names the session; the executor sends it with the step, in one round
         trip. A transaction keeps its server session to the end (a pooler in transaction mode
-        too), so the check of the session at its first step (``_event``, or the one before
-        the transaction) holds for the rest of it; a round trip per step would only lengthen
-        the time the transaction holds its locks, which clients wait out.
+        too), so the check of the session at its first boundary inside it (``_event``: before
+        complete's and rollback's first step, before start's second) holds for the rest of
+        it; a round trip per step would only lengthen the time the transaction holds its
+        locks, which clients wait out.
         """
         self._hook(phase, index, steps, True)
         return naming(session_name(phase, index, len(steps), name))
@@ -490,9 +491,13 @@ class Runner:
         end = unit.first + len(unit.steps)
         if unit.steps[0].transactional:
             def before(offset: int, _step: Step) -> str | None:
-                # (The first step's boundary is _event's, before the transaction.)
-                return self._within(Phase.START, unit.first + offset, steps, name) \
-                    if offset else None
+                # The first step's boundary is _event's, before the transaction; the
+                # second's checks the session the transaction runs in.
+                if offset == 1:
+                    self._event(Phase.START, unit.first + 1, steps, name, in_transaction=True)
+                if offset < 2:
+                    return None
+                return self._within(Phase.START, unit.first + offset, steps, name)
 
             self.executor.run_atomically(unit.steps, before,
                                          lambda: self.state.record_progress(name, end))
