@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import queue
 import shlex
 import socket
 import tempfile
@@ -104,13 +105,24 @@ class Distance(threading.Thread):
 
     @staticmethod
     def _pump(source: socket.socket, sink: socket.socket, delay: float) -> None:
+        """Each chunk goes on ``delay`` after it came (a latency, not a pause per chunk: a
+        pipeline's chunks, read one after the other, arrive one after the other)."""
+        due: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+
+        def forward() -> None:
+            with contextlib.suppress(OSError):
+                while chunk := (item := due.get())[1]:
+                    time.sleep(max(0.0, item[0] - time.monotonic()))
+                    sink.sendall(chunk)
+                sink.shutdown(socket.SHUT_WR)
+
+        sender = threading.Thread(target=forward, daemon=True)
+        sender.start()
         with source, sink:
             while chunk := _received(source):
-                if delay:
-                    time.sleep(delay)
-                sink.sendall(chunk)
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
+                due.put((time.monotonic() + delay, chunk))
+            due.put((0.0, b""))
+            sender.join()
 
 
 def _received(source: socket.socket) -> bytes:

@@ -1,14 +1,16 @@
-"""Complete's transaction makes one round trip per step, not two.
+"""Complete's transaction sends its steps after the first together, in one round trip.
 
 Complete holds ACCESS EXCLUSIVE on every table it changes from its lock step to its commit,
 and a client of those tables waits that long. Where pgroll-dsl runs further from the server
 than the applications (an operator's shell, a deploy job in another network), every round
 trip inside that transaction is added to the wait: at 2 ms, a migration of 10 tables kept
-clients waiting 0.47 s when each step had a round trip of its own to name the session
-(``benchmarks/complete_stall.py --distance 2``), 0.25 s with the name sent with the step.
+clients waiting 0.47 s when each step had two round trips, 0.25 s with one
+(``benchmarks/complete_stall.py --distance 2``), and less with the steps sent together
+(docs/benchmarks.md).
 
-The test counts the queries (simple ``Query`` and extended-protocol ``Sync`` messages) that
-reach the server through a proxy, from the first step of complete's transaction to its end.
+The test counts the queries (simple ``Query`` and extended-protocol ``Sync`` messages: a
+pipeline is one) that reach the server through a proxy, from the first step of complete's
+transaction to its end.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class Counter:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.queries = 0
+        # The count before each query that holds ``mark`` (a step's text): where to count from.
+        self.mark = b"\x00"
+        self.marks: list[int] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -98,6 +103,8 @@ class Counter:
                 return buffer, False
             if kind in (b"Q", b"S"):
                 with self._lock:
+                    if kind == b"Q" and self.mark in buffer[5:1 + length]:
+                        self.marks.append(self.queries)
                     self.queries += 1
             buffer = buffer[1 + length:]
 
@@ -112,52 +119,61 @@ def counter(pg_dsn: str) -> Iterator[Counter]:
         made.close()
 
 
-def test_complete_sends_each_step_in_one_round_trip(pg_dsn: str, pg_conn: Connection,
-                                                    counter: Counter) -> None:
-    """From the first step of complete's transaction to the end of complete: at most one
-    query per step, and a few for the bookkeeping (the lock step's check of the session, the
-    records, the commit, the session named again); with a round trip of its own per step to
-    name the session, twice as many."""
-    dsn = dsn_of(pg_dsn, pg_conn)
-    for i in range(TABLES):
-        pg_conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int)")
-        pg_conn.execute(f"INSERT INTO t{i} SELECT g, g FROM generate_series(1, 5) g")
-    text = "".join(f"alter table t{i} add w int not null up `v * 2`;\n" for i in range(TABLES))
-    runner = make_runner(dsn)
+def _complete_through(dsn: str, pg_conn: Connection, counter: Counter, prefix: str,
+                      tables: int, name: str) -> tuple[int, int]:
+    """Start a migration of ``tables`` new tables' columns, then complete it through the
+    proxy: the queries sent from the first step of complete's transaction to the end, and
+    the number of complete's steps."""
+    for i in range(tables):
+        pg_conn.execute(f"CREATE TABLE {prefix}{i} (id bigint PRIMARY KEY, v int)")
+        pg_conn.execute(f"INSERT INTO {prefix}{i} SELECT g, g FROM generate_series(1, 5) g")
+    text = "".join(f"alter table {prefix}{i} add w int not null up `v * 2`;\n"
+                   for i in range(tables))
+    runner = make_runner(dsn, init=False)
     try:
-        plan = runner.start(migration(text, "02_w"))
+        plan = runner.start(migration(text, name))
     finally:
         runner.close()
-    complete_steps = len(plan.phase(Phase.COMPLETE))
-    assert complete_steps >= 6 * TABLES
-
-    at_first_step: list[int] = []
-
-    def mark(event: StepEvent) -> None:
-        if event.phase is Phase.COMPLETE and event.index == 0 and event.in_transaction:
-            at_first_step.append(counter.queries)
-
+    steps = plan.phase(Phase.COMPLETE)
+    assert len(steps) >= 6 * tables
+    # The first step of complete's transaction, sent on its own (no on_step hook here: with
+    # one, each step goes on its own, after its boundary).
+    counter.mark, counter.marks = steps[0].sql.encode(), []
     through = make_conninfo(dsn, host="127.0.0.1", port=counter.port)
-    runner = make_runner(through, init=False, on_step=mark)
+    runner = make_runner(through, init=False)
     try:
         runner.complete()
     finally:
         runner.close()
-    assert len(at_first_step) == 1
-    sent = counter.queries - at_first_step[0]
-    assert complete_steps <= sent <= complete_steps + 12, (sent, complete_steps)
-
-    with client(dsn, version_schema("02_w")) as new:
-        assert new.execute("SELECT count(*) FROM t0 WHERE w = v * 2").fetchone() == (5,)
+    assert len(counter.marks) == 1, counter.marks
+    with client(dsn, version_schema(name)) as new:
+        assert new.execute(f"SELECT count(*) FROM {prefix}0 WHERE w = v * 2").fetchone() == (5,)
+    return counter.queries - counter.marks[0], len(steps)
 
 
+def test_complete_sends_its_steps_together(pg_dsn: str, pg_conn: Connection,
+                                           counter: Counter) -> None:
+    """From the first step of complete's transaction to the end of complete: the first step,
+    the steps after it in one pipeline, and a few for the bookkeeping (the session's check,
+    the records, the commit, the session named again), as many for 6 tables as for 2; with a
+    round trip per step, 117 for 6 tables (56 steps), 58 with the name sent with each."""
+    dsn = dsn_of(pg_dsn, pg_conn)
+    make_runner(dsn).close()
+    few, few_steps = _complete_through(dsn, pg_conn, counter, "a", 2, "02_a")
+    many, many_steps = _complete_through(dsn, pg_conn, counter, "b", TABLES, "03_b")
+    assert many_steps > few_steps + 20
+    assert many == few <= 12, (few, many, few_steps, many_steps)
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["together", "one-by-one"])
 @pytest.mark.parametrize("name", ["02_it's", "02_back\\slash", "02_ünïcode_%s_$1"])
 def test_a_hostile_migration_name_names_the_session_inside_the_transaction(
-        pg_dsn: str, pg_conn: Connection, name: str) -> None:
+        pg_dsn: str, pg_conn: Connection, name: str, hooked: bool) -> None:
     """The name goes into the query sent with each step as a literal: a quote, a backslash,
     a placeholder or a non-ASCII letter in the migration's name names the session as it is
     and breaks nothing (a complete of two tables: steps after the first of its
-    transaction)."""
+    transaction), whether the steps go together (no hook) or one by one (an ``on_step``
+    hook, which here reads the name the step before gave the session)."""
     dsn = dsn_of(pg_dsn, pg_conn)
     for i in range(2):
         pg_conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int)")
@@ -170,16 +186,17 @@ def test_a_hostile_migration_name_names_the_session_inside_the_transaction(
                 "SELECT application_name FROM pg_stat_activity WHERE pid = %s",
                 (runner.session_pid,)).fetchone()[0]))
 
-    runner = make_runner(dsn, on_step=look)
+    runner = make_runner(dsn, **({"on_step": look} if hooked else {}))
     try:
         runner.start(migration("alter table t0 add w int not null up `v * 2`;\n"
                                "alter table t1 add w int not null up `v * 2`;\n", name))
         runner.complete()
     finally:
         runner.close()
-    # At the boundary before step 3 the session is still named after step 2, sent with it.
-    # (The server keeps printable ASCII of a name: what else it shows differs by version.)
-    assert seen and seen[0].startswith("pgroll-dsl complete 2/"), seen
-    assert seen[0].endswith(name if name.isascii() else "code_%s_$1"), seen
+    if hooked:
+        # At the boundary before step 3 the session is still named after step 2, sent with it.
+        # (The server keeps printable ASCII of a name: what else it shows differs by version.)
+        assert seen and seen[0].startswith("pgroll-dsl complete 2/"), seen
+        assert seen[0].endswith(name if name.isascii() else "code_%s_$1"), seen
     with client(dsn, version_schema(name)) as new:
         assert new.execute("SELECT w FROM t1").fetchone() == (2,)

@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgroll_dsl.backends.conninfo import ENCODING, connect_timeout
 from pgroll_dsl.backends.one_session import PID, SessionChanged
+from pgroll_dsl.backends.pipelined import StatementCallback, send_together
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
 from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
@@ -46,8 +47,6 @@ RetryCallback = Callable[[Step, int, float], None]
 # The step, the pids it waits for, what they hold (tables, views), the lock it will ask for.
 WaitCallback = Callable[[Step, list[int], str, Lock], None]
 NOTE_EVERY = 10.0  # seconds between two notes of a backfill passed on (Executor.note)
-# --verbose: a statement about to run (seconds None), then once it ran (the seconds it took).
-StatementCallback = Callable[[str, float | None], None]
 # What a step that had already run before an interruption fails with when run again.
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
@@ -430,27 +429,42 @@ class Executor:
 
     def run_atomically(self, steps: tuple[Step, ...],
                        before: Callable[[int, Step], str | None],
-                       after: Callable[[], None], dropped_schemas: tuple[str, ...] = ()) -> None:
+                       after: Callable[[], None], dropped_schemas: tuple[str, ...] = (),
+                       together: bool = True) -> None:
         """Steps in one transaction, with ``after`` (the state's bookkeeping) inside it.
 
         A lock timeout (or a deadlock) anywhere rolls the whole transaction back and retries
         it from its first step: clients see all of it or nothing, and never wait behind a
-        waiting migration for longer than ``lock_timeout``. ``before`` runs before each step;
-        what it returns (a query of the caller's, or None) is sent with the step, in the
-        same round trip.
+        waiting migration for longer than ``lock_timeout``. ``before`` runs at each step's
+        boundary; what it returns (a query of the caller's, or None) is sent with the step.
+        With ``together``, the first step goes alone and the steps after it go together, in
+        one round trip (``pipelined.py``), so their boundaries all come before they are sent;
+        an author's raw SQL (which may be several statements) goes alone, at its own
+        boundary. Without, each step goes alone, after its boundary.
         The transaction begins once no client holds its tables, nor the views of the version
         schemas it drops (``dropped_schemas``).
         """
         current = [steps[0]]
+
+        def failing(step: Step) -> None:
+            current[0] = step
 
         def body(queue: str | None) -> None:
             with self.conn.transaction():
                 if queue is not None:  # (for this transaction only)
                     self.conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
                                       (QUEUE_SETTING, queue))
-                for offset, step in enumerate(steps):
-                    current[0] = step
-                    self._execute(step, before(offset, step))
+                current[0] = steps[0]
+                self._execute(steps[0], before(0, steps[0]))
+                for group in _sent_as(steps, together):
+                    current[0] = steps[group[0]]
+                    queries = [before(offset, steps[offset]) for offset in group]
+                    if len(group) == 1:
+                        self._execute(current[0], queries[0])
+                        continue
+                    sent = [steps[offset] for offset in group]
+                    self.ran.extend(step.sql for step in sent)
+                    send_together(self.conn, sent, queries, failing, self.on_statement)
                 current[0] = _RECORD  # a failure now is the state's, not the last step's
                 after()
 
@@ -617,6 +631,21 @@ class Executor:
         ).fetchone()
         if row is not None and row[0]:
             self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {target}")
+
+
+def _sent_as(steps: tuple[Step, ...], together: bool) -> list[list[int]]:
+    """The offsets of a transaction's steps after its first, grouped as they are sent.
+
+    ``together``: runs of the planner's steps in one group each; an author's raw SQL alone.
+    """
+    groups: list[list[int]] = []
+    for offset in range(1, len(steps)):
+        alone = not together or steps[offset].kind is StepKind.RAW_SQL
+        if alone or not groups or steps[groups[-1][-1]].kind is StepKind.RAW_SQL:
+            groups.append([offset])
+        else:
+            groups[-1].append(offset)
+    return groups
 
 
 def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int:

@@ -72,6 +72,12 @@ class StepEvent:
     ``index`` is the step about to run (``total`` after the last one, before the phase is
     recorded as finished). ``in_transaction``: the executor holds the phase's transaction
     (and its locks) open, so a client write issued now waits until it commits.
+
+    With an ``on_step`` hook each step inside a transaction is sent on its own, after its
+    boundary, so that every boundary is a point in time where a test's client can act;
+    without, the steps after a transaction's first go together (``pipelined.py``): the
+    server runs them back to back, and a client meets the transaction between two of them
+    as it may at any boundary here.
     """
 
     phase: Phase
@@ -500,7 +506,8 @@ class Runner:
                 return self._within(Phase.START, unit.first + offset, steps, name)
 
             self.executor.run_atomically(unit.steps, before,
-                                         lambda: self.state.record_progress(name, end))
+                                         lambda: self.state.record_progress(name, end),
+                                         together=self.options.on_step is None)
             return
         self.executor.run_step(unit.steps[0], resuming=resuming)
         self.state.record_progress(name, end)
@@ -597,7 +604,8 @@ class Runner:
         if unit.atomic:
             # Named before the transaction's lock wait too, not only once it holds its locks.
             self._name_session(session_name(phase, unit.first, len(steps), name), phase)
-            self.executor.run_atomically(unit.steps, before, after, dropped)
+            self.executor.run_atomically(unit.steps, before, after, dropped,
+                                         together=self.options.on_step is None)
         else:
             self._event(phase, unit.first, steps, name)
             self.executor.run_step(unit.steps[0], resuming=True)
