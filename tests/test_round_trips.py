@@ -120,10 +120,10 @@ def counter(pg_dsn: str) -> Iterator[Counter]:
 
 
 def _complete_through(dsn: str, pg_conn: Connection, counter: Counter, prefix: str,
-                      tables: int, name: str) -> tuple[int, int]:
+                      tables: int, name: str) -> tuple[int, int, int]:
     """Start a migration of ``tables`` new tables' columns, then complete it through the
-    proxy: the queries sent from the first step of complete's transaction to the end, and
-    the number of complete's steps."""
+    proxy: the queries sent before the first step of complete's transaction (its connection
+    included), from there to the end, and the number of complete's steps."""
     for i in range(tables):
         pg_conn.execute(f"CREATE TABLE {prefix}{i} (id bigint PRIMARY KEY, v int)")
         pg_conn.execute(f"INSERT INTO {prefix}{i} SELECT g, g FROM generate_series(1, 5) g")
@@ -140,6 +140,7 @@ def _complete_through(dsn: str, pg_conn: Connection, counter: Counter, prefix: s
     # one, each step goes on its own, after its boundary).
     counter.mark, counter.marks = steps[0].sql.encode(), []
     through = make_conninfo(dsn, host="127.0.0.1", port=counter.port)
+    began = counter.queries
     runner = make_runner(through, init=False)
     try:
         runner.complete()
@@ -148,7 +149,7 @@ def _complete_through(dsn: str, pg_conn: Connection, counter: Counter, prefix: s
     assert len(counter.marks) == 1, counter.marks
     with client(dsn, version_schema(name)) as new:
         assert new.execute(f"SELECT count(*) FROM {prefix}0 WHERE w = v * 2").fetchone() == (5,)
-    return counter.queries - counter.marks[0], len(steps)
+    return counter.marks[0] - began, counter.queries - counter.marks[0], len(steps)
 
 
 def test_complete_sends_its_steps_together(pg_dsn: str, pg_conn: Connection,
@@ -156,13 +157,18 @@ def test_complete_sends_its_steps_together(pg_dsn: str, pg_conn: Connection,
     """From the first step of complete's transaction to the end of complete: the first step,
     the steps after it in one pipeline, and a few for the bookkeeping (the session's check,
     the records, the commit, the session named again), as many for 6 tables as for 2; with a
-    round trip per step, 117 for 6 tables (56 steps), 58 with the name sent with each."""
+    round trip per step, 117 for 6 tables (56 steps), 58 with the name sent with each.
+    Before it, as many queries for 6 tables as for 2 (a query per requirement: 30 more)."""
     dsn = dsn_of(pg_dsn, pg_conn)
     make_runner(dsn).close()
-    few, few_steps = _complete_through(dsn, pg_conn, counter, "a", 2, "02_a")
-    many, many_steps = _complete_through(dsn, pg_conn, counter, "b", TABLES, "03_b")
+    few_before, few, few_steps = _complete_through(dsn, pg_conn, counter, "a", 2, "02_a")
+    many_before, many, many_steps = _complete_through(dsn, pg_conn, counter, "b", TABLES,
+                                                      "03_b")
     assert many_steps > few_steps + 20
     assert many == few <= 12, (few, many, few_steps, many_steps)
+    # Before the transaction, what complete checks (the things start made that it keeps,
+    # seven or so for each table) is read in one query too.
+    assert many_before == few_before, (few_before, many_before)
 
 
 @pytest.mark.parametrize("hooked", [False, True], ids=["together", "one-by-one"])

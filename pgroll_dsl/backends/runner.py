@@ -43,7 +43,7 @@ from pgroll_dsl.plan.planner import PlanOptions, partitions_hold, plan_migration
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.render.saved_plan import SavedPlan
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import quote_ident
+from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
 # How long the backfill workers of a run that died may take to end once told to.
 STRAY_WAIT_S = 30.0
@@ -649,7 +649,7 @@ class Runner:
 
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""
-        missing = [r for r in plan.requires if not self._exists(r)]
+        missing = self._missing(plan.requires)
         changed = [r for r in missing if r.kind is Requirement.PARTITIONS]
         if changed:
             raise CommandError(
@@ -662,24 +662,37 @@ class Runner:
                 f"{'is' if len(missing) == 1 else 'are'} missing (dropped by hand?). Run "
                 "`pgroll-dsl rollback` to undo the migration and start it again")
 
-    def _exists(self, requirement: Requires) -> bool:
+    def _missing(self, requires: tuple[Requires, ...]) -> list[Requires]:
+        """The requirements not met, all read in one query.
+
+        Seven or so for each table: one round trip each took 0.42 s for 200 tables beside
+        the server, and 2 ms away from it 2.8 s.
+        """
+        if not requires:
+            return []
+        tests = ",\n  ".join(self._holds(r) for r in requires)
+        row = self.conn.execute(f"SELECT ARRAY[\n  {tests}]").fetchone()
+        assert row is not None
+        return [r for r, held in zip(requires, row[0], strict=True) if not held]
+
+    def _holds(self, requirement: Requires) -> str:
+        """An expression true where ``requirement`` holds."""
         schema = self.state.schema
+        name = quote_literal(requirement.name)
+        table = quote_literal(qualified(schema, requirement.relation or ""))
+        relation = f"pg_catalog.to_regclass({table})"
         match requirement.kind:
             case Requirement.SCHEMA:
-                query = "SELECT to_regnamespace(%s) IS NOT NULL"
-                params: tuple[str, ...] = (quote_ident(requirement.name),)
+                named = quote_literal(quote_ident(requirement.name))
+                return f"pg_catalog.to_regnamespace({named}) IS NOT NULL"
             case Requirement.COLUMN:
-                query = ("SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
-                         "to_regclass(%s) AND attname = %s AND attnum > 0 AND NOT attisdropped)")
-                params = (qualified(schema, requirement.relation or ""), requirement.name)
+                return (f"EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = {relation} "
+                        f"AND attname = {name} AND attnum > 0 AND NOT attisdropped)")
             case Requirement.TRIGGER:
-                query = ("SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
-                         "AND tgname = %s)")
-                params = (qualified(schema, requirement.relation or ""), requirement.name)
+                return (f"EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = {relation} "
+                        f"AND tgname = {name})")
             case Requirement.PARTITIONS:  # the same partitions as at start, none more or less
-                query, params = f"SELECT {partitions_hold(schema, requirement)}", ()
-        row = self.conn.execute(query, params or None).fetchone()
-        return bool(row and row[0])
+                return f"COALESCE({partitions_hold(schema, requirement)}, false)"
 
     def complete(self) -> str:
         """Contract: drop the old version and swap columns in one transaction; record it done."""
