@@ -44,7 +44,7 @@ def send_together(conn: psycopg.Connection[Any], steps: Sequence[Step],
     """
     sent: list[tuple[Step, psycopg.Cursor[Any], psycopg.Cursor[Any] | None]] = []
     first: psycopg.Cursor[Any] | None = None
-    caught: psycopg.Error | None = None
+    caught: psycopg.Error | KeyboardInterrupt | None = None
     try:
         with conn.pipeline():
             try:
@@ -55,9 +55,13 @@ def send_together(conn: psycopg.Connection[Any], steps: Sequence[Step],
                         conn.execute(query)
                     ran = conn.execute(step.sql)
                     sent.append((step, ran, conn.execute(_STAMP) if on_statement else None))
-            except psycopg.Error as err:
+            except (psycopg.Error, KeyboardInterrupt) as err:
                 # Kept, not raised through the pipeline's end: that would end it with "pipeline
-                # aborted" in its place, or log the loss of the connection as ignored.
+                # aborted" in its place, or log the loss of the connection as ignored. A
+                # Ctrl-C (or SIGTERM) while a batch too large for the socket's buffers is still
+                # being sent comes here too: psycopg has cancelled the step the server runs,
+                # and the end of the pipeline, which reads what is left, would log its
+                # "pipeline aborted" as an ignored error on stderr.
                 caught = err
     except psycopg.Error as err:
         caught = caught or err
