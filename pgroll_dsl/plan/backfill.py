@@ -242,13 +242,16 @@ def _two_passes(ctx: Context, table: str) -> bool:
                for s in ctx.start[first:_last_sync_trigger(ctx, table) + 1]):
         return False
     ref = qualified(ctx.schema, table)
+    # (The table's own steps, picked once: each copy looked for among all the steps before
+    # was quadratic, 0.3 s of the 1.3 s a plan of 400 operations on 100 tables took.)
+    earlier = [s.sql for s in ctx.start[:first] if table in s.tables]
     for spec in ctx.syncs:
         if spec.table != table or spec.up is None:
             continue
         called = calls(spec.up.expression)
         if not called.parsed or not called.functions <= NON_VOLATILE_FUNCTIONS:
             return False
-        if not any(_adds(s.sql, ref, spec.up.target) for s in ctx.start[:first]):
+        if not any(_adds(sql, ref, spec.up.target) for sql in earlier):
             return False
     tree = ctx.before.tree(table)
     return not any(s.cost is Cost.BUILD_LOCKED and any(t in tree for t in s.tables)
