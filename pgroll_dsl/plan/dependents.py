@@ -111,6 +111,58 @@ def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
         "  END IF;")]
 
 
+def tables_block(schema: str, tables: list[str]) -> str:
+    """The ``DO`` block of a lock step of several tables and no view to carry.
+
+    ACCESS EXCLUSIVE on each, in order. Waiting for one while holding the ones before could
+    be a deadlock with a client that holds it and then wants one of those (an archive job
+    that read a partition detached during the migration, then writes its old root), and the
+    clients of the tables held queue behind until ``lock_timeout`` breaks it: a whole lock
+    timeout of stall. So the first table is waited for in the queue, as a lock step does,
+    with what is left of ``lock_timeout``, and the others are only taken where free: where
+    one is held, none is kept (the subtransaction gives them back) and it tries again 5 ms
+    later, until ``lock_timeout`` has passed; then the failure is the step's, as a lock
+    timeout is (the executor tries the transaction again). With ``lock_timeout`` 0 (no
+    limit), or where the executor sends this transaction to the queue (``QUEUE_SETTING``,
+    on its last tries: trying never gets a table clients hold in transactions that overlap
+    without a pause), each is waited for in the queue.
+    """
+    first, others = tables[:1], tables[1:]
+    pad = "      "
+    left = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
+            "1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() "
+            "- _pgroll_since))))::text, true);")
+    lines = [
+        "",
+        "DECLARE",
+        "  _pgroll_since timestamptz := pg_catalog.clock_timestamp();",
+        "  _pgroll_wait text := pg_catalog.current_setting('lock_timeout');",
+        "BEGIN",
+        "  IF _pgroll_wait <> '0' AND COALESCE(pg_catalog.current_setting("
+        f"{quote_literal(QUEUE_SETTING)}, true), '') = '' THEN",
+        "    LOOP",
+        "      BEGIN",
+        f"{pad}  {left}",
+        *(f"{pad}{line}" for line in table_locks(schema, first, "ACCESS EXCLUSIVE MODE")),
+        *(f"{pad}{line}" for line in table_locks(schema, others,
+                                                   "ACCESS EXCLUSIVE MODE NOWAIT")),
+        f"{pad}  PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
+        f"{pad}  EXIT;",
+        "      EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
+        f"{pad}  IF pg_catalog.clock_timestamp() - _pgroll_since >= _pgroll_wait::interval THEN",
+        f"{pad}    RAISE;",
+        f"{pad}  END IF;",
+        f"{pad}  PERFORM pg_catalog.pg_sleep(0.005);",
+        "      END;",
+        "    END LOOP;",
+        "  END IF;",
+        *table_locks(schema, tables, "ACCESS EXCLUSIVE MODE"),
+        "END",
+        "",
+    ]
+    return "DO " + dollar_quote("\n".join(lines), "pgroll_lock")
+
+
 # How complete's lock step waits in the queue (the value of ``QUEUE_SETTING``): the views in
 # SHARE mode, then as "tables"; the tables in SHARE mode first; the views first (see
 # ``lock_block``).

@@ -147,8 +147,13 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
     transaction, so clients never queue behind it for longer than that.
     """
-    sql = (dependents.lock_block(carried, ctx.schema, tables) if carried else do_block(
-        "\n".join(dependents.table_locks(ctx.schema, tables, "ACCESS EXCLUSIVE MODE"))))
+    if carried:
+        sql = dependents.lock_block(carried, ctx.schema, tables)
+    elif len(tables) > 1:
+        sql = dependents.tables_block(ctx.schema, tables)
+    else:
+        sql = do_block("\n".join(dependents.table_locks(ctx.schema, tables,
+                                                        "ACCESS EXCLUSIVE MODE")))
     return Step(sql=sql,
                 summary=f"lock {', '.join(tables)} for the rest of this transaction",
                 tables=tuple(tables), referenced=tuple(referenced), origin=ctx.origin)

@@ -173,8 +173,34 @@ DROP SCHEMA IF EXISTS "public_01_create_tables" CASCADE;
 
 -- [2] 01_create_tables.yaml:1:1: lock bills, customers, sellers for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on bills, customers, sellers; catalog only
-DO $pgroll$
+DO $pgroll_lock$
+DECLARE
+  _pgroll_since timestamptz := pg_catalog.clock_timestamp();
+  _pgroll_wait text := pg_catalog.current_setting('lock_timeout');
 BEGIN
+  IF _pgroll_wait <> '0' AND COALESCE(pg_catalog.current_setting('pgroll_dsl.lock_queue', true), '') = '' THEN
+    LOOP
+      BEGIN
+        PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
+        IF pg_catalog.to_regclass('"public"."bills"') IS NOT NULL THEN
+          LOCK TABLE "public"."bills" IN ACCESS EXCLUSIVE MODE;
+        END IF;
+        IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
+          LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE NOWAIT;
+        END IF;
+        IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
+          LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE NOWAIT;
+        END IF;
+        PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);
+        EXIT;
+      EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
+        IF pg_catalog.clock_timestamp() - _pgroll_since >= _pgroll_wait::interval THEN
+          RAISE;
+        END IF;
+        PERFORM pg_catalog.pg_sleep(0.005);
+      END;
+    END LOOP;
+  END IF;
   IF pg_catalog.to_regclass('"public"."bills"') IS NOT NULL THEN
     LOCK TABLE "public"."bills" IN ACCESS EXCLUSIVE MODE;
   END IF;
@@ -185,7 +211,7 @@ BEGIN
     LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
   END IF;
 END
-$pgroll$;
+$pgroll_lock$;
 
 -- [3] 01_create_tables.yaml:25:7: drop table sellers
 --     lock: ACCESS EXCLUSIVE on sellers; catalog only
