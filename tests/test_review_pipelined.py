@@ -167,6 +167,9 @@ def test_an_interrupt_while_the_batch_is_still_being_sent_logs_nothing(
               for i in range(8000)]
     named: list[str] = []
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    # Python's own handler: a process started in the background by a non-interactive shell
+    # (CI) inherits SIGINT ignored, and Python leaves it so.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with caplog.at_level(logging.WARNING, logger="psycopg"):
             began = time.monotonic()
@@ -182,4 +185,5 @@ def test_an_interrupt_while_the_batch_is_still_being_sent_logs_nothing(
         assert conn.execute("SELECT pg_catalog.to_regclass('left_behind')").fetchone() == (None,)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, handler)
         conn.close()

@@ -100,15 +100,39 @@ def _reads_other(indent: str, table: str) -> str:
         f"AND x.relkind <> 'v' AND x.oid IS DISTINCT FROM {table}::pg_catalog.oid)"])
 
 
-def table_locks(schema: str, tables: list[str], mode: str) -> list[str]:
+def table_locks(schema: str, tables: list[str], mode: str, only: bool = False) -> list[str]:
     """Lines that lock each of ``tables`` in ``mode``; one that is not there is skipped.
 
-    (A start interrupted before it created a table leaves it to complete's checks.)
+    (A start interrupted before it created a table leaves it to complete's checks.) With
+    ``only``, not its partitions (``LOCK TABLE`` of a partitioned table locks each of them,
+    after it).
     """
     return [line for table in tables for line in (
         f"  IF {regclass_or_null(schema, table)} IS NOT NULL THEN",
-        f"    LOCK TABLE {qualified(schema, table)} IN {mode};",
+        f"    LOCK TABLE {'ONLY ' if only else ''}{qualified(schema, table)} IN {mode};",
         "  END IF;")]
+
+
+# What is left of lock_timeout since _pgroll_since, in milliseconds (at least 1: 0 is no
+# limit), for the wait in the queue of a tables' try.
+_LEFT = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
+         "1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() "
+         "- _pgroll_since))))::text, true);")
+
+
+def _tables_try(schema: str, tables: list[str]) -> list[str]:
+    """One try of a lock step's tables: the first in the queue, then each only where free.
+
+    The first alone (``ONLY``), with what is left of ``lock_timeout``; then every one
+    ``NOWAIT``, the first again for its partitions (``LOCK TABLE`` of a partitioned table
+    waits for each partition while it holds the table: a client that read a partition
+    directly, then writes the table, deadlocked with it).
+    """
+    return [
+        f"  {_LEFT}",
+        *table_locks(schema, tables[:1], "ACCESS EXCLUSIVE MODE", only=True),
+        *table_locks(schema, tables, "ACCESS EXCLUSIVE MODE NOWAIT"),
+    ]
 
 
 def tables_block(schema: str, tables: list[str]) -> str:
@@ -119,7 +143,9 @@ def tables_block(schema: str, tables: list[str]) -> str:
     that read a partition detached during the migration, then writes its old root), and the
     clients of the tables held queue behind until ``lock_timeout`` breaks it: a whole lock
     timeout of stall. So the first table is waited for in the queue, as a lock step does,
-    with what is left of ``lock_timeout``, and the others are only taken where free: where
+    with what is left of ``lock_timeout`` (alone: ``LOCK TABLE`` of a partitioned table
+    waits for each partition while it holds the table), and the others, and the first's
+    partitions, are only taken where free: where
     one is held, none is kept (the subtransaction gives them back) and it tries again 5 ms
     later, until ``lock_timeout`` has passed; then the failure is the step's, as a lock
     timeout is (the executor tries the transaction again). With ``lock_timeout`` 0 (no
@@ -127,11 +153,7 @@ def tables_block(schema: str, tables: list[str]) -> str:
     on its last tries: trying never gets a table clients hold in transactions that overlap
     without a pause), each is waited for in the queue.
     """
-    first, others = tables[:1], tables[1:]
     pad = "      "
-    left = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
-            "1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() "
-            "- _pgroll_since))))::text, true);")
     lines = [
         "",
         "DECLARE",
@@ -142,10 +164,7 @@ def tables_block(schema: str, tables: list[str]) -> str:
         f"{quote_literal(QUEUE_SETTING)}, true), '') = '' THEN",
         "    LOOP",
         "      BEGIN",
-        f"{pad}  {left}",
-        *(f"{pad}{line}" for line in table_locks(schema, first, "ACCESS EXCLUSIVE MODE")),
-        *(f"{pad}{line}" for line in table_locks(schema, others,
-                                                   "ACCESS EXCLUSIVE MODE NOWAIT")),
+        *(f"{pad}{line}" for line in _tables_try(schema, tables)),
         f"{pad}  PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
         f"{pad}  EXIT;",
         "      EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",
@@ -183,8 +202,8 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     tables, each without waiting, in a subtransaction that gives back what it got where one
     is held (``lock_not_available``), again every 5 ms for as long as ``lock_timeout`` allows
     a wait; then the failure is the step's, as a lock timeout is (the executor tries the
-    transaction again). Where no view uses the columns, the tables are waited for in the
-    queue, as a lock step does.
+    transaction again). Where no view uses the columns, the tables are taken as
+    ``tables_block`` takes them (``_tables_try``; with ``lock_timeout`` 0, in the queue).
 
     Trying never gets a view that clients read in transactions that overlap without a pause:
     one of them holds it at every try. Where the executor says so (``QUEUE_SETTING``, set for
@@ -324,9 +343,11 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
         "    BEGIN",
         f"{pad}PERFORM pg_catalog.set_config('lock_timeout', '1', true);",
         *(f"{pad}{line}" for line in views("-- (lock_timeout 1 ms: not in the queue)")),
-        f"{pad}IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)",
+        f"{pad}IF FOUND THEN",
         *locks(f"{exclusive} NOWAIT", pad),
-        f"{pad}END IF;",
+        f"{pad}ELSIF _pgroll_wait <> '0' THEN  -- no view: as where nothing is carried",
+        *(f"{pad}{line}" for line in _tables_try(schema, tables)),
+        f"{pad}END IF;  -- (no view and lock_timeout 0: the tables in the queue)",
         f"{pad}PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);",
         f"{pad}EXIT;",
         "    EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept",

@@ -112,7 +112,7 @@ def _contract(ctx: Context, before: Catalog, view_drops: list[Step], steps: list
     changed = {n for s in atomic for n in s.tables if n not in s.referenced}
     if touched and len(view_drops) + len(atomic) > 1:
         atomic.insert(0, _lock_step(ctx, touched, [t for t in touched if t not in changed],
-                                    carried))
+                                    carried, _has_partitions(ctx, before, touched[0])))
     atomic = [*view_drops, *atomic]
     return tuple([*atomic, *alone] if concurrent_last else [*alone, *atomic])
 
@@ -136,8 +136,15 @@ def _depth(ctx: Context, before: Catalog, physical: str) -> int:
     return 1
 
 
+def _has_partitions(ctx: Context, before: Catalog, physical: str) -> bool:
+    """Whether ``physical`` is partitioned, before start or after complete (as ``_depth``)."""
+    name = next((n for n, hidden in ctx.hidden.items() if hidden == physical), physical)
+    return any(t.physical == name and t.partitioned
+               for catalog in (before, ctx.final) for t in catalog.tables)
+
+
 def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
-               carried: dict[str, list[str]]) -> Step:
+               carried: dict[str, list[str]], partitioned: bool = False) -> Step:
     """ACCESS EXCLUSIVE on every table at once, parents first, before the first change.
 
     Before them, the views that use a column in ``carried`` (a client of a view locks the
@@ -145,11 +152,13 @@ def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
 
     A table that is not there (a start interrupted before it created it) is skipped; the
     lock wait of each is bounded by ``lock_timeout``, and the executor retries the whole
-    transaction, so clients never queue behind it for longer than that.
+    transaction, so clients never queue behind it for longer than that. Several tables, or
+    a partitioned one (``partitioned``: the first is; ``LOCK TABLE`` of it locks each
+    partition after it), are taken by ``dependents.tables_block``.
     """
     if carried:
         sql = dependents.lock_block(carried, ctx.schema, tables)
-    elif len(tables) > 1:
+    elif len(tables) > 1 or partitioned:
         sql = dependents.tables_block(ctx.schema, tables)
     else:
         sql = do_block("\n".join(dependents.table_locks(ctx.schema, tables,

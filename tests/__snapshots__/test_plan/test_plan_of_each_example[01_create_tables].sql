@@ -183,7 +183,10 @@ BEGIN
       BEGIN
         PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
         IF pg_catalog.to_regclass('"public"."bills"') IS NOT NULL THEN
-          LOCK TABLE "public"."bills" IN ACCESS EXCLUSIVE MODE;
+          LOCK TABLE ONLY "public"."bills" IN ACCESS EXCLUSIVE MODE;
+        END IF;
+        IF pg_catalog.to_regclass('"public"."bills"') IS NOT NULL THEN
+          LOCK TABLE "public"."bills" IN ACCESS EXCLUSIVE MODE NOWAIT;
         END IF;
         IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
           LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE NOWAIT;

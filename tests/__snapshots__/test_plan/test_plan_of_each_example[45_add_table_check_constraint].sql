@@ -1090,11 +1090,19 @@ BEGIN
         -- (lock_timeout 1 ms: not in the queue)
         EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', _pgroll_view::pg_catalog.regclass, pg_catalog.pg_get_userbyid(_pgroll_owner));
       END LOOP;
-      IF FOUND THEN  -- (else the tables are waited for as where nothing is carried)
+      IF FOUND THEN
         IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
           LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE NOWAIT;
         END IF;
-      END IF;
+      ELSIF _pgroll_wait <> '0' THEN  -- no view: as where nothing is carried
+        PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil(1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() - _pgroll_since))))::text, true);
+        IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+          LOCK TABLE ONLY "public"."tickets" IN ACCESS EXCLUSIVE MODE;
+        END IF;
+        IF pg_catalog.to_regclass('"public"."tickets"') IS NOT NULL THEN
+          LOCK TABLE "public"."tickets" IN ACCESS EXCLUSIVE MODE NOWAIT;
+        END IF;
+      END IF;  -- (no view and lock_timeout 0: the tables in the queue)
       PERFORM pg_catalog.set_config('lock_timeout', _pgroll_wait, true);
       EXIT;
     EXCEPTION WHEN lock_not_available THEN  -- a client holds one: none is kept
