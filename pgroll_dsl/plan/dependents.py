@@ -113,11 +113,14 @@ def table_locks(schema: str, tables: list[str], mode: str, only: bool = False) -
         "  END IF;")]
 
 
-# What is left of lock_timeout since _pgroll_since, in milliseconds (at least 1: 0 is no
-# limit), for the wait in the queue of a tables' try.
-_LEFT = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
-         "1000 * extract(epoch FROM _pgroll_wait::interval - (pg_catalog.clock_timestamp() "
-         "- _pgroll_since))))::text, true);")
+def _left(budget: str) -> str:
+    """``lock_timeout`` set to what is left of ``budget`` (an interval) since ``_pgroll_since``.
+
+    In milliseconds, at least 1 (0 is no limit).
+    """
+    return ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
+            f"1000 * extract(epoch FROM {budget} - (pg_catalog.clock_timestamp() - "
+            "_pgroll_since))))::text, true);")
 
 
 def _tables_try(schema: str, tables: list[str]) -> list[str]:
@@ -129,7 +132,7 @@ def _tables_try(schema: str, tables: list[str]) -> list[str]:
     directly, then writes the table, deadlocked with it).
     """
     return [
-        f"  {_LEFT}",
+        f"  {_left('_pgroll_wait::interval')}",  # (the queue's wait of a try)
         *table_locks(schema, tables[:1], "ACCESS EXCLUSIVE MODE", only=True),
         *table_locks(schema, tables, "ACCESS EXCLUSIVE MODE NOWAIT"),
     ]
@@ -296,10 +299,7 @@ def lock_block(carried: dict[str, list[str]], schema: str, tables: list[str]) ->
     def locks(mode: str, indent: str) -> list[str]:
         return [f"{indent}{line}" for line in table_locks(schema, tables, mode)]
 
-    # What is left of the queue's budget, in milliseconds (at least 1: 0 is no limit).
-    left = ("PERFORM pg_catalog.set_config('lock_timeout', greatest(1, pg_catalog.ceil("
-            "1000 * extract(epoch FROM _pgroll_budget - (pg_catalog.clock_timestamp() - "
-            "_pgroll_since))))::text, true);")
+    left = _left("_pgroll_budget")  # what is left of the queue's budget
     # The shortest deadlock_timeout a client may have: this session's, the server's default,
     # and any a database or role sets (a session's own SET, a superuser's, is not seen).
     deadlock = ("(SELECT least(pg_catalog.current_setting('deadlock_timeout')::interval,\n"
