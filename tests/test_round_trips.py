@@ -156,9 +156,10 @@ def test_complete_sends_its_steps_together(pg_dsn: str, pg_conn: Connection,
                                            counter: Counter) -> None:
     """From the first step of complete's transaction to the end of complete: the first step,
     the steps after it in one pipeline, and a few for the bookkeeping (the session's check,
-    the records, the commit, the session named again), as many for 6 tables as for 2; with a
-    round trip per step, 117 for 6 tables (56 steps), 58 with the name sent with each.
-    Before it, as many queries for 6 tables as for 2 (a query per requirement: 30 more)."""
+    the records, the commit, the session named again), as many for 6 tables as for 2; with
+    each step sent on its own (the name with it), 63 for the 6 tables (57 steps) and 26 for
+    the 2 (20 steps). Before it, as many queries for 6 tables as for 2 (24; with a query
+    per requirement, 30 more)."""
     dsn = dsn_of(pg_dsn, pg_conn)
     make_runner(dsn).close()
     few_before, few, few_steps = _complete_through(dsn, pg_conn, counter, "a", 2, "02_a")

@@ -341,8 +341,10 @@ class Executor:
                  on_wait: WaitCallback | None = None, backfill_workers: int = 1,
                  on_statement: StatementCallback | None = None,
                  on_note: Callable[[str], None] | None = None,
-                 workers_lock: int | None = None) -> None:
+                 workers_lock: int | None = None, together: bool = True) -> None:
         self.conn = conn
+        # A transaction's steps after its first sent together (``run_atomically``).
+        self.together = together
         # The advisory lock key each worker's connection holds shared (State.workers_key).
         self.workers_lock = workers_lock
         self.on_note = on_note
@@ -429,15 +431,14 @@ class Executor:
 
     def run_atomically(self, steps: tuple[Step, ...],
                        before: Callable[[int, Step], str | None],
-                       after: Callable[[], None], dropped_schemas: tuple[str, ...] = (),
-                       together: bool = True) -> None:
+                       after: Callable[[], None], dropped_schemas: tuple[str, ...] = ()) -> None:
         """Steps in one transaction, with ``after`` (the state's bookkeeping) inside it.
 
         A lock timeout (or a deadlock) anywhere rolls the whole transaction back and retries
         it from its first step: clients see all of it or nothing, and never wait behind a
         waiting migration for longer than ``lock_timeout``. ``before`` runs at each step's
         boundary; what it returns (a query of the caller's, or None) is sent with the step.
-        With ``together``, the first step goes alone and the steps after it go together, in
+        With ``self.together``, the first step goes alone and the steps after it go together, in
         one round trip (``pipelined.py``), so their boundaries all come before they are sent;
         an author's raw SQL (which may be several statements) goes alone, at its own
         boundary. Without, each step goes alone, after its boundary.
@@ -456,7 +457,7 @@ class Executor:
                                       (QUEUE_SETTING, queue))
                 current[0] = steps[0]
                 self._execute(steps[0], before(0, steps[0]))
-                for group in _sent_as(steps, together):
+                for group in _sent_as(steps, self.together):
                     current[0] = steps[group[0]]
                     queries = [before(offset, steps[offset]) for offset in group]
                     if len(group) == 1:

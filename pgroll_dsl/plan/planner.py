@@ -10,6 +10,8 @@ wraps complete and rollback into one transaction each (``_contract``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pgroll_dsl import ir
 from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER, NEW_PREFIX, version_schema
 from pgroll_dsl.catalog.model import Catalog, Table
@@ -128,19 +130,25 @@ def _depth(ctx: Context, before: Catalog, physical: str) -> int:
     partition, locked after the roots. Every table stays named: one detached meanwhile is
     then locked here too, before the first change, not halfway through the transaction.
     """
-    name = next((n for n, hidden in ctx.hidden.items() if hidden == physical), physical)
-    for catalog in (before, ctx.final):
-        table = next((t for t in catalog.tables if t.physical == name), None)
-        if table is not None:
-            return len(catalog.above(table))
-    return 1
+    return next((len(catalog.above(table)) for catalog, table in _known(ctx, before, physical)),
+                1)
 
 
 def _has_partitions(ctx: Context, before: Catalog, physical: str) -> bool:
     """Whether ``physical`` is partitioned, before start or after complete (as ``_depth``)."""
+    return any(table.partitioned for _, table in _known(ctx, before, physical))
+
+
+def _known(ctx: Context, before: Catalog, physical: str) -> Iterator[tuple[Catalog, Table]]:
+    """``physical`` as the catalog before start has it, then as the one after complete has it.
+
+    Where each has it; a table start hid is looked for under the name it had.
+    """
     name = next((n for n, hidden in ctx.hidden.items() if hidden == physical), physical)
-    return any(t.physical == name and t.partitioned
-               for catalog in (before, ctx.final) for t in catalog.tables)
+    for catalog in (before, ctx.final):
+        table = next((t for t in catalog.tables if t.physical == name), None)
+        if table is not None:
+            yield catalog, table
 
 
 def _lock_step(ctx: Context, tables: list[str], referenced: list[str],
