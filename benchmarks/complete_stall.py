@@ -1,7 +1,8 @@
 """How long complete keeps clients waiting: the longest write of a client during complete.
 
 Usage: python benchmarks/complete_stall.py [--quick] [--tables 1,10,50] [--runs 5]
-                                          [--compare "CMD"]
+                                          [--compare "CMD"] [--distance MS]
+                                          [--schema-tables N]
 
 ``complete`` runs in one transaction that holds ACCESS EXCLUSIVE on every table the migration
 changed, from its lock step to its commit: a client writing one of those tables waits that
@@ -16,13 +17,17 @@ longest statement in the second before (idle), and complete's whole process.
 ``--distance MS`` puts pgroll-dsl that much further from the server than the client (a
 proxy in between delays what it sends by MS milliseconds): an operator's shell or a deploy
 job in another network than the database, where every round trip of complete's transaction
-lengthens the stall. ``--compare CMD`` runs every trial with a second pgroll-dsl command
+lengthens the stall. ``--schema-tables N`` adds N tables to the schema that the migration
+leaves alone (``o0`` … each with a primary key, a foreign key and a unique column): what
+complete reads of the whole schema, inside its transaction, lengthens the stall with the
+schema's size. ``--compare CMD`` runs every trial with a second pgroll-dsl command
 too, e.g. a checkout of an earlier commit: ``--compare "env PYTHONPATH=../before
 .venv/bin/python -P -m pgroll_dsl"`` (``-P``: without it ``-m`` puts the current directory,
 this checkout, first on the path); the two take turns going first, and ``--label`` names
 the second in the results (which do not record its command). Figures are median (min–max)
 over the runs. Results in ``benchmarks/results/complete_stall.json`` and ``.png``
-(``complete_stall_<MS>ms`` with ``--distance``). Nothing is asserted.
+(``complete_stall_<MS>ms`` with ``--distance``, ``_schema<N>`` appended with
+``--schema-tables``). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -149,8 +154,12 @@ def using(command: str | None) -> Iterator[None]:
             os.environ[_CLI] = before
 
 
-def trial(bench: Bench, tables: int, files: Path, via: Distance | None) -> dict[str, float]:
-    """One start of the migration of ``tables`` tables, and its complete under the writer."""
+def trial(bench: Bench, tables: int, files: Path, via: Distance | None,
+          others: int = 0) -> dict[str, float]:
+    """One start of the migration of ``tables`` tables, and its complete under the writer.
+
+    ``others``: as many more tables in the schema that the migration leaves alone.
+    """
     text = "".join(f"alter table t{i} add w int not null up `v * 2`;\n" for i in range(tables))
     path = migration_file(files, f"stall_{tables}", text)
     with bench.database() as db:
@@ -158,6 +167,9 @@ def trial(bench: Bench, tables: int, files: Path, via: Distance | None) -> dict[
             for i in range(tables):
                 conn.execute(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int, payload text)")
                 conn.execute(f"INSERT INTO t{i} SELECT g, g, 'x' FROM generate_series(1, 10) g")
+            for i in range(others):
+                conn.execute(f"CREATE TABLE o{i} (id bigint PRIMARY KEY, v int, payload text, "
+                             f"up bigint REFERENCES o{i} (id), code text UNIQUE)")
         bench.pgroll("init", db)
         bench.pgroll("start", db, str(path))
         writer = Writer(bench.dsn(db))
@@ -184,6 +196,8 @@ def main() -> None:
                         help="the second command's name in the table, the JSON and the plot")
     parser.add_argument("--distance", type=float, default=0.0, metavar="MS",
                         help="what pgroll-dsl sends reaches the server MS ms late")
+    parser.add_argument("--schema-tables", type=int, default=0, metavar="N",
+                        help="N more tables in the schema, which the migration leaves alone")
     args = parser.parse_args()
     counts = [int(n) for n in ("1,10" if args.quick else args.tables).split(",")]
     runs = 2 if args.quick else args.runs
@@ -203,7 +217,7 @@ def main() -> None:
             for tables in counts:
                 for label in order:
                     with using(commands[label]):
-                        result = trial(bench, tables, Path(tmp), via)
+                        result = trial(bench, tables, Path(tmp), via, args.schema_tables)
                     measured.setdefault((label, tables), []).append(result)
                     print(f"run {run + 1}: {label}, {tables} tables: stall "
                           f"{result['stall'] * 1000:.1f} ms, complete "
@@ -211,6 +225,7 @@ def main() -> None:
 
     results: dict[str, Any] = {"machine": machine(), "runs": runs, "tables": counts,
                                "distance_ms": args.distance,
+                               "schema_tables": args.schema_tables,
                                "commands": list(commands), "cases": []}
     rows = []
     for tables in counts:
@@ -224,6 +239,8 @@ def main() -> None:
     print_table(["tables", "pgroll-dsl", "longest client write during complete, ms",
                  "longest before, ms", "complete s"], rows)
     name = f"complete_stall_{args.distance:g}ms" if args.distance else "complete_stall"
+    if args.schema_tables:
+        name += f"_schema{args.schema_tables}"
     write_json(name, results)
     plot(results, name)
 
