@@ -105,7 +105,8 @@ OTHERS = 150
 LOST = {
     "a column of a table the migration leaves alone": (
         "ALTER TABLE o97 DROP COLUMN code CASCADE", "column code of table o97"),
-    "a column of the migrated table": ("ALTER TABLE t DROP COLUMN v CASCADE", "column v of table t"),
+    "a column of the migrated table": ("ALTER TABLE t DROP COLUMN v CASCADE",
+                                       "column v of table t"),
     "a copy": ("ALTER TABLE t DROP COLUMN _pgroll_new_w CASCADE",
                "column _pgroll_new_w of table t"),
     "a sync trigger": ('DROP TRIGGER "~pgroll_trigger_000_t_w" ON t',

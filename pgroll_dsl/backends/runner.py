@@ -675,8 +675,9 @@ class Runner:
 
         Seven or so for each table the new version's views read (every table of the schema):
         a query each took 0.42 s for 200 tables beside the server (1 401 queries). The
-        columns, triggers and schemas go as three arrays, tested row by row: as one expression each (an ``ARRAY[EXISTS (...), ...]``) the server took 7.8 s
-        to plan and run the 10 000 of a schema of 2 000 tables, 0.22 s for 300.
+        columns, triggers and schemas go as three arrays, tested row by row: as one
+        expression each (an ``ARRAY[EXISTS (...), ...]``) the server took 7.8 s to plan and
+        run the 10 000 of a schema of 2 000 tables (0.22 s for 300); this way 32 ms.
         Partitions (a few, each its own expression) go beside them.
         """
         if not requires:
