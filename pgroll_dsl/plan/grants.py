@@ -14,11 +14,10 @@ more.
 
 The rights are read when the step runs (they are not in the catalog model), in the
 transaction that makes the schema and its views: a client never finds the schema without
-them. Complete reads them again for the version that stays (``grants_step(again=True)``,
-first in its transaction): a role granted on a table while the migration ran (a new
-application role, a reporting role) would otherwise find its rights on the table and not
-on the new version's view. Only what a view lacks is granted, so the step costs a catalog
-read where nothing changed.
+them. Complete reads them again for the version that stays (``grants_step(again=True)``): a role
+granted on a table while the migration ran (a new application role, a reporting role)
+would otherwise find its rights on the table and not on the new version's view. Only what
+a view lacks is granted, so the step costs a catalog read where nothing changed.
 """
 
 from __future__ import annotations
@@ -42,12 +41,9 @@ def grants_step(ctx: Context, tables: tuple[Table, ...], again: bool = False) ->
     """The step that grants on the version schema and the views of ``tables``.
 
     None where there is no view. At start (and after raw SQL's rebuild) it joins the
-    transaction of the step before it. ``again``: complete's, for what was granted since
-    start, the first step of complete's transaction, before its lock step: it reads the
-    rights of every table and column of the schema (about 90 ms at 2 000 tables), and after
-    the lock step the clients of every table complete changes would wait for it. ``tables``
-    are then the catalog after start (the names complete's later steps change are still
-    the old ones); a view's column has the same attribute under it before and after them.
+    transaction of the step before it. ``again``: complete's, the last of its transaction
+    (complete stays one transaction: a run killed anywhere changed nothing or everything),
+    for what was granted since start; ``tables`` are then the catalog after complete.
     """
     if not tables:
         return []

@@ -71,7 +71,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         complete.extend(views.recreate)
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
     else:
-        complete_views[:0] = views.regrant  # first: before the lock step (grants.py)
+        complete.extend(views.regrant)
     rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)

@@ -25,7 +25,7 @@ class ViewSteps:
     drop_previous: list[Step]
     drop_new: list[Step]
     recreate: list[Step]  # after raw SQL at complete: the views made again, with their rights
-    regrant: list[Step]  # otherwise, first at complete: the rights granted since start
+    regrant: list[Step]  # otherwise, at complete: the rights granted since start
 
 
 def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
@@ -74,7 +74,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
                      summary=f"rebuild the views of {version} after the raw SQL",
                      lock=Lock.ACCESS_SHARE, origin=ctx.origin),
                 *grants.grants_step(ctx, viewed(completed))]
-    regrant = grants.grants_step(ctx, viewed(final), again=True)  # (before the changes)
+    regrant = grants.grants_step(ctx, viewed(completed), again=True)
     return ViewSteps(create, drop_previous, drop_new, recreate, regrant)
 
 

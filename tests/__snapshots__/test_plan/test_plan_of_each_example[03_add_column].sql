@@ -437,7 +437,95 @@ ALTER TABLE IF EXISTS "public"."products" VALIDATE CONSTRAINT "_pgroll_check_not
 -- steps 1-15 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 03_add_column.yaml:1:1: the rights granted on public and its tables since start reach public_03_add_column and its views
+-- [1] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
+
+-- [2] 03_add_column.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_products_description"() CASCADE;
+
+-- [4] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
+
+-- [5] 03_add_column.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_products_description"() CASCADE;
+
+-- [6] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [7] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
+
+-- [8] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_products_category"() CASCADE;
+
+-- [9] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
+
+-- [10] 03_add_column.yaml:17:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_products_category"() CASCADE;
+
+-- [11] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_category" TO "category";
+
+-- [12] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
+ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
+
+-- [13] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
+-- squawk-ignore ban-drop-constraint
+ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
+
+-- [14] 03_add_column.yaml:1:1: drop the backfill marker of products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
+-- squawk-ignore ban-drop-column
+ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [15] 03_add_column.yaml:1:1: the rights granted on public and its tables since start reach public_03_add_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -457,9 +545,7 @@ BEGIN
       ('"public_03_add_column"."products"', '"public"."products"'),
       ('"public_03_add_column"."sellers"', '"public"."sellers"')),
     names(view, physical, name) AS (VALUES
-      ('"public_03_add_column"."products"', '_pgroll_new_description', 'description'),
-      ('"public_03_add_column"."products"', '_pgroll_new_stock', 'stock'),
-      ('"public_03_add_column"."products"', '_pgroll_new_category', 'category'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -481,94 +567,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 03_add_column.yaml:1:1: drop the previous version schema public_02_create_another_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_02_create_another_table" CASCADE;
-
--- [3] 03_add_column.yaml:1:1: lock products for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on products; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
-    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 03_add_column.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_products_description"() CASCADE;
-
--- [5] 03_add_column.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_products_description"() CASCADE;
-
--- [6] 03_add_column.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_products_description"() CASCADE;
-
--- [7] 03_add_column.yaml:3:7: rename _pgroll_new_description to description
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_description" TO "description";
-
--- [8] 03_add_column.yaml:10:7: rename _pgroll_new_stock to stock
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_stock" TO "stock";
-
--- [9] 03_add_column.yaml:17:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001-set_products_category"() CASCADE;
-
--- [10] 03_add_column.yaml:17:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_001_products_category"() CASCADE;
-
--- [11] 03_add_column.yaml:17:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_001_products_category"() CASCADE;
-
--- [12] 03_add_column.yaml:17:7: rename _pgroll_new_category to category
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."products" RENAME COLUMN "_pgroll_new_category" TO "category";
-
--- [13] 03_add_column.yaml:17:7: set category NOT NULL (the valid check spares the scan)
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
--- squawk-ignore adding-not-nullable-field
-ALTER TABLE IF EXISTS "public"."products" ALTER COLUMN "category" SET NOT NULL;
-
--- [14] 03_add_column.yaml:17:7: drop the check _pgroll_check_not_null_category
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
--- squawk-ignore ban-drop-constraint
-ALTER TABLE IF EXISTS "public"."products" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_category";
-
--- [15] 03_add_column.yaml:1:1: drop the backfill marker of products
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
--- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."products" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-15 as done in its state schema here, in the same transaction)
 COMMIT;

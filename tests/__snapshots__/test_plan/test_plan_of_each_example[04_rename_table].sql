@@ -105,7 +105,30 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 04_rename_table.yaml:1:1: the rights granted on public and its tables since start reach public_04_rename_table and its views
+-- [1] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
+
+-- [2] 04_rename_table.yaml:1:1: lock customers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on customers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
+    LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 04_rename_table.yaml:3:7: rename table customers to clients
+--     lock: ACCESS EXCLUSIVE on customers; catalog only
+--     safe despite renaming-table: clients use version-schema views, which follow the rename
+--     safe despite renaming-object: the object keeps working; only its name changes
+-- squawk-ignore renaming-table, renaming-object
+ALTER TABLE IF EXISTS "public"."customers" RENAME TO "clients";
+
+-- [4] 04_rename_table.yaml:1:1: the rights granted on public and its tables since start reach public_04_rename_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -121,7 +144,7 @@ BEGIN
   FOR _pgroll_grant IN
     WITH views(view, tab) AS (VALUES
       ('"public_04_rename_table"."bills"', '"public"."bills"'),
-      ('"public_04_rename_table"."clients"', '"public"."customers"'),
+      ('"public_04_rename_table"."clients"', '"public"."clients"'),
       ('"public_04_rename_table"."products"', '"public"."products"'),
       ('"public_04_rename_table"."sellers"', '"public"."sellers"')),
     names(view, physical, name) AS (VALUES
@@ -147,29 +170,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 04_rename_table.yaml:1:1: drop the previous version schema public_03_add_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_03_add_column" CASCADE;
-
--- [3] 04_rename_table.yaml:1:1: lock customers for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on customers; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."customers"') IS NOT NULL THEN
-    LOCK TABLE "public"."customers" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 04_rename_table.yaml:3:7: rename table customers to clients
---     lock: ACCESS EXCLUSIVE on customers; catalog only
---     safe despite renaming-table: clients use version-schema views, which follow the rename
---     safe despite renaming-object: the object keeps working; only its name changes
--- squawk-ignore renaming-table, renaming-object
-ALTER TABLE IF EXISTS "public"."customers" RENAME TO "clients";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -552,7 +552,65 @@ COMMIT;
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 06_add_column_to_sql_table.yaml:1:1: the rights granted on public and its tables since start reach public_06_add_column_to_sql_table and its views
+-- [1] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+
+-- [2] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."users"') IS NOT NULL THEN
+    LOCK TABLE "public"."users" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_users_description"() CASCADE;
+
+-- [4] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
+
+-- [5] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCADE;
+
+-- [6] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [7] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch on users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_users"() CASCADE;
+
+-- [8] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch's counts on users
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_users", "public"."_pgroll_passed_users";
+
+-- [9] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
+--     lock: ACCESS EXCLUSIVE on users; catalog only
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
+-- squawk-ignore ban-drop-column
+ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [10] 06_add_column_to_sql_table.yaml:1:1: the rights granted on public and its tables since start reach public_06_add_column_to_sql_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -573,7 +631,7 @@ BEGIN
       ('"public_06_add_column_to_sql_table"."sellers"', '"public"."sellers"'),
       ('"public_06_add_column_to_sql_table"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_06_add_column_to_sql_table"."users"', '_pgroll_new_description', 'description'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -595,64 +653,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 06_add_column_to_sql_table.yaml:1:1: drop the previous version schema public_05_sql
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
-
--- [3] 06_add_column_to_sql_table.yaml:1:1: lock users for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on users; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."users"') IS NOT NULL THEN
-    LOCK TABLE "public"."users" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_users_description"() CASCADE;
-
--- [5] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_users_description"() CASCADE;
-
--- [6] 06_add_column_to_sql_table.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_users_description"() CASCADE;
-
--- [7] 06_add_column_to_sql_table.yaml:3:7: rename _pgroll_new_description to description
---     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."users" RENAME COLUMN "_pgroll_new_description" TO "description";
-
--- [8] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch on users
---     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_watch_users"() CASCADE;
-
--- [9] 06_add_column_to_sql_table.yaml:1:1: drop the backfill watch's counts on users
---     lock: none; catalog only
---     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
--- squawk-ignore ban-drop-sequence
-DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_users", "public"."_pgroll_passed_users";
-
--- [10] 06_add_column_to_sql_table.yaml:1:1: drop the backfill marker of users
---     lock: ACCESS EXCLUSIVE on users; catalog only
---     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
--- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."users" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -117,7 +117,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 07_drop_table.yaml:1:1: the rights granted on public and its tables since start reach public_07_drop_table and its views
+-- [1] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
+
+-- [2] 07_drop_table.yaml:1:1: lock products for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
+    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 07_drop_table.yaml:3:7: drop table products
+--     lock: ACCESS EXCLUSIVE on products; catalog only
+--     safe despite ban-drop-table: complete or rollback: no client reads this table
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS "public"."products";
+
+-- [4] 07_drop_table.yaml:1:1: the rights granted on public and its tables since start reach public_07_drop_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -159,28 +181,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 07_drop_table.yaml:1:1: drop the previous version schema public_06_add_column_to_sql_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_06_add_column_to_sql_table" CASCADE;
-
--- [3] 07_drop_table.yaml:1:1: lock products for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on products; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."products"') IS NOT NULL THEN
-    LOCK TABLE "public"."products" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 07_drop_table.yaml:3:7: drop table products
---     lock: ACCESS EXCLUSIVE on products; catalog only
---     safe despite ban-drop-table: complete or rollback: no client reads this table
--- squawk-ignore ban-drop-table
-DROP TABLE IF EXISTS "public"."products";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -112,7 +112,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 08_create_fruits_table.yaml:1:1: the rights granted on public and its tables since start reach public_08_create_fruits_table and its views
+-- [1] 08_create_fruits_table.yaml:1:1: drop the previous version schema public_07_drop_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;
+
+-- [2] 08_create_fruits_table.yaml:1:1: the rights granted on public and its tables since start reach public_08_create_fruits_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -155,12 +161,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 08_create_fruits_table.yaml:1:1: drop the previous version schema public_07_drop_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_07_drop_table" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -160,7 +160,34 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 09_drop_column.yaml:1:1: the rights granted on public and its tables since start reach public_09_drop_column and its views
+-- [1] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
+
+-- [2] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
+-- squawk-ignore ban-drop-column
+DO $pgroll$
+BEGIN
+  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_price"() CASCADE;
+  ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
+END
+$pgroll$;
+
+-- [4] 09_drop_column.yaml:1:1: the rights granted on public and its tables since start reach public_09_drop_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -201,33 +228,6 @@ BEGIN
       CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
       || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
-END
-$pgroll$;
-
--- [2] 09_drop_column.yaml:1:1: drop the previous version schema public_08_create_fruits_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_08_create_fruits_table" CASCADE;
-
--- [3] 09_drop_column.yaml:1:1: lock fruits for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
-    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 09_drop_column.yaml:3:7: drop column price and its sync trigger together
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
--- squawk-ignore ban-drop-column
-DO $pgroll$
-BEGIN
-  DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_down999_fruits_price"() CASCADE;
-  ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "price";
 END
 $pgroll$;
 

@@ -107,7 +107,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 10_create_index.yaml:1:1: the rights granted on public and its tables since start reach public_10_create_index and its views
+-- [1] 10_create_index.yaml:1:1: drop the previous version schema public_09_drop_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
+
+-- [2] 10_create_index.yaml:1:1: the rights granted on public and its tables since start reach public_10_create_index and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -150,12 +156,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 10_create_index.yaml:1:1: drop the previous version schema public_09_drop_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_09_drop_column" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

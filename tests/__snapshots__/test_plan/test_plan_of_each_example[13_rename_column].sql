@@ -111,7 +111,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 13_rename_column.yaml:1:1: the rights granted on public and its tables since start reach public_13_rename_column and its views
+-- [1] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
+
+-- [2] 13_rename_column.yaml:1:1: lock employees for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."employees"') IS NOT NULL THEN
+    LOCK TABLE "public"."employees" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 13_rename_column.yaml:3:7: rename column role to job_title
+--     lock: ACCESS EXCLUSIVE on employees; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."employees" RENAME COLUMN "role" TO "job_title";
+
+-- [4] 13_rename_column.yaml:1:1: the rights granted on public and its tables since start reach public_13_rename_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -133,7 +155,7 @@ BEGIN
       ('"public_13_rename_column"."sellers"', '"public"."sellers"'),
       ('"public_13_rename_column"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_13_rename_column"."employees"', 'role', 'job_title'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -155,28 +177,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 13_rename_column.yaml:1:1: drop the previous version schema public_12_create_employees_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_12_create_employees_table" CASCADE;
-
--- [3] 13_rename_column.yaml:1:1: lock employees for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on employees; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."employees"') IS NOT NULL THEN
-    LOCK TABLE "public"."employees" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 13_rename_column.yaml:3:7: rename column role to job_title
---     lock: ACCESS EXCLUSIVE on employees; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."employees" RENAME COLUMN "role" TO "job_title";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

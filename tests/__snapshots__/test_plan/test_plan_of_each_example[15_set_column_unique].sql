@@ -443,59 +443,13 @@ $pgroll_backfill$;
 -- steps 1-9 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 15_set_column_unique.yaml:1:1: the rights granted on public and its tables since start reach public_15_set_column_unique and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_15_set_column_unique' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_15_set_column_unique') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_15_set_column_unique"."bills"', '"public"."bills"'),
-      ('"public_15_set_column_unique"."clients"', '"public"."clients"'),
-      ('"public_15_set_column_unique"."employees"', '"public"."employees"'),
-      ('"public_15_set_column_unique"."fruits"', '"public"."fruits"'),
-      ('"public_15_set_column_unique"."reviews"', '"public"."reviews"'),
-      ('"public_15_set_column_unique"."sellers"', '"public"."sellers"'),
-      ('"public_15_set_column_unique"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_15_set_column_unique"."reviews"', '_pgroll_new_review', 'review'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
+-- [1] 15_set_column_unique.yaml:1:1: drop the previous version schema public_14_add_reviews_table
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_14_add_reviews_table" CASCADE;
 
--- [3] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
+-- [2] 15_set_column_unique.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -626,7 +580,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 15_set_column_unique.yaml:3:7: carry the views, rules, policies, triggers and statistics that use review over to the new column
+-- [3] 15_set_column_unique.yaml:3:7: carry the views, rules, policies, triggers and statistics that use review over to the new column
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 DECLARE
@@ -796,7 +750,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 15_set_column_unique.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
+-- [4] 15_set_column_unique.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 DECLARE
@@ -815,7 +769,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
+-- [5] 15_set_column_unique.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -829,21 +783,67 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
+-- [6] 15_set_column_unique.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [8] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
+-- [7] 15_set_column_unique.yaml:3:7: attach unique constraint reviews_review_unique
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "reviews_review_unique";
 
--- [9] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
+-- [8] 15_set_column_unique.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [9] 15_set_column_unique.yaml:1:1: the rights granted on public and its tables since start reach public_15_set_column_unique and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_15_set_column_unique' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_15_set_column_unique') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_15_set_column_unique"."bills"', '"public"."bills"'),
+      ('"public_15_set_column_unique"."clients"', '"public"."clients"'),
+      ('"public_15_set_column_unique"."employees"', '"public"."employees"'),
+      ('"public_15_set_column_unique"."fruits"', '"public"."fruits"'),
+      ('"public_15_set_column_unique"."reviews"', '"public"."reviews"'),
+      ('"public_15_set_column_unique"."sellers"', '"public"."sellers"'),
+      ('"public_15_set_column_unique"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-9 as done in its state schema here, in the same transaction)
 COMMIT;

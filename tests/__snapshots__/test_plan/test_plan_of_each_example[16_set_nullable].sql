@@ -677,59 +677,13 @@ ALTER TABLE IF EXISTS "public"."reviews" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 16_set_nullable.yaml:1:1: the rights granted on public and its tables since start reach public_16_set_nullable and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_16_set_nullable' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_16_set_nullable') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_16_set_nullable"."bills"', '"public"."bills"'),
-      ('"public_16_set_nullable"."clients"', '"public"."clients"'),
-      ('"public_16_set_nullable"."employees"', '"public"."employees"'),
-      ('"public_16_set_nullable"."fruits"', '"public"."fruits"'),
-      ('"public_16_set_nullable"."reviews"', '"public"."reviews"'),
-      ('"public_16_set_nullable"."sellers"', '"public"."sellers"'),
-      ('"public_16_set_nullable"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_16_set_nullable"."reviews"', '_pgroll_new_review', 'review'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
+-- [1] 16_set_nullable.yaml:1:1: drop the previous version schema public_15_set_column_unique
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_15_set_column_unique" CASCADE;
 
--- [3] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
+-- [2] 16_set_nullable.yaml:1:1: lock reviews for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -860,7 +814,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 16_set_nullable.yaml:3:7: carry the views, rules, policies, triggers and statistics that use review over to the new column
+-- [3] 16_set_nullable.yaml:3:7: carry the views, rules, policies, triggers and statistics that use review over to the new column
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 DECLARE
@@ -1030,7 +984,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 16_set_nullable.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
+-- [4] 16_set_nullable.yaml:3:7: the new column _pgroll_new_review takes the privileges review has now
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 DO $pgroll$
 DECLARE
@@ -1049,7 +1003,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 16_set_nullable.yaml:3:7: drop the sync triggers and the old column review together
+-- [5] 16_set_nullable.yaml:3:7: drop the sync triggers and the old column review together
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1063,45 +1017,91 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 16_set_nullable.yaml:3:7: rename _pgroll_new_review to review
+-- [6] 16_set_nullable.yaml:3:7: rename _pgroll_new_review to review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_review" TO "review";
 
--- [8] 16_set_nullable.yaml:3:7: set review NOT NULL (the valid check spares the scan)
+-- [7] 16_set_nullable.yaml:3:7: set review NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."reviews" ALTER COLUMN "review" SET NOT NULL;
 
--- [9] 16_set_nullable.yaml:3:7: drop the check _pgroll_check_not_null_review
+-- [8] 16_set_nullable.yaml:3:7: drop the check _pgroll_check_not_null_review
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."reviews" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_review";
 
--- [10] 16_set_nullable.yaml:3:7: attach reviews_review_unique to its new index
+-- [9] 16_set_nullable.yaml:3:7: attach reviews_review_unique to its new index
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 ALTER TABLE "public"."reviews" ADD CONSTRAINT "reviews_review_unique" UNIQUE USING INDEX "_pgroll_dup_reviews_review_unique";
 
--- [11] 16_set_nullable.yaml:1:1: drop the backfill watch on reviews
+-- [10] 16_set_nullable.yaml:1:1: drop the backfill watch on reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_reviews"() CASCADE;
 
--- [12] 16_set_nullable.yaml:1:1: drop the backfill watch's counts on reviews
+-- [11] 16_set_nullable.yaml:1:1: drop the backfill watch's counts on reviews
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_reviews", "public"."_pgroll_passed_reviews";
 
--- [13] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
+-- [12] 16_set_nullable.yaml:1:1: drop the backfill marker of reviews
 --     lock: ACCESS EXCLUSIVE on reviews; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."reviews" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [13] 16_set_nullable.yaml:1:1: the rights granted on public and its tables since start reach public_16_set_nullable and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_16_set_nullable' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_16_set_nullable') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_16_set_nullable"."bills"', '"public"."bills"'),
+      ('"public_16_set_nullable"."clients"', '"public"."clients"'),
+      ('"public_16_set_nullable"."employees"', '"public"."employees"'),
+      ('"public_16_set_nullable"."fruits"', '"public"."fruits"'),
+      ('"public_16_set_nullable"."reviews"', '"public"."reviews"'),
+      ('"public_16_set_nullable"."sellers"', '"public"."sellers"'),
+      ('"public_16_set_nullable"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -130,7 +130,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 17_add_rating_column.yaml:1:1: the rights granted on public and its tables since start reach public_17_add_rating_column and its views
+-- [1] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
+
+-- [2] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
+    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 17_add_rating_column.yaml:3:7: rename _pgroll_new_rating to rating
+--     lock: ACCESS EXCLUSIVE on reviews; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
+
+-- [4] 17_add_rating_column.yaml:1:1: the rights granted on public and its tables since start reach public_17_add_rating_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -153,7 +175,7 @@ BEGIN
       ('"public_17_add_rating_column"."sellers"', '"public"."sellers"'),
       ('"public_17_add_rating_column"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_17_add_rating_column"."reviews"', '_pgroll_new_rating', 'rating'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -175,28 +197,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 17_add_rating_column.yaml:1:1: drop the previous version schema public_16_set_nullable
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_16_set_nullable" CASCADE;
-
--- [3] 17_add_rating_column.yaml:1:1: lock reviews for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."reviews"') IS NOT NULL THEN
-    LOCK TABLE "public"."reviews" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 17_add_rating_column.yaml:3:7: rename _pgroll_new_rating to rating
---     lock: ACCESS EXCLUSIVE on reviews; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."reviews" RENAME COLUMN "_pgroll_new_rating" TO "rating";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -144,7 +144,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 19_create_orders_table.yaml:1:1: the rights granted on public and its tables since start reach public_19_create_orders_table and its views
+-- [1] 19_create_orders_table.yaml:1:1: drop the previous version schema public_18_change_column_type
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
+
+-- [2] 19_create_orders_table.yaml:1:1: the rights granted on public and its tables since start reach public_19_create_orders_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -190,12 +196,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 19_create_orders_table.yaml:1:1: drop the previous version schema public_18_change_column_type
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_18_change_column_type" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -703,61 +703,13 @@ ALTER TABLE IF EXISTS "public"."posts" VALIDATE CONSTRAINT "title_length";
 -- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 22_add_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_22_add_check_constraint and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_22_add_check_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_22_add_check_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_22_add_check_constraint"."bills"', '"public"."bills"'),
-      ('"public_22_add_check_constraint"."clients"', '"public"."clients"'),
-      ('"public_22_add_check_constraint"."employees"', '"public"."employees"'),
-      ('"public_22_add_check_constraint"."fruits"', '"public"."fruits"'),
-      ('"public_22_add_check_constraint"."orders"', '"public"."orders"'),
-      ('"public_22_add_check_constraint"."posts"', '"public"."posts"'),
-      ('"public_22_add_check_constraint"."reviews"', '"public"."reviews"'),
-      ('"public_22_add_check_constraint"."sellers"', '"public"."sellers"'),
-      ('"public_22_add_check_constraint"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_22_add_check_constraint"."posts"', '_pgroll_new_title', 'title'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
+-- [1] 22_add_check_constraint.yaml:1:1: drop the previous version schema public_21_add_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_21_add_foreign_key_constraint" CASCADE;
 
--- [3] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [2] 22_add_check_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -888,7 +840,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 22_add_check_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use title over to the new column
+-- [3] 22_add_check_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use title over to the new column
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 DECLARE
@@ -1058,7 +1010,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 22_add_check_constraint.yaml:3:7: the new column _pgroll_new_title takes the privileges title has now
+-- [4] 22_add_check_constraint.yaml:3:7: the new column _pgroll_new_title takes the privileges title has now
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 DECLARE
@@ -1077,7 +1029,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
+-- [5] 22_add_check_constraint.yaml:3:7: drop the sync triggers and the old column title together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1091,41 +1043,89 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
+-- [6] 22_add_check_constraint.yaml:3:7: rename _pgroll_new_title to title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_title" TO "title";
 
--- [8] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
+-- [7] 22_add_check_constraint.yaml:3:7: set title NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."posts" ALTER COLUMN "title" SET NOT NULL;
 
--- [9] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
+-- [8] 22_add_check_constraint.yaml:3:7: drop the check _pgroll_check_not_null_title
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."posts" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_title";
 
--- [10] 22_add_check_constraint.yaml:1:1: drop the backfill watch on posts
+-- [9] 22_add_check_constraint.yaml:1:1: drop the backfill watch on posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
 
--- [11] 22_add_check_constraint.yaml:1:1: drop the backfill watch's counts on posts
+-- [10] 22_add_check_constraint.yaml:1:1: drop the backfill watch's counts on posts
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
 
--- [12] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
+-- [11] 22_add_check_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [12] 22_add_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_22_add_check_constraint and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_22_add_check_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_22_add_check_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_22_add_check_constraint"."bills"', '"public"."bills"'),
+      ('"public_22_add_check_constraint"."clients"', '"public"."clients"'),
+      ('"public_22_add_check_constraint"."employees"', '"public"."employees"'),
+      ('"public_22_add_check_constraint"."fruits"', '"public"."fruits"'),
+      ('"public_22_add_check_constraint"."orders"', '"public"."orders"'),
+      ('"public_22_add_check_constraint"."posts"', '"public"."posts"'),
+      ('"public_22_add_check_constraint"."reviews"', '"public"."reviews"'),
+      ('"public_22_add_check_constraint"."sellers"', '"public"."sellers"'),
+      ('"public_22_add_check_constraint"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -687,61 +687,13 @@ COMMIT;
 -- steps 1-10 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 24_drop_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_24_drop_foreign_key_constraint and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_24_drop_foreign_key_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_24_drop_foreign_key_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_24_drop_foreign_key_constraint"."bills"', '"public"."bills"'),
-      ('"public_24_drop_foreign_key_constraint"."clients"', '"public"."clients"'),
-      ('"public_24_drop_foreign_key_constraint"."employees"', '"public"."employees"'),
-      ('"public_24_drop_foreign_key_constraint"."fruits"', '"public"."fruits"'),
-      ('"public_24_drop_foreign_key_constraint"."orders"', '"public"."orders"'),
-      ('"public_24_drop_foreign_key_constraint"."posts"', '"public"."posts"'),
-      ('"public_24_drop_foreign_key_constraint"."reviews"', '"public"."reviews"'),
-      ('"public_24_drop_foreign_key_constraint"."sellers"', '"public"."sellers"'),
-      ('"public_24_drop_foreign_key_constraint"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_24_drop_foreign_key_constraint"."posts"', '_pgroll_new_user_id', 'user_id'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
+-- [1] 24_drop_foreign_key_constraint.yaml:1:1: drop the previous version schema public_23_drop_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_23_drop_check_constraint" CASCADE;
 
--- [3] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
+-- [2] 24_drop_foreign_key_constraint.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -872,7 +824,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 24_drop_foreign_key_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use user_id over to the new column
+-- [3] 24_drop_foreign_key_constraint.yaml:3:7: carry the views, rules, policies, triggers and statistics that use user_id over to the new column
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 DECLARE
@@ -1042,7 +994,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 24_drop_foreign_key_constraint.yaml:3:7: the new column _pgroll_new_user_id takes the privileges user_id has now
+-- [4] 24_drop_foreign_key_constraint.yaml:3:7: the new column _pgroll_new_user_id takes the privileges user_id has now
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 DO $pgroll$
 DECLARE
@@ -1061,7 +1013,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
+-- [5] 24_drop_foreign_key_constraint.yaml:3:7: drop the sync triggers and the old column user_id together
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1075,29 +1027,77 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
+-- [6] 24_drop_foreign_key_constraint.yaml:3:7: rename _pgroll_new_user_id to user_id
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."posts" RENAME COLUMN "_pgroll_new_user_id" TO "user_id";
 
--- [8] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch on posts
+-- [7] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch on posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_posts"() CASCADE;
 
--- [9] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch's counts on posts
+-- [8] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill watch's counts on posts
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_posts", "public"."_pgroll_passed_posts";
 
--- [10] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
+-- [9] 24_drop_foreign_key_constraint.yaml:1:1: drop the backfill marker of posts
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."posts" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [10] 24_drop_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_24_drop_foreign_key_constraint and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_24_drop_foreign_key_constraint' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_24_drop_foreign_key_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_24_drop_foreign_key_constraint"."bills"', '"public"."bills"'),
+      ('"public_24_drop_foreign_key_constraint"."clients"', '"public"."clients"'),
+      ('"public_24_drop_foreign_key_constraint"."employees"', '"public"."employees"'),
+      ('"public_24_drop_foreign_key_constraint"."fruits"', '"public"."fruits"'),
+      ('"public_24_drop_foreign_key_constraint"."orders"', '"public"."orders"'),
+      ('"public_24_drop_foreign_key_constraint"."posts"', '"public"."posts"'),
+      ('"public_24_drop_foreign_key_constraint"."reviews"', '"public"."reviews"'),
+      ('"public_24_drop_foreign_key_constraint"."sellers"', '"public"."sellers"'),
+      ('"public_24_drop_foreign_key_constraint"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-10 as done in its state schema here, in the same transaction)
 COMMIT;

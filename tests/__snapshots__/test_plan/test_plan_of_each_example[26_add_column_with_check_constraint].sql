@@ -166,7 +166,29 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "age_check";
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 26_add_column_with_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_26_add_column_with_check_constraint and its views
+-- [1] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
+
+-- [2] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 26_add_column_with_check_constraint.yaml:3:7: rename _pgroll_new_age to age
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_age" TO "age";
+
+-- [4] 26_add_column_with_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_26_add_column_with_check_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -192,7 +214,7 @@ BEGIN
       ('"public_26_add_column_with_check_constraint"."sellers"', '"public"."sellers"'),
       ('"public_26_add_column_with_check_constraint"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_26_add_column_with_check_constraint"."people"', '_pgroll_new_age', 'age'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -214,28 +236,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 26_add_column_with_check_constraint.yaml:1:1: drop the previous version schema public_25_add_table_with_check_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_25_add_table_with_check_constraint" CASCADE;
-
--- [3] 26_add_column_with_check_constraint.yaml:1:1: lock people for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on people; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
-    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 26_add_column_with_check_constraint.yaml:3:7: rename _pgroll_new_age to age
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_age" TO "age";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -185,7 +185,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 28_different_defaults.yaml:1:1: the rights granted on public and its tables since start reach public_28_different_defaults and its views
+-- [1] 28_different_defaults.yaml:1:1: drop the previous version schema public_27_drop_unique_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
+
+-- [2] 28_different_defaults.yaml:1:1: the rights granted on public and its tables since start reach public_28_different_defaults and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -234,12 +240,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 28_different_defaults.yaml:1:1: drop the previous version schema public_27_drop_unique_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_27_drop_unique_constraint" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

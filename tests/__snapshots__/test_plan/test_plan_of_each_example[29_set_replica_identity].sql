@@ -176,7 +176,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 29_set_replica_identity.yaml:1:1: the rights granted on public and its tables since start reach public_29_set_replica_identity and its views
+-- [1] 29_set_replica_identity.yaml:1:1: drop the previous version schema public_28_different_defaults
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
+
+-- [2] 29_set_replica_identity.yaml:1:1: the rights granted on public and its tables since start reach public_29_set_replica_identity and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -225,12 +231,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 29_set_replica_identity.yaml:1:1: drop the previous version schema public_28_different_defaults
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_28_different_defaults" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

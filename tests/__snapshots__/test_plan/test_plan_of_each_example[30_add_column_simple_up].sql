@@ -624,7 +624,77 @@ ALTER TABLE IF EXISTS "public"."people" VALIDATE CONSTRAINT "_pgroll_check_not_n
 -- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 30_add_column_simple_up.yaml:1:1: the rights granted on public and its tables since start reach public_30_add_column_simple_up and its views
+-- [1] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
+
+-- [2] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_people_description"() CASCADE;
+
+-- [4] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
+
+-- [5] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_people_description"() CASCADE;
+
+-- [6] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_description" TO "description";
+
+-- [7] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
+ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
+
+-- [8] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
+-- squawk-ignore ban-drop-constraint
+ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
+
+-- [9] 30_add_column_simple_up.yaml:1:1: drop the backfill watch on people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_watch_people"() CASCADE;
+
+-- [10] 30_add_column_simple_up.yaml:1:1: drop the backfill watch's counts on people
+--     lock: none; catalog only
+--     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
+-- squawk-ignore ban-drop-sequence
+DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_people", "public"."_pgroll_passed_people";
+
+-- [11] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
+-- squawk-ignore ban-drop-column
+ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [12] 30_add_column_simple_up.yaml:1:1: the rights granted on public and its tables since start reach public_30_add_column_simple_up and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -651,7 +721,7 @@ BEGIN
       ('"public_30_add_column_simple_up"."sellers"', '"public"."sellers"'),
       ('"public_30_add_column_simple_up"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_30_add_column_simple_up"."people"', '_pgroll_new_description', 'description'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -673,76 +743,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 30_add_column_simple_up.yaml:1:1: drop the previous version schema public_29_set_replica_identity
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_29_set_replica_identity" CASCADE;
-
--- [3] 30_add_column_simple_up.yaml:1:1: lock people for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on people; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
-    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_people_description"() CASCADE;
-
--- [5] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_people_description"() CASCADE;
-
--- [6] 30_add_column_simple_up.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_people_description"() CASCADE;
-
--- [7] 30_add_column_simple_up.yaml:3:7: rename _pgroll_new_description to description
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."people" RENAME COLUMN "_pgroll_new_description" TO "description";
-
--- [8] 30_add_column_simple_up.yaml:3:7: set description NOT NULL (the valid check spares the scan)
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
--- squawk-ignore adding-not-nullable-field
-ALTER TABLE IF EXISTS "public"."people" ALTER COLUMN "description" SET NOT NULL;
-
--- [9] 30_add_column_simple_up.yaml:3:7: drop the check _pgroll_check_not_null_description
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
--- squawk-ignore ban-drop-constraint
-ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_description";
-
--- [10] 30_add_column_simple_up.yaml:1:1: drop the backfill watch on people
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_watch_people"() CASCADE;
-
--- [11] 30_add_column_simple_up.yaml:1:1: drop the backfill watch's counts on people
---     lock: none; catalog only
---     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
--- squawk-ignore ban-drop-sequence
-DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_people", "public"."_pgroll_passed_people";
-
--- [12] 30_add_column_simple_up.yaml:1:1: drop the backfill marker of people
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
--- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."people" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

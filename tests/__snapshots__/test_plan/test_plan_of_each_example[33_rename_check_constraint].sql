@@ -172,7 +172,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 33_rename_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_33_rename_check_constraint and its views
+-- [1] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+
+-- [2] 33_rename_check_constraint.yaml:1:1: lock people for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
+    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
+--     lock: ACCESS EXCLUSIVE on people; catalog only
+--     safe despite renaming-object: the object keeps working; only its name changes
+-- squawk-ignore renaming-object
+ALTER TABLE IF EXISTS "public"."people" RENAME CONSTRAINT "name_length" TO "name_length_check";
+
+-- [4] 33_rename_check_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_33_rename_check_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -221,28 +243,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 33_rename_check_constraint.yaml:1:1: drop the previous version schema public_32_sql_on_complete
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
-
--- [3] 33_rename_check_constraint.yaml:1:1: lock people for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on people; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."people"') IS NOT NULL THEN
-    LOCK TABLE "public"."people" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 33_rename_check_constraint.yaml:3:7: rename constraint name_length to name_length_check
---     lock: ACCESS EXCLUSIVE on people; catalog only
---     safe despite renaming-object: the object keeps working; only its name changes
--- squawk-ignore renaming-object
-ALTER TABLE IF EXISTS "public"."people" RENAME CONSTRAINT "name_length" TO "name_length_check";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -186,7 +186,27 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 36_set_comment_to_null.yaml:1:1: the rights granted on public and its tables since start reach public_36_set_comment_to_null and its views
+-- [1] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
+
+-- [2] 36_set_comment_to_null.yaml:1:1: lock events for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on events; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
+    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 36_set_comment_to_null.yaml:3:7: comment on events.name
+--     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
+COMMENT ON COLUMN "public"."events"."name" IS NULL;
+
+-- [4] 36_set_comment_to_null.yaml:1:1: the rights granted on public and its tables since start reach public_36_set_comment_to_null and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -236,26 +256,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 36_set_comment_to_null.yaml:1:1: drop the previous version schema public_35_alter_column_multiple
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_35_alter_column_multiple" CASCADE;
-
--- [3] 36_set_comment_to_null.yaml:1:1: lock events for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on events; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."events"') IS NOT NULL THEN
-    LOCK TABLE "public"."events" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 36_set_comment_to_null.yaml:3:7: comment on events.name
---     lock: SHARE UPDATE EXCLUSIVE on events; catalog only
-COMMENT ON COLUMN "public"."events"."name" IS NULL;
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -190,7 +190,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 37_create_partial_index.yaml:1:1: the rights granted on public and its tables since start reach public_37_create_partial_index and its views
+-- [1] 37_create_partial_index.yaml:1:1: drop the previous version schema public_36_set_comment_to_null
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_36_set_comment_to_null" CASCADE;
+
+-- [2] 37_create_partial_index.yaml:1:1: the rights granted on public and its tables since start reach public_37_create_partial_index and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -240,12 +246,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 37_create_partial_index.yaml:1:1: drop the previous version schema public_36_set_comment_to_null
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_36_set_comment_to_null" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -190,7 +190,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 38_create_hash_index_with_fillfactor.yaml:1:1: the rights granted on public and its tables since start reach public_38_create_hash_index_with_fillfactor and its views
+-- [1] 38_create_hash_index_with_fillfactor.yaml:1:1: drop the previous version schema public_37_create_partial_index
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_37_create_partial_index" CASCADE;
+
+-- [2] 38_create_hash_index_with_fillfactor.yaml:1:1: the rights granted on public and its tables since start reach public_38_create_hash_index_with_fillfactor and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -240,12 +246,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 38_create_hash_index_with_fillfactor.yaml:1:1: drop the previous version schema public_37_create_partial_index
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_37_create_partial_index" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -196,7 +196,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: the rights granted on public and its tables since start reach public_39_add_column_with_multiple_pk_in_table and its views
+-- [1] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
+
+-- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
+    LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
+--     lock: ACCESS EXCLUSIVE on sellers; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."sellers" RENAME COLUMN "_pgroll_new_rating" TO "rating";
+
+-- [4] 39_add_column_with_multiple_pk_in_table.yaml:1:1: the rights granted on public and its tables since start reach public_39_add_column_with_multiple_pk_in_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -224,7 +246,7 @@ BEGIN
       ('"public_39_add_column_with_multiple_pk_in_table"."sellers"', '"public"."sellers"'),
       ('"public_39_add_column_with_multiple_pk_in_table"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_39_add_column_with_multiple_pk_in_table"."sellers"', '_pgroll_new_rating', 'rating'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -246,28 +268,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 39_add_column_with_multiple_pk_in_table.yaml:1:1: drop the previous version schema public_38_create_hash_index_with_fillfactor
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_38_create_hash_index_with_fillfactor" CASCADE;
-
--- [3] 39_add_column_with_multiple_pk_in_table.yaml:1:1: lock sellers for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on sellers; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."sellers"') IS NOT NULL THEN
-    LOCK TABLE "public"."sellers" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 39_add_column_with_multiple_pk_in_table.yaml:3:7: rename _pgroll_new_rating to rating
---     lock: ACCESS EXCLUSIVE on sellers; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."sellers" RENAME COLUMN "_pgroll_new_rating" TO "rating";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

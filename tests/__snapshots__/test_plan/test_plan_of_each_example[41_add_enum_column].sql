@@ -199,7 +199,29 @@ COMMIT;
 -- steps 1-4 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 41_add_enum_column.yaml:1:1: the rights granted on public and its tables since start reach public_41_add_enum_column and its views
+-- [1] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+
+-- [2] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
+    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 41_add_enum_column.yaml:3:7: rename _pgroll_new_size to size
+--     lock: ACCESS EXCLUSIVE on fruits; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_size" TO "size";
+
+-- [4] 41_add_enum_column.yaml:1:1: the rights granted on public and its tables since start reach public_41_add_enum_column and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -227,7 +249,7 @@ BEGIN
       ('"public_41_add_enum_column"."sellers"', '"public"."sellers"'),
       ('"public_41_add_enum_column"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_41_add_enum_column"."fruits"', '_pgroll_new_size', 'size'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -249,28 +271,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 41_add_enum_column.yaml:1:1: drop the previous version schema public_40_create_enum_type
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
-
--- [3] 41_add_enum_column.yaml:1:1: lock fruits for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."fruits"') IS NOT NULL THEN
-    LOCK TABLE "public"."fruits" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 41_add_enum_column.yaml:3:7: rename _pgroll_new_size to size
---     lock: ACCESS EXCLUSIVE on fruits; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_size" TO "size";
 
 -- (the live executor records steps 1-4 as done in its state schema here, in the same transaction)
 COMMIT;

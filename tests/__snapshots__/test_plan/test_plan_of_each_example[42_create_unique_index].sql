@@ -198,7 +198,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 42_create_unique_index.yaml:1:1: the rights granted on public and its tables since start reach public_42_create_unique_index and its views
+-- [1] 42_create_unique_index.yaml:1:1: drop the previous version schema public_41_add_enum_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
+
+-- [2] 42_create_unique_index.yaml:1:1: the rights granted on public and its tables since start reach public_42_create_unique_index and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -248,12 +254,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 42_create_unique_index.yaml:1:1: drop the previous version schema public_41_add_enum_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_41_add_enum_column" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

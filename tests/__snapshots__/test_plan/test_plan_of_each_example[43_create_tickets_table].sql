@@ -219,7 +219,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 43_create_tickets_table.yaml:1:1: the rights granted on public and its tables since start reach public_43_create_tickets_table and its views
+-- [1] 43_create_tickets_table.yaml:1:1: drop the previous version schema public_42_create_unique_index
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
+
+-- [2] 43_create_tickets_table.yaml:1:1: the rights granted on public and its tables since start reach public_43_create_tickets_table and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -270,12 +276,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 43_create_tickets_table.yaml:1:1: drop the previous version schema public_42_create_unique_index
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_42_create_unique_index" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

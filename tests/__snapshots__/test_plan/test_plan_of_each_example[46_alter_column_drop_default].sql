@@ -753,65 +753,13 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-12 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 46_alter_column_drop_default.yaml:1:1: the rights granted on public and its tables since start reach public_46_alter_column_drop_default and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_46_alter_column_drop_default' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_46_alter_column_drop_default') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_46_alter_column_drop_default"."bills"', '"public"."bills"'),
-      ('"public_46_alter_column_drop_default"."clients"', '"public"."clients"'),
-      ('"public_46_alter_column_drop_default"."employees"', '"public"."employees"'),
-      ('"public_46_alter_column_drop_default"."events"', '"public"."events"'),
-      ('"public_46_alter_column_drop_default"."fruits"', '"public"."fruits"'),
-      ('"public_46_alter_column_drop_default"."items"', '"public"."items"'),
-      ('"public_46_alter_column_drop_default"."orders"', '"public"."orders"'),
-      ('"public_46_alter_column_drop_default"."people"', '"public"."people"'),
-      ('"public_46_alter_column_drop_default"."posts"', '"public"."posts"'),
-      ('"public_46_alter_column_drop_default"."reviews"', '"public"."reviews"'),
-      ('"public_46_alter_column_drop_default"."sellers"', '"public"."sellers"'),
-      ('"public_46_alter_column_drop_default"."tickets"', '"public"."tickets"'),
-      ('"public_46_alter_column_drop_default"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_46_alter_column_drop_default"."tickets"', '_pgroll_new_ticket_type', 'ticket_type'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
+-- [1] 46_alter_column_drop_default.yaml:1:1: drop the previous version schema public_45_add_table_check_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_45_add_table_check_constraint" CASCADE;
 
--- [3] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
+-- [2] 46_alter_column_drop_default.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -942,7 +890,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 46_alter_column_drop_default.yaml:3:7: carry the views, rules, policies, triggers and statistics that use ticket_type over to the new column
+-- [3] 46_alter_column_drop_default.yaml:3:7: carry the views, rules, policies, triggers and statistics that use ticket_type over to the new column
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 DECLARE
@@ -1112,7 +1060,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 46_alter_column_drop_default.yaml:3:7: the new column _pgroll_new_ticket_type takes the privileges ticket_type has now
+-- [4] 46_alter_column_drop_default.yaml:3:7: the new column _pgroll_new_ticket_type takes the privileges ticket_type has now
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 DECLARE
@@ -1131,7 +1079,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
+-- [5] 46_alter_column_drop_default.yaml:3:7: drop the sync triggers and the old column ticket_type together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1145,41 +1093,93 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
+-- [6] 46_alter_column_drop_default.yaml:3:7: rename _pgroll_new_ticket_type to ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_ticket_type" TO "ticket_type";
 
--- [8] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
+-- [7] 46_alter_column_drop_default.yaml:3:7: set ticket_type NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "ticket_type" SET NOT NULL;
 
--- [9] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
+-- [8] 46_alter_column_drop_default.yaml:3:7: drop the check _pgroll_check_not_null_ticket_type
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_ticket_type";
 
--- [10] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch on tickets
+-- [9] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch on tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
 
--- [11] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch's counts on tickets
+-- [10] 46_alter_column_drop_default.yaml:1:1: drop the backfill watch's counts on tickets
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
 
--- [12] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
+-- [11] 46_alter_column_drop_default.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [12] 46_alter_column_drop_default.yaml:1:1: the rights granted on public and its tables since start reach public_46_alter_column_drop_default and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_46_alter_column_drop_default' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_46_alter_column_drop_default') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_46_alter_column_drop_default"."bills"', '"public"."bills"'),
+      ('"public_46_alter_column_drop_default"."clients"', '"public"."clients"'),
+      ('"public_46_alter_column_drop_default"."employees"', '"public"."employees"'),
+      ('"public_46_alter_column_drop_default"."events"', '"public"."events"'),
+      ('"public_46_alter_column_drop_default"."fruits"', '"public"."fruits"'),
+      ('"public_46_alter_column_drop_default"."items"', '"public"."items"'),
+      ('"public_46_alter_column_drop_default"."orders"', '"public"."orders"'),
+      ('"public_46_alter_column_drop_default"."people"', '"public"."people"'),
+      ('"public_46_alter_column_drop_default"."posts"', '"public"."posts"'),
+      ('"public_46_alter_column_drop_default"."reviews"', '"public"."reviews"'),
+      ('"public_46_alter_column_drop_default"."sellers"', '"public"."sellers"'),
+      ('"public_46_alter_column_drop_default"."tickets"', '"public"."tickets"'),
+      ('"public_46_alter_column_drop_default"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-12 as done in its state schema here, in the same transaction)
 COMMIT;

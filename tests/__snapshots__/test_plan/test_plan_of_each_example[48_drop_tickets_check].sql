@@ -976,66 +976,13 @@ ALTER TABLE IF EXISTS "public"."tickets" VALIDATE CONSTRAINT "_pgroll_dup_fk_sel
 -- steps 1-17 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 48_drop_tickets_check.yaml:1:1: the rights granted on public and its tables since start reach public_48_drop_tickets_check and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_48_drop_tickets_check' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_48_drop_tickets_check') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_48_drop_tickets_check"."bills"', '"public"."bills"'),
-      ('"public_48_drop_tickets_check"."clients"', '"public"."clients"'),
-      ('"public_48_drop_tickets_check"."employees"', '"public"."employees"'),
-      ('"public_48_drop_tickets_check"."events"', '"public"."events"'),
-      ('"public_48_drop_tickets_check"."fruits"', '"public"."fruits"'),
-      ('"public_48_drop_tickets_check"."items"', '"public"."items"'),
-      ('"public_48_drop_tickets_check"."orders"', '"public"."orders"'),
-      ('"public_48_drop_tickets_check"."people"', '"public"."people"'),
-      ('"public_48_drop_tickets_check"."posts"', '"public"."posts"'),
-      ('"public_48_drop_tickets_check"."reviews"', '"public"."reviews"'),
-      ('"public_48_drop_tickets_check"."sellers"', '"public"."sellers"'),
-      ('"public_48_drop_tickets_check"."tickets"', '"public"."tickets"'),
-      ('"public_48_drop_tickets_check"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_48_drop_tickets_check"."tickets"', '_pgroll_new_sellers_name', 'sellers_name'),
-      ('"public_48_drop_tickets_check"."tickets"', '_pgroll_new_sellers_zip', 'sellers_zip'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
+-- [1] 48_drop_tickets_check.yaml:1:1: drop the previous version schema public_47_add_table_foreign_key_constraint
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_47_add_table_foreign_key_constraint" CASCADE;
 
--- [3] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
+-- [2] 48_drop_tickets_check.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -1166,7 +1113,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 48_drop_tickets_check.yaml:3:7: carry the views, rules, policies, triggers and statistics that use sellers_name, sellers_zip over to the new columns
+-- [3] 48_drop_tickets_check.yaml:3:7: carry the views, rules, policies, triggers and statistics that use sellers_name, sellers_zip over to the new columns
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 DECLARE
@@ -1342,7 +1289,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 48_drop_tickets_check.yaml:3:7: the new columns _pgroll_new_sellers_name, _pgroll_new_sellers_zip take the privileges sellers_name, sellers_zip have now
+-- [4] 48_drop_tickets_check.yaml:3:7: the new columns _pgroll_new_sellers_name, _pgroll_new_sellers_zip take the privileges sellers_name, sellers_zip have now
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 DO $pgroll$
 DECLARE
@@ -1371,7 +1318,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 48_drop_tickets_check.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
+-- [5] 48_drop_tickets_check.yaml:3:7: drop the sync triggers and the old columns sellers_name, sellers_zip together
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1389,69 +1336,121 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
+-- [6] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_name to sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_name" TO "sellers_name";
 
--- [8] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
+-- [7] 48_drop_tickets_check.yaml:3:7: rename _pgroll_new_sellers_zip to sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tickets" RENAME COLUMN "_pgroll_new_sellers_zip" TO "sellers_zip";
 
--- [9] 48_drop_tickets_check.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
+-- [8] 48_drop_tickets_check.yaml:3:7: set sellers_name NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_name" SET NOT NULL;
 
--- [10] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
+-- [9] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_name
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_name";
 
--- [11] 48_drop_tickets_check.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
+-- [10] 48_drop_tickets_check.yaml:3:7: set sellers_zip NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tickets" ALTER COLUMN "sellers_zip" SET NOT NULL;
 
--- [12] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
+-- [11] 48_drop_tickets_check.yaml:3:7: drop the check _pgroll_check_not_null_sellers_zip
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tickets" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_sellers_zip";
 
--- [13] 48_drop_tickets_check.yaml:3:7: name _pgroll_dup_fk_sellers back to fk_sellers
+-- [12] 48_drop_tickets_check.yaml:3:7: name _pgroll_dup_fk_sellers back to fk_sellers
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER TABLE IF EXISTS "public"."tickets" RENAME CONSTRAINT "_pgroll_dup_fk_sellers" TO "fk_sellers";
 
--- [14] 48_drop_tickets_check.yaml:3:7: attach unique_zip_name to its new index
+-- [13] 48_drop_tickets_check.yaml:3:7: attach unique_zip_name to its new index
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 ALTER TABLE "public"."tickets" ADD CONSTRAINT "unique_zip_name" UNIQUE USING INDEX "_pgroll_dup_unique_zip_name";
 
--- [15] 48_drop_tickets_check.yaml:1:1: drop the backfill watch on tickets
+-- [14] 48_drop_tickets_check.yaml:1:1: drop the backfill watch on tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tickets"() CASCADE;
 
--- [16] 48_drop_tickets_check.yaml:1:1: drop the backfill watch's counts on tickets
+-- [15] 48_drop_tickets_check.yaml:1:1: drop the backfill watch's counts on tickets
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tickets", "public"."_pgroll_passed_tickets";
 
--- [17] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
+-- [16] 48_drop_tickets_check.yaml:1:1: drop the backfill marker of tickets
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tickets" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [17] 48_drop_tickets_check.yaml:1:1: the rights granted on public and its tables since start reach public_48_drop_tickets_check and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_48_drop_tickets_check' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_48_drop_tickets_check') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_48_drop_tickets_check"."bills"', '"public"."bills"'),
+      ('"public_48_drop_tickets_check"."clients"', '"public"."clients"'),
+      ('"public_48_drop_tickets_check"."employees"', '"public"."employees"'),
+      ('"public_48_drop_tickets_check"."events"', '"public"."events"'),
+      ('"public_48_drop_tickets_check"."fruits"', '"public"."fruits"'),
+      ('"public_48_drop_tickets_check"."items"', '"public"."items"'),
+      ('"public_48_drop_tickets_check"."orders"', '"public"."orders"'),
+      ('"public_48_drop_tickets_check"."people"', '"public"."people"'),
+      ('"public_48_drop_tickets_check"."posts"', '"public"."posts"'),
+      ('"public_48_drop_tickets_check"."reviews"', '"public"."reviews"'),
+      ('"public_48_drop_tickets_check"."sellers"', '"public"."sellers"'),
+      ('"public_48_drop_tickets_check"."tickets"', '"public"."tickets"'),
+      ('"public_48_drop_tickets_check"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-17 as done in its state schema here, in the same transaction)
 COMMIT;

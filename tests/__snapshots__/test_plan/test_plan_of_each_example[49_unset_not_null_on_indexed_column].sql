@@ -762,65 +762,13 @@ COMMIT;
 -- steps 1-13 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_49_unset_not_null_on_indexed_column' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_49_unset_not_null_on_indexed_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_49_unset_not_null_on_indexed_column"."bills"', '"public"."bills"'),
-      ('"public_49_unset_not_null_on_indexed_column"."clients"', '"public"."clients"'),
-      ('"public_49_unset_not_null_on_indexed_column"."employees"', '"public"."employees"'),
-      ('"public_49_unset_not_null_on_indexed_column"."events"', '"public"."events"'),
-      ('"public_49_unset_not_null_on_indexed_column"."fruits"', '"public"."fruits"'),
-      ('"public_49_unset_not_null_on_indexed_column"."items"', '"public"."items"'),
-      ('"public_49_unset_not_null_on_indexed_column"."orders"', '"public"."orders"'),
-      ('"public_49_unset_not_null_on_indexed_column"."people"', '"public"."people"'),
-      ('"public_49_unset_not_null_on_indexed_column"."posts"', '"public"."posts"'),
-      ('"public_49_unset_not_null_on_indexed_column"."reviews"', '"public"."reviews"'),
-      ('"public_49_unset_not_null_on_indexed_column"."sellers"', '"public"."sellers"'),
-      ('"public_49_unset_not_null_on_indexed_column"."tickets"', '"public"."tickets"'),
-      ('"public_49_unset_not_null_on_indexed_column"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_49_unset_not_null_on_indexed_column"."fruits"', '_pgroll_new_name', 'name'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
+-- [1] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the previous version schema public_48_drop_tickets_check
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_48_drop_tickets_check" CASCADE;
 
--- [3] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
+-- [2] 49_unset_not_null_on_indexed_column.yaml:1:1: lock fruits for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -951,7 +899,7 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: carry the views, rules, policies, triggers and statistics that use name over to the new column
+-- [3] 49_unset_not_null_on_indexed_column.yaml:3:7: carry the views, rules, policies, triggers and statistics that use name over to the new column
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 DECLARE
@@ -1121,7 +1069,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: the new column _pgroll_new_name takes the privileges name has now
+-- [4] 49_unset_not_null_on_indexed_column.yaml:3:7: the new column _pgroll_new_name takes the privileges name has now
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 DO $pgroll$
 DECLARE
@@ -1140,7 +1088,7 @@ BEGIN
 END
 $pgroll$;
 
--- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
+-- [5] 49_unset_not_null_on_indexed_column.yaml:3:7: drop the sync triggers and the old column name together
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1154,45 +1102,97 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
+-- [6] 49_unset_not_null_on_indexed_column.yaml:3:7: rename _pgroll_new_name to name
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."fruits" RENAME COLUMN "_pgroll_new_name" TO "name";
 
--- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
+-- [7] 49_unset_not_null_on_indexed_column.yaml:3:7: attach fruits_name_key to its new index
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 ALTER TABLE "public"."fruits" ADD CONSTRAINT "fruits_name_key" UNIQUE USING INDEX "_pgroll_dup_fruits_name_key";
 
--- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
+-- [8] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_name" RENAME TO "idx_fruits_name";
 
--- [10] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
+-- [9] 49_unset_not_null_on_indexed_column.yaml:3:7: give index idx_fruits_unique_name its name back
 --     lock: SHARE UPDATE EXCLUSIVE on fruits; catalog only
 --     safe despite renaming-object: the object keeps working; only its name changes
 -- squawk-ignore renaming-object
 ALTER INDEX IF EXISTS "public"."_pgroll_dup_idx_fruits_unique_name" RENAME TO "idx_fruits_unique_name";
 
--- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
+-- [10] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch on fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_fruits"() CASCADE;
 
--- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
+-- [11] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill watch's counts on fruits
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_fruits", "public"."_pgroll_passed_fruits";
 
--- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
+-- [12] 49_unset_not_null_on_indexed_column.yaml:1:1: drop the backfill marker of fruits
 --     lock: ACCESS EXCLUSIVE on fruits; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."fruits" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [13] 49_unset_not_null_on_indexed_column.yaml:1:1: the rights granted on public and its tables since start reach public_49_unset_not_null_on_indexed_column and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_49_unset_not_null_on_indexed_column' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_49_unset_not_null_on_indexed_column') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_49_unset_not_null_on_indexed_column"."bills"', '"public"."bills"'),
+      ('"public_49_unset_not_null_on_indexed_column"."clients"', '"public"."clients"'),
+      ('"public_49_unset_not_null_on_indexed_column"."employees"', '"public"."employees"'),
+      ('"public_49_unset_not_null_on_indexed_column"."events"', '"public"."events"'),
+      ('"public_49_unset_not_null_on_indexed_column"."fruits"', '"public"."fruits"'),
+      ('"public_49_unset_not_null_on_indexed_column"."items"', '"public"."items"'),
+      ('"public_49_unset_not_null_on_indexed_column"."orders"', '"public"."orders"'),
+      ('"public_49_unset_not_null_on_indexed_column"."people"', '"public"."people"'),
+      ('"public_49_unset_not_null_on_indexed_column"."posts"', '"public"."posts"'),
+      ('"public_49_unset_not_null_on_indexed_column"."reviews"', '"public"."reviews"'),
+      ('"public_49_unset_not_null_on_indexed_column"."sellers"', '"public"."sellers"'),
+      ('"public_49_unset_not_null_on_indexed_column"."tickets"', '"public"."tickets"'),
+      ('"public_49_unset_not_null_on_indexed_column"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-13 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -226,7 +226,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 50_create_table_with_table_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_50_create_table_with_table_constraint and its views
+-- [1] 50_create_table_with_table_constraint.yaml:1:1: drop the previous version schema public_49_unset_not_null_on_indexed_column
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
+
+-- [2] 50_create_table_with_table_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_50_create_table_with_table_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -278,12 +284,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 50_create_table_with_table_constraint.yaml:1:1: drop the previous version schema public_49_unset_not_null_on_indexed_column
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_49_unset_not_null_on_indexed_column" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -241,7 +241,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_51_create_table_with_table_foreign_key_constraint and its views
+-- [1] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_50_create_table_with_table_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
+
+-- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: the rights granted on public and its tables since start reach public_51_create_table_with_table_foreign_key_constraint and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -294,12 +300,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 51_create_table_with_table_foreign_key_constraint.yaml:1:1: drop the previous version schema public_50_create_table_with_table_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_50_create_table_with_table_constraint" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -458,7 +458,69 @@ ALTER TABLE IF EXISTS "public"."library" VALIDATE CONSTRAINT "_pgroll_check_not_
 -- steps 1-11 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 53_add_column_with_volatile_default.yaml:1:1: the rights granted on public and its tables since start reach public_53_add_column_with_volatile_default and its views
+-- [1] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
+
+-- [2] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+DO $pgroll$
+BEGIN
+  IF pg_catalog.to_regclass('"public"."library"') IS NOT NULL THEN
+    LOCK TABLE "public"."library" IN ACCESS EXCLUSIVE MODE;
+  END IF;
+END
+$pgroll$;
+
+-- [3] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((random() * 1000)::int);
+
+-- [4] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCADE;
+
+-- [5] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
+
+-- [6] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
+--     lock: ACCESS EXCLUSIVE; catalog only
+--     safe despite ban-drop-function: a trigger function of this migration
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_library_value"() CASCADE;
+
+-- [7] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite renaming-column: clients use version-schema views, which follow the rename
+-- squawk-ignore renaming-column
+ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "value";
+
+-- [8] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
+-- squawk-ignore adding-not-nullable-field
+ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
+
+-- [9] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
+-- squawk-ignore ban-drop-constraint
+ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
+
+-- [10] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
+--     lock: ACCESS EXCLUSIVE on library; catalog only
+--     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
+-- squawk-ignore ban-drop-column
+ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [11] 53_add_column_with_volatile_default.yaml:1:1: the rights granted on public and its tables since start reach public_53_add_column_with_volatile_default and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -490,7 +552,7 @@ BEGIN
       ('"public_53_add_column_with_volatile_default"."tickets"', '"public"."tickets"'),
       ('"public_53_add_column_with_volatile_default"."users"', '"public"."users"')),
     names(view, physical, name) AS (VALUES
-      ('"public_53_add_column_with_volatile_default"."library"', '_pgroll_new_value', 'value'))
+      (NULL, NULL, NULL))
     SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
       FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
       CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
@@ -512,68 +574,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 53_add_column_with_volatile_default.yaml:1:1: drop the previous version schema public_52_create_table_with_exclusion_constraint
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_52_create_table_with_exclusion_constraint" CASCADE;
-
--- [3] 53_add_column_with_volatile_default.yaml:1:1: lock library for the rest of this transaction
---     lock: ACCESS EXCLUSIVE on library; catalog only
-DO $pgroll$
-BEGIN
-  IF pg_catalog.to_regclass('"public"."library"') IS NOT NULL THEN
-    LOCK TABLE "public"."library" IN ACCESS EXCLUSIVE MODE;
-  END IF;
-END
-$pgroll$;
-
--- [4] 53_add_column_with_volatile_default.yaml:3:7: set the default of library.value
---     lock: ACCESS EXCLUSIVE on library; catalog only
-ALTER TABLE "public"."library" ALTER COLUMN "_pgroll_new_value" SET DEFAULT ((random() * 1000)::int);
-
--- [5] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000-set_library_value"() CASCADE;
-
--- [6] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."_pgroll_trigger_000_library_value"() CASCADE;
-
--- [7] 53_add_column_with_volatile_default.yaml:3:7: drop a sync trigger of this migration
---     lock: ACCESS EXCLUSIVE; catalog only
---     safe despite ban-drop-function: a trigger function of this migration
--- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS "public"."~pgroll_trigger_000_library_value"() CASCADE;
-
--- [8] 53_add_column_with_volatile_default.yaml:3:7: rename _pgroll_new_value to value
---     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite renaming-column: clients use version-schema views, which follow the rename
--- squawk-ignore renaming-column
-ALTER TABLE IF EXISTS "public"."library" RENAME COLUMN "_pgroll_new_value" TO "value";
-
--- [9] 53_add_column_with_volatile_default.yaml:3:7: set value NOT NULL (the valid check spares the scan)
---     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
--- squawk-ignore adding-not-nullable-field
-ALTER TABLE IF EXISTS "public"."library" ALTER COLUMN "value" SET NOT NULL;
-
--- [10] 53_add_column_with_volatile_default.yaml:3:7: drop the check _pgroll_check_not_null_value
---     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
--- squawk-ignore ban-drop-constraint
-ALTER TABLE IF EXISTS "public"."library" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_value";
-
--- [11] 53_add_column_with_volatile_default.yaml:1:1: drop the backfill marker of library
---     lock: ACCESS EXCLUSIVE on library; catalog only
---     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
--- squawk-ignore ban-drop-column
-ALTER TABLE IF EXISTS "public"."library" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
 
 -- (the live executor records steps 1-11 as done in its state schema here, in the same transaction)
 COMMIT;

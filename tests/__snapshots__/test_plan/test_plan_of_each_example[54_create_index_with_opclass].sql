@@ -242,7 +242,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 54_create_index_with_opclass.yaml:1:1: the rights granted on public and its tables since start reach public_54_create_index_with_opclass and its views
+-- [1] 54_create_index_with_opclass.yaml:1:1: drop the previous version schema public_53_add_column_with_volatile_default
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
+
+-- [2] 54_create_index_with_opclass.yaml:1:1: the rights granted on public and its tables since start reach public_54_create_index_with_opclass and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -296,12 +302,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 54_create_index_with_opclass.yaml:1:1: drop the previous version schema public_53_add_column_with_volatile_default
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_53_add_column_with_volatile_default" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;

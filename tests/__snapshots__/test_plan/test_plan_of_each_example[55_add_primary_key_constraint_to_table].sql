@@ -719,69 +719,13 @@ ALTER TABLE IF EXISTS "public"."tasks" VALIDATE CONSTRAINT "_pgroll_check_not_nu
 -- steps 1-14 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: the rights granted on public and its tables since start reach public_55_add_primary_key_constraint_to_table and its views
---     lock: none; catalog only
-DO $pgroll$
-DECLARE
-  _pgroll_grant record;
-BEGIN
-  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
-      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
-          WHERE vn.nspname = 'public_55_add_primary_key_constraint_to_table' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
-    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_55_add_primary_key_constraint_to_table') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-  FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_55_add_primary_key_constraint_to_table"."bills"', '"public"."bills"'),
-      ('"public_55_add_primary_key_constraint_to_table"."clients"', '"public"."clients"'),
-      ('"public_55_add_primary_key_constraint_to_table"."employees"', '"public"."employees"'),
-      ('"public_55_add_primary_key_constraint_to_table"."events"', '"public"."events"'),
-      ('"public_55_add_primary_key_constraint_to_table"."fruits"', '"public"."fruits"'),
-      ('"public_55_add_primary_key_constraint_to_table"."items"', '"public"."items"'),
-      ('"public_55_add_primary_key_constraint_to_table"."library"', '"public"."library"'),
-      ('"public_55_add_primary_key_constraint_to_table"."orders"', '"public"."orders"'),
-      ('"public_55_add_primary_key_constraint_to_table"."people"', '"public"."people"'),
-      ('"public_55_add_primary_key_constraint_to_table"."phonebook"', '"public"."phonebook"'),
-      ('"public_55_add_primary_key_constraint_to_table"."posts"', '"public"."posts"'),
-      ('"public_55_add_primary_key_constraint_to_table"."reviews"', '"public"."reviews"'),
-      ('"public_55_add_primary_key_constraint_to_table"."sellers"', '"public"."sellers"'),
-      ('"public_55_add_primary_key_constraint_to_table"."tasks"', '"public"."tasks"'),
-      ('"public_55_add_primary_key_constraint_to_table"."telephone_providers"', '"public"."telephone_providers"'),
-      ('"public_55_add_primary_key_constraint_to_table"."tickets"', '"public"."tickets"'),
-      ('"public_55_add_primary_key_constraint_to_table"."users"', '"public"."users"')),
-    names(view, physical, name) AS (VALUES
-      ('"public_55_add_primary_key_constraint_to_table"."tasks"', '_pgroll_new_id', 'id'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
-    UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
-      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
-      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
-          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
-  LOOP
-    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
-      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
-      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
-  END LOOP;
-END
-$pgroll$;
-
--- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
+-- [1] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the previous version schema public_54_create_index_with_opclass
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
 DROP SCHEMA IF EXISTS "public_54_create_index_with_opclass" CASCADE;
 
--- [3] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
+-- [2] 55_add_primary_key_constraint_to_table.yaml:1:1: lock tasks for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 DO $pgroll_lock$
 DECLARE
@@ -912,11 +856,11 @@ BEGIN
 END
 $pgroll_lock$;
 
--- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
+-- [3] 55_add_primary_key_constraint_to_table.yaml:15:7: hand sequence tasks_id_seq to _pgroll_new_id
 --     lock: ACCESS EXCLUSIVE on tasks_id_seq; catalog only
 ALTER SEQUENCE IF EXISTS "public"."tasks_id_seq" OWNED BY "public"."tasks"."_pgroll_new_id";
 
--- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: carry the views, rules, policies, triggers and statistics that use id over to the new column
+-- [4] 55_add_primary_key_constraint_to_table.yaml:15:7: carry the views, rules, policies, triggers and statistics that use id over to the new column
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 DO $pgroll$
 DECLARE
@@ -1086,7 +1030,7 @@ ARRAY[
 END
 $pgroll$;
 
--- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: the new column _pgroll_new_id takes the privileges id has now
+-- [5] 55_add_primary_key_constraint_to_table.yaml:15:7: the new column _pgroll_new_id takes the privileges id has now
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 DO $pgroll$
 DECLARE
@@ -1105,7 +1049,7 @@ BEGIN
 END
 $pgroll$;
 
--- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the sync triggers and the old column id together
+-- [6] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the sync triggers and the old column id together
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
@@ -1119,45 +1063,101 @@ BEGIN
 END
 $pgroll$;
 
--- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
+-- [7] 55_add_primary_key_constraint_to_table.yaml:15:7: rename _pgroll_new_id to id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite renaming-column: clients use version-schema views, which follow the rename
 -- squawk-ignore renaming-column
 ALTER TABLE IF EXISTS "public"."tasks" RENAME COLUMN "_pgroll_new_id" TO "id";
 
--- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
+-- [8] 55_add_primary_key_constraint_to_table.yaml:15:7: set id NOT NULL (the valid check spares the scan)
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite adding-not-nullable-field: a valid CHECK (column IS NOT NULL), validated at start while writes went on, spares the scan
 -- squawk-ignore adding-not-nullable-field
 ALTER TABLE IF EXISTS "public"."tasks" ALTER COLUMN "id" SET NOT NULL;
 
--- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
+-- [9] 55_add_primary_key_constraint_to_table.yaml:15:7: drop the check _pgroll_check_not_null_id
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-constraint: a helper constraint of this migration, or the one it drops, once no old client relies on it
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE IF EXISTS "public"."tasks" DROP CONSTRAINT IF EXISTS "_pgroll_check_not_null_id";
 
--- [11] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
+-- [10] 55_add_primary_key_constraint_to_table.yaml:15:7: attach tasks_pkey
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 ALTER TABLE "public"."tasks" ADD CONSTRAINT "tasks_pkey" PRIMARY KEY USING INDEX "tasks_pkey";
 
--- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
+-- [11] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch on tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-function: a trigger function of this migration
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS "public"."_pgroll_watch_tasks"() CASCADE;
 
--- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
+-- [12] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill watch's counts on tasks
 --     lock: none; catalog only
 --     safe despite ban-drop-sequence: the backfill watch's counts: only this migration's trigger and backfill use them
 -- squawk-ignore ban-drop-sequence
 DROP SEQUENCE IF EXISTS "public"."_pgroll_writes_tasks", "public"."_pgroll_passed_tasks";
 
--- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
+-- [13] 55_add_primary_key_constraint_to_table.yaml:1:1: drop the backfill marker of tasks
 --     lock: ACCESS EXCLUSIVE on tasks; catalog only
 --     safe despite ban-drop-column: no client reads this column any more: at complete the old version is gone (its data lives on in the column that replaced it), and on rollback the column was added by this migration
 -- squawk-ignore ban-drop-column
 ALTER TABLE IF EXISTS "public"."tasks" DROP COLUMN IF EXISTS "_pgroll_needs_backfill", DROP COLUMN IF EXISTS "_pgroll_backfilled_by";
+
+-- [14] 55_add_primary_key_constraint_to_table.yaml:1:1: the rights granted on public and its tables since start reach public_55_add_primary_key_constraint_to_table and its views
+--     lock: none; catalog only
+DO $pgroll$
+DECLARE
+  _pgroll_grant record;
+BEGIN
+  FOR _pgroll_grant IN SELECT g.grantee, g.is_grantable FROM pg_catalog.pg_namespace n
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) g
+      WHERE n.nspname = 'public' AND g.privilege_type = 'USAGE'
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace vn CROSS JOIN LATERAL pg_catalog.aclexplode(vn.nspacl) h
+          WHERE vn.nspname = 'public_55_add_primary_key_constraint_to_table' AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)) LOOP
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_55_add_primary_key_constraint_to_table') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+  FOR _pgroll_grant IN
+    WITH views(view, tab) AS (VALUES
+      ('"public_55_add_primary_key_constraint_to_table"."bills"', '"public"."bills"'),
+      ('"public_55_add_primary_key_constraint_to_table"."clients"', '"public"."clients"'),
+      ('"public_55_add_primary_key_constraint_to_table"."employees"', '"public"."employees"'),
+      ('"public_55_add_primary_key_constraint_to_table"."events"', '"public"."events"'),
+      ('"public_55_add_primary_key_constraint_to_table"."fruits"', '"public"."fruits"'),
+      ('"public_55_add_primary_key_constraint_to_table"."items"', '"public"."items"'),
+      ('"public_55_add_primary_key_constraint_to_table"."library"', '"public"."library"'),
+      ('"public_55_add_primary_key_constraint_to_table"."orders"', '"public"."orders"'),
+      ('"public_55_add_primary_key_constraint_to_table"."people"', '"public"."people"'),
+      ('"public_55_add_primary_key_constraint_to_table"."phonebook"', '"public"."phonebook"'),
+      ('"public_55_add_primary_key_constraint_to_table"."posts"', '"public"."posts"'),
+      ('"public_55_add_primary_key_constraint_to_table"."reviews"', '"public"."reviews"'),
+      ('"public_55_add_primary_key_constraint_to_table"."sellers"', '"public"."sellers"'),
+      ('"public_55_add_primary_key_constraint_to_table"."tasks"', '"public"."tasks"'),
+      ('"public_55_add_primary_key_constraint_to_table"."telephone_providers"', '"public"."telephone_providers"'),
+      ('"public_55_add_primary_key_constraint_to_table"."tickets"', '"public"."tickets"'),
+      ('"public_55_add_primary_key_constraint_to_table"."users"', '"public"."users"')),
+    names(view, physical, name) AS (VALUES
+      (NULL, NULL, NULL))
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
+      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
+          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+    UNION ALL
+    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
+      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
+      WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
+        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
+      CASE WHEN _pgroll_grant.col IS NULL THEN '' ELSE pg_catalog.format(' (%I)', _pgroll_grant.col) END, _pgroll_grant.view)
+      || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+  END LOOP;
+END
+$pgroll$;
 
 -- (the live executor records steps 1-14 as done in its state schema here, in the same transaction)
 COMMIT;

@@ -266,7 +266,13 @@ COMMIT;
 -- steps 1-2 run in one transaction: clients see all of them or none
 BEGIN;
 
--- [1] 56_with_version_schema.yaml:1:1: the rights granted on public and its tables since start reach public_with_version_schema and its views
+-- [1] 56_with_version_schema.yaml:1:1: drop the previous version schema public_55_add_primary_key_constraint_to_table
+--     lock: none; catalog only
+--     safe despite ban-drop-schema: a version schema holds only views, no data
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+
+-- [2] 56_with_version_schema.yaml:1:1: the rights granted on public and its tables since start reach public_with_version_schema and its views
 --     lock: none; catalog only
 DO $pgroll$
 DECLARE
@@ -322,12 +328,6 @@ BEGIN
   END LOOP;
 END
 $pgroll$;
-
--- [2] 56_with_version_schema.yaml:1:1: drop the previous version schema public_55_add_primary_key_constraint_to_table
---     lock: none; catalog only
---     safe despite ban-drop-schema: a version schema holds only views, no data
--- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;
