@@ -348,9 +348,7 @@ def create_baseline(runner: Runner, name: str,
     """
     with runner.exclusive():
         try:
-            if not runner.state.initialized():
-                raise CommandError("pgroll is not initialized, run 'pgroll-dsl init' to "
-                                   "initialize")
+            runner.require_init()
             active = runner.state.active()
             if active is not None:
                 raise CommandError(f'cannot create a baseline while migration "{active.name}" '

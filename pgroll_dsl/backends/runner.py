@@ -362,16 +362,25 @@ class Runner:
                 "(default_transaction_read_only set for the role or the database?). Nothing "
                 "was changed")
 
-    def _require_init(self) -> None:
+    def require_init(self) -> None:
         """Refuse a state that is not installed; with the run lock, finish an earlier record.
 
         A run that died right after complete's commit left the migration's schema snapshot
-        unrecorded (``State.record_complete``); the run that holds the lock next records it.
+        unrecorded (``State.record_complete``); the run that holds the lock next records it
+        before it changes anything, or stops: once a later migration is in the history, the
+        schema that one left can no longer be read.
         """
         if not self.state.initialized():
             raise CommandError("pgroll is not initialized, run 'pgroll-dsl init' to initialize")
-        if self._held:
-            self._record_schema()
+        if not self._held:
+            return
+        try:
+            self.state.record_schema()
+        except psycopg.Error as err:
+            raise CommandError(
+                "the last completed migration's schema snapshot is not in the history yet "
+                "(its complete ended right after its commit, or could not record it), and "
+                f"recording it failed: {first_line(err)}; nothing was changed") from None
 
     def init(self) -> None:
         """Install or upgrade the state schema (idempotent)."""
@@ -390,7 +399,7 @@ class Runner:
 
     def _ready(self, migration: ir.Migration) -> None:
         """Refuse to start a migration while another is active, or one already applied."""
-        self._require_init()
+        self.require_init()
         active = self.state.active()
         if active is not None:
             raise CommandError(f'a migration for schema "{self.state.schema}" is already in '
@@ -529,7 +538,7 @@ class Runner:
         """
         name = migration.name
         with self._errors():
-            self._require_init()
+            self.require_init()
             active = self.state.active()
         if active is None or active.name != name or active.plan is None:
             return None
@@ -565,7 +574,7 @@ class Runner:
 
     def _active(self) -> tuple[str, Plan, Active]:
         with self._errors():
-            self._require_init()
+            self.require_init()
             active = self.state.active()
         if active is None:
             raise CommandError("no active migration")
@@ -695,10 +704,10 @@ class Runner:
             "pg_catalog.unnest(%s::text[]), pg_catalog.unnest(%s::text[])) "
             "WITH ORDINALITY AS r(kind, relation, name, i) WHERE NOT CASE r.kind "
             "WHEN 'column' THEN EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = "
-            "pg_catalog.to_regclass(r.relation) AND attname = r.name AND attnum > 0 "
+            "pg_catalog.to_regclass(r.relation) AND attname = r.name::name AND attnum > 0 "
             "AND NOT attisdropped) "
             "WHEN 'trigger' THEN EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = "
-            "pg_catalog.to_regclass(r.relation) AND tgname = r.name) "
+            "pg_catalog.to_regclass(r.relation) AND tgname = r.name::name) "
             "ELSE pg_catalog.to_regnamespace(r.name) IS NOT NULL END), "
             f"ARRAY[{held}]::boolean[]", arrays).fetchone()
         assert row is not None
@@ -727,21 +736,19 @@ class Runner:
             self._record_schema(name)
             return name
 
-    def _record_schema(self, name: str | None = None) -> None:
-        """A completed migration's schema snapshot, once complete's locks are let go.
+    def _record_schema(self, name: str) -> None:
+        """The completed migration's schema snapshot, once complete's locks are let go.
 
-        Of ``name``, right after its complete; else of the latest migration, where a run that
-        died right after complete's commit left it (``State.record_schema``). The migration
-        is complete whatever happens here: a failure is a warning, and the next run that
-        takes the run lock tries again.
+        The migration is complete whatever happens here: a failure is a warning, and the
+        next run that takes the run lock records it, or stops until it can
+        (``require_init``).
         """
         try:
             self.state.record_schema(name)
         except psycopg.Error as err:
-            which = f'migration "{name}"' if name else "the latest migration"
-            self._say(f"warning: {which} is complete, but recording the schema it left in the "
-                      f"history failed ({first_line(err)}); the next start, complete or "
-                      "rollback records it")
+            self._say(f'warning: migration "{name}" is complete, but recording the schema it '
+                      f"left in the history failed ({first_line(err)}); the next start, "
+                      "migrate or baseline records it before it changes anything")
 
     @contextmanager
     def _phase_failures(self, phase: Phase) -> Iterator[None]:
@@ -783,7 +790,7 @@ class Runner:
     def status(self) -> dict[str, str]:
         """Pgroll's status document."""
         with self._errors():
-            self._require_init()
+            self.require_init()
             latest = self.state.latest_version()
             active = self.state.active()
         if active is not None:
@@ -795,7 +802,7 @@ class Runner:
     def progress(self) -> dict[str, Any] | None:
         """Where the active migration stands, and who runs it (``status --detail``)."""
         with self._errors():
-            self._require_init()
+            self.require_init()
             active = self.state.active()
             if active is None:
                 return None
@@ -805,7 +812,7 @@ class Runner:
     def latest_schema(self) -> str:
         """The version schema an application puts first in its search_path."""
         with self._errors():
-            self._require_init()
+            self.require_init()
             latest = self.state.latest_version()
         if latest is None:
             raise CommandError("no version schemas found")
@@ -814,7 +821,7 @@ class Runner:
     def unapplied(self, files: list[Path]) -> list[Path]:
         """Pgroll's rule: the local files beyond the history, which must match it in order."""
         with self._errors():
-            self._require_init()
+            self.require_init()
             history = self.state.history()
         names = [f.name.rsplit(".", 1)[0] for f in files]
         for position, (remote, local) in enumerate(zip(history, names, strict=False)):
