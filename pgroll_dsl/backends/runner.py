@@ -375,6 +375,12 @@ class Runner:
         if not self._held:
             return
         try:
+            pending = self.state.schema_pending()
+        except psycopg.Error:
+            return  # a state this version cannot read: the command's own reads say so
+        if not pending:
+            return
+        try:
             self.state.record_schema()
         except psycopg.Error as err:
             raise CommandError(

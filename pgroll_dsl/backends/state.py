@@ -31,6 +31,10 @@ WORKERS_LOCK = "pgroll-dsl backfill workers"
 # A completed migration's resulting_schema until it is recorded after complete's commit
 # (State.record_schema): pgroll's column default, which read_schema never returns.
 PENDING_SCHEMA = "'{}'::jsonb"
+# That migration of the schema (or, given NULL, its latest one), completed with its snapshot
+# still to be recorded. Parameters: the schema, the name or NULL, the schema.
+_PENDING = (f"schema = %s AND done AND resulting_schema = {PENDING_SCHEMA} AND "
+            "name = COALESCE(%s, placeholder.latest_migration(%s))")
 # A session-level advisory lock's rows in pg_locks (its key twice), which shows a bigint key
 # as two halves: classid the high, objid the low 32 bits. For the run lock and the workers'.
 _HELD = ("locktype = 'advisory' AND granted AND objsubid = 1 "
@@ -266,10 +270,19 @@ class State:
         An empty object is never ``read_schema``'s (which always names the schema).
         """
         self._q("UPDATE placeholder.migrations SET resulting_schema = "
-                "placeholder.read_schema(%s) WHERE schema = %s AND done AND "
-                f"resulting_schema = {PENDING_SCHEMA} AND "
-                "name = COALESCE(%s, placeholder.latest_migration(%s))",
+                f"placeholder.read_schema(%s) WHERE {_PENDING}",
                 self.schema, self.schema, name, self.schema)
+
+    def schema_pending(self) -> bool:
+        """Whether the latest migration's snapshot is still to be recorded (a read only).
+
+        Asked before :meth:`record_schema` is tried for it: an UPDATE is refused on a
+        standby or in a read-only session even where it would change no row, and those
+        commands have their own diagnostics.
+        """
+        rows = self._q(f"SELECT EXISTS (SELECT FROM placeholder.migrations WHERE {_PENDING})",
+                       self.schema, None, self.schema)
+        return bool(rows[0][0])
 
     def forget(self, name: str) -> None:
         """Remove the active row (rollback)."""

@@ -332,15 +332,24 @@ def _add_column_constraints(ctx: Context, op: ir.AddColumn, table: Table, temp: 
 
 
 def _plan_rename_column(ctx: Context, op: ir.RenameColumn) -> None:
+    """Complete renames the table's column, after every other step (``last``).
+
+    A column this migration made (an added column, a rewritten column's copy) is renamed
+    by its own operation's complete from its temporary name to the name it had then, which
+    is ``op.from_`` here, and a column renamed earlier in this migration has that name by
+    then too: this rename follows them, from the column's name before it. (A column this
+    migration made was skipped: the table's column kept the old name while the new
+    version's view showed the new one, and the next migration's views follow the table.)
+    """
     table = ctx.before.table(op.table.name)
     column = table.column(op.from_.name) if table is not None else None
-    if table is None or column is None or column.physical != column.name:
-        return  # a column renamed before it exists physically takes its name at complete
+    if table is None or column is None:
+        return
     final = ctx.final.table(op.table.name)
     if final is None or all(c.physical != column.physical for c in final.columns):
         return  # dropped later in this migration: complete drops it under its old name
     ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {ctx.table_ref(table)} RENAME COLUMN "
-             f"{quote_ident(column.physical)} TO {quote_ident(op.to.name)}",
+             f"{quote_ident(column.name)} TO {quote_ident(op.to.name)}",
              f"rename column {op.from_.name} to {op.to.name}", tables=(table.physical,),
              last=True, safe=(safety.RENAME_COLUMN,))
 
