@@ -40,6 +40,7 @@ from pgroll_dsl.backends.runner import Runner, RunOptions, StepEvent
 from pgroll_dsl.plan.model import Phase, Requirement, Requires
 from tests.fault_model import cli, write_file
 from tests.live_helpers import Connection, dsn_of, make_runner, migration, one, query
+from tests.test_version_grants import _as
 
 pytestmark = pytest.mark.postgres
 
@@ -70,18 +71,6 @@ def roles(pg_conn: Connection) -> Iterator[dict[str, str]]:
         listed = ", ".join(f'"{n}"' for n in names.values())
         pg_conn.execute(f"DROP OWNED BY {listed}")
         pg_conn.execute(f"DROP ROLE {listed}")
-
-
-def _as(conn: Connection, role: str, statement: str) -> str | list[tuple[Any, ...]]:
-    """The rows ``statement`` gives ``role``, or the SQLSTATE it fails with."""
-    conn.execute(f'SET ROLE "{role}"')
-    try:
-        with conn.transaction():
-            return query(conn, statement)
-    except psycopg.Error as err:
-        return err.sqlstate or "?"
-    finally:
-        conn.execute("RESET ROLE")
 
 
 def _migrated(pg_conn: Connection, pg_dsn: str, text: str, during: str,
