@@ -109,7 +109,7 @@ def test_rights_granted_while_the_migration_runs_reach_the_new_version_at_comple
     """A role granted on the table (and on a column) after start: refused by the new version's
     view while the migration runs (its rights were read at start), let through after complete,
     which reads them again. A right revoked from the table meanwhile is not given back.
-    Killed between complete's transaction and that step, complete run again does it."""
+    The pass is the last step of complete's transaction."""
     late = roles["stranger"]
     runner = make_runner(dsn_of(pg_dsn, pg_conn))
     try:

@@ -210,6 +210,7 @@ class Runner:
                 self._lock()
                 try:
                     self._stop_stray_workers()
+                    self._record_left_schema()
                 except BaseException:
                     with suppress(psycopg.Error):
                         self.state.unlock()
@@ -363,21 +364,22 @@ class Runner:
                 "was changed")
 
     def require_init(self) -> None:
-        """Refuse a state that is not installed; with the run lock, finish an earlier record.
-
-        A run that died right after complete's commit left the migration's schema snapshot
-        unrecorded (``State.record_complete``); the run that holds the lock next records it
-        before it changes anything, or stops: once a later migration is in the history, the
-        schema that one left can no longer be read.
-        """
+        """Refuse a state schema that is not installed (every command that reads it)."""
         if not self.state.initialized():
             raise CommandError("pgroll is not initialized, run 'pgroll-dsl init' to initialize")
-        if not self._held:
-            return
+
+    def _record_left_schema(self) -> None:
+        """Record the schema snapshot a run that died right after complete's commit left out.
+
+        Asked once the run lock is taken, before the run changes anything, as the workers of
+        a dead run are stopped (``State.record_complete``): the run stops if it cannot, since
+        once a later migration is in the history the schema that one left can no longer be
+        read. A state this version cannot read (or none) is left to the command's own reads.
+        """
         try:
             pending = self.state.schema_pending()
         except psycopg.Error:
-            return  # a state this version cannot read: the command's own reads say so
+            return
         if not pending:
             return
         try:
@@ -747,7 +749,7 @@ class Runner:
 
         The migration is complete whatever happens here: a failure is a warning, and the
         next run that takes the run lock records it, or stops until it can
-        (``require_init``).
+        (``_record_left_schema``).
         """
         try:
             self.state.record_schema(name)

@@ -30,10 +30,10 @@ RUN_LOCK = "pgroll-dsl run"
 WORKERS_LOCK = "pgroll-dsl backfill workers"
 # A completed migration's resulting_schema until it is recorded after complete's commit
 # (State.record_schema): pgroll's column default, which read_schema never returns.
-PENDING_SCHEMA = "'{}'::jsonb"
+_PENDING_SCHEMA = "'{}'::jsonb"
 # That migration of the schema (or, given NULL, its latest one), completed with its snapshot
 # still to be recorded. Parameters: the schema, the name or NULL, the schema.
-_PENDING = (f"schema = %s AND done AND resulting_schema = {PENDING_SCHEMA} AND "
+_PENDING = (f"schema = %s AND done AND resulting_schema = {_PENDING_SCHEMA} AND "
             "name = COALESCE(%s, placeholder.latest_migration(%s))")
 # A session-level advisory lock's rows in pg_locks (its key twice), which shows a bigint key
 # as two halves: classid the high, objid the low 32 bits. For the run lock and the workers'.
@@ -258,7 +258,7 @@ class State:
         between the two leaves it empty; the next run that takes the run lock fills it.
         """
         self._q("UPDATE placeholder.migrations SET done = true, "
-                f"resulting_schema = {PENDING_SCHEMA} "
+                f"resulting_schema = {_PENDING_SCHEMA} "
                 "WHERE schema = %s AND name = %s AND NOT done", self.schema, name)
 
     def record_schema(self, name: str | None = None) -> None:
