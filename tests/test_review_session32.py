@@ -589,7 +589,7 @@ def test_missing_reads_hostile_names_exactly(admin_dsn: str, odd_schema: str) ->
 
 def test_missing_among_thousands_of_requirements(admin_dsn: str, pg_conn: Connection) -> None:
     """4 000 requirements of 400 tables, the missing ones anywhere among them: one query
-    that stays fast."""
+    (counted on the runner's connection; its speed is docs/benchmarks.md's, not a test's)."""
     with pg_conn.transaction():
         for i in range(400):
             pg_conn.execute(f"CREATE TABLE big{i} (id int, a int, b int, c int, d int, e int, "
@@ -598,13 +598,20 @@ def test_missing_among_thousands_of_requirements(admin_dsn: str, pg_conn: Connec
     try:
         requires = [Requires(Requirement.COLUMN, c, f"big{i}") for i in range(400)
                     for c in ("id", "a", "b", "c", "d", "e", "f", "g", "h", "z")]
-        began = time.monotonic()
+        sent: list[object] = []
+        execute = runner.conn.execute
+
+        def counted(query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(query)
+            return execute(query, *args, **kwargs)
+
+        runner.conn.execute = counted  # type: ignore[method-assign]
         found = runner._missing(tuple(requires))
-        took = time.monotonic() - began
+        runner.conn.execute = execute  # type: ignore[method-assign]
     finally:
         runner.close()
     assert found == [r for r in requires if r.name == "z"]
-    assert took < 5, took
+    assert len(sent) == 1, sent
 
 
 def test_missing_a_name_longer_than_postgresql_keeps(admin_dsn: str,

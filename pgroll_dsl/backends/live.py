@@ -48,6 +48,9 @@ RetryCallback = Callable[[Step, int, float], None]
 WaitCallback = Callable[[Step, list[int], str, Lock], None]
 NOTE_EVERY = 10.0  # seconds between two notes of a backfill passed on (Executor.note)
 # What a step that had already run before an interruption fails with when run again.
+# Why "already exists" fails a step that may have run before: see Executor.run_step.
+_RESUMED = ("the step may have run, whole or in part, before the run that began this phase "
+            "stopped, and whether it did is not known: it is not taken as done")
 _ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
                  psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
 
@@ -106,7 +109,7 @@ _DEPENDED_ON = frozenset({"2BP01", "0A000"})
 class StepFailed(Exception):
     """A step failed; ``step`` says which, ``cause`` why (the database's message)."""
 
-    def __init__(self, step: Step, cause: Exception) -> None:
+    def __init__(self, step: Step, cause: Exception, note: str | None = None) -> None:
         # The server's own message and hint; not its detail or context, which repeat the plan's
         # SQL and the internal columns of a failing row, but where the detail names what
         # depends on a column (a view of the user's that keeps complete from dropping it).
@@ -117,6 +120,8 @@ class StepFailed(Exception):
             message += f" ({' '.join(diag.message_detail.split())})"
         if diag is not None and diag.message_hint:
             message += f" (hint: {diag.message_hint})"
+        if note is not None:
+            message += f" ({note})"
         super().__init__(in_authors_terms(f"{step.summary}: {message}"))
         self.step = step
         self.cause = cause
@@ -401,9 +406,14 @@ class Executor:
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.
 
-        ``resuming``: the step may have run already before an interruption; "already
-        exists" then means done, and an invalid index left by a killed concurrent build is
-        dropped first so that it is built again.
+        ``resuming``: the step may have run already before an interruption (it is the first
+        step of a run that goes on with a phase another run began). An invalid index left by
+        a concurrent build that was killed or failed (``step.index``, the author's own build
+        included) is dropped first so that it is built again, and "already exists" then means
+        done only when that index exists and is valid. Any other "already exists" fails the
+        step, resumed or not: an author's statement that met an object of the same name, or
+        ran part-way before the interruption, did not do what it says, and the statements
+        after it in the step never ran.
         """
         if resuming and step.index is not None:
             self._clear_invalid_index(step.index)
@@ -426,6 +436,8 @@ class Executor:
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err
+            if step.index is None or not self._index_valid(step.index):
+                raise StepFailed(step, err, _RESUMED) from err
         finally:
             self._backfilling = None
 
@@ -624,14 +636,17 @@ class Executor:
                 reported = holders
             time.sleep(0.02)
 
-    def _clear_invalid_index(self, name: str) -> None:
-        target = f"{quote_ident(self.session.schema)}.{quote_ident(name)}"
+    def _index_valid(self, name: str) -> bool | None:
+        """Whether the index ``name`` of the target schema is valid; None: no such index."""
         row = self.conn.execute(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
-            (target,),
-        ).fetchone()
-        if row is not None and row[0]:
-            self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {target}")
+            "SELECT indisvalid FROM pg_catalog.pg_index WHERE indexrelid = "
+            "pg_catalog.to_regclass(%s)", (qualified(self.session.schema, name),)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def _clear_invalid_index(self, name: str) -> None:
+        if self._index_valid(name) is False:
+            self.conn.execute("DROP INDEX CONCURRENTLY IF EXISTS "
+                              f"{qualified(self.session.schema, name)}")
 
 
 def _sent_as(steps: tuple[Step, ...], together: bool) -> list[list[int]]:

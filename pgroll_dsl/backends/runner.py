@@ -498,7 +498,7 @@ class Runner:
                         continue
                     self._event(Phase.START, unit.first, plan.start, migration.name)
                     self._start_unit(migration.name, unit, plan.start,
-                                     resuming=unit.first == done and done > 0)
+                                     resuming=resumed is not None and unit.first == done)
                     ran = unit.first + len(unit.steps)
                 self._event(Phase.START, len(plan.start), plan.start, migration.name)
             except ConnectionLost as lost:
@@ -605,13 +605,17 @@ class Runner:
             return
         try:
             for position, unit in enumerate(grouped):
+                # Only the first step a run runs may have run before (a run that stopped in
+                # it); with none recorded, whether one ran is not known, so it may have.
                 self._run_unit(name, phase, steps, unit, position == len(grouped) - 1,
-                               _dropped_schemas(plan, phase), finish)
+                               _dropped_schemas(plan, phase), finish,
+                               resuming=unit.first == done)
         finally:
             self._name_session(SESSION)
 
     def _run_unit(self, name: str, phase: Phase, steps: tuple[Step, ...], unit: Unit,
-                  last: bool, dropped: tuple[str, ...], finish: Callable[[], None]) -> None:
+                  last: bool, dropped: tuple[str, ...], finish: Callable[[], None], *,
+                  resuming: bool) -> None:
         """One transaction of a phase (or one step that runs outside any), then its record."""
         end = unit.first + len(unit.steps)
 
@@ -633,7 +637,7 @@ class Runner:
             self.executor.run_atomically(unit.steps, before, after, dropped)
         else:
             self._event(phase, unit.first, steps, name)
-            self.executor.run_step(unit.steps[0], resuming=True)
+            self.executor.run_step(unit.steps[0], resuming=resuming)
             with self.conn.transaction():
                 after()
 

@@ -29,7 +29,11 @@ from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified, r
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
-from pgroll_dsl.sql.transactions import runs_in_a_transaction
+from pgroll_dsl.sql.transactions import (
+    concurrent_index,
+    runs_in_a_transaction,
+    statements_apart,
+)
 from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 
@@ -451,13 +455,24 @@ def _plan_set_replica_identity(ctx: Context, op: ir.SetReplicaIdentity) -> None:
              f"{old}", f"restore replica identity of {table.name}", tables=(table.physical,))
 
 
+def _raw_steps(ctx: Context, phase: Phase, text: str, summary: str, **kw: object) -> None:
+    """The author's SQL as a step, or a step per statement where it runs outside a transaction.
+
+    (``statements_apart``: such statements keep the author's order, each alone.)
+    """
+    apart = statements_apart(text)
+    for number, statement in enumerate(apart, 1):
+        said = summary if len(apart) == 1 else f"{summary}, statement {number} of {len(apart)}"
+        ctx.step(phase, statement, said, kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
+                 transactional=runs_in_a_transaction(statement) and len(apart) == 1,
+                 index=concurrent_index(statement, ctx.schema), **kw)
+
+
 def _plan_sql(ctx: Context, op: ir.Sql) -> None:
     phase = Phase.COMPLETE if op.on_complete else Phase.START
-    ctx.step(phase, op.up.text, "raw SQL (up)", kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
-             lock=Lock.ACCESS_EXCLUSIVE, transactional=runs_in_a_transaction(op.up.text))
+    _raw_steps(ctx, phase, op.up.text, "raw SQL (up)", lock=Lock.ACCESS_EXCLUSIVE)
     if op.down is not None:
-        ctx.step(Phase.ROLLBACK, op.down.text, "raw SQL (down)", kind=StepKind.RAW_SQL,
-                 cost=Cost.UNKNOWN, transactional=runs_in_a_transaction(op.down.text))
+        _raw_steps(ctx, Phase.ROLLBACK, op.down.text, "raw SQL (down)")
     elif not op.on_complete:
         undo = inverse_ddl(op.up.text)
         if undo is None:

@@ -67,9 +67,16 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     start += [*_partitions_check(ctx, requires), *ctx.validate]
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
-    if any(isinstance(op, ir.Sql) for op in migration.operations):
+    rebuilt: list[Step] = []  # the views made again after raw SQL that runs alone
+    alone = any(s.kind is StepKind.RAW_SQL and not s.transactional for s in complete)
+    if any(isinstance(op, ir.Sql) for op in migration.operations) and not alone:
         complete.extend(views.recreate)
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
+    elif alone:
+        # Raw SQL that cannot run in a transaction runs after complete's transaction: the
+        # views are made again after it, in a transaction of their own (the schema dropped
+        # and made again inside it: clients never find it missing), the last of complete.
+        rebuilt = list(views.recreate)
     else:
         complete.extend(views.regrant)
     rollback = []
@@ -83,9 +90,9 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         migration=migration.name, schema=options.schema, version_schema=version,
         previous_version_schema=options.previous_version_schema,
         start=tuple(map(generated, start)),
-        complete=tuple(map(generated, _contract(ctx, catalog, complete_views, complete,
-                                                tables, concurrent_last=True,
-                                                carried=ctx.carried))),
+        complete=tuple(map(generated, (*_contract(ctx, catalog, complete_views, complete,
+                                                  tables, concurrent_last=True,
+                                                  carried=ctx.carried), *rebuilt))),
         rollback=tuple(map(generated, _contract(ctx, catalog, views.drop_new, rollback,
                                                 tables, concurrent_last=False, carried={}))),
         notes=tuple(ctx.notes), catalog_source=catalog.source, requires=requires,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast, parse_sql, split
 from pglast.parser import ParseError
 
 _OUTSIDE = (ast.VacuumStmt, ast.TransactionStmt, ast.CreatedbStmt, ast.DropdbStmt,
@@ -38,3 +38,45 @@ def runs_in_a_transaction(text: str) -> bool:
     except ParseError:
         return True  # refused earlier by the checks; nothing to decide here
     return not any(_needs_its_own(raw.stmt) for raw in statements)
+
+
+def statements_apart(text: str) -> list[str]:
+    """The statements of raw SQL that runs outside a transaction, each to run as a step.
+
+    Sent as one message, several statements are one implicit transaction block, which
+    ``CREATE INDEX CONCURRENTLY`` and the like refuse; and one step of several statements
+    that stops half-way cannot say which of them ran. A step each runs alone and is recorded
+    alone. Text that runs in a transaction, is one statement, or opens and ends transactions
+    itself (``BEGIN``, ``COMMIT``: the statements between them belong together) is one step.
+    """
+    try:
+        parsed = parse_sql(text)
+    except ParseError:
+        return [text]
+    if (len(parsed) < 2 or not any(_needs_its_own(raw.stmt) for raw in parsed)
+            or any(isinstance(raw.stmt, ast.TransactionStmt) for raw in parsed)):
+        return [text]
+    return list(split(text))
+
+
+def concurrent_index(text: str, schema: str) -> str | None:
+    """The index ``text`` builds when it is one ``CREATE INDEX CONCURRENTLY`` in ``schema``.
+
+    Such a build, killed or failed, leaves an invalid index behind, which a second run meets
+    as "already exists" (or, with ``IF NOT EXISTS``, silently keeps). Knowing the name, the
+    executor treats the author's build as it treats its own (``Step.index``): a resumed run
+    drops the invalid index and builds it again. Only for an index of a table named without a
+    schema or in the target schema, where the executor looks for it.
+    """
+    try:
+        statements = parse_sql(text)
+    except ParseError:
+        return None
+    if len(statements) != 1:
+        return None
+    statement = statements[0].stmt
+    if not (isinstance(statement, ast.IndexStmt) and statement.concurrent and statement.idxname
+            and statement.relation is not None):
+        return None
+    where = statement.relation.schemaname
+    return statement.idxname if where is None or where == schema else None
