@@ -12,6 +12,7 @@ statements are the backfill. Nothing here knows how the backfill is written.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import shlex
@@ -280,6 +281,67 @@ def machine() -> dict[str, Any]:
     print(f"load average (1, 5, 15 min) at the end: {load}")
     return {"cpus": os.cpu_count(), "python": sys.version.split()[0],
             "when": time.strftime("%Y-%m-%d %H:%M:%S"), "load_average_at_end": load}
+
+
+def stolen_ms() -> float | None:
+    """CPU time the host took from this virtual machine so far, all its CPUs (``steal`` of
+    ``/proc/stat``, in ticks of 10 ms); None where the kernel does not say."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _watch_pauses(found: Any, stop: Any, least: float) -> None:
+    """In a process of its own: sleeps 1 ms, again and again; each wake-up ``least`` seconds
+    or more late is a pause of the whole machine, sent as (its start, its length)."""
+    last = time.perf_counter()
+    while not stop.is_set():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        if now - last >= least:
+            found.put((last, now - last))
+        last = now
+
+
+class Pauses:
+    """The machine's own pauses, seen by an idle process beside the benchmark.
+
+    A client's write that takes 100 ms may be the migration's doing, or the machine's: on a
+    virtual machine the host may stop every virtual CPU for a while (here: about 100 ms at a
+    time, once both CPUs are busy; ``benchmarks/machine_pauses.py``). A process that only
+    sleeps 1 ms at a time is late by as much; what it saw during a window says how much of a
+    client's wait there is the machine's. Times are ``time.perf_counter()``'s (the same
+    monotonic clock in every process on Linux).
+    """
+
+    def __init__(self, least: float = 0.02) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._found: Any = context.Queue()
+        self._stop = context.Event()
+        self._process = context.Process(target=_watch_pauses,
+                                        args=(self._found, self._stop, least), daemon=True)
+        self._seen: list[tuple[float, float]] = []
+
+    def __enter__(self) -> Pauses:
+        self._process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._process.join(5)
+
+    def all(self, start: float, end: float) -> list[float]:
+        """The lengths of the pauses that overlapped [start, end] (seconds)."""
+        while not self._found.empty():
+            self._seen.append(self._found.get())
+        return [length for began, length in self._seen
+                if began <= end and began + length >= start]
+
+    def longest(self, start: float, end: float) -> float:
+        """The longest pause that overlapped [start, end] (seconds; 0 for none)."""
+        return max(self.all(start, end), default=0.0)
 
 
 def write_json(name: str, data: dict[str, Any]) -> Path:

@@ -12,7 +12,12 @@ primary key, v int, payload text``, 10 rows each), ``pgroll-dsl start`` of
 row of ``t0`` in a loop (its own connection, autocommit, no pause) while
 ``pgroll-dsl complete`` runs. Reported: the client's longest statement while complete ran
 (the stall: the time the transaction held ``t0``, and the client's own round trip), its
-longest statement in the second before (idle), and complete's whole process.
+longest statement in the second before (idle), and complete's whole process. Beside the
+stall, the machine's own pauses in the same moments: the longest of an idle process that
+sleeps 1 ms at a time (``_common.Pauses``) and the CPU time the host took from the machine
+(``steal``; 0 where the kernel does not say). On a virtual machine whose host stops its
+CPUs for about 100 ms at a time (``machine_pauses.py``), a client's write of that length is
+the machine's; the median of the runs in which the machine did not pause is printed too.
 
 ``--distance MS`` puts pgroll-dsl that much further from the server than the client (a
 proxy in between delays what it sends by MS milliseconds): an operator's shell or a deploy
@@ -50,6 +55,7 @@ import psycopg
 from _common import (
     MIGRATOR,
     Bench,
+    Pauses,
     fmt,
     machine,
     migration_file,
@@ -57,6 +63,7 @@ from _common import (
     pyplot,
     run_cli,
     save_plot,
+    stolen_ms,
     summary,
     write_json,
 )
@@ -154,7 +161,7 @@ def using(command: str | None) -> Iterator[None]:
             os.environ[_CLI] = before
 
 
-def trial(bench: Bench, tables: int, files: Path, via: Distance | None,
+def trial(bench: Bench, tables: int, files: Path, via: Distance | None, pauses: Pauses,
           others: int = 0) -> dict[str, float]:
     """One start of the migration of ``tables`` tables, and its complete under the writer.
 
@@ -175,15 +182,19 @@ def trial(bench: Bench, tables: int, files: Path, via: Distance | None,
         writer = Writer(bench.dsn(db))
         writer.start()
         time.sleep(1.0)
+        stolen = stolen_ms()
         began = time.perf_counter()
         run = bench.pgroll("complete", db) if via is None else run_cli(
             "complete", "--postgres-url", f"postgresql://{MIGRATOR}@127.0.0.1:{via.port}/{db}")
         ended = time.perf_counter()
+        after = stolen_ms()
         time.sleep(0.1)
         writer.stop.set()
         writer.join()
     return {"stall": writer.longest(began, ended), "idle": writer.longest(began - 1.0, began),
-            "complete": run.seconds}
+            "complete": run.seconds, "machine_pause": pauses.longest(began, ended),
+            "stolen": (after - stolen) / 1000 if after is not None and stolen is not None
+            else 0.0}
 
 
 def main() -> None:
@@ -207,7 +218,7 @@ def main() -> None:
         commands[args.label] = args.compare
 
     measured: dict[tuple[str, int], list[dict[str, float]]] = {}
-    with Bench() as bench, tempfile.TemporaryDirectory() as tmp:
+    with Bench() as bench, tempfile.TemporaryDirectory() as tmp, Pauses() as pauses:
         via = None
         if args.distance:
             via = Distance(bench.server.port, args.distance / 1000)
@@ -217,10 +228,13 @@ def main() -> None:
             for tables in counts:
                 for label in order:
                     with using(commands[label]):
-                        result = trial(bench, tables, Path(tmp), via, args.schema_tables)
+                        result = trial(bench, tables, Path(tmp), via, pauses,
+                                       args.schema_tables)
                     measured.setdefault((label, tables), []).append(result)
                     print(f"run {run + 1}: {label}, {tables} tables: stall "
-                          f"{result['stall'] * 1000:.1f} ms, complete "
+                          f"{result['stall'] * 1000:.1f} ms (the machine's longest pause "
+                          f"then {result['machine_pause'] * 1000:.1f} ms, "
+                          f"{result['stolen'] * 1000:.0f} ms stolen), complete "
                           f"{result['complete']:.2f} s", flush=True)
 
     results: dict[str, Any] = {"machine": machine(), "runs": runs, "tables": counts,
@@ -231,13 +245,24 @@ def main() -> None:
     for tables in counts:
         for label in commands:
             trials = measured[(label, tables)]
-            case = {"command": label, "tables": tables,
-                    **{k: summary([t[k] for t in trials]) for k in ("stall", "idle", "complete")}}
+            case: dict[str, Any] = {
+                "command": label, "tables": tables,
+                **{k: summary([t[k] for t in trials])
+                   for k in ("stall", "idle", "complete", "machine_pause", "stolen")}}
+            # The trials in which the host took no CPU time from the machine and the probe
+            # saw no pause: what complete kept the client waiting, the machine left out.
+            clear = [t["stall"] for t in trials
+                     if t["machine_pause"] == 0 and t["stolen"] == 0]
+            case["stall_without_machine_pauses"] = summary(clear) if clear else None
             results["cases"].append(case)
-            rows.append([tables, label, fmt(case["stall"], 1000, 1), fmt(case["idle"], 1000, 1),
-                         fmt(case["complete"])])
+            rows.append([tables, label, fmt(case["stall"], 1000, 1),
+                         fmt(case["machine_pause"], 1000, 1),
+                         (f"{fmt(case['stall_without_machine_pauses'], 1000, 1)} "
+                          f"[{len(clear)}]" if clear else "-"),
+                         fmt(case["idle"], 1000, 1), fmt(case["complete"])])
     print_table(["tables", "pgroll-dsl", "longest client write during complete, ms",
-                 "longest before, ms", "complete s"], rows)
+                 "machine's longest pause then, ms", "client write, runs the machine did "
+                 "not pause [runs]", "longest before, ms", "complete s"], rows)
     name = f"complete_stall_{args.distance:g}ms" if args.distance else "complete_stall"
     if args.schema_tables:
         name += f"_schema{args.schema_tables}"
