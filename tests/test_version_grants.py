@@ -13,11 +13,14 @@ column.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.fault_model import cli
 from tests.live_helpers import Connection, dsn_of, make_runner, migration, one, query
 
 pytestmark = pytest.mark.postgres
@@ -55,7 +58,7 @@ def roles(pg_conn: Connection) -> Iterator[dict[str, str]]:
 
 def _as(conn: Connection, role: str, statement: str) -> str | list[tuple[object, ...]]:
     """The rows ``statement`` gives ``role``, or the SQLSTATE it fails with."""
-    conn.execute(f'SET ROLE "{role}"')
+    conn.execute(f"SET ROLE {_ident(role)}")
     try:
         with conn.transaction():
             return query(conn, statement)
@@ -128,3 +131,48 @@ def test_rights_granted_while_the_migration_runs_reach_the_new_version_at_comple
     assert _as(pg_conn, late, f"UPDATE {people} SET mail = 'x' WHERE id = 2") == "42501"
     assert _as(pg_conn, late, f"DELETE FROM {people}") == "42501"
     assert _as(pg_conn, roles["reporter"], f"SELECT id FROM {people}") == "42501"
+
+
+def test_rights_granted_while_the_migration_runs_with_hostile_names(
+        pg_conn: Connection, pg_dsn: str, tmp_path: Path) -> None:
+    """The same through the command line, every name one that needs quoting: the target
+    schema, the table (renamed by the migration: the view's name is not the table's), a
+    column renamed and one rewritten, the role. Complete's pass finds each view and table
+    by name and gives the view the rights granted on the table during the migration (the
+    column's under the view's name for it), and no more."""
+    schema, table, role = 'Odd "Schema" É', 'Pe"ople É', f'late "r" É{pg_conn.info.backend_pid}'
+    q = _ident
+    pg_conn.execute(f"CREATE SCHEMA {q(schema)}; CREATE ROLE {q(role)}")
+    try:
+        pg_conn.execute(f'CREATE TABLE {q(schema)}.{q(table)} (id int PRIMARY KEY, '
+                        f'"E mail" text, note varchar(10)); INSERT INTO {q(schema)}.{q(table)} '
+                        "VALUES (1, 'a@x', 'n1')")
+        dsn = dsn_of(pg_dsn, pg_conn)
+        flags = ["--schema", schema]
+        assert cli(["init", *flags], dsn).returncode == 0
+        path = tmp_path / "02_x.json"
+        path.write_text(json.dumps({"operations": [
+            {"rename_table": {"from": table, "to": 'Ppl "x"'}},
+            {"rename_column": {"table": 'Ppl "x"', "from": "E mail", "to": 'Mail "m"'}},
+            {"alter_column": {"table": 'Ppl "x"', "column": "note", "type": "text",
+                              "up": "note", "down": "note"}}]}))
+        started = cli(["start", str(path), *flags], dsn)
+        assert started.returncode == 0, started.describe()
+        pg_conn.execute(f'GRANT USAGE ON SCHEMA {q(schema)} TO {q(role)}; GRANT SELECT, '
+                        f'UPDATE ("E mail") ON {q(schema)}.{q(table)} TO {q(role)}')
+        view = f'{q(schema + "_02_x")}.{q("Ppl " + chr(34) + "x" + chr(34))}'
+        assert _as(pg_conn, role, f"SELECT id FROM {view}") == "42501"
+        done = cli(["complete", *flags], dsn)
+        assert done.returncode == 0, done.describe()
+        assert _as(pg_conn, role, f'SELECT id, "Mail ""m""", note FROM {view}') == [
+            (1, "a@x", "n1")]
+        assert _as(pg_conn, role, f"UPDATE {view} SET \"Mail \"\"m\"\"\" = 'b@x' "
+                   "RETURNING id") == [(1,)]
+        assert _as(pg_conn, role, f"UPDATE {view} SET note = 'x'") == "42501"
+        assert _as(pg_conn, role, f"DELETE FROM {view}") == "42501"
+    finally:
+        pg_conn.execute(f"DROP OWNED BY {q(role)}; DROP ROLE {q(role)}")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

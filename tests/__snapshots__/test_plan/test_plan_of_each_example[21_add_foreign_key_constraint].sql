@@ -329,31 +329,35 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_21_add_foreign_key_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_21_add_foreign_key_constraint"."bills"', '"public"."bills"'),
-      ('"public_21_add_foreign_key_constraint"."clients"', '"public"."clients"'),
-      ('"public_21_add_foreign_key_constraint"."employees"', '"public"."employees"'),
-      ('"public_21_add_foreign_key_constraint"."fruits"', '"public"."fruits"'),
-      ('"public_21_add_foreign_key_constraint"."orders"', '"public"."orders"'),
-      ('"public_21_add_foreign_key_constraint"."posts"', '"public"."posts"'),
-      ('"public_21_add_foreign_key_constraint"."reviews"', '"public"."reviews"'),
-      ('"public_21_add_foreign_key_constraint"."sellers"', '"public"."sellers"'),
-      ('"public_21_add_foreign_key_constraint"."users"', '"public"."users"')),
+    WITH views(view, name, tab) AS (VALUES
+      ('"public_21_add_foreign_key_constraint"."bills"', 'bills', 'bills'),
+      ('"public_21_add_foreign_key_constraint"."clients"', 'clients', 'clients'),
+      ('"public_21_add_foreign_key_constraint"."employees"', 'employees', 'employees'),
+      ('"public_21_add_foreign_key_constraint"."fruits"', 'fruits', 'fruits'),
+      ('"public_21_add_foreign_key_constraint"."orders"', 'orders', 'orders'),
+      ('"public_21_add_foreign_key_constraint"."posts"', 'posts', 'posts'),
+      ('"public_21_add_foreign_key_constraint"."reviews"', 'reviews', 'reviews'),
+      ('"public_21_add_foreign_key_constraint"."sellers"', 'sellers', 'sellers'),
+      ('"public_21_add_foreign_key_constraint"."users"', 'users', 'users')),
     names(view, physical, name) AS (VALUES
-      ('"public_21_add_foreign_key_constraint"."posts"', '_pgroll_new_user_id', 'user_id'))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      ('"public_21_add_foreign_key_constraint"."posts"', '_pgroll_new_user_id', 'user_id')),
+    found AS MATERIALIZED (SELECT v.view, vc.oid AS v_oid, vc.relacl AS v_acl,
+        c.oid AS t_oid, COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner)) AS t_acl
+      FROM views v JOIN pg_catalog.pg_class c ON c.relname = v.tab AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public')
+      JOIN pg_catalog.pg_class vc ON vc.relname = v.name AND vc.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public_21_add_foreign_key_constraint')),
+    has AS MATERIALIZED (SELECT f.v_oid, h.grantee, h.privilege_type, h.is_grantable
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.v_acl) h)
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.t_acl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+        AND NOT EXISTS (SELECT FROM has h WHERE h.v_oid = f.v_oid AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM found f JOIN pg_catalog.pg_attribute a ON a.attrelid = f.t_oid AND a.attacl IS NOT NULL
+      LEFT JOIN names m ON m.view = f.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+        WHERE va.attrelid = f.v_oid AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
           AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
@@ -818,31 +822,35 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_21_add_foreign_key_constraint') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_21_add_foreign_key_constraint"."bills"', '"public"."bills"'),
-      ('"public_21_add_foreign_key_constraint"."clients"', '"public"."clients"'),
-      ('"public_21_add_foreign_key_constraint"."employees"', '"public"."employees"'),
-      ('"public_21_add_foreign_key_constraint"."fruits"', '"public"."fruits"'),
-      ('"public_21_add_foreign_key_constraint"."orders"', '"public"."orders"'),
-      ('"public_21_add_foreign_key_constraint"."posts"', '"public"."posts"'),
-      ('"public_21_add_foreign_key_constraint"."reviews"', '"public"."reviews"'),
-      ('"public_21_add_foreign_key_constraint"."sellers"', '"public"."sellers"'),
-      ('"public_21_add_foreign_key_constraint"."users"', '"public"."users"')),
+    WITH views(view, name, tab) AS (VALUES
+      ('"public_21_add_foreign_key_constraint"."bills"', 'bills', 'bills'),
+      ('"public_21_add_foreign_key_constraint"."clients"', 'clients', 'clients'),
+      ('"public_21_add_foreign_key_constraint"."employees"', 'employees', 'employees'),
+      ('"public_21_add_foreign_key_constraint"."fruits"', 'fruits', 'fruits'),
+      ('"public_21_add_foreign_key_constraint"."orders"', 'orders', 'orders'),
+      ('"public_21_add_foreign_key_constraint"."posts"', 'posts', 'posts'),
+      ('"public_21_add_foreign_key_constraint"."reviews"', 'reviews', 'reviews'),
+      ('"public_21_add_foreign_key_constraint"."sellers"', 'sellers', 'sellers'),
+      ('"public_21_add_foreign_key_constraint"."users"', 'users', 'users')),
     names(view, physical, name) AS (VALUES
-      (NULL, NULL, NULL))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      (NULL, NULL, NULL)),
+    found AS MATERIALIZED (SELECT v.view, vc.oid AS v_oid, vc.relacl AS v_acl,
+        c.oid AS t_oid, COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner)) AS t_acl
+      FROM views v JOIN pg_catalog.pg_class c ON c.relname = v.tab AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public')
+      JOIN pg_catalog.pg_class vc ON vc.relname = v.name AND vc.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public_21_add_foreign_key_constraint')),
+    has AS MATERIALIZED (SELECT f.v_oid, h.grantee, h.privilege_type, h.is_grantable
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.v_acl) h)
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.t_acl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+        AND NOT EXISTS (SELECT FROM has h WHERE h.v_oid = f.v_oid AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM found f JOIN pg_catalog.pg_attribute a ON a.attrelid = f.t_oid AND a.attacl IS NOT NULL
+      LEFT JOIN names m ON m.view = f.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+        WHERE va.attrelid = f.v_oid AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
           AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,

@@ -132,33 +132,37 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_29_set_replica_identity') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_29_set_replica_identity"."bills"', '"public"."bills"'),
-      ('"public_29_set_replica_identity"."clients"', '"public"."clients"'),
-      ('"public_29_set_replica_identity"."employees"', '"public"."employees"'),
-      ('"public_29_set_replica_identity"."fruits"', '"public"."fruits"'),
-      ('"public_29_set_replica_identity"."items"', '"public"."items"'),
-      ('"public_29_set_replica_identity"."orders"', '"public"."orders"'),
-      ('"public_29_set_replica_identity"."people"', '"public"."people"'),
-      ('"public_29_set_replica_identity"."posts"', '"public"."posts"'),
-      ('"public_29_set_replica_identity"."reviews"', '"public"."reviews"'),
-      ('"public_29_set_replica_identity"."sellers"', '"public"."sellers"'),
-      ('"public_29_set_replica_identity"."users"', '"public"."users"')),
+    WITH views(view, name, tab) AS (VALUES
+      ('"public_29_set_replica_identity"."bills"', 'bills', 'bills'),
+      ('"public_29_set_replica_identity"."clients"', 'clients', 'clients'),
+      ('"public_29_set_replica_identity"."employees"', 'employees', 'employees'),
+      ('"public_29_set_replica_identity"."fruits"', 'fruits', 'fruits'),
+      ('"public_29_set_replica_identity"."items"', 'items', 'items'),
+      ('"public_29_set_replica_identity"."orders"', 'orders', 'orders'),
+      ('"public_29_set_replica_identity"."people"', 'people', 'people'),
+      ('"public_29_set_replica_identity"."posts"', 'posts', 'posts'),
+      ('"public_29_set_replica_identity"."reviews"', 'reviews', 'reviews'),
+      ('"public_29_set_replica_identity"."sellers"', 'sellers', 'sellers'),
+      ('"public_29_set_replica_identity"."users"', 'users', 'users')),
     names(view, physical, name) AS (VALUES
-      (NULL, NULL, NULL))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      (NULL, NULL, NULL)),
+    found AS MATERIALIZED (SELECT v.view, vc.oid AS v_oid, vc.relacl AS v_acl,
+        c.oid AS t_oid, COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner)) AS t_acl
+      FROM views v JOIN pg_catalog.pg_class c ON c.relname = v.tab AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public')
+      JOIN pg_catalog.pg_class vc ON vc.relname = v.name AND vc.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public_29_set_replica_identity')),
+    has AS MATERIALIZED (SELECT f.v_oid, h.grantee, h.privilege_type, h.is_grantable
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.v_acl) h)
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.t_acl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+        AND NOT EXISTS (SELECT FROM has h WHERE h.v_oid = f.v_oid AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM found f JOIN pg_catalog.pg_attribute a ON a.attrelid = f.t_oid AND a.attacl IS NOT NULL
+      LEFT JOIN names m ON m.view = f.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+        WHERE va.attrelid = f.v_oid AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
           AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
@@ -196,33 +200,37 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO ', 'public_29_set_replica_identity') || CASE WHEN _pgroll_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(_pgroll_grant.grantee)) END || CASE WHEN _pgroll_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
   END LOOP;
   FOR _pgroll_grant IN
-    WITH views(view, tab) AS (VALUES
-      ('"public_29_set_replica_identity"."bills"', '"public"."bills"'),
-      ('"public_29_set_replica_identity"."clients"', '"public"."clients"'),
-      ('"public_29_set_replica_identity"."employees"', '"public"."employees"'),
-      ('"public_29_set_replica_identity"."fruits"', '"public"."fruits"'),
-      ('"public_29_set_replica_identity"."items"', '"public"."items"'),
-      ('"public_29_set_replica_identity"."orders"', '"public"."orders"'),
-      ('"public_29_set_replica_identity"."people"', '"public"."people"'),
-      ('"public_29_set_replica_identity"."posts"', '"public"."posts"'),
-      ('"public_29_set_replica_identity"."reviews"', '"public"."reviews"'),
-      ('"public_29_set_replica_identity"."sellers"', '"public"."sellers"'),
-      ('"public_29_set_replica_identity"."users"', '"public"."users"')),
+    WITH views(view, name, tab) AS (VALUES
+      ('"public_29_set_replica_identity"."bills"', 'bills', 'bills'),
+      ('"public_29_set_replica_identity"."clients"', 'clients', 'clients'),
+      ('"public_29_set_replica_identity"."employees"', 'employees', 'employees'),
+      ('"public_29_set_replica_identity"."fruits"', 'fruits', 'fruits'),
+      ('"public_29_set_replica_identity"."items"', 'items', 'items'),
+      ('"public_29_set_replica_identity"."orders"', 'orders', 'orders'),
+      ('"public_29_set_replica_identity"."people"', 'people', 'people'),
+      ('"public_29_set_replica_identity"."posts"', 'posts', 'posts'),
+      ('"public_29_set_replica_identity"."reviews"', 'reviews', 'reviews'),
+      ('"public_29_set_replica_identity"."sellers"', 'sellers', 'sellers'),
+      ('"public_29_set_replica_identity"."users"', 'users', 'users')),
     names(view, physical, name) AS (VALUES
-      (NULL, NULL, NULL))
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
-      FROM views v JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(v.tab)
-      CROSS JOIN LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) g
+      (NULL, NULL, NULL)),
+    found AS MATERIALIZED (SELECT v.view, vc.oid AS v_oid, vc.relacl AS v_acl,
+        c.oid AS t_oid, COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner)) AS t_acl
+      FROM views v JOIN pg_catalog.pg_class c ON c.relname = v.tab AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public')
+      JOIN pg_catalog.pg_class vc ON vc.relname = v.name AND vc.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public_29_set_replica_identity')),
+    has AS MATERIALIZED (SELECT f.v_oid, h.grantee, h.privilege_type, h.is_grantable
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.v_acl) h)
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, NULL::text AS col
+      FROM found f CROSS JOIN LATERAL pg_catalog.aclexplode(f.t_acl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER')
-        AND NOT EXISTS (SELECT FROM pg_catalog.pg_class vc CROSS JOIN LATERAL pg_catalog.aclexplode(vc.relacl) h
-          WHERE vc.oid = pg_catalog.to_regclass(v.view) AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
+        AND NOT EXISTS (SELECT FROM has h WHERE h.v_oid = f.v_oid AND h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable))
     UNION ALL
-    SELECT v.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
-      FROM views v JOIN pg_catalog.pg_attribute a ON a.attrelid = pg_catalog.to_regclass(v.tab)
-      LEFT JOIN names m ON m.view = v.view AND m.physical = a.attname
+    SELECT f.view, g.privilege_type, g.grantee, g.is_grantable, COALESCE(m.name, a.attname)
+      FROM found f JOIN pg_catalog.pg_attribute a ON a.attrelid = f.t_oid AND a.attacl IS NOT NULL
+      LEFT JOIN names m ON m.view = f.view AND m.physical = a.attname
       CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) g
       WHERE g.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES', 'TRIGGER') AND EXISTS (SELECT FROM pg_catalog.pg_attribute va
-        WHERE va.attrelid = pg_catalog.to_regclass(v.view) AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
+        WHERE va.attrelid = f.v_oid AND va.attname = COALESCE(m.name, a.attname) AND NOT va.attisdropped
           AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(va.attacl) h WHERE h.grantee = g.grantee AND h.privilege_type = g.privilege_type AND (h.is_grantable OR NOT g.is_grantable)))
   LOOP
     EXECUTE pg_catalog.format('GRANT %s%s ON %s TO ', _pgroll_grant.privilege_type,
