@@ -10,7 +10,7 @@ two statements resumed after its first skipped the second. Now:
 
 * only the first step a run runs may have run before (``Runner._run_phase``, ``start``);
 * an index build (the planner's, or an author's single ``CREATE INDEX CONCURRENTLY``:
-  ``sql.transactions.concurrent_index``) that left an invalid index is built again, and
+  ``sql.transactions.index_build``) that left an invalid index is built again, and
   "already exists" is done only where that index exists and is valid;
 * any other "already exists" fails the step, with a note that says why it is not taken as
   done.
@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgroll_dsl.sql.transactions import concurrent_index
+from pgroll_dsl.sql.transactions import IndexBuild, index_build
 from tests.fault_model import cli, cli_popen, write_file
 from tests.live_helpers import Connection, dsn_of, one, query
 
@@ -169,29 +169,32 @@ def test_an_authors_build_killed_at_start_is_built_again(
     assert _index(pg_conn, "t_v_idx") == (True, False)
 
 
-def test_a_raw_step_resumed_after_its_first_statement_fails(
+def test_a_raw_step_resumed_after_it_ran_fails(
         admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
-    """A raw step of complete, two statements that cannot run in a transaction, stopped after
-    its first (the table it makes is there, the index not): the next complete meets
-    "already exists", fails and says why; the migration stays active. Before, it took the
-    error as done and completed without the index, exit 0."""
-    step = _started(admin_dsn, tmp_path, CHANGE + "sql on complete up `CREATE TABLE a "
-                    "(id int); CREATE INDEX CONCURRENTLY a_id ON a (id)`;\n", "CREATE TABLE a")
+    """Raw SQL of complete whose second statement runs outside the transaction too (after
+    the build), stopped after that statement ran and before its record (``KILL_AT`` before
+    it, and the table made by hand): the next complete meets "already exists", fails and
+    says why; the migration stays active. Before, it took the error as done. Once the table
+    is dropped, complete makes it, and the new version's view of it (made again after the
+    raw SQL)."""
+    step = _started(admin_dsn, tmp_path, CHANGE + "sql on complete up `CREATE INDEX "
+                    "CONCURRENTLY t_v_idx ON t (v); CREATE TABLE a (id int)`;\n",
+                    "CREATE TABLE a")
     killed = cli(["complete"], admin_dsn, env={KILL: f"complete:{step}"})
     assert killed.returncode != 0
-    pg_conn.execute("CREATE TABLE a (id int)")  # what its first statement would have made
+    assert _index(pg_conn, "t_v_idx") == (True, False)
+    pg_conn.execute("CREATE TABLE a (id int)")  # what it made before the run stopped
     resumed = cli(["complete"], admin_dsn)
     assert resumed.returncode != 0, resumed.describe()
     assert '"a" already exists' in resumed.stderr, resumed.describe()
     assert "not taken as done" in resumed.stderr, resumed.describe()
     assert "Traceback" not in resumed.stderr
-    assert _index(pg_conn, "a_id") is None
     assert not _done(pg_conn, "02_change")
     pg_conn.execute("DROP TABLE a")  # the operator's fix: the step runs whole
     done = cli(["complete"], admin_dsn)
     assert done.returncode == 0, done.describe()
-    assert _index(pg_conn, "a_id") == (True, False)
     assert _done(pg_conn, "02_change")
+    assert one(pg_conn, "SELECT to_regclass('public_02_change.a') IS NOT NULL") == (True,)
 
 
 def _waiting_build(pg_conn: Connection, index: str, timeout: float = 30) -> int:
@@ -199,7 +202,7 @@ def _waiting_build(pg_conn: Connection, index: str, timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = query(pg_conn, "SELECT pid FROM pg_stat_activity WHERE query LIKE "
-                     "'CREATE INDEX CONCURRENTLY%%' AND wait_event_type = 'Lock'")
+                     "'CREATE %%INDEX CONCURRENTLY%%' AND wait_event_type = 'Lock'")
         if rows and _index(pg_conn, index) is not None:
             return int(rows[0][0])
         time.sleep(0.05)
@@ -216,18 +219,21 @@ def _gone(pg_conn: Connection, pid: int, timeout: float = 30) -> None:
 # --- which author SQL is an index build --------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("CREATE INDEX CONCURRENTLY t_v_idx ON t (v)", "t_v_idx"),
-    ("create unique index concurrently if not exists \"Odd \"\"Name\"\"\" on public.t (v)",
-     'Odd "Name"'),
-    ("CREATE INDEX CONCURRENTLY i ON public.t (v);", "i"),
+    ("CREATE INDEX CONCURRENTLY t_v_idx ON t (v)", IndexBuild("t_v_idx", "t", unique=False)),
+    ("create unique index concurrently if not exists \"Odd \"\"Name\"\"\" on public.\"T x\" (v)",
+     IndexBuild('Odd "Name"', "T x", unique=True)),
+    ("CREATE INDEX CONCURRENTLY i ON public.t (v);", IndexBuild("i", "t", unique=False)),
+    ("SET lock_timeout = 0; CREATE INDEX CONCURRENTLY i ON t (v)",
+     IndexBuild("i", "t", unique=False)),  # (a piece of statements_apart)
     ("CREATE INDEX CONCURRENTLY i ON other.t (v)", None),  # not where the executor looks
     ("CREATE INDEX CONCURRENTLY ON t (v)", None),  # named by the server
     ("CREATE INDEX i ON t (v)", None),  # in a transaction: all or nothing already
     ("CREATE INDEX CONCURRENTLY i ON t (v); VACUUM t", None),  # more than the build
+    ("VACUUM t; CREATE INDEX CONCURRENTLY i ON t (v)", None),
     ("CREATE INDEX CONCURRENTLY i ON", None),  # not SQL
 ])
-def test_concurrent_index(text: str, expected: str | None) -> None:
-    assert concurrent_index(text, "public") == expected
+def test_index_build(text: str, expected: IndexBuild | None) -> None:
+    assert index_build(text, "public") == expected
 
 
 # --- raw SQL of several statements outside a transaction ---------------------------------------

@@ -41,6 +41,7 @@ from pgroll_dsl.plan.model import Lock, Step, StepKind
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 from pgroll_dsl.sql.session import settings_for
+from pgroll_dsl.sql.transactions import index_build, one_by_one
 
 ProgressCallback = Callable[[str, int, int], None]  # table, rows done, estimated total
 RetryCallback = Callable[[Step, int, float], None]
@@ -197,18 +198,7 @@ def connect_pinned(session: Session, wait_s: float | None = None
             raise psycopg.OperationalError(
                 f"no server session was free for it within {wait_s:.0f} s (a pool with fewer "
                 "server connections than the run and its workers)")
-    # What pgroll's event trigger would record, and what the role's or the database's
-    # defaults would break (sql/session.py says why).
-    setup = [s.statement() for s in settings_for(conn.info.server_version)]
-    if session.lock_timeout_ms > 0:
-        setup.append(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}")
-    if session.role:
-        setup.append(f"SET ROLE {quote_ident(session.role)}")
-    # Not a backfill worker's session (workers._share makes it one): a server session that
-    # a pool hands on may still say it is one, with another worker's share of the keys.
-    not_a_worker = f"pg_catalog.set_config({quote_literal(SLICE_SETTING)}, '', false)"
-    setup += [f"SET search_path TO {quote_ident(session.schema)}",
-              f"SELECT {not_a_worker}, {PID}"]
+    setup = [*session_setup(session, conn.info.server_version), f"SELECT {PID}"]
     try:
         cursor = conn.execute("; ".join(setup))
         while cursor.nextset():
@@ -219,6 +209,26 @@ def connect_pinned(session: Session, wait_s: float | None = None
         raise
     assert row is not None
     return conn, int(row[-1])
+
+
+def session_setup(session: Session, server_version: int) -> list[str]:
+    """The statements that give a migration connection its settings.
+
+    Run when it connects, and again after each step of an author's raw SQL (which may set
+    anything: a ``SET lock_timeout = 0`` left behind would let every later lock wait of the
+    run queue clients for as long as it waits).
+    """
+    # What pgroll's event trigger would record, and what the role's or the database's
+    # defaults would break (sql/session.py says why).
+    setup = [s.statement() for s in settings_for(server_version)]
+    setup.append(f"SET lock_timeout TO {quote_literal(f'{session.lock_timeout_ms}ms')}"
+                 if session.lock_timeout_ms > 0 else "RESET lock_timeout")
+    setup.append(f"SET ROLE {quote_ident(session.role)}" if session.role else "RESET ROLE")
+    # Not a backfill worker's session (workers._share makes it one): a server session that
+    # a pool hands on may still say it is one, with another worker's share of the keys.
+    not_a_worker = f"pg_catalog.set_config({quote_literal(SLICE_SETTING)}, '', false)"
+    return [*setup, f"SET search_path TO {quote_ident(session.schema)}",
+            f"SELECT {not_a_worker}"]
 
 
 def same_server(url: str, conn: psycopg.Connection[Any]) -> str:
@@ -415,8 +425,8 @@ class Executor:
         ran part-way before the interruption, did not do what it says, and the statements
         after it in the step never ran.
         """
-        if resuming and step.index is not None:
-            self._clear_invalid_index(step.index)
+        if resuming:
+            self._clear_invalid_index(step)
         backfill = step.kind is StepKind.BACKFILL and bool(step.tables)
         if backfill:
             table = step.tables[0]
@@ -436,7 +446,7 @@ class Executor:
         except _ALREADY_DONE as err:
             if not resuming:
                 raise StepFailed(step, err) from err
-            if step.index is None or not self._index_valid(step.index):
+            if step.index is None or not self._index_valid(step):
                 raise StepFailed(step, err, _RESUMED) from err
         finally:
             self._backfilling = None
@@ -525,10 +535,21 @@ class Executor:
         """The step's statement, the plan's own text, and ``with_it`` before it.
 
         ``with_it`` (a query) goes in the same message: only inside a transaction, as a
-        message of several statements is a transaction of its own otherwise.
+        message of several statements is a transaction of its own otherwise. An author's
+        raw SQL outside a transaction goes a statement at a time, for the same reason (its
+        ``SET`` before the statement it is for: ``sql.transactions.statements_apart``), and
+        after any raw SQL the connection gets its own settings back (``session_setup``).
         """
         sql = step.sql if with_it is None else f"{with_it};\n{step.sql}"
-        self._statement(step.sql, lambda: self.conn.execute(sql))
+        if step.kind is not StepKind.RAW_SQL:
+            self._statement(step.sql, lambda: self.conn.execute(sql))
+            return
+        if with_it is not None or step.transactional:
+            self._statement(step.sql, lambda: self.conn.execute(sql))
+        else:
+            self._statement(step.sql, lambda: [self.conn.execute(s) for s in one_by_one(sql)])
+        self.conn.execute("; ".join(session_setup(self.session,
+                                                  self.conn.info.server_version)))
 
     def _statement(self, sql: str, run: Callable[[], object]) -> None:
         """Run one statement of the plan: logged, and reported with its time (``--verbose``)."""
@@ -546,10 +567,9 @@ class Executor:
 
         The same statement would otherwise find its index "already exists".
         """
-        name = step.index
-        if name is None:
+        if step.index is None:
             return None
-        return lambda: self._clear_invalid_index(name)
+        return lambda: self._clear_invalid_index(step)
 
     def _retrying(self, body: Callable[[str | None], None], current: Callable[[], Step],
                   gate: tuple[Step, ...], again: Callable[[], None] | None = None,
@@ -636,17 +656,29 @@ class Executor:
                 reported = holders
             time.sleep(0.02)
 
-    def _index_valid(self, name: str) -> bool | None:
-        """Whether the index ``name`` of the target schema is valid; None: no such index."""
+    def _index_valid(self, step: Step) -> bool | None:
+        """Whether the index ``step`` builds is there and valid; None: not there.
+
+        Its name in the target schema, on the table the statement names, unique if it asks
+        for a unique one: an index of that name on another table (or not unique) is not the
+        step's, whatever its state.
+        """
+        build = index_build(step.sql, self.session.schema)
+        if build is None or build.name != step.index:
+            return None
+        schema = self.session.schema
         row = self.conn.execute(
             "SELECT indisvalid FROM pg_catalog.pg_index WHERE indexrelid = "
-            "pg_catalog.to_regclass(%s)", (qualified(self.session.schema, name),)).fetchone()
+            "pg_catalog.to_regclass(%s) AND indrelid = pg_catalog.to_regclass(%s) "
+            "AND (indisunique OR NOT %s)",
+            (qualified(schema, build.name), qualified(schema, build.table), build.unique),
+        ).fetchone()
         return None if row is None else bool(row[0])
 
-    def _clear_invalid_index(self, name: str) -> None:
-        if self._index_valid(name) is False:
+    def _clear_invalid_index(self, step: Step) -> None:
+        if step.index is not None and self._index_valid(step) is False:
             self.conn.execute("DROP INDEX CONCURRENTLY IF EXISTS "
-                              f"{qualified(self.session.schema, name)}")
+                              f"{qualified(self.session.schema, step.index)}")
 
 
 def _sent_as(steps: tuple[Step, ...], together: bool) -> list[list[int]]:

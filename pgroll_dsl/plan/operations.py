@@ -29,11 +29,7 @@ from pgroll_dsl.sql.ddl import deferrable, identity_clause, idents, qualified, r
 from pgroll_dsl.sql.expressions import is_non_volatile, rename_columns
 from pgroll_dsl.sql.inverse import inverse_ddl
 from pgroll_dsl.sql.quoting import do_block, quote_ident, render_type
-from pgroll_dsl.sql.transactions import (
-    concurrent_index,
-    runs_in_a_transaction,
-    statements_apart,
-)
+from pgroll_dsl.sql.transactions import index_build, statements_apart
 from pgroll_dsl.sql.type_names import canonical_type, is_serial
 
 
@@ -456,16 +452,28 @@ def _plan_set_replica_identity(ctx: Context, op: ir.SetReplicaIdentity) -> None:
 
 
 def _raw_steps(ctx: Context, phase: Phase, text: str, summary: str, **kw: object) -> None:
-    """The author's SQL as a step, or a step per statement where it runs outside a transaction.
+    """The author's SQL as a step, or a step per piece where some must run outside a transaction.
 
-    (``statements_apart``: such statements keep the author's order, each alone.)
+    (``statements_apart``.) Which pieces run in a transaction keeps the author's order:
+    complete runs its transaction, then what runs outside it; rollback the other way round
+    (``planner._contract``). So at complete the pieces before the first that must run alone
+    join complete's transaction (with the new version's views dropped and made again around
+    them, as for raw SQL that runs in it), at rollback those after the last; at start each
+    piece runs as it may, in order.
     """
-    apart = statements_apart(text)
-    for number, statement in enumerate(apart, 1):
-        said = summary if len(apart) == 1 else f"{summary}, statement {number} of {len(apart)}"
-        ctx.step(phase, statement, said, kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
-                 transactional=runs_in_a_transaction(statement) and len(apart) == 1,
-                 index=concurrent_index(statement, ctx.schema), **kw)
+    pieces = statements_apart(text)
+    alone = [i for i, piece in enumerate(pieces) if piece.alone]
+    for number, piece in enumerate(pieces, 1):
+        if len(pieces) == 1 or phase is Phase.START:
+            transactional = not piece.alone
+        elif phase is Phase.COMPLETE:
+            transactional = number - 1 < alone[0]
+        else:
+            transactional = number - 1 > alone[-1]
+        said = summary if len(pieces) == 1 else f"{summary}, statement {number} of {len(pieces)}"
+        build = index_build(piece.text, ctx.schema)
+        ctx.step(phase, piece.text, said, kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
+                 transactional=transactional, index=build.name if build else None, **kw)
 
 
 def _plan_sql(ctx: Context, op: ir.Sql) -> None:

@@ -58,7 +58,9 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     backfill.finish(ctx)
     backfill.mark_last_triggers(ctx)
     backfill.place(ctx)  # (moves start steps: after mark_last_triggers, which uses positions)
-    views = view_steps(ctx, ctx.final, _completed(ctx.final, migration))
+    raw = [s for s in ctx.complete if s.kind is StepKind.RAW_SQL]
+    in_transaction = _completed(ctx.final, [s for s in raw if s.transactional])
+    views = view_steps(ctx, ctx.final, in_transaction)
     if not options.version_schema:  # the tables change; no schema of views shows them
         views = ViewSteps([], [], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start]
@@ -68,17 +70,18 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     rebuilt: list[Step] = []  # the views made again after raw SQL that runs alone
-    alone = any(s.kind is StepKind.RAW_SQL and not s.transactional for s in complete)
-    if any(isinstance(op, ir.Sql) for op in migration.operations) and not alone:
+    if any(isinstance(op, ir.Sql) for op in migration.operations):
         complete.extend(views.recreate)
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
-    elif alone:
-        # Raw SQL that cannot run in a transaction runs after complete's transaction: the
-        # views are made again after it, in a transaction of their own (the schema dropped
-        # and made again inside it: clients never find it missing), the last of complete.
-        rebuilt = list(views.recreate)
     else:
         complete.extend(views.regrant)
+    again = view_steps(ctx, ctx.final, _completed(ctx.final, raw)).recreate
+    if [s.sql for s in again] != [s.sql for s in views.recreate]:
+        # Raw SQL that runs after complete's transaction (outside one) changes what the
+        # views show (the transaction's show the schema as it leaves it): they are made
+        # again after it, in a transaction of their own (the schema dropped and made again
+        # inside it: clients never find it missing), the last of complete.
+        rebuilt = list(again)
     rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
@@ -336,12 +339,11 @@ def _below(trees: Catalog, table: Table, changed: set[str]) -> bool:
                for p in trees.partitions(table.name))
 
 
-def _completed(final: Catalog, migration: ir.Migration) -> Catalog:
-    """The schema after complete, raw SQL that runs at complete included."""
+def _completed(final: Catalog, raw: list[Step]) -> Catalog:
+    """The schema after complete, with what the ``raw`` SQL steps of complete do."""
     completed = final.completed()
-    for op in migration.operations:
-        if isinstance(op, ir.Sql) and op.on_complete:
-            completed = apply_sql(completed, op.up.text)[0]
+    for step in raw:
+        completed = apply_sql(completed, step.sql)[0]
     return completed
 
 

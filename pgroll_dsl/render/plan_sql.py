@@ -20,14 +20,26 @@ LOCK_TIMEOUT_MS = 500
 
 def render_phase(plan: Plan, phase: Phase, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> str:
     """One phase as a runnable SQL file, header included."""
-    return _header(plan, lock_timeout_ms, plan.phase(phase)) + _phase_body(plan, phase)
+    return (_header(plan, lock_timeout_ms, plan.phase(phase))
+            + _phase_body(plan, phase, lock_timeout_ms))
 
 
 def render_plan(plan: Plan, phases: tuple[Phase, ...] = tuple(Phase),
                 lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> str:
     """The phases for review; with one phase the text is runnable as it is."""
     steps = tuple(s for p in phases for s in plan.phase(p))
-    return _header(plan, lock_timeout_ms, steps) + "\n".join(_phase_body(plan, p) for p in phases)
+    return _header(plan, lock_timeout_ms, steps) + "\n".join(
+        _phase_body(plan, p, lock_timeout_ms) for p in phases)
+
+
+def _session(plan: Plan, lock_timeout_ms: int) -> list[str]:
+    """The session the live executor opens (backends/live.py ``session_setup``), for psql."""
+    return [
+        *(setting_line(setting) for setting in SETTINGS),
+        # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
+        f"SET search_path TO {quote_ident(plan.schema)};",
+        f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",
+    ]
 
 
 def setting_line(setting: Setting) -> str:
@@ -54,21 +66,24 @@ def _header(plan: Plan, lock_timeout_ms: int, steps: tuple[Step, ...]) -> str:
         # UTF-8 whatever the role's client_encoding or psql's locale (as pg_dump's files), and
         # what a role's or database's defaults would break is set back (sql/session.py).
         "SET client_encoding = 'UTF8';",
-        *(setting_line(setting) for setting in SETTINGS),
-        # Unqualified names in the author's raw SQL resolve to the target schema, as in pgroll.
-        f"SET search_path TO {quote_ident(plan.schema)};",
-        f"SET lock_timeout = '{int(lock_timeout_ms)}ms';",
+        *_session(plan, lock_timeout_ms),
         "",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _phase_body(plan: Plan, phase: Phase) -> str:
+def _phase_body(plan: Plan, phase: Phase, lock_timeout_ms: int) -> str:
     steps = plan.phase(phase)
     parts = [f"-- ==== {phase.value} ({len(steps)} step{'s' if len(steps) != 1 else ''}) ===="]
     file_wide = not _has_author_sql(plan)  # once: it reads every step of the plan
+    # After the author's SQL, which may set anything, the session's own settings again (as
+    # the live executor does): a `SET lock_timeout = 0` must not reach the steps after it.
+    again = "\n".join(["-- (the session's own settings again, whatever the author's SQL set)",
+                       *_session(plan, lock_timeout_ms), "RESET ROLE;"])
     for unit in units(phase, steps):
-        numbered = [_step(unit.first + i, s, file_wide) for i, s in enumerate(unit.steps, 1)]
+        numbered = [_step(unit.first + i, s, file_wide)
+                    + (f"\n{again}" if s.kind is StepKind.RAW_SQL else "")
+                    for i, s in enumerate(unit.steps, 1)]
         if unit.atomic and len(unit.steps) > 1:
             last = unit.first + len(unit.steps)
             numbered = [f"-- steps {unit.first + 1}-{last} run in one transaction: clients see "

@@ -24,6 +24,21 @@ SET lock_timeout = '500ms';
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
 --     the author's SQL, run as written
 CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+-- (the session's own settings again, whatever the author's SQL set)
+SET pgroll.no_inferred_migrations = 'TRUE';
+SET standard_conforming_strings = 'on';
+SET statement_timeout = '0';
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = '0'; END IF; END$$;
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 140000 THEN SET idle_session_timeout = '0'; END IF; END$$;
+SET default_transaction_isolation = 'read committed';
+SET client_min_messages = 'notice';
+SET row_security = 'off';
+SET exit_on_error = 'off';
+SET default_tablespace = '';
+SET extra_float_digits = '3';
+SET search_path TO "public";
+SET lock_timeout = '500ms';
+RESET ROLE;
 
 -- steps 2-10 run in one transaction: clients see all of them or none
 BEGIN;
@@ -249,6 +264,21 @@ DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
 --     the author's SQL, run as written
 DROP TABLE users;
+-- (the session's own settings again, whatever the author's SQL set)
+SET pgroll.no_inferred_migrations = 'TRUE';
+SET standard_conforming_strings = 'on';
+SET statement_timeout = '0';
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 170000 THEN SET transaction_timeout = '0'; END IF; END$$;
+DO $$BEGIN IF pg_catalog.current_setting('server_version_num')::int >= 140000 THEN SET idle_session_timeout = '0'; END IF; END$$;
+SET default_transaction_isolation = 'read committed';
+SET client_min_messages = 'notice';
+SET row_security = 'off';
+SET exit_on_error = 'off';
+SET default_tablespace = '';
+SET extra_float_digits = '3';
+SET search_path TO "public";
+SET lock_timeout = '500ms';
+RESET ROLE;
 
 -- (the live executor records steps 1-2 as done in its state schema here, in the same transaction)
 COMMIT;
