@@ -75,7 +75,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
     else:
         complete.extend(views.regrant)
-    again = view_steps(ctx, ctx.final, _completed(ctx.final, raw)).recreate
+    again = (view_steps(ctx, ctx.final, _completed(ctx.final, raw)).recreate
+             if options.version_schema else [])
     if [s.sql for s in again] != [s.sql for s in views.recreate]:
         # Raw SQL that runs after complete's transaction (outside one) changes what the
         # views show (the transaction's show the schema as it leaves it): they are made
