@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -69,13 +70,37 @@ def _started(admin_dsn: str, tmp_path: Path, change: str, head: str | None = Non
     return step
 
 
+def planned(admin_dsn: str, path: Path, phase: str) -> list[dict[str, Any]]:
+    """``phase``'s steps of the migration ``path`` as ``plan --format json`` gives them."""
+    result = cli(["plan", str(path), "--postgres-url", admin_dsn, "--format", "json",
+                  "--phase", phase], admin_dsn)
+    assert result.returncode == 0, result.describe()
+    return list(json.loads(result.stdout)[phase])
+
+
 def _step_of(admin_dsn: str, path: Path, phase: str, head: str) -> int:
     """The number (from 1, as in the plan file) of ``phase``'s step whose SQL starts so."""
-    planned = cli(["plan", str(path), "--postgres-url", admin_dsn, "--format", "json",
-                   "--phase", phase], admin_dsn)
-    assert planned.returncode == 0, planned.describe()
-    steps = json.loads(planned.stdout)[phase]
-    return next(n for n, step in enumerate(steps, 1) if step["sql"].startswith(head))
+    return next(n for n, step in enumerate(planned(admin_dsn, path, phase), 1)
+                if step["sql"].startswith(head))
+
+
+def killed_while_building(admin_dsn: str, pg_conn: Connection, command: list[str],
+                          index: str) -> None:
+    """Run ``command`` (a migration's start or complete) until its concurrent build of
+    ``index`` waits for an older snapshot (its index made, invalid), then kill it with its
+    server session, as a crash of the machine would."""
+    with psycopg.connect(admin_dsn) as holder:  # a snapshot the build waits for
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        holder.execute("SELECT count(*) FROM pg_catalog.pg_am")  # not t: start locks it
+        process = cli_popen(command, admin_dsn)
+        try:
+            pid = _waiting_build(pg_conn, index)
+        finally:
+            process.kill()
+            process.communicate()
+        pg_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        holder.rollback()
+    _gone(pg_conn, pid)
 
 
 # --- complete ------------------------------------------------------------------------------------
@@ -148,18 +173,7 @@ def test_an_authors_build_killed_at_start_is_built_again(
     pg_conn.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g")
     change = write_file(tmp_path, "02_change",
                         "sql up `CREATE INDEX CONCURRENTLY t_v_idx ON t (v)`;\n")
-    with psycopg.connect(admin_dsn) as holder:  # a snapshot the build waits for
-        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        holder.execute("SELECT count(*) FROM pg_catalog.pg_am")  # not t: start locks it
-        process = cli_popen(["start", str(change)], admin_dsn)
-        try:
-            pid = _waiting_build(pg_conn, "t_v_idx")
-        finally:
-            process.kill()
-            process.communicate()
-        pg_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        holder.rollback()
-    _gone(pg_conn, pid)
+    killed_while_building(admin_dsn, pg_conn, ["start", str(change)], "t_v_idx")
     assert _index(pg_conn, "t_v_idx") == (False, False)
     resumed = cli(["start", str(change)], admin_dsn)
     assert resumed.returncode == 0, resumed.describe()
@@ -264,9 +278,7 @@ def test_raw_statements_apart_killed_before_each_step(
     assert cli(["start", "--complete", str(write_file(tmp_path, "01_setup", SETUP))],
                admin_dsn).returncode == 0
     path = write_file(tmp_path, "02_raw", RAW)
-    planned = cli(["plan", str(path), "--postgres-url", admin_dsn, "--format", "json",
-                   "--phase", "start"], admin_dsn)
-    total = len(json.loads(planned.stdout)["start"])
+    total = len(planned(admin_dsn, path, "start"))
     assert total >= 3
     for step in range(1, total + 1):
         killed = cli(["start", str(path)], admin_dsn, env={KILL: f"start:{step}"})

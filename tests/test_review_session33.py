@@ -11,7 +11,6 @@ The others pin what held.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from pgroll_dsl.sql.transactions import Apart, index_build, statements_apart
 from tests.fault_model import cli, cli_popen, write_file
 from tests.live_helpers import Connection, one, query
-from tests.test_resumed_steps import _gone, _waiting_build
+from tests.test_resumed_steps import _done, killed_while_building, planned
 
 pytestmark = pytest.mark.postgres
 
@@ -42,17 +41,6 @@ def _index(pg_conn: Connection, name: str, schema: str = "public") -> tuple[bool
     rows = query(pg_conn, "SELECT indisvalid, indrelid::regclass::text FROM pg_index "
                  "WHERE indexrelid = to_regclass(%s)", (f'"{schema}"."{name}"',))
     return (rows[0][0], rows[0][1]) if rows else None
-
-
-def _done(pg_conn: Connection, name: str) -> bool:
-    return bool(one(pg_conn, "SELECT done FROM pgroll.migrations WHERE name = %s", (name,))[0])
-
-
-def _steps(admin_dsn: str, path: Path, phase: str) -> list[dict[str, object]]:
-    planned = cli(["plan", str(path), "--postgres-url", admin_dsn, "--format", "json",
-                   "--phase", phase], admin_dsn)
-    assert planned.returncode == 0, planned.describe()
-    return list(json.loads(planned.stdout)[phase])
 
 
 # --- defects ---------------------------------------------------------------------------------
@@ -154,8 +142,8 @@ def test_complete_with_raw_sql_alone_killed_before_each_step(
     complete finishes with the table, a valid index and their views."""
     _setup(admin_dsn, tmp_path)
     path = write_file(tmp_path, "02_change", COMPLETE_ALONE)
-    planned = _steps(admin_dsn, path, "complete")
-    assert [s["transactional"] for s in planned] == [True] * 7 + [False] * 2 + [True] * 2
+    steps = planned(admin_dsn, path, "complete")
+    assert [s["transactional"] for s in steps] == [True] * 7 + [False] * 2 + [True] * 2
     assert cli(["start", str(path)], admin_dsn).returncode == 0
     killed = cli(["complete"], admin_dsn, env={KILL: f"complete:{step}"})
     assert killed.returncode != 0, killed.describe()
@@ -178,18 +166,7 @@ def test_an_authors_build_killed_at_complete_is_built_again(
                       "sql on complete up `CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)`;\n")
     assert cli(["start", str(path)], admin_dsn).returncode == 0
     pg_conn.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g")
-    with psycopg.connect(admin_dsn) as holder:
-        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        holder.execute("SELECT count(*) FROM pg_catalog.pg_am")
-        process = cli_popen(["complete"], admin_dsn)
-        try:
-            pid = _waiting_build(pg_conn, "t_v_key")
-        finally:
-            process.kill()
-            process.communicate()
-        pg_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        holder.rollback()
-    _gone(pg_conn, pid)
+    killed_while_building(admin_dsn, pg_conn, ["complete"], "t_v_key")
     assert _index(pg_conn, "t_v_key") == (False, "t")
     again = cli(["complete"], admin_dsn)
     assert again.returncode == 0, again.describe()
@@ -259,7 +236,7 @@ def test_odd_split_text_through_the_plan_file(
 def test_odd_split_text_live(admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
     _setup(admin_dsn, tmp_path)
     path = write_file(tmp_path, "02_change", ODD)
-    summaries = [s["summary"] for s in _steps(admin_dsn, path, "complete")]
+    summaries = [s["summary"] for s in planned(admin_dsn, path, "complete")]
     assert [s for s in summaries if str(s).startswith("raw SQL")] == [
         f"raw SQL (up), statement {n} of 3" for n in (1, 2, 3)]
     done = cli(["start", "--complete", str(path)], admin_dsn)
@@ -277,8 +254,8 @@ def test_split_up_and_down_killed_at_every_start_and_rollback_step(
         admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
     _setup(admin_dsn, tmp_path)
     path = write_file(tmp_path, "02_raw", SPLIT_DOWN)
-    start_total = len(_steps(admin_dsn, path, "start"))
-    rollback = _steps(admin_dsn, path, "rollback")
+    start_total = len(planned(admin_dsn, path, "start"))
+    rollback = planned(admin_dsn, path, "rollback")
     assert [s["transactional"] for s in rollback[:2]] == [False, True]  # (the drop in it)
     for step in range(1, start_total + 1):
         for back in range(1, len(rollback) + 1):
@@ -301,9 +278,9 @@ def test_transactional_raw_sql_at_complete_is_unchanged(
     _setup(admin_dsn, tmp_path)
     path = write_file(tmp_path, "02_change",
                       "sql on complete up `CREATE TABLE c (id int); ALTER TABLE t ADD x int`;\n")
-    planned = _steps(admin_dsn, path, "complete")
-    assert all(s["transactional"] for s in planned)
-    summaries = [str(s["summary"]) for s in planned]
+    steps = planned(admin_dsn, path, "complete")
+    assert all(s["transactional"] for s in steps)
+    summaries = [str(s["summary"]) for s in steps]
     assert summaries.index("drop version schema public_02_change") < summaries.index(
         "raw SQL (up)") < next(i for i, s in enumerate(summaries) if s.startswith("rebuild"))
 

@@ -49,11 +49,11 @@ RetryCallback = Callable[[Step, int, float], None]
 WaitCallback = Callable[[Step, list[int], str, Lock], None]
 NOTE_EVERY = 10.0  # seconds between two notes of a backfill passed on (Executor.note)
 # What a step that had already run before an interruption fails with when run again.
+_ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
+                 psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
 # Why "already exists" fails a step that may have run before: see Executor.run_step.
 _RESUMED = ("the step may have run, whole or in part, before the run that began this phase "
             "stopped, and whether it did is not known: it is not taken as done")
-_ALREADY_DONE = (psycopg.errors.DuplicateColumn, psycopg.errors.DuplicateTable,
-                 psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -541,15 +541,14 @@ class Executor:
         after any raw SQL the connection gets its own settings back (``session_setup``).
         """
         sql = step.sql if with_it is None else f"{with_it};\n{step.sql}"
-        if step.kind is not StepKind.RAW_SQL:
-            self._statement(step.sql, lambda: self.conn.execute(sql))
-            return
-        if with_it is not None or step.transactional:
-            self._statement(step.sql, lambda: self.conn.execute(sql))
-        else:
+        raw = step.kind is StepKind.RAW_SQL
+        if raw and not step.transactional and with_it is None:
             self._statement(step.sql, lambda: [self.conn.execute(s) for s in one_by_one(sql)])
-        self.conn.execute("; ".join(session_setup(self.session,
-                                                  self.conn.info.server_version)))
+        else:
+            self._statement(step.sql, lambda: self.conn.execute(sql))
+        if raw:
+            self.conn.execute("; ".join(session_setup(self.session,
+                                                      self.conn.info.server_version)))
 
     def _statement(self, sql: str, run: Callable[[], object]) -> None:
         """Run one statement of the plan: logged, and reported with its time (``--verbose``)."""

@@ -75,14 +75,14 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         complete_views.extend(views.drop_new)  # made again by the rebuild at the end
     else:
         complete.extend(views.regrant)
-    again = (view_steps(ctx, ctx.final, _completed(ctx.final, raw)).recreate
-             if options.version_schema else [])
-    if [s.sql for s in again] != [s.sql for s in views.recreate]:
-        # Raw SQL that runs after complete's transaction (outside one) changes what the
+    if options.version_schema and not all(s.transactional for s in raw):
+        # Raw SQL that runs after complete's transaction (outside one) and changes what the
         # views show (the transaction's show the schema as it leaves it): they are made
         # again after it, in a transaction of their own (the schema dropped and made again
         # inside it: clients never find it missing), the last of complete.
-        rebuilt = list(again)
+        again = view_steps(ctx, ctx.final, _completed(ctx.final, raw)).recreate
+        if [s.sql for s in again] != [s.sql for s in views.recreate]:
+            rebuilt = list(again)
     rollback = []
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
