@@ -29,6 +29,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgroll_dsl.api import compile_source
+from pgroll_dsl.catalog import Catalog
+from pgroll_dsl.catalog.sql_ddl import apply_sql
+from pgroll_dsl.plan.model import Cost, Lock, Phase, StepKind
+from pgroll_dsl.plan.planner import plan_migration
+from pgroll_dsl.render.plan_sql import render_plan
 from pgroll_dsl.sql.transactions import IndexBuild, index_build
 from tests.fault_model import cli, cli_popen, write_file
 from tests.live_helpers import Connection, dsn_of, one, query
@@ -121,6 +127,34 @@ def test_a_unique_build_at_complete_that_failed_is_built_again(
     assert not _done(pg_conn, "02_change")
     pg_conn.execute("DELETE FROM t WHERE id = 2")
     done = cli(["complete"], admin_dsn)
+    assert done.returncode == 0, done.describe()
+    assert _done(pg_conn, "02_change")
+    assert _index(pg_conn, "t_v_key") == (True, True)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        pg_conn.execute("INSERT INTO t (id, v) VALUES (3, 7)")
+
+
+@pytest.mark.parametrize("phase", ["start", "complete"])
+def test_an_if_not_exists_build_meets_an_invalid_index_of_a_failed_one(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path, phase: str) -> None:
+    """A build of the same index tried earlier (by hand, or by a migration whose rollback
+    kept it) failed on duplicates and left it invalid; the rows fixed, a migration builds it
+    with ``CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS``, on a fresh run (not a resumed
+    one). The build met the invalid index, said "already exists, skipping", and start (or
+    complete) reported success with no uniqueness enforced. Now the invalid index is dropped
+    and built again."""
+    assert cli(["init"], admin_dsn).returncode == 0
+    assert cli(["start", "--complete", str(write_file(tmp_path, "01_setup", SETUP))],
+               admin_dsn).returncode == 0
+    pg_conn.execute("INSERT INTO t (id, v) VALUES (1, 7), (2, 7)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        pg_conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)")
+    assert _index(pg_conn, "t_v_key") == (False, True)
+    pg_conn.execute("DELETE FROM t WHERE id = 2")
+    build = "`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_v_key ON t (v)`"
+    change = f"sql up {build};\n" if phase == "start" else f"{CHANGE}sql on complete up {build};\n"
+    done = cli(["start", "--complete", str(write_file(tmp_path, "02_change", change))],
+               admin_dsn)
     assert done.returncode == 0, done.describe()
     assert _done(pg_conn, "02_change")
     assert _index(pg_conn, "t_v_key") == (True, True)
@@ -248,6 +282,29 @@ def _gone(pg_conn: Connection, pid: int, timeout: float = 30) -> None:
 ])
 def test_index_build(text: str, expected: IndexBuild | None) -> None:
     assert index_build(text, "public") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "sql up `CREATE UNIQUE INDEX CONCURRENTLY t_v_idx ON t (v)` down `DROP INDEX t_v_idx`;",
+    "sql on complete up `SET lock_timeout = 0; CREATE INDEX CONCURRENTLY t_v_idx ON t (v); "
+    "VACUUM t`;",
+])
+def test_an_authors_build_is_shown_as_a_build(text: str) -> None:
+    """The plan says what the author's build locks (no client waits for it) and which table it
+    reads, as for the planner's own builds; it said ACCESS EXCLUSIVE of no table ("raw SQL:
+    not analysed"), which a reviewer reads as a stop of every client. The rest of the
+    author's SQL stays not analysed."""
+    catalog, _ = apply_sql(Catalog(), SETUP)
+    plan = plan_migration(compile_source(text, "02_build.pgroll").migration, catalog)
+    raw = [s for phase in Phase for s in plan.phase(phase) if s.kind is StepKind.RAW_SQL]
+    build = [s for s in raw if s.index == "t_v_idx"]
+    assert [(s.lock, s.tables, s.cost) for s in build] == [
+        (Lock.SHARE_UPDATE_EXCLUSIVE, ("t",), Cost.BUILD)]
+    assert all((s.lock, s.tables, s.cost) == (Lock.ACCESS_EXCLUSIVE, (), Cost.UNKNOWN)
+               for s in raw if s not in build)
+    shown = render_plan(plan)
+    assert ("--     lock: SHARE UPDATE EXCLUSIVE on t; builds an index concurrently\n"
+            "--     runs outside a transaction block") in shown, shown
 
 
 # --- raw SQL of several statements outside a transaction ---------------------------------------

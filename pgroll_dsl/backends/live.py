@@ -416,17 +416,18 @@ class Executor:
     def run_step(self, step: Step, resuming: bool = False) -> None:
         """One step in autocommit, retried while it cannot get its lock in time.
 
+        An invalid index left by a concurrent build that was killed or failed (``step.index``,
+        the author's own build included) is dropped first so that it is built again: by this
+        run's phase before an interruption, or by an earlier attempt that was rolled back
+        (an author's ``IF NOT EXISTS`` build would otherwise keep it, and enforce nothing).
         ``resuming``: the step may have run already before an interruption (it is the first
-        step of a run that goes on with a phase another run began). An invalid index left by
-        a concurrent build that was killed or failed (``step.index``, the author's own build
-        included) is dropped first so that it is built again, and "already exists" then means
-        done only when that index exists and is valid. Any other "already exists" fails the
-        step, resumed or not: an author's statement that met an object of the same name, or
-        ran part-way before the interruption, did not do what it says, and the statements
+        step of a run that goes on with a phase another run began); "already exists" then
+        means done only when that index exists and is valid. Any other "already exists" fails
+        the step, resumed or not: an author's statement that met an object of the same name,
+        or ran part-way before the interruption, did not do what it says, and the statements
         after it in the step never ran.
         """
-        if resuming:
-            self._clear_invalid_index(step)
+        self._clear_invalid_index(step)
         backfill = step.kind is StepKind.BACKFILL and bool(step.tables)
         if backfill:
             table = step.tables[0]

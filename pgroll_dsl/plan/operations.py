@@ -472,8 +472,13 @@ def _raw_steps(ctx: Context, phase: Phase, text: str, summary: str, **kw: object
             transactional = number - 1 > alone[-1]
         said = summary if len(pieces) == 1 else f"{summary}, statement {number} of {len(pieces)}"
         build = index_build(piece.text, ctx.schema)
-        ctx.step(phase, piece.text, said, kind=StepKind.RAW_SQL, cost=Cost.UNKNOWN,
-                 transactional=transactional, index=build.name if build else None, **kw)
+        # An index build is known for what it is: the lock it takes (no client waits for
+        # it) and the table it reads, as the planner's own builds are shown.
+        known = {} if build is None else {"lock": Lock.SHARE_UPDATE_EXCLUSIVE,
+                                          "tables": (build.table,), "cost": Cost.BUILD}
+        ctx.step(phase, piece.text, said, kind=StepKind.RAW_SQL,
+                 transactional=transactional, index=build.name if build else None,
+                 **{"cost": Cost.UNKNOWN, **kw, **known})
 
 
 def _plan_sql(ctx: Context, op: ir.Sql) -> None:
