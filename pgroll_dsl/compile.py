@@ -25,6 +25,7 @@ from pgroll_dsl.frontend import (
     read_source,
 )
 from pgroll_dsl.passes import run_checks
+from pgroll_dsl.passes.check_structure import check_version_schema
 from pgroll_dsl.passes.lint_config import LintSettings
 
 if TYPE_CHECKING:
@@ -221,6 +222,7 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int | None = Non
     from pgroll_dsl.plan.planner import plan_migration
 
     checked = compile_file(path)
+    refuse_long_version_schema(checked.migration, source.schema)
     before = catalog_before(source, path)
     warnings = validate(checked.migration, before, lint)
     options = PlanOptions.for_server(
@@ -231,6 +233,16 @@ def plan_file(path: Path, source: CatalogSource, *, batch_size: int | None = Non
     if record_basis:
         plan = with_basis(plan, checked.migration, before.catalog, options)
     return Planned(plan, (*checked.warnings, *before.warnings, *warnings))
+
+
+def refuse_long_version_schema(migration: ir.Migration, schema: str) -> None:
+    """Raise ``CompileError`` (PGD105) where the version schema's name would be cut.
+
+    Checked wherever a migration is planned for a target schema (``check_version_schema``).
+    """
+    sink = Diagnostics()
+    check_version_schema(migration, schema, sink)
+    sink.raise_if_errors()
 
 
 def target_server(before: Before, lint: LintSettings | None) -> int | None:

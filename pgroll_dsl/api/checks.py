@@ -134,6 +134,7 @@ def plan_migration(migration: Migration, *, history: str | Path | None = None,
                                     record_basis=record_basis)
         from pgroll_dsl.plan.options import PlanOptions
         from pgroll_dsl.plan.planner import plan_migration as planner
+        driver.refuse_long_version_schema(migration, schema)
         before = driver.catalog_before(source, None)
         lint = lint_settings(None, pg_version)
         warnings = driver.validate(migration, before, lint)

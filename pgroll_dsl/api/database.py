@@ -32,14 +32,23 @@ Database = str | OpenConnection
 
 
 def conninfo(database: Database) -> str:
-    """The connection string of ``database``."""
+    """The connection string of ``database``.
+
+    Raises ``DatabaseUnreachable`` for a connection that is closed: psycopg no longer
+    gives its parameters, and its own error is not one the API promises.
+    """
     if isinstance(database, str):
         return database
     from typing import Any, cast
 
+    from pgroll_dsl.api.errors import DatabaseUnreachable, single
     from pgroll_dsl.backends.conninfo import conninfo_of
+    from pgroll_dsl.diagnostics import codes
 
-    return conninfo_of(cast(Any, database))
+    try:
+        return conninfo_of(cast(Any, database))
+    except ConnectionError as err:
+        raise DatabaseUnreachable(str(err), single(codes.CANNOT_CONNECT, str(err))) from None
 
 
 __all__ = ["Database", "OpenConnection", "conninfo"]

@@ -9,7 +9,7 @@ program which only compiles never loads them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -112,6 +112,7 @@ class Migrator:
 
         self.session = session or SessionOptions()
         self.backfill = backfill or Backfill()
+        self.skip_validation = skip_validation
         options = RunOptions(
             session=Session(url=conninfo(database), schema=self.session.schema,
                             lock_timeout_ms=self.session.lock_timeout_ms,
@@ -228,11 +229,16 @@ class Migrator:
         return latest
 
     def current_version_schema(self) -> str | None:
-        """The version schema clients use now (the latest one), or None before any."""
+        """The version schema clients use now (the latest one), or None before any.
+
+        None too before ``init``: an application that asks at its start-up, before the
+        first deployment ran its migrations, uses the base schema.
+        """
         from pgroll_dsl.catalog.derived import version_schema
 
         with _translated(), self._runner._errors():
-            latest = self._runner.state.latest_version()
+            state = self._runner.state
+            latest = state.latest_version() if state.initialized() else None
         return version_schema(self.session.schema, latest) if latest is not None else None
 
     def pending(self, directory: str | Path) -> Pending:
@@ -308,12 +314,39 @@ class Migrator:
             todo = self.pending(directory)
             if todo.active is not None:
                 return Migrated(todo.active, (), ())
+            self.validate_pending(directory, todo.files)
             for index, path in enumerate(todo.files):
                 last = index == len(todo.files) - 1
                 started.append(self.start(path, complete=complete or not last))
                 if on_started is not None:
                     on_started(started[-1])
         return Migrated(None, tuple(started), tuple(todo.files))
+
+
+    def validate_pending(self, directory: str | Path, files: Sequence[Path]) -> None:
+        """``files`` (``pending(directory).files``) checked before the first of them starts.
+
+        Each against the live schema and the ones before it, as ``start`` checks it when
+        its turn comes: ``migrate`` completes each file but the last, for good, so a later
+        file's error found only then left the earlier ones applied, where
+        ``InvalidMigration`` says nothing changed. Raises ``InvalidMigration`` (the errors,
+        and the warnings found with them); does nothing with ``skip_validation``.
+        """
+        if self.skip_validation or not files:
+            return
+        from pgroll_dsl import compile as driver
+        from pgroll_dsl.api.checks import catalog_source
+        from pgroll_dsl.frontend import migration_files, migration_name
+
+        folder = Path(directory)
+        pending = {migration_name(f) for f in files}
+        others = {migration_name(f) for f in migration_files(folder)} - pending
+        source = catalog_source(postgres_url=self.dsn, schema=self.session.schema,
+                                state_schema=self.session.state_schema)
+        with _translated():
+            failed, found = driver.validate_directory(folder, source, applied=others)
+        if failed:
+            raise InvalidMigration(found)
 
 
 def _directory_files(directory: str | Path) -> list[Path]:

@@ -23,9 +23,11 @@ client takes (``psycopg.connect(url, **options)``, Django's ``OPTIONS``), and
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pgroll_dsl.api import directory_version_schema, latest_version_schema
 from pgroll_dsl.catalog.derived import version_schema as _version_schema
-from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.quoting import quote_name, search_path_option
 
 
 def version_schema(migration: str, schema: str = "public") -> str:
@@ -46,16 +48,25 @@ def search_path_statement(version: str, *then: str) -> str:
     return f"SET search_path TO {search_path(version, *then)}"
 
 
-def connection_options(version: str, *then: str) -> dict[str, str]:
+class ConnectionOptions(TypedDict):
+    """libpq's ``options`` keyword, typed: ``psycopg.connect(url, **options)`` type-checks.
+
+    (As a ``dict[str, str]``, mypy matched its values against every keyword ``connect``
+    takes, ``autocommit: bool`` among them, and refused the call the docs show.)
+    """
+
+    options: str
+
+
+def connection_options(version: str, *then: str, given: str | None = None
+                       ) -> ConnectionOptions:
     """The libpq ``options`` that set the ``search_path`` when a connection opens.
 
     The value is the session's default, so ``RESET search_path`` or ``DISCARD ALL`` (a pool
-    resetting a connection) keeps the version schema. Spaces and backslashes are escaped as
-    libpq's ``options`` wants; names are quoted as identifiers.
+    resetting a connection) keeps the version schema. ``given``: the caller's own libpq
+    options (a ``statement_timeout``...), kept before it (``search_path_option``).
     """
-    value = ",".join(quote_name(name) for name in (version, *then))
-    escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")
-    return {"options": f"-c search_path={escaped}"}
+    return {"options": search_path_option([version, *then], given)}
 
 
 def connection_url(url: str, version: str) -> str:
@@ -70,5 +81,5 @@ def connection_url(url: str, version: str) -> str:
     return search_path_url(url, version)
 
 
-__all__ = ["connection_options", "connection_url", "directory_version_schema",
+__all__ = ["ConnectionOptions", "connection_options", "connection_url", "directory_version_schema",
            "latest_version_schema", "search_path", "search_path_statement", "version_schema"]

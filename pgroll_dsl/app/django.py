@@ -23,9 +23,13 @@ from pgroll_dsl.app import connection_options, search_path_statement
 def database_options(version: str, *then: str, **options: Any) -> dict[str, Any]:
     """A database's ``OPTIONS`` with the version schema's ``search_path`` (and ``options``).
 
-    Works with Django's psycopg and psycopg2 backends (libpq's ``options``).
+    Works with Django's psycopg and psycopg2 backends (libpq's ``options``). The caller's
+    own libpq ``options`` (``options="-c statement_timeout=5000"``) are kept, the search
+    path after them.
     """
-    return {**options, **connection_options(version, *then)}
+    given = options.get("options")
+    return {**options, **connection_options(
+        version, *then, given=given if isinstance(given, str) else None)}
 
 
 def use_version_schema(version: str, *then: str, alias: str | None = None
@@ -41,6 +45,11 @@ def use_version_schema(version: str, *then: str, alias: str | None = None
             return
         with connection.cursor() as cursor:
             cursor.execute(statement)
+        if not connection.get_autocommit():
+            # With ``AUTOCOMMIT: False`` the SET opened the connection's first transaction:
+            # committed here (as Django's own time zone setting is), or the application's
+            # first rollback would undo it and send every later query to the base schema.
+            connection.connection.commit()
 
     connection_created.connect(receiver, weak=False)
     return receiver

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -20,7 +20,7 @@ from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.runner import CommandError, Runner, RunOptions, Unreachable
 from pgroll_dsl.frontend import migration_name
 from pgroll_dsl.plan.model import Step
-from pgroll_dsl.sql.quoting import quote_name
+from pgroll_dsl.sql.quoting import search_path_option
 
 
 def retry_message(step: Step, attempt: int, delay: float) -> str:
@@ -101,15 +101,17 @@ def pending(runner: Runner, files: list[Path]) -> Pending:
 
     Raises ``CommandError`` when the history is not initialised or does not match the files.
     """
-    active = runner.state.active() if runner.state.initialized() else None
+    with runner._errors():  # a dead connection or a missing right: said as such
+        initialized = runner.state.initialized()
+        active = runner.state.active() if initialized else None
+        baseline = runner.state.latest_baseline() if initialized and not active else None
+        history = [name for name, _, _ in runner.state.applied()][1:] if baseline else []
     if active is not None:
         return Pending(active.name, [])
-    baseline = runner.state.latest_baseline() if runner.state.initialized() else None
     if baseline is None:
         return Pending(None, runner.unapplied(files))
     # pgroll's rule after a baseline: the files named after it, against the history since it.
     after = [f for f in files if migration_name(f) > baseline]
-    history = [name for name, _, _ in runner.state.applied()][1:]
     for position, (remote, local) in enumerate(zip(history, after, strict=False)):
         if remote != migration_name(local):
             raise CommandError(f'remote migration does not match local migration: '
@@ -124,25 +126,30 @@ def search_path_url(url: str, schema: str) -> str:
     A URL gets the option among its query parameters (sorted, spaces as ``%20``, as
     pgroll's Go encoder writes them); a ``key=value`` string gets an ``options`` key.
     """
-    path = quote_name(schema).replace("\\", "\\\\").replace(" ", "\\ ")
-    option = f"-c search_path={path}"
     if "://" not in url:
         try:
             given = conninfo_to_dict(url).get("options")
-            return make_conninfo(url, options=_with(given, option))
+            return make_conninfo(url, options=search_path_option([schema], given))
         except psycopg.ProgrammingError as err:  # ValueError, as a URL's that does not parse
             raise ValueError(first_line(err)) from None
     parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    pairs = _query(parts.query)
     given = next((v for k, v in reversed(pairs) if k == "options"), None)
     query = [(k, v) for k, v in pairs if k != "options"]
-    encoded = urlencode(sorted([*query, ("options", _with(given, option))]), quote_via=quote)
+    encoded = urlencode(sorted([*query, ("options", search_path_option([schema], given))]),
+                        quote_via=quote)
     return urlunsplit(parts._replace(query=encoded))
 
 
-def _with(given: object, option: str) -> str:
-    """The URL's own server options (a statement_timeout...), then the search path.
+def _query(query: str) -> list[tuple[str, str]]:
+    """A URL's query parameters as libpq reads them: ``%XX`` decoded, a ``+`` kept a plus.
 
-    Of two ``-c search_path``, the server takes the last: the version schema wins.
+    (``parse_qsl`` reads HTML forms, where ``+`` is a space: ``?password=p+w`` or
+    ``?application_name=a+b`` would change value on the way through.)
     """
-    return f"{given} {option}" if isinstance(given, str) and given.strip() else option
+    pairs = []
+    for item in query.split("&"):
+        if item:
+            key, _, value = item.partition("=")
+            pairs.append((unquote(key), unquote(value)))
+    return pairs

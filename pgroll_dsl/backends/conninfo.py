@@ -17,9 +17,16 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 def conninfo_of(conn: psycopg.Connection[Any]) -> str:
-    """``conn``'s connection parameters, its password included (``info.dsn`` leaves it out)."""
-    password = conn.info.password
-    return make_conninfo(conn.info.dsn, **({"password": password} if password else {}))
+    """``conn``'s connection parameters, its password included (``info.dsn`` leaves it out).
+
+    Raises ``ConnectionError`` for a closed connection, whose parameters psycopg no longer
+    gives (its own ``OperationalError`` is not an error the API promises).
+    """
+    try:
+        password = conn.info.password
+        return make_conninfo(conn.info.dsn, **({"password": password} if password else {}))
+    except psycopg.Error as err:
+        raise ConnectionError(f"cannot read the connection's parameters: {err}") from None
 
 
 # Every connection of ours reads and writes UTF-8, whatever the client_encoding of the role or

@@ -36,7 +36,7 @@ from pgroll_dsl.backends.state import Active, State
 from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.fingerprint import digest
 from pgroll_dsl.catalog.introspect import introspect
-from pgroll_dsl.compile import Before, validate
+from pgroll_dsl.compile import Before, refuse_long_version_schema, validate
 from pgroll_dsl.plan.document import plan_document, plan_from_document
 from pgroll_dsl.plan.model import Lock, Phase, Plan, Requirement, Requires, Step, Unit, units
 from pgroll_dsl.plan.planner import PlanOptions, partitions_hold, plan_migration
@@ -429,6 +429,8 @@ class Runner:
 
     def plan(self, migration: ir.Migration) -> Plan:
         """The plan of ``migration`` against the database as it is now (validated first)."""
+        if self.options.version_schema:  # (whatever --skip-validation says: it would be cut)
+            refuse_long_version_schema(migration, self.state.schema)
         with self._errors():
             self._ready(migration)
             catalog = introspect(self.conn, self.state.schema)

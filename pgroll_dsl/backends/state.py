@@ -86,7 +86,10 @@ class State:
             self._q("TRUNCATE placeholder.pgroll_version")
             self._q("INSERT INTO placeholder.pgroll_version (version) VALUES (%s)", version)
         try:
-            with self.conn.transaction():
+            with self.conn.transaction():  # under the lock too: two inits (pods starting at
+                # once) replacing the same event trigger function failed "tuple concurrently
+                # updated"
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK,))
                 self.conn.execute(self._sql(state_sql.EVENT_TRIGGERS))
         except psycopg.errors.InsufficientPrivilege:
             notes.append("event triggers need a superuser: DDL made outside pgroll-dsl will not "

@@ -355,6 +355,7 @@ def migrate(
             if expect_one and len(todo.files) > 1:
                 raise api.MigrationRefused(
                     f"expected one migration to apply but found {len(todo.files)}")
+            runner.validate_pending(directory, todo.files)  # all of them before the first runs
             for index, path in enumerate(todo.files):
                 _start(runner, progress, path, complete or index < len(todo.files) - 1,
                        version_schema=use_version_schema)

@@ -11,7 +11,9 @@ statement (a table named ``t``, a line break, then ``DROP TABLE users; --``).
 from __future__ import annotations
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import version_schema
 from pgroll_dsl.catalog.naming import NAMEDATALEN
+from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.diagnostics import Diagnostics, codes
 from pgroll_dsl.passes.walk import names
 from pgroll_dsl.source import Span
@@ -47,6 +49,18 @@ def _check_migration_names(migration: ir.Migration, sink: Diagnostics) -> None:
             sink.report(codes.INVALID_IDENTIFIER, span, f"the {what} contains a line break",
                         "plan files name the migration in `--` comments; rename the file")
             return  # the path holds the name: one report is enough
+
+
+def check_version_schema(migration: ir.Migration, schema: str, sink: Diagnostics) -> None:
+    """The version schema's name (``<schema>_<version>``) is one PostgreSQL keeps whole.
+
+    Known only with the target schema (at plan time). PostgreSQL cut a longer one to 63
+    bytes without a word: the schema was made under another name than the history's, and
+    ``latest`` then found no version schema for any application to use (two long names
+    alike in their first 63 bytes made the same schema).
+    """
+    _check_name(ir.Ident(version_schema(schema, version_schema_name(migration)),
+                         span=migration.span), sink, "version schema")
 
 
 def _line_break(text: str) -> str | None:

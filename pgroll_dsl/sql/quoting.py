@@ -7,7 +7,7 @@ The DSL emitter asks for the minimal quoting a reader expects instead (``quote_n
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
@@ -43,6 +43,19 @@ def quote_name(name: str, keywords: Collection[str] = ()) -> str:
     if _SIMPLE_WORD.match(name) and name not in keywords and name not in RESERVED_WORDS:
         return name
     return quote_ident(name)
+
+
+def search_path_option(schemas: Sequence[str], given: object = None) -> str:
+    """The value of libpq's ``options`` that makes ``schemas`` a connection's ``search_path``.
+
+    Each name quoted where PostgreSQL would misread it, then spaces and backslashes escaped
+    as libpq's ``options`` wants. ``given``: the connection's own ``options`` (a
+    ``statement_timeout``...), kept before it; of two ``search_path`` settings the server
+    takes the last, so ``schemas`` win.
+    """
+    value = ",".join(quote_name(name) for name in schemas)
+    option = "-c search_path=" + value.replace("\\", "\\\\").replace(" ", "\\ ")
+    return f"{given} {option}" if isinstance(given, str) and given.strip() else option
 
 
 def quote_type_name(name: str) -> str:
