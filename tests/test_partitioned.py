@@ -442,11 +442,21 @@ def test_type_change_with_both_versions_writing_then_rollback(dsn: str, runner: 
 # ---- partitions attached or detached meanwhile --------------------------------------------
 
 
-@pytest.mark.parametrize("change", [
-    "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO "
-    "('2028-01-01')",
-    "ALTER TABLE events DETACH PARTITION events_2025",
-])
+def test_a_partition_created_during_a_migration_is_completed(
+        pg_conn: Connection, runner: Runner) -> None:
+    """Created after start, it has the sync triggers from its first row (tests of the rows:
+    tests/test_partitions_changed.py); complete takes it."""
+    setup(runner)
+    runner.start(migration("alter table events add score int not null up `n + 1`;",
+                           "02_score"))
+    pg_conn.execute("CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM "
+                    "('2027-01-01') TO ('2028-01-01')")
+    pg_conn.execute("INSERT INTO events (id, at, n) VALUES (9, '2027-03-03', 4)")
+    runner.complete()
+    assert query(pg_conn, "SELECT score FROM events_2027") == [(5,)]
+
+
+@pytest.mark.parametrize("change", ["ALTER TABLE events DETACH PARTITION events_2025"])
 def test_partitions_changed_during_a_migration_refuse_complete(
         pg_conn: Connection, runner: Runner, change: str) -> None:
     setup(runner)

@@ -357,14 +357,22 @@ def test_backfill_partition_by_partition() -> None:
 
 
 def test_complete_requires_the_same_partitions() -> None:
+    """The partitions start was planned for: still there where start gives them nothing but
+    their backfill (others may join: ``plan/joined.py``), exactly those where it builds an
+    index on each (one that joined early would leave the parent's invalid)."""
     planned = plan("alter table events alter kind type varchar(20);")
-    partitions = [(r.name, r.relation) for r in planned.requires
-                  if r.kind is Requirement.PARTITIONS]
-    assert partitions == [("events_2025,events_2026", "events"),
-                          ("events_2026_0,events_2026_1", "events_2026")]
+    partitions = [(r.kind, r.partitions(), r.relation) for r in planned.requires
+                  if r.kind.partitions]
+    assert partitions == [
+        (Requirement.PARTITIONS_KEPT, ["events_2025", "events_2026"], "events"),
+        (Requirement.PARTITIONS_KEPT, ["events_2026_0", "events_2026_1"], "events_2026")]
+    indexed = plan("alter table events alter kind type varchar(20);\n"
+                   "create index events_n on events (n);")
+    assert [(r.kind, r.name, r.relation) for r in indexed.requires if r.kind.partitions] == [
+        (Requirement.PARTITIONS, "events_2025,events_2026", "events"),
+        (Requirement.PARTITIONS, "events_2026_0,events_2026_1", "events_2026")]
     # A migration of another table does not care about them.
-    assert not any(r.kind is Requirement.PARTITIONS
-                   for r in plan("alter table refd add x int;").requires)
+    assert not any(r.kind.partitions for r in plan("alter table refd add x int;").requires)
 
 
 SQUAWKED = (

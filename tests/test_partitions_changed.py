@@ -1,12 +1,15 @@
-"""A partition created, attached or detached while start runs: start stops at its end.
+"""A partition created, attached or detached while a migration runs.
 
 Start makes a backfill (and indexes, foreign keys) for each partition the table had when it
-was planned. A partition that comes during start has rows without their copies: the new
-version would show them NULL (or its NOT NULL check would fail, saying nothing of why).
-Start's last step before the checks are validated compares the partitions with the plan's
-and fails, saying what to do; the live executor then rolls start back, and a start made
-again covers the new partition. Each case checks the data: every row's copy after the
-second start, and ``w`` through the new version after complete.
+was planned. A partition that joins later gets the columns, the sync triggers, the checks
+and its share of the indexes from PostgreSQL itself; only the rows it brought, or got before
+the triggers existed, lack their copies. Where start gives the partitions nothing but their
+backfill (an open tree, ``plan/joined.py``), it backfills a partition that joined and goes
+on; complete, under its lock, refuses one attached since start with rows it did not
+backfill. A partition that left, or one that joins a tree with index builds per partition,
+still stops start at its last check, saying what to do: the live executor rolls start back,
+and a start made again covers the partitions there are. Each case checks the data: every
+row's copy after start, and ``w`` through the new version after complete.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from pgroll_dsl.backends.runner import CommandError, StepEvent
+from pgroll_dsl.backends.runner import CommandError, PartialFailure, StepEvent
 from pgroll_dsl.plan.model import StepKind
 from tests.live_helpers import Connection, client, make_runner, migration
 from tests.test_review_watch_partitions import (
@@ -26,6 +29,7 @@ from tests.test_review_watch_partitions import (
     TEXT,
     Hook,
     _before_second_pass,
+    _complete_and_check,
     _finish,
     _left,
     _setup,
@@ -102,34 +106,60 @@ def _again(dsn: str, conn: Connection, text: str, detached: bool) -> None:
     assert _left(conn) == (0, 0, 0)
 
 
+JOINED = {name: change for name, change in CHANGES.items() if name != "detached"}
+
+
+def _joined_rows(conn: Connection) -> list[tuple[object, ...]]:
+    """The rows the partitions that joined hold, with their copies."""
+    return conn.execute("SELECT id, n, _pgroll_new_w FROM events WHERE id >= 7001 ORDER BY id"
+                        ).fetchall()
+
+
 @pytest.mark.parametrize("null", ["not null", "nullable"])
-@pytest.mark.parametrize("change", list(CHANGES))
-def test_during_the_first_passes(admin_dsn: str, pg_conn: Connection, change: str,
-                                 null: str) -> None:
-    """While an early leaf's first pass runs (two passes: the views come after them)."""
+@pytest.mark.parametrize("change", list(JOINED))
+def test_joined_during_the_first_passes(admin_dsn: str, pg_conn: Connection, change: str,
+                                        null: str) -> None:
+    """While an early leaf's first pass runs, before any sync trigger: the partition's row
+    has no copy (the start before this change refused it, rolled back, said start again).
+    Now start backfills it, and complete shows it through the new version."""
     _setup(admin_dsn, SETUP)
     text = TEXT if null == "not null" else NULLABLE
-    hook = Hook(admin_dsn, "events_2026_a", CHANGES[change])
-    said = _stopped(lambda: _start(admin_dsn, hook, [], text=text))
+    hook = Hook(admin_dsn, "events_2026_a", JOINED[change])
+    messages: list[str] = []
+    _start(admin_dsn, hook, messages, text=text)
     assert hook.fired and hook.error is None, hook.error
-    table = "events_2026" if change == "created under the level between" else "events"
-    assert f"the partitions of table {table} {SAID}" in said, said
+    assert _wrong(pg_conn) == []
+    assert [row[:2] for row in _joined_rows(pg_conn)] in ([(7001, 11)], [(7002, 12)])
+    assert any("joined events" in m and ": 1 rows" in m for m in messages), messages
+    _complete_and_check(admin_dsn, pg_conn)
+
+
+def test_detached_during_the_first_passes(admin_dsn: str, pg_conn: Connection) -> None:
+    """A partition start planned for leaves during start: refused at start's end, as before
+    (it would keep start's columns without the sync triggers)."""
+    _setup(admin_dsn, SETUP)
+    hook = Hook(admin_dsn, "events_2026_a", _detached)
+    said = _stopped(lambda: _start(admin_dsn, hook, [], text=TEXT))
+    assert hook.fired and hook.error is None, hook.error
+    assert f"the partitions of table events {SAID}" in said, said
     assert "rolled back" in said and "start the migration again" in said, said
-    _again(admin_dsn, pg_conn, text, change == "detached")
+    _again(admin_dsn, pg_conn, TEXT, True)
 
 
-def test_between_the_passes(admin_dsn: str, pg_conn: Connection) -> None:
-    """Right before a leaf's second pass: its rows are counted by no watch, none skips."""
+def test_joined_between_the_passes(admin_dsn: str, pg_conn: Connection) -> None:
+    """Right before a leaf's second pass (the sync triggers exist: the row inserted then is
+    written by them); nothing left to the catch up but the table's own check."""
     _setup(admin_dsn, SETUP)
     on_step, done = _before_second_pass(admin_dsn, _created)
-    said = _stopped(lambda: _start(admin_dsn, None, [], on_step=on_step))
+    _start(admin_dsn, None, [], on_step=on_step)
     assert done
-    assert SAID in said, said
-    _again(admin_dsn, pg_conn, TEXT, False)
+    assert _wrong(pg_conn) == []
+    _complete_and_check(admin_dsn, pg_conn)
 
 
-def test_during_a_single_pass(admin_dsn: str, pg_conn: Connection) -> None:
-    """An ``up`` with a volatile function: one pass, after the views (late in start)."""
+def test_joined_during_a_single_pass(admin_dsn: str, pg_conn: Connection) -> None:
+    """An ``up`` with a volatile function: one pass, after the views (late in start); a
+    table attached with a row then is backfilled by start's last check."""
     _setup(admin_dsn, SETUP)
     text = "alter table events add w int up `n * 2 + (random() * 0)::int`;"
     done: list[bool] = []
@@ -140,12 +170,79 @@ def test_during_a_single_pass(admin_dsn: str, pg_conn: Connection) -> None:
                 and step.relation == "events_2026_a":
             assert ", second pass" not in step.summary and ", first pass" not in step.summary
             with psycopg.connect(admin_dsn, autocommit=True) as c:
-                _created(c)
+                _attached(c)
             done.append(True)
-    said = _stopped(lambda: _start(admin_dsn, None, [], text=text, on_step=on_step))
+    messages: list[str] = []
+    _start(admin_dsn, None, messages, text=text, on_step=on_step)
     assert done
-    assert SAID in said, said
+    assert _wrong(pg_conn) == []
+    assert any("joined events" in m for m in messages), messages
+    _complete_and_check(admin_dsn, pg_conn)
+
+
+def test_a_tree_with_an_index_per_partition_still_refuses(
+        admin_dsn: str, pg_conn: Connection) -> None:
+    """An index on the copy is built on each partition and attached to the parent's: one
+    that joins before the parent's index exists would leave it invalid. Such a tree keeps
+    the strict check: start stops, rolls back, and says to start again."""
+    _setup(admin_dsn, SETUP)
+    text = TEXT + "\ncreate index events_w on events (w);"
+    hook = Hook(admin_dsn, "events_2026_a", _created)
+    said = _stopped(lambda: _start(admin_dsn, hook, [], text=text))
+    assert hook.fired and hook.error is None, hook.error
+    assert f"the partitions of table events {SAID}" in said, said
     _again(admin_dsn, pg_conn, text, False)
+
+
+# --- between start and complete ------------------------------------------------------------
+
+def test_created_after_start_completes(admin_dsn: str, pg_conn: Connection) -> None:
+    """A partition created after start has the sync triggers from its first row: complete
+    takes it, and its rows show through the new version, old-version writes included."""
+    _setup(admin_dsn, SETUP)
+    _start(admin_dsn, None, [], text=TEXT)
+    with psycopg.connect(admin_dsn, autocommit=True) as c:
+        _created(c)
+    with client(admin_dsn, "public_01_setup") as old:
+        old.execute("INSERT INTO events VALUES (7003, '2027-06-06', 'b', 13)")
+        old.execute("UPDATE events SET n = 21 WHERE id = 7001")
+    assert _wrong(pg_conn) == []
+    _complete_and_check(admin_dsn, pg_conn)
+    with client(admin_dsn, NEW) as new:
+        assert new.execute("SELECT id, w FROM events WHERE id >= 7001 ORDER BY id"
+                           ).fetchall() == [(7001, 42), (7003, 26)]
+
+
+@pytest.mark.parametrize("then", ["backfilled by hand", "rolled back"])
+def test_attached_with_rows_after_start_is_refused_by_complete(
+        admin_dsn: str, pg_conn: Connection, then: str) -> None:
+    """A table attached after start with a row: its copy is not there (start had ended).
+    Complete refuses under its lock, changing nothing, and says what to do: backfill it
+    (the statement it gives) and complete again, or roll back and start again."""
+    _setup(admin_dsn, SETUP)
+    _start(admin_dsn, None, [], text=NULLABLE)
+    with psycopg.connect(admin_dsn, autocommit=True) as c:
+        _attached(c)
+    runner = make_runner(admin_dsn, init=False)
+    try:
+        with pytest.raises(PartialFailure) as refused:
+            runner.complete()
+        assert runner.status()["status"] == "In progress"
+    finally:
+        runner.close()
+    said = str(refused.value)
+    assert "a table attached to events since start has rows without the copies start made " \
+        "for the others: events_2027" in said and "nothing was changed" in said, said
+    fix = "UPDATE events_2027 SET _pgroll_needs_backfill = true WHERE _pgroll_needs_backfill"
+    assert fix in said, said
+    if then == "backfilled by hand":
+        pg_conn.execute(fix)
+    else:
+        _finish(admin_dsn, "rollback")
+        assert _left(pg_conn) == (0, 0, 0)
+        _start(admin_dsn, None, [], text=NULLABLE)
+    assert _wrong(pg_conn) == []
+    _complete_and_check(admin_dsn, pg_conn)
 
 
 def test_unchanged_partitions_pass(admin_dsn: str, pg_conn: Connection) -> None:
@@ -156,7 +253,7 @@ def test_unchanged_partitions_pass(admin_dsn: str, pg_conn: Connection) -> None:
         plan = runner.plan(migration(TEXT, "02_events"))
     finally:
         runner.close()
-    checks = [s for s in plan.start if "are those start was planned for" in s.summary]
+    checks = [s for s in plan.start if "start was planned for" in s.summary]
     assert len(checks) == 1 and plan.start.index(checks[0]) > max(
         i for i, s in enumerate(plan.start) if s.summary.startswith("backfill events"))
     _start(admin_dsn, None, [])

@@ -681,7 +681,7 @@ class Runner:
     def _check_requirements(self, plan: Plan) -> None:
         """Before complete drops anything: is everything it keeps still there?"""
         missing = self._missing(plan.requires)
-        changed = [r for r in missing if r.kind is Requirement.PARTITIONS]
+        changed = [r for r in missing if r.kind.partitions]
         if changed:
             raise CommandError(
                 f"complete refused, nothing was changed: {'; '.join(r.describe() for r in changed)}"
@@ -705,13 +705,13 @@ class Runner:
         """
         if not requires:
             return []
-        listed = [r for r in requires if r.kind is not Requirement.PARTITIONS]
+        listed = [r for r in requires if not r.kind.partitions]
         schema = self.state.schema
         arrays = ([r.kind.value for r in listed],
                   [qualified(schema, r.relation or "") for r in listed],
                   [quote_ident(r.name) if r.kind is Requirement.SCHEMA else r.name
                    for r in listed])
-        partitions = [r for r in requires if r.kind is Requirement.PARTITIONS]
+        partitions = [r for r in requires if r.kind.partitions]
         held = ", ".join(f"COALESCE({partitions_hold(schema, r)}, false)" for r in partitions)
         row = self.conn.execute(
             "SELECT ARRAY(SELECT r.i FROM ROWS FROM (pg_catalog.unnest(%s::text[]), "

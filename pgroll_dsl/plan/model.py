@@ -8,6 +8,7 @@ it comes from.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,15 @@ class Requirement(StrEnum):
     TRIGGER = "trigger"
     SCHEMA = "schema"
     PARTITIONS = "partitions"  # ``name``: a table's partitions at start, comma-separated
+    # The same partitions, still there; others may have joined since (``plan/joined.py``:
+    # start backfilled them, complete checks none has rows it did not). ``name``: a JSON
+    # list (a partition's name may hold a comma)
+    PARTITIONS_KEPT = "partitions kept"
+
+    @property
+    def partitions(self) -> bool:
+        """Whether it is about a table's partitions (either kind)."""
+        return self in (Requirement.PARTITIONS, Requirement.PARTITIONS_KEPT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +137,18 @@ class Requires:
                     f"({self.name.replace(',', ', ') or 'none'}): a partition attached or "
                     "detached since has not had the steps start made for each partition "
                     "(indexes, foreign keys, backfill)")
+        if self.kind is Requirement.PARTITIONS_KEPT:
+            return (f"the partitions of table {self.relation} are not those start worked on "
+                    f"({', '.join(self.partitions()) or 'none'}): one of them was detached "
+                    "or dropped since, and keeps the columns start added without the sync "
+                    "triggers")
         where = f" of table {self.relation}" if self.relation else ""
         return f"{self.kind.value} {self.name}{where}"
+
+    def partitions(self) -> list[str]:
+        """The partitions a ``PARTITIONS_KEPT`` requirement names."""
+        assert self.kind is Requirement.PARTITIONS_KEPT
+        return [str(name) for name in json.loads(self.name)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.catalog.replay import version_schema_name
 from pgroll_dsl.catalog.sql_ddl import apply_sql
 from pgroll_dsl.passes.combine import combine
-from pgroll_dsl.plan import backfill, dependents
+from pgroll_dsl.plan import backfill, dependents, joined
 from pgroll_dsl.plan.context import Context, flush_trigger_drops
 from pgroll_dsl.plan.model import Lock, Plan, Requirement, Requires, Step, StepKind
 from pgroll_dsl.plan.operations import plan_operation
@@ -66,8 +66,12 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     start = [*ctx.start, *views.create, *ctx.late_start]
     trees = _trees_at_start(ctx, catalog, migration)
     requires = _requires(ctx, [*start, *ctx.validate], trees)  # (the check reads them first)
-    start += [*_partitions_check(ctx, requires), *ctx.validate]
-    complete = [*ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
+    marked = _marked(ctx, trees, requires)
+    # Partitions that joined the open trees: backfilled before the new version shows them.
+    start[len(ctx.start):len(ctx.start)] = joined.catch_up_steps(ctx.schema, marked, ctx.origin)
+    start += [*_partitions_check(ctx, requires, marked), *ctx.validate]
+    complete = [*joined.complete_checks(ctx.schema, marked, ctx.origin), *ctx.early_complete,
+                *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     rebuilt: list[Step] = []  # the views made again after raw SQL that runs alone
     if any(isinstance(op, ir.Sql) for op in migration.operations):
@@ -217,53 +221,84 @@ def _requires(ctx: Context, start: list[Step], trees: Catalog) -> tuple[Requires
     # Steps made per partition (indexes, foreign keys, backfills) hold for the partitions
     # there were: one attached or detached since start has none of them. (Views do not
     # count: they are of the parents.)
-    changed = {name for s in (*ctx.start, *ctx.late_start, *ctx.validate) for name in s.tables}
-    partitions = [Requires(Requirement.PARTITIONS,
-                           ",".join(sorted(_at_start(ctx, p.physical)
-                                           for p in trees.partitions(t.name))),
-                           _at_start(ctx, t.physical))
+    # A tree whose partitions get nothing from start but their backfill lets others join
+    # meanwhile (``plan/joined.py``): those are backfilled, not refused.
+    made = [*ctx.start, *ctx.late_start, *ctx.validate]
+    changed = {name for s in made for name in s.tables}
+    partitions = [joined.requirement(joined.is_open(trees, t, made),
+                                     sorted(_at_start(ctx, p.physical)
+                                            for p in trees.partitions(t.name)),
+                                     _at_start(ctx, t.physical))
                   for t in trees.tables if t.partitioned and _in_play(trees, t, changed)]
     schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
         else ()
     return (*schema, *columns, *triggers, *partitions)
 
 
+def _marked(ctx: Context, trees: Catalog, requires: tuple[Requires, ...]) -> list[Requires]:
+    """The open trees' requirements whose partitions have the backfill's marker to catch up."""
+    found = []
+    for requirement in requires:
+        if requirement.kind is not Requirement.PARTITIONS_KEPT:
+            continue
+        table = next((t for t in trees.tables
+                      if _at_start(ctx, t.physical) == requirement.relation), None)
+        if table is not None and any(t.physical in ctx.marked_tables
+                                     for t in (table, *trees.above(table))):
+            found.append(requirement)
+    return found
+
+
 def partitions_hold(schema: str, requirement: Requires) -> str:
     """A boolean expression: ``requirement.relation``'s partitions are ``requirement.name``.
 
     The direct partitions, by name, as start planned them (``_requires``); a table that is
-    gone has none.
+    gone has none. Of an open tree (``PARTITIONS_KEPT``): those are still among them.
     """
-    assert requirement.kind is Requirement.PARTITIONS and requirement.relation is not None
+    assert requirement.kind.partitions and requirement.relation is not None
+    if requirement.kind is Requirement.PARTITIONS_KEPT:
+        return joined.kept(schema, requirement)
     return ("(SELECT coalesce(pg_catalog.string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
             '"C"), \'\') FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = '
             f"i.inhrelid WHERE i.inhparent = {regclass_or_null(schema, requirement.relation)}) = "
             f"{quote_literal(requirement.name)}")
 
 
-def _partitions_check(ctx: Context, requires: tuple[Requires, ...]) -> list[Step]:
+def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
+                      marked: list[Requires]) -> list[Step]:
     """At the end of start, before the checks are validated: no partition came or went.
 
     Start made a backfill (and indexes, foreign keys) for each partition there was when it
     was planned; a partition created or attached since has rows without their copies, which
     the new version would show (NULL, or a NOT NULL check failing with a message that does
     not say why). Complete checks the same before it drops anything; checked here too, the
-    new version is never left with them, and the operator learns what to do at once.
+    new version is never left with them, and the operator learns what to do at once. Of an
+    open tree, a partition that joined is backfilled here instead, and only one that left
+    is refused (``joined.last_checks``).
     """
     checks = [r for r in requires if r.kind is Requirement.PARTITIONS]
-    if not checks:
+    kept = [r for r in requires if r.kind is Requirement.PARTITIONS_KEPT]
+    if not checks and not kept:
         return []
-    body = "\n".join(
+    body = [
         f"  IF NOT {partitions_hold(ctx.schema, r)} THEN\n"
         f"    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
         f"{quote_literal(_changed(r))},\n"
         "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
         "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
-        "  END IF;" for r in checks)
-    tables = tuple(r.relation for r in checks if r.relation is not None)
-    return [Step(sql=do_block(body), lock=Lock.NONE, tables=tables, origin=ctx.origin,
-                 summary=f"the partitions of {', '.join(tables)} are those start was planned "
-                 "for")]
+        "  END IF;" for r in checks]
+    body += joined.last_checks(ctx.schema, kept, {r.relation for r in marked if r.relation},
+                               {r.relation or "": _left(r) for r in kept})
+    tables = tuple(r.relation for r in (*checks, *kept) if r.relation is not None)
+    sql = ("DO " + dollar_quote(f"\n{joined.DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
+           if kept else do_block("\n".join(body)))
+    summary = (f"the partitions of {', '.join(tables)} are those start was planned for"
+               if not kept else
+               f"the partitions of {', '.join(tables)} start was planned for are still there, "
+               "those that joined since backfilled (partitions neither join nor leave until "
+               "start ends)")
+    return [Step(sql=sql, lock=Lock.SHARE_UPDATE_EXCLUSIVE if kept else Lock.NONE,
+                 tables=tables, origin=ctx.origin, summary=summary)]
 
 
 def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog) -> list[Step]:
@@ -279,7 +314,7 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     renamed since is left alone, and one with an object of its own on those columns (a view
     over the archived table) keeps them, with a warning: the rollback itself goes on.
     """
-    checked = {r.relation for r in requires if r.kind is Requirement.PARTITIONS}
+    checked = {r.relation for r in requires if r.kind.partitions}
     pairs = [(_at_start(ctx, table.physical), _at_start(ctx, partition.physical))
              for table in trees.tables if _at_start(ctx, table.physical) in checked
              for partition in trees.partitions(table.name)]
@@ -318,6 +353,15 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     return [Step(sql=sql, tables=tables, origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
+
+
+def _left(requirement: Requires) -> str:
+    planned = ", ".join(requirement.partitions()) or "none"
+    return (f"the partitions of table {requirement.relation} changed during start: one it "
+            f"was planned for ({planned}) was detached or dropped meanwhile, and would keep "
+            "the columns start added without the sync triggers; once this start is rolled "
+            "back, start the migration again: it is then planned for the partitions there "
+            "are")
 
 
 def _changed(requirement: Requires) -> str:

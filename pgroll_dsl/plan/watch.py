@@ -19,6 +19,14 @@ from pgroll_dsl.plan.triggers import enabled_always
 from pgroll_dsl.sql.ddl import current_setting, qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import do_block, dollar_quote, quote_ident, quote_literal
 
+# How each step of the watch begins its summary (``watching``).
+WATCH = "backfill watch on"
+
+
+def watching(step: Step) -> bool:
+    """Whether ``step`` is one of the watch's (made for the passes, like them per partition)."""
+    return step.summary.startswith(f"{WATCH} ")
+
 
 def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
     """What lets the second pass skip its read of a table no one wrote during the first.
@@ -61,7 +69,7 @@ def watch_steps(ctx: Context, table: str, leaves: list[str]) -> list[Step]:
         "END",
         "",
     ])
-    why = f"backfill watch on {table}"
+    why = f"{WATCH} {table}"
     steps = [
         Step(sql=f"CREATE SEQUENCE IF NOT EXISTS {writes}", lock=Lock.NONE, tables=(table,),
              summary=f"{why}: counts the statements that write it", origin=ctx.origin),
@@ -133,7 +141,7 @@ def unwatch_steps(ctx: Context, table: str) -> list[Step]:
     name = quote_ident(watch_names(table)[0])
     steps = [Step(sql=f"ALTER TABLE {qualified(ctx.schema, member)} DISABLE TRIGGER {name}",
                   lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(member,),
-                  summary=f"backfill watch on {table}: off on {member}, the second pass is over",
+                  summary=f"{WATCH} {table}: off on {member}, the second pass is over",
                   origin=ctx.origin) for member in members(ctx, table)]
     return [steps[0], *(replace(s, joins_previous=True) for s in steps[1:])]
 

@@ -1,0 +1,229 @@
+"""Partitions that join a partitioned table during a migration: backfilled, not refused.
+
+Start plans a backfill for each partition the table has when it is planned. A partition
+that joins later (``CREATE TABLE ... PARTITION OF``, ``ATTACH PARTITION``: a table kept by
+pg_partman gets one ahead of time every hour) gets from PostgreSQL itself what start made
+on the parent: the columns (an attached table must already have them), the sync triggers
+(row triggers of a partitioned table are cloned onto each partition), the CHECK constraints
+and foreign keys, and its share of each partitioned index, even of one made ``ON ONLY`` and
+not valid yet. What it does not get is the backfill of the rows it had before it had the
+triggers: an attached table's, or those written into a partition created during the first
+passes, before any sync trigger existed. Their marker is still set (every row a sync
+trigger wrote has it cleared).
+
+Where a tree's partitions get nothing from start but their backfill (its steps that name a
+partition are backfill passes and the backfill's watch: an ``open`` tree), start backfills
+the partitions that joined instead of refusing them (the check it made before,
+``planner._partitions_check``, rolled start back and said to start again):
+
+* ``catch_up_steps``: before the new version's views, each leaf below a partition start did
+  not plan for is backfilled through the sync triggers (``UPDATE ... SET marker = true
+  WHERE marker``, the generic backfill), a commit per batch of pages;
+* ``last_checks``: start's last check locks the tree's partitioned tables against attach
+  and detach (``SHARE UPDATE EXCLUSIVE`` on each, which no client's read or write waits
+  for), backfills what joined since the first catch-up, and refuses where a partition start
+  planned for left (it keeps start's columns and has no sync trigger: as before);
+* ``complete_checks``: complete, under its lock, refuses where a partition that joined since
+  start has marked rows (a table attached with rows after start): nothing is changed, and
+  the operator rolls back and starts again.
+
+A tree with index builds, foreign keys or other steps per partition keeps the strict check:
+a partition that joined before the parent's ``ON ONLY`` index would leave it invalid.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pgroll_dsl.catalog.derived import MARKER
+from pgroll_dsl.catalog.model import Catalog, Table
+from pgroll_dsl.plan.backfill import NOTICE
+from pgroll_dsl.plan.model import Cost, Lock, Requirement, Requires, Step, StepKind
+from pgroll_dsl.plan.watch import watching
+from pgroll_dsl.source import Span
+from pgroll_dsl.sql.ddl import qualified, regclass_or_null
+from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal, quote_name
+
+# Pages of a joined partition each batch of its backfill reads (2 MB of 8 kB pages): its
+# rows stay locked for one batch.
+CATCH_UP_PAGES = 256
+
+
+def is_open(trees: Catalog, table: Table, steps: list[Step]) -> bool:
+    """Whether start's steps give the partitions below ``table`` nothing but their backfill."""
+    below = trees.tree(table.physical) - {table.physical}
+    return all(s.kind is StepKind.BACKFILL or watching(s)
+               for s in steps if below.intersection(s.tables))
+
+
+def _planned(requirement: Requires) -> str:
+    """The partitions start planned for, as a ``name[]``."""
+    names = requirement.partitions()
+    return f"ARRAY[{', '.join(map(quote_literal, names))}]::pg_catalog.name[]"
+
+
+def _joined_leaves(schema: str, requirement: Requires) -> str:
+    """A query: the leaves (tables with rows) below the partitions start did not plan for."""
+    assert requirement.relation is not None
+    parent = regclass_or_null(schema, requirement.relation)
+    return ("SELECT t.relid::pg_catalog.regclass FROM pg_catalog.pg_inherits i "
+            "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+            "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(i.inhrelid) t "
+            "JOIN pg_catalog.pg_class l ON l.oid = t.relid "
+            f"WHERE i.inhparent = {parent} AND c.relname <> ALL ({_planned(requirement)}) "
+            "AND t.isleaf AND l.relkind = 'r' ORDER BY 1")
+
+
+def _update(where: str) -> str:
+    """The dynamic UPDATE of one joined leaf (``%s``) that the sync triggers fill."""
+    marker = quote_ident(MARKER)
+    return quote_literal(f"UPDATE %s AS _pgroll_row SET {marker} = true "
+                         f"WHERE _pgroll_row.{marker}{where}")
+
+
+_PAGES = " AND _pgroll_row.ctid >= %L::pg_catalog.tid AND _pgroll_row.ctid < %L::pg_catalog.tid"
+DECLARE = ("DECLARE\n  _pgroll_leaf pg_catalog.regclass;\n  _pgroll_pages bigint;\n"
+            "  _pgroll_page bigint;\n  _pgroll_rows bigint;\n  _pgroll_done bigint;\n")
+
+
+def _backfilled(requirement: Requires) -> str:
+    """The note of one leaf's rows, which the executor passes on (``backfill_note``)."""
+    return (f"      RAISE NOTICE '{NOTICE} %: joined {requirement.relation} during the "
+            "migration: % rows', _pgroll_leaf, _pgroll_done;")
+
+
+def catch_up_steps(schema: str, requires: list[Requires], origin: Span | None
+                   ) -> list[Step]:
+    """Before the views: the leaves that joined the open trees so far, backfilled in batches.
+
+    A batch is a range of pages (a TID range scan): a row the UPDATE moves lands past the
+    range, its marker cleared by the trigger, and is not read again.
+    """
+    if not requires:
+        return []
+    pages = CATCH_UP_PAGES
+    body = []
+    for requirement in requires:
+        body += [
+            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            "    _pgroll_pages := pg_catalog.pg_relation_size(_pgroll_leaf)",
+            "      / pg_catalog.current_setting('block_size')::bigint;",
+            "    _pgroll_page := 0;",
+            "    _pgroll_done := 0;",
+            "    WHILE _pgroll_page <= _pgroll_pages LOOP",
+            f"      EXECUTE pg_catalog.format({_update(_PAGES)}, _pgroll_leaf,",
+            f"        '(' || _pgroll_page || ',0)', '(' || (_pgroll_page + {pages}) || ',0)');",
+            "      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;",
+            "      _pgroll_done := _pgroll_done + _pgroll_rows;",
+            "      COMMIT;",
+            f"      _pgroll_page := _pgroll_page + {pages};",
+            "    END LOOP;",
+            "    IF _pgroll_done > 0 THEN",
+            _backfilled(requirement),
+            "    END IF;",
+            "  END LOOP;",
+        ]
+    tables = tuple(r.relation for r in requires if r.relation is not None)
+    sql = "DO " + dollar_quote(f"\n{DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
+    return [Step(sql=sql, lock=Lock.ROW_EXCLUSIVE, tables=tables, cost=Cost.SCAN,
+                 transactional=False, origin=origin,
+                 summary=f"backfill the partitions that joined {', '.join(tables)} since start "
+                 "was planned, through the sync triggers (none joined: a catalog read)")]
+
+
+def kept(schema: str, requirement: Requires) -> str:
+    """A boolean expression: every partition start planned for is still a partition."""
+    assert requirement.relation is not None
+    parent = regclass_or_null(schema, requirement.relation)
+    return (f"NOT EXISTS (SELECT FROM pg_catalog.unnest({_planned(requirement)}) p(name) "
+            "WHERE p.name NOT IN (SELECT c.relname FROM pg_catalog.pg_inherits i JOIN "
+            "pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = "
+            f"{parent}))")
+
+
+def last_checks(schema: str, requires: list[Requires], marked: set[str],
+                message: dict[str, str]) -> list[str]:
+    """Lines of start's last check for the open trees (``message``: each one's refusal).
+
+    The tree's partitioned tables locked first (``ONLY``: no partition waits), so that no
+    partition joins or leaves until start has ended; then what joined since the first catch
+    up is backfilled here, in this transaction (usually nothing: a read of the joined
+    leaves' markers).
+    """
+    lines = []
+    for requirement in requires:
+        assert requirement.relation is not None
+        lines.append(f"  LOCK TABLE ONLY {qualified(schema, requirement.relation)} IN SHARE "
+                     "UPDATE EXCLUSIVE MODE;")
+    for requirement in requires:
+        if requirement.relation in marked:
+            lines += [
+                f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+                f"    EXECUTE pg_catalog.format({_update('')}, _pgroll_leaf);",
+                "    GET DIAGNOSTICS _pgroll_done = ROW_COUNT;",
+                "    IF _pgroll_done > 0 THEN",
+                _backfilled(requirement),
+                "    END IF;",
+                "  END LOOP;",
+            ]
+        lines += [
+            f"  IF NOT {kept(schema, requirement)} THEN",
+            "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
+            f"{quote_literal(message[requirement.relation or ''])},",
+            "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
+            "roll it back (pgroll-dsl rollback); then start the migration again.';",
+            "  END IF;",
+        ]
+    return lines
+
+
+# What the operator can do about a partition attached with rows after start.
+_FIX = (f"Backfill it (UPDATE %s SET {quote_name(MARKER)} = true WHERE {quote_name(MARKER)}: "
+        "the sync triggers fill the copies) and run complete again; or roll the migration "
+        "back (pgroll-dsl rollback) and start it again, which backfills %s.")
+
+
+def complete_checks(schema: str, requires: list[Requires], origin: Span | None
+                    ) -> list[Step]:
+    """In complete's transaction, under its lock: no partition joined since with marked rows.
+
+    Start backfilled every partition that joined until its end; one attached since with
+    rows has them without their copies (a partition created since has the sync triggers
+    from its first row). Refused, nothing changed: rollback, then start again.
+    """
+    if not requires:
+        return []
+    body = []
+    for requirement in requires:
+        refusal = (f"a table attached to {requirement.relation} since start has rows without "
+                   "the copies start made for the others: %s")
+        body += [
+            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            "    EXECUTE pg_catalog.format("
+            f"{quote_literal('SELECT EXISTS (SELECT FROM %s WHERE ' + quote_ident(MARKER) + ')')}"
+            ", _pgroll_leaf) INTO _pgroll_found;",
+            "    IF _pgroll_found THEN",
+            "      RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', "
+            f"MESSAGE = pg_catalog.format({quote_literal(refusal)}, _pgroll_leaf),",
+            "        HINT = pg_catalog.format("
+            f"{quote_literal(_FIX)}, _pgroll_leaf, _pgroll_leaf);",
+            "    END IF;",
+            "  END LOOP;",
+        ]
+    sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_leaf pg_catalog.regclass;\n"
+                               "  _pgroll_found boolean;\nBEGIN\n" + "\n".join(body) + "\nEND\n")
+    tables = [r.relation for r in requires if r.relation is not None]
+    return [Step(sql=sql, lock=Lock.NONE, origin=origin,
+                 summary=f"no partition joined {', '.join(tables)} since start with rows "
+                 "start did not backfill")]
+
+
+def requirement(open_: bool, partitions: list[str], table: str) -> Requires:
+    """What complete requires of ``table``'s partitions.
+
+    The same ones (those start planned for), or, of an open tree, those still among them
+    (others may join meanwhile).
+    """
+    if open_:
+        return Requires(Requirement.PARTITIONS_KEPT, json.dumps(partitions), table)
+    return Requires(Requirement.PARTITIONS, ",".join(partitions), table)
