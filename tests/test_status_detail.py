@@ -35,7 +35,7 @@ CHANGE = """alter table t add note text not null default 'x' up `'n' || n`;
 alter table t alter n type bigint up `n` down `n`;
 create index t_n on t (n);
 """
-NAME = "02_change_with_a_name_long_enough_to_be_cut_in_the_session_name"
+NAME = "02_change_with_a_name_long_enough_to_be_cut_in_session"  # (version schema: 61 bytes)
 
 
 def _detail(dsn: str) -> dict[str, Any]:
