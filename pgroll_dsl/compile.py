@@ -152,6 +152,7 @@ def validate_directory(directory: Path, source: CatalogSource, *,
         try:
             loaded = compile_file(file)
             migration = loaded.migration
+            refuse_long_version_schema(migration, source.schema)
             found.extend([*loaded.warnings, *validate(
                 migration, Before(catalog, None, (), base.server_version), lint)])
             if on_valid is not None:
@@ -193,9 +194,12 @@ def validate_file(path: Path, source: CatalogSource, lint: LintSettings | None =
     """One migration file against the catalog ``source`` gives it; the warnings.
 
     Raises ``CompileError`` with every error (of the file, or of the catalog it starts from).
+    The file is read first: a path that names no file is said as such (PGD012), not as an
+    error of another file of its directory that the catalog's replay met.
     """
-    before = catalog_before(source, path)
     loaded = compile_file(path)
+    refuse_long_version_schema(loaded.migration, source.schema)
+    before = catalog_before(source, path)
     return (*loaded.warnings, *before.warnings, *validate(loaded.migration, before, lint))
 
 

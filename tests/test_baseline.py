@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl import ir
-from pgroll_dsl.backends.baseline import baseline_migration, read_baseline
+from pgroll_dsl.backends.baseline import EMPTY, baseline_migration, read_baseline
 from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
@@ -121,4 +121,5 @@ def test_an_empty_schema_gives_an_empty_migration(pg_conn: Connection) -> None:
     baseline = read_baseline(pg_conn, "public")
     assert (baseline.ddl, baseline.tables) == ("", 0)
     migration = baseline_migration("01_baseline", baseline)
-    assert migration.operations == (ir.Sql(up=ir.SqlScript("")),)
+    # A statement that changes nothing: an empty `up` does not read back (PGD102, PGD503).
+    assert migration.operations == (ir.Sql(up=ir.SqlScript(EMPTY)),)

@@ -259,7 +259,9 @@ def test_latest_url_reaches_a_hostile_version_schema(pg_conn: Connection, pg_dsn
 
 
 def test_latest_url_keeps_the_options_it_was_given(pg_conn: Connection, pg_dsn: str) -> None:
-    from urllib.parse import urlencode
+    """(Spaces as ``%20``: libpq reads a ``+`` of a URL as a plus, not as a space, and so does
+    ``latest url`` since tests/test_review_session34_api.py.)"""
+    from urllib.parse import quote, urlencode
 
     from psycopg.conninfo import conninfo_to_dict
 
@@ -267,7 +269,8 @@ def test_latest_url_keeps_the_options_it_was_given(pg_conn: Connection, pg_dsn: 
 
     parts = conninfo_to_dict(pg_dsn)
     url = (f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/"
-           f"{pg_conn.info.dbname}?{urlencode({'options': '-c statement_timeout=4321'})}")
+           f"{pg_conn.info.dbname}?"
+           f"{urlencode({'options': '-c statement_timeout=4321'}, quote_via=quote)}")
     assert _search_path_of(search_path_url(url, "public")) == ("{public}", "4321ms")
 
 

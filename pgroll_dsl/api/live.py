@@ -271,8 +271,13 @@ class Migrator:
         path = migration_path(directory, name, syntax)
 
         def write(migration: ir.Migration) -> Path:
-            if path.exists():
-                raise CommandError(f"{path} exists already; nothing was recorded")
+            from pgroll_dsl.frontend import migration_files, migration_name
+
+            # A file of that name in any syntax: two files of one migration (PGD113).
+            same = ([f for f in migration_files(path.parent) if migration_name(f) == name]
+                    if path.parent.is_dir() else [])
+            if path.exists() or same:
+                raise CommandError(f"{(same or [path])[0]} exists already; nothing was recorded")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(emit(migration, syntax), encoding="utf-8")

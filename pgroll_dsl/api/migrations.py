@@ -169,7 +169,15 @@ def directory_latest_migration(directory: str | Path) -> str:
 
 
 def migration_path(directory: str | Path, name: str, syntax: Syntax = "yaml") -> Path:
-    """Where the migration ``name`` is written in ``directory`` in ``syntax``."""
+    """Where the migration ``name`` is written in ``directory`` in ``syntax``.
+
+    Raises ``ValueError`` for a name that is no file name (``../x``).
+    """
+    from pgroll_dsl.frontend import unfit_file_name
+
+    unfit = unfit_file_name(name)
+    if unfit is not None:
+        raise ValueError(unfit)
     if syntax not in _SUFFIX:
         raise ValueError(f"unknown syntax {syntax!r}: use one of {', '.join(_SUFFIX)}")
     return Path(directory) / f"{name}{_SUFFIX[syntax]}"
@@ -184,8 +192,6 @@ def create_migration(directory: str | Path, name: str, syntax: Syntax = "yaml") 
     """
     import errno
 
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ValueError(f"{name!r} cannot be a migration name: it becomes the file name")
     path = migration_path(directory, name, syntax)
     if path.exists():
         raise FileExistsError(errno.EEXIST, "exists already", str(path))

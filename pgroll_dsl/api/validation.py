@@ -88,6 +88,7 @@ def _validate_object(migration: ir.Migration, source: CatalogSource,
                      pg_version: int | None) -> Validation:
     """A migration object against the catalog ``source`` gives (an empty one by default)."""
     try:
+        driver.refuse_long_version_schema(migration, source.schema)
         before = driver.catalog_before(source, None)
         lint = lint_settings(None, pg_version)
         found = (*before.warnings, *driver.validate(migration, before, lint))

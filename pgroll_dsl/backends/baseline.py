@@ -114,10 +114,8 @@ ORDER BY c.contype = 'f', c.conrelid, c.conname COLLATE "C"
 # A partitioned table's prints as ``ON ONLY``: built without ONLY, it is built on each
 # partition too, and valid, as it is now.
 _INDEXES: LiteralString = """
-SELECT ic.relname, CASE WHEN t.relkind = 'p'
-                        THEN regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')
-                        ELSE pg_get_indexdef(i.indexrelid) END,
-       obj_description(ic.oid, 'pg_class')
+SELECT ic.relname, pg_get_indexdef(i.indexrelid), obj_description(ic.oid, 'pg_class'),
+       t.relkind = 'p', quote_ident(ic.relname), i.indisunique
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relnamespace = to_regnamespace(%(schema)s) AND t.relkind IN ('r', 'p')
@@ -219,7 +217,7 @@ def read_baseline(conn: psycopg.Connection[Any], schema: str) -> Baseline:
         comments += _comments(names[table[0]], table[7], columns.get(table[0], []))
     statements += [f"ALTER TABLE {names[c[0]]} ADD CONSTRAINT {quote_ident(c[1])} {c[3]}"
                    for c in later]
-    statements += [row[1] for row in indexes]
+    statements += [_index_ddl(row) for row in indexes]
     statements += [f"ALTER SEQUENCE {quote_ident(s[0])} OWNED BY {s[8]}"
                    for s in sequences if s[8] is not None]
     comments += [f"COMMENT ON CONSTRAINT {quote_ident(c[1])} ON {names[c[0]]} IS "
@@ -228,6 +226,19 @@ def read_baseline(conn: psycopg.Connection[Any], schema: str) -> Baseline:
                  for i in indexes if i[2] is not None]
     ddl = "".join(f"{s};\n" for s in [*statements, *comments])
     return Baseline(ddl=ddl, tables=len(tables), left_out=left_out)
+
+
+def _index_ddl(row: Row) -> str:
+    """The index's statement; a partitioned table's without ``ONLY`` (see ``_INDEXES``).
+
+    Only the ``ON ONLY`` right after the index's name: the name itself may hold those words
+    (``"by city ON ONLY the parent"``).
+    """
+    definition, partitioned, quoted, unique = row[1], row[3], row[4], row[5]
+    head = f"CREATE {'UNIQUE ' if unique else ''}INDEX {quoted} ON ONLY "
+    if partitioned and definition.startswith(head):
+        return f"{head.removesuffix('ONLY ')}{definition[len(head):]}"
+    return str(definition)
 
 
 def _rows(conn: psycopg.Connection[Any], query: LiteralString,
@@ -333,9 +344,15 @@ def _comments(table: str, comment: str | None, columns: list[Row]) -> list[str]:
     return found
 
 
+# The ``up`` of a baseline of an empty schema: a statement (an empty ``up`` is refused when
+# the file is read again, PGD102/PGD503) that changes nothing.
+EMPTY = "-- the schema was empty when this baseline was taken\nSELECT 1;\n"
+
+
 def baseline_migration(name: str, baseline: Baseline) -> ir.Migration:
     """The migration file's content: one ``sql`` operation whose ``up`` builds the schema."""
-    return ir.Migration(name=name, operations=(ir.Sql(up=ir.SqlScript(baseline.ddl)),))
+    return ir.Migration(name=name,
+                        operations=(ir.Sql(up=ir.SqlScript(baseline.ddl or EMPTY)),))
 
 
 def create_baseline(runner: Runner, name: str,
@@ -356,6 +373,12 @@ def create_baseline(runner: Runner, name: str,
             if name in runner.state.history():
                 raise CommandError(f'migration "{name}" is already in the history of schema '
                                    f'"{runner.state.schema}"')
+            if runner.conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NULL",
+                                   (quote_ident(runner.state.schema),)).fetchone() == (True,):
+                # (A mistyped --schema read as an empty schema, and was recorded as one.)
+                raise Unreachable(f"cannot read the schema: the database has no schema "
+                                  f"{quote_ident(runner.state.schema)} (is --schema right?); "
+                                  "nothing was recorded")
             baseline = read_baseline(runner.conn, runner.state.schema)
         except psycopg.Error as err:
             raise Unreachable(f"cannot read the schema: {first_line(err)}") from None

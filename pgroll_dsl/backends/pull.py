@@ -23,7 +23,7 @@ from pgroll_dsl import render
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.runner import CommandError, Runner, Unreachable
 from pgroll_dsl.diagnostics import CompileError
-from pgroll_dsl.frontend import migration_files, migration_name, parse_source
+from pgroll_dsl.frontend import migration_files, migration_name, parse_source, unfit_file_name
 
 _EXTENSIONS = {"dsl": ".pgroll", "json": ".json", "yaml": ".yaml"}
 
@@ -62,6 +62,10 @@ def pull(runner: Runner, directory: Path, syntax: str, prefixes: bool = False) -
 
 def _write(history: list[tuple[str, dict[str, Any], str]], directory: Path, syntax: str,
            prefixes: bool) -> Pulled:
+    unfit = [problem for name, _, _ in history
+             if (problem := unfit_file_name(name)) is not None]
+    if unfit:  # before any file: a name from the database must not name a path
+        raise CommandError(f"{unfit[0]}; nothing was written")
     directory.mkdir(parents=True, exist_ok=True)
     local = {migration_name(p) for p in migration_files(directory)}
     written: list[Path] = []

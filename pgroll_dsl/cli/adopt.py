@@ -51,8 +51,12 @@ def _directory(path: Path, command: str) -> Path:
 
 def _name_ok(name: str) -> None:
     """A migration name is its file's name: no path in it (exit 2)."""
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        usage_error(f"{name!r} cannot be a migration name: it becomes the file name")
+    from pgroll_dsl.api.migrations import migration_path
+
+    try:
+        migration_path(".", name)
+    except ValueError as err:
+        usage_error(str(err))
 
 
 def _connect(url: str, schema: str, state: str, lock: int = 500,

@@ -73,19 +73,27 @@ def fmt(
 
     failed: list[Diagnostic] = []
     unformatted: list[str] = []
+    results = []
+    # Every file read and formatted before any is written: an argument that stops the
+    # command (exit 2) leaves every file as it was, and what was found before it is said.
     for path in files:
         try:
-            result = api.format_file(path)
+            results.append((path, api.format_file(path)))
         except CompileError as err:
             if any(d.code is codes.UNREADABLE_FILE for d in err.diagnostics):
-                exit_for(err, output_format)
+                exit_for(CompileError([*failed, *err.diagnostics]), output_format)
             failed.extend(err.diagnostics)
-            continue
         except ValueError as err:
+            report(failed, output_format)
             usage_error(str(err))
+    for path, result in results:
         if result.changed:
             if check or diff:
-                sys.stdout.write(_unified_diff(result.path, result.original, result.formatted))
+                # The lines as they are in the file (a CRLF file's with their CR): the
+                # patch applies to the file itself.
+                with Path(path).open(encoding="utf-8", newline="") as raw:
+                    before = raw.read()
+                sys.stdout.write(_unified_diff(result.path, before, result.formatted))
             if check:
                 unformatted.append(result.path)
             elif not diff:

@@ -22,6 +22,17 @@ def migration_name(path: str | Path) -> str:
     return Path(path).name.rsplit(".", 1)[0]
 
 
+def unfit_file_name(name: str) -> str | None:
+    """Why a migration name cannot be its file's name (it would name a path), or None.
+
+    For names that come from the user (``create``, ``baseline``) and from a database's
+    history (``pull``): ``../x`` would be written outside the directory.
+    """
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        return f"{name!r} cannot be a migration name: it becomes the file name"
+    return None
+
+
 def migration_files(directory: Path) -> list[Path]:
     """Pgroll's order: by file name, byte-wise, extension included."""
     files = [p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES]
