@@ -110,6 +110,54 @@ def hidden_rows(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> list[
             for table, user in conn.execute(_FORCED_POLICIES, (names,))]
 
 
+def taken_schema(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
+    """The message of a version schema that exists before start makes it, or none.
+
+    It is another application's schema, or another target schema's (the version schema of
+    schema ``a`` and migration ``b_02`` is the target schema ``a_b`` of migration ``02``'s):
+    start would put its views beside what it holds, and rollback, a failed start's undo or
+    the next complete drop it, with what it holds (``DROP SCHEMA ... CASCADE``).
+    """
+    row = conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NOT NULL",
+                       (quote_ident(plan.version_schema),)).fetchone()
+    if row is None or not row[0]:
+        return []
+    return [f"schema {quote_ident(plan.version_schema)} exists already, and would be this "
+            "migration's version schema: rollback or the next complete would drop it with "
+            "what it holds; rename the migration, or give it another version_schema"]
+
+
+# The helper objects of a migration in progress: the backfill's marker, the sync triggers.
+_IN_PROGRESS = (
+    "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c "
+    "ON c.oid = a.attrelid WHERE c.relnamespace = pg_catalog.to_regnamespace(%s) "
+    "AND c.relkind IN ('r', 'p') AND a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+    "UNION ALL SELECT c.relname, t.tgname FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c "
+    "ON c.oid = t.tgrelid WHERE c.relnamespace = pg_catalog.to_regnamespace(%s) "
+    "AND t.tgname ~ '^[_~]pgroll_trigger_' AND NOT t.tgisinternal ORDER BY 1, 2 LIMIT 3")
+
+
+def another_migration(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """The message of a migration in progress that this state does not know of, or none.
+
+    Start runs when this state has no migration active; one whose helper objects are on the
+    schema's tables is another state schema's (``--pgroll-schema``) over the same target
+    schema, or what a migration left that was undone by hand. Started over it, both
+    migrations' complete failed on each other's objects.
+    """
+    from pgroll_dsl.catalog.derived import MARKER
+
+    quoted = quote_ident(schema)
+    found = conn.execute(_IN_PROGRESS, (quoted, MARKER, quoted)).fetchall()
+    if not found:
+        return []
+    shown = ", ".join(f"{quote_ident(name)} of table {quote_ident(table)}"
+                      for table, name in found)
+    return [f"schema {quoted} has the objects of a migration in progress that this state "
+            f"schema does not know of ({shown}): one started with another --pgroll-schema, "
+            "or one left half undone; complete or roll it back there first"]
+
+
 def type_change_problems(conn: psycopg.Connection[Any], schema: str, catalog: Catalog,
                          migration: ir.Migration) -> list[str]:
     """One message per ``alter_column`` type change whose default or checks cannot follow."""

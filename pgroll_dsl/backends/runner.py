@@ -29,7 +29,13 @@ from pgroll_dsl.backends.live import (
     session_of_a_second_connection,
 )
 from pgroll_dsl.backends.one_session import PID, changed, leave, shared
-from pgroll_dsl.backends.probe import hidden_rows, type_change_problems, unowned_tables
+from pgroll_dsl.backends.probe import (
+    another_migration,
+    hidden_rows,
+    taken_schema,
+    type_change_problems,
+    unowned_tables,
+)
 from pgroll_dsl.backends.progress import SESSION, naming, progress, running, session_name
 from pgroll_dsl.backends.saved_plan import refusals
 from pgroll_dsl.backends.state import Active, State
@@ -484,7 +490,10 @@ class Runner:
                                                                                    saved)
                 done = 0
                 with self._errors():
-                    refused = (unowned_tables(self.conn, self.state.schema, plan)
+                    refused = (another_migration(self.conn, self.state.schema)
+                               + (taken_schema(self.conn, plan) if self.options.version_schema
+                                  else [])
+                               + unowned_tables(self.conn, self.state.schema, plan)
                                + hidden_rows(self.conn, self.state.schema, plan))
                 if refused:
                     raise CommandError("start refused, nothing was changed: "

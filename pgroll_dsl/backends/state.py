@@ -16,6 +16,7 @@ from psycopg import sql
 
 from pgroll_dsl.backends import state_sql
 from pgroll_dsl.backends.one_session import PID
+from pgroll_dsl.catalog.naming import kept_name
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.sql.quoting import quote_ident
 
@@ -68,11 +69,22 @@ class State:
         self.state_schema = state_schema
         self.schema = schema
 
-    def _sql(self, text: str) -> str:
-        return text.replace("placeholder", quote_ident(self.state_schema))
+    def _sql(self, text: str, placeholders: bool = False) -> str:
+        """``text`` with the state schema's quoted name for ``placeholder``.
+
+        The templates' ``$$`` bodies get a tag the name does not hold (``cash$$flow`` ended
+        them early), and with ``placeholders`` (psycopg reads the text for ``%s``) a ``%`` of
+        the name is doubled (``ops%state`` failed init).
+        """
+        name = quote_ident(self.state_schema)
+        tag = "$pgroll_state$"
+        while tag in name:
+            tag = tag[:-1] + "_$"
+        return text.replace("$$", tag).replace(
+            "placeholder", name.replace("%", "%%") if placeholders else name)
 
     def _q(self, query: str, *params: object) -> list[tuple[Any, ...]]:
-        statement = sql.SQL(self._sql(query))
+        statement = sql.SQL(self._sql(query, placeholders=True))
         cursor = self.conn.execute(statement, params)
         return cursor.fetchall() if cursor.description is not None else []
 
@@ -117,7 +129,10 @@ class State:
         return Active(name, migration, plan, started or 0, completed or 0, rolled_back or 0)
 
     def _lock_key(self, lock: str = RUN_LOCK) -> int:
-        name = "\0".join((lock, self.state_schema, self.schema)).encode()
+        # The target schema alone, as PostgreSQL keeps its name: runs of two state schemas
+        # over one target schema, or two spellings of one name past 63 bytes, exclude each
+        # other too.
+        name = "\0".join((lock, kept_name(self.schema))).encode()
         return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
     def workers_key(self) -> int:

@@ -14,6 +14,11 @@ from pgroll_dsl.catalog.model import Catalog
 NAMEDATALEN = 64
 
 
+def kept_name(name: str) -> str:
+    """``name`` as PostgreSQL keeps it: cut to 63 bytes, at a character's end (UTF-8)."""
+    return name.encode()[:NAMEDATALEN - 1].decode(errors="ignore")
+
+
 def object_name(name1: str, name2: str | None, label: str) -> str:
     """PostgreSQL's ``makeObjectName``: ``name1_name2_label`` cut to fit 63 bytes."""
     part1, part2 = name1.encode(), (name2 or "").encode()

@@ -14,7 +14,7 @@ from pgroll_dsl.plan import grants, safety
 from pgroll_dsl.plan.context import Context
 from pgroll_dsl.plan.model import Exemption, Lock, Step
 from pgroll_dsl.sql.ddl import qualified
-from pgroll_dsl.sql.quoting import do_block, quote_ident
+from pgroll_dsl.sql.quoting import do_block, quote_ident, quote_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
         drop_previous.append(
             _step(
                 ctx,
-                f"DROP SCHEMA IF EXISTS {quote_ident(previous)} CASCADE",
+                do_block("\n".join(drop_version_schema(previous))),
                 f"drop the previous version schema {previous}",
                 safe=(safety.DROP_SCHEMA,),
             )
@@ -60,22 +60,57 @@ def view_steps(ctx: Context, final: Catalog, completed: Catalog) -> ViewSteps:
     drop_new = [
         _step(
             ctx,
-            f"DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE",
+            do_block("\n".join(drop_version_schema(version))),
             f"drop version schema {version}",
             safe=(safety.DROP_SCHEMA,),
         )
     ]
     # After raw SQL at complete the views are rebuilt in one transaction: clients of the new
     # version never find them missing.
-    statements = [drop_new[0].sql, create[0].sql,
+    statements = [create[0].sql,
                   *(sql for t in viewed(completed) for sql in view_statements(ctx, version, t))]
-    body = "\n".join(f"  {s};" for s in statements)
+    body = "\n".join([*drop_version_schema(version), *(f"  {s};" for s in statements)])
     recreate = [Step(sql=do_block(body),
                      summary=f"rebuild the views of {version} after the raw SQL",
                      lock=Lock.ACCESS_SHARE, origin=ctx.origin),
                 *grants.grants_step(ctx, viewed(completed))]
     regrant = grants.grants_step(ctx, viewed(completed), again=True)
     return ViewSteps(create, drop_previous, drop_new, recreate, regrant)
+
+
+def drop_version_schema(version: str) -> list[str]:
+    """Lines of a block: ``DROP SCHEMA ... CASCADE`` of a version schema, if it holds views only.
+
+    An application whose ``search_path`` begins with its version schema makes its tables
+    there (an unqualified ``CREATE TABLE``; Django's ``django_migrations``): the drop took
+    them along, rows and all. Refused instead, saying what is there and what to do; the
+    phase then changes nothing, and runs again once they are moved.
+    """
+    schema = quote_literal(quote_ident(version))
+    inside = f"pg_catalog.to_regnamespace({schema})"
+    message = quote_literal(f"schema {quote_ident(version)} holds more than the views of a "
+                            "version (%s): dropping it would drop them too")
+    return [
+        "  DECLARE",
+        "    _pgroll_kept text;",
+        "  BEGIN",
+        "    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (",
+        "      SELECT relname::text FROM pg_catalog.pg_class",
+        f"        WHERE relnamespace = {inside} AND relkind NOT IN ('v', 'i')",
+        "      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc",
+        f"        WHERE pronamespace = {inside}",
+        "      UNION ALL SELECT typname::text FROM pg_catalog.pg_type",
+        f"        WHERE typnamespace = {inside} AND typrelid = 0 AND typelem = 0",
+        "      LIMIT 5) AS o(n);",
+        "    IF _pgroll_kept IS NOT NULL THEN",
+        "      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',",
+        f"        MESSAGE = pg_catalog.format({message}, _pgroll_kept),",
+        "        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), "
+        "then run this again.';",
+        "    END IF;",
+        "  END;",
+        f"  DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE;",
+    ]
 
 
 def viewed(catalog: Catalog) -> tuple[Table, ...]:

@@ -164,7 +164,28 @@ BEGIN;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_04_rename_table"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_04_rename_table"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_04_rename_table"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_04_rename_table" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
+END
+$pgroll$;
 
 -- [2] 05_sql.yaml:1:1: drop version schema public_05_sql
 --     lock: none; catalog only
@@ -172,7 +193,28 @@ DROP SCHEMA IF EXISTS "public_04_rename_table" CASCADE;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_05_sql"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_05_sql" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+END
+$pgroll$;
 
 -- [3] 05_sql.yaml:1:1: rebuild the views of public_05_sql after the raw SQL
 --     lock: ACCESS SHARE; catalog only
@@ -181,6 +223,23 @@ DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_05_sql"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_05_sql" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
   DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
   CREATE SCHEMA IF NOT EXISTS "public_05_sql";
   CREATE VIEW "public_05_sql"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
@@ -258,7 +317,28 @@ BEGIN;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_05_sql"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_05_sql"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_05_sql" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_05_sql" CASCADE;
+END
+$pgroll$;
 
 -- [2] 05_sql.yaml:3:7: raw SQL (down)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed

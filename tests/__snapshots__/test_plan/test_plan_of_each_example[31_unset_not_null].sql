@@ -721,7 +721,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_30_add_column_simple_up"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_30_add_column_simple_up"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_30_add_column_simple_up"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_30_add_column_simple_up" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_30_add_column_simple_up" CASCADE;
+END
+$pgroll$;
 
 -- [2] 31_unset_not_null.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only
@@ -1147,7 +1168,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_31_unset_not_null" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
+END
+$pgroll$;
 
 -- [2] 31_unset_not_null.yaml:1:1: lock posts for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on posts; catalog only

@@ -248,7 +248,28 @@ BEGIN;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_31_unset_not_null"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_31_unset_not_null" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
+END
+$pgroll$;
 
 -- [2] 32_sql_on_complete.yaml:1:1: drop version schema public_32_sql_on_complete
 --     lock: none; catalog only
@@ -256,7 +277,28 @@ DROP SCHEMA IF EXISTS "public_31_unset_not_null" CASCADE;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_32_sql_on_complete" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+END
+$pgroll$;
 
 -- [3] 32_sql_on_complete.yaml:3:7: raw SQL (up)
 --     lock: ACCESS EXCLUSIVE; raw SQL: not analysed
@@ -285,6 +327,23 @@ RESET ROLE;
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_32_sql_on_complete" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
   DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
   CREATE SCHEMA IF NOT EXISTS "public_32_sql_on_complete";
   CREATE VIEW "public_32_sql_on_complete"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
@@ -379,4 +438,25 @@ COMMIT;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_32_sql_on_complete"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_32_sql_on_complete" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_32_sql_on_complete" CASCADE;
+END
+$pgroll$;

@@ -297,7 +297,28 @@ BEGIN;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_39_add_column_with_multiple_pk_in_table"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_39_add_column_with_multiple_pk_in_table"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_39_add_column_with_multiple_pk_in_table"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_39_add_column_with_multiple_pk_in_table" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
+END
+$pgroll$;
 
 -- [2] 40_create_enum_type.yaml:1:1: drop version schema public_40_create_enum_type
 --     lock: none; catalog only
@@ -305,7 +326,28 @@ DROP SCHEMA IF EXISTS "public_39_add_column_with_multiple_pk_in_table" CASCADE;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_40_create_enum_type" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+END
+$pgroll$;
 
 -- [3] 40_create_enum_type.yaml:1:1: rebuild the views of public_40_create_enum_type after the raw SQL
 --     lock: ACCESS SHARE; catalog only
@@ -314,6 +356,23 @@ DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts
 DO $pgroll$
 BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_40_create_enum_type" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
   DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
   CREATE SCHEMA IF NOT EXISTS "public_40_create_enum_type";
   CREATE VIEW "public_40_create_enum_type"."bills" WITH (security_invoker = true) AS SELECT "id" AS "id", "date" AS "date", "quantity" AS "quantity" FROM "public"."bills";
@@ -416,7 +475,28 @@ BEGIN;
 --     safe despite prefer-robust-stmts: a phase is not re-run blindly: a failed start is undone by rollback, whose steps all tolerate a partial start
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore require-statement-timeout, prefer-robust-stmts, ban-drop-schema
-DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_40_create_enum_type"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_40_create_enum_type" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_40_create_enum_type" CASCADE;
+END
+$pgroll$;
 
 -- [2] 40_create_enum_type.yaml:3:7: undo raw SQL (inferred: the operation has no down)
 --     lock: ACCESS EXCLUSIVE; catalog only

@@ -980,7 +980,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_43_create_tickets_table"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_43_create_tickets_table"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_43_create_tickets_table"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_43_create_tickets_table" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_43_create_tickets_table" CASCADE;
+END
+$pgroll$;
 
 -- [2] 44_add_table_unique_constraint.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only
@@ -1462,7 +1483,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_44_add_table_unique_constraint" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_44_add_table_unique_constraint"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_44_add_table_unique_constraint"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_44_add_table_unique_constraint"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_44_add_table_unique_constraint" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_44_add_table_unique_constraint" CASCADE;
+END
+$pgroll$;
 
 -- [2] 44_add_table_unique_constraint.yaml:1:1: lock tickets for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on tickets; catalog only

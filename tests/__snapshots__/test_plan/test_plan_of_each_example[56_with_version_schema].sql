@@ -274,7 +274,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_55_add_primary_key_constraint_to_table"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_55_add_primary_key_constraint_to_table"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_55_add_primary_key_constraint_to_table"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_55_add_primary_key_constraint_to_table" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_55_add_primary_key_constraint_to_table" CASCADE;
+END
+$pgroll$;
 
 -- [2] 56_with_version_schema.yaml:1:1: the rights granted on public and its tables since start reach public_with_version_schema and its views
 --     lock: none; catalog only
@@ -349,7 +370,28 @@ BEGIN;
 --     lock: none; catalog only
 --     safe despite ban-drop-schema: a version schema holds only views, no data
 -- squawk-ignore ban-drop-schema
-DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
+DO $pgroll$
+BEGIN
+  DECLARE
+    _pgroll_kept text;
+  BEGIN
+    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
+      SELECT relname::text FROM pg_catalog.pg_class
+        WHERE relnamespace = pg_catalog.to_regnamespace('"public_with_version_schema"') AND relkind NOT IN ('v', 'i')
+      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
+        WHERE pronamespace = pg_catalog.to_regnamespace('"public_with_version_schema"')
+      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
+        WHERE typnamespace = pg_catalog.to_regnamespace('"public_with_version_schema"') AND typrelid = 0 AND typelem = 0
+      LIMIT 5) AS o(n);
+    IF _pgroll_kept IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+        MESSAGE = pg_catalog.format('schema "public_with_version_schema" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
+        HINT = 'Move them to the schema they belong in (ALTER TABLE ... SET SCHEMA), then run this again.';
+    END IF;
+  END;
+  DROP SCHEMA IF EXISTS "public_with_version_schema" CASCADE;
+END
+$pgroll$;
 
 -- [2] 56_with_version_schema.yaml:1:1: lock products for the rest of this transaction
 --     lock: ACCESS EXCLUSIVE on products; catalog only
