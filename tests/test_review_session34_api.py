@@ -41,6 +41,14 @@ def _project(tmp_path: Path) -> Path:
     return folder
 
 
+def _items(pg_dsn: str, pg_conn: Connection, tmp_path: Path) -> tuple[str, str]:
+    """A database with ``01_items`` completed: its URL and the version schema."""
+    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
+    with api.connect(dsn) as db:
+        db.init()
+        return dsn, db.start(folder / "01_items.pgroll", complete=True).version_schema
+
+
 def _kill_migrator_sessions(pg_conn: Connection) -> None:
     pg_conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE starts_with(application_name, 'pgroll-dsl') "
@@ -298,10 +306,7 @@ def test_two_processes_starting_at_once_one_wins(pg_dsn: str, pg_conn: Connectio
 
 def test_connection_url_keeps_a_plus_in_the_query(pg_dsn: str, pg_conn: Connection,
                                                   tmp_path: Path) -> None:
-    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
-    with api.connect(dsn) as db:
-        db.init()
-        version = db.start(folder / "01_items.pgroll", complete=True).version_schema
+    dsn, version = _items(pg_dsn, pg_conn, tmp_path)
     params = conninfo_to_dict(dsn)
     url = (f"postgresql://{params['user']}@{params['host']}:{params['port']}/"
            f"{params['dbname']}?application_name=a+b")
@@ -314,10 +319,7 @@ def test_connection_url_keeps_a_plus_in_the_query(pg_dsn: str, pg_conn: Connecti
 
 def test_connection_url_keeps_the_urls_own_options(pg_dsn: str, pg_conn: Connection,
                                                    tmp_path: Path) -> None:
-    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
-    with api.connect(dsn) as db:
-        db.init()
-        version = db.start(folder / "01_items.pgroll", complete=True).version_schema
+    dsn, version = _items(pg_dsn, pg_conn, tmp_path)
     params = conninfo_to_dict(dsn)
     url = (f"postgresql://{params['user']}@{params['host']}:{params['port']}/"
            f"{params['dbname']}?options=-c%20statement_timeout%3D4321%20-c%20search_path%3Dx")
@@ -410,10 +412,7 @@ def test_django_receiver_without_autocommit(pg_dsn: str, pg_conn: Connection,
 
     from pgroll_dsl.app import django as app_django
 
-    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
-    with api.connect(dsn) as db:
-        db.init()
-        version = db.start(folder / "01_items.pgroll", complete=True).version_schema
+    dsn, version = _items(pg_dsn, pg_conn, tmp_path)
     handler = ConnectionHandler({"default": _django_database(dsn, {}, AUTOCOMMIT=False)})
     receiver = app_django.use_version_schema(version, alias="default")
     try:
@@ -437,10 +436,7 @@ def test_django_database_options_keep_the_callers_libpq_options(
 
     from pgroll_dsl.app import django as app_django
 
-    dsn, folder = dsn_of(pg_dsn, pg_conn), _project(tmp_path)
-    with api.connect(dsn) as db:
-        db.init()
-        version = db.start(folder / "01_items.pgroll", complete=True).version_schema
+    dsn, version = _items(pg_dsn, pg_conn, tmp_path)
     options = app_django.database_options(version, options="-c statement_timeout=4321")
     handler = ConnectionHandler({"default": _django_database(dsn, options)})
     try:

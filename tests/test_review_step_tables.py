@@ -402,7 +402,8 @@ def _same_step(saved: Step, fresh: Step) -> bool:
         # start's last check of an open tree (plan/joined.py): it backfills what joined
         return saved.summary.startswith("the partitions of ") and saved.tables == fresh.tables
     if fresh.kind is StepKind.BACKFILL or fresh.sql.startswith("CREATE OR REPLACE TRIGGER ") \
-            or fresh.summary.startswith(("trigger function ", "lock ")) \
+            or fresh.summary.startswith(("trigger function ", "lock ", "drop the previous "
+                                         "version schema ", "drop version schema ")) \
             or fresh.sql.startswith("DO ") and "ADD COLUMN IF NOT EXISTS" in fresh.sql:
         return replace(saved, sql="") == replace(fresh, sql="")
     return saved == fresh

@@ -118,6 +118,8 @@ def taken_schema(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
     start would put its views beside what it holds, and rollback, a failed start's undo or
     the next complete drop it, with what it holds (``DROP SCHEMA ... CASCADE``).
     """
+    if plan.version_schema == plan.previous_version_schema:
+        return []  # (a version_schema the previous migration named too: its own views)
     row = conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NOT NULL",
                        (quote_ident(plan.version_schema),)).fetchone()
     if row is None or not row[0]:

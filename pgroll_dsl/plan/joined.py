@@ -18,7 +18,10 @@ the partitions that joined instead of refusing them (the check it made before,
 
 * ``catch_up_steps``: before the new version's views, each leaf below a partition start did
   not plan for is backfilled through the sync triggers (``UPDATE ... SET marker = true
-  WHERE marker``, the generic backfill), a commit per batch of pages;
+  WHERE marker``, the generic backfill; also the rows the first pass stamped, moved in from
+  a leaf it had written while no sync trigger existed), a commit per batch of pages, in the
+  replica role where the role may take it (the table's own triggers do not see it, as they
+  do not see the planned backfill);
 * ``last_checks``: start's last check locks the tree's partitioned tables against attach
   and detach (``SHARE UPDATE EXCLUSIVE`` on each, which no client's read or write waits
   for), backfills what joined since the first catch-up, and refuses where a partition start
@@ -28,14 +31,18 @@ the partitions that joined instead of refusing them (the check it made before,
   the operator rolls back and starts again.
 
 A tree with index builds, foreign keys or other steps per partition keeps the strict check:
-a partition that joined before the parent's ``ON ONLY`` index would leave it invalid.
+a partition that joined before the parent's ``ON ONLY`` index would leave it invalid. A
+foreign table that joins is refused (nothing here writes its rows), and a planned partition
+is one of the target schema (a table of its name in another schema that joins is not it).
+Not handled: a partition that joined and left again before complete or rollback keeps
+start's columns (tests/test_review_session34_joined.py).
 """
 
 from __future__ import annotations
 
 import json
 
-from pgroll_dsl.catalog.derived import MARKER
+from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan.backfill import NOTICE
 from pgroll_dsl.plan.model import Cost, Lock, Requirement, Requires, Step, StepKind
@@ -62,23 +69,66 @@ def _planned(requirement: Requires) -> str:
     return f"ARRAY[{', '.join(map(quote_literal, names))}]::pg_catalog.name[]"
 
 
-def _joined_leaves(schema: str, requirement: Requires) -> str:
-    """A query: the leaves (tables with rows) below the partitions start did not plan for."""
+def _in_schema(schema: str) -> str:
+    return f"pg_catalog.to_regnamespace({quote_literal(quote_ident(schema))})"
+
+
+def _joined_leaves(schema: str, requirement: Requires, kind: str = "r") -> str:
+    """A query: the leaves below the partitions start did not plan for (of ``kind``).
+
+    A planned partition is one of the target schema: a table of that name in another schema
+    that joined is not it.
+    """
     assert requirement.relation is not None
     parent = regclass_or_null(schema, requirement.relation)
     return ("SELECT t.relid::pg_catalog.regclass FROM pg_catalog.pg_inherits i "
             "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
             "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(i.inhrelid) t "
             "JOIN pg_catalog.pg_class l ON l.oid = t.relid "
-            f"WHERE i.inhparent = {parent} AND c.relname <> ALL ({_planned(requirement)}) "
-            "AND t.isleaf AND l.relkind = 'r' ORDER BY 1")
+            f"WHERE i.inhparent = {parent} AND NOT (c.relnamespace = {_in_schema(schema)} "
+            f"AND c.relname = ANY ({_planned(requirement)})) "
+            f"AND t.isleaf AND l.relkind = {quote_literal(kind)} ORDER BY 1")
 
 
 def _update(where: str) -> str:
-    """The dynamic UPDATE of one joined leaf (``%s``) that the sync triggers fill."""
-    marker = quote_ident(MARKER)
-    return quote_literal(f"UPDATE %s AS _pgroll_row SET {marker} = true "
-                         f"WHERE _pgroll_row.{marker}{where}")
+    """The dynamic UPDATE of one joined leaf (``%s``) that the sync triggers fill.
+
+    Its rows the first pass stamped too: a row a client moved into it from a leaf whose
+    first pass had written it, while no sync trigger existed, kept that pass's copy of its
+    old values (and a cleared marker). The stamp goes, as the second pass takes it away.
+    """
+    marker, stamp = quote_ident(MARKER), quote_ident(BACKFILLED_BY)
+    return quote_literal(f"UPDATE %s AS _pgroll_row SET {marker} = true, {stamp} = NULL "
+                         f"WHERE (_pgroll_row.{marker} OR _pgroll_row.{stamp} IS NOT NULL)"
+                         f"{where}")
+
+
+def _replica(indent: str) -> list[str]:
+    """Lines: the replica role for this transaction, where the role may take it.
+
+    The table's own triggers (an audit trail, an ``updated_at``) then do not see the catch
+    up's writes, as they do not see the planned backfill's; the sync triggers fire in every
+    role.
+    """
+    return [f"{indent}BEGIN",
+            f"{indent}  PERFORM pg_catalog.set_config('session_replication_role', 'replica', "
+            "true);",
+            f"{indent}EXCEPTION WHEN insufficient_privilege THEN NULL;  -- they see it",
+            f"{indent}END;"]
+
+
+def _no_foreign(schema: str, requirement: Requires, what: str) -> list[str]:
+    """Lines: refuse a foreign table that joined (nothing here can backfill its rows)."""
+    message = quote_literal(f"a foreign table joined {requirement.relation} {what} (%s): its "
+                            "rows cannot be given the copies start made for the others")
+    return [
+        f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement, 'f')} LOOP",
+        "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
+        f"pg_catalog.format({message}, _pgroll_leaf),",
+        "      HINT = 'Detach it, roll the migration back (pgroll-dsl rollback), and start it "
+        "again.';",
+        "  END LOOP;",
+    ]
 
 
 _PAGES = " AND _pgroll_row.ctid >= %L::pg_catalog.tid AND _pgroll_row.ctid < %L::pg_catalog.tid"
@@ -111,6 +161,7 @@ def catch_up_steps(schema: str, requires: list[Requires], origin: Span | None
             "    _pgroll_page := 0;",
             "    _pgroll_done := 0;",
             "    WHILE _pgroll_page <= _pgroll_pages LOOP",
+            *_replica("      "),
             f"      EXECUTE pg_catalog.format({_update(_PAGES)}, _pgroll_leaf,",
             f"        '(' || _pgroll_page || ',0)', '(' || (_pgroll_page + {pages}) || ',0)');",
             "      GET DIAGNOSTICS _pgroll_rows = ROW_COUNT;",
@@ -138,7 +189,7 @@ def kept(schema: str, requirement: Requires) -> str:
     return (f"NOT EXISTS (SELECT FROM pg_catalog.unnest({_planned(requirement)}) p(name) "
             "WHERE p.name NOT IN (SELECT c.relname FROM pg_catalog.pg_inherits i JOIN "
             "pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = "
-            f"{parent}))")
+            f"{parent} AND c.relnamespace = {_in_schema(schema)}))")
 
 
 def last_checks(schema: str, requires: list[Requires], marked: set[str],
@@ -155,9 +206,12 @@ def last_checks(schema: str, requires: list[Requires], marked: set[str],
         assert requirement.relation is not None
         lines.append(f"  LOCK TABLE ONLY {qualified(schema, requirement.relation)} IN SHARE "
                      "UPDATE EXCLUSIVE MODE;")
+    if marked:
+        lines += _replica("  ")
     for requirement in requires:
         if requirement.relation in marked:
             lines += [
+                *_no_foreign(schema, requirement, "during start"),
                 f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
                 f"    EXECUTE pg_catalog.format({_update('')}, _pgroll_leaf);",
                 "    GET DIAGNOSTICS _pgroll_done = ROW_COUNT;",
@@ -195,6 +249,7 @@ def complete_checks(schema: str, requires: list[Requires], origin: Span | None
         return []
     body = []
     for requirement in requires:
+        body += _no_foreign(schema, requirement, "since start")
         refusal = (f"a table attached to {requirement.relation} since start has rows without "
                    "the copies start made for the others: %s")
         body += [
