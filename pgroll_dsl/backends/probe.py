@@ -120,13 +120,24 @@ def taken_schema(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
     """
     if plan.version_schema == plan.previous_version_schema:
         return []  # (a version_schema the previous migration named too: its own views)
-    row = conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NOT NULL",
-                       (quote_ident(plan.version_schema),)).fetchone()
-    if row is None or not row[0]:
-        return []
+    row = conn.execute(_HOLDS, {"schema": quote_ident(plan.version_schema)}).fetchone()
+    if row is None or row[0] is None:
+        return []  # none, or an empty one (a version schema whose tables went: reused)
     return [f"schema {quote_ident(plan.version_schema)} exists already, and would be this "
-            "migration's version schema: rollback or the next complete would drop it with "
-            "what it holds; rename the migration, or give it another version_schema"]
+            f"migration's version schema: rollback or the next complete would drop it with "
+            f"what it holds ({row[0]}); rename the migration, or give it another "
+            "version_schema"]
+
+
+# What a schema holds (a few of its relations, functions and types), NULL when it is empty
+# or not there.
+_HOLDS = (
+    "SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class "
+    "WHERE relnamespace = pg_catalog.to_regnamespace(%(schema)s) AND relkind <> 'i' "
+    "UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = "
+    "pg_catalog.to_regnamespace(%(schema)s) UNION ALL SELECT typname::text FROM "
+    "pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace(%(schema)s) AND "
+    "typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)")
 
 
 # The helper objects of a migration in progress: the backfill's marker, the sync triggers.
@@ -136,7 +147,8 @@ _IN_PROGRESS = (
     "AND c.relkind IN ('r', 'p') AND a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped "
     "UNION ALL SELECT c.relname, t.tgname FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c "
     "ON c.oid = t.tgrelid WHERE c.relnamespace = pg_catalog.to_regnamespace(%s) "
-    "AND t.tgname ~ '^[_~]pgroll_trigger_' AND NOT t.tgisinternal ORDER BY 1, 2 LIMIT 3")
+    "AND t.tgname ~ '^[_~]pgroll_trigger_[0-9]{3}[-_]' AND NOT t.tgisinternal "
+    "ORDER BY 1, 2 LIMIT 3")
 
 
 def another_migration(conn: psycopg.Connection[Any], schema: str) -> list[str]:
