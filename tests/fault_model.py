@@ -1109,7 +1109,10 @@ def waiting_for_lock(conn: Connection, pid: int) -> bool:
 
 
 def schema_exists(conn: Connection, name: str) -> bool:
-    row = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()
+    """Whether the schema named ``name`` (as it is, not parsed: ``to_regnamespace`` of a name
+    with a space or a quote fails on PostgreSQL 15 and is NULL on 18) exists."""
+    row = conn.execute("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)",
+                       (name,)).fetchone()
     return bool(row and row[0])
 
 
