@@ -327,7 +327,6 @@ class Migrator:
                     on_started(started[-1])
         return Migrated(None, tuple(started), tuple(todo.files))
 
-
     def validate_pending(self, directory: str | Path, files: Sequence[Path]) -> None:
         """``files`` (``pending(directory).files``) checked before the first of them starts.
 

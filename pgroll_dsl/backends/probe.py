@@ -24,8 +24,10 @@ from typing import Any
 import psycopg
 
 from pgroll_dsl import ir
+from pgroll_dsl.catalog.derived import MARKER
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.plan.model import Lock, Phase, Plan, StepKind
+from pgroll_dsl.plan.views import held
 from pgroll_dsl.sql.ddl import qualified
 from pgroll_dsl.sql.quoting import quote_ident, render_type
 
@@ -120,24 +122,14 @@ def taken_schema(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
     """
     if plan.version_schema == plan.previous_version_schema:
         return []  # (a version_schema the previous migration named too: its own views)
-    row = conn.execute(_HOLDS, {"schema": quote_ident(plan.version_schema)}).fetchone()
+    row = conn.execute(f"SELECT {held('pg_catalog.to_regnamespace(%s)', views=True)}",
+                       (quote_ident(plan.version_schema),) * 3).fetchone()
     if row is None or row[0] is None:
         return []  # none, or an empty one (a version schema whose tables went: reused)
     return [f"schema {quote_ident(plan.version_schema)} exists already, and would be this "
             f"migration's version schema: rollback or the next complete would drop it with "
             f"what it holds ({row[0]}); rename the migration, or give it another "
             "version_schema"]
-
-
-# What a schema holds (a few of its relations, functions and types), NULL when it is empty
-# or not there.
-_HOLDS = (
-    "SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class "
-    "WHERE relnamespace = pg_catalog.to_regnamespace(%(schema)s) AND relkind <> 'i' "
-    "UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = "
-    "pg_catalog.to_regnamespace(%(schema)s) UNION ALL SELECT typname::text FROM "
-    "pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace(%(schema)s) AND "
-    "typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)")
 
 
 # The helper objects of a migration in progress: the backfill's marker, the sync triggers.
@@ -159,8 +151,6 @@ def another_migration(conn: psycopg.Connection[Any], schema: str) -> list[str]:
     schema, or what a migration left that was undone by hand. Started over it, both
     migrations' complete failed on each other's objects.
     """
-    from pgroll_dsl.catalog.derived import MARKER
-
     quoted = quote_ident(schema)
     found = conn.execute(_IN_PROGRESS, (quoted, MARKER, quoted)).fetchall()
     if not found:

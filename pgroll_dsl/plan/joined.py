@@ -192,9 +192,8 @@ def kept(schema: str, requirement: Requires) -> str:
             f"{parent} AND c.relnamespace = {_in_schema(schema)}))")
 
 
-def last_checks(schema: str, requires: list[Requires], marked: set[str],
-                message: dict[str, str]) -> list[str]:
-    """Lines of start's last check for the open trees (``message``: each one's refusal).
+def last_checks(schema: str, requires: list[Requires], marked: list[Requires]) -> list[str]:
+    """Lines of start's last check for the open trees (``marked``: those with a backfill).
 
     The tree's partitioned tables locked first (``ONLY``: no partition waits), so that no
     partition joins or leaves until start has ended; then what joined since the first catch
@@ -209,7 +208,7 @@ def last_checks(schema: str, requires: list[Requires], marked: set[str],
     if marked:
         lines += _replica("  ")
     for requirement in requires:
-        if requirement.relation in marked:
+        if requirement in marked:
             lines += [
                 *_no_foreign(schema, requirement, "during start"),
                 f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
@@ -223,12 +222,22 @@ def last_checks(schema: str, requires: list[Requires], marked: set[str],
         lines += [
             f"  IF NOT {kept(schema, requirement)} THEN",
             "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
-            f"{quote_literal(message[requirement.relation or ''])},",
+            f"{quote_literal(_left(requirement))},",
             "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
             "roll it back (pgroll-dsl rollback); then start the migration again.';",
             "  END IF;",
         ]
     return lines
+
+
+def _left(requirement: Requires) -> str:
+    """Start's refusal of a tree a planned partition left."""
+    planned = ", ".join(requirement.partitions()) or "none"
+    return (f"the partitions of table {requirement.relation} changed during start: one it "
+            f"was planned for ({planned}) was detached or dropped meanwhile, and would keep "
+            "the columns start added without the sync triggers; once this start is rolled "
+            "back, start the migration again: it is then planned for the partitions there "
+            "are")
 
 
 # What the operator can do about a partition attached with rows after start.

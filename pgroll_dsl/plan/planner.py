@@ -287,8 +287,7 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
         "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
         "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
         "  END IF;" for r in checks]
-    body += joined.last_checks(ctx.schema, kept, {r.relation for r in marked if r.relation},
-                               {r.relation or "": _left(r) for r in kept})
+    body += joined.last_checks(ctx.schema, kept, marked)
     tables = tuple(r.relation for r in (*checks, *kept) if r.relation is not None)
     sql = ("DO " + dollar_quote(f"\n{joined.DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
            if kept else do_block("\n".join(body)))
@@ -353,15 +352,6 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     return [Step(sql=sql, tables=tables, origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
-
-
-def _left(requirement: Requires) -> str:
-    planned = ", ".join(requirement.partitions()) or "none"
-    return (f"the partitions of table {requirement.relation} changed during start: one it "
-            f"was planned for ({planned}) was detached or dropped meanwhile, and would keep "
-            "the columns start added without the sync triggers; once this start is rolled "
-            "back, start the migration again: it is then planned for the partitions there "
-            "are")
 
 
 def _changed(requirement: Requires) -> str:

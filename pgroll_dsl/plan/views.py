@@ -86,22 +86,14 @@ def drop_version_schema(version: str) -> list[str]:
     them along, rows and all. Refused instead, saying what is there and what to do; the
     phase then changes nothing, and runs again once they are moved.
     """
-    schema = quote_literal(quote_ident(version))
-    inside = f"pg_catalog.to_regnamespace({schema})"
+    inside = f"pg_catalog.to_regnamespace({quote_literal(quote_ident(version))})"
     message = quote_literal(f"schema {quote_ident(version)} holds more than the views of a "
                             "version (%s): dropping it would drop them too")
     return [
         "  DECLARE",
         "    _pgroll_kept text;",
         "  BEGIN",
-        "    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (",
-        "      SELECT relname::text FROM pg_catalog.pg_class",
-        f"        WHERE relnamespace = {inside} AND relkind NOT IN ('v', 'i')",
-        "      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc",
-        f"        WHERE pronamespace = {inside}",
-        "      UNION ALL SELECT typname::text FROM pg_catalog.pg_type",
-        f"        WHERE typnamespace = {inside} AND typrelid = 0 AND typelem = 0",
-        "      LIMIT 5) AS o(n);",
+        f"    SELECT {held(inside, views=False)} INTO _pgroll_kept;",
         "    IF _pgroll_kept IS NOT NULL THEN",
         "      RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',",
         f"        MESSAGE = pg_catalog.format({message}, _pgroll_kept),",
@@ -111,6 +103,24 @@ def drop_version_schema(version: str) -> list[str]:
         "  END;",
         f"  DROP SCHEMA IF EXISTS {quote_ident(version)} CASCADE;",
     ]
+
+
+def held(schema: str, views: bool) -> str:
+    """An expression: a few of what schema ``schema`` holds, NULL when it holds nothing.
+
+    ``schema``: a ``regnamespace`` expression. Comma-separated names of its relations
+    (``views``: its views too; never its indexes, which go with their tables), functions
+    and types of their own (not a relation's row type, nor an array type). One query for
+    the drop of a version schema (which holds only views) and for start's check that a
+    version schema it would make is not there already (``backends/probe.taken_schema``).
+    """
+    kinds = "('i')" if views else "('v', 'i')"
+    return ("(SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM "
+            f"pg_catalog.pg_class WHERE relnamespace = {schema} AND relkind NOT IN {kinds} "
+            "UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE "
+            f"pronamespace = {schema} UNION ALL SELECT typname::text FROM pg_catalog.pg_type "
+            f"WHERE typnamespace = {schema} AND typrelid = 0 AND typelem = 0 LIMIT 5) "
+            "AS o(n))")
 
 
 def viewed(catalog: Catalog) -> tuple[Table, ...]:

@@ -120,14 +120,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_09_drop_column"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_09_drop_column"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_09_drop_column"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_09_drop_column"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_09_drop_column"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_09_drop_column"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_09_drop_column" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
@@ -205,14 +198,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_10_create_index"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_10_create_index"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_10_create_index"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_10_create_index"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_10_create_index"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_10_create_index"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_10_create_index" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),

@@ -704,14 +704,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_22_add_check_constraint"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_22_add_check_constraint" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
@@ -1161,14 +1154,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_23_drop_check_constraint"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_23_drop_check_constraint" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),

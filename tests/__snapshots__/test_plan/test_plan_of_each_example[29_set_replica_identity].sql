@@ -189,14 +189,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_28_different_defaults"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_28_different_defaults" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
@@ -278,14 +271,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_29_set_replica_identity"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_29_set_replica_identity" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),

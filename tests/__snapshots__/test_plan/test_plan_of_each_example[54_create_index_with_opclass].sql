@@ -255,14 +255,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_53_add_column_with_volatile_default"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_53_add_column_with_volatile_default" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
@@ -351,14 +344,7 @@ BEGIN
   DECLARE
     _pgroll_kept text;
   BEGIN
-    SELECT pg_catalog.string_agg(n, ', ') INTO _pgroll_kept FROM (
-      SELECT relname::text FROM pg_catalog.pg_class
-        WHERE relnamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"') AND relkind NOT IN ('v', 'i')
-      UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc
-        WHERE pronamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"')
-      UNION ALL SELECT typname::text FROM pg_catalog.pg_type
-        WHERE typnamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"') AND typrelid = 0 AND typelem = 0
-      LIMIT 5) AS o(n);
+    SELECT (SELECT pg_catalog.string_agg(n, ', ') FROM (SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"') AND relkind NOT IN ('v', 'i') UNION ALL SELECT proname::text || '()' FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"') UNION ALL SELECT typname::text FROM pg_catalog.pg_type WHERE typnamespace = pg_catalog.to_regnamespace('"public_54_create_index_with_opclass"') AND typrelid = 0 AND typelem = 0 LIMIT 5) AS o(n)) INTO _pgroll_kept;
     IF _pgroll_kept IS NOT NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
         MESSAGE = pg_catalog.format('schema "public_54_create_index_with_opclass" holds more than the views of a version (%s): dropping it would drop them too', _pgroll_kept),
