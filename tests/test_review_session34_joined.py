@@ -425,7 +425,7 @@ def test_attached_around_the_catch_up(admin_dsn: str, pg_conn: Connection, when:
         seen.append(step.summary)
         previous = seen[-2] if len(seen) > 1 else ""
         hit = ("partitions that joined" in previous if when == "after the catch-up"
-               else "start was planned for are still there" in step.summary)
+               else "neither join nor leave" in step.summary)
         if hit:
             with psycopg.connect(admin_dsn, autocommit=True) as c:
                 _attach_2028(c)

@@ -18,7 +18,7 @@ import selectors
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -30,6 +30,7 @@ from pgroll_dsl.backends.pipelined import StatementCallback, send_together
 from pgroll_dsl.backends.workers import RETRYABLE, open_workers, run_backfill_workers
 from pgroll_dsl.catalog.derived import (
     DUP_PREFIX,
+    MARKER,
     NEW_PREFIX,
     NOT_NULL_PREFIX,
     QUEUE_SETTING,
@@ -376,6 +377,7 @@ class Executor:
         # in two passes: the second one's rows count on from the first one's).
         self._backfilled: dict[str, int] = {}
         self._before = 0  # ... for the step being run
+        self._gone: set[str] = set()  # partitions found gone (``_partition_gone``), said once
         conn.add_notice_handler(self._notice)
 
     def report_progress(self, rows: int) -> None:
@@ -426,7 +428,51 @@ class Executor:
         the step, resumed or not: an author's statement that met an object of the same name,
         or ran part-way before the interruption, did not do what it says, and the statements
         after it in the step never ran.
+
+        A step for one partition of a tree that others may leave (``step.partition``) is
+        skipped where that partition is gone: before it, or once it failed (dropped between
+        two of its batches).
         """
+        if self._gone_now((step,)):
+            return
+        try:
+            self._run_step(step, resuming)
+        except ConnectionLost:
+            raise
+        except StepFailed:
+            if not self._gone_now((step,)):
+                raise
+
+    def _gone_now(self, steps: tuple[Step, ...]) -> set[str]:
+        """The partitions ``steps`` are for (``Step.partition``) that are gone now.
+
+        Gone: no table has the name the plan has (dropped, or renamed: gone by its old
+        name), or the table has not the backfill's marker, which every step for a partition
+        follows (it left before start added its columns: detached, or dropped and made
+        again). A table that left later keeps its steps: were it attached again, its rows
+        would have their copies. Each is said once. A failure of the read itself is no
+        answer: the steps then run, or fail, as they are.
+        """
+        names = sorted({s.partition for s in steps if s.partition is not None})
+        if not names:
+            return set()
+        try:
+            rows = self.conn.execute(
+                "SELECT u.i FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY AS u(name, i) "
+                "WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+                "pg_catalog.to_regclass(u.name) AND a.attname = %s AND NOT a.attisdropped)",
+                ([qualified(self.session.schema, name) for name in names], MARKER)).fetchall()
+        except psycopg.Error:
+            return set()
+        gone = {names[int(row[0]) - 1] for row in rows}
+        for name in sorted(gone - self._gone):
+            if self.on_note is not None:
+                self.on_note(f"partition {name} is gone (dropped, renamed, or detached before "
+                             "start added its columns): its steps are skipped")
+        self._gone |= gone
+        return gone
+
+    def _run_step(self, step: Step, resuming: bool) -> None:
         self._clear_invalid_index(step)
         backfill = step.kind is StepKind.BACKFILL and bool(step.tables)
         if backfill:
@@ -478,24 +524,35 @@ class Executor:
                 if queue is not None:  # (for this transaction only)
                     self.conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
                                       (QUEUE_SETTING, queue))
+                sent_steps = _skipping(steps, self._gone_now(steps))
                 current[0] = steps[0]
-                self._execute(steps[0], before(0, steps[0]))
+                self._execute(sent_steps[0], before(0, steps[0]))
                 for group in _sent_as(steps, self.together):
                     current[0] = steps[group[0]]
                     queries = [before(offset, steps[offset]) for offset in group]
                     if len(group) == 1:
-                        self._execute(current[0], queries[0])
+                        self._execute(sent_steps[group[0]], queries[0])
                         continue
-                    sent = [steps[offset] for offset in group]
+                    sent = [sent_steps[offset] for offset in group]
                     self.ran.extend(step.sql for step in sent)
                     send_together(self.conn, sent, queries, failing, self.on_statement)
                 current[0] = _RECORD  # a failure now is the state's, not the last step's
                 after()
 
-        try:
-            self._retrying(body, lambda: current[0], steps, schemas=dropped_schemas)
-        except _ALREADY_DONE as err:
-            raise StepFailed(current[0], err) from err
+        while True:
+            gone = set(self._gone)
+            try:
+                self._retrying(body, lambda: current[0], steps, schemas=dropped_schemas)
+                return
+            except _ALREADY_DONE as err:
+                raise StepFailed(current[0], err) from err
+            except ConnectionLost:
+                raise
+            except StepFailed:
+                # A partition dropped between the check and the step (its lock): once more,
+                # without it; each time one more is gone, so this ends.
+                if not self._gone_now(steps) - gone:
+                    raise
 
     def _in_workers(self, step: Step) -> bool:
         """The backfill on ``backfill_workers`` connections of the same session settings.
@@ -679,6 +736,17 @@ class Executor:
         if step.index is not None and self._index_valid(step) is False:
             self.conn.execute("DROP INDEX CONCURRENTLY IF EXISTS "
                               f"{qualified(self.session.schema, step.index)}")
+
+
+# What a step for a partition that is gone runs instead: nothing, in the step's place (the
+# transaction's boundaries, and what the executor records, stay where they are).
+_SKIPPED = "SELECT NULL AS skipped_partition_is_gone"
+
+
+def _skipping(steps: tuple[Step, ...], gone: set[str]) -> tuple[Step, ...]:
+    """``steps``, those for a partition of ``gone`` made to do nothing."""
+    return tuple(replace(s, sql=_SKIPPED, kind=StepKind.STATEMENT, index=None)
+                 if s.partition in gone else s for s in steps)
 
 
 def _sent_as(steps: tuple[Step, ...], together: bool) -> list[list[int]]:

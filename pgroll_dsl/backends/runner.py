@@ -720,7 +720,8 @@ class Runner:
                   [qualified(schema, r.relation or "") for r in listed],
                   [quote_ident(r.name) if r.kind is Requirement.SCHEMA else r.name
                    for r in listed])
-        partitions = [r for r in requires if r.kind.partitions]
+        # (An open tree's partitions may join and leave: nothing to check of them here.)
+        partitions = [r for r in requires if r.kind is Requirement.PARTITIONS]
         held = ", ".join(f"COALESCE({partitions_hold(schema, r)}, false)" for r in partitions)
         row = self.conn.execute(
             "SELECT ARRAY(SELECT r.i FROM ROWS FROM (pg_catalog.unnest(%s::text[]), "

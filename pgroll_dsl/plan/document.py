@@ -29,7 +29,7 @@ def _step(step: Step) -> dict[str, Any]:
         "relation": step.relation, "tables": list(step.tables),
         "referenced": list(step.referenced), "cost": step.cost.value,
         "transactional": step.transactional, "joins_previous": step.joins_previous,
-        "kind": step.kind.value, "index": step.index,
+        "kind": step.kind.value, "index": step.index, "partition": step.partition,
         "origin": str(step.origin) if step.origin is not None else None,
         "key": list(step.key),
         "safe": [{"rule": e.rule, "reason": e.reason} for e in step.safe],
@@ -79,6 +79,7 @@ def _read_step(item: dict[str, Any]) -> Step:
         transactional=bool(item["transactional"]),
         joins_previous=bool(item.get("joins_previous", False)), kind=StepKind(item["kind"]),
         index=item.get("index"), key=tuple(item.get("key", ())),
+        partition=item.get("partition"),
         safe=tuple(Exemption(e["rule"], e["reason"]) for e in item.get("safe", ())),
         origin=_origin(item.get("origin")),
     )

@@ -1,4 +1,4 @@
-"""Partitions that join a partitioned table during a migration: backfilled, not refused.
+"""Partitions that join or leave a partitioned table during a migration.
 
 Start plans a backfill for each partition the table has when it is planned. A partition
 that joins later (``CREATE TABLE ... PARTITION OF``, ``ATTACH PARTITION``: a table kept by
@@ -9,13 +9,19 @@ and foreign keys, and its share of each partitioned index, even of one made ``ON
 not valid yet. What it does not get is the backfill of the rows it had before it had the
 triggers: an attached table's, or those written into a partition created during the first
 passes, before any sync trigger existed. Their marker is still set (every row a sync
-trigger wrote has it cleared).
+trigger wrote has it cleared). A partition that leaves (pg_partman's retention drops or
+detaches the oldest) needs nothing from the migration any more.
 
 Where a tree's partitions get nothing from start but their backfill (its steps that name a
 partition are backfill passes and the backfill's watch: an ``open`` tree), start backfills
-the partitions that joined instead of refusing them (the check it made before,
-``planner._partitions_check``, rolled start back and said to start again):
+the partitions that joined and lets those that left go, instead of refusing either (the
+check it made before, ``planner._partitions_check``, rolled start back and said to start
+again):
 
+* ``for_partitions``: each start step for one partition says so (``Step.partition``), and
+  the executor skips it where that partition is gone by then, or is gone once the step
+  failed (dropped between two batches); a partition renamed is gone by its old name and
+  joined by its new one;
 * ``catch_up_steps``: before the new version's views, each leaf below a partition start did
   not plan for is backfilled through the sync triggers (``UPDATE ... SET marker = true
   WHERE marker``, the generic backfill; also the rows the first pass stamped, moved in from
@@ -24,23 +30,27 @@ the partitions that joined instead of refusing them (the check it made before,
   do not see the planned backfill);
 * ``last_checks``: start's last check locks the tree's partitioned tables against attach
   and detach (``SHARE UPDATE EXCLUSIVE`` on each, which no client's read or write waits
-  for), backfills what joined since the first catch-up, and refuses where a partition start
-  planned for left (it keeps start's columns and has no sync trigger: as before);
+  for), and backfills what joined since the first catch-up;
 * ``complete_checks``: complete, under its lock, refuses where a partition that joined since
   start has marked rows (a table attached with rows after start): nothing is changed, and
-  the operator rolls back and starts again.
+  the operator rolls back and starts again;
+* a planned partition detached meanwhile has start's columns as its own: complete and
+  rollback drop them (``planner._left_the_tree``), the table keeps the shape it left with.
 
 A tree with index builds, foreign keys or other steps per partition keeps the strict check:
 a partition that joined before the parent's ``ON ONLY`` index would leave it invalid. A
 foreign table that joins is refused (nothing here writes its rows), and a planned partition
 is one of the target schema (a table of its name in another schema that joins is not it).
 Not handled: a partition that joined and left again before complete or rollback keeps
-start's columns (tests/test_review_session34_joined.py).
+start's columns (tests/test_review_session34_joined.py); a table made under the name of a
+planned partition that left, and attached, is taken for it (planned partitions are known by
+name: the plan is made before the run, offline too).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER
 from pgroll_dsl.catalog.model import Catalog, Table
@@ -61,6 +71,23 @@ def is_open(trees: Catalog, table: Table, steps: list[Step]) -> bool:
     below = trees.tree(table.physical) - {table.physical}
     return all(s.kind is StepKind.BACKFILL or watching(s)
                for s in steps if below.intersection(s.tables))
+
+
+def open_partitions(trees: Catalog, steps: list[Step], tables: list[Table]) -> set[str]:
+    """The partitions below those of ``tables`` that are open: they may join and leave."""
+    return {name for table in tables if is_open(trees, table, steps)
+            for name in trees.tree(table.physical) - {table.physical}}
+
+
+def for_partitions(steps: list[Step], opened: set[str]) -> list[Step]:
+    """``steps``, each one for a single partition of ``opened`` marked with it.
+
+    The executor skips such a step where the partition is gone: its backfill passes, its
+    watch trigger and count (the watch's function and sequences go at complete or rollback
+    with ``IF EXISTS``).
+    """
+    return [replace(s, partition=s.tables[0])
+            if len(s.tables) == 1 and s.tables[0] in opened else s for s in steps]
 
 
 def _planned(requirement: Requires) -> str:
@@ -182,62 +209,31 @@ def catch_up_steps(schema: str, requires: list[Requires], origin: Span | None
                  "was planned, through the sync triggers (none joined: a catalog read)")]
 
 
-def kept(schema: str, requirement: Requires) -> str:
-    """A boolean expression: every partition start planned for is still a partition."""
-    assert requirement.relation is not None
-    parent = regclass_or_null(schema, requirement.relation)
-    return (f"NOT EXISTS (SELECT FROM pg_catalog.unnest({_planned(requirement)}) p(name) "
-            "WHERE p.name NOT IN (SELECT c.relname FROM pg_catalog.pg_inherits i JOIN "
-            "pg_catalog.pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = "
-            f"{parent} AND c.relnamespace = {_in_schema(schema)}))")
-
-
-def last_checks(schema: str, requires: list[Requires], marked: list[Requires]) -> list[str]:
-    """Lines of start's last check for the open trees (``marked``: those with a backfill).
+def last_checks(schema: str, marked: list[Requires]) -> list[str]:
+    """Lines of start's last check for the open trees with a backfill (``marked``).
 
     The tree's partitioned tables locked first (``ONLY``: no partition waits), so that no
     partition joins or leaves until start has ended; then what joined since the first catch
     up is backfilled here, in this transaction (usually nothing: a read of the joined
-    leaves' markers).
+    leaves' markers). A partition start planned for that left is not refused: it is no
+    longer the tree's (complete and rollback give one that still exists its shape back).
     """
-    lines = []
-    for requirement in requires:
-        assert requirement.relation is not None
-        lines.append(f"  LOCK TABLE ONLY {qualified(schema, requirement.relation)} IN SHARE "
-                     "UPDATE EXCLUSIVE MODE;")
+    lines = [f"  LOCK TABLE ONLY {qualified(schema, r.relation)} IN SHARE UPDATE EXCLUSIVE "
+             "MODE;" for r in marked if r.relation is not None]
     if marked:
         lines += _replica("  ")
-    for requirement in requires:
-        if requirement in marked:
-            lines += [
-                *_no_foreign(schema, requirement, "during start"),
-                f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
-                f"    EXECUTE pg_catalog.format({_update('')}, _pgroll_leaf);",
-                "    GET DIAGNOSTICS _pgroll_done = ROW_COUNT;",
-                "    IF _pgroll_done > 0 THEN",
-                _backfilled(requirement),
-                "    END IF;",
-                "  END LOOP;",
-            ]
+    for requirement in marked:
         lines += [
-            f"  IF NOT {kept(schema, requirement)} THEN",
-            "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
-            f"{quote_literal(_left(requirement))},",
-            "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
-            "roll it back (pgroll-dsl rollback); then start the migration again.';",
-            "  END IF;",
+            *_no_foreign(schema, requirement, "during start"),
+            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            f"    EXECUTE pg_catalog.format({_update('')}, _pgroll_leaf);",
+            "    GET DIAGNOSTICS _pgroll_done = ROW_COUNT;",
+            "    IF _pgroll_done > 0 THEN",
+            _backfilled(requirement),
+            "    END IF;",
+            "  END LOOP;",
         ]
     return lines
-
-
-def _left(requirement: Requires) -> str:
-    """Start's refusal of a tree a planned partition left."""
-    planned = ", ".join(requirement.partitions()) or "none"
-    return (f"the partitions of table {requirement.relation} changed during start: one it "
-            f"was planned for ({planned}) was detached or dropped meanwhile, and would keep "
-            "the columns start added without the sync triggers; once this start is rolled "
-            "back, start the migration again: it is then planned for the partitions there "
-            "are")
 
 
 # What the operator can do about a partition attached with rows after start.

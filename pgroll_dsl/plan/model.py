@@ -93,6 +93,12 @@ class Step:
     safe: tuple[Exemption, ...] = ()  # the linter rules this generated step is exempt from
     # Runs in the transaction of the step before it, at start too (see ``units``).
     joins_previous: bool = False
+    # The partition of an open tree (``plan/joined.py``) that this start step is for alone:
+    # others may join or leave the tree meanwhile (pg_partman's retention drops the oldest),
+    # so the executor skips the step where no table has that name any more (dropped, or
+    # renamed: then backfilled as one that joined), or the table never got the backfill's
+    # marker (detached before start added it: ``live.Executor._gone_now``).
+    partition: str | None = None
     origin: Span | None = field(default=None, compare=False)
 
     @property
@@ -108,9 +114,10 @@ class Requirement(StrEnum):
     TRIGGER = "trigger"
     SCHEMA = "schema"
     PARTITIONS = "partitions"  # ``name``: a table's partitions at start, comma-separated
-    # The same partitions, still there; others may have joined since (``plan/joined.py``:
-    # start backfilled them, complete checks none has rows it did not). ``name``: a JSON
-    # list (a partition's name may hold a comma)
+    # The partitions start planned for, of a tree others may join or leave meanwhile
+    # (``plan/joined.py``: start backfilled those that joined, complete checks none has rows
+    # it did not; one that left is not required). ``name``: a JSON list (a partition's name
+    # may hold a comma)
     PARTITIONS_KEPT = "partitions kept"
 
     @property
@@ -137,11 +144,6 @@ class Requires:
                     f"({self.name.replace(',', ', ') or 'none'}): a partition attached or "
                     "detached since has not had the steps start made for each partition "
                     "(indexes, foreign keys, backfill)")
-        if self.kind is Requirement.PARTITIONS_KEPT:
-            return (f"the partitions of table {self.relation} are not those start worked on "
-                    f"({', '.join(self.partitions()) or 'none'}): one of them was detached "
-                    "or dropped since, and keeps the columns start added without the sync "
-                    "triggers")
         where = f" of table {self.relation}" if self.relation else ""
         return f"{self.kind.value} {self.name}{where}"
 

@@ -65,13 +65,21 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
         views = ViewSteps([], [], [], [], [])
     start = [*ctx.start, *views.create, *ctx.late_start]
     trees = _trees_at_start(ctx, catalog, migration)
-    requires = _requires(ctx, [*start, *ctx.validate], trees)  # (the check reads them first)
+    made = [*ctx.start, *ctx.late_start, *ctx.validate]
+    opened = joined.open_partitions(trees, made, _in_play_trees(ctx, trees, made))
+    # (the check reads them first)
+    requires = _requires(ctx, [*start, *ctx.validate], trees, opened)
     marked = _marked(ctx, trees, requires)
-    # Partitions that joined the open trees: backfilled before the new version shows them.
+    # Partitions that joined the open trees: backfilled before the new version shows them;
+    # a step for one partition of them is skipped where that partition is gone.
     start[len(ctx.start):len(ctx.start)] = joined.catch_up_steps(ctx.schema, marked, ctx.origin)
+    start = joined.for_partitions(start, opened)
     start += [*_partitions_check(ctx, requires, marked), *ctx.validate]
-    complete = [*joined.complete_checks(ctx.schema, marked, ctx.origin), *ctx.early_complete,
-                *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
+    left = _left_the_tree(ctx, requires, trees)
+    complete = [*joined.complete_checks(ctx.schema, marked, ctx.origin),
+                *_left_the_tree(ctx, tuple(r for r in requires
+                                           if r.kind is Requirement.PARTITIONS_KEPT), trees),
+                *ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     rebuilt: list[Step] = []  # the views made again after raw SQL that runs alone
     if any(isinstance(op, ir.Sql) for op in migration.operations):
@@ -91,7 +99,7 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     for steps in reversed(ctx.rollback):
         rollback.extend(steps)
     rollback.extend(backfill.drop_steps(ctx))
-    rollback.extend(_left_the_tree(ctx, requires, trees))
+    rollback.extend(left)
     tables = ({t.physical for t in catalog.tables} | {t.physical for t in ctx.final.tables}
               | set(ctx.hidden.values()))
     return Plan(
@@ -209,12 +217,21 @@ def _at_start(ctx: Context, physical: str) -> str:
     return ctx.hidden.get(physical, physical)
 
 
-def _requires(ctx: Context, start: list[Step], trees: Catalog) -> tuple[Requires, ...]:
+def _in_play_trees(ctx: Context, trees: Catalog, made: list[Step]) -> list[Table]:
+    """The partitioned tables whose tree start changes (``made``: the steps it makes)."""
+    changed = {name for s in made for name in s.tables}
+    return [t for t in trees.tables if t.partitioned and _in_play(trees, t, changed)]
+
+
+def _requires(ctx: Context, start: list[Step], trees: Catalog,
+              opened: set[str]) -> tuple[Requires, ...]:
     """What start made and complete keeps: the version schema, copies, sync triggers.
 
-    ``trees``: the partitions start leaves (``_trees_at_start``).
+    ``trees``: the partitions start leaves (``_trees_at_start``); ``opened``: those below an
+    open tree, which may leave it meanwhile (their columns are their parent's while they
+    are partitions, and no longer required of them once they are not).
     """
-    touched = {name for s in start for name in s.tables}
+    touched = {name for s in start for name in s.tables} - opened
     columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
                for t in ctx.final.tables if t.physical in touched for c in t.columns]
     triggers = [Requires(Requirement.TRIGGER, name, table) for table, name in ctx.triggers]
@@ -222,14 +239,13 @@ def _requires(ctx: Context, start: list[Step], trees: Catalog) -> tuple[Requires
     # there were: one attached or detached since start has none of them. (Views do not
     # count: they are of the parents.)
     # A tree whose partitions get nothing from start but their backfill lets others join
-    # meanwhile (``plan/joined.py``): those are backfilled, not refused.
+    # and leave meanwhile (``plan/joined.py``): those that join are backfilled, not refused.
     made = [*ctx.start, *ctx.late_start, *ctx.validate]
-    changed = {name for s in made for name in s.tables}
     partitions = [joined.requirement(joined.is_open(trees, t, made),
                                      sorted(_at_start(ctx, p.physical)
                                             for p in trees.partitions(t.name)),
                                      _at_start(ctx, t.physical))
-                  for t in trees.tables if t.partitioned and _in_play(trees, t, changed)]
+                  for t in _in_play_trees(ctx, trees, made)]
     schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
         else ()
     return (*schema, *columns, *triggers, *partitions)
@@ -253,11 +269,9 @@ def partitions_hold(schema: str, requirement: Requires) -> str:
     """A boolean expression: ``requirement.relation``'s partitions are ``requirement.name``.
 
     The direct partitions, by name, as start planned them (``_requires``); a table that is
-    gone has none. Of an open tree (``PARTITIONS_KEPT``): those are still among them.
+    gone has none. (Of an open tree, ``PARTITIONS_KEPT``, partitions join and leave.)
     """
-    assert requirement.kind.partitions and requirement.relation is not None
-    if requirement.kind is Requirement.PARTITIONS_KEPT:
-        return joined.kept(schema, requirement)
+    assert requirement.kind is Requirement.PARTITIONS and requirement.relation is not None
     return ("(SELECT coalesce(pg_catalog.string_agg(c.relname, ',' ORDER BY c.relname COLLATE "
             '"C"), \'\') FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = '
             f"i.inhrelid WHERE i.inhparent = {regclass_or_null(schema, requirement.relation)}) = "
@@ -273,11 +287,11 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
     the new version would show (NULL, or a NOT NULL check failing with a message that does
     not say why). Complete checks the same before it drops anything; checked here too, the
     new version is never left with them, and the operator learns what to do at once. Of an
-    open tree, a partition that joined is backfilled here instead, and only one that left
-    is refused (``joined.last_checks``).
+    open tree, a partition that joined is backfilled here instead, and one that left is no
+    longer the tree's (``joined.last_checks``; ``marked``: the open trees with a backfill).
     """
     checks = [r for r in requires if r.kind is Requirement.PARTITIONS]
-    kept = [r for r in requires if r.kind is Requirement.PARTITIONS_KEPT]
+    kept = marked
     if not checks and not kept:
         return []
     body = [
@@ -287,31 +301,34 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
         "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
         "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
         "  END IF;" for r in checks]
-    body += joined.last_checks(ctx.schema, kept, marked)
+    body += joined.last_checks(ctx.schema, marked)
     tables = tuple(r.relation for r in (*checks, *kept) if r.relation is not None)
     sql = ("DO " + dollar_quote(f"\n{joined.DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
            if kept else do_block("\n".join(body)))
     summary = (f"the partitions of {', '.join(tables)} are those start was planned for"
                if not kept else
-               f"the partitions of {', '.join(tables)} start was planned for are still there, "
-               "those that joined since backfilled (partitions neither join nor leave until "
-               "start ends)")
+               f"the partitions that joined {', '.join(tables)} since the catch up backfilled "
+               "(partitions neither join nor leave until start ends)")
     return [Step(sql=sql, lock=Lock.SHARE_UPDATE_EXCLUSIVE if kept else Lock.NONE,
                  tables=tables, origin=ctx.origin, summary=summary)]
 
 
 def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog) -> list[Step]:
-    """At the end of rollback: start's columns on a partition that left its tree meanwhile.
+    """Start's columns on a partition that left its tree meanwhile: rollback's, complete's.
 
-    Rollback drops the copies, the marker and the stamp from each partitioned table, and the
-    drop reaches the partitions attached then. One detached during the migration keeps them
-    as columns of its own, and could not be attached again (a partition has its parent's
-    columns and no more). Each partition start was planned for (those ``requires`` checks)
+    Rollback drops the copies, the marker and the stamp from each partitioned table, and
+    complete the marker and the stamp (and the old columns), and the drop reaches the
+    partitions attached then. One detached during the migration (pg_partman's retention
+    keeps the oldest so) keeps them as columns of its own, and could not be attached again
+    (a partition has its parent's columns and no more). It left with the shape it had
+    before start, and gets that back, at rollback and at complete alike (complete's first
+    change of its transaction, before any name moves). Each partition start was planned
+    for (those ``requires`` checks)
     that exists and is no longer a partition of its parent loses the columns only a
     migration names so (not inherited from another parent: a table it joined since keeps
     what it gave); their constraints and indexes go with them. A partition dropped or
     renamed since is left alone, and one with an object of its own on those columns (a view
-    over the archived table) keeps them, with a warning: the rollback itself goes on.
+    over the archived table) keeps them, with a warning: the phase itself goes on.
     """
     checked = {r.relation for r in requires if r.kind.partitions}
     pairs = [(_at_start(ctx, table.physical), _at_start(ctx, partition.physical))

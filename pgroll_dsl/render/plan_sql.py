@@ -149,6 +149,9 @@ def _step(number: int, step: Step, file_wide: bool) -> str:
         notes.append("--     runs outside a transaction block")
     if step.kind is StepKind.RAW_SQL:
         notes.append("--     the author's SQL, run as written")
+    if step.partition is not None:
+        notes.append(f"--     pgroll-dsl skips it where partition {step.partition} is gone by "
+                     "then (dropped or renamed)")
     if found:  # squawk reads this line as applying to the next one
         notes.append(f"-- squawk-ignore {', '.join(rule for rule, _ in found)}")
     sql = step.sql.rstrip().rstrip(";") if step.kind is not StepKind.RAW_SQL else step.sql.rstrip()
