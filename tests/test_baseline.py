@@ -26,6 +26,7 @@ from pgroll_dsl.catalog.compare import differences
 from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.model import Catalog
 from pgroll_dsl.catalog.replay import replay
+from pgroll_dsl.ir.baseline import marked
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -122,4 +123,4 @@ def test_an_empty_schema_gives_an_empty_migration(pg_conn: Connection) -> None:
     assert (baseline.ddl, baseline.tables) == ("", 0)
     migration = baseline_migration("01_baseline", baseline)
     # A statement that changes nothing: an empty `up` does not read back (PGD102, PGD503).
-    assert migration.operations == (ir.Sql(up=ir.SqlScript(EMPTY)),)
+    assert migration.operations == (ir.Sql(up=ir.SqlScript(marked(EMPTY))),)

@@ -20,6 +20,7 @@ from pgroll_dsl.catalog.introspect import introspect
 from pgroll_dsl.catalog.replay import replay
 from pgroll_dsl.cli import app
 from pgroll_dsl.frontend import load_migration, migration_files
+from pgroll_dsl.ir.baseline import marked
 from tests.live_helpers import dsn_of, schemas
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -78,7 +79,8 @@ def test_baseline_records_the_schema_and_changes_nothing(dsn: str, pg_conn: Conn
     assert schemas(pg_conn) == before_schemas
     assert migration_rows(pg_conn) == [("01_baseline", "baseline", True)]
     stored = pg_conn.execute("SELECT migration, resulting_schema FROM pgroll.migrations").fetchone()
-    assert stored is not None and stored[0]["operations"][0]["sql"]["up"].startswith("CREATE")
+    assert stored is not None
+    assert stored[0]["operations"][0]["sql"]["up"].startswith(marked("CREATE"))
     assert set(stored[1]["tables"]) == {"customers", "invoices"}
     # the file: replayed offline, the schema as it is
     replayed = replay([load_migration(path)]).catalog
@@ -98,7 +100,7 @@ def test_baseline_asks_first_and_writes_the_syntax_asked_for(dsn: str, pg_conn: 
     done = live(dsn, "baseline", "01_b", str(tmp_path), "--to", "dsl", input="y\n")
     assert done.exit_code == 0, done.stderr
     text = (tmp_path / "01_b.pgroll").read_text()
-    assert text.startswith('sql\n  up `CREATE SEQUENCE "customers_id_seq"')
+    assert text.startswith(f'sql\n  up `{marked("CREATE SEQUENCE")} "customers_id_seq"')
     assert migration_rows(pg_conn) == [("01_b", "baseline", True)]
 
 

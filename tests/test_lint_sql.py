@@ -280,9 +280,9 @@ def test_positions_in_a_yaml_sql_operation(tmp_path: Path) -> None:
     result, diagnostics = _validate(path)
 
     assert result.exit_code == 0, result.output
-    # The plain scalar maps one to one; the block scalar is reported at its start. DROP INDEX i
-    # drops what up created: nothing to report.
-    assert _lints(diagnostics) == [("PGD401", 3, 41), ("PGD426", 4, 13), ("PGD417", 4, 13)]
+    # The plain scalar maps one to one, the block scalar line by line. DROP INDEX i drops
+    # what up created: nothing to report.
+    assert _lints(diagnostics) == [("PGD401", 3, 41), ("PGD426", 6, 9), ("PGD417", 6, 9)]
 
 
 def test_the_conformance_corpus_raises_only_these_warnings() -> None:

@@ -4,12 +4,13 @@ would break them, through the real command line (a process of its own, as a shel
 on a real PostgreSQL where the command needs one.
 
 What holds is a plain test; a test marked ``xfail`` is a defect, its reason the diagnosis, and
-it asserts the behaviour a production tool owes (it fails until the defect is fixed). Of the
-eleven defects the review found, nine are fixed (each test failed before): ``validate`` and
+it asserts the behaviour a production tool owes (it fails until the defect is fixed). The
+eleven defects the review found are fixed (each test failed before): ``validate`` and
 ``plan`` agree on a version schema past 63 bytes; a baseline of an empty schema, of a schema
 that does not exist, of a name that has a file in another syntax, of an index named with
 "ON ONLY"; ``pull`` of a history name that is a path; ``fmt`` stopped by an argument changes
-nothing, and its diff of a CRLF file applies; a missing file beside a broken one is said.
+nothing, and its diff of a CRLF file applies; a missing file beside a broken one is said;
+a baseline draws no lint findings; a finding inside a YAML block scalar is placed where it is.
 """
 
 from __future__ import annotations
@@ -207,12 +208,6 @@ def test_baseline_while_another_run_holds_the_schema_is_refused_and_writes_nothi
     assert history_rows(pg_conn) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the baseline's own DDL is linted as if an author had written it: validate of a directory "
-    "that holds nothing but a fresh baseline reports PGD430 ('raw CREATE TABLE: write "
-    "`create table ...`') per table and PGD423 per integer key, at every CI run from then on "
-    "(and as code-scanning alerts through SARIF); baseline could mark its sql operation (an "
-    "allow comment) or the linter skip a migration recorded as the baseline"))
 def test_validate_of_a_fresh_baseline_has_no_findings(tmp_path: Path, dsn: str,
                                                       pg_conn: Connection) -> None:
     pg_conn.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text);"
@@ -223,6 +218,55 @@ def test_validate_of_a_fresh_baseline_has_no_findings(tmp_path: Path, dsn: str,
     checked = run(tmp_path, "validate", "mig", "--format", "json")
     assert checked.returncode == 0
     assert json.loads(checked.stderr or "[]") == []
+
+
+def _findings(result: subprocess.CompletedProcess[str]) -> list[tuple[str, str]]:
+    """(file name, code) of each finding of ``validate --format json``."""
+    return [(Path(d["path"]).name, d["code"]) for d in json.loads(result.stderr or "[]")]
+
+
+@pytest.mark.parametrize("syntax", ["dsl", "json"])
+def test_a_baseline_keeps_quiet_and_the_raw_sql_after_it_does_not(
+        tmp_path: Path, dsn: str, pg_conn: Connection, syntax: str) -> None:
+    """The baseline is not linted, in any syntax and once pulled again; an ordinary raw SQL
+    migration after it, of the very DDL the baseline holds, is."""
+    pg_conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text);"
+                    "CREATE TABLE orders (id int PRIMARY KEY, customer int REFERENCES customers)")
+    assert live(tmp_path, dsn, "init").returncode == 0
+    made = live(tmp_path, dsn, "baseline", "0001_base", "mig", "--yes", "--to", syntax)
+    assert made.returncode == 0, made.stderr
+    write(tmp_path / "mig" / "0002_raw.yaml",
+          "operations:\n  - sql:\n      up: |\n"
+          "        CREATE TABLE items (id int PRIMARY KEY, o int);\n"
+          "        ALTER TABLE items ADD CONSTRAINT items_o FOREIGN KEY (o) REFERENCES orders;\n"
+          "        ALTER TABLE customers ALTER COLUMN name SET DEFAULT 'x';\n")
+    checked = run(tmp_path, "validate", "mig", "--format", "json")
+    assert checked.returncode == 0, checked.stderr
+    found = _findings(checked)
+    assert {name for name, _ in found} == {"0002_raw.yaml"}
+    assert {"PGD423", "PGD430"} <= {code for _, code in found}
+    pulled = live(tmp_path, dsn, "pull", "again")
+    assert pulled.returncode == 0, pulled.stderr
+    assert _findings(run(tmp_path, "validate", "again", "--format", "json")) == []
+
+
+# The mark of a baseline where ``baseline`` does not write it: below the first line, on an
+# operation with a ``down``, beside another operation. Each is an ordinary migration.
+MARKED = "-- pgroll-dsl: baseline\nCREATE TABLE t (id int PRIMARY KEY);"
+NOT_BASELINES = {
+    "second_line": "sql up `CREATE TABLE t (id int PRIMARY KEY);\n-- pgroll-dsl: baseline\n`;\n",
+    "with_down": f"sql up `{MARKED}` down `DROP TABLE t`;\n",
+    "on_complete": f"sql on complete up `{MARKED}`;\n",
+    "not_alone": f"create table u (id bigint primary key);\nsql on complete up `{MARKED}`;\n",
+}
+
+
+@pytest.mark.parametrize("text", NOT_BASELINES.values(), ids=NOT_BASELINES.keys())
+def test_the_mark_elsewhere_hides_nothing(tmp_path: Path, text: str) -> None:
+    write(tmp_path / "mig" / "01_raw.pgroll", text)
+    checked = run(tmp_path, "validate", "mig", "--format", "json")
+    assert checked.returncode == 0, checked.stderr
+    assert ("01_raw.pgroll", "PGD423") in _findings(checked)
 
 
 @pytest.mark.parametrize("syntax", ["yaml", "json", "dsl"])
@@ -513,13 +557,10 @@ def test_markdown_comment_survives_pipes_and_backticks_in_names(tmp_path: Path) 
         assert cells in (5, 6), row
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "in a YAML file, a finding inside a block scalar (up: |) is placed at the scalar's "
-    "indicator, not at the problem: PGD502 for a ';' on the third line of the block is "
-    "reported at the 'up: |' line, so the annotation, SARIF region and caret point at the "
-    "wrong line (the DSL and JSON syntaxes point into the text); the YAML front end maps no "
-    "offsets inside literal block scalars"))
 def test_yaml_block_scalar_findings_point_at_the_problem(tmp_path: Path) -> None:
+    """A finding inside a block scalar (``up: |``) is placed at the problem, not at the
+    indicator: the ``;`` of the block's second line (column 15, where the DSL and JSON
+    syntaxes place the same ``;``)."""
     write(tmp_path / "mig" / "01_a.pgroll", "create table t (id bigint primary key, e text);\n")
     write(tmp_path / "mig" / "02_b.yaml",
           "operations:\n"
@@ -534,7 +575,41 @@ def test_yaml_block_scalar_findings_point_at_the_problem(tmp_path: Path) -> None
     result = run(tmp_path, "validate", "mig", "--format", "json")
     assert result.returncode == 1
     [found] = [d for d in json.loads(result.stderr) if d["code"] == "PGD502"]
-    assert (found["line"], found["column"]) == (8, 14)
+    assert (found["line"], found["column"]) == (8, 15)
+
+
+def _at_semicolon(text: str) -> tuple[int, int]:
+    """Line and column (1-based) of the one ``;`` of ``text``, whatever its line breaks."""
+    before = text[:text.index(";")]
+    return before.count("\n") + 1, len(before) - before.rfind("\n")
+
+
+# Block scalars that take their lines apart: an indentation indicator (the value keeps two
+# spaces of each line), strip chomping, CRLF line breaks, folding (a line break becomes a
+# space, or goes before an empty line), an empty line inside, a comment after the indicator.
+X = "'x'); drop table t; --)"
+BLOCKS = {
+    "indicator": f"      up: |2\n          coalesce(\n            e,\n          {X}\n",
+    "strip_crlf": f"      up: |-\r\n        coalesce(\r\n          e,\r\n          {X}\r\n",
+    "folded": f"      up: >\n        coalesce(\n        e,\n        {X}\n",
+    "folded_gap": f"      up: >-\n        coalesce(\n\n        e,\n\n\n          {X}\n",
+    "comment": f"      up: | # why\n\n        coalesce(\n          e,\n          {X}\n",
+}
+
+
+@pytest.mark.parametrize("block", BLOCKS.values(), ids=BLOCKS.keys())
+def test_yaml_block_scalar_findings_on_a_later_line(tmp_path: Path, block: str) -> None:
+    """The ``;`` on the block's third line is found where it is in the file."""
+    write(tmp_path / "mig" / "01_a.pgroll", "create table t (id bigint primary key, e text);\n")
+    eol = "\r\n" if "\r\n" in block else "\n"
+    head = eol.join(["operations:", "  - alter_column:", "      table: t", "      column: e",
+                     "      nullable: false", ""])
+    text = f"{head}{block}      down: e{eol}"
+    write_bytes(tmp_path / "mig" / "02_b.yaml", text.encode())
+    result = run(tmp_path, "validate", "mig", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    [found] = [d for d in json.loads(result.stderr) if d["code"] == "PGD502"]
+    assert (found["line"], found["column"]) == _at_semicolon(text)
 
 
 @pytest.mark.parametrize(("args", "code"), [

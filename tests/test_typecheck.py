@@ -195,7 +195,7 @@ def test_pgroll_yaml_is_checked_at_its_values(tmp_path: Path) -> None:
     found = json.loads(result.stdout or result.output)
     found = found.get("diagnostics", found) if isinstance(found, dict) else found
     assert [(d["code"], d["line"], d["column"]) for d in found] == [
-        ("PGD510", 7, 18), ("PGD511", 10, 11)]
+        ("PGD510", 7, 19), ("PGD511", 10, 11)]
 
 
 def test_the_hint_of_a_type_change_is_an_up_that_converts() -> None:

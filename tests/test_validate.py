@@ -577,7 +577,7 @@ def test_dropped_column_can_be_added_back() -> None:
 
 @pytest.mark.parametrize(("name", "where"), [
     ("plain_scalar.yaml", ("PGD209", 5, 17)),  # exact: at the name inside the expression
-    ("folded_scalar.yaml", ("PGD209", 5, 11)),  # not exact: at the start of the value
+    ("folded_scalar.yaml", ("PGD209", 6, 15)),  # folded: line by line, at the name too
 ])
 def test_yaml_positions(name: str, where: Where) -> None:
     path = FIXTURES / name

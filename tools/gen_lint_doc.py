@@ -31,15 +31,22 @@ parser (pglast) and report what would lock, rewrite or scan a table in use, or b
 clients of the old schema version, as warnings (PGD4xx): the author may mean it, and a warning
 never fails a command unless the project says so (see [Choosing rules](#choosing-rules)). Each
 finding points at the statement inside the migration file (at the subcommand for the second and
-later subcommands of an `ALTER TABLE`, at the type for a rule about a column's type); in a JSON
-string with escapes (`\\n`) or a YAML block scalar, whose characters do not map one to one onto
-the file, it points at the start of the string, as every diagnostic of embedded SQL does.
+later subcommands of an `ALTER TABLE`, at the type for a rule about a column's type), in a
+YAML block scalar (`|`, `>`) too; in a string with escapes (`\\n`), whose characters do not map
+one to one onto the file, it points at the start of the string, as every diagnostic of
+embedded SQL does.
 
 What the same SQL created (a table, a column, an index; for `down`, also what `up` created) is
 not reported: nobody uses it yet. Each hint names the pgroll-dsl operation that makes the same
 change without the lock, where there is one. The rules are data, in
 `pgroll_dsl/passes/lint_rules*.py`; this page is generated from them, and the failing and
-passing examples below are the ones the tests run."""
+passing examples below are the ones the tests run.
+
+A baseline is not linted at all: the migration `baseline` writes records the schema as it is,
+so no advice about it has a taker. The first line of its `up` says what it is,
+`-- pgroll-dsl: baseline`, in the migration's one `sql` operation (no `down`, not
+`on complete`); a migration of another shape, or with the line further down, is linted as
+usual. The line in another migration hides that migration's findings too: a reviewer sees it."""
 
 _VERSION = """\
 ## The PostgreSQL version

@@ -32,6 +32,7 @@ import psycopg
 from pgroll_dsl import ir
 from pgroll_dsl.backends.live import first_line
 from pgroll_dsl.backends.runner import CommandError, Runner, Unreachable
+from pgroll_dsl.ir.baseline import marked
 from pgroll_dsl.render.pgroll_json import to_document
 from pgroll_dsl.sql.quoting import quote_ident, quote_literal
 
@@ -350,9 +351,13 @@ EMPTY = "-- the schema was empty when this baseline was taken\nSELECT 1;\n"
 
 
 def baseline_migration(name: str, baseline: Baseline) -> ir.Migration:
-    """The migration file's content: one ``sql`` operation whose ``up`` builds the schema."""
-    return ir.Migration(name=name,
-                        operations=(ir.Sql(up=ir.SqlScript(baseline.ddl or EMPTY)),))
+    """The migration file's content: one ``sql`` operation whose ``up`` builds the schema.
+
+    The ``up`` opens with the baseline's mark (``ir/baseline.py``): what it records exists
+    already, so the safety lints, which advise an author, skip it.
+    """
+    up = ir.SqlScript(marked(baseline.ddl or EMPTY))
+    return ir.Migration(name=name, operations=(ir.Sql(up=up),))
 
 
 def create_baseline(runner: Runner, name: str,

@@ -66,5 +66,5 @@ def implied_up(column: ir.Column, up: ir.SqlExpr | None) -> ir.SqlExpr | None:
     """
     default = column.default
     if up is None and default is not None and is_volatile(default.text):
-        return ir.SqlExpr(default.text, span=default.span, exact=default.exact)
+        return ir.SqlExpr(default.text, span=default.span, layout=default.layout)
     return up

@@ -7,7 +7,9 @@ diagnostic at the offending key or value, so both syntaxes are read into nodes w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -16,7 +18,7 @@ from lark.exceptions import UnexpectedInput
 
 from pgroll_dsl.diagnostics import CompileError, Diagnostic, codes
 from pgroll_dsl.frontend.parser import load_parser, span_of, syntax_error
-from pgroll_dsl.source import Span
+from pgroll_dsl.source import Layout, Span
 
 Scalar = str | int | float | bool | None
 
@@ -28,7 +30,7 @@ class JNode:
     value: Scalar | list[JNode] | dict[str, JNode]
     span: Span
     key_spans: dict[str, Span] = field(default_factory=dict)
-    exact: bool = False  # a string whose characters map one to one onto the source
+    layout: Layout | None = None  # a string's: where its characters are in the source
 
     @property
     def type_name(self) -> str:
@@ -70,7 +72,8 @@ def _json_node(tree: Tree[Token] | Token, path: str, errors: list[Diagnostic]) -
         assert isinstance(token, Token)
         value = json.loads(token)
         inner = Span(path, span.line, span.col + 1, span.end_line, max(span.end_col - 1, 1))
-        return JNode(value, inner, exact=str(token)[1:-1] == value)
+        layout = Layout.at(inner.line, inner.col) if str(token)[1:-1] == value else None
+        return JNode(value, inner, layout=layout)
     if kind == "number":
         return JNode(json.loads(str(tree.children[0])), span)
     if kind in ("true", "false", "null"):
@@ -149,12 +152,8 @@ def _yaml_node(node: yaml.Node, path: str, text: str, errors: list[Diagnostic]) 
                                      f"unsupported YAML value of type {type(value).__name__}",
                                      span, ("quote it to make it a string",)))
             value = str(node.value)
-        exact = (
-            isinstance(value, str)
-            and not node.style
-            and text[node.start_mark.index : node.end_mark.index] == value
-        )
-        return JNode(value, span, exact=exact)
+        layout = _scalar_layout(node, value, text) if isinstance(value, str) else None
+        return JNode(value, span, layout=layout)
     if isinstance(node, yaml.SequenceNode):
         return JNode([_yaml_node(c, path, text, errors) for c in node.value], span)
     assert isinstance(node, yaml.MappingNode)
@@ -173,3 +172,91 @@ def _yaml_node(node: yaml.Node, path: str, text: str, errors: list[Diagnostic]) 
         members[key] = _yaml_node(value_node, path, text, errors)
         key_spans[key] = key_span
     return JNode(members, span, key_spans)
+
+
+def _scalar_layout(node: yaml.ScalarNode, value: str, text: str) -> Layout | None:
+    """Where a string scalar's characters are, for the styles that keep them findable.
+
+    A plain scalar, and a quoted one without escapes or folded line breaks, is its text as
+    written; a block scalar (``|``, ``>``) is matched line by line (``_block_layout``).
+    """
+    start, end = node.start_mark, node.end_mark
+    if not node.style:
+        written = text[start.index:end.index] == value
+        return Layout.at(start.line + 1, start.column + 1) if written else None
+    if node.style in ("'", '"'):
+        written = text[start.index + 1:end.index - 1] == value
+        return Layout.at(start.line + 1, start.column + 2) if written else None
+    if node.style in ("|", ">"):
+        return _block_layout(node, value, text)
+    return None
+
+
+# Line breaks as YAML counts them (``Mark.line``): str.splitlines knows more.
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+@lru_cache(maxsize=4)
+def _lines(text: str) -> tuple[str, ...]:
+    """The file's lines, split once for all its block scalars."""
+    return tuple(_BREAK.split(text))
+
+
+def _block_layout(node: yaml.ScalarNode, value: str, text: str) -> Layout | None:
+    """Where the lines of a block scalar (``|``, ``>``) are: one piece per line of content.
+
+    YAML strips each line's indentation, and folding (``>``) turns a line break between two
+    lines into a space (or drops it before empty lines), so the value's offsets are not the
+    file's: each line of the file below the indicator is found in the value instead, in
+    order. The indentation is the first line's, or less when an indentation indicator
+    (``|2``) says so: the largest that lets every line be found is taken. A folded scalar is
+    mapped as exactly as a literal one, since one space or the line breaks are all that may
+    stand between two of its lines. If no indentation fits (a case not seen with YAML that
+    PyYAML or libyaml accept), or the block is empty, None: diagnostics then point at the
+    whole scalar, from its indicator.
+    """
+    lines = _lines(text)
+    top = node.start_mark.line + 1  # the block's first line (0-based), below the indicator
+    first = next((lines[row] for row in range(top, len(lines)) if lines[row].strip(" ")), "")
+    for indent in range(len(first) - len(first.lstrip(" ")), -1, -1):
+        pieces = _match_lines(lines, top, indent, value, node.style == ">")
+        if pieces:
+            return Layout(tuple((at, row + 1, indent + 1) for at, row in pieces))
+    return None
+
+
+def _match_lines(lines: tuple[str, ...], top: int, indent: int, value: str, folded: bool
+                 ) -> list[tuple[int, int]] | None:
+    """(offset in ``value``, index in ``lines``) of each line of content, if ``indent`` fits.
+
+    Every line must be found where the previous one ended, after nothing (the first), one or
+    more line breaks, or (folded) one space; the block ends when the value is used up.
+    """
+    found: list[tuple[int, int]] = []
+    cursor, end = 0, len(value.rstrip("\n"))
+    for row in range(top, len(lines)):
+        line = lines[row]
+        if cursor >= end:
+            break
+        if not line.strip(" ") and len(line) <= indent:
+            continue  # an empty line: a line break of the value, or none (folded)
+        if line[:indent].strip(" "):
+            return None  # less indented: the block ended before the value did
+        at = _next(value, cursor, line[indent:], folded and bool(found))
+        if at is None:
+            return None
+        found.append((at, row))
+        cursor = at + len(line) - indent
+    return found if cursor >= end else None
+
+
+def _next(value: str, cursor: int, content: str, folded: bool) -> int | None:
+    """Where ``content`` starts in ``value`` after ``cursor``: past line breaks, or a space."""
+    after = cursor
+    while after < len(value) and value[after] == "\n":
+        after += 1
+    if value.startswith(content, after) and (after > cursor or cursor == 0):
+        return after
+    if folded and value.startswith(" " + content, cursor):
+        return cursor + 1
+    return None

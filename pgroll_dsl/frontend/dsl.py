@@ -27,7 +27,7 @@ from pgroll_dsl.frontend.conventions import (
 )
 from pgroll_dsl.frontend.parser import load_parser, span_of, syntax_error
 from pgroll_dsl.frontend.types import TypeNameError, build_type, ident_text
-from pgroll_dsl.source import Span
+from pgroll_dsl.source import Layout, Span
 from pgroll_dsl.sql.quoting import quote_name
 
 Clause = tuple[str, Any, Span]
@@ -116,11 +116,13 @@ class _ToIR(Transformer[Token, Any]):
         raw = token[1:-1]
         line, col = token.line or 1, (token.column or 1) + 1
         span = Span(self._path, line, col, token.end_line or line, token.end_column or col)
-        return ir.SqlExpr(raw.replace("``", "`"), span=span, exact="``" not in raw)
+        layout = Layout.at(line, col) if "``" not in raw else None
+        return ir.SqlExpr(raw.replace("``", "`"), span=span, layout=layout)
 
     def atom(self, meta: Meta, children: list[Token]) -> ir.SqlExpr:
         (token,) = children  # a lone number, 'string' or name is SQL written as is
-        return ir.SqlExpr(str(token), span=span_of(self._path, token), exact=True)
+        span = span_of(self._path, token)
+        return ir.SqlExpr(str(token), span=span, layout=Layout.at(span.line, span.col))
 
     # ---- shared clauses -------------------------------------------------------------
 
@@ -424,7 +426,7 @@ class _ToIR(Transformer[Token, Any]):
     def column_sql(self, meta: Meta, children: list[Any]) -> ir.ColumnSql:
         column, sql = children
         if sql is None:  # `(a)` is short for `(a a)`: the column's own value
-            sql = ir.SqlExpr(quote_name(column.name, KEYWORDS), span=column.span, exact=False)
+            sql = ir.SqlExpr(quote_name(column.name, KEYWORDS), span=column.span)
         return ir.ColumnSql(column=column, sql=sql, span=self._span(meta))
 
     def column_sql_map(self, meta: Meta, children: list[Any]) -> tuple[ir.ColumnSql, ...]:
@@ -556,7 +558,7 @@ class _ToIR(Transformer[Token, Any]):
         on_complete, up, down = children
 
         def script(expr: ir.SqlExpr) -> ir.SqlScript:
-            return ir.SqlScript(expr.text, span=expr.span, exact=expr.exact)
+            return ir.SqlScript(expr.text, span=expr.span, layout=expr.layout)
 
         return ir.Sql(
             up=script(up), down=script(down) if down is not None else None,

@@ -106,7 +106,7 @@ class _Obj:
         node = self.string(key, required)
         if node is None or node.value == "":
             return None
-        return ir.SqlExpr(str(node.value), span=node.span, exact=node.exact)
+        return ir.SqlExpr(str(node.value), span=node.span, layout=node.layout)
 
     def items(self, key: str, required: bool = False) -> list[JNode]:
         node = self.get(key, required)
@@ -431,7 +431,7 @@ def _column_sql_map(r: _Obj, key: str, required: bool = False) -> tuple[ir.Colum
         if r._typed(f"{key}.{column}", value, (str,), "a string"):
             entries.append(ir.ColumnSql(
                 column=ir.Ident(column, span=node.key_spans[column]),
-                sql=ir.SqlExpr(str(value.value), span=value.span, exact=value.exact),
+                sql=ir.SqlExpr(str(value.value), span=value.span, layout=value.layout),
                 span=node.key_spans[column],
             ))
     return tuple(entries)
@@ -529,7 +529,7 @@ def _op_alter_column(r: _Obj) -> ir.AlterColumn:
         if default.value is not None:
             node = r.members["default"]
             fields["default"] = ir.Change(ir.SqlExpr(str(default.value), span=node.span,
-                                                     exact=node.exact), span=node.span)
+                                                     layout=node.layout), span=node.span)
     return ir.AlterColumn(table=table, column=column, span=r.node.span, **fields)  # type: ignore[arg-type]
 
 
@@ -571,7 +571,7 @@ def _opclass(r: _Obj) -> ir.OpClass | None:
     params = []
     for item in r.items("params"):
         if r._typed("params", item, (str,), "an array of strings"):
-            params.append(ir.SqlExpr(str(item.value), span=item.span, exact=item.exact))
+            params.append(ir.SqlExpr(str(item.value), span=item.span, layout=item.layout))
     if name is None or name.name == "":
         return None
     return ir.OpClass(name=name, params=tuple(params), span=r.node.span)
@@ -663,7 +663,7 @@ def _op_sql(r: _Obj) -> ir.Sql:
         raise _Invalid
 
     def script(node: JNode) -> ir.SqlScript:
-        return ir.SqlScript(str(node.value), span=node.span, exact=node.exact)
+        return ir.SqlScript(str(node.value), span=node.span, layout=node.layout)
 
     return ir.Sql(
         up=script(up),

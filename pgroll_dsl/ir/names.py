@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pgroll_dsl.source import Span, position_in
+from pgroll_dsl.source import Layout, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,14 @@ class TypeName(Node):
 class SqlExpr(Node):
     """One SQL expression the author wrote (up, down, check, default, predicate).
 
-    Checked, never regenerated: emitters write ``text`` back verbatim. ``exact`` says the
-    span starts at the first character of ``text`` and offsets map one to one (DSL blocks,
-    plain YAML scalars), so a problem inside the expression can be pointed at precisely.
+    Checked, never regenerated: emitters write ``text`` back verbatim. ``layout`` says where
+    the characters of ``text`` are in the source when the front end can tell (DSL blocks,
+    JSON strings and YAML scalars without escapes, YAML block scalars), so that a problem
+    inside the expression is pointed at precisely.
     """
 
     text: str
-    exact: bool = field(default=False, compare=False, repr=False, kw_only=True)
+    layout: Layout | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +63,17 @@ class SqlScript(Node):
     """Statements of a raw ``sql`` operation, run as written (several are allowed)."""
 
     text: str
-    exact: bool = field(default=False, compare=False, repr=False, kw_only=True)
+    layout: Layout | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 def span_within(sql: SqlExpr | SqlScript, offset: int, width: int = 1) -> Span | None:
     """Where ``sql.text[offset:offset + width]`` is in the source.
 
-    Precise only when the text maps onto the source one to one (``exact``); otherwise the
-    span of the whole text, which is the best there is.
+    Precise when the front end knows where the text's characters are (``layout``); otherwise
+    the span of the whole text, which is the best there is.
     """
     span = sql.span
-    if span is None or not sql.exact:
+    if span is None or sql.layout is None:
         return span
-    line, col = position_in(sql.text, span.line, span.col, offset)
+    line, col = sql.layout.position(sql.text, offset)
     return span.at(line, col, width)

@@ -28,6 +28,7 @@ from pgroll_dsl.catalog.apply import apply_operation
 from pgroll_dsl.catalog.derived import new_name, parked_name
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.diagnostics import Diagnostics, codes
+from pgroll_dsl.ir.baseline import is_baseline
 from pgroll_dsl.passes.combine import combine
 from pgroll_dsl.passes.lint_config import LintSettings
 from pgroll_dsl.passes.typecheck import check_types
@@ -73,16 +74,18 @@ def validate_ops(migration: ir.Migration, catalog: Catalog, sink: Diagnostics, *
         migration: The migration, already through the catalog-free checks.
         catalog: The schema before the migration starts.
         sink: Where problems go; nothing is raised.
-        lint: Which safety rules of raw SQL run, and how loud (default: all, as warnings).
+        lint: Which safety rules of raw SQL run, and how loud (default: all, as warnings);
+            none run on a baseline (``ir/baseline.py``).
         pg_version: The server's version, for the safety rules (when ``lint`` names none).
     """
     _check_isolation(migration, sink)
     _check_rewrites(migration, catalog, sink)
     fold = _Fold(catalog)
+    linted = not is_baseline(migration)  # it records what exists: advice has no taker
     for op in migration.operations:
         _check(op, fold.catalog, sink)
         check_types(op, fold.catalog, sink)  # embedded SQL's types (PGD51x)
-        if isinstance(op, ir.Sql) and _parses(op):
+        if linted and isinstance(op, ir.Sql) and _parses(op):
             # Loaded here: the safety lints (a dozen modules) read raw SQL only.
             from pgroll_dsl.passes.lint_sql import lint_sql
 
