@@ -42,6 +42,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pgroll_dsl.catalog.fingerprint import canonical, drift
+from pgroll_dsl.catalog.model import (
+    Catalog,
+    Column,
+    Constraint,
+    ForeignKey,
+    InboundForeignKey,
+    Table,
+)
+from pgroll_dsl.frontend.snapshot import load_snapshot
+from pgroll_dsl.ir import ConstraintType
+from pgroll_dsl.render.snapshot import dump_snapshot
 from tests.fault_model import (
     CliResult,
     cli,
@@ -578,10 +590,6 @@ def test_schemas_joined_by_a_foreign_key_migrated_at_once(admin_dsn: str, pg_con
     assert [r[1] for r in _history(pg_conn) if r[0] == "b"] == ["01_setup", "02_b"]
 
 
-@pytest.mark.xfail(strict=True, reason="start does not see a foreign key of another schema's "
-                   "table that points at the retyped key column (no twin on the copy, no "
-                   "warning); complete then fails dropping the old column, for good, until "
-                   "the foreign key is dropped by hand or the migration rolled back")
 def test_a_retyped_key_with_a_foreign_key_from_another_schema(
         admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
     _linked(pg_conn, admin_dsn, tmp_path)
@@ -591,13 +599,10 @@ def test_a_retyped_key_with_a_foreign_key_from_another_schema(
     completed = cli(["complete", *_flags("b")], admin_dsn)
     assert no_traceback(completed) is None
     assert completed.returncode == 0, (started.describe(), completed.describe())
-    assert _columns(pg_conn, "b", "u") == ["id", "n"]
+    assert sorted(_columns(pg_conn, "b", "u")) == ["id", "n"]  # (the copy comes last)
     assert _fk(pg_conn) == [("t_u_fk", "FOREIGN KEY (u_id) REFERENCES b.u(id)", True)]
 
 
-@pytest.mark.xfail(strict=True, reason="the copy of a foreign key to another schema's table "
-                   "names the referenced table in the target schema ('a.u' for b.u): start "
-                   "fails and is rolled back")
 def test_a_retyped_column_with_a_foreign_key_to_another_schema(
         admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
     _linked(pg_conn, admin_dsn, tmp_path)
@@ -607,6 +612,208 @@ def test_a_retyped_column_with_a_foreign_key_to_another_schema(
     assert started.returncode == 0, started.describe()
     assert _fk(pg_conn) == [("t_u_fk", "FOREIGN KEY (u_id) REFERENCES b.u(id)", True)]
     assert _rows(pg_conn, "a") == [(i, i) for i in range(1, 11)]
+
+
+# --- foreign keys across schemas, harder ------------------------------------------------------
+
+RETYPE_KEY = "alter table u alter id type bigint;\n"  # in the referenced schema
+RETYPE_COLUMN = "alter table t alter u_id type bigint;\n"  # in the referencing schema
+
+
+def _across(conn: Connection, dsn: str, tmp_path: Path, referencing: str = "a",
+            referenced: str = "b", key: str = "") -> None:
+    """As ``_linked``, for any two schema names; ``key``: what follows the foreign key's
+    ``REFERENCES`` (actions, ``NOT VALID``). ``referencing`` also has a table ``u`` of its
+    own, of other keys (100 to 109), which no foreign key points at."""
+    conn.execute(f"CREATE SCHEMA {_ident(referencing)}; CREATE SCHEMA {_ident(referenced)}")
+    _ok(cli(["init"], dsn))
+    for number, (schema, text) in enumerate(((referenced, "create table u (id int primary key,"
+                                               " n int);\n"),
+                                              (referencing, "create table t (id int primary "
+                                               "key, u_id int);\ncreate table u (id int "
+                                               "primary key, n int);\n"))):
+        folder = tmp_path / f"s{number}"
+        folder.mkdir()
+        _ok(cli(["start", "--complete", str(write_file(folder, "01_setup", text)),
+                 *_flags(schema)], dsn))
+    conn.execute(f"INSERT INTO {_ident(referenced, 'u')} SELECT g, g FROM "
+                 "generate_series(1, 10) g;"
+                 f"INSERT INTO {_ident(referencing, 'u')} SELECT g, g FROM "
+                 "generate_series(100, 109) g;"
+                 f"INSERT INTO {_ident(referencing, 't')} SELECT g, g FROM "
+                 "generate_series(1, 10) g;"
+                 f"ALTER TABLE {_ident(referencing, 't')} ADD CONSTRAINT t_u_fk FOREIGN KEY "
+                 f"(u_id) REFERENCES {_ident(referenced, 'u')} (id) {key}")
+
+
+def _keys(conn: Connection, schema: str) -> list[tuple[Any, ...]]:
+    """(name, referenced table, its columns, on delete, validated) of ``schema.t``'s foreign
+    keys."""
+    return query(conn, "SELECT conname::text, confrelid::regclass::text, ARRAY(SELECT attname::"
+                 "text FROM pg_attribute WHERE attrelid = confrelid AND attnum = ANY (confkey)),"
+                 " confdeltype::text, convalidated FROM pg_constraint WHERE conrelid = "
+                 "to_regclass(%s) AND contype = 'f' ORDER BY 1", (_ident(schema, "t"),))
+
+
+def _expected(referenced: str, on_delete: str = "a", valid: bool = True) -> list[Any]:
+    plain = referenced.isalpha() and referenced == referenced.lower()
+    return [("t_u_fk", f"{referenced if plain else _ident(referenced)}.u", ["id"], on_delete,
+             valid)]
+
+
+def _migrate(dsn: str, tmp_path: Path, schema: str, text: str,
+             *extra: str) -> CliResult:
+    folder = tmp_path / "changes"
+    folder.mkdir(exist_ok=True)
+    return cli(["start", *extra, str(write_file(folder, "02_change", text)), *_flags(schema)],
+               dsn)
+
+
+def _through(conn: Connection, version: str, sql_text: str) -> None:
+    """``sql_text`` as a client of ``version`` runs it: its search path names the version
+    (the sync triggers tell a new version's writes by it)."""
+    with conn.transaction():
+        conn.execute(f"SET LOCAL search_path TO {_ident(version)}")
+        conn.execute(sql_text)
+
+
+def _refused(conn: Connection, sql_text: str, version: str = "public") -> None:
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        _through(conn, version, sql_text)
+
+
+@pytest.mark.parametrize("names", [("Other Schema", "b"), ("a", "Other Schema"),
+                                   ('Sc "hema"', 'x.y')], ids=["referencing", "referenced",
+                                                               "both"])
+@pytest.mark.parametrize("retyped", ["key", "column"])
+def test_foreign_keys_across_schemas_whose_names_need_quotes(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path, names: tuple[str, str],
+        retyped: str) -> None:
+    referencing, referenced = names
+    _across(pg_conn, admin_dsn, tmp_path, referencing, referenced)
+    schema, text = ((referenced, RETYPE_KEY) if retyped == "key"
+                    else (referencing, RETYPE_COLUMN))
+    _ok(_migrate(admin_dsn, tmp_path, schema, text, "--complete"))
+    assert _keys(pg_conn, referencing) == _expected(referenced)
+    assert _rows(pg_conn, referencing) == [(i, i) for i in range(1, 11)]
+    _refused(pg_conn, f"INSERT INTO {_ident(referencing, 't')} VALUES (11, 100)")
+
+
+def test_a_retyped_column_points_at_the_other_schema_not_its_own_table_of_that_name(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """``a.u`` exists too (keys 100 to 109): the copy of ``t_u_fk`` points at ``b.u``; a row
+    through the new version whose key is only in ``a.u`` is refused."""
+    _across(pg_conn, admin_dsn, tmp_path)
+    _ok(_migrate(admin_dsn, tmp_path, "a", RETYPE_COLUMN))
+    _refused(pg_conn, "INSERT INTO t VALUES (11, 100)", "a_02_change")
+    _ok(cli(["complete", *_flags("a")], admin_dsn))
+    assert _keys(pg_conn, "a") == _expected("b")
+    _refused(pg_conn, "INSERT INTO a.t VALUES (11, 100)")
+    pg_conn.execute("INSERT INTO a.t VALUES (11, 10)")
+
+
+def test_a_retyped_key_leaves_a_key_to_another_schemas_table_of_its_name_alone(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """``a.t`` also has a key to ``a.u``; ``a.u``'s key is retyped: ``t_u_fk`` (to ``b.u``)
+    is not given a twin, the one to ``a.u`` is."""
+    _across(pg_conn, admin_dsn, tmp_path)
+    pg_conn.execute("ALTER TABLE a.t ADD COLUMN own int; UPDATE a.t SET own = id + 99;"
+                    "ALTER TABLE a.t ADD CONSTRAINT t_own_fk FOREIGN KEY (own) REFERENCES a.u")
+    _ok(_migrate(admin_dsn, tmp_path, "a", RETYPE_KEY))
+    assert sorted(k[0] for k in _keys(pg_conn, "a")) == ["_pgroll_dup_t_own_fk", "t_own_fk",
+                                                         "t_u_fk"]
+    _ok(cli(["complete", *_flags("a")], admin_dsn))
+    assert _keys(pg_conn, "a") == [("t_own_fk", "a.u", ["id"], "a", True), *_expected("b")]
+
+
+@pytest.mark.parametrize("retyped", ["key", "column"])
+def test_on_delete_cascade_across_schemas_is_kept(admin_dsn: str, pg_conn: Connection,
+                                                  tmp_path: Path, retyped: str) -> None:
+    _across(pg_conn, admin_dsn, tmp_path, key="ON DELETE CASCADE")
+    schema, text = ("b", RETYPE_KEY) if retyped == "key" else ("a", RETYPE_COLUMN)
+    _ok(_migrate(admin_dsn, tmp_path, schema, text, "--complete"))
+    assert _keys(pg_conn, "a") == _expected("b", on_delete="c")
+    pg_conn.execute("DELETE FROM b.u WHERE id <= 3")
+    assert _rows(pg_conn, "a") == [(i, i) for i in range(4, 11)]
+
+
+@pytest.mark.parametrize("retyped", ["key", "column"])
+def test_a_foreign_key_across_schemas_not_valid_before_start(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path, retyped: str) -> None:
+    """Every row fits: the lifecycle goes through (the copy is validated, as for a key of
+    one schema). A row that does not: start fails at the validation and is undone, the key
+    as it was (not valid), nothing of the migration left."""
+    _across(pg_conn, admin_dsn, tmp_path, key="NOT VALID")
+    schema, text = ("b", RETYPE_KEY) if retyped == "key" else ("a", RETYPE_COLUMN)
+    pg_conn.execute("ALTER TABLE a.t DROP CONSTRAINT t_u_fk; INSERT INTO a.t VALUES (11, 99);"
+                    "ALTER TABLE a.t ADD CONSTRAINT t_u_fk FOREIGN KEY (u_id) REFERENCES b.u "
+                    "NOT VALID")
+    failed = _migrate(admin_dsn, tmp_path, schema, text)
+    assert failed.returncode != 0 and no_traceback(failed) is None, failed.describe()
+    assert _keys(pg_conn, "a") == _expected("b", valid=False)
+    assert sorted(_columns(pg_conn, schema, "u" if retyped == "key" else "t")) == (
+        ["id", "n"] if retyped == "key" else ["id", "u_id"])
+    pg_conn.execute("DELETE FROM a.t WHERE id = 11")
+    _ok(_migrate(admin_dsn, tmp_path, schema, text, "--complete"))
+    assert _keys(pg_conn, "a") == _expected("b")
+
+
+@pytest.mark.parametrize("retyped", ["key", "column"])
+def test_rollback_leaves_foreign_keys_across_schemas_as_they_were(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path, retyped: str) -> None:
+    """While started, a write that breaks the key is refused, through either version; a
+    rollback leaves the key as it was and no twin."""
+    _across(pg_conn, admin_dsn, tmp_path, key="ON DELETE SET NULL")
+    schema, text = ("b", RETYPE_KEY) if retyped == "key" else ("a", RETYPE_COLUMN)
+    _ok(_migrate(admin_dsn, tmp_path, schema, text))
+    _refused(pg_conn, "INSERT INTO a.t VALUES (11, 100)")
+    if retyped == "column":
+        _refused(pg_conn, "INSERT INTO t VALUES (11, 100)", "a_02_change")
+    else:  # (on update: no action)
+        _refused(pg_conn, "UPDATE u SET id = 50 WHERE id = 2", "b_02_change")
+    _ok(cli(["rollback", *_flags(schema)], admin_dsn))
+    assert _keys(pg_conn, "a") == _expected("b", on_delete="n")
+    assert sorted(_columns(pg_conn, "a")) == ["id", "u_id"]
+    assert sorted(_columns(pg_conn, "b", "u")) == ["id", "n"]
+    pg_conn.execute("DELETE FROM b.u WHERE id = 1")
+    assert _rows(pg_conn, "a")[0] == (1, None)
+
+
+def test_complete_then_writes_through_the_new_version_are_checked(
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path) -> None:
+    """After complete of a retyped key, ``a.t`` still cannot point at a missing ``b.u`` row
+    and ``b.u`` cannot lose a row ``a.t`` points at, through ``b``'s new version."""
+    _across(pg_conn, admin_dsn, tmp_path)
+    _ok(_migrate(admin_dsn, tmp_path, "b", RETYPE_KEY, "--complete"))
+    _refused(pg_conn, "INSERT INTO a.t VALUES (11, 99)")
+    _refused(pg_conn, "DELETE FROM u WHERE id = 5", "b_02_change")
+    _through(pg_conn, "b_02_change", "INSERT INTO u VALUES (2147483648, 0)")
+    pg_conn.execute("INSERT INTO a.t VALUES (11, 7)")
+    assert _keys(pg_conn, "a") == _expected("b")
+
+
+def test_a_foreign_key_schema_in_snapshots_and_fingerprints() -> None:
+    """A key to another schema's table keeps its schema through a snapshot; one to the
+    schema's own table has the canonical form it had before the field (a saved plan still
+    matches); another schema's key to this one shows as drift only where there is one."""
+    def catalog(schema: str | None, inbound: tuple[InboundForeignKey, ...] = ()) -> Catalog:
+        key = Constraint(name="t_u_fk", type=ConstraintType.FOREIGN_KEY, columns=("u_id",),
+                         references=ForeignKey(table="u", columns=("id",), schema=schema))
+        return Catalog(schema="a", inbound=inbound, tables=(Table(
+            name="t", columns=(Column(name="u_id", type="integer"),), constraints=(key,)),))
+
+    other = catalog("Other Schema")
+    assert load_snapshot(dump_snapshot(other), "s.json") == other
+    assert '"schema"' not in dump_snapshot(catalog(None)).split('"references"')[1]
+    form = canonical(catalog(None))["tables"]["t"]["constraints"]["t_u_fk"]["references"]
+    assert "schema" not in form
+    assert canonical(other)["tables"]["t"]["constraints"]["t_u_fk"]["references"][
+        "schema"] == "Other Schema"
+    assert "inbound foreign keys" not in canonical(catalog(None))
+    inbound = InboundForeignKey(schema="x.y", table="v", constraint=catalog(None).tables[0]
+                                .constraints[0])
+    assert drift(canonical(catalog(None)), canonical(catalog(None, (inbound,)))) == [
+        'foreign key t_u_fk of "x.y".v: in the live database, not planned']
 
 
 # --- names at PostgreSQL's length limit ---------------------------------------------------------

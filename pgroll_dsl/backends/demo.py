@@ -243,7 +243,9 @@ def _referenced(conn: Connection, table: Table, column: str) -> str | None:
         if (constraint.type is ConstraintType.FOREIGN_KEY and ref is not None
                 and column in constraint.columns):
             target = ref.columns[constraint.columns.index(column)]
-            row = conn.execute(f"SELECT {quote_ident(target)}::text FROM {quote_ident(ref.table)} "
+            source = (qualified(ref.schema, ref.table) if ref.schema is not None
+                      else quote_ident(ref.table))  # else through the search path
+            row = conn.execute(f"SELECT {quote_ident(target)}::text FROM {source} "
                                f"ORDER BY 1 LIMIT 1").fetchone()
             return None if row is None else str(row[0])
     return None

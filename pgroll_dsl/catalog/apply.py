@@ -333,17 +333,23 @@ def _rename_table(catalog: Catalog, op: ir.RenameTable) -> Catalog:
     tables = tuple(retarget_references(t, op.from_.name, op.to.name) for t in catalog.tables)
     sequences = tuple(replace(s, owned_by_table=op.to.name) if s.owned_by_table == op.from_.name
                       else s for s in catalog.sequences)
-    return replace(catalog, tables=tables, sequences=sequences)
+    inbound = tuple(replace(k, constraint=_retargeted(k.constraint, op.from_.name, op.to.name))
+                    for k in catalog.inbound)
+    return replace(catalog, tables=tables, sequences=sequences, inbound=inbound)
+
+
+def _retargeted(constraint: Constraint, old: str, new: str) -> Constraint:
+    """The constraint, pointing at ``new`` where it pointed at ``old``."""
+    ref = constraint.references
+    if ref is None or not ref.points_at(old):
+        return constraint
+    return replace(constraint, references=replace(ref, table=new))
 
 
 def retarget_references(table: Table, old: str, new: str) -> Table:
     """The table's foreign keys to table ``old`` point to ``new`` instead."""
-    constraints = tuple(
-        replace(c, references=replace(c.references, table=new))
-        if c.references is not None and c.references.table == old else c
-        for c in table.constraints
-    )
-    return replace(table, constraints=constraints)
+    return replace(table, constraints=tuple(_retargeted(c, old, new)
+                                            for c in table.constraints))
 
 
 def _add_column(catalog: Catalog, op: ir.AddColumn) -> Catalog:

@@ -41,10 +41,14 @@ from pglast.enums.primnodes import BoolExprType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
-from pgroll_dsl.catalog.model import Catalog, Index, Table
+from pgroll_dsl.catalog.model import Catalog, InboundForeignKey, Index, Table
+from pgroll_dsl.sql.quoting import quote_name
 
 FORMAT = 2  # the version of the canonical form: part of what is hashed
 _EXPRESSIONS = {"default", "expression", "predicate", "generated", "key"}
+# Fields the model gained after this form's version, left out while at their default (None),
+# so that a saved plan's form written before them still matches: ``ForeignKey.schema``.
+_LATER = {"schema"}
 
 
 def canonical(catalog: Catalog) -> dict[str, Any]:
@@ -52,13 +56,32 @@ def canonical(catalog: Catalog) -> dict[str, Any]:
 
     The schema's own name is left out: the plan records it with the options.
     """
-    return {
+    form = {
         "format": FORMAT,
         "tables": {t.name: _table(t) for t in sorted(catalog.tables, key=lambda t: t.name)},
         "enums": {e.name: list(e.labels) for e in sorted(catalog.enums, key=lambda e: e.name)},
         "sequences": {s.name: _value(s, skip={"name"})
                       for s in sorted(catalog.sequences, key=lambda s: s.name)},
     }
+    if catalog.inbound:  # only where there are any: a form without them hashes as it did
+        form[_INBOUND] = _inbound(catalog.inbound)
+    return form
+
+
+# Other schemas' foreign keys to this one (``Catalog.inbound``): a plan that rewrites a column
+# one points at gives it a twin, so a plan made without seeing it (from a replayed schema) is
+# not run where it is there.
+_INBOUND = "inbound foreign keys"
+
+
+def _inbound(keys: tuple[InboundForeignKey, ...]) -> dict[str, Any]:
+    """Each key under ``name of schema.table``, ``validated`` left out as for the schema's own.
+
+    Names are quoted where they need it, so that a dot in one is not taken for a separator.
+    """
+    return {f"{quote_name(k.constraint.name)} of {quote_name(k.schema)}.{quote_name(k.table)}":
+            _value(k.constraint, skip={"name", "validated"})
+            for k in sorted(keys, key=lambda k: (k.schema, k.table, k.constraint.name))}
 
 
 def digest(value: Any) -> str:
@@ -110,8 +133,9 @@ def _diff(planned: Any, live: Any, path: list[str], found: list[str],
                      f"{_show(live)} (live)")
 
 
-_CONTAINERS = {"tables": "table", "columns": "column", "constraints": "constraint",
-               "indexes": "index", "enums": "enum", "sequences": "sequence"}
+_CONTAINERS = {"tables": "table", _INBOUND: "foreign key", "columns": "column",
+               "constraints": "constraint", "indexes": "index", "enums": "enum",
+               "sequences": "sequence"}
 
 
 def _show(value: Any) -> str:
@@ -156,7 +180,8 @@ def _value(value: Any, skip: frozenset[str] | set[str] = frozenset(), name: str 
     """A model value as JSON: dataclasses field by field, expressions in canonical spelling."""
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _value(getattr(value, f.name), name=f.name, types=types)
-                for f in fields(value) if f.name not in skip}
+                for f in fields(value) if f.name not in skip
+                and not (f.name in _LATER and getattr(value, f.name) is None)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple | list):

@@ -49,6 +49,7 @@ from pgroll_dsl.catalog.model import (
     EnumType,
     ExclusionElement,
     ForeignKey,
+    InboundForeignKey,
     Index,
     KeyOptions,
     Routines,
@@ -144,16 +145,34 @@ _NULLS_NOT_DISTINCT_15 = """
 _NULLS_NOT_DISTINCT_14 = """
        false
 """
+# The referenced table's schema, last: a foreign key may point at another schema's table.
 _CONSTRAINT_FROM = """
+       , refn.nspname
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class ref ON ref.oid = con.confrelid
+LEFT JOIN pg_namespace refn ON refn.oid = ref.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = con.conindid AND con.contype IN ('p', 'u', 'x')
 LEFT JOIN pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_am am ON am.oid = ic.relam
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND con.contype IN ('p', 'u', 'c', 'f', 'x')
   AND con.conparentid = 0 AND (con.conislocal OR NOT c.relispartition)
+"""
+
+# Foreign keys of other schemas' tables to this one's: the same leading columns as above,
+# then the flags a copy keeps and where the referencing table is.
+_INBOUND_FROM = """
+       con.connoinherit, con.convalidated, con.condeferrable, con.condeferred,
+       n.nspname, c.relname
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class ref ON ref.oid = con.confrelid
+JOIN pg_namespace refn ON refn.oid = ref.relnamespace
+WHERE con.contype = 'f' AND refn.nspname = %s AND n.nspname <> refn.nspname
+  AND con.conparentid = 0 AND (con.conislocal OR NOT c.relispartition)
+ORDER BY n.nspname, c.relname, con.conname
 """
 
 # Key columns (expression keys as PostgreSQL prints them), then the INCLUDE columns; the
@@ -261,6 +280,7 @@ def introspect(conn: psycopg.Connection[Any], schema: str = "public") -> Catalog
             sequences=_sequences(cur, schema),
             source=SOURCE,
             routines=_routines(cur),
+            inbound=_inbound(cur, schema, version),
         )
 
 
@@ -337,6 +357,21 @@ def _constraints_query(version: int) -> LiteralString:
     )
 
 
+def _inbound(cur: Cursor, schema: str, version: int) -> tuple[InboundForeignKey, ...]:
+    """Other schemas' foreign keys to this schema's tables (``InboundForeignKey``)."""
+    query = (_CONSTRAINT_COLUMNS
+             + (_DELETE_SET_COLUMNS_15 if version >= _PG15 else _DELETE_SET_COLUMNS_14)
+             + _INBOUND_FROM)
+    found = []
+    for row in _fetch(cur, query, schema):
+        _, name, _, columns, *_, validated, deferrable, deferred, owner, table = row
+        found.append(InboundForeignKey(schema=owner, table=table, constraint=Constraint(
+            name=name, type=ConstraintType.FOREIGN_KEY, columns=tuple(columns),
+            references=_foreign_key(row, None), deferrable=deferrable,
+            initially_deferred=deferred, validated=validated)))
+    return tuple(found)
+
+
 def _indexes_query(version: int) -> LiteralString:
     modern = version >= _PG15
     return (_INDEXES + (_INDEX_NULLS_NOT_DISTINCT_15 if modern else _NULLS_NOT_DISTINCT_14)
@@ -346,7 +381,7 @@ def _indexes_query(version: int) -> LiteralString:
 def _constraint(row: Row, indexes: dict[str, Index], schema: str) -> Constraint:
     (_, name, contype, columns, _ref_table, _ref_columns, _on_delete, _on_update, _match,
      _set_columns, no_inherit, validated, deferrable, deferred, check, definition, method,
-     predicate, index_name, operators, nulls_not_distinct) = row
+     predicate, index_name, operators, nulls_not_distinct, ref_schema) = row
     type_ = _CONSTRAINT_TYPES[contype]
     exclusion = type_ is ConstraintType.EXCLUDE
     constraint = Constraint(
@@ -355,7 +390,8 @@ def _constraint(row: Row, indexes: dict[str, Index], schema: str) -> Constraint:
         columns=tuple(columns),
         expression=_expression(check) if type_ is ConstraintType.CHECK
         else _exclusion_elements(definition) if exclusion else None,
-        references=_foreign_key(row) if type_ is ConstraintType.FOREIGN_KEY else None,
+        references=_foreign_key(row, None if ref_schema == schema else ref_schema)
+        if type_ is ConstraintType.FOREIGN_KEY else None,
         method=method if exclusion else None,
         predicate=_expression(predicate) if exclusion else None,
         # PostgreSQL flags every key and foreign key "no inherit"; only checks can choose.
@@ -381,9 +417,11 @@ def _with_index(constraint: Constraint, index: Index, operators: list[list[str]]
                    storage_parameters=index.storage_parameters, tablespace=index.tablespace)
 
 
-def _foreign_key(row: Row) -> ForeignKey:
+def _foreign_key(row: Row, schema: str | None) -> ForeignKey:
+    """The referenced side; ``schema`` where it is not the introspected schema."""
     _, _, _, _, table, columns, on_delete, on_update, match, set_columns, *_ = row
     return ForeignKey(
+        schema=schema,
         table=table,
         columns=tuple(columns),
         on_delete=_FK_ACTIONS[on_delete],

@@ -49,7 +49,14 @@ class Column:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ForeignKey:
-    """The referenced side of a foreign key and its actions."""
+    """The referenced side of a foreign key and its actions.
+
+    ``schema`` is the referenced table's schema where it is not the modelled one (``None``:
+    the modelled schema). A key to another schema's table keeps its schema so that a copy
+    made of it points at the same table, and so that a table of the same name in the
+    modelled schema is never taken for it; the field comes last and defaults to ``None``, so
+    a snapshot or a saved plan written before it reads as it did.
+    """
 
     table: str
     columns: tuple[str, ...]
@@ -57,6 +64,11 @@ class ForeignKey:
     on_update: ForeignKeyAction = ForeignKeyAction.NO_ACTION
     match_type: MatchType = MatchType.SIMPLE
     on_delete_set_columns: tuple[str, ...] = ()
+    schema: str | None = None
+
+    def points_at(self, table: str) -> bool:
+        """Whether it references ``table`` of the modelled schema, not one so named elsewhere."""
+        return self.schema is None and self.table == table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,6 +294,22 @@ class Routines:
 NO_ROUTINES = Routines()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundForeignKey:
+    """A foreign key of another schema's table that references a table of this schema.
+
+    Its table is not part of the model (the schema it is in is not the one migrated), but a
+    migration that rewrites a referenced column must give it a twin on the copy, as it does
+    for a key of a table of this schema (``plan.columns``): else the key pins the old column
+    and complete cannot drop it. Only introspection sees these (replay knows one schema);
+    ``constraint.references`` names the referenced table of this schema.
+    """
+
+    schema: str
+    table: str
+    constraint: Constraint
+
+
 @dataclass(frozen=True, kw_only=True)  # no slots: the name lookup is cached on the instance
 class Catalog:
     """One schema: its tables, enum types and sequences. Equality is by value."""
@@ -292,6 +320,9 @@ class Catalog:
     sequences: tuple[Sequence, ...] = ()
     source: str = field(default="empty", compare=False)
     routines: Routines = field(default=NO_ROUTINES, compare=False)
+    # Other schemas' keys to this one's tables: outside equality, as a replayed schema has
+    # none; the saved plan's fingerprint has them where there are any (``fingerprint``).
+    inbound: tuple[InboundForeignKey, ...] = field(default=(), compare=False)
 
     @cached_property
     def _by_name(self) -> dict[str, Table]:

@@ -180,7 +180,7 @@ def _cascade_is_restrict(ctx: Context, stmt: Statement, table: str, name: str) -
     for other in ctx.before.tables:
         for constraint in other.constraints:
             ref = constraint.references
-            if ref is not None and ref.table == table and name in ref.columns:
+            if ref is not None and ref.points_at(table) and name in ref.columns:
                 raise KeepRaw(f"DROP COLUMN … CASCADE would drop the foreign key "
                               f"{constraint.name} of {other.name}: drop_column has no CASCADE")
     ctx.note(stmt.span, f"DROP COLUMN {name} CASCADE: no foreign key references the column, "

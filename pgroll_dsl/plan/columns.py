@@ -23,7 +23,7 @@ from pgroll_dsl.catalog.derived import (
     trigger_name,
     written_trigger_name,
 )
-from pgroll_dsl.catalog.model import Table
+from pgroll_dsl.catalog.model import Constraint, Table
 from pgroll_dsl.catalog.partitions import kept_key_columns
 from pgroll_dsl.plan import attributes, backfill, copies, dependents, partitioned, safety
 from pgroll_dsl.plan.context import (
@@ -38,7 +38,7 @@ from pgroll_dsl.plan.context import (
     version_schemas,
 )
 from pgroll_dsl.plan.copies import physical_name
-from pgroll_dsl.plan.model import Lock, Phase, Step
+from pgroll_dsl.plan.model import Cost, Lock, Phase, Step
 from pgroll_dsl.plan.optimize import can_alter_in_place, plan_alter_in_place
 from pgroll_dsl.plan.triggers import (
     Kind,
@@ -198,47 +198,86 @@ def _duplicate(ctx: Context, table: Table, rewrites: list[Rewrite], skip: str | 
     _swap(ctx, table, names)
 
 
+@dataclass(frozen=True, slots=True)
+class _Referencing:
+    """A foreign key that points at a rewritten column, and how the steps name its table.
+
+    ``source`` is the referencing table as SQL names it; ``tables`` the names its steps give
+    it (``Step.tables``: the target schema's tables only, so none for another schema's,
+    whose locks are then bounded by ``lock_timeout`` alone); ``key`` is the foreign key
+    under its name in the database, its own columns by their physical names.
+    """
+
+    source: str
+    name: str
+    tables: tuple[str, ...]
+    key: Constraint
+
+
+def _referencing(ctx: Context, table: Table, names: dict[str, str]) -> list[_Referencing]:
+    """The foreign keys that point at a rewritten column of ``table``.
+
+    Its schema's tables', then other schemas' (``Catalog.inbound``).
+    """
+
+    def hit(key: Constraint) -> bool:
+        ref = key.references
+        return (ref is not None and ref.points_at(table.name)
+                and bool(set(ref.columns) & names.keys()))
+
+    found = []
+    for other in ctx.before.tables:
+        for key in filter(hit, other.constraints):
+            ref = key.references
+            assert ref is not None
+            own = replace(ref, on_delete_set_columns=tuple(
+                physical_name(other, c) for c in ref.on_delete_set_columns))
+            found.append(_Referencing(ctx.table_ref(other), other.name, (other.physical,), replace(
+                key, name=at_start(ctx, other, key.name), references=own,
+                columns=tuple(physical_name(other, c) for c in key.columns))))
+    found.extend(_Referencing(qualified(k.schema, k.table), f"{k.schema}.{k.table}", (),
+                              k.constraint) for k in ctx.before.inbound if hit(k.constraint))
+    return found
+
+
 def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str]) -> None:
     """Foreign keys of other tables that point at a rewritten column follow it (pgroll #375).
 
     After the backfill (so that every copy already holds its key) each such foreign key gets
     a twin, NOT VALID, pointing at the copy; new writes are checked against both. At
     complete the original goes (it pins the old column), the twin takes its name and is
-    validated while reads and writes go on.
+    validated while reads and writes go on. A table of another schema is no different: its
+    key pins the column all the same.
     """
-    for other in ctx.before.tables:
-        for fk in other.constraints:
-            ref = fk.references
-            if ref is None or ref.table != table.name or not set(ref.columns) & names.keys():
-                continue
-            fk = replace(fk, name=at_start(ctx, other, fk.name))
-            dup = derived(DUP_PREFIX, fk.name)
-            source = ctx.table_ref(other)
-            columns = tuple(physical_name(other, c) for c in fk.columns)
-            target = references_sql(ctx, table.name, ref.columns, ref.on_delete,  # the copies
-                                    ref.on_update, ref.match_type,
-                                    tuple(physical_name(other, c)
-                                          for c in ref.on_delete_set_columns))
-            ctx.late_start.append(Step(
-                sql=f"ALTER TABLE {source} ADD CONSTRAINT {quote_ident(dup)} FOREIGN KEY "
-                f"{idents(columns)} {target}{deferrable(fk.deferrable, fk.initially_deferred)}"
-                " NOT VALID",
-                summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
-                lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(other.physical, table.physical),
-                referenced=(table.physical,),
-                origin=ctx.origin,
-            ))
-            ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
-                     f"{quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
-                     tables=(other.physical,), safe=(safety.DROP_CONSTRAINT,))
-            ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {source} DROP CONSTRAINT IF EXISTS "
-                     f"{quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
-                     tables=(other.physical,), safe=(safety.DROP_CONSTRAINT,))
-            ctx.after_swap.append(Step(
-                sql=f"ALTER TABLE IF EXISTS {source} RENAME CONSTRAINT {quote_ident(dup)} TO "
-                f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
-                tables=(other.physical,), safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
-            validate_step(ctx, other, dup)
+    for other in _referencing(ctx, table, names):
+        fk, ref = other.key, other.key.references
+        assert ref is not None
+        dup = derived(DUP_PREFIX, fk.name)
+        target = references_sql(ctx, table.name, ref.columns, ref.on_delete,  # the copies
+                                ref.on_update, ref.match_type, ref.on_delete_set_columns)
+        ctx.late_start.append(Step(
+            sql=f"ALTER TABLE {other.source} ADD CONSTRAINT {quote_ident(dup)} FOREIGN KEY "
+            f"{idents(fk.columns)} {target}{deferrable(fk.deferrable, fk.initially_deferred)}"
+            " NOT VALID",
+            summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
+            lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(*other.tables, table.physical),
+            referenced=(table.physical,),
+            origin=ctx.origin,
+        ))
+        ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {other.source} DROP CONSTRAINT IF "
+                 f"EXISTS {quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
+                 tables=other.tables, safe=(safety.DROP_CONSTRAINT,))
+        ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {other.source} DROP CONSTRAINT IF "
+                 f"EXISTS {quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
+                 tables=other.tables, safe=(safety.DROP_CONSTRAINT,))
+        ctx.after_swap.append(Step(
+            sql=f"ALTER TABLE IF EXISTS {other.source} RENAME CONSTRAINT {quote_ident(dup)} TO "
+            f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
+            tables=other.tables, safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
+        ctx.validate.append(Step(
+            sql=f"ALTER TABLE IF EXISTS {other.source} VALIDATE CONSTRAINT {quote_ident(dup)}",
+            summary=f"validate {dup}", tables=other.tables, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
+            cost=Cost.SCAN, origin=ctx.origin))
 
 
 def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:

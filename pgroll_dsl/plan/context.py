@@ -86,13 +86,18 @@ class Context:
 
 def references_sql(ctx: Context, table: str, columns: tuple[str, ...],
                    on_delete: ir.ForeignKeyAction, on_update: ir.ForeignKeyAction,
-                   match: ir.MatchType, set_columns: tuple[str, ...] = ()) -> str:
-    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names."""
-    target = ctx.after.table(table) or ctx.before.table(table)
+                   match: ir.MatchType, set_columns: tuple[str, ...] = (),
+                   schema: str | None = None) -> str:
+    """``REFERENCES "s"."t" ("c") MATCH … ON DELETE … ON UPDATE …`` with physical names.
+
+    ``schema``: the referenced table's, where it is not the target schema; such a table is
+    not in the catalog (nor is one of its name there taken for it), its names are as they are.
+    """
+    target = (ctx.after.table(table) or ctx.before.table(table)) if schema is None else None
     physical_table = target.physical if target is not None else table
     physical_columns = tuple(_physical_column(target, c) for c in columns)
-    return (f"REFERENCES {qualified(ctx.schema, physical_table)} {idents(physical_columns)} "
-            f"{fk_actions(on_delete, on_update, match, set_columns)}")
+    return (f"REFERENCES {qualified(schema or ctx.schema, physical_table)} "
+            f"{idents(physical_columns)} {fk_actions(on_delete, on_update, match, set_columns)}")
 
 
 def _physical_column(table: Table | None, name: str) -> str:

@@ -166,11 +166,13 @@ def _copy_check_or_foreign_key(ctx: Context, constraint: Constraint, copy: _Copy
         own = f"({', '.join(copy.column(c) for c in constraint.columns)})"
         final = f"({', '.join(quote_ident(c) for c in constraint.columns)})"
         target = references_sql(ctx, fk.table, fk.columns, fk.on_delete, fk.on_update,
-                                fk.match_type, fk.on_delete_set_columns)
-        referenced = ctx.before.table(fk.table)
+                                fk.match_type, fk.on_delete_set_columns, fk.schema)
+        referenced = ctx.before.table(fk.table) if fk.schema is None else None
         partitioned.foreign_key(
             ctx, copy.table, copy.name, own, final,
             target + deferrable(constraint.deferrable, constraint.initially_deferred),
+            # (another schema's table is not one a step names: those are the target schema's)
+            None if fk.schema is not None else
             referenced.physical if referenced is not None else fk.table,
             final_name=constraint.name, again=again)
         return
@@ -197,7 +199,7 @@ def _foreign_key_sql(ctx: Context, constraint: Constraint, copy: _Copy) -> str:
     set_columns = tuple(copy.columns.get(c) or physical_name(copy.table, c)
                         for c in fk.on_delete_set_columns)
     target = references_sql(ctx, fk.table, fk.columns, fk.on_delete, fk.on_update,
-                            fk.match_type, set_columns)
+                            fk.match_type, set_columns, fk.schema)
     return (f"FOREIGN KEY ({own}) {target}"
             f"{deferrable(constraint.deferrable, constraint.initially_deferred)}")
 

@@ -116,7 +116,7 @@ def partition_index_renames(ctx: Context, table: Table, old: str, new: str) -> l
 
 
 def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_columns: str,
-                target: str, referenced: str, final_name: str | None = None,
+                target: str, referenced: str | None, final_name: str | None = None,
                 again: bool = False) -> None:
     """A foreign key of a partitioned table: NOT VALID on each leaf, the parent's at complete.
 
@@ -134,12 +134,13 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         columns: ``("_pgroll_new_c")``: the key's columns as start has them.
         final_columns: ``("c")``: as they are after complete.
         target: ``REFERENCES ...`` with its actions and deferrability.
-        referenced: The referenced table's physical name.
+        referenced: The referenced table's physical name; ``None`` for another schema's.
         final_name: The name after complete, when start uses another (``_pgroll_dup_x``).
         again: The key replaces one an earlier operation made on each leaf (over its copy
             and the other old column); that operation's complete steps stand.
     """
     final_name = final_name or name
+    also = (referenced,) if referenced is not None else ()
     for leaf in ctx.before.leaf_partitions(table.name):
         ref = ctx.table_ref(leaf)
         if again:
@@ -151,7 +152,7 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         ctx.start.append(Step(
             sql=f"ALTER TABLE {ref} ADD CONSTRAINT {quote_ident(name)} FOREIGN KEY {columns} "
             f"{target} NOT VALID", summary=f"foreign key {name} on partition {leaf.name} (not "
-            "valid)", tables=(leaf.physical, referenced), referenced=(referenced,),
+            "valid)", tables=(leaf.physical, *also), referenced=also,
             lock=Lock.SHARE_ROW_EXCLUSIVE,
             origin=ctx.origin))
         ctx.validate.append(Step(
@@ -171,7 +172,7 @@ def foreign_key(ctx: Context, table: Table, name: str, columns: str, final_colum
         f"FOREIGN KEY {final_columns} {target}",
         summary=f"foreign key {final_name} of partitioned table {table.name}: takes each "
         "partition's valid one as its share (catalog only, no scan)",
-        tables=(table.physical, referenced), referenced=(referenced,),
+        tables=(table.physical, *also), referenced=also,
         safe=safety.FK_FROM_PARTITIONS,
         origin=ctx.origin))
 

@@ -23,7 +23,7 @@ def without_references(catalog: Catalog, table: str, columns: set[str] | None) -
 
     def refers(c: Constraint) -> bool:
         ref = c.references
-        return ref is not None and ref.table == table and (columns is None
+        return ref is not None and ref.points_at(table) and (columns is None
                                                            or bool(columns & set(ref.columns)))
 
     tables = tuple(replace(t, constraints=tuple(c for c in t.constraints if not refers(c)))

@@ -17,7 +17,7 @@ from pgroll_dsl.catalog.index_keys import exclusion_elements, option_strings
 from pgroll_dsl.catalog.model import Catalog, Constraint, ForeignKey
 from pgroll_dsl.catalog.sql_ddl.lookup import CannotReplay
 from pgroll_dsl.catalog.sql_ddl.names import Pending, element_name, index_column_names
-from pgroll_dsl.catalog.sql_ddl.nodes import column_refs, foreign_table, strings
+from pgroll_dsl.catalog.sql_ddl.nodes import column_refs, foreign_schema, foreign_table, strings
 from pgroll_dsl.sql.spans import TokenSpan, regenerated
 
 Kind = ir.ConstraintType
@@ -85,7 +85,8 @@ def _check(node: ast.Constraint, part: TokenSpan, columns: tuple[str, ...],
 def _foreign_key(node: ast.Constraint, columns: tuple[str, ...], schema: str,
                  base: Constraint) -> Pending:
     references = ForeignKey(
-        table=foreign_table(node.pktable, schema), columns=strings(node.pk_attrs),
+        table=foreign_table(node.pktable), schema=foreign_schema(node.pktable, schema),
+        columns=strings(node.pk_attrs),
         on_delete=_ACTIONS.get(node.fk_del_action or "a", ir.ForeignKeyAction.NO_ACTION),
         on_update=_ACTIONS.get(node.fk_upd_action or "a", ir.ForeignKeyAction.NO_ACTION),
         match_type=_MATCH.get(node.fk_matchtype or "s", ir.MatchType.SIMPLE),
@@ -123,9 +124,9 @@ def resolve_reference(constraint: Constraint, table: str, constraints: list[Cons
     ref = constraint.references
     if ref is None or ref.columns:
         return constraint
-    if ref.table == table:
+    if ref.points_at(table):
         key = next((c.columns for c in constraints if c.type is Kind.PRIMARY_KEY), ())
     else:
-        target = catalog.table(ref.table)
+        target = catalog.table(ref.table) if ref.schema is None else None
         key = target.primary_key if target is not None else ()
     return replace(constraint, references=replace(ref, columns=key))

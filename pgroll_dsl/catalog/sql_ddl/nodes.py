@@ -56,13 +56,18 @@ def relation(range_var: ast.RangeVar | None, schema: str) -> str | None:
     return range_var.relname
 
 
-def foreign_table(range_var: ast.RangeVar | None, schema: str) -> str:
-    """A referenced table's name: bare in the modelled schema, qualified elsewhere."""
+def foreign_table(range_var: ast.RangeVar | None) -> str:
+    """A referenced table's name, without its schema (``foreign_schema``)."""
     if range_var is None or not range_var.relname:
         return ""
-    if range_var.schemaname in (None, schema):
-        return range_var.relname
-    return f"{range_var.schemaname}.{range_var.relname}"
+    return str(range_var.relname)
+
+
+def foreign_schema(range_var: ast.RangeVar | None, schema: str) -> str | None:
+    """A referenced table's schema where it is not the modelled one (``ForeignKey.schema``)."""
+    if range_var is None or range_var.schemaname in (None, schema):
+        return None
+    return str(range_var.schemaname)
 
 
 def option_named(options: object, name: str) -> ast.DefElem | None:

@@ -101,7 +101,7 @@ def _rename_column(catalog: Catalog, table: Table, old: str, new: str) -> Catalo
 
     def constraint(c: Constraint, own: bool) -> Constraint:
         ref = c.references
-        if ref is not None and ref.table == table.name:
+        if ref is not None and ref.points_at(table.name):
             c = replace(c, references=replace(ref, columns=names(ref.columns)))
         if own and c.references is not None:
             c = replace(c, references=replace(c.references, on_delete_set_columns=names(
