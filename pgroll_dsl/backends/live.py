@@ -99,6 +99,15 @@ _HOLDERS = (
     "WHERE datname = pg_catalog.current_database()) ORDER BY 1")
 
 
+# PostgreSQL's refusal of a statement on a table of another role (its name unqualified).
+_NOT_OWNER = re.compile(r"must be owner of (?:table|relation|partitioned table) (.+)$")
+# That table (in the target schema, else the first of its name) as SQL names it, its owner
+# and the role the migration runs as.
+_OWNER_OF = (
+    "SELECT c.oid::pg_catalog.regclass::text, pg_catalog.pg_get_userbyid(c.relowner), "
+    "current_user FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(%s) "
+    "OR (pg_catalog.to_regclass(%s) IS NULL AND c.relname = %s) ORDER BY c.oid LIMIT 1")
+
 # What a failure of the state's bookkeeping inside a phase's transaction is reported as.
 _RECORD = Step(sql="", summary="record the steps done in the state schema", lock=Lock.NONE)
 
@@ -140,6 +149,14 @@ _INTERNAL = (  # derived names, most specific prefix first, and what they stand 
 )
 _NAMES = [(re.compile(r'"?' + re.escape(prefix) + r'([A-Za-z0-9_$]+)"?'), template)
           for prefix, template in _INTERNAL]
+
+
+def not_owner_of(err: BaseException) -> str | None:
+    """The table a statement was refused on for not being its owner's (None: not that)."""
+    if not isinstance(err, psycopg.errors.InsufficientPrivilege):
+        return None
+    found = _NOT_OWNER.match(err.diag.message_primary or "")
+    return None if found is None else found[1]
 
 
 def in_authors_terms(text: str) -> str:
@@ -672,7 +689,31 @@ class Executor:
         """How a step failed: the connection lost (whether it ran is unknown), or the step."""
         if self.conn.broken or self.conn.closed:
             return ConnectionLost(step, err)
-        return StepFailed(step, err)
+        return StepFailed(step, err, self._not_owner(err))
+
+    def _not_owner(self, err: psycopg.Error) -> str | None:
+        """Whose table it is, and what to do, where the step met a table it does not own.
+
+        Start checks the tables it plans for before its first step (``probe.unowned``); a
+        partition made since by another role (pg_partman's maintenance, a superuser's
+        script) is one every statement on its parent reaches, the rollback's too, until
+        its owner is one the migration's role may act as.
+        """
+        table = not_owner_of(err)
+        if table is None:
+            return None
+        named = qualified(self.session.schema, table)
+        try:
+            row = self.conn.execute(_OWNER_OF, (named, named, table)).fetchone()
+        except psycopg.Error:
+            return None
+        if row is None:
+            return None
+        table, owner, user = (str(value) for value in row)
+        return (f"{table} is owned by role {quote_ident(owner)}, which "
+                f"{quote_ident(user)} may not act as: as {quote_ident(owner)} or a superuser, "
+                f"run ALTER TABLE {table} OWNER TO {quote_ident(user)} (or GRANT "
+                f"{quote_ident(owner)} TO {quote_ident(user)}), then run this command again")
 
     def _as_the_step(self, step: Step, read: Callable[[], int]) -> int:
         """A read a step makes before it runs, failing as the step would."""

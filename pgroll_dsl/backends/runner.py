@@ -25,6 +25,7 @@ from pgroll_dsl.backends.live import (
     StepFailed,
     connect_pinned,
     first_line,
+    not_owner_of,
     same_server,
     session_of_a_second_connection,
 )
@@ -582,7 +583,8 @@ class Runner:
         except (StepFailed, PartialFailure, psycopg.Error) as second:
             raise PartialFailure(f"{failure}; rolling back failed too: {second}",
                                  Phase.ROLLBACK) from failure
-        if isinstance(failure.cause, psycopg.errors.InsufficientPrivilege):
+        if isinstance(failure.cause, psycopg.errors.InsufficientPrivilege) \
+                and not_owner_of(failure.cause) is None:  # (that one says what to do)
             # It owns the tables (checked before the first step): a grant is missing, on the
             # object the server's message names.
             raise Unreachable(f"start failed, changes rolled back: {failure}; grant the role "
