@@ -102,7 +102,10 @@ class State:
                 # once) replacing the same event trigger function failed "tuple concurrently
                 # updated"
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK,))
+                taken = self.conn.execute(_EVENT_TRIGGERS_OF).fetchone()
                 self.conn.execute(self._sql(state_sql.EVENT_TRIGGERS))
+            if taken is not None and taken[0] != self.state_schema:
+                notes.append(_taken_over(str(taken[0]), self.state_schema))
         except psycopg.errors.InsufficientPrivilege:
             notes.append("event triggers need a superuser: DDL made outside pgroll-dsl will not "
                          "be recorded as inferred migrations (everything else works)")
@@ -309,3 +312,26 @@ class State:
                     self.schema, name)
             self._q("DELETE FROM placeholder.migrations WHERE schema = %s AND name = %s "
                     "AND NOT done", self.schema, name)
+
+
+# The state schema whose function the database's DDL event trigger runs, if it is another
+# state's (one with a history still): init replaces it.
+_EVENT_TRIGGERS_OF = (
+    "SELECT n.nspname FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid "
+    "= e.evtfoid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE e.evtname = "
+    "'pg_roll_handle_ddl' AND pg_catalog.to_regclass(pg_catalog.quote_ident(n.nspname) || "
+    "'.migrations') IS NOT NULL")
+
+
+def _taken_over(old: str, new: str) -> str:
+    """What init of state ``new`` tells where it took the event triggers from state ``old``.
+
+    PostgreSQL names event triggers once per database, and pgroll names its two so: one
+    state schema records DDL made outside a migration, on every schema. pgroll does the same.
+    """
+    return (f"the database's event triggers (pg_roll_handle_ddl, pg_roll_handle_drop: one of "
+            f"each per database, as pgroll names them) recorded DDL made outside a migration "
+            f"in state schema {quote_ident(old)}; from now on they record it in "
+            f"{quote_ident(new)}, for every schema, {quote_ident(old)}'s included (run init "
+            f"with --pgroll-schema {quote_ident(old)} to give them back)")
+
