@@ -557,6 +557,18 @@ def test_markdown_comment_survives_pipes_and_backticks_in_names(tmp_path: Path) 
         assert cells in (5, 6), row
 
 
+def test_markdown_comment_survives_backticks_in_a_path(tmp_path: Path) -> None:
+    """--format markdown: a directory named with '`' and '|' (the migration's heading, its
+    file line, a finding's place) keeps every inline code span closed on its line."""
+    folder = tmp_path / "mi`g|x"
+    write(folder / "01_a.pgroll", "create table t (id bigint primary key, v text);\n")
+    write(folder / "02_b.pgroll", "sql up `ALTER TABLE t ADD COLUMN w int NOT NULL`;\n")
+    result = run(tmp_path, "validate", "mi`g|x", "--format", "markdown")
+    assert "02_b" in result.stderr, result.stderr
+    for line in result.stderr.splitlines():
+        assert line.replace("\\`", "").count("`") % 2 == 0, line
+
+
 def test_yaml_block_scalar_findings_point_at_the_problem(tmp_path: Path) -> None:
     """A finding inside a block scalar (``up: |``) is placed at the problem, not at the
     indicator: the ``;`` of the block's second line (column 15, where the DSL and JSON

@@ -54,7 +54,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def _migration(summary: MigrationSummary, findings: list[Diagnostic]) -> list[str]:
-    lines = [f"### `{summary.name}`", "", f"File: `{summary.path}`", ""]
+    lines = [f"### `{_cell(summary.name)}`", "", f"File: `{_cell(summary.path)}`", ""]
     plan = summary.plan
     if plan is None:
         lines += ["Not planned: the migration has errors.", ""]
@@ -141,7 +141,7 @@ def _line(text: str) -> str:
 def _findings(found: Iterable[Diagnostic]) -> list[str]:
     lines = []
     for d in found:
-        where = f" `{d.span}`" if d.span is not None else ""
+        where = f" `{_cell(str(d.span))}`" if d.span is not None else ""
         lines.append(f"- {_ICON[d.severity]} **{d.severity}** "
                      f"[{d.code.id} {d.code.slug}]{where}: {_line(d.message)}")
         lines += [f"  - help: {_line(hint)}" for hint in d.hints]
