@@ -569,6 +569,18 @@ def test_markdown_comment_survives_backticks_in_a_path(tmp_path: Path) -> None:
         assert line.replace("\\`", "").count("`") % 2 == 0, line
 
 
+@pytest.mark.parametrize("flag", ["--history", "--catalog"])
+def test_convert_of_a_migration_file_refuses_a_schema(tmp_path: Path, flag: str) -> None:
+    """--history and --catalog tell the schema SQL DDL runs on; given with a migration file
+    they were ignored, silently: now a usage error that says so, nothing written."""
+    write(tmp_path / "mig" / "01_a.pgroll", "create table t (id bigint primary key);\n")
+    result = run(tmp_path, "convert", "mig/01_a.pgroll", "--to", "json", flag, "mig",
+                 "-o", "out.json")
+    assert result.returncode == 2, result.stderr
+    assert "--history and --catalog are for SQL DDL" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out.json").exists()
+
+
 def test_yaml_block_scalar_findings_point_at_the_problem(tmp_path: Path) -> None:
     """A finding inside a block scalar (``up: |``) is placed at the problem, not at the
     indicator: the ``;`` of the block's second line (column 15, where the DSL and JSON

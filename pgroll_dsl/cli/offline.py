@@ -143,6 +143,9 @@ def convert(
     if from_sql or source == "-" or source.endswith(".sql"):
         migration = _from_sql(source, history, snapshot, schema, output_format)
     else:
+        if history is not None or snapshot is not None:  # (a migration's text is its own)
+            usage_error(f"--history and --catalog are for SQL DDL; {source} is a migration "
+                        "file, which converts without a schema (add --from-sql if it is SQL)")
         try:
             loaded = api.compile_file(Path(source))
         except CompileError as err:
