@@ -50,9 +50,10 @@ name: the plan is made before the run, offline too).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
-from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER
+from pgroll_dsl.catalog.derived import BACKFILLED_BY, MARKER, SYNC_TRIGGER_PREFIXES
 from pgroll_dsl.catalog.model import Catalog, Table
 from pgroll_dsl.plan.backfill import NOTICE
 from pgroll_dsl.plan.model import Cost, Lock, Requirement, Requires, Step, StepKind
@@ -61,6 +62,8 @@ from pgroll_dsl.source import Span
 from pgroll_dsl.sql.ddl import qualified, regclass_or_null
 from pgroll_dsl.sql.quoting import dollar_quote, quote_ident, quote_literal, quote_name
 
+# The names of the sync triggers, as a regular expression.
+SYNC_TRIGGERS = "^(" + "|".join(map(re.escape, SYNC_TRIGGER_PREFIXES)) + ")"
 # Pages of a joined partition each batch of its backfill reads (2 MB of 8 kB pages): its
 # rows stay locked for one batch.
 CATCH_UP_PAGES = 256
@@ -100,20 +103,40 @@ def _in_schema(schema: str) -> str:
     return f"pg_catalog.to_regnamespace({quote_literal(quote_ident(schema))})"
 
 
-def _joined_leaves(schema: str, requirement: Requires, kind: str = "r") -> str:
-    """A query: the leaves below the partitions start did not plan for (of ``kind``).
+def _attached_again(parent: str, leaf: str, also: str = "") -> str:
+    """A boolean expression: ``leaf`` has its sync triggers later than ``parent`` has them.
 
-    A planned partition is one of the target schema: a table of that name in another schema
-    that joined is not it.
+    PostgreSQL clones a partitioned table's row triggers onto its partitions in the
+    transaction that makes them, and clones them again onto a partition attached later:
+    a planned partition whose clone is younger than its parent's trigger was detached and
+    attached again (or dropped, and a table of its name attached) since. While detached it
+    had no sync trigger, so a row written then keeps a stale copy, marker cleared. ``also``:
+    a further condition on the clone (``l``).
+    """
+    return ("EXISTS (SELECT FROM pg_catalog.pg_trigger r JOIN pg_catalog.pg_trigger l ON "
+            f"l.tgrelid = {leaf} AND l.tgname = r.tgname WHERE r.tgrelid = {parent} AND "
+            f"r.tgname ~ {quote_literal(SYNC_TRIGGERS)} AND l.xmin OPERATOR(pg_catalog.<>) "
+            f"r.xmin{also})")
+
+
+def _joined_leaves(schema: str, requirement: Requires, kind: str = "r") -> str:
+    """A query: the leaves (of ``kind``) that joined since start was planned.
+
+    Each with whether it is below a planned partition (then attached again:
+    ``_attached_again``). Those below the partitions start did not plan for, and those below
+    planned ones whose sync triggers came later than their parent's. A planned partition is
+    one of the target schema: a table of that name in another schema that joined is not it.
     """
     assert requirement.relation is not None
     parent = regclass_or_null(schema, requirement.relation)
-    return ("SELECT t.relid::pg_catalog.regclass FROM pg_catalog.pg_inherits i "
+    planned = (f"(c.relnamespace = {_in_schema(schema)} AND c.relname = ANY "
+               f"({_planned(requirement)}))")
+    return (f"SELECT t.relid::pg_catalog.regclass, {planned} FROM pg_catalog.pg_inherits i "
             "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
             "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(i.inhrelid) t "
             "JOIN pg_catalog.pg_class l ON l.oid = t.relid "
-            f"WHERE i.inhparent = {parent} AND NOT (c.relnamespace = {_in_schema(schema)} "
-            f"AND c.relname = ANY ({_planned(requirement)})) "
+            f"WHERE i.inhparent = {parent} AND (NOT {planned} OR "
+            f"{_attached_again(parent, 't.relid')}) "
             f"AND t.isleaf AND l.relkind = {quote_literal(kind)} ORDER BY 1")
 
 
@@ -123,11 +146,14 @@ def _update(where: str) -> str:
     Its rows the first pass stamped too: a row a client moved into it from a leaf whose
     first pass had written it, while no sync trigger existed, kept that pass's copy of its
     old values (and a cleared marker). The stamp goes, as the second pass takes it away.
+    Of a planned partition attached again (``_pgroll_again``), every row: any of them may
+    have been written while it was detached.
     """
     marker, stamp = quote_ident(MARKER), quote_ident(BACKFILLED_BY)
-    return quote_literal(f"UPDATE %s AS _pgroll_row SET {marker} = true, {stamp} = NULL "
-                         f"WHERE (_pgroll_row.{marker} OR _pgroll_row.{stamp} IS NOT NULL)"
-                         f"{where}")
+    head = f"UPDATE %s AS _pgroll_row SET {marker} = true, {stamp} = NULL WHERE "
+    marked = f"(_pgroll_row.{marker} OR _pgroll_row.{stamp} IS NOT NULL)"
+    return (f"CASE WHEN _pgroll_again THEN {quote_literal(head + 'true' + where)} "
+            f"ELSE {quote_literal(head + marked + where)} END")
 
 
 def _replica(indent: str) -> list[str]:
@@ -149,7 +175,7 @@ def _no_foreign(schema: str, requirement: Requires, what: str) -> list[str]:
     message = quote_literal(f"a foreign table joined {requirement.relation} {what} (%s): its "
                             "rows cannot be given the copies start made for the others")
     return [
-        f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement, 'f')} LOOP",
+        f"  FOR _pgroll_leaf, _pgroll_again IN {_joined_leaves(schema, requirement, 'f')} LOOP",
         "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = "
         f"pg_catalog.format({message}, _pgroll_leaf),",
         "      HINT = 'Detach it, roll the migration back (pgroll-dsl rollback), and start it "
@@ -159,7 +185,8 @@ def _no_foreign(schema: str, requirement: Requires, what: str) -> list[str]:
 
 
 _PAGES = " AND _pgroll_row.ctid >= %L::pg_catalog.tid AND _pgroll_row.ctid < %L::pg_catalog.tid"
-DECLARE = ("DECLARE\n  _pgroll_leaf pg_catalog.regclass;\n  _pgroll_pages bigint;\n"
+DECLARE = ("DECLARE\n  _pgroll_leaf pg_catalog.regclass;\n  _pgroll_again boolean;\n"
+           "  _pgroll_pages bigint;\n"
             "  _pgroll_page bigint;\n  _pgroll_rows bigint;\n  _pgroll_done bigint;\n")
 
 
@@ -182,7 +209,7 @@ def catch_up_steps(schema: str, requires: list[Requires], origin: Span | None
     body = []
     for requirement in requires:
         body += [
-            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            f"  FOR _pgroll_leaf, _pgroll_again IN {_joined_leaves(schema, requirement)} LOOP",
             "    _pgroll_pages := pg_catalog.pg_relation_size(_pgroll_leaf)",
             "      / pg_catalog.current_setting('block_size')::bigint;",
             "    _pgroll_page := 0;",
@@ -209,7 +236,14 @@ def catch_up_steps(schema: str, requires: list[Requires], origin: Span | None
                  "was planned, through the sync triggers (none joined: a catalog read)")]
 
 
-def last_checks(schema: str, marked: list[Requires]) -> list[str]:
+def _checked_at(version_schema: str) -> str:
+    """The transaction of start's last check: that of the comment it gives the version schema."""
+    return ("(SELECT xmin FROM pg_catalog.pg_description WHERE objoid = "
+            f"pg_catalog.to_regnamespace({quote_literal(quote_ident(version_schema))}) AND "
+            "classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND objsubid = 0)")
+
+
+def last_checks(schema: str, marked: list[Requires], version_schema: str | None) -> list[str]:
     """Lines of start's last check for the open trees with a backfill (``marked``).
 
     The tree's partitioned tables locked first (``ONLY``: no partition waits), so that no
@@ -217,15 +251,24 @@ def last_checks(schema: str, marked: list[Requires]) -> list[str]:
     up is backfilled here, in this transaction (usually nothing: a read of the joined
     leaves' markers). A partition start planned for that left is not refused: it is no
     longer the tree's (complete and rollback give one that still exists its shape back).
+   
+    Last, the version schema gets a comment: complete tells a partition attached again
+    after this check (its rows not backfilled) from one attached before it (backfilled
+    here) by that comment's transaction (``complete_checks``).
     """
-    lines = [f"  LOCK TABLE ONLY {qualified(schema, r.relation)} IN SHARE UPDATE EXCLUSIVE "
-             "MODE;" for r in marked if r.relation is not None]
+    lines = []
+    for requirement in marked:  # (a level below the root may have been dropped meanwhile)
+        table = regclass_or_null(schema, requirement.relation or "")
+        lines += [f"  IF {table} IS NOT NULL THEN",
+                  f"    LOCK TABLE ONLY {qualified(schema, requirement.relation or '')} IN "
+                  "SHARE UPDATE EXCLUSIVE MODE;",
+                  "  END IF;"]
     if marked:
         lines += _replica("  ")
     for requirement in marked:
         lines += [
             *_no_foreign(schema, requirement, "during start"),
-            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            f"  FOR _pgroll_leaf, _pgroll_again IN {_joined_leaves(schema, requirement)} LOOP",
             f"    EXECUTE pg_catalog.format({_update('')}, _pgroll_leaf);",
             "    GET DIAGNOSTICS _pgroll_done = ROW_COUNT;",
             "    IF _pgroll_done > 0 THEN",
@@ -233,6 +276,9 @@ def last_checks(schema: str, marked: list[Requires]) -> list[str]:
             "    END IF;",
             "  END LOOP;",
         ]
+    if marked and version_schema is not None:
+        lines.append(f"  COMMENT ON SCHEMA {quote_ident(version_schema)} IS "
+                     f"{quote_literal(f'pgroll-dsl: a version of schema {schema}')};")
     return lines
 
 
@@ -242,23 +288,38 @@ _FIX = (f"Backfill it (UPDATE %s SET {quote_name(MARKER)} = true WHERE {quote_na
         "back (pgroll-dsl rollback) and start it again, which backfills %s.")
 
 
-def complete_checks(schema: str, requires: list[Requires], origin: Span | None
-                    ) -> list[Step]:
+def complete_checks(schema: str, requires: list[Requires], version_schema: str | None,
+                    origin: Span | None) -> list[Step]:
     """In complete's transaction, under its lock: no partition joined since with marked rows.
 
     Start backfilled every partition that joined until its end; one attached since with
     rows has them without their copies (a partition created since has the sync triggers
-    from its first row). Refused, nothing changed: rollback, then start again.
+    from its first row). A planned partition attached again since (``_attached_again``,
+    later than start's last check, which backfilled one attached again before it)
+    may have rows written while it was detached, whatever their marker. Refused, nothing
+    changed: rollback, then start again.
     """
     if not requires:
         return []
+    since = f"pg_catalog.age({_checked_at(version_schema)})" if version_schema else "NULL"
+    newer = f" AND pg_catalog.age(l.xmin) < {since}"
     body = []
     for requirement in requires:
+        assert requirement.relation is not None
         body += _no_foreign(schema, requirement, "since start")
         refusal = (f"a table attached to {requirement.relation} since start has rows without "
                    "the copies start made for the others: %s")
+        again = (f"partition %s was detached from {requirement.relation} and attached again "
+                 "since start: a row written while it was detached keeps a stale copy")
+        parent = regclass_or_null(schema, requirement.relation)
         body += [
-            f"  FOR _pgroll_leaf IN {_joined_leaves(schema, requirement)} LOOP",
+            f"  FOR _pgroll_leaf, _pgroll_again IN {_joined_leaves(schema, requirement)} LOOP",
+            f"    IF _pgroll_again AND {_attached_again(parent, '_pgroll_leaf', newer)} THEN",
+            "      RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', "
+            f"MESSAGE = pg_catalog.format({quote_literal(again)}, _pgroll_leaf),",
+            "        HINT = 'Roll the migration back (pgroll-dsl rollback) and start it again, "
+            "which backfills it.';",
+            "    END IF;",
             "    EXECUTE pg_catalog.format("
             f"{quote_literal('SELECT EXISTS (SELECT FROM %s WHERE ' + quote_ident(MARKER) + ')')}"
             ", _pgroll_leaf) INTO _pgroll_found;",
@@ -271,7 +332,8 @@ def complete_checks(schema: str, requires: list[Requires], origin: Span | None
             "  END LOOP;",
         ]
     sql = "DO " + dollar_quote("\nDECLARE\n  _pgroll_leaf pg_catalog.regclass;\n"
-                               "  _pgroll_found boolean;\nBEGIN\n" + "\n".join(body) + "\nEND\n")
+                               "  _pgroll_again boolean;\n  _pgroll_found boolean;\nBEGIN\n"
+                               + "\n".join(body) + "\nEND\n")
     tables = [r.relation for r in requires if r.relation is not None]
     return [Step(sql=sql, lock=Lock.NONE, origin=origin,
                  summary=f"no partition joined {', '.join(tables)} since start with rows "

@@ -76,7 +76,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     start = joined.for_partitions(start, opened)
     start += [*_partitions_check(ctx, requires, marked), *ctx.validate]
     left = _left_the_tree(ctx, requires, trees)
-    complete = [*joined.complete_checks(ctx.schema, marked, ctx.origin),
+    complete = [*joined.complete_checks(ctx.schema, marked, version if options.version_schema
+                                        else None, ctx.origin),
                 *_left_the_tree(ctx, tuple(r for r in requires
                                            if r.kind is Requirement.PARTITIONS_KEPT), trees),
                 *ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
@@ -301,7 +302,8 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
         "      HINT = 'Unless start was rolled back already (pgroll-dsl start does that), "
         "roll it back (pgroll-dsl rollback); then start the migration again.';\n"
         "  END IF;" for r in checks]
-    body += joined.last_checks(ctx.schema, marked)
+    body += joined.last_checks(ctx.schema, marked, ctx.version_schema
+                               if ctx.options.version_schema else None)
     tables = tuple(r.relation for r in (*checks, *kept) if r.relation is not None)
     sql = ("DO " + dollar_quote(f"\n{joined.DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
            if kept else do_block("\n".join(body)))
