@@ -43,6 +43,15 @@ _UNOWNED = (
     "FROM pg_catalog.unnest(%s::text[]) AS n(name) JOIN pg_catalog.pg_class c "
     "ON c.oid = pg_catalog.to_regclass(n.name) "
     "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
+# The same of tables named as SQL names them (another schema's), by their place in the list:
+# a schema the role may not use hides the table from to_regclass, so its namespace is read.
+_UNOWNED_ELSEWHERE = (
+    "SELECT n.i, pg_catalog.pg_get_userbyid(c.relowner), current_user "
+    "FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY AS n(name, i) "
+    "JOIN pg_catalog.pg_namespace s ON s.nspname = (pg_catalog.parse_ident(n.name))[1] "
+    "JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid "
+    "AND c.relname = (pg_catalog.parse_ident(n.name))[2] "
+    "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
 # A table a step only points a foreign key at needs REFERENCES; one that complete's or
 # rollback's lock step takes only for such a step needs a right LOCK TABLE accepts.
 _UNGRANTED = (
@@ -63,10 +72,15 @@ def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> li
     steps = [step for phase in Phase for step in plan.phase(phase) if step.lock in _OWNERS]
     names = sorted({qualified(schema, table) for step in steps for table in step.tables
                     if table not in step.referenced})
-    messages = [f"the role {quote_ident(user)} does not own table {quote_ident(table)} (its "
-                f"owner is {quote_ident(owner)}): run the migration as the owner, or GRANT "
+    # (Of another schema: a foreign key of its table twinned onto a copy; named with it.)
+    elsewhere = sorted({table for step in steps for table in step.elsewhere})
+    messages = [f"the role {quote_ident(user)} does not own table {table} (its owner is "
+                f"{quote_ident(owner)}): run the migration as the owner, or GRANT "
                 f"{quote_ident(owner)} TO {quote_ident(user)}"
-                for table, owner, user in conn.execute(_UNOWNED, (names,))]
+                for table, owner, user in
+                [(quote_ident(t), o, u) for t, o, u in conn.execute(_UNOWNED, (names,))]
+                + [(elsewhere[int(i) - 1], o, u) for i, o, u in conn.execute(
+                    _UNOWNED_ELSEWHERE, (elsewhere,))]]
     lock = _LOCK_RIGHTS + (", MAINTAIN" if conn.info.server_version >= 170000 else "")
     needs = sorted({(qualified(schema, table), lock if step.lock is Lock.ACCESS_EXCLUSIVE
                      else "REFERENCES") for step in steps for table in step.referenced})

@@ -205,13 +205,16 @@ class _Referencing:
     ``source`` is the referencing table as SQL names it; ``tables`` the names its steps give
     it (``Step.tables``: the target schema's tables only, so none for another schema's,
     whose locks are then bounded by ``lock_timeout`` alone); ``key`` is the foreign key
-    under its name in the database, its own columns by their physical names.
+    under its name in the database, its own columns by their physical names; ``elsewhere``
+    the table of another schema as SQL names it (``Step.elsewhere``: its owner checked
+    before start), else nothing.
     """
 
     source: str
     name: str
     tables: tuple[str, ...]
     key: Constraint
+    elsewhere: tuple[str, ...] = ()
 
 
 def _referencing(ctx: Context, table: Table, names: dict[str, str]) -> list[_Referencing]:
@@ -236,7 +239,8 @@ def _referencing(ctx: Context, table: Table, names: dict[str, str]) -> list[_Ref
                 key, name=at_start(ctx, other, key.name), references=own,
                 columns=tuple(physical_name(other, c) for c in key.columns))))
     found.extend(_Referencing(qualified(k.schema, k.table), f"{k.schema}.{k.table}", (),
-                              k.constraint) for k in ctx.before.inbound if hit(k.constraint))
+                              k.constraint, (qualified(k.schema, k.table),))
+                 for k in ctx.before.inbound if hit(k.constraint))
     return found
 
 
@@ -261,23 +265,24 @@ def _repoint_referencing_keys(ctx: Context, table: Table, names: dict[str, str])
             " NOT VALID",
             summary=f"foreign key {fk.name} of {other.name}, pointing at the copy (not valid)",
             lock=Lock.SHARE_ROW_EXCLUSIVE, tables=(*other.tables, table.physical),
-            referenced=(table.physical,),
+            referenced=(table.physical,), elsewhere=other.elsewhere,
             origin=ctx.origin,
         ))
         ctx.step(Phase.ROLLBACK, f"ALTER TABLE IF EXISTS {other.source} DROP CONSTRAINT IF "
                  f"EXISTS {quote_ident(dup)}", f"drop the twin of foreign key {fk.name}",
-                 tables=other.tables, safe=(safety.DROP_CONSTRAINT,))
+                 tables=other.tables, elsewhere=other.elsewhere, safe=(safety.DROP_CONSTRAINT,))
         ctx.step(Phase.COMPLETE, f"ALTER TABLE IF EXISTS {other.source} DROP CONSTRAINT IF "
                  f"EXISTS {quote_ident(fk.name)}", f"drop foreign key {fk.name} (its twin stays)",
-                 tables=other.tables, safe=(safety.DROP_CONSTRAINT,))
+                 tables=other.tables, elsewhere=other.elsewhere, safe=(safety.DROP_CONSTRAINT,))
         ctx.after_swap.append(Step(
             sql=f"ALTER TABLE IF EXISTS {other.source} RENAME CONSTRAINT {quote_ident(dup)} TO "
             f"{quote_ident(fk.name)}", summary=f"name the twin {fk.name}",
-            tables=other.tables, safe=(safety.RENAME_OBJECT,), origin=ctx.origin))
+            tables=other.tables, elsewhere=other.elsewhere, safe=(safety.RENAME_OBJECT,),
+            origin=ctx.origin))
         ctx.validate.append(Step(
             sql=f"ALTER TABLE IF EXISTS {other.source} VALIDATE CONSTRAINT {quote_ident(dup)}",
-            summary=f"validate {dup}", tables=other.tables, lock=Lock.SHARE_UPDATE_EXCLUSIVE,
-            cost=Cost.SCAN, origin=ctx.origin))
+            summary=f"validate {dup}", tables=other.tables, elsewhere=other.elsewhere,
+            lock=Lock.SHARE_UPDATE_EXCLUSIVE, cost=Cost.SCAN, origin=ctx.origin))
 
 
 def _swap(ctx: Context, table: Table, names: dict[str, str]) -> None:

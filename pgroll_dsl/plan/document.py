@@ -27,7 +27,8 @@ def _step(step: Step) -> dict[str, Any]:
     return {
         "summary": step.summary, "sql": step.sql, "lock": step.lock.value,
         "relation": step.relation, "tables": list(step.tables),
-        "referenced": list(step.referenced), "cost": step.cost.value,
+        "referenced": list(step.referenced), "elsewhere": list(step.elsewhere),
+        "cost": step.cost.value,
         "transactional": step.transactional, "joins_previous": step.joins_previous,
         "kind": step.kind.value, "index": step.index, "partition": step.partition,
         "origin": str(step.origin) if step.origin is not None else None,
@@ -75,6 +76,7 @@ def _read_step(item: dict[str, Any]) -> Step:
     return Step(
         sql=item["sql"], summary=item["summary"], lock=Lock(item["lock"]),
         tables=_tables(item), referenced=tuple(item.get("referenced", ())),
+        elsewhere=tuple(item.get("elsewhere", ())),
         cost=Cost(item["cost"]),
         transactional=bool(item["transactional"]),
         joins_previous=bool(item.get("joins_previous", False)), kind=StepKind(item["kind"]),

@@ -85,6 +85,10 @@ class Step:
     # Of ``tables``, those it only points a foreign key at (or, in the lock step, only locks
     # for such a step): the role needs the right to reference (or lock) them, not to own them.
     referenced: tuple[str, ...] = ()
+    # Tables of other schemas it changes, as SQL names them (a foreign key of another
+    # schema's table twinned onto a copy): only their owner may, which start checks before
+    # its first step; a failure half way would leave a change its rollback could not undo.
+    elsewhere: tuple[str, ...] = ()
     cost: Cost = Cost.CATALOG
     transactional: bool = True
     kind: StepKind = StepKind.STATEMENT
