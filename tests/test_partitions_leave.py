@@ -105,15 +105,15 @@ def _after(dsn: str, conn: Connection, how: str, then: str, rows_left: int | Non
 
 
 @contextmanager
-def _database(pg_dsn: str) -> Iterator[tuple[str, Connection]]:
-    """A fresh database with the tree (a start of its own for each boundary)."""
+def fresh_database(pg_dsn: str, setup: str = TREE) -> Iterator[tuple[str, Connection]]:
+    """A fresh database with ``setup`` applied (a start of its own for each boundary)."""
     name = f"pgroll_dsl_leave_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     dsn = make_conninfo(pg_dsn, dbname=name)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            _setup(dsn, TREE)
+            _setup(dsn, setup)
             yield dsn, conn
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as admin:
@@ -127,7 +127,7 @@ def _one_boundary(pg_dsn: str, how: str, boundary: int) -> tuple[bool, str | Non
     Whether the boundary was reached, and what failed (None: nothing).
     """
     then = "complete" if boundary % 2 else "rollback"
-    with _database(pg_dsn) as (dsn, conn):
+    with fresh_database(pg_dsn) as (dsn, conn):
         on_step, done = _at_boundary(dsn, boundary, LEAVES[how])
         try:
             _start(dsn, None, [], text=TEXT, on_step=on_step)
@@ -144,7 +144,7 @@ def _one_boundary(pg_dsn: str, how: str, boundary: int) -> tuple[bool, str | Non
 
 def _boundaries(pg_dsn: str) -> list[int]:
     """Start's boundaries outside a transaction (where a client's DDL does not wait for it)."""
-    with _database(pg_dsn) as (dsn, _conn):
+    with fresh_database(pg_dsn) as (dsn, _conn):
         runner = make_runner(dsn, init=False)
         try:
             steps = runner.plan(migration(TEXT, "02_events")).start

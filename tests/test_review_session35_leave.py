@@ -17,22 +17,19 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from pgroll_dsl.backends.runner import CommandError, PartialFailure, StepEvent
 from pgroll_dsl.plan.model import Phase
 from pgroll_dsl.render.plan_sql import render_phase
 from tests.live_helpers import Connection, client, make_runner, migration
-from tests.test_partitions_leave import LEAVES, NEW, TEXT, TREE, _wrong
+from tests.test_partitions_leave import LEAVES, NEW, TEXT, TREE, _wrong, fresh_database
 from tests.test_plan_live import try_psql
 from tests.test_review_watch_partitions import Hook, _finish, _left, _setup, _start
 
@@ -65,21 +62,9 @@ _OURS = ("SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.o
          "'public'::regnamespace ORDER BY 1, 2")
 
 
-@contextmanager
-def _database(pg_dsn: str, setup: str = TREE) -> Iterator[tuple[str, Connection]]:
+def _database(pg_dsn: str, setup: str = TREE) -> AbstractContextManager[tuple[str, Connection]]:
     """A fresh database with ``setup`` applied (a start of its own for each case)."""
-    name = f"pgroll_dsl_r35_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = make_conninfo(pg_dsn, dbname=name)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            _setup(dsn, setup)
-            yield dsn, conn
-    finally:
-        with psycopg.connect(pg_dsn, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+    return fresh_database(pg_dsn, setup)
 
 
 def _ours(conn: Connection) -> list[tuple[Any, ...]]:
