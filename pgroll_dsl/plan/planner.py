@@ -79,7 +79,8 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     complete = [*joined.complete_checks(ctx.schema, marked, version if options.version_schema
                                         else None, ctx.origin),
                 *_left_the_tree(ctx, tuple(r for r in requires
-                                           if r.kind is Requirement.PARTITIONS_KEPT), trees),
+                                           if r.kind is Requirement.PARTITIONS_KEPT), trees,
+                                alone=True),
                 *ctx.early_complete, *ctx.complete, *backfill.drop_steps(ctx), *ctx.renames]
     complete_views = [*views.drop_previous, *ctx.view_drops]
     rebuilt: list[Step] = []  # the views made again after raw SQL that runs alone
@@ -315,7 +316,8 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
                  tables=tables, origin=ctx.origin, summary=summary)]
 
 
-def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog) -> list[Step]:
+def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog,
+                   alone: bool = False) -> list[Step]:
     """Start's columns on a partition that left its tree meanwhile: rollback's, complete's.
 
     Rollback drops the copies, the marker and the stamp from each partitioned table, and
@@ -323,14 +325,20 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     partitions attached then. One detached during the migration (pg_partman's retention
     keeps the oldest so) keeps them as columns of its own, and could not be attached again
     (a partition has its parent's columns and no more). It left with the shape it had
-    before start, and gets that back, at rollback and at complete alike (complete's first
-    change of its transaction, before any name moves). Each partition start was planned
-    for (those ``requires`` checks)
-    that exists and is no longer a partition of its parent loses the columns only a
-    migration names so (not inherited from another parent: a table it joined since keeps
-    what it gave); their constraints and indexes go with them. A partition dropped or
-    renamed since is left alone, and one with an object of its own on those columns (a view
-    over the archived table) keeps them, with a warning: the phase itself goes on.
+    before start, and gets that back, at rollback and at complete alike. Each partition
+    start was planned for (those ``requires`` checks) that exists and is no longer a
+    partition of its parent loses the columns only a migration names so (not inherited
+    from another parent: a table it joined since keeps what it gave); their constraints
+    and indexes go with them. A partition dropped or renamed since is left alone, and one
+    with an object of its own on those columns (a view over the archived table) keeps them,
+    with a warning: the phase itself goes on.
+
+    ``alone`` (complete's): a step of its own after complete's transaction, naming no table.
+    Complete's lock step takes the parents, whose lock takes the partitions there are;
+    naming every partition there changed the order clients of a view over a partition
+    meet (tests/test_review_session29.py), and a client of the archived table would hold
+    the tree's lock up while it waits. Its own lock waits ``lock_timeout`` and is tried
+    again; complete, run again after an interruption, resumes at it.
     """
     checked = {r.relation for r in requires if r.kind.partitions}
     pairs = [(_at_start(ctx, table.physical), _at_start(ctx, partition.physical))
@@ -368,7 +376,8 @@ def _left_the_tree(ctx: Context, requires: tuple[Requires, ...], trees: Catalog)
     # The partitions too: one that left its tree is locked here, not through its parent, and
     # the executor waits for the clients of every table a step names before it asks.
     tables = tuple(dict.fromkeys([*parent_names, *(partition for _, partition in pairs)]))
-    return [Step(sql=sql, tables=tables, origin=ctx.origin,
+    return [Step(sql=sql, tables=() if alone else tables, transactional=not alone,
+                 origin=ctx.origin,
                  summary=f"drop the columns start added from the partitions of {parents} "
                  "that left them since")]
 
