@@ -246,7 +246,15 @@ INSERT INTO a.t SELECT g, g FROM generate_series(1, 10) g;
         "PostgreSQL does not rename the partitions' clones"))),
     "rollback"])
 def test_a_key_from_a_partitioned_table_of_another_schema(
-        admin_dsn: str, pg_conn: Connection, tmp_path: Path, ending: str) -> None:
+        admin_dsn: str, pg_conn: Connection, tmp_path: Path, ending: str,
+        request: pytest.FixtureRequest) -> None:
+    if pg_conn.info.server_version < 180000:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "before PostgreSQL 18 no NOT VALID foreign key can be added to a partitioned "
+            "table: the twin of another schema's partitioned table's key fails start at its "
+            "step (rolled back, nothing changed); the planner makes a key per partition "
+            "for a table of the target schema, but knows no partitions of another "
+            "schema's (Catalog.inbound)")))
     _init(pg_conn, admin_dsn, PARTITIONED)
     before = _keys(pg_conn)
     started = _start(admin_dsn, tmp_path, "b", RETYPE)
