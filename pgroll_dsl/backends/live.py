@@ -394,7 +394,7 @@ class Executor:
         # in two passes: the second one's rows count on from the first one's).
         self._backfilled: dict[str, int] = {}
         self._before = 0  # ... for the step being run
-        self._gone: set[str] = set()  # partitions found gone (``_partition_gone``), said once
+        self._gone: set[str] = set()  # partitions found gone (``_gone_now``), said once
         conn.add_notice_handler(self._notice)
 
     def report_progress(self, rows: int) -> None:

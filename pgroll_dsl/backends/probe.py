@@ -38,19 +38,16 @@ _PROBE = "pgroll_dsl_type_probe"
 # phase's LOCK before them); not a view's (every table gets one), nor the backfill's writes.
 _OWNERS = frozenset({Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE,
                      Lock.SHARE_UPDATE_EXCLUSIVE})
+# The tables of a list of SQL names (the target schema's and other schemas') that the role
+# may not change, by their place in the list, with their owner. Read by name through
+# pg_namespace (each part cut to 63 bytes as PostgreSQL keeps names): a schema the role may
+# not use hides its tables from to_regclass.
 _UNOWNED = (
-    "SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner), current_user "
-    "FROM pg_catalog.unnest(%s::text[]) AS n(name) JOIN pg_catalog.pg_class c "
-    "ON c.oid = pg_catalog.to_regclass(n.name) "
-    "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
-# The same of tables named as SQL names them (another schema's), by their place in the list:
-# a schema the role may not use hides the table from to_regclass, so its namespace is read.
-_UNOWNED_ELSEWHERE = (
     "SELECT n.i, pg_catalog.pg_get_userbyid(c.relowner), current_user "
     "FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY AS n(name, i) "
-    "JOIN pg_catalog.pg_namespace s ON s.nspname = (pg_catalog.parse_ident(n.name))[1] "
+    "JOIN pg_catalog.pg_namespace s ON s.nspname = (pg_catalog.parse_ident(n.name))[1]::name "
     "JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid "
-    "AND c.relname = (pg_catalog.parse_ident(n.name))[2] "
+    "AND c.relname = (pg_catalog.parse_ident(n.name))[2]::name "
     "WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1")
 # A table a step only points a foreign key at needs REFERENCES; one that complete's or
 # rollback's lock step takes only for such a step needs a right LOCK TABLE accepts.
@@ -70,17 +67,16 @@ def unowned_tables(conn: psycopg.Connection[Any], schema: str, plan: Plan) -> li
     key's target), or locks for such a step, needs only that right.
     """
     steps = [step for phase in Phase for step in plan.phase(phase) if step.lock in _OWNERS]
-    names = sorted({qualified(schema, table) for step in steps for table in step.tables
-                    if table not in step.referenced})
+    own = sorted({table for step in steps for table in step.tables
+                  if table not in step.referenced})
     # (Of another schema: a foreign key of its table twinned onto a copy; named with it.)
     elsewhere = sorted({table for step in steps for table in step.elsewhere})
-    messages = [f"the role {quote_ident(user)} does not own table {table} (its owner is "
-                f"{quote_ident(owner)}): run the migration as the owner, or GRANT "
+    shown = [quote_ident(table) for table in own] + elsewhere
+    named = [qualified(schema, table) for table in own] + elsewhere
+    messages = [f"the role {quote_ident(user)} does not own table {shown[int(i) - 1]} (its "
+                f"owner is {quote_ident(owner)}): run the migration as the owner, or GRANT "
                 f"{quote_ident(owner)} TO {quote_ident(user)}"
-                for table, owner, user in
-                [(quote_ident(t), o, u) for t, o, u in conn.execute(_UNOWNED, (names,))]
-                + [(elsewhere[int(i) - 1], o, u) for i, o, u in conn.execute(
-                    _UNOWNED_ELSEWHERE, (elsewhere,))]]
+                for i, owner, user in conn.execute(_UNOWNED, (named,))]
     lock = _LOCK_RIGHTS + (", MAINTAIN" if conn.info.server_version >= 170000 else "")
     needs = sorted({(qualified(schema, table), lock if step.lock is Lock.ACCESS_EXCLUSIVE
                      else "REFERENCES") for step in steps for table in step.referenced})

@@ -42,9 +42,9 @@ a partition that joined before the parent's ``ON ONLY`` index would leave it inv
 foreign table that joins is refused (nothing here writes its rows), and a planned partition
 is one of the target schema (a table of its name in another schema that joins is not it).
 Not handled: a partition that joined and left again before complete or rollback keeps
-start's columns (tests/test_review_session34_joined.py); a table made under the name of a
-planned partition that left, and attached, is taken for it (planned partitions are known by
-name: the plan is made before the run, offline too).
+start's columns (tests/test_review_session34_joined.py). A table made under the name of a
+planned partition that left, and attached, is told from it as one attached again
+(``_attached_again``).
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def last_checks(schema: str, marked: list[Requires], version_schema: str | None)
     up is backfilled here, in this transaction (usually nothing: a read of the joined
     leaves' markers). A partition start planned for that left is not refused: it is no
     longer the tree's (complete and rollback give one that still exists its shape back).
-   
+
     Last, the version schema gets a comment: complete tells a partition attached again
     after this check (its rows not backfilled) from one attached before it (backfilled
     here) by that comment's transaction (``complete_checks``).

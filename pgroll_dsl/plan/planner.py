@@ -66,9 +66,10 @@ def plan_migration(migration: ir.Migration, catalog: Catalog,
     start = [*ctx.start, *views.create, *ctx.late_start]
     trees = _trees_at_start(ctx, catalog, migration)
     made = [*ctx.start, *ctx.late_start, *ctx.validate]
-    opened = joined.open_partitions(trees, made, _in_play_trees(ctx, trees, made))
+    in_play = _in_play_trees(trees, made)
+    opened = joined.open_partitions(trees, made, in_play)
     # (the check reads them first)
-    requires = _requires(ctx, [*start, *ctx.validate], trees, opened)
+    requires = _requires(ctx, [*start, *ctx.validate], trees, made, in_play, opened)
     marked = _marked(ctx, trees, requires)
     # Partitions that joined the open trees: backfilled before the new version shows them;
     # a step for one partition of them is skipped where that partition is gone.
@@ -219,19 +220,20 @@ def _at_start(ctx: Context, physical: str) -> str:
     return ctx.hidden.get(physical, physical)
 
 
-def _in_play_trees(ctx: Context, trees: Catalog, made: list[Step]) -> list[Table]:
+def _in_play_trees(trees: Catalog, made: list[Step]) -> list[Table]:
     """The partitioned tables whose tree start changes (``made``: the steps it makes)."""
     changed = {name for s in made for name in s.tables}
     return [t for t in trees.tables if t.partitioned and _in_play(trees, t, changed)]
 
 
-def _requires(ctx: Context, start: list[Step], trees: Catalog,
-              opened: set[str]) -> tuple[Requires, ...]:
+def _requires(ctx: Context, start: list[Step], trees: Catalog, made: list[Step],
+              in_play: list[Table], opened: set[str]) -> tuple[Requires, ...]:
     """What start made and complete keeps: the version schema, copies, sync triggers.
 
-    ``trees``: the partitions start leaves (``_trees_at_start``); ``opened``: those below an
-    open tree, which may leave it meanwhile (their columns are their parent's while they
-    are partitions, and no longer required of them once they are not).
+    ``trees``: the partitions start leaves (``_trees_at_start``); ``made``: the steps start
+    makes, ``in_play``: the partitioned tables they change (``_in_play_trees``); ``opened``:
+    the partitions below an open tree, which may leave it meanwhile (their columns are
+    their parent's while they are partitions, and no longer required of them once not).
     """
     touched = {name for s in start for name in s.tables} - opened
     columns = [Requires(Requirement.COLUMN, c.physical, t.physical)
@@ -242,12 +244,11 @@ def _requires(ctx: Context, start: list[Step], trees: Catalog,
     # count: they are of the parents.)
     # A tree whose partitions get nothing from start but their backfill lets others join
     # and leave meanwhile (``plan/joined.py``): those that join are backfilled, not refused.
-    made = [*ctx.start, *ctx.late_start, *ctx.validate]
     partitions = [joined.requirement(joined.is_open(trees, t, made),
                                      sorted(_at_start(ctx, p.physical)
                                             for p in trees.partitions(t.name)),
                                      _at_start(ctx, t.physical))
-                  for t in _in_play_trees(ctx, trees, made)]
+                  for t in in_play]
     schema = (Requires(Requirement.SCHEMA, ctx.version_schema),) if ctx.options.version_schema \
         else ()
     return (*schema, *columns, *triggers, *partitions)
@@ -293,8 +294,7 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
     longer the tree's (``joined.last_checks``; ``marked``: the open trees with a backfill).
     """
     checks = [r for r in requires if r.kind is Requirement.PARTITIONS]
-    kept = marked
-    if not checks and not kept:
+    if not checks and not marked:
         return []
     body = [
         f"  IF NOT {partitions_hold(ctx.schema, r)} THEN\n"
@@ -305,14 +305,14 @@ def _partitions_check(ctx: Context, requires: tuple[Requires, ...],
         "  END IF;" for r in checks]
     body += joined.last_checks(ctx.schema, marked, ctx.version_schema
                                if ctx.options.version_schema else None)
-    tables = tuple(r.relation for r in (*checks, *kept) if r.relation is not None)
+    tables = tuple(r.relation for r in (*checks, *marked) if r.relation is not None)
     sql = ("DO " + dollar_quote(f"\n{joined.DECLARE}BEGIN\n" + "\n".join(body) + "\nEND\n")
-           if kept else do_block("\n".join(body)))
+           if marked else do_block("\n".join(body)))
     summary = (f"the partitions of {', '.join(tables)} are those start was planned for"
-               if not kept else
+               if not marked else
                f"the partitions that joined {', '.join(tables)} since the catch up backfilled "
                "(partitions neither join nor leave until start ends)")
-    return [Step(sql=sql, lock=Lock.SHARE_UPDATE_EXCLUSIVE if kept else Lock.NONE,
+    return [Step(sql=sql, lock=Lock.SHARE_UPDATE_EXCLUSIVE if marked else Lock.NONE,
                  tables=tables, origin=ctx.origin, summary=summary)]
 
 
